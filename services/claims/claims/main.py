@@ -1,0 +1,15 @@
+"""The claims API: `uvicorn --factory claims.main:create_app`."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from rcm_shared.web import create_service_app
+
+from claims.api.routes import router
+from claims.config import get_settings
+from claims.models import bus
+
+
+def create_app() -> FastAPI:
+    return create_service_app(get_settings(), bus, title="RCM claims service", routers=[router])

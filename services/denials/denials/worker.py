@@ -1,0 +1,22 @@
+"""The denials consumer worker: `python -m denials.worker` (outbox relay + inbox consumer)."""
+
+from __future__ import annotations
+
+import asyncio
+
+from rcm_shared.bus.worker import WorkerSpec, run_worker
+from rcm_shared.logging import configure_logging
+
+from denials.config import get_settings
+from denials.consumers import registry
+from denials.models import bus
+
+
+def main() -> None:
+    settings = get_settings()
+    configure_logging(settings.service_name, settings.log_level, settings.log_json)
+    asyncio.run(run_worker(WorkerSpec(settings=settings, tables=bus, registry=registry)))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,7 @@
+"""Event type -> handler table of the eligibility worker."""
+
+from __future__ import annotations
+
+from rcm_shared.bus.consumer import HandlerRegistry
+
+registry = HandlerRegistry()

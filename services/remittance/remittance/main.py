@@ -1,0 +1,15 @@
+"""The remittance API: `uvicorn --factory remittance.main:create_app`."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from rcm_shared.web import create_service_app
+
+from remittance.api.routes import router
+from remittance.config import get_settings
+from remittance.models import bus
+
+
+def create_app() -> FastAPI:
+    return create_service_app(get_settings(), bus, title="RCM remittance service", routers=[router])

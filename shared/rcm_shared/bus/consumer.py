@@ -1,0 +1,266 @@
+"""Idempotent consumer: inbox dedupe, offsets after the DB commit, bounded retries, then the DLQ.
+
+For each message, in order per partition:
+1. parse the CloudEvents envelope; a malformed one goes straight to ``<topic>.dlq`` (retrying won't help);
+2. find the handler by (type, schema version); none -> DLQ;
+3. in one transaction: insert (consumer, event id) into the inbox - if it is already there this is a
+   redelivery and nothing else happens - run the handler, commit;
+4. only then commit the offset. A crash between 3 and 4 redelivers the message; step 3 drops it.
+A handler that keeps failing is retried with backoff ``max_retries`` times, then dead-lettered with the
+error and the original coordinates in the headers, and the partition moves on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import traceback
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
+from aiokafka.errors import CommitFailedError, KafkaError
+from pydantic import ValidationError
+from sqlalchemy import insert
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from rcm_shared.bus.tables import BusTables
+from rcm_shared.config import KafkaSettings
+from rcm_shared.events import Envelope, EnvelopeError
+from rcm_shared.topics import dlq_topic
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[AsyncSession, Envelope], Awaitable[None]]
+Hook = Callable[[ConsumerRecord[bytes, bytes]], Awaitable[None]]
+
+
+class PermanentError(Exception):
+    """Raised by a handler for input that can never succeed: dead-lettered without retries."""
+
+
+@dataclass
+class HandlerRegistry:
+    """(event type, schema version) -> handler."""
+
+    _handlers: dict[tuple[str, int], Handler] = field(default_factory=dict)
+
+    def register(self, event_type: str, version: int, handler: Handler) -> None:
+        key = (event_type, version)
+        if key in self._handlers:
+            raise ValueError(f"handler for {event_type} v{version} registered twice")
+        self._handlers[key] = handler
+
+    def on(self, event_type: str, version: int = 1) -> Callable[[Handler], Handler]:
+        def decorate(fn: Handler) -> Handler:
+            self.register(event_type, version, fn)
+            return fn
+
+        return decorate
+
+    def get(self, event_type: str, version: int) -> Handler | None:
+        return self._handlers.get((event_type, version))
+
+
+@dataclass
+class ConsumerStats:
+    handled: int = 0
+    duplicates: int = 0
+    dead_lettered: int = 0
+    retries: int = 0
+
+
+class InboxConsumer:
+    def __init__(
+        self,
+        *,
+        name: str,
+        engine: AsyncEngine,
+        tables: BusTables,
+        kafka: KafkaSettings,
+        group_id: str,
+        topics: Sequence[str],
+        registry: HandlerRegistry,
+        max_retries: int = 5,
+        retry_backoff: float = 0.2,
+        session_timeout_ms: int = 10_000,
+        after_db_commit: Hook | None = None,
+    ) -> None:
+        self.name = name
+        self._engine = engine
+        self._sessions = async_sessionmaker(engine, expire_on_commit=False)
+        self._t = tables
+        self._kafka = kafka
+        self._group_id = group_id
+        self._topics = list(topics)
+        self._registry = registry
+        self._max_retries = max_retries
+        self._backoff = retry_backoff
+        self._session_timeout_ms = session_timeout_ms
+        self._after_db_commit = after_db_commit  # fault-injection point for tests
+        self._consumer: AIOKafkaConsumer | None = None
+        self._dlq: AIOKafkaProducer | None = None
+        self.stats = ConsumerStats()
+
+    @property
+    def assignment(self) -> frozenset[TopicPartition]:
+        return self._consumer.assignment() if self._consumer else frozenset()
+
+    async def start(self) -> None:
+        self._consumer = AIOKafkaConsumer(
+            *self._topics,
+            **self._kafka.client_kwargs(),
+            group_id=self._group_id,
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
+            session_timeout_ms=self._session_timeout_ms,
+            heartbeat_interval_ms=max(100, self._session_timeout_ms // 4),
+            rebalance_timeout_ms=max(self._session_timeout_ms, 5000),
+            max_poll_records=500,
+        )
+        self._dlq = AIOKafkaProducer(**self._kafka.client_kwargs(), acks="all")
+        await self._consumer.start()
+        await self._dlq.start()
+
+    async def stop(self) -> None:
+        consumer, self._consumer = self._consumer, None
+        dlq, self._dlq = self._dlq, None
+        if consumer is not None:
+            await consumer.stop()
+        if dlq is not None:
+            await dlq.stop()
+
+    async def run(self, stop: asyncio.Event) -> None:
+        await self.start()
+        try:
+            while not stop.is_set():
+                await self.poll_once(timeout_ms=200)
+        finally:
+            await self.stop()
+
+    async def poll_once(self, timeout_ms: int = 200) -> int:
+        assert self._consumer is not None, "consumer not started"
+        batches = await self._consumer.getmany(timeout_ms=timeout_ms)
+        count = 0
+        for tp, records in batches.items():
+            for record in records:
+                await self.process(record)
+                await self._commit(tp, record.offset + 1)
+                count += 1
+        return count
+
+    async def _commit(self, tp: TopicPartition, offset: int) -> None:
+        assert self._consumer is not None
+        try:
+            await self._consumer.commit({tp: offset})
+        except CommitFailedError as exc:
+            # The partition moved to another member during a rebalance; it will redeliver from the
+            # last committed offset and the inbox drops what we already handled.
+            log.info("offset commit refused after rebalance (%s): redelivery will be deduplicated", exc)
+
+    async def process(self, record: ConsumerRecord[bytes, bytes]) -> None:
+        try:
+            envelope = Envelope.from_kafka(record.headers, record.value)
+        except EnvelopeError as exc:
+            await self._dead_letter(record, f"malformed envelope: {exc}", attempts=1)
+            return
+        handler = self._registry.get(envelope.type, envelope.schemaversion)
+        if handler is None:
+            reason = f"no handler for event type {envelope.type!r} version {envelope.schemaversion}"
+            await self._dead_letter(record, reason, attempts=1)
+            return
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                handled = await self._handle_once(record, envelope, handler)
+            except (PermanentError, ValidationError) as exc:
+                await self._dead_letter(record, f"invalid payload: {_short(exc)}", attempts=attempt)
+                return
+            except Exception as exc:  # noqa: BLE001 - any handler failure is retried, then dead-lettered
+                if attempt > self._max_retries:
+                    await self._dead_letter(record, f"handler failed: {_short(exc)}", attempts=attempt, exc=exc)
+                    return
+                self.stats.retries += 1
+                log.warning(
+                    "handler for %s failed (attempt %d/%d): %s",
+                    envelope.type, attempt, self._max_retries + 1, _short(exc),
+                )  # fmt: skip
+                await asyncio.sleep(self._backoff * (2 ** (attempt - 1)))
+                continue
+            if handled:
+                self.stats.handled += 1
+            else:
+                self.stats.duplicates += 1
+            if self._after_db_commit is not None:
+                await self._after_db_commit(record)
+            return
+
+    async def _handle_once(self, record: ConsumerRecord[bytes, bytes], envelope: Envelope, handler: Handler) -> bool:
+        async with self._sessions() as session, session.begin():
+            first_time = await self._record_in_inbox(session, record, envelope)
+            if not first_time:
+                return False
+            await handler(session, envelope)
+        return True
+
+    async def _record_in_inbox(
+        self, session: AsyncSession, record: ConsumerRecord[bytes, bytes], envelope: Envelope
+    ) -> bool:
+        values: dict[str, Any] = {
+            "consumer": self.name,
+            "event_id": envelope.id,
+            "event_type": envelope.type,
+            "topic": record.topic,
+            "partition": record.partition,
+            "offset": record.offset,
+            "processed_at": datetime.now(UTC),
+        }
+        table = self._t.inbox
+        dialect = session.bind.dialect.name if session.bind else ""
+        stmt: Any
+        if dialect == "postgresql":
+            stmt = pg_insert(table).values(**values).on_conflict_do_nothing()
+        elif dialect == "sqlite":
+            stmt = sqlite_insert(table).values(**values).on_conflict_do_nothing()
+        else:
+            stmt = insert(table).values(**values)
+        result = await session.execute(stmt)
+        return bool(result.rowcount)
+
+    async def _dead_letter(
+        self, record: ConsumerRecord[bytes, bytes], reason: str, *, attempts: int, exc: BaseException | None = None
+    ) -> None:
+        assert self._dlq is not None
+        headers = list(record.headers or ())
+        headers += [
+            ("dlq-reason", reason.encode()[:4000]),
+            ("dlq-original-topic", record.topic.encode()),
+            ("dlq-original-partition", str(record.partition).encode()),
+            ("dlq-original-offset", str(record.offset).encode()),
+            ("dlq-consumer", self.name.encode()),
+            ("dlq-attempts", str(attempts).encode()),
+            ("dlq-failed-at", datetime.now(UTC).isoformat().encode()),
+        ]
+        if exc is not None:
+            headers.append(("dlq-exception", "".join(traceback.format_exception_only(exc)).encode()[:4000]))
+        try:
+            await self._dlq.send_and_wait(
+                dlq_topic(record.topic), value=record.value, key=record.key, headers=headers
+            )
+        except KafkaError:
+            log.error("cannot write to %s; the message stays uncommitted", dlq_topic(record.topic))
+            raise
+        self.stats.dead_lettered += 1
+        log.error(
+            "dead-lettered %s[%d]@%d: %s", record.topic, record.partition, record.offset, reason
+        )
+
+
+def _short(exc: BaseException) -> str:
+    text = f"{type(exc).__name__}: {exc}"
+    return text if len(text) < 500 else text[:497] + "..."

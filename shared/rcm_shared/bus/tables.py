@@ -1,0 +1,123 @@
+"""The bus tables every service has in its own schema: outbox, inbox, worker heartbeats and the relay lease.
+
+They are plumbing, so they are defined once here; each service adds them to its own MetaData and
+creates them in its first migration (``create_bus_tables``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from alembic.operations import Operations
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Column,
+    DateTime,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    text,
+)
+
+# SQLite only autoincrements INTEGER PRIMARY KEY; PostgreSQL gets a BIGINT identity.
+BigId = BigInteger().with_variant(Integer(), "sqlite")
+
+
+@dataclass(frozen=True)
+class BusTables:
+    outbox: Table
+    inbox: Table
+    heartbeat: Table
+    lease: Table
+
+
+def _outbox_columns() -> list[Column[object]]:
+    return [
+        Column("id", BigId, primary_key=True, autoincrement=True),  # publish order
+        Column("event_id", String(64), nullable=False),
+        Column("topic", String(249), nullable=False),
+        Column("key", String(255), nullable=True),
+        Column("event_type", String(200), nullable=False),
+        Column("tenant_id", String(64), nullable=False),
+        Column("headers", JSON, nullable=False),
+        Column("payload", Text, nullable=False),
+        Column("created_at", DateTime(timezone=True), nullable=False),
+        Column("published_at", DateTime(timezone=True), nullable=True),
+        Column("publish_count", Integer, nullable=False, server_default=text("0")),
+    ]
+
+
+def _inbox_columns() -> list[Column[object]]:
+    return [
+        Column("id", BigId, primary_key=True, autoincrement=True),
+        Column("consumer", String(200), nullable=False),
+        Column("event_id", String(64), nullable=False),
+        Column("event_type", String(200), nullable=False),
+        Column("topic", String(249), nullable=False),
+        Column("partition", Integer, nullable=False),
+        Column("offset", BigInteger, nullable=False),
+        Column("processed_at", DateTime(timezone=True), nullable=False),
+    ]
+
+
+def _heartbeat_columns() -> list[Column[object]]:
+    return [
+        Column("worker_id", String(200), primary_key=True),
+        Column("broker_ok", Integer, nullable=False),
+        Column("assigned_partitions", Integer, nullable=False),
+        Column("detail", JSON, nullable=False),
+        Column("updated_at", DateTime(timezone=True), nullable=False),
+    ]
+
+
+def _lease_columns() -> list[Column[object]]:
+    return [
+        Column("name", String(200), primary_key=True),
+        Column("holder", String(200), nullable=False),
+        Column("expires_at", DateTime(timezone=True), nullable=False),
+    ]
+
+
+def bus_tables(metadata: MetaData) -> BusTables:
+    outbox = Table(
+        "outbox_event",
+        metadata,
+        *_outbox_columns(),
+        UniqueConstraint("event_id"),
+        Index("ix_outbox_event_unpublished", "published_at", "id"),
+        Index("ix_outbox_event_topic_created", "topic", "created_at"),
+    )
+    inbox = Table("inbox_event", metadata, *_inbox_columns(), UniqueConstraint("consumer", "event_id"))
+    heartbeat = Table("worker_heartbeat", metadata, *_heartbeat_columns())
+    lease = Table("relay_lease", metadata, *_lease_columns())
+    return BusTables(outbox=outbox, inbox=inbox, heartbeat=heartbeat, lease=lease)
+
+
+def create_bus_tables(op: Operations) -> None:
+    """Version 1 of the bus tables, for a service's first Alembic migration."""
+    op.create_table(
+        "outbox_event",
+        *_outbox_columns(),
+        UniqueConstraint("event_id", name="uq_outbox_event_event_id"),
+    )
+    op.create_index("ix_outbox_event_unpublished", "outbox_event", ["published_at", "id"])
+    op.create_index("ix_outbox_event_topic_created", "outbox_event", ["topic", "created_at"])
+    op.create_table(
+        "inbox_event",
+        *_inbox_columns(),
+        UniqueConstraint("consumer", "event_id", name="uq_inbox_event_consumer_event_id"),
+    )
+    op.create_table("worker_heartbeat", *_heartbeat_columns())
+    op.create_table("relay_lease", *_lease_columns())
+
+
+def drop_bus_tables(op: Operations) -> None:
+    op.drop_table("relay_lease")
+    op.drop_table("worker_heartbeat")
+    op.drop_table("inbox_event")
+    op.drop_table("outbox_event")

@@ -1,0 +1,159 @@
+"""The consumer worker process of a service: relay + consumer + heartbeat, stopped by SIGTERM/SIGINT."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import signal
+import socket
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import delete, insert, select
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from rcm_shared.bus.admin import TopicRequest, ensure_topics
+from rcm_shared.bus.consumer import HandlerRegistry, InboxConsumer
+from rcm_shared.bus.relay import OutboxRelay
+from rcm_shared.bus.tables import BusTables
+from rcm_shared.config import BaseServiceSettings
+from rcm_shared.db import create_engine
+from rcm_shared.topics import consumed_by, produced_by
+
+log = logging.getLogger(__name__)
+HEARTBEAT_EVERY = 2.0
+HEARTBEAT_FRESH = timedelta(seconds=10)
+
+
+@dataclass(frozen=True)
+class WorkerSpec:
+    """What a service's worker does: the tables it owns and the handlers of the events it consumes."""
+
+    settings: BaseServiceSettings
+    tables: BusTables
+    registry: HandlerRegistry
+
+    @property
+    def produced(self) -> list[TopicRequest]:
+        s = self.settings
+        return [TopicRequest(s.topic(t.name), t.partitions) for t in produced_by(s.service_name)]
+
+    @property
+    def consumed(self) -> list[TopicRequest]:
+        s = self.settings
+        return [TopicRequest(s.topic(t.name), t.partitions) for t in consumed_by(s.service_name)]
+
+    @property
+    def dead_letter(self) -> list[TopicRequest]:
+        return [TopicRequest(t.name + ".dlq", 1) for t in self.consumed]
+
+
+def worker_id(service: str) -> str:
+    return f"{service}@{socket.gethostname()}:{os.getpid()}"
+
+
+async def write_heartbeat(
+    engine: AsyncEngine, tables: BusTables, wid: str, *, broker_ok: bool, consumer: InboxConsumer | None
+) -> None:
+    hb = tables.heartbeat
+    assigned = len(consumer.assignment) if consumer else 0
+    detail = {
+        "stats": dict(consumer.stats.__dict__) if consumer else {},
+        "pid": os.getpid(),
+        "expects_partitions": consumer is not None,
+    }
+    async with engine.begin() as conn:
+        await conn.execute(delete(hb).where(hb.c.worker_id == wid))
+        await conn.execute(
+            insert(hb).values(
+                worker_id=wid,
+                broker_ok=1 if broker_ok else 0,
+                assigned_partitions=assigned,
+                detail=detail,
+                updated_at=datetime.now(UTC),
+            )
+        )
+
+
+async def consumer_ready(engine: AsyncEngine, tables: BusTables) -> tuple[bool, str]:
+    """Ready when some worker reported, within the last seconds, a broker connection and partitions."""
+    hb = tables.heartbeat
+    since = datetime.now(UTC) - HEARTBEAT_FRESH
+    async with engine.connect() as conn:
+        rows = (await conn.execute(select(hb).where(hb.c.updated_at >= since))).all()
+    if not rows:
+        return False, "no worker heartbeat in the last 10 s"
+    if not any(r.broker_ok for r in rows):
+        return False, "worker alive but the broker is not reachable"
+    if not any(r.broker_ok and (r.assigned_partitions > 0 or not r.detail.get("expects_partitions")) for r in rows):
+        return False, "worker alive but no partitions assigned yet"
+    return True, f"{len(rows)} worker(s), {sum(r.assigned_partitions for r in rows)} partition(s)"
+
+
+async def run_worker(spec: WorkerSpec, stop: asyncio.Event | None = None) -> None:
+    s = spec.settings
+    stop = stop or asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(sig, stop.set)
+    engine = create_engine(s.database_url, schema=s.db_schema, pool_size=s.db_pool_size)
+    wid = worker_id(s.service_name)
+    await ensure_topics(s.kafka, [*spec.produced, *spec.consumed, *spec.dead_letter])
+    relay = OutboxRelay(
+        engine=engine,
+        tables=spec.tables,
+        kafka=s.kafka,
+        topics=spec.produced,
+        name=s.service_name,
+        batch_size=s.relay_batch_size,
+        poll_interval=s.relay_poll_interval_ms / 1000,
+        broker_check_interval=s.relay_broker_check_interval_s,
+    )
+    consumer: InboxConsumer | None = None
+    if spec.consumed:
+        consumer = InboxConsumer(
+            name=s.consumer_group,
+            engine=engine,
+            tables=spec.tables,
+            kafka=s.kafka,
+            group_id=s.consumer_group,
+            topics=[t.name for t in spec.consumed],
+            registry=spec.registry,
+            max_retries=s.consumer_max_retries,
+            retry_backoff=s.consumer_retry_backoff_ms / 1000,
+            session_timeout_ms=s.consumer_session_timeout_ms,
+        )
+
+    async def heartbeat() -> None:
+        while not stop.is_set():
+            try:
+                await write_heartbeat(engine, spec.tables, wid, broker_ok=relay.broker_ok, consumer=consumer)
+            except Exception as exc:  # noqa: BLE001 - a missed heartbeat only makes /readyz say so
+                log.warning("heartbeat not written: %s", exc)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), HEARTBEAT_EVERY)
+
+    log.info("worker %s starting: produces %d topic(s), consumes %d", wid, len(spec.produced), len(spec.consumed))
+    tasks = [asyncio.create_task(relay.run(stop), name="relay"), asyncio.create_task(heartbeat(), name="heartbeat")]
+    if consumer is not None:
+        tasks.append(asyncio.create_task(consumer.run(stop), name="consumer"))
+    try:
+        done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
+        for task in done:
+            if task.exception() is not None:
+                stop.set()
+                raise task.exception()  # type: ignore[misc]
+    finally:
+        stop.set()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        with contextlib.suppress(Exception):
+            await relay.release_lease()
+        async with engine.begin() as conn:
+            await conn.execute(delete(spec.tables.heartbeat).where(spec.tables.heartbeat.c.worker_id == wid))
+        await engine.dispose()
+        log.info("worker %s stopped", wid)
+

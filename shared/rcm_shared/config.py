@@ -1,0 +1,127 @@
+"""Settings shared by every service.
+
+Each service subclasses :class:`BaseServiceSettings` with its own env prefix (``CLAIMS_``, ...).
+Broker settings are common to all services and read from ``KAFKA_*`` without a service prefix.
+Embedded (development) values are the defaults, so ``make run`` needs no configuration; anything that
+looks like a placeholder secret is refused outside development.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+from typing import Any, ClassVar, Self
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PLACEHOLDER_SECRETS = frozenset({"", "changeme", "change-me", "secret", "password", "dev", "development"})
+
+
+class Environment(StrEnum):
+    development = "development"
+    test = "test"
+    staging = "staging"
+    production = "production"
+
+
+def project_var_dir() -> Path:
+    """Where embedded-mode state (SQLite files, filedrop folders) lives: ``./var`` by default."""
+    import os
+
+    return Path(os.environ.get("RCM_VAR_DIR", "var")).resolve()
+
+
+class KafkaSettings(BaseSettings):
+    """Broker connection, shared by all services (``KAFKA_BOOTSTRAP_SERVERS`` etc.)."""
+
+    model_config = SettingsConfigDict(env_prefix="KAFKA_", extra="ignore")
+
+    bootstrap_servers: str = "127.0.0.1:9092"
+    security_protocol: str = "PLAINTEXT"  # PLAINTEXT | SSL | SASL_PLAINTEXT | SASL_SSL
+    sasl_mechanism: str | None = None  # PLAIN | SCRAM-SHA-256 | SCRAM-SHA-512
+    sasl_username: str | None = None
+    sasl_password: SecretStr | None = None
+    ssl_cafile: str | None = None
+    ssl_certfile: str | None = None
+    ssl_keyfile: str | None = None
+    topic_prefix: str = ""  # lets several test runs or tenants share one cluster
+    default_partitions: int = 3
+    replication_factor: int = 1
+
+    def client_kwargs(self) -> dict[str, Any]:
+        """Keyword arguments common to aiokafka producers, consumers and admin clients."""
+        kwargs: dict[str, Any] = {
+            "bootstrap_servers": self.bootstrap_servers,
+            "security_protocol": self.security_protocol,
+        }
+        if self.sasl_mechanism:
+            kwargs["sasl_mechanism"] = self.sasl_mechanism
+            kwargs["sasl_plain_username"] = self.sasl_username
+            kwargs["sasl_plain_password"] = (
+                self.sasl_password.get_secret_value() if self.sasl_password else None
+            )
+        if "SSL" in self.security_protocol:
+            from aiokafka.helpers import create_ssl_context
+
+            kwargs["ssl_context"] = create_ssl_context(
+                cafile=self.ssl_cafile, certfile=self.ssl_certfile, keyfile=self.ssl_keyfile
+            )
+        return kwargs
+
+
+class BaseServiceSettings(BaseSettings):
+    """What every service needs. Subclasses set ``service_name`` and ``model_config`` (env prefix)."""
+
+    service_name: ClassVar[str] = "service"
+    model_config = SettingsConfigDict(extra="ignore")
+
+    environment: Environment = Environment.development
+    database_url: str = ""  # empty: the embedded SQLite file ./var/<service>.db
+    db_schema: str = ""  # empty: the service name (PostgreSQL only; SQLite has one file per service)
+    db_pool_size: int = 10
+    kafka: KafkaSettings = Field(default_factory=KafkaSettings)
+    consumer_group: str = ""  # empty: "<service>-worker"
+    consumer_session_timeout_ms: int = 10_000
+    consumer_max_retries: int = 5
+    consumer_retry_backoff_ms: int = 200
+    relay_batch_size: int = 500
+    relay_poll_interval_ms: int = 100
+    relay_broker_check_interval_s: float = 15.0
+    log_level: str = "INFO"
+    log_json: bool = True
+
+    @model_validator(mode="after")
+    def _defaults_and_secrets(self) -> Self:
+        if not self.database_url:
+            self.database_url = f"sqlite+aiosqlite:///{project_var_dir() / (self.service_name + '.db')}"
+        if not self.db_schema:
+            self.db_schema = self.service_name
+        if not self.consumer_group:
+            self.consumer_group = f"{self.service_name}-worker"
+        if self.environment not in (Environment.development, Environment.test):
+            self._refuse_placeholders()
+        return self
+
+    def _refuse_placeholders(self) -> None:
+        """Outside development, a secret left at a placeholder (or empty) is a configuration error."""
+        for name, value in self._secret_fields():
+            if value is None or value.get_secret_value().strip().lower() in PLACEHOLDER_SECRETS:
+                raise ValueError(
+                    f"{name} is unset or a placeholder; set a real secret for environment {self.environment}"
+                )
+        if self.database_url.startswith("sqlite") and self.environment == Environment.production:
+            raise ValueError("SQLite is the embedded default only; set a PostgreSQL database_url in production")
+
+    def _secret_fields(self) -> list[tuple[str, SecretStr | None]]:
+        secrets: list[tuple[str, SecretStr | None]] = []
+        if self.kafka.sasl_mechanism:
+            secrets.append(("KAFKA_SASL_PASSWORD", self.kafka.sasl_password))
+        return secrets
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    def topic(self, name: str) -> str:
+        return f"{self.kafka.topic_prefix}{name}"

@@ -1,0 +1,87 @@
+"""The topic catalog: every topic the services declare, with its partitions and partition key.
+
+Names only (plumbing): payload types live with their producers. Per-aggregate keys keep each
+claim's (remittance's, denial's) events in order on one partition while workers scale out.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class TopicSpec:
+    name: str
+    producer: str
+    key: str
+    consumers: tuple[str, ...] = ()
+    partitions: int = 3
+    retention_ms: int = 7 * 24 * 3600 * 1000
+    description: str = ""
+    event_types: tuple[str, ...] = field(default=())
+
+    @property
+    def dlq(self) -> str:
+        return dlq_topic(self.name)
+
+
+def dlq_topic(topic: str) -> str:
+    return f"{topic}.dlq"
+
+
+CATALOG: tuple[TopicSpec, ...] = (
+    TopicSpec(
+        "eligibility.check.completed", "eligibility", "check id", ("claims",),
+        description="A coverage check finished (status, plan summary, ids).",
+        event_types=("eligibility.check_completed",),
+    ),
+    TopicSpec(
+        "claims.claim.status-changed", "claims", "claim id", ("denials", "remittance"),
+        description="Every claim state transition, ordered per claim.",
+        event_types=("claim.status_changed",),
+    ),
+    TopicSpec(
+        "remittance.claim.adjudicated", "remittance", "claim id", ("claims", "denials"),
+        description="One claim payment posted from an 835.",
+        event_types=("remittance.claim_adjudicated",),
+    ),
+    TopicSpec(
+        "remittance.claim.reversed", "remittance", "claim id", ("claims", "denials"),
+        description="A payer reversal (CLP02 = 22) paired with its original posting.",
+        event_types=("remittance.claim_reversed",),
+    ),
+    TopicSpec(
+        "remittance.provider.adjusted", "remittance", "remittance id",
+        description="A provider-level adjustment (PLB) posted.",
+        event_types=("remittance.provider_adjusted",),
+    ),
+    TopicSpec(
+        "denials.denial.opened", "denials", "claim id",
+        description="A denial entered the work queue.", event_types=("denial.opened",),
+    ),
+    TopicSpec(
+        "denials.denial.resolved", "denials", "claim id",
+        description="A denial was closed (recovered, written off, billed to patient).",
+        event_types=("denial.resolved",),
+    ),
+    TopicSpec(
+        "denials.resubmission.requested", "denials", "claim id", ("claims",),
+        description="Denials asks claims to send a corrected (frequency 7) claim.",
+        event_types=("denial.resubmission_requested",),
+    ),
+)  # fmt: skip
+
+
+def produced_by(service: str) -> list[TopicSpec]:
+    return [t for t in CATALOG if t.producer == service]
+
+
+def consumed_by(service: str) -> list[TopicSpec]:
+    return [t for t in CATALOG if service in t.consumers]
+
+
+def by_name(name: str) -> TopicSpec:
+    for spec in CATALOG:
+        if spec.name == name:
+            return spec
+    raise KeyError(f"unknown topic {name!r}")

@@ -1,0 +1,146 @@
+"""FastAPI app factory shared by the services: health, readiness, problem details, correlation ids."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import Response
+
+from rcm_shared.bus.tables import BusTables
+from rcm_shared.bus.worker import consumer_ready
+from rcm_shared.config import BaseServiceSettings
+from rcm_shared.db import create_engine, session_factory
+from rcm_shared.logging import configure_logging, correlation_id
+
+PROBLEM_JSON = "application/problem+json"
+CORRELATION_HEADER = "X-Correlation-ID"
+
+
+class ProblemError(Exception):
+    """An error the caller can act on, rendered as an RFC 9457 problem detail."""
+
+    def __init__(self, status: int, title: str, detail: str, *, type_: str = "about:blank", **extra: Any) -> None:
+        super().__init__(detail)
+        self.status = status
+        self.title = title
+        self.detail = detail
+        self.type = type_
+        self.extra = extra
+
+
+def problem(status: int, title: str, detail: str, type_: str = "about:blank", **extra: Any) -> JSONResponse:
+    body = {"type": type_, "title": title, "status": status, "detail": detail, **extra}
+    cid = correlation_id.get()
+    if cid:
+        body["correlation_id"] = cid
+    return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON)
+
+
+def _install_problem_handlers(app: FastAPI) -> None:
+    @app.exception_handler(ProblemError)
+    async def _problem(_req: Request, exc: ProblemError) -> JSONResponse:
+        return problem(exc.status, exc.title, exc.detail, exc.type, **exc.extra)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(_req: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = [
+            {"field": ".".join(str(p) for p in e.get("loc", ()) if p != "body"), "message": e.get("msg", "")}
+            for e in exc.errors()
+        ]
+        return problem(422, "Invalid request", "the request did not validate; see errors", errors=errors)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_req: Request, exc: StarletteHTTPException) -> JSONResponse:
+        return problem(exc.status_code, _reason(exc.status_code), str(exc.detail))
+
+    @app.exception_handler(Exception)
+    async def _unhandled(_req: Request, _exc: Exception) -> JSONResponse:
+        return problem(500, "Internal Server Error", "an unexpected error occurred; it has been logged")
+
+
+def _reason(status: int) -> str:
+    from http import HTTPStatus
+
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return "Error"
+
+
+def create_service_app(
+    settings: BaseServiceSettings,
+    tables: BusTables,
+    *,
+    title: str,
+    routers: Sequence[APIRouter] = (),
+    description: str = "",
+    on_startup: Callable[[FastAPI], Awaitable[None]] | None = None,
+) -> FastAPI:
+    """The app a service serves: its routers plus /healthz and /readyz, problem details, JSON logs."""
+    configure_logging(settings.service_name, settings.log_level, settings.log_json)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        engine = create_engine(settings.database_url, schema=settings.db_schema, pool_size=settings.db_pool_size)
+        app.state.engine = engine
+        app.state.sessions = session_factory(engine)
+        app.state.settings = settings
+        if on_startup is not None:
+            await on_startup(app)
+        try:
+            yield
+        finally:
+            await engine.dispose()
+
+    app = FastAPI(title=title, description=description, version="0.1.0", lifespan=lifespan)
+    _install_problem_handlers(app)
+
+    @app.middleware("http")
+    async def _correlation(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+        cid = request.headers.get(CORRELATION_HEADER) or str(uuid.uuid4())
+        token = correlation_id.set(cid[:100])
+        try:
+            response = await call_next(request)
+        finally:
+            correlation_id.reset(token)
+        response.headers[CORRELATION_HEADER] = cid[:100]
+        return response
+
+    @app.get("/healthz", tags=["health"], summary="Liveness: the process answers")
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok", "service": settings.service_name}
+
+    @app.get("/readyz", tags=["health"], summary="Readiness: database, broker and consumer")
+    async def readyz(request: Request) -> JSONResponse:
+        engine: AsyncEngine = request.app.state.engine
+        checks: dict[str, str] = {}
+        ok = True
+        try:
+            async with engine.connect() as conn:
+                await conn.execute(text("SELECT 1"))
+            checks["database"] = "ok"
+        except Exception as exc:  # noqa: BLE001 - reported, not raised
+            ok = False
+            checks["database"] = f"unreachable: {type(exc).__name__}"
+        if checks["database"] == "ok":
+            try:
+                ready, why = await consumer_ready(engine, tables)
+            except Exception as exc:  # noqa: BLE001 - e.g. migrations not run yet
+                ready, why = False, f"cannot read worker heartbeats: {type(exc).__name__}"
+            ok = ok and ready
+            checks["worker"] = why
+        body = {"status": "ready" if ok else "not ready", "service": settings.service_name, "checks": checks}
+        return JSONResponse(body, status_code=200 if ok else 503)
+
+    for router in routers:
+        app.include_router(router)
+    return app

@@ -91,6 +91,7 @@ class EmbeddedBroker:
             stderr=subprocess.STDOUT if self._log else subprocess.DEVNULL,
             stdin=subprocess.DEVNULL,
             preexec_fn=die_with_parent,  # noqa: PLW1509 - only sets the death signal
+            process_group=0,  # a Ctrl-C to the terminal must not kill the broker before the services
             env={**os.environ, "RUST_LOG": os.environ.get("RUST_LOG", "warn")},
         )
         try:

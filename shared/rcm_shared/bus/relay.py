@@ -48,6 +48,7 @@ class OutboxRelay:
         poll_interval: float = 0.1,
         broker_check_interval: float = 15.0,
         after_publish: Hook | None = None,
+        lease_seconds: float = LEASE_SECONDS,
     ) -> None:
         self._engine = engine
         self._t = tables
@@ -59,6 +60,7 @@ class OutboxRelay:
         self._poll = poll_interval
         self._check_interval = broker_check_interval
         self._after_publish = after_publish  # fault-injection point for tests
+        self._lease_seconds = lease_seconds
         self._producer: AIOKafkaProducer | None = None
         self._next_check = 0.0
         self.published = 0
@@ -165,7 +167,7 @@ class OutboxRelay:
     async def _acquire_lease(self) -> bool:
         lease = self._t.lease
         now = datetime.now(UTC)
-        until = now + timedelta(seconds=LEASE_SECONDS)
+        until = now + timedelta(seconds=self._lease_seconds)
         async with self._engine.begin() as conn:
             result = await conn.execute(
                 update(lease)

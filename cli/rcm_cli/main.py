@@ -1,0 +1,126 @@
+"""rcm: the one operator command line of the platform."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from datetime import UTC, datetime
+from typing import Annotated
+
+import typer
+
+from rcm_cli import ops
+from rcm_cli.services import NAMES, repo_root, settings_for
+from rcm_shared.config import KafkaSettings
+from rcm_shared.topics import dlq_topic
+
+app = typer.Typer(no_args_is_help=True, add_completion=False, help="Operate the RCM platform.")
+events_app = typer.Typer(no_args_is_help=True, help="Outbox events: status and replay.")
+dlq_app = typer.Typer(no_args_is_help=True, help="Dead-letter topics: list and re-drive.")
+app.add_typer(events_app, name="events")
+app.add_typer(dlq_app, name="dlq")
+
+ServiceOpt = Annotated[str, typer.Option("--service", "-s", help=f"one of: {', '.join(NAMES)}")]
+
+
+def _fail(message: str, code: int = 1) -> None:
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(code)
+
+
+def _service_settings(name: str):  # type: ignore[no-untyped-def]
+    try:
+        return settings_for(name)
+    except (KeyError, ValueError) as exc:
+        _fail(str(exc).strip("'\""), 2)
+
+
+@app.command()
+def run(
+    broker_port: Annotated[int | None, typer.Option(help="embedded broker port (default from KAFKA_BOOTSTRAP_SERVERS)")] = None,
+    external_broker: Annotated[bool, typer.Option(help="use KAFKA_BOOTSTRAP_SERVERS instead of starting Tansu")] = False,
+) -> None:
+    """Start the embedded stack: broker, topics, migrations, four APIs and their workers."""
+    from rcm_cli.supervisor import run as run_stack
+
+    try:
+        root = repo_root()
+    except FileNotFoundError as exc:
+        _fail(str(exc))
+    raise typer.Exit(run_stack(root, broker_port=broker_port, embedded_broker=not external_broker))
+
+
+@app.command()
+def migrate(service: Annotated[str | None, typer.Option("--service", "-s")] = None) -> None:
+    """Run Alembic migrations of one service (or all) against their configured databases."""
+    import os
+
+    from rcm_cli.services import SERVICES
+    from rcm_cli.supervisor import migrate_all
+
+    if service and service not in NAMES:
+        _fail(f"unknown service {service!r}; one of: {', '.join(NAMES)}", 2)
+    root = repo_root()
+    env = {**os.environ, "RCM_VAR_DIR": os.environ.get("RCM_VAR_DIR", str(root / "var"))}
+    try:
+        migrate_all(root, env, sys.executable, tuple(s for s in SERVICES if service in (None, s.name)))
+    except RuntimeError as exc:
+        _fail(str(exc))
+
+
+@app.command("topics")
+def topics_create() -> None:
+    """Create every topic the services declare (and their DLQs) on KAFKA_BOOTSTRAP_SERVERS."""
+    from rcm_cli.supervisor import all_topics
+    from rcm_shared.bus.admin import ensure_topics
+
+    kafka = KafkaSettings()
+    created = asyncio.run(ensure_topics(kafka, all_topics(kafka)))
+    typer.echo(f"{len(all_topics(kafka))} topics declared, {len(created)} created")
+
+
+@events_app.command("replay")
+def events_replay(
+    service: ServiceOpt,
+    since: Annotated[datetime, typer.Option(help="re-publish events created at or after this time (UTC)")],
+    topic: Annotated[str | None, typer.Option(help="only this topic")] = None,
+) -> None:
+    """Re-queue a service's published outbox events; its worker's relay publishes them again."""
+    settings = _service_settings(service)
+    since_utc = since if since.tzinfo else since.replace(tzinfo=UTC)
+    count = asyncio.run(ops.replay(settings, since_utc, topic))
+    typer.echo(f"{count} event(s) of {service} queued for re-publishing since {since_utc.isoformat()}")
+
+
+@events_app.command("status")
+def events_status(service: ServiceOpt) -> None:
+    """Outbox totals per topic: published and pending."""
+    settings = _service_settings(service)
+    for topic, row in asyncio.run(ops.outbox_status(settings)).items():
+        typer.echo(f"{topic}: {row['published']} published, {row['pending']} pending")
+
+
+@dlq_app.command("list")
+def dlq_list(
+    topic: Annotated[str, typer.Option(help="the original topic, e.g. claims.claim.status-changed")],
+    limit: int = 100,
+) -> None:
+    """Print the dead-lettered messages of a topic as JSON lines (reason, original coordinates)."""
+    kafka = KafkaSettings()
+    for m in asyncio.run(ops.read_dlq(kafka, kafka.topic_prefix + dlq_topic(topic), limit)):
+        typer.echo(ops.public(m))
+
+
+@dlq_app.command("redrive")
+def dlq_redrive(
+    topic: Annotated[str, typer.Option(help="the original topic")],
+    event_id: Annotated[list[str] | None, typer.Option("--event-id", help="only these events (repeatable)")] = None,
+) -> None:
+    """Re-publish dead-lettered messages to their original topic (after the cause is fixed)."""
+    kafka = KafkaSettings()
+    sent = asyncio.run(ops.redrive(kafka, kafka.topic_prefix + dlq_topic(topic), set(event_id) if event_id else None))
+    typer.echo(f"{sent} message(s) re-driven to {topic}")
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,64 @@
+"""What the CLI knows of the services without importing them: names, ports, commands, settings."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import ClassVar
+
+from pydantic_settings import SettingsConfigDict
+
+from rcm_shared.config import BaseServiceSettings
+
+
+@dataclass(frozen=True)
+class ServiceInfo:
+    name: str
+    port: int
+
+    def api_command(self, python: str) -> list[str]:
+        return [
+            python, "-m", "uvicorn", "--factory", f"{self.name}.main:create_app",
+            "--host", os.environ.get("RCM_HOST", "127.0.0.1"), "--port", str(self.port),
+            "--no-access-log",
+        ]  # fmt: skip
+
+    def worker_command(self, python: str) -> list[str]:
+        return [python, "-m", f"{self.name}.worker"]
+
+
+SERVICES: tuple[ServiceInfo, ...] = (
+    ServiceInfo("eligibility", 8001),
+    ServiceInfo("claims", 8002),
+    ServiceInfo("remittance", 8003),
+    ServiceInfo("denials", 8004),
+)
+NAMES = tuple(s.name for s in SERVICES)
+
+
+def service(name: str) -> ServiceInfo:
+    for s in SERVICES:
+        if s.name == name:
+            return s
+    raise KeyError(f"unknown service {name!r}; one of: {', '.join(NAMES)}")
+
+
+def settings_for(name: str) -> BaseServiceSettings:
+    """The service's settings read from its own env prefix, as the service itself reads them."""
+    service(name)
+
+    class _Settings(BaseServiceSettings):
+        service_name: ClassVar[str] = name
+        model_config = SettingsConfigDict(env_prefix=f"{name.upper()}_", extra="ignore")
+
+    return _Settings()
+
+
+def repo_root() -> Path:
+    """The checkout the CLI runs from (where services/ and the Makefile are)."""
+    here = Path.cwd().resolve()
+    for candidate in (here, *here.parents):
+        if (candidate / "services").is_dir() and (candidate / "shared").is_dir():
+            return candidate
+    raise FileNotFoundError("run rcm from the repository (no services/ folder found above the current directory)")

@@ -1,0 +1,204 @@
+"""`rcm run`: the embedded stack (broker, migrations, four APIs and four workers) under one supervisor.
+
+Ctrl-C (or SIGTERM) stops the services first (SIGTERM, then SIGKILL after a grace period) and the
+broker last; every child also gets PR_SET_PDEATHSIG so none outlives a supervisor that was killed.
+A child that exits on its own is restarted with backoff.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO
+
+import httpx
+
+from rcm_cli.broker import EmbeddedBroker, die_with_parent
+from rcm_cli.services import SERVICES, ServiceInfo
+from rcm_shared.bus.admin import TopicRequest, ensure_topics
+from rcm_shared.config import KafkaSettings
+from rcm_shared.topics import CATALOG
+
+GRACE_SECONDS = 10.0
+
+
+@dataclass
+class Child:
+    name: str
+    argv: list[str]
+    log_path: Path
+    health_url: str | None = None
+    proc: subprocess.Popen[bytes] | None = None
+    log: IO[bytes] | None = None
+    restarts: int = 0
+    next_restart: float = 0.0
+    state: str = "starting"
+    extra_env: dict[str, str] = field(default_factory=dict)
+
+    def start(self, env: dict[str, str], cwd: Path) -> None:
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        self.log = self.log_path.open("ab")
+        self.proc = subprocess.Popen(
+            self.argv,
+            cwd=cwd,
+            env={**env, **self.extra_env},
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            preexec_fn=die_with_parent,  # noqa: PLW1509
+            process_group=0,  # Ctrl-C reaches only the supervisor, which stops children in order
+        )
+        self.state = "starting"
+
+    def alive(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+
+def all_topics(kafka: KafkaSettings) -> list[TopicRequest]:
+    topics = []
+    for t in CATALOG:
+        topics.append(TopicRequest(kafka.topic_prefix + t.name, t.partitions))
+        if t.consumers:
+            topics.append(TopicRequest(kafka.topic_prefix + t.dlq, 1))
+    return topics
+
+
+def migrate_all(root: Path, env: dict[str, str], python: str, services: tuple[ServiceInfo, ...] = SERVICES) -> None:
+    for svc in services:
+        ini = root / "services" / svc.name / "alembic.ini"
+        result = subprocess.run(
+            [python, "-m", "alembic", "-c", str(ini), "upgrade", "head"],
+            cwd=root, env=env, capture_output=True, text=True,
+        )  # fmt: skip
+        if result.returncode != 0:
+            raise RuntimeError(f"migrations of {svc.name} failed:\n{result.stderr.strip()[-2000:]}")
+        print(f"  migrated {svc.name}")
+
+
+def _children(root: Path, var: Path, python: str) -> list[Child]:
+    children: list[Child] = []
+    for svc in SERVICES:
+        children.append(
+            Child(f"{svc.name}-api", svc.api_command(python), var / "log" / f"{svc.name}-api.log", _url(svc, "/readyz"))
+        )
+        children.append(Child(f"{svc.name}-worker", svc.worker_command(python), var / "log" / f"{svc.name}-worker.log"))
+    return children
+
+
+def _url(svc: ServiceInfo, path: str) -> str:
+    return f"http://127.0.0.1:{svc.port}{path}"
+
+
+def run(root: Path, *, broker_port: int | None, embedded_broker: bool) -> int:
+    var = Path(os.environ.get("RCM_VAR_DIR", root / "var")).resolve()
+    var.mkdir(parents=True, exist_ok=True)
+    env = {**os.environ, "RCM_VAR_DIR": str(var), "PYTHONUNBUFFERED": "1"}
+    python = sys.executable
+    kafka = KafkaSettings()
+    broker: EmbeddedBroker | None = None
+    stopping = False
+
+    def on_signal(signum: int, _frame: object) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGTERM, on_signal)
+    children: list[Child] = []
+    try:
+        if embedded_broker:
+            port = broker_port or int(kafka.bootstrap_servers.rsplit(":", 1)[-1])
+            broker = EmbeddedBroker(port, log_path=var / "log" / "broker.log")
+            try:
+                broker.start()
+            except (TimeoutError, RuntimeError, OSError) as exc:
+                print(f"error: cannot start the embedded broker on port {port}: {exc}", file=sys.stderr)
+                return 1
+            env["KAFKA_BOOTSTRAP_SERVERS"] = broker.bootstrap_servers
+            kafka = KafkaSettings(bootstrap_servers=broker.bootstrap_servers)
+            print(f"broker     tansu (memory) on {broker.bootstrap_servers}  pid {broker.pid}")
+        created = asyncio.run(ensure_topics(kafka, all_topics(kafka)))
+        print(f"topics     {len(all_topics(kafka))} declared, {len(created)} created")
+        migrate_all(root, env, python)
+        children = _children(root, var, python)
+        for child in children:
+            child.start(env, root)
+        print("services   starting; logs in", var / "log")
+        return _supervise(children, env, root, lambda: stopping)
+    finally:
+        _stop_all(children)
+        if broker is not None:
+            broker.stop()
+        print("stopped: all processes ended")
+
+
+def _supervise(children: list[Child], env: dict[str, str], root: Path, stopping: object) -> int:
+    assert callable(stopping)
+    last_table = ""
+    announced = False
+    with httpx.Client(timeout=1.0) as http:
+        while not stopping():
+            now = time.monotonic()
+            for child in children:
+                if not child.alive():
+                    if child.state != "exited":
+                        code = child.proc.returncode if child.proc else None
+                        print(f"  {child.name} exited with code {code}; restarting (log: {child.log_path})")
+                        child.state = "exited"
+                        child.next_restart = now + min(30.0, 2.0**child.restarts)
+                    elif now >= child.next_restart:
+                        child.restarts += 1
+                        child.start(env, root)
+                    continue
+                if child.health_url:
+                    child.state = _probe(http, child.health_url)
+                else:
+                    child.state = "running"
+            table = _table(children)
+            if table != last_table:
+                print(table, flush=True)
+                last_table = table
+            if not announced and all(c.state in ("ready", "running") for c in children):
+                announced = True
+                print("\nall services ready. OpenAPI pages:")
+                for svc in SERVICES:
+                    print(f"  {svc.name:<12} {_url(svc, '/docs')}")
+                print("Ctrl-C stops everything.\n", flush=True)
+            time.sleep(0.5)
+    return 0
+
+
+def _probe(http: httpx.Client, url: str) -> str:
+    try:
+        response = http.get(url)
+    except httpx.HTTPError:
+        return "starting"
+    return "ready" if response.status_code == 200 else "not ready"
+
+
+def _table(children: list[Child]) -> str:
+    cells = [f"{c.name}={c.state}" + (f"(restarts {c.restarts})" if c.restarts else "") for c in children]
+    return "state      " + "  ".join(cells)
+
+
+def _stop_all(children: list[Child]) -> None:
+    for child in children:
+        if child.alive() and child.proc is not None:
+            child.proc.send_signal(signal.SIGTERM)
+    deadline = time.monotonic() + GRACE_SECONDS
+    for child in children:
+        if child.proc is None:
+            continue
+        try:
+            child.proc.wait(max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            child.proc.kill()
+            child.proc.wait()
+        if child.log:
+            child.log.close()

@@ -1,0 +1,49 @@
+"""Helpers for tests of the services and of the plumbing (real broker, real database)."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+
+from rcm_shared.bus.consumer import InboxConsumer
+
+
+def unique(prefix: str = "t") -> str:
+    return f"{prefix}{uuid.uuid4().hex[:10]}"
+
+
+def alembic_config(service_dir: Path, url: str, schema: str) -> Config:
+    cfg = Config(str(service_dir / "alembic.ini"))
+    cfg.set_main_option("script_location", str(service_dir / "migrations"))
+    cfg.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    cfg.set_main_option("rcm.schema", schema)
+    return cfg
+
+
+async def migrate(service_dir: Path, url: str, schema: str) -> None:
+    """Run a service's real Alembic migrations (in a thread: env.py runs its own event loop)."""
+    await asyncio.to_thread(command.upgrade, alembic_config(service_dir, url, schema), "head")
+
+
+async def poll_until(consumer: InboxConsumer, done: object, timeout: float = 30.0) -> None:
+    """Poll the consumer (never sleep) until ``done()`` is true; fail after ``timeout`` seconds."""
+    assert callable(done)
+    deadline = time.monotonic() + timeout
+    while True:
+        result = done()
+        if asyncio.iscoroutine(result):
+            result = await result
+        if result:
+            return
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"condition not met within {timeout}s (stats={consumer.stats})")
+        await consumer.poll_once(timeout_ms=100)
+
+
+async def wait_for_assignment(consumer: InboxConsumer, timeout: float = 30.0) -> None:
+    await poll_until(consumer, lambda: bool(consumer.assignment), timeout)

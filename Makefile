@@ -4,6 +4,7 @@ VENV := .venv
 UV_VERSION := 0.13.9
 UV := $(VENV)/bin/uv
 STAMP := $(VENV)/.synced
+SERVICE_NAMES := eligibility claims remittance denials
 
 export UV_PROJECT_ENVIRONMENT := $(abspath $(VENV))
 
@@ -29,7 +30,7 @@ test: $(STAMP)
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	$(VENV)/bin/mypy shared/rcm_shared cli/rcm_cli services/*/[a-z]*/ --exclude 'migrations'
+	$(VENV)/bin/mypy shared/rcm_shared cli/rcm_cli $(foreach s,$(SERVICE_NAMES),services/$(s)/$(s))
 	$(VENV)/bin/lint-imports
 
 bench: $(STAMP)

@@ -17,11 +17,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from sqlalchemy import text
-
 from rcm_shared.config import KafkaSettings
 from rcm_shared.db import create_engine
 from rcm_shared.testing import unique
+from sqlalchemy import text
 
 ROOT = Path(__file__).resolve().parent
 SERVICES = ROOT / "services"
@@ -108,9 +107,7 @@ def backend(request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture
-async def db_factory(
-    backend: str, tmp_path: Path, postgres_base_url: str | None
-) -> AsyncIterator[object]:
+async def db_factory(backend: str, tmp_path: Path, postgres_base_url: str | None) -> AsyncIterator[object]:
     """db_factory(service) -> Db with that service's real migrations applied; schemas dropped after."""
     created: list[Db] = []
     pg_url = _need_postgres(postgres_base_url) if backend == "postgres" else None

@@ -81,16 +81,21 @@ class EmbeddedBroker:
             self._log = self.log_path.open("ab")
         self._proc = subprocess.Popen(
             [
-                tansu_binary(), "broker",
-                "--listener-url", url,
-                "--advertised-listener-url", url,
-                "--cluster-id", self.cluster_id,
-                "--storage-engine", "memory://tansu/",
-            ],  # fmt: skip
+                tansu_binary(),
+                "broker",
+                "--listener-url",
+                url,
+                "--advertised-listener-url",
+                url,
+                "--cluster-id",
+                self.cluster_id,
+                "--storage-engine",
+                "memory://tansu/",
+            ],
             stdout=self._log or subprocess.DEVNULL,
             stderr=subprocess.STDOUT if self._log else subprocess.DEVNULL,
             stdin=subprocess.DEVNULL,
-            preexec_fn=die_with_parent,  # noqa: PLW1509 - only sets the death signal
+            preexec_fn=die_with_parent,
             process_group=0,  # a Ctrl-C to the terminal must not kill the broker before the services
             env={**os.environ, "RUST_LOG": os.environ.get("RUST_LOG", "warn")},
         )

@@ -8,11 +8,11 @@ from datetime import UTC, datetime
 from typing import Annotated
 
 import typer
+from rcm_shared.config import KafkaSettings
+from rcm_shared.topics import dlq_topic
 
 from rcm_cli import ops
 from rcm_cli.services import NAMES, repo_root, settings_for
-from rcm_shared.config import KafkaSettings
-from rcm_shared.topics import dlq_topic
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help="Operate the RCM platform.")
 events_app = typer.Typer(no_args_is_help=True, help="Outbox events: status and replay.")
@@ -37,8 +37,12 @@ def _service_settings(name: str):  # type: ignore[no-untyped-def]
 
 @app.command()
 def run(
-    broker_port: Annotated[int | None, typer.Option(help="embedded broker port (default from KAFKA_BOOTSTRAP_SERVERS)")] = None,
-    external_broker: Annotated[bool, typer.Option(help="use KAFKA_BOOTSTRAP_SERVERS instead of starting Tansu")] = False,
+    broker_port: Annotated[
+        int | None, typer.Option(help="embedded broker port (default from KAFKA_BOOTSTRAP_SERVERS)")
+    ] = None,
+    external_broker: Annotated[
+        bool, typer.Option(help="use KAFKA_BOOTSTRAP_SERVERS instead of starting Tansu")
+    ] = False,
 ) -> None:
     """Start the embedded stack: broker, topics, migrations, four APIs and their workers."""
     from rcm_cli.supervisor import run as run_stack
@@ -71,8 +75,9 @@ def migrate(service: Annotated[str | None, typer.Option("--service", "-s")] = No
 @app.command("topics")
 def topics_create() -> None:
     """Create every topic the services declare (and their DLQs) on KAFKA_BOOTSTRAP_SERVERS."""
-    from rcm_cli.supervisor import all_topics
     from rcm_shared.bus.admin import ensure_topics
+
+    from rcm_cli.supervisor import all_topics
 
     kafka = KafkaSettings()
     created = asyncio.run(ensure_topics(kafka, all_topics(kafka)))

@@ -7,12 +7,11 @@ from datetime import datetime
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
-from sqlalchemy import func, select
-
 from rcm_shared.bus.relay import mark_for_replay
 from rcm_shared.bus.tables import bus_tables
 from rcm_shared.config import BaseServiceSettings, KafkaSettings
 from rcm_shared.db import create_engine, make_metadata
+from sqlalchemy import func, select
 
 _TABLES = bus_tables(make_metadata())
 
@@ -31,9 +30,7 @@ async def outbox_status(settings: BaseServiceSettings) -> dict[str, Any]:
     try:
         async with engine.connect() as conn:
             rows = (
-                await conn.execute(
-                    select(o.c.topic, func.count(), func.count(o.c.published_at)).group_by(o.c.topic)
-                )
+                await conn.execute(select(o.c.topic, func.count(), func.count(o.c.published_at)).group_by(o.c.topic))
             ).all()
     finally:
         await engine.dispose()
@@ -48,7 +45,7 @@ async def read_dlq(kafka: KafkaSettings, dlq: str, limit: int) -> list[dict[str,
     try:
         partitions = consumer.partitions_for_topic(dlq)
         if not partitions:
-            await consumer._client.force_metadata_update()  # noqa: SLF001
+            await consumer._client.force_metadata_update()
             partitions = consumer.partitions_for_topic(dlq) or set()
         tps = [TopicPartition(dlq, p) for p in partitions]
         if not tps:

@@ -8,14 +8,18 @@ from pathlib import Path
 from typing import ClassVar
 
 from pydantic_settings import SettingsConfigDict
-
 from rcm_shared.config import BaseServiceSettings
 
 
 @dataclass(frozen=True)
 class ServiceInfo:
     name: str
-    port: int
+    base_port: int
+
+    @property
+    def port(self) -> int:
+        # RCM_PORT_OFFSET moves all four ports, e.g. to run a second stack beside the first.
+        return self.base_port + int(os.environ.get("RCM_PORT_OFFSET", "0"))
 
     def api_command(self, python: str) -> list[str]:
         return [

@@ -18,12 +18,12 @@ from pathlib import Path
 from typing import IO
 
 import httpx
-
-from rcm_cli.broker import EmbeddedBroker, die_with_parent
-from rcm_cli.services import SERVICES, ServiceInfo
 from rcm_shared.bus.admin import TopicRequest, ensure_topics
 from rcm_shared.config import KafkaSettings
 from rcm_shared.topics import CATALOG
+
+from rcm_cli.broker import EmbeddedBroker, die_with_parent
+from rcm_cli.services import SERVICES, ServiceInfo
 
 GRACE_SECONDS = 10.0
 
@@ -51,7 +51,7 @@ class Child:
             stdout=self.log,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
-            preexec_fn=die_with_parent,  # noqa: PLW1509
+            preexec_fn=die_with_parent,
             process_group=0,  # Ctrl-C reaches only the supervisor, which stops children in order
         )
         self.state = "starting"

@@ -58,9 +58,7 @@ class KafkaSettings(BaseSettings):
         if self.sasl_mechanism:
             kwargs["sasl_mechanism"] = self.sasl_mechanism
             kwargs["sasl_plain_username"] = self.sasl_username
-            kwargs["sasl_plain_password"] = (
-                self.sasl_password.get_secret_value() if self.sasl_password else None
-            )
+            kwargs["sasl_plain_password"] = self.sasl_password.get_secret_value() if self.sasl_password else None
         if "SSL" in self.security_protocol:
             from aiokafka.helpers import create_ssl_context
 

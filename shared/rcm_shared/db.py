@@ -49,9 +49,7 @@ def create_engine(url: str, *, schema: str, pool_size: int = 10, echo: bool = Fa
         database = make_url(url).database
         if database and database != ":memory:":
             Path(database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_async_engine(
-            url, echo=echo, poolclass=NullPool, connect_args={"timeout": 30}
-        )
+        engine = create_async_engine(url, echo=echo, poolclass=NullPool, connect_args={"timeout": 30})
         event.listen(engine.sync_engine, "connect", _sqlite_on_connect)
         event.listen(engine.sync_engine, "begin", _sqlite_on_begin)
         return engine

@@ -15,6 +15,7 @@ CloudEvents, while routing and dedupe need only the headers.
 
 from __future__ import annotations
 
+import builtins
 import json
 import uuid
 from collections.abc import Mapping, Sequence
@@ -142,7 +143,7 @@ class Envelope(BaseModel):
         except ValidationError as exc:
             raise EnvelopeError(f"invalid attribute: {exc.errors()[0]['loc']} {exc.errors()[0]['msg']}") from exc
 
-    def payload_as(self, model: type[P]) -> P:
+    def payload_as(self, model: builtins.type[P]) -> P:
         return model.model_validate(self.data)
 
 

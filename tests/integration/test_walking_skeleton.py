@@ -13,9 +13,8 @@ from collections.abc import Sequence
 
 import pytest
 from aiokafka import ConsumerRecord
-from sqlalchemy import Column, Integer, MetaData, String, Table, func, insert, select
-from sqlalchemy.ext.asyncio import AsyncSession
-
+from claims.models import bus as claims_bus
+from denials.models import bus as denials_bus
 from rcm_shared.bus.admin import TopicRequest, ensure_topics
 from rcm_shared.bus.consumer import HandlerRegistry, InboxConsumer
 from rcm_shared.bus.outbox import Outbox
@@ -24,9 +23,8 @@ from rcm_shared.config import KafkaSettings
 from rcm_shared.db import create_engine, session_factory
 from rcm_shared.events import Envelope, EventPayload
 from rcm_shared.testing import poll_until, wait_for_assignment
-
-from claims.models import bus as claims_bus
-from denials.models import bus as denials_bus
+from sqlalchemy import Column, Integer, MetaData, String, Table, func, insert, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 TOPIC = "claims.claim.status-changed"
 N = 12
@@ -44,10 +42,16 @@ class StatusChangedV1(EventPayload):
 
 
 effects = MetaData()
-effect = Table("skeleton_effect", effects, Column("id", Integer, primary_key=True),
-               Column("event_id", String(64)), Column("claim_id", String(64)))  # fmt: skip
-claim_state = Table("skeleton_claim", MetaData(), Column("claim_id", String(64), primary_key=True),
-                    Column("state", String(20)))  # fmt: skip
+effect = Table(
+    "skeleton_effect",
+    effects,
+    Column("id", Integer, primary_key=True),
+    Column("event_id", String(64)),
+    Column("claim_id", String(64)),
+)
+claim_state = Table(
+    "skeleton_claim", MetaData(), Column("claim_id", String(64), primary_key=True), Column("state", String(20))
+)
 
 
 async def _write_events(engine: object, kafka: KafkaSettings, *, commit: bool, start: int, count: int) -> None:
@@ -57,8 +61,12 @@ async def _write_events(engine: object, kafka: KafkaSettings, *, commit: bool, s
         for i in range(start, start + count):
             claim_id = f"C{i:04d}"
             await session.execute(insert(claim_state).values(claim_id=claim_id, state="submitted"))
-            env = Envelope.wrap(StatusChangedV1(claim_id=claim_id, new_state="submitted"),
-                                source="/claims", tenant_id="org-1", subject=claim_id)  # fmt: skip
+            env = Envelope.wrap(
+                StatusChangedV1(claim_id=claim_id, new_state="submitted"),
+                source="/claims",
+                tenant_id="org-1",
+                subject=claim_id,
+            )
             await outbox.add(session, env, topic=TOPIC, key=claim_id)
         if not commit:
             await session.rollback()
@@ -108,15 +116,23 @@ async def test_event_reaches_other_service_exactly_once(
             relay_died = True
             raise SimulatedCrash
 
-    relay = OutboxRelay(engine=claims, tables=claims_bus, kafka=kafka, topics=[TopicRequest(topic, 3)],
-                        name="claims", after_publish=die_after_publish, lease_seconds=1.0)  # fmt: skip
+    relay = OutboxRelay(
+        engine=claims,
+        tables=claims_bus,
+        kafka=kafka,
+        topics=[TopicRequest(topic, 3)],
+        name="claims",
+        after_publish=die_after_publish,
+        lease_seconds=1.0,
+    )
     await relay.start()
     if crash == "relay_after_publish":
         with pytest.raises(SimulatedCrash):
             await relay.run_once()
         await relay.stop()
-        relay = OutboxRelay(engine=claims, tables=claims_bus, kafka=kafka, topics=[TopicRequest(topic, 3)],
-                            name="claims")  # fmt: skip
+        relay = OutboxRelay(
+            engine=claims, tables=claims_bus, kafka=kafka, topics=[TopicRequest(topic, 3)], name="claims"
+        )
         await relay.start()
     # The dead relay's lease holds for its TTL; then the new relay takes over and (re)publishes all N
     # rows - in case (a) the broker now holds each event twice.
@@ -136,9 +152,17 @@ async def test_event_reaches_other_service_exactly_once(
             raise SimulatedCrash
 
     def new_consumer() -> InboxConsumer:
-        return InboxConsumer(name="denials-worker", engine=denials, tables=denials_bus, kafka=kafka,
-                             group_id=kafka.topic_prefix + "denials", topics=[topic], registry=_registry(calls),
-                             session_timeout_ms=1500, after_db_commit=die_after_commit)  # fmt: skip
+        return InboxConsumer(
+            name="denials-worker",
+            engine=denials,
+            tables=denials_bus,
+            kafka=kafka,
+            group_id=kafka.topic_prefix + "denials",
+            topics=[topic],
+            registry=_registry(calls),
+            session_timeout_ms=1500,
+            after_db_commit=die_after_commit,
+        )
 
     async def all_seen() -> bool:
         return len(await _effects(denials)) == N

@@ -1,5 +1,4 @@
 from rcm_shared.migrations import run_migrations
-
 from remittance.config import RemittanceSettings
 from remittance.models import metadata
 

@@ -4,7 +4,6 @@ from functools import lru_cache
 from typing import ClassVar
 
 from pydantic_settings import SettingsConfigDict
-
 from rcm_shared.config import BaseServiceSettings
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from fastapi import FastAPI
-
 from rcm_shared.web import create_service_app
 
 from remittance.api.routes import router

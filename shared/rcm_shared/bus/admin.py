@@ -37,10 +37,7 @@ async def ensure_topics(kafka: KafkaSettings, topics: Iterable[TopicRequest]) ->
         if not missing:
             return []
         response = await admin.create_topics(
-            [
-                NewTopic(t.name, t.partitions, kafka.replication_factor, topic_configs=t.config or {})
-                for t in missing
-            ]
+            [NewTopic(t.name, t.partitions, kafka.replication_factor, topic_configs=t.config or {}) for t in missing]
         )
         created = []
         for name, code, message in _topic_errors(response):
@@ -69,7 +66,7 @@ async def topic_message_totals(kafka: KafkaSettings, topics: Iterable[str]) -> d
     try:
         totals: dict[str, int | None] = {}
         for topic in topics:
-            await consumer._client.force_metadata_update()  # noqa: SLF001 - no public refresh
+            await consumer._client.force_metadata_update()
             partitions = consumer.partitions_for_topic(topic)
             if not partitions:
                 totals[topic] = None

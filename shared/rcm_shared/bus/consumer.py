@@ -18,12 +18,12 @@ import traceback
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 from aiokafka.errors import CommitFailedError, KafkaError
 from pydantic import ValidationError
-from sqlalchemy import insert
+from sqlalchemy import CursorResult, insert
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
@@ -229,7 +229,7 @@ class InboxConsumer:
             stmt = sqlite_insert(table).values(**values).on_conflict_do_nothing()
         else:
             stmt = insert(table).values(**values)
-        result = await session.execute(stmt)
+        result = cast(CursorResult[Any], await session.execute(stmt))
         return bool(result.rowcount)
 
     async def _dead_letter(
@@ -249,16 +249,12 @@ class InboxConsumer:
         if exc is not None:
             headers.append(("dlq-exception", "".join(traceback.format_exception_only(exc)).encode()[:4000]))
         try:
-            await self._dlq.send_and_wait(
-                dlq_topic(record.topic), value=record.value, key=record.key, headers=headers
-            )
+            await self._dlq.send_and_wait(dlq_topic(record.topic), value=record.value, key=record.key, headers=headers)
         except KafkaError:
             log.error("cannot write to %s; the message stays uncommitted", dlq_topic(record.topic))
             raise
         self.stats.dead_lettered += 1
-        log.error(
-            "dead-lettered %s[%d]@%d: %s", record.topic, record.partition, record.offset, reason
-        )
+        log.error("dead-lettered %s[%d]@%d: %s", record.topic, record.partition, record.offset, reason)
 
 
 def _short(exc: BaseException) -> str:

@@ -116,9 +116,7 @@ class OutboxRelay:
         o = self._t.outbox
         async with self._engine.begin() as conn:
             result = await conn.execute(
-                update(o)
-                .where(and_(o.c.topic.in_(lost), o.c.published_at.is_not(None)))
-                .values(published_at=None)
+                update(o).where(and_(o.c.topic.in_(lost), o.c.published_at.is_not(None))).values(published_at=None)
             )
         requeued = int(result.rowcount or 0)
         if requeued:
@@ -186,9 +184,7 @@ class OutboxRelay:
                 return False
         try:
             async with self._engine.begin() as conn:
-                await conn.execute(
-                    insert(lease).values(name=self._lease_name, holder=self._holder, expires_at=until)
-                )
+                await conn.execute(insert(lease).values(name=self._lease_name, holder=self._holder, expires_at=until))
             return True
         except IntegrityError:
             return False
@@ -210,9 +206,7 @@ async def _wait(stop: asyncio.Event, seconds: float) -> None:
         pass
 
 
-async def mark_for_replay(
-    engine: AsyncEngine, tables: BusTables, *, since: datetime, topic: str | None = None
-) -> int:
+async def mark_for_replay(engine: AsyncEngine, tables: BusTables, *, since: datetime, topic: str | None = None) -> int:
     """Re-queue published rows created at or after ``since`` (the relay publishes them again)."""
     o = tables.outbox
     cond: list[Any] = [o.c.created_at >= since, o.c.published_at.is_not(None)]

@@ -8,7 +8,6 @@ import logging
 import os
 import signal
 import socket
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -156,4 +155,3 @@ async def run_worker(spec: WorkerSpec, stop: asyncio.Event | None = None) -> Non
             await conn.execute(delete(spec.tables.heartbeat).where(spec.tables.heartbeat.c.worker_id == wid))
         await engine.dispose()
         log.info("worker %s stopped", wid)
-

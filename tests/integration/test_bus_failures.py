@@ -1,0 +1,215 @@
+"""Poison messages, failing handlers and a broker that loses its memory - on the real broker."""
+
+from __future__ import annotations
+
+from aiokafka import AIOKafkaProducer
+from denials.models import bus as denials_bus
+from rcm_cli import ops
+from rcm_cli.broker import EmbeddedBroker
+from rcm_shared.bus.admin import TopicRequest, ensure_topics
+from rcm_shared.bus.consumer import HandlerRegistry, InboxConsumer, PermanentError
+from rcm_shared.bus.outbox import Outbox
+from rcm_shared.bus.relay import OutboxRelay
+from rcm_shared.config import KafkaSettings
+from rcm_shared.db import create_engine, session_factory
+from rcm_shared.events import Envelope, EventPayload
+from rcm_shared.testing import poll_until, wait_for_assignment
+from remittance.models import bus as remittance_bus
+from sqlalchemy import func, insert, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+
+class Ping(EventPayload):
+    event_type = "test.ping"
+    n: int
+
+
+def _env(n: int) -> Envelope:
+    return Envelope.wrap(Ping(n=n), source="/test", tenant_id="org-1", subject=str(n))
+
+
+async def test_poison_and_failing_messages_go_to_dlq_and_do_not_block(db_factory, kafka: KafkaSettings) -> None:  # type: ignore[no-untyped-def]
+    db = await db_factory("denials")
+    engine = create_engine(db.url, schema=db.schema)
+    topic = kafka.topic_prefix + "in"
+    await ensure_topics(kafka, [TopicRequest(topic, 1), TopicRequest(topic + ".dlq", 1)])
+    handled: list[int] = []
+    attempts: dict[int, int] = {}
+    registry = HandlerRegistry()
+
+    @registry.on("test.ping")
+    async def on_ping(_session: AsyncSession, env: Envelope) -> None:
+        n = env.payload_as(Ping).n
+        attempts[n] = attempts.get(n, 0) + 1
+        if n == 2:
+            raise RuntimeError("downstream always fails")
+        if n == 3:
+            raise PermanentError("claim id unknown to this tenant")
+        if n == 4 and attempts[n] < 3:
+            raise ConnectionError("transient")
+        handled.append(n)
+
+    producer = AIOKafkaProducer(bootstrap_servers=kafka.bootstrap_servers)
+    await producer.start()
+    await producer.send_and_wait(topic, b"{}", headers=[("ce_id", b"x")])  # malformed envelope
+    unknown = Envelope(source="/t", type="test.unknown", tenantid="org-1", data={})
+    await producer.send_and_wait(topic, unknown.to_value(), headers=unknown.to_headers())
+    bad_payload = Envelope(source="/t", type="test.ping", tenantid="org-1", data={"n": "not a number"})
+    await producer.send_and_wait(topic, bad_payload.to_value(), headers=bad_payload.to_headers())
+    for n in range(1, 6):
+        await producer.send_and_wait(topic, _env(n).to_value(), key=str(n).encode(), headers=_env(n).to_headers())
+    await producer.stop()
+
+    consumer = InboxConsumer(
+        name="c",
+        engine=engine,
+        tables=denials_bus,
+        kafka=kafka,
+        group_id=topic + ".g",
+        topics=[topic],
+        registry=registry,
+        max_retries=2,
+        retry_backoff=0.01,
+        session_timeout_ms=1500,
+    )
+    await consumer.start()
+    try:
+        await wait_for_assignment(consumer)
+        await poll_until(consumer, lambda: consumer.stats.handled + consumer.stats.dead_lettered >= 8)
+    finally:
+        await consumer.stop()
+
+    assert handled == [1, 4, 5]  # 4 succeeded on its third attempt; 2 and 3 did not block 4 and 5
+    assert attempts[2] == 3 and attempts[3] == 1  # bounded retries; a permanent error is not retried
+    dlq = await ops.read_dlq(kafka, topic + ".dlq", limit=100)
+    reasons = [m["reason"] for m in dlq]
+    assert len(dlq) == 5, reasons
+    assert reasons[0].startswith("malformed envelope: missing CloudEvents attribute(s)")
+    assert reasons[1] == "no handler for event type 'test.unknown' version 1"
+    assert reasons[2].startswith("invalid payload: ValidationError")
+    assert reasons[3] == "handler failed: RuntimeError: downstream always fails" and dlq[3]["attempts"] == "3"
+    assert reasons[4].startswith("invalid payload: PermanentError")
+    assert all(m["original"].startswith(topic + "[0]@") for m in dlq)
+
+    # Re-drive after "fixing" the cause: the message is handled, once.
+    attempts.clear()
+    registry._handlers.clear()
+
+    @registry.on("test.ping")
+    async def fixed(_session: AsyncSession, env: Envelope) -> None:
+        handled.append(env.payload_as(Ping).n)
+
+    assert await ops.redrive(kafka, topic + ".dlq", {dlq[3]["event_id"]}) == 1
+    consumer = InboxConsumer(
+        name="c",
+        engine=engine,
+        tables=denials_bus,
+        kafka=kafka,
+        group_id=topic + ".g",
+        topics=[topic],
+        registry=registry,
+        session_timeout_ms=1500,
+    )
+    await consumer.start()
+    try:
+        await wait_for_assignment(consumer)
+        await poll_until(consumer, lambda: 2 in handled)
+    finally:
+        await consumer.stop()
+    assert handled == [1, 4, 5, 2]
+    await engine.dispose()
+
+
+async def test_outbox_replays_into_a_broker_that_lost_its_memory(db_factory) -> None:  # type: ignore[no-untyped-def]
+    db = await db_factory("remittance")
+    engine = create_engine(db.url, schema=db.schema)
+    with EmbeddedBroker() as broker:
+        port = broker.port
+        kafka = KafkaSettings(bootstrap_servers=broker.bootstrap_servers)
+        topics = [TopicRequest("remittance.claim.adjudicated", 3)]
+        relay = OutboxRelay(engine=engine, tables=remittance_bus, kafka=kafka, topics=topics, name="remittance")
+        await relay.start()
+        outbox = Outbox(remittance_bus)
+        async with session_factory(engine)() as session, session.begin():
+            for n in range(7):
+                await outbox.add(session, _env(n), topic="remittance.claim.adjudicated", key=str(n))
+        assert await relay.run_once() == 7
+        assert await relay.check_broker() == 0  # nothing lost yet
+        await relay.release_lease()  # as a worker does on a clean stop
+        await relay.stop()
+        broker.kill()  # memory gone: topics, messages and offsets
+
+    with EmbeddedBroker(port=port) as broker:  # "make run" again: a fresh broker on the same port
+        relay = OutboxRelay(engine=engine, tables=remittance_bus, kafka=kafka, topics=topics, name="remittance")
+        await relay.start()
+        assert await relay.run_once() == 7  # the check found the topic gone and re-published all seven
+        await relay.stop()
+        assert relay.replayed == 7
+
+        seen: set[int] = set()
+        registry = HandlerRegistry()
+
+        @registry.on("test.ping")
+        async def on_ping(_s: AsyncSession, env: Envelope) -> None:
+            seen.add(env.payload_as(Ping).n)
+
+        consumer = InboxConsumer(
+            name="c",
+            engine=engine,
+            tables=remittance_bus,
+            kafka=kafka,
+            group_id="g",
+            topics=["remittance.claim.adjudicated"],
+            registry=registry,
+            session_timeout_ms=1500,
+        )
+        await consumer.start()
+        try:
+            await wait_for_assignment(consumer)
+            await poll_until(consumer, lambda: len(seen) == 7)
+        finally:
+            await consumer.stop()
+    async with engine.connect() as conn:
+        published = await conn.scalar(select(func.count()).where(remittance_bus.outbox.c.published_at.is_not(None)))
+    assert published == 7  # rows are kept after publishing, ready for the next replay
+    await engine.dispose()
+
+
+async def test_cli_replay_requeues_rows_since_a_time(db_factory) -> None:  # type: ignore[no-untyped-def]
+    from datetime import UTC, datetime, timedelta
+
+    from rcm_cli.services import settings_for
+
+    db = await db_factory("remittance")
+    engine = create_engine(db.url, schema=db.schema)
+    o = remittance_bus.outbox
+    now = datetime.now(UTC)
+    async with engine.begin() as conn:
+        for n, age in enumerate([3, 2, 1]):
+            env = _env(n)
+            await conn.execute(
+                insert(o).values(
+                    event_id=env.id,
+                    topic="x",
+                    key=None,
+                    event_type=env.type,
+                    tenant_id="org-1",
+                    headers=[],
+                    payload="{}",
+                    created_at=now - timedelta(days=age),
+                    published_at=now,
+                )
+            )
+    import os
+
+    os.environ["REMITTANCE_DATABASE_URL"] = db.url
+    os.environ["REMITTANCE_DB_SCHEMA"] = db.schema
+    try:
+        count = await ops.replay(settings_for("remittance"), now - timedelta(days=2, hours=1), None)
+    finally:
+        del os.environ["REMITTANCE_DATABASE_URL"], os.environ["REMITTANCE_DB_SCHEMA"]
+    assert count == 2
+    async with engine.connect() as conn:
+        pending = await conn.scalar(select(func.count()).where(o.c.published_at.is_(None)))
+    assert pending == 2
+    await engine.dispose()

@@ -41,11 +41,17 @@ DOCKER = docker_available()
 def pytest_report_header(config: pytest.Config) -> list[str]:
     pg = os.environ.get("TEST_POSTGRES_URL")
     return [
-        "rcm broker: " + ("testcontainers Apache Kafka (Docker engine found)" if DOCKER
-                          else "embedded Tansu broker (no Docker engine reachable)"),
-        "rcm postgres: " + ("TEST_POSTGRES_URL" if pg else "testcontainers PostgreSQL" if DOCKER
-                            else "none: PostgreSQL tests will skip"),
-    ]  # fmt: skip
+        "rcm broker: "
+        + (
+            "testcontainers Apache Kafka (Docker engine found)"
+            if DOCKER
+            else "embedded Tansu broker (no Docker engine reachable)"
+        ),
+        "rcm postgres: "
+        + (
+            "TEST_POSTGRES_URL" if pg else "testcontainers PostgreSQL" if DOCKER else "none: PostgreSQL tests will skip"
+        ),
+    ]
 
 
 @pytest.fixture(scope="session")

@@ -20,6 +20,15 @@ dlq_app = typer.Typer(no_args_is_help=True, help="Dead-letter topics: list and r
 app.add_typer(events_app, name="events")
 app.add_typer(dlq_app, name="dlq")
 
+
+def _x12() -> None:
+    from rcm_cli.x12cmd import app as x12_app
+
+    app.add_typer(x12_app, name="x12")
+
+
+_x12()
+
 ServiceOpt = Annotated[str, typer.Option("--service", "-s", help=f"one of: {', '.join(NAMES)}")]
 
 

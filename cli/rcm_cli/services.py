@@ -23,10 +23,17 @@ class ServiceInfo:
 
     def api_command(self, python: str) -> list[str]:
         return [
-            python, "-m", "uvicorn", "--factory", f"{self.name}.main:create_app",
-            "--host", os.environ.get("RCM_HOST", "127.0.0.1"), "--port", str(self.port),
+            python,
+            "-m",
+            "uvicorn",
+            "--factory",
+            f"{self.name}.main:create_app",
+            "--host",
+            os.environ.get("RCM_HOST", "127.0.0.1"),
+            "--port",
+            str(self.port),
             "--no-access-log",
-        ]  # fmt: skip
+        ]
 
     def worker_command(self, python: str) -> list[str]:
         return [python, "-m", f"{self.name}.worker"]

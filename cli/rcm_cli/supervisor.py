@@ -74,8 +74,11 @@ def migrate_all(root: Path, env: dict[str, str], python: str, services: tuple[Se
         ini = root / "services" / svc.name / "alembic.ini"
         result = subprocess.run(
             [python, "-m", "alembic", "-c", str(ini), "upgrade", "head"],
-            cwd=root, env=env, capture_output=True, text=True,
-        )  # fmt: skip
+            cwd=root,
+            env=env,
+            capture_output=True,
+            text=True,
+        )
         if result.returncode != 0:
             raise RuntimeError(f"migrations of {svc.name} failed:\n{result.stderr.strip()[-2000:]}")
         print(f"  migrated {svc.name}")

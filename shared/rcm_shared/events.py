@@ -101,9 +101,17 @@ class Envelope(BaseModel):
     def to_headers(self) -> list[tuple[str, bytes]]:
         headers: list[tuple[str, bytes]] = [("content-type", self.datacontenttype.encode())]
         for name in (
-            "id", "source", "type", "specversion", "subject", "schemaversion",
-            "tenantid", "correlationid", "causationid", "traceparent",
-        ):  # fmt: skip
+            "id",
+            "source",
+            "type",
+            "specversion",
+            "subject",
+            "schemaversion",
+            "tenantid",
+            "correlationid",
+            "causationid",
+            "traceparent",
+        ):
             value = getattr(self, name)
             if value is not None:
                 headers.append((_HEADER_PREFIX + name, str(value).encode()))

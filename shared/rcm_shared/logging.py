@@ -19,11 +19,30 @@ correlation_id: ContextVar[str | None] = ContextVar("correlation_id", default=No
 
 PHI_KEYS = frozenset(
     {
-        "name", "first_name", "last_name", "patient_name", "subscriber_name", "dob", "date_of_birth",
-        "birth_date", "member_id", "ssn", "address", "address1", "address2", "street", "city", "zip",
-        "postal_code", "phone", "email", "x12", "raw", "body",
+        "name",
+        "first_name",
+        "last_name",
+        "patient_name",
+        "subscriber_name",
+        "dob",
+        "date_of_birth",
+        "birth_date",
+        "member_id",
+        "ssn",
+        "address",
+        "address1",
+        "address2",
+        "street",
+        "city",
+        "zip",
+        "postal_code",
+        "phone",
+        "email",
+        "x12",
+        "raw",
+        "body",
     }
-)  # fmt: skip
+)
 _PATTERNS = (
     (re.compile(r"\b\d{3}-\d{2}-\d{4}\b"), "[SSN]"),
     (re.compile(r"ISA[*|^~:].{60,}", re.DOTALL), "[X12]"),

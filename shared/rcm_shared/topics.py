@@ -31,45 +31,67 @@ def dlq_topic(topic: str) -> str:
 
 CATALOG: tuple[TopicSpec, ...] = (
     TopicSpec(
-        "eligibility.check.completed", "eligibility", "check id", ("claims",),
+        "eligibility.check.completed",
+        "eligibility",
+        "check id",
+        ("claims",),
         description="A coverage check finished (status, plan summary, ids).",
         event_types=("eligibility.check_completed",),
     ),
     TopicSpec(
-        "claims.claim.status-changed", "claims", "claim id", ("denials", "remittance"),
+        "claims.claim.status-changed",
+        "claims",
+        "claim id",
+        ("denials", "remittance"),
         description="Every claim state transition, ordered per claim.",
         event_types=("claim.status_changed",),
     ),
     TopicSpec(
-        "remittance.claim.adjudicated", "remittance", "claim id", ("claims", "denials"),
+        "remittance.claim.adjudicated",
+        "remittance",
+        "claim id",
+        ("claims", "denials"),
         description="One claim payment posted from an 835.",
         event_types=("remittance.claim_adjudicated",),
     ),
     TopicSpec(
-        "remittance.claim.reversed", "remittance", "claim id", ("claims", "denials"),
+        "remittance.claim.reversed",
+        "remittance",
+        "claim id",
+        ("claims", "denials"),
         description="A payer reversal (CLP02 = 22) paired with its original posting.",
         event_types=("remittance.claim_reversed",),
     ),
     TopicSpec(
-        "remittance.provider.adjusted", "remittance", "remittance id",
+        "remittance.provider.adjusted",
+        "remittance",
+        "remittance id",
         description="A provider-level adjustment (PLB) posted.",
         event_types=("remittance.provider_adjusted",),
     ),
     TopicSpec(
-        "denials.denial.opened", "denials", "claim id",
-        description="A denial entered the work queue.", event_types=("denial.opened",),
+        "denials.denial.opened",
+        "denials",
+        "claim id",
+        description="A denial entered the work queue.",
+        event_types=("denial.opened",),
     ),
     TopicSpec(
-        "denials.denial.resolved", "denials", "claim id",
+        "denials.denial.resolved",
+        "denials",
+        "claim id",
         description="A denial was closed (recovered, written off, billed to patient).",
         event_types=("denial.resolved",),
     ),
     TopicSpec(
-        "denials.resubmission.requested", "denials", "claim id", ("claims",),
+        "denials.resubmission.requested",
+        "denials",
+        "claim id",
+        ("claims",),
         description="Denials asks claims to send a corrected (frequency 7) claim.",
         event_types=("denial.resubmission_requested",),
     ),
-)  # fmt: skip
+)
 
 
 def produced_by(service: str) -> list[TopicSpec]:

@@ -188,8 +188,11 @@ class InboxConsumer:
                 self.stats.retries += 1
                 log.warning(
                     "handler for %s failed (attempt %d/%d): %s",
-                    envelope.type, attempt, self._max_retries + 1, _short(exc),
-                )  # fmt: skip
+                    envelope.type,
+                    attempt,
+                    self._max_retries + 1,
+                    _short(exc),
+                )
                 await asyncio.sleep(self._backoff * (2 ** (attempt - 1)))
                 continue
             if handled:

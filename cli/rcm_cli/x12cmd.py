@@ -1,0 +1,106 @@
+"""`rcm x12 parse|validate|ack`: the X12 engine from the command line."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import sys
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rcm_shared.x12.ack import build_999, build_ta1, check
+from rcm_shared.x12.errors import X12Error
+from rcm_shared.x12.reader import X12Reader
+from rcm_shared.x12.sets.x835 import iter_835
+from rcm_shared.x12.writer import FileControlNumbers, Party
+
+app = typer.Typer(no_args_is_help=True, help="X12 5010: parse, validate, acknowledge.")
+FileArg = Annotated[Path, typer.Argument(help="an X12 file")]
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, date):
+        return value.isoformat()
+    raise TypeError(type(value).__name__)
+
+
+def _readable(path: Path) -> None:
+    if not path.is_file():
+        typer.echo(f"error: cannot read {path}: no such file", err=True)
+        raise typer.Exit(2)
+
+
+def _set_id(path: Path) -> str:
+    for header, _seg in X12Reader(path):
+        return header.set_id
+    return ""
+
+
+@app.command()
+def parse(file: FileArg) -> None:
+    """JSON lines of the typed model on stdout (835: header, claim payments, PLB, trailer), streaming."""
+    _readable(file)
+    try:
+        if _set_id(file) == "835":
+            for item in iter_835(file):
+                row = {"kind": type(item).__name__, **dataclasses.asdict(item)}
+                sys.stdout.write(json.dumps(row, default=_json_default) + "\n")
+        else:
+            for header, seg in X12Reader(file):
+                row = {"set": header.set_id, "st": header.control_number, "pos": seg.position, "elements": seg.elements}
+                sys.stdout.write(json.dumps(row) + "\n")
+    except X12Error as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from None
+
+
+@app.command()
+def validate(file: FileArg, as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """Envelope and structure checks. Exit 0 clean, 1 invalid, 2 unreadable."""
+    _readable(file)
+    sets = segments = 0
+    try:
+        for _header, seg in X12Reader(file):
+            segments += 1
+            sets += seg.id == "ST"
+        if _set_id(file) == "835":
+            for _item in iter_835(file):
+                pass
+    except X12Error as exc:
+        if as_json:
+            typer.echo(json.dumps({"valid": False, "error": exc.as_dict(), "text": str(exc)}))
+        else:
+            typer.echo(f"invalid: {exc}", err=True)
+        raise typer.Exit(2 if exc.code in ("encoding", "empty") else 1) from None
+    if as_json:
+        typer.echo(json.dumps({"valid": True, "transaction_sets": sets, "segments": segments}))
+    else:
+        typer.echo(f"valid: {sets} transaction set(s), {segments} segment(s)")
+
+
+@app.command()
+def ack(
+    file: FileArg,
+    out: Annotated[Path | None, typer.Option(help="where to write (default: FILE.999 / FILE.ta1)")] = None,
+    ta1: Annotated[bool, typer.Option(help="write a TA1 instead of a 999")] = False,
+    sender_id: Annotated[str, typer.Option(help="our ISA06 / GS02")] = "RCMPLATFORM",
+    numbers: Annotated[Path, typer.Option(help="control-number state file")] = Path("var/x12-control-numbers.json"),
+) -> None:
+    """Write the 999 (or TA1) acknowledging FILE."""
+    _readable(file)
+    try:
+        result = check(file)
+    except X12Error as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+    us = Party("ZZ", sender_id, sender_id)
+    store = FileControlNumbers(numbers)
+    text = build_ta1(result, us=us, numbers=store) if ta1 else build_999(result, us=us, numbers=store)
+    target = out or file.with_name(file.name + (".ta1" if ta1 else ".999"))
+    target.write_text(text)
+    typer.echo(f"wrote {target}")

@@ -1,0 +1,383 @@
+"""Streaming X12 reader.
+
+Reads from a binary stream in chunks, so memory stays flat whatever the file size. Delimiters come
+from the ISA (element separator at byte 4, repetition separator ISA11, component separator ISA16,
+segment terminator right after ISA16). A byte-order mark, CR/LF or other whitespace between segments
+and lower-case segment ids are tolerated. Envelopes are checked as the stream goes by: ISA/IEA and
+GS/GE control numbers and counts, ST/SE control numbers and segment counts, and the version (5010 only).
+"""
+
+from __future__ import annotations
+
+import codecs
+import io
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import BinaryIO
+
+from rcm_shared.x12.errors import UnsupportedVersion, X12Error
+
+CHUNK = 1 << 20
+ISA_LENGTH = 106
+_WS = " \t\r\n"
+
+
+@dataclass(frozen=True)
+class Delimiters:
+    element: str = "*"
+    component: str = ":"
+    repetition: str = "^"
+    segment: str = "~"
+
+
+class Segment:
+    """One segment: ``id`` and its elements (``seg[1]`` is the first element, '' when absent)."""
+
+    __slots__ = ("elements", "id", "position")
+
+    def __init__(self, id_: str, elements: list[str], position: int) -> None:
+        self.id = id_
+        self.elements = elements  # elements[0] is the id itself
+        self.position = position  # 1-based position within its transaction set (ST = 1); 0 outside
+
+    def __getitem__(self, index: int) -> str:
+        return self.elements[index] if index < len(self.elements) else ""
+
+    def __len__(self) -> int:
+        return len(self.elements) - 1
+
+    def __repr__(self) -> str:
+        return f"Segment({'*'.join(self.elements)!r}, pos={self.position})"
+
+
+@dataclass
+class Interchange:
+    control_number: str
+    sender_qualifier: str
+    sender_id: str
+    receiver_qualifier: str
+    receiver_id: str
+    date: str
+    time: str
+    version: str
+    usage: str  # P production, T test
+    ack_requested: str
+    delimiters: Delimiters
+
+
+@dataclass
+class FunctionalGroup:
+    functional_id: str
+    sender: str
+    receiver: str
+    date: str
+    time: str
+    control_number: str
+    version: str
+
+
+@dataclass
+class TransactionHeader:
+    """Where a transaction set sits: its interchange, group, ST control number and implementation guide."""
+
+    interchange: Interchange
+    group: FunctionalGroup
+    set_id: str
+    control_number: str
+    implementation: str  # ST03 (or GS08 when ST03 is absent)
+    segments: int = 0
+
+
+@dataclass
+class _State:
+    interchange: Interchange | None = None
+    group: FunctionalGroup | None = None
+    transaction: TransactionHeader | None = None
+    groups_in_interchange: int = 0
+    sets_in_group: int = 0
+    position: int = 0
+    closed: list[str] = field(default_factory=list)
+
+
+def _open(source: str | Path | bytes | BinaryIO) -> BinaryIO:
+    if isinstance(source, bytes):
+        return io.BytesIO(source)
+    if isinstance(source, str | Path):
+        return Path(source).open("rb")
+    return source
+
+
+def parse_isa(text: str) -> tuple[Delimiters, list[str]]:
+    """Read delimiters and elements from the 106-character ISA."""
+    if len(text) < ISA_LENGTH or text[:3].upper() != "ISA":
+        raise X12Error("the file does not start with an ISA segment", segment_id="ISA", code="no_isa")
+    element = text[3]
+    if element.isalnum() or element in _WS:
+        raise X12Error(f"invalid element separator {element!r}", segment_id="ISA", code="bad_isa")
+    fields = text[:ISA_LENGTH].split(element)
+    if len(fields) != 17:
+        raise X12Error(
+            f"ISA has {len(fields) - 1} elements, 16 expected (is it 106 characters?)", segment_id="ISA", code="bad_isa"
+        )
+    component = fields[16][:1]
+    segment = text[ISA_LENGTH - 1]
+    repetition = fields[11] if fields[12] >= "00501" and not fields[11].isalnum() else "^"
+    if segment.isalnum() or component.isalnum() or len({element, component, segment}) < 3:
+        raise X12Error("ISA delimiters are not distinct non-alphanumeric characters", segment_id="ISA", code="bad_isa")
+    return Delimiters(element, component, repetition, segment), fields
+
+
+def iter_raw_segments(source: str | Path | bytes | BinaryIO) -> Iterator[tuple[Delimiters, list[str]]]:
+    """Yield (delimiters, elements) for every segment, reading the stream in chunks."""
+    stream = _open(source)
+    close = not (isinstance(source, io.IOBase) or hasattr(source, "read"))
+    decoder = codecs.getincrementaldecoder("utf-8")(errors="strict")
+    try:
+        head = ""
+        while len(head.lstrip("\ufeff" + _WS)) < ISA_LENGTH:
+            chunk = stream.read(CHUNK)
+            if not chunk:
+                break
+            head += _decode(decoder, chunk, final=False)
+        head = head.lstrip("\ufeff" + _WS)
+        if not head:
+            raise X12Error("the file is empty", code="empty")
+        delims, _ = parse_isa(head)
+        el, term = delims.element, delims.segment
+        buffer = head
+        while True:
+            parts = buffer.split(term)
+            buffer = parts.pop()
+            for raw in parts:
+                raw = raw.strip(_WS)
+                if raw:
+                    yield delims, raw.split(el)
+            chunk = stream.read(CHUNK)
+            if not chunk:
+                break
+            buffer += _decode(decoder, chunk, final=False)
+        buffer += _decode(decoder, b"", final=True)
+        tail = buffer.strip(_WS)
+        if tail:
+            yield delims, tail.split(el)
+    finally:
+        if close:
+            stream.close()
+
+
+def _decode(decoder: codecs.IncrementalDecoder, data: bytes, final: bool) -> str:
+    try:
+        return str(decoder.decode(data, final))
+    except UnicodeDecodeError as exc:
+        raise X12Error(f"the file is not valid text (byte {exc.start} of a chunk)", code="encoding") from exc
+
+
+class X12Reader:
+    """Segments with their envelope context, checking envelopes as they close.
+
+    ``strict_version`` refuses anything but 5010. Iterate it to get ``(header, segment)`` pairs for the
+    segments inside transaction sets (ST..SE included); envelope segments are consumed here.
+    """
+
+    def __init__(self, source: str | Path | bytes | BinaryIO, *, strict_version: bool = True) -> None:
+        self._source = source
+        self._strict = strict_version
+        self.interchanges: list[Interchange] = []
+        self.delimiters: Delimiters | None = None
+
+    def __iter__(self) -> Iterator[tuple[TransactionHeader, Segment]]:
+        st = _State()
+        for delims, elements in iter_raw_segments(self._source):
+            self.delimiters = delims
+            seg_id = elements[0].strip().upper()
+            elements[0] = seg_id
+            if seg_id == "ISA":
+                self._open_interchange(st, delims, elements)
+            elif seg_id == "IEA":
+                self._close_interchange(st, elements)
+            elif seg_id == "GS":
+                self._open_group(st, elements)
+            elif seg_id == "GE":
+                self._close_group(st, elements)
+            elif seg_id == "ST":
+                header = self._open_transaction(st, elements)
+                yield header, Segment(seg_id, elements, 1)
+            elif seg_id == "SE":
+                closing = st.transaction
+                if closing is None:
+                    raise self._error(st, "SE without a matching ST", seg_id, code="envelope")
+                st.position += 1
+                segment = Segment(seg_id, elements, st.position)
+                self._close_transaction(st, elements)
+                yield closing, segment
+            else:
+                if st.transaction is None:
+                    raise self._error(
+                        st, f"segment {seg_id} outside a transaction set (no ST before it)", seg_id, code="envelope"
+                    )
+                if not seg_id.isalnum() or not 2 <= len(seg_id) <= 3:
+                    st.position += 1
+                    raise self._error(st, f"invalid segment identifier {seg_id[:10]!r}", seg_id[:10], code="syntax")
+                st.position += 1
+                yield st.transaction, Segment(seg_id, elements, st.position)
+        if st.transaction is not None:
+            raise self._error(st, "file ends inside a transaction set (no SE)", None, code="envelope")
+        if st.group is not None:
+            raise self._error(st, "file ends inside a functional group (no GE)", None, code="envelope")
+        if st.interchange is not None:
+            raise self._error(st, "file ends inside an interchange (no IEA)", None, code="envelope")
+        if not self.interchanges:
+            raise X12Error("no interchange in the file", code="no_isa")
+
+    # -- envelope bookkeeping -------------------------------------------------------------------
+    def _error(
+        self, st: _State, message: str, seg_id: str | None, *, element: int | None = None, code: str = "invalid"
+    ) -> X12Error:
+        return X12Error(
+            message,
+            interchange=st.interchange.control_number if st.interchange else None,
+            transaction=st.transaction.control_number if st.transaction else None,
+            position=st.position if st.transaction else None,
+            segment_id=seg_id,
+            element=element,
+            code=code,
+        )
+
+    def _open_interchange(self, st: _State, delims: Delimiters, e: list[str]) -> None:
+        if st.interchange is not None:
+            raise self._error(st, "ISA inside an open interchange (missing IEA)", "ISA", code="envelope")
+        if len(e) != 17:
+            raise X12Error(f"ISA has {len(e) - 1} elements, 16 expected", segment_id="ISA", code="bad_isa")
+        version = e[12].strip()
+        if self._strict and version != "00501":
+            raise UnsupportedVersion(version, interchange=e[13].strip(), segment_id="ISA", element=12)
+        st.interchange = Interchange(
+            control_number=e[13].strip(),
+            sender_qualifier=e[5].strip(),
+            sender_id=e[6].strip(),
+            receiver_qualifier=e[7].strip(),
+            receiver_id=e[8].strip(),
+            date=e[9],
+            time=e[10],
+            version=version,
+            usage=e[15].strip(),
+            ack_requested=e[14].strip(),
+            delimiters=delims,
+        )
+        if not st.interchange.control_number.isdigit() or len(st.interchange.control_number) != 9:
+            raise self._error(st, "ISA13 control number must be 9 digits", "ISA", element=13, code="bad_isa")
+        st.groups_in_interchange = 0
+        self.interchanges.append(st.interchange)
+
+    def _close_interchange(self, st: _State, e: list[str]) -> None:
+        if st.interchange is None:
+            raise self._error(st, "IEA without a matching ISA", "IEA", code="envelope")
+        if st.group is not None:
+            raise self._error(st, "IEA inside an open functional group (missing GE)", "IEA", code="envelope")
+        if _at(e, 2).strip() != st.interchange.control_number:
+            raise self._error(
+                st,
+                f"IEA02 {_at(e, 2)!r} does not match ISA13 {st.interchange.control_number!r}",
+                "IEA",
+                element=2,
+                code="control_number",
+            )
+        if _int(_at(e, 1)) != st.groups_in_interchange:
+            raise self._error(
+                st,
+                f"IEA01 says {_at(e, 1)} group(s), the interchange has {st.groups_in_interchange}",
+                "IEA",
+                element=1,
+                code="count",
+            )
+        st.interchange = None
+
+    def _open_group(self, st: _State, e: list[str]) -> None:
+        if st.interchange is None:
+            raise self._error(st, "GS outside an interchange", "GS", code="envelope")
+        if st.group is not None:
+            raise self._error(st, "GS inside an open group (missing GE)", "GS", code="envelope")
+        version = _at(e, 8)
+        if self._strict and not version.startswith("00501"):
+            raise UnsupportedVersion(version, interchange=st.interchange.control_number, segment_id="GS", element=8)
+        st.group = FunctionalGroup(_at(e, 1), _at(e, 2), _at(e, 3), _at(e, 4), _at(e, 5), _at(e, 6), version)
+        st.sets_in_group = 0
+        st.groups_in_interchange += 1
+
+    def _close_group(self, st: _State, e: list[str]) -> None:
+        if st.group is None:
+            raise self._error(st, "GE without a matching GS", "GE", code="envelope")
+        if st.transaction is not None:
+            raise self._error(st, "GE inside an open transaction set (missing SE)", "GE", code="envelope")
+        if _at(e, 2) != st.group.control_number:
+            raise self._error(
+                st,
+                f"GE02 {_at(e, 2)!r} does not match GS06 {st.group.control_number!r}",
+                "GE",
+                element=2,
+                code="control_number",
+            )
+        if _int(_at(e, 1)) != st.sets_in_group:
+            raise self._error(
+                st,
+                f"GE01 says {_at(e, 1)} transaction set(s), the group has {st.sets_in_group}",
+                "GE",
+                element=1,
+                code="count",
+            )
+        st.group = None
+
+    def _open_transaction(self, st: _State, e: list[str]) -> TransactionHeader:
+        if st.group is None or st.interchange is None:
+            raise self._error(st, "ST outside a functional group", "ST", code="envelope")
+        if st.transaction is not None:
+            raise self._error(st, "ST inside an open transaction set (missing SE)", "ST", code="envelope")
+        implementation = _at(e, 3) or st.group.version
+        if self._strict and not implementation.startswith("00501"):
+            st.position = 1
+            raise UnsupportedVersion(
+                implementation,
+                interchange=st.interchange.control_number,
+                transaction=_at(e, 2),
+                position=1,
+                segment_id="ST",
+                element=3,
+            )
+        st.transaction = TransactionHeader(st.interchange, st.group, _at(e, 1), _at(e, 2), implementation)
+        st.position = 1
+        st.sets_in_group += 1
+        return st.transaction
+
+    def _close_transaction(self, st: _State, e: list[str]) -> None:
+        assert st.transaction is not None
+        if _at(e, 2) != st.transaction.control_number:
+            raise self._error(
+                st,
+                f"SE02 {_at(e, 2)!r} does not match ST02 {st.transaction.control_number!r}",
+                "SE",
+                element=2,
+                code="control_number",
+            )
+        if _int(_at(e, 1)) != st.position:
+            raise self._error(
+                st,
+                f"SE01 says {_at(e, 1)} segment(s), the transaction set has {st.position}",
+                "SE",
+                element=1,
+                code="count",
+            )
+        st.transaction.segments = st.position
+        st.transaction = None
+        st.position = 0
+
+
+def _at(elements: list[str], index: int) -> str:
+    return elements[index].strip() if index < len(elements) else ""
+
+
+def _int(text: str) -> int | None:
+    try:
+        return int(text)
+    except ValueError:
+        return None

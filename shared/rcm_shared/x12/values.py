@@ -1,0 +1,59 @@
+"""Element value parsers that raise located X12 errors."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal, InvalidOperation
+
+from rcm_shared.x12.errors import X12Error
+from rcm_shared.x12.reader import Segment, TransactionHeader
+
+
+def located(header: TransactionHeader, seg: Segment, element: int, message: str, code: str) -> X12Error:
+    """An error at one element of one segment of a transaction set."""
+    return X12Error(
+        message,
+        interchange=header.interchange.control_number,
+        transaction=header.control_number,
+        position=seg.position,
+        segment_id=seg.id,
+        element=element,
+        code=code,
+    )
+
+
+def money(header: TransactionHeader, seg: Segment, element: int, *, required: bool = True) -> Decimal | None:
+    text = seg[element].strip()
+    if not text:
+        if required:
+            raise located(header, seg, element, "required amount is missing", "missing")
+        return None
+    try:
+        value = Decimal(text)
+    except InvalidOperation:
+        raise located(header, seg, element, f"not a decimal: {text[:20]!r}", "not_decimal") from None
+    if not value.is_finite() or abs(value) >= Decimal("1e15"):
+        raise located(header, seg, element, f"amount out of range: {text[:20]!r}", "not_decimal")
+    return value
+
+
+def req_money(header: TransactionHeader, seg: Segment, element: int) -> Decimal:
+    value = money(header, seg, element)
+    assert value is not None
+    return value
+
+
+def ccyymmdd(header: TransactionHeader, seg: Segment, element: int) -> date | None:
+    text = seg[element].strip()
+    if not text:
+        return None
+    if len(text) != 8 or not text.isdigit():
+        raise located(header, seg, element, f"not a CCYYMMDD date: {text[:20]!r}", "not_date")
+    try:
+        return date(int(text[:4]), int(text[4:6]), int(text[6:]))
+    except ValueError:
+        raise located(header, seg, element, f"not a real date: {text!r}", "not_date") from None
+
+
+def number(header: TransactionHeader, seg: Segment, element: int) -> Decimal | None:
+    return money(header, seg, element, required=False)

@@ -1,0 +1,164 @@
+"""X12 writer: envelopes with correct counts and control numbers that persist across runs."""
+
+from __future__ import annotations
+
+import fcntl
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Protocol
+
+from rcm_shared.x12.reader import Delimiters
+
+DEFAULT = Delimiters("*", ":", "^", "~")
+
+
+class ControlNumbers(Protocol):
+    def next(self, kind: str) -> int:
+        """The next control number of a kind ('ISA', 'GS', 'ST'), never reused."""
+        ...
+
+
+class FileControlNumbers:
+    """Control numbers kept in a small JSON file, incremented under an exclusive file lock."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        path.parent.mkdir(parents=True, exist_ok=True)
+
+    def next(self, kind: str) -> int:
+        with self.path.open("a+") as fh:
+            fcntl.flock(fh, fcntl.LOCK_EX)
+            fh.seek(0)
+            text = fh.read()
+            state: dict[str, int] = json.loads(text) if text.strip() else {}
+            value = state.get(kind, 0) % 999_999_999 + 1
+            state[kind] = value
+            fh.seek(0)
+            fh.truncate()
+            fh.write(json.dumps(state))
+            fh.flush()
+        return value
+
+
+@dataclass
+class MemoryControlNumbers:
+    state: dict[str, int] = field(default_factory=dict)
+
+    def next(self, kind: str) -> int:
+        self.state[kind] = self.state.get(kind, 0) % 999_999_999 + 1
+        return self.state[kind]
+
+
+@dataclass(frozen=True)
+class Party:
+    qualifier: str  # ISA05/07, e.g. ZZ (mutually defined), 30 (tax id)
+    id: str  # ISA06/08, padded to 15
+    application_code: str  # GS02/03
+
+
+def format_segment(elements: Sequence[str | None], d: Delimiters = DEFAULT) -> str:
+    """Join elements, dropping trailing empty ones (X12 forbids trailing separators)."""
+    values = ["" if v is None else str(v) for v in elements]
+    while len(values) > 1 and values[-1] == "":
+        values.pop()
+    return d.element.join(values) + d.segment
+
+
+class TransactionSet:
+    """Collects the body segments of one transaction set; ST/SE are added by the writer."""
+
+    def __init__(self, set_id: str, implementation: str) -> None:
+        self.set_id = set_id
+        self.implementation = implementation
+        self.segments: list[list[str | None]] = []
+
+    def add(self, *elements: str | None) -> None:
+        self.segments.append(list(elements))
+
+
+class InterchangeWriter:
+    """Writes one interchange with one functional group holding any number of transaction sets."""
+
+    def __init__(
+        self,
+        *,
+        sender: Party,
+        receiver: Party,
+        functional_id: str,
+        version: str,
+        numbers: ControlNumbers,
+        usage: str = "P",
+        ack_requested: bool = False,
+        delimiters: Delimiters = DEFAULT,
+        now: datetime | None = None,
+    ) -> None:
+        self.sender = sender
+        self.receiver = receiver
+        self.functional_id = functional_id
+        self.version = version
+        self.numbers = numbers
+        self.usage = usage
+        self.ack_requested = ack_requested
+        self.d = delimiters
+        self.now = now or datetime.now()
+        self.isa_control = numbers.next("ISA")
+        self.gs_control = numbers.next("GS")
+        self.st_controls: list[str] = []
+
+    def render(self, sets: Iterable[TransactionSet]) -> str:
+        return "".join(self.iter_render(sets))
+
+    def iter_render(self, sets: Iterable[TransactionSet]) -> Iterable[str]:
+        d, now = self.d, self.now
+        yield (
+            d.element.join(
+                [
+                    "ISA",
+                    "00",
+                    " " * 10,
+                    "00",
+                    " " * 10,
+                    self.sender.qualifier.ljust(2),
+                    self.sender.id.ljust(15)[:15],
+                    self.receiver.qualifier.ljust(2),
+                    self.receiver.id.ljust(15)[:15],
+                    now.strftime("%y%m%d"),
+                    now.strftime("%H%M"),
+                    d.repetition,
+                    "00501",
+                    f"{self.isa_control:09d}",
+                    "1" if self.ack_requested else "0",
+                    self.usage,
+                    d.component,
+                ]
+            )
+            + d.segment
+        )
+        yield format_segment(
+            [
+                "GS",
+                self.functional_id,
+                self.sender.application_code,
+                self.receiver.application_code,
+                now.strftime("%Y%m%d"),
+                now.strftime("%H%M"),
+                str(self.gs_control),
+                "X",
+                self.version,
+            ],
+            d,
+        )
+        count = 0
+        for ts in sets:
+            count += 1
+            control = f"{self.numbers.next('ST') % 10000:04d}"
+            self.st_controls.append(control)
+            yield format_segment(["ST", ts.set_id, control, ts.implementation], d)
+            for seg in ts.segments:
+                yield format_segment(seg, d)
+            yield format_segment(["SE", str(len(ts.segments) + 2), control], d)
+        yield format_segment(["GE", str(count), str(self.gs_control)], d)
+        yield format_segment(["IEA", "1", f"{self.isa_control:09d}"], d)

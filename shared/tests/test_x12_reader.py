@@ -1,0 +1,111 @@
+"""The X12 reader over the public sample corpus (tests/x12/samples, provenance in PROVENANCE.tsv)."""
+
+from __future__ import annotations
+
+import csv
+import io
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from rcm_shared.x12.errors import X12Error
+from rcm_shared.x12.reader import X12Reader, iter_raw_segments
+
+SAMPLES = Path(__file__).resolve().parents[2] / "tests" / "x12" / "samples"
+PROVENANCE = {r["file"]: r for r in csv.DictReader((SAMPLES / "PROVENANCE.tsv").open(), delimiter="\t")}
+FIVE_010 = sorted(f for f in PROVENANCE if not f.startswith("_non5010/"))
+NON_5010 = sorted(p.relative_to(SAMPLES).as_posix() for p in (SAMPLES / "_non5010").iterdir())
+
+# Files we reject, with the error pinned. Each of them pyx12 also fails (checked below).
+REJECTED = {
+    "271/imsweb__x270_271__x271.txt": "segment ISA, element 12: unsupported version '00401'",
+    "271/lfh__271_005010X279A1__subscriber-health-benefit-check-error.271": "segment 8 SE, element 02: SE02 '4323' does not match ST02 '4321'",
+    "271/nodex12__test-data__271.edi": "file ends inside a functional group (no GE)",
+    "277/imsweb__277_5010__x12_277_x212.txt": "segment IEA, element 02: IEA02 '842928883' does not match ISA13 '000000001'",
+    "837I/imsweb__837_5010__x223-test.txt": "segment 48 SE, element 01: SE01 says 25 segment(s), the transaction set has 48",
+    "837P/imsweb__837_5010__x12_bad_first_line.txt": "SE02 '987654~' does not match ST02 '987654'",
+    "837P/imsweb__837_5010__x12_bad_segment_identifier.txt": "segment 4: invalid segment identifier ''",
+    "837P/imsweb__837_5010__x12_no_isa_line.txt": "the file does not start with an ISA segment",
+    "837P/staedi__x12__sample837-original.edi": "unsupported version '00402'",
+    "837P/staedi__x12__sample837-small.edi": "unsupported version '00402'",
+    "999/imsweb__837_5010__x12_999_accepted.txt": "IEA02 '000000001' does not match ISA13 '000000286'",
+    "999/staedi__x12__invalid999.edi": "SE01 says 16 segment(s), the transaction set has 18",
+}
+# The imsweb 837 test files all carry SE01 = 25 whatever their length (pyx12 fails them too).
+SE_COUNT_25 = {f for f in FIVE_010 if f.startswith("837P/imsweb__") and f not in REJECTED}
+
+
+@pytest.mark.parametrize("name", FIVE_010)
+def test_every_5010_sample_is_read_or_rejected_with_a_pinned_error(name: str) -> None:
+    path = SAMPLES / name
+    if name in REJECTED or name in SE_COUNT_25:
+        expected = REJECTED.get(name, "SE01 says 25 segment(s)")
+        with pytest.raises(X12Error) as err:
+            list(X12Reader(path))
+        assert expected in str(err.value)
+        assert PROVENANCE[name]["pyx12"] != "PASS", "a file pyx12 passes must pass here too"
+    else:
+        segments = list(X12Reader(path))
+        assert segments[0][1].id == "ST" and segments[-1][1].id == "SE"
+
+
+@pytest.mark.parametrize("name", NON_5010)
+def test_4010_files_are_refused_as_unsupported_version(name: str) -> None:
+    with pytest.raises(X12Error, match=r"unsupported version '(00401|004010X)") as err:
+        list(X12Reader(SAMPLES / name))
+    assert err.value.code == "unsupported_version"
+
+
+def test_delimiters_come_from_the_isa() -> None:
+    text = (SAMPLES / "837P/imsweb__837_5010__x12_valid_different_separators.txt").read_bytes()
+    delims, first = next(iter_raw_segments(text))
+    assert first[0] == "ISA" and delims.element != "*"
+
+
+def test_bom_newlines_and_lowercase_ids_are_tolerated() -> None:
+    raw = (SAMPLES / "835/pyx12__pyx12__835_mult_loops.txt").read_text().replace("~", "~\r\n")
+    raw = raw.replace("CLP*", "clp*")
+    segs = list(X12Reader(b"\xef\xbb\xbf\n  " + raw.encode()))
+    assert any(s.id == "CLP" for _h, s in segs)
+
+
+def test_streaming_reads_in_chunks(monkeypatch: pytest.MonkeyPatch) -> None:
+    import rcm_shared.x12.reader as reader
+
+    monkeypatch.setattr(reader, "CHUNK", 7)  # split segments and the ISA across many reads
+    path = SAMPLES / "835/lfh__demo-file__demo.835"
+    small = [s.elements for _h, s in X12Reader(io.BytesIO(path.read_bytes()))]
+    monkeypatch.setattr(reader, "CHUNK", 1 << 20)
+    assert small == [s.elements for _h, s in X12Reader(path)]
+
+
+SEED_FILES = [SAMPLES / "835/lfh__demo-file__demo.835", SAMPLES / "837P/lfh__demo-file__demo.837"]
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.binary(max_size=400))
+def test_random_bytes_give_a_clean_error(data: bytes) -> None:
+    try:
+        list(X12Reader(data))
+    except X12Error:
+        pass
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    which=st.sampled_from(SEED_FILES),
+    cuts=st.lists(st.tuples(st.integers(0, 10_000), st.integers(0, 20), st.binary(max_size=8)), max_size=4),
+)
+def test_mutated_real_files_give_a_clean_error(which: Path, cuts: list[tuple[int, int, bytes]]) -> None:
+    from rcm_shared.x12.sets.x835 import iter_835
+
+    data = bytearray(which.read_bytes())
+    for pos, length, insert in cuts:
+        pos %= max(1, len(data))
+        data[pos : pos + length] = insert
+    try:
+        list(X12Reader(bytes(data)))
+        list(iter_835(bytes(data))) if which.suffix == ".835" else None
+    except X12Error:
+        pass

@@ -6,6 +6,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -74,6 +75,9 @@ def test_rcm_run_serves_health_and_ready_then_stops_clean(tmp_path: Path) -> Non
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
     )
+    lines: list[str] = []
+    reader = threading.Thread(target=lambda: lines.extend(iter(proc.stdout.readline, b"")), daemon=True)  # type: ignore[union-attr]
+    reader.start()
     try:
         start = time.monotonic()
         health = _wait_all([f"http://127.0.0.1:{p + offset}/healthz" for p in PORTS.values()], start + 60)
@@ -82,6 +86,8 @@ def test_rcm_run_serves_health_and_ready_then_stops_clean(tmp_path: Path) -> Non
         assert set(ready.values()) == {200}, ready
         family = _descendants(proc.pid)
         assert len(family) >= 9  # broker + 4 APIs + 4 workers (plus their own helpers)
+        while not any(b"all services ready" in line for line in lines) and time.monotonic() < start + 90:
+            time.sleep(0.2)  # the supervisor's own probe runs every 0.5 s
         assert sorted(p.name for p in (tmp_path / "var").glob("*.db")) == [
             "claims.db",
             "denials.db",
@@ -90,8 +96,9 @@ def test_rcm_run_serves_health_and_ready_then_stops_clean(tmp_path: Path) -> Non
         ]
     finally:
         proc.send_signal(signal.SIGINT)  # what Ctrl-C sends
-        out, _ = proc.communicate(timeout=60)
-    text = out.decode()
+        proc.wait(timeout=60)
+        reader.join(timeout=5)
+    text = b"".join(lines).decode()
     assert proc.returncode == 0, text[-3000:]
     assert "all services ready" in text and "stopped: all processes ended" in text
     deadline = time.monotonic() + 5

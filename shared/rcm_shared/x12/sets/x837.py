@@ -244,10 +244,10 @@ def build_837(
     for c in claims:
         if c.kind != kind:
             raise ValueError(f"claim {c.claim_id} is {c.kind}, this 837 is {kind}")
-        bp = repr(c.billing_provider)
+        provider_key = repr(c.billing_provider)
         sub = repr((c.subscriber, c.payer, c.responsibility, c.filing_indicator, c.group_number, c.patient,
                     c.patient_relationship))  # fmt: skip
-        groups.setdefault(bp, {}).setdefault(sub, []).append(c)
+        groups.setdefault(provider_key, {}).setdefault(sub, []).append(c)
     for by_subscriber in groups.values():
         first = next(iter(by_subscriber.values()))[0]
         hl += 1

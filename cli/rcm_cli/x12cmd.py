@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import sys
+from collections.abc import Callable, Iterable
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -14,10 +15,18 @@ import typer
 from rcm_shared.x12.ack import build_999, build_ta1, check
 from rcm_shared.x12.errors import X12Error
 from rcm_shared.x12.reader import X12Reader
+from rcm_shared.x12.sets.x270 import read_270, read_271
+from rcm_shared.x12.sets.x276 import read_276, read_277
 from rcm_shared.x12.sets.x835 import iter_835
+from rcm_shared.x12.sets.x837 import read_837
+from rcm_shared.x12.sets.x999 import read_999
 from rcm_shared.x12.writer import FileControlNumbers, Party
 
 app = typer.Typer(no_args_is_help=True, help="X12 5010: parse, validate, acknowledge.")
+_TYPED: dict[str, Callable[[Path], Iterable[Any]]] = {
+    "270": read_270, "271": read_271, "276": read_276, "277": read_277, "835": iter_835, "837": read_837,
+    "999": read_999,
+}  # fmt: skip
 FileArg = Annotated[Path, typer.Argument(help="an X12 file")]
 
 
@@ -43,12 +52,13 @@ def _set_id(path: Path) -> str:
 
 @app.command()
 def parse(file: FileArg) -> None:
-    """JSON lines of the typed model on stdout (835: header, claim payments, PLB, trailer), streaming."""
+    """JSON lines of the typed model on stdout (one claim, payment, response... a line), streaming."""
     _readable(file)
     try:
-        if _set_id(file) == "835":
-            for item in iter_835(file):
-                row = {"kind": type(item).__name__, **dataclasses.asdict(item)}
+        typed = _TYPED.get(_set_id(file))
+        if typed is not None:
+            for item in typed(file):
+                row = {"model": type(item).__name__, **dataclasses.asdict(item)}
                 sys.stdout.write(json.dumps(row, default=_json_default) + "\n")
         else:
             for header, seg in X12Reader(file):
@@ -68,8 +78,9 @@ def validate(file: FileArg, as_json: Annotated[bool, typer.Option("--json")] = F
         for _header, seg in X12Reader(file):
             segments += 1
             sets += seg.id == "ST"
-        if _set_id(file) == "835":
-            for _item in iter_835(file):
+        typed = _TYPED.get(_set_id(file))
+        if typed is not None:  # the typed reader checks values (decimals, dates, codes) too
+            for _item in typed(file):
                 pass
     except X12Error as exc:
         if as_json:

@@ -180,11 +180,22 @@ class X12Reader:
     segments inside transaction sets (ST..SE included); envelope segments are consumed here.
     """
 
-    def __init__(self, source: str | Path | bytes | BinaryIO, *, strict_version: bool = True) -> None:
+    def __init__(
+        self, source: str | Path | bytes | BinaryIO, *, strict_version: bool = True, lenient_envelope: bool = False
+    ) -> None:
         self._source = source
         self._strict = strict_version
+        # Lenient: trailer mismatches (SE/GE/IEA counts and control numbers, a missing GE/IEA at the end)
+        # are collected in ``warnings`` instead of raised, so a response's content can still be read.
+        self._lenient = lenient_envelope
         self.interchanges: list[Interchange] = []
         self.delimiters: Delimiters | None = None
+        self.warnings: list[X12Error] = []
+
+    def _trailer_problem(self, error: X12Error) -> None:
+        if not self._lenient:
+            raise error
+        self.warnings.append(error)
 
     def __iter__(self) -> Iterator[tuple[TransactionHeader, Segment]]:
         st = _State()
@@ -224,9 +235,9 @@ class X12Reader:
         if st.transaction is not None:
             raise self._error(st, "file ends inside a transaction set (no SE)", None, code="envelope")
         if st.group is not None:
-            raise self._error(st, "file ends inside a functional group (no GE)", None, code="envelope")
-        if st.interchange is not None:
-            raise self._error(st, "file ends inside an interchange (no IEA)", None, code="envelope")
+            self._trailer_problem(self._error(st, "file ends inside a functional group (no GE)", None, code="envelope"))
+        elif st.interchange is not None:
+            self._trailer_problem(self._error(st, "file ends inside an interchange (no IEA)", None, code="envelope"))
         if not self.interchanges:
             raise X12Error("no interchange in the file", code="no_isa")
 
@@ -275,22 +286,13 @@ class X12Reader:
             raise self._error(st, "IEA without a matching ISA", "IEA", code="envelope")
         if st.group is not None:
             raise self._error(st, "IEA inside an open functional group (missing GE)", "IEA", code="envelope")
-        if _at(e, 2).strip() != st.interchange.control_number:
-            raise self._error(
-                st,
-                f"IEA02 {_at(e, 2)!r} does not match ISA13 {st.interchange.control_number!r}",
-                "IEA",
-                element=2,
-                code="control_number",
-            )
+        isa13 = st.interchange.control_number
+        if _at(e, 2) != isa13:
+            message = f"IEA02 {_at(e, 2)!r} does not match ISA13 {isa13!r}"
+            self._trailer_problem(self._error(st, message, "IEA", element=2, code="control_number"))
         if _int(_at(e, 1)) != st.groups_in_interchange:
-            raise self._error(
-                st,
-                f"IEA01 says {_at(e, 1)} group(s), the interchange has {st.groups_in_interchange}",
-                "IEA",
-                element=1,
-                code="count",
-            )
+            message = f"IEA01 says {_at(e, 1)} group(s), the interchange has {st.groups_in_interchange}"
+            self._trailer_problem(self._error(st, message, "IEA", element=1, code="count"))
         st.interchange = None
 
     def _open_group(self, st: _State, e: list[str]) -> None:
@@ -311,21 +313,11 @@ class X12Reader:
         if st.transaction is not None:
             raise self._error(st, "GE inside an open transaction set (missing SE)", "GE", code="envelope")
         if _at(e, 2) != st.group.control_number:
-            raise self._error(
-                st,
-                f"GE02 {_at(e, 2)!r} does not match GS06 {st.group.control_number!r}",
-                "GE",
-                element=2,
-                code="control_number",
-            )
+            message = f"GE02 {_at(e, 2)!r} does not match GS06 {st.group.control_number!r}"
+            self._trailer_problem(self._error(st, message, "GE", element=2, code="control_number"))
         if _int(_at(e, 1)) != st.sets_in_group:
-            raise self._error(
-                st,
-                f"GE01 says {_at(e, 1)} transaction set(s), the group has {st.sets_in_group}",
-                "GE",
-                element=1,
-                code="count",
-            )
+            message = f"GE01 says {_at(e, 1)} transaction set(s), the group has {st.sets_in_group}"
+            self._trailer_problem(self._error(st, message, "GE", element=1, code="count"))
         st.group = None
 
     def _open_transaction(self, st: _State, e: list[str]) -> TransactionHeader:
@@ -352,21 +344,11 @@ class X12Reader:
     def _close_transaction(self, st: _State, e: list[str]) -> None:
         assert st.transaction is not None
         if _at(e, 2) != st.transaction.control_number:
-            raise self._error(
-                st,
-                f"SE02 {_at(e, 2)!r} does not match ST02 {st.transaction.control_number!r}",
-                "SE",
-                element=2,
-                code="control_number",
-            )
+            message = f"SE02 {_at(e, 2)!r} does not match ST02 {st.transaction.control_number!r}"
+            self._trailer_problem(self._error(st, message, "SE", element=2, code="control_number"))
         if _int(_at(e, 1)) != st.position:
-            raise self._error(
-                st,
-                f"SE01 says {_at(e, 1)} segment(s), the transaction set has {st.position}",
-                "SE",
-                element=1,
-                code="count",
-            )
+            message = f"SE01 says {_at(e, 1)} segment(s), the transaction set has {st.position}"
+            self._trailer_problem(self._error(st, message, "SE", element=1, code="count"))
         st.transaction.segments = st.position
         st.transaction = None
         st.position = 0

@@ -146,21 +146,32 @@ def iter_raw_segments(source: str | Path | bytes | BinaryIO) -> Iterator[tuple[D
         delims, _ = parse_isa(head)
         el, term = delims.element, delims.segment
         buffer = head
+        final = False
         while True:
+            if final:
+                buffer += _decode(decoder, b"", final=True)
             parts = buffer.split(term)
-            buffer = parts.pop()
+            carry = "" if final else parts.pop()
+            # Whitespace between segments (CR/LF, indentation) is rare in bulk files: strip only when present.
+            if (
+                "\n" in buffer
+                or "\r" in buffer
+                or "\t" in buffer
+                or " " + term in buffer
+                or term + " " in buffer
+                or (buffer[:1] == " ")
+            ):
+                parts = [p.strip(_WS) for p in parts]
             for raw in parts:
-                raw = raw.strip(_WS)
                 if raw:
                     yield delims, raw.split(el)
-            chunk = stream.read(CHUNK)
-            if not chunk:
+            if final:
                 break
-            buffer += _decode(decoder, chunk, final=False)
-        buffer += _decode(decoder, b"", final=True)
-        tail = buffer.strip(_WS)
-        if tail:
-            yield delims, tail.split(el)
+            chunk = stream.read(CHUNK)
+            if chunk:
+                buffer = carry + _decode(decoder, chunk, final=False)
+            else:
+                buffer, final = carry, True
     finally:
         if close:
             stream.close()
@@ -198,10 +209,26 @@ class X12Reader:
         self.warnings.append(error)
 
     def __iter__(self) -> Iterator[tuple[TransactionHeader, Segment]]:
+        for header, elements, position in self.iter_elements():
+            yield header, Segment(elements[0], elements, position)
+
+    def iter_elements(self) -> Iterator[tuple[TransactionHeader, list[str], int]]:
+        """The fast form of iteration: (transaction, elements, position) without Segment objects."""
         st = _State()
+        known: set[str] = set()  # body segment ids already checked: the hot path skips the checks
         for delims, elements in iter_raw_segments(self._source):
+            seg_id = elements[0]
+            if seg_id in known:
+                transaction = st.transaction
+                if transaction is None:
+                    raise self._error(st, f"segment {seg_id} outside a transaction set (no ST before it)", seg_id,
+                                      code="envelope")  # fmt: skip
+                st.position += 1
+                yield transaction, elements, st.position
+                continue
             self.delimiters = delims
-            seg_id = elements[0].strip().upper()
+            raw_id = seg_id
+            seg_id = seg_id.strip().upper()
             elements[0] = seg_id
             if seg_id == "ISA":
                 self._open_interchange(st, delims, elements)
@@ -213,15 +240,15 @@ class X12Reader:
                 self._close_group(st, elements)
             elif seg_id == "ST":
                 header = self._open_transaction(st, elements)
-                yield header, Segment(seg_id, elements, 1)
+                yield header, elements, 1
             elif seg_id == "SE":
                 closing = st.transaction
                 if closing is None:
                     raise self._error(st, "SE without a matching ST", seg_id, code="envelope")
                 st.position += 1
-                segment = Segment(seg_id, elements, st.position)
+                position = st.position
                 self._close_transaction(st, elements)
-                yield closing, segment
+                yield closing, elements, position
             else:
                 if st.transaction is None:
                     raise self._error(
@@ -230,8 +257,10 @@ class X12Reader:
                 if not seg_id.isalnum() or not 2 <= len(seg_id) <= 3:
                     st.position += 1
                     raise self._error(st, f"invalid segment identifier {seg_id[:10]!r}", seg_id[:10], code="syntax")
+                if raw_id == seg_id:
+                    known.add(seg_id)
                 st.position += 1
-                yield st.transaction, Segment(seg_id, elements, st.position)
+                yield st.transaction, elements, st.position
         if st.transaction is not None:
             raise self._error(st, "file ends inside a transaction set (no SE)", None, code="envelope")
         if st.group is not None:

@@ -59,24 +59,74 @@ class Party:
     application_code: str  # GS02/03
 
 
-def format_segment(elements: Sequence[str | None], d: Delimiters = DEFAULT) -> str:
-    """Join elements, dropping trailing empty ones (X12 forbids trailing separators)."""
-    values = ["" if v is None else str(v) for v in elements]
-    while len(values) > 1 and values[-1] == "":
+class Composite(tuple[str, ...]):
+    """An element made of components (joined with the component separator), e.g. ``Composite(("HC", "99213"))``."""
+
+    __slots__ = ()
+
+
+class Repeated(tuple[str, ...]):
+    """An element that repeats (joined with the repetition separator), e.g. EQ01 service types."""
+
+    __slots__ = ()
+
+
+Element = str | None | Composite | Repeated
+
+
+class DelimiterInData(ValueError):
+    """A value contains one of the interchange's delimiters: writing it would corrupt the file."""
+
+
+def format_segment(elements: Sequence[Element], d: Delimiters = DEFAULT) -> str:
+    """Join elements, dropping trailing empty ones (X12 forbids trailing separators).
+
+    Values are checked for delimiters: a name like ``O*BRIEN`` must be cleaned by the caller, never
+    written as two elements.
+    """
+    el, term, comp, rep = d.element, d.segment, d.component, d.repetition
+    values: list[str] = []
+    for v in elements:
+        if v is None:
+            values.append("")
+            continue
+        kind = type(v)
+        if kind is str:
+            parts: Sequence[str] = (v,)  # type: ignore[assignment]
+            sep = ""
+        elif kind is Composite:
+            parts, sep = _trim(v), comp
+        elif kind is Repeated:
+            parts, sep = v, rep
+        else:
+            raise TypeError(f"{values[0] if values else '?'}: element of type {kind.__name__}")
+        for part in parts:
+            if el in part or term in part or comp in part or rep in part:
+                raise DelimiterInData(f"{values[0]}{len(values):02d}: value contains a delimiter ({part!r})")
+        values.append(sep.join(parts) if sep else parts[0])
+    while len(values) > 1 and not values[-1]:
         values.pop()
-    return d.element.join(values) + d.segment
+    return el.join(values) + term
+
+
+def _trim(parts: Sequence[str | None]) -> list[str]:
+    out = ["" if p is None else p for p in parts]
+    while len(out) > 1 and not out[-1]:
+        out.pop()
+    return out
 
 
 class TransactionSet:
-    """Collects the body segments of one transaction set; ST/SE are added by the writer."""
+    """The body segments of one transaction set, formatted as they are added; ST/SE come from the writer."""
 
-    def __init__(self, set_id: str, implementation: str) -> None:
+    def __init__(self, set_id: str, implementation: str, delimiters: Delimiters = DEFAULT) -> None:
         self.set_id = set_id
         self.implementation = implementation
-        self.segments: list[list[str | None]] = []
+        self.delimiters = delimiters
+        self.segments: list[str] = []
 
-    def add(self, *elements: str | None) -> None:
-        self.segments.append(list(elements))
+    def add(self, *elements: Element) -> None:
+        self.segments.append(format_segment(elements, self.delimiters))
 
 
 class InterchangeWriter:
@@ -112,6 +162,7 @@ class InterchangeWriter:
         return "".join(self.iter_render(sets))
 
     def iter_render(self, sets: Iterable[TransactionSet]) -> Iterable[str]:
+        """The interchange as text: the envelope, then one string per transaction set."""
         d, now = self.d, self.now
         yield (
             d.element.join(
@@ -156,9 +207,10 @@ class InterchangeWriter:
             count += 1
             control = f"{self.numbers.next('ST') % 10000:04d}"
             self.st_controls.append(control)
-            yield format_segment(["ST", ts.set_id, control, ts.implementation], d)
-            for seg in ts.segments:
-                yield format_segment(seg, d)
-            yield format_segment(["SE", str(len(ts.segments) + 2), control], d)
+            if ts.delimiters != d:
+                raise ValueError("the transaction set was formatted with other delimiters than the interchange's")
+            yield format_segment(("ST", ts.set_id, control, ts.implementation), d)
+            yield "".join(ts.segments)
+            yield format_segment(("SE", str(len(ts.segments) + 2), control), d)
         yield format_segment(["GE", str(count), str(self.gs_control)], d)
         yield format_segment(["IEA", "1", f"{self.isa_control:09d}"], d)

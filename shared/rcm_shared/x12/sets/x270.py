@@ -17,7 +17,7 @@ from typing import BinaryIO
 from rcm_shared.x12.errors import X12Error
 from rcm_shared.x12.reader import Segment, TransactionHeader, X12Reader
 from rcm_shared.x12.values import ccyymmdd, located, money, number
-from rcm_shared.x12.writer import TransactionSet
+from rcm_shared.x12.writer import Repeated, TransactionSet
 
 IMPLEMENTATION = "005010X279A1"
 
@@ -140,10 +140,10 @@ def _member_segments(ts: TransactionSet, qualifier: str, m: Member, inquiry: Inq
         ts.add("DTP", "291", "RD8", f"{_d8(inquiry.service_date)}-{_d8(inquiry.service_date_end)}")
     else:
         ts.add("DTP", "291", "D8", _d8(inquiry.service_date))
-    ts.add("EQ", "^".join(inquiry.service_types))
+    ts.add("EQ", Repeated(inquiry.service_types))
 
 
-def build_270(inquiries: list[Inquiry], *, reference: str, created: date, repetition: str = "^") -> TransactionSet:
+def build_270(inquiries: list[Inquiry], *, reference: str, created: date) -> TransactionSet:
     ts = TransactionSet("270", IMPLEMENTATION)
     ts.add("BHT", "0022", "13", reference, _d8(created), "1200")
     hl = 0
@@ -170,9 +170,6 @@ def build_270(inquiries: list[Inquiry], *, reference: str, created: date, repeti
             hl += 1
             ts.add("HL", str(hl), str(sub), "23", "0")
             _member_segments(ts, "03", q.dependent, q, with_id=False)
-    for seg in ts.segments:  # EQ01 repeats with the interchange's repetition separator
-        if seg[0] == "EQ" and repetition != "^":
-            seg[1] = str(seg[1]).replace("^", repetition)
     return ts
 
 

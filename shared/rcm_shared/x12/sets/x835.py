@@ -15,8 +15,9 @@ from decimal import Decimal
 from pathlib import Path
 from typing import BinaryIO
 
+from rcm_shared.x12.errors import X12Error
 from rcm_shared.x12.reader import Segment, TransactionHeader, X12Reader
-from rcm_shared.x12.values import ccyymmdd, located, money, number, req_money
+from rcm_shared.x12.values import ccyymmdd, located, money
 
 IMPLEMENTATION = "005010X221A1"
 
@@ -125,187 +126,257 @@ class PaymentTrailer:
 Item835 = PaymentHeader | ClaimPayment | ProviderAdjustment | PaymentTrailer
 
 
-def _name(seg: Segment) -> dict[str, str]:
-    out = {"last": seg[3], "first": seg[4], "middle": seg[5], "id_qualifier": seg[8], "id": seg[9]}
-    return {k: v for k, v in out.items() if v}
+_PAD = [""] * 24
+_GROUPS = frozenset(("CO", "OA", "PI", "PR", "CR"))
 
 
-def _procedure(header: TransactionHeader, seg: Segment, element: int, component: str) -> Procedure:
-    parts = seg[element].split(component)
-    if len(parts) < 2 or not parts[1]:
-        raise located(header, seg, element, "composite procedure needs a qualifier and a code", "missing")
-    return Procedure(parts[0], parts[1], [m for m in parts[2:6] if m])
+class _Parser:
+    """State machine over one 835 stream; one method per segment id (a dict dispatch, no if-chains)."""
 
+    def __init__(self) -> None:
+        self.out: list[Item835] = []  # items ready to hand out
+        self.th: TransactionHeader | None = None
+        self.elements: list[str] = []
+        self.position = 0
+        self.header: PaymentHeader | None = None
+        self.claim: ClaimPayment | None = None
+        self.service: ServicePayment | None = None
+        self.claims = 0
+        self.header_sent = False
+        self.n1 = ""
+        self.lx: str | None = None
+        self.plbs: list[ProviderAdjustment] = []
+        self.comp = ":"
+        self._money: dict[str, Decimal] = {}
+        self._dates: dict[str, date] = {}
+        self.dispatch = {
+            "ST": self.st, "BPR": self.bpr, "TRN": self.trn, "DTM": self.dtm, "N1": self.n1_, "REF": self.ref,
+            "LX": self.lx_, "CLP": self.clp, "SVC": self.svc, "CAS": self.cas, "NM1": self.nm1, "MIA": self.mia,
+            "MOA": self.moa, "AMT": self.amt, "QTY": self.qty, "LQ": self.lq, "PLB": self.plb, "SE": self.se,
+        }  # fmt: skip
+        self.before_bpr = (self.dispatch["ST"], self.dispatch["BPR"], self.dispatch["SE"])
 
-def _cas(header: TransactionHeader, seg: Segment) -> list[Adjustment]:
-    group = seg[1]
-    if group not in ("CO", "OA", "PI", "PR", "CR"):
-        raise located(header, seg, 1, f"unknown claim adjustment group code {group!r}", "bad_code")
-    out = []
-    for i in range(2, 20, 3):
-        if not seg[i]:
-            continue
-        out.append(Adjustment(group, seg[i], req_money(header, seg, i + 1), number(header, seg, i + 2)))
-    if not out:
-        raise located(header, seg, 2, "CAS without a reason code", "missing")
-    return out
+    # -- values ---------------------------------------------------------------------------------------
+    def money(self, e: list[str], i: int) -> Decimal:
+        text = e[i]
+        value = self._money.get(text)
+        if value is None:
+            assert self.th is not None
+            value = money(self.th, self.segment(), i)
+            assert value is not None
+            if len(self._money) < 4096:
+                self._money[text] = value
+        return value
+
+    def opt_money(self, e: list[str], i: int) -> Decimal | None:
+        return self.money(e, i) if e[i] else None
+
+    def date(self, e: list[str], i: int) -> date | None:
+        text = e[i]
+        if not text:
+            return None
+        value = self._dates.get(text)
+        if value is None:
+            assert self.th is not None
+            value = ccyymmdd(self.th, self.segment(), i)
+            assert value is not None
+            if len(self._dates) < 4096:
+                self._dates[text] = value
+        return value
+
+    def segment(self) -> Segment:
+        return Segment(self.elements[0], self.elements, self.position)
+
+    def error(self, element: int, message: str, code: str) -> X12Error:
+        assert self.th is not None
+        return located(self.th, self.segment(), element, message, code)
+
+    def procedure(self, e: list[str], i: int) -> Procedure:
+        parts = e[i].split(self.comp)
+        if len(parts) < 2 or not parts[1]:
+            raise self.error(i, "composite procedure needs a qualifier and a code", "missing")
+        return Procedure(parts[0], parts[1], [m for m in parts[2:6] if m])
+
+    # -- flow -----------------------------------------------------------------------------------------
+    def close_claim(self) -> None:
+        if self.claim is not None:
+            self.claims += 1
+            self.out.append(self.claim)
+            self.claim, self.service = None, None
+
+    def send_header(self) -> None:
+        if not self.header_sent and self.header is not None:
+            self.out.append(self.header)
+            self.header_sent = True
+
+    # -- segments -------------------------------------------------------------------------------------
+    def st(self, e: list[str]) -> None:
+        if e[1] != "835":
+            raise self.error(1, f"transaction set {e[1]!r} is not an 835", "wrong_set")
+        assert self.th is not None
+        self.comp = self.th.interchange.delimiters.component
+        self.header, self.claim, self.service, self.claims = None, None, None, 0
+        self.header_sent, self.n1, self.lx, self.plbs = False, "", None, []
+
+    def bpr(self, e: list[str]) -> None:
+        th = self.th
+        assert th is not None
+        self.header = PaymentHeader(
+            transaction=th.control_number, handling_code=e[1], total_paid=self.money(e, 2), credit_debit=e[3],
+            payment_method=e[4], payment_date=self.date(e, 16), trace_number="", trace_originator="",
+            interchange=th.interchange.control_number, sender_id=th.interchange.sender_id,
+        )  # fmt: skip
+
+    def trn(self, e: list[str]) -> None:
+        if self.claim is None and self.header is not None:
+            self.header.trace_number, self.header.trace_originator = e[2], e[3]
+
+    def dtm(self, e: list[str]) -> None:
+        claim = self.claim
+        if claim is None:
+            if e[1] == "405" and self.header is not None:
+                self.header.production_date = self.date(e, 2)
+            return
+        d = self.date(e, 2)
+        if d is None:
+            return
+        service = self.service
+        if service is not None:
+            if e[1] in ("472", "150"):
+                service.service_date = d
+            elif e[1] == "151":
+                service.service_date_end = d
+        else:
+            claim.dates[e[1]] = d
+
+    def n1_(self, e: list[str]) -> None:
+        header = self.header
+        if self.claim is not None or header is None:
+            return
+        self.n1 = e[1]
+        if e[1] == "PR":
+            header.payer_name, header.payer_id = e[2], e[4] or header.payer_id
+        elif e[1] == "PE":
+            header.payee_name, header.payee_id_qualifier, header.payee_id = e[2], e[3], e[4]
+
+    def ref(self, e: list[str]) -> None:
+        claim, service = self.claim, self.service
+        if claim is None:
+            if self.n1 == "PR" and e[1] == "2U" and self.header is not None:
+                self.header.payer_id = self.header.payer_id or e[2]
+        elif service is not None:
+            if e[1] == "6R":
+                service.line_control_number = e[2]
+            service.references.append((e[1], e[2]))
+        else:
+            claim.references.append((e[1], e[2]))
+
+    def lx_(self, e: list[str]) -> None:
+        self.close_claim()
+        self.send_header()
+        self.lx = e[1]
+
+    def clp(self, e: list[str]) -> None:
+        self.close_claim()
+        self.send_header()
+        if not e[1]:
+            raise self.error(1, "CLP01 patient control number is missing", "missing")
+        assert self.th is not None
+        self.claim = ClaimPayment(
+            patient_control_number=e[1], status=e[2], charge=self.money(e, 3), paid=self.money(e, 4),
+            patient_responsibility=self.opt_money(e, 5), filing_indicator=e[6], payer_claim_control_number=e[7],
+            facility_type=e[8] or None, frequency=e[9] or None, header_number=self.lx,
+            transaction=self.th.control_number,
+        )  # fmt: skip
+
+    def svc(self, e: list[str]) -> None:
+        claim = self.claim
+        if claim is None:
+            return
+        self.service = ServicePayment(
+            procedure=self.procedure(e, 1), charge=self.money(e, 2), paid=self.money(e, 3),
+            revenue_code=e[4] or None, units=self.opt_money(e, 5),
+            original_procedure=self.procedure(e, 6) if e[6] else None, original_units=self.opt_money(e, 7),
+        )  # fmt: skip
+        claim.services.append(self.service)
+
+    def cas(self, e: list[str]) -> None:
+        claim = self.claim
+        if claim is None:
+            return
+        group = e[1]
+        if group not in _GROUPS:
+            raise self.error(1, f"unknown claim adjustment group code {group!r}", "bad_code")
+        target = self.service.adjustments if self.service is not None else claim.adjustments
+        found = False
+        for i in (2, 5, 8, 11, 14, 17):
+            if e[i]:
+                target.append(Adjustment(group, e[i], self.money(e, i + 1), self.opt_money(e, i + 2)))
+                found = True
+        if not found:
+            raise self.error(2, "CAS without a reason code", "missing")
+
+    def nm1(self, e: list[str]) -> None:
+        claim = self.claim
+        if claim is None or self.service is not None:
+            return
+        q = e[1]
+        target = (claim.patient if q == "QC" else claim.insured if q == "IL" else claim.corrected_insured
+                  if q == "74" else claim.rendering_provider if q == "82" else None)  # fmt: skip
+        if target is not None:
+            values = {"last": e[3], "first": e[4], "middle": e[5], "id_qualifier": e[8], "id": e[9]}
+            target.update({k: v for k, v in values.items() if v})
+
+    def mia(self, e: list[str]) -> None:
+        if self.claim is not None:
+            self.claim.remarks.extend(e[i] for i in (5, 20, 21, 22, 23) if e[i])
+
+    def moa(self, e: list[str]) -> None:
+        if self.claim is not None:
+            self.claim.remarks.extend(e[i] for i in (3, 4, 5, 6, 7) if e[i])
+
+    def amt(self, e: list[str]) -> None:
+        if self.claim is not None:
+            (self.service.amounts if self.service else self.claim.amounts)[e[1]] = self.money(e, 2)
+
+    def qty(self, e: list[str]) -> None:
+        if self.claim is not None and self.service is None:
+            self.claim.quantities[e[1]] = self.money(e, 2)
+
+    def lq(self, e: list[str]) -> None:
+        if self.service is not None:
+            self.service.remarks.append((e[1], e[2]))
+
+    def plb(self, e: list[str]) -> None:
+        self.close_claim()
+        assert self.th is not None
+        for i in (3, 5, 7, 9, 11, 13):
+            if e[i]:
+                reason, _, reference = e[i].partition(self.comp)
+                self.plbs.append(ProviderAdjustment(self.th.control_number, e[1], self.date(e, 2), reason, reference,
+                                                    self.money(e, i + 1)))  # fmt: skip
+
+    def se(self, e: list[str]) -> None:
+        self.close_claim()
+        if self.header is None:
+            raise self.error(0, "the 835 has no BPR", "structure")
+        self.send_header()
+        self.out.extend(self.plbs)
+        assert self.th is not None
+        self.out.append(PaymentTrailer(self.th.control_number, self.claims, self.th.segments))
 
 
 def iter_835(source: str | Path | bytes | BinaryIO) -> Iterator[Item835]:
-    reader = X12Reader(source)
-    claim: ClaimPayment | None = None
-    service: ServicePayment | None = None
-    header: PaymentHeader | None = None
-    claims = 0
-    in_header_n1 = ""
-    lx = None
-    plbs: list[ProviderAdjustment] = []
-    for th, seg in reader:
-        sid = seg.id
-        comp = th.interchange.delimiters.component
-        if sid == "ST":
-            if seg[1] != "835":
-                raise located(th, seg, 1, f"transaction set {seg[1]!r} is not an 835", "wrong_set")
-            claim, service, header, claims, in_header_n1, lx, plbs = None, None, None, 0, "", None, []
-        elif sid == "BPR":
-            header = PaymentHeader(
-                transaction=th.control_number,
-                handling_code=seg[1],
-                total_paid=req_money(th, seg, 2),
-                credit_debit=seg[3],
-                payment_method=seg[4],
-                payment_date=ccyymmdd(th, seg, 16),
-                trace_number="",
-                trace_originator="",
-                interchange=th.interchange.control_number,
-                sender_id=th.interchange.sender_id,
-            )
-        elif header is None and sid != "SE":
-            raise located(th, seg, 0, "the 835 must start with BPR", "structure")
-        elif sid == "TRN" and claim is None:
-            assert header is not None
-            header.trace_number, header.trace_originator = seg[2], seg[3]
-        elif sid == "DTM" and claim is None and seg[1] == "405":
-            assert header is not None
-            header.production_date = ccyymmdd(th, seg, 2)
-        elif sid == "N1" and claim is None:
-            assert header is not None
-            in_header_n1 = seg[1]
-            if seg[1] == "PR":
-                header.payer_name, header.payer_id = seg[2], seg[4] or header.payer_id
-            elif seg[1] == "PE":
-                header.payee_name, header.payee_id_qualifier, header.payee_id = seg[2], seg[3], seg[4]
-        elif sid == "REF" and claim is None and in_header_n1 == "PR" and seg[1] == "2U":
-            assert header is not None
-            header.payer_id = header.payer_id or seg[2]
-        elif sid == "LX":
-            if claim is not None:
-                claims += 1
-                yield claim
-                claim, service = None, None
-            if header is not None and claims == 0 and lx is None:
-                yield header
-            lx = seg[1]
-        elif sid == "CLP":
-            if claim is not None:
-                claims += 1
-                yield claim
-            elif lx is None and header is not None and claims == 0:
-                yield header  # an 835 without LX
-                lx = ""
-            service = None
-            claim = ClaimPayment(
-                patient_control_number=seg[1],
-                status=seg[2],
-                charge=req_money(th, seg, 3),
-                paid=req_money(th, seg, 4),
-                patient_responsibility=money(th, seg, 5, required=False),
-                filing_indicator=seg[6],
-                payer_claim_control_number=seg[7],
-                facility_type=seg[8] or None,
-                frequency=seg[9] or None,
-                header_number=lx,
-                transaction=th.control_number,
-            )
-            if not seg[1]:
-                raise located(th, seg, 1, "CLP01 patient control number is missing", "missing")
-        elif claim is not None and sid == "SVC":
-            service = ServicePayment(
-                procedure=_procedure(th, seg, 1, comp),
-                charge=req_money(th, seg, 2),
-                paid=req_money(th, seg, 3),
-                revenue_code=seg[4] or None,
-                units=number(th, seg, 5),
-                original_procedure=_procedure(th, seg, 6, comp) if seg[6] else None,
-                original_units=number(th, seg, 7),
-            )
-            claim.services.append(service)
-        elif claim is not None and sid == "CAS":
-            (service.adjustments if service else claim.adjustments).extend(_cas(th, seg))
-        elif claim is not None and sid == "NM1" and service is None:
-            target = {
-                "QC": claim.patient,
-                "IL": claim.insured,
-                "74": claim.corrected_insured,
-                "82": claim.rendering_provider,
-            }.get(seg[1])
-            if target is not None:
-                target.update(_name(seg))
-        elif claim is not None and sid in ("MIA", "MOA"):
-            idx = (5, 20, 21, 22, 23) if sid == "MIA" else (3, 4, 5, 6, 7)
-            claim.remarks.extend(seg[i] for i in idx if seg[i])
-        elif claim is not None and sid == "DTM":
-            d = ccyymmdd(th, seg, 2)
-            if d is None:
-                continue
-            if service is not None:
-                if seg[1] in ("472", "150"):
-                    service.service_date = d
-                elif seg[1] == "151":
-                    service.service_date_end = d
-            else:
-                claim.dates[seg[1]] = d
-        elif claim is not None and sid == "AMT":
-            (service.amounts if service else claim.amounts)[seg[1]] = req_money(th, seg, 2)
-        elif claim is not None and sid == "QTY" and service is None:
-            claim.quantities[seg[1]] = req_money(th, seg, 2)
-        elif claim is not None and sid == "REF":
-            if service is not None:
-                if seg[1] == "6R":
-                    service.line_control_number = seg[2]
-                service.references.append((seg[1], seg[2]))
-            else:
-                claim.references.append((seg[1], seg[2]))
-        elif claim is not None and sid == "LQ" and service is not None:
-            service.remarks.append((seg[1], seg[2]))
-        elif sid == "PLB":
-            if claim is not None:
-                claims += 1
-                yield claim
-                claim, service = None, None
-            plbs.extend(_plb(th, seg, comp))
-        elif sid == "SE":
-            if claim is not None:
-                claims += 1
-                yield claim
-                claim, service = None, None
-            if header is None:
-                raise located(th, seg, 0, "the 835 has no BPR", "structure")
-            if claims == 0 and lx is None:
-                yield header
-            yield from plbs
-            yield PaymentTrailer(th.control_number, claims, th.segments)
-
-
-def _plb(th: TransactionHeader, seg: Segment, comp: str) -> list[ProviderAdjustment]:
-    out = []
-    for i in range(3, 15, 2):
-        if not seg[i]:
-            continue
-        reason, _, reference = seg[i].partition(comp)
-        out.append(
-            ProviderAdjustment(
-                th.control_number, seg[1], ccyymmdd(th, seg, 2), reason, reference, req_money(th, seg, i + 1)
-            )
-        )
-    return out
+    parser = _Parser()
+    out, dispatch = parser.out, parser.dispatch
+    for th, elements, position in X12Reader(source).iter_elements():
+        handler = dispatch.get(elements[0])
+        if handler is None:
+            continue  # segments the model does not carry (PER, RDM, TS3, TS2, ...)
+        parser.th, parser.elements, parser.position = th, elements, position
+        if parser.header is None and handler not in parser.before_bpr:
+            raise parser.error(0, "the 835 must start with BPR", "structure")
+        handler(elements if len(elements) >= 24 else elements + _PAD)
+        if out:
+            yield from out
+            out.clear()

@@ -18,7 +18,7 @@ from typing import BinaryIO, Literal
 from rcm_shared.x12.errors import X12Error
 from rcm_shared.x12.reader import Segment, TransactionHeader, X12Reader
 from rcm_shared.x12.values import ccyymmdd, located, money, number, req_money
-from rcm_shared.x12.writer import TransactionSet
+from rcm_shared.x12.writer import Composite, TransactionSet
 
 PROFESSIONAL = "005010X222A1"
 INSTITUTIONAL = "005010X223A2"
@@ -223,7 +223,7 @@ def _cas(ts: TransactionSet, adjustments: list[Adjustment]) -> None:
         by_group.setdefault(a.group, []).append(a)
     for group, items in by_group.items():
         for start in range(0, len(items), 6):
-            elements: list[str | None] = ["CAS", group]
+            elements: list[str | None] = ["CAS", group]  # CAS has no composites
             for a in items[start : start + 6]:
                 elements += [a.reason, _amt(a.amount), _qty(a.quantity) if a.quantity is not None else None]
             ts.add(*elements)
@@ -240,16 +240,12 @@ def build_837(
     ts.add("PER", "IC", submitter.contact_name, "TE", submitter.phone)
     ts.add("NM1", "40", "2", receiver.name, None, None, None, None, "46", receiver.id)
     hl = 0
-    groups: dict[str, dict[str, list[Claim]]] = {}
     for c in claims:
         if c.kind != kind:
             raise ValueError(f"claim {c.claim_id} is {c.kind}, this 837 is {kind}")
-        provider_key = repr(c.billing_provider)
-        sub = repr((c.subscriber, c.payer, c.responsibility, c.filing_indicator, c.group_number, c.patient,
-                    c.patient_relationship))  # fmt: skip
-        groups.setdefault(provider_key, {}).setdefault(sub, []).append(c)
-    for by_subscriber in groups.values():
-        first = next(iter(by_subscriber.values()))[0]
+    groups = _group(claims)
+    for by_subscriber in groups:
+        first = by_subscriber[0][0]
         hl += 1
         bp_hl = hl
         ts.add("HL", str(bp_hl), None, "20", "1")
@@ -260,7 +256,7 @@ def build_837(
         _address(ts, bp.address)
         if bp.tax_id:
             ts.add("REF", "EI", bp.tax_id)
-        for subscriber_claims in by_subscriber.values():
+        for subscriber_claims in by_subscriber:
             c0 = subscriber_claims[0]
             hl += 1
             sub_hl = hl
@@ -284,18 +280,48 @@ def build_837(
     return ts
 
 
+def _group(claims: Iterable[Claim]) -> list[list[list[Claim]]]:
+    """Claims by billing provider, then by subscriber/patient/payer: one 2000A and 2000B/C loop each.
+
+    A cheap key finds the candidates; equality decides, so equal parties in distinct objects share a loop.
+    """
+    providers: list[tuple[Provider, dict[tuple[object, ...], list[tuple[tuple[object, ...], list[Claim]]]]]] = []
+    out: list[list[list[Claim]]] = []
+    for c in claims:
+        index = next(
+            (i for i, (p, _s) in enumerate(providers) if p is c.billing_provider or p == c.billing_provider), -1
+        )
+        if index < 0:
+            providers.append((c.billing_provider, {}))
+            out.append([])
+            index = len(providers) - 1
+        subscribers = providers[index][1]
+        full = (c.subscriber, c.payer, c.responsibility, c.filing_indicator, c.group_number, c.patient,
+                c.patient_relationship)  # fmt: skip
+        cheap = (c.subscriber.member_id, c.payer.payer_id, c.patient.last if c.patient else None, c.responsibility)
+        bucket = subscribers.setdefault(cheap, [])
+        for key, members in bucket:
+            if key == full:
+                members.append(c)
+                break
+        else:
+            members = [c]
+            bucket.append((full, members))
+            out[index].append(members)
+    return out
+
+
 def _claim(ts: TransactionSet, c: Claim) -> None:
     if not c.lines:
         raise ValueError(f"claim {c.claim_id} has no service lines")
     if c.frequency in ("7", "8") and not c.payer_claim_control_number:
         raise ValueError(f"claim {c.claim_id}: frequency {c.frequency} needs the payer claim control number")
-    comp = ":"
     if c.kind == "P":
         ts.add("CLM", c.claim_id, _amt(c.total_charge), None, None,
-               comp.join([c.facility_code, "B", c.frequency]), "Y", "A", "Y", "Y")  # fmt: skip
+               Composite((c.facility_code, "B", c.frequency)), "Y", "A", "Y", "Y")  # fmt: skip
     else:
         ts.add("CLM", c.claim_id, _amt(c.total_charge), None, None,
-               comp.join([c.facility_code, "A", c.frequency]), None, "A", "Y", "Y")  # fmt: skip
+               Composite((c.facility_code, "A", c.frequency)), None, "A", "Y", "Y")  # fmt: skip
         if c.admission_date is not None:
             ts.add("DTP", "435", "D8", _d8(c.admission_date))
         if c.statement_from is None:
@@ -312,18 +338,18 @@ def _claim(ts: TransactionSet, c: Claim) -> None:
     if not c.diagnoses:
         raise ValueError(f"claim {c.claim_id} has no diagnosis")
     if c.kind == "P":
-        codes = [f"ABK:{c.diagnoses[0]}"] + [f"ABF:{d}" for d in c.diagnoses[1:12]]
+        codes = [Composite(("ABK", c.diagnoses[0]))] + [Composite(("ABF", d)) for d in c.diagnoses[1:12]]
         ts.add("HI", *codes)
     else:
-        ts.add("HI", f"ABK:{c.diagnoses[0]}")
+        ts.add("HI", Composite(("ABK", c.diagnoses[0])))
         if c.admitting_diagnosis:
-            ts.add("HI", f"ABJ:{c.admitting_diagnosis}")
+            ts.add("HI", Composite(("ABJ", c.admitting_diagnosis)))
         if len(c.diagnoses) > 1:
-            ts.add("HI", *[f"ABF:{d}" for d in c.diagnoses[1:13]])
+            ts.add("HI", *[Composite(("ABF", d)) for d in c.diagnoses[1:13]])
         if c.occurrence_codes:
-            ts.add("HI", *[f"BH:{code}:D8:{_d8(d)}" for code, d in c.occurrence_codes[:12]])
+            ts.add("HI", *[Composite(("BH", code, "D8", _d8(d))) for code, d in c.occurrence_codes[:12]])
         if c.value_codes:
-            ts.add("HI", *[f"BE:{code}:::{_amt(v)}" for code, v in c.value_codes[:12]])
+            ts.add("HI", *[Composite(("BE", code, "", "", _amt(v))) for code, v in c.value_codes[:12]])
     if c.kind == "I" and c.attending_provider is not None:
         _provider_nm1(ts, "71", c.attending_provider)
         if c.attending_provider.taxonomy:
@@ -356,11 +382,11 @@ def _claim(ts: TransactionSet, c: Claim) -> None:
             ts.add("DTP", "573", "D8", _d8(op.adjudication_date))
     for n, line in enumerate(c.lines, start=1):
         ts.add("LX", str(n))
-        proc = ":".join(["HC", line.procedure_code, *line.modifiers]) if line.procedure_code else None
+        proc = Composite(("HC", line.procedure_code, *line.modifiers)) if line.procedure_code else None
         if c.kind == "P":
             if not line.procedure_code:
                 raise ValueError(f"claim {c.claim_id} line {n}: a professional line needs a procedure code")
-            pointers = ":".join(str(p) for p in line.diagnosis_pointers[:4]) or "1"
+            pointers = Composite(tuple(str(p) for p in line.diagnosis_pointers[:4]) or ("1",))
             ts.add("SV1", proc, _amt(line.charge), line.unit_basis, _qty(line.units), line.place_of_service,
                    None, pointers)  # fmt: skip
         else:
@@ -374,7 +400,7 @@ def _claim(ts: TransactionSet, c: Claim) -> None:
         if line.line_control_number:
             ts.add("REF", "6R", line.line_control_number)
         for adj in line.adjudications:
-            ts.add("SVD", adj.payer_id, _amt(adj.paid), ":".join(["HC", adj.procedure_code, *adj.modifiers]),
+            ts.add("SVD", adj.payer_id, _amt(adj.paid), Composite(("HC", adj.procedure_code, *adj.modifiers)),
                    None, _qty(adj.units))  # fmt: skip
             _cas(ts, adj.adjustments)
             ts.add("DTP", "573", "D8", _d8(adj.paid_date))

@@ -80,7 +80,17 @@ def test_streaming_reads_in_chunks(monkeypatch: pytest.MonkeyPatch) -> None:
     assert small == [s.elements for _h, s in X12Reader(path)]
 
 
-SEED_FILES = [SAMPLES / "835/lfh__demo-file__demo.835", SAMPLES / "837P/lfh__demo-file__demo.837"]
+SEED_FILES = [
+    SAMPLES / "835/lfh__demo-file__demo.835",
+    SAMPLES / "837P/lfh__demo-file__demo.837",
+    SAMPLES / "837I/lfh__demo-file__demo.837i",
+    SAMPLES / "271/lfh__271_005010X279A1__dependent-health-benefit-check.271",
+    SAMPLES / "270/lfh__demo-file__demo.270",
+    SAMPLES / "276/lfh__demo-file__demo.276",
+    SAMPLES / "277/lfh__demo-file__demo.277",
+    SAMPLES / "277CA/imsweb__277_5010__x12_277CA_rejected.txt",
+    SAMPLES / "999/staedi__x12__simple999.edi",
+]
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -92,20 +102,26 @@ def test_random_bytes_give_a_clean_error(data: bytes) -> None:
         pass
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=1500, deadline=None)
 @given(
     which=st.sampled_from(SEED_FILES),
     cuts=st.lists(st.tuples(st.integers(0, 10_000), st.integers(0, 20), st.binary(max_size=8)), max_size=4),
 )
 def test_mutated_real_files_give_a_clean_error(which: Path, cuts: list[tuple[int, int, bytes]]) -> None:
+    from rcm_shared.x12.sets.x270 import read_270, read_271
+    from rcm_shared.x12.sets.x276 import read_276, read_277
     from rcm_shared.x12.sets.x835 import iter_835
+    from rcm_shared.x12.sets.x837 import read_837
+    from rcm_shared.x12.sets.x999 import read_999
 
+    typed = {"835": iter_835, "837": read_837, "837i": read_837, "271": read_271, "270": read_270, "276": read_276,
+             "277": read_277}.get(which.suffix.lstrip("."), read_277 if "277CA" in which.name else read_999)  # fmt: skip
     data = bytearray(which.read_bytes())
     for pos, length, insert in cuts:
         pos %= max(1, len(data))
         data[pos : pos + length] = insert
-    try:
-        list(X12Reader(bytes(data)))
-        list(iter_835(bytes(data))) if which.suffix == ".835" else None
-    except X12Error:
-        pass
+    for reader in (lambda b: X12Reader(b), typed):
+        try:
+            list(reader(bytes(data)))
+        except X12Error:
+            pass

@@ -48,11 +48,21 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         start = time.perf_counter()
         for k in range(0, len(claims), args.per_file):
-            ts = build_837(claims[k : k + args.per_file], submitter=submitter, receiver=receiver,
-                           reference=f"B{k}", created=date(2026, 11, 1))  # fmt: skip
-            w = InterchangeWriter(sender=Party("ZZ", "SUB123", "SUB123"), receiver=Party("ZZ", "CH999", "CH999"),
-                                  functional_id="HC", version=ts.implementation, numbers=numbers,
-                                  now=datetime(2026, 11, 1, 12, 0))  # fmt: skip
+            ts = build_837(
+                claims[k : k + args.per_file],
+                submitter=submitter,
+                receiver=receiver,
+                reference=f"B{k}",
+                created=date(2026, 11, 1),
+            )
+            w = InterchangeWriter(
+                sender=Party("ZZ", "SUB123", "SUB123"),
+                receiver=Party("ZZ", "CH999", "CH999"),
+                functional_id="HC",
+                version=ts.implementation,
+                numbers=numbers,
+                now=datetime(2026, 11, 1, 12, 0),
+            )
             path = Path(tmp) / f"batch{k}.837"
             with path.open("w") as fh:
                 for chunk in w.iter_render([ts]):

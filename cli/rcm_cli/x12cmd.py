@@ -24,9 +24,14 @@ from rcm_shared.x12.writer import FileControlNumbers, Party
 
 app = typer.Typer(no_args_is_help=True, help="X12 5010: parse, validate, acknowledge.")
 _TYPED: dict[str, Callable[[Path], Iterable[Any]]] = {
-    "270": read_270, "271": read_271, "276": read_276, "277": read_277, "835": iter_835, "837": read_837,
+    "270": read_270,
+    "271": read_271,
+    "276": read_276,
+    "277": read_277,
+    "835": iter_835,
+    "837": read_837,
     "999": read_999,
-}  # fmt: skip
+}
 FileArg = Annotated[Path, typer.Argument(help="an X12 file")]
 
 

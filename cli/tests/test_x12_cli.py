@@ -36,8 +36,13 @@ def test_validate_reports_a_bad_value_with_its_location(tmp_path: Path) -> None:
 def test_parse_streams_typed_json_lines() -> None:
     out = rcm("x12", "parse", str(SAMPLES / "835/lfh__demo-file__demo.835"))
     rows = [json.loads(line) for line in out.stdout.splitlines()]
-    assert [r["model"] for r in rows] == ["PaymentHeader", "ClaimPayment", "ClaimPayment", "ProviderAdjustment",
-                                          "PaymentTrailer"]  # fmt: skip
+    assert [r["model"] for r in rows] == [
+        "PaymentHeader",
+        "ClaimPayment",
+        "ClaimPayment",
+        "ProviderAdjustment",
+        "PaymentTrailer",
+    ]
     assert rows[1]["paid"] == "138018.40" and rows[0]["payment_date"] == "2002-09-13"
 
 

@@ -88,6 +88,9 @@ class BaseServiceSettings(BaseSettings):
     relay_broker_check_interval_s: float = 15.0
     log_level: str = "INFO"
     log_json: bool = True
+    # Until token-based tenancy (auth) is configured, the caller's organization comes from the
+    # X-Tenant-ID header; requests without it belong to this tenant.
+    default_tenant: str = "default"
 
     @model_validator(mode="after")
     def _defaults_and_secrets(self) -> Self:

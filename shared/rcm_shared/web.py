@@ -22,6 +22,19 @@ from rcm_shared.db import create_engine, session_factory
 from rcm_shared.logging import configure_logging, correlation_id
 
 PROBLEM_JSON = "application/problem+json"
+TENANT_HEADER = "X-Tenant-ID"
+_TENANT = __import__("re").compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+
+
+def tenant_of(request: Request) -> str:
+    """The caller's organization. Every repository query is scoped by it."""
+    settings: BaseServiceSettings = request.app.state.settings
+    tenant = request.headers.get(TENANT_HEADER) or settings.default_tenant
+    if not _TENANT.match(tenant):
+        raise ProblemError(400, "Invalid tenant", f"{TENANT_HEADER} must be 1-64 letters, digits, '.', '_' or '-'")
+    return tenant
+
+
 CORRELATION_HEADER = "X-Correlation-ID"
 
 

@@ -26,9 +26,14 @@ def interchange(claims: list[Claim], kind: str) -> str:
     ts = build_837(
         claims, submitter=SUBMITTER, receiver=RECEIVER, reference="B0001", created=date(2026, 10, 2), kind=kind
     )  # type: ignore[arg-type]
-    w = InterchangeWriter(sender=Party("ZZ", "SUB123", "SUB123"), receiver=Party("ZZ", "CH999", "CH999"),
-                          functional_id="HC", version=ts.implementation, numbers=MemoryControlNumbers(),
-                          now=datetime(2026, 10, 2, 12, 0))  # fmt: skip
+    w = InterchangeWriter(
+        sender=Party("ZZ", "SUB123", "SUB123"),
+        receiver=Party("ZZ", "CH999", "CH999"),
+        functional_id="HC",
+        version=ts.implementation,
+        numbers=MemoryControlNumbers(),
+        now=datetime(2026, 10, 2, 12, 0),
+    )
     return w.render([ts])
 
 
@@ -60,10 +65,14 @@ def test_write_read_round_trip_gives_equal_models(kind: str) -> None:
 
 @pytest.mark.parametrize(
     "name",
-    ["837P/lfh__837_005010X222A2__demo.example1.837", "837P/lfh__837_005010X222A2__demo.cob.example3.B.837",
-     "837P/lfh__837_005010X222A2__demo.autoaccident.837", "837I/lfh__demo-file__demo.837i",
-     "837I/lfh__837_005010X223A3__two-claims-single-provider.837i"],
-)  # fmt: skip
+    [
+        "837P/lfh__837_005010X222A2__demo.example1.837",
+        "837P/lfh__837_005010X222A2__demo.cob.example3.B.837",
+        "837P/lfh__837_005010X222A2__demo.autoaccident.837",
+        "837I/lfh__demo-file__demo.837i",
+        "837I/lfh__837_005010X223A3__two-claims-single-provider.837i",
+    ],
+)
 def test_public_sample_read_write_read_is_stable(name: str) -> None:
     first = list(read_837(SAMPLES / name))
     assert first, "no claim read"

@@ -114,8 +114,15 @@ def test_mutated_real_files_give_a_clean_error(which: Path, cuts: list[tuple[int
     from rcm_shared.x12.sets.x837 import read_837
     from rcm_shared.x12.sets.x999 import read_999
 
-    typed = {"835": iter_835, "837": read_837, "837i": read_837, "271": read_271, "270": read_270, "276": read_276,
-             "277": read_277}.get(which.suffix.lstrip("."), read_277 if "277CA" in which.name else read_999)  # fmt: skip
+    typed = {
+        "835": iter_835,
+        "837": read_837,
+        "837i": read_837,
+        "271": read_271,
+        "270": read_270,
+        "276": read_276,
+        "277": read_277,
+    }.get(which.suffix.lstrip("."), read_277 if "277CA" in which.name else read_999)
     data = bytearray(which.read_bytes())
     for pos, length, insert in cuts:
         pos %= max(1, len(data))

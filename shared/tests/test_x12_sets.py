@@ -18,9 +18,14 @@ SAMPLES = Path(__file__).resolve().parents[2] / "tests" / "x12" / "samples"
 
 
 def envelope(ts: TransactionSet, functional_id: str) -> str:
-    w = InterchangeWriter(sender=Party("ZZ", "CLINIC1", "CLINIC1"), receiver=Party("ZZ", "PAYER1", "PAYER1"),
-                          functional_id=functional_id, version=ts.implementation, numbers=MemoryControlNumbers(),
-                          now=datetime(2026, 11, 1, 9, 30))  # fmt: skip
+    w = InterchangeWriter(
+        sender=Party("ZZ", "CLINIC1", "CLINIC1"),
+        receiver=Party("ZZ", "PAYER1", "PAYER1"),
+        functional_id=functional_id,
+        version=ts.implementation,
+        numbers=MemoryControlNumbers(),
+        now=datetime(2026, 11, 1, 9, 30),
+    )
     return w.render([ts])
 
 
@@ -32,16 +37,34 @@ def x12sdk_models(text: str, tmp_path: Path) -> list[object]:
 
 
 INQUIRIES = [
-    Inquiry("ACME HEALTH PLAN", "ACME01", "VALLEY FAMILY CLINIC", "1234567893",
-            Member("DOE", "JANE", None, "W123456789", date(1980, 2, 29), "F"), "TRACE0001", "9123456789",
-            date(2026, 11, 2)),
-    Inquiry("ACME HEALTH PLAN", "ACME01", "SMITH", "1679576722",
-            Member("DOE", "JOHN", "Q", "M987654321", date(1955, 7, 4), "M"), "TRACE0002", "9123456789",
-            date(2026, 11, 2), date(2026, 11, 30), ["30", "98", "UC"],
-            dependent=Member("DOE", "JIMMY", None, None, date(2015, 5, 1), "M",
-                             "12 ELM ST", None, "SPRINGFIELD", "IL", "62704"),
-            provider_is_person=True, provider_first="JOHN"),
-]  # fmt: skip
+    Inquiry(
+        "ACME HEALTH PLAN",
+        "ACME01",
+        "VALLEY FAMILY CLINIC",
+        "1234567893",
+        Member("DOE", "JANE", None, "W123456789", date(1980, 2, 29), "F"),
+        "TRACE0001",
+        "9123456789",
+        date(2026, 11, 2),
+    ),
+    Inquiry(
+        "ACME HEALTH PLAN",
+        "ACME01",
+        "SMITH",
+        "1679576722",
+        Member("DOE", "JOHN", "Q", "M987654321", date(1955, 7, 4), "M"),
+        "TRACE0002",
+        "9123456789",
+        date(2026, 11, 2),
+        date(2026, 11, 30),
+        ["30", "98", "UC"],
+        dependent=Member(
+            "DOE", "JIMMY", None, None, date(2015, 5, 1), "M", "12 ELM ST", None, "SPRINGFIELD", "IL", "62704"
+        ),
+        provider_is_person=True,
+        provider_first="JOHN",
+    ),
+]
 
 
 def test_270_passes_x12sdk_and_round_trips(tmp_path: Path) -> None:
@@ -99,14 +122,46 @@ def test_271_4010_refused() -> None:
 
 
 STATUS_INQUIRIES = [
-    StatusInquiry("ACME HEALTH PLAN", "ACME01", "VALLEY FAMILY CLINIC", "SUB123", "VALLEY FAMILY CLINIC",
-                  "1234567893", "DOE", "JANE", "W123456789", "ST0001", "PCN0001", Decimal("125.00"),
-                  date(2026, 10, 1), None, "PAYERICN123", date(1980, 2, 29), "F"),
-    StatusInquiry("ACME HEALTH PLAN", "ACME01", "VALLEY FAMILY CLINIC", "SUB123", "VALLEY FAMILY CLINIC",
-                  "1234567893", "DOE", "JOHN", "M987654321", "ST0002", "PCN0003", Decimal("90.00"),
-                  date(2026, 10, 1), date(2026, 10, 3), patient_last="DOE", patient_first="JIMMY",
-                  patient_birth_date=date(2015, 5, 1), patient_sex="M"),
-]  # fmt: skip
+    StatusInquiry(
+        "ACME HEALTH PLAN",
+        "ACME01",
+        "VALLEY FAMILY CLINIC",
+        "SUB123",
+        "VALLEY FAMILY CLINIC",
+        "1234567893",
+        "DOE",
+        "JANE",
+        "W123456789",
+        "ST0001",
+        "PCN0001",
+        Decimal("125.00"),
+        date(2026, 10, 1),
+        None,
+        "PAYERICN123",
+        date(1980, 2, 29),
+        "F",
+    ),
+    StatusInquiry(
+        "ACME HEALTH PLAN",
+        "ACME01",
+        "VALLEY FAMILY CLINIC",
+        "SUB123",
+        "VALLEY FAMILY CLINIC",
+        "1234567893",
+        "DOE",
+        "JOHN",
+        "M987654321",
+        "ST0002",
+        "PCN0003",
+        Decimal("90.00"),
+        date(2026, 10, 1),
+        date(2026, 10, 3),
+        patient_last="DOE",
+        patient_first="JIMMY",
+        patient_birth_date=date(2015, 5, 1),
+        patient_sex="M",
+    ),
+]
 
 
 def test_276_passes_x12sdk_and_round_trips(tmp_path: Path) -> None:
@@ -126,8 +181,10 @@ def test_public_276_read_write_read(name: str) -> None:
 def test_277_status_response_pinned() -> None:
     statuses = list(read_277(SAMPLES / "277/lfh__demo-file__demo.277"))
     assert [(s.claim_id, s.statuses[0].category, s.statuses[0].code) for s in statuses] == [
-        ("SM123456", "P3", "317"), ("J0234567", "F0", "3"), ("MA345678", "F2", "88")
-    ]  # fmt: skip
+        ("SM123456", "P3", "317"),
+        ("J0234567", "F0", "3"),
+        ("MA345678", "F2", "88"),
+    ]
     assert statuses[1].statuses[0].paid == Decimal("7599.00") and statuses[1].payer_claim_control_number == "0529675341"
     assert statuses[2].lines[0].procedure == "99203" and statuses[2].lines[0].statuses[0].entity == "QC"
 

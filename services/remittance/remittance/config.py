@@ -1,10 +1,11 @@
 from __future__ import annotations
 
 from functools import lru_cache
+from pathlib import Path
 from typing import ClassVar
 
 from pydantic_settings import SettingsConfigDict
-from rcm_shared.config import BaseServiceSettings
+from rcm_shared.config import BaseServiceSettings, project_var_dir
 
 
 class RemittanceSettings(BaseServiceSettings):
@@ -13,6 +14,17 @@ class RemittanceSettings(BaseServiceSettings):
     service_name: ClassVar[str] = "remittance"
     model_config = SettingsConfigDict(env_prefix="REMITTANCE_", extra="ignore")
     port: int = 8003
+    inbound_dir: str = ""  # empty: ./var/inbound/835 (files dropped here are ingested by the worker)
+    inbound_poll_seconds: float = 2.0
+    max_upload_mb: int = 200
+    spool_dir: str = ""  # empty: ./var/spool/remittance (uploads are streamed here before parsing)
+    batch_size: int = 500
+
+    def inbound_path(self) -> Path:
+        return Path(self.inbound_dir) if self.inbound_dir else project_var_dir() / "inbound" / "835"
+
+    def spool_path(self) -> Path:
+        return Path(self.spool_dir) if self.spool_dir else project_var_dir() / "spool" / "remittance"
 
 
 @lru_cache

@@ -1,9 +1,192 @@
-"""Tables of the remittance service (its own SQLite file, or its own PostgreSQL schema 'remittance')."""
+"""Tables of the remittance service (its own SQLite file, or its own PostgreSQL schema 'remittance').
+
+Money is integer cents. Every row carries its tenant (organization); every query filters on it.
+"""
 
 from __future__ import annotations
 
-from rcm_shared.bus.tables import bus_tables
+from rcm_shared.bus.tables import BigId, bus_tables
 from rcm_shared.db import make_metadata
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Column,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
 
 metadata = make_metadata()
 bus = bus_tables(metadata)
+
+remittance = Table(
+    "remittance",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("tenant_id", String(64), nullable=False),
+    Column("status", String(16), nullable=False),  # posted | held
+    Column("hold_reasons", JSON, nullable=False),
+    Column("payer_id", String(80), nullable=False),
+    Column("payer_name", String(120), nullable=False),
+    Column("payee_id", String(80), nullable=False),
+    Column("payee_name", String(120), nullable=False),
+    Column("trace_number", String(80), nullable=False),
+    Column("trace_originator", String(80), nullable=False),
+    Column("payment_method", String(8), nullable=False),
+    Column("handling_code", String(4), nullable=False),
+    Column("credit_debit", String(2), nullable=False),
+    Column("total_paid_cents", BigInteger, nullable=False),
+    Column("plb_total_cents", BigInteger, nullable=False),
+    Column("payment_date", Date, nullable=True),
+    Column("production_date", Date, nullable=True),
+    Column("sender_id", String(30), nullable=False),
+    Column("interchange_control", String(9), nullable=False),
+    Column("transaction_control", String(30), nullable=False),
+    Column("claim_count", Integer, nullable=False),
+    Column("file_sha256", String(64), nullable=False),
+    Column("received_at", DateTime(timezone=True), nullable=False),
+    Column("posted_at", DateTime(timezone=True), nullable=True),
+    UniqueConstraint("tenant_id", "sender_id", "interchange_control", "transaction_control"),
+    UniqueConstraint("tenant_id", "payer_id", "trace_number"),
+    Index("ix_remittance_tenant_payment_date", "tenant_id", "payment_date"),
+)
+
+claim_payment = Table(
+    "claim_payment",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("tenant_id", String(64), nullable=False),
+    Column("remittance_id", String(36), ForeignKey("remittance.id"), nullable=False),
+    Column("claim_id", String(64), nullable=False),  # CLP01: the patient control number we sent in CLM01
+    Column("payer_claim_control_number", String(80), nullable=False),
+    Column("status_code", String(4), nullable=False),
+    Column("charge_cents", BigInteger, nullable=False),
+    Column("paid_cents", BigInteger, nullable=False),
+    Column("patient_responsibility_cents", BigInteger, nullable=False),
+    Column("filing_indicator", String(4), nullable=False),
+    Column("frequency", String(2), nullable=True),
+    Column("adjustments", JSON, nullable=False),  # [{group, reason, amount_cents, line}]
+    Column("remarks", JSON, nullable=False),
+    Column("matched", Boolean, nullable=False),  # a billed claim with this id is known
+    Column("reversal_of", BigInteger, nullable=True),  # the claim_payment this reversal cancels
+    Column("reversed_by", BigInteger, nullable=True),
+    Column("posted_at", DateTime(timezone=True), nullable=False),
+    Index("ix_claim_payment_tenant_claim", "tenant_id", "claim_id"),
+    Index("ix_claim_payment_tenant_pccn", "tenant_id", "payer_claim_control_number"),
+    Index("ix_claim_payment_remittance", "remittance_id"),
+)
+
+service_payment = Table(
+    "service_payment",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("tenant_id", String(64), nullable=False),
+    Column("claim_payment_id", BigInteger, nullable=False),
+    Column("line_number", Integer, nullable=False),
+    Column("line_control_number", String(50), nullable=True),
+    Column("procedure_code", String(48), nullable=False),
+    Column("modifiers", JSON, nullable=False),
+    Column("original_procedure_code", String(48), nullable=True),  # SVC06: the code as billed, if restated
+    Column("charge_cents", BigInteger, nullable=False),
+    Column("paid_cents", BigInteger, nullable=False),
+    Column("allowed_cents", BigInteger, nullable=True),
+    Column("units", String(20), nullable=True),
+    Column("service_date", Date, nullable=True),
+    Column("billed_line_id", BigInteger, nullable=True),
+    Column("match_method", String(24), nullable=False),  # line_control_number | code_date_units | none
+    Index("ix_service_payment_claim", "claim_payment_id"),
+)
+
+ledger_entry = Table(
+    "ledger_entry",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("tenant_id", String(64), nullable=False),
+    Column("remittance_id", String(36), nullable=False),
+    Column("claim_payment_id", BigInteger, nullable=True),
+    Column("service_payment_id", BigInteger, nullable=True),
+    Column("claim_id", String(64), nullable=True),
+    Column("entry_type", String(24), nullable=False),
+    Column("group_code", String(4), nullable=True),
+    Column("reason_code", String(12), nullable=True),
+    Column("amount_cents", BigInteger, nullable=False),
+    Column("posted_at", DateTime(timezone=True), nullable=False),
+    Index("ix_ledger_entry_tenant_claim", "tenant_id", "claim_id"),
+    Index("ix_ledger_entry_remittance", "remittance_id"),
+)
+
+provider_adjustment = Table(
+    "provider_adjustment",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("tenant_id", String(64), nullable=False),
+    Column("remittance_id", String(36), nullable=False),
+    Column("provider_id", String(80), nullable=False),
+    Column("fiscal_period_end", Date, nullable=True),
+    Column("reason", String(8), nullable=False),
+    Column("reference", String(80), nullable=False),
+    Column("amount_cents", BigInteger, nullable=False),
+    Column("claim_id", String(64), nullable=True),  # linked when the reference names a known claim
+)
+
+billed_claim = Table(
+    "billed_claim",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("tenant_id", String(64), nullable=False),
+    Column("claim_id", String(64), nullable=False),
+    Column("payer_id", String(80), nullable=True),
+    Column("charge_cents", BigInteger, nullable=False),
+    Column("state", String(24), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("tenant_id", "claim_id"),
+)
+
+billed_line = Table(
+    "billed_line",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("billed_claim_id", BigInteger, nullable=False),
+    Column("line_control_number", String(50), nullable=True),
+    Column("procedure_code", String(48), nullable=False),
+    Column("service_date", Date, nullable=True),
+    Column("units", String(20), nullable=True),
+    Column("charge_cents", BigInteger, nullable=False),
+    Index("ix_billed_line_claim", "billed_claim_id"),
+)
+
+review_item = Table(
+    "review_item",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("tenant_id", String(64), nullable=False),
+    Column("remittance_id", String(36), nullable=True),
+    Column("kind", String(32), nullable=False),  # unbalanced | unmatched_claim | unmatched_line | unpaired_reversal
+    Column("claim_id", String(64), nullable=True),
+    Column("detail", Text, nullable=False),
+    Column("status", String(16), nullable=False),  # open | resolved
+    Column("note", Text, nullable=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("resolved_at", DateTime(timezone=True), nullable=True),
+    Index("ix_review_item_tenant_status", "tenant_id", "status"),
+)
+
+deposit = Table(
+    "deposit",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("tenant_id", String(64), nullable=False),
+    Column("trace_number", String(80), nullable=False),
+    Column("amount_cents", BigInteger, nullable=False),
+    Column("deposit_date", Date, nullable=False),
+    Column("remittance_id", String(36), nullable=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("tenant_id", "trace_number"),
+)

@@ -9,13 +9,14 @@ from rcm_shared.logging import configure_logging
 
 from remittance.config import get_settings
 from remittance.consumers import registry
+from remittance.inbound import watch
 from remittance.models import bus
 
 
 def main() -> None:
     settings = get_settings()
     configure_logging(settings.service_name, settings.log_level, settings.log_json)
-    asyncio.run(run_worker(WorkerSpec(settings=settings, tables=bus, registry=registry)))
+    asyncio.run(run_worker(WorkerSpec(settings=settings, tables=bus, registry=registry, background=[watch])))
 
 
 if __name__ == "__main__":

@@ -6,10 +6,11 @@ so that they can be replayed into a fresh broker.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
 
 from sqlalchemy import insert
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from rcm_shared.bus.tables import BusTables
 from rcm_shared.events import Envelope
@@ -22,16 +23,26 @@ class Outbox:
         self._table = tables.outbox
         self._prefix = topic_prefix
 
-    async def add(self, session: AsyncSession, envelope: Envelope, *, topic: str, key: str | None) -> None:
-        await session.execute(
-            insert(self._table).values(
-                event_id=envelope.id,
-                topic=self._prefix + topic,
-                key=key,
-                event_type=envelope.type,
-                tenant_id=envelope.tenantid,
-                headers=[[k, v.decode()] for k, v in envelope.to_headers()],
-                payload=envelope.to_value().decode(),
-                created_at=datetime.now(UTC),
-            )
-        )
+    async def add(
+        self, session: AsyncSession | AsyncConnection, envelope: Envelope, *, topic: str, key: str | None
+    ) -> None:
+        await session.execute(insert(self._table).values(**self._row(envelope, topic, key)))
+
+    async def add_many(
+        self, session: AsyncSession | AsyncConnection, events: Sequence[tuple[Envelope, str, str | None]]
+    ) -> None:
+        """Many events in one round trip (executemany), in the given order: (envelope, topic, key)."""
+        if events:
+            await session.execute(insert(self._table), [self._row(env, topic, key) for env, topic, key in events])
+
+    def _row(self, envelope: Envelope, topic: str, key: str | None) -> dict[str, object]:
+        return {
+            "event_id": envelope.id,
+            "topic": self._prefix + topic,
+            "key": key,
+            "event_type": envelope.type,
+            "tenant_id": envelope.tenantid,
+            "headers": [[k, v.decode()] for k, v in envelope.to_headers()],
+            "payload": envelope.to_value().decode(),
+            "created_at": datetime.now(UTC),
+        }

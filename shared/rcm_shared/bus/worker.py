@@ -8,8 +8,10 @@ import logging
 import os
 import signal
 import socket
+from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from sqlalchemy import delete, insert, select
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -34,6 +36,8 @@ class WorkerSpec:
     settings: BaseServiceSettings
     tables: BusTables
     registry: HandlerRegistry
+    # Service-specific background loops (e.g. an inbound folder watcher): task(stop, engine).
+    background: Sequence[Callable[[asyncio.Event, AsyncEngine], Coroutine[Any, Any, None]]] = ()
 
     @property
     def produced(self) -> list[TopicRequest]:
@@ -140,6 +144,7 @@ async def run_worker(spec: WorkerSpec, stop: asyncio.Event | None = None) -> Non
     tasks = [asyncio.create_task(relay.run(stop), name="relay"), asyncio.create_task(heartbeat(), name="heartbeat")]
     if consumer is not None:
         tasks.append(asyncio.create_task(consumer.run(stop), name="consumer"))
+    tasks += [asyncio.create_task(task(stop, engine), name=f"background-{i}") for i, task in enumerate(spec.background)]
     try:
         done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
         for task in done:

@@ -221,8 +221,9 @@ class X12Reader:
             if seg_id in known:
                 transaction = st.transaction
                 if transaction is None:
-                    raise self._error(st, f"segment {seg_id} outside a transaction set (no ST before it)", seg_id,
-                                      code="envelope")  # fmt: skip
+                    raise self._error(
+                        st, f"segment {seg_id} outside a transaction set (no ST before it)", seg_id, code="envelope"
+                    )
                 st.position += 1
                 yield transaction, elements, st.position
                 continue

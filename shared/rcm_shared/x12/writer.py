@@ -119,9 +119,12 @@ def _trim(parts: Sequence[str | None]) -> list[str]:
 class TransactionSet:
     """The body segments of one transaction set, formatted as they are added; ST/SE come from the writer."""
 
-    def __init__(self, set_id: str, implementation: str, delimiters: Delimiters = DEFAULT) -> None:
+    def __init__(
+        self, set_id: str, implementation: str, delimiters: Delimiters = DEFAULT, *, st03: bool = True
+    ) -> None:
         self.set_id = set_id
         self.implementation = implementation
+        self.st03 = st03  # the 835 guide marks ST03 "not used"; GS08 still names the implementation
         self.delimiters = delimiters
         self.segments: list[str] = []
 
@@ -209,7 +212,7 @@ class InterchangeWriter:
             self.st_controls.append(control)
             if ts.delimiters != d:
                 raise ValueError("the transaction set was formatted with other delimiters than the interchange's")
-            yield format_segment(("ST", ts.set_id, control, ts.implementation), d)
+            yield format_segment(("ST", ts.set_id, control, ts.implementation if ts.st03 else None), d)
             yield "".join(ts.segments)
             yield format_segment(("SE", str(len(ts.segments) + 2), control), d)
         yield format_segment(["GE", str(count), str(self.gs_control)], d)

@@ -1,7 +1,296 @@
-"""HTTP routes of the remittance service (domain routes are added by the service's own issue)."""
+"""HTTP routes of the remittance service."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+import hashlib
+import uuid
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import JSONResponse
+from rcm_shared.web import ProblemError, tenant_of
+from rcm_shared.x12.errors import X12Error
+from sqlalchemy import and_, update
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from remittance.api.schemas import (
+    AdjustmentRead,
+    ClaimPaymentRead,
+    ClaimPostings,
+    DepositCreate,
+    DepositRead,
+    IngestedRemittance,
+    IngestResponse,
+    LedgerEntryRead,
+    LineRead,
+    PayerTotals,
+    ProviderAdjustmentRead,
+    Reconciliation,
+    RemittanceRead,
+    ReviewItemRead,
+    ReviewResolve,
+)
+from remittance.config import RemittanceSettings
+from remittance.domain.posting import PATIENT_TYPES
+from remittance.handlers import ingest_835, record_deposit
+from remittance.models import review_item
+from remittance.repository import RemittanceRepository
 
 router = APIRouter(prefix="/v1", tags=["remittance"])
+TenantDep = Annotated[str, Depends(tenant_of)]
+X12_TYPES = ("text/plain", "application/edi-x12", "application/octet-stream", "application/x12")
+
+
+def _engine(request: Request) -> AsyncEngine:
+    engine: AsyncEngine = request.app.state.engine
+    return engine
+
+
+EngineDep = Annotated[AsyncEngine, Depends(_engine)]
+
+
+def _settings(request: Request) -> RemittanceSettings:
+    settings: RemittanceSettings = request.app.state.settings
+    return settings
+
+
+async def _spool(request: Request, settings: RemittanceSettings) -> tuple[Path, str]:
+    """Stream the upload to disk (raw X12 body or a multipart 'file' field) without holding it in memory."""
+    spool = settings.spool_path()
+    spool.mkdir(parents=True, exist_ok=True)
+    path = spool / f"{uuid.uuid4()}.835"
+    limit = settings.max_upload_mb * 1024 * 1024
+    digest = hashlib.sha256()
+    size = 0
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    try:
+        with path.open("wb") as out:
+            if content_type == "multipart/form-data":
+                form = await request.form(max_files=1, max_fields=5, max_part_size=limit)
+                upload = form.get("file")
+                if upload is None or isinstance(upload, str):
+                    raise ProblemError(422, "Missing file", "send the 835 as the multipart field 'file'")
+                while chunk := await upload.read(1 << 20):
+                    size += len(chunk)
+                    if size > limit:
+                        raise ProblemError(413, "Too large", f"the limit is {settings.max_upload_mb} MB")
+                    digest.update(chunk)
+                    out.write(chunk)
+            elif content_type in X12_TYPES or not content_type:
+                async for chunk in request.stream():
+                    size += len(chunk)
+                    if size > limit:
+                        raise ProblemError(413, "Too large", f"the limit is {settings.max_upload_mb} MB")
+                    digest.update(chunk)
+                    out.write(chunk)
+            else:
+                raise ProblemError(
+                    415,
+                    "Unsupported media type",
+                    f"send text/plain, application/edi-x12 or multipart/form-data, not {content_type}",
+                )
+    except BaseException:
+        path.unlink(missing_ok=True)
+        raise
+    if size == 0:
+        path.unlink(missing_ok=True)
+        raise ProblemError(422, "Empty body", "the request carries no 835")
+    return path, digest.hexdigest()
+
+
+@router.post(
+    "/remittances",
+    response_model=IngestResponse,
+    status_code=201,
+    summary="Ingest an 835 (raw X12 body or multipart 'file'); a file already received is not posted twice",
+    responses={200: {"description": "every transaction set was already received (duplicates)"}},
+)
+async def post_remittance(request: Request, tenant: TenantDep, engine: EngineDep) -> Any:
+    settings = _settings(request)
+    path, digest = await _spool(request, settings)
+    try:
+        results = await ingest_835(engine, path, tenant=tenant, batch_size=settings.batch_size, sha256=digest)
+    except X12Error as exc:
+        raise ProblemError(422, "Invalid 835", str(exc), type_="urn:rcm:problem:x12", x12=exc.as_dict()) from None
+    finally:
+        path.unlink(missing_ok=True)
+    body = IngestResponse(remittances=[IngestedRemittance(**r.__dict__) for r in results])
+    status = 200 if results and all(r.status == "duplicate" for r in results) else 201
+    return JSONResponse(body.model_dump(mode="json"), status_code=status)
+
+
+def _remittance(row: Any, plbs: list[Any] | None = None) -> RemittanceRead:
+    return RemittanceRead(
+        **{k: getattr(row, k) for k in RemittanceRead.model_fields if k != "provider_adjustments"},
+        provider_adjustments=[
+            ProviderAdjustmentRead(**{k: getattr(p, k) for k in ProviderAdjustmentRead.model_fields})
+            for p in plbs or []
+        ],
+    )
+
+
+@router.get("/remittances", response_model=list[RemittanceRead])
+async def list_remittances(
+    tenant: TenantDep,
+    engine: EngineDep,
+    payer_id: str | None = None,
+    status: str | None = None,
+    since: date | None = None,
+    until: date | None = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> list[RemittanceRead]:
+    async with engine.connect() as conn:
+        rows = await RemittanceRepository(conn, tenant).list_remittances(
+            payer_id=payer_id, status=status, since=since, until=until, limit=limit, offset=offset
+        )
+    return [_remittance(r) for r in rows]
+
+
+@router.get("/remittances/{remittance_id}", response_model=RemittanceRead)
+async def get_remittance(remittance_id: str, tenant: TenantDep, engine: EngineDep) -> RemittanceRead:
+    async with engine.connect() as conn:
+        repo = RemittanceRepository(conn, tenant)
+        row = await repo.get_remittance(remittance_id)
+        if row is None:
+            raise ProblemError(404, "Not found", f"no remittance {remittance_id}")
+        return _remittance(row, await repo.provider_adjustments(remittance_id))
+
+
+def _claim_payments(rows: list[Any], lines: list[Any]) -> list[ClaimPaymentRead]:
+    by_claim: dict[int, list[LineRead]] = {}
+    for line in lines:
+        by_claim.setdefault(line.claim_payment_id, []).append(
+            LineRead(**{k: getattr(line, k) for k in LineRead.model_fields})
+        )
+    return [
+        ClaimPaymentRead(
+            **{k: getattr(r, k) for k in ClaimPaymentRead.model_fields if k not in ("adjustments", "lines")},
+            adjustments=[AdjustmentRead(**a) for a in r.adjustments],
+            lines=by_claim.get(r.id, []),
+        )
+        for r in rows
+    ]
+
+
+@router.get("/remittances/{remittance_id}/claims", response_model=list[ClaimPaymentRead])
+async def remittance_claims(
+    remittance_id: str,
+    tenant: TenantDep,
+    engine: EngineDep,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 200,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> list[ClaimPaymentRead]:
+    async with engine.connect() as conn:
+        repo = RemittanceRepository(conn, tenant)
+        if await repo.get_remittance(remittance_id) is None:
+            raise ProblemError(404, "Not found", f"no remittance {remittance_id}")
+        rows = await repo.claim_payments(remittance_id=remittance_id, limit=limit, offset=offset)
+        return _claim_payments(rows, await repo.lines_of([r.id for r in rows]))
+
+
+@router.get("/claims/{claim_id}/postings", response_model=ClaimPostings, summary="Everything posted to one claim")
+async def claim_postings(claim_id: str, tenant: TenantDep, engine: EngineDep) -> ClaimPostings:
+    async with engine.connect() as conn:
+        repo = RemittanceRepository(conn, tenant)
+        rows = await repo.claim_payments(claim_id=claim_id, limit=1000)
+        ledger = await repo.ledger_for_claim(claim_id)
+        if not rows and not ledger:
+            raise ProblemError(404, "Not found", f"nothing posted to claim {claim_id}")
+        payments = _claim_payments(rows, await repo.lines_of([r.id for r in rows]))
+    totals: dict[str, int] = {}
+    for e in ledger:
+        totals[e.entry_type] = totals.get(e.entry_type, 0) + e.amount_cents
+    return ClaimPostings(
+        claim_id=claim_id,
+        payments=payments,
+        ledger=[LedgerEntryRead(**{k: getattr(e, k) for k in LedgerEntryRead.model_fields}) for e in ledger],
+        totals_cents=totals,
+        patient_responsibility_cents=sum(v for k, v in totals.items() if k in PATIENT_TYPES),
+    )
+
+
+@router.get("/review-items", response_model=list[ReviewItemRead], summary="Held, unmatched and unpaired items")
+async def review_items(
+    tenant: TenantDep,
+    engine: EngineDep,
+    status: str | None = "open",
+    kind: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 200,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> list[ReviewItemRead]:
+    async with engine.connect() as conn:
+        rows = await RemittanceRepository(conn, tenant).review_items(
+            status=status, kind=kind, limit=limit, offset=offset
+        )
+    return [ReviewItemRead(**{k: getattr(r, k) for k in ReviewItemRead.model_fields}) for r in rows]
+
+
+@router.post("/review-items/{item_id}/resolve", response_model=ReviewItemRead)
+async def resolve_review_item(
+    item_id: int, body: ReviewResolve, tenant: TenantDep, engine: EngineDep
+) -> ReviewItemRead:
+    async with engine.begin() as conn:
+        v = review_item.c
+        result = await conn.execute(
+            update(review_item)
+            .where(and_(v.tenant_id == tenant, v.id == item_id, v.status == "open"))
+            .values(status="resolved", note=body.note, resolved_at=datetime.now(UTC))
+        )
+        row = await RemittanceRepository(conn, tenant).review_item(item_id)
+    if row is None:
+        raise ProblemError(404, "Not found", f"no review item {item_id}")
+    if not result.rowcount and row.status != "resolved":
+        raise ProblemError(409, "Conflict", f"review item {item_id} is {row.status}")
+    return ReviewItemRead(**{k: getattr(row, k) for k in ReviewItemRead.model_fields})
+
+
+@router.post(
+    "/deposits",
+    response_model=DepositRead,
+    status_code=201,
+    summary="Record a bank deposit; matched to the remittance with the same trace number and amount",
+)
+async def post_deposit(body: DepositCreate, tenant: TenantDep, engine: EngineDep) -> Any:
+    result = await record_deposit(
+        engine,
+        tenant=tenant,
+        trace_number=body.trace_number,
+        amount_cents=body.amount_cents,
+        deposit_date=body.deposit_date,
+    )
+    if not result.created and (result.amount_cents, result.deposit_date) != (body.amount_cents, body.deposit_date):
+        raise ProblemError(409, "Conflict", f"deposit {body.trace_number} was recorded with other values")
+    read = DepositRead(**{k: getattr(result, k) for k in DepositRead.model_fields})
+    return JSONResponse(read.model_dump(mode="json"), status_code=201 if result.created else 200)
+
+
+@router.get("/deposits/reconciliation", response_model=Reconciliation)
+async def reconciliation(tenant: TenantDep, engine: EngineDep) -> Reconciliation:
+    async with engine.connect() as conn:
+        deposits, remittances = await RemittanceRepository(conn, tenant).reconciliation()
+    return Reconciliation(
+        unmatched_deposits=[DepositRead(**{k: getattr(d, k) for k in DepositRead.model_fields}) for d in deposits],
+        unmatched_remittances=[_remittance(r) for r in remittances],
+    )
+
+
+@router.get("/reports/payer-totals", response_model=list[PayerTotals])
+async def payer_totals(
+    tenant: TenantDep, engine: EngineDep, since: date | None = None, until: date | None = None
+) -> list[PayerTotals]:
+    async with engine.connect() as conn:
+        rows = await RemittanceRepository(conn, tenant).payer_totals(since, until)
+    return [
+        PayerTotals(
+            payer_id=r.payer_id,
+            remittances=r.remittances,
+            paid_cents=r.paid_cents or 0,
+            contractual_cents=r.contractual_cents or 0,
+            patient_responsibility_cents=r.patient_cents or 0,
+            provider_adjustment_cents=-(r.plb_cents or 0),
+        )
+        for r in rows
+    ]

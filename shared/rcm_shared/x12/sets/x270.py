@@ -127,8 +127,18 @@ def _d8(d: date) -> str:
 
 def _member_segments(ts: TransactionSet, qualifier: str, m: Member, inquiry: Inquiry, with_id: bool) -> None:
     ts.add("TRN", "1", inquiry.trace_number, inquiry.trace_originator)
-    ts.add("NM1", qualifier, "1", m.last, m.first, m.middle, None, None,
-           "MI" if with_id and m.member_id else None, m.member_id if with_id else None)  # fmt: skip
+    ts.add(
+        "NM1",
+        qualifier,
+        "1",
+        m.last,
+        m.first,
+        m.middle,
+        None,
+        None,
+        "MI" if with_id and m.member_id else None,
+        m.member_id if with_id else None,
+    )
     for q, v in m.references:
         ts.add("REF", q, v)
     if m.address_line1:
@@ -155,16 +165,36 @@ def build_270(inquiries: list[Inquiry], *, reference: str, created: date) -> Tra
         hl += 1
         receiver = hl
         ts.add("HL", str(receiver), str(source), "21", "1")
-        ts.add("NM1", "1P", "1" if q.provider_is_person else "2", q.provider_name, q.provider_first, None, None,
-               None, "XX", q.provider_npi)  # fmt: skip
+        ts.add(
+            "NM1",
+            "1P",
+            "1" if q.provider_is_person else "2",
+            q.provider_name,
+            q.provider_first,
+            None,
+            None,
+            None,
+            "XX",
+            q.provider_npi,
+        )
         hl += 1
         sub = hl
         ts.add("HL", str(sub), str(receiver), "22", "1" if q.dependent else "0")
         if q.dependent is None:
             _member_segments(ts, "IL", q.subscriber, q, with_id=True)
         else:
-            ts.add("NM1", "IL", "1", q.subscriber.last, q.subscriber.first, q.subscriber.middle, None, None, "MI",
-                   q.subscriber.member_id)  # fmt: skip
+            ts.add(
+                "NM1",
+                "IL",
+                "1",
+                q.subscriber.last,
+                q.subscriber.first,
+                q.subscriber.middle,
+                None,
+                None,
+                "MI",
+                q.subscriber.member_id,
+            )
             if q.subscriber.birth_date:
                 ts.add("DMG", "D8", _d8(q.subscriber.birth_date), q.subscriber.sex)
             hl += 1
@@ -195,8 +225,18 @@ def read_270(source: str | Path | bytes | BinaryIO) -> Iterator[Inquiry]:
             provider = (seg[3], seg[9], seg[2] == "1", seg[4] or None)
         elif sid == "NM1" and seg[1] == "IL":
             member = Member(seg[3], seg[4] or None, seg[5] or None, seg[9] or None)
-            current = Inquiry(payer[0], payer[1], provider[0], provider[1], member, *trace, date.min,
-                              provider_is_person=provider[2], provider_first=provider[3], service_types=[])  # fmt: skip
+            current = Inquiry(
+                payer[0],
+                payer[1],
+                provider[0],
+                provider[1],
+                member,
+                *trace,
+                date.min,
+                provider_is_person=provider[2],
+                provider_first=provider[3],
+                service_types=[],
+            )
         elif sid == "NM1" and seg[1] == "03" and current is not None:
             member = Member(seg[3], seg[4] or None, seg[5] or None)
             current.dependent = member
@@ -260,16 +300,24 @@ def read_271(
                 yield current
                 current = None
             if level == "22":
-                current = EligibilityResponse(th.control_number, payer[0], payer[1], provider[0], provider[1],
-                                              errors=list(source_errors))  # fmt: skip
+                current = EligibilityResponse(
+                    th.control_number, payer[0], payer[1], provider[0], provider[1], errors=list(source_errors)
+                )
             elif level == "23":
                 if current is None:
                     raise located(th, seg, 3, "dependent level without a subscriber level", "structure")
                 subscriber = current.subscriber
                 if current.benefits or current.errors != source_errors:
                     yield current
-                current = EligibilityResponse(th.control_number, payer[0], payer[1], provider[0], provider[1],
-                                              subscriber=subscriber, errors=list(source_errors))  # fmt: skip
+                current = EligibilityResponse(
+                    th.control_number,
+                    payer[0],
+                    payer[1],
+                    provider[0],
+                    provider[1],
+                    subscriber=subscriber,
+                    errors=list(source_errors),
+                )
             elif level not in ("20", "21"):
                 raise located(th, seg, 3, f"unknown hierarchical level {level!r}", "bad_code")
             benefit, entity, in_ls = None, None, False
@@ -278,8 +326,9 @@ def read_271(
             if current is not None:
                 yield current
             elif source_errors:
-                yield EligibilityResponse(th.control_number, payer[0], payer[1], provider[0], provider[1],
-                                          errors=source_errors)  # fmt: skip
+                yield EligibilityResponse(
+                    th.control_number, payer[0], payer[1], provider[0], provider[1], errors=source_errors
+                )
             current = None
             continue
         if sid == "LS":
@@ -322,12 +371,20 @@ def read_271(
             current.trace_numbers.append((seg[2], seg[3]))
         elif sid == "EB":
             benefit = Benefit(
-                code=seg[1], coverage_level=seg[2] or None, service_types=[s for s in seg[3].split(rep) if s],
-                insurance_type=seg[4] or None, plan=seg[5] or None, time_period=seg[6] or None,
-                amount=money(th, seg, 7, required=False), percent=number(th, seg, 8),
-                quantity_qualifier=seg[9] or None, quantity=number(th, seg, 10),
-                authorization_required=seg[11] or None, in_network=seg[12] or None, procedure=seg[13] or None,
-            )  # fmt: skip
+                code=seg[1],
+                coverage_level=seg[2] or None,
+                service_types=[s for s in seg[3].split(rep) if s],
+                insurance_type=seg[4] or None,
+                plan=seg[5] or None,
+                time_period=seg[6] or None,
+                amount=money(th, seg, 7, required=False),
+                percent=number(th, seg, 8),
+                quantity_qualifier=seg[9] or None,
+                quantity=number(th, seg, 10),
+                authorization_required=seg[11] or None,
+                in_network=seg[12] or None,
+                procedure=seg[13] or None,
+            )
             current.benefits.append(benefit)
         elif benefit is not None and sid == "DTP":
             benefit.dates.append((seg[1], *_range(th, seg)))

@@ -180,9 +180,23 @@ def read_276(source: str | Path | bytes | BinaryIO) -> Iterator[StatusInquiry]:
         elif sid == "NM1" and seg[1] in ("PR", "41", "1P"):
             names[seg[1]] = (seg[3], seg[9])
         elif sid == "NM1" and seg[1] == "IL":
-            q = StatusInquiry(names["PR"][0], names["PR"][1], names["41"][0], names["41"][1], names["1P"][0],
-                              names["1P"][1], seg[3], seg[4] or None, seg[9], "", "", Decimal(0), date.min,
-                              subscriber_birth_date=dob[0], subscriber_sex=dob[1])  # fmt: skip
+            q = StatusInquiry(
+                names["PR"][0],
+                names["PR"][1],
+                names["41"][0],
+                names["41"][1],
+                names["1P"][0],
+                names["1P"][1],
+                seg[3],
+                seg[4] or None,
+                seg[9],
+                "",
+                "",
+                Decimal(0),
+                date.min,
+                subscriber_birth_date=dob[0],
+                subscriber_sex=dob[1],
+            )
             dob = (None, None)
         elif q is None:
             continue
@@ -265,11 +279,18 @@ def read_277(
             ack = th.implementation.startswith(ACK_IMPLEMENTATION)
             claim_level = level in ("22", "23", "PT")
             current = ClaimStatus(
-                th.implementation, th.control_number, payer[0], payer[1], provider,
-                member[0] if claim_level else "", member[1] if claim_level else None,
-                member[2] if claim_level else None, seg[2], seg[2] if ack and claim_level else None,
+                th.implementation,
+                th.control_number,
+                payer[0],
+                payer[1],
+                provider,
+                member[0] if claim_level else "",
+                member[1] if claim_level else None,
+                member[2] if claim_level else None,
+                seg[2],
+                seg[2] if ack and claim_level else None,
                 level="claim" if claim_level else _LEVELS.get(level, level),
-            )  # fmt: skip
+            )
             continue
         if current is None:
             continue
@@ -290,8 +311,11 @@ def read_277(
                 current.service_date, current.service_date_end = start, end
         elif sid == "SVC":
             parts = seg[1].split(th.interchange.delimiters.component)
-            line = LineStatus(parts[1] if len(parts) > 1 else seg[1], money(th, seg, 2) or Decimal(0),
-                              money(th, seg, 3, required=False))  # fmt: skip
+            line = LineStatus(
+                parts[1] if len(parts) > 1 else seg[1],
+                money(th, seg, 2) or Decimal(0),
+                money(th, seg, 3, required=False),
+            )
             current.lines.append(line)
     if warnings is not None:
         warnings.extend(reader.warnings)

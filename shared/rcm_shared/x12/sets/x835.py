@@ -18,6 +18,7 @@ from typing import BinaryIO
 from rcm_shared.x12.errors import X12Error
 from rcm_shared.x12.reader import Segment, TransactionHeader, X12Reader
 from rcm_shared.x12.values import ccyymmdd, located, money
+from rcm_shared.x12.writer import Composite, TransactionSet
 
 IMPLEMENTATION = "005010X221A1"
 
@@ -150,10 +151,25 @@ class _Parser:
         self._money: dict[str, Decimal] = {}
         self._dates: dict[str, date] = {}
         self.dispatch = {
-            "ST": self.st, "BPR": self.bpr, "TRN": self.trn, "DTM": self.dtm, "N1": self.n1_, "REF": self.ref,
-            "LX": self.lx_, "CLP": self.clp, "SVC": self.svc, "CAS": self.cas, "NM1": self.nm1, "MIA": self.mia,
-            "MOA": self.moa, "AMT": self.amt, "QTY": self.qty, "LQ": self.lq, "PLB": self.plb, "SE": self.se,
-        }  # fmt: skip
+            "ST": self.st,
+            "BPR": self.bpr,
+            "TRN": self.trn,
+            "DTM": self.dtm,
+            "N1": self.n1_,
+            "REF": self.ref,
+            "LX": self.lx_,
+            "CLP": self.clp,
+            "SVC": self.svc,
+            "CAS": self.cas,
+            "NM1": self.nm1,
+            "MIA": self.mia,
+            "MOA": self.moa,
+            "AMT": self.amt,
+            "QTY": self.qty,
+            "LQ": self.lq,
+            "PLB": self.plb,
+            "SE": self.se,
+        }
         self.before_bpr = (self.dispatch["ST"], self.dispatch["BPR"], self.dispatch["SE"])
 
     # -- values ---------------------------------------------------------------------------------------
@@ -222,10 +238,17 @@ class _Parser:
         th = self.th
         assert th is not None
         self.header = PaymentHeader(
-            transaction=th.control_number, handling_code=e[1], total_paid=self.money(e, 2), credit_debit=e[3],
-            payment_method=e[4], payment_date=self.date(e, 16), trace_number="", trace_originator="",
-            interchange=th.interchange.control_number, sender_id=th.interchange.sender_id,
-        )  # fmt: skip
+            transaction=th.control_number,
+            handling_code=e[1],
+            total_paid=self.money(e, 2),
+            credit_debit=e[3],
+            payment_method=e[4],
+            payment_date=self.date(e, 16),
+            trace_number="",
+            trace_originator="",
+            interchange=th.interchange.control_number,
+            sender_id=th.interchange.sender_id,
+        )
 
     def trn(self, e: list[str]) -> None:
         if self.claim is None and self.header is not None:
@@ -283,21 +306,32 @@ class _Parser:
             raise self.error(1, "CLP01 patient control number is missing", "missing")
         assert self.th is not None
         self.claim = ClaimPayment(
-            patient_control_number=e[1], status=e[2], charge=self.money(e, 3), paid=self.money(e, 4),
-            patient_responsibility=self.opt_money(e, 5), filing_indicator=e[6], payer_claim_control_number=e[7],
-            facility_type=e[8] or None, frequency=e[9] or None, header_number=self.lx,
+            patient_control_number=e[1],
+            status=e[2],
+            charge=self.money(e, 3),
+            paid=self.money(e, 4),
+            patient_responsibility=self.opt_money(e, 5),
+            filing_indicator=e[6],
+            payer_claim_control_number=e[7],
+            facility_type=e[8] or None,
+            frequency=e[9] or None,
+            header_number=self.lx,
             transaction=self.th.control_number,
-        )  # fmt: skip
+        )
 
     def svc(self, e: list[str]) -> None:
         claim = self.claim
         if claim is None:
             return
         self.service = ServicePayment(
-            procedure=self.procedure(e, 1), charge=self.money(e, 2), paid=self.money(e, 3),
-            revenue_code=e[4] or None, units=self.opt_money(e, 5),
-            original_procedure=self.procedure(e, 6) if e[6] else None, original_units=self.opt_money(e, 7),
-        )  # fmt: skip
+            procedure=self.procedure(e, 1),
+            charge=self.money(e, 2),
+            paid=self.money(e, 3),
+            revenue_code=e[4] or None,
+            units=self.opt_money(e, 5),
+            original_procedure=self.procedure(e, 6) if e[6] else None,
+            original_units=self.opt_money(e, 7),
+        )
         claim.services.append(self.service)
 
     def cas(self, e: list[str]) -> None:
@@ -321,8 +355,17 @@ class _Parser:
         if claim is None or self.service is not None:
             return
         q = e[1]
-        target = (claim.patient if q == "QC" else claim.insured if q == "IL" else claim.corrected_insured
-                  if q == "74" else claim.rendering_provider if q == "82" else None)  # fmt: skip
+        target = (
+            claim.patient
+            if q == "QC"
+            else claim.insured
+            if q == "IL"
+            else claim.corrected_insured
+            if q == "74"
+            else claim.rendering_provider
+            if q == "82"
+            else None
+        )
         if target is not None:
             values = {"last": e[3], "first": e[4], "middle": e[5], "id_qualifier": e[8], "id": e[9]}
             target.update({k: v for k, v in values.items() if v})
@@ -353,8 +396,11 @@ class _Parser:
         for i in (3, 5, 7, 9, 11, 13):
             if e[i]:
                 reason, _, reference = e[i].partition(self.comp)
-                self.plbs.append(ProviderAdjustment(self.th.control_number, e[1], self.date(e, 2), reason, reference,
-                                                    self.money(e, i + 1)))  # fmt: skip
+                self.plbs.append(
+                    ProviderAdjustment(
+                        self.th.control_number, e[1], self.date(e, 2), reason, reference, self.money(e, i + 1)
+                    )
+                )
 
     def se(self, e: list[str]) -> None:
         self.close_claim()
@@ -380,3 +426,166 @@ def iter_835(source: str | Path | bytes | BinaryIO) -> Iterator[Item835]:
         if out:
             yield from out
             out.clear()
+
+
+# -- writer (payers, the sandbox and tests produce 835s) -------------------------------------------------
+@dataclass(frozen=True)
+class PayerContact:
+    address_line: str = "PO BOX 1000"
+    city: str = "SPRINGFIELD"
+    state: str = "IL"
+    postal_code: str = "62701"
+    phone: str = "8005551212"
+
+
+def _amount(value: Decimal) -> str:
+    text = format(value.quantize(Decimal("0.01")), "f")
+    return text[:-3] if text.endswith(".00") else text
+
+
+def _cas_segments(ts: TransactionSet, adjustments: list[Adjustment]) -> None:
+    by_group: dict[str, list[Adjustment]] = {}
+    for a in adjustments:
+        by_group.setdefault(a.group, []).append(a)
+    for group, items in by_group.items():
+        for start in range(0, len(items), 6):
+            elements: list[str | None] = ["CAS", group]
+            for a in items[start : start + 6]:
+                elements += [a.reason, _amount(a.amount), format(a.quantity, "f") if a.quantity is not None else None]
+            ts.add(*elements)
+
+
+def build_835(
+    header: PaymentHeader,
+    claims: list[ClaimPayment],
+    plbs: list[ProviderAdjustment] = (),  # type: ignore[assignment]
+    *,
+    payer: PayerContact = PayerContact(),
+) -> TransactionSet:
+    """One 835 transaction set: BPR/TRN, payer (N1*PR with N3/N4/PER*BL), payee, one LX, claims, PLBs."""
+    ts = TransactionSet("835", IMPLEMENTATION, st03=False)
+    d8 = header.payment_date.strftime("%Y%m%d") if header.payment_date else None
+    if header.payment_method == "ACH":
+        ts.add(
+            "BPR",
+            header.handling_code,
+            _amount(header.total_paid),
+            header.credit_debit,
+            "ACH",
+            "CCP",
+            "01",
+            "011000015",
+            "DA",
+            "1234567",
+            header.trace_originator,
+            None,
+            "01",
+            "021000021",
+            "DA",
+            "7654321",
+            d8,
+        )
+    else:
+        ts.add(
+            "BPR",
+            header.handling_code,
+            _amount(header.total_paid),
+            header.credit_debit,
+            header.payment_method,
+            None,
+            None,
+            None,
+            None,
+            None,
+            None,
+            None,
+            None,
+            None,
+            None,
+            None,
+            d8,
+        )
+    ts.add("TRN", "1", header.trace_number, header.trace_originator)
+    if header.production_date:
+        ts.add("DTM", "405", header.production_date.strftime("%Y%m%d"))
+    ts.add("N1", "PR", header.payer_name)
+    ts.add("N3", payer.address_line)
+    ts.add("N4", payer.city, payer.state, payer.postal_code)
+    if header.payer_id:
+        ts.add("REF", "2U", header.payer_id)
+    ts.add("PER", "BL", "PROVIDER SERVICES", "TE", payer.phone)
+    ts.add("N1", "PE", header.payee_name, header.payee_id_qualifier or "XX", header.payee_id)
+    if claims:
+        ts.add("LX", "1")
+    for c in claims:
+        ts.add(
+            "CLP",
+            c.patient_control_number,
+            c.status,
+            _amount(c.charge),
+            _amount(c.paid),
+            _amount(c.patient_responsibility) if c.patient_responsibility is not None else None,
+            c.filing_indicator,
+            c.payer_claim_control_number,
+            c.facility_type,
+            c.frequency,
+        )
+        _cas_segments(ts, c.adjustments)
+        p = c.patient
+        ts.add(
+            "NM1",
+            "QC",
+            "1",
+            p.get("last", "UNKNOWN"),
+            p.get("first"),
+            p.get("middle"),
+            None,
+            None,
+            p.get("id_qualifier") if p.get("id") else None,
+            p.get("id"),
+        )
+        if c.remarks:
+            ts.add("MOA", None, None, *c.remarks[:5])
+        for qualifier, value in c.dates.items():
+            ts.add("DTM", qualifier, value.strftime("%Y%m%d"))
+        for qualifier, amount in c.amounts.items():
+            ts.add("AMT", qualifier, _amount(amount))
+        for s in c.services:
+            proc = Composite((s.procedure.qualifier, s.procedure.code, *s.procedure.modifiers))
+            original = (
+                Composite((s.original_procedure.qualifier, s.original_procedure.code, *s.original_procedure.modifiers))
+                if s.original_procedure
+                else None
+            )
+            ts.add(
+                "SVC",
+                proc,
+                _amount(s.charge),
+                _amount(s.paid),
+                s.revenue_code,
+                format(s.units, "f") if s.units is not None else None,
+                original,
+                format(s.original_units, "f") if s.original_units is not None else None,
+            )
+            if s.service_date:
+                ts.add("DTM", "472", s.service_date.strftime("%Y%m%d"))
+            _cas_segments(ts, s.adjustments)
+            if s.line_control_number:
+                ts.add("REF", "6R", s.line_control_number)
+            for qualifier, amount in s.amounts.items():
+                ts.add("AMT", qualifier, _amount(amount))
+            for qualifier, code in s.remarks:
+                ts.add("LQ", qualifier, code)
+    by_provider: dict[tuple[str, date | None], list[ProviderAdjustment]] = {}
+    for plb in plbs:
+        by_provider.setdefault((plb.provider_id, plb.fiscal_period_end), []).append(plb)
+    for (provider, fiscal), items in by_provider.items():
+        for start in range(0, len(items), 6):
+            elements: list[str | Composite | None] = ["PLB", provider, fiscal.strftime("%Y%m%d") if fiscal else None]
+            for plb in items[start : start + 6]:
+                elements += [
+                    Composite((plb.reason, plb.reference)) if plb.reference else plb.reason,
+                    _amount(plb.amount),
+                ]
+            ts.add(*elements)
+    return ts

@@ -203,13 +203,33 @@ def _address(ts: TransactionSet, a: Address | None) -> None:
 
 
 def _provider_nm1(ts: TransactionSet, qualifier: str, p: Provider) -> None:
-    ts.add("NM1", qualifier, "1" if p.is_person else "2", p.last_or_org, p.first if p.is_person else None,
-           p.middle if p.is_person else None, None, None, "XX" if p.npi else None, p.npi)  # fmt: skip
+    ts.add(
+        "NM1",
+        qualifier,
+        "1" if p.is_person else "2",
+        p.last_or_org,
+        p.first if p.is_person else None,
+        p.middle if p.is_person else None,
+        None,
+        None,
+        "XX" if p.npi else None,
+        p.npi,
+    )
 
 
 def _person_nm1(ts: TransactionSet, qualifier: str, p: Person, with_id: bool) -> None:
-    ts.add("NM1", qualifier, "1", p.last, p.first, p.middle, None, None,
-           "MI" if with_id and p.member_id else None, p.member_id if with_id else None)  # fmt: skip
+    ts.add(
+        "NM1",
+        qualifier,
+        "1",
+        p.last,
+        p.first,
+        p.middle,
+        None,
+        None,
+        "MI" if with_id and p.member_id else None,
+        p.member_id if with_id else None,
+    )
 
 
 def _dmg(ts: TransactionSet, p: Person) -> None:
@@ -230,9 +250,14 @@ def _cas(ts: TransactionSet, adjustments: list[Adjustment]) -> None:
 
 
 def build_837(
-    claims: Iterable[Claim], *, submitter: Submitter, receiver: Receiver, reference: str, created: date,
+    claims: Iterable[Claim],
+    *,
+    submitter: Submitter,
+    receiver: Receiver,
+    reference: str,
+    created: date,
     kind: Kind = "P",
-) -> TransactionSet:  # fmt: skip
+) -> TransactionSet:
     """One 837 transaction set holding the claims (all of one kind), grouped into HL loops."""
     ts = TransactionSet("837", PROFESSIONAL if kind == "P" else INSTITUTIONAL)
     ts.add("BHT", "0019", "00", reference, _d8(created), "1200", "CH")
@@ -261,8 +286,18 @@ def build_837(
             hl += 1
             sub_hl = hl
             ts.add("HL", str(sub_hl), str(bp_hl), "22", "0" if c0.patient_is_subscriber else "1")
-            ts.add("SBR", c0.responsibility, "18" if c0.patient_is_subscriber else None, c0.group_number,
-                   None, None, None, None, None, c0.filing_indicator)  # fmt: skip
+            ts.add(
+                "SBR",
+                c0.responsibility,
+                "18" if c0.patient_is_subscriber else None,
+                c0.group_number,
+                None,
+                None,
+                None,
+                None,
+                None,
+                c0.filing_indicator,
+            )
             _person_nm1(ts, "IL", c0.subscriber, with_id=True)
             _address(ts, c0.subscriber.address)  # required when the subscriber is the patient, else allowed
             _dmg(ts, c0.subscriber)
@@ -296,8 +331,15 @@ def _group(claims: Iterable[Claim]) -> list[list[list[Claim]]]:
             out.append([])
             index = len(providers) - 1
         subscribers = providers[index][1]
-        full = (c.subscriber, c.payer, c.responsibility, c.filing_indicator, c.group_number, c.patient,
-                c.patient_relationship)  # fmt: skip
+        full = (
+            c.subscriber,
+            c.payer,
+            c.responsibility,
+            c.filing_indicator,
+            c.group_number,
+            c.patient,
+            c.patient_relationship,
+        )
         cheap = (c.subscriber.member_id, c.payer.payer_id, c.patient.last if c.patient else None, c.responsibility)
         bucket = subscribers.setdefault(cheap, [])
         for key, members in bucket:
@@ -317,11 +359,31 @@ def _claim(ts: TransactionSet, c: Claim) -> None:
     if c.frequency in ("7", "8") and not c.payer_claim_control_number:
         raise ValueError(f"claim {c.claim_id}: frequency {c.frequency} needs the payer claim control number")
     if c.kind == "P":
-        ts.add("CLM", c.claim_id, _amt(c.total_charge), None, None,
-               Composite((c.facility_code, "B", c.frequency)), "Y", "A", "Y", "Y")  # fmt: skip
+        ts.add(
+            "CLM",
+            c.claim_id,
+            _amt(c.total_charge),
+            None,
+            None,
+            Composite((c.facility_code, "B", c.frequency)),
+            "Y",
+            "A",
+            "Y",
+            "Y",
+        )
     else:
-        ts.add("CLM", c.claim_id, _amt(c.total_charge), None, None,
-               Composite((c.facility_code, "A", c.frequency)), None, "A", "Y", "Y")  # fmt: skip
+        ts.add(
+            "CLM",
+            c.claim_id,
+            _amt(c.total_charge),
+            None,
+            None,
+            Composite((c.facility_code, "A", c.frequency)),
+            None,
+            "A",
+            "Y",
+            "Y",
+        )
         if c.admission_date is not None:
             ts.add("DTP", "435", "D8", _d8(c.admission_date))
         if c.statement_from is None:
@@ -363,8 +425,18 @@ def _claim(ts: TransactionSet, c: Claim) -> None:
     if c.kind == "I" and c.rendering_provider is not None:
         _provider_nm1(ts, "82", c.rendering_provider)
     for op in c.other_payers:
-        ts.add("SBR", op.responsibility, op.relationship, op.group_number, None, None, None, None, None,
-               op.filing_indicator)  # fmt: skip
+        ts.add(
+            "SBR",
+            op.responsibility,
+            op.relationship,
+            op.group_number,
+            None,
+            None,
+            None,
+            None,
+            None,
+            op.filing_indicator,
+        )
         _cas(ts, op.adjustments)
         if op.paid is not None:
             ts.add("AMT", "D", _amt(op.paid))
@@ -387,8 +459,9 @@ def _claim(ts: TransactionSet, c: Claim) -> None:
             if not line.procedure_code:
                 raise ValueError(f"claim {c.claim_id} line {n}: a professional line needs a procedure code")
             pointers = Composite(tuple(str(p) for p in line.diagnosis_pointers[:4]) or ("1",))
-            ts.add("SV1", proc, _amt(line.charge), line.unit_basis, _qty(line.units), line.place_of_service,
-                   None, pointers)  # fmt: skip
+            ts.add(
+                "SV1", proc, _amt(line.charge), line.unit_basis, _qty(line.units), line.place_of_service, None, pointers
+            )
         else:
             if not line.revenue_code:
                 raise ValueError(f"claim {c.claim_id} line {n}: an institutional line needs a revenue code")
@@ -400,8 +473,14 @@ def _claim(ts: TransactionSet, c: Claim) -> None:
         if line.line_control_number:
             ts.add("REF", "6R", line.line_control_number)
         for adj in line.adjudications:
-            ts.add("SVD", adj.payer_id, _amt(adj.paid), Composite(("HC", adj.procedure_code, *adj.modifiers)),
-                   None, _qty(adj.units))  # fmt: skip
+            ts.add(
+                "SVD",
+                adj.payer_id,
+                _amt(adj.paid),
+                Composite(("HC", adj.procedure_code, *adj.modifiers)),
+                None,
+                _qty(adj.units),
+            )
             _cas(ts, adj.adjustments)
             ts.add("DTP", "573", "D8", _d8(adj.paid_date))
 
@@ -468,15 +547,23 @@ def _target(ctx: _Ctx) -> Provider | Person | Payer | None:
     if t == "QC":
         return ctx.patient
     if ctx.claim is not None:
-        return {"82": ctx.claim.rendering_provider, "DN": ctx.claim.referring_provider,
-                "71": ctx.claim.attending_provider}.get(t)  # fmt: skip
+        return {
+            "82": ctx.claim.rendering_provider,
+            "DN": ctx.claim.referring_provider,
+            "71": ctx.claim.attending_provider,
+        }.get(t)
     return None
 
 
 def _provider(seg: Segment) -> Provider:
     person = seg[2] == "1"
-    return Provider(last_or_org=seg[3], npi=seg[9] or None, first=(seg[4] or None) if person else None,
-                    middle=(seg[5] or None) if person else None, is_person=person)  # fmt: skip
+    return Provider(
+        last_or_org=seg[3],
+        npi=seg[9] or None,
+        first=(seg[4] or None) if person else None,
+        middle=(seg[5] or None) if person else None,
+        is_person=person,
+    )
 
 
 def _person(seg: Segment) -> Person:
@@ -557,9 +644,14 @@ def _apply(ctx: _Ctx, th: TransactionHeader, seg: Segment) -> None:
         if c is None:
             ctx.responsibility, ctx.group, ctx.filing = seg[1], seg[3] or None, seg[9]
         else:
-            ctx.other = OtherPayer(responsibility=seg[1], relationship=seg[2], filing_indicator=seg[9],
-                                   subscriber=Person(last=""), payer=Payer(name="", payer_id=""),
-                                   group_number=seg[3] or None)  # fmt: skip
+            ctx.other = OtherPayer(
+                responsibility=seg[1],
+                relationship=seg[2],
+                filing_indicator=seg[9],
+                subscriber=Person(last=""),
+                payer=Payer(name="", payer_id=""),
+                group_number=seg[3] or None,
+            )
             c.other_payers.append(ctx.other)
             ctx.target = ""
     elif sid == "DMG":
@@ -575,11 +667,20 @@ def _apply(ctx: _Ctx, th: TransactionHeader, seg: Segment) -> None:
         if len(parts) < 3:
             raise located(th, seg, 5, "CLM05 needs facility code, qualifier and frequency", "missing")
         ctx.claim = Claim(
-            kind=ctx.kind, claim_id=seg[1], total_charge=req_money(th, seg, 2), facility_code=parts[0],
-            frequency=parts[2], billing_provider=ctx.billing, subscriber=ctx.subscriber, payer=ctx.payer,
-            responsibility=ctx.responsibility, filing_indicator=ctx.filing, group_number=ctx.group,
-            patient=ctx.patient, patient_relationship=ctx.relationship if ctx.patient is not None else None,
-        )  # fmt: skip
+            kind=ctx.kind,
+            claim_id=seg[1],
+            total_charge=req_money(th, seg, 2),
+            facility_code=parts[0],
+            frequency=parts[2],
+            billing_provider=ctx.billing,
+            subscriber=ctx.subscriber,
+            payer=ctx.payer,
+            responsibility=ctx.responsibility,
+            filing_indicator=ctx.filing,
+            group_number=ctx.group,
+            patient=ctx.patient,
+            patient_relationship=ctx.relationship if ctx.patient is not None else None,
+        )
         ctx.other, ctx.line, ctx.adjudication, ctx.target = None, None, None, ""
     elif c is None:
         return
@@ -627,9 +728,13 @@ def _apply(ctx: _Ctx, th: TransactionHeader, seg: Segment) -> None:
     elif sid == "SVD" and ctx.line is not None:
         proc = _split(th, seg, 3)
         ctx.adjudication = LineAdjudication(
-            payer_id=seg[1], paid=req_money(th, seg, 2), procedure_code=proc[1] if len(proc) > 1 else "",
-            modifiers=[m for m in proc[2:6] if m], units=money(th, seg, 5) or Decimal(0), paid_date=date.min,
-        )  # fmt: skip
+            payer_id=seg[1],
+            paid=req_money(th, seg, 2),
+            procedure_code=proc[1] if len(proc) > 1 else "",
+            modifiers=[m for m in proc[2:6] if m],
+            units=money(th, seg, 5) or Decimal(0),
+            paid_date=date.min,
+        )
         ctx.line.adjudications.append(ctx.adjudication)
 
 
@@ -640,17 +745,24 @@ def _service_line(ctx: _Ctx, th: TransactionHeader, seg: Segment) -> None:
         proc = _split(th, seg, 1)
         pointers = [int(p) for p in _split(th, seg, 7) if p.isdigit()]
         line = ServiceLine(
-            charge=req_money(th, seg, 2), units=money(th, seg, 4) or Decimal(0), unit_basis=seg[3] or "UN",
-            procedure_code=proc[1] if len(proc) > 1 else None, modifiers=[m for m in proc[2:6] if m],
-            place_of_service=seg[5] or None, diagnosis_pointers=pointers,
-        )  # fmt: skip
+            charge=req_money(th, seg, 2),
+            units=money(th, seg, 4) or Decimal(0),
+            unit_basis=seg[3] or "UN",
+            procedure_code=proc[1] if len(proc) > 1 else None,
+            modifiers=[m for m in proc[2:6] if m],
+            place_of_service=seg[5] or None,
+            diagnosis_pointers=pointers,
+        )
     else:
         proc = _split(th, seg, 2) if seg[2] else []
         line = ServiceLine(
-            charge=req_money(th, seg, 3), units=money(th, seg, 5) or Decimal(0), unit_basis=seg[4] or "UN",
-            revenue_code=seg[1], procedure_code=proc[1] if len(proc) > 1 else None,
+            charge=req_money(th, seg, 3),
+            units=money(th, seg, 5) or Decimal(0),
+            unit_basis=seg[4] or "UN",
+            revenue_code=seg[1],
+            procedure_code=proc[1] if len(proc) > 1 else None,
             modifiers=[m for m in proc[2:6] if m],
-        )  # fmt: skip
+        )
     c.lines.append(line)
     ctx.line, ctx.adjudication = line, None
 
@@ -678,6 +790,20 @@ def _claim_dtp(ctx: _Ctx, th: TransactionHeader, seg: Segment) -> None:
 
 
 __all__ = [
-    "INSTITUTIONAL", "PROFESSIONAL", "Address", "Adjustment", "Claim", "LineAdjudication", "OtherPayer",
-    "Payer", "Person", "Provider", "Receiver", "ServiceLine", "Submitter", "X12Error", "build_837", "read_837",
-]  # fmt: skip
+    "INSTITUTIONAL",
+    "PROFESSIONAL",
+    "Address",
+    "Adjustment",
+    "Claim",
+    "LineAdjudication",
+    "OtherPayer",
+    "Payer",
+    "Person",
+    "Provider",
+    "Receiver",
+    "ServiceLine",
+    "Submitter",
+    "X12Error",
+    "build_837",
+    "read_837",
+]

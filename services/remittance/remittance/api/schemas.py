@@ -1,0 +1,148 @@
+"""API schemas of the remittance service. Money is integer cents (exact); dates are ISO dates."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from pydantic import BaseModel, Field
+
+
+class IngestedRemittance(BaseModel):
+    remittance_id: str
+    status: str = Field(description="posted, held (unbalanced: nothing posted) or duplicate (already received)")
+    trace_number: str
+    payer_id: str
+    claim_count: int
+    total_paid_cents: int
+    hold_reasons: list[str] = []
+
+
+class IngestResponse(BaseModel):
+    remittances: list[IngestedRemittance]
+
+
+class ProviderAdjustmentRead(BaseModel):
+    provider_id: str
+    fiscal_period_end: date | None
+    reason: str
+    reference: str
+    amount_cents: int
+    claim_id: str | None
+
+
+class RemittanceRead(BaseModel):
+    id: str
+    status: str
+    hold_reasons: list[str]
+    payer_id: str
+    payer_name: str
+    payee_id: str
+    payee_name: str
+    trace_number: str
+    payment_method: str
+    total_paid_cents: int
+    plb_total_cents: int
+    payment_date: date | None
+    claim_count: int
+    received_at: datetime
+    posted_at: datetime | None
+    provider_adjustments: list[ProviderAdjustmentRead] = []
+
+
+class AdjustmentRead(BaseModel):
+    group: str | None
+    reason: str | None
+    amount_cents: int
+    line: int | None = None
+
+
+class LineRead(BaseModel):
+    line_number: int
+    line_control_number: str | None
+    procedure_code: str
+    modifiers: list[str]
+    original_procedure_code: str | None
+    charge_cents: int
+    paid_cents: int
+    allowed_cents: int | None
+    units: str | None
+    service_date: date | None
+    match_method: str
+
+
+class ClaimPaymentRead(BaseModel):
+    id: int
+    remittance_id: str
+    claim_id: str
+    payer_claim_control_number: str
+    status_code: str
+    charge_cents: int
+    paid_cents: int
+    patient_responsibility_cents: int
+    adjustments: list[AdjustmentRead]
+    remarks: list[str]
+    matched: bool
+    reversal_of: int | None
+    reversed_by: int | None
+    lines: list[LineRead] = []
+
+
+class LedgerEntryRead(BaseModel):
+    remittance_id: str
+    entry_type: str
+    group_code: str | None
+    reason_code: str | None
+    amount_cents: int
+    posted_at: datetime
+
+
+class ClaimPostings(BaseModel):
+    claim_id: str
+    payments: list[ClaimPaymentRead]
+    ledger: list[LedgerEntryRead]
+    totals_cents: dict[str, int] = Field(description="net per entry type across all postings (reversals included)")
+    patient_responsibility_cents: int
+
+
+class ReviewItemRead(BaseModel):
+    id: int
+    remittance_id: str | None
+    kind: str
+    claim_id: str | None
+    detail: str
+    status: str
+    note: str | None
+    created_at: datetime
+    resolved_at: datetime | None
+
+
+class ReviewResolve(BaseModel):
+    note: str = Field(min_length=1, max_length=2000)
+
+
+class DepositCreate(BaseModel):
+    trace_number: str = Field(min_length=1, max_length=80)
+    amount_cents: int = Field(ge=0)
+    deposit_date: date
+
+
+class DepositRead(BaseModel):
+    id: str
+    trace_number: str
+    amount_cents: int
+    deposit_date: date
+    remittance_id: str | None
+
+
+class Reconciliation(BaseModel):
+    unmatched_deposits: list[DepositRead]
+    unmatched_remittances: list[RemittanceRead]
+
+
+class PayerTotals(BaseModel):
+    payer_id: str
+    remittances: int
+    paid_cents: int
+    contractual_cents: int
+    patient_responsibility_cents: int
+    provider_adjustment_cents: int

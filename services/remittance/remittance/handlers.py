@@ -1,0 +1,712 @@
+"""Use cases of the remittance service. One use case, one transaction (per 835 transaction set)."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import itertools
+import uuid
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+from rcm_shared.bus.outbox import Outbox
+from rcm_shared.events import Envelope, EventPayload
+from rcm_shared.payloads.claims import ClaimStatusChangedV1
+from rcm_shared.payloads.remittance import (
+    AdjustmentOut,
+    ClaimAdjudicatedV1,
+    ClaimReversedV1,
+    LinePaymentOut,
+    ProviderAdjustedV1,
+)
+from rcm_shared.x12.sets.x835 import ClaimPayment, Item835, PaymentHeader, PaymentTrailer, ProviderAdjustment, iter_835
+from sqlalchemy import and_, insert, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from remittance.domain.posting import (
+    CONTRACTUAL,
+    PROVIDER_ADJUSTMENT,
+    REVERSAL,
+    Totals,
+    cents,
+    check_claim,
+    check_payment,
+    check_plb,
+    claim_entries,
+    patient_responsibility_cents,
+)
+from remittance.models import (
+    billed_claim,
+    billed_line,
+    bus,
+    claim_payment,
+    deposit,
+    ledger_entry,
+    provider_adjustment,
+    remittance,
+    review_item,
+    service_payment,
+)
+
+SOURCE = "/remittance"
+outbox = Outbox(bus)
+
+
+@dataclass
+class IngestResult:
+    remittance_id: str
+    status: str  # posted | held | duplicate
+    trace_number: str
+    payer_id: str
+    claim_count: int
+    total_paid_cents: int
+    hold_reasons: list[str] = field(default_factory=list)
+
+
+@dataclass
+class _Scan:
+    header: PaymentHeader
+    problems: list[str]
+    claims: int
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _scan(path: Path) -> list[_Scan]:
+    """Pass 1: balance every transaction set without keeping its claims (memory stays flat)."""
+    scans: list[_Scan] = []
+    totals = Totals()
+    header: PaymentHeader | None = None
+    for item in iter_835(path):
+        if isinstance(item, PaymentHeader):
+            header, totals = item, Totals()
+        elif isinstance(item, ClaimPayment):
+            check_claim(item, totals)
+        elif isinstance(item, ProviderAdjustment):
+            check_plb(item, totals)
+        elif isinstance(item, PaymentTrailer):
+            assert header is not None
+            scans.append(_Scan(header, check_payment(header, totals), totals.claims))
+    return scans
+
+
+def _take(items: Iterator[Item835], n: int) -> list[Item835]:
+    return list(itertools.islice(items, n))
+
+
+async def ingest_835(
+    engine: AsyncEngine, path: Path, *, tenant: str, batch_size: int = 500, sha256: str | None = None
+) -> list[IngestResult]:
+    """Balance, then post each 835 transaction set of the file atomically: all of it, or held, or nothing."""
+    digest = sha256 if sha256 is not None else await asyncio.to_thread(sha256_of, path)
+    scans = await asyncio.to_thread(_scan, path)
+    results: list[IngestResult] = []
+    items = iter_835(path)
+    pending: list[Item835] = []
+    for scan in scans:
+        poster = _Poster(tenant, scan, digest)
+        async with engine.begin() as conn:
+            existing = await poster.start(conn)
+            if existing is not None:
+                results.append(existing)
+            # Consume this transaction set's items from the stream (posting them unless held or duplicate).
+            while True:
+                if not pending:
+                    pending = await asyncio.to_thread(_take, items, batch_size)
+                    if not pending:
+                        break
+                cut = next((i for i, it in enumerate(pending) if isinstance(it, PaymentTrailer)), None)
+                chunk, pending = (pending, []) if cut is None else (pending[: cut + 1], pending[cut + 1 :])
+                if existing is None:
+                    await poster.post(conn, chunk)
+                if cut is not None:
+                    break
+            if existing is None:
+                results.append(await poster.finish(conn))
+    return results
+
+
+class _Poster:
+    def __init__(self, tenant: str, scan: _Scan, digest: str) -> None:
+        self.tenant = tenant
+        self.scan = scan
+        self.header = scan.header
+        self.digest = digest
+        self.id = str(uuid.uuid4())
+        self.now = datetime.now(UTC)
+        self.held = bool(scan.problems)
+        self.plb_total = 0
+
+    async def start(self, conn: AsyncConnection) -> IngestResult | None:
+        h = self.header
+        dup = await _find_duplicate(conn, self.tenant, h)
+        if dup is not None:
+            return dup
+        row = {
+            "id": self.id,
+            "tenant_id": self.tenant,
+            "status": "held" if self.held else "posted",
+            "hold_reasons": self.scan.problems,
+            "payer_id": h.payer_id,
+            "payer_name": h.payer_name,
+            "payee_id": h.payee_id,
+            "payee_name": h.payee_name,
+            "trace_number": h.trace_number,
+            "trace_originator": h.trace_originator,
+            "payment_method": h.payment_method,
+            "handling_code": h.handling_code,
+            "credit_debit": h.credit_debit,
+            "total_paid_cents": cents(h.total_paid),
+            "plb_total_cents": 0,
+            "payment_date": h.payment_date,
+            "production_date": h.production_date,
+            "sender_id": h.sender_id,
+            "interchange_control": h.interchange,
+            "transaction_control": h.transaction,
+            "claim_count": self.scan.claims,
+            "file_sha256": self.digest,
+            "received_at": self.now,
+            "posted_at": None if self.held else self.now,
+        }
+        try:
+            async with conn.begin_nested():
+                await conn.execute(insert(remittance).values(**row))
+        except IntegrityError:  # a concurrent upload of the same file won the race
+            dup = await _find_duplicate(conn, self.tenant, h)
+            assert dup is not None
+            return dup
+        if self.held:
+            await conn.execute(
+                insert(review_item).values(
+                    tenant_id=self.tenant,
+                    remittance_id=self.id,
+                    kind="unbalanced",
+                    claim_id=None,
+                    detail="; ".join(self.scan.problems),
+                    status="open",
+                    created_at=self.now,
+                )
+            )
+        return None
+
+    async def post(self, conn: AsyncConnection, chunk: Sequence[Item835]) -> None:
+        if self.held:
+            return
+        claims = [i for i in chunk if isinstance(i, ClaimPayment)]
+        plbs = [i for i in chunk if isinstance(i, ProviderAdjustment)]
+        if claims:
+            await self._post_claims(conn, claims)
+        if plbs:
+            await self._post_plbs(conn, plbs)
+
+    async def _post_claims(self, conn: AsyncConnection, claims: list[ClaimPayment]) -> None:
+        tenant, now = self.tenant, self.now
+        billed = await _billed(conn, tenant, [c.patient_control_number for c in claims])
+        entries = [claim_entries(c) for c in claims]
+        rows = []
+        for c, es in zip(claims, entries, strict=True):
+            rows.append(
+                {
+                    "tenant_id": tenant,
+                    "remittance_id": self.id,
+                    "claim_id": c.patient_control_number,
+                    "payer_claim_control_number": c.payer_claim_control_number,
+                    "status_code": c.status,
+                    "charge_cents": cents(c.charge),
+                    "paid_cents": cents(c.paid),
+                    "patient_responsibility_cents": patient_responsibility_cents(es),
+                    "filing_indicator": c.filing_indicator,
+                    "frequency": c.frequency,
+                    "adjustments": [
+                        {
+                            "group": e.group_code,
+                            "reason": e.reason_code,
+                            "amount_cents": e.amount_cents,
+                            "line": None if e.line_index is None else e.line_index + 1,
+                        }
+                        for e in es
+                        if e.group_code
+                    ],
+                    "remarks": c.remarks,
+                    "matched": c.patient_control_number in billed,
+                    "reversal_of": None,
+                    "reversed_by": None,
+                    "posted_at": now,
+                }
+            )
+        result = await conn.execute(
+            insert(claim_payment).returning(claim_payment.c.id, sort_by_parameter_order=True), rows
+        )
+        claim_ids = list(result.scalars())
+        line_rows: list[dict[str, Any]] = []
+        line_owner: list[int] = []
+        for c, cp_id in zip(claims, claim_ids, strict=True):
+            used: set[int] = set()
+            for n, s in enumerate(c.services, start=1):
+                billed_id, method = _match_line(billed.get(c.patient_control_number, []), s, used)
+                code = s.original_procedure.code if s.original_procedure else s.procedure.code
+                line_rows.append(
+                    {
+                        "tenant_id": tenant,
+                        "claim_payment_id": cp_id,
+                        "line_number": n,
+                        "line_control_number": s.line_control_number,
+                        "procedure_code": s.procedure.code,
+                        "modifiers": s.procedure.modifiers,
+                        "original_procedure_code": s.original_procedure.code if s.original_procedure else None,
+                        "charge_cents": cents(s.charge),
+                        "paid_cents": cents(s.paid),
+                        "allowed_cents": cents(s.amounts["B6"]) if "B6" in s.amounts else None,
+                        "units": str(s.units) if s.units is not None else None,
+                        "service_date": s.service_date,
+                        "billed_line_id": billed_id,
+                        "match_method": method,
+                    }
+                )
+                line_owner.append(cp_id)
+                if billed_id is None and c.patient_control_number in billed:
+                    await _review(
+                        conn,
+                        tenant,
+                        self.id,
+                        "unmatched_line",
+                        c.patient_control_number,
+                        f"line {n} ({code}) matches no billed line",
+                        now,
+                    )
+        line_ids: list[int] = []
+        if line_rows:
+            result = await conn.execute(
+                insert(service_payment).returning(service_payment.c.id, sort_by_parameter_order=True), line_rows
+            )
+            line_ids = list(result.scalars())
+        ledger_rows = []
+        line_cursor = 0
+        events: list[tuple[Envelope, str, str | None]] = []
+        for c, es, cp_id in zip(claims, entries, claim_ids, strict=True):
+            first_line = line_cursor
+            line_cursor += len(c.services)
+            for e in es:
+                ledger_rows.append(
+                    {
+                        "tenant_id": tenant,
+                        "remittance_id": self.id,
+                        "claim_payment_id": cp_id,
+                        "service_payment_id": None if e.line_index is None else line_ids[first_line + e.line_index],
+                        "claim_id": c.patient_control_number,
+                        "entry_type": e.entry_type,
+                        "group_code": e.group_code,
+                        "reason_code": e.reason_code,
+                        "amount_cents": e.amount_cents,
+                        "posted_at": now,
+                    }
+                )
+            matched = c.patient_control_number in billed
+            if not matched:
+                await _review(
+                    conn,
+                    tenant,
+                    self.id,
+                    "unmatched_claim",
+                    c.patient_control_number,
+                    f"no billed claim {c.patient_control_number} is known; payment posted to it",
+                    now,
+                )
+            if c.status == REVERSAL:
+                events.append(await self._reversal(conn, c, cp_id))
+            events.append(self._adjudicated_event(c, es, matched))
+        if ledger_rows:
+            await conn.execute(insert(ledger_entry), ledger_rows)
+        await outbox.add_many(conn, events)
+
+    def _event(self, payload: EventPayload, subject: str) -> Envelope:
+        return Envelope.wrap(payload, source=SOURCE, tenant_id=self.tenant, subject=subject)
+
+    def _adjudicated_event(self, c: ClaimPayment, es: list[Any], matched: bool) -> tuple[Envelope, str, str | None]:
+        payload = ClaimAdjudicatedV1(
+            remittance_id=self.id,
+            claim_id=c.patient_control_number,
+            payer_id=self.header.payer_id,
+            payer_claim_control_number=c.payer_claim_control_number,
+            status_code=c.status,
+            charge_cents=cents(c.charge),
+            paid_cents=cents(c.paid),
+            patient_responsibility_cents=patient_responsibility_cents(es),
+            contractual_cents=sum(e.amount_cents for e in es if e.entry_type == CONTRACTUAL),
+            adjustments=[
+                AdjustmentOut(
+                    group=e.group_code,
+                    reason=e.reason_code,
+                    amount_cents=e.amount_cents,
+                    line_number=None if e.line_index is None else e.line_index + 1,
+                )
+                for e in es
+                if e.group_code
+            ],
+            remarks=c.remarks + [code for s in c.services for _q, code in s.remarks],
+            lines=[
+                LinePaymentOut(
+                    line_number=n,
+                    line_control_number=s.line_control_number,
+                    procedure_code=s.procedure.code,
+                    charge_cents=cents(s.charge),
+                    paid_cents=cents(s.paid),
+                    allowed_cents=cents(s.amounts["B6"]) if "B6" in s.amounts else None,
+                    remarks=[code for _q, code in s.remarks],
+                )
+                for n, s in enumerate(c.services, start=1)
+            ],
+            payment_date=self.header.payment_date,
+            matched=matched,
+        )
+        key = c.patient_control_number
+        return self._event(payload, key), "remittance.claim.adjudicated", key
+
+    async def _reversal(self, conn: AsyncConnection, c: ClaimPayment, cp_id: int) -> tuple[Envelope, str, str | None]:
+        """Pair a CLP02=22 reversal with the original posting of the same payer claim control number."""
+        original = (
+            await conn.execute(
+                select(claim_payment.c.id, claim_payment.c.remittance_id)
+                .where(
+                    and_(
+                        claim_payment.c.tenant_id == self.tenant,
+                        claim_payment.c.claim_id == c.patient_control_number,
+                        claim_payment.c.payer_claim_control_number == c.payer_claim_control_number,
+                        claim_payment.c.status_code != REVERSAL,
+                        claim_payment.c.reversed_by.is_(None),
+                    )
+                )
+                .order_by(claim_payment.c.id.desc())
+                .limit(1)
+            )
+        ).first()
+        if original is None:
+            await _review(
+                conn,
+                self.tenant,
+                self.id,
+                "unpaired_reversal",
+                c.patient_control_number,
+                f"reversal of payer claim {c.payer_claim_control_number}: no original posting found",
+                self.now,
+            )
+        else:
+            await conn.execute(update(claim_payment).where(claim_payment.c.id == original.id).values(reversed_by=cp_id))
+            await conn.execute(update(claim_payment).where(claim_payment.c.id == cp_id).values(reversal_of=original.id))
+        payload = ClaimReversedV1(
+            remittance_id=self.id,
+            claim_id=c.patient_control_number,
+            payer_id=self.header.payer_id,
+            payer_claim_control_number=c.payer_claim_control_number,
+            reversed_paid_cents=cents(c.paid),
+            reversed_charge_cents=cents(c.charge),
+            original_remittance_id=original.remittance_id if original is not None else None,
+        )
+        return self._event(payload, c.patient_control_number), "remittance.claim.reversed", c.patient_control_number
+
+    async def _post_plbs(self, conn: AsyncConnection, plbs: list[ProviderAdjustment]) -> None:
+        refs = {p.reference for p in plbs if p.reference}
+        linked: dict[str, str] = {}
+        if refs:
+            rows = await conn.execute(
+                select(claim_payment.c.claim_id, claim_payment.c.payer_claim_control_number).where(
+                    and_(
+                        claim_payment.c.tenant_id == self.tenant,
+                        (claim_payment.c.payer_claim_control_number.in_(refs)) | (claim_payment.c.claim_id.in_(refs)),
+                    )
+                )
+            )
+            for claim_id, pccn in rows:
+                linked[pccn] = claim_id
+                linked[claim_id] = claim_id
+        events: list[tuple[Envelope, str, str | None]] = []
+        for p in plbs:
+            amount = cents(p.amount)
+            self.plb_total += amount
+            claim_id = linked.get(p.reference)
+            await conn.execute(
+                insert(provider_adjustment).values(
+                    tenant_id=self.tenant,
+                    remittance_id=self.id,
+                    provider_id=p.provider_id,
+                    fiscal_period_end=p.fiscal_period_end,
+                    reason=p.reason,
+                    reference=p.reference,
+                    amount_cents=amount,
+                    claim_id=claim_id,
+                )
+            )
+            await conn.execute(
+                insert(ledger_entry).values(
+                    tenant_id=self.tenant,
+                    remittance_id=self.id,
+                    claim_payment_id=None,
+                    service_payment_id=None,
+                    claim_id=claim_id,
+                    entry_type=PROVIDER_ADJUSTMENT,
+                    group_code=None,
+                    reason_code=p.reason,
+                    amount_cents=-amount,
+                    posted_at=self.now,
+                )
+            )
+            payload = ProviderAdjustedV1(
+                remittance_id=self.id,
+                provider_id=p.provider_id,
+                reason=p.reason,
+                reference=p.reference,
+                amount_cents=amount,
+                claim_id=claim_id,
+            )
+            events.append((self._event(payload, self.id), "remittance.provider.adjusted", self.id))
+        await outbox.add_many(conn, events)
+
+    async def finish(self, conn: AsyncConnection) -> IngestResult:
+        if self.plb_total:
+            await conn.execute(
+                update(remittance).where(remittance.c.id == self.id).values(plb_total_cents=self.plb_total)
+            )
+        if not self.held:
+            await _match_deposit_for(
+                conn, self.tenant, self.id, self.header.trace_number, cents(self.header.total_paid)
+            )
+        h = self.header
+        return IngestResult(
+            self.id,
+            "held" if self.held else "posted",
+            h.trace_number,
+            h.payer_id,
+            self.scan.claims,
+            cents(h.total_paid),
+            self.scan.problems,
+        )
+
+
+async def _find_duplicate(conn: AsyncConnection, tenant: str, h: PaymentHeader) -> IngestResult | None:
+    """The same interchange (sender + ISA13 + ST02), or the same payer + TRN02 trace number, again."""
+    r = remittance.c
+    row = (
+        await conn.execute(
+            select(remittance).where(
+                and_(
+                    r.tenant_id == tenant,
+                    (
+                        (r.sender_id == h.sender_id)
+                        & (r.interchange_control == h.interchange)
+                        & (r.transaction_control == h.transaction)
+                    )
+                    | ((r.payer_id == h.payer_id) & (r.trace_number == h.trace_number)),
+                )
+            )
+        )
+    ).first()
+    if row is None:
+        return None
+    return IngestResult(
+        row.id,
+        "duplicate",
+        row.trace_number,
+        row.payer_id,
+        row.claim_count,
+        row.total_paid_cents,
+        list(row.hold_reasons),
+    )
+
+
+async def _billed(conn: AsyncConnection, tenant: str, claim_ids: list[str]) -> dict[str, list[Any]]:
+    rows = (
+        await conn.execute(
+            select(billed_claim.c.id, billed_claim.c.claim_id).where(
+                and_(billed_claim.c.tenant_id == tenant, billed_claim.c.claim_id.in_(set(claim_ids)))
+            )
+        )
+    ).all()
+    out: dict[str, list[Any]] = {claim_id: [] for _id, claim_id in rows}
+    by_id = {row_id: claim_id for row_id, claim_id in rows}
+    if by_id:
+        lines = await conn.execute(select(billed_line).where(billed_line.c.billed_claim_id.in_(list(by_id))))
+        for line in lines:
+            out[by_id[line.billed_claim_id]].append(line)
+    return out
+
+
+def _match_line(billed_lines: list[Any], s: Any, used: set[int]) -> tuple[int | None, str]:
+    """REF*6R line control number first; then code (as billed, SVC06 when restated), date and units."""
+    if s.line_control_number:
+        for line in billed_lines:
+            if line.line_control_number == s.line_control_number and line.id not in used:
+                used.add(line.id)
+                return line.id, "line_control_number"
+    code = s.original_procedure.code if s.original_procedure else s.procedure.code
+    units = str(s.original_units or s.units) if (s.original_units or s.units) is not None else None
+    for line in billed_lines:
+        if line.id in used or line.procedure_code != code:
+            continue
+        if s.service_date is not None and line.service_date not in (None, s.service_date):
+            continue
+        if units is not None and line.units is not None and _num(line.units) != _num(units):
+            continue
+        used.add(line.id)
+        return line.id, "code_date_units"
+    return None, "none"
+
+
+def _num(text: str) -> str:
+    from decimal import Decimal, InvalidOperation
+
+    try:
+        return str(Decimal(text).normalize())
+    except InvalidOperation:
+        return text
+
+
+async def _review(
+    conn: AsyncConnection,
+    tenant: str,
+    remittance_id: str | None,
+    kind: str,
+    claim_id: str | None,
+    detail: str,
+    now: datetime,
+) -> None:
+    await conn.execute(
+        insert(review_item).values(
+            tenant_id=tenant,
+            remittance_id=remittance_id,
+            kind=kind,
+            claim_id=claim_id,
+            detail=detail,
+            status="open",
+            created_at=now,
+        )
+    )
+
+
+async def _match_deposit_for(conn: AsyncConnection, tenant: str, remittance_id: str, trace: str, amount: int) -> None:
+    await conn.execute(
+        update(deposit)
+        .where(
+            and_(
+                deposit.c.tenant_id == tenant,
+                deposit.c.trace_number == trace,
+                deposit.c.amount_cents == amount,
+                deposit.c.remittance_id.is_(None),
+            )
+        )
+        .values(remittance_id=remittance_id)
+    )
+
+
+# -- deposits -----------------------------------------------------------------------------------------
+@dataclass
+class DepositResult:
+    id: str
+    trace_number: str
+    amount_cents: int
+    deposit_date: date
+    remittance_id: str | None
+    created: bool
+
+
+async def record_deposit(
+    engine: AsyncEngine, *, tenant: str, trace_number: str, amount_cents: int, deposit_date: date
+) -> DepositResult:
+    """A bank deposit (EFT or check), matched to the remittance with the same trace number and amount."""
+    async with engine.begin() as conn:
+        existing = (
+            await conn.execute(
+                select(deposit).where(and_(deposit.c.tenant_id == tenant, deposit.c.trace_number == trace_number))
+            )
+        ).first()
+        if existing is not None:
+            return DepositResult(
+                existing.id,
+                existing.trace_number,
+                existing.amount_cents,
+                existing.deposit_date,
+                existing.remittance_id,
+                created=False,
+            )
+        match = (
+            await conn.execute(
+                select(remittance.c.id).where(
+                    and_(
+                        remittance.c.tenant_id == tenant,
+                        remittance.c.trace_number == trace_number,
+                        remittance.c.total_paid_cents == amount_cents,
+                        remittance.c.status == "posted",
+                    )
+                )
+            )
+        ).scalar()
+        deposit_id = str(uuid.uuid4())
+        await conn.execute(
+            insert(deposit).values(
+                id=deposit_id,
+                tenant_id=tenant,
+                trace_number=trace_number,
+                amount_cents=amount_cents,
+                deposit_date=deposit_date,
+                remittance_id=match,
+                created_at=datetime.now(UTC),
+            )
+        )
+        return DepositResult(deposit_id, trace_number, amount_cents, deposit_date, match, created=True)
+
+
+# -- events consumed ----------------------------------------------------------------------------------
+async def on_claim_status_changed(conn: AsyncConnection, tenant: str, event: ClaimStatusChangedV1) -> None:
+    """Remember what was billed (claim and lines) so that 835 payments can be matched to it."""
+    now = datetime.now(UTC)
+    existing = (
+        await conn.execute(
+            select(billed_claim.c.id).where(
+                and_(billed_claim.c.tenant_id == tenant, billed_claim.c.claim_id == event.claim_id)
+            )
+        )
+    ).scalar()
+    if existing is None:
+        result = await conn.execute(
+            insert(billed_claim).values(
+                tenant_id=tenant,
+                claim_id=event.claim_id,
+                payer_id=event.payer_id,
+                charge_cents=event.charge_cents or 0,
+                state=event.new_state,
+                updated_at=now,
+            )
+        )
+        existing = result.inserted_primary_key[0] if result.inserted_primary_key else None
+    else:
+        values: dict[str, Any] = {"state": event.new_state, "updated_at": now}
+        if event.charge_cents is not None:
+            values["charge_cents"] = event.charge_cents
+        await conn.execute(update(billed_claim).where(billed_claim.c.id == existing).values(**values))
+    if event.lines and existing is not None:
+        from sqlalchemy import delete
+
+        await conn.execute(delete(billed_line).where(billed_line.c.billed_claim_id == existing))
+        await conn.execute(
+            insert(billed_line),
+            [
+                {
+                    "billed_claim_id": existing,
+                    "line_control_number": line.line_control_number,
+                    "procedure_code": line.procedure_code,
+                    "service_date": line.service_date,
+                    "units": line.units,
+                    "charge_cents": line.charge_cents,
+                }
+                for line in event.lines
+            ],
+        )

@@ -1,0 +1,145 @@
+"""835 builders for the remittance tests: real X12 written by the shared writer (checked by pyx12)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal as D
+
+from rcm_shared.x12.sets.x835 import (
+    Adjustment,
+    ClaimPayment,
+    PaymentHeader,
+    Procedure,
+    ProviderAdjustment,
+    ServicePayment,
+    build_835,
+)
+from rcm_shared.x12.writer import InterchangeWriter, MemoryControlNumbers, Party
+
+PAYER = Party("ZZ", "ACMEPAYER", "ACMEPAYER")
+US = Party("ZZ", "CLINIC1", "CLINIC1")
+
+
+def header(trace: str, total: str, method: str = "ACH", payer_id: str = "ACME01") -> PaymentHeader:
+    return PaymentHeader(
+        transaction="",
+        handling_code="I",
+        total_paid=D(total),
+        credit_debit="C",
+        payment_method=method,
+        payment_date=date(2026, 11, 20),
+        trace_number=trace,
+        trace_originator="1512345678",
+        payer_name="ACME HEALTH PLAN",
+        payer_id=payer_id,
+        payee_name="VALLEY FAMILY CLINIC",
+        payee_id_qualifier="XX",
+        payee_id="1234567893",
+    )
+
+
+def line(
+    code: str,
+    charge: str,
+    paid: str,
+    adjustments: list[tuple[str, str, str]],
+    lcn: str | None = None,
+    allowed: str | None = None,
+    original: str | None = None,
+) -> ServicePayment:
+    return ServicePayment(
+        procedure=Procedure("HC", code),
+        charge=D(charge),
+        paid=D(paid),
+        units=D(1),
+        original_procedure=Procedure("HC", original) if original else None,
+        service_date=date(2026, 10, 1),
+        line_control_number=lcn,
+        adjustments=[Adjustment(g, r, D(a)) for g, r, a in adjustments],
+        amounts={"B6": D(allowed)} if allowed else {},
+    )
+
+
+def claim(
+    claim_id: str,
+    status: str,
+    charge: str,
+    paid: str,
+    pccn: str,
+    lines: list[ServicePayment] | None = None,
+    adjustments: list[tuple[str, str, str]] | None = None,
+    patient_resp: str | None = None,
+) -> ClaimPayment:
+    return ClaimPayment(
+        patient_control_number=claim_id,
+        status=status,
+        charge=D(charge),
+        paid=D(paid),
+        patient_responsibility=D(patient_resp) if patient_resp else None,
+        filing_indicator="12",
+        payer_claim_control_number=pccn,
+        facility_type="11",
+        frequency="1",
+        adjustments=[Adjustment(g, r, D(a)) for g, r, a in adjustments or []],
+        patient={"last": "DOE", "first": "JANE", "id_qualifier": "MI", "id": "W123456789"},
+        services=lines or [],
+    )
+
+
+def interchange(*sets: tuple[PaymentHeader, list[ClaimPayment], list[ProviderAdjustment]], isa: int = 1) -> bytes:
+    numbers = MemoryControlNumbers({"ISA": isa - 1, "GS": isa - 1})
+    w = InterchangeWriter(
+        sender=PAYER,
+        receiver=US,
+        functional_id="HP",
+        version="005010X221A1",
+        numbers=numbers,
+        now=datetime(2026, 11, 20, 8, 0),
+    )
+    return w.render([build_835(h, c, p) for h, c, p in sets]).encode()
+
+
+def paid_claim(claim_id: str = "PCN0001", pccn: str = "ICN1001", paid: str = "80.00") -> ClaimPayment:
+    """Billed 125.00: allowed 100.00 (CO-45 25.00), deductible 10 + coinsurance 10 (PR-1, PR-2), paid 80."""
+    assert paid == "80.00"
+    return claim(
+        claim_id,
+        "1",
+        "125.00",
+        "80.00",
+        pccn,
+        patient_resp="20.00",
+        lines=[
+            line(
+                "99213",
+                "125.00",
+                "80.00",
+                [("CO", "45", "25.00"), ("PR", "1", "10.00"), ("PR", "2", "10.00")],
+                lcn=f"{claim_id}-1",
+                allowed="100.00",
+            ),
+        ],
+    )
+
+
+def standard_file(trace: str = "EFT0001", isa: int = 1) -> bytes:
+    """Two claims: one paid with deductible/coinsurance and a copay claim, 80 + 55 = 135.00."""
+    copay = claim(
+        "PCN0002",
+        "1",
+        "90.00",
+        "55.00",
+        "ICN1002",
+        patient_resp="15.00",
+        lines=[
+            line(
+                "99212",
+                "90.00",
+                "55.00",
+                [("CO", "45", "20.00"), ("PR", "3", "15.00")],
+                lcn="PCN0002-1",
+                allowed="70.00",
+            ),
+        ],
+    )
+    return interchange((header(trace, "135.00"), [paid_claim(), copay], []), isa=isa)

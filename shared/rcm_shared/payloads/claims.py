@@ -1,0 +1,42 @@
+"""Events produced by the claims service."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from pydantic import BaseModel, ConfigDict
+
+from rcm_shared.events import EventPayload
+
+
+class BilledLine(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    line_number: int
+    line_control_number: str | None = None
+    procedure_code: str
+    modifiers: list[str] = []
+    service_date: date | None = None
+    units: str
+    charge_cents: int
+
+
+class ClaimStatusChangedV1(EventPayload):
+    """Every claim state transition, keyed by claim id. ``lines`` is filled when a claim is submitted."""
+
+    event_type = "claim.status_changed"
+    schema_version = 1
+
+    claim_id: str
+    old_state: str | None
+    new_state: str
+    changed_at: datetime
+    reason: str | None = None
+    reason_codes: list[str] = []
+    payer_id: str | None = None
+    charge_cents: int | None = None
+    paid_cents: int | None = None
+    patient_responsibility_cents: int | None = None
+    frequency: str | None = None
+    payer_claim_control_number: str | None = None
+    lines: list[BilledLine] = []

@@ -53,7 +53,6 @@ from remittance.models import (
 )
 
 SOURCE = "/remittance"
-outbox = Outbox(bus)
 
 
 @dataclass
@@ -105,7 +104,13 @@ def _take(items: Iterator[Item835], n: int) -> list[Item835]:
 
 
 async def ingest_835(
-    engine: AsyncEngine, path: Path, *, tenant: str, batch_size: int = 500, sha256: str | None = None
+    engine: AsyncEngine,
+    path: Path,
+    *,
+    tenant: str,
+    batch_size: int = 500,
+    sha256: str | None = None,
+    topic_prefix: str = "",
 ) -> list[IngestResult]:
     """Balance, then post each 835 transaction set of the file atomically: all of it, or held, or nothing."""
     digest = sha256 if sha256 is not None else await asyncio.to_thread(sha256_of, path)
@@ -114,7 +119,7 @@ async def ingest_835(
     items = iter_835(path)
     pending: list[Item835] = []
     for scan in scans:
-        poster = _Poster(tenant, scan, digest)
+        poster = _Poster(tenant, scan, digest, Outbox(bus, topic_prefix))
         async with engine.begin() as conn:
             existing = await poster.start(conn)
             if existing is not None:
@@ -137,7 +142,8 @@ async def ingest_835(
 
 
 class _Poster:
-    def __init__(self, tenant: str, scan: _Scan, digest: str) -> None:
+    def __init__(self, tenant: str, scan: _Scan, digest: str, outbox: Outbox) -> None:
+        self.outbox = outbox
         self.tenant = tenant
         self.scan = scan
         self.header = scan.header
@@ -214,9 +220,11 @@ class _Poster:
         billed = await _billed(conn, tenant, [c.patient_control_number for c in claims])
         entries = [claim_entries(c) for c in claims]
         rows = []
-        for c, es in zip(claims, entries, strict=True):
+        claim_ids = [str(uuid.uuid4()) for _ in claims]
+        for c, es, cp_id in zip(claims, entries, claim_ids, strict=True):
             rows.append(
                 {
+                    "id": cp_id,
                     "tenant_id": tenant,
                     "remittance_id": self.id,
                     "claim_id": c.patient_control_number,
@@ -227,29 +235,15 @@ class _Poster:
                     "patient_responsibility_cents": patient_responsibility_cents(es),
                     "filing_indicator": c.filing_indicator,
                     "frequency": c.frequency,
-                    "adjustments": [
-                        {
-                            "group": e.group_code,
-                            "reason": e.reason_code,
-                            "amount_cents": e.amount_cents,
-                            "line": None if e.line_index is None else e.line_index + 1,
-                        }
-                        for e in es
-                        if e.group_code
-                    ],
-                    "remarks": c.remarks,
+                    "remarks": " ".join(c.remarks)[:200],
                     "matched": c.patient_control_number in billed,
                     "reversal_of": None,
                     "reversed_by": None,
                     "posted_at": now,
                 }
             )
-        result = await conn.execute(
-            insert(claim_payment).returning(claim_payment.c.id, sort_by_parameter_order=True), rows
-        )
-        claim_ids = list(result.scalars())
+        await conn.execute(insert(claim_payment), rows)
         line_rows: list[dict[str, Any]] = []
-        line_owner: list[int] = []
         for c, cp_id in zip(claims, claim_ids, strict=True):
             used: set[int] = set()
             for n, s in enumerate(c.services, start=1):
@@ -257,12 +251,13 @@ class _Poster:
                 code = s.original_procedure.code if s.original_procedure else s.procedure.code
                 line_rows.append(
                     {
+                        "id": str(uuid.uuid4()),
                         "tenant_id": tenant,
                         "claim_payment_id": cp_id,
                         "line_number": n,
                         "line_control_number": s.line_control_number,
                         "procedure_code": s.procedure.code,
-                        "modifiers": s.procedure.modifiers,
+                        "modifiers": " ".join(s.procedure.modifiers),
                         "original_procedure_code": s.original_procedure.code if s.original_procedure else None,
                         "charge_cents": cents(s.charge),
                         "paid_cents": cents(s.paid),
@@ -273,7 +268,6 @@ class _Poster:
                         "match_method": method,
                     }
                 )
-                line_owner.append(cp_id)
                 if billed_id is None and c.patient_control_number in billed:
                     await _review(
                         conn,
@@ -284,12 +278,9 @@ class _Poster:
                         f"line {n} ({code}) matches no billed line",
                         now,
                     )
-        line_ids: list[int] = []
+        line_ids = [row["id"] for row in line_rows]
         if line_rows:
-            result = await conn.execute(
-                insert(service_payment).returning(service_payment.c.id, sort_by_parameter_order=True), line_rows
-            )
-            line_ids = list(result.scalars())
+            await conn.execute(insert(service_payment), line_rows)
         ledger_rows = []
         line_cursor = 0
         events: list[tuple[Envelope, str, str | None]] = []
@@ -308,7 +299,6 @@ class _Poster:
                         "group_code": e.group_code,
                         "reason_code": e.reason_code,
                         "amount_cents": e.amount_cents,
-                        "posted_at": now,
                     }
                 )
             matched = c.patient_control_number in billed
@@ -327,7 +317,7 @@ class _Poster:
             events.append(self._adjudicated_event(c, es, matched))
         if ledger_rows:
             await conn.execute(insert(ledger_entry), ledger_rows)
-        await outbox.add_many(conn, events)
+        await self.outbox.add_many(conn, events)
 
     def _event(self, payload: EventPayload, subject: str) -> Envelope:
         return Envelope.wrap(payload, source=SOURCE, tenant_id=self.tenant, subject=subject)
@@ -372,7 +362,7 @@ class _Poster:
         key = c.patient_control_number
         return self._event(payload, key), "remittance.claim.adjudicated", key
 
-    async def _reversal(self, conn: AsyncConnection, c: ClaimPayment, cp_id: int) -> tuple[Envelope, str, str | None]:
+    async def _reversal(self, conn: AsyncConnection, c: ClaimPayment, cp_id: str) -> tuple[Envelope, str, str | None]:
         """Pair a CLP02=22 reversal with the original posting of the same payer claim control number."""
         original = (
             await conn.execute(
@@ -386,7 +376,7 @@ class _Poster:
                         claim_payment.c.reversed_by.is_(None),
                     )
                 )
-                .order_by(claim_payment.c.id.desc())
+                .order_by(claim_payment.c.posted_at.desc())
                 .limit(1)
             )
         ).first()
@@ -457,7 +447,6 @@ class _Poster:
                     group_code=None,
                     reason_code=p.reason,
                     amount_cents=-amount,
-                    posted_at=self.now,
                 )
             )
             payload = ProviderAdjustedV1(
@@ -469,7 +458,7 @@ class _Poster:
                 claim_id=claim_id,
             )
             events.append((self._event(payload, self.id), "remittance.provider.adjusted", self.id))
-        await outbox.add_many(conn, events)
+        await self.outbox.add_many(conn, events)
 
     async def finish(self, conn: AsyncConnection) -> IngestResult:
         if self.plb_total:

@@ -25,7 +25,9 @@ def _listing(folder: Path) -> list[tuple[Path, int]]:
     return sorted((p, p.stat().st_size) for p in folder.iterdir() if p.is_file() and not p.name.startswith("."))
 
 
-async def scan_once(engine: AsyncEngine, folder: Path, tenant: str, batch_size: int, seen: dict[Path, int]) -> int:
+async def scan_once(
+    engine: AsyncEngine, folder: Path, tenant: str, batch_size: int, seen: dict[Path, int], topic_prefix: str = ""
+) -> int:
     done = 0
     for path, size in await asyncio.to_thread(_listing, folder):
         if seen.get(path) != size:  # still being written: look again next round
@@ -33,7 +35,7 @@ async def scan_once(engine: AsyncEngine, folder: Path, tenant: str, batch_size: 
             continue
         seen.pop(path, None)
         try:
-            results = await ingest_835(engine, path, tenant=tenant, batch_size=batch_size)
+            results = await ingest_835(engine, path, tenant=tenant, batch_size=batch_size, topic_prefix=topic_prefix)
         except X12Error as exc:
             _move(path, folder / "failed", error=str(exc))
             log.warning("inbound file %s refused: %s", path.name, exc)
@@ -59,7 +61,9 @@ async def watch(stop: asyncio.Event, engine: AsyncEngine) -> None:
     seen: dict[Path, int] = {}
     while not stop.is_set():
         try:
-            await scan_once(engine, folder, settings.default_tenant, settings.batch_size, seen)
+            await scan_once(
+                engine, folder, settings.default_tenant, settings.batch_size, seen, settings.kafka.topic_prefix
+            )
         except OSError as exc:
             log.warning("inbound folder %s: %s", folder, exc)
         with contextlib.suppress(TimeoutError):

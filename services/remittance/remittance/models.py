@@ -58,10 +58,11 @@ remittance = Table(
     Index("ix_remittance_tenant_payment_date", "tenant_id", "payment_date"),
 )
 
+# Claim and line payments get client-side UUIDs: bulk inserts need no RETURNING round trip per row.
 claim_payment = Table(
     "claim_payment",
     metadata,
-    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("id", String(36), primary_key=True),
     Column("tenant_id", String(64), nullable=False),
     Column("remittance_id", String(36), ForeignKey("remittance.id"), nullable=False),
     Column("claim_id", String(64), nullable=False),  # CLP01: the patient control number we sent in CLM01
@@ -72,11 +73,10 @@ claim_payment = Table(
     Column("patient_responsibility_cents", BigInteger, nullable=False),
     Column("filing_indicator", String(4), nullable=False),
     Column("frequency", String(2), nullable=True),
-    Column("adjustments", JSON, nullable=False),  # [{group, reason, amount_cents, line}]
-    Column("remarks", JSON, nullable=False),
+    Column("remarks", String(200), nullable=False),  # RARC codes, space-separated (the CAS detail is in the ledger)
     Column("matched", Boolean, nullable=False),  # a billed claim with this id is known
-    Column("reversal_of", BigInteger, nullable=True),  # the claim_payment this reversal cancels
-    Column("reversed_by", BigInteger, nullable=True),
+    Column("reversal_of", String(36), nullable=True),  # the claim_payment this reversal cancels
+    Column("reversed_by", String(36), nullable=True),
     Column("posted_at", DateTime(timezone=True), nullable=False),
     Index("ix_claim_payment_tenant_claim", "tenant_id", "claim_id"),
     Index("ix_claim_payment_tenant_pccn", "tenant_id", "payer_claim_control_number"),
@@ -86,13 +86,13 @@ claim_payment = Table(
 service_payment = Table(
     "service_payment",
     metadata,
-    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("id", String(36), primary_key=True),
     Column("tenant_id", String(64), nullable=False),
-    Column("claim_payment_id", BigInteger, nullable=False),
+    Column("claim_payment_id", String(36), nullable=False),
     Column("line_number", Integer, nullable=False),
     Column("line_control_number", String(50), nullable=True),
     Column("procedure_code", String(48), nullable=False),
-    Column("modifiers", JSON, nullable=False),
+    Column("modifiers", String(12), nullable=False),  # space-separated
     Column("original_procedure_code", String(48), nullable=True),  # SVC06: the code as billed, if restated
     Column("charge_cents", BigInteger, nullable=False),
     Column("paid_cents", BigInteger, nullable=False),
@@ -110,14 +110,13 @@ ledger_entry = Table(
     Column("id", BigId, primary_key=True, autoincrement=True),
     Column("tenant_id", String(64), nullable=False),
     Column("remittance_id", String(36), nullable=False),
-    Column("claim_payment_id", BigInteger, nullable=True),
-    Column("service_payment_id", BigInteger, nullable=True),
+    Column("claim_payment_id", String(36), nullable=True),
+    Column("service_payment_id", String(36), nullable=True),
     Column("claim_id", String(64), nullable=True),
     Column("entry_type", String(24), nullable=False),
     Column("group_code", String(4), nullable=True),
     Column("reason_code", String(12), nullable=True),
-    Column("amount_cents", BigInteger, nullable=False),
-    Column("posted_at", DateTime(timezone=True), nullable=False),
+    Column("amount_cents", BigInteger, nullable=False),  # posted when its remittance was (remittance.posted_at)
     Index("ix_ledger_entry_tenant_claim", "tenant_id", "claim_id"),
     Index("ix_ledger_entry_remittance", "remittance_id"),
 )

@@ -75,11 +75,11 @@ class RemittanceRepository:
         if claim_id:
             cond.append(c.claim_id == claim_id)
         rows = await self.conn.execute(
-            select(claim_payment).where(and_(*cond)).order_by(c.id).limit(limit).offset(offset)
+            select(claim_payment).where(and_(*cond)).order_by(c.posted_at, c.claim_id, c.id).limit(limit).offset(offset)
         )
         return list(rows)
 
-    async def lines_of(self, claim_payment_ids: list[int]) -> list[Any]:
+    async def lines_of(self, claim_payment_ids: list[str]) -> list[Any]:
         if not claim_payment_ids:
             return []
         s = service_payment.c
@@ -91,9 +91,27 @@ class RemittanceRepository:
         return list(rows)
 
     async def ledger_for_claim(self, claim_id: str) -> list[Any]:
-        e = ledger_entry.c
+        e, r = ledger_entry.c, remittance.c
         rows = await self.conn.execute(
-            select(ledger_entry).where(and_(e.tenant_id == self.tenant, e.claim_id == claim_id)).order_by(e.id)
+            select(ledger_entry, r.posted_at)
+            .join(remittance, r.id == e.remittance_id)
+            .where(and_(e.tenant_id == self.tenant, e.claim_id == claim_id))
+            .order_by(e.id)
+        )
+        return list(rows)
+
+    async def adjustments_of(self, claim_payment_ids: list[str]) -> list[Any]:
+        """CAS adjustments of claim payments, from the ledger (claim and line level)."""
+        if not claim_payment_ids:
+            return []
+        e, s = ledger_entry.c, service_payment.c
+        rows = await self.conn.execute(
+            select(e.claim_payment_id, e.group_code, e.reason_code, e.amount_cents, s.line_number)
+            .select_from(ledger_entry.outerjoin(service_payment, s.id == e.service_payment_id))
+            .where(
+                and_(e.tenant_id == self.tenant, e.claim_payment_id.in_(claim_payment_ids), e.group_code.is_not(None))
+            )
+            .order_by(e.id)
         )
         return list(rows)
 

@@ -152,8 +152,10 @@ async def test_reversal_pairs_with_original_and_correction_posts_fresh(engine: A
         engine, interchange((header("EFT0003", "10.00"), [reversal, corrected], []), isa=3), tmp_path, "second.835"
     )
     assert result.status == "posted"
-    payments = sorted(await rows(engine, claim_payment, claim_payment.c.claim_id == "PCN0001"), key=lambda r: r.id)
-    original, rev, fresh = payments
+    payments = await rows(engine, claim_payment, claim_payment.c.claim_id == "PCN0001")
+    original = next(p for p in payments if p.payer_claim_control_number == "ICN1001" and p.status_code == "1")
+    rev = next(p for p in payments if p.status_code == "22")
+    fresh = next(p for p in payments if p.payer_claim_control_number == "ICN1001B")
     assert original.reversed_by == rev.id and rev.reversal_of == original.id and fresh.reversal_of is None
     assert rev.paid_cents == -8000
     # Net: the corrected adjudication only.
@@ -334,3 +336,19 @@ async def test_tenants_never_see_each_other(engine: Any, tmp_path: Path) -> None
     async with engine.connect() as conn:
         assert await RemittanceRepository(conn, "org-b").get_remittance(mine.remittance_id) is None
         assert len(await RemittanceRepository(conn, "org-a").claim_payments(claim_id="PCN0001")) == 1
+
+
+async def test_inbound_folder_ingests_then_moves_files(engine: Any, tmp_path: Path) -> None:
+    from remittance.inbound import scan_once
+
+    folder = tmp_path / "inbound"
+    folder.mkdir()
+    (folder / "good.835").write_bytes(standard_file())
+    (folder / "bad.835").write_bytes(b"not an 835 at all")
+    seen: dict[Path, int] = {}
+    assert await scan_once(engine, folder, TENANT, 500, seen) == 0  # first look: sizes noted, files may be growing
+    assert await scan_once(engine, folder, TENANT, 500, seen) == 1
+    assert (folder / "processed" / "good.835").exists() and not (folder / "good.835").exists()
+    error = (folder / "failed" / "bad.835.error.txt").read_text()
+    assert "does not start with an ISA segment" in error
+    assert await count(engine, remittance) == 1

@@ -2,7 +2,7 @@
 
 Revision ID: remittance_0002
 Revises: remittance_0001
-Create Date: 2026-11-28 02:40:48.235138
+Create Date: 2026-11-28 02:50:52.165171
 """
 
 from collections.abc import Sequence
@@ -58,14 +58,13 @@ def upgrade() -> None:
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
     sa.Column('tenant_id', sa.String(length=64), nullable=False),
     sa.Column('remittance_id', sa.String(length=36), nullable=False),
-    sa.Column('claim_payment_id', sa.BigInteger(), nullable=True),
-    sa.Column('service_payment_id', sa.BigInteger(), nullable=True),
+    sa.Column('claim_payment_id', sa.String(length=36), nullable=True),
+    sa.Column('service_payment_id', sa.String(length=36), nullable=True),
     sa.Column('claim_id', sa.String(length=64), nullable=True),
     sa.Column('entry_type', sa.String(length=24), nullable=False),
     sa.Column('group_code', sa.String(length=4), nullable=True),
     sa.Column('reason_code', sa.String(length=12), nullable=True),
     sa.Column('amount_cents', sa.BigInteger(), nullable=False),
-    sa.Column('posted_at', sa.DateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_ledger_entry'))
     )
     with op.batch_alter_table('ledger_entry', schema=None) as batch_op:
@@ -133,13 +132,13 @@ def upgrade() -> None:
         batch_op.create_index('ix_review_item_tenant_status', ['tenant_id', 'status'], unique=False)
 
     op.create_table('service_payment',
-    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
+    sa.Column('id', sa.String(length=36), nullable=False),
     sa.Column('tenant_id', sa.String(length=64), nullable=False),
-    sa.Column('claim_payment_id', sa.BigInteger(), nullable=False),
+    sa.Column('claim_payment_id', sa.String(length=36), nullable=False),
     sa.Column('line_number', sa.Integer(), nullable=False),
     sa.Column('line_control_number', sa.String(length=50), nullable=True),
     sa.Column('procedure_code', sa.String(length=48), nullable=False),
-    sa.Column('modifiers', sa.JSON(), nullable=False),
+    sa.Column('modifiers', sa.String(length=12), nullable=False),
     sa.Column('original_procedure_code', sa.String(length=48), nullable=True),
     sa.Column('charge_cents', sa.BigInteger(), nullable=False),
     sa.Column('paid_cents', sa.BigInteger(), nullable=False),
@@ -154,7 +153,7 @@ def upgrade() -> None:
         batch_op.create_index('ix_service_payment_claim', ['claim_payment_id'], unique=False)
 
     op.create_table('claim_payment',
-    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
+    sa.Column('id', sa.String(length=36), nullable=False),
     sa.Column('tenant_id', sa.String(length=64), nullable=False),
     sa.Column('remittance_id', sa.String(length=36), nullable=False),
     sa.Column('claim_id', sa.String(length=64), nullable=False),
@@ -165,11 +164,10 @@ def upgrade() -> None:
     sa.Column('patient_responsibility_cents', sa.BigInteger(), nullable=False),
     sa.Column('filing_indicator', sa.String(length=4), nullable=False),
     sa.Column('frequency', sa.String(length=2), nullable=True),
-    sa.Column('adjustments', sa.JSON(), nullable=False),
-    sa.Column('remarks', sa.JSON(), nullable=False),
+    sa.Column('remarks', sa.String(length=200), nullable=False),
     sa.Column('matched', sa.Boolean(), nullable=False),
-    sa.Column('reversal_of', sa.BigInteger(), nullable=True),
-    sa.Column('reversed_by', sa.BigInteger(), nullable=True),
+    sa.Column('reversal_of', sa.String(length=36), nullable=True),
+    sa.Column('reversed_by', sa.String(length=36), nullable=True),
     sa.Column('posted_at', sa.DateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['remittance_id'], ['remittance.id'], name=op.f('fk_claim_payment_remittance_id_remittance')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_claim_payment'))

@@ -111,7 +111,14 @@ async def post_remittance(request: Request, tenant: TenantDep, engine: EngineDep
     settings = _settings(request)
     path, digest = await _spool(request, settings)
     try:
-        results = await ingest_835(engine, path, tenant=tenant, batch_size=settings.batch_size, sha256=digest)
+        results = await ingest_835(
+            engine,
+            path,
+            tenant=tenant,
+            batch_size=settings.batch_size,
+            sha256=digest,
+            topic_prefix=settings.kafka.topic_prefix,
+        )
     except X12Error as exc:
         raise ProblemError(422, "Invalid 835", str(exc), type_="urn:rcm:problem:x12", x12=exc.as_dict()) from None
     finally:
@@ -159,16 +166,23 @@ async def get_remittance(remittance_id: str, tenant: TenantDep, engine: EngineDe
         return _remittance(row, await repo.provider_adjustments(remittance_id))
 
 
-def _claim_payments(rows: list[Any], lines: list[Any]) -> list[ClaimPaymentRead]:
-    by_claim: dict[int, list[LineRead]] = {}
-    for line in lines:
-        by_claim.setdefault(line.claim_payment_id, []).append(
-            LineRead(**{k: getattr(line, k) for k in LineRead.model_fields})
+async def _claim_payments(repo: RemittanceRepository, rows: list[Any]) -> list[ClaimPaymentRead]:
+    ids = [r.id for r in rows]
+    by_claim: dict[str, list[LineRead]] = {}
+    for line in await repo.lines_of(ids):
+        values = {k: getattr(line, k) for k in LineRead.model_fields}
+        values["modifiers"] = line.modifiers.split()
+        by_claim.setdefault(line.claim_payment_id, []).append(LineRead(**values))
+    adjustments: dict[str, list[AdjustmentRead]] = {}
+    for a in await repo.adjustments_of(ids):
+        adjustments.setdefault(a.claim_payment_id, []).append(
+            AdjustmentRead(group=a.group_code, reason=a.reason_code, amount_cents=a.amount_cents, line=a.line_number)
         )
     return [
         ClaimPaymentRead(
-            **{k: getattr(r, k) for k in ClaimPaymentRead.model_fields if k not in ("adjustments", "lines")},
-            adjustments=[AdjustmentRead(**a) for a in r.adjustments],
+            **{k: getattr(r, k) for k in ClaimPaymentRead.model_fields if k not in ("adjustments", "lines", "remarks")},
+            adjustments=adjustments.get(r.id, []),
+            remarks=r.remarks.split(),
             lines=by_claim.get(r.id, []),
         )
         for r in rows
@@ -188,7 +202,7 @@ async def remittance_claims(
         if await repo.get_remittance(remittance_id) is None:
             raise ProblemError(404, "Not found", f"no remittance {remittance_id}")
         rows = await repo.claim_payments(remittance_id=remittance_id, limit=limit, offset=offset)
-        return _claim_payments(rows, await repo.lines_of([r.id for r in rows]))
+        return await _claim_payments(repo, rows)
 
 
 @router.get("/claims/{claim_id}/postings", response_model=ClaimPostings, summary="Everything posted to one claim")
@@ -199,7 +213,7 @@ async def claim_postings(claim_id: str, tenant: TenantDep, engine: EngineDep) ->
         ledger = await repo.ledger_for_claim(claim_id)
         if not rows and not ledger:
             raise ProblemError(404, "Not found", f"nothing posted to claim {claim_id}")
-        payments = _claim_payments(rows, await repo.lines_of([r.id for r in rows]))
+        payments = await _claim_payments(repo, rows)
     totals: dict[str, int] = {}
     for e in ledger:
         totals[e.entry_type] = totals.get(e.entry_type, 0) + e.amount_cents

@@ -71,7 +71,7 @@ class LineRead(BaseModel):
 
 
 class ClaimPaymentRead(BaseModel):
-    id: int
+    id: str
     remittance_id: str
     claim_id: str
     payer_claim_control_number: str
@@ -82,8 +82,8 @@ class ClaimPaymentRead(BaseModel):
     adjustments: list[AdjustmentRead]
     remarks: list[str]
     matched: bool
-    reversal_of: int | None
-    reversed_by: int | None
+    reversal_of: str | None
+    reversed_by: str | None
     lines: list[LineRead] = []
 
 

@@ -1,10 +1,11 @@
 from __future__ import annotations
 
 from functools import lru_cache
+from pathlib import Path
 from typing import ClassVar
 
 from pydantic_settings import SettingsConfigDict
-from rcm_shared.config import BaseServiceSettings
+from rcm_shared.config import BaseServiceSettings, project_var_dir
 
 
 class ClaimsSettings(BaseServiceSettings):
@@ -13,6 +14,29 @@ class ClaimsSettings(BaseServiceSettings):
     service_name: ClassVar[str] = "claims"
     model_config = SettingsConfigDict(env_prefix="CLAIMS_", extra="ignore")
     port: int = 8002
+    clearinghouse_adapter: str = "filedrop"  # filedrop | http
+    clearinghouse_url: str = "http://127.0.0.1:8009/x12"  # http adapter: takes an interchange, answers a 999
+    clearinghouse_timeout_s: float = 10.0
+    outbound_dir: str = ""  # empty: ./var/outbound/837
+    inbound_ack_dir: str = ""  # empty: ./var/inbound/acks (999, 277CA, 277 files from the clearinghouse)
+    poll_seconds: float = 2.0
+    submitter_id: str = "RCMCLINIC"  # ISA06 / GS02 / 1000A NM109
+    submitter_name: str = "RCM PLATFORM CLINIC"
+    submitter_contact: str = "BILLING OFFICE"
+    submitter_phone: str = "8005550100"
+    receiver_id: str = "CLEARINGHOUSE"  # ISA08 / GS03 / 1000B
+    receiver_name: str = "SANDBOX CLEARINGHOUSE"
+    usage_indicator: str = "T"  # ISA15: T test, P production
+    payer_rules_file: str = ""  # empty: the bundled claims/data/payer_rules.toml
+    ncci_ptp_files: list[str] = []  # CMS NCCI PTP files (tab or comma separated), loaded at start
+    mue_files: list[str] = []
+    auto_submit_resubmissions: bool = True
+
+    def outbound_path(self) -> Path:
+        return Path(self.outbound_dir) if self.outbound_dir else project_var_dir() / "outbound" / "837"
+
+    def inbound_ack_path(self) -> Path:
+        return Path(self.inbound_ack_dir) if self.inbound_ack_dir else project_var_dir() / "inbound" / "acks"
 
 
 @lru_cache

@@ -8,7 +8,12 @@ from rcm_shared.web import create_service_app
 from claims.api.routes import router
 from claims.config import get_settings
 from claims.models import bus
+from claims.resources import load_resources
+
+
+async def _startup(app: FastAPI) -> None:
+    app.state.scrub = load_resources(app.state.settings)
 
 
 def create_app() -> FastAPI:
-    return create_service_app(get_settings(), bus, title="RCM claims service", routers=[router])
+    return create_service_app(get_settings(), bus, title="RCM claims service", routers=[router], on_startup=_startup)

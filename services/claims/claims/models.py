@@ -1,9 +1,117 @@
-"""Tables of the claims service (its own SQLite file, or its own PostgreSQL schema 'claims')."""
+"""Tables of the claims service (its own SQLite file, or its own PostgreSQL schema 'claims').
+
+Money is integer cents; the encounter as entered is kept as a JSON document (it holds PHI and never
+leaves this service except in the 837 to the payer).
+"""
 
 from __future__ import annotations
 
-from rcm_shared.bus.tables import bus_tables
+from rcm_shared.bus.tables import BigId, bus_tables
 from rcm_shared.db import make_metadata
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Column,
+    Date,
+    DateTime,
+    Index,
+    Integer,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
 
 metadata = make_metadata()
 bus = bus_tables(metadata)
+
+claim = Table(
+    "claim",
+    metadata,
+    Column("id", String(20), primary_key=True),  # also CLM01, the patient control number (max 20 in X12)
+    Column("tenant_id", String(64), nullable=False),
+    Column("kind", String(1), nullable=False),  # P | I
+    Column("state", String(20), nullable=False),
+    Column("frequency", String(1), nullable=False),  # 1 original, 7 replacement, 8 void
+    Column("original_claim_id", String(20), nullable=True),
+    Column("payer_id", String(80), nullable=False),
+    Column("member_id", String(80), nullable=False),
+    Column("service_from", Date, nullable=False),
+    Column("service_to", Date, nullable=False),
+    Column("charge_cents", BigInteger, nullable=False),
+    Column("paid_cents", BigInteger, nullable=False),
+    Column("patient_responsibility_cents", BigInteger, nullable=False),
+    Column("payer_claim_control_number", String(80), nullable=True),
+    Column("duplicate_key", String(64), nullable=False),
+    Column("document", JSON, nullable=False),  # the ClaimCreate as entered
+    Column("edits", JSON, nullable=False),  # the last scrub
+    Column("status_detail", JSON, nullable=False),  # last 999/277CA/277 findings
+    Column("submission_id", String(36), nullable=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("submitted_at", DateTime(timezone=True), nullable=True),
+    Column("adjudicated_at", DateTime(timezone=True), nullable=True),
+    Index("ix_claim_tenant_state", "tenant_id", "state"),
+    Index("ix_claim_tenant_duplicate", "tenant_id", "duplicate_key"),
+    Index("ix_claim_tenant_member", "tenant_id", "payer_id", "member_id"),
+)
+
+claim_transition = Table(
+    "claim_transition",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("tenant_id", String(64), nullable=False),
+    Column("claim_id", String(20), nullable=False),
+    Column("from_state", String(20), nullable=True),
+    Column("to_state", String(20), nullable=False),
+    Column("actor", String(120), nullable=False),  # user, or event:<type>:<id>
+    Column("reason", Text, nullable=True),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Index("ix_claim_transition_claim", "tenant_id", "claim_id"),
+)
+
+submission = Table(
+    "submission",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("tenant_id", String(64), nullable=False),
+    Column("payer_id", String(80), nullable=False),
+    Column("kind", String(1), nullable=False),
+    Column("adapter", String(20), nullable=False),
+    Column("interchange_control", String(9), nullable=False),
+    Column("group_control", String(9), nullable=False),
+    Column("transaction_control", String(9), nullable=False),
+    Column("claim_count", Integer, nullable=False),
+    Column("x12", Text, nullable=False),
+    Column("status", String(12), nullable=False),  # pending | delivered (the worker retries pending ones)
+    Column("attempts", Integer, nullable=False),
+    Column("last_error", Text, nullable=True),
+    Column("destination", Text, nullable=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("delivered_at", DateTime(timezone=True), nullable=True),
+    Index("ix_submission_tenant_controls", "tenant_id", "group_control", "transaction_control"),
+)
+
+control_number = Table(
+    "control_number",
+    metadata,
+    Column("kind", String(8), primary_key=True),  # ISA, GS, ST
+    Column("value", BigInteger, nullable=False),
+)
+
+eligibility_snapshot = Table(
+    "eligibility_snapshot",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("tenant_id", String(64), nullable=False),
+    Column("check_id", String(64), nullable=False),
+    Column("payer_id", String(80), nullable=False),
+    Column("member_id", String(80), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("coverage_start", Date, nullable=True),
+    Column("coverage_end", Date, nullable=True),
+    Column("service_date", Date, nullable=True),
+    Column("checked_at", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("tenant_id", "check_id"),
+    Index("ix_eligibility_snapshot_member", "tenant_id", "payer_id", "member_id"),
+)

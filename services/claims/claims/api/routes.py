@@ -1,7 +1,283 @@
-"""HTTP routes of the claims service (domain routes are added by the service's own issue)."""
+"""HTTP routes of the claims service."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+import tempfile
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import PlainTextResponse
+from rcm_shared.logging import correlation_id
+from rcm_shared.web import ProblemError, tenant_of
+from rcm_shared.x12.errors import X12Error
+from sqlalchemy import and_, select
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from claims.acks import ingest_ack
+from claims.api.schemas import AckRead, ClaimRead, CorrectRequest, SubmissionRead, SubmitRequest, TransitionRead
+from claims.config import ClaimsSettings
+from claims.domain import state as st
+from claims.domain.encounter import ClaimCreate
+from claims.handlers import Actor, ClaimsUnit, NotFound, correct_claim, create_claim, update_claim
+from claims.models import claim, claim_transition, submission
+from claims.resources import ScrubResources
+from claims.submission import DeliveryError, adapter_for, mark_delivery, prepare
 
 router = APIRouter(prefix="/v1", tags=["claims"])
+TenantDep = Annotated[str, Depends(tenant_of)]
+
+
+def _engine(request: Request) -> AsyncEngine:
+    engine: AsyncEngine = request.app.state.engine
+    return engine
+
+
+EngineDep = Annotated[AsyncEngine, Depends(_engine)]
+
+
+def _settings(request: Request) -> ClaimsSettings:
+    settings: ClaimsSettings = request.app.state.settings
+    return settings
+
+
+def _resources(request: Request) -> ScrubResources:
+    resources: ScrubResources = request.app.state.scrub
+    return resources
+
+
+def _actor(request: Request) -> Actor:
+    return Actor(name=request.headers.get("X-Actor", "api"), correlation_id=correlation_id.get())
+
+
+def _unit(conn: Any, tenant: str, request: Request) -> ClaimsUnit:
+    return ClaimsUnit(conn, tenant, _settings(request).kafka.topic_prefix)
+
+
+def _read(row: Any) -> ClaimRead:
+    return ClaimRead(**{k: getattr(row, k) for k in ClaimRead.model_fields})
+
+
+def _errors(exc: Exception) -> ProblemError:
+    if isinstance(exc, NotFound):
+        return ProblemError(404, "Not found", str(exc))
+    if isinstance(exc, st.IllegalTransition):
+        return ProblemError(409, "Illegal transition", str(exc), current_state=exc.current, target_state=exc.target)
+    if isinstance(exc, ValueError):
+        return ProblemError(422, "Invalid correction", str(exc))
+    raise exc
+
+
+@router.post(
+    "/claims",
+    response_model=ClaimRead,
+    status_code=201,
+    summary="Charge entry: store the claim, scrub it; clean claims become ready",
+)
+async def post_claim(body: ClaimCreate, request: Request, tenant: TenantDep, engine: EngineDep) -> ClaimRead:
+    async with engine.begin() as conn:
+        unit = _unit(conn, tenant, request)
+        claim_id = await create_claim(unit, body, _resources(request).context(), _actor(request))
+        return _read(await unit.get(claim_id))
+
+
+@router.get("/claims", response_model=list[ClaimRead])
+async def list_claims(
+    tenant: TenantDep,
+    engine: EngineDep,
+    state: str | None = None,
+    payer_id: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> list[ClaimRead]:
+    c = claim.c
+    cond = [c.tenant_id == tenant]
+    if state:
+        cond.append(c.state == state)
+    if payer_id:
+        cond.append(c.payer_id == payer_id)
+    async with engine.connect() as conn:
+        rows = await conn.execute(select(claim).where(and_(*cond)).order_by(c.created_at).limit(limit).offset(offset))
+        return [_read(r) for r in rows]
+
+
+@router.get("/claims/{claim_id}", response_model=ClaimRead)
+async def get_claim(claim_id: str, request: Request, tenant: TenantDep, engine: EngineDep) -> ClaimRead:
+    async with engine.connect() as conn:
+        try:
+            return _read(await _unit(conn, tenant, request).get(claim_id))
+        except NotFound as exc:
+            raise _errors(exc) from None
+
+
+@router.put("/claims/{claim_id}", response_model=ClaimRead, summary="Edit a draft, ready or rejected claim")
+async def put_claim(
+    claim_id: str, body: ClaimCreate, request: Request, tenant: TenantDep, engine: EngineDep
+) -> ClaimRead:
+    try:
+        async with engine.begin() as conn:
+            unit = _unit(conn, tenant, request)
+            await update_claim(unit, claim_id, body, _resources(request).context(), _actor(request))
+            return _read(await unit.get(claim_id))
+    except (NotFound, st.IllegalTransition) as exc:
+        raise _errors(exc) from None
+
+
+@router.get("/claims/{claim_id}/history", response_model=list[TransitionRead])
+async def claim_history(claim_id: str, request: Request, tenant: TenantDep, engine: EngineDep) -> list[TransitionRead]:
+    async with engine.connect() as conn:
+        try:
+            await _unit(conn, tenant, request).get(claim_id)
+        except NotFound as exc:
+            raise _errors(exc) from None
+        t = claim_transition.c
+        rows = await conn.execute(
+            select(claim_transition).where(and_(t.tenant_id == tenant, t.claim_id == claim_id)).order_by(t.id)
+        )
+        return [TransitionRead(**{k: getattr(r, k) for k in TransitionRead.model_fields}) for r in rows]
+
+
+@router.get(
+    "/claims/{claim_id}/x12", response_class=PlainTextResponse, summary="The 837 interchange this claim was sent in"
+)
+async def claim_x12(claim_id: str, request: Request, tenant: TenantDep, engine: EngineDep) -> PlainTextResponse:
+    async with engine.connect() as conn:
+        try:
+            row = await _unit(conn, tenant, request).get(claim_id)
+        except NotFound as exc:
+            raise _errors(exc) from None
+        if row.submission_id is None:
+            raise ProblemError(404, "Not submitted", f"claim {claim_id} has not been sent yet (state {row.state})")
+        text = (await conn.execute(select(submission.c.x12).where(submission.c.id == row.submission_id))).scalar()
+    return PlainTextResponse(text, media_type="application/edi-x12")
+
+
+async def _submit(
+    request: Request, tenant: str, engine: AsyncEngine, claim_ids: list[str] | None
+) -> list[SubmissionRead]:
+    settings = _settings(request)
+    adapter = adapter_for(settings)
+    try:
+        async with engine.begin() as conn:
+            prepared = await prepare(_unit(conn, tenant, request), settings, claim_ids, _actor(request), adapter.name)
+    except (NotFound, st.IllegalTransition) as exc:
+        raise _errors(exc) from None
+    out = []
+    for p in prepared:
+        read = SubmissionRead(
+            submission_id=p.submission_id, payer_id=p.payer_id, claim_ids=p.claim_ids, delivered=False
+        )
+        try:
+            destination, response = await adapter.deliver(p.submission_id, p.x12)
+            read.delivered, read.destination = True, destination
+        except DeliveryError as exc:
+            read.error = f"{exc} (the worker retries)"
+            response = destination = None
+        async with engine.begin() as conn:
+            await mark_delivery(conn, p.submission_id, destination, read.error)
+            if response:
+                read.acknowledgment = await _ack_text(conn, tenant, request, response)
+        out.append(read)
+    return out
+
+
+async def _ack_text(conn: Any, tenant: str, request: Request, text: str) -> dict[str, Any]:
+    with tempfile.NamedTemporaryFile("w", suffix=".x12", delete=False) as fh:
+        fh.write(text)
+    try:
+        result = await ingest_ack(_unit(conn, tenant, request), Path(fh.name), Actor("clearinghouse"))
+        return result.__dict__
+    except X12Error as exc:
+        return {"error": str(exc)}
+    finally:
+        Path(fh.name).unlink(missing_ok=True)
+
+
+@router.post("/claims/{claim_id}/submit", response_model=list[SubmissionRead])
+async def submit_claim(claim_id: str, request: Request, tenant: TenantDep, engine: EngineDep) -> list[SubmissionRead]:
+    return await _submit(request, tenant, engine, [claim_id])
+
+
+@router.post(
+    "/submissions",
+    response_model=list[SubmissionRead],
+    summary="Send ready claims, grouped by payer and claim type into 837 interchanges",
+)
+async def post_submissions(
+    body: SubmitRequest, request: Request, tenant: TenantDep, engine: EngineDep
+) -> list[SubmissionRead]:
+    return await _submit(request, tenant, engine, body.claim_ids)
+
+
+@router.post(
+    "/claims/{claim_id}/correct",
+    response_model=ClaimRead,
+    status_code=201,
+    summary="Create a replacement claim (frequency 7, REF*F8) for one the payer has",
+)
+async def correct(
+    claim_id: str, body: CorrectRequest, request: Request, tenant: TenantDep, engine: EngineDep
+) -> ClaimRead:
+    if body.document is not None and body.correction is not None:
+        raise ProblemError(422, "Invalid request", "send a document or a correction, not both")
+    try:
+        async with engine.begin() as conn:
+            unit = _unit(conn, tenant, request)
+            new_id = await correct_claim(
+                unit,
+                claim_id,
+                _resources(request).context(),
+                _actor(request),
+                doc=body.document,
+                correction=body.correction,
+            )
+            return _read(await unit.get(new_id))
+    except (NotFound, st.IllegalTransition, ValueError) as exc:
+        raise _errors(exc) from None
+
+
+@router.post(
+    "/claims/{claim_id}/void",
+    response_model=ClaimRead,
+    summary="Void: directly if never sent, else through a frequency-8 claim to the payer",
+)
+async def void(claim_id: str, request: Request, tenant: TenantDep, engine: EngineDep) -> ClaimRead:
+    try:
+        async with engine.begin() as conn:
+            unit = _unit(conn, tenant, request)
+            new_id = await correct_claim(unit, claim_id, _resources(request).context(), _actor(request), void=True)
+            return _read(await unit.get(new_id))
+    except (NotFound, st.IllegalTransition) as exc:
+        raise _errors(exc) from None
+
+
+@router.post("/claims/{claim_id}/close", response_model=ClaimRead)
+async def close(claim_id: str, request: Request, tenant: TenantDep, engine: EngineDep) -> ClaimRead:
+    try:
+        async with engine.begin() as conn:
+            unit = _unit(conn, tenant, request)
+            await unit.transition(await unit.get(claim_id, lock=True), st.CLOSED, _actor(request), reason="closed")
+            return _read(await unit.get(claim_id))
+    except (NotFound, st.IllegalTransition) as exc:
+        raise _errors(exc) from None
+
+
+@router.post(
+    "/acknowledgments",
+    response_model=AckRead,
+    summary="Ingest a 999, 277CA or 277 (raw X12 body); rejections are mapped to claims and fields",
+)
+async def post_ack(request: Request, tenant: TenantDep, engine: EngineDep) -> AckRead:
+    body = await request.body()
+    if not body:
+        raise ProblemError(422, "Empty body", "the request carries no X12")
+    with tempfile.NamedTemporaryFile("wb", suffix=".x12", delete=False) as fh:
+        fh.write(body)
+    try:
+        async with engine.begin() as conn:
+            result = await ingest_ack(_unit(conn, tenant, request), Path(fh.name), _actor(request))
+    except X12Error as exc:
+        raise ProblemError(422, "Invalid acknowledgment", str(exc), x12=exc.as_dict()) from None
+    finally:
+        Path(fh.name).unlink(missing_ok=True)
+    return AckRead(**result.__dict__)

@@ -1,0 +1,75 @@
+"""API schemas of the claims service (ClaimCreate, the encounter, lives in claims.domain.encounter)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from pydantic import BaseModel, Field
+from rcm_shared.payloads.denials import ClaimCorrection
+
+from claims.domain.encounter import ClaimCreate
+
+
+class EditRead(BaseModel):
+    rule: str
+    severity: str
+    field: str
+    message: str
+
+
+class ClaimRead(BaseModel):
+    id: str = Field(description="also the patient control number sent in CLM01 and echoed in the 835")
+    kind: str
+    state: str
+    frequency: str
+    original_claim_id: str | None
+    payer_id: str
+    service_from: date
+    service_to: date
+    charge_cents: int
+    paid_cents: int
+    patient_responsibility_cents: int
+    payer_claim_control_number: str | None
+    edits: list[EditRead]
+    status_detail: dict[str, Any]
+    submission_id: str | None
+    created_at: datetime
+    updated_at: datetime
+    submitted_at: datetime | None
+    document: ClaimCreate
+
+
+class TransitionRead(BaseModel):
+    from_state: str | None
+    to_state: str
+    actor: str
+    reason: str | None
+    at: datetime
+
+
+class SubmitRequest(BaseModel):
+    claim_ids: list[str] | None = Field(default=None, description="omit to submit every ready claim")
+
+
+class SubmissionRead(BaseModel):
+    submission_id: str
+    payer_id: str
+    claim_ids: list[str]
+    delivered: bool
+    destination: str | None = None
+    error: str | None = None
+    acknowledgment: dict[str, Any] | None = None
+
+
+class CorrectRequest(BaseModel):
+    """Either a full replacement encounter, or a correction of the original (not both)."""
+
+    document: ClaimCreate | None = None
+    correction: ClaimCorrection | None = None
+
+
+class AckRead(BaseModel):
+    kind: str
+    claims_updated: list[str]
+    unknown: list[str]

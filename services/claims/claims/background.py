@@ -1,0 +1,77 @@
+"""Worker loops: deliver pending submissions (retrying until delivered) and read the acknowledgment folder."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import shutil
+from pathlib import Path
+
+from rcm_shared.x12.errors import X12Error
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from claims.acks import ingest_ack
+from claims.config import get_settings
+from claims.handlers import Actor, ClaimsUnit
+from claims.submission import DeliveryError, adapter_for, mark_delivery, pending_submissions
+
+log = logging.getLogger(__name__)
+
+
+async def deliver_pending(engine: AsyncEngine) -> int:
+    settings = get_settings()
+    adapter = adapter_for(settings)
+    async with engine.connect() as conn:
+        pending = await pending_submissions(conn)
+    delivered = 0
+    for sub in pending:
+        try:
+            destination, response = await adapter.deliver(sub.id, sub.x12)
+            error = None
+        except DeliveryError as exc:
+            destination, response, error = None, None, str(exc)
+        async with engine.begin() as conn:
+            await mark_delivery(conn, sub.id, destination, error)
+            if response:
+                path = settings.inbound_ack_path()
+                path.mkdir(parents=True, exist_ok=True)
+                (path / f"{sub.id}.999").write_text(response)  # read by the folder loop like any other ack
+        delivered += error is None
+    return delivered
+
+
+async def read_ack_folder(engine: AsyncEngine, folder: Path, topic_prefix: str) -> int:
+    done = 0
+    for path in sorted(p for p in folder.iterdir() if p.is_file() and not p.name.startswith(".")):
+        try:
+            async with engine.begin() as conn:
+                # Acks carry no tenant: the folder belongs to the default tenant's clearinghouse account.
+                unit = ClaimsUnit(conn, get_settings().default_tenant, topic_prefix)
+                result = await ingest_ack(unit, path, Actor("clearinghouse"))
+        except X12Error as exc:
+            target = folder / "failed"
+            target.mkdir(exist_ok=True)
+            shutil.move(str(path), target / path.name)
+            (target / (path.name + ".error.txt")).write_text(str(exc) + "\n")
+            continue
+        target = folder / "processed"
+        target.mkdir(exist_ok=True)
+        shutil.move(str(path), target / path.name)
+        log.info("ack %s: %s, %d claim(s) updated", path.name, result.kind, len(result.claims_updated))
+        done += 1
+    return done
+
+
+async def loop(stop: asyncio.Event, engine: AsyncEngine) -> None:
+    settings = get_settings()
+    folder = settings.inbound_ack_path()
+    folder.mkdir(parents=True, exist_ok=True)
+    while not stop.is_set():
+        try:
+            await deliver_pending(engine)
+            await read_ack_folder(engine, folder, settings.kafka.topic_prefix)
+        except OSError as exc:
+            log.warning("claims background loop: %s", exc)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), settings.poll_seconds)

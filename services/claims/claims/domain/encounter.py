@@ -1,0 +1,155 @@
+"""The encounter a claim is built from: what charge entry accepts and stores.
+
+Validation here is about shape (types, lengths, dates); billing rules live in the scrubber, which
+reports every problem at once instead of failing on the first.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+X12_SAFE = r"^[^*~^:|\\]*$"  # no X12 delimiters in free text
+
+
+class Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class AddressIn(Model):
+    line1: str = Field(min_length=1, max_length=55, pattern=X12_SAFE)
+    line2: str | None = Field(default=None, max_length=55, pattern=X12_SAFE)
+    city: str = Field(min_length=2, max_length=30, pattern=X12_SAFE)
+    state: str = Field(pattern=r"^[A-Z]{2}$")
+    postal_code: str = Field(pattern=r"^\d{5}(\d{4})?$")
+
+
+class ProviderIn(Model):
+    npi: str = Field(pattern=r"^\d{10}$")
+    name: str = Field(min_length=1, max_length=60, pattern=X12_SAFE, description="organization or last name")
+    first_name: str | None = Field(default=None, max_length=35, pattern=X12_SAFE)
+    is_person: bool = False
+    taxonomy: str | None = None
+    tax_id: str | None = None
+    address: AddressIn | None = None
+
+
+class PersonIn(Model):
+    last_name: str = Field(min_length=1, max_length=60, pattern=X12_SAFE)
+    first_name: str | None = Field(default=None, max_length=35, pattern=X12_SAFE)
+    middle_name: str | None = Field(default=None, max_length=25, pattern=X12_SAFE)
+    birth_date: date | None = None
+    sex: Literal["F", "M", "U"] | None = None
+    address: AddressIn | None = None
+
+
+class SubscriberIn(PersonIn):
+    member_id: str = Field(min_length=1, max_length=80, pattern=X12_SAFE)
+    group_number: str | None = Field(default=None, max_length=50, pattern=X12_SAFE)
+
+
+class PatientIn(PersonIn):
+    relationship: str = Field(default="19", pattern=r"^(01|19|20|21|39|40|53|G8)$", description="PAT01")
+
+
+class AdjustmentIn(Model):
+    group: Literal["CO", "OA", "PI", "PR"]
+    reason: str = Field(pattern=r"^[A-Z0-9]{1,5}$")
+    amount: Decimal = Field(decimal_places=2)
+
+
+class LineAdjudicationIn(Model):
+    paid: Decimal = Field(decimal_places=2)
+    paid_date: date
+    adjustments: list[AdjustmentIn] = []
+
+
+class PayerIn(Model):
+    payer_id: str = Field(min_length=1, max_length=80, pattern=X12_SAFE)
+    name: str = Field(min_length=1, max_length=60, pattern=X12_SAFE)
+    responsibility: Literal["P", "S", "T"] = "P"
+    filing_indicator: str = Field(default="CI", pattern=r"^[0-9A-Z]{2}$")
+
+
+class PriorPayerIn(PayerIn):
+    """A payer that already adjudicated this claim (for secondary/tertiary claims: COB, 2320/2430)."""
+
+    subscriber: SubscriberIn
+    relationship: str = Field(default="18", pattern=r"^(01|18|19|20|21|39|40|53|G8)$")
+    paid: Decimal = Field(decimal_places=2)
+    paid_date: date
+    remaining_patient_liability: Decimal | None = None
+    adjustments: list[AdjustmentIn] = []
+
+
+class ServiceLineIn(Model):
+    procedure_code: str | None = Field(default=None, description="CPT/HCPCS")
+    modifiers: list[str] = Field(default=[], max_length=4)
+    revenue_code: str | None = Field(default=None, description="institutional: 4-digit revenue code")
+    charge: Decimal = Field(decimal_places=2, max_digits=12)
+    units: Decimal = Field(decimal_places=3, max_digits=10)
+    service_date: date
+    service_date_end: date | None = None
+    diagnosis_pointers: list[int] = Field(default=[1], max_length=4)
+    place_of_service: str | None = None
+    prior_payments: list[LineAdjudicationIn] = Field(default=[], description="per prior payer, in order")
+
+
+class ClaimCreate(Model):
+    kind: Literal["professional", "institutional"] = "professional"
+    billing_provider: ProviderIn
+    rendering_provider: ProviderIn | None = None
+    referring_provider: ProviderIn | None = None
+    attending_provider: ProviderIn | None = None
+    facility_code: str = Field(
+        pattern=r"^\d{2}$", description="place of service (837P) or type of bill 1st-2nd digits (837I)"
+    )
+    subscriber: SubscriberIn
+    patient: PatientIn | None = Field(default=None, description="omit when the subscriber is the patient")
+    payer: PayerIn
+    prior_payers: list[PriorPayerIn] = []
+    diagnoses: list[str] = Field(min_length=1, max_length=12, description="ICD-10-CM, principal first")
+    lines: list[ServiceLineIn] = Field(min_length=1, max_length=50)
+    prior_authorization: str | None = Field(default=None, max_length=50, pattern=X12_SAFE)
+    referral_number: str | None = Field(default=None, max_length=50, pattern=X12_SAFE)
+    # institutional
+    admission_date: date | None = None
+    admission_type: str | None = Field(default=None, pattern=r"^\d$")
+    admission_source: str | None = Field(default=None, pattern=r"^[0-9A-Z]$")
+    patient_status: str | None = Field(default=None, pattern=r"^\d{2}$")
+    admitting_diagnosis: str | None = None
+    statement_from: date | None = None
+    statement_to: date | None = None
+    occurrence_codes: list[tuple[str, date]] = []
+    value_codes: list[tuple[str, Decimal]] = []
+
+    @field_validator("diagnoses")
+    @classmethod
+    def _codes(cls, value: list[str]) -> list[str]:
+        return [v.replace(".", "").upper() for v in value]
+
+    @model_validator(mode="after")
+    def _dates(self) -> ClaimCreate:
+        for line in self.lines:
+            if line.service_date_end and line.service_date_end < line.service_date:
+                raise ValueError("a line's service_date_end is before its service_date")
+        return self
+
+    @property
+    def total_charge(self) -> Decimal:
+        return sum((line.charge for line in self.lines), Decimal(0))
+
+    @property
+    def service_from(self) -> date:
+        return min(line.service_date for line in self.lines)
+
+    @property
+    def service_to(self) -> date:
+        return max(line.service_date_end or line.service_date for line in self.lines)
+
+    @property
+    def patient_person(self) -> PersonIn:
+        return self.patient or self.subscriber

@@ -1,0 +1,286 @@
+"""The claim scrubber: every rule runs, every finding names its rule, severity, field and fix.
+
+Pure: what needs I/O (duplicates, the eligibility on record) is looked up by the handler and passed in.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from functools import cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from claims.domain import codesets
+from claims.domain.encounter import ClaimCreate, ProviderIn
+from claims.domain.ncci import PTP_MODIFIERS, NcciTables
+
+
+@dataclass(frozen=True)
+class Edit:
+    rule: str
+    severity: str  # error | warning
+    field: str
+    message: str
+
+
+@dataclass(frozen=True)
+class RuleText:
+    severity: str
+    field: str
+    message: str
+
+
+@cache
+def rule_texts() -> dict[str, RuleText]:
+    data = tomllib.loads(resources.files("claims.data").joinpath("rules.toml").read_text())
+    return {rule_id: RuleText(**values) for rule_id, values in data.items()}
+
+
+@dataclass(frozen=True)
+class PayerRules:
+    timely_filing_days: int = 365
+    warn_days_before_limit: int = 30
+    require_eligibility: bool = False
+    prior_authorization_codes: frozenset[str] = frozenset()
+    non_covered_codes: frozenset[str] = frozenset()
+
+
+@dataclass
+class PayerRuleBook:
+    default: PayerRules = field(default_factory=PayerRules)
+    payers: dict[str, PayerRules] = field(default_factory=dict)
+
+    def for_payer(self, payer_id: str) -> PayerRules:
+        return self.payers.get(payer_id, self.default)
+
+
+def load_payer_rules(path: Path | None = None) -> PayerRuleBook:
+    text = path.read_text() if path else resources.files("claims.data").joinpath("payer_rules.toml").read_text()
+    data = tomllib.loads(text)
+
+    def build(values: dict[str, Any], base: dict[str, Any]) -> PayerRules:
+        merged = {**base, **values}
+        for key in ("prior_authorization_codes", "non_covered_codes"):
+            merged[key] = frozenset(merged.get(key, ()))
+        return PayerRules(**merged)
+
+    base = data.get("default", {})
+    return PayerRuleBook(
+        default=build({}, base),
+        payers={payer: build(values, base) for payer, values in data.get("payers", {}).items()},
+    )
+
+
+@dataclass(frozen=True)
+class Eligibility:
+    status: str  # active | inactive | error
+    check_id: str
+    coverage_start: date | None
+    coverage_end: date | None
+
+
+@dataclass
+class ScrubContext:
+    today: date
+    ncci: NcciTables = field(default_factory=NcciTables)
+    payer_rules: PayerRuleBook = field(default_factory=PayerRuleBook)
+    duplicates: list[str] = field(default_factory=list)  # claim numbers of possible duplicates
+    eligibility: Eligibility | None = None
+
+
+class _Findings:
+    def __init__(self) -> None:
+        self.edits: list[Edit] = []
+
+    def add(self, rule: str, **values: Any) -> None:
+        text = rule_texts()[rule]
+        self.edits.append(Edit(rule, text.severity, text.field.format(**values), text.message.format(**values)))
+
+
+def scrub(claim: ClaimCreate, ctx: ScrubContext) -> list[Edit]:
+    f = _Findings()
+    _providers(claim, f)
+    _diagnoses(claim, ctx, f)
+    _lines(claim, ctx, f)
+    _ncci(claim, ctx, f)
+    _payer(claim, ctx, f)
+    for other in ctx.duplicates:
+        f.add("DUP001", other=other)
+    return f.edits
+
+
+def _providers(claim: ClaimCreate, f: _Findings) -> None:
+    roles: list[tuple[str, ProviderIn | None]] = [
+        ("billing_provider", claim.billing_provider),
+        ("rendering_provider", claim.rendering_provider),
+        ("referring_provider", claim.referring_provider),
+        ("attending_provider", claim.attending_provider),
+    ]
+    for role, provider in roles:
+        if provider is None:
+            continue
+        if not codesets.npi_valid(provider.npi):
+            f.add("NPI001", field=f"{role}.npi", npi=provider.npi)
+        if provider.taxonomy and not codesets.TAXONOMY.match(provider.taxonomy):
+            f.add("TAXO001", field=f"{role}.taxonomy", code=provider.taxonomy)
+        if provider.is_person and not provider.first_name:
+            f.add("NAME001", field=f"{role}.first_name", what=f"{role.replace('_', ' ')} first name")
+    bp = claim.billing_provider
+    if not bp.tax_id or not codesets.EIN.match(bp.tax_id):
+        f.add("TAX001")
+    if bp.address is None:
+        f.add("NAME001", field="billing_provider.address", what="billing provider address")
+    elif bp.address.line1.upper().replace(".", "").replace(" ", "").startswith(("POBOX", "PMB")):
+        f.add("ADDR001")
+    if claim.kind == "institutional" and claim.attending_provider is None:
+        f.add("NAME001", field="attending_provider", what="the attending provider (institutional claims)")
+    sub = claim.subscriber
+    if not sub.first_name:
+        f.add("NAME001", field="subscriber.first_name", what="subscriber first name")
+    if claim.patient is None and (sub.birth_date is None or sub.address is None):
+        f.add("NAME001", field="subscriber.birth_date", what="the patient's birth date and address")
+    if claim.patient is not None and (claim.patient.birth_date is None or claim.patient.address is None):
+        f.add("NAME001", field="patient.birth_date", what="the patient's birth date and address")
+
+
+def _age(born: date, on: date) -> int:
+    return on.year - born.year - ((on.month, on.day) < (born.month, born.day))
+
+
+def _diagnoses(claim: ClaimCreate, ctx: ScrubContext, f: _Findings) -> None:
+    person = claim.patient_person
+    seen: set[str] = set()
+    for i, code in enumerate(claim.diagnoses):
+        if code in seen:
+            f.add("DX007", code=code)
+        seen.add(code)
+        status = codesets.icd_status(code)
+        if status == "malformed":
+            f.add("DX001", index=i, code=code)
+            continue
+        if status == "unknown":
+            f.add("DX003", index=i, code=code, release=codesets.ICD_RELEASE)
+            continue
+        if status == "not_billable":
+            f.add("DX002", index=i, code=code)
+        if i == 0 and codesets.icd_code_first(code):
+            f.add("DX004", code=code)
+        expected = codesets.icd_sex(code)
+        if expected and person.sex in ("F", "M") and person.sex != expected:
+            f.add("DX005", index=i, code=code, expected=expected, actual=person.sex)
+        if person.birth_date is not None:
+            age = _age(person.birth_date, claim.service_from)
+            if codesets.icd_newborn(code) and age > 0:
+                f.add("DX006", index=i, code=code, kind="perinatal (newborn)", age=age)
+            elif codesets.icd_maternity(code) and not 9 <= age <= 64:
+                f.add("DX006", index=i, code=code, kind="maternity", age=age)
+
+
+def _lines(claim: ClaimCreate, ctx: ScrubContext, f: _Findings) -> None:
+    born = claim.patient_person.birth_date
+    for i, line in enumerate(claim.lines):
+        code = line.procedure_code
+        if claim.kind == "professional" or code:
+            if not code or not (codesets.CPT.match(code) or codesets.HCPCS.match(code)):
+                f.add("PROC001", index=i, code=code or "(none)")
+        if claim.kind == "institutional" and not (line.revenue_code and codesets.REVENUE.match(line.revenue_code)):
+            f.add("PROC002", index=i)
+        for m in line.modifiers:
+            if not codesets.MODIFIER.match(m):
+                f.add("MOD001", index=i, modifier=m)
+        for p in line.diagnosis_pointers:
+            if not 1 <= p <= len(claim.diagnoses):
+                f.add("PTR001", index=i, pointer=p, count=len(claim.diagnoses))
+        if line.units <= 0:
+            f.add("UNIT001", index=i)
+        if line.charge <= 0:
+            f.add("CHG001", index=i)
+        if line.service_date > ctx.today or (line.service_date_end and line.service_date_end > ctx.today):
+            f.add("DATE001", index=i, date=line.service_date.isoformat())
+        if born and line.service_date < born:
+            f.add("DATE002", index=i, date=line.service_date.isoformat())
+        pos = line.place_of_service or (claim.facility_code if claim.kind == "professional" else None)
+        if pos and pos not in codesets.places_of_service():
+            field_name = f"lines[{i}].place_of_service" if line.place_of_service else "facility_code"
+            f.add("POS001", field=field_name, code=pos)
+    if claim.kind == "institutional" and (
+        claim.statement_from is None
+        or claim.statement_from > claim.service_from
+        or (claim.statement_to or claim.statement_from) < claim.service_to
+    ):
+        f.add("DATE003")
+
+
+def _ncci(claim: ClaimCreate, ctx: ScrubContext, f: _Findings) -> None:
+    lines = [(i, line) for i, line in enumerate(claim.lines) if line.procedure_code]
+    units_per_day: dict[tuple[str, date], tuple[int, Any]] = {}
+    for i, line in lines:
+        assert line.procedure_code is not None
+        key = (line.procedure_code, line.service_date)
+        total = units_per_day.get(key, (0, None))[0] + int(line.units)
+        units_per_day[key] = (total, i)
+        limit = ctx.ncci.mue.get(line.procedure_code)
+        if limit is not None and line.units > limit:
+            f.add("MUE001", index=i, units=line.units, code=line.procedure_code, date=line.service_date, limit=limit)
+    for i, line in lines:
+        for _j, other in lines:
+            if other is line or other.service_date != line.service_date:
+                continue
+            assert line.procedure_code is not None and other.procedure_code is not None
+            edit = ctx.ncci.pair(other.procedure_code, line.procedure_code, line.service_date)
+            if edit is None or edit.modifier_indicator == "9":
+                continue
+            values = {
+                "index": i,
+                "column1": other.procedure_code,
+                "column2": line.procedure_code,
+                "date": line.service_date.isoformat(),
+            }
+            if edit.modifier_indicator == "0":
+                f.add("NCCI001", **values)
+            elif not PTP_MODIFIERS.intersection(line.modifiers):
+                f.add("NCCI002", **values)
+
+
+def _payer(claim: ClaimCreate, ctx: ScrubContext, f: _Findings) -> None:
+    rules = ctx.payer_rules.for_payer(claim.payer.payer_id)
+    payer = claim.payer.payer_id
+    earliest = min(range(len(claim.lines)), key=lambda k: claim.lines[k].service_date)
+    deadline = claim.lines[earliest].service_date + timedelta(days=rules.timely_filing_days)
+    left = (deadline - ctx.today).days
+    if left < 0:
+        f.add("TF001", index=earliest, limit=rules.timely_filing_days, payer=payer, deadline=deadline.isoformat())
+    elif left <= rules.warn_days_before_limit:
+        f.add(
+            "TF002",
+            index=earliest,
+            limit=rules.timely_filing_days,
+            payer=payer,
+            deadline=deadline.isoformat(),
+            left=left,
+        )
+    for i, line in enumerate(claim.lines):
+        code = line.procedure_code or ""
+        if code in rules.prior_authorization_codes and not claim.prior_authorization:
+            f.add("AUTH001", payer=payer, code=code)
+        if code in rules.non_covered_codes:
+            f.add("PAYER001", index=i, payer=payer, code=code)
+    e = ctx.eligibility
+    dos = claim.service_from.isoformat()
+    if e is None:
+        if rules.require_eligibility:
+            f.add("ELIG002", payer=payer, date=dos)
+    elif (
+        e.status != "active"
+        or (e.coverage_start and e.coverage_start > claim.service_from)
+        or (e.coverage_end and e.coverage_end < claim.service_to)
+    ):
+        status = e.status if e.status != "active" else "not in force"
+        f.add("ELIG001", status=status, payer=payer, date=dos, check=e.check_id)
+
+
+def has_errors(edits: list[Edit]) -> bool:
+    return any(e.severity == "error" for e in edits)

@@ -1,0 +1,39 @@
+"""The claim lifecycle as a table of legal transitions. Everything else is refused."""
+
+from __future__ import annotations
+
+DRAFT, READY, SUBMITTED, ACCEPTED, REJECTED = "draft", "ready", "submitted", "accepted", "rejected"
+PAID, PARTIALLY_PAID, DENIED = "paid", "partially_paid", "denied"
+APPEALED, CORRECTED, CLOSED, VOID = "appealed", "corrected", "closed", "void"
+ADJUDICATED = frozenset({PAID, PARTIALLY_PAID, DENIED})
+
+TRANSITIONS: dict[str, frozenset[str]] = {
+    DRAFT: frozenset({READY, VOID}),
+    READY: frozenset({SUBMITTED, DRAFT, VOID}),
+    # A payment may arrive before the acceptance (277CA) does: it is not lost.
+    SUBMITTED: frozenset({ACCEPTED, REJECTED, PAID, PARTIALLY_PAID, DENIED, VOID}),
+    ACCEPTED: frozenset({PAID, PARTIALLY_PAID, DENIED, VOID}),
+    REJECTED: frozenset({DRAFT, READY, CORRECTED, VOID}),
+    # Adjudicated claims: a reversal reopens (back to accepted), a later payment restates.
+    PAID: frozenset({CLOSED, ACCEPTED, PARTIALLY_PAID, DENIED, CORRECTED, VOID}),
+    PARTIALLY_PAID: frozenset({PAID, DENIED, APPEALED, CORRECTED, CLOSED, ACCEPTED, VOID}),
+    DENIED: frozenset({PAID, PARTIALLY_PAID, APPEALED, CORRECTED, CLOSED, ACCEPTED, VOID}),
+    APPEALED: frozenset({PAID, PARTIALLY_PAID, DENIED, CLOSED}),
+    CORRECTED: frozenset({CLOSED}),
+    CLOSED: frozenset(),
+    VOID: frozenset(),
+}
+STATES = frozenset(TRANSITIONS)
+
+
+class IllegalTransition(ValueError):
+    def __init__(self, current: str, target: str) -> None:
+        allowed = ", ".join(sorted(TRANSITIONS.get(current, ()))) or "none"
+        super().__init__(f"a claim in state {current!r} cannot become {target!r} (allowed: {allowed})")
+        self.current = current
+        self.target = target
+
+
+def check(current: str, target: str) -> None:
+    if target not in TRANSITIONS.get(current, frozenset()):
+        raise IllegalTransition(current, target)

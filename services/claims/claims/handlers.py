@@ -1,0 +1,408 @@
+"""Use cases of the claims service. One use case, one transaction; events go through the outbox."""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import Any
+
+from rcm_shared.bus.outbox import Outbox
+from rcm_shared.events import Envelope
+from rcm_shared.payloads.claims import BilledLine, ClaimStatusChangedV1
+from rcm_shared.payloads.denials import ClaimCorrection
+from rcm_shared.payloads.eligibility import EligibilityCheckCompletedV1
+from rcm_shared.payloads.remittance import ClaimAdjudicatedV1, ClaimReversedV1
+from sqlalchemy import and_, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from claims.domain import state as st
+from claims.domain.encounter import ClaimCreate
+from claims.domain.scrubber import Edit, Eligibility, ScrubContext, has_errors, scrub
+from claims.models import bus, claim, claim_transition, eligibility_snapshot
+
+SOURCE = "/claims"
+TOPIC = "claims.claim.status-changed"
+
+
+class NotFound(LookupError):
+    pass
+
+
+def new_claim_id() -> str:
+    return "C" + uuid.uuid4().hex[:15].upper()  # 16 characters: CLM01 allows 20
+
+
+def duplicate_key(doc: ClaimCreate) -> str:
+    """Same patient, payer, dates and procedures = a duplicate (whatever the charges)."""
+    person = doc.patient_person
+    parts = [
+        doc.payer.payer_id,
+        doc.subscriber.member_id,
+        person.last_name.upper(),
+        str(person.birth_date),
+        *sorted(
+            f"{ln.procedure_code}|{'-'.join(ln.modifiers)}|{ln.service_date}|{ln.revenue_code}" for ln in doc.lines
+        ),
+    ]
+    return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()
+
+
+def cents(value: Any) -> int:
+    return int((value * 100).to_integral_value())
+
+
+def edits_json(edits: list[Edit]) -> list[dict[str, str]]:
+    return [e.__dict__ for e in edits]
+
+
+@dataclass
+class Actor:
+    name: str  # a user or client id, or event:<type>:<event id>
+    correlation_id: str | None = None
+    causation_id: str | None = None
+
+
+class ClaimsUnit:
+    """The claims aggregate's persistence and its events, bound to one connection and tenant."""
+
+    def __init__(self, conn: AsyncConnection, tenant: str, topic_prefix: str = "") -> None:
+        self.conn = conn
+        self.tenant = tenant
+        self.outbox = Outbox(bus, topic_prefix)
+
+    async def get(self, claim_id: str, *, lock: bool = False) -> Any:
+        stmt = select(claim).where(and_(claim.c.tenant_id == self.tenant, claim.c.id == claim_id))
+        if lock and self.conn.dialect.name == "postgresql":
+            stmt = stmt.with_for_update()
+        row = (await self.conn.execute(stmt)).first()
+        if row is None:
+            raise NotFound(f"no claim {claim_id}")
+        return row
+
+    async def transition(
+        self,
+        row: Any,
+        target: str,
+        actor: Actor,
+        *,
+        reason: str | None = None,
+        values: dict[str, Any] | None = None,
+        event_extra: dict[str, Any] | None = None,
+    ) -> None:
+        """Move a claim to ``target`` (refused if illegal), record who/what/when/why, emit the event."""
+        current = row.state if row is not None else None
+        if current is not None:
+            st.check(current, target)
+        now = datetime.now(UTC)
+        claim_id = row.id if row is not None else (values or {})["id"]
+        if row is None:
+            await self.conn.execute(
+                insert(claim).values(**(values or {}), state=target, created_at=now, updated_at=now)
+            )
+        else:
+            await self.conn.execute(
+                update(claim)
+                .where(and_(claim.c.tenant_id == self.tenant, claim.c.id == claim_id))
+                .values(**(values or {}), state=target, updated_at=now)
+            )
+        await self.conn.execute(
+            insert(claim_transition).values(
+                tenant_id=self.tenant,
+                claim_id=claim_id,
+                from_state=current,
+                to_state=target,
+                actor=actor.name,
+                reason=reason,
+                at=now,
+            )
+        )
+        fresh = await self.get(claim_id)
+        payload = ClaimStatusChangedV1(
+            claim_id=claim_id,
+            old_state=current,
+            new_state=target,
+            changed_at=now,
+            reason=reason,
+            payer_id=fresh.payer_id,
+            charge_cents=fresh.charge_cents,
+            paid_cents=fresh.paid_cents,
+            patient_responsibility_cents=fresh.patient_responsibility_cents,
+            frequency=fresh.frequency,
+            payer_claim_control_number=fresh.payer_claim_control_number,
+            **(event_extra or {}),
+        )
+        env = Envelope.wrap(
+            payload,
+            source=SOURCE,
+            tenant_id=self.tenant,
+            subject=claim_id,
+            correlation_id=actor.correlation_id,
+            causation_id=actor.causation_id,
+        )
+        await self.outbox.add(self.conn, env, topic=TOPIC, key=claim_id)
+
+    async def eligibility_for(self, doc: ClaimCreate) -> Eligibility | None:
+        e = eligibility_snapshot.c
+        row = (
+            await self.conn.execute(
+                select(eligibility_snapshot)
+                .where(
+                    and_(
+                        e.tenant_id == self.tenant,
+                        e.payer_id == doc.payer.payer_id,
+                        e.member_id == doc.subscriber.member_id,
+                    )
+                )
+                .order_by(e.checked_at.desc())
+                .limit(1)
+            )
+        ).first()
+        if row is None:
+            return None
+        return Eligibility(row.status, row.check_id, row.coverage_start, row.coverage_end)
+
+    async def duplicates_of(self, key: str, exclude: str | None) -> list[str]:
+        c = claim.c
+        rows = await self.conn.execute(
+            select(c.id).where(
+                and_(
+                    c.tenant_id == self.tenant,
+                    c.duplicate_key == key,
+                    c.state.not_in((st.VOID, st.CORRECTED)),
+                    c.frequency == "1",
+                )
+            )
+        )
+        return [r for (r,) in rows if r != exclude]
+
+
+async def scrub_document(unit: ClaimsUnit, doc: ClaimCreate, ctx: ScrubContext, exclude: str | None) -> list[Edit]:
+    ctx.duplicates = await unit.duplicates_of(duplicate_key(doc), exclude)
+    ctx.eligibility = await unit.eligibility_for(doc)
+    return scrub(doc, ctx)
+
+
+def _columns(doc: ClaimCreate) -> dict[str, Any]:
+    return {
+        "kind": "P" if doc.kind == "professional" else "I",
+        "payer_id": doc.payer.payer_id,
+        "member_id": doc.subscriber.member_id,
+        "service_from": doc.service_from,
+        "service_to": doc.service_to,
+        "charge_cents": cents(doc.total_charge),
+        "duplicate_key": duplicate_key(doc),
+        "document": doc.model_dump(mode="json"),
+    }
+
+
+async def create_claim(
+    unit: ClaimsUnit,
+    doc: ClaimCreate,
+    ctx: ScrubContext,
+    actor: Actor,
+    *,
+    frequency: str = "1",
+    original: Any | None = None,
+) -> str:
+    """Store the claim in draft, scrub it, and move it to ready when no error edit remains."""
+    claim_id = new_claim_id()
+    edits = await scrub_document(unit, doc, ctx, exclude=original.id if original is not None else None)
+    values = {
+        "id": claim_id,
+        "tenant_id": unit.tenant,
+        "frequency": frequency,
+        "original_claim_id": original.id if original is not None else None,
+        "paid_cents": 0,
+        "patient_responsibility_cents": 0,
+        "payer_claim_control_number": original.payer_claim_control_number if original is not None else None,
+        "edits": edits_json(edits),
+        "status_detail": {},
+        **_columns(doc),
+    }
+    await unit.transition(None, st.DRAFT, actor, reason="charge entry", values=values)
+    if not has_errors(edits):
+        await unit.transition(await unit.get(claim_id), st.READY, actor, reason="scrubbed clean")
+    return claim_id
+
+
+async def update_claim(unit: ClaimsUnit, claim_id: str, doc: ClaimCreate, ctx: ScrubContext, actor: Actor) -> None:
+    row = await unit.get(claim_id, lock=True)
+    if row.state not in (st.DRAFT, st.READY, st.REJECTED):
+        raise st.IllegalTransition(row.state, st.DRAFT)
+    edits = await scrub_document(unit, doc, ctx, exclude=claim_id)
+    values = {**_columns(doc), "edits": edits_json(edits)}
+    target = st.DRAFT if has_errors(edits) else st.READY
+    if row.state == target:
+        await unit.conn.execute(
+            update(claim)
+            .where(and_(claim.c.tenant_id == unit.tenant, claim.c.id == claim_id))
+            .values(**values, updated_at=datetime.now(UTC))
+        )
+    else:
+        await unit.transition(row, target, actor, reason="claim edited and scrubbed", values=values)
+
+
+def billed_lines(row: Any) -> list[BilledLine]:
+    doc = ClaimCreate.model_validate(row.document)
+    return [
+        BilledLine(
+            line_number=n,
+            line_control_number=f"{row.id}-{n}",
+            procedure_code=line.procedure_code or line.revenue_code or "",
+            modifiers=list(line.modifiers),
+            service_date=line.service_date,
+            units=str(line.units),
+            charge_cents=cents(line.charge),
+        )
+        for n, line in enumerate(doc.lines, start=1)
+    ]
+
+
+async def correct_claim(
+    unit: ClaimsUnit,
+    claim_id: str,
+    ctx: ScrubContext,
+    actor: Actor,
+    *,
+    doc: ClaimCreate | None = None,
+    correction: ClaimCorrection | None = None,
+    void: bool = False,
+) -> str:
+    """A replacement (frequency 7) or void (frequency 8) claim for one the payer already has."""
+    original = await unit.get(claim_id, lock=True)
+    base = doc or ClaimCreate.model_validate(original.document)
+    if correction is not None:
+        base = apply_correction(base, correction)
+    if original.state in (st.DRAFT, st.READY) or (original.state == st.REJECTED and void):
+        # Never reached the payer: nothing to replace there.
+        if void:
+            await unit.transition(original, st.VOID, actor, reason="voided before submission")
+            return str(original.id)
+        raise st.IllegalTransition(original.state, st.CORRECTED)
+    new_id = await create_claim(unit, base, ctx, actor, frequency="8" if void else "7", original=original)
+    target = st.VOID if void else st.CORRECTED
+    reason = f"{'void' if void else 'replacement'} claim {new_id} created"
+    await unit.transition(await unit.get(claim_id), target, actor, reason=reason)
+    return new_id
+
+
+def apply_correction(doc: ClaimCreate, correction: ClaimCorrection) -> ClaimCreate:
+    data = doc.model_dump(mode="json")
+    if correction.prior_authorization is not None:
+        data["prior_authorization"] = correction.prior_authorization
+    if correction.referral_number is not None:
+        data["referral_number"] = correction.referral_number
+    if correction.diagnoses is not None:
+        data["diagnoses"] = correction.diagnoses
+    for fix in correction.lines:
+        if not 1 <= fix.line_number <= len(data["lines"]):
+            raise ValueError(f"correction names line {fix.line_number}; the claim has {len(data['lines'])}")
+        line = data["lines"][fix.line_number - 1]
+        for key in ("procedure_code", "modifiers", "units", "diagnosis_pointers"):
+            value = getattr(fix, key)
+            if value is not None:
+                line[key] = value
+    return ClaimCreate.model_validate(data)
+
+
+# -- events consumed -------------------------------------------------------------------------------------
+async def on_adjudicated(unit: ClaimsUnit, event: ClaimAdjudicatedV1, actor: Actor) -> None:
+    """Move the claim to paid / partially paid / denied. Reversals (22) are handled by on_reversed."""
+    if event.status_code == "22":
+        return
+    try:
+        row = await unit.get(event.claim_id, lock=True)
+    except NotFound:
+        return  # a payment for a claim this tenant never billed: remittance keeps it for review
+    if event.paid_cents == 0:
+        target = st.DENIED
+    elif any(line.paid_cents == 0 for line in event.lines) or any(
+        a.group in ("CO", "OA", "PI") and a.reason not in ("45", "253", "59", "94", "131") for a in event.adjustments
+    ):
+        target = st.PARTIALLY_PAID
+    else:
+        target = st.PAID
+    values = {
+        "paid_cents": row.paid_cents + event.paid_cents,
+        "patient_responsibility_cents": event.patient_responsibility_cents,
+        "payer_claim_control_number": event.payer_claim_control_number or row.payer_claim_control_number,
+        "adjudicated_at": datetime.now(UTC),
+    }
+    reason = f"835 {event.remittance_id}: status {event.status_code}, paid {event.paid_cents / 100:.2f}"
+    codes = [f"{a.group}-{a.reason}" for a in event.adjustments]
+    if row.state == target:  # a restated or second payment: amounts change, the state does not
+        await unit.conn.execute(update(claim).where(claim.c.id == row.id).values(**values))
+        return
+    if row.state in (st.CORRECTED, st.VOID, st.CLOSED):
+        return  # superseded; the replacement claim carries on
+    await unit.transition(row, target, actor, reason=reason, values=values, event_extra={"reason_codes": codes})
+
+
+async def on_reversed(unit: ClaimsUnit, event: ClaimReversedV1, actor: Actor) -> None:
+    try:
+        row = await unit.get(event.claim_id, lock=True)
+    except NotFound:
+        return
+    if row.state not in st.ADJUDICATED:
+        return
+    values = {"paid_cents": row.paid_cents + event.reversed_paid_cents}
+    await unit.transition(
+        row, st.ACCEPTED, actor, reason=f"payer reversed its payment ({event.remittance_id})", values=values
+    )
+
+
+async def on_eligibility(conn: AsyncConnection, tenant: str, event: EligibilityCheckCompletedV1) -> None:
+    await conn.execute(
+        insert(eligibility_snapshot).values(
+            tenant_id=tenant,
+            check_id=event.check_id,
+            payer_id=event.payer_id,
+            member_id=event.member_id,
+            status=event.status,
+            coverage_start=event.coverage_start,
+            coverage_end=event.coverage_end,
+            service_date=event.service_date,
+            checked_at=datetime.now(UTC),
+        )
+    )
+
+
+# -- acknowledgments -------------------------------------------------------------------------------------
+async def apply_claim_status(
+    unit: ClaimsUnit,
+    claim_id: str,
+    *,
+    accepted: bool | None,
+    detail: dict[str, Any],
+    actor: Actor,
+    payer_claim_control_number: str | None = None,
+) -> bool:
+    """Record a 999/277CA/277 finding on a claim and move it to accepted or rejected when it says so."""
+    try:
+        row = await unit.get(claim_id, lock=True)
+    except NotFound:
+        return False
+    values: dict[str, Any] = {"status_detail": detail}
+    if payer_claim_control_number:
+        values["payer_claim_control_number"] = payer_claim_control_number
+    target = None if accepted is None else (st.ACCEPTED if accepted else st.REJECTED)
+    if target is None or row.state != st.SUBMITTED:
+        # Late or informational (e.g. an acceptance after the payment): recorded, state unchanged.
+        await unit.conn.execute(update(claim).where(claim.c.id == row.id).values(**values))
+        return True
+    await unit.transition(
+        row,
+        target,
+        actor,
+        reason=detail.get("summary"),
+        values=values,
+        event_extra={"reason_codes": detail.get("codes", [])},
+    )
+    return True
+
+
+def service_dates(rows: Sequence[Any]) -> tuple[date, date]:
+    return min(r.service_from for r in rows), max(r.service_to for r in rows)

@@ -1,0 +1,215 @@
+"""Submission: ready claims -> 837 interchanges per payer and claim type -> a clearinghouse adapter.
+
+Building and recording happen in the caller's transaction (claims move to submitted, the 837 is kept);
+delivery happens after the commit and is retried by the worker until it succeeds, so a crash never
+loses a submission (a clearinghouse drops a resent interchange by its ISA13).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Protocol
+
+import httpx
+from rcm_shared.x12.sets.x837 import Receiver, Submitter, build_837
+from rcm_shared.x12.writer import InterchangeWriter, MemoryControlNumbers, Party
+from sqlalchemy import and_, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from claims.config import ClaimsSettings
+from claims.domain import state as st
+from claims.domain.encounter import ClaimCreate
+from claims.handlers import Actor, ClaimsUnit, billed_lines
+from claims.models import claim, control_number, submission
+from claims.x12 import to_837
+
+
+class DeliveryError(RuntimeError):
+    pass
+
+
+class Adapter(Protocol):
+    name: str
+
+    async def deliver(self, submission_id: str, x12: str) -> tuple[str, str | None]:
+        """Send an interchange; returns (destination, an immediate response such as a 999, or None)."""
+        ...
+
+
+@dataclass
+class FiledropAdapter:
+    """Files into an outbound folder; acknowledgments come back through the inbound folder."""
+
+    folder: Path
+    name: str = "filedrop"
+
+    async def deliver(self, submission_id: str, x12: str) -> tuple[str, str | None]:
+        def write() -> str:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            target = self.folder / f"{submission_id}.837"
+            tmp = target.with_suffix(".part")
+            tmp.write_text(x12)
+            os.replace(tmp, target)  # atomic: a reader never sees half a file
+            return str(target)
+
+        return await asyncio.to_thread(write), None
+
+
+@dataclass
+class HttpAdapter:
+    """POSTs the interchange to a clearinghouse endpoint, which answers with a 999."""
+
+    url: str
+    timeout: float = 10.0
+    name: str = "http"
+
+    async def deliver(self, submission_id: str, x12: str) -> tuple[str, str | None]:
+        try:
+            async with httpx.AsyncClient(timeout=self.timeout) as client:
+                response = await client.post(
+                    self.url, content=x12.encode(), headers={"content-type": "application/edi-x12"}
+                )
+        except httpx.HTTPError as exc:
+            raise DeliveryError(f"{self.url}: {exc}") from exc
+        if response.status_code >= 300:
+            raise DeliveryError(f"{self.url} answered {response.status_code}: {response.text[:300]}")
+        return self.url, response.text or None
+
+
+def adapter_for(settings: ClaimsSettings) -> Adapter:
+    if settings.clearinghouse_adapter == "http":
+        return HttpAdapter(settings.clearinghouse_url, settings.clearinghouse_timeout_s)
+    if settings.clearinghouse_adapter == "filedrop":
+        return FiledropAdapter(settings.outbound_path())
+    raise ValueError(f"unknown clearinghouse adapter {settings.clearinghouse_adapter!r}")
+
+
+async def next_control(conn: AsyncConnection, kind: str) -> int:
+    """A control number that is never reused, kept in the database (several API replicas share it)."""
+    result = await conn.execute(
+        update(control_number)
+        .where(control_number.c.kind == kind)
+        .values(value=control_number.c.value % 999_999_999 + 1)
+        .returning(control_number.c.value)
+    )
+    value = result.scalar()
+    if value is None:
+        await conn.execute(insert(control_number).values(kind=kind, value=1))
+        value = 1
+    return int(value)
+
+
+@dataclass
+class Prepared:
+    submission_id: str
+    payer_id: str
+    claim_ids: list[str]
+    x12: str
+
+
+async def prepare(
+    unit: ClaimsUnit, settings: ClaimsSettings, claim_ids: list[str] | None, actor: Actor, adapter_name: str
+) -> list[Prepared]:
+    """Group ready claims by payer and type into 837 interchanges; claims move to submitted."""
+    c = claim.c
+    cond = [c.tenant_id == unit.tenant, c.state == st.READY]
+    if claim_ids is not None:
+        rows = [await unit.get(cid, lock=True) for cid in claim_ids]
+        for row in rows:
+            if row.state != st.READY:
+                raise st.IllegalTransition(row.state, st.SUBMITTED)
+    else:
+        rows = list(await unit.conn.execute(select(claim).where(and_(*cond)).order_by(c.created_at)))
+    groups: dict[tuple[str, str], list[Any]] = {}
+    for row in rows:
+        groups.setdefault((row.payer_id, row.kind), []).append(row)
+    prepared: list[Prepared] = []
+    now = datetime.now(UTC)
+    for (payer_id, kind), members in groups.items():
+        x837_claims = [
+            to_837(
+                ClaimCreate.model_validate(r.document),
+                claim_id=r.id,
+                frequency=r.frequency,
+                payer_claim_control_number=r.payer_claim_control_number,
+            )
+            for r in members
+        ]
+        isa = await next_control(unit.conn, "ISA")
+        gs = await next_control(unit.conn, "GS")
+        st_number = await next_control(unit.conn, "ST")
+        ts = build_837(
+            x837_claims,
+            submitter=Submitter(
+                settings.submitter_name, settings.submitter_id, settings.submitter_contact, settings.submitter_phone
+            ),
+            receiver=Receiver(settings.receiver_name, settings.receiver_id),
+            reference=f"{gs:09d}",
+            created=now.date(),
+            kind="P" if kind == "P" else "I",
+        )
+        numbers = MemoryControlNumbers({"ISA": isa - 1, "GS": gs - 1, "ST": st_number - 1})
+        writer = InterchangeWriter(
+            sender=Party("ZZ", settings.submitter_id, settings.submitter_id),
+            receiver=Party("ZZ", settings.receiver_id, settings.receiver_id),
+            functional_id="HC",
+            version=ts.implementation,
+            numbers=numbers,
+            usage=settings.usage_indicator,
+            ack_requested=True,
+        )
+        text = writer.render([ts])
+        submission_id = str(uuid.uuid4())
+        await unit.conn.execute(
+            insert(submission).values(
+                id=submission_id,
+                tenant_id=unit.tenant,
+                payer_id=payer_id,
+                kind=kind,
+                adapter=adapter_name,
+                interchange_control=f"{isa:09d}",
+                group_control=str(gs),
+                transaction_control=writer.st_controls[0],
+                claim_count=len(members),
+                x12=text,
+                status="pending",
+                attempts=0,
+                created_at=now,
+            )
+        )
+        for row in members:
+            await unit.transition(
+                row,
+                st.SUBMITTED,
+                actor,
+                reason=f"sent in interchange {isa:09d}",
+                values={"submission_id": submission_id, "submitted_at": now},
+                event_extra={"lines": billed_lines(row)},
+            )
+        prepared.append(Prepared(submission_id, payer_id, [r.id for r in members], text))
+    return prepared
+
+
+async def mark_delivery(conn: AsyncConnection, submission_id: str, destination: str | None, error: str | None) -> None:
+    now = datetime.now(UTC)
+    values: dict[str, Any] = {"attempts": submission.c.attempts + 1}
+    if error is None:
+        values |= {"status": "delivered", "delivered_at": now, "destination": destination, "last_error": None}
+    else:
+        values["last_error"] = error[:2000]
+    await conn.execute(update(submission).where(submission.c.id == submission_id).values(**values))
+
+
+async def pending_submissions(conn: AsyncConnection, limit: int = 20) -> list[Any]:
+    rows = await conn.execute(
+        select(submission.c.id, submission.c.tenant_id, submission.c.x12)
+        .where(submission.c.status == "pending")
+        .order_by(submission.c.created_at)
+        .limit(limit)
+    )
+    return list(rows)

@@ -1,0 +1,124 @@
+"""From this service's encounter documents to the shared 837 transaction-set models, and back."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from rcm_shared.x12.sets import x837
+
+from claims.domain.encounter import AddressIn, ClaimCreate, PersonIn, ProviderIn
+
+
+def _address(a: AddressIn | None) -> x837.Address | None:
+    return x837.Address(a.line1, a.city, a.state, a.postal_code, a.line2) if a else None
+
+
+def _provider(p: ProviderIn | None) -> x837.Provider | None:
+    if p is None:
+        return None
+    return x837.Provider(
+        last_or_org=p.name.upper(),
+        npi=p.npi,
+        first=p.first_name.upper() if p.first_name else None,
+        is_person=p.is_person,
+        taxonomy=p.taxonomy,
+        tax_id=p.tax_id,
+        address=_address(p.address),
+    )
+
+
+def _person(p: PersonIn, member_id: str | None = None) -> x837.Person:
+    return x837.Person(
+        last=p.last_name.upper(),
+        first=p.first_name.upper() if p.first_name else None,
+        middle=p.middle_name.upper() if p.middle_name else None,
+        birth_date=p.birth_date,
+        sex=p.sex,
+        address=_address(p.address),
+        member_id=member_id,
+    )
+
+
+def to_837(doc: ClaimCreate, *, claim_id: str, frequency: str, payer_claim_control_number: str | None) -> x837.Claim:
+    kind: x837.Kind = "P" if doc.kind == "professional" else "I"
+    lines = []
+    for n, line in enumerate(doc.lines, start=1):
+        adjudications = [
+            x837.LineAdjudication(
+                payer_id=prior.payer_id,
+                paid=paid.paid,
+                procedure_code=line.procedure_code or "",
+                units=line.units,
+                paid_date=paid.paid_date,
+                modifiers=list(line.modifiers),
+                adjustments=[x837.Adjustment(a.group, a.reason, a.amount) for a in paid.adjustments],
+            )
+            for prior, paid in zip(doc.prior_payers, line.prior_payments, strict=False)
+        ]
+        lines.append(
+            x837.ServiceLine(
+                charge=line.charge,
+                units=line.units,
+                procedure_code=line.procedure_code,
+                modifiers=list(line.modifiers),
+                service_date=line.service_date,
+                service_date_end=line.service_date_end,
+                diagnosis_pointers=list(line.diagnosis_pointers),
+                place_of_service=line.place_of_service,
+                revenue_code=line.revenue_code,
+                line_control_number=f"{claim_id}-{n}",
+                adjudications=adjudications,
+            )
+        )
+    billing = _provider(doc.billing_provider)
+    assert billing is not None
+    return x837.Claim(
+        kind=kind,
+        claim_id=claim_id,
+        total_charge=sum((ln.charge for ln in lines), Decimal(0)),
+        facility_code=doc.facility_code,
+        frequency=frequency,
+        billing_provider=billing,
+        subscriber=_person(doc.subscriber, doc.subscriber.member_id),
+        payer=x837.Payer(doc.payer.name.upper(), doc.payer.payer_id),
+        responsibility=doc.payer.responsibility,
+        filing_indicator=doc.payer.filing_indicator,
+        group_number=doc.subscriber.group_number,
+        patient=_person(doc.patient) if doc.patient else None,
+        patient_relationship=doc.patient.relationship if doc.patient else None,
+        diagnoses=list(doc.diagnoses),
+        lines=lines,
+        rendering_provider=_provider(doc.rendering_provider),
+        referring_provider=_provider(doc.referring_provider),
+        attending_provider=_provider(doc.attending_provider),
+        prior_authorization=doc.prior_authorization,
+        referral_number=doc.referral_number,
+        payer_claim_control_number=payer_claim_control_number,
+        other_payers=[
+            x837.OtherPayer(
+                responsibility=p.responsibility,
+                relationship=p.relationship,
+                filing_indicator=p.filing_indicator,
+                subscriber=x837.Person(
+                    p.subscriber.last_name.upper(),
+                    p.subscriber.first_name.upper() if p.subscriber.first_name else None,
+                    member_id=p.subscriber.member_id,
+                ),
+                payer=x837.Payer(p.name.upper(), p.payer_id),
+                paid=p.paid,
+                remaining_patient_liability=p.remaining_patient_liability,
+                adjustments=[x837.Adjustment(a.group, a.reason, a.amount) for a in p.adjustments],
+                adjudication_date=p.paid_date,
+            )
+            for p in doc.prior_payers
+        ],
+        statement_from=doc.statement_from,
+        statement_to=doc.statement_to,
+        admission_date=doc.admission_date,
+        admission_type=doc.admission_type,
+        admission_source=doc.admission_source,
+        patient_status=doc.patient_status,
+        admitting_diagnosis=doc.admitting_diagnosis,
+        occurrence_codes=list(doc.occurrence_codes),
+        value_codes=list(doc.value_codes),
+    )

@@ -1,0 +1,374 @@
+"""The claims service end to end on its own: API, database (SQLite and PostgreSQL), real broker, pyx12."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from claims.models import bus
+from rcm_shared.bus.admin import TopicRequest, ensure_topics
+from rcm_shared.bus.consumer import InboxConsumer
+from rcm_shared.config import KafkaSettings
+from rcm_shared.events import Envelope
+from rcm_shared.payloads.denials import ClaimCorrection, ResubmissionRequestedV1
+from rcm_shared.payloads.remittance import AdjustmentOut, ClaimAdjudicatedV1, LinePaymentOut
+from rcm_shared.testing import poll_until, wait_for_assignment
+from rcm_shared.x12.reader import X12Reader
+from rcm_shared.x12.writer import Composite, InterchangeWriter, MemoryControlNumbers, Party, TransactionSet
+
+sys.path.insert(0, str(Path(__file__).parent))
+from factory import encounter
+
+T = {"X-Tenant-ID": "org-1"}
+X12VALID = shutil.which("x12valid") or str(Path(sys.executable).with_name("x12valid"))
+
+
+@pytest.fixture
+async def client(
+    db_factory: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, kafka: KafkaSettings
+) -> AsyncIterator[Any]:
+    db = await db_factory("claims")
+    monkeypatch.setenv("KAFKA_TOPIC_PREFIX", kafka.topic_prefix)
+    monkeypatch.setenv("CLAIMS_DATABASE_URL", db.url)
+    monkeypatch.setenv("CLAIMS_DB_SCHEMA", db.schema)
+    monkeypatch.setenv("CLAIMS_OUTBOUND_DIR", str(tmp_path / "outbound"))
+    monkeypatch.setenv("CLAIMS_DEFAULT_TENANT", "org-1")
+    from claims.config import get_settings
+    from claims.main import create_app
+    from claims.resources import default_resources
+
+    get_settings.cache_clear()
+    default_resources.cache_clear()
+    app = create_app()
+    async with app.router.lifespan_context(app):
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as c:
+            c.app = app  # type: ignore[attr-defined]
+            c.outbound = tmp_path / "outbound"  # type: ignore[attr-defined]
+            yield c
+    get_settings.cache_clear()
+    default_resources.cache_clear()
+
+
+def pyx12(text: str, tmp_path: Path) -> str:
+    path = tmp_path / "check.x12"
+    path.write_text(text)
+    out = subprocess.run([X12VALID, str(path)], capture_output=True, text=True, cwd=tmp_path)
+    return (out.stdout + out.stderr).strip()
+
+
+async def create(client: Any, **changes: Any) -> dict[str, Any]:
+    r = await client.post("/v1/claims", json=encounter(**changes), headers=T)
+    assert r.status_code == 201, r.text
+    return dict(r.json())
+
+
+async def submit(client: Any, claim_id: str) -> dict[str, Any]:
+    r = await client.post(f"/v1/claims/{claim_id}/submit", headers=T)
+    assert r.status_code == 200, r.text
+    return dict(r.json()[0])
+
+
+def controls(x12: str) -> tuple[str, str]:
+    header = next(h for h, _s in X12Reader(x12.encode()))
+    return header.group.control_number, header.control_number
+
+
+def ack_999(gs06: str, st02: str, accepted: bool) -> str:
+    ts = TransactionSet("999", "005010X231A1")
+    ts.add("AK1", "HC", gs06, "005010X222A1")
+    ts.add("AK2", "837", st02, "005010X222A1")
+    if not accepted:
+        ts.add("IK3", "NM1", "8", "2010", "8")
+        ts.add("IK4", "9", None, "7", "XX")
+    ts.add("IK5", "A" if accepted else "R", None if accepted else "5")
+    ts.add("AK9", "A" if accepted else "R", "1", "1", "1" if accepted else "0")
+    return InterchangeWriter(
+        sender=Party("ZZ", "CLEARINGHOUSE", "CLEARINGHOUSE"),
+        receiver=Party("ZZ", "RCMCLINIC", "RCMCLINIC"),
+        functional_id="FA",
+        version="005010X231A1",
+        numbers=MemoryControlNumbers(),
+    ).render([ts])
+
+
+def ack_277ca(claim_id: str, accepted: bool, pccn: str = "PAYERICN1") -> str:
+    ts = TransactionSet("277", "005010X214")
+    ts.add("BHT", "0085", "08", "ACK1", "20261120", "1200", "TH")
+    ts.add("HL", "1", None, "20", "1")
+    ts.add("NM1", "PR", "2", "MEDICARE PART B", None, None, None, None, "PI", "MCRB1")
+    ts.add("TRN", "1", "1")
+    ts.add("DTP", "050", "D8", "20261120")
+    ts.add("DTP", "009", "D8", "20261120")
+    ts.add("HL", "2", "1", "21", "1")
+    ts.add("NM1", "41", "2", "CLINIC", None, None, None, None, "46", "RCMCLINIC")
+    ts.add("TRN", "2", "BATCH1")
+    ts.add("STC", Composite(("A1", "19", "PR")), "20261120", "WQ", "245.5")
+    ts.add("HL", "3", "2", "19", "1")
+    ts.add("NM1", "85", "2", "CLINIC", None, None, None, None, "XX", "1234567893")
+    ts.add("TRN", "1", "PROV")
+    ts.add("HL", "4", "3", "PT")
+    ts.add("NM1", "QC", "1", "DOE", "JANE", None, None, None, "MI", "W123456789")
+    ts.add("TRN", "2", claim_id)
+    if accepted:
+        ts.add("STC", Composite(("A2", "20", "PR")), "20261120", "WQ", "245.5")
+        ts.add("REF", "1K", pccn)
+    else:
+        ts.add("STC", Composite(("A7", "562", "85")), "20261120", "U", "245.5")
+    return InterchangeWriter(
+        sender=Party("ZZ", "CLEARINGHOUSE", "CLEARINGHOUSE"),
+        receiver=Party("ZZ", "RCMCLINIC", "RCMCLINIC"),
+        functional_id="HN",
+        version="005010X214",
+        numbers=MemoryControlNumbers(),
+    ).render([ts])
+
+
+async def test_charge_entry_scrubs_and_bad_input_is_refused(client: Any) -> None:
+    ok = await create(client)
+    assert ok["state"] == "ready" and ok["edits"] == [] and ok["charge_cents"] == 24550
+    bad = await create(client, **{"billing_provider.npi": "1234567890", "lines.0.service_date": "2026-01-02"})
+    assert bad["state"] == "draft"
+    assert [e["rule"] for e in bad["edits"]][0] == "NPI001"
+    r = await client.post("/v1/claims", json={"kind": "professional"}, headers=T)
+    assert r.status_code == 422 and r.headers["content-type"] == "application/problem+json"
+    assert {"billing_provider", "subscriber", "payer", "diagnoses", "lines", "facility_code"} <= {
+        e["field"] for e in r.json()["errors"]
+    }
+    star = await client.post("/v1/claims", json=encounter(**{"subscriber.last_name": "O*BRIEN"}), headers=T)
+    assert star.status_code == 422  # an X12 delimiter in a name never reaches an 837
+    dup = await create(client)
+    assert dup["state"] == "draft" and any(e["rule"] == "DUP001" and ok["id"] in e["message"] for e in dup["edits"])
+    history = (await client.get(f"/v1/claims/{ok['id']}/history", headers=T)).json()
+    assert [(h["from_state"], h["to_state"]) for h in history] == [(None, "draft"), ("draft", "ready")]
+
+
+async def test_submit_writes_an_837_that_passes_pyx12(client: Any, tmp_path: Path) -> None:
+    a = await create(client)
+    b = await create(client, **{"subscriber.member_id": "W2", "subscriber.first_name": "Ann"})
+    r = await client.post("/v1/submissions", json={}, headers=T)
+    (sub,) = r.json()
+    assert sub["delivered"] and sorted(sub["claim_ids"]) == sorted([a["id"], b["id"]])
+    assert Path(sub["destination"]).exists()
+    x12 = (await client.get(f"/v1/claims/{a['id']}/x12", headers=T)).text
+    assert pyx12(x12, tmp_path).endswith(": OK")
+    assert f"CLM*{a['id']}*245.50***11:B:1" in x12 and f"REF*6R*{a['id']}-1~" in x12
+    claim = (await client.get(f"/v1/claims/{a['id']}", headers=T)).json()
+    assert claim["state"] == "submitted"
+    again = await client.post(f"/v1/claims/{a['id']}/submit", headers=T)
+    assert again.status_code == 409 and again.json()["current_state"] == "submitted"
+    async with client.app.state.engine.connect() as conn:
+        from sqlalchemy import select
+
+        rows = list(await conn.execute(select(bus.outbox).where(bus.outbox.c.key == a["id"]).order_by(bus.outbox.c.id)))
+    import json
+
+    submitted = json.loads(rows[-1].payload)
+    assert submitted["new_state"] == "submitted" and submitted["lines"][0]["line_control_number"] == f"{a['id']}-1"
+    assert "DOE" not in rows[-1].payload and "W123456789" not in rows[-1].payload  # no PHI in events
+
+
+async def test_999_rejection_and_277ca_acceptance(client: Any) -> None:
+    a = await create(client)
+    b = await create(client, **{"subscriber.member_id": "W2"})
+    await submit(client, a["id"])
+    await submit(client, b["id"])
+    gs_a, st_a = controls((await client.get(f"/v1/claims/{a['id']}/x12", headers=T)).text)
+    r = await client.post("/v1/acknowledgments", content=ack_999(gs_a, st_a, accepted=False), headers=T)
+    assert r.status_code == 200 and r.json()["claims_updated"] == [a["id"]]
+    rejected = (await client.get(f"/v1/claims/{a['id']}", headers=T)).json()
+    assert rejected["state"] == "rejected"
+    finding = rejected["status_detail"]["findings"][0]
+    assert finding["segment"] == "NM1" and finding["elements"][0]["problem"] == "invalid code value"
+    r = await client.post("/v1/acknowledgments", content=ack_277ca(b["id"], accepted=True), headers=T)
+    assert r.json() == {"kind": "277CA", "claims_updated": [b["id"]], "unknown": []}
+    accepted = (await client.get(f"/v1/claims/{b['id']}", headers=T)).json()
+    assert accepted["state"] == "accepted" and accepted["payer_claim_control_number"] == "PAYERICN1"
+    bad = await client.post("/v1/acknowledgments", content=b"ISA*00*garbage", headers=T)
+    assert bad.status_code == 422
+
+
+def adjudicated(claim_id: str, paid: int, lines_paid: list[int]) -> ClaimAdjudicatedV1:
+    return ClaimAdjudicatedV1(
+        remittance_id="R1",
+        claim_id=claim_id,
+        payer_id="MCRB1",
+        payer_claim_control_number="PAYERICN1",
+        status_code="1" if paid else "4",
+        charge_cents=24550,
+        paid_cents=paid,
+        patient_responsibility_cents=0,
+        contractual_cents=24550 - paid,
+        adjustments=[AdjustmentOut(group="CO", reason="45" if paid else "50", amount_cents=24550 - paid)],
+        lines=[
+            LinePaymentOut(
+                line_number=n + 1,
+                line_control_number=f"{claim_id}-{n + 1}",
+                procedure_code="99214",
+                charge_cents=0,
+                paid_cents=p,
+            )
+            for n, p in enumerate(lines_paid)
+        ],
+    )
+
+
+async def consume(client: Any, kafka: KafkaSettings, envelopes: list[tuple[str, Envelope, str]]) -> InboxConsumer:
+    """Publish (topic, envelope, key) to the real broker and run the claims worker's consumer over them."""
+    from aiokafka import AIOKafkaProducer
+    from claims.consumers import registry
+
+    topics = sorted({kafka.topic_prefix + t for t, _e, _k in envelopes})
+    await ensure_topics(kafka, [TopicRequest(t, 3) for t in topics] + [TopicRequest(t + ".dlq", 1) for t in topics])
+    producer = AIOKafkaProducer(bootstrap_servers=kafka.bootstrap_servers)
+    await producer.start()
+    for topic, env, key in envelopes:
+        await producer.send_and_wait(
+            kafka.topic_prefix + topic, env.to_value(), key=key.encode(), headers=env.to_headers()
+        )
+    await producer.stop()
+    consumer = InboxConsumer(
+        name="claims-worker",
+        engine=client.app.state.engine,
+        tables=bus,
+        kafka=kafka,
+        group_id=kafka.topic_prefix + "claims",
+        topics=topics,
+        registry=registry,
+        session_timeout_ms=1500,
+        max_retries=1,
+        retry_backoff=0.01,
+    )
+    await consumer.start()
+    try:
+        await wait_for_assignment(consumer)
+        await poll_until(
+            consumer,
+            lambda: consumer.stats.handled + consumer.stats.duplicates + consumer.stats.dead_lettered >= len(envelopes),
+        )
+    finally:
+        await consumer.stop()
+    return consumer
+
+
+async def test_payment_before_acceptance_and_redelivery_move_the_claim_once(client: Any, kafka: KafkaSettings) -> None:
+    a = await create(client)
+    await submit(client, a["id"])
+    paid = Envelope.wrap(adjudicated(a["id"], 20000, [15000, 5000]), source="/remittance", tenant_id="org-1")
+    denied_other = Envelope.wrap(adjudicated("CUNKNOWN", 0, []), source="/remittance", tenant_id="org-1")
+    stats = await consume(
+        client,
+        kafka,
+        [
+            ("remittance.claim.adjudicated", paid, a["id"]),
+            ("remittance.claim.adjudicated", paid, a["id"]),  # redelivered
+            ("remittance.claim.adjudicated", denied_other, "CUNKNOWN"),
+        ],
+    )
+    assert stats.stats.handled == 2 and stats.stats.duplicates == 1
+    claim = (await client.get(f"/v1/claims/{a['id']}", headers=T)).json()
+    assert claim["state"] == "paid" and claim["paid_cents"] == 20000
+    # The 277CA acceptance arrives after the payment: recorded, not lost, and the claim stays paid.
+    await client.post("/v1/acknowledgments", content=ack_277ca(a["id"], accepted=True), headers=T)
+    claim = (await client.get(f"/v1/claims/{a['id']}", headers=T)).json()
+    assert claim["state"] == "paid" and claim["status_detail"]["source"] == "277CA"
+    history = [h["to_state"] for h in (await client.get(f"/v1/claims/{a['id']}/history", headers=T)).json()]
+    assert history == ["draft", "ready", "submitted", "paid"]
+
+
+async def test_denial_resubmission_produces_a_frequency_7_claim_that_passes_pyx12(
+    client: Any, kafka: KafkaSettings, tmp_path: Path
+) -> None:
+    a = await create(client)
+    await submit(client, a["id"])
+    await client.post("/v1/acknowledgments", content=ack_277ca(a["id"], accepted=True), headers=T)
+    denial = Envelope.wrap(adjudicated(a["id"], 0, [0, 0]), source="/remittance", tenant_id="org-1")
+    request = Envelope.wrap(
+        ResubmissionRequestedV1(
+            denial_id="D1",
+            claim_id=a["id"],
+            reason="missing prior authorization",
+            correction=ClaimCorrection(prior_authorization="AUTH777"),
+        ),
+        source="/denials",
+        tenant_id="org-1",
+    )
+    await consume(client, kafka, [("remittance.claim.adjudicated", denial, a["id"])])
+    assert (await client.get(f"/v1/claims/{a['id']}", headers=T)).json()["state"] == "denied"
+    await consume(client, kafka, [("denials.resubmission.requested", request, a["id"])])
+    original = (await client.get(f"/v1/claims/{a['id']}", headers=T)).json()
+    assert original["state"] == "corrected"
+    (replacement,) = (await client.get("/v1/claims?state=submitted", headers=T)).json()
+    assert replacement["frequency"] == "7" and replacement["original_claim_id"] == a["id"]
+    x12 = (await client.get(f"/v1/claims/{replacement['id']}/x12", headers=T)).text
+    assert "REF*F8*PAYERICN1~" in x12 and "REF*G1*AUTH777~" in x12 and "*11:B:7*" in x12
+    assert pyx12(x12, tmp_path).endswith(": OK")
+
+
+async def test_void_illegal_transitions_and_tenancy(client: Any) -> None:
+    a = await create(client)
+    voided = (await client.post(f"/v1/claims/{a['id']}/void", headers=T)).json()
+    assert voided["id"] == a["id"] and voided["state"] == "void"  # never sent: voided directly
+    r = await client.post(f"/v1/claims/{a['id']}/submit", headers=T)
+    assert r.status_code == 409 and "cannot become 'submitted'" in r.json()["detail"]
+    b = await create(client, **{"subscriber.member_id": "W3"})
+    await submit(client, b["id"])
+    void_claim = (await client.post(f"/v1/claims/{b['id']}/void", headers=T)).json()
+    assert void_claim["frequency"] == "8" and void_claim["original_claim_id"] == b["id"]
+    other = {"X-Tenant-ID": "org-2"}
+    assert (await client.get(f"/v1/claims/{b['id']}", headers=other)).status_code == 404
+    assert (await client.post(f"/v1/claims/{b['id']}/close", headers=other)).status_code == 404
+    assert (await client.get("/v1/claims", headers=other)).json() == []
+    assert (await client.get(f"/v1/claims/{b['id']}", headers=T)).json()["state"] == "void"
+
+
+async def test_secondary_claim_with_prior_payer_adjudication_passes_pyx12(client: Any, tmp_path: Path) -> None:
+    prior = {
+        "payer_id": "MCRB1",
+        "name": "Medicare Part B",
+        "responsibility": "P",
+        "filing_indicator": "MB",
+        "subscriber": {"last_name": "Doe", "first_name": "Jane", "member_id": "1EG4TE5MK73"},
+        "paid": "160.00",
+        "paid_date": "2026-11-01",
+        "remaining_patient_liability": "40.00",
+        "adjustments": [
+            {"group": "CO", "reason": "45", "amount": "45.50"},
+            {"group": "PR", "reason": "2", "amount": "40.00"},
+        ],
+    }
+    doc = encounter(
+        **{"payer": {"payer_id": "AARP1", "name": "AARP Medigap", "responsibility": "S", "filing_indicator": "CI"}}
+    )
+    doc["prior_payers"] = [prior]
+    doc["lines"][0]["prior_payments"] = [
+        {
+            "paid": "130.00",
+            "paid_date": "2026-11-01",
+            "adjustments": [
+                {"group": "CO", "reason": "45", "amount": "40.00"},
+                {"group": "PR", "reason": "2", "amount": "30.00"},
+            ],
+        }
+    ]
+    doc["lines"][1]["prior_payments"] = [
+        {
+            "paid": "30.00",
+            "paid_date": "2026-11-01",
+            "adjustments": [
+                {"group": "CO", "reason": "45", "amount": "5.50"},
+                {"group": "PR", "reason": "2", "amount": "10.00"},
+            ],
+        }
+    ]
+    r = await client.post("/v1/claims", json=doc, headers=T)
+    assert r.json()["state"] == "ready", r.json()["edits"]
+    await submit(client, r.json()["id"])
+    x12 = (await client.get(f"/v1/claims/{r.json()['id']}/x12", headers=T)).text
+    assert "SBR*P*18" in x12 and "AMT*D*160~" in x12 and "SVD*MCRB1*130*HC:99214:25" in x12
+    assert pyx12(x12, tmp_path).endswith(": OK")

@@ -1,0 +1,151 @@
+"""Each scrubber rule: one passing case (the clean claim) and one failing case."""
+
+from __future__ import annotations
+
+import sys
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pytest
+from claims.domain.encounter import ClaimCreate
+from claims.domain.ncci import NcciTables, load_mue, load_ptp
+from claims.domain.scrubber import Eligibility, ScrubContext, load_payer_rules, rule_texts, scrub
+
+sys.path.insert(0, str(Path(__file__).parent))
+from factory import DOS, TODAY, days_ago, encounter
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+def ncci() -> NcciTables:
+    tables = NcciTables()
+    load_ptp(FIXTURES / "ncci_ptp_sample.txt", tables)
+    load_mue(FIXTURES / "mue_sample.csv", tables)
+    return tables
+
+
+def run(doc: dict[str, Any], **ctx: Any) -> list[Any]:
+    context = ScrubContext(today=TODAY, ncci=ncci(), payer_rules=load_payer_rules(), **ctx)
+    return scrub(ClaimCreate.model_validate(doc), context)
+
+
+def rules_of(doc: dict[str, Any], **ctx: Any) -> set[str]:
+    return {e.rule for e in run(doc, **ctx)}
+
+
+def test_clean_claim_has_no_edit() -> None:
+    assert run(encounter()) == []
+
+
+PO_BOX = {"line1": "PO Box 12", "city": "Springfield", "state": "IL", "postal_code": "62701"}
+CASES = [
+    ("NPI001", {"billing_provider.npi": "1234567890"}),
+    ("TAX001", {"billing_provider.tax_id": "12-345678"}),
+    ("TAXO001", {"billing_provider.taxonomy": "207Q0000"}),
+    ("NAME001", {"subscriber.first_name": ...}),
+    ("ADDR001", {"billing_provider.address": PO_BOX}),
+    ("DX001", {"diagnoses": ["E11.9", "123"]}),
+    ("DX002", {"diagnoses": ["E11"]}),
+    ("DX003", {"diagnoses": ["E11.9", "Z99.99"]}),
+    ("DX004", {"diagnoses": ["G63", "E11.9"]}),
+    ("DX005", {"diagnoses": ["N40.1"]}),
+    ("DX006", {"diagnoses": ["P07.14"]}),
+    ("DX007", {"diagnoses": ["E11.9", "E11.9"]}),
+    ("PROC001", {"lines.0.procedure_code": "9921"}),
+    ("MOD001", {"lines.0.modifiers": ["2"]}),
+    ("PTR001", {"lines.0.diagnosis_pointers": [3]}),
+    ("UNIT001", {"lines.0.units": "0"}),
+    ("CHG001", {"lines.0.charge": "0.00"}),
+    ("DATE001", {"lines.1.service_date": "2999-01-01"}),
+    ("DATE002", {"subscriber.birth_date": "2030-01-01"}),
+    ("POS001", {"facility_code": "98"}),
+    ("TF001", {"lines.0.service_date": days_ago(400), "lines.1.service_date": days_ago(400)}),
+    ("TF002", {"lines.0.service_date": days_ago(350), "lines.1.service_date": days_ago(350)}),
+    ("AUTH001", {"payer.payer_id": "ACME01", "lines.1.procedure_code": "97110"}),
+    ("PAYER001", {"payer.payer_id": "ACME01", "lines.1.procedure_code": "S9083"}),
+]
+
+
+@pytest.mark.parametrize(("rule", "changes"), CASES, ids=[c[0] for c in CASES])
+def test_rule_fires_on_its_case_only(rule: str, changes: dict[str, Any]) -> None:
+    edits = run(encounter(**changes))
+    assert rule in {e.rule for e in edits}, edits
+    edit = next(e for e in edits if e.rule == rule)
+    assert edit.severity == rule_texts()[rule].severity and edit.message and edit.field
+
+
+def test_every_rule_in_the_data_file_is_exercised() -> None:
+    exercised = {c[0] for c in CASES} | {
+        "NCCI001",
+        "NCCI002",
+        "MUE001",
+        "DUP001",
+        "ELIG001",
+        "ELIG002",
+        "PROC002",
+        "DATE003",
+    }
+    assert set(rule_texts()) == exercised
+
+
+def test_institutional_rules() -> None:
+    doc = encounter(kind="institutional", facility_code="13", **{"lines.0.revenue_code": None})
+    found = rules_of(doc)
+    assert {"PROC002", "DATE003", "NAME001"} <= found
+    ok = encounter(
+        kind="institutional",
+        facility_code="13",
+        statement_from=DOS,
+        statement_to=DOS,
+        attending_provider=encounter()["rendering_provider"],
+        **{"lines.0.revenue_code": "0450", "lines.1.revenue_code": "0300"},
+    )
+    assert rules_of(ok) == set()
+
+
+def test_ncci_ptp_and_modifier_handling() -> None:
+    # Fixture: 93000 is column 2 of 99214 with modifier indicator 1; 36415 of 99214 with indicator 0.
+    pair = {"lines.1.procedure_code": "93000"}
+    assert "NCCI002" in rules_of(encounter(**pair))
+    for modifier in ("59", "XE", "XS", "XP", "XU"):
+        assert "NCCI002" not in rules_of(encounter(**pair, **{"lines.1.modifiers": [modifier]}))
+    never = {"lines.1.procedure_code": "36415", "lines.1.modifiers": ["59"]}
+    assert "NCCI001" in rules_of(encounter(**never))
+    other_day = {**pair, "lines.1.service_date": days_ago(11)}
+    assert not {"NCCI001", "NCCI002"} & rules_of(encounter(**other_day))
+
+
+def test_ncci_deleted_edit_no_longer_applies() -> None:
+    # Fixture: 99214/99211 was deleted on 2020-12-31.
+    assert "NCCI001" not in rules_of(encounter(**{"lines.1.procedure_code": "99211"}))
+
+
+def test_mue_limit() -> None:
+    assert "MUE001" in rules_of(encounter(**{"lines.1.units": "2"}))  # fixture: 83036 MUE 1
+    assert "MUE001" not in rules_of(encounter(**{"lines.1.units": "1"}))
+
+
+def test_duplicates_and_eligibility_from_context() -> None:
+    assert "DUP001" in rules_of(encounter(), duplicates=["C0001"])
+    inactive = Eligibility("inactive", "chk-1", None, None)
+    assert "ELIG001" in rules_of(encounter(), eligibility=inactive)
+    ended = Eligibility("active", "chk-2", date(2020, 1, 1), date(2021, 1, 1))
+    assert "ELIG001" in rules_of(encounter(), eligibility=ended)
+    assert "ELIG001" not in rules_of(encounter(), eligibility=Eligibility("active", "chk-3", None, None))
+
+
+def test_eligibility_required_by_payer_rules(tmp_path: Path) -> None:
+    rules = tmp_path / "rules.toml"
+    rules.write_text("[default]\ntimely_filing_days = 90\n[payers.MCRB1]\nrequire_eligibility = true\n")
+    ctx = ScrubContext(today=TODAY, payer_rules=load_payer_rules(rules))
+    found = {e.rule for e in scrub(ClaimCreate.model_validate(encounter()), ctx)}
+    assert "ELIG002" in found
+    late = encounter(**{"lines.0.service_date": days_ago(100), "lines.1.service_date": days_ago(100)})
+    assert "TF001" in {e.rule for e in scrub(ClaimCreate.model_validate(late), ctx)}  # payer's own limit
+
+
+def test_messages_say_what_to_fix() -> None:
+    (edit,) = run(encounter(**{"billing_provider.npi": "1234567890"}))
+    assert edit.message == "NPI 1234567890 fails the check digit: re-key it from the NPPES record"
+    assert edit.field == "billing_provider.npi" and edit.severity == "error"

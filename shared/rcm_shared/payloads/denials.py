@@ -1,0 +1,40 @@
+"""Events produced by the denials service."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict
+
+from rcm_shared.events import EventPayload
+
+
+class LineCorrection(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    line_number: int  # 1-based, as billed
+    procedure_code: str | None = None
+    modifiers: list[str] | None = None
+    units: str | None = None
+    diagnosis_pointers: list[int] | None = None
+
+
+class ClaimCorrection(BaseModel):
+    """What to change on the resubmitted claim; fields left None keep the original's value."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    prior_authorization: str | None = None
+    referral_number: str | None = None
+    diagnoses: list[str] | None = None
+    lines: list[LineCorrection] = []
+
+
+class ResubmissionRequestedV1(EventPayload):
+    """Denials asks claims to send a corrected (frequency 7) claim, keyed by the original claim id."""
+
+    event_type = "denial.resubmission_requested"
+    schema_version = 1
+
+    denial_id: str
+    claim_id: str
+    reason: str
+    correction: ClaimCorrection = ClaimCorrection()

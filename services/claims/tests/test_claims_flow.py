@@ -134,7 +134,7 @@ async def test_charge_entry_scrubs_and_bad_input_is_refused(client: Any) -> None
     assert ok["state"] == "ready" and ok["edits"] == [] and ok["charge_cents"] == 24550
     bad = await create(client, **{"billing_provider.npi": "1234567890", "lines.0.service_date": "2026-01-02"})
     assert bad["state"] == "draft"
-    assert [e["rule"] for e in bad["edits"]][0] == "NPI001"
+    assert bad["edits"][0]["rule"] == "NPI001"
     r = await client.post("/v1/claims", json={"kind": "professional"}, headers=T)
     assert r.status_code == 422 and r.headers["content-type"] == "application/problem+json"
     assert {"billing_provider", "subscriber", "payer", "diagnoses", "lines", "facility_code"} <= {

@@ -83,105 +83,83 @@ class ClaimsUnit:
         return row
 
     async def transition(
-        self,
-        row: Any,
-        target: str,
-        actor: Actor,
-        *,
-        reason: str | None = None,
-        values: dict[str, Any] | None = None,
+        self, row: Any, target: str, actor: Actor, *, reason: str | None = None, values: dict[str, Any] | None = None,
         event_extra: dict[str, Any] | None = None,
-    ) -> None:
+    ) -> None:  # fmt: skip
         """Move a claim to ``target`` (refused if illegal), record who/what/when/why, emit the event."""
         current = row.state if row is not None else None
         if current is not None:
             st.check(current, target)
         now = datetime.now(UTC)
-        claim_id = row.id if row is not None else (values or {})["id"]
+        values = dict(values or {})
         if row is None:
-            await self.conn.execute(
-                insert(claim).values(**(values or {}), state=target, created_at=now, updated_at=now)
-            )
+            await self.conn.execute(insert(claim).values(**values, state=target, created_at=now, updated_at=now))
+            after = {**values, "state": target}
         else:
             await self.conn.execute(
-                update(claim)
-                .where(and_(claim.c.tenant_id == self.tenant, claim.c.id == claim_id))
-                .values(**(values or {}), state=target, updated_at=now)
-            )
-        await self.conn.execute(
-            insert(claim_transition).values(
-                tenant_id=self.tenant,
-                claim_id=claim_id,
-                from_state=current,
-                to_state=target,
-                actor=actor.name,
-                reason=reason,
-                at=now,
-            )
-        )
-        fresh = await self.get(claim_id)
-        payload = ClaimStatusChangedV1(
-            claim_id=claim_id,
-            old_state=current,
-            new_state=target,
-            changed_at=now,
-            reason=reason,
-            payer_id=fresh.payer_id,
-            charge_cents=fresh.charge_cents,
-            paid_cents=fresh.paid_cents,
-            patient_responsibility_cents=fresh.patient_responsibility_cents,
-            frequency=fresh.frequency,
-            payer_claim_control_number=fresh.payer_claim_control_number,
-            **(event_extra or {}),
-        )
-        env = Envelope.wrap(
-            payload,
-            source=SOURCE,
-            tenant_id=self.tenant,
-            subject=claim_id,
-            correlation_id=actor.correlation_id,
-            causation_id=actor.causation_id,
-        )
-        await self.outbox.add(self.conn, env, topic=TOPIC, key=claim_id)
+                update(claim).where(and_(claim.c.tenant_id == self.tenant, claim.c.id == row.id))
+                .values(**values, state=target, updated_at=now)
+            )  # fmt: skip
+            after = {**row._mapping, **values, "state": target}
+        await self.record([(after, current, target, reason, event_extra or {})], actor)
 
-    async def eligibility_for(self, doc: ClaimCreate) -> Eligibility | None:
-        e = eligibility_snapshot.c
-        row = (
-            await self.conn.execute(
-                select(eligibility_snapshot)
-                .where(
-                    and_(
-                        e.tenant_id == self.tenant,
-                        e.payer_id == doc.payer.payer_id,
-                        e.member_id == doc.subscriber.member_id,
-                    )
-                )
-                .order_by(e.checked_at.desc())
-                .limit(1)
-            )
-        ).first()
-        if row is None:
-            return None
-        return Eligibility(row.status, row.check_id, row.coverage_start, row.coverage_end)
+    async def record(
+        self, changes: Sequence[tuple[dict[str, Any], str | None, str, str | None, dict[str, Any]]], actor: Actor
+    ) -> None:
+        """The history rows and status-changed events of transitions already applied to the claim rows.
 
-    async def duplicates_of(self, key: str, exclude: str | None) -> list[str]:
+        Each change is (the claim's columns after the change, old state, new state, reason, event extras).
+        """
+        now = datetime.now(UTC)
+        rows, events = [], []
+        for after, old, new, reason, extra in changes:
+            claim_id = after["id"]
+            rows.append({"tenant_id": self.tenant, "claim_id": claim_id, "from_state": old, "to_state": new,
+                         "actor": actor.name, "reason": reason, "at": now})  # fmt: skip
+            payload = ClaimStatusChangedV1(
+                claim_id=claim_id, old_state=old, new_state=new, changed_at=now, reason=reason,
+                payer_id=after["payer_id"], charge_cents=after["charge_cents"], paid_cents=after["paid_cents"],
+                patient_responsibility_cents=after["patient_responsibility_cents"], frequency=after["frequency"],
+                payer_claim_control_number=after["payer_claim_control_number"], **extra,
+            )  # fmt: skip
+            env = Envelope.wrap(payload, source=SOURCE, tenant_id=self.tenant, subject=claim_id,
+                                correlation_id=actor.correlation_id, causation_id=actor.causation_id)  # fmt: skip
+            events.append((env, TOPIC, claim_id))
+        await self.conn.execute(insert(claim_transition), rows)
+        await self.outbox.add_many(self.conn, events)
+
+    async def duplicates_for(self, keys: Sequence[str], exclude: str | None) -> dict[str, list[str]]:
         c = claim.c
         rows = await self.conn.execute(
-            select(c.id).where(
-                and_(
-                    c.tenant_id == self.tenant,
-                    c.duplicate_key == key,
-                    c.state.not_in((st.VOID, st.CORRECTED)),
-                    c.frequency == "1",
-                )
-            )
+            select(c.duplicate_key, c.id).where(and_(c.tenant_id == self.tenant, c.duplicate_key.in_(set(keys)),
+                                                     c.state.not_in((st.VOID, st.CORRECTED)), c.frequency == "1"))
+        )  # fmt: skip
+        out: dict[str, list[str]] = {}
+        for key, claim_id in rows:
+            if claim_id != exclude:
+                out.setdefault(key, []).append(claim_id)
+        return out
+
+    async def eligibility_for_many(self, docs: Sequence[ClaimCreate]) -> dict[tuple[str, str], Eligibility]:
+        e = eligibility_snapshot.c
+        members = {d.subscriber.member_id for d in docs}
+        rows = await self.conn.execute(
+            select(eligibility_snapshot)
+            .where(and_(e.tenant_id == self.tenant, e.member_id.in_(members)))
+            .order_by(e.checked_at)
         )
-        return [r for (r,) in rows if r != exclude]
+        latest: dict[tuple[str, str], Eligibility] = {}
+        for row in rows:  # ordered by time: the last one wins
+            latest[(row.payer_id, row.member_id)] = Eligibility(
+                row.status, row.check_id, row.coverage_start, row.coverage_end
+            )
+        return latest
 
 
 async def scrub_document(unit: ClaimsUnit, doc: ClaimCreate, ctx: ScrubContext, exclude: str | None) -> list[Edit]:
-    ctx.duplicates = await unit.duplicates_of(duplicate_key(doc), exclude)
-    ctx.eligibility = await unit.eligibility_for(doc)
+    key = duplicate_key(doc)
+    ctx.duplicates = (await unit.duplicates_for([key], exclude)).get(key, [])
+    ctx.eligibility = (await unit.eligibility_for_many([doc])).get((doc.payer.payer_id, doc.subscriber.member_id))
     return scrub(doc, ctx)
 
 
@@ -199,33 +177,49 @@ def _columns(doc: ClaimCreate) -> dict[str, Any]:
 
 
 async def create_claim(
-    unit: ClaimsUnit,
-    doc: ClaimCreate,
-    ctx: ScrubContext,
-    actor: Actor,
-    *,
-    frequency: str = "1",
+    unit: ClaimsUnit, doc: ClaimCreate, ctx: ScrubContext, actor: Actor, *, frequency: str = "1",
     original: Any | None = None,
-) -> str:
+) -> str:  # fmt: skip
     """Store the claim in draft, scrub it, and move it to ready when no error edit remains."""
-    claim_id = new_claim_id()
-    edits = await scrub_document(unit, doc, ctx, exclude=original.id if original is not None else None)
-    values = {
-        "id": claim_id,
-        "tenant_id": unit.tenant,
-        "frequency": frequency,
-        "original_claim_id": original.id if original is not None else None,
-        "paid_cents": 0,
-        "patient_responsibility_cents": 0,
-        "payer_claim_control_number": original.payer_claim_control_number if original is not None else None,
-        "edits": edits_json(edits),
-        "status_detail": {},
-        **_columns(doc),
-    }
-    await unit.transition(None, st.DRAFT, actor, reason="charge entry", values=values)
-    if not has_errors(edits):
-        await unit.transition(await unit.get(claim_id), st.READY, actor, reason="scrubbed clean")
+    (claim_id,) = await create_claims(unit, [doc], ctx, actor, frequency=frequency, original=original)
     return claim_id
+
+
+async def create_claims(
+    unit: ClaimsUnit, docs: Sequence[ClaimCreate], ctx: ScrubContext, actor: Actor, *, frequency: str = "1",
+    original: Any | None = None,
+) -> list[str]:  # fmt: skip
+    """Charge entry for a batch: a handful of round trips whatever its size (duplicates, eligibility,
+    claims, history, events), each claim scrubbed and stored in its final state (ready or draft)."""
+    keys = [duplicate_key(doc) for doc in docs]
+    known = await unit.duplicates_for(keys, exclude=original.id if original is not None else None)
+    coverage = await unit.eligibility_for_many(docs)
+    now = datetime.now(UTC)
+    rows: list[dict[str, Any]] = []
+    changes: list[tuple[dict[str, Any], str | None, str, str | None, dict[str, Any]]] = []
+    for doc, key in zip(docs, keys, strict=True):
+        claim_id = new_claim_id()
+        ctx.duplicates = list(known.get(key, []))
+        ctx.eligibility = coverage.get((doc.payer.payer_id, doc.subscriber.member_id))
+        edits = scrub(doc, ctx)
+        if frequency == "1":
+            known.setdefault(key, []).append(claim_id)  # a second copy in the same batch is a duplicate too
+        values = {
+            "id": claim_id, "tenant_id": unit.tenant, "frequency": frequency,
+            "original_claim_id": original.id if original is not None else None,
+            "paid_cents": 0, "patient_responsibility_cents": 0,
+            "payer_claim_control_number": original.payer_claim_control_number if original is not None else None,
+            "edits": edits_json(edits), "status_detail": {}, **_columns(doc),
+        }  # fmt: skip
+        clean = not has_errors(edits)
+        # One row in its final state; the history still shows both steps (entry, then scrub).
+        rows.append({**values, "state": st.READY if clean else st.DRAFT, "created_at": now, "updated_at": now})
+        changes.append(({**values, "state": st.DRAFT}, None, st.DRAFT, "charge entry", {}))
+        if clean:
+            changes.append(({**values, "state": st.READY}, st.DRAFT, st.READY, "scrubbed clean", {}))
+    await unit.conn.execute(insert(claim), rows)
+    await unit.record(changes, actor)
+    return [r["id"] for r in rows]
 
 
 async def update_claim(unit: ClaimsUnit, claim_id: str, doc: ClaimCreate, ctx: ScrubContext, actor: Actor) -> None:

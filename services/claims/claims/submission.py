@@ -24,7 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from claims.config import ClaimsSettings
 from claims.domain import state as st
 from claims.domain.encounter import ClaimCreate
-from claims.handlers import Actor, ClaimsUnit, billed_lines
+from claims.handlers import Actor, ClaimsUnit, NotFound, billed_lines
 from claims.models import claim, control_number, submission
 from claims.x12 import to_837
 
@@ -119,7 +119,14 @@ async def prepare(
     c = claim.c
     cond = [c.tenant_id == unit.tenant, c.state == st.READY]
     if claim_ids is not None:
-        rows = [await unit.get(cid, lock=True) for cid in claim_ids]
+        stmt = select(claim).where(and_(c.tenant_id == unit.tenant, c.id.in_(claim_ids)))
+        if unit.conn.dialect.name == "postgresql":
+            stmt = stmt.with_for_update()
+        found = {r.id: r for r in await unit.conn.execute(stmt)}
+        missing = [cid for cid in claim_ids if cid not in found]
+        if missing:
+            raise NotFound(f"no claim {missing[0]}")
+        rows = [found[cid] for cid in dict.fromkeys(claim_ids)]
         for row in rows:
             if row.state != st.READY:
                 raise st.IllegalTransition(row.state, st.SUBMITTED)
@@ -182,15 +189,24 @@ async def prepare(
                 created_at=now,
             )
         )
-        for row in members:
-            await unit.transition(
-                row,
+        values = {"submission_id": submission_id, "submitted_at": now}
+        await unit.conn.execute(
+            update(claim)
+            .where(and_(c.tenant_id == unit.tenant, c.id.in_([r.id for r in members])))
+            .values(**values, state=st.SUBMITTED, updated_at=now)
+        )
+        reason = f"sent in interchange {isa:09d}"
+        changes = [
+            (
+                {**r._mapping, **values, "state": st.SUBMITTED},
+                st.READY,
                 st.SUBMITTED,
-                actor,
-                reason=f"sent in interchange {isa:09d}",
-                values={"submission_id": submission_id, "submitted_at": now},
-                event_extra={"lines": billed_lines(row)},
+                reason,
+                {"lines": billed_lines(r)},
             )
+            for r in members
+        ]
+        await unit.record(changes, actor)
         prepared.append(Prepared(submission_id, payer_id, [r.id for r in members], text))
     return prepared
 

@@ -148,6 +148,18 @@ async def test_charge_entry_scrubs_and_bad_input_is_refused(client: Any) -> None
     assert [(h["from_state"], h["to_state"]) for h in history] == [(None, "draft"), ("draft", "ready")]
 
 
+async def test_batch_charge_entry_flags_duplicates_within_the_batch(client: Any) -> None:
+    r = await client.post(
+        "/v1/claim-batches", json=[encounter(), encounter(**{"subscriber.member_id": "W9"}), encounter()], headers=T
+    )
+    assert r.status_code == 201
+    first, other, copy = r.json()
+    assert (first["state"], other["state"], copy["state"]) == ("ready", "ready", "draft")
+    assert any(e["rule"] == "DUP001" and first["id"] in e["message"] for e in copy["edits"])
+    too_many = await client.post("/v1/claim-batches", json=[], headers=T)
+    assert too_many.status_code == 422
+
+
 async def test_submit_writes_an_837_that_passes_pyx12(client: Any, tmp_path: Path) -> None:
     a = await create(client)
     b = await create(client, **{"subscriber.member_id": "W2", "subscriber.first_name": "Ann"})

@@ -6,7 +6,7 @@ import tempfile
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Body, Depends, Query, Request
 from fastapi.responses import PlainTextResponse
 from rcm_shared.logging import correlation_id
 from rcm_shared.web import ProblemError, tenant_of
@@ -19,7 +19,7 @@ from claims.api.schemas import AckRead, ClaimRead, CorrectRequest, SubmissionRea
 from claims.config import ClaimsSettings
 from claims.domain import state as st
 from claims.domain.encounter import ClaimCreate
-from claims.handlers import Actor, ClaimsUnit, NotFound, correct_claim, create_claim, update_claim
+from claims.handlers import Actor, ClaimsUnit, NotFound, correct_claim, create_claim, create_claims, update_claim
 from claims.models import claim, claim_transition, submission
 from claims.resources import ScrubResources
 from claims.submission import DeliveryError, adapter_for, mark_delivery, prepare
@@ -79,6 +79,20 @@ async def post_claim(body: ClaimCreate, request: Request, tenant: TenantDep, eng
         unit = _unit(conn, tenant, request)
         claim_id = await create_claim(unit, body, _resources(request).context(), _actor(request))
         return _read(await unit.get(claim_id))
+
+
+@router.post("/claim-batches", response_model=list[ClaimRead], status_code=201,
+             summary="Charge entry for up to 500 encounters in one transaction (e.g. a day's charges)")  # fmt: skip
+async def post_claim_batch(
+    body: Annotated[list[ClaimCreate], Body(min_length=1, max_length=500)], request: Request, tenant: TenantDep,
+    engine: EngineDep,
+) -> list[ClaimRead]:  # fmt: skip
+    async with engine.begin() as conn:
+        unit = _unit(conn, tenant, request)
+        ids = await create_claims(unit, body, _resources(request).context(), _actor(request))
+        rows = {r.id: r for r in await conn.execute(select(claim).where(and_(claim.c.tenant_id == tenant,
+                                                                             claim.c.id.in_(ids))))}  # fmt: skip
+        return [_read(rows[i]) for i in ids]
 
 
 @router.get("/claims", response_model=list[ClaimRead])

@@ -50,8 +50,9 @@ async def resubmission(session: AsyncSession, envelope: Envelope) -> None:
     unit = await _unit(session, envelope)
     actor = _actor(envelope)
     try:
-        new_id = await correct_claim(unit, event.claim_id, default_resources().context(), actor,
-                                     correction=event.correction)  # fmt: skip
+        new_id = await correct_claim(
+            unit, event.claim_id, default_resources().context(), actor, correction=event.correction
+        )
     except NotFound as exc:
         raise PermanentError(str(exc)) from exc
     except (st.IllegalTransition, ValueError) as exc:

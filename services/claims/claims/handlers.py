@@ -83,9 +83,15 @@ class ClaimsUnit:
         return row
 
     async def transition(
-        self, row: Any, target: str, actor: Actor, *, reason: str | None = None, values: dict[str, Any] | None = None,
+        self,
+        row: Any,
+        target: str,
+        actor: Actor,
+        *,
+        reason: str | None = None,
+        values: dict[str, Any] | None = None,
         event_extra: dict[str, Any] | None = None,
-    ) -> None:  # fmt: skip
+    ) -> None:
         """Move a claim to ``target`` (refused if illegal), record who/what/when/why, emit the event."""
         current = row.state if row is not None else None
         if current is not None:
@@ -97,9 +103,10 @@ class ClaimsUnit:
             after = {**values, "state": target}
         else:
             await self.conn.execute(
-                update(claim).where(and_(claim.c.tenant_id == self.tenant, claim.c.id == row.id))
+                update(claim)
+                .where(and_(claim.c.tenant_id == self.tenant, claim.c.id == row.id))
                 .values(**values, state=target, updated_at=now)
-            )  # fmt: skip
+            )
             after = {**row._mapping, **values, "state": target}
         await self.record([(after, current, target, reason, event_extra or {})], actor)
 
@@ -114,16 +121,40 @@ class ClaimsUnit:
         rows, events = [], []
         for after, old, new, reason, extra in changes:
             claim_id = after["id"]
-            rows.append({"tenant_id": self.tenant, "claim_id": claim_id, "from_state": old, "to_state": new,
-                         "actor": actor.name, "reason": reason, "at": now})  # fmt: skip
+            rows.append(
+                {
+                    "tenant_id": self.tenant,
+                    "claim_id": claim_id,
+                    "from_state": old,
+                    "to_state": new,
+                    "actor": actor.name,
+                    "reason": reason,
+                    "at": now,
+                }
+            )
             payload = ClaimStatusChangedV1(
-                claim_id=claim_id, old_state=old, new_state=new, changed_at=now, reason=reason,
-                payer_id=after["payer_id"], charge_cents=after["charge_cents"], paid_cents=after["paid_cents"],
-                patient_responsibility_cents=after["patient_responsibility_cents"], frequency=after["frequency"],
-                payer_claim_control_number=after["payer_claim_control_number"], **extra,
-            )  # fmt: skip
-            env = Envelope.wrap(payload, source=SOURCE, tenant_id=self.tenant, subject=claim_id,
-                                correlation_id=actor.correlation_id, causation_id=actor.causation_id)  # fmt: skip
+                claim_id=claim_id,
+                old_state=old,
+                new_state=new,
+                changed_at=now,
+                reason=reason,
+                payer_id=after["payer_id"],
+                charge_cents=after["charge_cents"],
+                paid_cents=after["paid_cents"],
+                patient_responsibility_cents=after["patient_responsibility_cents"],
+                frequency=after["frequency"],
+                payer_claim_control_number=after["payer_claim_control_number"],
+                original_claim_id=after.get("original_claim_id"),
+                **extra,
+            )
+            env = Envelope.wrap(
+                payload,
+                source=SOURCE,
+                tenant_id=self.tenant,
+                subject=claim_id,
+                correlation_id=actor.correlation_id,
+                causation_id=actor.causation_id,
+            )
             events.append((env, TOPIC, claim_id))
         await self.conn.execute(insert(claim_transition), rows)
         await self.outbox.add_many(self.conn, events)
@@ -131,9 +162,15 @@ class ClaimsUnit:
     async def duplicates_for(self, keys: Sequence[str], exclude: str | None) -> dict[str, list[str]]:
         c = claim.c
         rows = await self.conn.execute(
-            select(c.duplicate_key, c.id).where(and_(c.tenant_id == self.tenant, c.duplicate_key.in_(set(keys)),
-                                                     c.state.not_in((st.VOID, st.CORRECTED)), c.frequency == "1"))
-        )  # fmt: skip
+            select(c.duplicate_key, c.id).where(
+                and_(
+                    c.tenant_id == self.tenant,
+                    c.duplicate_key.in_(set(keys)),
+                    c.state.not_in((st.VOID, st.CORRECTED)),
+                    c.frequency == "1",
+                )
+            )
+        )
         out: dict[str, list[str]] = {}
         for key, claim_id in rows:
             if claim_id != exclude:
@@ -177,18 +214,28 @@ def _columns(doc: ClaimCreate) -> dict[str, Any]:
 
 
 async def create_claim(
-    unit: ClaimsUnit, doc: ClaimCreate, ctx: ScrubContext, actor: Actor, *, frequency: str = "1",
+    unit: ClaimsUnit,
+    doc: ClaimCreate,
+    ctx: ScrubContext,
+    actor: Actor,
+    *,
+    frequency: str = "1",
     original: Any | None = None,
-) -> str:  # fmt: skip
+) -> str:
     """Store the claim in draft, scrub it, and move it to ready when no error edit remains."""
     (claim_id,) = await create_claims(unit, [doc], ctx, actor, frequency=frequency, original=original)
     return claim_id
 
 
 async def create_claims(
-    unit: ClaimsUnit, docs: Sequence[ClaimCreate], ctx: ScrubContext, actor: Actor, *, frequency: str = "1",
+    unit: ClaimsUnit,
+    docs: Sequence[ClaimCreate],
+    ctx: ScrubContext,
+    actor: Actor,
+    *,
+    frequency: str = "1",
     original: Any | None = None,
-) -> list[str]:  # fmt: skip
+) -> list[str]:
     """Charge entry for a batch: a handful of round trips whatever its size (duplicates, eligibility,
     claims, history, events), each claim scrubbed and stored in its final state (ready or draft)."""
     keys = [duplicate_key(doc) for doc in docs]
@@ -205,12 +252,17 @@ async def create_claims(
         if frequency == "1":
             known.setdefault(key, []).append(claim_id)  # a second copy in the same batch is a duplicate too
         values = {
-            "id": claim_id, "tenant_id": unit.tenant, "frequency": frequency,
+            "id": claim_id,
+            "tenant_id": unit.tenant,
+            "frequency": frequency,
             "original_claim_id": original.id if original is not None else None,
-            "paid_cents": 0, "patient_responsibility_cents": 0,
+            "paid_cents": 0,
+            "patient_responsibility_cents": 0,
             "payer_claim_control_number": original.payer_claim_control_number if original is not None else None,
-            "edits": edits_json(edits), "status_detail": {}, **_columns(doc),
-        }  # fmt: skip
+            "edits": edits_json(edits),
+            "status_detail": {},
+            **_columns(doc),
+        }
         clean = not has_errors(edits)
         # One row in its final state; the history still shows both steps (entry, then scrub).
         rows.append({**values, "state": st.READY if clean else st.DRAFT, "created_at": now, "updated_at": now})

@@ -13,6 +13,15 @@ class DenialsSettings(BaseServiceSettings):
     service_name: ClassVar[str] = "denials"
     model_config = SettingsConfigDict(env_prefix="DENIALS_", extra="ignore")
     port: int = 8004
+    appeal_window_days: int = 90  # default appeal / refiling window from the remittance
+    payer_appeal_window_days: dict[str, int] = {}  # per payer, e.g. DENIALS_PAYER_APPEAL_WINDOW_DAYS='{"MCRB1": 120}'
+    deadline_warning_days: int = 14
+    deadline_poll_seconds: float = 60.0
+    classification_file: str = ""  # empty: the bundled denials/data/classification.csv
+    practice_name: str = "RCM PLATFORM CLINIC"
+
+    def window_for(self, payer_id: str) -> int:
+        return self.payer_appeal_window_days.get(payer_id, self.appeal_window_days)
 
 
 @lru_cache

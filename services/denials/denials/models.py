@@ -2,8 +2,79 @@
 
 from __future__ import annotations
 
-from rcm_shared.bus.tables import bus_tables
+from rcm_shared.bus.tables import BigId, bus_tables
 from rcm_shared.db import make_metadata
+from sqlalchemy import JSON, BigInteger, Column, Date, DateTime, Index, Integer, String, Table, Text, UniqueConstraint
 
 metadata = make_metadata()
 bus = bus_tables(metadata)
+
+denial = Table(
+    "denial",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("tenant_id", String(64), nullable=False),
+    Column("claim_id", String(64), nullable=False),
+    Column("line_number", Integer, nullable=False),  # 0: the whole claim
+    Column("source_id", String(64), nullable=False),  # remittance id, or the 277CA/claims event id
+    Column("payer_id", String(80), nullable=False),
+    Column("payer_claim_control_number", String(80), nullable=True),
+    Column("category", String(32), nullable=False),
+    Column("root_cause", Text, nullable=False),
+    Column("avoidable", String(8), nullable=False),
+    Column("action", String(32), nullable=False),
+    Column("carcs", JSON, nullable=False),
+    Column("rarcs", JSON, nullable=False),
+    Column("amount_cents", BigInteger, nullable=False),
+    Column("status", String(20), nullable=False),
+    Column("assignee", String(120), nullable=True),
+    Column("deadline", Date, nullable=True),
+    Column("deadline_notified", Integer, nullable=False),
+    Column("replacement_claim_id", String(64), nullable=True),
+    Column("recovered_cents", BigInteger, nullable=False),
+    Column("opened_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("resolved_at", DateTime(timezone=True), nullable=True),
+    UniqueConstraint("tenant_id", "claim_id", "line_number", "source_id"),
+    Index("ix_denial_tenant_status", "tenant_id", "status"),
+    Index("ix_denial_tenant_replacement", "tenant_id", "replacement_claim_id"),
+)
+
+denial_event = Table(
+    "denial_event",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("tenant_id", String(64), nullable=False),
+    Column("denial_id", String(36), nullable=False),
+    Column("action", String(32), nullable=False),
+    Column("actor", String(120), nullable=False),
+    Column("note", Text, nullable=True),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Index("ix_denial_event_denial", "denial_id"),
+)
+
+appeal = Table(
+    "appeal",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("tenant_id", String(64), nullable=False),
+    Column("denial_id", String(36), nullable=False),
+    Column("letter_text", Text, nullable=False),
+    Column("letter_pdf", Text, nullable=False),  # base64
+    Column("outcome", String(20), nullable=True),  # recovered | upheld
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Index("ix_appeal_denial", "denial_id"),
+)
+
+adjudication_seen = Table(
+    "adjudication_seen",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("tenant_id", String(64), nullable=False),
+    Column("claim_id", String(64), nullable=False),
+    Column("payer_id", String(80), nullable=False),
+    Column("denied", Integer, nullable=False),
+    Column("paid_cents", BigInteger, nullable=False),
+    Column("seen_on", Date, nullable=False),
+    Index("ix_adjudication_seen_tenant_day", "tenant_id", "seen_on"),
+)

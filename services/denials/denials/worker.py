@@ -7,6 +7,7 @@ import asyncio
 from rcm_shared.bus.worker import WorkerSpec, run_worker
 from rcm_shared.logging import configure_logging
 
+from denials.background import deadline_watch
 from denials.config import get_settings
 from denials.consumers import registry
 from denials.models import bus
@@ -15,7 +16,7 @@ from denials.models import bus
 def main() -> None:
     settings = get_settings()
     configure_logging(settings.service_name, settings.log_level, settings.log_json)
-    asyncio.run(run_worker(WorkerSpec(settings=settings, tables=bus, registry=registry)))
+    asyncio.run(run_worker(WorkerSpec(settings=settings, tables=bus, registry=registry, background=[deadline_watch])))
 
 
 if __name__ == "__main__":

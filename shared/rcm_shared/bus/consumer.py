@@ -23,13 +23,12 @@ from typing import Any, cast
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 from aiokafka.errors import CommitFailedError, KafkaError
 from pydantic import ValidationError
-from sqlalchemy import CursorResult, insert
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy import CursorResult
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from rcm_shared.bus.tables import BusTables
 from rcm_shared.config import KafkaSettings
+from rcm_shared.dialects import insert_ignore
 from rcm_shared.events import Envelope, EnvelopeError
 from rcm_shared.topics import dlq_topic
 
@@ -223,15 +222,7 @@ class InboxConsumer:
             "offset": record.offset,
             "processed_at": datetime.now(UTC),
         }
-        table = self._t.inbox
-        dialect = session.bind.dialect.name if session.bind else ""
-        stmt: Any
-        if dialect == "postgresql":
-            stmt = pg_insert(table).values(**values).on_conflict_do_nothing()
-        elif dialect == "sqlite":
-            stmt = sqlite_insert(table).values(**values).on_conflict_do_nothing()
-        else:
-            stmt = insert(table).values(**values)
+        stmt = insert_ignore(session, self._t.inbox, values)
         result = cast(CursorResult[Any], await session.execute(stmt))
         return bool(result.rowcount)
 

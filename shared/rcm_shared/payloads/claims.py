@@ -38,5 +38,6 @@ class ClaimStatusChangedV1(EventPayload):
     paid_cents: int | None = None
     patient_responsibility_cents: int | None = None
     frequency: str | None = None
+    original_claim_id: str | None = None  # set on replacement (7) and void (8) claims
     payer_claim_control_number: str | None = None
     lines: list[BilledLine] = []

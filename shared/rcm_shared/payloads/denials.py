@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 from pydantic import BaseModel, ConfigDict
 
 from rcm_shared.events import EventPayload
@@ -38,3 +40,45 @@ class ResubmissionRequestedV1(EventPayload):
     claim_id: str
     reason: str
     correction: ClaimCorrection = ClaimCorrection()
+
+
+class DenialOpenedV1(EventPayload):
+    """A denial entered the work queue, keyed by claim id."""
+
+    event_type = "denial.opened"
+    schema_version = 1
+
+    denial_id: str
+    claim_id: str
+    line_number: int | None
+    payer_id: str
+    category: str
+    action: str
+    amount_cents: int
+    deadline: date | None
+
+
+class DenialResolvedV1(EventPayload):
+    """A denial left the work queue: recovered, written off, billed to the patient or closed."""
+
+    event_type = "denial.resolved"
+    schema_version = 1
+
+    denial_id: str
+    claim_id: str
+    outcome: str
+    recovered_cents: int
+    days_to_resolve: int
+
+
+class DeadlineApproachingV1(EventPayload):
+    """An open denial's appeal or refiling deadline is near."""
+
+    event_type = "denial.deadline_approaching"
+    schema_version = 1
+
+    denial_id: str
+    claim_id: str
+    deadline: date
+    days_left: int
+    amount_cents: int

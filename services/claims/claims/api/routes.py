@@ -81,17 +81,25 @@ async def post_claim(body: ClaimCreate, request: Request, tenant: TenantDep, eng
         return _read(await unit.get(claim_id))
 
 
-@router.post("/claim-batches", response_model=list[ClaimRead], status_code=201,
-             summary="Charge entry for up to 500 encounters in one transaction (e.g. a day's charges)")  # fmt: skip
+@router.post(
+    "/claim-batches",
+    response_model=list[ClaimRead],
+    status_code=201,
+    summary="Charge entry for up to 500 encounters in one transaction (e.g. a day's charges)",
+)
 async def post_claim_batch(
-    body: Annotated[list[ClaimCreate], Body(min_length=1, max_length=500)], request: Request, tenant: TenantDep,
+    body: Annotated[list[ClaimCreate], Body(min_length=1, max_length=500)],
+    request: Request,
+    tenant: TenantDep,
     engine: EngineDep,
-) -> list[ClaimRead]:  # fmt: skip
+) -> list[ClaimRead]:
     async with engine.begin() as conn:
         unit = _unit(conn, tenant, request)
         ids = await create_claims(unit, body, _resources(request).context(), _actor(request))
-        rows = {r.id: r for r in await conn.execute(select(claim).where(and_(claim.c.tenant_id == tenant,
-                                                                             claim.c.id.in_(ids))))}  # fmt: skip
+        rows = {
+            r.id: r
+            for r in await conn.execute(select(claim).where(and_(claim.c.tenant_id == tenant, claim.c.id.in_(ids))))
+        }
         return [_read(rows[i]) for i in ids]
 
 

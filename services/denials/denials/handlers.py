@@ -1,0 +1,385 @@
+"""Use cases of the denials service: open from remittance and claims events, work, resolve."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from rcm_shared.bus.outbox import Outbox
+from rcm_shared.dialects import insert_ignore
+from rcm_shared.events import Envelope, EventPayload
+from rcm_shared.payloads.claims import ClaimStatusChangedV1
+from rcm_shared.payloads.denials import (
+    ClaimCorrection,
+    DeadlineApproachingV1,
+    DenialOpenedV1,
+    DenialResolvedV1,
+    ResubmissionRequestedV1,
+)
+from rcm_shared.payloads.remittance import ClaimAdjudicatedV1
+from sqlalchemy import and_, func, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from denials.config import DenialsSettings
+from denials.domain.classify import Rules
+from denials.domain.triage import findings, priority, recovery_probability
+from denials.letters import letter_pdf, letter_text
+from denials.models import adjudication_seen, appeal, bus, denial, denial_event
+
+SOURCE = "/denials"
+OPEN_STATES = ("open", "in_progress", "appealed", "resubmitted")
+RESOLVED_STATES = ("recovered", "written_off", "billed_patient", "closed")
+WORK_STATES = ("open", "in_progress")
+
+
+class NotFound(LookupError):
+    pass
+
+
+class Conflict(ValueError):
+    pass
+
+
+@dataclass
+class Unit:
+    conn: AsyncConnection
+    tenant: str
+    settings: DenialsSettings
+
+    @property
+    def outbox(self) -> Outbox:
+        return Outbox(bus, self.settings.kafka.topic_prefix)
+
+    async def emit(self, payload: EventPayload, topic: str, key: str, causation: Envelope | None = None) -> None:
+        if causation is not None:
+            env = causation.caused(payload, source=SOURCE, subject=key)
+        else:
+            env = Envelope.wrap(payload, source=SOURCE, tenant_id=self.tenant, subject=key)
+        await self.outbox.add(self.conn, env, topic=topic, key=key)
+
+    async def get(self, denial_id: str) -> Any:
+        row = (
+            await self.conn.execute(
+                select(denial).where(and_(denial.c.tenant_id == self.tenant, denial.c.id == denial_id))
+            )
+        ).first()
+        if row is None:
+            raise NotFound(f"no denial {denial_id}")
+        return row
+
+    async def log(self, denial_id: str, action: str, actor: str, note: str | None = None) -> None:
+        await self.conn.execute(
+            insert(denial_event).values(
+                tenant_id=self.tenant, denial_id=denial_id, action=action, actor=actor, note=note, at=datetime.now(UTC)
+            )
+        )
+
+
+# -- events in -----------------------------------------------------------------------------------------
+async def on_adjudicated(unit: Unit, event: ClaimAdjudicatedV1, rules: Rules, envelope: Envelope) -> list[str]:
+    """Open a denial per denied claim or line; a payment on a claim under appeal or resubmission recovers it."""
+    today = datetime.now(UTC).date()
+    denied_now = findings(event, rules)
+    await unit.conn.execute(
+        insert(adjudication_seen).values(
+            tenant_id=unit.tenant,
+            claim_id=event.claim_id,
+            payer_id=event.payer_id,
+            denied=1 if denied_now else 0,
+            paid_cents=event.paid_cents,
+            seen_on=today,
+        )
+    )
+    if event.paid_cents > 0:
+        await _recover(unit, event, envelope)
+    opened = []
+    deadline = (event.payment_date or today) + timedelta(days=unit.settings.window_for(event.payer_id))
+    now = datetime.now(UTC)
+    for f in denied_now:
+        denial_id = str(uuid.uuid4())
+        c = f.classification
+        values = {
+            "id": denial_id,
+            "tenant_id": unit.tenant,
+            "claim_id": event.claim_id,
+            "line_number": f.line_number or 0,
+            "source_id": event.remittance_id,
+            "payer_id": event.payer_id,
+            "payer_claim_control_number": event.payer_claim_control_number,
+            "category": c.category,
+            "root_cause": c.root_cause,
+            "avoidable": c.avoidable,
+            "action": c.action,
+            "carcs": f.carcs,
+            "rarcs": f.rarcs,
+            "amount_cents": f.amount_cents,
+            "status": "open",
+            "deadline": deadline,
+            "deadline_notified": 0,
+            "recovered_cents": 0,
+            "opened_at": now,
+            "updated_at": now,
+        }
+        # The same remittance again (a redelivered event, a reposted file) opens nothing new.
+        result = await unit.conn.execute(insert_ignore(unit.conn, denial, values))
+        if not result.rowcount:
+            continue
+        await unit.log(denial_id, "opened", f"event:{envelope.type}", f"{c.category}: {c.root_cause}")
+        await unit.emit(
+            DenialOpenedV1(
+                denial_id=denial_id,
+                claim_id=event.claim_id,
+                line_number=f.line_number,
+                payer_id=event.payer_id,
+                category=c.category,
+                action=c.action,
+                amount_cents=f.amount_cents,
+                deadline=deadline,
+            ),
+            "denials.denial.opened",
+            event.claim_id,
+            envelope,
+        )
+        opened.append(denial_id)
+    return opened
+
+
+async def _recover(unit: Unit, event: ClaimAdjudicatedV1, envelope: Envelope) -> None:
+    d = denial.c
+    rows = await unit.conn.execute(
+        select(denial).where(
+            and_(
+                d.tenant_id == unit.tenant,
+                d.status.in_(("appealed", "resubmitted", "in_progress", "open")),
+                (d.claim_id == event.claim_id) | (d.replacement_claim_id == event.claim_id),
+                d.source_id != event.remittance_id,
+            )
+        )
+    )
+    for row in rows:
+        recovered = (
+            event.paid_cents
+            if row.line_number == 0
+            else next((ln.paid_cents for ln in event.lines if ln.line_number == row.line_number), event.paid_cents)
+        )
+        await _resolve(
+            unit,
+            row,
+            "recovered",
+            f"event:{envelope.type}",
+            f"paid {recovered / 100:.2f} in remittance {event.remittance_id}",
+            recovered,
+            envelope,
+        )
+        await unit.conn.execute(
+            update(appeal)
+            .where(and_(appeal.c.denial_id == row.id, appeal.c.outcome.is_(None)))
+            .values(outcome="recovered")
+        )
+
+
+async def on_claim_status(unit: Unit, event: ClaimStatusChangedV1, envelope: Envelope, rules: Rules) -> None:
+    """277CA rejections open a denial; a replacement claim is linked to the denial it answers."""
+    if event.new_state == "rejected":
+        now = datetime.now(UTC)
+        codes = event.reason_codes or ["A7"]
+        c = rules.classify("*", "A7", [])
+        values = {
+            "id": str(uuid.uuid4()),
+            "tenant_id": unit.tenant,
+            "claim_id": event.claim_id,
+            "line_number": 0,
+            "source_id": envelope.id,
+            "payer_id": event.payer_id or "",
+            "payer_claim_control_number": None,
+            "category": c.category,
+            "root_cause": f"front-end rejection ({', '.join(codes)})",
+            "avoidable": "yes",
+            "action": "correct_and_resubmit",
+            "carcs": [],
+            "rarcs": codes,
+            "amount_cents": event.charge_cents or 0,
+            "status": "open",
+            "deadline": None,
+            "deadline_notified": 0,
+            "recovered_cents": 0,
+            "opened_at": now,
+            "updated_at": now,
+        }
+        result = await unit.conn.execute(insert_ignore(unit.conn, denial, values))
+        if result.rowcount:
+            await unit.log(str(values["id"]), "opened", f"event:{envelope.type}", str(values["root_cause"]))
+    elif event.original_claim_id and event.old_state is None:
+        d = denial.c
+        await unit.conn.execute(
+            update(denial)
+            .where(and_(d.tenant_id == unit.tenant, d.claim_id == event.original_claim_id, d.status.in_(OPEN_STATES)))
+            .values(replacement_claim_id=event.claim_id)
+        )
+
+
+# -- actions -------------------------------------------------------------------------------------------
+async def _resolve(
+    unit: Unit, row: Any, status: str, actor: str, note: str | None, recovered: int, causation: Envelope | None = None
+) -> None:
+    now = datetime.now(UTC)
+    await unit.conn.execute(
+        update(denial)
+        .where(denial.c.id == row.id)
+        .values(status=status, resolved_at=now, updated_at=now, recovered_cents=recovered)
+    )
+    await unit.log(row.id, status, actor, note)
+    days = (now - row.opened_at.replace(tzinfo=row.opened_at.tzinfo or UTC)).days
+    await unit.emit(
+        DenialResolvedV1(
+            denial_id=row.id, claim_id=row.claim_id, outcome=status, recovered_cents=recovered, days_to_resolve=days
+        ),
+        "denials.denial.resolved",
+        row.claim_id,
+        causation,
+    )
+
+
+async def act(
+    unit: Unit,
+    denial_id: str,
+    action: str,
+    actor: str,
+    *,
+    note: str | None = None,
+    assignee: str | None = None,
+    correction: ClaimCorrection | None = None,
+) -> Any:
+    row = await unit.get(denial_id)
+    if row.status in RESOLVED_STATES:
+        raise Conflict(f"denial {denial_id} is already {row.status}")
+    now = datetime.now(UTC)
+    if action == "assign":
+        await unit.conn.execute(
+            update(denial).where(denial.c.id == row.id).values(assignee=assignee, status="in_progress", updated_at=now)
+        )
+        await unit.log(row.id, "assigned", actor, assignee)
+    elif action == "comment":
+        await unit.log(row.id, "comment", actor, note)
+    elif action == "appeal":
+        if row.status == "appealed":
+            raise Conflict(f"denial {denial_id} is already under appeal")
+        text = letter_text(row, unit.settings.practice_name, now.date())
+        await unit.conn.execute(
+            insert(appeal).values(
+                id=str(uuid.uuid4()),
+                tenant_id=unit.tenant,
+                denial_id=row.id,
+                letter_text=text,
+                letter_pdf=letter_pdf(text),
+                created_at=now,
+            )
+        )
+        await unit.conn.execute(update(denial).where(denial.c.id == row.id).values(status="appealed", updated_at=now))
+        await unit.log(row.id, "appealed", actor, note)
+    elif action == "resubmit":
+        await unit.conn.execute(
+            update(denial).where(denial.c.id == row.id).values(status="resubmitted", updated_at=now)
+        )
+        await unit.log(row.id, "resubmitted", actor, note)
+        await unit.emit(
+            ResubmissionRequestedV1(
+                denial_id=row.id,
+                claim_id=row.claim_id,
+                reason=note or row.root_cause,
+                correction=correction or ClaimCorrection(),
+            ),
+            "denials.resubmission.requested",
+            row.claim_id,
+        )
+    elif action in ("write_off", "bill_patient"):
+        if not note and action == "write_off":
+            raise Conflict("a write-off needs a reason")
+        await _resolve(unit, row, "written_off" if action == "write_off" else "billed_patient", actor, note, 0)
+    elif action == "upheld":  # the payer upheld the denial on appeal
+        await unit.conn.execute(
+            update(appeal)
+            .where(and_(appeal.c.denial_id == row.id, appeal.c.outcome.is_(None)))
+            .values(outcome="upheld")
+        )
+        await _resolve(unit, row, "closed", actor, note or "appeal upheld", 0)
+    else:
+        raise Conflict(f"unknown action {action!r}")
+    return await unit.get(denial_id)
+
+
+# -- queries -------------------------------------------------------------------------------------------
+async def work_queue(
+    unit: Unit,
+    *,
+    status: list[str],
+    category: str | None,
+    payer_id: str | None,
+    assignee: str | None,
+    limit: int,
+    offset: int,
+) -> list[tuple[Any, float, float]]:
+    """Denials sorted by priority: recoverable amount x probability of recovery x urgency of the deadline."""
+    d = denial.c
+    cond = [d.tenant_id == unit.tenant, d.status.in_(status)]
+    if category:
+        cond.append(d.category == category)
+    if payer_id:
+        cond.append(d.payer_id == payer_id)
+    if assignee:
+        cond.append(d.assignee == assignee)
+    rows = list(await unit.conn.execute(select(denial).where(and_(*cond))))
+    history = await unit.conn.execute(
+        select(d.payer_id, d.category, d.status, func.count())
+        .where(and_(d.tenant_id == unit.tenant, d.status.in_(RESOLVED_STATES)))
+        .group_by(d.payer_id, d.category, d.status)
+    )
+    won: dict[tuple[str, str], int] = {}
+    lost: dict[tuple[str, str], int] = {}
+    for payer, cat, st, n in history:
+        (won if st == "recovered" else lost)[(payer, cat)] = (won if st == "recovered" else lost).get(
+            (payer, cat), 0
+        ) + n
+    today = datetime.now(UTC).date()
+    scored = []
+    for row in rows:
+        p = recovery_probability(
+            row.category, won.get((row.payer_id, row.category), 0), lost.get((row.payer_id, row.category), 0)
+        )
+        scored.append((row, p, priority(row.amount_cents, p, row.deadline, today)))
+    scored.sort(key=lambda x: (-x[2], x[0].deadline or date.max, x[0].opened_at))
+    return scored[offset : offset + limit]
+
+
+async def due_deadlines(unit_conn: AsyncConnection, settings: DenialsSettings) -> int:
+    """Emit denials.denial.deadline-approaching once per denial whose deadline is near."""
+    d = denial.c
+    horizon = datetime.now(UTC).date() + timedelta(days=settings.deadline_warning_days)
+    rows = list(
+        await unit_conn.execute(
+            select(denial).where(
+                and_(
+                    d.status.in_(OPEN_STATES), d.deadline.is_not(None), d.deadline <= horizon, d.deadline_notified == 0
+                )
+            )
+        )
+    )
+    for row in rows:
+        unit = Unit(unit_conn, row.tenant_id, settings)
+        await unit_conn.execute(update(denial).where(denial.c.id == row.id).values(deadline_notified=1))
+        await unit.log(row.id, "deadline_warning", "deadline-watch", f"deadline {row.deadline}")
+        days = (row.deadline - datetime.now(UTC).date()).days
+        await unit.emit(
+            DeadlineApproachingV1(
+                denial_id=row.id,
+                claim_id=row.claim_id,
+                deadline=row.deadline,
+                days_left=days,
+                amount_cents=row.amount_cents,
+            ),
+            "denials.denial.deadline-approaching",
+            row.claim_id,
+        )
+    return len(rows)

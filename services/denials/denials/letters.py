@@ -1,0 +1,65 @@
+"""Appeal letters: a per-category template filled from the claim and remittance details, as text and PDF."""
+
+from __future__ import annotations
+
+import base64
+from datetime import date
+from typing import Any
+
+from fpdf import FPDF
+
+TEMPLATES = {
+    "authorization": "The service was medically necessary and urgent; authorization {auth} was obtained or "
+    "could not be obtained in time. We ask that you reconsider under your retro-authorization policy.",
+    "medical_necessity": "The enclosed records document the medical necessity of the service for the "
+    "patient's condition. We ask that you reconsider the determination.",
+    "coding_bundling": "The service was distinct from the other services billed on this date (separate "
+    "site or encounter); the coding follows CPT and NCCI guidance. We ask that you pay it separately.",
+    "eligibility": "The patient's coverage was verified on the date of service. We ask that you re-check "
+    "the member's eligibility and reprocess the claim.",
+    "coordination_of_benefits": "The enclosed primary payer's determination shows this plan's "
+    "responsibility. We ask that you reprocess the claim as secondary.",
+    "missing_information": "The requested information is enclosed. We ask that you reprocess the claim.",
+}
+DEFAULT = "We believe the claim was processed in error and ask that you reconsider it in light of the enclosed records."
+
+
+def letter_text(d: Any, practice: str, today: date) -> str:
+    body = TEMPLATES.get(d.category, DEFAULT).format(auth="on file")
+    codes = ", ".join(d.carcs) or "none given"
+    remarks = ", ".join(d.rarcs) or "none"
+    line = f"line {d.line_number}" if d.line_number else "the whole claim"
+    return "\n".join(
+        [
+            practice,
+            today.isoformat(),
+            "",
+            f"To: claims appeals, payer {d.payer_id}",
+            "",
+            f"Re: appeal of claim {d.claim_id} "
+            f"(payer claim number {d.payer_claim_control_number or 'unknown'}), {line}",
+            f"Amount in dispute: ${d.amount_cents / 100:,.2f}",
+            f"Adjustment reason codes: {codes}; remarks: {remarks}",
+            f"Reason for denial as we understand it: {d.root_cause}.",
+            "",
+            body,
+            "",
+            "Sincerely,",
+            f"Billing office, {practice}",
+        ]
+    )
+
+
+def letter_pdf(text: str) -> str:
+    pdf = FPDF(format="Letter")
+    pdf.set_margins(25, 25, 25)
+    pdf.add_page()
+    pdf.set_font("Helvetica", size=11)
+    for paragraph in text.split("\n"):
+        if paragraph:
+            pdf.multi_cell(
+                0, 6, paragraph.encode("latin-1", "replace").decode("latin-1"), new_x="LMARGIN", new_y="NEXT"
+            )
+        else:
+            pdf.ln(4)
+    return base64.b64encode(bytes(pdf.output())).decode()

@@ -1,0 +1,256 @@
+"""Denials: classification, the work queue, actions and analytics (SQLite and PostgreSQL)."""
+
+from __future__ import annotations
+
+import base64
+import io
+from collections.abc import AsyncIterator
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import httpx
+import pytest
+from denials.config import DenialsSettings
+from denials.domain.classify import CATEGORIES, default_rules
+from denials.domain.triage import findings, priority, recovery_probability
+from denials.handlers import Unit, due_deadlines, on_adjudicated, on_claim_status
+from denials.models import bus
+from rcm_shared.events import Envelope
+from rcm_shared.payloads.claims import ClaimStatusChangedV1
+from rcm_shared.payloads.remittance import AdjustmentOut, ClaimAdjudicatedV1, LinePaymentOut
+from sqlalchemy import select
+
+T = {"X-Tenant-ID": "org-1"}
+
+
+def adj(
+    claim_id: str,
+    paid: int,
+    adjustments: list[tuple[str, str, int, int | None]],
+    *,
+    charge: int = 10000,
+    lines: list[tuple[int, int]] | None = None,
+    remarks: list[str] | None = None,
+    remittance: str = "R1",
+    payer: str = "ACME01",
+    status: str | None = None,
+) -> ClaimAdjudicatedV1:
+    return ClaimAdjudicatedV1(
+        remittance_id=remittance,
+        claim_id=claim_id,
+        payer_id=payer,
+        payer_claim_control_number="PCCN-" + claim_id,
+        status_code=status or ("4" if paid == 0 else "1"),
+        charge_cents=charge,
+        paid_cents=paid,
+        patient_responsibility_cents=0,
+        contractual_cents=0,
+        adjustments=[AdjustmentOut(group=g, reason=r, amount_cents=a, line_number=ln) for g, r, a, ln in adjustments],
+        remarks=remarks or [],
+        payment_date=date.today(),
+        lines=[
+            LinePaymentOut(
+                line_number=n, line_control_number=None, procedure_code="99213", charge_cents=c, paid_cents=p
+            )
+            for n, (c, p) in enumerate(lines or [], start=1)
+        ],
+    )
+
+
+CATEGORY_CASES = [
+    ("eligibility", [("CO", "27", 10000, None)]),
+    ("authorization", [("CO", "197", 10000, None)]),
+    ("coding_bundling", [("CO", "97", 10000, None)]),
+    ("medical_necessity", [("CO", "50", 10000, None)]),
+    ("missing_information", [("CO", "16", 10000, None)]),
+    ("timely_filing", [("CO", "29", 10000, None)]),
+    ("duplicate", [("OA", "18", 10000, None)]),
+    ("coordination_of_benefits", [("OA", "22", 10000, None)]),
+    ("contractual", [("CO", "96", 10000, None)]),
+    ("unclassified", [("CO", "Z99", 10000, None)]),
+]
+
+
+@pytest.mark.parametrize(("category", "adjustments"), CATEGORY_CASES, ids=[c[0] for c in CATEGORY_CASES])
+def test_every_category(category: str, adjustments: list[Any]) -> None:
+    (f,) = findings(adj("C1", 0, adjustments), default_rules())
+    assert f.classification.category == category and f.amount_cents == 10000 and f.line_number is None
+    assert category in CATEGORIES
+
+
+def test_multi_cas_claim_picks_the_largest_denial_reason_and_ignores_contractual_and_patient_share() -> None:
+    event = adj(
+        "C1",
+        0,
+        [("CO", "45", 3000, None), ("PR", "1", 1000, None), ("CO", "16", 2000, None), ("CO", "197", 4000, None)],
+        remarks=["N290"],
+    )
+    (f,) = findings(event, default_rules())
+    assert f.classification.category == "authorization" and f.amount_cents == 6000
+    assert f.carcs == ["CO-16", "CO-197", "CO-45", "PR-1"] and f.rarcs == ["N290"]
+
+
+def test_rarc_refines_the_classification() -> None:
+    rules = default_rules()
+    assert rules.classify("CO", "16", ["N290"]).root_cause == "rendering provider identifier missing or invalid"
+    assert rules.classify("CO", "16", []).root_cause == "claim lacks information or has submission errors"
+
+
+def test_line_level_denials_on_a_paid_claim() -> None:
+    event = adj(
+        "C2",
+        8000,
+        [("CO", "45", 2000, 1), ("CO", "97", 5000, 2), ("CO", "45", 500, 3)],
+        charge=15500,
+        lines=[(10000, 8000), (5000, 0), (500, 0)],
+    )
+    (f,) = findings(event, default_rules())
+    assert (f.line_number, f.classification.category, f.amount_cents) == (2, "coding_bundling", 5000)
+
+
+def test_bad_input_becomes_unclassified_never_dropped() -> None:
+    (f,) = findings(adj("C3", 0, []), default_rules())  # nothing paid, no reason given
+    assert f.classification.category == "unclassified" and f.classification.action == "review"
+    assert findings(adj("C4", 0, [("PR", "1", 10000, None)]), default_rules()) == []  # all deductible: not a denial
+    assert findings(adj("C5", -5000, [], status="22"), default_rules()) == []  # reversals are not denials
+
+
+def test_priority_math() -> None:
+    assert recovery_probability("missing_information", 0, 0) == pytest.approx(5 / 6)
+    assert recovery_probability("timely_filing", 0, 0) == pytest.approx(0.1)
+    assert recovery_probability("authorization", 6, 0) == pytest.approx(9 / 12)
+    today = date(2026, 11, 28)
+    far, near = (
+        priority(10000, 0.5, today + timedelta(days=60), today),
+        priority(10000, 0.5, today + timedelta(days=5), today),
+    )
+    assert far == 50.0 and near == 200.0 and priority(10000, 0.5, today - timedelta(days=1), today) == 0.0
+
+
+@pytest.fixture
+async def client(db_factory: Any, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Any]:
+    db = await db_factory("denials")
+    monkeypatch.setenv("DENIALS_DATABASE_URL", db.url)
+    monkeypatch.setenv("DENIALS_DB_SCHEMA", db.schema)
+    from denials.config import get_settings
+    from denials.main import create_app
+
+    get_settings.cache_clear()
+    app = create_app()
+    async with app.router.lifespan_context(app):
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as c:
+            c.app = app  # type: ignore[attr-defined]
+            yield c
+    get_settings.cache_clear()
+
+
+async def feed(client: Any, event: ClaimAdjudicatedV1) -> list[str]:
+    env = Envelope.wrap(event, source="/remittance", tenant_id="org-1")
+    async with client.app.state.engine.begin() as conn:
+        return await on_adjudicated(Unit(conn, "org-1", DenialsSettings()), event, default_rules(), env)
+
+
+async def test_redelivered_event_opens_one_denial_and_payment_on_appeal_recovers_it(client: Any) -> None:
+    event = adj("C10", 0, [("CO", "197", 10000, None)])
+    first = await feed(client, event)
+    again = await feed(client, event)  # the same remittance again
+    assert len(first) == 1 and again == []
+    queue = (await client.get("/v1/denials", headers=T)).json()
+    assert [d["id"] for d in queue] == first and queue[0]["recovery_probability"] == 0.5
+    r = await client.post(
+        f"/v1/denials/{first[0]}/actions", json={"action": "appeal", "note": "auth was on file"}, headers=T
+    )
+    assert r.status_code == 200 and r.json()["status"] == "appealed"
+    assert "Re: appeal of claim C10" in r.json()["appeal_letter"]
+    pdf = await client.get(f"/v1/denials/{first[0]}/appeal.pdf", headers=T)
+    from pypdf import PdfReader
+
+    text = PdfReader(io.BytesIO(pdf.content)).pages[0].extract_text()
+    assert pdf.headers["content-type"] == "application/pdf" and "Amount in dispute: $100.00" in text
+    await feed(client, adj("C10", 9000, [("CO", "45", 1000, None)], remittance="R2"))  # paid on appeal
+    detail = (await client.get(f"/v1/denials/{first[0]}", headers=T)).json()
+    assert detail["status"] == "recovered" and detail["recovered_cents"] == 9000
+    assert [h["action"] for h in detail["history"]] == ["opened", "appealed", "recovered"]
+    again = await client.post(f"/v1/denials/{first[0]}/actions", json={"action": "comment", "note": "x"}, headers=T)
+    assert again.status_code == 409
+    async with client.app.state.engine.connect() as conn:
+        topics = [r.topic for r in await conn.execute(select(bus.outbox).order_by(bus.outbox.c.id))]
+    assert topics == ["denials.denial.opened", "denials.denial.resolved"]
+
+
+async def test_actions_and_queue_order(client: Any) -> None:
+    small = (await feed(client, adj("C20", 0, [("CO", "29", 5000, None)], charge=5000)))[0]
+    big = (await feed(client, adj("C21", 0, [("CO", "16", 50000, None)], charge=50000)))[0]
+    queue = [d["id"] for d in (await client.get("/v1/denials", headers=T)).json()]
+    assert queue == [big, small]  # larger and more recoverable first
+    r = await client.post(f"/v1/denials/{big}/actions", json={"action": "assign", "assignee": "maria"}, headers=T)
+    assert r.json()["status"] == "in_progress" and r.json()["assignee"] == "maria"
+    r = await client.post(
+        f"/v1/denials/{big}/actions",
+        json={"action": "resubmit", "note": "NPI fixed", "correction": {"prior_authorization": "A1"}},
+        headers=T,
+    )
+    assert r.json()["status"] == "resubmitted"
+    assert (
+        await client.post(f"/v1/denials/{small}/actions", json={"action": "write_off"}, headers=T)
+    ).status_code == 409
+    r = await client.post(
+        f"/v1/denials/{small}/actions", json={"action": "write_off", "note": "filed too late"}, headers=T
+    )
+    assert r.json()["status"] == "written_off"
+    bad = await client.post(f"/v1/denials/{small}/actions", json={"action": "explode"}, headers=T)
+    assert bad.status_code == 422
+    assert (await client.get(f"/v1/denials/{big}", headers={"X-Tenant-ID": "org-2"})).status_code == 404
+    async with client.app.state.engine.connect() as conn:
+        rows = list(
+            await conn.execute(select(bus.outbox).where(bus.outbox.c.topic == "denials.resubmission.requested"))
+        )
+    assert len(rows) == 1 and '"prior_authorization":"A1"' in rows[0].payload
+    stats = (await client.get("/v1/denials/analytics", headers=T)).json()
+    assert stats["adjudicated_claims"] == 2 and stats["denied_claims"] == 2 and stats["denial_rate"] == 1.0
+    assert {b["key"] for b in stats["by_category"]} == {"timely_filing", "missing_information"}
+    assert stats["avoidable_share"] == 1.0 and stats["recovered_cents"] == 0
+
+
+async def test_rejection_opens_a_denial_and_replacement_is_linked(client: Any) -> None:
+    now = datetime.now(UTC)
+    rejected = ClaimStatusChangedV1(
+        claim_id="C30",
+        old_state="submitted",
+        new_state="rejected",
+        changed_at=now,
+        reason_codes=["A7:562:85"],
+        payer_id="ACME01",
+        charge_cents=12000,
+    )
+    env = Envelope.wrap(rejected, source="/claims", tenant_id="org-1")
+    async with client.app.state.engine.begin() as conn:
+        unit = Unit(conn, "org-1", DenialsSettings())
+        await on_claim_status(unit, rejected, env, default_rules())
+        await on_claim_status(unit, rejected, env, default_rules())  # redelivered
+        replacement = ClaimStatusChangedV1(
+            claim_id="C31", old_state=None, new_state="draft", changed_at=now, original_claim_id="C30"
+        )
+        await on_claim_status(
+            unit, replacement, Envelope.wrap(replacement, source="/claims", tenant_id="org-1"), default_rules()
+        )
+    (d,) = (await client.get("/v1/denials", headers=T)).json()
+    assert d["category"] == "missing_information" and d["replacement_claim_id"] == "C31" and d["rarcs"] == ["A7:562:85"]
+    await feed(client, adj("C31", 12000, [], charge=12000))  # the replacement is paid: the denial is recovered
+    assert (await client.get(f"/v1/denials/{d['id']}", headers=T)).json()["status"] == "recovered"
+
+
+async def test_deadline_watch_warns_once(client: Any) -> None:
+    settings = DenialsSettings(appeal_window_days=5, deadline_warning_days=14)
+    event = adj("C40", 0, [("CO", "50", 7000, None)])
+    env = Envelope.wrap(event, source="/remittance", tenant_id="org-1")
+    async with client.app.state.engine.begin() as conn:
+        await on_adjudicated(Unit(conn, "org-1", settings), event, default_rules(), env)
+        assert await due_deadlines(conn, settings) == 1
+        assert await due_deadlines(conn, settings) == 0
+    async with client.app.state.engine.connect() as conn:
+        rows = list(
+            await conn.execute(select(bus.outbox).where(bus.outbox.c.topic == "denials.denial.deadline-approaching"))
+        )
+    assert len(rows) == 1 and '"days_left":5' in rows[0].payload
+    base64.b64encode(b"")  # keep the import honest for the PDF test above

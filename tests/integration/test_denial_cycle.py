@@ -1,0 +1,243 @@
+"""Across services on the real broker: a denied claim in an 835 -> a denial in the queue -> resubmit ->
+the claims service produces the frequency-7 claim with REF*F8, which passes pyx12.
+
+Each service keeps its own database (SQLite files or PostgreSQL schemas) and only events cross between
+them, published by each service's outbox relay and read by each worker's inbox consumer.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from datetime import UTC, date, datetime
+from decimal import Decimal as D
+from pathlib import Path
+from typing import Any
+
+import pytest
+from rcm_shared.bus.admin import TopicRequest, ensure_topics
+from rcm_shared.bus.consumer import HandlerRegistry, InboxConsumer
+from rcm_shared.bus.relay import OutboxRelay
+from rcm_shared.bus.tables import BusTables
+from rcm_shared.config import KafkaSettings
+from rcm_shared.db import create_engine
+from rcm_shared.payloads.denials import ClaimCorrection
+from rcm_shared.testing import poll_until, wait_for_assignment
+from rcm_shared.topics import CATALOG, consumed_by, produced_by
+from rcm_shared.x12.sets.x835 import (
+    Adjustment,
+    ClaimPayment,
+    PaymentHeader,
+    Procedure,
+    ServicePayment,
+    build_835,
+)
+from rcm_shared.x12.writer import InterchangeWriter, MemoryControlNumbers, Party
+from sqlalchemy import select
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "services" / "claims" / "tests"))
+from factory import DOS, encounter  # noqa: E402
+
+X12VALID = shutil.which("x12valid") or str(Path(sys.executable).with_name("x12valid"))
+TENANT = "org-1"
+
+
+def denial_835(claim_id: str, pccn: str) -> bytes:
+    lines = [
+        ServicePayment(
+            Procedure("HC", "99214", ["25"]),
+            D("200.00"),
+            D("0"),
+            units=D(1),
+            service_date=date.fromisoformat(DOS),
+            line_control_number=f"{claim_id}-1",
+            adjustments=[Adjustment("CO", "197", D("200.00"))],
+        ),
+        ServicePayment(
+            Procedure("HC", "83036"),
+            D("45.50"),
+            D("0"),
+            units=D(1),
+            service_date=date.fromisoformat(DOS),
+            line_control_number=f"{claim_id}-2",
+            adjustments=[Adjustment("CO", "197", D("45.50"))],
+        ),
+    ]
+    claim = ClaimPayment(
+        claim_id,
+        "4",
+        D("245.50"),
+        D("0"),
+        None,
+        "MB",
+        pccn,
+        "11",
+        "1",
+        patient={"last": "DOE", "first": "JANE"},
+        services=lines,
+    )
+    header = PaymentHeader(
+        "",
+        "H",
+        D("0"),
+        "C",
+        "NON",
+        date.today(),
+        "NOPAY0001",
+        "1512345678",
+        "MEDICARE PART B",
+        "MCRB1",
+        "VALLEY FAMILY CLINIC",
+        "XX",
+        "1234567893",
+    )
+    w = InterchangeWriter(
+        sender=Party("ZZ", "MCR", "MCR"),
+        receiver=Party("ZZ", "CLINIC", "CLINIC"),
+        functional_id="HP",
+        version="005010X221A1",
+        numbers=MemoryControlNumbers(),
+    )
+    return w.render([build_835(header, [claim])]).encode()
+
+
+async def relay(engine: Any, tables: BusTables, kafka: KafkaSettings, service: str) -> int:
+    topics = [TopicRequest(kafka.topic_prefix + t.name, t.partitions) for t in produced_by(service)]
+    r = OutboxRelay(engine=engine, tables=tables, kafka=kafka, topics=topics, name=service)
+    await r.start()
+    try:
+        return await r.run_once()
+    finally:
+        await r.release_lease()
+        await r.stop()
+
+
+async def drain(
+    engine: Any, tables: BusTables, kafka: KafkaSettings, service: str, registry: HandlerRegistry, expected: int
+) -> InboxConsumer:
+    topics = [kafka.topic_prefix + t.name for t in consumed_by(service)]
+    c = InboxConsumer(
+        name=f"{service}-worker",
+        engine=engine,
+        tables=tables,
+        kafka=kafka,
+        group_id=kafka.topic_prefix + service,
+        topics=topics,
+        registry=registry,
+        session_timeout_ms=1500,
+        max_retries=1,
+        retry_backoff=0.01,
+    )
+    await c.start()
+    try:
+        await wait_for_assignment(c)
+        await poll_until(c, lambda: c.stats.handled + c.stats.duplicates + c.stats.dead_lettered >= expected)
+    finally:
+        await c.stop()
+    assert c.stats.dead_lettered == 0, "nothing may land in a DLQ in this flow"
+    return c
+
+
+async def test_denied_claim_is_resubmitted_as_a_frequency_7_claim(
+    db_factory: Any, kafka: KafkaSettings, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    dbs = {name: await db_factory(name) for name in ("claims", "remittance", "denials")}
+    engines = {name: create_engine(db.url, schema=db.schema) for name, db in dbs.items()}
+    monkeypatch.setenv("KAFKA_TOPIC_PREFIX", kafka.topic_prefix)
+    monkeypatch.setenv("CLAIMS_OUTBOUND_DIR", str(tmp_path / "out"))
+    from claims.config import get_settings as claims_settings
+    from denials.config import get_settings as denials_settings
+
+    claims_settings.cache_clear()
+    denials_settings.cache_clear()
+    await ensure_topics(
+        kafka,
+        [TopicRequest(kafka.topic_prefix + t.name, t.partitions) for t in CATALOG]
+        + [TopicRequest(kafka.topic_prefix + t.dlq, 1) for t in CATALOG if t.consumers],
+    )
+
+    from claims.consumers import registry as claims_registry
+    from claims.domain.encounter import ClaimCreate
+    from claims.handlers import Actor, ClaimsUnit, apply_claim_status, create_claims
+    from claims.models import bus as claims_bus
+    from claims.models import claim as claim_table
+    from claims.models import submission
+    from claims.resources import default_resources
+    from claims.submission import prepare
+    from denials.consumers import registry as denials_registry
+    from denials.handlers import Unit, act
+    from denials.models import bus as denials_bus
+    from denials.models import denial
+    from remittance.handlers import ingest_835
+    from remittance.models import bus as remittance_bus
+
+    # 1. Claims: charge entry, submission, the payer's 277CA acceptance with its claim control number.
+    async with engines["claims"].begin() as conn:
+        unit = ClaimsUnit(conn, TENANT, kafka.topic_prefix)
+        (claim_id,) = await create_claims(
+            unit, [ClaimCreate.model_validate(encounter())], default_resources().context(), Actor("test")
+        )
+        await prepare(unit, claims_settings(), [claim_id], Actor("test"), "filedrop")
+        await apply_claim_status(
+            unit,
+            claim_id,
+            accepted=True,
+            detail={"summary": "277CA A2:20"},
+            actor=Actor("ch"),
+            payer_claim_control_number="PCCN0001",
+        )
+    # 2. Remittance: the payer's 835 denies it (CO-197, no authorization).
+    (tmp_path / "denial.835").write_bytes(denial_835(claim_id, "PCCN0001"))
+    (posted,) = await ingest_835(
+        engines["remittance"], tmp_path / "denial.835", tenant=TENANT, topic_prefix=kafka.topic_prefix
+    )
+    assert posted.status == "posted"
+    assert await relay(engines["remittance"], remittance_bus, kafka, "remittance") == 1
+    assert await relay(engines["claims"], claims_bus, kafka, "claims") == 4  # draft, ready, submitted, accepted
+    # 3. Denials and claims workers consume: the claim is denied, the denial enters the queue once.
+    await drain(engines["denials"], denials_bus, kafka, "denials", denials_registry, expected=5)
+    await drain(engines["claims"], claims_bus, kafka, "claims", claims_registry, expected=1)
+    async with engines["denials"].connect() as conn:
+        (opened,) = list(await conn.execute(select(denial)))
+    assert (opened.claim_id, opened.category, opened.amount_cents) == (claim_id, "authorization", 24550)
+    # 4. The specialist resubmits with the authorization number; claims builds and sends the replacement.
+    async with engines["denials"].begin() as conn:
+        await act(
+            Unit(conn, TENANT, denials_settings()),
+            opened.id,
+            "resubmit",
+            "maria",
+            note="authorization obtained",
+            correction=ClaimCorrection(prior_authorization="AUTH2026"),
+        )
+    assert await relay(engines["denials"], denials_bus, kafka, "denials") == 2  # opened, resubmission requested
+    assert await relay(engines["claims"], claims_bus, kafka, "claims") == 1  # denied
+    await drain(engines["claims"], claims_bus, kafka, "claims", claims_registry, expected=1)
+    async with engines["claims"].connect() as conn:
+        rows = {r.id: r for r in await conn.execute(select(claim_table))}
+        replacement = next(r for r in rows.values() if r.frequency == "7")
+        x12 = (
+            await conn.execute(select(submission.c.x12).where(submission.c.id == replacement.submission_id))
+        ).scalar()
+    assert rows[claim_id].state == "corrected" and replacement.state == "submitted"
+    assert replacement.original_claim_id == claim_id and replacement.payer_claim_control_number == "PCCN0001"
+    assert "REF*F8*PCCN0001~" in x12 and "REF*G1*AUTH2026~" in x12 and ":B:7*" in x12
+    path = tmp_path / "replacement.837"
+    path.write_text(x12)
+    out = subprocess.run([X12VALID, str(path)], capture_output=True, text=True, cwd=tmp_path)
+    assert (out.stdout + out.stderr).strip().endswith(": OK")
+    # 5. The replacement's events link it to the denial.
+    assert (
+        await relay(engines["claims"], claims_bus, kafka, "claims") == 4
+    )  # original corrected; new draft/ready/submitted
+    await drain(engines["denials"], denials_bus, kafka, "denials", denials_registry, expected=5)
+    async with engines["denials"].connect() as conn:
+        (linked,) = list(await conn.execute(select(denial)))
+    assert linked.status == "resubmitted" and linked.replacement_claim_id == replacement.id
+    for engine in engines.values():
+        await engine.dispose()
+    claims_settings.cache_clear()
+    denials_settings.cache_clear()
+    _ = datetime.now(UTC)

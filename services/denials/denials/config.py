@@ -18,6 +18,7 @@ class DenialsSettings(BaseServiceSettings):
     deadline_warning_days: int = 14
     deadline_poll_seconds: float = 60.0
     classification_file: str = ""  # empty: the bundled denials/data/classification.csv
+    fee_schedule_file: str = ""  # contracted rates (payer_id, procedure_code, allowed): enables underpayment checks
     practice_name: str = "RCM PLATFORM CLINIC"
 
     def window_for(self, payer_id: str) -> int:

@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from denials.config import get_settings
 from denials.handlers import Unit, on_adjudicated, on_claim_status
-from denials.resources import rules
+from denials.resources import fee_schedule, rules
 
 registry = HandlerRegistry()
 
@@ -18,7 +18,7 @@ registry = HandlerRegistry()
 @registry.on(ClaimAdjudicatedV1.event_type, ClaimAdjudicatedV1.schema_version)
 async def adjudicated(session: AsyncSession, envelope: Envelope) -> None:
     unit = Unit(await session.connection(), envelope.tenantid, get_settings())
-    await on_adjudicated(unit, envelope.payload_as(ClaimAdjudicatedV1), rules(), envelope)
+    await on_adjudicated(unit, envelope.payload_as(ClaimAdjudicatedV1), rules(), envelope, fee_schedule())
 
 
 @registry.on(ClaimStatusChangedV1.event_type, ClaimStatusChangedV1.schema_version)

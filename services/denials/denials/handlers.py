@@ -24,7 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from denials.config import DenialsSettings
 from denials.domain.classify import Rules
-from denials.domain.triage import findings, priority, recovery_probability
+from denials.domain.triage import FeeSchedule, findings, priority, recovery_probability
 from denials.letters import letter_pdf, letter_text
 from denials.models import adjudication_seen, appeal, bus, denial, denial_event
 
@@ -78,10 +78,13 @@ class Unit:
 
 
 # -- events in -----------------------------------------------------------------------------------------
-async def on_adjudicated(unit: Unit, event: ClaimAdjudicatedV1, rules: Rules, envelope: Envelope) -> list[str]:
-    """Open a denial per denied claim or line; a payment on a claim under appeal or resubmission recovers it."""
+async def on_adjudicated(
+    unit: Unit, event: ClaimAdjudicatedV1, rules: Rules, envelope: Envelope, fees: FeeSchedule | None = None
+) -> list[str]:
+    """Open a denial per denied or underpaid claim or line; a later payment on a claim under appeal or
+    resubmission recovers it."""
     today = datetime.now(UTC).date()
-    denied_now = findings(event, rules)
+    denied_now = findings(event, rules, fees)
     await unit.conn.execute(
         insert(adjudication_seen).values(
             tenant_id=unit.tenant,

@@ -108,6 +108,22 @@ def test_line_level_denials_on_a_paid_claim() -> None:
     assert (f.line_number, f.classification.category, f.amount_cents) == (2, "coding_bundling", 5000)
 
 
+def test_underpayment_against_the_contracted_rate(tmp_path: Any) -> None:
+    from denials.domain.triage import load_fee_schedule
+
+    fees_file = tmp_path / "fees.csv"
+    fees_file.write_text("payer_id,procedure_code,allowed\nACME01,99213,92.50\n")
+    fees = load_fee_schedule(fees_file)
+    # Allowed 80.00 (paid 60 + coinsurance 20) against a contracted 92.50: 12.50 short.
+    event = adj("C6", 6000, [("CO", "45", 2000, 1), ("PR", "2", 2000, 1)], charge=10000, lines=[(10000, 6000)])
+    (f,) = findings(event, default_rules(), fees)
+    assert (f.classification.category, f.amount_cents, f.line_number) == ("underpayment", 1250, 1)
+    assert "below the contracted 92.50" in f.classification.root_cause
+    fair = adj("C7", 7250, [("CO", "45", 750, 1), ("PR", "2", 2000, 1)], charge=10000, lines=[(10000, 7250)])
+    assert findings(fair, default_rules(), fees) == []
+    assert findings(event, default_rules()) == []  # no rate known: no underpayment claimed
+
+
 def test_bad_input_becomes_unclassified_never_dropped() -> None:
     (f,) = findings(adj("C3", 0, []), default_rules())  # nothing paid, no reason given
     assert f.classification.category == "unclassified" and f.classification.action == "review"

@@ -20,6 +20,7 @@ CATEGORIES = (
     "contractual",
     "contractual_adjustment",
     "patient_responsibility",
+    "underpayment",
     "unclassified",
 )
 # Adjustments that are expected outcomes of a paid claim, not denials.

@@ -28,7 +28,8 @@ def _actor(envelope: Envelope) -> Actor:
 
 @registry.on(ClaimAdjudicatedV1.event_type, ClaimAdjudicatedV1.schema_version)
 async def adjudicated(session: AsyncSession, envelope: Envelope) -> None:
-    await on_adjudicated(await _unit(session, envelope), envelope.payload_as(ClaimAdjudicatedV1), _actor(envelope))
+    unit = await _unit(session, envelope)
+    await on_adjudicated(unit, envelope.payload_as(ClaimAdjudicatedV1), _actor(envelope), default_resources().context())
 
 
 @registry.on(ClaimReversedV1.event_type, ClaimReversedV1.schema_version)

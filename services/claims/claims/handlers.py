@@ -235,6 +235,7 @@ async def create_claims(
     *,
     frequency: str = "1",
     original: Any | None = None,
+    linked_only: bool = False,  # link to the original (a secondary claim) without replacing it
 ) -> list[str]:
     """Charge entry for a batch: a handful of round trips whatever its size (duplicates, eligibility,
     claims, history, events), each claim scrubbed and stored in its final state (ready or draft)."""
@@ -258,7 +259,9 @@ async def create_claims(
             "original_claim_id": original.id if original is not None else None,
             "paid_cents": 0,
             "patient_responsibility_cents": 0,
-            "payer_claim_control_number": original.payer_claim_control_number if original is not None else None,
+            "payer_claim_control_number": (
+                original.payer_claim_control_number if original is not None and not linked_only else None
+            ),
             "edits": edits_json(edits),
             "status_detail": {},
             **_columns(doc),
@@ -355,7 +358,9 @@ def apply_correction(doc: ClaimCreate, correction: ClaimCorrection) -> ClaimCrea
 
 
 # -- events consumed -------------------------------------------------------------------------------------
-async def on_adjudicated(unit: ClaimsUnit, event: ClaimAdjudicatedV1, actor: Actor) -> None:
+async def on_adjudicated(
+    unit: ClaimsUnit, event: ClaimAdjudicatedV1, actor: Actor, secondary_ctx: ScrubContext | None = None
+) -> None:
     """Move the claim to paid / partially paid / denied. Reversals (22) are handled by on_reversed."""
     if event.status_code == "22":
         return
@@ -385,6 +390,71 @@ async def on_adjudicated(unit: ClaimsUnit, event: ClaimAdjudicatedV1, actor: Act
     if row.state in (st.CORRECTED, st.VOID, st.CLOSED):
         return  # superseded; the replacement claim carries on
     await unit.transition(row, target, actor, reason=reason, values=values, event_extra={"reason_codes": codes})
+    if secondary_ctx is not None:
+        await bill_secondary(unit, row, event, secondary_ctx, actor)
+
+
+async def bill_secondary(
+    unit: ClaimsUnit, row: Any, event: ClaimAdjudicatedV1, ctx: ScrubContext, actor: Actor
+) -> str | None:
+    """After the primary adjudicates, the claim to the secondary payer, with the primary's adjudication
+    as COB (2320/2430). Built once; returns its id (None when there is no secondary payer or nothing left)."""
+    doc = ClaimCreate.model_validate(row.document)
+    second = doc.secondary_payer
+    if second is None or doc.payer.responsibility != "P" or event.status_code not in ("1", "19"):
+        return None
+    if event.paid_cents >= event.charge_cents:
+        return None  # nothing left for the secondary
+    existing = await unit.conn.execute(
+        select(claim.c.id).where(
+            and_(
+                claim.c.tenant_id == unit.tenant,
+                claim.c.original_claim_id == row.id,
+                claim.c.payer_id == second.payer_id,
+            )
+        )
+    )
+    if existing.first() is not None:
+        return None
+    paid_on = event.payment_date or datetime.now(UTC).date()
+    data = doc.model_dump(mode="json")
+
+    def adjustments(line_number: int | None) -> list[dict[str, Any]]:
+        return [
+            {"group": a.group, "reason": a.reason, "amount": f"{a.amount_cents / 100:.2f}"}
+            for a in event.adjustments
+            if a.line_number == line_number
+        ]
+
+    data["prior_payers"] = [
+        {
+            **doc.payer.model_dump(mode="json"),
+            "subscriber": doc.subscriber.model_dump(mode="json"),
+            "relationship": "18",
+            "paid": f"{event.paid_cents / 100:.2f}",
+            "paid_date": paid_on.isoformat(),
+            "remaining_patient_liability": f"{event.patient_responsibility_cents / 100:.2f}",
+            "adjustments": adjustments(None),
+        }
+    ]
+    paid_by_line = {ln.line_number: ln.paid_cents for ln in event.lines}
+    for n, line in enumerate(data["lines"], start=1):
+        line["prior_payments"] = [
+            {
+                "paid": f"{paid_by_line.get(n, 0) / 100:.2f}",
+                "paid_date": paid_on.isoformat(),
+                "adjustments": adjustments(n),
+            }
+        ]
+    data["payer"] = {
+        k: second.model_dump(mode="json")[k] for k in ("payer_id", "name", "responsibility", "filing_indicator")
+    }
+    data["subscriber"] = second.subscriber.model_dump(mode="json")
+    data["secondary_payer"] = None
+    (new_id,) = await create_claims(
+        unit, [ClaimCreate.model_validate(data)], ctx, actor, original=row, linked_only=True
+    )
+    return new_id
 
 
 async def on_reversed(unit: ClaimsUnit, event: ClaimReversedV1, actor: Actor) -> None:

@@ -51,7 +51,7 @@ class FiledropAdapter:
     async def deliver(self, submission_id: str, x12: str) -> tuple[str, str | None]:
         def write() -> str:
             self.folder.mkdir(parents=True, exist_ok=True)
-            target = self.folder / f"{submission_id}.837"
+            target = self.folder / f"{submission_id}.x12"
             tmp = target.with_suffix(".part")
             tmp.write_text(x12)
             os.replace(tmp, target)  # atomic: a reader never sees half a file
@@ -229,3 +229,75 @@ async def pending_submissions(conn: AsyncConnection, limit: int = 20) -> list[An
         .limit(limit)
     )
     return list(rows)
+
+
+async def prepare_status_inquiry(unit: ClaimsUnit, settings: ClaimsSettings, claim_id: str) -> Prepared:
+    """A 276 claim status inquiry for one submitted claim, recorded like a submission (kind 'S')."""
+    from rcm_shared.x12.sets.x276 import StatusInquiry, build_276
+
+    row = await unit.get(claim_id)
+    if row.submitted_at is None:
+        raise st.IllegalTransition(row.state, "status inquiry")
+    doc = ClaimCreate.model_validate(row.document)
+    patient = doc.patient
+    inquiry = StatusInquiry(
+        payer_name=doc.payer.name.upper(),
+        payer_id=doc.payer.payer_id,
+        submitter_name=settings.submitter_name,
+        submitter_id=settings.submitter_id,
+        provider_name=doc.billing_provider.name.upper(),
+        provider_npi=doc.billing_provider.npi,
+        subscriber_last=doc.subscriber.last_name.upper(),
+        subscriber_first=doc.subscriber.first_name.upper() if doc.subscriber.first_name else None,
+        member_id=doc.subscriber.member_id,
+        trace_number=f"{claim_id}-{await next_control(unit.conn, 'TRN276')}",
+        claim_id=claim_id,
+        total_charge=doc.total_charge,
+        service_date=doc.service_from,
+        service_date_end=doc.service_to if doc.service_to != doc.service_from else None,
+        payer_claim_control_number=row.payer_claim_control_number,
+        subscriber_birth_date=None if patient else doc.subscriber.birth_date,
+        subscriber_sex=None if patient else doc.subscriber.sex,
+        patient_last=patient.last_name.upper() if patient else None,
+        patient_first=patient.first_name.upper() if patient and patient.first_name else None,
+        patient_birth_date=patient.birth_date if patient else None,
+        patient_sex=patient.sex if patient else None,
+    )
+    now = datetime.now(UTC)
+    isa, gs, st_number = (
+        await next_control(unit.conn, "ISA"),
+        await next_control(unit.conn, "GS"),
+        await next_control(unit.conn, "ST"),
+    )
+    ts = build_276([inquiry], reference=f"{gs:09d}", created=now.date())
+    writer = InterchangeWriter(
+        sender=Party("ZZ", settings.submitter_id, settings.submitter_id),
+        receiver=Party("ZZ", settings.receiver_id, settings.receiver_id),
+        functional_id="HR",
+        version=ts.implementation,
+        numbers=MemoryControlNumbers({"ISA": isa - 1, "GS": gs - 1, "ST": st_number - 1}),
+        usage=settings.usage_indicator,
+    )
+    text = writer.render([ts])
+    submission_id = str(uuid.uuid4())
+    await unit.conn.execute(
+        insert(submission).values(
+            id=submission_id,
+            tenant_id=unit.tenant,
+            payer_id=doc.payer.payer_id,
+            kind="S",
+            adapter="",
+            interchange_control=f"{isa:09d}",
+            group_control=str(gs),
+            transaction_control=writer.st_controls[0],
+            claim_count=1,
+            x12=text,
+            status="pending",
+            attempts=0,
+            created_at=now,
+        )
+    )
+    detail = dict(row.status_detail or {})
+    detail["inquiry"] = {"sent_at": now.isoformat(), "trace_number": inquiry.trace_number}
+    await unit.conn.execute(update(claim).where(claim.c.id == claim_id).values(status_detail=detail))
+    return Prepared(submission_id, doc.payer.payer_id, [claim_id], text)

@@ -6,6 +6,7 @@ import shutil
 import subprocess
 import sys
 from collections.abc import AsyncIterator
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -384,3 +385,77 @@ async def test_secondary_claim_with_prior_payer_adjudication_passes_pyx12(client
     x12 = (await client.get(f"/v1/claims/{r.json()['id']}/x12", headers=T)).text
     assert "SBR*P*18" in x12 and "AMT*D*160~" in x12 and "SVD*MCRB1*130*HC:99214:25" in x12
     assert pyx12(x12, tmp_path).endswith(": OK")
+
+
+async def test_status_inquiry_sends_a_276(client: Any) -> None:
+    a = await create(client)
+    early = await client.post(f"/v1/claims/{a['id']}/status-inquiry", headers=T)
+    assert early.status_code == 409  # nothing to ask about before the claim is sent
+    await submit(client, a["id"])
+    r = await client.post(f"/v1/claims/{a['id']}/status-inquiry", headers=T)
+    assert r.status_code == 200 and r.json()["delivered"]
+    text = Path(r.json()["destination"]).read_text()
+    from rcm_shared.x12.sets.x276 import read_276
+
+    (inquiry,) = read_276(text.encode())
+    assert inquiry.claim_id == a["id"] and inquiry.total_charge == 245.5 and inquiry.member_id == "W123456789"
+    detail = (await client.get(f"/v1/claims/{a['id']}", headers=T)).json()["status_detail"]
+    assert detail["inquiry"]["trace_number"] == inquiry.trace_number
+
+
+async def test_primary_adjudication_builds_the_secondary_claim(
+    client: Any, kafka: KafkaSettings, tmp_path: Path
+) -> None:
+    secondary = {
+        "payer_id": "AARP1",
+        "name": "AARP Medigap",
+        "filing_indicator": "CI",
+        "subscriber": {
+            "last_name": "Doe",
+            "first_name": "Jane",
+            "member_id": "AARP77",
+            "birth_date": "1980-02-29",
+            "sex": "F",
+            "address": {"line1": "12 Elm St", "city": "Springfield", "state": "IL", "postal_code": "62704"},
+        },
+    }
+    a = await create(client, secondary_payer=secondary)
+    await submit(client, a["id"])
+    event = ClaimAdjudicatedV1(
+        remittance_id="R9",
+        claim_id=a["id"],
+        payer_id="MCRB1",
+        payer_claim_control_number="PCCN9",
+        status_code="1",
+        charge_cents=24550,
+        paid_cents=16000,
+        patient_responsibility_cents=4000,
+        contractual_cents=4550,
+        adjustments=[
+            AdjustmentOut(group="CO", reason="45", amount_cents=4000, line_number=1),
+            AdjustmentOut(group="PR", reason="2", amount_cents=3000, line_number=1),
+            AdjustmentOut(group="CO", reason="45", amount_cents=550, line_number=2),
+            AdjustmentOut(group="PR", reason="2", amount_cents=1000, line_number=2),
+        ],
+        lines=[
+            LinePaymentOut(
+                line_number=1, line_control_number=None, procedure_code="99214", charge_cents=20000, paid_cents=13000
+            ),
+            LinePaymentOut(
+                line_number=2, line_control_number=None, procedure_code="83036", charge_cents=4550, paid_cents=3000
+            ),
+        ],
+        payment_date=date(2026, 11, 20),
+    )
+    env = Envelope.wrap(event, source="/remittance", tenant_id="org-1")
+    await consume(client, kafka, [("remittance.claim.adjudicated", env, a["id"])])
+    claims = (await client.get("/v1/claims", headers=T)).json()
+    second = next(c for c in claims if c["payer_id"] == "AARP1")
+    assert second["state"] == "ready" and second["frequency"] == "1" and second["original_claim_id"] == a["id"]
+    assert second["document"]["prior_payers"][0]["paid"] == "160.00"
+    await submit(client, second["id"])
+    x12 = (await client.get(f"/v1/claims/{second['id']}/x12", headers=T)).text
+    assert "SBR*S*18" in x12 and "AMT*D*160~" in x12 and "SVD*MCRB1*130*HC:99214:25" in x12
+    assert pyx12(x12, tmp_path).endswith(": OK")
+    await consume(client, kafka, [("remittance.claim.adjudicated", env, a["id"])])  # redelivered: no second copy
+    assert sum(c["payer_id"] == "AARP1" for c in (await client.get("/v1/claims", headers=T)).json()) == 1

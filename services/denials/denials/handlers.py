@@ -214,7 +214,7 @@ async def on_claim_status(unit: Unit, event: ClaimStatusChangedV1, envelope: Env
         result = await unit.conn.execute(insert_ignore(unit.conn, denial, values))
         if result.rowcount:
             await unit.log(str(values["id"]), "opened", f"event:{envelope.type}", str(values["root_cause"]))
-    elif event.original_claim_id and event.old_state is None:
+    elif event.original_claim_id and event.old_state is None and event.frequency == "7":
         d = denial.c
         await unit.conn.execute(
             update(denial)

@@ -22,7 +22,7 @@ from claims.domain.encounter import ClaimCreate
 from claims.handlers import Actor, ClaimsUnit, NotFound, correct_claim, create_claim, create_claims, update_claim
 from claims.models import claim, claim_transition, submission
 from claims.resources import ScrubResources
-from claims.submission import DeliveryError, adapter_for, mark_delivery, prepare
+from claims.submission import DeliveryError, Prepared, adapter_for, mark_delivery, prepare, prepare_status_inquiry
 
 router = APIRouter(prefix="/v1", tags=["claims"])
 TenantDep = Annotated[str, Depends(tenant_of)]
@@ -184,23 +184,23 @@ async def _submit(
             prepared = await prepare(_unit(conn, tenant, request), settings, claim_ids, _actor(request), adapter.name)
     except (NotFound, st.IllegalTransition) as exc:
         raise _errors(exc) from None
-    out = []
-    for p in prepared:
-        read = SubmissionRead(
-            submission_id=p.submission_id, payer_id=p.payer_id, claim_ids=p.claim_ids, delivered=False
-        )
-        try:
-            destination, response = await adapter.deliver(p.submission_id, p.x12)
-            read.delivered, read.destination = True, destination
-        except DeliveryError as exc:
-            read.error = f"{exc} (the worker retries)"
-            response = destination = None
-        async with engine.begin() as conn:
-            await mark_delivery(conn, p.submission_id, destination, read.error)
-            if response:
-                read.acknowledgment = await _ack_text(conn, tenant, request, response)
-        out.append(read)
-    return out
+    return [await _deliver(request, tenant, engine, adapter, p) for p in prepared]
+
+
+async def _deliver(request: Request, tenant: str, engine: AsyncEngine, adapter: Any, p: Prepared) -> SubmissionRead:
+    """Hand a prepared interchange to the clearinghouse; a failure leaves it pending for the worker."""
+    read = SubmissionRead(submission_id=p.submission_id, payer_id=p.payer_id, claim_ids=p.claim_ids, delivered=False)
+    try:
+        destination, response = await adapter.deliver(p.submission_id, p.x12)
+        read.delivered, read.destination = True, destination
+    except DeliveryError as exc:
+        read.error = f"{exc} (the worker retries)"
+        response = destination = None
+    async with engine.begin() as conn:
+        await mark_delivery(conn, p.submission_id, destination, read.error)
+        if response:
+            read.acknowledgment = await _ack_text(conn, tenant, request, response)
+    return read
 
 
 async def _ack_text(conn: Any, tenant: str, request: Request, text: str) -> dict[str, Any]:
@@ -229,6 +229,21 @@ async def post_submissions(
     body: SubmitRequest, request: Request, tenant: TenantDep, engine: EngineDep
 ) -> list[SubmissionRead]:
     return await _submit(request, tenant, engine, body.claim_ids)
+
+
+@router.post(
+    "/claims/{claim_id}/status-inquiry",
+    response_model=SubmissionRead,
+    summary="Send a 276 claim status inquiry; the 277 answer is recorded on the claim",
+)
+async def status_inquiry(claim_id: str, request: Request, tenant: TenantDep, engine: EngineDep) -> SubmissionRead:
+    settings = _settings(request)
+    try:
+        async with engine.begin() as conn:
+            prepared = await prepare_status_inquiry(_unit(conn, tenant, request), settings, claim_id)
+    except (NotFound, st.IllegalTransition) as exc:
+        raise _errors(exc) from None
+    return await _deliver(request, tenant, engine, adapter_for(settings), prepared)
 
 
 @router.post(

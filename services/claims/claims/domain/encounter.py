@@ -85,6 +85,14 @@ class PriorPayerIn(PayerIn):
     adjustments: list[AdjustmentIn] = []
 
 
+class SecondaryPayerIn(PayerIn):
+    """The payer to bill after the primary adjudicates: the claims service builds that claim itself."""
+
+    responsibility: Literal["P", "S", "T"] = "S"
+    subscriber: SubscriberIn
+    relationship: str = Field(default="18", pattern=r"^(01|18|19|20|21|39|40|53|G8)$")
+
+
 class ServiceLineIn(Model):
     procedure_code: str | None = Field(default=None, description="CPT/HCPCS")
     modifiers: list[str] = Field(default=[], max_length=4)
@@ -111,6 +119,7 @@ class ClaimCreate(Model):
     patient: PatientIn | None = Field(default=None, description="omit when the subscriber is the patient")
     payer: PayerIn
     prior_payers: list[PriorPayerIn] = []
+    secondary_payer: SecondaryPayerIn | None = None
     diagnoses: list[str] = Field(min_length=1, max_length=12, description="ICD-10-CM, principal first")
     lines: list[ServiceLineIn] = Field(min_length=1, max_length=50)
     prior_authorization: str | None = Field(default=None, max_length=50, pattern=X12_SAFE)

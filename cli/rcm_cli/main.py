@@ -81,6 +81,15 @@ def migrate(service: Annotated[str | None, typer.Option("--service", "-s")] = No
         _fail(str(exc))
 
 
+@app.command("contracts")
+def contracts_generate() -> None:
+    """Regenerate contracts/ (JSON Schema per event, topic catalog) from the payload classes."""
+    from rcm_cli.contracts import write
+
+    for path in write(repo_root() / "contracts"):
+        typer.echo(f"wrote {path.relative_to(repo_root())}")
+
+
 @app.command("topics")
 def topics_create() -> None:
     """Create every topic the services declare (and their DLQs) on KAFKA_BOOTSTRAP_SERVERS."""

@@ -58,7 +58,7 @@ CATALOG: tuple[TopicSpec, ...] = (
         "remittance.claim.reversed",
         "remittance",
         "claim id",
-        ("claims", "denials"),
+        ("claims",),
         description="A payer reversal (CLP02 = 22) paired with its original posting.",
         event_types=("remittance.claim_reversed",),
     ),
@@ -75,6 +75,13 @@ CATALOG: tuple[TopicSpec, ...] = (
         "claim id",
         description="A denial entered the work queue.",
         event_types=("denial.opened",),
+    ),
+    TopicSpec(
+        "denials.denial.deadline-approaching",
+        "denials",
+        "claim id",
+        description="An open denial's appeal or refiling deadline is near (sent once per denial).",
+        event_types=("denial.deadline_approaching",),
     ),
     TopicSpec(
         "denials.denial.resolved",

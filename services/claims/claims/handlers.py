@@ -10,6 +10,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from rcm_shared.bus.outbox import Outbox
+from rcm_shared.dialects import insert_ignore
 from rcm_shared.events import Envelope
 from rcm_shared.payloads.claims import BilledLine, ClaimStatusChangedV1
 from rcm_shared.payloads.denials import ClaimCorrection
@@ -471,17 +472,22 @@ async def on_reversed(unit: ClaimsUnit, event: ClaimReversedV1, actor: Actor) ->
 
 
 async def on_eligibility(conn: AsyncConnection, tenant: str, event: EligibilityCheckCompletedV1) -> None:
+    # insert_ignore: the same check announced twice (another event id) is stored once.
     await conn.execute(
-        insert(eligibility_snapshot).values(
-            tenant_id=tenant,
-            check_id=event.check_id,
-            payer_id=event.payer_id,
-            member_id=event.member_id,
-            status=event.status,
-            coverage_start=event.coverage_start,
-            coverage_end=event.coverage_end,
-            service_date=event.service_date,
-            checked_at=datetime.now(UTC),
+        insert_ignore(
+            conn,
+            eligibility_snapshot,
+            dict(
+                tenant_id=tenant,
+                check_id=event.check_id,
+                payer_id=event.payer_id,
+                member_id=event.member_id,
+                status=event.status,
+                coverage_start=event.coverage_start,
+                coverage_end=event.coverage_end,
+                service_date=event.service_date,
+                checked_at=datetime.now(UTC),
+            ),
         )
     )
 

@@ -245,7 +245,7 @@ async def test_rejection_opens_a_denial_and_replacement_is_linked(client: Any) -
         await on_claim_status(unit, rejected, env, default_rules())
         await on_claim_status(unit, rejected, env, default_rules())  # redelivered
         replacement = ClaimStatusChangedV1(
-            claim_id="C31", old_state=None, new_state="draft", changed_at=now, original_claim_id="C30"
+            claim_id="C31", old_state=None, new_state="draft", changed_at=now, original_claim_id="C30", frequency="7"
         )
         await on_claim_status(
             unit, replacement, Envelope.wrap(replacement, source="/claims", tenant_id="org-1"), default_rules()

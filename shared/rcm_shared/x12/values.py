@@ -57,3 +57,23 @@ def ccyymmdd(header: TransactionHeader, seg: Segment, element: int) -> date | No
 
 def number(header: TransactionHeader, seg: Segment, element: int) -> Decimal | None:
     return money(header, seg, element, required=False)
+
+
+def date_range(header: TransactionHeader, seg: Segment, element: int = 3) -> tuple[date, date | None]:
+    """A D8 date or an RD8 range (CCYYMMDD-CCYYMMDD) in one element."""
+    first, _, last = seg[element].partition("-")
+    start = ccyymmdd(header, Segment(seg.id, [seg.id, *([""] * (element - 1)), first], seg.position), element)
+    end = (
+        ccyymmdd(header, Segment(seg.id, [seg.id, *([""] * (element - 1)), last], seg.position), element)
+        if last
+        else None
+    )
+    if start is None:
+        raise located(header, seg, element, "date is missing", "missing")
+    return start, end
+
+
+def x12_amount(value: Decimal) -> str:
+    """Money as X12 writes it: two decimals, or none for whole amounts (125, 45.50)."""
+    text = format(value.quantize(Decimal("0.01")), "f")
+    return text[:-3] if text.endswith(".00") else text

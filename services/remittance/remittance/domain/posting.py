@@ -8,7 +8,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from rcm_shared.x12.sets.x835 import Adjustment, ClaimPayment, PaymentHeader, ProviderAdjustment
+from rcm_shared.x12.sets.common import Adjustment
+from rcm_shared.x12.sets.x835 import ClaimPayment, PaymentHeader, ProviderAdjustment
 
 REVERSAL = "22"
 DENIED = "4"

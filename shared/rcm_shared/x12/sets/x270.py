@@ -16,7 +16,7 @@ from typing import BinaryIO
 
 from rcm_shared.x12.errors import X12Error
 from rcm_shared.x12.reader import Segment, TransactionHeader, X12Reader
-from rcm_shared.x12.values import ccyymmdd, located, money, number
+from rcm_shared.x12.values import ccyymmdd, date_range, located, money, number
 from rcm_shared.x12.writer import Repeated, TransactionSet
 
 IMPLEMENTATION = "005010X279A1"
@@ -255,23 +255,13 @@ def read_270(source: str | Path | bytes | BinaryIO) -> Iterator[Inquiry]:
         elif sid == "DMG":
             member.birth_date, member.sex = ccyymmdd(th, seg, 2), seg[3] or None
         elif sid == "DTP" and seg[1] == "291":
-            start, end = _range(th, seg)
+            start, end = date_range(th, seg)
             current.service_date, current.service_date_end = start, end
         elif sid == "EQ":
             current.service_types = seg[1].split(th.interchange.delimiters.repetition)
 
 
 # -- 271 ---------------------------------------------------------------------------------------------
-def _range(th: TransactionHeader, seg: Segment) -> tuple[date, date | None]:
-    text = seg[3]
-    first, _, last = text.partition("-")
-    start = ccyymmdd(th, Segment(seg.id, [seg.id, "", "", first], seg.position), 3)
-    end = ccyymmdd(th, Segment(seg.id, [seg.id, "", "", last], seg.position), 3) if last else None
-    if start is None:
-        raise located(th, seg, 3, "date is missing", "missing")
-    return start, end
-
-
 def read_271(
     source: str | Path | bytes | BinaryIO, *, lenient_envelope: bool = False, warnings: list[X12Error] | None = None
 ) -> Iterator[EligibilityResponse]:
@@ -387,7 +377,7 @@ def read_271(
             )
             current.benefits.append(benefit)
         elif benefit is not None and sid == "DTP":
-            benefit.dates.append((seg[1], *_range(th, seg)))
+            benefit.dates.append((seg[1], *date_range(th, seg)))
         elif benefit is not None and sid == "REF":
             benefit.references.append((seg[1], seg[2]))
         elif benefit is not None and sid == "MSG":
@@ -412,4 +402,4 @@ def _member_detail(r: EligibilityResponse, th: TransactionHeader, seg: Segment) 
     elif seg.id == "INS":
         r.relationship = seg[2]
     elif seg.id == "DTP":
-        r.dates.append((seg[1], *_range(th, seg)))
+        r.dates.append((seg[1], *date_range(th, seg)))

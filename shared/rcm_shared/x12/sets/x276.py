@@ -15,7 +15,7 @@ from typing import BinaryIO
 
 from rcm_shared.x12.errors import X12Error
 from rcm_shared.x12.reader import Segment, TransactionHeader, X12Reader
-from rcm_shared.x12.values import ccyymmdd, located, money
+from rcm_shared.x12.values import ccyymmdd, date_range, located, money, x12_amount
 from rcm_shared.x12.writer import TransactionSet
 
 REQUEST_IMPLEMENTATION = "005010X212"
@@ -105,11 +105,6 @@ def _d8(d: date) -> str:
     return d.strftime("%Y%m%d")
 
 
-def _amt(value: Decimal) -> str:
-    text = format(value.quantize(Decimal("0.01")), "f")
-    return text[:-3] if text.endswith(".00") else text
-
-
 def build_276(inquiries: list[StatusInquiry], *, reference: str, created: date) -> TransactionSet:
     ts = TransactionSet("276", REQUEST_IMPLEMENTATION)
     ts.add("BHT", "0010", "13", reference, _d8(created), "1200")
@@ -142,21 +137,12 @@ def build_276(inquiries: list[StatusInquiry], *, reference: str, created: date) 
         if q.payer_claim_control_number:
             ts.add("REF", "1K", q.payer_claim_control_number)
         ts.add("REF", "EJ", q.claim_id)
-        ts.add("AMT", "T3", _amt(q.total_charge))
+        ts.add("AMT", "T3", x12_amount(q.total_charge))
         if q.service_date_end and q.service_date_end != q.service_date:
             ts.add("DTP", "472", "RD8", f"{_d8(q.service_date)}-{_d8(q.service_date_end)}")
         else:
             ts.add("DTP", "472", "D8", _d8(q.service_date))
     return ts
-
-
-def _range(th: TransactionHeader, seg: Segment) -> tuple[date, date | None]:
-    first, _, last = seg[3].partition("-")
-    start = ccyymmdd(th, Segment(seg.id, [seg.id, "", "", first], seg.position), 3)
-    end = ccyymmdd(th, Segment(seg.id, [seg.id, "", "", last], seg.position), 3) if last else None
-    if start is None:
-        raise located(th, seg, 3, "date is missing", "missing")
-    return start, end
 
 
 def read_276(source: str | Path | bytes | BinaryIO) -> Iterator[StatusInquiry]:
@@ -180,6 +166,9 @@ def read_276(source: str | Path | bytes | BinaryIO) -> Iterator[StatusInquiry]:
         elif sid == "NM1" and seg[1] in ("PR", "41", "1P"):
             names[seg[1]] = (seg[3], seg[9])
         elif sid == "NM1" and seg[1] == "IL":
+            missing = [q for q in ("PR", "41", "1P") if q not in names]
+            if missing:
+                raise located(th, seg, 1, f"subscriber before the {', '.join(missing)} loop(s) of the 276", "structure")
             q = StatusInquiry(
                 names["PR"][0],
                 names["PR"][1],
@@ -211,7 +200,7 @@ def read_276(source: str | Path | bytes | BinaryIO) -> Iterator[StatusInquiry]:
         elif sid == "AMT" and seg[1] == "T3":
             q.total_charge = money(th, seg, 2) or Decimal(0)
         elif sid == "DTP" and seg[1] == "472":
-            q.service_date, q.service_date_end = _range(th, seg)
+            q.service_date, q.service_date_end = date_range(th, seg)
 
 
 def _status(th: TransactionHeader, seg: Segment, start: int) -> Status:
@@ -304,7 +293,7 @@ def read_277(
         elif sid == "REF" and line is not None and seg[1] == "FJ":
             line.line_control_number = seg[2]
         elif sid == "DTP" and seg[1] == "472":
-            start, end = _range(th, seg)
+            start, end = date_range(th, seg)
             if line is not None:
                 line.service_date = start
             else:

@@ -17,18 +17,11 @@ from typing import BinaryIO
 
 from rcm_shared.x12.errors import X12Error
 from rcm_shared.x12.reader import Segment, TransactionHeader, X12Reader
-from rcm_shared.x12.values import ccyymmdd, located, money
+from rcm_shared.x12.sets.common import Adjustment, cas_segments
+from rcm_shared.x12.values import ccyymmdd, located, money, x12_amount
 from rcm_shared.x12.writer import Composite, TransactionSet
 
 IMPLEMENTATION = "005010X221A1"
-
-
-@dataclass(slots=True)
-class Adjustment:
-    group: str  # CO, OA, PI, PR
-    reason: str  # CARC
-    amount: Decimal
-    quantity: Decimal | None = None
 
 
 @dataclass(slots=True)
@@ -438,23 +431,6 @@ class PayerContact:
     phone: str = "8005551212"
 
 
-def _amount(value: Decimal) -> str:
-    text = format(value.quantize(Decimal("0.01")), "f")
-    return text[:-3] if text.endswith(".00") else text
-
-
-def _cas_segments(ts: TransactionSet, adjustments: list[Adjustment]) -> None:
-    by_group: dict[str, list[Adjustment]] = {}
-    for a in adjustments:
-        by_group.setdefault(a.group, []).append(a)
-    for group, items in by_group.items():
-        for start in range(0, len(items), 6):
-            elements: list[str | None] = ["CAS", group]
-            for a in items[start : start + 6]:
-                elements += [a.reason, _amount(a.amount), format(a.quantity, "f") if a.quantity is not None else None]
-            ts.add(*elements)
-
-
 def build_835(
     header: PaymentHeader,
     claims: list[ClaimPayment],
@@ -469,7 +445,7 @@ def build_835(
         ts.add(
             "BPR",
             header.handling_code,
-            _amount(header.total_paid),
+            x12_amount(header.total_paid),
             header.credit_debit,
             "ACH",
             "CCP",
@@ -489,7 +465,7 @@ def build_835(
         ts.add(
             "BPR",
             header.handling_code,
-            _amount(header.total_paid),
+            x12_amount(header.total_paid),
             header.credit_debit,
             header.payment_method,
             None,
@@ -522,15 +498,15 @@ def build_835(
             "CLP",
             c.patient_control_number,
             c.status,
-            _amount(c.charge),
-            _amount(c.paid),
-            _amount(c.patient_responsibility) if c.patient_responsibility is not None else None,
+            x12_amount(c.charge),
+            x12_amount(c.paid),
+            x12_amount(c.patient_responsibility) if c.patient_responsibility is not None else None,
             c.filing_indicator,
             c.payer_claim_control_number,
             c.facility_type,
             c.frequency,
         )
-        _cas_segments(ts, c.adjustments)
+        cas_segments(ts, c.adjustments)
         p = c.patient
         ts.add(
             "NM1",
@@ -549,7 +525,7 @@ def build_835(
         for qualifier, value in c.dates.items():
             ts.add("DTM", qualifier, value.strftime("%Y%m%d"))
         for qualifier, amount in c.amounts.items():
-            ts.add("AMT", qualifier, _amount(amount))
+            ts.add("AMT", qualifier, x12_amount(amount))
         for s in c.services:
             proc = Composite((s.procedure.qualifier, s.procedure.code, *s.procedure.modifiers))
             original = (
@@ -560,8 +536,8 @@ def build_835(
             ts.add(
                 "SVC",
                 proc,
-                _amount(s.charge),
-                _amount(s.paid),
+                x12_amount(s.charge),
+                x12_amount(s.paid),
                 s.revenue_code,
                 format(s.units, "f") if s.units is not None else None,
                 original,
@@ -569,11 +545,11 @@ def build_835(
             )
             if s.service_date:
                 ts.add("DTM", "472", s.service_date.strftime("%Y%m%d"))
-            _cas_segments(ts, s.adjustments)
+            cas_segments(ts, s.adjustments)
             if s.line_control_number:
                 ts.add("REF", "6R", s.line_control_number)
             for qualifier, amount in s.amounts.items():
-                ts.add("AMT", qualifier, _amount(amount))
+                ts.add("AMT", qualifier, x12_amount(amount))
             for qualifier, code in s.remarks:
                 ts.add("LQ", qualifier, code)
     by_provider: dict[tuple[str, date | None], list[ProviderAdjustment]] = {}
@@ -585,7 +561,7 @@ def build_835(
             for plb in items[start : start + 6]:
                 elements += [
                     Composite((plb.reason, plb.reference)) if plb.reference else plb.reason,
-                    _amount(plb.amount),
+                    x12_amount(plb.amount),
                 ]
             ts.add(*elements)
     return ts

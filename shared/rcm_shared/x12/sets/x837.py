@@ -17,7 +17,8 @@ from typing import BinaryIO, Literal
 
 from rcm_shared.x12.errors import X12Error
 from rcm_shared.x12.reader import Segment, TransactionHeader, X12Reader
-from rcm_shared.x12.values import ccyymmdd, located, money, number, req_money
+from rcm_shared.x12.sets.common import Adjustment, cas_segments
+from rcm_shared.x12.values import ccyymmdd, date_range, located, money, number, req_money, x12_amount
 from rcm_shared.x12.writer import Composite, TransactionSet
 
 PROFESSIONAL = "005010X222A1"
@@ -64,14 +65,6 @@ class Payer:
     name: str
     payer_id: str
     address: Address | None = None
-
-
-@dataclass
-class Adjustment:
-    group: str
-    reason: str
-    amount: Decimal
-    quantity: Decimal | None = None
 
 
 @dataclass
@@ -174,11 +167,6 @@ class Receiver:
 
 
 # -- writer ------------------------------------------------------------------------------------------
-def _amt(value: Decimal) -> str:
-    text = format(value.quantize(Decimal("0.01")), "f")
-    return text[:-3] if text.endswith(".00") else text
-
-
 def _qty(value: Decimal) -> str:
     text = format(value.normalize(), "f")
     return text
@@ -235,18 +223,6 @@ def _person_nm1(ts: TransactionSet, qualifier: str, p: Person, with_id: bool) ->
 def _dmg(ts: TransactionSet, p: Person) -> None:
     if p.birth_date is not None:
         ts.add("DMG", "D8", _d8(p.birth_date), p.sex or "U")
-
-
-def _cas(ts: TransactionSet, adjustments: list[Adjustment]) -> None:
-    by_group: dict[str, list[Adjustment]] = {}
-    for a in adjustments:
-        by_group.setdefault(a.group, []).append(a)
-    for group, items in by_group.items():
-        for start in range(0, len(items), 6):
-            elements: list[str | None] = ["CAS", group]  # CAS has no composites
-            for a in items[start : start + 6]:
-                elements += [a.reason, _amt(a.amount), _qty(a.quantity) if a.quantity is not None else None]
-            ts.add(*elements)
 
 
 def build_837(
@@ -362,7 +338,7 @@ def _claim(ts: TransactionSet, c: Claim) -> None:
         ts.add(
             "CLM",
             c.claim_id,
-            _amt(c.total_charge),
+            x12_amount(c.total_charge),
             None,
             None,
             Composite((c.facility_code, "B", c.frequency)),
@@ -375,7 +351,7 @@ def _claim(ts: TransactionSet, c: Claim) -> None:
         ts.add(
             "CLM",
             c.claim_id,
-            _amt(c.total_charge),
+            x12_amount(c.total_charge),
             None,
             None,
             Composite((c.facility_code, "A", c.frequency)),
@@ -411,7 +387,7 @@ def _claim(ts: TransactionSet, c: Claim) -> None:
         if c.occurrence_codes:
             ts.add("HI", *[Composite(("BH", code, "D8", _d8(d))) for code, d in c.occurrence_codes[:12]])
         if c.value_codes:
-            ts.add("HI", *[Composite(("BE", code, "", "", _amt(v))) for code, v in c.value_codes[:12]])
+            ts.add("HI", *[Composite(("BE", code, "", "", x12_amount(v))) for code, v in c.value_codes[:12]])
     if c.kind == "I" and c.attending_provider is not None:
         _provider_nm1(ts, "71", c.attending_provider)
         if c.attending_provider.taxonomy:
@@ -437,11 +413,11 @@ def _claim(ts: TransactionSet, c: Claim) -> None:
             None,
             op.filing_indicator,
         )
-        _cas(ts, op.adjustments)
+        cas_segments(ts, op.adjustments)
         if op.paid is not None:
-            ts.add("AMT", "D", _amt(op.paid))
+            ts.add("AMT", "D", x12_amount(op.paid))
         if op.remaining_patient_liability is not None:
-            ts.add("AMT", "EAF", _amt(op.remaining_patient_liability))
+            ts.add("AMT", "EAF", x12_amount(op.remaining_patient_liability))
         if c.kind == "P":
             ts.add("OI", None, None, "Y", "P", None, "Y")
         else:
@@ -460,12 +436,19 @@ def _claim(ts: TransactionSet, c: Claim) -> None:
                 raise ValueError(f"claim {c.claim_id} line {n}: a professional line needs a procedure code")
             pointers = Composite(tuple(str(p) for p in line.diagnosis_pointers[:4]) or ("1",))
             ts.add(
-                "SV1", proc, _amt(line.charge), line.unit_basis, _qty(line.units), line.place_of_service, None, pointers
+                "SV1",
+                proc,
+                x12_amount(line.charge),
+                line.unit_basis,
+                _qty(line.units),
+                line.place_of_service,
+                None,
+                pointers,
             )
         else:
             if not line.revenue_code:
                 raise ValueError(f"claim {c.claim_id} line {n}: an institutional line needs a revenue code")
-            ts.add("SV2", line.revenue_code, proc, _amt(line.charge), line.unit_basis, _qty(line.units))
+            ts.add("SV2", line.revenue_code, proc, x12_amount(line.charge), line.unit_basis, _qty(line.units))
         if line.service_date is not None:
             _dtp(ts, "472", line.service_date, line.service_date_end)
         elif c.kind == "P":
@@ -476,12 +459,12 @@ def _claim(ts: TransactionSet, c: Claim) -> None:
             ts.add(
                 "SVD",
                 adj.payer_id,
-                _amt(adj.paid),
+                x12_amount(adj.paid),
                 Composite(("HC", adj.procedure_code, *adj.modifiers)),
                 None,
                 _qty(adj.units),
             )
-            _cas(ts, adj.adjustments)
+            cas_segments(ts, adj.adjustments)
             ts.add("DTP", "573", "D8", _d8(adj.paid_date))
 
 
@@ -770,12 +753,8 @@ def _service_line(ctx: _Ctx, th: TransactionHeader, seg: Segment) -> None:
 def _claim_dtp(ctx: _Ctx, th: TransactionHeader, seg: Segment) -> None:
     c = ctx.claim
     assert c is not None
-    q, fmt, value = seg[1], seg[2], seg[3]
-    start_text, _, end_text = value.partition("-")
-    start = ccyymmdd(th, Segment("DTP", ["DTP", "", "", start_text], seg.position), 3)
-    end = ccyymmdd(th, Segment("DTP", ["DTP", "", "", end_text], seg.position), 3) if fmt == "RD8" else None
-    if start is None:
-        raise located(th, seg, 3, "date is missing", "missing")
+    q = seg[1]
+    start, end = date_range(th, seg)
     if q == "573":
         if ctx.adjudication is not None:
             ctx.adjudication.paid_date = start

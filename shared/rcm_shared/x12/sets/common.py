@@ -1,0 +1,33 @@
+"""Pieces several transaction sets share: claim adjustments (CAS) and how they are written."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from rcm_shared.x12.values import x12_amount
+from rcm_shared.x12.writer import TransactionSet
+
+
+@dataclass(slots=True)
+class Adjustment:
+    """One CAS adjustment: group (CO, OA, PI, PR), CARC, amount and optional quantity."""
+
+    group: str
+    reason: str
+    amount: Decimal
+    quantity: Decimal | None = None
+
+
+def cas_segments(ts: TransactionSet, adjustments: list[Adjustment]) -> None:
+    """CAS segments: one per group, up to six reason/amount/quantity triplets each."""
+    by_group: dict[str, list[Adjustment]] = {}
+    for a in adjustments:
+        by_group.setdefault(a.group, []).append(a)
+    for group, items in by_group.items():
+        for start in range(0, len(items), 6):
+            elements: list[str | None] = ["CAS", group]
+            for a in items[start : start + 6]:
+                quantity = format(a.quantity.normalize(), "f") if a.quantity is not None else None
+                elements += [a.reason, x12_amount(a.amount), quantity]
+            ts.add(*elements)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import pytest
 from rcm_shared.x12.errors import X12Error
@@ -224,3 +225,21 @@ def test_999_readers_pinned() -> None:
 def test_wrong_set_is_named() -> None:
     with pytest.raises(X12Error, match=r"segment 1 ST, element 01: transaction set '837' is not a 271"):
         list(read_271(SAMPLES / "837P/lfh__demo-file__demo.837"))
+
+
+@pytest.mark.parametrize(
+    "name", ["lfh__271_005010X279A1__dependent-health-benefit-check.271", "lfh__demo-file__demo.271"]
+)
+def test_271_read_write_read_and_x12sdk(name: str, tmp_path: Path) -> None:
+    from rcm_shared.x12.sets.x270 import build_271
+
+    first = list(read_271(SAMPLES / "271" / name))
+    text = envelope(build_271(first, reference="R1", created=date(2026, 11, 1)), "HB")
+    assert len(x12sdk_models(text, tmp_path)) == 1
+    again = list(read_271(text.encode()))
+    import dataclasses
+
+    def same(rs: list[Any]) -> list[Any]:
+        return [dataclasses.replace(r, transaction="") for r in rs]  # ST02 is the writer's own
+
+    assert same(again) == same(first)

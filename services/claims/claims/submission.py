@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 import httpx
+from rcm_shared.x12.control import next_control as shared_next_control
 from rcm_shared.x12.sets.x837 import Receiver, Submitter, build_837
 from rcm_shared.x12.writer import InterchangeWriter, MemoryControlNumbers, Party
 from sqlalchemy import and_, insert, select, update
@@ -90,18 +91,7 @@ def adapter_for(settings: ClaimsSettings) -> Adapter:
 
 
 async def next_control(conn: AsyncConnection, kind: str) -> int:
-    """A control number that is never reused, kept in the database (several API replicas share it)."""
-    result = await conn.execute(
-        update(control_number)
-        .where(control_number.c.kind == kind)
-        .values(value=control_number.c.value % 999_999_999 + 1)
-        .returning(control_number.c.value)
-    )
-    value = result.scalar()
-    if value is None:
-        await conn.execute(insert(control_number).values(kind=kind, value=1))
-        value = 1
-    return int(value)
+    return await shared_next_control(conn, control_number, kind)
 
 
 @dataclass

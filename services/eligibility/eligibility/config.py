@@ -13,6 +13,14 @@ class EligibilitySettings(BaseServiceSettings):
     service_name: ClassVar[str] = "eligibility"
     model_config = SettingsConfigDict(env_prefix="ELIGIBILITY_", extra="ignore")
     port: int = 8001
+    # Clearinghouse adapters in failover order: name -> URL that takes a 270 and answers a 271.
+    adapters: dict[str, str] = {"sandbox": "http://127.0.0.1:8009/x12/270"}
+    adapter_timeout_s: float = 5.0
+    adapter_retries: int = 2
+    cache_ttl_s: int = 4 * 3600  # a recent active answer for the same member, payer and service types is reused
+    submitter_id: str = "RCMCLINIC"
+    receiver_id: str = "CLEARINGHOUSE"
+    usage_indicator: str = "T"
 
 
 @lru_cache

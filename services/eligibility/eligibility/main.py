@@ -6,9 +6,19 @@ from fastapi import FastAPI
 from rcm_shared.web import create_service_app
 
 from eligibility.api.routes import router
+from eligibility.clearinghouse import Failover, HttpAdapter
 from eligibility.config import get_settings
 from eligibility.models import bus
 
 
+async def _startup(app: FastAPI) -> None:
+    s = app.state.settings
+    app.state.failover = Failover(
+        [HttpAdapter(name, url, s.adapter_timeout_s, s.adapter_retries) for name, url in s.adapters.items()]
+    )
+
+
 def create_app() -> FastAPI:
-    return create_service_app(get_settings(), bus, title="RCM eligibility service", routers=[router])
+    return create_service_app(
+        get_settings(), bus, title="RCM eligibility service", routers=[router], on_startup=_startup
+    )

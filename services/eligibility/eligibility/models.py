@@ -4,6 +4,35 @@ from __future__ import annotations
 
 from rcm_shared.bus.tables import bus_tables
 from rcm_shared.db import make_metadata
+from sqlalchemy import JSON, BigInteger, Column, Date, DateTime, Index, String, Table, Text
 
 metadata = make_metadata()
 bus = bus_tables(metadata)
+
+eligibility_check = Table(
+    "eligibility_check",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("tenant_id", String(64), nullable=False),
+    Column("payer_id", String(80), nullable=False),
+    Column("member_id", String(80), nullable=False),
+    Column("provider_npi", String(10), nullable=False),
+    Column("service_date", Date, nullable=False),
+    Column("service_types", String(200), nullable=False),  # space-separated, sorted
+    Column("status", String(16), nullable=False),  # active | inactive | error
+    Column("source", String(20), nullable=False),  # the adapter that answered, "cache" or "ingested"
+    Column("request", JSON, nullable=False),  # as received (PHI: stays in this service)
+    Column("normalized", JSON, nullable=False),
+    Column("x12_270", Text, nullable=True),
+    Column("x12_271", Text, nullable=False),
+    Column("reused_check_id", String(36), nullable=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Index("ix_eligibility_check_member", "tenant_id", "payer_id", "member_id", "created_at"),
+)
+
+control_number = Table(
+    "control_number",
+    metadata,
+    Column("kind", String(8), primary_key=True),
+    Column("value", BigInteger, nullable=False),
+)

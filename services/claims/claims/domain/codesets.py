@@ -12,6 +12,8 @@ from functools import cache
 from importlib import resources
 from types import ModuleType
 
+from rcm_shared.x12.identifiers import npi_valid
+
 CPT = re.compile(r"^\d{4}[0-9FTU]$")
 HCPCS = re.compile(r"^[A-V]\d{4}$")
 MODIFIER = re.compile(r"^[0-9A-Z]{2}$")
@@ -19,22 +21,8 @@ TAXONOMY = re.compile(r"^\d{3}[0-9A-Z]{6}X$")
 EIN = re.compile(r"^\d{9}$")
 ICD10_SHAPE = re.compile(r"^[A-TV-Z][0-9][0-9A-Z]{1,5}$")
 REVENUE = re.compile(r"^\d{4}$")
+__all__ = ["npi_valid"]
 ICD_RELEASE = "ICD-10-CM 2026-04-01 (CDC, via simple-icd-10-cm 1.5.0)"
-
-
-def npi_valid(npi: str) -> bool:
-    """Luhn check digit over the prefix 80840 + the first nine digits (CMS NPI standard)."""
-    if not re.fullmatch(r"\d{10}", npi):
-        return False
-    digits = [int(c) for c in "80840" + npi[:9]]
-    total = 0
-    for i, d in enumerate(reversed(digits)):
-        if i % 2 == 0:
-            d *= 2
-            if d > 9:
-                d -= 9
-        total += d
-    return (10 - total % 10) % 10 == int(npi[9])
 
 
 @cache

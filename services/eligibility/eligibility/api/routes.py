@@ -1,7 +1,108 @@
-"""HTTP routes of the eligibility service (domain routes are added by the service's own issue)."""
+"""HTTP routes of the eligibility service."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Annotated, Any
 
-router = APIRouter(prefix="/v1", tags=["eligibility"])
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import JSONResponse
+from rcm_shared.web import ProblemError, tenant_of
+from rcm_shared.x12.errors import X12Error
+from sqlalchemy import and_, select
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from eligibility.api.schemas import CheckCreate, CheckRead
+from eligibility.handlers import PayerUnavailable, ingest_271, run_check
+from eligibility.models import eligibility_check
+
+router = APIRouter(prefix="/v1/eligibility", tags=["eligibility"])
+TenantDep = Annotated[str, Depends(tenant_of)]
+
+
+def _engine(request: Request) -> AsyncEngine:
+    engine: AsyncEngine = request.app.state.engine
+    return engine
+
+
+EngineDep = Annotated[AsyncEngine, Depends(_engine)]
+
+
+def _read(row: Any, cached: bool = False) -> CheckRead:
+    return CheckRead(
+        id=row.id,
+        status=row.status,
+        source=row.source,
+        cached=cached,
+        payer_id=row.payer_id,
+        member_id=row.member_id,
+        service_date=row.service_date,
+        service_types=row.service_types.split(),
+        result=row.normalized,
+        created_at=row.created_at,
+    )
+
+
+@router.post(
+    "/checks",
+    response_model=CheckRead,
+    status_code=201,
+    summary="Check coverage: a 270 to the payer through the clearinghouse, the 271 normalized",
+)
+async def post_check(body: CheckCreate, request: Request, tenant: TenantDep, engine: EngineDep) -> Any:
+    try:
+        result = await run_check(engine, request.app.state.settings, request.app.state.failover, tenant, body)
+    except PayerUnavailable as exc:
+        raise ProblemError(502, "Payer unavailable", str(exc)) from None
+    except X12Error as exc:
+        raise ProblemError(502, "Invalid 271 from the payer", str(exc), x12=exc.as_dict()) from None
+    read = _read(result.row, cached=result.cached)
+    return JSONResponse(read.model_dump(mode="json"), status_code=200 if result.cached else 201)
+
+
+@router.get("/checks/{check_id}", response_model=CheckRead)
+async def get_check(check_id: str, tenant: TenantDep, engine: EngineDep) -> CheckRead:
+    c = eligibility_check.c
+    async with engine.connect() as conn:
+        row = (
+            await conn.execute(select(eligibility_check).where(and_(c.tenant_id == tenant, c.id == check_id)))
+        ).first()
+    if row is None:
+        raise ProblemError(404, "Not found", f"no eligibility check {check_id}")
+    return _read(row)
+
+
+@router.get("/checks", response_model=list[CheckRead])
+async def list_checks(
+    tenant: TenantDep,
+    engine: EngineDep,
+    member: str,
+    payer: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+) -> list[CheckRead]:
+    c = eligibility_check.c
+    cond = [c.tenant_id == tenant, c.member_id == member]
+    if payer:
+        cond.append(c.payer_id == payer)
+    async with engine.connect() as conn:
+        rows = await conn.execute(
+            select(eligibility_check).where(and_(*cond)).order_by(c.created_at.desc()).limit(limit)
+        )
+        return [_read(r) for r in rows]
+
+
+@router.post(
+    "/responses",
+    response_model=list[CheckRead],
+    status_code=201,
+    summary="Ingest a raw 271 (text/plain or application/edi-x12)",
+)
+async def post_response(request: Request, tenant: TenantDep, engine: EngineDep) -> list[CheckRead]:
+    body = (await request.body()).decode("utf-8", errors="replace")
+    if not body.strip():
+        raise ProblemError(422, "Empty body", "the request carries no 271")
+    try:
+        async with engine.begin() as conn:
+            rows = await ingest_271(conn, request.app.state.settings, tenant, body)
+    except X12Error as exc:
+        raise ProblemError(422, "Invalid 271", str(exc), x12=exc.as_dict()) from None
+    return [_read(r) for r in rows]

@@ -16,7 +16,7 @@ from typing import BinaryIO
 
 from rcm_shared.x12.errors import X12Error
 from rcm_shared.x12.reader import Segment, TransactionHeader, X12Reader
-from rcm_shared.x12.values import ccyymmdd, date_range, located, money, number
+from rcm_shared.x12.values import ccyymmdd, date_range, located, money, number, x12_amount
 from rcm_shared.x12.writer import Repeated, TransactionSet
 
 IMPLEMENTATION = "005010X279A1"
@@ -403,3 +403,127 @@ def _member_detail(r: EligibilityResponse, th: TransactionHeader, seg: Segment) 
         r.relationship = seg[2]
     elif seg.id == "DTP":
         r.dates.append((seg[1], *date_range(th, seg)))
+
+
+# -- 271 writer (payers and the sandbox answer with it) -------------------------------------------------
+def _member_271(ts: TransactionSet, qualifier: str, m: Member, with_id: bool) -> None:
+    ts.add(
+        "NM1",
+        qualifier,
+        "1",
+        m.last,
+        m.first,
+        m.middle,
+        None,
+        None,
+        "MI" if with_id and m.member_id else None,
+        m.member_id if with_id else None,
+    )
+    for q, v in m.references:
+        ts.add("REF", q, v)
+    if m.address_line1:
+        ts.add("N3", m.address_line1, m.address_line2)
+        ts.add("N4", m.city, m.state, m.postal_code)
+
+
+def _dtp(ts: TransactionSet, qualifier: str, start: date, end: date | None) -> None:
+    if end is not None:
+        ts.add("DTP", qualifier, "RD8", f"{_d8(start)}-{_d8(end)}")
+    else:
+        ts.add("DTP", qualifier, "D8", _d8(start))
+
+
+def _benefits_and_member(ts: TransactionSet, r: EligibilityResponse, m: Member, errors: list[RequestError]) -> None:
+    for e in errors:
+        ts.add("AAA", e.valid, None, e.reason, e.follow_up)
+    if m.birth_date:
+        ts.add("DMG", "D8", _d8(m.birth_date), m.sex)
+    if r.relationship:
+        ts.add("INS", "Y" if r.relationship == "18" else "N", r.relationship)
+    for qualifier, start, end in r.dates:
+        _dtp(ts, qualifier, start, end)
+    for b in r.benefits:
+        ts.add(
+            "EB",
+            b.code,
+            b.coverage_level,
+            Repeated(b.service_types) if b.service_types else None,
+            b.insurance_type,
+            b.plan,
+            b.time_period,
+            x12_amount(b.amount) if b.amount is not None else None,
+            format(b.percent.normalize(), "f") if b.percent is not None else None,
+            b.quantity_qualifier,
+            format(b.quantity.normalize(), "f") if b.quantity is not None else None,
+            b.authorization_required,
+            b.in_network,
+            b.procedure,
+        )
+        for q, v in b.references:
+            ts.add("REF", q, v)
+        for qualifier, start, end in b.dates:
+            _dtp(ts, qualifier, start, end)
+        for message in b.messages:
+            ts.add("MSG", message)
+        if b.related:
+            ts.add("LS", "2120")
+            for ent in b.related:
+                ts.add(
+                    "NM1",
+                    ent.entity,
+                    "1" if ent.first else "2",
+                    ent.name,
+                    ent.first,
+                    None,
+                    None,
+                    None,
+                    ent.id_qualifier,
+                    ent.id,
+                )
+                if ent.contacts:
+                    flat: list[str | None] = []
+                    for q, number in ent.contacts[:3]:
+                        flat += [q, number]
+                    ts.add("PER", "IC", None, *flat)
+            ts.add("LE", "2120")
+
+
+def build_271(responses: list[EligibilityResponse], *, reference: str, created: date) -> TransactionSet:
+    """One 271 answering the responses' inquiries (subscriber, or subscriber + dependent)."""
+    ts = TransactionSet("271", IMPLEMENTATION)
+    ts.add("BHT", "0022", "11", reference, _d8(created), "1200")
+    hl = 0
+    for r in responses:
+        hl += 1
+        source = hl
+        ts.add("HL", str(source), None, "20", "1")
+        ts.add("NM1", "PR", "2", r.payer_name, None, None, None, None, "PI", r.payer_id)
+        for e in r.errors:
+            if e.loop == "2100A":
+                ts.add("AAA", e.valid, None, e.reason, e.follow_up)
+        hl += 1
+        receiver = hl
+        ts.add("HL", str(receiver), str(source), "21", "1")
+        ts.add("NM1", "1P", "2", r.provider_name, None, None, None, None, "XX", r.provider_id)
+        member_errors = [e for e in r.errors if e.loop not in ("2100A", "2100B")]
+        if r.subscriber is None:
+            continue
+        hl += 1
+        sub = hl
+        ts.add("HL", str(sub), str(receiver), "22", "1" if r.dependent else "0")
+        for trace, originator in r.trace_numbers:
+            if r.dependent is None:
+                ts.add("TRN", "2", trace, originator)
+        _member_271(ts, "IL", r.subscriber, with_id=True)
+        if r.dependent is None:
+            _benefits_and_member(ts, r, r.subscriber, member_errors)
+        else:
+            if r.subscriber.birth_date:
+                ts.add("DMG", "D8", _d8(r.subscriber.birth_date), r.subscriber.sex)
+            hl += 1
+            ts.add("HL", str(hl), str(sub), "23", "0")
+            for trace, originator in r.trace_numbers:
+                ts.add("TRN", "2", trace, originator)
+            _member_271(ts, "03", r.dependent, with_id=False)
+            _benefits_and_member(ts, r, r.dependent, member_errors)
+    return ts

@@ -1,0 +1,231 @@
+"""Use cases of the eligibility service: a real-time check (270 out, 271 in) and ingesting a raw 271."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from rcm_shared.bus.outbox import Outbox
+from rcm_shared.events import Envelope
+from rcm_shared.payloads.eligibility import EligibilityCheckCompletedV1
+from rcm_shared.x12.control import next_control
+from rcm_shared.x12.errors import X12Error
+from rcm_shared.x12.sets.x270 import EligibilityResponse, Inquiry, Member, build_270, read_271
+from rcm_shared.x12.writer import InterchangeWriter, MemoryControlNumbers, Party
+from sqlalchemy import and_, insert, select
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from eligibility.api.schemas import CheckCreate
+from eligibility.clearinghouse import AdapterError, Failover
+from eligibility.config import EligibilitySettings
+from eligibility.domain.normalize import normalize
+from eligibility.models import bus, control_number, eligibility_check
+
+SOURCE = "/eligibility"
+TOPIC = "eligibility.check.completed"
+
+
+class PayerUnavailable(RuntimeError):
+    pass
+
+
+@dataclass
+class CheckResult:
+    row: Any
+    cached: bool
+
+
+async def _cached(conn: AsyncConnection, tenant: str, body: CheckCreate, ttl: int) -> Any | None:
+    c = eligibility_check.c
+    since = datetime.now(UTC) - timedelta(seconds=ttl)
+    return (
+        await conn.execute(
+            select(eligibility_check)
+            .where(
+                and_(
+                    c.tenant_id == tenant,
+                    c.payer_id == body.payer_id,
+                    c.member_id == body.subscriber.member_id,
+                    c.service_date == body.service_date,
+                    c.service_types == " ".join(body.service_types),
+                    c.status == "active",
+                    c.created_at >= since,
+                )
+            )
+            .order_by(c.created_at.desc())
+            .limit(1)
+        )
+    ).first()
+
+
+async def _interchange(conn: AsyncConnection, settings: EligibilitySettings, body: CheckCreate, trace: str) -> str:
+    inquiry = Inquiry(
+        payer_name=body.payer_name.upper(),
+        payer_id=body.payer_id,
+        provider_name=body.provider.name.upper(),
+        provider_npi=body.provider.npi,
+        subscriber=Member(
+            body.subscriber.last_name.upper(),
+            body.subscriber.first_name.upper(),
+            member_id=body.subscriber.member_id,
+            birth_date=body.subscriber.birth_date,
+            sex=body.subscriber.sex,
+        ),
+        trace_number=trace,
+        trace_originator="9" + settings.submitter_id[:9].ljust(9, "0"),
+        service_date=body.service_date,
+        service_date_end=body.service_date_end,
+        service_types=body.service_types,
+        dependent=Member(
+            body.dependent.last_name.upper(),
+            body.dependent.first_name.upper(),
+            birth_date=body.dependent.birth_date,
+            sex=body.dependent.sex,
+        )
+        if body.dependent
+        else None,
+        provider_is_person=body.provider.first_name is not None,
+        provider_first=body.provider.first_name.upper() if body.provider.first_name else None,
+    )
+    ts = build_270([inquiry], reference=trace[:30], created=datetime.now(UTC).date())
+    isa = await next_control(conn, control_number, "ISA")
+    gs = await next_control(conn, control_number, "GS")
+    st = await next_control(conn, control_number, "ST")
+    numbers = MemoryControlNumbers({"ISA": isa - 1, "GS": gs - 1, "ST": st - 1})
+    writer = InterchangeWriter(
+        sender=Party("ZZ", settings.submitter_id, settings.submitter_id),
+        receiver=Party("ZZ", settings.receiver_id, settings.receiver_id),
+        functional_id="HS",
+        version=ts.implementation,
+        numbers=numbers,
+        usage=settings.usage_indicator,
+    )
+    return writer.render([ts])
+
+
+def pick(responses: list[EligibilityResponse], member_id: str) -> EligibilityResponse:
+    for r in responses:
+        if (r.subscriber and r.subscriber.member_id == member_id) or r.subscriber is None:
+            return r
+    if responses:
+        return responses[0]
+    raise X12Error("the 271 answers no inquiry (no information source or subscriber loop)", code="structure")
+
+
+async def run_check(
+    engine: AsyncEngine, settings: EligibilitySettings, failover: Failover, tenant: str, body: CheckCreate
+) -> CheckResult:
+    async with engine.connect() as conn:
+        hit = await _cached(conn, tenant, body, settings.cache_ttl_s)
+    if hit is not None:
+        return CheckResult(hit, cached=True)
+    check_id = str(uuid.uuid4())
+    async with engine.begin() as conn:
+        x12_270 = await _interchange(conn, settings, body, check_id.replace("-", "")[:30])
+    try:
+        source, x12_271 = await failover.exchange(x12_270)
+    except AdapterError as exc:
+        raise PayerUnavailable(str(exc)) from exc
+    responses = list(read_271(x12_271.encode(), lenient_envelope=True))
+    response = pick(responses, body.subscriber.member_id)
+    async with engine.begin() as conn:
+        row = await _store(
+            conn,
+            settings,
+            tenant,
+            check_id,
+            response,
+            source=source,
+            request=body.model_dump(mode="json"),
+            x12_270=x12_270,
+            x12_271=x12_271,
+            member_id=body.subscriber.member_id,
+            service_date=body.service_date,
+            service_types=body.service_types,
+            npi=body.provider.npi,
+        )
+    return CheckResult(row, cached=False)
+
+
+async def ingest_271(conn: AsyncConnection, settings: EligibilitySettings, tenant: str, text: str) -> list[Any]:
+    """A raw 271 (e.g. from a batch or a payer portal): each subscriber/dependent answer becomes a check."""
+    rows = []
+    for r in read_271(text.encode(), lenient_envelope=True):
+        member = r.member
+        member_id = (member.member_id if member else None) or (r.subscriber.member_id if r.subscriber else None) or ""
+        service_date = next(
+            (start for q, start, _end in r.dates if q in ("291", "307", "472")), datetime.now(UTC).date()
+        )
+        rows.append(
+            await _store(
+                conn,
+                settings,
+                tenant,
+                str(uuid.uuid4()),
+                r,
+                source="ingested",
+                request={},
+                x12_270=None,
+                x12_271=text,
+                member_id=member_id,
+                service_date=service_date,
+                service_types=sorted({st for b in r.benefits for st in b.service_types}) or ["30"],
+                npi=r.provider_id[:10],
+            )
+        )
+    if not rows:
+        raise X12Error("the 271 holds no eligibility answer", code="structure")
+    return rows
+
+
+async def _store(
+    conn: AsyncConnection,
+    settings: EligibilitySettings,
+    tenant: str,
+    check_id: str,
+    response: EligibilityResponse,
+    *,
+    source: str,
+    request: dict[str, Any],
+    x12_270: str | None,
+    x12_271: str,
+    member_id: str,
+    service_date: Any,
+    service_types: list[str],
+    npi: str,
+) -> Any:
+    result = normalize(response)
+    now = datetime.now(UTC)
+    values = {
+        "id": check_id,
+        "tenant_id": tenant,
+        "payer_id": response.payer_id or request.get("payer_id", ""),
+        "member_id": member_id,
+        "provider_npi": npi,
+        "service_date": service_date,
+        "service_types": " ".join(service_types),
+        "status": result.status,
+        "source": source,
+        "request": request,
+        "normalized": result.as_json(),
+        "x12_270": x12_270,
+        "x12_271": x12_271,
+        "created_at": now,
+    }
+    await conn.execute(insert(eligibility_check).values(**values))
+    payload = EligibilityCheckCompletedV1(
+        check_id=check_id,
+        payer_id=values["payer_id"],
+        member_id=member_id,
+        status=result.status,
+        service_date=service_date,
+        coverage_start=result.coverage_start,
+        coverage_end=result.coverage_end,
+        plan=result.plan,
+        error_codes=[e["code"] for e in result.errors],
+    )
+    env = Envelope.wrap(payload, source=SOURCE, tenant_id=tenant, subject=check_id)
+    await Outbox(bus, settings.kafka.topic_prefix).add(conn, env, topic=TOPIC, key=check_id)
+    return (await conn.execute(select(eligibility_check).where(eligibility_check.c.id == check_id))).first()

@@ -1,0 +1,281 @@
+"""Eligibility: 271 normalization on the sample corpus, the API against a payer behind HTTP, events."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import date, datetime
+from decimal import Decimal as D
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from eligibility.clearinghouse import CircuitBreaker, Failover, HttpAdapter
+from eligibility.domain.normalize import normalize
+from eligibility.models import bus
+from rcm_shared.bus.admin import TopicRequest, ensure_topics
+from rcm_shared.bus.consumer import HandlerRegistry, InboxConsumer
+from rcm_shared.bus.relay import OutboxRelay
+from rcm_shared.config import KafkaSettings
+from rcm_shared.events import Envelope
+from rcm_shared.payloads.eligibility import EligibilityCheckCompletedV1
+from rcm_shared.testing import poll_until, wait_for_assignment
+from rcm_shared.x12.sets.x270 import Benefit, EligibilityResponse, Member, RequestError, build_271, read_270, read_271
+from rcm_shared.x12.writer import InterchangeWriter, MemoryControlNumbers, Party
+from sqlalchemy import select
+
+SAMPLES = Path(__file__).resolve().parents[3] / "tests" / "x12" / "samples" / "271"
+T = {"X-Tenant-ID": "org-1"}
+
+
+def test_dependent_sample_normalized() -> None:
+    (r,) = read_271(SAMPLES / "lfh__271_005010X279A1__dependent-health-benefit-check.271")
+    n = normalize(r)
+    assert (n.status, n.plan, n.coverage_start, n.member_id) == (
+        "active",
+        "GOLD 123 PLAN",
+        date(2006, 1, 1),
+        "123456789",
+    )
+    office = {(b.service_type, b.network): b for b in n.benefits}
+    assert office[("98", "in")].copay == D("10.00") and office[("98", "out")].copay == D("30.00")
+
+
+def test_medicare_sample_deductibles_and_other_payer() -> None:
+    (r,) = read_271(SAMPLES / "nodex12__test-data__271.edi", lenient_envelope=True)
+    n = normalize(r)
+    assert n.status == "active" and n.coverage_start == date(2019, 12, 30)
+    general = [b for b in n.benefits if b.service_type == "30"]
+    assert any(b.deductible.limit == D("0") for b in general) and any(b.coinsurance == D("0") for b in general)
+    assert [p["plan"] for p in n.other_payers] == ["NJ QMB Plan", None]
+
+
+def test_error_sample_keeps_aaa_with_a_next_step() -> None:
+    (r,) = read_271(SAMPLES / "lfh__271_005010X279A1__subscriber-health-benefit-check-error.271", lenient_envelope=True)
+    n = normalize(r)
+    assert n.status == "error"
+    assert n.errors == [
+        {
+            "loop": "2100B",
+            "code": "50",
+            "follow_up": "N",
+            "valid_request": "Y",
+            "next_step": "provider not eligible for this inquiry: verify enrollment with the payer",
+        }
+    ]
+
+
+def answer(member_id: str, *, status: str = "1", errors: list[RequestError] | None = None) -> EligibilityResponse:
+    return EligibilityResponse(
+        transaction="",
+        payer_name="ACME HEALTH PLAN",
+        payer_id="ACME01",
+        provider_name="VALLEY FAMILY CLINIC",
+        provider_id="1234567893",
+        subscriber=Member(
+            "DOE", "JANE", member_id=member_id, birth_date=date(1980, 2, 29), references=[("6P", "GRP100")]
+        ),
+        trace_numbers=[("T1", "9RCMCLINIC")],
+        errors=errors or [],
+        dates=[("291", date(2026, 1, 1), date(2026, 12, 31))],
+        benefits=[]
+        if errors
+        else [
+            Benefit(status, "IND", ["30"], "HM", "GOLD PLAN"),
+            Benefit("C", "IND", ["30"], time_period="23", amount=D("1500"), in_network="Y"),
+            Benefit("C", "IND", ["30"], time_period="29", amount=D("500"), in_network="Y"),
+            Benefit("G", "IND", ["30"], time_period="23", amount=D("6000"), in_network="Y"),
+            Benefit("B", "IND", ["98"], time_period="27", amount=D("25"), in_network="Y"),
+            Benefit("A", "IND", ["30"], percent=D("0.2"), in_network="Y", authorization_required="Y"),
+        ],
+    )
+
+
+def x271(*responses: EligibilityResponse) -> str:
+    ts = build_271(list(responses), reference="R", created=date(2026, 11, 1))
+    return InterchangeWriter(
+        sender=Party("ZZ", "ACME", "ACME"),
+        receiver=Party("ZZ", "RCMCLINIC", "RCMCLINIC"),
+        functional_id="HB",
+        version=ts.implementation,
+        numbers=MemoryControlNumbers(),
+    ).render([ts])
+
+
+def test_synthetic_answer_normalized() -> None:
+    (r,) = read_271(x271(answer("W1")).encode())
+    n = normalize(r)
+    general = next(b for b in n.benefits if b.service_type == "30" and b.network == "in")
+    assert (general.deductible.limit, general.deductible.remaining) == (D("1500"), D("500"))
+    assert general.out_of_pocket.limit == D("6000") and general.coinsurance == D("0.2")
+    assert general.prior_authorization_required is True
+    assert (n.group_number, n.coverage_start, n.coverage_end) == ("GRP100", date(2026, 1, 1), date(2026, 12, 31))
+
+
+class FakePayer:
+    """A payer behind HTTP: reads the 270 it gets and answers a 271 (or fails, when told to)."""
+
+    def __init__(self, fail: int = 0, status_code: int = 503, body: str | None = None) -> None:
+        self.calls = 0
+        self.fail = fail
+        self.status_code = status_code
+        self.body = body
+
+    def handler(self, request: httpx.Request) -> httpx.Response:
+        self.calls += 1
+        if self.calls <= self.fail:
+            return httpx.Response(self.status_code, text="unavailable")
+        if self.body is not None:
+            return httpx.Response(200, text=self.body)
+        (inquiry,) = read_270(request.content)
+        member = inquiry.subscriber.member_id or ""
+        if member.startswith("BAD"):
+            return httpx.Response(200, text=x271(answer(member, errors=[RequestError("2100C", "Y", "72", "C")])))
+        return httpx.Response(200, text=x271(answer(member, status="6" if member.startswith("OLD") else "1")))
+
+
+def request_body(member: str = "W123456789", npi: str = "1679576722") -> dict[str, Any]:
+    return {
+        "provider": {"npi": npi, "name": "Valley Family Clinic"},
+        "payer_id": "ACME01",
+        "payer_name": "Acme",
+        "subscriber": {"member_id": member, "first_name": "Jane", "last_name": "Doe", "birth_date": "1980-02-29"},
+        "service_date": "2026-11-30",
+        "service_types": ["98", "30"],
+    }
+
+
+@pytest.fixture
+async def client(db_factory: Any, monkeypatch: pytest.MonkeyPatch, kafka: KafkaSettings) -> AsyncIterator[Any]:
+    db = await db_factory("eligibility")
+    monkeypatch.setenv("KAFKA_TOPIC_PREFIX", kafka.topic_prefix)
+    monkeypatch.setenv("ELIGIBILITY_DATABASE_URL", db.url)
+    monkeypatch.setenv("ELIGIBILITY_DB_SCHEMA", db.schema)
+    from eligibility.config import get_settings
+    from eligibility.main import create_app
+
+    get_settings.cache_clear()
+    app = create_app()
+    async with app.router.lifespan_context(app):
+        primary, backup = FakePayer(), FakePayer()
+        app.state.failover = Failover(
+            [
+                HttpAdapter(
+                    "primary",
+                    "http://payer-a/270",
+                    retries=1,
+                    backoff=0.001,
+                    transport=httpx.MockTransport(primary.handler),
+                ),
+                HttpAdapter("backup", "http://payer-b/270", retries=0, transport=httpx.MockTransport(backup.handler)),
+            ]
+        )
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as c:
+            c.app, c.primary, c.backup = app, primary, backup  # type: ignore[attr-defined]
+            yield c
+    get_settings.cache_clear()
+
+
+async def test_check_then_cache_then_queries(client: Any) -> None:
+    r = await client.post("/v1/eligibility/checks", json=request_body(), headers=T)
+    assert r.status_code == 201, r.text
+    body = r.json()
+    assert body["status"] == "active" and body["source"] == "primary" and body["service_types"] == ["30", "98"]
+    assert body["result"]["plan"] == "GOLD PLAN"
+    again = await client.post("/v1/eligibility/checks", json=request_body(), headers=T)
+    assert again.status_code == 200 and again.json()["cached"] and again.json()["id"] == body["id"]
+    assert client.primary.calls == 1
+    assert (await client.get(f"/v1/eligibility/checks/{body['id']}", headers=T)).json()["id"] == body["id"]
+    listing = (await client.get("/v1/eligibility/checks?member=W123456789&payer=ACME01", headers=T)).json()
+    assert [c["id"] for c in listing] == [body["id"]]
+    assert (
+        await client.get(f"/v1/eligibility/checks/{body['id']}", headers={"X-Tenant-ID": "org-2"})
+    ).status_code == 404
+    inactive = (await client.post("/v1/eligibility/checks", json=request_body("OLD1"), headers=T)).json()
+    assert inactive["status"] == "inactive"
+    error = (await client.post("/v1/eligibility/checks", json=request_body("BAD1"), headers=T)).json()
+    assert error["status"] == "error" and error["result"]["errors"][0]["next_step"].startswith("invalid member id")
+    async with client.app.state.engine.connect() as conn:
+        rows = list(await conn.execute(select(bus.outbox)))
+    assert len(rows) == 3 and all("DOE" not in r.payload and "1980" not in r.payload for r in rows)
+
+
+async def test_bad_input_and_failover(client: Any) -> None:
+    bad = await client.post("/v1/eligibility/checks", json=request_body(npi="1234567890"), headers=T)
+    assert bad.status_code == 422 and "check digit" in bad.json()["errors"][0]["message"]
+    broken = await client.post(
+        "/v1/eligibility/checks", content=b"{not json", headers={**T, "content-type": "application/json"}
+    )
+    assert broken.status_code == 422
+    client.primary.fail = 10  # the primary clearinghouse is down: the backup answers
+    r = await client.post("/v1/eligibility/checks", json=request_body("W2"), headers=T)
+    assert r.status_code == 201 and r.json()["source"] == "backup"
+    client.backup.fail = 10
+    down = await client.post("/v1/eligibility/checks", json=request_body("W3"), headers=T)
+    assert down.status_code == 502 and down.json()["title"] == "Payer unavailable"
+    client.primary.fail, client.backup.fail = 0, 0
+    client.primary.body = "ISA*this is not a 271"
+    garbage = await client.post("/v1/eligibility/checks", json=request_body("W4"), headers=T)
+    assert garbage.status_code == 502
+    async with client.app.state.engine.connect() as conn:
+        from eligibility.models import eligibility_check
+
+        assert len(list(await conn.execute(select(eligibility_check)))) == 1  # nothing stored half-way
+
+
+async def test_ingest_raw_271(client: Any) -> None:
+    r = await client.post("/v1/eligibility/responses", content=x271(answer("W9")), headers=T)
+    assert r.status_code == 201 and r.json()[0]["status"] == "active" and r.json()[0]["source"] == "ingested"
+    not_271 = (SAMPLES.parent / "835" / "lfh__demo-file__demo.835").read_bytes()
+    bad = await client.post("/v1/eligibility/responses", content=not_271, headers=T)
+    assert bad.status_code == 422 and "is not a 271" in bad.json()["detail"]
+
+
+def test_circuit_breaker_opens_and_half_opens() -> None:
+    b = CircuitBreaker(threshold=2, reset_after=0.0)
+    b.failure()
+    assert b.allow()
+    b.failure()
+    assert b.opened_at is not None and b.allow()  # reset_after 0: half-open immediately
+    b.success()
+    assert b.failures == 0 and b.opened_at is None
+    closed = CircuitBreaker(threshold=1, reset_after=60)
+    closed.failure()
+    assert not closed.allow()
+
+
+async def test_check_event_reaches_a_consumer_once(client: Any, kafka: KafkaSettings) -> None:
+    await client.post("/v1/eligibility/checks", json=request_body(), headers=T)
+    topic = kafka.topic_prefix + "eligibility.check.completed"
+    await ensure_topics(kafka, [TopicRequest(topic, 3), TopicRequest(topic + ".dlq", 1)])
+    relay = OutboxRelay(
+        engine=client.app.state.engine, tables=bus, kafka=kafka, topics=[TopicRequest(topic, 3)], name="eligibility"
+    )
+    await relay.start()
+    assert await relay.run_once() == 1
+    await relay.stop()
+    seen: list[EligibilityCheckCompletedV1] = []
+    registry = HandlerRegistry()
+
+    @registry.on(EligibilityCheckCompletedV1.event_type)
+    async def on_check(_session: Any, env: Envelope) -> None:
+        seen.append(env.payload_as(EligibilityCheckCompletedV1))
+
+    consumer = InboxConsumer(
+        name="claims-worker",
+        engine=client.app.state.engine,
+        tables=bus,
+        kafka=kafka,
+        group_id=topic + ".g",
+        topics=[topic],
+        registry=registry,
+        session_timeout_ms=1500,
+    )
+    await consumer.start()
+    try:
+        await wait_for_assignment(consumer)
+        await poll_until(consumer, lambda: len(seen) == 1)
+    finally:
+        await consumer.stop()
+    assert seen[0].status == "active" and seen[0].member_id == "W123456789" and seen[0].plan == "GOLD PLAN"
+    assert isinstance(seen[0].service_date, date) and datetime

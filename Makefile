@@ -15,7 +15,7 @@ $(UV):
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/python -m pip install --quiet "uv==$(UV_VERSION)"
 
-$(STAMP): $(UV) uv.lock pyproject.toml shared/pyproject.toml cli/pyproject.toml services/*/pyproject.toml
+$(STAMP): $(UV) uv.lock pyproject.toml shared/pyproject.toml cli/pyproject.toml services/*/pyproject.toml sandbox/pyproject.toml
 	$(UV) sync --frozen --all-packages --quiet
 	@touch $(STAMP)
 
@@ -30,7 +30,7 @@ test: $(STAMP)
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	$(VENV)/bin/mypy shared/rcm_shared cli/rcm_cli $(foreach s,$(SERVICE_NAMES),services/$(s)/$(s))
+	$(VENV)/bin/mypy shared/rcm_shared cli/rcm_cli sandbox/sandbox $(foreach s,$(SERVICE_NAMES),services/$(s)/$(s))
 	$(VENV)/bin/lint-imports
 
 bench: $(STAMP)

@@ -8,6 +8,7 @@ A child that exits on its own is restarted with backoff.
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import signal
 import subprocess
@@ -84,8 +85,35 @@ def migrate_all(root: Path, env: dict[str, str], python: str, services: tuple[Se
         print(f"  migrated {svc.name}")
 
 
+SANDBOX_PORT = 8009
+
+
+def sandbox_port() -> int:
+    return SANDBOX_PORT + int(os.environ.get("RCM_PORT_OFFSET", "0"))
+
+
 def _children(root: Path, var: Path, python: str) -> list[Child]:
-    children: list[Child] = []
+    host = os.environ.get("RCM_HOST", "127.0.0.1")
+    port = sandbox_port()
+    children: list[Child] = [
+        Child(
+            "sandbox",
+            [
+                python,
+                "-m",
+                "uvicorn",
+                "--factory",
+                "sandbox.main:create_app",
+                "--host",
+                host,
+                "--port",
+                str(port),
+                "--no-access-log",
+            ],
+            var / "log" / "sandbox.log",
+            f"http://127.0.0.1:{port}/healthz",
+        )
+    ]
     for svc in SERVICES:
         children.append(
             Child(f"{svc.name}-api", svc.api_command(python), var / "log" / f"{svc.name}-api.log", _url(svc, "/readyz"))
@@ -102,6 +130,8 @@ def run(root: Path, *, broker_port: int | None, embedded_broker: bool) -> int:
     var = Path(os.environ.get("RCM_VAR_DIR", root / "var")).resolve()
     var.mkdir(parents=True, exist_ok=True)
     env = {**os.environ, "RCM_VAR_DIR": str(var), "PYTHONUNBUFFERED": "1"}
+    # The services reach the sandbox clearinghouse unless told otherwise.
+    env.setdefault("ELIGIBILITY_ADAPTERS", json.dumps({"sandbox": f"http://127.0.0.1:{sandbox_port()}/x12/270"}))
     python = sys.executable
     kafka = KafkaSettings()
     broker: EmbeddedBroker | None = None
@@ -172,6 +202,7 @@ def _supervise(children: list[Child], env: dict[str, str], root: Path, stopping:
                 print("\nall services ready. OpenAPI pages:")
                 for svc in SERVICES:
                     print(f"  {svc.name:<12} {_url(svc, '/docs')}")
+                print(f"  {'sandbox':<12} http://127.0.0.1:{sandbox_port()}/docs (simulated clearinghouse and payers)")
                 print("Ctrl-C stops everything.\n", flush=True)
             time.sleep(0.5)
     return 0

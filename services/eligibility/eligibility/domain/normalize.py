@@ -72,8 +72,8 @@ class Normalized:
 
     def as_json(self) -> dict[str, Any]:
         def convert(value: Any) -> Any:
-            if isinstance(value, Decimal):
-                return str(value)
+            if isinstance(value, Decimal):  # money with cents; finer precision (a 12.5 % rate) kept whole
+                return f"{value:.2f}" if value == value.quantize(Decimal("0.01")) else str(value)
             if isinstance(value, date):
                 return value.isoformat()
             if isinstance(value, dict):

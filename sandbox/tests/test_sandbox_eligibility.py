@@ -1,0 +1,73 @@
+"""The eligibility service against the sandbox's simulated payers: 270 out, 271s our reader accepts."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+import pytest
+from eligibility.clearinghouse import Failover, HttpAdapter
+from sandbox.main import create_app as sandbox_app
+
+T = {"X-Tenant-ID": "org-1"}
+
+
+@pytest.fixture
+async def client(db_factory: Any, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Any]:
+    db = await db_factory("eligibility")
+    monkeypatch.setenv("ELIGIBILITY_DATABASE_URL", db.url)
+    monkeypatch.setenv("ELIGIBILITY_DB_SCHEMA", db.schema)
+    from eligibility.config import get_settings
+    from eligibility.main import create_app
+
+    get_settings.cache_clear()
+    app = create_app()
+    async with app.router.lifespan_context(app):
+        sandbox = httpx.ASGITransport(app=sandbox_app())
+        app.state.failover = Failover([HttpAdapter("sandbox", "http://sandbox/x12/270", transport=sandbox)])
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as c:
+            yield c
+    get_settings.cache_clear()
+
+
+def check(member: str, payer: str = "ACME01", date: str = "2026-11-30") -> dict[str, Any]:
+    return {
+        "provider": {"npi": "1234567893", "name": "Valley Family Clinic"},
+        "payer_id": payer,
+        "payer_name": "X",
+        "subscriber": {"member_id": member, "first_name": "Jane", "last_name": "Doe", "birth_date": "1980-02-29"},
+        "service_date": date,
+        "service_types": ["30", "98"],
+    }
+
+
+async def test_active_member_with_benefits(client: Any) -> None:
+    r = (await client.post("/v1/eligibility/checks", json=check("W123456789"), headers=T)).json()
+    assert r["status"] == "active" and r["source"] == "sandbox"
+    result = r["result"]
+    assert (result["plan"], result["group_number"], result["coverage_end"]) == ("GOLD PPO", "GRP100", "2026-12-31")
+    general = next(
+        b for b in result["benefits"] if (b["service_type"], b["coverage_level"], b["network"]) == ("30", "IND", "in")
+    )
+    assert general["deductible"] == {"limit": "1500.00", "remaining": "500.00", "met": None}
+    assert general["out_of_pocket"]["remaining"] == "4800.00" and general["coinsurance"] == "0.20"
+    office = next(b for b in result["benefits"] if (b["service_type"], b["network"]) == ("98", "in"))
+    assert office["copay"] == "25.00"
+
+
+async def test_inactive_unknown_member_and_unknown_payer(client: Any) -> None:
+    lapsed = (await client.post("/v1/eligibility/checks", json=check("W999000111"), headers=T)).json()
+    assert lapsed["status"] == "inactive" and lapsed["result"]["coverage_end"] == "2025-12-31"
+    unknown = (await client.post("/v1/eligibility/checks", json=check("NOPE123"), headers=T)).json()
+    assert unknown["status"] == "error" and unknown["result"]["errors"][0]["code"] == "72"
+    payer = (await client.post("/v1/eligibility/checks", json=check("W123456789", payer="ZZZ"), headers=T)).json()
+    assert payer["status"] == "error" and payer["result"]["errors"][0]["code"] == "79"
+    medicare = (await client.post("/v1/eligibility/checks", json=check("1EG4TE5MK73", payer="MCRB1"), headers=T)).json()
+    assert medicare["status"] == "active" and medicare["result"]["coverage_end"] is None
+
+
+async def test_sandbox_refuses_what_is_not_a_270() -> None:
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=sandbox_app()), base_url="http://s") as c:
+        r = await c.post("/x12/270", content=b"ISA*garbage")
+    assert r.status_code == 400 and r.text.startswith("invalid 270")

@@ -71,3 +71,29 @@ async def test_sandbox_refuses_what_is_not_a_270() -> None:
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=sandbox_app()), base_url="http://s") as c:
         r = await c.post("/x12/270", content=b"ISA*garbage")
     assert r.status_code == 400 and r.text.startswith("invalid 270")
+
+
+async def test_change_healthcare_v3_compatible_route(client: Any) -> None:
+    body = {
+        "controlNumber": "123456789",
+        "tradingPartnerServiceId": "ACME01",
+        "provider": {"organizationName": "Valley Family Clinic", "npi": "1234567893"},
+        "subscriber": {"memberId": "W123456789", "firstName": "Jane", "lastName": "Doe", "dateOfBirth": "19800229"},
+        "encounter": {"dateOfService": "20261130", "serviceTypeCodes": ["98"]},
+    }
+    r = await client.post("/change/medicalnetwork/eligibility/v3", json=body, headers=T)
+    assert r.status_code == 200, r.text
+    out = r.json()
+    assert out["controlNumber"] == "123456789" and out["payer"]["name"] == "ACME HEALTH PLAN"
+    assert out["planStatus"][0]["statusCode"] == "1" and out["planInformation"] == {"groupNumber": "GRP100"}
+    assert out["planDateInformation"] == {"planBegin": "20260101", "planEnd": "20261231"}
+    remaining = [b for b in out["benefitsInformation"] if b["code"] == "C" and b.get("timeQualifierCode") == "29"]
+    assert remaining[0]["benefitAmount"] == "500"
+    unknown = await client.post(
+        "/change/medicalnetwork/eligibility/v3",
+        json={**body, "subscriber": {**body["subscriber"], "memberId": "NOPE1"}},
+        headers=T,
+    )
+    assert unknown.json()["errors"][0]["code"] == "72" and unknown.json()["errors"][0]["location"] == "Loop 2100C"
+    bad = await client.post("/change/medicalnetwork/eligibility/v3", json={**body, "controlNumber": "12"}, headers=T)
+    assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "controlNumber"

@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 from rcm_shared.web import create_service_app
 
+from eligibility.api.compat import router as compat_router
 from eligibility.api.routes import router
 from eligibility.clearinghouse import Failover, HttpAdapter
 from eligibility.config import get_settings
@@ -20,5 +21,5 @@ async def _startup(app: FastAPI) -> None:
 
 def create_app() -> FastAPI:
     return create_service_app(
-        get_settings(), bus, title="RCM eligibility service", routers=[router], on_startup=_startup
+        get_settings(), bus, title="RCM eligibility service", routers=[router, compat_router], on_startup=_startup
     )

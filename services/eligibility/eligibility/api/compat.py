@@ -1,0 +1,210 @@
+"""Drop-in route for integrations built on the Change Healthcare (Optum) Medical Network Eligibility v3
+JSON API - the shape Stedi also serves: the same field names in and out, mapped onto our 270/271 engine,
+so a hospital system switches by changing its base URL. Labels are our own words."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from fastapi import APIRouter, Request
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from rcm_shared.web import ProblemError, tenant_of
+from rcm_shared.x12.sets.x270 import Benefit, EligibilityResponse, read_271
+
+from eligibility.api.schemas import CheckCreate
+from eligibility.domain.normalize import NEXT_STEPS
+from eligibility.handlers import PayerUnavailable, pick, run_check
+
+router = APIRouter(prefix="/change/medicalnetwork/eligibility", tags=["compatibility"])
+LABELS = {
+    "1": "active coverage",
+    "6": "inactive",
+    "A": "co-insurance",
+    "B": "co-payment",
+    "C": "deductible",
+    "F": "limitations",
+    "G": "out of pocket (stop loss)",
+    "L": "primary care provider",
+    "R": "other or additional payor",
+    "I": "non-covered",
+}
+TIME = {
+    "23": "calendar year",
+    "29": "remaining",
+    "22": "service year",
+    "24": "year to date",
+    "27": "visit",
+    "26": "episode",
+    "32": "lifetime",
+}
+
+
+class Loose(BaseModel):
+    model_config = ConfigDict(extra="allow", populate_by_name=True)
+
+
+class ChcProvider(Loose):
+    npi: str
+    organizationName: str | None = None
+    firstName: str | None = None
+    lastName: str | None = None
+
+
+class ChcPerson(Loose):
+    firstName: str
+    lastName: str
+    dateOfBirth: str = Field(pattern=r"^\d{8}$")
+    gender: str | None = None
+    memberId: str | None = None
+
+
+class ChcEncounter(Loose):
+    dateOfService: str | None = Field(default=None, pattern=r"^\d{8}$")
+    beginningDateOfService: str | None = Field(default=None, pattern=r"^\d{8}$")
+    endDateOfService: str | None = Field(default=None, pattern=r"^\d{8}$")
+    serviceTypeCodes: list[str] = ["30"]
+
+
+class ChcRequest(Loose):
+    controlNumber: str = Field(pattern=r"^\d{9}$")
+    tradingPartnerServiceId: str
+    tradingPartnerName: str | None = None
+    provider: ChcProvider
+    subscriber: ChcPerson
+    dependents: list[ChcPerson] = []
+    encounter: ChcEncounter = ChcEncounter()
+
+
+def _d(text: str | None) -> date | None:
+    return datetime.strptime(text, "%Y%m%d").date() if text else None
+
+
+def _ymd(d: date | None) -> str | None:
+    return d.strftime("%Y%m%d") if d else None
+
+
+def to_check(req: ChcRequest) -> CheckCreate:
+    enc = req.encounter
+    start = _d(enc.dateOfService or enc.beginningDateOfService) or date.today()
+    dep = req.dependents[0] if req.dependents else None
+    sex = {"M": "M", "F": "F"}.get((req.subscriber.gender or "").upper()[:1])
+    data = {
+        "provider": {
+            "npi": req.provider.npi,
+            "name": req.provider.organizationName or req.provider.lastName or "PROVIDER",
+            "first_name": None if req.provider.organizationName else req.provider.firstName,
+        },
+        "payer_id": req.tradingPartnerServiceId,
+        "payer_name": req.tradingPartnerName or req.tradingPartnerServiceId,
+        "subscriber": {
+            "member_id": req.subscriber.memberId or "",
+            "first_name": req.subscriber.firstName,
+            "last_name": req.subscriber.lastName,
+            "birth_date": _d(req.subscriber.dateOfBirth),
+            "sex": sex,
+        },
+        "dependent": {"first_name": dep.firstName, "last_name": dep.lastName, "birth_date": _d(dep.dateOfBirth)}
+        if dep
+        else None,
+        "service_date": start,
+        "service_date_end": _d(enc.endDateOfService),
+        "service_types": enc.serviceTypeCodes,
+    }
+    return CheckCreate.model_validate(data)
+
+
+def _benefit(b: Benefit) -> dict[str, Any]:
+    out: dict[str, Any] = {"code": b.code, "name": LABELS.get(b.code, b.code), "serviceTypeCodes": b.service_types}
+    optional = {
+        "coverageLevelCode": b.coverage_level,
+        "insuranceTypeCode": b.insurance_type,
+        "planCoverage": b.plan,
+        "timeQualifierCode": b.time_period,
+        "timeQualifier": TIME.get(b.time_period or ""),
+        "benefitAmount": str(b.amount) if b.amount is not None else None,
+        "benefitPercent": str(b.percent) if b.percent is not None else None,
+        "quantityQualifierCode": b.quantity_qualifier,
+        "benefitQuantity": str(b.quantity) if b.quantity else None,
+        "authOrCertIndicator": b.authorization_required,
+        "inPlanNetworkIndicatorCode": b.in_network,
+        "additionalInformation": [{"description": m} for m in b.messages] or None,
+        "benefitsDateInformation": {q: _ymd(s) for q, s, _e in b.dates} or None,
+        "benefitsRelatedEntity": [
+            {"entityIdentifier": e.entity, "entityName": e.name, "entityIdentificationValue": e.id} for e in b.related
+        ]
+        or None,
+    }
+    out.update({k: v for k, v in optional.items() if v not in (None, [], {})})
+    return out
+
+
+def to_response(req: ChcRequest, r: EligibilityResponse) -> dict[str, Any]:
+    member = r.subscriber
+    plan_begin = next((s for q, s, _e in r.dates if q in ("346", "291", "356", "307")), None)
+    plan_end = next((e or s for q, s, e in r.dates if q in ("347", "357") or (q in ("291", "307") and e)), None)
+    group = next((v for q, v in (member.references if member else []) if q == "6P"), None)
+    statuses = [b for b in r.benefits if b.code in ("1", "6", "7", "8")]
+    return {
+        "controlNumber": req.controlNumber,
+        "tradingPartnerServiceId": req.tradingPartnerServiceId,
+        "provider": {"providerName": r.provider_name, "npi": r.provider_id},
+        "subscriber": {
+            "memberId": member.member_id,
+            "firstName": member.first,
+            "lastName": member.last,
+            "dateOfBirth": _ymd(member.birth_date),
+            "gender": member.sex,
+        }
+        if member
+        else None,
+        "dependents": [
+            {"firstName": r.dependent.first, "lastName": r.dependent.last, "dateOfBirth": _ymd(r.dependent.birth_date)}
+        ]
+        if r.dependent
+        else [],
+        "payer": {"name": r.payer_name, "payorIdentification": r.payer_id},
+        "planInformation": {"groupNumber": group} if group else {},
+        "planDateInformation": {k: v for k, v in (("planBegin", _ymd(plan_begin)), ("planEnd", _ymd(plan_end))) if v},
+        "planStatus": [
+            {
+                "statusCode": b.code,
+                "status": LABELS.get(b.code, b.code),
+                "planDetails": b.plan,
+                "serviceTypeCodes": b.service_types,
+            }
+            for b in statuses
+        ],
+        "benefitsInformation": [_benefit(b) for b in r.benefits],
+        "errors": [
+            {
+                "field": "AAA",
+                "code": e.reason,
+                "description": NEXT_STEPS.get(e.reason, "request rejected"),
+                "followupAction": e.follow_up,
+                "location": f"Loop {e.loop}",
+                "possibleResolutions": NEXT_STEPS.get(e.reason, "correct the request and resend"),
+            }
+            for e in r.errors
+        ],
+    }
+
+
+@router.post("/v3", summary="Change Healthcare Eligibility v3 compatible: same JSON in and out")
+async def chc_v3(request: Request) -> dict[str, Any]:
+    tenant = tenant_of(request)
+    try:
+        req = ChcRequest.model_validate(await request.json())
+        check = to_check(req)
+    except ValidationError as exc:
+        errors = [{"field": ".".join(str(p) for p in e["loc"]), "message": e["msg"]} for e in exc.errors()]
+        raise ProblemError(422, "Invalid request", "the request did not validate; see errors", errors=errors) from None
+    except ValueError as exc:
+        raise ProblemError(400, "Malformed JSON", str(exc)) from None
+    app = request.app
+    try:
+        result = await run_check(app.state.engine, app.state.settings, app.state.failover, tenant, check)
+    except PayerUnavailable as exc:
+        raise ProblemError(502, "Payer unavailable", str(exc)) from None
+    response = pick(list(read_271(result.row.x12_271.encode(), lenient_envelope=True)), check.subscriber.member_id)
+    return to_response(req, response)

@@ -97,3 +97,26 @@ async def test_change_healthcare_v3_compatible_route(client: Any) -> None:
     assert unknown.json()["errors"][0]["code"] == "72" and unknown.json()["errors"][0]["location"] == "Loop 2100C"
     bad = await client.post("/change/medicalnetwork/eligibility/v3", json={**body, "controlNumber": "12"}, headers=T)
     assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "controlNumber"
+
+
+async def test_batch_runs_every_check_and_reports_progress(client: Any) -> None:
+    import asyncio
+
+    members = ["W123456789", "W999000111", "NOPE123"]
+    r = await client.post(
+        "/v1/eligibility/batches", json={"checks": [check(m) for m in members], "per_payer_concurrency": 2}, headers=T
+    )
+    assert r.status_code == 202
+    batch_id = r.json()["id"]
+    for _ in range(200):  # bounded: the batch runs in the background
+        status = (await client.get(f"/v1/eligibility/batches/{batch_id}", headers=T)).json()
+        if status["status"] == "done":
+            break
+        await asyncio.sleep(0.02)
+    assert status["status"] == "done" and status["done"] == 3 and status["failed"] == 0
+    results = [
+        (await client.get(f"/v1/eligibility/checks/{it['check_id']}", headers=T)).json()["status"]
+        for it in status["items"]
+    ]
+    assert results == ["active", "inactive", "error"]
+    assert (await client.get(f"/v1/eligibility/batches/{batch_id}", headers={"X-Tenant-ID": "x"})).status_code == 404

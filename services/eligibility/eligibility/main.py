@@ -14,6 +14,7 @@ from eligibility.models import bus
 
 async def _startup(app: FastAPI) -> None:
     s = app.state.settings
+    app.state.batch_tasks = set()
     app.state.failover = Failover(
         [HttpAdapter(name, url, s.adapter_timeout_s, s.adapter_retries) for name, url in s.adapters.items()]
     )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from rcm_shared.bus.tables import bus_tables
 from rcm_shared.db import make_metadata
-from sqlalchemy import JSON, BigInteger, Column, Date, DateTime, Index, String, Table, Text
+from sqlalchemy import JSON, BigInteger, Column, Date, DateTime, Index, Integer, String, Table, Text
 
 metadata = make_metadata()
 bus = bus_tables(metadata)
@@ -35,4 +35,27 @@ control_number = Table(
     metadata,
     Column("kind", String(8), primary_key=True),
     Column("value", BigInteger, nullable=False),
+)
+
+eligibility_batch = Table(
+    "eligibility_batch",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("tenant_id", String(64), nullable=False),
+    Column("status", String(16), nullable=False),  # running | done
+    Column("total", Integer, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("finished_at", DateTime(timezone=True), nullable=True),
+)
+
+eligibility_batch_item = Table(
+    "eligibility_batch_item",
+    metadata,
+    Column("batch_id", String(36), primary_key=True),
+    Column("position", Integer, primary_key=True),
+    Column("payer_id", String(80), nullable=False),
+    Column("request", JSON, nullable=False),
+    Column("status", String(16), nullable=False),  # pending | done | failed
+    Column("check_id", String(36), nullable=True),
+    Column("error", Text, nullable=True),
 )

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
 from rcm_shared.web import ProblemError, tenant_of
 from rcm_shared.x12.errors import X12Error
 from sqlalchemy import and_, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from eligibility.api.schemas import CheckCreate, CheckRead
+from eligibility.batches import batch_status, create_batch, run_batch
 from eligibility.handlers import PayerUnavailable, ingest_271, run_check
 from eligibility.models import eligibility_check
 
@@ -106,3 +109,28 @@ async def post_response(request: Request, tenant: TenantDep, engine: EngineDep) 
     except X12Error as exc:
         raise ProblemError(422, "Invalid 271", str(exc), x12=exc.as_dict()) from None
     return [_read(r) for r in rows]
+
+
+class BatchCreate(BaseModel):
+    checks: list[CheckCreate] = Field(min_length=1, max_length=5000)
+    per_payer_concurrency: int = Field(default=4, ge=1, le=50)
+
+
+@router.post("/batches", status_code=202, summary="Run many checks (e.g. tomorrow's appointments) in the background")
+async def post_batch(body: BatchCreate, request: Request, tenant: TenantDep, engine: EngineDep) -> dict[str, Any]:
+    batch_id = await create_batch(engine, tenant, body.checks)
+    app = request.app
+    task = asyncio.create_task(
+        run_batch(engine, app.state.settings, app.state.failover, tenant, batch_id, body.per_payer_concurrency)
+    )
+    app.state.batch_tasks.add(task)  # keep a reference until done
+    task.add_done_callback(app.state.batch_tasks.discard)
+    return {"id": batch_id, "total": len(body.checks), "status": "running"}
+
+
+@router.get("/batches/{batch_id}", summary="Progress and results of a batch")
+async def get_batch(batch_id: str, tenant: TenantDep, engine: EngineDep) -> dict[str, Any]:
+    status = await batch_status(engine, tenant, batch_id)
+    if status is None:
+        raise ProblemError(404, "Not found", f"no batch {batch_id}")
+    return status

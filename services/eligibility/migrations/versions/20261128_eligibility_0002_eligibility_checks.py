@@ -2,7 +2,7 @@
 
 Revision ID: eligibility_0002
 Revises: eligibility_0001
-Create Date: 2026-11-28 03:28:23.356140
+Create Date: 2026-11-28 03:32:48.292379
 """
 
 from collections.abc import Sequence
@@ -23,6 +23,25 @@ def upgrade() -> None:
     sa.Column('kind', sa.String(length=8), nullable=False),
     sa.Column('value', sa.BigInteger(), nullable=False),
     sa.PrimaryKeyConstraint('kind', name=op.f('pk_control_number'))
+    )
+    op.create_table('eligibility_batch',
+    sa.Column('id', sa.String(length=36), nullable=False),
+    sa.Column('tenant_id', sa.String(length=64), nullable=False),
+    sa.Column('status', sa.String(length=16), nullable=False),
+    sa.Column('total', sa.Integer(), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('finished_at', sa.DateTime(timezone=True), nullable=True),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_eligibility_batch'))
+    )
+    op.create_table('eligibility_batch_item',
+    sa.Column('batch_id', sa.String(length=36), nullable=False),
+    sa.Column('position', sa.Integer(), nullable=False),
+    sa.Column('payer_id', sa.String(length=80), nullable=False),
+    sa.Column('request', sa.JSON(), nullable=False),
+    sa.Column('status', sa.String(length=16), nullable=False),
+    sa.Column('check_id', sa.String(length=36), nullable=True),
+    sa.Column('error', sa.Text(), nullable=True),
+    sa.PrimaryKeyConstraint('batch_id', 'position', name=op.f('pk_eligibility_batch_item'))
     )
     op.create_table('eligibility_check',
     sa.Column('id', sa.String(length=36), nullable=False),
@@ -54,5 +73,7 @@ def downgrade() -> None:
         batch_op.drop_index('ix_eligibility_check_member')
 
     op.drop_table('eligibility_check')
+    op.drop_table('eligibility_batch_item')
+    op.drop_table('eligibility_batch')
     op.drop_table('control_number')
     # ### end Alembic commands ###

@@ -113,7 +113,7 @@ async def test_batch_runs_every_check_and_reports_progress(client: Any) -> None:
         if status["status"] == "done":
             break
         await asyncio.sleep(0.02)
-    assert status["status"] == "done" and status["done"] == 3 and status["failed"] == 0
+    assert status["status"] == "done" and status["done"] == 3 and status["failed"] == 0, status["items"]
     results = [
         (await client.get(f"/v1/eligibility/checks/{it['check_id']}", headers=T)).json()["status"]
         for it in status["items"]

@@ -17,7 +17,6 @@ from typing import Any, Self
 from sqlalchemy import MetaData, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
-from sqlalchemy.pool import NullPool
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -49,7 +48,9 @@ def create_engine(url: str, *, schema: str, pool_size: int = 10, echo: bool = Fa
         database = make_url(url).database
         if database and database != ":memory:":
             Path(database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_async_engine(url, echo=echo, poolclass=NullPool, connect_args={"timeout": 30})
+        # A small pool per process: opening a SQLite connection (file, WAL pragmas) per request costs more than
+        # the query itself; WAL lets the API and worker processes share the file.
+        engine = create_async_engine(url, echo=echo, pool_size=pool_size, connect_args={"timeout": 30})
         event.listen(engine.sync_engine, "connect", _sqlite_on_connect)
         event.listen(engine.sync_engine, "begin", _sqlite_on_begin)
         return engine

@@ -1,0 +1,164 @@
+"""Benchmark: load on POST /v1/eligibility/checks against the sandbox payers, from a second process.
+
+Starts the sandbox and the eligibility API (uvicorn, embedded SQLite) as their own processes, then offers
+a steady load at a fixed rate and concurrency: first new checks (each one a 270 to the sandbox, a 271
+back, stored and announced), then repeats of one check (the cached path). Prints requests/s and
+p50/p99 latency. Target: p99 under 50 ms at 200 requests/s; cached path under 10 ms.
+Usage: python bench/eligibility_api.py [--rate 200] [--seconds 10] [--concurrency 32]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import date, timedelta
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def body(i: int, cached: bool) -> dict[str, object]:
+    day = date(2026, 11, 30) - timedelta(days=0 if cached else i % 300)
+    return {
+        "provider": {"npi": "1234567893", "name": "Valley Family Clinic"},
+        "payer_id": "ACME01",
+        "payer_name": "ACME",
+        "subscriber": {"member_id": "W123456789", "first_name": "Jane", "last_name": "Doe", "birth_date": "1980-02-29"},
+        "service_date": day.isoformat(),
+        "service_types": ["30"] if cached else [["30"], ["98"], ["30", "98"]][i % 3],
+    }
+
+
+async def load(url: str, rate: float, seconds: float, concurrency: int, cached: bool) -> tuple[list[float], int, float]:
+    latencies: list[float] = []
+    errors = 0
+    sem = asyncio.Semaphore(concurrency)
+    async with httpx.AsyncClient(base_url=url, timeout=10, limits=httpx.Limits(max_connections=concurrency)) as client:
+        if cached:
+            await client.post("/v1/eligibility/checks", json=body(0, True))
+
+        async def one(i: int) -> None:
+            nonlocal errors
+            async with sem:
+                t = time.perf_counter()
+                r = await client.post("/v1/eligibility/checks", json=body(i, cached))
+                latencies.append((time.perf_counter() - t) * 1000)
+                if r.status_code >= 300 and r.status_code != 200:
+                    errors += 1
+
+        start = time.perf_counter()
+        tasks = []
+        n = int(rate * seconds)
+        for i in range(n):
+            target = start + i / rate
+            delay = target - time.perf_counter()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            tasks.append(asyncio.create_task(one(i)))
+        await asyncio.gather(*tasks)
+        elapsed = time.perf_counter() - start
+    return latencies, errors, elapsed
+
+
+def pct(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(p / 100 * len(ordered)))]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--rate", type=float, default=200)
+    parser.add_argument("--seconds", type=float, default=10)
+    parser.add_argument("--concurrency", type=int, default=32)
+    args = parser.parse_args()
+    sandbox_port, api_port = free_port(), free_port()
+    with tempfile.TemporaryDirectory() as tmp:
+        env = {
+            **os.environ,
+            "RCM_VAR_DIR": tmp,
+            "ELIGIBILITY_LOG_LEVEL": "WARNING",
+            "ELIGIBILITY_ADAPTERS": json.dumps({"sandbox": f"http://127.0.0.1:{sandbox_port}/x12/270"}),
+        }
+        subprocess.run(
+            [sys.executable, "-m", "alembic", "-c", str(ROOT / "services/eligibility/alembic.ini"), "upgrade", "head"],
+            cwd=ROOT,
+            env=env,
+            check=True,
+            capture_output=True,
+        )
+        procs = [
+            subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "uvicorn",
+                    "--factory",
+                    "sandbox.main:create_app",
+                    "--port",
+                    str(sandbox_port),
+                    "--log-level",
+                    "warning",
+                    "--no-access-log",
+                ],
+                cwd=ROOT,
+                env=env,
+            ),
+            subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "uvicorn",
+                    "--factory",
+                    "eligibility.main:create_app",
+                    "--port",
+                    str(api_port),
+                    "--log-level",
+                    "warning",
+                    "--no-access-log",
+                ],
+                cwd=ROOT,
+                env=env,
+            ),
+        ]
+        try:
+            deadline = time.monotonic() + 30
+            for port in (sandbox_port, api_port):
+                while time.monotonic() < deadline:
+                    try:
+                        if httpx.get(f"http://127.0.0.1:{port}/healthz").status_code == 200:
+                            break
+                    except httpx.HTTPError:
+                        time.sleep(0.1)
+            url = f"http://127.0.0.1:{api_port}"
+            print(f"{'path':<8} {'offered/s':>9} {'achieved/s':>10} {'p50 ms':>7} {'p99 ms':>7} {'errors':>6}")
+            for cached in (False, True):
+                lat, errors, elapsed = asyncio.run(load(url, args.rate, args.seconds, args.concurrency, cached))
+                print(
+                    f"{'cached' if cached else 'live':<8} {args.rate:>9.0f} {len(lat) / elapsed:>10.0f} "
+                    f"{statistics.median(lat):>7.1f} {pct(lat, 99):>7.1f} {errors:>6}"
+                )
+        finally:
+            for p in procs:
+                p.terminate()
+                p.wait(10)
+    print("target: p99 < 50 ms at 200 requests/s (live); cached path < 10 ms")
+
+
+if __name__ == "__main__":
+    main()

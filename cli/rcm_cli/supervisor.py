@@ -132,6 +132,7 @@ def run(root: Path, *, broker_port: int | None, embedded_broker: bool) -> int:
     env = {**os.environ, "RCM_VAR_DIR": str(var), "PYTHONUNBUFFERED": "1"}
     # The services reach the sandbox clearinghouse unless told otherwise.
     env.setdefault("ELIGIBILITY_ADAPTERS", json.dumps({"sandbox": f"http://127.0.0.1:{sandbox_port()}/x12/270"}))
+    env.setdefault("CLAIMS_SANDBOX_URL", f"http://127.0.0.1:{sandbox_port()}/x12/837")
     python = sys.executable
     kafka = KafkaSettings()
     broker: EmbeddedBroker | None = None

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from fastapi import FastAPI, Request
 from fastapi.responses import PlainTextResponse
+from rcm_shared.x12.ack import build_999, check
 from rcm_shared.x12.errors import X12Error
 from rcm_shared.x12.sets.x270 import build_271, read_270
 from rcm_shared.x12.writer import InterchangeWriter, MemoryControlNumbers, Party
@@ -51,5 +52,16 @@ def create_app() -> FastAPI:
             usage="T",
         )
         return PlainTextResponse(writer.render([ts]), media_type="application/edi-x12")
+
+    @app.post("/x12/837", response_class=PlainTextResponse)
+    async def claims_837(request: Request) -> PlainTextResponse:
+        """Batch claims: the clearinghouse's 999 for the interchange (277CA and 835s come later, issue 7)."""
+        body = await request.body()
+        try:
+            result = check(body)
+        except X12Error as exc:
+            return PlainTextResponse(f"invalid interchange: {exc}", status_code=400)
+        us = Party("ZZ", "SANDBOXCH", "SANDBOXCH")
+        return PlainTextResponse(build_999(result, us=us, numbers=numbers), media_type="application/edi-x12")
 
     return app

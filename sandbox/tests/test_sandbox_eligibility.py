@@ -120,3 +120,42 @@ async def test_batch_runs_every_check_and_reports_progress(client: Any) -> None:
     ]
     assert results == ["active", "inactive", "error"]
     assert (await client.get(f"/v1/eligibility/batches/{batch_id}", headers={"X-Tenant-ID": "x"})).status_code == 404
+
+
+async def test_claims_sandbox_adapter_gets_a_999(
+    db_factory: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Any
+) -> None:
+    """The claims service's 'sandbox' clearinghouse adapter: 837 in, the sandbox's 999 recorded on the claims."""
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "services" / "claims" / "tests"))
+    from claims.config import get_settings
+    from claims.main import create_app
+    from claims.resources import default_resources
+    from factory import encounter
+
+    db = await db_factory("claims")
+    monkeypatch.setenv("CLAIMS_DATABASE_URL", db.url)
+    monkeypatch.setenv("CLAIMS_DB_SCHEMA", db.schema)
+    monkeypatch.setenv("CLAIMS_CLEARINGHOUSE_ADAPTER", "sandbox")
+    get_settings.cache_clear()
+    default_resources.cache_clear()
+    import claims.submission as submission
+
+    real_adapter = submission.HttpAdapter
+
+    def via_asgi(url: str, timeout: float = 10.0, name: str = "http") -> Any:
+        return real_adapter(url, timeout, name, transport=httpx.ASGITransport(app=sandbox_app()))
+
+    monkeypatch.setattr("claims.api.routes.adapter_for", lambda s: via_asgi(s.sandbox_url, name="sandbox"))
+    app = create_app()
+    async with app.router.lifespan_context(app):
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as c:
+            claim = (await c.post("/v1/claims", json=encounter(), headers=T)).json()
+            (sub,) = (await c.post(f"/v1/claims/{claim['id']}/submit", headers=T)).json()
+            assert sub["delivered"] and sub["destination"].endswith("/x12/837")
+            assert sub["acknowledgment"]["kind"] == "999" and sub["acknowledgment"]["claims_updated"] == [claim["id"]]
+            after = (await c.get(f"/v1/claims/{claim['id']}", headers=T)).json()
+    assert after["state"] == "submitted" and after["status_detail"]["summary"] == "999 accepted"
+    get_settings.cache_clear()

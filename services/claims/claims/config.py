@@ -14,8 +14,9 @@ class ClaimsSettings(BaseServiceSettings):
     service_name: ClassVar[str] = "claims"
     model_config = SettingsConfigDict(env_prefix="CLAIMS_", extra="ignore")
     port: int = 8002
-    clearinghouse_adapter: str = "filedrop"  # filedrop | http
-    clearinghouse_url: str = "http://127.0.0.1:8009/x12"  # http adapter: takes an interchange, answers a 999
+    clearinghouse_adapter: str = "filedrop"  # filedrop | sandbox | http
+    clearinghouse_url: str = ""  # http adapter: takes an interchange, answers a 999
+    sandbox_url: str = "http://127.0.0.1:8009/x12/837"
     clearinghouse_timeout_s: float = 10.0
     outbound_dir: str = ""  # empty: ./var/outbound/837
     inbound_ack_dir: str = ""  # empty: ./var/inbound/acks (999, 277CA, 277 files from the clearinghouse)

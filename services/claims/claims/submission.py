@@ -68,10 +68,11 @@ class HttpAdapter:
     url: str
     timeout: float = 10.0
     name: str = "http"
+    transport: httpx.AsyncBaseTransport | None = None  # tests plug a transport in; production uses the network
 
     async def deliver(self, submission_id: str, x12: str) -> tuple[str, str | None]:
         try:
-            async with httpx.AsyncClient(timeout=self.timeout) as client:
+            async with httpx.AsyncClient(timeout=self.timeout, transport=self.transport) as client:
                 response = await client.post(
                     self.url, content=x12.encode(), headers={"content-type": "application/edi-x12"}
                 )
@@ -83,7 +84,11 @@ class HttpAdapter:
 
 
 def adapter_for(settings: ClaimsSettings) -> Adapter:
+    if settings.clearinghouse_adapter == "sandbox":
+        return HttpAdapter(settings.sandbox_url, settings.clearinghouse_timeout_s, name="sandbox")
     if settings.clearinghouse_adapter == "http":
+        if not settings.clearinghouse_url:
+            raise ValueError("CLAIMS_CLEARINGHOUSE_URL is required with the http adapter")
         return HttpAdapter(settings.clearinghouse_url, settings.clearinghouse_timeout_s)
     if settings.clearinghouse_adapter == "filedrop":
         return FiledropAdapter(settings.outbound_path())

@@ -279,3 +279,24 @@ async def test_check_event_reaches_a_consumer_once(client: Any, kafka: KafkaSett
         await consumer.stop()
     assert seen[0].status == "active" and seen[0].member_id == "W123456789" and seen[0].plan == "GOLD PLAN"
     assert isinstance(seen[0].service_date, date) and datetime
+
+
+@pytest.mark.parametrize(
+    ("name", "status"),
+    [
+        ("lfh__271_005010X279A1__dependent-health-benefit-check.271", "active"),
+        ("lfh__demo-file__demo.271", "active"),
+        ("nodex12__test-data__271.edi", "active"),
+        ("lfh__271_005010X279A1__subscriber-health-benefit-check-error.271", "error"),
+        ("imsweb__x270_271__x271.txt", "unsupported version '00401'"),
+    ],
+)
+def test_every_sample_271(name: str, status: str) -> None:
+    from rcm_shared.x12.errors import X12Error
+
+    if status.startswith("unsupported"):
+        with pytest.raises(X12Error, match=status):
+            list(read_271(SAMPLES / name, lenient_envelope=True))
+        return
+    (r,) = read_271(SAMPLES / name, lenient_envelope=True)
+    assert normalize(r).status == status

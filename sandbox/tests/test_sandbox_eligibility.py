@@ -8,6 +8,7 @@ from typing import Any
 import httpx
 import pytest
 from eligibility.clearinghouse import Failover, HttpAdapter
+from rcm_shared.testing import app_client
 from sandbox.main import create_app as sandbox_app
 
 T = {"X-Tenant-ID": "org-1"}
@@ -21,14 +22,10 @@ async def client(db_factory: Any, monkeypatch: pytest.MonkeyPatch) -> AsyncItera
     from eligibility.config import get_settings
     from eligibility.main import create_app
 
-    get_settings.cache_clear()
-    app = create_app()
-    async with app.router.lifespan_context(app):
+    async with app_client(create_app, get_settings.cache_clear) as c:
         sandbox = httpx.ASGITransport(app=sandbox_app())
-        app.state.failover = Failover([HttpAdapter("sandbox", "http://sandbox/x12/270", transport=sandbox)])
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as c:
-            yield c
-    get_settings.cache_clear()
+        c.app.state.failover = Failover([HttpAdapter("sandbox", "http://sandbox/x12/270", transport=sandbox)])
+        yield c
 
 
 def check(member: str, payer: str = "ACME01", date: str = "2026-11-30") -> dict[str, Any]:

@@ -5,7 +5,10 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 from alembic import command
 from alembic.config import Config
@@ -47,3 +50,22 @@ async def poll_until(consumer: InboxConsumer, done: object, timeout: float = 30.
 
 async def wait_for_assignment(consumer: InboxConsumer, timeout: float = 30.0) -> None:
     await poll_until(consumer, lambda: bool(consumer.assignment), timeout)
+
+
+@asynccontextmanager
+async def app_client(create_app: Callable[[], Any], *resets: Callable[[], None]) -> AsyncIterator[Any]:
+    """An HTTP client on a service app (its lifespan run, so the engine exists), with cached settings reset
+    before and after, so environment changes made by the test apply. ``client.app`` is the app."""
+    import httpx
+
+    for reset in resets:
+        reset()
+    app = create_app()
+    try:
+        async with app.router.lifespan_context(app):
+            async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as client:
+                client.app = app  # type: ignore[attr-defined]
+                yield client
+    finally:
+        for reset in resets:
+            reset()

@@ -10,7 +10,6 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 from claims.models import bus
 from rcm_shared.bus.admin import TopicRequest, ensure_topics
@@ -19,7 +18,7 @@ from rcm_shared.config import KafkaSettings
 from rcm_shared.events import Envelope
 from rcm_shared.payloads.denials import ClaimCorrection, ResubmissionRequestedV1
 from rcm_shared.payloads.remittance import AdjustmentOut, ClaimAdjudicatedV1, LinePaymentOut
-from rcm_shared.testing import poll_until, wait_for_assignment
+from rcm_shared.testing import app_client, poll_until, wait_for_assignment
 from rcm_shared.x12.reader import X12Reader
 from rcm_shared.x12.writer import Composite, InterchangeWriter, MemoryControlNumbers, Party, TransactionSet
 
@@ -44,16 +43,8 @@ async def client(
     from claims.main import create_app
     from claims.resources import default_resources
 
-    get_settings.cache_clear()
-    default_resources.cache_clear()
-    app = create_app()
-    async with app.router.lifespan_context(app):
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as c:
-            c.app = app  # type: ignore[attr-defined]
-            c.outbound = tmp_path / "outbound"  # type: ignore[attr-defined]
-            yield c
-    get_settings.cache_clear()
-    default_resources.cache_clear()
+    async with app_client(create_app, get_settings.cache_clear, default_resources.cache_clear) as c:
+        yield c
 
 
 def pyx12(text: str, tmp_path: Path) -> str:

@@ -8,7 +8,6 @@ from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-import httpx
 import pytest
 from denials.config import DenialsSettings
 from denials.domain.classify import CATEGORIES, default_rules
@@ -18,6 +17,7 @@ from denials.models import bus
 from rcm_shared.events import Envelope
 from rcm_shared.payloads.claims import ClaimStatusChangedV1
 from rcm_shared.payloads.remittance import AdjustmentOut, ClaimAdjudicatedV1, LinePaymentOut
+from rcm_shared.testing import app_client
 from sqlalchemy import select
 
 T = {"X-Tenant-ID": "org-1"}
@@ -151,13 +151,8 @@ async def client(db_factory: Any, monkeypatch: pytest.MonkeyPatch) -> AsyncItera
     from denials.config import get_settings
     from denials.main import create_app
 
-    get_settings.cache_clear()
-    app = create_app()
-    async with app.router.lifespan_context(app):
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as c:
-            c.app = app  # type: ignore[attr-defined]
-            yield c
-    get_settings.cache_clear()
+    async with app_client(create_app, get_settings.cache_clear) as c:
+        yield c
 
 
 async def feed(client: Any, event: ClaimAdjudicatedV1) -> list[str]:

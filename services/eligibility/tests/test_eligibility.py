@@ -19,7 +19,7 @@ from rcm_shared.bus.relay import OutboxRelay
 from rcm_shared.config import KafkaSettings
 from rcm_shared.events import Envelope
 from rcm_shared.payloads.eligibility import EligibilityCheckCompletedV1
-from rcm_shared.testing import poll_until, wait_for_assignment
+from rcm_shared.testing import app_client, poll_until, wait_for_assignment
 from rcm_shared.x12.sets.x270 import Benefit, EligibilityResponse, Member, RequestError, build_271, read_270, read_271
 from rcm_shared.x12.writer import InterchangeWriter, MemoryControlNumbers, Party
 from sqlalchemy import select
@@ -154,11 +154,9 @@ async def client(db_factory: Any, monkeypatch: pytest.MonkeyPatch, kafka: KafkaS
     from eligibility.config import get_settings
     from eligibility.main import create_app
 
-    get_settings.cache_clear()
-    app = create_app()
-    async with app.router.lifespan_context(app):
+    async with app_client(create_app, get_settings.cache_clear) as c:
         primary, backup = FakePayer(), FakePayer()
-        app.state.failover = Failover(
+        c.app.state.failover = Failover(
             [
                 HttpAdapter(
                     "primary",
@@ -170,10 +168,8 @@ async def client(db_factory: Any, monkeypatch: pytest.MonkeyPatch, kafka: KafkaS
                 HttpAdapter("backup", "http://payer-b/270", retries=0, transport=httpx.MockTransport(backup.handler)),
             ]
         )
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as c:
-            c.app, c.primary, c.backup = app, primary, backup  # type: ignore[attr-defined]
-            yield c
-    get_settings.cache_clear()
+        c.primary, c.backup = primary, backup
+        yield c
 
 
 async def test_check_then_cache_then_queries(client: Any) -> None:

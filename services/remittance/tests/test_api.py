@@ -7,7 +7,6 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 from aiokafka import AIOKafkaConsumer
 from rcm_shared.bus.admin import TopicRequest, ensure_topics
@@ -15,6 +14,7 @@ from rcm_shared.bus.relay import OutboxRelay
 from rcm_shared.config import KafkaSettings
 from rcm_shared.events import Envelope
 from rcm_shared.payloads.remittance import ClaimAdjudicatedV1
+from rcm_shared.testing import app_client
 from remittance.models import bus
 
 sys.path.insert(0, str(Path(__file__).parent))
@@ -34,14 +34,8 @@ async def client(
     from remittance.config import get_settings
     from remittance.main import create_app
 
-    get_settings.cache_clear()
-    app = create_app()
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://test") as c:
-            c.app = app  # type: ignore[attr-defined]
-            yield c
-    get_settings.cache_clear()
+    async with app_client(create_app, get_settings.cache_clear) as c:
+        yield c
 
 
 X12 = {"content-type": "application/edi-x12", "X-Tenant-ID": "org-1"}

@@ -125,8 +125,7 @@ def _d8(d: date) -> str:
     return d.strftime("%Y%m%d")
 
 
-def _member_segments(ts: TransactionSet, qualifier: str, m: Member, inquiry: Inquiry, with_id: bool) -> None:
-    ts.add("TRN", "1", inquiry.trace_number, inquiry.trace_originator)
+def _member_name(ts: TransactionSet, qualifier: str, m: Member, with_id: bool) -> None:
     ts.add(
         "NM1",
         qualifier,
@@ -144,12 +143,22 @@ def _member_segments(ts: TransactionSet, qualifier: str, m: Member, inquiry: Inq
     if m.address_line1:
         ts.add("N3", m.address_line1, m.address_line2)
         ts.add("N4", m.city, m.state, m.postal_code)
+
+
+def _dtp(ts: TransactionSet, qualifier: str, start: date, end: date | None) -> None:
+    if end is not None:
+        ts.add("DTP", qualifier, "RD8", f"{_d8(start)}-{_d8(end)}")
+    else:
+        ts.add("DTP", qualifier, "D8", _d8(start))
+
+
+def _member_segments(ts: TransactionSet, qualifier: str, m: Member, inquiry: Inquiry, with_id: bool) -> None:
+    ts.add("TRN", "1", inquiry.trace_number, inquiry.trace_originator)
+    _member_name(ts, qualifier, m, with_id)
     if m.birth_date:
         ts.add("DMG", "D8", _d8(m.birth_date), m.sex)
-    if inquiry.service_date_end and inquiry.service_date_end != inquiry.service_date:
-        ts.add("DTP", "291", "RD8", f"{_d8(inquiry.service_date)}-{_d8(inquiry.service_date_end)}")
-    else:
-        ts.add("DTP", "291", "D8", _d8(inquiry.service_date))
+    end = inquiry.service_date_end if inquiry.service_date_end != inquiry.service_date else None
+    _dtp(ts, "291", inquiry.service_date, end)
     ts.add("EQ", Repeated(inquiry.service_types))
 
 
@@ -406,33 +415,6 @@ def _member_detail(r: EligibilityResponse, th: TransactionHeader, seg: Segment) 
 
 
 # -- 271 writer (payers and the sandbox answer with it) -------------------------------------------------
-def _member_271(ts: TransactionSet, qualifier: str, m: Member, with_id: bool) -> None:
-    ts.add(
-        "NM1",
-        qualifier,
-        "1",
-        m.last,
-        m.first,
-        m.middle,
-        None,
-        None,
-        "MI" if with_id and m.member_id else None,
-        m.member_id if with_id else None,
-    )
-    for q, v in m.references:
-        ts.add("REF", q, v)
-    if m.address_line1:
-        ts.add("N3", m.address_line1, m.address_line2)
-        ts.add("N4", m.city, m.state, m.postal_code)
-
-
-def _dtp(ts: TransactionSet, qualifier: str, start: date, end: date | None) -> None:
-    if end is not None:
-        ts.add("DTP", qualifier, "RD8", f"{_d8(start)}-{_d8(end)}")
-    else:
-        ts.add("DTP", qualifier, "D8", _d8(start))
-
-
 def _benefits_and_member(ts: TransactionSet, r: EligibilityResponse, m: Member, errors: list[RequestError]) -> None:
     for e in errors:
         ts.add("AAA", e.valid, None, e.reason, e.follow_up)
@@ -514,7 +496,7 @@ def build_271(responses: list[EligibilityResponse], *, reference: str, created: 
         for trace, originator in r.trace_numbers:
             if r.dependent is None:
                 ts.add("TRN", "2", trace, originator)
-        _member_271(ts, "IL", r.subscriber, with_id=True)
+        _member_name(ts, "IL", r.subscriber, with_id=True)
         if r.dependent is None:
             _benefits_and_member(ts, r, r.subscriber, member_errors)
         else:
@@ -524,6 +506,6 @@ def build_271(responses: list[EligibilityResponse], *, reference: str, created: 
             ts.add("HL", str(hl), str(sub), "23", "0")
             for trace, originator in r.trace_numbers:
                 ts.add("TRN", "2", trace, originator)
-            _member_271(ts, "03", r.dependent, with_id=False)
+            _member_name(ts, "03", r.dependent, with_id=False)
             _benefits_and_member(ts, r, r.dependent, member_errors)
     return ts

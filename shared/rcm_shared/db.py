@@ -76,10 +76,17 @@ def _sqlite_on_connect(dbapi_conn: Any, _record: Any) -> None:
     cur.close()
 
 
+READ_ONLY = {"rcm_read_only": True}
+
+
 def _sqlite_on_begin(conn: Any) -> None:
     # Take the write lock at BEGIN: a deferred transaction that later needs to write can fail with
-    # "database is locked" without waiting; IMMEDIATE waits for busy_timeout instead.
-    conn.exec_driver_sql("BEGIN IMMEDIATE")
+    # "database is locked" without waiting; IMMEDIATE waits for busy_timeout instead. Connections
+    # marked read-only (execution_options(**READ_ONLY)) begin deferred, so readers never queue on writers.
+    if conn.get_execution_options().get("rcm_read_only"):
+        conn.exec_driver_sql("BEGIN")
+    else:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 async def ensure_schema(engine: AsyncEngine, schema: str) -> None:

@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from rcm_shared.bus.outbox import Outbox
+from rcm_shared.db import READ_ONLY
 from rcm_shared.events import Envelope
 from rcm_shared.payloads.eligibility import EligibilityCheckCompletedV1
 from rcm_shared.x12.control import next_control
@@ -118,6 +119,7 @@ async def run_check(
     engine: AsyncEngine, settings: EligibilitySettings, failover: Failover, tenant: str, body: CheckCreate
 ) -> CheckResult:
     async with engine.connect() as conn:
+        conn = await conn.execution_options(**READ_ONLY)
         hit = await _cached(conn, tenant, body, settings.cache_ttl_s)
     if hit is not None:
         return CheckResult(hit, cached=True)

@@ -102,7 +102,7 @@ def test_random_bytes_give_a_clean_error(data: bytes) -> None:
         pass
 
 
-@settings(max_examples=1500, deadline=None)
+@settings(max_examples=int(__import__("os").environ.get("RCM_FUZZ_EXAMPLES", "1500")), deadline=None)
 @given(
     which=st.sampled_from(SEED_FILES),
     cuts=st.lists(st.tuples(st.integers(0, 10_000), st.integers(0, 20), st.binary(max_size=8)), max_size=4),

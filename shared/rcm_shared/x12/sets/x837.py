@@ -688,7 +688,14 @@ def _apply(ctx: _Ctx, th: TransactionHeader, seg: Segment) -> None:
                     raise located(th, seg, i, "occurrence code without a date", "missing")
                 c.occurrence_codes.append((code, d))
             elif q == "BE":
-                c.value_codes.append((code, Decimal(parts[4]) if len(parts) > 4 and parts[4] else Decimal(0)))
+                amount = parts[4] if len(parts) > 4 else ""
+                try:
+                    value = Decimal(amount) if amount else Decimal(0)
+                except ArithmeticError:
+                    raise located(
+                        th, seg, i, f"value code amount is not a decimal: {amount[:20]!r}", "not_decimal"
+                    ) from None
+                c.value_codes.append((code, value))
     elif sid == "CAS":
         adjustments = [
             Adjustment(seg[1], seg[i], req_money(th, seg, i + 1), number(th, seg, i + 2))

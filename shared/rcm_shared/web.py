@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
@@ -21,6 +22,7 @@ from rcm_shared.config import BaseServiceSettings
 from rcm_shared.db import create_engine, session_factory
 from rcm_shared.logging import configure_logging, correlation_id
 
+log = logging.getLogger(__name__)
 PROBLEM_JSON = "application/problem+json"
 TENANT_HEADER = "X-Tenant-ID"
 _TENANT = __import__("re").compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
@@ -76,7 +78,9 @@ def _install_problem_handlers(app: FastAPI) -> None:
         return problem(exc.status_code, _reason(exc.status_code), str(exc.detail))
 
     @app.exception_handler(Exception)
-    async def _unhandled(_req: Request, _exc: Exception) -> JSONResponse:
+    async def _unhandled(req: Request, exc: Exception) -> JSONResponse:
+        # Logged with its traceback (the masking processor keeps PHI out); the caller gets no internals.
+        log.error("unhandled error on %s %s", req.method, req.url.path, exc_info=exc)
         return problem(500, "Internal Server Error", "an unexpected error occurred; it has been logged")
 
 

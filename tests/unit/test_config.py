@@ -50,3 +50,38 @@ def test_log_masking_of_phi_patterns() -> None:
     line = mask_text("ssn 123-45-6789 dob 1980-02-29 seg NM1*IL*1*DOE*JANE~ ok")
     assert "123-45-6789" not in line and "1980-02-29" not in line and "DOE" not in line
     assert line.endswith(" ok")
+
+
+async def test_unhandled_errors_are_problem_details_and_logged() -> None:
+    import logging
+
+    import httpx
+    from fastapi import APIRouter
+    from rcm_shared.bus.tables import bus_tables
+    from rcm_shared.db import make_metadata
+    from rcm_shared.web import create_service_app
+
+    router = APIRouter()
+
+    @router.get("/boom")
+    async def boom() -> None:
+        raise RuntimeError("ssn 123-45-6789 leaked into an exception")
+
+    app = create_service_app(
+        DemoSettings(database_url="sqlite+aiosqlite:///:memory:"),
+        bus_tables(make_metadata()),
+        title="demo",
+        routers=[router],
+    )
+    records: list[logging.LogRecord] = []
+    catcher = logging.Handler()
+    catcher.emit = records.append  # type: ignore[method-assign]
+    logging.getLogger("rcm_shared.web").addHandler(catcher)
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app, raise_app_exceptions=False), base_url="http://t"
+    ) as client:
+        r = await client.get("/boom")
+    assert r.status_code == 500 and r.headers["content-type"] == "application/problem+json"
+    assert "123-45-6789" not in r.text and "RuntimeError" not in r.text
+    logging.getLogger("rcm_shared.web").removeHandler(catcher)
+    assert any("unhandled error on GET /boom" in rec.getMessage() and rec.exc_info for rec in records)

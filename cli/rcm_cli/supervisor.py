@@ -14,6 +14,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
@@ -172,8 +173,7 @@ def run(root: Path, *, broker_port: int | None, embedded_broker: bool) -> int:
         print("stopped: all processes ended")
 
 
-def _supervise(children: list[Child], env: dict[str, str], root: Path, stopping: object) -> int:
-    assert callable(stopping)
+def _supervise(children: list[Child], env: dict[str, str], root: Path, stopping: Callable[[], bool]) -> int:
     last_table = ""
     announced = False
     with httpx.Client(timeout=1.0) as http:

@@ -33,9 +33,8 @@ async def migrate(service_dir: Path, url: str, schema: str) -> None:
     await asyncio.to_thread(command.upgrade, alembic_config(service_dir, url, schema), "head")
 
 
-async def poll_until(consumer: InboxConsumer, done: object, timeout: float = 30.0) -> None:
-    """Poll the consumer (never sleep) until ``done()`` is true; fail after ``timeout`` seconds."""
-    assert callable(done)
+async def poll_until(consumer: InboxConsumer, done: Callable[[], Any], timeout: float = 30.0) -> None:
+    """Poll the consumer (never sleep) until ``done()`` (a value or an awaitable) is true; fail after ``timeout`` s."""
     deadline = time.monotonic() + timeout
     while True:
         result = done()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
@@ -25,7 +26,7 @@ from rcm_shared.logging import configure_logging, correlation_id
 log = logging.getLogger(__name__)
 PROBLEM_JSON = "application/problem+json"
 TENANT_HEADER = "X-Tenant-ID"
-_TENANT = __import__("re").compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+_TENANT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 
 
 def tenant_of(request: Request) -> str:

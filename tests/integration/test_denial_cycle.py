@@ -10,7 +10,7 @@ from __future__ import annotations
 import shutil
 import subprocess
 import sys
-from datetime import UTC, date, datetime
+from datetime import date
 from decimal import Decimal as D
 from pathlib import Path
 from typing import Any
@@ -240,4 +240,3 @@ async def test_denied_claim_is_resubmitted_as_a_frequency_7_claim(
         await engine.dispose()
     claims_settings.cache_clear()
     denials_settings.cache_clear()
-    _ = datetime.now(UTC)

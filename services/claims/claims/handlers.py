@@ -6,7 +6,7 @@ import hashlib
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from rcm_shared.bus.outbox import Outbox
@@ -295,12 +295,11 @@ async def update_claim(unit: ClaimsUnit, claim_id: str, doc: ClaimCreate, ctx: S
         await unit.transition(row, target, actor, reason="claim edited and scrubbed", values=values)
 
 
-def billed_lines(row: Any) -> list[BilledLine]:
-    doc = ClaimCreate.model_validate(row.document)
+def billed_lines(claim_id: str, doc: ClaimCreate) -> list[BilledLine]:
     return [
         BilledLine(
             line_number=n,
-            line_control_number=f"{row.id}-{n}",
+            line_control_number=f"{claim_id}-{n}",
             procedure_code=line.procedure_code or line.revenue_code or "",
             modifiers=list(line.modifiers),
             service_date=line.service_date,
@@ -524,7 +523,3 @@ async def apply_claim_status(
         event_extra={"reason_codes": detail.get("codes", [])},
     )
     return True
-
-
-def service_dates(rows: Sequence[Any]) -> tuple[date, date]:
-    return min(r.service_from for r in rows), max(r.service_to for r in rows)

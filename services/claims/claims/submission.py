@@ -133,9 +133,10 @@ async def prepare(
     prepared: list[Prepared] = []
     now = datetime.now(UTC)
     for (payer_id, kind), members in groups.items():
+        docs = {r.id: ClaimCreate.model_validate(r.document) for r in members}
         x837_claims = [
             to_837(
-                ClaimCreate.model_validate(r.document),
+                docs[r.id],
                 claim_id=r.id,
                 frequency=r.frequency,
                 payer_claim_control_number=r.payer_claim_control_number,
@@ -197,7 +198,7 @@ async def prepare(
                 st.READY,
                 st.SUBMITTED,
                 reason,
-                {"lines": billed_lines(r)},
+                {"lines": billed_lines(r.id, docs[r.id])},
             )
             for r in members
         ]

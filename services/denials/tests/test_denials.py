@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import io
 from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, timedelta
@@ -264,4 +263,3 @@ async def test_deadline_watch_warns_once(client: Any) -> None:
             await conn.execute(select(bus.outbox).where(bus.outbox.c.topic == "denials.denial.deadline-approaching"))
         )
     assert len(rows) == 1 and '"days_left":5' in rows[0].payload
-    base64.b64encode(b"")  # keep the import honest for the PDF test above

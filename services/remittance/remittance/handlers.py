@@ -9,6 +9,7 @@ import uuid
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +24,7 @@ from rcm_shared.payloads.remittance import (
     ProviderAdjustedV1,
 )
 from rcm_shared.x12.sets.x835 import ClaimPayment, Item835, PaymentHeader, PaymentTrailer, ProviderAdjustment, iter_835
-from sqlalchemy import and_, insert, select, update
+from sqlalchemy import and_, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -551,8 +552,6 @@ def _match_line(billed_lines: list[Any], s: Any, used: set[int]) -> tuple[int | 
 
 
 def _num(text: str) -> str:
-    from decimal import Decimal, InvalidOperation
-
     try:
         return str(Decimal(text).normalize())
     except InvalidOperation:
@@ -682,8 +681,6 @@ async def on_claim_status_changed(conn: AsyncConnection, tenant: str, event: Cla
             values["charge_cents"] = event.charge_cents
         await conn.execute(update(billed_claim).where(billed_claim.c.id == existing).values(**values))
     if event.lines and existing is not None:
-        from sqlalchemy import delete
-
         await conn.execute(delete(billed_line).where(billed_line.c.billed_claim_id == existing))
         await conn.execute(
             insert(billed_line),

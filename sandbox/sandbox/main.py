@@ -1,28 +1,62 @@
 """The sandbox clearinghouse: `uvicorn --factory sandbox.main:create_app` (port 8009 in `make run`).
 
 Real time: POST /x12/270 takes a 270 interchange and answers the payers' 271 interchange.
+Batch: POST /x12/837 (or an 837 file dropped in the claims service's outbound folder) is answered with a
+999; the 277CA and the 835s follow after each payer's delays, through the filedrop folders or API push.
+
+Settings (environment): SANDBOX_PAYERS_FILE (plan book), SANDBOX_SEED (default 1), SANDBOX_DELAY_SCALE
+(multiplies every delay; default 1), SANDBOX_DELIVERY (filedrop | push), SANDBOX_INBOX_DIR (837 files to
+take; default <var>/outbound/837), SANDBOX_ACK_DIR, SANDBOX_ERA_DIR, SANDBOX_CLAIMS_URL,
+SANDBOX_REMITTANCE_URL, SANDBOX_TENANT.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import os
-from datetime import UTC, datetime
+from collections.abc import AsyncIterator
+from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import Any
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, HTTPException, Request
 from fastapi.responses import PlainTextResponse
-from rcm_shared.x12.ack import build_999, check
+from rcm_shared.config import project_var_dir
 from rcm_shared.x12.errors import X12Error
 from rcm_shared.x12.sets.x270 import build_271, read_270
 from rcm_shared.x12.writer import InterchangeWriter, MemoryControlNumbers, Party
 
+from sandbox.clearinghouse import US, Clearinghouse, delivery_from_env
 from sandbox.payers import default_book, load_book
 
 
 def create_app() -> FastAPI:
-    app = FastAPI(title="RCM sandbox clearinghouse", version="0.1.0")
     book_file = os.environ.get("SANDBOX_PAYERS_FILE")
     book = load_book(Path(book_file)) if book_file else default_book()
+    var = project_var_dir()
+    house = Clearinghouse(
+        book,
+        Path(os.environ.get("SANDBOX_SPOOL_DIR") or var / "sandbox"),
+        delivery_from_env(),
+        seed=int(os.environ.get("SANDBOX_SEED", "1")),
+        delay_scale=float(os.environ.get("SANDBOX_DELAY_SCALE", "1")),
+    )
+    inbox_setting = os.environ.get("SANDBOX_INBOX_DIR", str(var / "outbound" / "837"))
+    inbox = Path(inbox_setting) if inbox_setting else None
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        stop = asyncio.Event()
+        task = asyncio.create_task(house.run(stop, inbox))
+        try:
+            yield
+        finally:
+            stop.set()
+            await task
+
+    app = FastAPI(title="RCM sandbox clearinghouse", version="0.1.0", lifespan=lifespan)
+    app.state.clearinghouse = house
     numbers = MemoryControlNumbers()
 
     @app.get("/healthz")
@@ -44,7 +78,7 @@ def create_app() -> FastAPI:
             created=datetime.now(UTC).date(),
         )
         writer = InterchangeWriter(
-            sender=Party("ZZ", "SANDBOXCH", "SANDBOXCH"),
+            sender=US,
             receiver=Party("ZZ", "RCMCLINIC", "RCMCLINIC"),
             functional_id="HB",
             version=ts.implementation,
@@ -55,13 +89,50 @@ def create_app() -> FastAPI:
 
     @app.post("/x12/837", response_class=PlainTextResponse)
     async def claims_837(request: Request) -> PlainTextResponse:
-        """Batch claims: the clearinghouse's 999 for the interchange (277CA and 835s come later, issue 7)."""
+        """Batch claims: the 999 now; the 277CA and the 835s follow through the configured delivery."""
         body = await request.body()
         try:
-            result = check(body)
+            received = await asyncio.to_thread(house.receive_837, body)
         except X12Error as exc:
             return PlainTextResponse(f"invalid interchange: {exc}", status_code=400)
-        us = Party("ZZ", "SANDBOXCH", "SANDBOXCH")
-        return PlainTextResponse(build_999(result, us=us, numbers=numbers), media_type="application/edi-x12")
+        return PlainTextResponse(received.ack_999, media_type="application/edi-x12")
+
+    @app.get("/v1/payers")
+    async def payers() -> list[dict[str, Any]]:
+        return [
+            {
+                "payer_id": p.payer_id,
+                "name": p.name,
+                "plans": {k: v["name"] for k, v in p.data.get("plans", {}).items()},
+                "members": len(p.members),
+                "payment_method": p.setting("payment_method", "ACH"),
+            }
+            for p in book.payers.values()
+        ]
+
+    @app.get("/v1/payers/{payer_id}/members")
+    async def members(payer_id: str, active_on: date | None = None, limit: int = 100, offset: int = 0) -> list[dict[str, Any]]:
+        """The payer's roster (synthetic members), optionally only those covered on a date."""
+        payer = book.payers.get(payer_id)
+        if payer is None:
+            raise HTTPException(404, f"no payer {payer_id}")
+        rows = [m for m in payer.members.values() if active_on is None or m.covers(active_on)]
+        return [
+            {
+                "member_id": m.member_id,
+                "plan": m.plan["name"],
+                "coverage_start": m.start,
+                "coverage_end": m.end,
+            }
+            for m in rows[offset : offset + max(0, min(limit, 5000))]
+        ]
+
+    @app.get("/v1/deliveries")
+    async def deliveries() -> dict[str, int]:
+        """How many files wait for their time, and how many were sent."""
+        return {
+            "pending": sum(1 for p in house.pending.iterdir() if not p.name.startswith(".")),
+            "delivered": sum(1 for _ in house.delivered.iterdir()),
+        }
 
     return app

@@ -16,7 +16,7 @@ from typing import BinaryIO
 from rcm_shared.x12.errors import X12Error
 from rcm_shared.x12.reader import Segment, TransactionHeader, X12Reader
 from rcm_shared.x12.values import ccyymmdd, date_range, located, money, x12_amount
-from rcm_shared.x12.writer import TransactionSet
+from rcm_shared.x12.writer import Composite, TransactionSet
 
 REQUEST_IMPLEMENTATION = "005010X212"
 ACK_IMPLEMENTATION = "005010X214"
@@ -308,3 +308,104 @@ def read_277(
             current.lines.append(line)
     if warnings is not None:
         warnings.extend(reader.warnings)
+
+
+# -- 277CA writer (the clearinghouse / payer front end acknowledges each claim of an 837) ----------------
+@dataclass
+class ClaimAck:
+    """One claim's verdict in a 277CA: accepted (A1:20 / A2:20) or rejected with its status code."""
+
+    claim_id: str  # CLM01 as received, echoed in TRN02
+    member_last: str
+    member_first: str | None
+    member_id: str
+    charge: Decimal
+    service_date: date
+    service_date_end: date | None = None
+    status: Status = field(default_factory=lambda: Status("A2", "20", action="WQ"))
+    payer_claim_control_number: str | None = None  # REF*1K, for accepted claims
+
+    @property
+    def accepted(self) -> bool:
+        return self.status.category in ("A1", "A2", "A5")
+
+
+@dataclass
+class ProviderAcks:
+    """The claims of one billing provider (2000C) in a 277CA."""
+
+    provider_name: str
+    provider_npi: str
+    claims: list[ClaimAck]
+
+
+def _ack_stc(ts: TransactionSet, s: Status, on: date, amount: Decimal, rejected: bool) -> None:
+    code = Composite((s.category, s.code, s.entity) if s.entity else (s.category, s.code))
+    ts.add("STC", code, _d8(on), s.action or ("U" if rejected else "WQ"), x12_amount(amount))
+
+
+def _totals(ts: TransactionSet, claims: list[ClaimAck], accepted_qty: str, rejected_qty: str) -> None:
+    accepted = [c for c in claims if c.accepted]
+    rejected = [c for c in claims if not c.accepted]
+    if accepted:
+        ts.add("QTY", accepted_qty, str(len(accepted)))
+    if rejected:
+        ts.add("QTY", rejected_qty, str(len(rejected)))
+    if accepted:
+        ts.add("AMT", "YU", x12_amount(sum((c.charge for c in accepted), Decimal(0))))
+    if rejected:
+        ts.add("AMT", "YY", x12_amount(sum((c.charge for c in rejected), Decimal(0))))
+
+
+def build_277ca(
+    providers: list[ProviderAcks],
+    *,
+    payer_name: str,
+    payer_id: str,
+    receiver_name: str,
+    receiver_id: str,
+    batch_reference: str,
+    received: date,
+    processed: date,
+) -> TransactionSet:
+    """A 277CA (005010X214) acknowledging each claim of a received 837 batch.
+
+    Information source (payer or clearinghouse) > receiver (the 837's submitter) > billing providers >
+    patients, with batch totals (QTY 90/AA, AMT YU/YY) at the receiver and provider levels.
+    """
+    ts = TransactionSet("277", ACK_IMPLEMENTATION)
+    ts.add("BHT", "0085", "08", batch_reference, _d8(processed), "1200", "TH")
+    ts.add("HL", "1", None, "20", "1")
+    ts.add("NM1", "PR", "2", payer_name, None, None, None, None, "PI", payer_id)
+    ts.add("TRN", "1", batch_reference)
+    ts.add("DTP", "050", "D8", _d8(received))
+    ts.add("DTP", "009", "D8", _d8(processed))
+    ts.add("HL", "2", "1", "21", "1")
+    ts.add("NM1", "41", "2", receiver_name, None, None, None, None, "46", receiver_id)
+    ts.add("TRN", "2", batch_reference)
+    every = [c for p in providers for c in p.claims]
+    ts.add("STC", Composite(("A1", "19")), _d8(processed), "WQ", x12_amount(sum((c.charge for c in every), Decimal(0))))
+    _totals(ts, every, "90", "AA")
+    hl = 2
+    for p in providers:
+        hl += 1
+        provider_hl = hl
+        ts.add("HL", str(provider_hl), "2", "19", "1")
+        ts.add("NM1", "85", "2", p.provider_name, None, None, None, None, "XX", p.provider_npi)
+        ts.add("TRN", "1", batch_reference)
+        provider_total = sum((c.charge for c in p.claims), Decimal(0))
+        ts.add("STC", Composite(("A1", "19")), None, "WQ", x12_amount(provider_total))
+        _totals(ts, p.claims, "QA", "QC")
+        for c in p.claims:
+            hl += 1
+            ts.add("HL", str(hl), str(provider_hl), "PT")
+            ts.add("NM1", "QC", "1", c.member_last, c.member_first, None, None, None, "MI", c.member_id)
+            ts.add("TRN", "2", c.claim_id)
+            _ack_stc(ts, c.status, processed, c.charge, not c.accepted)
+            if c.accepted and c.payer_claim_control_number:
+                ts.add("REF", "1K", c.payer_claim_control_number)
+            if c.service_date_end and c.service_date_end != c.service_date:
+                ts.add("DTP", "472", "RD8", f"{_d8(c.service_date)}-{_d8(c.service_date_end)}")
+            else:
+                ts.add("DTP", "472", "D8", _d8(c.service_date))
+    return ts

@@ -1,0 +1,248 @@
+"""How the simulated payers decide: the 277CA verdict, then the 835 claim payment, from the plan book.
+
+Pure functions of (plan book, claim, dates, seed): the same inputs always give the same outcome, and what
+varies "now and then" (a reversal-and-correction pair, a PLB) is drawn from a hash of the seed and the
+claim's content, never from arrival order or clock time. Member accumulators are a snapshot (the plan
+book's met amounts), not updated between claims, for the same reason.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import ROUND_HALF_UP, Decimal
+
+from rcm_shared.x12.sets.common import Adjustment
+from rcm_shared.x12.sets.x276 import ClaimAck, Status
+from rcm_shared.x12.sets.x835 import ClaimPayment, Procedure, ServicePayment
+from rcm_shared.x12.sets.x837 import Claim, ServiceLine
+
+from sandbox.payers import Enrollment, PayerConfig, PlanBook
+
+CENT = Decimal("0.01")
+OFFICE_VISITS = frozenset(f"992{n:02d}" for n in range(2, 16))  # E/M office codes take the office copay
+BYPASS_MODIFIERS = frozenset({"59", "XE", "XP", "XS", "XU"})  # distinct-service modifiers that unbundle a pair
+# 837 SBR09 -> 835 CLP06: the 835's code list has no CI/BL (commercial); a PPO plan reports 12.
+FILING_835 = {"CI": "12", "BL": "12", "11": "12"}
+
+
+def fraction(*parts: object) -> float:
+    digest = hashlib.sha256(":".join(str(p) for p in parts).encode()).digest()
+    return int.from_bytes(digest[:8], "big") / 2**64
+
+
+def content_key(claim: Claim) -> str:
+    """What makes a claim the same claim to a payer: member, dates, codes and charges (not our claim id)."""
+    lines = ",".join(f"{ln.procedure_code}/{ln.service_date}/{ln.charge}" for ln in claim.lines)
+    return f"{claim.payer.payer_id}|{claim.subscriber.member_id}|{lines}"
+
+
+def payer_claim_number(payer_id: str, claim: Claim) -> str:
+    """The payer's claim control number: stable for a claim id (a replacement gets its own)."""
+    return f"{payer_id[:3]}{int(hashlib.sha256(claim.claim_id.encode()).hexdigest()[:12], 16) % 10**12:012d}"
+
+
+def _d(value: Decimal) -> Decimal:
+    return value.quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+# -- 277CA -----------------------------------------------------------------------------------------------
+def acknowledge(book: PlanBook, claim: Claim) -> ClaimAck:
+    """Front-end edits: an unknown payer or member id is rejected before adjudication (A3)."""
+    patient = claim.subscriber
+    service = min((ln.service_date for ln in claim.lines if ln.service_date), default=claim.statement_from)
+    ack = ClaimAck(
+        claim.claim_id,
+        patient.last,
+        patient.first,
+        patient.member_id or "",
+        claim.total_charge,
+        service or date.today(),
+        max((ln.service_date_end or ln.service_date for ln in claim.lines if ln.service_date), default=None),
+    )
+    if claim.payer.payer_id not in book.payers:  # 116: claim submitted to the incorrect payer
+        ack.status = Status("A3", "116", "PR", action="U")
+    elif book.enrollment(claim.payer.payer_id, patient.member_id or "") is None:
+        ack.status = Status("A3", "164", "IL", action="U")  # entity's contract/member number: the subscriber
+    else:
+        ack.payer_claim_control_number = payer_claim_number(claim.payer.payer_id, claim)
+    return ack
+
+
+# -- 835 -------------------------------------------------------------------------------------------------
+@dataclass
+class Outcome:
+    """The 835 items one claim produces: its payment, and now and then a later reversal + correction."""
+
+    payment: ClaimPayment
+    later: list[ClaimPayment] = field(default_factory=list)
+    reason: str = "paid"
+
+
+class DuplicateIndex:
+    """Original claims already adjudicated, by content: a second one with another claim id is CO-18."""
+
+    def __init__(self) -> None:
+        self._seen: dict[str, str] = {}
+
+    def first(self, claim: Claim) -> str | None:
+        key = content_key(claim)
+        earlier = self._seen.setdefault(key, claim.claim_id)
+        return None if earlier == claim.claim_id else earlier
+
+
+def _denied_line(ln: ServiceLine, group: str, carc: str, rarc: str | None) -> ServicePayment:
+    s = _service(ln)
+    s.adjustments = [Adjustment(group, carc, ln.charge)]
+    s.amounts = {"B6": Decimal("0.00")}
+    if rarc:
+        s.remarks = [("HE", rarc)]
+    return s
+
+
+def _service(ln: ServiceLine) -> ServicePayment:
+    return ServicePayment(
+        Procedure("HC", ln.procedure_code or "", list(ln.modifiers)),
+        ln.charge,
+        Decimal("0.00"),
+        units=ln.units,
+        service_date=ln.service_date,
+        line_control_number=ln.line_control_number,
+    )
+
+
+def _claim_payment(claim: Claim, payer_id: str, services: list[ServicePayment]) -> ClaimPayment:
+    paid = sum((s.paid for s in services), Decimal(0))
+    patient = sum((a.amount for s in services for a in s.adjustments if a.group == "PR"), Decimal(0))
+    secondary = claim.responsibility == "S"
+    status = "4" if paid == 0 and patient == 0 else ("2" if secondary else "1")
+    return ClaimPayment(
+        claim.claim_id,
+        status,
+        claim.total_charge,
+        paid,
+        patient,
+        FILING_835.get(claim.filing_indicator, claim.filing_indicator),
+        payer_claim_number(payer_id, claim),
+        facility_type=claim.facility_code,
+        frequency="1",
+        patient={
+            "last": claim.subscriber.last,
+            "first": claim.subscriber.first or "",
+            "id_qualifier": "MI",
+            "id": claim.subscriber.member_id or "",
+        },
+        services=services,
+    )
+
+
+def _whole_claim_denial(claim: Claim, payer_id: str, carc: str, rarc: str | None, reason: str) -> Outcome:
+    services = [_denied_line(ln, "CO", carc, rarc) for ln in claim.lines]
+    return Outcome(_claim_payment(claim, payer_id, services), reason=reason)
+
+
+def adjudicate(
+    book: PlanBook, claim: Claim, received: date, seed: int, duplicates: DuplicateIndex | None = None
+) -> Outcome:
+    payer = book.payers[claim.payer.payer_id]
+    member = book.enrollment(payer.payer_id, claim.subscriber.member_id or "")
+    assert member is not None, "a claim without a known member is rejected by the 277CA, never adjudicated"
+    first_service = min(ln.service_date for ln in claim.lines if ln.service_date)
+    if not member.covers(first_service):
+        carc = "26" if first_service < member.start else "27"  # before coverage / after it ended
+        return _whole_claim_denial(claim, payer.payer_id, carc, "N30", "no coverage on the date of service")
+    if (received - first_service).days > int(payer.setting("timely_filing_days", 365)):
+        return _whole_claim_denial(claim, payer.payer_id, "29", None, "timely filing limit expired")
+    if duplicates is not None and claim.frequency == "1" and duplicates.first(claim):
+        return _whole_claim_denial(claim, payer.payer_id, "18", "N522", "duplicate")
+    services = _price_lines(claim, payer, member)
+    outcome = Outcome(_claim_payment(claim, payer.payer_id, services))
+    denied = [s for s in services if s.paid == 0 and not any(a.group == "PR" for a in s.adjustments)]
+    if denied:
+        outcome.reason = "denied" if len(denied) == len(services) else "partially paid"
+    elif outcome.payment.paid > 0 and fraction(seed, content_key(claim), "reversal") * 100 < float(
+        payer.setting("reversal_percent", "0")
+    ):
+        outcome = _paid_wrong_first(claim, payer, member, outcome.payment)
+    return outcome
+
+
+def _price_lines(
+    claim: Claim, payer: PayerConfig, member: Enrollment, fee_factor: Decimal = Decimal(1)
+) -> list[ServicePayment]:
+    plan = member.plan
+    fees = payer.fee_schedule
+    codes = {ln.procedure_code for ln in claim.lines}
+    bundled = {(a, b) for a, b in payer.setting("bundled", [])}
+    copay_left = Decimal(plan.get("copay", {}).get("98", "0")) if codes & OFFICE_VISITS else Decimal(0)
+    deductible_left = max(
+        Decimal(0), Decimal(plan.get("deductible", {}).get("individual", "0")) - member.deductible_met
+    )
+    coinsurance = Decimal(plan.get("coinsurance", "0"))
+    default_percent = Decimal(payer.setting("default_allowed_percent", "60"))
+    out: list[ServicePayment] = []
+    for ln in claim.lines:
+        code = ln.procedure_code or ""
+        if code in payer.setting("non_covered", []):
+            out.append(_denied_line(ln, "CO", "96", "N130"))
+            continue
+        if code in payer.setting("prior_authorization", []) and not claim.prior_authorization:
+            out.append(_denied_line(ln, "CO", "197", "M62"))
+            continue
+        column1 = [a for a, b in bundled if b == code and a in codes]
+        if column1 and not BYPASS_MODIFIERS & set(ln.modifiers):
+            out.append(_denied_line(ln, "CO", "97", "M15"))
+            continue
+        fee = fees.get(code)
+        allowed = _d(fee * ln.units * fee_factor) if fee is not None else _d(ln.charge * default_percent / 100)
+        allowed = min(allowed, ln.charge)
+        s = _service(ln)
+        s.amounts = {"B6": allowed}
+        if ln.charge > allowed:
+            s.adjustments.append(Adjustment("CO", "45", ln.charge - allowed))
+        copay = min(copay_left, allowed) if code in OFFICE_VISITS else Decimal(0)
+        copay_left -= copay
+        deductible = min(deductible_left, allowed - copay)
+        deductible_left -= deductible
+        coins = _d((allowed - copay - deductible) * coinsurance)
+        for carc, amount in (("1", deductible), ("2", coins), ("3", copay)):
+            if amount > 0:
+                s.adjustments.append(Adjustment("PR", carc, amount))
+        s.paid = allowed - copay - deductible - coins
+        out.append(s)
+    return out
+
+
+def _negated(p: ClaimPayment) -> ClaimPayment:
+    services = [
+        ServicePayment(
+            s.procedure,
+            -s.charge,
+            -s.paid,
+            units=s.units,
+            service_date=s.service_date,
+            line_control_number=s.line_control_number,
+            adjustments=[Adjustment(a.group, a.reason, -a.amount) for a in s.adjustments],
+        )
+        for s in p.services
+    ]
+    return ClaimPayment(
+        p.patient_control_number,
+        "22",
+        -p.charge,
+        -p.paid,
+        -(p.patient_responsibility or Decimal(0)),
+        p.filing_indicator,
+        p.payer_claim_control_number,
+        facility_type=p.facility_type,
+        frequency=p.frequency,
+        patient=dict(p.patient),
+        services=services,
+    )
+
+
+def _paid_wrong_first(claim: Claim, payer: PayerConfig, member: Enrollment, correct: ClaimPayment) -> Outcome:
+    """Paid at last year's fees (90%) first; a later 835 reverses that payment and pays it right."""
+    wrong = _claim_payment(claim, payer.payer_id, _price_lines(claim, payer, member, Decimal("0.9")))
+    return Outcome(wrong, later=[_negated(wrong), correct], reason="paid, reversed and corrected")

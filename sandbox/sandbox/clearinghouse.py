@@ -1,0 +1,294 @@
+"""The simulated clearinghouse: takes 837 interchanges, answers a 999, later delivers 277CAs and 835s.
+
+Everything it will send is written to a spool folder first (``<var>/sandbox/pending``, the due time in
+the file name) and moved to ``delivered/`` once sent, so a restart loses nothing already accepted.
+Delivery goes through the same channels a real clearinghouse uses: the filedrop folders the claims and
+remittance services watch (default), or an API push to their endpoints.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import logging
+import os
+import shutil
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Protocol
+
+import httpx
+from rcm_shared.config import project_var_dir
+from rcm_shared.x12.ack import build_999, check
+from rcm_shared.x12.errors import X12Error
+from rcm_shared.x12.sets.x276 import ProviderAcks, build_277ca
+from rcm_shared.x12.sets.x835 import ClaimPayment, PaymentHeader, ProviderAdjustment, build_835
+from rcm_shared.x12.sets.x837 import Claim, read_837
+from rcm_shared.x12.writer import ControlNumbers, FileControlNumbers, InterchangeWriter, Party
+
+from sandbox.adjudication import DuplicateIndex, Outcome, acknowledge, adjudicate, fraction
+from sandbox.payers import PlanBook
+
+log = logging.getLogger(__name__)
+US = Party("ZZ", "SANDBOXCH", "SANDBOXCH")
+
+
+class Delivery(Protocol):
+    async def send(self, kind: str, name: str, text: str) -> str:
+        """Deliver one file ('999', '277CA' or '835'); returns where it went. Raises OSError/HTTPError."""
+        ...
+
+
+@dataclass
+class FiledropDelivery:
+    """Writes acknowledgments and 835s into the folders the services watch (atomically: hidden, then renamed)."""
+
+    ack_dir: Path
+    era_dir: Path
+
+    async def send(self, kind: str, name: str, text: str) -> str:
+        folder = self.era_dir if kind == "835" else self.ack_dir
+
+        def write() -> str:
+            folder.mkdir(parents=True, exist_ok=True)
+            tmp = folder / f".{name}.part"
+            tmp.write_text(text)
+            os.replace(tmp, folder / name)
+            return str(folder / name)
+
+        return await asyncio.to_thread(write)
+
+
+@dataclass
+class PushDelivery:
+    """POSTs acknowledgments to the claims service and 835s to the remittance service."""
+
+    claims_url: str  # .../v1/acknowledgments
+    remittance_url: str  # .../v1/remittances
+    tenant: str
+    transport: httpx.AsyncBaseTransport | None = None
+
+    async def send(self, kind: str, name: str, text: str) -> str:
+        url = self.remittance_url if kind == "835" else self.claims_url
+        async with httpx.AsyncClient(timeout=30.0, transport=self.transport) as client:
+            response = await client.post(
+                url, content=text.encode(), headers={"content-type": "text/plain", "X-Tenant-ID": self.tenant}
+            )
+        if response.status_code >= 300:
+            raise httpx.HTTPStatusError(f"{url} answered {response.status_code}", request=response.request, response=response)
+        return url
+
+
+def delivery_from_env() -> Delivery:
+    var = project_var_dir()
+    if os.environ.get("SANDBOX_DELIVERY", "filedrop") == "push":
+        return PushDelivery(
+            os.environ.get("SANDBOX_CLAIMS_URL", "http://127.0.0.1:8002/v1/acknowledgments"),
+            os.environ.get("SANDBOX_REMITTANCE_URL", "http://127.0.0.1:8003/v1/remittances"),
+            os.environ.get("SANDBOX_TENANT", "default"),
+        )
+    return FiledropDelivery(
+        Path(os.environ.get("SANDBOX_ACK_DIR") or var / "inbound" / "acks"),
+        Path(os.environ.get("SANDBOX_ERA_DIR") or var / "inbound" / "835"),
+    )
+
+
+@dataclass
+class Received:
+    """What the clearinghouse made of one 837 interchange."""
+
+    ack_999: str
+    accepted: bool
+    claims: int = 0
+    rejected_claims: int = 0
+
+
+class Clearinghouse:
+    def __init__(
+        self,
+        book: PlanBook,
+        spool: Path,
+        delivery: Delivery,
+        *,
+        seed: int = 1,
+        delay_scale: float = 1.0,
+        numbers: ControlNumbers | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.book = book
+        self.spool = spool
+        self.pending = spool / "pending"
+        self.delivered = spool / "delivered"
+        self.delivery = delivery
+        self.seed = seed
+        self.delay_scale = delay_scale
+        self.numbers = numbers or FileControlNumbers(spool / "control-numbers.json")
+        self.clock = clock
+        self.duplicates = DuplicateIndex()
+        self.pending.mkdir(parents=True, exist_ok=True)
+        self.delivered.mkdir(parents=True, exist_ok=True)
+
+    # -- intake ----------------------------------------------------------------------------------------
+    def receive_837(self, data: bytes, *, today: date | None = None) -> Received:
+        """Check the envelope (the 999); when every transaction set is accepted, schedule 277CAs and 835s."""
+        result = check(data)  # raises X12Error only when the file cannot be read at all
+        ack = build_999(result, us=US, numbers=self.numbers)
+        sets = [s for g in result.groups for s in g.sets]
+        accepted = bool(sets) and result.ta1_code == "000" and all(s.code is None and not s.errors for s in sets)
+        out = Received(ack, accepted)
+        if not accepted:
+            return out  # the 999 rejects the sets; the submitter corrects and sends again
+        today = today or datetime.now(UTC).date()
+        claims = list(read_837(data))
+        by_payer: dict[str, list[Claim]] = {}
+        for c in claims:
+            by_payer.setdefault(c.payer.payer_id, []).append(c)
+        now = self.clock()
+        for payer_id, payer_claims in sorted(by_payer.items()):
+            payer = self.book.payers.get(payer_id)
+            ack_delay = float(payer.setting("ack_delay_seconds", 1.0) if payer else 1.0) * self.delay_scale
+            adj_delay = float(payer.setting("adjudication_delay_seconds", 2.0) if payer else 2.0) * self.delay_scale
+            acks = [acknowledge(self.book, c) for c in payer_claims]
+            out.claims += len(acks)
+            out.rejected_claims += sum(not a.accepted for a in acks)
+            ref = f"{result.interchange_control}{payer_id}"[:30]
+            self._schedule(now + ack_delay, "277CA", f"{ref}.277", self._render_277ca(payer_id, payer_claims, acks, ref, today))
+            taken = [c for c, a in zip(payer_claims, acks, strict=True) if a.accepted]
+            if not taken or payer is None:
+                continue
+            outcomes = [(c, adjudicate(self.book, c, today, self.seed, self.duplicates)) for c in taken]
+            for round_, items in enumerate(_rounds(outcomes)):
+                due = now + ack_delay + adj_delay * (round_ + 1)
+                for npi, payments in sorted(items.items()):
+                    key = f"{result.interchange_control}:{payer_id}:{npi}:{round_}"
+                    text = self._render_835(payer_id, npi, payments, key, today, taken[0])
+                    self._schedule(due, "835", f"{ref}-{npi}-{round_}.835", text)
+        return out
+
+    def _render_277ca(self, payer_id: str, claims: list[Claim], acks: list, ref: str, today: date) -> str:  # type: ignore[type-arg]
+        providers: dict[str, ProviderAcks] = {}
+        for c, a in zip(claims, acks, strict=True):
+            bp = c.billing_provider
+            providers.setdefault(bp.npi or "", ProviderAcks(bp.last_or_org, bp.npi or "", [])).claims.append(a)
+        payer = self.book.payers.get(payer_id)
+        ts = build_277ca(
+            list(providers.values()),
+            payer_name=payer.name if payer else claims[0].payer.name,
+            payer_id=payer_id,
+            receiver_name="RCM PLATFORM CLINIC",
+            receiver_id="RCMCLINIC",
+            batch_reference=ref,
+            received=today,
+            processed=today,
+        )
+        return self._writer("HN", ts.implementation).render([ts])
+
+    def _render_835(
+        self, payer_id: str, npi: str, payments: list[ClaimPayment], key: str, today: date, sample: Claim
+    ) -> str:
+        payer = self.book.payers[payer_id]
+        trace = f"{int(hashlib.sha256(f'{self.seed}:{key}'.encode()).hexdigest()[:15], 16) % 10**15:015d}"
+        plbs: list[ProviderAdjustment] = []
+        if fraction(self.seed, key, "plb") * 100 < float(payer.setting("plb_percent", "0")):
+            interest = Decimal(1 + int(fraction(self.seed, key, "interest") * 900)) / 100
+            plbs.append(ProviderAdjustment("", npi, date(today.year, 12, 31), "L6", trace, -interest))
+        total = sum((p.paid for p in payments), Decimal(0)) - sum((p.amount for p in plbs), Decimal(0))
+        method = str(payer.setting("payment_method", "ACH")) if total > 0 else "NON"
+        header = PaymentHeader(
+            transaction="",
+            handling_code="I" if total > 0 else "H",
+            total_paid=total,
+            credit_debit="C",
+            payment_method=method,
+            payment_date=today,
+            trace_number=trace,
+            trace_originator=f"1{int(hashlib.sha256(payer_id.encode()).hexdigest()[:8], 16) % 10**9:09d}",
+            payer_name=payer.name,
+            payer_id=payer_id,
+            payee_name=sample.billing_provider.last_or_org,
+            payee_id_qualifier="XX",
+            payee_id=npi,
+            production_date=today,
+        )
+        ts = build_835(header, payments, plbs)
+        return self._writer("HP", ts.implementation).render([ts])
+
+    def _writer(self, functional_id: str, version: str) -> InterchangeWriter:
+        return InterchangeWriter(
+            sender=US,
+            receiver=Party("ZZ", "RCMCLINIC", "RCMCLINIC"),
+            functional_id=functional_id,
+            version=version,
+            numbers=self.numbers,
+            usage="T",
+        )
+
+    def _schedule(self, due: float, kind: str, name: str, text: str) -> None:
+        target = self.pending / f"{int(due * 1000):015d}-{kind}-{name}"
+        tmp = self.pending / f".{target.name}.part"
+        tmp.write_text(text)
+        os.replace(tmp, target)
+
+    # -- delivery --------------------------------------------------------------------------------------
+    async def deliver_due(self) -> int:
+        """Send every spooled file whose time has come, oldest first; a failed one is retried next round."""
+        now_ms = int(self.clock() * 1000)
+        sent = 0
+        for path in sorted(p for p in self.pending.iterdir() if not p.name.startswith(".")):
+            due_ms, kind, name = path.name.split("-", 2)
+            if int(due_ms) > now_ms:
+                break
+            try:
+                where = await self.delivery.send(kind, name, path.read_text())
+            except (OSError, httpx.HTTPError) as exc:
+                log.warning("delivery of %s %s failed, will retry: %s", kind, name, exc)
+                break  # keep the order: later files wait for this one
+            shutil.move(str(path), self.delivered / path.name)
+            log.info("delivered %s %s to %s", kind, name, where)
+            sent += 1
+        return sent
+
+    def scan_filedrop(self, folder: Path) -> int:
+        """Take 837 files the submitter dropped in its outbound folder; each is answered like an HTTP post."""
+        if not folder.is_dir():
+            return 0
+        done = 0
+        received = self.spool / "received"
+        received.mkdir(exist_ok=True)
+        for path in sorted(p for p in folder.iterdir() if p.is_file() and p.suffix == ".x12"):
+            try:
+                result = self.receive_837(path.read_bytes())
+                self._schedule(self.clock(), "999", f"{path.stem}.999", result.ack_999)
+            except X12Error as exc:
+                log.warning("837 file %s unreadable: %s", path.name, exc)
+                (received / f"{path.name}.error.txt").write_text(f"{exc}\n")
+            shutil.move(str(path), received / path.name)
+            done += 1
+        return done
+
+    async def run(self, stop: asyncio.Event, inbox: Path | None, poll_seconds: float = 0.5) -> None:
+        while not stop.is_set():
+            try:
+                if inbox is not None:
+                    await asyncio.to_thread(self.scan_filedrop, inbox)
+                await self.deliver_due()
+            except OSError as exc:
+                log.warning("clearinghouse loop: %s", exc)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), poll_seconds)
+
+
+def _rounds(outcomes: list[tuple[Claim, Outcome]]) -> list[dict[str, list[ClaimPayment]]]:
+    """Payments grouped per round (0: first 835; 1: reversals and corrections) and billing provider NPI."""
+    rounds: list[dict[str, list[ClaimPayment]]] = [{}, {}]
+    for claim, outcome in outcomes:
+        npi = claim.billing_provider.npi or ""
+        rounds[0].setdefault(npi, []).append(outcome.payment)
+        if outcome.later:
+            rounds[1].setdefault(npi, []).extend(outcome.later)
+    return [r for r in rounds if r]

@@ -1,0 +1,224 @@
+"""The simulated clearinghouse: 837 in, then a 999, a 277CA and 835s that pass pyx12 and balance."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from dataclasses import replace
+from datetime import date, timedelta
+from decimal import Decimal as D
+from pathlib import Path
+
+import pytest
+from rcm_shared.x12.sets.x276 import read_277
+from rcm_shared.x12.sets.x835 import ClaimPayment, PaymentHeader, ProviderAdjustment, iter_835
+from rcm_shared.x12.sets.x837 import Claim, Payer, Person, Provider, ServiceLine, build_837
+from rcm_shared.x12.sets.x837 import Receiver, Submitter
+from rcm_shared.x12.writer import InterchangeWriter, MemoryControlNumbers, Party
+from sandbox.clearinghouse import Clearinghouse
+from sandbox.payers import default_book, mbi
+
+X12VALID = shutil.which("x12valid") or str(Path(sys.executable).with_name("x12valid"))
+TODAY = date(2026, 11, 20)
+DOS = TODAY - timedelta(days=5)
+CLINIC = Provider("VALLEY FAMILY CLINIC", npi="1234567893", tax_id="123456789")
+ACME = Payer("ACME HEALTH PLAN", "ACME01")
+
+
+def claim(claim_id: str, member: str, *lines: tuple[str, str], payer: Payer = ACME, dos: date = DOS, **kw: object) -> Claim:
+    sls = [
+        ServiceLine(D(charge), D(1), code, service_date=dos, diagnosis_pointers=[1], line_control_number=f"{claim_id}-{n}")
+        for n, (code, charge) in enumerate(lines, start=1)
+    ]
+    return Claim(
+        "P",
+        claim_id,
+        sum((s.charge for s in sls), D(0)),
+        "11",
+        "1",
+        CLINIC,
+        Person("DOE", "JANE", None, date(1980, 1, 2), "F", member_id=member),
+        payer,
+        diagnoses=["I10"],
+        lines=sls,
+        filing_indicator="MB" if payer.payer_id == "MCRB1" else "CI",
+        **kw,  # type: ignore[arg-type]
+    )
+
+
+BOOK = default_book()
+MET = [m.member_id for m in BOOK.payers["ACME01"].members.values() if m.deductible_met == D("1500") and m.end is None]
+SCENARIOS = [
+    claim("CLEAN1", MET[0], ("99213", "150.00"), ("36415", "20.00")),
+    claim("NOPA", "ACM0000002", ("73721", "1200.00")),
+    claim("WITHPA", "ACM0000003", ("73721", "1200.00"), prior_authorization="AUTH123"),
+    claim("NONCOV", MET[1], ("99214", "220.00"), ("97810", "95.00")),
+    claim("BUNDLE", "ACM0000005", ("80053", "60.00"), ("80048", "45.00")),
+    claim("TERMED", "ACM0000040", ("99213", "150.00")),  # every 40th member's coverage ended 2026-06-30
+    claim("BADID", "ACM9999999", ("99213", "150.00")),
+    claim("LATE", "ACM0000006", ("99213", "150.00"), dos=TODAY - timedelta(days=200)),
+    claim("DUP", MET[0], ("99213", "150.00"), ("36415", "20.00")),  # CLEAN1 again, under another id
+    claim("MCR", mbi(7), ("99214", "220.00"), payer=Payer("MEDICARE PART B", "MCRB1")),
+]
+
+
+def interchange(claims: list[Claim]) -> bytes:
+    ts = build_837(
+        claims, submitter=Submitter("RCM CLINIC", "RCMCLINIC", "BILLING", "8005550100"),
+        receiver=Receiver("SANDBOX", "SANDBOXCH"),
+        reference="0001", created=TODAY,
+    )
+    w = InterchangeWriter(
+        sender=Party("ZZ", "RCMCLINIC", "RCMCLINIC"), receiver=Party("ZZ", "SANDBOXCH", "SANDBOXCH"),
+        functional_id="HC", version=ts.implementation, numbers=MemoryControlNumbers(), usage="T",
+    )
+    return w.render([ts]).encode()
+
+
+class Capture:
+    def __init__(self) -> None:
+        self.sent: list[tuple[str, str, str]] = []
+
+    async def send(self, kind: str, name: str, text: str) -> str:
+        self.sent.append((kind, name, text))
+        return "memory"
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1_000_000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def verdict(text: str, tmp: Path) -> str:
+    path = tmp / "file.x12"
+    path.write_text(text)
+    out = subprocess.run([X12VALID, str(path)], capture_output=True, text=True, cwd=tmp)
+    return (out.stdout + out.stderr).strip().rsplit(":", 1)[-1].strip()
+
+
+async def run(tmp: Path, seed: int = 1, claims: list[Claim] | None = None) -> tuple[Capture, Clock]:
+    clock, capture = Clock(), Capture()
+    house = Clearinghouse(BOOK, tmp / "spool", capture, seed=seed, numbers=MemoryControlNumbers(), clock=clock)
+    received = house.receive_837(interchange(claims or SCENARIOS), today=TODAY)
+    assert received.accepted and "IK5*A" in received.ack_999
+    assert await house.deliver_due() == 0  # nothing is due before the payer's delay
+    clock.now += 60
+    assert await house.deliver_due() > 0
+    return capture, clock
+
+
+def payments(capture: Capture) -> list[ClaimPayment]:
+    return [i for k, _n, t in capture.sent if k == "835" for i in iter_835(t.encode()) if isinstance(i, ClaimPayment)]
+
+
+async def test_277ca_rejects_unknown_members_and_accepts_the_rest(tmp_path: Path) -> None:
+    capture, _ = await run(tmp_path)
+    acks = [t for k, _n, t in capture.sent if k == "277CA"]
+    assert len(acks) == 2  # one per payer
+    for text in acks:
+        assert verdict(text, tmp_path) == "OK", text
+    statuses = {s.claim_id: s for t in acks for s in read_277(t.encode()) if s.level == "claim"}
+    assert statuses["BADID"].accepted is False
+    assert [f"{x.category}:{x.code}:{x.entity}" for x in statuses["BADID"].statuses] == ["A3:164:IL"]
+    accepted = {cid for cid, s in statuses.items() if s.accepted}
+    assert accepted == {c.claim_id for c in SCENARIOS} - {"BADID"}
+    assert all(statuses[c].payer_claim_control_number for c in accepted)
+
+
+async def test_835s_pass_pyx12_balance_and_carry_the_payer_rules(tmp_path: Path) -> None:
+    capture, _ = await run(tmp_path)
+    eras = [t for k, _n, t in capture.sent if k == "835"]
+    assert eras
+    for text in eras:
+        assert verdict(text, tmp_path) == "OK", text
+        items = list(iter_835(text.encode()))
+        header = next(i for i in items if isinstance(i, PaymentHeader))
+        claims = [i for i in items if isinstance(i, ClaimPayment)]
+        plbs = [i for i in items if isinstance(i, ProviderAdjustment)]
+        assert header.total_paid == sum(c.paid for c in claims) - sum(p.amount for p in plbs)
+        for c in claims:  # billed = paid + every adjustment (PR included), per line and per claim
+            assert c.charge == c.paid + c.adjustment_total(), c.patient_control_number
+            for s in c.services:
+                assert s.charge == s.paid + sum(a.amount for a in s.adjustments)
+            assert c.patient_responsibility == sum(
+                a.amount for s in c.services for a in s.adjustments if a.group == "PR"
+            )
+    by_id: dict[str, list[ClaimPayment]] = {}
+    for p in payments(capture):
+        by_id.setdefault(p.patient_control_number, []).append(p)
+    assert "BADID" not in by_id
+
+    def codes(cid: str) -> set[str]:
+        return {f"{a.group}-{a.reason}" for s in by_id[cid][-1].services for a in s.adjustments}
+
+    clean = by_id["CLEAN1"][-1]
+    assert clean.status == "1" and clean.paid > 0 and "CO-45" in codes("CLEAN1") and "PR-3" in codes("CLEAN1")
+    assert by_id["NOPA"][-1].status == "4" and codes("NOPA") == {"CO-197"}
+    assert by_id["WITHPA"][-1].paid > 0
+    assert "CO-96" in codes("NONCOV") and by_id["NONCOV"][-1].paid > 0  # the visit is paid, the acupuncture not
+    assert "CO-97" in codes("BUNDLE")
+    assert codes("TERMED") == {"CO-27"} and codes("LATE") == {"CO-29"} and codes("DUP") == {"CO-18"}
+    mcr = by_id["MCR"][-1]
+    assert mcr.status == "1" and {a.reason for s in mcr.services for a in s.adjustments if a.group == "PR"} <= {"1", "2"}
+
+
+async def test_same_seed_same_outcomes_and_reversal_pairs_come_later(tmp_path: Path) -> None:
+    many = [
+        claim(f"C{n}", f"ACM{n:07d}", ("99213", "150.00"), ("85025", "45.00"))
+        for n in range(100, 160)
+        if n % 40
+    ]
+    first, _ = await run(tmp_path / "a", seed=7, claims=many)
+    again, _ = await run(tmp_path / "b", seed=7, claims=many)
+    assert [(p.patient_control_number, p.status, p.paid) for p in payments(first)] == [
+        (p.patient_control_number, p.status, p.paid) for p in payments(again)
+    ]
+    reversed_ = [p for p in payments(first) if p.status == "22"]
+    assert reversed_, "4% of 58 paid claims: the seed gives at least one reversal"
+    for r in reversed_:
+        trail = [p for p in payments(first) if p.patient_control_number == r.patient_control_number]
+        assert [p.status for p in trail] == ["1", "22", "1"]
+        assert trail[1].paid == -trail[0].paid and trail[2].paid != trail[0].paid
+    other, _ = await run(tmp_path / "c", seed=8, claims=many)
+    assert {p.patient_control_number for p in payments(other) if p.status == "22"} != {
+        r.patient_control_number for r in reversed_
+    }
+
+
+async def test_a_999_rejected_interchange_gets_no_277ca(tmp_path: Path) -> None:
+    house = Clearinghouse(BOOK, tmp_path, Capture(), numbers=MemoryControlNumbers(), clock=Clock())
+    text = interchange(SCENARIOS[:1]).decode().replace("SE*", "SE*9", 1)  # wrong segment count
+    received = house.receive_837(text.encode(), today=TODAY)
+    assert not received.accepted and "IK5*R" in received.ack_999
+    assert not any(house.pending.iterdir())
+
+
+async def test_filedrop_837_is_taken_and_answered(tmp_path: Path) -> None:
+    clock, capture = Clock(), Capture()
+    house = Clearinghouse(BOOK, tmp_path / "spool", capture, numbers=MemoryControlNumbers(), clock=clock)
+    inbox = tmp_path / "outbound"
+    inbox.mkdir()
+    (inbox / "sub-1.x12").write_bytes(interchange(SCENARIOS[:2]))
+    (inbox / "garbage.x12").write_text("not x12 at all")
+    assert house.scan_filedrop(inbox) == 2
+    assert not list(inbox.glob("*.x12"))
+    await house.deliver_due()
+    assert [k for k, _n, _t in capture.sent] == ["999"]
+    assert (tmp_path / "spool" / "received" / "garbage.x12.error.txt").exists()
+    clock.now += 60
+    await house.deliver_due()
+    assert [k for k, _n, _t in capture.sent] == ["999", "277CA", "835"]
+
+
+def test_roster_members_are_distinct_and_mbi_shaped() -> None:
+    ids = [mbi(n) for n in range(1, 5001)]
+    assert len(set(ids)) == 5000
+    assert all(len(i) == 11 and i[0] in "123456789" for i in ids)
+    book = BOOK
+    assert book.enrollment("ACME01", "ACM0000040").end == date(2026, 6, 30)  # type: ignore[union-attr]
+    assert book.enrollment("ACME01", "acm0000041 ") is not None
+    assert replace(book.enrollment("MCRB1", mbi(3))).covers(TODAY)  # type: ignore[type-var]

@@ -80,7 +80,9 @@ class PushDelivery:
                 url, content=text.encode(), headers={"content-type": "text/plain", "X-Tenant-ID": self.tenant}
             )
         if response.status_code >= 300:
-            raise httpx.HTTPStatusError(f"{url} answered {response.status_code}", request=response.request, response=response)
+            raise httpx.HTTPStatusError(
+                f"{url} answered {response.status_code}", request=response.request, response=response
+            )
         return url
 
 
@@ -157,7 +159,9 @@ class Clearinghouse:
             out.claims += len(acks)
             out.rejected_claims += sum(not a.accepted for a in acks)
             ref = f"{result.interchange_control}{payer_id}"[:30]
-            self._schedule(now + ack_delay, "277CA", f"{ref}.277", self._render_277ca(payer_id, payer_claims, acks, ref, today))
+            self._schedule(
+                now + ack_delay, "277CA", f"{ref}.277", self._render_277ca(payer_id, payer_claims, acks, ref, today)
+            )
             taken = [c for c, a in zip(payer_claims, acks, strict=True) if a.accepted]
             if not taken or payer is None:
                 continue

@@ -111,7 +111,9 @@ def create_app() -> FastAPI:
         ]
 
     @app.get("/v1/payers/{payer_id}/members")
-    async def members(payer_id: str, active_on: date | None = None, limit: int = 100, offset: int = 0) -> list[dict[str, Any]]:
+    async def members(
+        payer_id: str, active_on: date | None = None, limit: int = 100, offset: int = 0
+    ) -> list[dict[str, Any]]:
         """The payer's roster (synthetic members), optionally only those covered on a date."""
         payer = book.payers.get(payer_id)
         if payer is None:

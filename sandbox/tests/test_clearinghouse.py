@@ -10,11 +10,9 @@ from datetime import date, timedelta
 from decimal import Decimal as D
 from pathlib import Path
 
-import pytest
 from rcm_shared.x12.sets.x276 import read_277
 from rcm_shared.x12.sets.x835 import ClaimPayment, PaymentHeader, ProviderAdjustment, iter_835
-from rcm_shared.x12.sets.x837 import Claim, Payer, Person, Provider, ServiceLine, build_837
-from rcm_shared.x12.sets.x837 import Receiver, Submitter
+from rcm_shared.x12.sets.x837 import Claim, Payer, Person, Provider, Receiver, ServiceLine, Submitter, build_837
 from rcm_shared.x12.writer import InterchangeWriter, MemoryControlNumbers, Party
 from sandbox.clearinghouse import Clearinghouse
 from sandbox.payers import default_book, mbi
@@ -26,9 +24,13 @@ CLINIC = Provider("VALLEY FAMILY CLINIC", npi="1234567893", tax_id="123456789")
 ACME = Payer("ACME HEALTH PLAN", "ACME01")
 
 
-def claim(claim_id: str, member: str, *lines: tuple[str, str], payer: Payer = ACME, dos: date = DOS, **kw: object) -> Claim:
+def claim(
+    claim_id: str, member: str, *lines: tuple[str, str], payer: Payer = ACME, dos: date = DOS, **kw: object
+) -> Claim:
     sls = [
-        ServiceLine(D(charge), D(1), code, service_date=dos, diagnosis_pointers=[1], line_control_number=f"{claim_id}-{n}")
+        ServiceLine(
+            D(charge), D(1), code, service_date=dos, diagnosis_pointers=[1], line_control_number=f"{claim_id}-{n}"
+        )
         for n, (code, charge) in enumerate(lines, start=1)
     ]
     return Claim(
@@ -65,13 +67,19 @@ SCENARIOS = [
 
 def interchange(claims: list[Claim]) -> bytes:
     ts = build_837(
-        claims, submitter=Submitter("RCM CLINIC", "RCMCLINIC", "BILLING", "8005550100"),
+        claims,
+        submitter=Submitter("RCM CLINIC", "RCMCLINIC", "BILLING", "8005550100"),
         receiver=Receiver("SANDBOX", "SANDBOXCH"),
-        reference="0001", created=TODAY,
+        reference="0001",
+        created=TODAY,
     )
     w = InterchangeWriter(
-        sender=Party("ZZ", "RCMCLINIC", "RCMCLINIC"), receiver=Party("ZZ", "SANDBOXCH", "SANDBOXCH"),
-        functional_id="HC", version=ts.implementation, numbers=MemoryControlNumbers(), usage="T",
+        sender=Party("ZZ", "RCMCLINIC", "RCMCLINIC"),
+        receiver=Party("ZZ", "SANDBOXCH", "SANDBOXCH"),
+        functional_id="HC",
+        version=ts.implementation,
+        numbers=MemoryControlNumbers(),
+        usage="T",
     )
     return w.render([ts]).encode()
 
@@ -163,15 +171,14 @@ async def test_835s_pass_pyx12_balance_and_carry_the_payer_rules(tmp_path: Path)
     assert "CO-97" in codes("BUNDLE")
     assert codes("TERMED") == {"CO-27"} and codes("LATE") == {"CO-29"} and codes("DUP") == {"CO-18"}
     mcr = by_id["MCR"][-1]
-    assert mcr.status == "1" and {a.reason for s in mcr.services for a in s.adjustments if a.group == "PR"} <= {"1", "2"}
+    assert mcr.status == "1" and {a.reason for s in mcr.services for a in s.adjustments if a.group == "PR"} <= {
+        "1",
+        "2",
+    }
 
 
 async def test_same_seed_same_outcomes_and_reversal_pairs_come_later(tmp_path: Path) -> None:
-    many = [
-        claim(f"C{n}", f"ACM{n:07d}", ("99213", "150.00"), ("85025", "45.00"))
-        for n in range(100, 160)
-        if n % 40
-    ]
+    many = [claim(f"C{n}", f"ACM{n:07d}", ("99213", "150.00"), ("85025", "45.00")) for n in range(100, 160) if n % 40]
     first, _ = await run(tmp_path / "a", seed=7, claims=many)
     again, _ = await run(tmp_path / "b", seed=7, claims=many)
     assert [(p.patient_control_number, p.status, p.paid) for p in payments(first)] == [

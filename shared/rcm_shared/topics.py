@@ -87,6 +87,7 @@ CATALOG: tuple[TopicSpec, ...] = (
         "denials.denial.resolved",
         "denials",
         "claim id",
+        ("claims",),
         description="A denial was closed (recovered, written off, billed to patient).",
         event_types=("denial.resolved",),
     ),

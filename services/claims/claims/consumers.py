@@ -4,14 +4,23 @@ from __future__ import annotations
 
 from rcm_shared.bus.consumer import HandlerRegistry, PermanentError
 from rcm_shared.events import Envelope
-from rcm_shared.payloads.denials import ResubmissionRequestedV1
+from rcm_shared.payloads.denials import DenialResolvedV1, ResubmissionRequestedV1
 from rcm_shared.payloads.eligibility import EligibilityCheckCompletedV1
 from rcm_shared.payloads.remittance import ClaimAdjudicatedV1, ClaimReversedV1
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from claims.config import get_settings
 from claims.domain import state as st
-from claims.handlers import Actor, ClaimsUnit, NotFound, correct_claim, on_adjudicated, on_eligibility, on_reversed
+from claims.handlers import (
+    Actor,
+    ClaimsUnit,
+    NotFound,
+    correct_claim,
+    on_adjudicated,
+    on_denial_resolved,
+    on_eligibility,
+    on_reversed,
+)
 from claims.resources import default_resources
 from claims.submission import prepare
 
@@ -62,3 +71,9 @@ async def resubmission(session: AsyncSession, envelope: Envelope) -> None:
     if settings.auto_submit_resubmissions and (await unit.get(new_id)).state == st.READY:
         # Delivered by the worker's delivery loop after this transaction commits.
         await prepare(unit, settings, [new_id], actor, settings.clearinghouse_adapter)
+
+
+@registry.on(DenialResolvedV1.event_type, DenialResolvedV1.schema_version)
+async def denial_resolved(session: AsyncSession, envelope: Envelope) -> None:
+    unit = await _unit(session, envelope)
+    await on_denial_resolved(unit, envelope.payload_as(DenialResolvedV1), _actor(envelope))

@@ -13,7 +13,7 @@ from rcm_shared.bus.outbox import Outbox
 from rcm_shared.dialects import insert_ignore
 from rcm_shared.events import Envelope
 from rcm_shared.payloads.claims import BilledLine, ClaimStatusChangedV1
-from rcm_shared.payloads.denials import ClaimCorrection
+from rcm_shared.payloads.denials import ClaimCorrection, DenialResolvedV1
 from rcm_shared.payloads.eligibility import EligibilityCheckCompletedV1
 from rcm_shared.payloads.remittance import ClaimAdjudicatedV1, ClaimReversedV1
 from sqlalchemy import and_, insert, select, update
@@ -26,6 +26,10 @@ from claims.models import bus, claim, claim_transition, eligibility_snapshot
 
 SOURCE = "/claims"
 TOPIC = "claims.claim.status-changed"
+
+
+# CARCs that adjust the charge to the contracted amount (not denials): fee schedule, sequestration, ...
+CONTRACTUAL = frozenset({"45", "253", "59", "94", "131"})
 
 
 class NotFound(LookupError):
@@ -368,16 +372,19 @@ async def on_adjudicated(
         row = await unit.get(event.claim_id, lock=True)
     except NotFound:
         return  # a payment for a claim this tenant never billed: remittance keeps it for review
-    if event.paid_cents == 0:
+    if event.status_code == "4" or (event.paid_cents == 0 and event.patient_responsibility_cents == 0):
+        # Denied. A claim the deductible took whole (paid 0, all patient share) is processed, not denied.
         target = st.DENIED
-    elif any(line.paid_cents == 0 for line in event.lines) or any(
-        a.group in ("CO", "OA", "PI") and a.reason not in ("45", "253", "59", "94", "131") for a in event.adjustments
-    ):
+    elif any(
+        a.group in ("CO", "OA", "PI") and a.reason not in CONTRACTUAL for a in event.adjustments
+    ):  # something was denied; a line left to the patient (deductible) is not
         target = st.PARTIALLY_PAID
     else:
         target = st.PAID
+    contractual = sum(a.amount_cents for a in event.adjustments if a.group in ("CO", "PI") and a.reason in CONTRACTUAL)
     values = {
         "paid_cents": row.paid_cents + event.paid_cents,
+        "contractual_cents": row.contractual_cents + contractual,
         "patient_responsibility_cents": event.patient_responsibility_cents,
         "payer_claim_control_number": event.payer_claim_control_number or row.payer_claim_control_number,
         "adjudicated_at": datetime.now(UTC),
@@ -464,10 +471,25 @@ async def on_reversed(unit: ClaimsUnit, event: ClaimReversedV1, actor: Actor) ->
         return
     if row.state not in st.ADJUDICATED:
         return
-    values = {"paid_cents": row.paid_cents + event.reversed_paid_cents}
+    values: dict[str, Any] = {"paid_cents": row.paid_cents + event.reversed_paid_cents}
+    if values["paid_cents"] == 0:  # the payment is undone whole: its adjustments and patient share with it
+        values.update(contractual_cents=0, patient_responsibility_cents=0)
     await unit.transition(
         row, st.ACCEPTED, actor, reason=f"payer reversed its payment ({event.remittance_id})", values=values
     )
+
+
+async def on_denial_resolved(unit: ClaimsUnit, event: DenialResolvedV1, actor: Actor) -> None:
+    """The last open denial on a claim was written off, billed to the patient or closed: the claim is done
+    with the payer (a recovered denial needs nothing: the payment itself moves the claim)."""
+    if not event.claim_settled or event.outcome == "recovered":
+        return
+    try:
+        row = await unit.get(event.claim_id, lock=True)
+    except NotFound:
+        return
+    if row.state in (st.DENIED, st.PARTIALLY_PAID):
+        await unit.transition(row, st.CLOSED, actor, reason=f"denial {event.denial_id} {event.outcome}")
 
 
 async def on_eligibility(conn: AsyncConnection, tenant: str, event: EligibilityCheckCompletedV1) -> None:

@@ -235,9 +235,22 @@ async def _resolve(
     )
     await unit.log(row.id, status, actor, note)
     days = (now - row.opened_at.replace(tzinfo=row.opened_at.tzinfo or UTC)).days
+    d = denial.c
+    still_open = (
+        await unit.conn.execute(
+            select(func.count()).where(
+                and_(d.tenant_id == unit.tenant, d.claim_id == row.claim_id, d.status.in_(OPEN_STATES))
+            )
+        )
+    ).scalar_one()
     await unit.emit(
         DenialResolvedV1(
-            denial_id=row.id, claim_id=row.claim_id, outcome=status, recovered_cents=recovered, days_to_resolve=days
+            denial_id=row.id,
+            claim_id=row.claim_id,
+            outcome=status,
+            recovered_cents=recovered,
+            days_to_resolve=days,
+            claim_settled=still_open == 0,
         ),
         "denials.denial.resolved",
         row.claim_id,

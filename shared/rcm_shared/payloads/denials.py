@@ -69,6 +69,8 @@ class DenialResolvedV1(EventPayload):
     outcome: str
     recovered_cents: int
     days_to_resolve: int
+    # True when no other denial on the claim is still open: the claim is settled with the payer
+    claim_settled: bool = False
 
 
 class DeadlineApproachingV1(EventPayload):

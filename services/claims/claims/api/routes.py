@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import tempfile
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -15,12 +16,22 @@ from sqlalchemy import and_, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from claims.acks import ingest_ack
-from claims.api.schemas import AckRead, ClaimRead, CorrectRequest, SubmissionRead, SubmitRequest, TransitionRead
+from claims.api.schemas import (
+    AckRead,
+    AgingRow,
+    ClaimRead,
+    CorrectRequest,
+    KpisRead,
+    SubmissionRead,
+    SubmitRequest,
+    TransitionRead,
+)
 from claims.config import ClaimsSettings
 from claims.domain import state as st
 from claims.domain.encounter import ClaimCreate
 from claims.handlers import Actor, ClaimsUnit, NotFound, correct_claim, create_claim, create_claims, update_claim
 from claims.models import claim, claim_transition, submission
+from claims.reports import ar_aging, kpis
 from claims.resources import ScrubResources
 from claims.submission import DeliveryError, Prepared, adapter_for, mark_delivery, prepare, prepare_status_inquiry
 
@@ -318,3 +329,19 @@ async def post_ack(request: Request, tenant: TenantDep, engine: EngineDep) -> Ac
     finally:
         Path(fh.name).unlink(missing_ok=True)
     return AckRead(**result.__dict__)
+
+
+@router.get("/reports/kpis", response_model=KpisRead, summary="Clean-claim rate, first-pass yield, denial rate, ...")
+async def report_kpis(
+    tenant: TenantDep, engine: EngineDep, since: date | None = None, until: date | None = None
+) -> KpisRead:
+    """Over original claims whose first date of service is in [since, until] (both optional)."""
+    async with engine.connect() as conn:
+        return KpisRead(**(await kpis(conn, tenant, since, until)).__dict__)
+
+
+@router.get("/reports/ar-aging", response_model=list[AgingRow], summary="Open insurance balances by payer and age")
+async def report_ar_aging(tenant: TenantDep, engine: EngineDep, as_of: date | None = None) -> list[AgingRow]:
+    async with engine.connect() as conn:
+        rows = await ar_aging(conn, tenant, as_of or datetime.now(UTC).date())
+    return [AgingRow.model_validate(r) for r in rows]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 from rcm_shared.payloads.denials import ClaimCorrection
 
 from claims.domain.encounter import ClaimCreate
@@ -73,3 +73,35 @@ class AckRead(BaseModel):
     kind: str
     claims_updated: list[str]
     unknown: list[str]
+
+
+class KpisRead(BaseModel):
+    """Revenue-cycle KPIs over original claims (definitions in the claims service's reports module)."""
+
+    claims: int
+    submitted: int
+    adjudicated: int
+    clean_claim_rate: float | None
+    first_pass_yield: float | None
+    denial_rate: float | None
+    average_days_to_payment: float | None
+    net_collection_rate: float | None
+    charges_cents: int
+    paid_cents: int
+    contractual_cents: int
+    patient_responsibility_cents: int
+
+
+class AgingRow(BaseModel):
+    """Open insurance balance of one payer, in cents, by days since the date of service."""
+
+    model_config = ConfigDict(populate_by_name=True)
+
+    payer_id: str
+    claims: int
+    total_cents: int
+    d0_30: int = Field(alias="0-30")
+    d31_60: int = Field(alias="31-60")
+    d61_90: int = Field(alias="61-90")
+    d91_120: int = Field(alias="91-120")
+    d120_plus: int = Field(alias="120+")

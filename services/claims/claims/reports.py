@@ -1,0 +1,153 @@
+"""Revenue-cycle KPIs and insurance A/R aging, from this service's claims and their transitions.
+
+Definitions (over original claims, frequency 1, entered in the period; replacements count toward
+their original's outcome through the payments they bring):
+
+- clean-claim rate: share of claims that passed the scrubber at entry and were never rejected by a
+  999 or 277CA;
+- first-pass yield: share of submitted claims paid on their first submission with no rejection, denial,
+  partial denial or correction;
+- denial rate: share of adjudicated claims whose first adjudication denied all or part of them;
+- average days to payment: from the first submission to the first payment, over paid claims;
+- net collection rate (insurance): what payers paid / (charges - contractual adjustments - patient
+  responsibility), over adjudicated claims, i.e. how much of what the payers owed was collected.
+  Patient payments are not in this service's data.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import and_, select
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from claims.domain import state as st
+from claims.models import claim, claim_transition
+
+NOT_FIRST_PASS = frozenset({st.REJECTED, st.DENIED, st.PARTIALLY_PAID, st.CORRECTED, st.APPEALED})
+# Claims the payer has not finished with: their balance is insurance A/R.
+OPEN_WITH_PAYER = (st.SUBMITTED, st.ACCEPTED, st.REJECTED, st.DENIED, st.PARTIALLY_PAID, st.APPEALED)
+BUCKETS = ((0, 30, "0-30"), (31, 60, "31-60"), (61, 90, "61-90"), (91, 120, "91-120"), (121, None, "120+"))
+
+
+@dataclass
+class Kpis:
+    claims: int
+    submitted: int
+    adjudicated: int
+    clean_claim_rate: float | None
+    first_pass_yield: float | None
+    denial_rate: float | None
+    average_days_to_payment: float | None
+    net_collection_rate: float | None
+    charges_cents: int
+    paid_cents: int
+    contractual_cents: int
+    patient_responsibility_cents: int
+
+
+def _rate(n: int, d: int) -> float | None:
+    return round(n / d, 4) if d else None
+
+
+def _utc(value: datetime) -> datetime:
+    return value if value.tzinfo else value.replace(tzinfo=UTC)  # SQLite hands back naive UTC times
+
+
+async def kpis(conn: AsyncConnection, tenant: str, since: date | None = None, until: date | None = None) -> Kpis:
+    c = claim.c
+    cond = [c.tenant_id == tenant, c.frequency == "1"]
+    if since:
+        cond.append(c.service_from >= since)
+    if until:
+        cond.append(c.service_from <= until)
+    rows = list(
+        await conn.execute(
+            select(
+                c.id, c.state, c.charge_cents, c.paid_cents, c.contractual_cents, c.patient_responsibility_cents
+            ).where(and_(*cond))
+        )
+    )
+    ids = [r.id for r in rows]
+    history: dict[str, list[Any]] = defaultdict(list)
+    t = claim_transition.c
+    for start in range(0, len(ids), 500):
+        for tr in await conn.execute(
+            select(t.claim_id, t.from_state, t.to_state, t.at)
+            .where(and_(t.tenant_id == tenant, t.claim_id.in_(ids[start : start + 500])))
+            .order_by(t.id)
+        ):
+            history[tr.claim_id].append(tr)
+    clean = submitted = first_pass = adjudicated = denied_first = 0
+    days: list[float] = []
+    totals = {"charge": 0, "paid": 0, "contractual": 0, "patient": 0}
+    for r in rows:
+        trail = history[r.id]
+        states = [tr.to_state for tr in trail]
+        entered_ready = bool(trail) and trail[0].to_state == st.READY
+        clean += entered_ready and st.REJECTED not in states
+        sent = next((tr.at for tr in trail if tr.to_state == st.SUBMITTED), None)
+        if sent is None:
+            continue
+        submitted += 1
+        first_result = next((s for s in states if s in st.ADJUDICATED), None)
+        if first_result is None:
+            continue
+        adjudicated += 1
+        denied_first += first_result in (st.DENIED, st.PARTIALLY_PAID)
+        first_pass += first_result == st.PAID and not NOT_FIRST_PASS & set(states)
+        paid_at = next((tr.at for tr in trail if tr.to_state in (st.PAID, st.PARTIALLY_PAID)), None)
+        if paid_at is not None:
+            days.append((_utc(paid_at) - _utc(sent)).total_seconds() / 86400)
+        totals["charge"] += r.charge_cents
+        totals["paid"] += r.paid_cents
+        totals["contractual"] += r.contractual_cents
+        totals["patient"] += r.patient_responsibility_cents
+    owed = totals["charge"] - totals["contractual"] - totals["patient"]
+    return Kpis(
+        claims=len(rows),
+        submitted=submitted,
+        adjudicated=adjudicated,
+        clean_claim_rate=_rate(clean, len(rows)),
+        first_pass_yield=_rate(first_pass, submitted),
+        denial_rate=_rate(denied_first, adjudicated),
+        average_days_to_payment=round(sum(days) / len(days), 2) if days else None,
+        net_collection_rate=_rate(totals["paid"], owed),
+        charges_cents=totals["charge"],
+        paid_cents=totals["paid"],
+        contractual_cents=totals["contractual"],
+        patient_responsibility_cents=totals["patient"],
+    )
+
+
+async def ar_aging(conn: AsyncConnection, tenant: str, as_of: date) -> list[dict[str, Any]]:
+    """Open insurance balances by payer, aged from the date of service: charge - paid - contractual -
+    patient responsibility, for claims the payer has not finished with."""
+    c = claim.c
+    rows = await conn.execute(
+        select(
+            c.payer_id,
+            c.service_from,
+            c.charge_cents,
+            c.paid_cents,
+            c.contractual_cents,
+            c.patient_responsibility_cents,
+        ).where(and_(c.tenant_id == tenant, c.state.in_(OPEN_WITH_PAYER)))
+    )
+    out: dict[str, dict[str, Any]] = {}
+    for r in rows:
+        balance = r.charge_cents - r.paid_cents - r.contractual_cents - r.patient_responsibility_cents
+        if balance <= 0:
+            continue
+        age = (as_of - r.service_from).days
+        label = next(lbl for lo, hi, lbl in BUCKETS if age >= lo and (hi is None or age <= hi)) if age >= 0 else "0-30"
+        entry = out.setdefault(
+            r.payer_id, {"payer_id": r.payer_id, "claims": 0, "total_cents": 0, **{b[2]: 0 for b in BUCKETS}}
+        )
+        entry[label] += balance
+        entry["total_cents"] += balance
+        entry["claims"] += 1
+    return sorted(out.values(), key=lambda e: -e["total_cents"])

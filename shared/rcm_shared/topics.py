@@ -51,16 +51,10 @@ CATALOG: tuple[TopicSpec, ...] = (
         "remittance",
         "claim id",
         ("claims", "denials"),
-        description="One claim payment posted from an 835.",
-        event_types=("remittance.claim_adjudicated",),
-    ),
-    TopicSpec(
-        "remittance.claim.reversed",
-        "remittance",
-        "claim id",
-        ("claims",),
-        description="A payer reversal (CLP02 = 22) paired with its original posting.",
-        event_types=("remittance.claim_reversed",),
+        # One topic for both, so a reversal and the corrected payment after it stay in order per claim.
+        description="Claim payments posted from an 835, and payer reversals (CLP02 = 22) paired with their "
+        "original posting, in file order per claim.",
+        event_types=("remittance.claim_adjudicated", "remittance.claim_reversed"),
     ),
     TopicSpec(
         "remittance.provider.adjusted",

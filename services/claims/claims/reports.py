@@ -10,7 +10,8 @@ their original's outcome through the payments they bring):
 - denial rate: share of adjudicated claims whose first adjudication denied all or part of them;
 - average days to payment: from the first submission to the first payment, over paid claims;
 - net collection rate (insurance): what payers paid / (charges - contractual adjustments - patient
-  responsibility), over adjudicated claims, i.e. how much of what the payers owed was collected.
+  responsibility), over adjudicated claims (a replacement's payment counting for its original), i.e.
+  how much of what the payers owed was collected; denied and written-off amounts lower it.
   Patient payments are not in this service's data.
 """
 
@@ -72,11 +73,23 @@ async def kpis(conn: AsyncConnection, tenant: str, since: date | None = None, un
         )
     )
     ids = [r.id for r in rows]
+    # A replacement claim (frequency 7) carries its original's outcome: its money counts for the original.
+    replaced: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])
+    for start in range(0, len(ids), 500):
+        for r in await conn.execute(
+            select(c.original_claim_id, c.paid_cents, c.contractual_cents, c.patient_responsibility_cents).where(
+                and_(c.tenant_id == tenant, c.frequency == "7", c.original_claim_id.in_(ids[start : start + 500]))
+            )
+        ):
+            money = replaced[r.original_claim_id]
+            money[0] += r.paid_cents
+            money[1] += r.contractual_cents
+            money[2] += r.patient_responsibility_cents
     history: dict[str, list[Any]] = defaultdict(list)
     t = claim_transition.c
     for start in range(0, len(ids), 500):
         for tr in await conn.execute(
-            select(t.claim_id, t.from_state, t.to_state, t.at)
+            select(t.claim_id, t.from_state, t.to_state, t.reason, t.at)
             .where(and_(t.tenant_id == tenant, t.claim_id.in_(ids[start : start + 500])))
             .order_by(t.id)
         ):
@@ -87,7 +100,9 @@ async def kpis(conn: AsyncConnection, tenant: str, since: date | None = None, un
     for r in rows:
         trail = history[r.id]
         states = [tr.to_state for tr in trail]
-        entered_ready = bool(trail) and trail[0].to_state == st.READY
+        # entered clean: the scrub at charge entry passed (draft -> ready with no edit in between)
+        entered_ready = len(trail) > 1 and trail[1].from_state == st.DRAFT and trail[1].to_state == st.READY
+        entered_ready = entered_ready and trail[1].reason == "scrubbed clean"
         clean += entered_ready and st.REJECTED not in states
         sent = next((tr.at for tr in trail if tr.to_state == st.SUBMITTED), None)
         if sent is None:
@@ -102,10 +117,11 @@ async def kpis(conn: AsyncConnection, tenant: str, since: date | None = None, un
         paid_at = next((tr.at for tr in trail if tr.to_state in (st.PAID, st.PARTIALLY_PAID)), None)
         if paid_at is not None:
             days.append((_utc(paid_at) - _utc(sent)).total_seconds() / 86400)
+        extra = replaced.get(r.id, [0, 0, 0])
         totals["charge"] += r.charge_cents
-        totals["paid"] += r.paid_cents
-        totals["contractual"] += r.contractual_cents
-        totals["patient"] += r.patient_responsibility_cents
+        totals["paid"] += r.paid_cents + extra[0]
+        totals["contractual"] += r.contractual_cents + extra[1]
+        totals["patient"] += r.patient_responsibility_cents + extra[2]
     owed = totals["charge"] - totals["contractual"] - totals["patient"]
     return Kpis(
         claims=len(rows),

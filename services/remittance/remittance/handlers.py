@@ -403,7 +403,7 @@ class _Poster:
             reversed_charge_cents=cents(c.charge),
             original_remittance_id=original.remittance_id if original is not None else None,
         )
-        return self._event(payload, c.patient_control_number), "remittance.claim.reversed", c.patient_control_number
+        return self._event(payload, c.patient_control_number), "remittance.claim.adjudicated", c.patient_control_number
 
     async def _post_plbs(self, conn: AsyncConnection, plbs: list[ProviderAdjustment]) -> None:
         refs = {p.reference for p in plbs if p.reference}

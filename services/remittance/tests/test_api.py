@@ -141,7 +141,7 @@ async def test_posted_claims_reach_the_broker_once_each(client: Any, kafka: Kafk
     topic = kafka.topic_prefix + "remittance.claim.adjudicated"
     topics = [
         TopicRequest(kafka.topic_prefix + t, 3)
-        for t in ("remittance.claim.adjudicated", "remittance.claim.reversed", "remittance.provider.adjusted")
+        for t in ("remittance.claim.adjudicated", "remittance.provider.adjusted")
     ]
     relay = OutboxRelay(engine=client.app.state.engine, tables=bus, kafka=kafka, topics=topics, name="remittance")
     await ensure_topics(kafka, topics)

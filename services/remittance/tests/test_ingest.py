@@ -168,7 +168,7 @@ async def test_reversal_pairs_with_original_and_correction_posts_fresh(engine: A
     topics = [e.topic for e in await rows(engine, bus.outbox, bus.outbox.c.key == "PCN0001")]
     assert topics == [
         "remittance.claim.adjudicated",
-        "remittance.claim.reversed",
+        "remittance.claim.adjudicated",  # the reversal: same topic, so it stays before the correction
         "remittance.claim.adjudicated",
         "remittance.claim.adjudicated",
     ]

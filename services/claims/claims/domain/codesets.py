@@ -49,7 +49,10 @@ def icd_code_first(code: str) -> bool:
     try:
         # The note may sit on the category (F02 "code first the underlying physiological condition").
         lineage = [code, *(a for a in cm.get_ancestors(code) if cm.is_category_or_subcategory(a))]
-        return any(cm.get_code_first(c) for c in lineage)
+        # Only manifestations ("... in diseases classified elsewhere"): a conditional note such as Z23's
+        # "code first any routine childhood examination" does not forbid listing the code first.
+        manifestation = any("classified elsewhere" in cm.get_description(c).lower() for c in lineage)
+        return manifestation and any(cm.get_code_first(c) for c in lineage)
     except ValueError:
         return False
 

@@ -1,0 +1,527 @@
+"""`rcm demo`: a seeded clinic day pushed through the whole cycle of a running stack (`make run`), over
+the services' REST APIs only, as a billing office would.
+
+eligibility (batch) -> charge entry (scrubbed) -> submission (837 to the sandbox clearinghouse) -> 999,
+277CA -> 835s posted by remittance -> denials worked (resubmit with the authorization, fix the member id
+and resend, write off, bill the patient) -> second round -> summary with KPIs.
+
+Each encounter has a scenario, drawn from the seed, that dictates the final state of its claim(s);
+the demo reports any claim that did not get there.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import random
+import time
+from collections import Counter
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import httpx
+
+from rcm_cli.services import SERVICES
+
+SANDBOX_PORT = 8009
+CLINIC = {
+    "npi": "1234567893",
+    "name": "Valley Family Clinic",
+    "taxonomy": "207Q00000X",
+    "tax_id": "123456789",
+    "address": {"line1": "100 Main St", "city": "Springfield", "state": "IL", "postal_code": "627011234"},
+}
+DOCTORS = [
+    {"npi": "1679576722", "name": "Smith", "first_name": "John", "is_person": True, "taxonomy": "207R00000X"},
+    {"npi": "1003000126", "name": "Jones", "first_name": "Mary", "is_person": True, "taxonomy": "207Q00000X"},
+]
+WALK_INS = frozenset({"coverage_ended", "member_id_typo"})  # seen without an eligibility check
+PAYERS = {
+    "ACME01": {"payer_id": "ACME01", "name": "ACME HEALTH PLAN", "filing_indicator": "CI"},
+    "MCRB1": {"payer_id": "MCRB1", "name": "MEDICARE PART B", "filing_indicator": "MB"},
+}
+LAST = ["Garcia", "Smith", "Nguyen", "Johnson", "Patel", "Brown", "Kowalski", "Okafor", "Miller", "Rossi", "Chen"]
+FIRST = ["Ana", "James", "Linh", "Mary", "Raj", "Olivia", "Piotr", "Ngozi", "Robert", "Giulia", "Wei", "Sofia"]
+STREETS = ["Elm St", "Oak Ave", "Maple Dr", "Lincoln Rd", "Cedar Ln"]
+# Visits: (diagnoses, [(code, charge, diagnosis pointers)]). Real ICD-10-CM and CPT/HCPCS codes.
+VISITS: list[tuple[list[str], list[tuple[str, str, list[int]]]]] = [
+    (["I10"], [("99213", "150.00", [1])]),
+    (["E11.9", "I10"], [("99214", "220.00", [1, 2]), ("83036", "45.00", [1]), ("36415", "20.00", [1])]),
+    (["J06.9"], [("99212", "95.00", [1])]),
+    (["E78.5"], [("99213", "150.00", [1]), ("80061", "70.00", [1]), ("36415", "20.00", [1])]),
+    (["R07.9"], [("99214", "220.00", [1]), ("93000", "75.00", [1])]),
+    (["Z23"], [("90686", "40.00", [1]), ("90471", "35.00", [1])]),
+    (["N39.0"], [("99213", "150.00", [1]), ("81002", "15.00", [1])]),
+    (["D64.9"], [("99213", "150.00", [1]), ("85025", "45.00", [1]), ("36415", "20.00", [1])]),
+    (["R05.9"], [("99203", "190.00", [1]), ("71046", "120.00", [1])]),
+]
+# scenario -> (weight, what the billing office does with its denial, final state of the claim(s))
+SCENARIOS: dict[str, tuple[int, str, str]] = {
+    "clean": (70, "", "paid"),
+    "missing_authorization": (6, "resubmit with the authorization number", "corrected -> replacement paid"),
+    "non_covered_line": (4, "write off the acupuncture line", "closed"),
+    "bundled_line": (4, "write off the bundled lab", "closed"),
+    "coverage_ended": (3, "bill the patient", "closed"),
+    "member_id_typo": (5, "fix the member id, send again", "paid"),
+    "truncated_diagnosis": (4, "held by the scrubber; code completed, sent", "paid"),
+    "duplicate_entry": (4, "held by the scrubber; the second entry voided", "void"),
+}
+
+
+@dataclass
+class Encounter:
+    number: int
+    scenario: str
+    payer_id: str
+    member_id: str
+    document: dict[str, Any]
+    true_member_id: str | None = None  # the id on the card, for a typo the office fixes
+    true_diagnoses: list[str] | None = None  # the codes the chart supports, for a truncated code
+    claim_ids: list[str] = field(default_factory=list)
+
+
+def _urls() -> dict[str, str]:
+    offset = int(os.environ.get("RCM_PORT_OFFSET", "0"))
+    urls = {s.name: f"http://127.0.0.1:{s.port}" for s in SERVICES}
+    urls["sandbox"] = f"http://127.0.0.1:{SANDBOX_PORT + offset}"
+    return urls
+
+
+def clinic_day(
+    rng: random.Random, patients: int, rosters: dict[str, list[dict[str, Any]]], day: date
+) -> list[Encounter]:
+    """A day of encounters: mostly clean visits, and a share of the errors a real office makes."""
+    active = {p: [m for m in r if m["coverage_end"] is None] for p, r in rosters.items()}
+    ended = [m for m in rosters["ACME01"] if m["coverage_end"] is not None]
+    used: set[str] = set()
+    names = list(SCENARIOS)
+    weights = [SCENARIOS[n][0] for n in names]
+    out: list[Encounter] = []
+    for n in range(1, patients + 1):
+        scenario = rng.choices(names, weights)[0]
+        if scenario == "duplicate_entry" and not out:
+            scenario = "clean"
+        if scenario == "duplicate_entry":
+            original = next((e for e in reversed(out) if e.scenario == "clean"), None)
+            if original is not None:
+                out.append(Encounter(n, scenario, original.payer_id, original.member_id, original.document))
+                continue
+            scenario = "clean"
+        payer_id = "MCRB1" if scenario == "clean" and rng.random() < 0.35 else "ACME01"
+        pool = ended if scenario == "coverage_ended" else active[payer_id]
+        member = rng.choice([m for m in pool if m["member_id"] not in used] or pool)
+        used.add(member["member_id"])
+        member_id = member["member_id"]
+        dx, lines = rng.choice(VISITS)
+        dx, lines = list(dx), list(lines)
+        chart = dx
+        prior_auth = None
+        if scenario == "missing_authorization":
+            dx, lines = ["M17.11"], [("73721", "1200.00", [1])]
+        elif scenario == "non_covered_line":
+            dx, lines = ["M54.50"], [("99213", "150.00", [1]), ("97810", "95.00", [1])]
+        elif scenario == "bundled_line":
+            dx, lines = ["E11.9"], [("80053", "60.00", [1]), ("80048", "45.00", [1]), ("36415", "20.00", [1])]
+        if scenario in ("missing_authorization", "non_covered_line", "bundled_line"):
+            chart = dx
+        elif scenario == "truncated_diagnosis":
+            dx = [dx[0].split(".")[0], *dx[1:]]  # the category without its subcategory (E11 for E11.9)
+        typed_id = member_id
+        if scenario == "member_id_typo":
+            typed_id = member_id[:-2] + member_id[-1] + member_id[-2]
+            if typed_id == member_id or any(typed_id == m["member_id"] for m in rosters[payer_id]):
+                typed_id = member_id + "0"
+        birth = date(1940, 1, 1) + timedelta(days=rng.randrange(0, 365 * 60))
+        if payer_id == "MCRB1":
+            birth = date(1935, 1, 1) + timedelta(days=rng.randrange(0, 365 * 25))
+        doc = {
+            "kind": "professional",
+            "billing_provider": CLINIC,
+            "rendering_provider": rng.choice(DOCTORS),
+            "facility_code": "11",
+            "subscriber": {
+                "last_name": rng.choice(LAST),
+                "first_name": rng.choice(FIRST),
+                "birth_date": birth.isoformat(),
+                "sex": rng.choice(["F", "M"]),
+                "member_id": typed_id,
+                "address": {
+                    "line1": f"{rng.randrange(10, 999)} {rng.choice(STREETS)}",
+                    "city": "Springfield",
+                    "state": "IL",
+                    "postal_code": "62704",
+                },
+            },
+            "payer": PAYERS[payer_id],
+            "diagnoses": dx,
+            "prior_authorization": prior_auth,
+            "lines": [
+                {
+                    "procedure_code": code,
+                    "charge": charge,
+                    "units": "1",
+                    "service_date": day.isoformat(),
+                    "diagnosis_pointers": ptr,
+                }
+                for code, charge, ptr in lines
+            ],
+        }
+        out.append(
+            Encounter(
+                n,
+                scenario,
+                payer_id,
+                typed_id,
+                doc,
+                true_member_id=member_id if typed_id != member_id else None,
+                true_diagnoses=chart if dx != chart else None,
+            )
+        )
+    return out
+
+
+class Demo:
+    def __init__(self, client: httpx.AsyncClient, urls: dict[str, str], tenant: str, say: Any) -> None:
+        self.http = client
+        self.urls = urls
+        self.headers = {"X-Tenant-ID": tenant, "X-Actor": "rcm-demo"}
+        self.say = say
+
+    async def call(self, method: str, service: str, path: str, **kw: Any) -> Any:
+        response = await self.http.request(method, self.urls[service] + path, headers=self.headers, **kw)
+        if response.status_code >= 400:
+            raise RuntimeError(f"{method} {service}{path}: {response.status_code} {response.text[:400]}")
+        return response.json() if response.content else None
+
+    async def wait_up(self, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        missing: list[str] = []
+        while time.monotonic() < deadline:
+            missing = []
+            for name, url in self.urls.items():
+                try:
+                    ok = (await self.http.get(url + "/healthz", timeout=2)).status_code == 200
+                except httpx.HTTPError:
+                    ok = False
+                if not ok:
+                    missing.append(name)
+            if not missing:
+                return
+            await asyncio.sleep(0.5)
+        raise RuntimeError(f"not reachable: {', '.join(missing)} (start the stack with `make run` first)")
+
+    async def claims(self, ids: set[str] | None = None) -> dict[str, dict[str, Any]]:
+        out: dict[str, dict[str, Any]] = {}
+        offset = 0
+        while True:
+            page = await self.call("GET", "claims", "/v1/claims", params={"limit": 500, "offset": offset})
+            out.update({c["id"]: c for c in page})
+            if len(page) < 500:
+                break
+            offset += 500
+        return {k: v for k, v in out.items() if ids is None or k in ids or v.get("original_claim_id") in ids}
+
+    async def wait_settled(self, ids: set[str], label: str, timeout: float) -> dict[str, dict[str, Any]]:
+        """Until no claim of ours waits on the payer (submitted / accepted) and the denial queue is fed."""
+        deadline = time.monotonic() + timeout
+        claims: dict[str, dict[str, Any]] = {}
+        while time.monotonic() < deadline:
+            claims = await self.claims(ids)
+            waiting = [c for c in claims.values() if c["state"] in ("ready", "submitted", "accepted")]
+            counts = Counter(c["state"] for c in claims.values())
+            self.say(f"\r  {label}: " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items())) + " " * 10, end="")
+            if not waiting:
+                self.say("")
+                return claims
+            await asyncio.sleep(1.0)
+        self.say("")
+        return claims
+
+
+async def run_demo(patients: int, seed: int, timeout: float, say: Any = print) -> dict[str, Any]:
+    started = time.monotonic()
+    rng = random.Random(seed)
+    urls = _urls()
+    tenant = os.environ.get("RCM_DEMO_TENANT", "default")
+    async with httpx.AsyncClient(timeout=60) as client:
+        demo = Demo(client, urls, tenant, say)
+        await demo.wait_up(30)
+        rosters = {
+            p: await demo.call("GET", "sandbox", f"/v1/payers/{p}/members", params={"limit": 5000}) for p in PAYERS
+        }
+        # The same seed gives the same day; a stack that already billed a day gets the day before it
+        # (the same encounters again would rightly be held as duplicates).
+        taken = {c["service_from"] for c in (await demo.claims()).values()}
+        day = datetime.now(UTC).date() - timedelta(days=1)
+        while day.isoformat() in taken:
+            day -= timedelta(days=1)
+        encounters = clinic_day(rng, patients, rosters, day)
+        say(
+            f"clinic day {day}: {len(encounters)} encounters (seed {seed}); scenarios: "
+            + ", ".join(f"{k} {v}" for k, v in sorted(Counter(e.scenario for e in encounters).items()))
+        )
+
+        # 1. eligibility, in one batch, as the night before the appointments
+        checks = [
+            {
+                "provider": {"npi": CLINIC["npi"], "name": CLINIC["name"]},
+                "payer_id": e.payer_id,
+                "payer_name": PAYERS[e.payer_id]["name"],
+                "subscriber": {
+                    "member_id": e.member_id,
+                    "first_name": e.document["subscriber"]["first_name"],
+                    "last_name": e.document["subscriber"]["last_name"],
+                    "birth_date": e.document["subscriber"]["birth_date"],
+                },
+                "service_date": day.isoformat(),
+                "service_types": ["30"],
+            }
+            for e in encounters
+            if e.scenario not in WALK_INS
+        ]
+        batch = await demo.call(
+            "POST", "eligibility", "/v1/eligibility/batches", json={"checks": checks, "per_payer_concurrency": 8}
+        )
+        deadline = time.monotonic() + timeout
+        status: dict[str, Any] = {}
+        while time.monotonic() < deadline:
+            status = await demo.call("GET", "eligibility", f"/v1/eligibility/batches/{batch['id']}")
+            say(f"\r  eligibility: {status['done'] + status['failed']}/{status['total']} checked", end="")
+            if status["pending"] == 0:
+                break
+            await asyncio.sleep(0.5)
+        say("")
+        verdicts: Counter[str] = Counter()
+        sem = asyncio.Semaphore(16)
+
+        async def verdict(check_id: str | None) -> str:
+            if not check_id:
+                return "failed"
+            async with sem:
+                return str((await demo.call("GET", "eligibility", f"/v1/eligibility/checks/{check_id}"))["status"])
+
+        verdicts.update(await asyncio.gather(*(verdict(i.get("check_id")) for i in status.get("items", []))))
+        say("  eligibility results: " + ", ".join(f"{k} {v}" for k, v in sorted(verdicts.items())))
+
+        # 2. charge entry (scrubbed) and 3. submission
+        for start in range(0, len(encounters), 200):
+            chunk = encounters[start : start + 200]
+            created = await demo.call("POST", "claims", "/v1/claim-batches", json=[e.document for e in chunk])
+            for e, c in zip(chunk, created, strict=True):
+                e.claim_ids.append(c["id"])
+        ours = {cid for e in encounters for cid in e.claim_ids}
+        entered = await demo.claims(ours)
+        ready = sorted(cid for cid, c in entered.items() if c["state"] == "ready")
+        say(f"  charge entry: {len(ours)} claims, {len(ready)} clean, {len(ours) - len(ready)} held by the scrubber")
+        fixed = await work_scrubber_holds(demo, encounters, entered)
+        say("  scrubber holds worked: " + (", ".join(f"{k} {v}" for k, v in sorted(fixed.items())) or "none"))
+        ready = sorted(cid for cid, c in (await demo.claims(ours)).items() if c["state"] == "ready")
+        submissions = await demo.call("POST", "claims", "/v1/submissions", json={"claim_ids": ready}) if ready else []
+        say(f"  submitted: {len(ready)} claims in {len(submissions)} 837 interchange(s)")
+        remaining = max(5.0, timeout - (time.monotonic() - started))
+        await demo.wait_settled(ours, "round 1", remaining / 2)
+
+        # 4. work the denial queue
+        worked = await work_denials(demo, encounters, ours, day)
+        say("  denials worked: " + (", ".join(f"{k} {v}" for k, v in sorted(worked.items())) or "none"))
+        remaining = max(5.0, timeout - (time.monotonic() - started))
+        await demo.wait_settled(ours, "round 2", remaining)
+        # give the denial-resolution events time to close their claims
+        final = await wait_final(demo, encounters, ours, max(5.0, timeout - (time.monotonic() - started)))
+        summary = await summarize(demo, encounters, final, time.monotonic() - started)
+    return summary
+
+
+async def work_scrubber_holds(
+    demo: Demo, encounters: list[Encounter], entered: dict[str, dict[str, Any]]
+) -> Counter[str]:
+    """Claims the scrubber held: complete a truncated code from the chart, void a second entry."""
+    done: Counter[str] = Counter()
+    for e in encounters:
+        for cid in e.claim_ids:
+            if entered[cid]["state"] != "draft":
+                continue
+            rules = {x["rule"] for x in entered[cid]["edits"] if x["severity"] == "error"}
+            if "DUP001" in rules:
+                await demo.call("POST", "claims", f"/v1/claims/{cid}/void")
+                done["duplicate voided"] += 1
+            elif e.true_diagnoses:
+                doc = json.loads(json.dumps(e.document)) | {"diagnoses": e.true_diagnoses}
+                await demo.call("PUT", "claims", f"/v1/claims/{cid}", json=doc)
+                done["diagnosis completed"] += 1
+    return done
+
+
+async def work_denials(demo: Demo, encounters: list[Encounter], ours: set[str], day: date) -> Counter[str]:
+    """What the billing office does with each denial and rejection of the day's claims."""
+    by_claim = {cid: e for e in encounters for cid in e.claim_ids}
+    worked: Counter[str] = Counter()
+    deadline = time.monotonic() + 30
+    expected = sum(
+        1
+        for e in encounters
+        if e.scenario
+        in ("missing_authorization", "non_covered_line", "bundled_line", "coverage_ended", "member_id_typo")
+    )
+    queue: list[dict[str, Any]] = []
+    while time.monotonic() < deadline:  # denials arrive by event, just after the claims' states move
+        queue = [
+            d for d in await demo.call("GET", "denials", "/v1/denials", params={"limit": 500}) if d["claim_id"] in ours
+        ]
+        if len({d["claim_id"] for d in queue}) >= expected:
+            break
+        await asyncio.sleep(0.5)
+    for d in queue:
+        e = by_claim.get(d["claim_id"])
+        if e is None or d["status"] not in ("open", "in_progress"):
+            continue
+        path = f"/v1/denials/{d['id']}/actions"
+        if e.scenario == "missing_authorization":
+            auth = f"AUTH{e.number:06d}"
+            await demo.call(
+                "POST",
+                "denials",
+                path,
+                json={
+                    "action": "resubmit",
+                    "note": "authorization obtained",
+                    "correction": {"prior_authorization": auth},
+                },
+            )
+            worked["resubmitted with authorization"] += 1
+        elif e.scenario == "member_id_typo" and e.true_member_id:
+            doc = json.loads(json.dumps(e.document))
+            doc["subscriber"]["member_id"] = e.true_member_id
+            await demo.call("PUT", "claims", f"/v1/claims/{d['claim_id']}", json=doc)
+            await demo.call("POST", "claims", f"/v1/claims/{d['claim_id']}/submit")
+            await demo.call(
+                "POST",
+                "denials",
+                path,
+                json={"action": "comment", "note": "member id corrected from the card, claim sent again"},
+            )
+            worked["member id fixed and sent again"] += 1
+        elif e.scenario == "coverage_ended":
+            await demo.call(
+                "POST", "denials", path, json={"action": "bill_patient", "note": "coverage ended; patient self-pay"}
+            )
+            worked["billed to the patient"] += 1
+        else:
+            await demo.call(
+                "POST", "denials", path, json={"action": "write_off", "note": f"{d['category']}: not billable"}
+            )
+            worked["written off"] += 1
+    return worked
+
+
+def expected_state(e: Encounter, claim: dict[str, Any], claims: dict[str, dict[str, Any]]) -> str:
+    if e.scenario == "missing_authorization":
+        return "corrected" if claim["frequency"] == "1" else "paid"
+    return SCENARIOS[e.scenario][2]
+
+
+async def wait_final(
+    demo: Demo, encounters: list[Encounter], ours: set[str], timeout: float
+) -> dict[str, dict[str, Any]]:
+    deadline = time.monotonic() + timeout
+    claims: dict[str, dict[str, Any]] = {}
+    while time.monotonic() < deadline:
+        claims = await demo.claims(ours)
+        if not mismatches(encounters, claims):
+            break
+        await asyncio.sleep(1.0)
+    return claims
+
+
+def _replacements(claims: dict[str, dict[str, Any]], cid: str) -> list[str]:
+    return [k for k, v in claims.items() if v.get("original_claim_id") == cid]
+
+
+def mismatches(encounters: list[Encounter], claims: dict[str, dict[str, Any]]) -> list[dict[str, str]]:
+    out = []
+    for e in encounters:
+        for cid in e.claim_ids + [r for c in e.claim_ids for r in _replacements(claims, c)]:
+            claim = claims.get(cid)
+            if claim is None:
+                out.append({"claim": cid, "scenario": e.scenario, "expected": "present", "actual": "missing"})
+                continue
+            want = expected_state(e, claim, claims)
+            if claim["state"] != want:
+                out.append({"claim": cid, "scenario": e.scenario, "expected": want, "actual": claim["state"]})
+    return out
+
+
+def _money(cents: int) -> str:
+    return f"{cents / 100:>12,.2f}"
+
+
+async def summarize(
+    demo: Demo, encounters: list[Encounter], claims: dict[str, dict[str, Any]], seconds: float
+) -> dict[str, Any]:
+    say = demo.say
+    states = Counter(c["state"] for c in claims.values())
+    kpis = await demo.call("GET", "claims", "/v1/reports/kpis")
+    aging = await demo.call("GET", "claims", "/v1/reports/ar-aging")
+    sem = asyncio.Semaphore(16)
+
+    async def postings(cid: str) -> dict[str, Any]:
+        async with sem:
+            return dict(await demo.call("GET", "remittance", f"/v1/claims/{cid}/postings"))
+
+    # Every claim that reached a payer, replacements included: each was billed and each was answered.
+    sent = [cid for cid, c in claims.items() if c["state"] not in ("draft", "void", "ready")]
+    every = await asyncio.gather(*(postings(cid) for cid in sent))
+    billed = sum(claims[cid]["charge_cents"] for cid in sent)
+    paid = sum(p["totals_cents"].get("payment", 0) for p in every)
+    patient = sum(p["patient_responsibility_cents"] for p in every)
+    contractual = sum(v for p in every for k, v in p["totals_cents"].items() if k != "payment") - patient
+    wrong = mismatches(encounters, claims)
+    say("\nclaims by final state: " + ", ".join(f"{k} {v}" for k, v in sorted(states.items())))
+    say("money (every claim sent, replacements included, as the payers' 835s posted it)")
+    say(f"  billed                  {_money(billed)}")
+    say(f"  paid by payers          {_money(paid)}")
+    say(f"  adjusted (CO: contract, denials) {_money(contractual)}")
+    say(f"  patient responsibility  {_money(patient)}")
+    say(f"  unaccounted             {_money(billed - paid - contractual - patient)}")
+    say(
+        "KPIs (claims service): "
+        + ", ".join(
+            f"{k} {kpis[k]}"
+            for k in (
+                "clean_claim_rate",
+                "first_pass_yield",
+                "denial_rate",
+                "average_days_to_payment",
+                "net_collection_rate",
+            )
+        )
+    )
+    say(
+        "insurance A/R: "
+        + (
+            "; ".join(f"{a['payer_id']} {a['total_cents'] / 100:,.2f} in {a['claims']} claims" for a in aging)
+            or "none open"
+        )
+    )
+    if wrong:
+        say(f"{len(wrong)} claim(s) did not reach the state their scenario dictates:")
+        for w in wrong[:20]:
+            say(f"  {w['claim']} ({w['scenario']}): expected {w['expected']}, is {w['actual']}")
+    else:
+        say(f"every claim reached the state its scenario dictates ({seconds:.0f} s)")
+    return {
+        "seconds": round(seconds, 1),
+        "encounters": [asdict(e) | {"document": None} for e in encounters],
+        "states": dict(states),
+        "mismatches": wrong,
+        "kpis": kpis,
+        "ar_aging": aging,
+        "money": {
+            "billed_cents": billed,
+            "paid_cents": paid,
+            "contractual_cents": contractual,
+            "patient_responsibility_cents": patient,
+        },
+    }

@@ -1,0 +1,206 @@
+"""The whole revenue cycle across real processes: `rcm run` (broker, 4 APIs, 4 workers, the sandbox
+clearinghouse), then `rcm demo` pushes a seeded day of 200 claims through it, as a user would.
+
+Asserted from the outside, over the services' APIs: every claim reaches the state its scenario
+dictates; every claim payment balances (billed = paid + adjustments + patient responsibility) and
+the claims, remittance and denials services agree on the money to the cent; each denial is in the
+queue once; the claims resubmitted with an authorization are paid in the second round.
+Runs on SQLite and, with TEST_POSTGRES_URL (CI), on PostgreSQL (one schema per service).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from rcm_cli.broker import free_port
+from sqlalchemy import text
+
+ROOT = Path(__file__).resolve().parents[2]
+SERVICES = ("eligibility", "claims", "remittance", "denials")
+PATIENTS = 200
+
+
+def _stack_env(tmp: Path, pg_url: str | None) -> tuple[dict[str, str], int, list[str]]:
+    offset = free_port() % 1000 + 21000 - 8001
+    env = {
+        **os.environ,
+        "RCM_VAR_DIR": str(tmp / "var"),
+        "RCM_PORT_OFFSET": str(offset),
+        "KAFKA_BOOTSTRAP_SERVERS": f"127.0.0.1:{free_port()}",
+        "SANDBOX_SEED": "11",
+        "SANDBOX_DELAY_SCALE": "0.5",
+    }
+    schemas = []
+    for name in SERVICES:
+        env.pop(f"{name.upper()}_DATABASE_URL", None)
+        env.pop(f"{name.upper()}_DB_SCHEMA", None)
+        if pg_url:
+            schema = f"e2e_{name}_{uuid.uuid4().hex[:8]}"
+            env[f"{name.upper()}_DATABASE_URL"] = pg_url
+            env[f"{name.upper()}_DB_SCHEMA"] = schema
+            schemas.append(schema)
+    return env, offset, schemas
+
+
+def _get(http: httpx.Client, url: str, **params: Any) -> Any:
+    response = http.get(url, params=params)
+    assert response.status_code == 200, (url, response.text[:500])
+    return response.json()
+
+
+def _all_claims(http: httpx.Client, base: str) -> dict[str, dict[str, Any]]:
+    out: dict[str, dict[str, Any]] = {}
+    offset = 0
+    while True:
+        page = _get(http, f"{base}/v1/claims", limit=500, offset=offset)
+        out.update({c["id"]: c for c in page})
+        if len(page) < 500:
+            return out
+        offset += 500
+
+
+def _check_books(offset: int, summary: dict[str, Any]) -> dict[str, int]:
+    claims_url = f"http://127.0.0.1:{8002 + offset}"
+    remit_url = f"http://127.0.0.1:{8003 + offset}"
+    denials_url = f"http://127.0.0.1:{8004 + offset}"
+    figures: Counter[str] = Counter()
+    with httpx.Client(timeout=30) as http:
+        claims = _all_claims(http, claims_url)
+        # every remittance: each claim payment balances to the cent
+        remittances = _get(http, f"{remit_url}/v1/remittances", limit=500)
+        assert remittances
+        for r in remittances:
+            for p in _get(http, f"{remit_url}/v1/remittances/{r['id']}/claims"):
+                adjusted = sum(a["amount_cents"] for a in p["adjustments"])
+                patient = sum(a["amount_cents"] for a in p["adjustments"] if a["group"] == "PR")
+                assert p["charge_cents"] == p["paid_cents"] + adjusted, p
+                assert p["patient_responsibility_cents"] == patient, p
+                figures["claim payments"] += 1
+                figures["reversals"] += p["status_code"] == "22"
+            figures["remittances"] += 1
+        # claims and remittance agree on every claim the payers answered
+        for cid, c in claims.items():
+            if c["state"] in ("draft", "ready", "void"):
+                continue
+            posted = _get(http, f"{remit_url}/v1/claims/{cid}/postings")
+            assert posted["payments"], f"{cid} ({c['state']}) has no posting"
+            assert c["paid_cents"] == posted["totals_cents"].get("payment", 0), (cid, c["paid_cents"], posted)
+            assert c["patient_responsibility_cents"] == posted["patient_responsibility_cents"], cid
+            assert c["charge_cents"] == posted["payments"][-1]["charge_cents"], cid
+        # denials: once each in the queue, for money the remittance really denied
+        denials: list[dict[str, Any]] = []
+        for status in ("open", "in_progress", "resubmitted", "recovered", "written_off", "billed_patient", "closed"):
+            denials += _get(http, f"{denials_url}/v1/denials", status=status, limit=500)
+        keys = Counter((d["claim_id"], d["line_number"], d["payer_claim_control_number"]) for d in denials)
+        assert not [k for k, n in keys.items() if n > 1], "a denial is in the queue twice"
+        for d in denials:
+            assert 0 < d["amount_cents"] <= claims[d["claim_id"]]["charge_cents"], d
+        figures["denials"] = len(denials)
+        # the second round: replacements sent with the authorization were paid
+        by_scenario = {cid: e["scenario"] for e in summary["encounters"] for cid in e["claim_ids"]}
+        replacements = [c for c in claims.values() if c["frequency"] == "7"]
+        assert len(replacements) == sum(1 for s in by_scenario.values() if s == "missing_authorization")
+        for c in replacements:
+            assert by_scenario[c["original_claim_id"]] == "missing_authorization"
+            assert c["state"] == "paid" and c["document"]["prior_authorization"], c
+            assert c["paid_cents"] + c["patient_responsibility_cents"] > 0, c
+            recovered = [d for d in denials if d["claim_id"] == c["original_claim_id"]]
+            assert [d["status"] for d in recovered] == ["recovered"], recovered
+        figures["replacements paid"] = len(replacements)
+    return dict(figures)
+
+
+def _run_cycle(tmp: Path, pg_url: str | None) -> None:
+    env, offset, schemas = _stack_env(tmp, pg_url)
+    stack = subprocess.Popen(
+        [sys.executable, "-m", "rcm_cli.main", "run"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    lines: list[bytes] = []
+    reader = threading.Thread(target=lambda: lines.extend(iter(stack.stdout.readline, b"")), daemon=True)  # type: ignore[union-attr]
+    reader.start()
+    try:
+        deadline = time.monotonic() + 120
+        while not any(b"all services ready" in ln for ln in lines):
+            assert stack.poll() is None and time.monotonic() < deadline, b"".join(lines).decode()[-3000:]
+            time.sleep(0.3)
+        out = tmp / "demo.json"
+        started = time.monotonic()
+        demo = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "rcm_cli.main",
+                "demo",
+                "--patients",
+                str(PATIENTS),
+                "--seed",
+                "5",
+                "--timeout",
+                "150",
+                "--json",
+                str(out),
+            ],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=240,
+        )
+        took = time.monotonic() - started
+        assert demo.returncode == 0, demo.stdout[-4000:] + demo.stderr[-3000:]
+        summary = json.loads(out.read_text())
+        assert not summary["mismatches"] and summary["money"]["unaccounted_cents"] == 0
+        scenarios = Counter(e["scenario"] for e in summary["encounters"])
+        assert sum(scenarios.values()) == PATIENTS and len(scenarios) == 8, scenarios  # every kind of day occurs
+        figures = _check_books(offset, summary)
+        print(f"\n{'postgres' if pg_url else 'sqlite'}: demo {took:.0f} s; states {summary['states']}; {figures}")
+        print("KPIs", {k: summary["kpis"][k] for k in ("clean_claim_rate", "first_pass_yield", "denial_rate")})
+        assert figures["reversals"] > 0 and summary["states"].get("closed", 0) > 0
+    finally:
+        stack.send_signal(signal.SIGINT)
+        stack.wait(timeout=60)
+        reader.join(timeout=5)
+        if pg_url and schemas:
+            _drop(pg_url, schemas)
+
+
+def _drop(pg_url: str, schemas: list[str]) -> None:
+    import asyncio
+
+    from rcm_shared.db import create_engine
+
+    async def drop() -> None:
+        engine = create_engine(pg_url)
+        async with engine.begin() as conn:
+            for schema in schemas:
+                await conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+        await engine.dispose()
+
+    asyncio.run(drop())
+
+
+def test_a_seeded_day_runs_the_whole_cycle_on_sqlite(tmp_path: Path) -> None:
+    _run_cycle(tmp_path, None)
+
+
+@pytest.mark.postgres
+def test_a_seeded_day_runs_the_whole_cycle_on_postgres(tmp_path: Path, postgres_base_url: str | None) -> None:
+    from conftest import _need_postgres
+
+    _run_cycle(tmp_path, _need_postgres(postgres_base_url))

@@ -480,11 +480,12 @@ async def summarize(
     wrong = mismatches(encounters, claims)
     say("\nclaims by final state: " + ", ".join(f"{k} {v}" for k, v in sorted(states.items())))
     say("money (every claim sent, replacements included, as the payers' 835s posted it)")
-    say(f"  billed                  {_money(billed)}")
-    say(f"  paid by payers          {_money(paid)}")
-    say(f"  adjusted (CO: contract, denials) {_money(contractual)}")
-    say(f"  patient responsibility  {_money(patient)}")
-    say(f"  unaccounted             {_money(billed - paid - contractual - patient)}")
+    say(f"  billed                        {_money(billed)}")
+    say(f"  allowed                       {_money(paid + patient)}")
+    say(f"  paid by payers                {_money(paid)}")
+    say(f"  adjusted (contract, denials)  {_money(contractual)}")
+    say(f"  patient responsibility        {_money(patient)}")
+    say(f"  unaccounted                   {_money(billed - paid - contractual - patient)}")
     say(
         "KPIs (claims service): "
         + ", ".join(
@@ -520,8 +521,10 @@ async def summarize(
         "ar_aging": aging,
         "money": {
             "billed_cents": billed,
+            "allowed_cents": paid + patient,
             "paid_cents": paid,
-            "contractual_cents": contractual,
+            "adjusted_cents": contractual,
             "patient_responsibility_cents": patient,
+            "unaccounted_cents": billed - paid - contractual - patient,
         },
     }

@@ -122,7 +122,7 @@ class PlanBook:
             base.errors = [RequestError("2100A", "N", "79", "C")]
             return base
         base.payer_name = payer.name
-        member = self.enrollment(q.payer_id, q.subscriber.member_id)
+        member = self.enrollment(q.payer_id, q.subscriber.member_id or "")
         base.subscriber = Member(
             q.subscriber.last,
             q.subscriber.first,

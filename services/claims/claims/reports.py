@@ -76,15 +76,15 @@ async def kpis(conn: AsyncConnection, tenant: str, since: date | None = None, un
     # A replacement claim (frequency 7) carries its original's outcome: its money counts for the original.
     replaced: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])
     for start in range(0, len(ids), 500):
-        for r in await conn.execute(
+        for rep in await conn.execute(
             select(c.original_claim_id, c.paid_cents, c.contractual_cents, c.patient_responsibility_cents).where(
                 and_(c.tenant_id == tenant, c.frequency == "7", c.original_claim_id.in_(ids[start : start + 500]))
             )
         ):
-            money = replaced[r.original_claim_id]
-            money[0] += r.paid_cents
-            money[1] += r.contractual_cents
-            money[2] += r.patient_responsibility_cents
+            money = replaced[rep.original_claim_id]
+            money[0] += rep.paid_cents
+            money[1] += rep.contractual_cents
+            money[2] += rep.patient_responsibility_cents
     history: dict[str, list[Any]] = defaultdict(list)
     t = claim_transition.c
     for start in range(0, len(ids), 500):

@@ -450,3 +450,48 @@ async def test_primary_adjudication_builds_the_secondary_claim(
     assert pyx12(x12, tmp_path).endswith(": OK")
     await consume(client, kafka, [("remittance.claim.adjudicated", env, a["id"])])  # redelivered: no second copy
     assert sum(c["payer_id"] == "AARP1" for c in (await client.get("/v1/claims", headers=T)).json()) == 1
+
+
+async def test_kpis_and_ar_aging_follow_the_claims(client: Any, kafka: KafkaSettings) -> None:
+    paid = await create(client)  # clean, accepted, paid: 20000 of 24550 with CO-45 4550
+    held = await create(client, **{"diagnoses": ["E11"]})  # the scrubber holds it: not clean
+    rejected = await create(client, **{"subscriber.member_id": "W000000001"})
+    denied = await create(client, **{"subscriber.member_id": "W000000002"})
+    assert held["state"] == "draft"
+    for c in (paid, rejected, denied):
+        await submit(client, c["id"])
+    await client.post("/v1/acknowledgments", content=ack_277ca(rejected["id"], accepted=False), headers=T)
+    events = [
+        (
+            "remittance.claim.adjudicated",
+            Envelope.wrap(adjudicated(c, amount, [amount]), source="/r", tenant_id="org-1"),
+            c,
+        )
+        for c, amount in ((paid["id"], 20000), (denied["id"], 0))
+    ]
+    await consume(client, kafka, events)
+    kpis = (await client.get("/v1/reports/kpis", headers=T)).json()
+    assert (kpis["claims"], kpis["submitted"], kpis["adjudicated"]) == (4, 3, 2)
+    assert kpis["clean_claim_rate"] == 0.5  # paid and denied passed the scrubber and were not rejected
+    assert kpis["first_pass_yield"] == round(1 / 3, 4)
+    assert kpis["denial_rate"] == 0.5
+    # paid 20000 of what the payers owed: 2 x 24550 charged - 4550 contractual (the denial's CO-50 is not)
+    assert kpis["net_collection_rate"] == round(20000 / (2 * 24550 - 4550), 4)
+    assert kpis["average_days_to_payment"] is not None and kpis["average_days_to_payment"] < 1
+    aging = (await client.get("/v1/reports/ar-aging", headers=T)).json()
+    assert aging == [
+        {
+            "payer_id": "MCRB1",
+            "claims": 2,
+            "total_cents": 2 * 24550,
+            "0-30": 2 * 24550,
+            "31-60": 0,
+            "61-90": 0,
+            "91-120": 0,
+            "120+": 0,
+        }
+    ]  # the rejected and the denied claim; the paid one is settled, the held one never reached a payer
+    later = (await client.get("/v1/reports/ar-aging", params={"as_of": "2027-06-30"}, headers=T)).json()
+    assert later[0]["120+"] == 2 * 24550
+    other = (await client.get("/v1/reports/kpis", headers={"X-Tenant-ID": "org-2"})).json()
+    assert other["claims"] == 0 and other["clean_claim_rate"] is None

@@ -95,7 +95,8 @@ async def on_adjudicated(
             seen_on=today,
         )
     )
-    if event.paid_cents > 0:
+    if event.paid_cents > 0 or (event.patient_responsibility_cents > 0 and not denied_now):
+        # Paid, or processed with the allowed amount left to the patient (deductible): the denial is overturned.
         await _recover(unit, event, envelope)
     opened = []
     deadline = (event.payment_date or today) + timedelta(days=unit.settings.window_for(event.payer_id))
@@ -172,7 +173,8 @@ async def _recover(unit: Unit, event: ClaimAdjudicatedV1, envelope: Envelope) ->
             row,
             "recovered",
             f"event:{envelope.type}",
-            f"paid {recovered / 100:.2f} in remittance {event.remittance_id}",
+            f"paid {recovered / 100:.2f} (patient responsibility {event.patient_responsibility_cents / 100:.2f})"
+            f" in remittance {event.remittance_id}",
             recovered,
             envelope,
         )

@@ -43,6 +43,9 @@ def _do_run(conn: Connection, schema: str, target_metadata: MetaData) -> None:
     opts: dict[str, Any] = {"render_as_batch": conn.dialect.name == "sqlite"}
     if conn.dialect.name != "sqlite":
         opts["version_table_schema"] = schema
+        # Table DDL follows the engine's schema_translate_map, but Alembic's own operations (ALTER TABLE
+        # ... ADD COLUMN, op.execute) name tables unqualified: resolve those in the service's schema too.
+        conn.exec_driver_sql(f"SET search_path TO {conn.dialect.identifier_preparer.quote(schema)}")
     context.configure(connection=conn, target_metadata=target_metadata, **opts)
     with context.begin_transaction():
         context.run_migrations()

@@ -187,7 +187,7 @@ def _drop(pg_url: str, schemas: list[str]) -> None:
     from rcm_shared.db import create_engine
 
     async def drop() -> None:
-        engine = create_engine(pg_url)
+        engine = create_engine(pg_url, schema="public")
         async with engine.begin() as conn:
             for schema in schemas:
                 await conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))

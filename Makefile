@@ -8,7 +8,7 @@ SERVICE_NAMES := eligibility claims remittance denials
 
 export UV_PROJECT_ENVIRONMENT := $(abspath $(VENV))
 
-.PHONY: setup run test test-fast lint bench clean
+.PHONY: setup run demo test test-fast lint bench clean
 
 $(UV):
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "error: $(PYTHON) not found (set PYTHON=...)" >&2; exit 1; }
@@ -23,6 +23,9 @@ setup: $(STAMP)
 
 run: $(STAMP)
 	$(VENV)/bin/rcm run
+
+demo: $(STAMP)
+	$(VENV)/bin/rcm demo
 
 test: $(STAMP)
 	$(VENV)/bin/python -m pytest $(PYTEST_ARGS)

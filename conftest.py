@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import tempfile
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +25,9 @@ from sqlalchemy import text
 
 ROOT = Path(__file__).resolve().parent
 SERVICES = ROOT / "services"
+# Embedded-mode state (filedrop folders, the sandbox spool) of in-process apps goes to a scratch folder,
+# never into the clone's ./var; process tests give their children a var directory of their own.
+os.environ.setdefault("RCM_VAR_DIR", tempfile.mkdtemp(prefix="rcm-test-var-"))
 
 
 def docker_available() -> bool:

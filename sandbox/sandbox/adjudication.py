@@ -102,10 +102,17 @@ def _denied_line(ln: ServiceLine, group: str, carc: str, rarc: str | None) -> Se
 
 
 def _service(ln: ServiceLine) -> ServicePayment:
+    # Institutional lines may carry only a revenue code: SVC01 is then NU:<revenue code>.
+    procedure = (
+        Procedure("HC", ln.procedure_code, list(ln.modifiers))
+        if ln.procedure_code
+        else Procedure("NU", ln.revenue_code or "")
+    )
     return ServicePayment(
-        Procedure("HC", ln.procedure_code or "", list(ln.modifiers)),
+        procedure,
         ln.charge,
         Decimal("0.00"),
+        revenue_code=ln.revenue_code if ln.procedure_code else None,
         units=ln.units,
         service_date=ln.service_date,
         line_control_number=ln.line_control_number,
@@ -134,6 +141,9 @@ def _claim_payment(claim: Claim, payer_id: str, services: list[ServicePayment]) 
             "id": claim.subscriber.member_id or "",
         },
         services=services,
+        dates={"232": claim.statement_from, "233": claim.statement_to or claim.statement_from}
+        if claim.statement_from
+        else {},
     )
 
 
@@ -148,7 +158,10 @@ def adjudicate(
     payer = book.payers[claim.payer.payer_id]
     member = book.enrollment(payer.payer_id, claim.subscriber.member_id or "")
     assert member is not None, "a claim without a known member is rejected by the 277CA, never adjudicated"
-    first_service = min(ln.service_date for ln in claim.lines if ln.service_date)
+    dates = [ln.service_date for ln in claim.lines if ln.service_date]
+    first_service = min(dates) if dates else claim.statement_from
+    if first_service is None:  # an 837 always dates its services; a claim without any cannot be priced
+        return _whole_claim_denial(claim, payer.payer_id, "16", "MA130", "no date of service")
     if not member.covers(first_service):
         carc = "26" if first_service < member.start else "27"  # before coverage / after it ended
         return _whole_claim_denial(claim, payer.payer_id, carc, "N30", "no coverage on the date of service")

@@ -10,11 +10,12 @@ from datetime import date, timedelta
 from decimal import Decimal as D
 from pathlib import Path
 
+import httpx
 from rcm_shared.x12.sets.x276 import read_277
 from rcm_shared.x12.sets.x835 import ClaimPayment, PaymentHeader, ProviderAdjustment, iter_835
 from rcm_shared.x12.sets.x837 import Claim, Payer, Person, Provider, Receiver, ServiceLine, Submitter, build_837
 from rcm_shared.x12.writer import InterchangeWriter, MemoryControlNumbers, Party
-from sandbox.clearinghouse import Clearinghouse
+from sandbox.clearinghouse import Clearinghouse, FiledropDelivery, PushDelivery
 from sandbox.payers import default_book, mbi
 
 X12VALID = shutil.which("x12valid") or str(Path(sys.executable).with_name("x12valid"))
@@ -229,3 +230,90 @@ def test_roster_members_are_distinct_and_mbi_shaped() -> None:
     assert book.enrollment("ACME01", "ACM0000040").end == date(2026, 6, 30)  # type: ignore[union-attr]
     assert book.enrollment("ACME01", "acm0000041 ") is not None
     assert replace(book.enrollment("MCRB1", mbi(3))).covers(TODAY)  # type: ignore[type-var]
+
+
+async def test_institutional_claims_are_priced_by_revenue_code_and_pass_pyx12(tmp_path: Path) -> None:
+    hospital = Provider("MERCY GENERAL HOSPITAL", npi="1245319599", tax_id="987654321")
+    lines = [
+        ServiceLine(D("850.00"), D(1), "99284", service_date=DOS, revenue_code="0450", line_control_number="H1-1"),
+        ServiceLine(D("120.00"), D(2), None, service_date=DOS, revenue_code="0250", line_control_number="H1-2"),
+    ]
+    er = Claim(
+        "I",
+        "H1",
+        D("970.00"),
+        "13",
+        "1",
+        hospital,
+        Person("ROE", "ANN", member_id=MET[2]),
+        ACME,
+        diagnoses=["R0789"],
+        lines=lines,
+        statement_from=DOS,
+        statement_to=DOS,
+        patient_status="01",
+    )
+    ts = build_837(
+        [er],
+        submitter=Submitter("MERCY", "MERCY01", "BILLING", "8005550100"),
+        receiver=Receiver("SANDBOX", "SANDBOXCH"),
+        reference="0002",
+        created=TODAY,
+        kind="I",
+    )
+    w = InterchangeWriter(
+        sender=Party("ZZ", "MERCY01", "MERCY01"),
+        receiver=Party("ZZ", "SANDBOXCH", "SANDBOXCH"),
+        functional_id="HC",
+        version=ts.implementation,
+        numbers=MemoryControlNumbers(),
+        usage="T",
+    )
+    clock, capture = Clock(), Capture()
+    house = Clearinghouse(BOOK, tmp_path / "spool", capture, numbers=MemoryControlNumbers(), clock=clock)
+    assert house.receive_837(w.render([ts]).encode(), today=TODAY).accepted
+    clock.now += 60
+    await house.deliver_due()
+    era = next(t for k, _n, t in capture.sent if k == "835")
+    assert verdict(era, tmp_path) == "OK", era
+    (payment,) = payments(capture)
+    assert [(s.procedure.qualifier, s.procedure.code, s.revenue_code) for s in payment.services] == [
+        ("HC", "99284", "0450"),
+        ("NU", "0250", None),
+    ]
+    pharmacy = payment.services[1]
+    assert pharmacy.amounts["B6"] == D("72.00")  # not on the fee schedule: 60% of the charge
+    assert payment.dates == {"232": DOS, "233": DOS}
+
+
+async def test_push_delivery_posts_to_the_services_and_retries_in_order(tmp_path: Path) -> None:
+    seen: list[tuple[str, str, str]] = []
+    down = {"remittance": True}
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if "remittances" in request.url.path and down["remittance"]:
+            return httpx.Response(503, text="busy")
+        seen.append((request.url.path, request.headers["X-Tenant-ID"], request.content.decode()[:3]))
+        return httpx.Response(201, json={})
+
+    push = PushDelivery(
+        "http://claims/v1/acknowledgments", "http://remittance/v1/remittances", "org-7", httpx.MockTransport(handler)
+    )
+    clock = Clock()
+    house = Clearinghouse(BOOK, tmp_path / "spool", push, numbers=MemoryControlNumbers(), clock=clock)
+    house.receive_837(interchange(SCENARIOS[:2]), today=TODAY)
+    clock.now += 60
+    assert await house.deliver_due() == 1  # the 277CA went; the 835 failed and waits, nothing lost
+    assert len(list(house.pending.iterdir())) == 1
+    down["remittance"] = False
+    assert await house.deliver_due() == 1
+    assert [(p, t) for p, t, _b in seen] == [("/v1/acknowledgments", "org-7"), ("/v1/remittances", "org-7")]
+    assert all(b == "ISA" for _p, _t, b in seen)
+    assert not list(house.pending.iterdir()) and len(list(house.delivered.iterdir())) == 2
+
+
+async def test_filedrop_delivery_writes_whole_files_where_the_services_look(tmp_path: Path) -> None:
+    drop = FiledropDelivery(tmp_path / "acks", tmp_path / "835")
+    assert await drop.send("277CA", "a.277", "ISA*...") == str(tmp_path / "acks" / "a.277")
+    assert await drop.send("835", "b.835", "ISA*...") == str(tmp_path / "835" / "b.835")
+    assert [p.name for p in (tmp_path / "acks").iterdir()] == ["a.277"]  # no half-written leftovers

@@ -28,6 +28,9 @@ SERVICES = ROOT / "services"
 # Embedded-mode state (filedrop folders, the sandbox spool) of in-process apps goes to a scratch folder,
 # never into the clone's ./var; process tests give their children a var directory of their own.
 os.environ.setdefault("RCM_VAR_DIR", tempfile.mkdtemp(prefix="rcm-test-var-"))
+# In-process service tests call the APIs without tokens; tests/security turns auth on and proves every
+# route refuses what it must, and the process tests (rcm run, the demo cycle) run with auth on.
+os.environ.setdefault("AUTH_MODE", "off")
 
 
 def docker_available() -> bool:

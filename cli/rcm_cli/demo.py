@@ -23,9 +23,11 @@ from typing import Any
 
 import httpx
 
+from rcm_cli.issuer import SCOPES, Issuer
 from rcm_cli.services import SERVICES
 
 SANDBOX_PORT = 8009
+ISSUER_PORT = 8010
 CLINIC = {
     "npi": "1234567893",
     "name": "Valley Family Clinic",
@@ -86,6 +88,7 @@ def _urls() -> dict[str, str]:
     offset = int(os.environ.get("RCM_PORT_OFFSET", "0"))
     urls = {s.name: f"http://127.0.0.1:{s.port}" for s in SERVICES}
     urls["sandbox"] = f"http://127.0.0.1:{SANDBOX_PORT + offset}"
+    urls["issuer"] = f"http://127.0.0.1:{ISSUER_PORT + offset}"
     return urls
 
 
@@ -182,12 +185,47 @@ def clinic_day(
     return out
 
 
+def demo_credentials() -> tuple[str, str]:
+    """RCM_CLIENT_ID / RCM_CLIENT_SECRET, else a client of the local issuer registered for the demo once
+    (its credentials kept beside the issuer's state, mode 0600)."""
+    if os.environ.get("RCM_CLIENT_ID") and os.environ.get("RCM_CLIENT_SECRET"):
+        return os.environ["RCM_CLIENT_ID"], os.environ["RCM_CLIENT_SECRET"]
+    issuer = Issuer.embedded()
+    saved = issuer.folder / "demo-client.json"
+    if saved.exists():
+        data = json.loads(saved.read_text())
+        if data["client_id"] in json.loads(issuer.clients_file.read_text() if issuer.clients_file.exists() else "{}"):
+            return data["client_id"], data["client_secret"]
+    issuer.ensure_key()
+    client_id, secret = issuer.create_client(
+        os.environ.get("RCM_DEMO_TENANT", "default"), list(SCOPES), name="rcm demo"
+    )
+    fd = os.open(saved, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        json.dump({"client_id": client_id, "client_secret": secret}, fh)
+    return client_id, secret
+
+
 class Demo:
     def __init__(self, client: httpx.AsyncClient, urls: dict[str, str], tenant: str, say: Any) -> None:
         self.http = client
         self.urls = urls
         self.headers = {"X-Tenant-ID": tenant, "X-Actor": "rcm-demo"}
         self.say = say
+
+    async def login(self) -> None:
+        """A bearer token from the issuer (client credentials); without an issuer, none (auth off)."""
+        client_id, secret = demo_credentials()
+        try:
+            response = await self.http.post(
+                self.urls["issuer"] + "/oauth/token",
+                data={"grant_type": "client_credentials", "client_id": client_id, "client_secret": secret},
+            )
+        except httpx.HTTPError as exc:
+            raise RuntimeError(f"the token issuer at {self.urls['issuer']} is not reachable: {exc}") from exc
+        if response.status_code != 200:
+            raise RuntimeError(f"the token issuer refused the demo client: {response.text[:300]}")
+        self.headers["Authorization"] = f"Bearer {response.json()['access_token']}"
 
     async def call(self, method: str, service: str, path: str, **kw: Any) -> Any:
         response = await self.http.request(method, self.urls[service] + path, headers=self.headers, **kw)
@@ -244,10 +282,11 @@ async def run_demo(patients: int, seed: int, timeout: float, say: Any = print) -
     started = time.monotonic()
     rng = random.Random(seed)
     urls = _urls()
-    tenant = os.environ.get("RCM_DEMO_TENANT", "default")
+    tenant = os.environ.get("RCM_DEMO_TENANT", "default")  # the demo client's organization
     async with httpx.AsyncClient(timeout=60) as client:
         demo = Demo(client, urls, tenant, say)
         await demo.wait_up(30)
+        await demo.login()
         rosters = {
             p: await demo.call("GET", "sandbox", f"/v1/payers/{p}/members", params={"limit": 5000}) for p in PAYERS
         }

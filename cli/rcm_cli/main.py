@@ -19,6 +19,10 @@ events_app = typer.Typer(no_args_is_help=True, help="Outbox events: status and r
 dlq_app = typer.Typer(no_args_is_help=True, help="Dead-letter topics: list and re-drive.")
 app.add_typer(events_app, name="events")
 app.add_typer(dlq_app, name="dlq")
+auth_app = typer.Typer(no_args_is_help=True, help="The embedded local token issuer: clients and tokens.")
+client_app = typer.Typer(no_args_is_help=True, help="API clients of the local issuer.")
+auth_app.add_typer(client_app, name="client")
+app.add_typer(auth_app, name="auth")
 
 
 def _x12() -> None:
@@ -61,6 +65,27 @@ def run(
     except FileNotFoundError as exc:
         _fail(str(exc))
     raise typer.Exit(run_stack(root, broker_port=broker_port, embedded_broker=not external_broker))
+
+
+@client_app.command("create")
+def auth_client_create(
+    org: Annotated[str, typer.Option(help="the organization (tenant) the client acts for")],
+    scopes: Annotated[list[str], typer.Option("--scopes", "-s", help="repeat, or space separated")],
+    name: Annotated[str, typer.Option(help="a label for the client")] = "",
+) -> None:
+    """Register an API client with the local issuer and print its credentials (the secret only now)."""
+    from rcm_cli.issuer import Issuer
+
+    issuer = Issuer.embedded()
+    issuer.ensure_key()
+    wanted = [s for item in scopes for s in item.replace(",", " ").split()]
+    try:
+        client_id, secret = issuer.create_client(org, wanted, name)
+    except ValueError as exc:
+        _fail(str(exc), 2)
+    print(f"client_id     {client_id}\nclient_secret {secret}\norg           {org}")
+    print(f"scopes        {' '.join(sorted(set(wanted)))}")
+    print(f"token         POST {issuer.settings.token_url} grant_type=client_credentials")
 
 
 @app.command()

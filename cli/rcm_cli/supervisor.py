@@ -25,6 +25,7 @@ from rcm_shared.config import KafkaSettings
 from rcm_shared.topics import CATALOG
 
 from rcm_cli.broker import EmbeddedBroker, die_with_parent
+from rcm_cli.issuer import Issuer
 from rcm_cli.services import SERVICES, ServiceInfo
 
 GRACE_SECONDS = 10.0
@@ -93,10 +94,27 @@ def sandbox_port() -> int:
     return SANDBOX_PORT + int(os.environ.get("RCM_PORT_OFFSET", "0"))
 
 
+ISSUER_PORT = 8010
+
+
+def issuer_port() -> int:
+    return ISSUER_PORT + int(os.environ.get("RCM_PORT_OFFSET", "0"))
+
+
+def _uvicorn(python: str, factory: str, host: str, port: int) -> list[str]:
+    return [python, "-m", "uvicorn", "--factory", factory, "--host", host, "--port", str(port), "--no-access-log"]
+
+
 def _children(root: Path, var: Path, python: str) -> list[Child]:
     host = os.environ.get("RCM_HOST", "127.0.0.1")
     port = sandbox_port()
     children: list[Child] = [
+        Child(
+            "issuer",
+            _uvicorn(python, "rcm_cli.issuer:create_app", host, issuer_port()),
+            var / "log" / "issuer.log",
+            f"http://127.0.0.1:{issuer_port()}/healthz",
+        ),
         Child(
             "sandbox",
             [
@@ -113,7 +131,7 @@ def _children(root: Path, var: Path, python: str) -> list[Child]:
             ],
             var / "log" / "sandbox.log",
             f"http://127.0.0.1:{port}/healthz",
-        )
+        ),
     ]
     for svc in SERVICES:
         children.append(
@@ -134,6 +152,11 @@ def run(root: Path, *, broker_port: int | None, embedded_broker: bool) -> int:
     # The services reach the sandbox clearinghouse unless told otherwise.
     env.setdefault("ELIGIBILITY_ADAPTERS", json.dumps({"sandbox": f"http://127.0.0.1:{sandbox_port()}/x12/270"}))
     env.setdefault("CLAIMS_SANDBOX_URL", f"http://127.0.0.1:{sandbox_port()}/x12/837")
+    # Auth on by default: the services verify tokens of the embedded issuer (its key made here, once).
+    env.setdefault("AUTH_TOKEN_URL", f"http://127.0.0.1:{issuer_port()}/oauth/token")
+    if not env.get("AUTH_JWKS_URL"):
+        os.environ["RCM_VAR_DIR"] = str(var)
+        Issuer.embedded().ensure_key()
     python = sys.executable
     kafka = KafkaSettings()
     broker: EmbeddedBroker | None = None
@@ -204,6 +227,8 @@ def _supervise(children: list[Child], env: dict[str, str], root: Path, stopping:
                 for svc in SERVICES:
                     print(f"  {svc.name:<12} {_url(svc, '/docs')}")
                 print(f"  {'sandbox':<12} http://127.0.0.1:{sandbox_port()}/docs (simulated clearinghouse and payers)")
+                token_url = f"http://127.0.0.1:{issuer_port()}/oauth/token"
+                print(f"  {'issuer':<12} {token_url} (local tokens: rcm auth client create)")
                 print("Ctrl-C stops everything.\n", flush=True)
             time.sleep(0.5)
     return 0

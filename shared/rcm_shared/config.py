@@ -15,6 +15,8 @@ from typing import Any, ClassVar, Self
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from rcm_shared.auth import AuthSettings
+
 PLACEHOLDER_SECRETS = frozenset({"", "changeme", "change-me", "secret", "password", "dev", "development"})
 
 
@@ -72,6 +74,7 @@ class BaseServiceSettings(BaseSettings):
     """What every service needs. Subclasses set ``service_name`` and ``model_config`` (env prefix)."""
 
     service_name: ClassVar[str] = "service"
+    write_scope: ClassVar[str] = ""  # empty: "<service>:write" (the scope a non-read route requires)
     model_config = SettingsConfigDict(extra="ignore")
 
     environment: Environment = Environment.development
@@ -79,6 +82,7 @@ class BaseServiceSettings(BaseSettings):
     db_schema: str = ""  # empty: the service name (PostgreSQL only; SQLite has one file per service)
     db_pool_size: int = 10
     kafka: KafkaSettings = Field(default_factory=KafkaSettings)
+    auth: AuthSettings = Field(default_factory=AuthSettings)
     consumer_group: str = ""  # empty: "<service>-worker"
     consumer_session_timeout_ms: int = 10_000
     consumer_max_retries: int = 5
@@ -102,7 +106,13 @@ class BaseServiceSettings(BaseSettings):
             self.consumer_group = f"{self.service_name}-worker"
         if self.environment not in (Environment.development, Environment.test):
             self._refuse_placeholders()
+            if self.auth.mode != "on":
+                raise ValueError(f"AUTH_MODE=off is refused in {self.environment.value}: every API requires a token")
         return self
+
+    @classmethod
+    def scope_for_writes(cls) -> str:
+        return cls.write_scope or f"{cls.service_name}:write"
 
     def _refuse_placeholders(self) -> None:
         """Outside development, a secret left at a placeholder (or empty) is a configuration error."""

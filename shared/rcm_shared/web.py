@@ -9,14 +9,16 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
-from fastapi import APIRouter, FastAPI, Request
+from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
+from rcm_shared.auth import SCOPE_KEY, AuthError, Principal, Verifier, required_scope
 from rcm_shared.bus.tables import BusTables
 from rcm_shared.bus.worker import consumer_ready
 from rcm_shared.config import BaseServiceSettings
@@ -30,12 +32,53 @@ _TENANT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 
 
 def tenant_of(request: Request) -> str:
-    """The caller's organization. Every repository query is scoped by it."""
+    """The caller's organization. Every repository query is scoped by it.
+
+    With authentication on it is the token's organization (an X-Tenant-ID header naming another one is
+    refused); with it off (development and tests only) the header, else the default tenant.
+    """
     settings: BaseServiceSettings = request.app.state.settings
-    tenant = request.headers.get(TENANT_HEADER) or settings.default_tenant
+    principal: Principal | None = getattr(request.state, "principal", None)
+    header = request.headers.get(TENANT_HEADER)
+    if principal is not None:
+        if header and header != principal.tenant:
+            raise ProblemError(403, "Forbidden", f"the token belongs to another organization than {header!r}")
+        return principal.tenant
+    tenant = header or settings.default_tenant
     if not _TENANT.match(tenant):
         raise ProblemError(400, "Invalid tenant", f"{TENANT_HEADER} must be 1-64 letters, digits, '.', '_' or '-'")
     return tenant
+
+
+def _verifier(request: Request) -> Verifier:
+    verifier: Verifier | None = getattr(request.app.state, "verifier", None)
+    if verifier is None:
+        verifier = request.app.state.verifier = Verifier(request.app.state.settings.auth)
+    return verifier
+
+
+async def authorize(request: Request) -> None:
+    """Every service route: a valid bearer token carrying the scope the route requires."""
+    settings: BaseServiceSettings = request.app.state.settings
+    if settings.auth.mode == "off":
+        return
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    challenge = {"WWW-Authenticate": 'Bearer realm="rcm"'}
+    if scheme.lower() != "bearer" or not token.strip():
+        raise ProblemError(
+            401, "Unauthorized", "a bearer token is required (Authorization: Bearer ...)", headers=challenge
+        )
+    try:
+        principal = await _verifier(request).averify(token.strip())
+    except AuthError as exc:
+        raise ProblemError(exc.status, "Unauthorized", exc.detail, headers=challenge) from None
+    route = request.scope.get("route")
+    scope = required_scope(
+        settings.service_name, settings.scope_for_writes(), request.method, getattr(route, "openapi_extra", None)
+    )
+    if scope not in principal.scopes:
+        raise ProblemError(403, "Forbidden", f"this route requires the scope {scope!r}", required_scope=scope)
+    request.state.principal = principal
 
 
 CORRELATION_HEADER = "X-Correlation-ID"
@@ -44,8 +87,18 @@ CORRELATION_HEADER = "X-Correlation-ID"
 class ProblemError(Exception):
     """An error the caller can act on, rendered as an RFC 9457 problem detail."""
 
-    def __init__(self, status: int, title: str, detail: str, *, type_: str = "about:blank", **extra: Any) -> None:
+    def __init__(
+        self,
+        status: int,
+        title: str,
+        detail: str,
+        *,
+        type_: str = "about:blank",
+        headers: dict[str, str] | None = None,
+        **extra: Any,
+    ) -> None:
         super().__init__(detail)
+        self.headers = headers or {}
         self.status = status
         self.title = title
         self.detail = detail
@@ -64,7 +117,9 @@ def problem(status: int, title: str, detail: str, type_: str = "about:blank", **
 def _install_problem_handlers(app: FastAPI) -> None:
     @app.exception_handler(ProblemError)
     async def _problem(_req: Request, exc: ProblemError) -> JSONResponse:
-        return problem(exc.status, exc.title, exc.detail, exc.type, **exc.extra)
+        response = problem(exc.status, exc.title, exc.detail, exc.type, **exc.extra)
+        response.headers.update(exc.headers)
+        return response
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_req: Request, exc: RequestValidationError) -> JSONResponse:
@@ -160,5 +215,38 @@ def create_service_app(
         return JSONResponse(body, status_code=200 if ok else 503)
 
     for router in routers:
-        app.include_router(router)
+        app.include_router(router, dependencies=[Depends(authorize)])
+    _document_security(app, settings)
     return app
+
+
+def _document_security(app: FastAPI, settings: BaseServiceSettings) -> None:
+    """OpenAPI: the OAuth 2.0 client-credentials scheme, and on every service route the scope it requires."""
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema:
+            return app.openapi_schema
+        schema = generate()
+        scopes: dict[str, str] = {}
+        # The app's own routes (health, readiness) are open; every route of the service routers was
+        # included behind `authorize`, so every other operation requires its scope.
+        own = {route.path for route in app.routes if isinstance(route, APIRoute)}
+        for path, operations in schema.get("paths", {}).items():
+            for method, operation in operations.items():
+                if path in own:
+                    continue
+                scope = required_scope(settings.service_name, settings.scope_for_writes(), method, operation)
+                operation["security"] = [{"oauth2": [scope]}]
+                operation[SCOPE_KEY] = scope
+                scopes[scope] = scope
+        schema.setdefault("components", {})["securitySchemes"] = {
+            "oauth2": {
+                "type": "oauth2",
+                "flows": {"clientCredentials": {"tokenUrl": settings.auth.token_url, "scopes": scopes}},
+            }
+        }
+        app.openapi_schema = schema
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]

@@ -36,6 +36,7 @@ def _stack_env(tmp: Path, pg_url: str | None) -> tuple[dict[str, str], int, list
     offset = free_port() % 1000 + 21000 - 8001
     env = {
         **os.environ,
+        "AUTH_MODE": "on",
         "RCM_VAR_DIR": str(tmp / "var"),
         "RCM_PORT_OFFSET": str(offset),
         "KAFKA_BOOTSTRAP_SERVERS": f"127.0.0.1:{free_port()}",
@@ -71,12 +72,25 @@ def _all_claims(http: httpx.Client, base: str) -> dict[str, dict[str, Any]]:
         offset += 500
 
 
-def _check_books(offset: int, summary: dict[str, Any]) -> dict[str, int]:
+def _token(offset: int, var: Path) -> str:
+    """A bearer token for the demo's client (auth is on), from the stack's own issuer."""
+    creds = json.loads((var / "auth" / "demo-client.json").read_text())
+    response = httpx.post(
+        f"http://127.0.0.1:{8010 + offset}/oauth/token",
+        data={"grant_type": "client_credentials", **creds},
+    )
+    assert response.status_code == 200, response.text
+    return str(response.json()["access_token"])
+
+
+def _check_books(offset: int, summary: dict[str, Any], var: Path) -> dict[str, int]:
     claims_url = f"http://127.0.0.1:{8002 + offset}"
     remit_url = f"http://127.0.0.1:{8003 + offset}"
     denials_url = f"http://127.0.0.1:{8004 + offset}"
     figures: Counter[str] = Counter()
     with httpx.Client(timeout=30) as http:
+        assert http.get(f"{claims_url}/v1/claims").status_code == 401  # auth is on
+        http.headers["Authorization"] = f"Bearer {_token(offset, var)}"
         claims = _all_claims(http, claims_url)
         # every remittance: each claim payment balances to the cent
         remittances = _get(http, f"{remit_url}/v1/remittances", limit=500)
@@ -169,7 +183,7 @@ def _run_cycle(tmp: Path, pg_url: str | None) -> None:
         assert not summary["mismatches"] and summary["money"]["unaccounted_cents"] == 0
         scenarios = Counter(e["scenario"] for e in summary["encounters"])
         assert sum(scenarios.values()) == PATIENTS and len(scenarios) == 8, scenarios  # every kind of day occurs
-        figures = _check_books(offset, summary)
+        figures = _check_books(offset, summary, tmp / "var")
         print(f"\n{'postgres' if pg_url else 'sqlite'}: demo {took:.0f} s; states {summary['states']}; {figures}")
         print("KPIs", {k: summary["kpis"][k] for k in ("clean_claim_rate", "first_pass_yield", "denial_rate")})
         assert figures["reversals"] > 0 and summary["states"].get("closed", 0) > 0

@@ -62,6 +62,7 @@ def test_rcm_run_serves_health_and_ready_then_stops_clean(tmp_path: Path) -> Non
     offset = free_port() % 1000 + 20000 - 8001  # ports nobody else uses in this run
     env = {
         **os.environ,
+        "AUTH_MODE": "on",
         "RCM_VAR_DIR": str(tmp_path / "var"),
         "RCM_PORT_OFFSET": str(offset),
         "KAFKA_BOOTSTRAP_SERVERS": f"127.0.0.1:{free_port()}",

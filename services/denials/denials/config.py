@@ -11,6 +11,7 @@ class DenialsSettings(BaseServiceSettings):
     """Settings of the denials service; environment variables carry the prefix DENIALS_."""
 
     service_name: ClassVar[str] = "denials"
+    write_scope: ClassVar[str] = "denials:work"
     model_config = SettingsConfigDict(env_prefix="DENIALS_", extra="ignore")
     port: int = 8004
     appeal_window_days: int = 90  # default appeal / refiling window from the remittance

@@ -11,6 +11,7 @@ class EligibilitySettings(BaseServiceSettings):
     """Settings of the eligibility service; environment variables carry the prefix ELIGIBILITY_."""
 
     service_name: ClassVar[str] = "eligibility"
+    write_scope: ClassVar[str] = "eligibility:check"
     model_config = SettingsConfigDict(env_prefix="ELIGIBILITY_", extra="ignore")
     port: int = 8001
     # Clearinghouse adapters in failover order: name -> URL that takes a 270 and answers a 271.

@@ -12,6 +12,7 @@ class RemittanceSettings(BaseServiceSettings):
     """Settings of the remittance service; environment variables carry the prefix REMITTANCE_."""
 
     service_name: ClassVar[str] = "remittance"
+    write_scope: ClassVar[str] = "remittance:post"
     model_config = SettingsConfigDict(env_prefix="REMITTANCE_", extra="ignore")
     port: int = 8003
     inbound_dir: str = ""  # empty: ./var/inbound/835 (files dropped here are ingested by the worker)

@@ -13,11 +13,12 @@ from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
-from sqlalchemy import text
+from sqlalchemy import Table, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
+from rcm_shared.audit import AuditEntry, append, audit_router
 from rcm_shared.auth import SCOPE_KEY, AuthError, Principal, Verifier, required_scope
 from rcm_shared.bus.tables import BusTables
 from rcm_shared.bus.worker import consumer_ready
@@ -214,10 +215,46 @@ def create_service_app(
         body = {"status": "ready" if ok else "not ready", "service": settings.service_name, "checks": checks}
         return JSONResponse(body, status_code=200 if ok else 503)
 
+    audit = tables.outbox.metadata.tables.get("audit_event")
+    if audit is not None:
+        routers = [*routers, audit_router(audit)]
+        _install_audit(app, audit)
     for router in routers:
         app.include_router(router, dependencies=[Depends(authorize)])
     _document_security(app, settings)
     return app
+
+
+def _install_audit(app: FastAPI, table: Table) -> None:
+    """Every request a service route answers leaves an audit row; no row, no answer (503)."""
+    own = {route.path for route in app.routes if isinstance(route, APIRoute)}
+
+    @app.middleware("http")
+    async def _audit(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+        response = await call_next(request)
+        route = request.scope.get("route")
+        if not isinstance(route, APIRoute) or route.path in own:
+            return response
+        principal: Principal | None = getattr(request.state, "principal", None)
+        settings: BaseServiceSettings = request.app.state.settings
+        header = request.headers.get(TENANT_HEADER, "")
+        tenant = principal.tenant if principal else header if _TENANT.match(header) else settings.default_tenant
+        params = request.scope.get("path_params") or {}
+        entry = AuditEntry(
+            tenant_id=tenant,
+            actor=principal.client_id if principal else "anonymous",
+            method=request.method,
+            resource=route.path,
+            resource_id="/".join(str(v) for v in params.values()) or None,
+            status=response.status_code,
+            request_id=response.headers.get(CORRELATION_HEADER),
+        )
+        try:
+            await append(request.app.state.engine, table, entry)
+        except Exception:
+            log.error("audit trail write failed for %s %s", request.method, route.path, exc_info=True)
+            return problem(503, "Service Unavailable", "the audit trail could not record this request; retry later")
+        return response
 
 
 def _document_security(app: FastAPI, settings: BaseServiceSettings) -> None:

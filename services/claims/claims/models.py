@@ -6,6 +6,7 @@ leaves this service except in the 837 to the payer).
 
 from __future__ import annotations
 
+from rcm_shared.audit import audit_table
 from rcm_shared.bus.tables import BigId, bus_tables
 from rcm_shared.db import make_metadata
 from sqlalchemy import (
@@ -24,6 +25,7 @@ from sqlalchemy import (
 
 metadata = make_metadata()
 bus = bus_tables(metadata)
+audit = audit_table(metadata)  # the tamper-evident trail of every request (rcm_shared.audit)
 
 claim = Table(
     "claim",

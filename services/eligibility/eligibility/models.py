@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from rcm_shared.audit import audit_table
 from rcm_shared.bus.tables import bus_tables
 from rcm_shared.db import make_metadata
 from sqlalchemy import JSON, BigInteger, Column, Date, DateTime, Index, Integer, String, Table, Text
 
 metadata = make_metadata()
 bus = bus_tables(metadata)
+audit = audit_table(metadata)  # the tamper-evident trail of every request (rcm_shared.audit)
 
 eligibility_check = Table(
     "eligibility_check",

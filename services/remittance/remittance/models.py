@@ -5,6 +5,7 @@ Money is integer cents. Every row carries its tenant (organization); every query
 
 from __future__ import annotations
 
+from rcm_shared.audit import audit_table
 from rcm_shared.bus.tables import BigId, bus_tables
 from rcm_shared.db import make_metadata
 from sqlalchemy import (
@@ -25,6 +26,7 @@ from sqlalchemy import (
 
 metadata = make_metadata()
 bus = bus_tables(metadata)
+audit = audit_table(metadata)  # the tamper-evident trail of every request (rcm_shared.audit)
 
 remittance = Table(
     "remittance",

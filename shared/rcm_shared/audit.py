@@ -1,0 +1,196 @@
+"""The audit trail: an append-only record of every request to a service's PHI-bearing routes, in the
+service's own schema, tamper-evident by a hash chain.
+
+One row per request: who (the token's client, or ``anonymous``), the organization, the action (read,
+create, update, delete), the resource (route template and the ids in its path), when, the outcome
+(HTTP status: success, denied, invalid, error) and the request's correlation id. Each row's ``hash`` is
+SHA-256 over the previous row's hash and the row's own fields, so altering, deleting or reordering a row
+breaks every hash after it; ``verify`` walks the chain. Rows are appended one at a time under a lock
+(SQLite's write lock; a transaction-level advisory lock on PostgreSQL), so the chain has one order.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request
+from pydantic import BaseModel
+from sqlalchemy import Column, DateTime, Index, Integer, MetaData, String, Table, and_, select, text
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from rcm_shared.bus.tables import BigId
+from rcm_shared.db import READ_ONLY
+
+GENESIS = "0" * 64
+ACTIONS = {"GET": "read", "HEAD": "read", "POST": "create", "PUT": "update", "PATCH": "update", "DELETE": "delete"}
+_LOCK_KEY = 0x52434D41  # "RCMA": the advisory lock serializing appends on PostgreSQL
+
+
+def audit_table(metadata: MetaData) -> Table:
+    return Table(
+        "audit_event",
+        metadata,
+        Column("id", BigId, primary_key=True, autoincrement=True),
+        Column("tenant_id", String(64), nullable=False),
+        Column("at", DateTime(timezone=True), nullable=False),
+        Column("actor", String(120), nullable=False),
+        Column("action", String(10), nullable=False),
+        Column("method", String(10), nullable=False),
+        Column("resource", String(200), nullable=False),  # the route template: /v1/claims/{claim_id}
+        Column("resource_id", String(200), nullable=True),  # the ids in the path, in order
+        Column("status", Integer, nullable=False),
+        Column("outcome", String(10), nullable=False),
+        Column("request_id", String(100), nullable=True),
+        Column("prev_hash", String(64), nullable=False),
+        Column("hash", String(64), nullable=False),
+        Index("ix_audit_event_tenant_at", "tenant_id", "at"),
+        Index("ix_audit_event_tenant_resource_id", "tenant_id", "resource_id"),
+    )
+
+
+def outcome_of(status: int) -> str:
+    if status < 400:
+        return "success"
+    if status in (401, 403):
+        return "denied"
+    return "error" if status >= 500 else "invalid"
+
+
+_FIELDS = ("tenant_id", "at", "actor", "action", "method", "resource", "resource_id", "status", "outcome", "request_id")
+
+
+def _digest(prev_hash: str, row: Mapping[str, Any]) -> str:
+    fields = {k: row[k] for k in _FIELDS}
+    at = fields["at"]
+    at = at if at.tzinfo else at.replace(tzinfo=UTC)  # SQLite hands back naive UTC
+    fields["at"] = at.astimezone(UTC).isoformat(timespec="microseconds")
+    body = json.dumps(fields, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(f"{prev_hash}|{body}".encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    tenant_id: str
+    actor: str
+    method: str
+    resource: str
+    resource_id: str | None
+    status: int
+    request_id: str | None
+
+
+async def append(engine: AsyncEngine, table: Table, entry: AuditEntry) -> None:
+    async with engine.begin() as conn:
+        await _append(conn, table, entry)
+
+
+async def _append(conn: AsyncConnection, table: Table, entry: AuditEntry) -> None:
+    if conn.dialect.name == "postgresql":
+        await conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _LOCK_KEY})
+    last = (await conn.execute(select(table.c.hash).order_by(table.c.id.desc()).limit(1))).scalar()
+    row: dict[str, Any] = {
+        "tenant_id": entry.tenant_id,
+        "at": datetime.now(UTC),
+        "actor": entry.actor[:120],
+        "action": ACTIONS.get(entry.method, entry.method.lower()),
+        "method": entry.method,
+        "resource": entry.resource[:200],
+        "resource_id": entry.resource_id[:200] if entry.resource_id else None,
+        "status": entry.status,
+        "outcome": outcome_of(entry.status),
+        "request_id": entry.request_id,
+    }
+    prev = last or GENESIS
+    await conn.execute(table.insert().values(**row, prev_hash=prev, hash=_digest(prev, row)))
+
+
+@dataclass
+class Verdict:
+    ok: bool
+    rows: int
+    first_broken_id: int | None = None
+    reason: str | None = None
+
+
+async def verify(engine: AsyncEngine, table: Table, batch: int = 5000) -> Verdict:
+    """Walk the whole chain in id order; the first row whose links or hash do not hold breaks it."""
+    prev = GENESIS
+    count = 0
+    after = 0
+    async with engine.connect() as conn:
+        conn = await conn.execution_options(**READ_ONLY)
+        while True:
+            rows = list(await conn.execute(select(table).where(table.c.id > after).order_by(table.c.id).limit(batch)))
+            if not rows:
+                return Verdict(True, count)
+            for r in rows:
+                data = r._mapping
+                if r.prev_hash != prev:
+                    return Verdict(False, count, r.id, "the row does not link to the row before it")
+                if _digest(prev, data) != r.hash:
+                    return Verdict(False, count, r.id, "the row's content does not match its hash")
+                prev = r.hash
+                count += 1
+                after = r.id
+
+
+# -- the API every service exposes over its own trail (scope audit:read) ------------------------------
+class AuditRead(BaseModel):
+    id: int
+    at: datetime
+    actor: str
+    action: str
+    method: str
+    resource: str
+    resource_id: str | None
+    status: int
+    outcome: str
+    request_id: str | None
+
+
+class VerdictRead(BaseModel):
+    ok: bool
+    rows: int
+    first_broken_id: int | None
+    reason: str | None
+
+
+def audit_router(table: Table) -> APIRouter:
+    router = APIRouter(prefix="/v1/audit", tags=["audit"])
+    scope = {"x-required-scope": "audit:read"}
+
+    @router.get("", response_model=list[AuditRead], openapi_extra=scope, summary="The caller's organization's trail")
+    async def list_audit(
+        request: Request,
+        resource_id: str | None = None,
+        actor: str | None = None,
+        since: datetime | None = None,
+        limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+        offset: Annotated[int, Query(ge=0)] = 0,
+    ) -> list[AuditRead]:
+        from rcm_shared.web import tenant_of
+
+        c = table.c
+        cond = [c.tenant_id == tenant_of(request)]
+        if resource_id:
+            cond.append(c.resource_id == resource_id)
+        if actor:
+            cond.append(c.actor == actor)
+        if since:
+            cond.append(c.at >= since)
+        async with request.app.state.engine.connect() as conn:
+            conn = await conn.execution_options(**READ_ONLY)
+            rows = await conn.execute(select(table).where(and_(*cond)).order_by(c.id).limit(limit).offset(offset))
+            return [AuditRead.model_validate(r._mapping, from_attributes=False) for r in rows]
+
+    @router.get("/verify", response_model=VerdictRead, openapi_extra=scope, summary="Check the whole hash chain")
+    async def verify_audit(request: Request) -> VerdictRead:
+        verdict = await verify(request.app.state.engine, table)
+        return VerdictRead(**verdict.__dict__)
+
+    return router

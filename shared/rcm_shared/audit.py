@@ -132,7 +132,7 @@ async def verify(engine: AsyncEngine, table: Table, batch: int = 5000) -> Verdic
                 data = r._mapping
                 if r.prev_hash != prev:
                     return Verdict(False, count, r.id, "the row does not link to the row before it")
-                if _digest(prev, data) != r.hash:
+                if _digest(prev, dict(data)) != r.hash:
                     return Verdict(False, count, r.id, "the row's content does not match its hash")
                 prev = r.hash
                 count += 1

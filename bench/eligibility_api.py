@@ -23,6 +23,8 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import httpx
+from rcm_cli.issuer import Issuer
+from rcm_shared.auth import AuthSettings
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -45,11 +47,18 @@ def body(i: int, cached: bool) -> dict[str, object]:
     }
 
 
-async def load(url: str, rate: float, seconds: float, concurrency: int, cached: bool) -> tuple[list[float], int, float]:
+async def load(
+    url: str, rate: float, seconds: float, concurrency: int, cached: bool, token: str
+) -> tuple[list[float], int, float]:
     latencies: list[float] = []
     errors = 0
     sem = asyncio.Semaphore(concurrency)
-    async with httpx.AsyncClient(base_url=url, timeout=10, limits=httpx.Limits(max_connections=concurrency)) as client:
+    async with httpx.AsyncClient(
+        base_url=url,
+        timeout=10,
+        limits=httpx.Limits(max_connections=concurrency),
+        headers={"Authorization": f"Bearer {token}"},  # auth on, as in production: every request is verified
+    ) as client:
         if cached:
             await client.post("/v1/eligibility/checks", json=body(0, True))
 
@@ -94,7 +103,13 @@ def main() -> None:
             "RCM_VAR_DIR": tmp,
             "ELIGIBILITY_LOG_LEVEL": "WARNING",
             "ELIGIBILITY_ADAPTERS": json.dumps({"sandbox": f"http://127.0.0.1:{sandbox_port}/x12/270"}),
+            "AUTH_MODE": "on",
+            "AUTH_JWKS_FILE": str(Path(tmp) / "auth" / "jwks.json"),
         }
+        issuer = Issuer(Path(tmp) / "auth", AuthSettings())
+        issuer.ensure_key()
+        client_id, secret = issuer.create_client("bench", ["eligibility:check", "eligibility:read"])
+        token = issuer.token(client_id, secret)["access_token"]
         subprocess.run(
             [sys.executable, "-m", "alembic", "-c", str(ROOT / "services/eligibility/alembic.ini"), "upgrade", "head"],
             cwd=ROOT,
@@ -148,7 +163,7 @@ def main() -> None:
             url = f"http://127.0.0.1:{api_port}"
             print(f"{'path':<8} {'offered/s':>9} {'achieved/s':>10} {'p50 ms':>7} {'p99 ms':>7} {'errors':>6}")
             for cached in (False, True):
-                lat, errors, elapsed = asyncio.run(load(url, args.rate, args.seconds, args.concurrency, cached))
+                lat, errors, elapsed = asyncio.run(load(url, args.rate, args.seconds, args.concurrency, cached, token))
                 print(
                     f"{'cached' if cached else 'live':<8} {args.rate:>9.0f} {len(lat) / elapsed:>10.0f} "
                     f"{statistics.median(lat):>7.1f} {pct(lat, 99):>7.1f} {errors:>6}"

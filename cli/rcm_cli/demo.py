@@ -206,6 +206,18 @@ def demo_credentials() -> tuple[str, str]:
     return client_id, secret
 
 
+# Planted PHI for leak tests (RCM_DEMO_CANARY=1): one clean visit's patient carries these values, and
+# they must show up nowhere they do not belong (logs, event payloads).
+CANARY = {"last_name": "Canarylast", "first_name": "Canaryfirst", "birth_date": "1931-03-17"}
+
+
+def plant_canary(encounters: list[Encounter]) -> Encounter | None:
+    target = next((e for e in encounters if e.scenario == "clean" and e.payer_id == "ACME01"), None)
+    if target is not None:
+        target.document["subscriber"].update(CANARY)
+    return target
+
+
 class Demo:
     def __init__(self, client: httpx.AsyncClient, urls: dict[str, str], tenant: str, say: Any) -> None:
         self.http = client
@@ -297,6 +309,8 @@ async def run_demo(patients: int, seed: int, timeout: float, say: Any = print) -
         while day.isoformat() in taken:
             day -= timedelta(days=1)
         encounters = clinic_day(rng, patients, rosters, day)
+        if os.environ.get("RCM_DEMO_CANARY"):
+            plant_canary(encounters)
         say(
             f"clinic day {day}: {len(encounters)} encounters (seed {seed}); scenarios: "
             + ", ".join(f"{k} {v}" for k, v in sorted(Counter(e.scenario for e in encounters).items()))
@@ -553,7 +567,10 @@ async def summarize(
         say(f"every claim reached the state its scenario dictates ({seconds:.0f} s)")
     return {
         "seconds": round(seconds, 1),
-        "encounters": [asdict(e) | {"document": None} for e in encounters],
+        "encounters": [
+            asdict(e) | {"document": None, "canary": e.document["subscriber"].get("last_name") == CANARY["last_name"]}
+            for e in encounters
+        ],
         "states": dict(states),
         "mismatches": wrong,
         "kpis": kpis,

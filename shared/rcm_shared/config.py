@@ -90,6 +90,8 @@ class BaseServiceSettings(BaseSettings):
     relay_batch_size: int = 500
     relay_poll_interval_ms: int = 100
     relay_broker_check_interval_s: float = 15.0
+    max_body_mb: int = 10  # larger request bodies get 413 (remittance: its 835 upload limit)
+    rate_limit_per_minute: int = 12_000  # per client per API process (token bucket); 0: off
     log_level: str = "INFO"
     log_json: bool = True
     # Until token-based tenancy (auth) is configured, the caller's organization comes from the

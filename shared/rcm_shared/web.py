@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
+import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
@@ -17,6 +18,7 @@ from sqlalchemy import Table, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from rcm_shared.audit import AuditEntry, append, audit_router
 from rcm_shared.auth import SCOPE_KEY, AuthError, Principal, Verifier, required_scope
@@ -58,21 +60,61 @@ def _verifier(request: Request) -> Verifier:
     return verifier
 
 
+class RateLimiter:
+    """A token bucket per caller (the token's client; before authentication, the remote address)."""
+
+    def __init__(self, per_minute: int) -> None:
+        self.rate = per_minute / 60.0
+        self.burst = max(10.0, per_minute / 4)
+        self.buckets: dict[str, tuple[float, float]] = {}
+
+    def take(self, key: str) -> float:
+        """0 when allowed, else the seconds to wait."""
+        if self.rate <= 0:
+            return 0.0
+        now = time.monotonic()
+        tokens, at = self.buckets.get(key, (self.burst, now))
+        tokens = min(self.burst, tokens + (now - at) * self.rate)
+        if tokens < 1:
+            self.buckets[key] = (tokens, now)
+            return (1 - tokens) / self.rate
+        self.buckets[key] = (tokens - 1, now)
+        if len(self.buckets) > 100_000:  # forget idle callers rather than grow without bound
+            self.buckets.clear()
+        return 0.0
+
+
+def _limit(request: Request, key: str) -> None:
+    limiter: RateLimiter | None = getattr(request.app.state, "rate_limiter", None)
+    if limiter is None:
+        limiter = request.app.state.rate_limiter = RateLimiter(request.app.state.settings.rate_limit_per_minute)
+    wait = limiter.take(key)
+    if wait:
+        raise ProblemError(
+            429, "Too Many Requests", "rate limit reached for this client", headers={"Retry-After": str(int(wait) + 1)}
+        )
+
+
 async def authorize(request: Request) -> None:
-    """Every service route: a valid bearer token carrying the scope the route requires."""
+    """Every service route: a valid bearer token carrying the scope the route requires, within the
+    caller's rate limit (callers without a valid token are limited by address)."""
     settings: BaseServiceSettings = request.app.state.settings
     if settings.auth.mode == "off":
         return
+    address = f"addr:{request.client.host if request.client else '-'}"
     scheme, _, token = request.headers.get("Authorization", "").partition(" ")
     challenge = {"WWW-Authenticate": 'Bearer realm="rcm"'}
     if scheme.lower() != "bearer" or not token.strip():
+        _limit(request, address)
         raise ProblemError(
             401, "Unauthorized", "a bearer token is required (Authorization: Bearer ...)", headers=challenge
         )
     try:
         principal = await _verifier(request).averify(token.strip())
     except AuthError as exc:
+        _limit(request, address)
         raise ProblemError(exc.status, "Unauthorized", exc.detail, headers=challenge) from None
+    _limit(request, f"client:{principal.client_id}")
     route = request.scope.get("route")
     scope = required_scope(
         settings.service_name, settings.scope_for_writes(), request.method, getattr(route, "openapi_extra", None)
@@ -141,6 +183,40 @@ def _install_problem_handlers(app: FastAPI) -> None:
         return problem(500, "Internal Server Error", "an unexpected error occurred; it has been logged")
 
 
+class BodyLimit:
+    """Request bodies above the service's limit get 413, whether they declare their length or stream."""
+
+    def __init__(self, app: ASGIApp, limit_mb: int) -> None:
+        self.app = app
+        self.limit_mb = limit_mb
+        self.limit = limit_mb * 1024 * 1024
+
+    def _too_large(self) -> ProblemError:
+        return ProblemError(413, "Content Too Large", f"request bodies are limited to {self.limit_mb} MB")
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope["headers"]).get(b"content-length", b"")
+        if declared.isdigit() and int(declared) > self.limit:
+            exc = self._too_large()
+            await problem(exc.status, exc.title, exc.detail)(scope, receive, send)
+            return
+        seen = 0
+
+        async def counted() -> Message:
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > self.limit:
+                    raise self._too_large()  # rendered by the ProblemError handler
+            return message
+
+        await self.app(scope, counted, send)
+
+
 def _reason(status: int) -> str:
     from http import HTTPStatus
 
@@ -177,6 +253,7 @@ def create_service_app(
 
     app = FastAPI(title=title, description=description, version="0.1.0", lifespan=lifespan)
     _install_problem_handlers(app)
+    app.add_middleware(BodyLimit, limit_mb=settings.max_body_mb)
 
     @app.middleware("http")
     async def _correlation(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:

@@ -42,6 +42,7 @@ def _stack_env(tmp: Path, pg_url: str | None) -> tuple[dict[str, str], int, list
         "KAFKA_BOOTSTRAP_SERVERS": f"127.0.0.1:{free_port()}",
         "SANDBOX_SEED": "11",
         "SANDBOX_DELAY_SCALE": "0.5",
+        "RCM_DEMO_CANARY": "1",
     }
     schemas = []
     for name in SERVICES:
@@ -134,6 +135,25 @@ def _check_books(offset: int, summary: dict[str, Any], var: Path) -> dict[str, i
             recovered = [d for d in denials if d["claim_id"] == c["original_claim_id"]]
             assert [d["status"] for d in recovered] == ["recovered"], recovered
         figures["replacements paid"] = len(replacements)
+        # the audit trail: every claim's postings read above is on record, and every chain holds
+        read = {cid for cid, c in claims.items() if c["state"] not in ("draft", "ready", "void")}
+        recorded: set[str] = set()
+        offset_ = 0
+        while True:
+            page = _get(http, f"{remit_url}/v1/audit", limit=1000, offset=offset_)
+            recorded |= {
+                r["resource_id"]
+                for r in page
+                if r["resource"] == "/v1/claims/{claim_id}/postings" and r["action"] == "read" and r["status"] == 200
+            }
+            if len(page) < 1000:
+                break
+            offset_ += 1000
+        assert read <= recorded, sorted(read - recorded)[:5]
+        for port in (8001, 8002, 8003, 8004):
+            verdict = _get(http, f"http://127.0.0.1:{port + offset}/v1/audit/verify")
+            assert verdict["ok"] and verdict["rows"] > 0, (port, verdict)
+            figures["audit rows"] += verdict["rows"]
     return dict(figures)
 
 
@@ -184,6 +204,7 @@ def _run_cycle(tmp: Path, pg_url: str | None) -> None:
         scenarios = Counter(e["scenario"] for e in summary["encounters"])
         assert sum(scenarios.values()) == PATIENTS and len(scenarios) == 8, scenarios  # every kind of day occurs
         figures = _check_books(offset, summary, tmp / "var")
+        figures["canary checks"] = _no_canary_leaks(offset, summary, tmp / "var", env)
         print(f"\n{'postgres' if pg_url else 'sqlite'}: demo {took:.0f} s; states {summary['states']}; {figures}")
         print("KPIs", {k: summary["kpis"][k] for k in ("clean_claim_rate", "first_pass_yield", "denial_rate")})
         assert figures["reversals"] > 0 and summary["states"].get("closed", 0) > 0
@@ -193,6 +214,58 @@ def _run_cycle(tmp: Path, pg_url: str | None) -> None:
         reader.join(timeout=5)
         if pg_url and schemas:
             _drop(pg_url, schemas)
+
+
+def _no_canary_leaks(offset: int, summary: dict[str, Any], var: Path, env: dict[str, str]) -> int:
+    """The planted patient's name, birth date and member id: in no log line, and in no event payload or
+    header except the member id where a consumer needs it (eligibility.check_completed)."""
+    import asyncio
+
+    from rcm_cli.demo import CANARY
+    from rcm_shared.db import create_engine
+    from sqlalchemy import select
+
+    (claim_id,) = [cid for e in summary["encounters"] if e["canary"] for cid in e["claim_ids"]]
+    with httpx.Client(timeout=30, headers={"Authorization": f"Bearer {_token(offset, var)}"}) as http:
+        claim = _get(http, f"http://127.0.0.1:{8002 + offset}/v1/claims/{claim_id}")
+    member_id = claim["document"]["subscriber"]["member_id"]
+    assert claim["state"] == "paid" and claim["document"]["subscriber"]["last_name"] == CANARY["last_name"]
+    demographics = [
+        CANARY["last_name"],
+        CANARY["first_name"],
+        CANARY["birth_date"],
+        CANARY["birth_date"].replace("-", ""),
+    ]
+    # positive control: the planted values did travel, in the 837 the clearinghouse received
+    sent = "".join(p.read_text() for p in (var / "sandbox" / "received").glob("*.x12")).lower()
+    assert CANARY["last_name"].lower() in sent and member_id.lower() in sent
+    checked = 0
+    for log_file in sorted((var / "log").glob("*.log")):
+        text_ = log_file.read_text(errors="replace").lower()
+        checked += 1
+        for value in [*demographics, member_id]:
+            assert value.lower() not in text_, f"canary {value!r} in {log_file.name}"
+
+    async def outboxes() -> int:
+        rows = 0
+        for name in SERVICES:
+            models = __import__(f"{name}.models", fromlist=["bus"])
+            url = env.get(f"{name.upper()}_DATABASE_URL") or f"sqlite+aiosqlite:///{var / (name + '.db')}"
+            engine = create_engine(url, schema=env.get(f"{name.upper()}_DB_SCHEMA") or name)
+            async with engine.connect() as conn:
+                for row in await conn.execute(select(models.bus.outbox)):
+                    blob = (row.payload + json.dumps(row.headers)).lower()
+                    for value in demographics:
+                        assert value.lower() not in blob, f"canary {value!r} in a {row.event_type} event"
+                    if row.event_type != "eligibility.check_completed":
+                        assert member_id.lower() not in blob, f"the member id in a {row.event_type} event"
+                    rows += 1
+            await engine.dispose()
+        return rows
+
+    events = asyncio.run(outboxes())
+    assert events > 500
+    return checked + events
 
 
 def _drop(pg_url: str, schemas: list[str]) -> None:

@@ -154,3 +154,38 @@ def test_issuer_clients_and_tokens(issuer: Issuer) -> None:
         issuer.token(client_id, secret, ["denials:work"])
     with pytest.raises(ValueError, match="unknown scope"):
         issuer.create_client("org-9", ["claims:admin"])
+
+
+@pytest.fixture
+async def small_claims(issuer: Issuer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Any]:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'claims.db'}"
+    await migrate(ROOT / "services" / "claims", url, "claims")
+    monkeypatch.setenv("CLAIMS_DATABASE_URL", url)
+    monkeypatch.setenv("CLAIMS_MAX_BODY_MB", "1")
+    monkeypatch.setenv("CLAIMS_RATE_LIMIT_PER_MINUTE", "60")  # a burst of 15, then one a second
+    from claims.config import get_settings
+    from claims.main import create_app
+
+    async with app_client(create_app, get_settings.cache_clear) as client:
+        yield client
+
+
+async def test_body_size_and_rate_limits(small_claims: Any, issuer: Issuer) -> None:
+    tokens = Tokens(issuer)
+    auth = {"Authorization": f"Bearer {tokens.make(['claims:write', 'claims:read'])}"}
+    big = b"x" * (1024 * 1024 + 1)
+    r = await small_claims.post("/v1/acknowledgments", content=big, headers=auth)
+    assert r.status_code == 413 and r.headers["content-type"] == "application/problem+json"
+
+    async def stream() -> AsyncIterator[bytes]:  # no Content-Length: counted as it arrives
+        for _ in range(3):
+            yield b"y" * 500_000
+
+    r = await small_claims.post("/v1/acknowledgments", content=stream(), headers=auth)
+    assert r.status_code == 413, r.text
+    statuses = [(await small_claims.get("/v1/claims", headers=auth)).status_code for _ in range(20)]
+    assert statuses[:10] == [200] * 10 and 429 in statuses
+    limited = await small_claims.get("/v1/claims", headers=auth)
+    assert limited.status_code == 429 and int(limited.headers["retry-after"]) >= 1
+    other = {"Authorization": f"Bearer {tokens.make(['claims:read'], sub='another-client')}"}
+    assert (await small_claims.get("/v1/claims", headers=other)).status_code == 200  # per client

@@ -18,6 +18,7 @@ class RemittanceSettings(BaseServiceSettings):
     inbound_dir: str = ""  # empty: ./var/inbound/835 (files dropped here are ingested by the worker)
     inbound_poll_seconds: float = 2.0
     max_upload_mb: int = 200
+    max_body_mb: int = 200  # the API's body limit: at least the 835 upload limit
     spool_dir: str = ""  # empty: ./var/spool/remittance (uploads are streamed here before parsing)
     batch_size: int = 500
 

@@ -1,0 +1,155 @@
+"""Tenant isolation on every resource route of every service, generated from each OpenAPI: another
+organization's token (with every scope) reading or writing org-1's records gets 404, and org-1's
+records are unchanged afterwards. SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import importlib
+import sys
+import uuid
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from rcm_cli.issuer import SCOPES, Issuer
+from rcm_shared.auth import SCOPE_KEY, AuthSettings
+from rcm_shared.db import create_engine
+from rcm_shared.testing import app_client
+
+sys.path.insert(0, str(Path(__file__).parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "services" / "claims" / "tests"))
+from factory import encounter
+from test_auth import Tokens
+
+SAMPLES = Path(__file__).resolve().parents[1] / "x12" / "samples"
+SERVICES = ("eligibility", "claims", "remittance", "denials")
+# Bodies that pass validation, so the request reaches the tenant check rather than stopping at a 422.
+BODIES: dict[tuple[str, str], Any] = {
+    ("PUT", "/v1/claims/{claim_id}"): encounter(),
+    ("POST", "/v1/claims/{claim_id}/correct"): {},
+    ("POST", "/v1/denials/{denial_id}/actions"): {"action": "comment", "note": "looking"},
+    ("POST", "/v1/review-items/{item_id}/resolve"): {"note": "looked at it"},
+}
+
+
+async def _seed(name: str, client: Any, db: Any, auth: dict[str, str]) -> dict[str, str]:
+    """org-1's records, one per kind of path id the service has."""
+    if name == "claims":
+        r = await client.post("/v1/claims", json=encounter(), headers=auth)
+        return {"claim_id": r.json()["id"]}
+    if name == "eligibility":
+        text = (SAMPLES / "271" / "lfh__271_005010X279A1__dependent-health-benefit-check.271").read_text()
+        checks = (await client.post("/v1/eligibility/responses", content=text, headers=auth)).json()
+        check = {
+            "provider": {"npi": "1234567893", "name": "Clinic"},
+            "payer_id": "ACME01",
+            "payer_name": "ACME",
+            "subscriber": {"member_id": "W1", "first_name": "Jane", "last_name": "Doe", "birth_date": "1980-01-02"},
+            "service_date": "2026-11-20",
+        }
+        batch = (await client.post("/v1/eligibility/batches", json={"checks": [check]}, headers=auth)).json()
+        return {"check_id": checks[0]["id"], "batch_id": batch["id"]}
+    if name == "remittance":
+        text = (SAMPLES / "835" / "lfh__demo-file__demo.835").read_bytes()
+        posted = (await client.post("/v1/remittances", content=text, headers=auth)).json()
+        remittance_id = posted["remittances"][0]["remittance_id"]
+        claims = (await client.get(f"/v1/remittances/{remittance_id}/claims", headers=auth)).json()
+        items = (await client.get("/v1/review-items", headers=auth)).json()
+        ids = {"remittance_id": remittance_id, "claim_id": claims[0]["claim_id"]}
+        ids["item_id"] = str(items[0]["id"]) if items else "1"
+        return ids
+    from denials.models import denial
+
+    denial_id = str(uuid.uuid4())
+    engine = create_engine(db.url, schema=db.schema)
+    now = datetime.now(UTC)
+    async with engine.begin() as conn:
+        await conn.execute(
+            denial.insert().values(
+                id=denial_id,
+                tenant_id="org-1",
+                claim_id="C1",
+                line_number=0,
+                source_id="R1",
+                payer_id="ACME01",
+                payer_claim_control_number="PCN1",
+                category="authorization",
+                root_cause="no prior authorization",
+                avoidable="yes",
+                action="correct_and_resubmit",
+                carcs=["CO-197"],
+                rarcs=["M62"],
+                amount_cents=12000,
+                status="open",
+                deadline=None,
+                deadline_notified=0,
+                recovered_cents=0,
+                opened_at=now,
+                updated_at=now,
+            )
+        )
+    await engine.dispose()
+    return {"denial_id": denial_id}
+
+
+@pytest.fixture(params=SERVICES)
+async def seeded(
+    request: pytest.FixtureRequest, db_factory: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> AsyncIterator[tuple[str, Any, dict[str, str], Tokens]]:
+    name = str(request.param)
+    db = await db_factory(name)
+    monkeypatch.setenv("AUTH_MODE", "on")
+    monkeypatch.setenv("AUTH_JWKS_FILE", str(tmp_path / "auth" / "jwks.json"))
+    monkeypatch.setenv(f"{name.upper()}_DATABASE_URL", db.url)
+    monkeypatch.setenv(f"{name.upper()}_DB_SCHEMA", db.schema)
+    monkeypatch.setenv("CLAIMS_OUTBOUND_DIR", str(tmp_path / "outbound"))
+    issuer = Issuer(tmp_path / "auth", AuthSettings())
+    issuer.ensure_key()
+    tokens = Tokens(issuer)
+    config = importlib.import_module(f"{name}.config")
+    main = importlib.import_module(f"{name}.main")
+    async with app_client(main.create_app, config.get_settings.cache_clear) as client:
+        auth = {"Authorization": f"Bearer {tokens.make(list(SCOPES), org='org-1')}"}
+        ids = await _seed(name, client, db, auth)
+        yield name, client, ids, tokens
+
+
+async def test_another_organization_gets_404_and_changes_nothing(
+    seeded: tuple[str, Any, dict[str, str], Tokens],
+) -> None:
+    name, client, ids, tokens = seeded
+    mine = {"Authorization": f"Bearer {tokens.make(list(SCOPES), org='org-1')}"}
+    theirs = {"Authorization": f"Bearer {tokens.make(list(SCOPES), org='org-2')}"}
+    operations = [
+        (method.upper(), path, op)
+        for path, ops in client.app.openapi()["paths"].items()
+        if "{" in path
+        for method, op in ops.items()
+        if SCOPE_KEY in op
+    ]
+    assert operations
+    reads = sorted({path for method, path, _ in operations if method == "GET"})
+
+    async def snapshot() -> list[tuple[str, int, Any]]:
+        out = []
+        for path in reads:
+            r = await client.get(path.format(**ids), headers=mine)
+            body: Any = r.content
+            if "json" in r.headers.get("content-type", ""):
+                body = r.json()
+                if isinstance(body, dict):
+                    body.pop("correlation_id", None)  # differs per request by design
+            out.append((path, r.status_code, body))
+        return out
+
+    before = await snapshot()
+    assert any(status == 200 for _p, status, _c in before), before  # org-1 does see its records
+    for method, path, _op in operations:
+        url = path.format(**ids)
+        body = BODIES.get((method, path))
+        kwargs = {"json": body} if body is not None else {}
+        r = await client.request(method, url, headers=theirs, **kwargs)
+        assert r.status_code == 404, (name, method, path, r.status_code, r.text)
+    assert await snapshot() == before, f"{name}: org-2's requests changed org-1's records"

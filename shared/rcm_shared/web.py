@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 import time
@@ -260,7 +261,12 @@ def create_service_app(
         cid = request.headers.get(CORRELATION_HEADER) or str(uuid.uuid4())
         token = correlation_id.set(cid[:100])
         try:
-            response = await call_next(request)
+            response = await asyncio.wait_for(call_next(request), settings.request_timeout_s)
+        except TimeoutError:
+            log.warning(
+                "request timed out after %s s: %s %s", settings.request_timeout_s, request.method, request.url.path
+            )
+            response = problem(504, "Gateway Timeout", f"the request took longer than {settings.request_timeout_s} s")
         finally:
             correlation_id.reset(token)
         response.headers[CORRELATION_HEADER] = cid[:100]

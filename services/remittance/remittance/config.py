@@ -19,6 +19,7 @@ class RemittanceSettings(BaseServiceSettings):
     inbound_poll_seconds: float = 2.0
     max_upload_mb: int = 200
     max_body_mb: int = 200  # the API's body limit: at least the 835 upload limit
+    request_timeout_s: float = 900.0  # a 200 MB 835 is streamed, parsed and posted within one request
     spool_dir: str = ""  # empty: ./var/spool/remittance (uploads are streamed here before parsing)
     batch_size: int = 500
 

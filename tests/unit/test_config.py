@@ -37,6 +37,9 @@ def test_placeholder_secret_refused_outside_development(monkeypatch: pytest.Monk
     with pytest.raises(ValidationError, match="KAFKA_SASL_PASSWORD is unset or a placeholder"):
         DemoSettings()
     monkeypatch.setenv("KAFKA_SASL_PASSWORD", "s3cr3t-from-vault")
+    with pytest.raises(ValidationError, match="AUTH_MODE=off is refused in production"):
+        DemoSettings()  # the test suite runs in-process apps with auth off; production may not
+    monkeypatch.setenv("AUTH_MODE", "on")
     assert DemoSettings().environment == "production"
 
 

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import jsonschema_rs
 import pytest
 from rcm_cli.broker import free_port
 from sqlalchemy import text
@@ -218,7 +219,8 @@ def _run_cycle(tmp: Path, pg_url: str | None) -> None:
 
 def _no_canary_leaks(offset: int, summary: dict[str, Any], var: Path, env: dict[str, str]) -> int:
     """The planted patient's name, birth date and member id: in no log line, and in no event payload or
-    header except the member id where a consumer needs it (eligibility.check_completed)."""
+    header except the member id where a consumer needs it (eligibility.check_completed). And every event
+    of the run validates against its published contract."""
     import asyncio
 
     from rcm_cli.demo import CANARY
@@ -246,6 +248,8 @@ def _no_canary_leaks(offset: int, summary: dict[str, Any], var: Path, env: dict[
         for value in [*demographics, member_id]:
             assert value.lower() not in text_, f"canary {value!r} in {log_file.name}"
 
+    validators: dict[tuple[str, str], Any] = {}
+
     async def outboxes() -> int:
         rows = 0
         for name in SERVICES:
@@ -254,6 +258,15 @@ def _no_canary_leaks(offset: int, summary: dict[str, Any], var: Path, env: dict[
             engine = create_engine(url, schema=env.get(f"{name.upper()}_DB_SCHEMA") or name)
             async with engine.connect() as conn:
                 for row in await conn.execute(select(models.bus.outbox)):
+                    # every event emitted in the run matches its contract (contracts/schemas)
+                    version = dict(row.headers).get("ce_schemaversion", "1")
+                    validator = validators.get((row.event_type, version))
+                    if validator is None:
+                        path = ROOT / "contracts" / "schemas" / f"{row.event_type}.v{version}.json"
+                        validator = validators[(row.event_type, version)] = jsonschema_rs.validator_for(
+                            json.loads(path.read_text())
+                        )
+                    validator.validate(json.loads(row.payload))
                     blob = (row.payload + json.dumps(row.headers)).lower()
                     for value in demographics:
                         assert value.lower() not in blob, f"canary {value!r} in a {row.event_type} event"

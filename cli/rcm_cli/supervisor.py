@@ -137,7 +137,15 @@ def _children(root: Path, var: Path, python: str) -> list[Child]:
         children.append(
             Child(f"{svc.name}-api", svc.api_command(python), var / "log" / f"{svc.name}-api.log", _url(svc, "/readyz"))
         )
-        children.append(Child(f"{svc.name}-worker", svc.worker_command(python), var / "log" / f"{svc.name}-worker.log"))
+        children.append(
+            Child(
+                f"{svc.name}-worker",
+                svc.worker_command(python),
+                var / "log" / f"{svc.name}-worker.log",
+                # the worker's Prometheus endpoint: 9101.. beside the APIs' 8001.. (the API serves /metrics)
+                extra_env={f"{svc.name.upper()}_WORKER_METRICS_PORT": str(svc.port + 1100)},
+            )
+        )
     return children
 
 

@@ -92,6 +92,8 @@ class BaseServiceSettings(BaseSettings):
     relay_broker_check_interval_s: float = 15.0
     max_body_mb: int = 10  # larger request bodies get 413 (remittance: its 835 upload limit)
     rate_limit_per_minute: int = 12_000  # per client per API process (token bucket); 0: off
+    worker_metrics_port: int = 0  # the worker's Prometheus endpoint (0: off); the API serves /metrics itself
+    metrics_host: str = "127.0.0.1"  # where the worker's endpoint listens (0.0.0.0 in a container)
     request_timeout_s: float = 60.0  # a request still unanswered after this gets 504 (its transaction rolls back)
     log_level: str = "INFO"
     log_json: bool = True

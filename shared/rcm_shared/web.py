@@ -28,6 +28,7 @@ from rcm_shared.bus.worker import consumer_ready
 from rcm_shared.config import BaseServiceSettings
 from rcm_shared.db import create_engine, session_factory
 from rcm_shared.logging import configure_logging, correlation_id
+from rcm_shared.metrics import HTTP_LATENCY, DomainHook, refresh, render
 
 log = logging.getLogger(__name__)
 PROBLEM_JSON = "application/problem+json"
@@ -235,6 +236,7 @@ def create_service_app(
     routers: Sequence[APIRouter] = (),
     description: str = "",
     on_startup: Callable[[FastAPI], Awaitable[None]] | None = None,
+    domain_metrics: DomainHook | None = None,
 ) -> FastAPI:
     """The app a service serves: its routers plus /healthz and /readyz, problem details, JSON logs."""
     configure_logging(settings.service_name, settings.log_level, settings.log_json)
@@ -260,6 +262,7 @@ def create_service_app(
     async def _correlation(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
         cid = request.headers.get(CORRELATION_HEADER) or str(uuid.uuid4())
         token = correlation_id.set(cid[:100])
+        started = time.perf_counter()
         try:
             response = await asyncio.wait_for(call_next(request), settings.request_timeout_s)
         except TimeoutError:
@@ -270,7 +273,17 @@ def create_service_app(
         finally:
             correlation_id.reset(token)
         response.headers[CORRELATION_HEADER] = cid[:100]
+        route = request.scope.get("route")
+        HTTP_LATENCY.labels(
+            settings.service_name, request.method, getattr(route, "path", "unmatched"), str(response.status_code)
+        ).observe(time.perf_counter() - started)
         return response
+
+    @app.get("/metrics", tags=["health"], summary="Prometheus metrics of this API process")
+    async def metrics(request: Request) -> Response:
+        await refresh(request.app.state.engine, tables, settings.service_name, domain_metrics)
+        body, content_type = render()
+        return Response(body, media_type=content_type)
 
     @app.get("/healthz", tags=["health"], summary="Liveness: the process answers")
     async def healthz() -> dict[str, str]:

@@ -85,6 +85,11 @@ def test_rcm_run_serves_health_and_ready_then_stops_clean(tmp_path: Path) -> Non
         assert set(health.values()) == {200}, health
         ready = _wait_all([f"http://127.0.0.1:{p + offset}/readyz" for p in PORTS.values()], start + 90)
         assert set(ready.values()) == {200}, ready
+        with httpx.Client(timeout=5) as http:  # Prometheus: the APIs' /metrics, the workers' own ports
+            for port in PORTS.values():
+                assert "rcm_http_request_duration_seconds" in http.get(f"http://127.0.0.1:{port + offset}/metrics").text
+                worker = http.get(f"http://127.0.0.1:{port + 1100 + offset}/metrics").text
+                assert "# TYPE rcm_consumer_handler_duration_seconds histogram" in worker
         family = _descendants(proc.pid)
         assert len(family) >= 9  # broker + 4 APIs + 4 workers (plus their own helpers)
         while not any(b"all services ready" in line for line in lines) and time.monotonic() < start + 90:

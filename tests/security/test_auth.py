@@ -24,7 +24,7 @@ from rcm_shared.testing import app_client, migrate
 
 ROOT = Path(__file__).resolve().parents[2]
 SERVICES = ("eligibility", "claims", "remittance", "denials")
-OPEN = {"/healthz", "/readyz", "/docs", "/openapi.json", "/redoc", "/docs/oauth2-redirect"}
+OPEN = {"/healthz", "/readyz", "/metrics", "/docs", "/openapi.json", "/redoc", "/docs/oauth2-redirect"}
 
 
 class Tokens:

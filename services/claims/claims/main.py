@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from fastapi import FastAPI
+from rcm_shared.metrics import grouped
 from rcm_shared.web import create_service_app
 
 from claims.api.routes import router
 from claims.config import get_settings
-from claims.models import bus
+from claims.models import bus, claim
 from claims.resources import load_resources
 
 
@@ -16,4 +17,14 @@ async def _startup(app: FastAPI) -> None:
 
 
 def create_app() -> FastAPI:
-    return create_service_app(get_settings(), bus, title="RCM claims service", routers=[router], on_startup=_startup)
+    return create_service_app(
+        get_settings(),
+        bus,
+        title="RCM claims service",
+        routers=[router],
+        on_startup=_startup,
+        domain_metrics=grouped(
+            ("claims_by_state", claim, claim.c.state, None),
+            ("paid_cents_by_state", claim, claim.c.state, claim.c.paid_cents),
+        ),
+    )

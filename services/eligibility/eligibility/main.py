@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from fastapi import FastAPI
+from rcm_shared.metrics import grouped
 from rcm_shared.web import create_service_app
 
 from eligibility.api.compat import router as compat_router
 from eligibility.api.routes import router
 from eligibility.clearinghouse import Failover, HttpAdapter
 from eligibility.config import get_settings
-from eligibility.models import bus
+from eligibility.models import bus, eligibility_check
 
 
 async def _startup(app: FastAPI) -> None:
@@ -22,5 +23,10 @@ async def _startup(app: FastAPI) -> None:
 
 def create_app() -> FastAPI:
     return create_service_app(
-        get_settings(), bus, title="RCM eligibility service", routers=[router, compat_router], on_startup=_startup
+        get_settings(),
+        bus,
+        title="RCM eligibility service",
+        routers=[router, compat_router],
+        on_startup=_startup,
+        domain_metrics=grouped(("checks_by_status", eligibility_check, eligibility_check.c.status, None)),
     )

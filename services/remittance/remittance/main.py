@@ -3,12 +3,19 @@
 from __future__ import annotations
 
 from fastapi import FastAPI
+from rcm_shared.metrics import grouped
 from rcm_shared.web import create_service_app
 
 from remittance.api.routes import router
 from remittance.config import get_settings
-from remittance.models import bus
+from remittance.models import bus, ledger_entry
 
 
 def create_app() -> FastAPI:
-    return create_service_app(get_settings(), bus, title="RCM remittance service", routers=[router])
+    return create_service_app(
+        get_settings(),
+        bus,
+        title="RCM remittance service",
+        routers=[router],
+        domain_metrics=grouped(("ledger_cents", ledger_entry, ledger_entry.c.entry_type, ledger_entry.c.amount_cents)),
+    )

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 import traceback
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
@@ -30,6 +31,7 @@ from rcm_shared.bus.tables import BusTables
 from rcm_shared.config import KafkaSettings
 from rcm_shared.dialects import insert_ignore
 from rcm_shared.events import Envelope, EnvelopeError
+from rcm_shared.metrics import CONSUMER_LAG, DEAD_LETTERED, HANDLER_LATENCY
 from rcm_shared.topics import dlq_topic
 
 log = logging.getLogger(__name__)
@@ -150,6 +152,11 @@ class InboxConsumer:
                 await self.process(record)
                 await self._commit(tp, record.offset + 1)
                 count += 1
+            highwater = self._consumer.highwater(tp)
+            if highwater is not None and records:
+                CONSUMER_LAG.labels(self.name, tp.topic, str(tp.partition)).set(
+                    max(0, highwater - records[-1].offset - 1)
+                )
         return count
 
     async def _commit(self, tp: TopicPartition, offset: int) -> None:
@@ -175,15 +182,23 @@ class InboxConsumer:
         attempt = 0
         while True:
             attempt += 1
+            started = time.perf_counter()
+
+            def observe(outcome: str, since: float = started) -> None:
+                HANDLER_LATENCY.labels(self.name, envelope.type, outcome).observe(time.perf_counter() - since)
+
             try:
                 handled = await self._handle_once(record, envelope, handler)
             except (PermanentError, ValidationError) as exc:
+                observe("dead_lettered")
                 await self._dead_letter(record, f"invalid payload: {_short(exc)}", attempts=attempt)
                 return
             except Exception as exc:  # noqa: BLE001 - any handler failure is retried, then dead-lettered
                 if attempt > self._max_retries:
+                    observe("dead_lettered")
                     await self._dead_letter(record, f"handler failed: {_short(exc)}", attempts=attempt, exc=exc)
                     return
+                observe("retried")
                 self.stats.retries += 1
                 log.warning(
                     "handler for %s failed (attempt %d/%d): %s",
@@ -194,6 +209,7 @@ class InboxConsumer:
                 )
                 await asyncio.sleep(self._backoff * (2 ** (attempt - 1)))
                 continue
+            observe("handled" if handled else "duplicate")
             if handled:
                 self.stats.handled += 1
             else:
@@ -248,6 +264,7 @@ class InboxConsumer:
             log.error("cannot write to %s; the message stays uncommitted", dlq_topic(record.topic))
             raise
         self.stats.dead_lettered += 1
+        DEAD_LETTERED.labels(self.name, record.topic).inc()
         log.error("dead-lettered %s[%d]@%d: %s", record.topic, record.partition, record.offset, reason)
 
 

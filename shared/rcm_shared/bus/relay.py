@@ -28,6 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from rcm_shared.bus.admin import TopicRequest, ensure_topics, topic_message_totals
 from rcm_shared.bus.tables import BusTables
 from rcm_shared.config import KafkaSettings
+from rcm_shared.metrics import RELAYED
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +55,7 @@ class OutboxRelay:
         self._t = tables
         self._kafka = kafka
         self._topics = list(topics)
+        self.name = name
         self._lease_name = f"relay:{name}"
         self._holder = f"{name}:{uuid.uuid4().hex[:8]}"
         self._batch_size = batch_size
@@ -160,6 +162,7 @@ class OutboxRelay:
                 .values(published_at=datetime.now(UTC), publish_count=o.c.publish_count + 1)
             )
         self.published += len(ids)
+        RELAYED.labels(self.name).inc(len(ids))
         return len(ids)
 
     async def _acquire_lease(self) -> bool:

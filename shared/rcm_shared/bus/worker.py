@@ -22,6 +22,7 @@ from rcm_shared.bus.relay import OutboxRelay
 from rcm_shared.bus.tables import BusTables
 from rcm_shared.config import BaseServiceSettings
 from rcm_shared.db import create_engine
+from rcm_shared.metrics import serve_worker_metrics
 from rcm_shared.topics import consumed_by, produced_by
 
 log = logging.getLogger(__name__)
@@ -105,6 +106,7 @@ async def run_worker(spec: WorkerSpec, stop: asyncio.Event | None = None) -> Non
             loop.add_signal_handler(sig, stop.set)
     engine = create_engine(s.database_url, schema=s.db_schema, pool_size=s.db_pool_size)
     wid = worker_id(s.service_name)
+    serve_worker_metrics(s.worker_metrics_port, s.metrics_host)
     await ensure_topics(s.kafka, [*spec.produced, *spec.consumed, *spec.dead_letter])
     relay = OutboxRelay(
         engine=engine,

@@ -208,13 +208,13 @@ def demo_credentials() -> tuple[str, str]:
 
 # Planted PHI for leak tests (RCM_DEMO_CANARY=1): one clean visit's patient carries these values, and
 # they must show up nowhere they do not belong (logs, event payloads).
-CANARY = {"last_name": "Canarylast", "first_name": "Canaryfirst", "birth_date": "1931-03-17"}
+CANARY = {"last_name": "Canarylast", "first_name": "Canaryfirst", "birth_date": "1931-03-17", "ssn": "078-05-1120"}
 
 
 def plant_canary(encounters: list[Encounter]) -> Encounter | None:
     target = next((e for e in encounters if e.scenario == "clean" and e.payer_id == "ACME01"), None)
     if target is not None:
-        target.document["subscriber"].update(CANARY)
+        target.document["subscriber"].update({k: v for k, v in CANARY.items() if k != "ssn"})
     return target
 
 
@@ -426,6 +426,12 @@ async def work_denials(demo: Demo, encounters: list[Encounter], ours: set[str], 
         if len({d["claim_id"] for d in queue}) >= expected:
             break
         await asyncio.sleep(0.5)
+    if os.environ.get("RCM_DEMO_CANARY") and queue:
+        # free text is where people type PHI: a note carrying an SSN must reach no log line and no event
+        note = f"caller gave SSN {CANARY['ssn']} for {CANARY['first_name']} {CANARY['last_name']}"
+        await demo.call(
+            "POST", "denials", f"/v1/denials/{queue[0]['id']}/actions", json={"action": "comment", "note": note}
+        )
     for d in queue:
         e = by_claim.get(d["claim_id"])
         if e is None or d["status"] not in ("open", "in_progress"):

@@ -254,7 +254,18 @@ def create_service_app(
         finally:
             await engine.dispose()
 
-    app = FastAPI(title=title, description=description, version="0.1.0", lifespan=lifespan)
+    # The interactive docs and the OpenAPI document are served in development and test; elsewhere only
+    # the probes and /metrics are open, so they are off (publish the OpenAPI from `rcm contracts`/CI).
+    docs = settings.environment.value in ("development", "test")
+    app = FastAPI(
+        title=title,
+        description=description,
+        version="0.1.0",
+        lifespan=lifespan,
+        docs_url="/docs" if docs else None,
+        redoc_url="/redoc" if docs else None,
+        openapi_url="/openapi.json" if docs else None,
+    )
     _install_problem_handlers(app)
     app.add_middleware(BodyLimit, limit_mb=settings.max_body_mb)
 

@@ -70,3 +70,14 @@ async def test_an_access_the_audit_trail_cannot_record_is_not_served(tmp_path: P
     async with app_client(lambda: create_service_app(settings, bus, title="t", routers=[router])) as client:
         r = await client.get("/record")
         assert r.status_code == 503 and "audit" in r.json()["detail"] and "someone" not in r.text
+
+
+def test_docs_and_openapi_are_served_only_in_development_and_test(monkeypatch: pytest.MonkeyPatch) -> None:
+    from claims.models import bus
+
+    monkeypatch.setenv("AUTH_MODE", "on")
+    prod = BaseServiceSettings(environment="production", database_url="postgresql+asyncpg://u@db/rcm")
+    app = create_service_app(prod, bus, title="t")
+    assert (app.openapi_url, app.docs_url, app.redoc_url) == (None, None, None)
+    dev = create_service_app(BaseServiceSettings(environment="development"), bus, title="t")
+    assert dev.openapi_url == "/openapi.json"

@@ -237,6 +237,8 @@ def _no_canary_leaks(offset: int, summary: dict[str, Any], var: Path, env: dict[
         CANARY["first_name"],
         CANARY["birth_date"],
         CANARY["birth_date"].replace("-", ""),
+        CANARY["ssn"],  # typed into a denial note by the demo
+        CANARY["ssn"].replace("-", ""),
     ]
     # positive control: the planted values did travel, in the 837 the clearinghouse received
     sent = "".join(p.read_text() for p in (var / "sandbox" / "received").glob("*.x12")).lower()
@@ -273,6 +275,9 @@ def _no_canary_leaks(offset: int, summary: dict[str, Any], var: Path, env: dict[
                     if row.event_type != "eligibility.check_completed":
                         assert member_id.lower() not in blob, f"the member id in a {row.event_type} event"
                     rows += 1
+                if name == "denials":  # positive control: the note with the SSN was kept where it was typed
+                    notes = await conn.execute(select(models.denial_event.c.note))
+                    assert any(CANARY["ssn"] in (n or "") for (n,) in notes)
             await engine.dispose()
         return rows
 

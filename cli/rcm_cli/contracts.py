@@ -64,6 +64,38 @@ def catalog_markdown() -> str:
     return "\n".join(lines) + "\n"
 
 
+def topics_yaml(replicas: int = 3, min_insync: int = 2) -> str:
+    """The topic catalog as Strimzi KafkaTopic resources (deploy/base/topics): partitions, replication and
+    retention as code, DLQs kept 30 days. Generated: edit shared/rcm_shared/topics.py, run `rcm contracts`."""
+    docs = []
+    for t in CATALOG:
+        entries = [(t.name, t.partitions, t.retention_ms)]
+        if t.consumers:
+            entries.append((t.dlq, 1, 30 * 24 * 3600 * 1000))
+        for name, partitions, retention in entries:
+            docs.append(
+                "\n".join(
+                    [
+                        "apiVersion: kafka.strimzi.io/v1beta2",
+                        "kind: KafkaTopic",
+                        "metadata:",
+                        f"  name: {name.replace('.', '-')}",
+                        "  labels: {strimzi.io/cluster: kafka}",
+                        "spec:",
+                        f"  topicName: {name}",
+                        f"  partitions: {partitions}",
+                        f"  replicas: {replicas}",
+                        "  config:",
+                        f'    retention.ms: "{retention}"',
+                        f'    min.insync.replicas: "{min_insync}"',
+                        '    cleanup.policy: "delete"',
+                    ]
+                )
+            )
+    header = "# Generated from shared/rcm_shared/topics.py by `rcm contracts`; do not edit.\n"
+    return header + "---\n".join(d + "\n" for d in docs)
+
+
 def write(root: Path) -> list[Path]:
     written = []
     (root / "schemas").mkdir(parents=True, exist_ok=True)
@@ -73,4 +105,8 @@ def write(root: Path) -> list[Path]:
         written.append(path)
     (root / "README.md").write_text(catalog_markdown())
     written.append(root / "README.md")
+    topics = root.parent / "deploy" / "base" / "topics" / "topics.yaml"
+    topics.parent.mkdir(parents=True, exist_ok=True)
+    topics.write_text(topics_yaml())
+    written.append(topics)
     return written

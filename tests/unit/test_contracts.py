@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from rcm_cli.contracts import catalog_markdown, payload_classes, schemas
+from rcm_cli.contracts import catalog_markdown, payload_classes, schemas, topics_yaml
 from rcm_shared.topics import CATALOG
 
 ROOT = Path(__file__).resolve().parents[2] / "contracts"
@@ -14,6 +14,8 @@ def test_contracts_are_up_to_date() -> None:
     for name, text in schemas().items():
         assert (ROOT / "schemas" / name).read_text() == text, f"{name} is stale: run `rcm contracts`"
     assert (ROOT / "README.md").read_text() == catalog_markdown(), "contracts/README.md is stale: run `rcm contracts`"
+    topics = ROOT.parent / "deploy" / "base" / "topics" / "topics.yaml"
+    assert topics.read_text() == topics_yaml(), "deploy/base/topics/topics.yaml is stale: run `rcm contracts`"
 
 
 def test_every_catalog_event_type_has_a_payload_class() -> None:

@@ -13,7 +13,7 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, PlainTextResponse
 from fastapi.routing import APIRoute
 from sqlalchemy import Table, text
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -290,7 +290,9 @@ def create_service_app(
         ).observe(time.perf_counter() - started)
         return response
 
-    @app.get("/metrics", tags=["health"], summary="Prometheus metrics of this API process")
+    @app.get(
+        "/metrics", tags=["health"], summary="Prometheus metrics of this API process", response_class=PlainTextResponse
+    )
     async def metrics(request: Request) -> Response:
         await refresh(request.app.state.engine, tables, settings.service_name, domain_metrics)
         body, content_type = render()

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
-from rcm_cli.contracts import catalog_markdown, payload_classes, schemas, topics_yaml
+import jsonschema_rs
+from rcm_cli.contracts import asyncapi, catalog_markdown, example_files, payload_classes, schemas, topics_yaml
 from rcm_shared.topics import CATALOG
 
 ROOT = Path(__file__).resolve().parents[2] / "contracts"
@@ -16,6 +18,38 @@ def test_contracts_are_up_to_date() -> None:
     assert (ROOT / "README.md").read_text() == catalog_markdown(), "contracts/README.md is stale: run `rcm contracts`"
     topics = ROOT.parent / "deploy" / "base" / "topics" / "topics.yaml"
     assert topics.read_text() == topics_yaml(), "deploy/base/topics/topics.yaml is stale: run `rcm contracts`"
+    for name, text in example_files().items():
+        assert (ROOT / "examples" / name).read_text() == text, f"examples/{name} is stale: run `rcm contracts`"
+    assert (ROOT / "asyncapi.json").read_text() == asyncapi(), "asyncapi.json is stale: run `rcm contracts`"
+
+
+def test_every_example_validates_against_its_schema_and_a_broken_one_does_not() -> None:
+    files = sorted((ROOT / "examples").glob("*.json"))
+    assert {f.name for f in files} == {f.name for f in (ROOT / "schemas").glob("*.json")}  # one per event version
+    for example in files:
+        validator = jsonschema_rs.validator_for(json.loads((ROOT / "schemas" / example.name).read_text()))
+        data = json.loads(example.read_text())
+        validator.validate(data)
+        required = json.loads((ROOT / "schemas" / example.name).read_text()).get("required", [])
+        if required:
+            broken = dict(data)
+            broken.pop(required[0])
+            assert not validator.is_valid(broken), example.name
+
+
+def test_asyncapi_names_every_topic_message_producer_and_consumer() -> None:
+    doc = json.loads((ROOT / "asyncapi.json").read_text())
+    assert doc["asyncapi"] == "3.0.0"
+    addresses = {c["address"] for c in doc["channels"].values()}
+    assert addresses == {t.name for t in CATALOG}
+    for mid, message in doc["components"]["messages"].items():
+        assert (ROOT / message["payload"]["$ref"]).exists(), mid
+    ops = doc["operations"]
+    for t in CATALOG:
+        cid = t.name.replace(".", "_").replace("-", "_")
+        assert ops[f"{t.producer}_sends_{cid}"]["action"] == "send"
+        for consumer in t.consumers:
+            assert ops[f"{consumer}_receives_{cid}"]["action"] == "receive"
 
 
 def test_every_catalog_event_type_has_a_payload_class() -> None:

@@ -26,7 +26,7 @@ import httpx
 from rcm_shared.config import project_var_dir
 from rcm_shared.x12.ack import build_999, check
 from rcm_shared.x12.errors import X12Error
-from rcm_shared.x12.sets.x276 import ProviderAcks, build_277ca
+from rcm_shared.x12.sets.x276 import ClaimAck, ProviderAcks, build_277ca
 from rcm_shared.x12.sets.x835 import ClaimPayment, PaymentHeader, ProviderAdjustment, build_835
 from rcm_shared.x12.sets.x837 import Claim, read_837
 from rcm_shared.x12.writer import ControlNumbers, FileControlNumbers, InterchangeWriter, Party
@@ -166,15 +166,16 @@ class Clearinghouse:
             if not taken or payer is None:
                 continue
             outcomes = [(c, adjudicate(self.book, c, today, self.seed, self.duplicates)) for c in taken]
+            payees = {c.billing_provider.npi or "": c.billing_provider.last_or_org for c in taken}
             for round_, items in enumerate(_rounds(outcomes)):
                 due = now + ack_delay + adj_delay * (round_ + 1)
                 for npi, payments in sorted(items.items()):
                     key = f"{result.interchange_control}:{payer_id}:{npi}:{round_}"
-                    text = self._render_835(payer_id, npi, payments, key, today, taken[0])
+                    text = self._render_835(payer_id, npi, payees[npi], payments, key, today)
                     self._schedule(due, "835", f"{ref}-{npi}-{round_}.835", text)
         return out
 
-    def _render_277ca(self, payer_id: str, claims: list[Claim], acks: list, ref: str, today: date) -> str:  # type: ignore[type-arg]
+    def _render_277ca(self, payer_id: str, claims: list[Claim], acks: list[ClaimAck], ref: str, today: date) -> str:
         providers: dict[str, ProviderAcks] = {}
         for c, a in zip(claims, acks, strict=True):
             bp = c.billing_provider
@@ -193,7 +194,7 @@ class Clearinghouse:
         return self._writer("HN", ts.implementation).render([ts])
 
     def _render_835(
-        self, payer_id: str, npi: str, payments: list[ClaimPayment], key: str, today: date, sample: Claim
+        self, payer_id: str, npi: str, payee: str, payments: list[ClaimPayment], key: str, today: date
     ) -> str:
         payer = self.book.payers[payer_id]
         trace = f"{int(hashlib.sha256(f'{self.seed}:{key}'.encode()).hexdigest()[:15], 16) % 10**15:015d}"
@@ -214,7 +215,7 @@ class Clearinghouse:
             trace_originator=f"1{int(hashlib.sha256(payer_id.encode()).hexdigest()[:8], 16) % 10**9:09d}",
             payer_name=payer.name,
             payer_id=payer_id,
-            payee_name=sample.billing_provider.last_or_org,
+            payee_name=payee,
             payee_id_qualifier="XX",
             payee_id=npi,
             production_date=today,

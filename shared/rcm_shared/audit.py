@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
+from alembic.operations import Operations
 from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel
 from sqlalchemy import Column, DateTime, Index, Integer, MetaData, String, Table, and_, select, text
@@ -31,10 +32,8 @@ ACTIONS = {"GET": "read", "HEAD": "read", "POST": "create", "PUT": "update", "PA
 _LOCK_KEY = 0x52434D41  # "RCMA": the advisory lock serializing appends on PostgreSQL
 
 
-def audit_table(metadata: MetaData) -> Table:
-    return Table(
-        "audit_event",
-        metadata,
+def _audit_columns() -> list[Column[Any]]:
+    return [
         Column("id", BigId, primary_key=True, autoincrement=True),
         Column("tenant_id", String(64), nullable=False),
         Column("at", DateTime(timezone=True), nullable=False),
@@ -48,9 +47,28 @@ def audit_table(metadata: MetaData) -> Table:
         Column("request_id", String(100), nullable=True),
         Column("prev_hash", String(64), nullable=False),
         Column("hash", String(64), nullable=False),
-        Index("ix_audit_event_tenant_at", "tenant_id", "at"),
-        Index("ix_audit_event_tenant_resource_id", "tenant_id", "resource_id"),
-    )
+    ]
+
+
+_INDEXES = {
+    "ix_audit_event_tenant_at": ["tenant_id", "at"],
+    "ix_audit_event_tenant_resource_id": ["tenant_id", "resource_id"],
+}
+
+
+def audit_table(metadata: MetaData) -> Table:
+    return Table("audit_event", metadata, *_audit_columns(), *(Index(name, *cols) for name, cols in _INDEXES.items()))
+
+
+def create_audit_table(op: Operations) -> None:
+    """Version 1 of the audit table, for each service's migration that adds it."""
+    op.create_table("audit_event", *_audit_columns())
+    for name, cols in _INDEXES.items():
+        op.create_index(name, "audit_event", cols)
+
+
+def drop_audit_table(op: Operations) -> None:
+    op.drop_table("audit_event")
 
 
 def outcome_of(status: int) -> str:

@@ -45,7 +45,8 @@ def catalog_markdown() -> str:
         "",
         "Every message is a CloudEvents 1.0 event in Kafka binary mode: the value is the JSON payload below,",
         "the headers carry `ce_id`, `ce_type`, `ce_source`, `ce_time`, `ce_subject`, `ce_specversion`,",
-        "`ce_schemaversion`, `ce_tenantid`, `ce_correlationid`, `ce_causationid`, `ce_traceparent`. Consumers",
+        "`ce_schemaversion`, `ce_tenantid`, `ce_correlationid`, `ce_causationid`, `ce_traceparent` (W3C trace",
+        "context, repeated as `traceparent` for off-the-shelf OpenTelemetry consumers). Consumers",
         "deduplicate by `ce_id` (delivery is at-least-once). Money is integer cents. Payloads carry ids and",
         "codes, never names or birth dates; a member id only where its consumer needs it (eligibility -> claims).",
         "",
@@ -116,6 +117,13 @@ HEADERS = {
     "ce_schemaversion": "payload schema version (integer as text)",
     "ce_tenantid": "the organization the event belongs to",
     "content-type": "application/json",
+}
+OPTIONAL_HEADERS = {
+    "ce_subject": "the aggregate the event is about (claim id, remittance id, ...)",
+    "ce_correlationid": "the request or message that started the flow",
+    "ce_causationid": "the event that caused this one",
+    "ce_traceparent": "W3C trace context of the span that wrote the event (CloudEvents distributed tracing)",
+    "traceparent": "the same trace context under its W3C name, for OpenTelemetry-instrumented consumers",
 }
 
 
@@ -192,7 +200,9 @@ def asyncapi() -> str:
                 "CloudEventsHeaders": {
                     "type": "object",
                     "required": sorted(HEADERS),
-                    "properties": {k: {"type": "string", "description": v} for k, v in HEADERS.items()},
+                    "properties": {
+                        k: {"type": "string", "description": v} for k, v in (HEADERS | OPTIONAL_HEADERS).items()
+                    },
                 }
             },
         },

@@ -22,6 +22,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import httpx
+from rcm_shared.tracing import configure_tracing, root_span, shutdown_tracing
 
 from rcm_cli.issuer import SCOPES, Issuer
 from rcm_cli.services import SERVICES
@@ -291,6 +292,17 @@ class Demo:
 
 
 async def run_demo(patients: int, seed: int, timeout: float, say: Any = print) -> dict[str, Any]:
+    """The demo is the hospital system's client: with tracing configured (OTEL_TRACES_EXPORTER), its day is
+    one trace whose context every API call carries, so each claim's path through the services is in it."""
+    configure_tracing("rcm-demo", "cli")
+    try:
+        with root_span("rcm demo clinic day", **{"rcm.demo.seed": str(seed), "rcm.demo.patients": str(patients)}):
+            return await _run_day(patients, seed, timeout, say)
+    finally:
+        shutdown_tracing()
+
+
+async def _run_day(patients: int, seed: int, timeout: float, say: Any) -> dict[str, Any]:
     started = time.monotonic()
     rng = random.Random(seed)
     urls = _urls()

@@ -23,6 +23,7 @@ from typing import Any
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.responses import PlainTextResponse
 from rcm_shared.config import project_var_dir
+from rcm_shared.tracing import configure_tracing, instrument_app, shutdown_tracing
 from rcm_shared.x12.errors import X12Error
 from rcm_shared.x12.sets.x270 import build_271, read_270
 from rcm_shared.x12.writer import InterchangeWriter, MemoryControlNumbers, Party
@@ -54,8 +55,11 @@ def create_app() -> FastAPI:
         finally:
             stop.set()
             await task
+            shutdown_tracing()
 
     app = FastAPI(title="RCM sandbox clearinghouse", version="0.1.0", lifespan=lifespan)
+    configure_tracing("sandbox", "sandbox")
+    instrument_app(app)
     app.state.clearinghouse = house
     numbers = MemoryControlNumbers()
 

@@ -24,6 +24,8 @@ from typing import Any, ClassVar, Self, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from rcm_shared.tracing import current_traceparent
+
 SPECVERSION = "1.0"
 CONTENT_TYPE = "application/json"
 _HEADER_PREFIX = "ce_"
@@ -82,7 +84,8 @@ class Envelope(BaseModel):
             tenantid=tenant_id,
             correlationid=correlation_id,
             causationid=causation_id,
-            traceparent=traceparent,
+            # the span this event is created in (the request's, the handler's): consumers continue it
+            traceparent=traceparent if traceparent is not None else current_traceparent(),
             data=payload.model_dump(mode="json"),
         )
 
@@ -95,7 +98,7 @@ class Envelope(BaseModel):
             subject=subject,
             correlation_id=self.correlationid or self.id,
             causation_id=self.id,
-            traceparent=self.traceparent,
+            traceparent=current_traceparent() or self.traceparent,
         )
 
     def to_headers(self) -> list[tuple[str, bytes]]:
@@ -116,6 +119,8 @@ class Envelope(BaseModel):
             if value is not None:
                 headers.append((_HEADER_PREFIX + name, str(value).encode()))
         headers.append((_HEADER_PREFIX + "time", self.time.isoformat().encode()))
+        if self.traceparent:  # also under the W3C name, for consumers instrumented off the shelf
+            headers.append(("traceparent", self.traceparent.encode()))
         return headers
 
     def to_value(self) -> bytes:

@@ -15,6 +15,8 @@ from typing import Any
 
 import structlog
 
+from rcm_shared.tracing import trace_id
+
 correlation_id: ContextVar[str | None] = ContextVar("correlation_id", default=None)
 
 PHI_KEYS = frozenset(
@@ -71,6 +73,9 @@ def _add_correlation(_logger: Any, _method: str, event_dict: dict[str, Any]) -> 
     cid = correlation_id.get()
     if cid and "correlation_id" not in event_dict:
         event_dict["correlation_id"] = cid
+    tid = trace_id()
+    if tid and "trace_id" not in event_dict:  # a log line leads to its trace
+        event_dict["trace_id"] = tid
     return event_dict
 
 

@@ -29,6 +29,7 @@ from rcm_shared.config import BaseServiceSettings
 from rcm_shared.db import create_engine, session_factory
 from rcm_shared.logging import configure_logging, correlation_id
 from rcm_shared.metrics import HTTP_LATENCY, DomainHook, refresh, render
+from rcm_shared.tracing import configure_tracing, instrument_app, shutdown_tracing
 
 log = logging.getLogger(__name__)
 PROBLEM_JSON = "application/problem+json"
@@ -240,6 +241,7 @@ def create_service_app(
 ) -> FastAPI:
     """The app a service serves: its routers plus /healthz and /readyz, problem details, JSON logs."""
     configure_logging(settings.service_name, settings.log_level, settings.log_json)
+    configure_tracing(settings.service_name, "api")
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -253,6 +255,7 @@ def create_service_app(
             yield
         finally:
             await engine.dispose()
+            shutdown_tracing()
 
     # The interactive docs and the OpenAPI document are served in development and test; elsewhere only
     # the probes and /metrics are open, so they are off (publish the OpenAPI from `rcm contracts`/CI).
@@ -268,6 +271,7 @@ def create_service_app(
     )
     _install_problem_handlers(app)
     app.add_middleware(BodyLimit, limit_mb=settings.max_body_mb)
+    instrument_app(app)
 
     @app.middleware("http")
     async def _correlation(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:

@@ -25,6 +25,7 @@ from typing import Any
 import httpx
 import jsonschema_rs
 import pytest
+from otlp_collector import Collector
 from rcm_cli.broker import free_port
 from sqlalchemy import text
 
@@ -160,6 +161,10 @@ def _check_books(offset: int, summary: dict[str, Any], var: Path) -> dict[str, i
 
 def _run_cycle(tmp: Path, pg_url: str | None) -> None:
     env, offset, schemas = _stack_env(tmp, pg_url)
+    collector = Collector()  # every process exports its spans here over OTLP/HTTP, as to a real collector
+    env.update(
+        OTEL_TRACES_EXPORTER="otlp", OTEL_EXPORTER_OTLP_ENDPOINT=collector.endpoint, OTEL_BSP_SCHEDULE_DELAY="500"
+    )
     stack = subprocess.Popen(
         [sys.executable, "-m", "rcm_cli.main", "run"],
         cwd=ROOT,
@@ -209,12 +214,58 @@ def _run_cycle(tmp: Path, pg_url: str | None) -> None:
         print(f"\n{'postgres' if pg_url else 'sqlite'}: demo {took:.0f} s; states {summary['states']}; {figures}")
         print("KPIs", {k: summary["kpis"][k] for k in ("clean_claim_rate", "first_pass_yield", "denial_rate")})
         assert figures["reversals"] > 0 and summary["states"].get("closed", 0) > 0
-    finally:
         stack.send_signal(signal.SIGINT)
-        stack.wait(timeout=60)
+        assert stack.wait(timeout=60) == 0
+        _check_traces(collector, summary)
+    finally:
+        if stack.poll() is None:
+            stack.send_signal(signal.SIGINT)
+            stack.wait(timeout=60)
         reader.join(timeout=5)
+        collector.close()
         if pg_url and schemas:
             _drop(pg_url, schemas)
+
+
+def _check_traces(collector: Collector, summary: dict[str, Any]) -> None:
+    """One claim's trace spans every service: the demo (the hospital system's client) starts it and each
+    call carries it; the claim's events carry it into the workers that consume them. The payer's 835 carries
+    no trace context (X12 has no place for it), so its file starts a second trace: remittance -> claims and
+    denials. No span holds patient data."""
+    from rcm_cli.demo import CANARY
+
+    spans = collector.spans()
+    assert spans, "no span reached the collector"
+    (claim_id,) = [cid for e in summary["encounters"] if e["canary"] for cid in e["claim_ids"]]
+    by_trace: dict[str, list[dict[str, Any]]] = {}
+    for s in spans:
+        by_trace.setdefault(s["trace_id"], []).append(s)
+    (day,) = [t for t, ss in by_trace.items() if any(s["name"] == "rcm demo clinic day" for s in ss)]
+    in_day = by_trace[day]
+    services = {s["service"] for s in in_day}
+    assert {"rcm-demo", "eligibility", "claims", "remittance", "denials", "sandbox"} <= services, services
+    mine = [s for s in in_day if s["attributes"].get("cloudevents.event_subject") == claim_id]
+    consumers = {(s["service"], s["name"]) for s in mine}
+    assert ("remittance", "process claims.claim.status-changed") in consumers, consumers
+    assert ("denials", "process claims.claim.status-changed") in consumers, consumers
+    ids = {s["span_id"] for s in in_day}
+    orphans = [s["name"] for s in in_day if s["parent_id"] and s["parent_id"] not in ids]
+    assert not orphans, f"spans whose parent never arrived: {orphans[:5]}"
+    # the 835's trace: the file's ingestion, then the claim payment consumed by claims and denials
+    paid = [
+        s
+        for s in spans
+        if s["attributes"].get("cloudevents.event_subject") == claim_id
+        and s["name"] == "process remittance.claim.adjudicated"
+    ]
+    assert {s["service"] for s in paid} == {"claims", "denials"}, paid
+    roots = {s["name"] for s in by_trace[paid[0]["trace_id"]] if not s["parent_id"]}
+    assert roots == {"ingest 835 file"}, roots
+    # ids only: no planted demographic value in any span name or attribute
+    blob = json.dumps(spans).lower()
+    for value in (CANARY["last_name"], CANARY["first_name"], CANARY["birth_date"], CANARY["ssn"]):
+        assert value.lower() not in blob, f"canary {value!r} in a span"
+    print(f"traces: {len(spans)} spans in {len(by_trace)} traces; the demo's trace has {len(in_day)} spans")
 
 
 def _no_canary_leaks(offset: int, summary: dict[str, Any], var: Path, env: dict[str, str]) -> int:

@@ -8,6 +8,7 @@ import logging
 import shutil
 from pathlib import Path
 
+from rcm_shared.tracing import root_span
 from rcm_shared.x12.errors import X12Error
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -27,7 +28,8 @@ async def deliver_pending(engine: AsyncEngine) -> int:
     delivered = 0
     for sub in pending:
         try:
-            destination, response = await adapter.deliver(sub.id, sub.x12)
+            with root_span("deliver 837", **{"rcm.submission_id": sub.id}):
+                destination, response = await adapter.deliver(sub.id, sub.x12)
             error = None
         except DeliveryError as exc:
             destination, response, error = None, None, str(exc)
@@ -45,10 +47,11 @@ async def read_ack_folder(engine: AsyncEngine, folder: Path, topic_prefix: str) 
     done = 0
     for path in sorted(p for p in folder.iterdir() if p.is_file() and not p.name.startswith(".")):
         try:
-            async with engine.begin() as conn:
-                # Acks carry no tenant: the folder belongs to the default tenant's clearinghouse account.
-                unit = ClaimsUnit(conn, get_settings().default_tenant, topic_prefix)
-                result = await ingest_ack(unit, path, Actor("clearinghouse"))
+            with root_span("ingest acknowledgment file", **{"rcm.file": path.name}):
+                async with engine.begin() as conn:
+                    # Acks carry no tenant: the folder belongs to the default tenant's clearinghouse account.
+                    unit = ClaimsUnit(conn, get_settings().default_tenant, topic_prefix)
+                    result = await ingest_ack(unit, path, Actor("clearinghouse"))
         except X12Error as exc:
             target = folder / "failed"
             target.mkdir(exist_ok=True)

@@ -12,6 +12,7 @@ import logging
 import shutil
 from pathlib import Path
 
+from rcm_shared.tracing import root_span
 from rcm_shared.x12.errors import X12Error
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -35,7 +36,11 @@ async def scan_once(
             continue
         seen.pop(path, None)
         try:
-            results = await ingest_835(engine, path, tenant=tenant, batch_size=batch_size, topic_prefix=topic_prefix)
+            # an 835 carries no trace context: each file starts a trace of its postings and their events
+            with root_span("ingest 835 file", **{"rcm.file": path.name}):
+                results = await ingest_835(
+                    engine, path, tenant=tenant, batch_size=batch_size, topic_prefix=topic_prefix
+                )
         except X12Error as exc:
             _move(path, folder / "failed", error=str(exc))
             log.warning("inbound file %s refused: %s", path.name, exc)

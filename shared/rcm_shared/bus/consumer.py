@@ -33,6 +33,7 @@ from rcm_shared.dialects import insert_ignore
 from rcm_shared.events import Envelope, EnvelopeError
 from rcm_shared.metrics import CONSUMER_LAG, DEAD_LETTERED, HANDLER_LATENCY
 from rcm_shared.topics import dlq_topic
+from rcm_shared.tracing import consumer_span
 
 log = logging.getLogger(__name__)
 
@@ -174,6 +175,10 @@ class InboxConsumer:
         except EnvelopeError as exc:
             await self._dead_letter(record, f"malformed envelope: {exc}", attempts=1)
             return
+        with consumer_span(envelope, record.topic, record.partition, self.name):
+            await self._process(record, envelope)
+
+    async def _process(self, record: ConsumerRecord[bytes, bytes], envelope: Envelope) -> None:
         handler = self._registry.get(envelope.type, envelope.schemaversion)
         if handler is None:
             reason = f"no handler for event type {envelope.type!r} version {envelope.schemaversion}"

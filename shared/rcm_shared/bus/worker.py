@@ -24,6 +24,7 @@ from rcm_shared.config import BaseServiceSettings
 from rcm_shared.db import create_engine
 from rcm_shared.metrics import serve_worker_metrics
 from rcm_shared.topics import consumed_by, produced_by
+from rcm_shared.tracing import configure_tracing, shutdown_tracing
 
 log = logging.getLogger(__name__)
 HEARTBEAT_EVERY = 2.0
@@ -104,6 +105,7 @@ async def run_worker(spec: WorkerSpec, stop: asyncio.Event | None = None) -> Non
     for sig in (signal.SIGTERM, signal.SIGINT):
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(sig, stop.set)
+    configure_tracing(s.service_name, "worker")
     engine = create_engine(s.database_url, schema=s.db_schema, pool_size=s.db_pool_size)
     wid = worker_id(s.service_name)
     serve_worker_metrics(s.worker_metrics_port, s.metrics_host)
@@ -161,4 +163,5 @@ async def run_worker(spec: WorkerSpec, stop: asyncio.Event | None = None) -> Non
         async with engine.begin() as conn:
             await conn.execute(delete(spec.tables.heartbeat).where(spec.tables.heartbeat.c.worker_id == wid))
         await engine.dispose()
+        shutdown_tracing()
         log.info("worker %s stopped", wid)

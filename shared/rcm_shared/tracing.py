@@ -1,0 +1,162 @@
+"""OpenTelemetry tracing across HTTP and Kafka.
+
+Off unless configured, and then by the standard OpenTelemetry variables, so a collector, a sampler or
+an extra resource attribute is a deployment setting, not a code change:
+
+- ``OTEL_TRACES_EXPORTER``: ``none`` (default: no spans, no instrumentation), ``otlp`` (OTLP over
+  HTTP/protobuf to ``OTEL_EXPORTER_OTLP_ENDPOINT`` or ``OTEL_EXPORTER_OTLP_TRACES_ENDPOINT``; headers,
+  timeout and compression from the ``OTEL_EXPORTER_OTLP_*`` variables) or ``console`` (spans on stdout);
+- ``OTEL_TRACES_SAMPLER`` / ``OTEL_TRACES_SAMPLER_ARG`` (default ``parentbased_always_on``);
+- ``OTEL_BSP_*`` (batching of the export), ``OTEL_RESOURCE_ATTRIBUTES`` (e.g. ``deployment.environment``).
+
+What is traced: every API request (server span; ``traceparent`` from the caller is honoured), every
+outgoing HTTP call (client span; ``traceparent`` sent, e.g. to the clearinghouse), and every consumed
+event (consumer span, child of the span that wrote the event). The trace context travels inside the
+event: :class:`~rcm_shared.events.Envelope` takes the current context when it is created (in the
+request's or the handler's span) and the relay publishes it as the ``ce_traceparent`` header
+(CloudEvents distributed-tracing extension) and the W3C ``traceparent`` header. So a claim entered
+over the API is one trace through the claims API, the outbox, and every service consuming its events.
+Spans carry ids (event id, claim id as the event subject), never patient data.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any
+
+from opentelemetry import context as otel_context
+from opentelemetry import propagate, trace
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
+
+    from rcm_shared.events import Envelope
+
+log = logging.getLogger(__name__)
+_TRACER_NAME = "rcm"
+_state: dict[str, Any] = {"enabled": False, "provider": None}
+# Probes and scrapes would be most of the spans and tell nothing.
+EXCLUDED_URLS = "/healthz,/readyz,/metrics"
+
+
+def exporter_name() -> str:
+    return os.environ.get("OTEL_TRACES_EXPORTER", "none").strip().lower() or "none"
+
+
+def configure_tracing(service_name: str, role: str) -> bool:
+    """Set up the process's tracer provider once; ``role`` is api, worker, sandbox or cli.
+
+    Returns whether tracing is on. An unknown exporter name is a configuration error.
+    """
+    if _state["provider"] is not None:
+        return bool(_state["enabled"])
+    name = exporter_name()
+    if name == "none":
+        _state["provider"] = False
+        return False
+    from opentelemetry.instrumentation.httpx import HTTPXClientInstrumentor
+    from opentelemetry.sdk.resources import SERVICE_INSTANCE_ID, SERVICE_NAME, Resource
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import BatchSpanProcessor, ConsoleSpanExporter, SpanExporter
+
+    exporter: SpanExporter
+    if name == "otlp":
+        from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+
+        exporter = OTLPSpanExporter()
+    elif name == "console":
+        exporter = ConsoleSpanExporter()
+    else:
+        raise ValueError(f"OTEL_TRACES_EXPORTER={name!r} is not supported here (use none, otlp or console)")
+    resource = Resource.create(
+        {SERVICE_NAME: service_name, "rcm.role": role, SERVICE_INSTANCE_ID: f"{os.uname().nodename}:{os.getpid()}"}
+    )
+    provider = TracerProvider(resource=resource)
+    provider.add_span_processor(BatchSpanProcessor(exporter))
+    trace.set_tracer_provider(provider)
+    HTTPXClientInstrumentor().instrument()
+    _state.update(enabled=True, provider=provider)
+    log.info("tracing on: exporter %s, service %s (%s)", name, service_name, role)
+    return True
+
+
+def tracing_enabled() -> bool:
+    return bool(_state["enabled"])
+
+
+def instrument_app(app: FastAPI) -> None:
+    """Server spans for every request of ``app`` (when tracing is on)."""
+    if not tracing_enabled():
+        return
+    from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
+
+    FastAPIInstrumentor.instrument_app(app, excluded_urls=EXCLUDED_URLS, exclude_spans=["receive", "send"])
+
+
+def shutdown_tracing() -> None:
+    """Flush what is still batched (at the end of a worker or an API's lifespan)."""
+    provider = _state["provider"]
+    if provider:
+        provider.force_flush()
+
+
+def tracer() -> trace.Tracer:
+    return trace.get_tracer(_TRACER_NAME)
+
+
+def current_traceparent() -> str | None:
+    """The W3C ``traceparent`` of the current span, or None outside any (valid) span."""
+    span_context = trace.get_current_span().get_span_context()
+    if not span_context.is_valid:
+        return None
+    carrier: dict[str, str] = {}
+    propagate.inject(carrier)
+    return carrier.get("traceparent")
+
+
+def trace_id() -> str | None:
+    """The current trace id as 32 hex digits, for log lines."""
+    span_context = trace.get_current_span().get_span_context()
+    return format(span_context.trace_id, "032x") if span_context.is_valid else None
+
+
+@contextmanager
+def consumer_span(envelope: Envelope, topic: str, partition: int, consumer: str) -> Iterator[None]:
+    """The span of handling one event: a child of the span that created it (the ``traceparent`` the
+    event carries), so the handler's own events and calls continue the producer's trace."""
+    if not tracing_enabled():
+        yield
+        return
+    parent = propagate.extract({"traceparent": envelope.traceparent}) if envelope.traceparent else None
+    attributes = {
+        "messaging.system": "kafka",
+        "messaging.operation.type": "process",
+        "messaging.destination.name": topic,
+        "messaging.destination.partition.id": str(partition),
+        "messaging.consumer.group.name": consumer,
+        "messaging.message.id": envelope.id,
+        "cloudevents.event_type": envelope.type,
+        "cloudevents.event_subject": envelope.subject or "",
+        "rcm.tenant_id": envelope.tenantid,
+    }
+    with tracer().start_as_current_span(
+        f"process {topic}", context=parent, kind=trace.SpanKind.CONSUMER, attributes=attributes
+    ):
+        yield
+
+
+@contextmanager
+def root_span(name: str, **attributes: str) -> Iterator[None]:
+    """A new trace for work that no request started (a file found in a watched folder, a timer)."""
+    if not tracing_enabled():
+        yield
+        return
+    token = otel_context.attach(otel_context.Context())  # never a child of whatever ran before
+    try:
+        with tracer().start_as_current_span(name, kind=trace.SpanKind.INTERNAL, attributes=attributes):
+            yield
+    finally:
+        otel_context.detach(token)

@@ -8,15 +8,15 @@ service's own schema (``schema_translate_map``), so the same models and Alembic 
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
 
-from sqlalchemy import MetaData, event, text
+from sqlalchemy import MetaData, Table, event, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -148,3 +148,53 @@ async def engine_scope(url: str, *, schema: str) -> AsyncIterator[AsyncEngine]:
         yield engine
     finally:
         await engine.dispose()
+
+
+async def bulk_insert(conn: AsyncConnection | AsyncSession, table: Table, rows: Sequence[Mapping[str, Any]]) -> None:
+    """Many rows in one executemany, in the caller's transaction, without SQLAlchemy's per-row parameter
+    processing (the dominant cost of large Core executemany calls).
+
+    The values still pass through each column type's bind processor for the dialect (JSON to text,
+    datetimes on SQLite, ...), so the rows stored are those ``conn.execute(insert(table), rows)`` stores.
+    Every row has the keys of the first; a column left out must have no Python-side default (it would
+    be skipped here), only a server default or NULL.
+    """
+    if not rows:
+        return
+    if isinstance(conn, AsyncSession):
+        conn = await conn.connection()
+    columns = list(rows[0])
+    skipped = [c.name for c in table.c if c.name not in rows[0] and c.default is not None]
+    if skipped:
+        raise ValueError(f"bulk_insert into {table.name} leaves out {skipped}, which have Python-side defaults")
+    dialect = conn.dialect
+    processors = [
+        (i, p) for i, c in enumerate(columns) if (p := table.c[c].type.dialect_impl(dialect).bind_processor(dialect))
+    ]
+    params = []
+    for row in rows:
+        values = [row[c] for c in columns]
+        for i, process in processors:
+            values[i] = process(values[i])
+        params.append(tuple(values))
+    await conn.exec_driver_sql(_insert_sql(conn, table, columns), params)
+
+
+def _insert_sql(conn: AsyncConnection, table: Table, columns: list[str]) -> str:
+    dialect = conn.dialect
+    quote = dialect.identifier_preparer.quote
+    name = quote(table.name)
+    schema = (conn.sync_connection.get_execution_options().get("schema_translate_map") or {}).get(table.schema)  # type: ignore[union-attr]
+    if schema and dialect.name != "sqlite":
+        name = f"{quote(schema)}.{name}"
+    style = dialect.paramstyle
+    if style == "qmark":
+        marks = ["?"] * len(columns)
+    elif style == "numeric_dollar":
+        marks = [f"${i}" for i in range(1, len(columns) + 1)]
+    elif style in ("format", "pyformat"):
+        marks = ["%s"] * len(columns)
+    else:  # pragma: no cover - the drivers we support use one of the above
+        raise NotImplementedError(f"paramstyle {style}")
+    # identifiers come from the table's metadata (quoted), values are bound parameters
+    return f"INSERT INTO {name} ({', '.join(quote(c) for c in columns)}) VALUES ({', '.join(marks)})"  # noqa: S608

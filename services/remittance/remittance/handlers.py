@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from rcm_shared.bus.outbox import Outbox
+from rcm_shared.db import bulk_insert
 from rcm_shared.events import Envelope, EventPayload
 from rcm_shared.payloads.claims import ClaimStatusChangedV1
 from rcm_shared.payloads.remittance import (
@@ -26,7 +27,7 @@ from rcm_shared.payloads.remittance import (
 from rcm_shared.x12.sets.x835 import ClaimPayment, Item835, PaymentHeader, PaymentTrailer, ProviderAdjustment, iter_835
 from sqlalchemy import and_, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncTransaction
 
 from remittance.domain.posting import (
     CONTRACTUAL,
@@ -67,37 +68,12 @@ class IngestResult:
     hold_reasons: list[str] = field(default_factory=list)
 
 
-@dataclass
-class _Scan:
-    header: PaymentHeader
-    problems: list[str]
-    claims: int
-
-
 def sha256_of(path: Path) -> str:
     digest = hashlib.sha256()
     with path.open("rb") as fh:
         for chunk in iter(lambda: fh.read(1 << 20), b""):
             digest.update(chunk)
     return digest.hexdigest()
-
-
-def _scan(path: Path) -> list[_Scan]:
-    """Pass 1: balance every transaction set without keeping its claims (memory stays flat)."""
-    scans: list[_Scan] = []
-    totals = Totals()
-    header: PaymentHeader | None = None
-    for item in iter_835(path):
-        if isinstance(item, PaymentHeader):
-            header, totals = item, Totals()
-        elif isinstance(item, ClaimPayment):
-            check_claim(item, totals)
-        elif isinstance(item, ProviderAdjustment):
-            check_plb(item, totals)
-        elif isinstance(item, PaymentTrailer):
-            assert header is not None
-            scans.append(_Scan(header, check_payment(header, totals), totals.claims))
-    return scans
 
 
 def _take(items: Iterator[Item835], n: int) -> list[Item835]:
@@ -113,19 +89,28 @@ async def ingest_835(
     sha256: str | None = None,
     topic_prefix: str = "",
 ) -> list[IngestResult]:
-    """Balance, then post each 835 transaction set of the file atomically: all of it, or held, or nothing."""
+    """Post each 835 transaction set of the file atomically: all of it, or held, or nothing.
+
+    One pass, memory bounded by a batch: each set is balanced as it streams and posted under a
+    savepoint; a set that does not balance (a claim or line on its way, BPR02 at its end) is rolled
+    back to that savepoint and held with its reasons, so nothing of it stays posted. A file that is not
+    a readable 835 raises X12Error in the set where that shows; sets before it are committed.
+    """
     digest = sha256 if sha256 is not None else await asyncio.to_thread(sha256_of, path)
-    scans = await asyncio.to_thread(_scan, path)
     results: list[IngestResult] = []
     items = iter_835(path)
     pending: list[Item835] = []
-    for scan in scans:
-        poster = _Poster(tenant, scan, digest, Outbox(bus, topic_prefix))
+    while True:
+        if not pending:
+            pending = await asyncio.to_thread(_take, items, batch_size)
+            if not pending:
+                break
+        header = pending.pop(0)
+        assert isinstance(header, PaymentHeader), header  # iter_835 yields each set's header first
+        poster = _Poster(tenant, header, digest, Outbox(bus, topic_prefix))
         async with engine.begin() as conn:
             existing = await poster.start(conn)
-            if existing is not None:
-                results.append(existing)
-            # Consume this transaction set's items from the stream (posting them unless held or duplicate).
+            # Consume this transaction set's items from the stream (posting them unless a duplicate).
             while True:
                 if not pending:
                     pending = await asyncio.to_thread(_take, items, batch_size)
@@ -137,21 +122,21 @@ async def ingest_835(
                     await poster.post(conn, chunk)
                 if cut is not None:
                     break
-            if existing is None:
-                results.append(await poster.finish(conn))
+            results.append(existing if existing is not None else await poster.finish(conn))
     return results
 
 
 class _Poster:
-    def __init__(self, tenant: str, scan: _Scan, digest: str, outbox: Outbox) -> None:
+    def __init__(self, tenant: str, header: PaymentHeader, digest: str, outbox: Outbox) -> None:
         self.outbox = outbox
         self.tenant = tenant
-        self.scan = scan
-        self.header = scan.header
+        self.header = header
         self.digest = digest
         self.id = str(uuid.uuid4())
         self.now = datetime.now(UTC)
-        self.held = bool(scan.problems)
+        self.totals = Totals()
+        self.postings: AsyncTransaction | None = None  # the savepoint everything posted from this set is under
+        self.held = False
         self.plb_total = 0
 
     async def start(self, conn: AsyncConnection) -> IngestResult | None:
@@ -162,8 +147,8 @@ class _Poster:
         row = {
             "id": self.id,
             "tenant_id": self.tenant,
-            "status": "held" if self.held else "posted",
-            "hold_reasons": self.scan.problems,
+            "status": "posted",
+            "hold_reasons": [],
             "payer_id": h.payer_id,
             "payer_name": h.payer_name,
             "payee_id": h.payee_id,
@@ -180,10 +165,10 @@ class _Poster:
             "sender_id": h.sender_id,
             "interchange_control": h.interchange,
             "transaction_control": h.transaction,
-            "claim_count": self.scan.claims,
+            "claim_count": 0,
             "file_sha256": self.digest,
             "received_at": self.now,
-            "posted_at": None if self.held else self.now,
+            "posted_at": self.now,
         }
         try:
             async with conn.begin_nested():
@@ -192,25 +177,27 @@ class _Poster:
             dup = await _find_duplicate(conn, self.tenant, h)
             assert dup is not None
             return dup
-        if self.held:
-            await conn.execute(
-                insert(review_item).values(
-                    tenant_id=self.tenant,
-                    remittance_id=self.id,
-                    kind="unbalanced",
-                    claim_id=None,
-                    detail="; ".join(self.scan.problems),
-                    status="open",
-                    created_at=self.now,
-                )
-            )
+        self.postings = await conn.begin_nested()
         return None
 
+    async def _hold(self) -> None:
+        """Undo every posting of this set (its ledger rows, events and review items): it will be held."""
+        if not self.held:
+            assert self.postings is not None
+            await self.postings.rollback()
+            self.held = True
+
     async def post(self, conn: AsyncConnection, chunk: Sequence[Item835]) -> None:
-        if self.held:
-            return
         claims = [i for i in chunk if isinstance(i, ClaimPayment)]
         plbs = [i for i in chunk if isinstance(i, ProviderAdjustment)]
+        for c in claims:
+            check_claim(c, self.totals)
+        for p in plbs:
+            check_plb(p, self.totals)
+        if self.totals.problems:
+            await self._hold()  # keep counting (the hold names every problem), post nothing more
+        if self.held:
+            return
         if claims:
             await self._post_claims(conn, claims)
         if plbs:
@@ -243,7 +230,7 @@ class _Poster:
                     "posted_at": now,
                 }
             )
-        await conn.execute(insert(claim_payment), rows)
+        await bulk_insert(conn, claim_payment, rows)
         line_rows: list[dict[str, Any]] = []
         for c, cp_id in zip(claims, claim_ids, strict=True):
             used: set[int] = set()
@@ -281,7 +268,7 @@ class _Poster:
                     )
         line_ids = [row["id"] for row in line_rows]
         if line_rows:
-            await conn.execute(insert(service_payment), line_rows)
+            await bulk_insert(conn, service_payment, line_rows)
         ledger_rows = []
         line_cursor = 0
         events: list[tuple[Envelope, str, str | None]] = []
@@ -317,7 +304,7 @@ class _Poster:
                 events.append(await self._reversal(conn, c, cp_id))
             events.append(self._adjudicated_event(c, es, matched))
         if ledger_rows:
-            await conn.execute(insert(ledger_entry), ledger_rows)
+            await bulk_insert(conn, ledger_entry, ledger_rows)
         await self.outbox.add_many(conn, events)
 
     def _event(self, payload: EventPayload, subject: str) -> Envelope:
@@ -462,23 +449,43 @@ class _Poster:
         await self.outbox.add_many(conn, events)
 
     async def finish(self, conn: AsyncConnection) -> IngestResult:
-        if self.plb_total:
-            await conn.execute(
-                update(remittance).where(remittance.c.id == self.id).values(plb_total_cents=self.plb_total)
-            )
-        if not self.held:
-            await _match_deposit_for(
-                conn, self.tenant, self.id, self.header.trace_number, cents(self.header.total_paid)
-            )
         h = self.header
+        problems = check_payment(h, self.totals)
+        if problems:
+            await self._hold()
+            await conn.execute(
+                update(remittance)
+                .where(remittance.c.id == self.id)
+                .values(status="held", hold_reasons=problems, posted_at=None, claim_count=self.totals.claims)
+            )
+            await conn.execute(
+                insert(review_item).values(
+                    tenant_id=self.tenant,
+                    remittance_id=self.id,
+                    kind="unbalanced",
+                    claim_id=None,
+                    detail="; ".join(problems),
+                    status="open",
+                    created_at=self.now,
+                )
+            )
+        else:
+            assert self.postings is not None
+            await self.postings.commit()
+            await conn.execute(
+                update(remittance)
+                .where(remittance.c.id == self.id)
+                .values(plb_total_cents=self.plb_total, claim_count=self.totals.claims)
+            )
+            await _match_deposit_for(conn, self.tenant, self.id, h.trace_number, cents(h.total_paid))
         return IngestResult(
             self.id,
-            "held" if self.held else "posted",
+            "held" if problems else "posted",
             h.trace_number,
             h.payer_id,
-            self.scan.claims,
+            self.totals.claims,
             cents(h.total_paid),
-            self.scan.problems,
+            problems,
         )
 
 

@@ -13,6 +13,7 @@ from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from rcm_shared.bus.tables import BusTables
+from rcm_shared.db import bulk_insert
 from rcm_shared.events import Envelope
 
 
@@ -33,7 +34,7 @@ class Outbox:
     ) -> None:
         """Many events in one round trip (executemany), in the given order: (envelope, topic, key)."""
         if events:
-            await session.execute(insert(self._table), [self._row(env, topic, key) for env, topic, key in events])
+            await bulk_insert(session, self._table, [self._row(env, topic, key) for env, topic, key in events])
 
     def _row(self, envelope: Envelope, topic: str, key: str | None) -> dict[str, object]:
         return {

@@ -1,4 +1,5 @@
-"""The simulated clearinghouse: takes 837 interchanges, answers a 999, later delivers 277CAs and 835s.
+"""The simulated clearinghouse: takes 837 interchanges, answers a 999, later delivers 277CAs and 835s;
+answers 276 status inquiries with 277s from what it knows of each claim (``claims.jsonl`` in the spool).
 
 Everything it will send is written to a spool folder first (``<var>/sandbox/pending``, the due time in
 the file name) and moved to ``delivered/`` once sent, so a restart loses nothing already accepted.
@@ -11,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
+import json
 import logging
 import os
 import shutil
@@ -26,21 +28,35 @@ import httpx
 from rcm_shared.config import project_var_dir
 from rcm_shared.x12.ack import build_999, check
 from rcm_shared.x12.errors import X12Error
-from rcm_shared.x12.sets.x276 import ClaimAck, ProviderAcks, build_277ca
+from rcm_shared.x12.reader import iter_raw_segments
+from rcm_shared.x12.sets.x276 import (
+    ClaimAck,
+    ProviderAcks,
+    Status,
+    StatusAnswer,
+    StatusInquiry,
+    build_277,
+    build_277ca,
+    read_276,
+)
 from rcm_shared.x12.sets.x835 import ClaimPayment, PaymentHeader, ProviderAdjustment, build_835
 from rcm_shared.x12.sets.x837 import Claim, read_837
 from rcm_shared.x12.writer import ControlNumbers, FileControlNumbers, InterchangeWriter, Party
 
 from sandbox.adjudication import DuplicateIndex, Outcome, acknowledge, adjudicate, fraction
-from sandbox.payers import PlanBook
+from sandbox.payers import PayerConfig, PlanBook
 
 log = logging.getLogger(__name__)
 US = Party("ZZ", "SANDBOXCH", "SANDBOXCH")
 
 
+def unanswered(payer: PayerConfig) -> frozenset[str]:
+    return frozenset(payer.setting("unanswered_members", ()))
+
+
 class Delivery(Protocol):
     async def send(self, kind: str, name: str, text: str) -> str:
-        """Deliver one file ('999', '277CA' or '835'); returns where it went. Raises OSError/HTTPError."""
+        """Deliver one file ('999', '277CA', '277' or '835'); returns where it went. Raises OSError/HTTPError."""
         ...
 
 
@@ -134,6 +150,72 @@ class Clearinghouse:
         self.duplicates = DuplicateIndex()
         self.pending.mkdir(parents=True, exist_ok=True)
         self.delivered.mkdir(parents=True, exist_ok=True)
+        self.claim_log = spool / "claims.jsonl"  # what happened to each claim: the 276 answers read it
+        self._claims: dict[str, dict[str, object]] | None = None
+
+    # -- what the payers know of each claim ------------------------------------------------------------------
+    def known_claims(self) -> dict[str, dict[str, object]]:
+        if self._claims is None:
+            self._claims = {}
+            if self.claim_log.exists():
+                for line in self.claim_log.read_text().splitlines():
+                    entry = json.loads(line)
+                    self._claims.setdefault(entry.pop("claim_id"), {}).update(entry)
+        return self._claims
+
+    def _remember(self, entries: list[dict[str, object]]) -> None:
+        known = self.known_claims()
+        with self.claim_log.open("a") as fh:
+            for entry in entries:
+                fh.write(json.dumps(entry, sort_keys=True) + "\n")
+                known.setdefault(str(entry["claim_id"]), {}).update({k: v for k, v in entry.items() if k != "claim_id"})
+
+    def receive(self, data: bytes) -> Received:
+        """An interchange from the submitter: claims (837) or claim status inquiries (276)."""
+        set_id = next((e[1] for _d, e in iter_raw_segments(data) if e[0].strip().upper() == "ST"), "")
+        return self.receive_276(data) if set_id == "276" else self.receive_837(data)
+
+    def receive_276(self, data: bytes) -> Received:
+        """The 999 now; a 277 per payer after the payer's acknowledgment delay, from what it knows."""
+        result = check(data)
+        ack = build_999(result, us=US, numbers=self.numbers)
+        sets = [s for g in result.groups for s in g.sets]
+        accepted = bool(sets) and result.ta1_code == "000" and all(s.code is None and not s.errors for s in sets)
+        out = Received(ack, accepted)
+        if not accepted:
+            return out
+        today = datetime.now(UTC).date()
+        by_payer: dict[tuple[str, str], list[StatusAnswer]] = {}
+        for q in read_276(data):
+            by_payer.setdefault((q.payer_id, q.submitter_id), []).append(StatusAnswer(q, *self._status_of(q)))
+            out.claims += 1
+        for (payer_id, _submitter), answers in sorted(by_payer.items()):
+            payer = self.book.payers.get(payer_id)
+            delay = float(payer.setting("ack_delay_seconds", 1.0) if payer else 1.0) * self.delay_scale
+            ref = f"{result.interchange_control}{payer_id}"[:30]
+            ts = build_277(answers, reference=ref, created=today)
+            self._schedule(
+                self.clock() + delay, "277", f"{ref}.277", self._writer("HN", ts.implementation).render([ts])
+            )
+        return out
+
+    def _status_of(self, q: StatusInquiry) -> tuple[Status, str | None]:
+        """STC for one inquired claim: not found, rejected, in process, or finalized (paid or denied)."""
+        known = self.known_claims().get(q.claim_id)
+        today = datetime.now(UTC).date()
+        if known is None or known.get("state") == "lost":
+            return Status("A4", "35", effective_date=today), None  # claim/encounter not found
+        icn = str(known["icn"]) if known.get("icn") else None
+        if known.get("state") == "rejected":
+            category, code = str(known["ack"]).split(":", 1)
+            return Status(category, code, effective_date=today), None
+        due = float(str(known.get("due", "inf")))
+        if "paid" not in known or due > self.clock():
+            return Status("P1", "20", effective_date=today), icn  # pending: in process
+        paid = Decimal(str(known["paid"]))
+        if paid > 0:
+            return Status("F1", "65", effective_date=today, paid=paid), icn  # finalized: paid
+        return Status("F2", "1", effective_date=today, paid=Decimal(0)), icn  # finalized: denied, see the 835
 
     # -- intake ----------------------------------------------------------------------------------------
     def receive_837(self, data: bytes, *, today: date | None = None) -> Received:
@@ -155,17 +237,44 @@ class Clearinghouse:
             payer = self.book.payers.get(payer_id)
             ack_delay = float(payer.setting("ack_delay_seconds", 1.0) if payer else 1.0) * self.delay_scale
             adj_delay = float(payer.setting("adjudication_delay_seconds", 2.0) if payer else 2.0) * self.delay_scale
+            lost = unanswered(payer) if payer else frozenset()
+            self._remember(
+                [
+                    {"claim_id": c.claim_id, "payer_id": payer_id, "state": "lost"}
+                    for c in payer_claims
+                    if c.subscriber.member_id in lost
+                ]
+            )
+            out.claims += len(payer_claims)
+            payer_claims = [c for c in payer_claims if c.subscriber.member_id not in lost]
+            if not payer_claims:
+                continue
             acks = [acknowledge(self.book, c) for c in payer_claims]
-            out.claims += len(acks)
             out.rejected_claims += sum(not a.accepted for a in acks)
             ref = f"{result.interchange_control}{payer_id}"[:30]
             self._schedule(
                 now + ack_delay, "277CA", f"{ref}.277", self._render_277ca(payer_id, payer_claims, acks, ref, today)
             )
+            self._remember(
+                [
+                    {
+                        "claim_id": a.claim_id,
+                        "payer_id": payer_id,
+                        "state": "accepted" if a.accepted else "rejected",
+                        "ack": f"{a.status.category}:{a.status.code}",
+                        "icn": a.payer_claim_control_number,
+                    }
+                    for a in acks
+                ]
+            )
             taken = [c for c, a in zip(payer_claims, acks, strict=True) if a.accepted]
             if not taken or payer is None:
                 continue
             outcomes = [(c, adjudicate(self.book, c, today, self.seed, self.duplicates)) for c in taken]
+            first_due = now + ack_delay + adj_delay
+            self._remember(
+                [{"claim_id": c.claim_id, "paid": str(o.payment.paid), "due": first_due} for c, o in outcomes]
+            )
             payees = {c.billing_provider.npi or "": c.billing_provider.last_or_org for c in taken}
             for round_, items in enumerate(_rounds(outcomes)):
                 due = now + ack_delay + adj_delay * (round_ + 1)
@@ -259,7 +368,7 @@ class Clearinghouse:
         return sent
 
     def scan_filedrop(self, folder: Path) -> int:
-        """Take 837 files the submitter dropped in its outbound folder; each is answered like an HTTP post."""
+        """Take the 837s (and 276s) the submitter dropped in its outbound folder; each is answered like an HTTP post."""
         if not folder.is_dir():
             return 0
         done = 0
@@ -267,7 +376,7 @@ class Clearinghouse:
         received.mkdir(exist_ok=True)
         for path in sorted(p for p in folder.iterdir() if p.is_file() and p.suffix == ".x12"):
             try:
-                result = self.receive_837(path.read_bytes())
+                result = self.receive(path.read_bytes())
                 self._schedule(self.clock(), "999", f"{path.stem}.999", result.ack_999)
             except X12Error as exc:
                 log.warning("837 file %s unreadable: %s", path.name, exc)

@@ -28,7 +28,7 @@ from rcm_shared.x12.errors import X12Error
 from rcm_shared.x12.sets.x270 import build_271, read_270
 from rcm_shared.x12.writer import InterchangeWriter, MemoryControlNumbers, Party
 
-from sandbox.clearinghouse import US, Clearinghouse, delivery_from_env
+from sandbox.clearinghouse import US, Clearinghouse, delivery_from_env, unanswered
 from sandbox.payers import default_book, load_book
 
 
@@ -93,10 +93,11 @@ def create_app() -> FastAPI:
 
     @app.post("/x12/837", response_class=PlainTextResponse)
     async def claims_837(request: Request) -> PlainTextResponse:
-        """Batch claims: the 999 now; the 277CA and the 835s follow through the configured delivery."""
+        """Batch claims (837): the 999 now; the 277CA and the 835s follow through the configured delivery.
+        Claim status inquiries (276) sent here are answered the same way: the 999 now, the 277 after it."""
         body = await request.body()
         try:
-            received = await asyncio.to_thread(house.receive_837, body)
+            received = await asyncio.to_thread(house.receive, body)
         except X12Error as exc:
             return PlainTextResponse(f"invalid interchange: {exc}", status_code=400)
         return PlainTextResponse(received.ack_999, media_type="application/edi-x12")
@@ -129,6 +130,7 @@ def create_app() -> FastAPI:
                 "plan": m.plan["name"],
                 "coverage_start": m.start,
                 "coverage_end": m.end,
+                "claims_unanswered": m.member_id in unanswered(payer),
             }
             for m in rows[offset : offset + max(0, min(limit, 5000))]
         ]

@@ -317,3 +317,67 @@ async def test_filedrop_delivery_writes_whole_files_where_the_services_look(tmp_
     assert await drop.send("277CA", "a.277", "ISA*...") == str(tmp_path / "acks" / "a.277")
     assert await drop.send("835", "b.835", "ISA*...") == str(tmp_path / "835" / "b.835")
     assert [p.name for p in (tmp_path / "acks").iterdir()] == ["a.277"]  # no half-written leftovers
+
+
+async def test_claims_of_unanswered_members_get_nothing_and_276s_are_answered_from_what_happened(
+    tmp_path: Path,
+) -> None:
+    from rcm_shared.x12.sets.x276 import StatusInquiry, build_276
+
+    lost_member = sorted(BOOK.payers["ACME01"].setting("unanswered_members", []))[0]
+    claims = [SCENARIOS[0], claim("LOST1", lost_member, ("99213", "150.00"))]
+    clock, capture = Clock(), Capture()
+    house = Clearinghouse(BOOK, tmp_path / "spool", capture, seed=1, numbers=MemoryControlNumbers(), clock=clock)
+    received = house.receive(interchange(claims))
+    assert received.accepted and received.claims == 2  # the 999 accepts the file with the lost claim in it
+
+    def inquiry(claim_id: str) -> StatusInquiry:
+        return StatusInquiry(
+            "ACME HEALTH PLAN",
+            "ACME01",
+            "RCM CLINIC",
+            "RCMCLINIC",
+            "VALLEY FAMILY CLINIC",
+            "1234567893",
+            "DOE",
+            "JANE",
+            MET[0],
+            f"T-{claim_id}",
+            claim_id,
+            D("170.00"),
+            DOS,
+        )
+
+    def ask(*claim_ids: str) -> None:
+        ts = build_276([inquiry(c) for c in claim_ids], reference="Q1", created=TODAY)
+        w = InterchangeWriter(
+            sender=Party("ZZ", "RCMCLINIC", "RCMCLINIC"),
+            receiver=Party("ZZ", "SANDBOXCH", "SANDBOXCH"),
+            functional_id="HR",
+            version=ts.implementation,
+            numbers=MemoryControlNumbers(),
+        )
+        got = house.receive(w.render([ts]).encode())
+        assert got.accepted and "IK5*A" in got.ack_999 and got.claims == len(claim_ids)
+
+    ask("CLEAN1", "LOST1", "NEVERSENT")  # before the 835 is due: in process
+    clock.now += 60
+    await house.deliver_due()
+    ask("CLEAN1", "LOST1")  # after it went out: finalized, paid
+    clock.now += 60
+    await house.deliver_due()
+    answers = [list(read_277(t.encode())) for k, _n, t in capture.sent if k == "277"]
+    assert len(answers) == 2
+    first, second = ({s.claim_id: ":".join((s.statuses[0].category, s.statuses[0].code)) for s in a} for a in answers)
+    assert first == {"CLEAN1": "P1:20", "LOST1": "A4:35", "NEVERSENT": "A4:35"}
+    assert second == {"CLEAN1": "F1:65", "LOST1": "A4:35"}
+    paid = next(s for s in answers[1] if s.claim_id == "CLEAN1")
+    assert paid.statuses[0].paid and paid.statuses[0].paid > 0 and paid.payer_claim_control_number
+    assert paid.trace_number == "T-CLEAN1"  # the inquiry's trace, echoed
+    # the lost claim: no 277CA line, no 835
+    acked = {s.claim_id for k, _n, t in capture.sent if k == "277CA" for s in read_277(t.encode())}
+    assert "CLEAN1" in acked and "LOST1" not in acked
+    assert "LOST1" not in {p.patient_control_number for p in payments(capture)}
+    # what the payer knows survives a restart of the clearinghouse
+    again = Clearinghouse(BOOK, tmp_path / "spool", capture, seed=1, numbers=MemoryControlNumbers(), clock=clock)
+    assert again.known_claims()["LOST1"]["state"] == "lost" and "paid" in again.known_claims()["CLEAN1"]

@@ -243,3 +243,31 @@ def test_271_read_write_read_and_x12sdk(name: str, tmp_path: Path) -> None:
         return [dataclasses.replace(r, transaction="") for r in rs]  # ST02 is the writer's own
 
     assert same(again) == same(first)
+
+
+def test_277_answers_to_276_inquiries_pass_x12sdk_and_read_back(tmp_path: Path) -> None:
+    """The payer's 277 (005010X212) to the two inquiries above: one paid, one not on file (dependent).
+
+    Checked with x12sdk, as the 276: pyx12 4.0.0 does not index an X212 map, and the
+    277.5010.X212.xml it ships is unfinished (its GS01 allows only RA and its GS08 only 005010X218, as
+    in the 820 map), so it cannot judge a 277 status response.
+    """
+    from rcm_shared.x12.sets.x276 import Status, StatusAnswer, build_277
+
+    answers = [
+        StatusAnswer(
+            STATUS_INQUIRIES[0],
+            Status("F1", "65", None, date(2026, 10, 20), paid=Decimal("100.00"), check_number="EFT123"),
+            "PAYERICN123",
+        ),
+        StatusAnswer(STATUS_INQUIRIES[1], Status("A4", "35")),
+    ]
+    text = envelope(build_277(answers, reference="SR1", created=date(2026, 11, 1)), "HN")
+    assert len(x12sdk_models(text, tmp_path)) == 1
+    assert "HL*1**20*1~" in text and text.count("*20*1~") == 1  # one payer, one receiver (2000A, 2000B)
+    paid, missing = read_277(text.encode())
+    assert (paid.claim_id, paid.trace_number, paid.payer_claim_control_number) == ("PCN0001", "ST0001", "PAYERICN123")
+    s = paid.statuses[0]
+    assert (s.category, s.code, s.paid, s.check_number, s.charge) == ("F1", "65", Decimal("100.00"), "EFT123", 125)
+    assert (missing.claim_id, missing.member_last, missing.statuses[0].category) == ("PCN0003", "DOE", "A4")
+    assert missing.service_date_end == date(2026, 10, 3)

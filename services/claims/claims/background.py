@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 import shutil
+import time
 from pathlib import Path
 
 from rcm_shared.tracing import root_span
@@ -14,7 +15,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from claims.acks import ingest_ack
 from claims.config import get_settings
+from claims.follow_up import send_due_inquiries
 from claims.handlers import Actor, ClaimsUnit
+from claims.resources import default_resources
 from claims.submission import DeliveryError, adapter_for, mark_delivery, pending_submissions
 
 log = logging.getLogger(__name__)
@@ -70,8 +73,15 @@ async def loop(stop: asyncio.Event, engine: AsyncEngine) -> None:
     settings = get_settings()
     folder = settings.inbound_ack_path()
     folder.mkdir(parents=True, exist_ok=True)
+    next_sweep = time.monotonic() + min(settings.follow_up_interval_s, 60.0)  # not in the start-up rush
     while not stop.is_set():
         try:
+            if settings.follow_up_interval_s and time.monotonic() >= next_sweep:
+                next_sweep = time.monotonic() + settings.follow_up_interval_s
+                with root_span("follow-up sweep"):
+                    sent = await send_due_inquiries(engine, settings, default_resources().payer_rules)
+                if sent:
+                    log.info("follow-up: %d claim status inquiries (276) prepared", len(sent))
             await deliver_pending(engine)
             await read_ack_folder(engine, folder, settings.kafka.topic_prefix)
         except OSError as exc:

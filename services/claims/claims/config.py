@@ -32,6 +32,9 @@ class ClaimsSettings(BaseServiceSettings):
     ncci_ptp_files: list[str] = []  # CMS NCCI PTP files (tab or comma separated), loaded at start
     mue_files: list[str] = []
     auto_submit_resubmissions: bool = True
+    # the worker sends the 276 inquiries the follow-up list says are due, this often (0: never; the
+    # billing office then uses POST /v1/follow-up/inquiries)
+    follow_up_interval_s: float = 3600.0
 
     def outbound_path(self) -> Path:
         return Path(self.outbound_dir) if self.outbound_dir else project_var_dir() / "outbound" / "837"

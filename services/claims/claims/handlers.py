@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from claims.domain import state as st
 from claims.domain.encounter import ClaimCreate
 from claims.domain.scrubber import Edit, Eligibility, ScrubContext, has_errors, scrub
-from claims.models import bus, claim, claim_transition, eligibility_snapshot
+from claims.models import bus, claim, claim_status_record, claim_transition, eligibility_snapshot
 
 SOURCE = "/claims"
 TOPIC = "claims.claim.status-changed"
@@ -514,6 +514,20 @@ async def on_eligibility(conn: AsyncConnection, tenant: str, event: EligibilityC
 
 
 # -- acknowledgments -------------------------------------------------------------------------------------
+async def record_status(unit: ClaimsUnit, claim_id: str, source: str, summary: str, codes: list[str]) -> None:
+    """One acknowledgment or status answer received (999, 277CA, 277) or one inquiry sent (276)."""
+    await unit.conn.execute(
+        insert(claim_status_record).values(
+            tenant_id=unit.tenant,
+            claim_id=claim_id,
+            source=source,
+            summary=summary[:2000],
+            codes=codes,
+            at=datetime.now(UTC),
+        )
+    )
+
+
 async def apply_claim_status(
     unit: ClaimsUnit,
     claim_id: str,
@@ -528,6 +542,7 @@ async def apply_claim_status(
         row = await unit.get(claim_id, lock=True)
     except NotFound:
         return False
+    await record_status(unit, claim_id, detail["source"], detail.get("summary") or "", detail.get("codes") or [])
     values: dict[str, Any] = {"status_detail": detail}
     if payer_claim_control_number:
         values["payer_claim_control_number"] = payer_claim_control_number

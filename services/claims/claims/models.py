@@ -119,3 +119,18 @@ eligibility_snapshot = Table(
     UniqueConstraint("tenant_id", "check_id"),
     Index("ix_eligibility_snapshot_member", "tenant_id", "payer_id", "member_id"),
 )
+
+# Every acknowledgment and status answer a claim received (999, 277CA, 277) and every 276 inquiry sent
+# for it, in order: the follow-up work list reads what is missing from here.
+claim_status_record = Table(
+    "claim_status_record",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("tenant_id", String(64), nullable=False),
+    Column("claim_id", String(20), nullable=False),
+    Column("source", String(8), nullable=False),  # 999 | 277CA | 277 | 276 (an inquiry we sent)
+    Column("summary", Text, nullable=False),
+    Column("codes", JSON, nullable=False),  # STC category:code[:entity] or 999 codes
+    Column("at", DateTime(timezone=True), nullable=False),
+    Index("ix_claim_status_record_claim", "tenant_id", "claim_id"),
+)

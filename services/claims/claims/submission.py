@@ -25,7 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from claims.config import ClaimsSettings
 from claims.domain import state as st
 from claims.domain.encounter import ClaimCreate
-from claims.handlers import Actor, ClaimsUnit, NotFound, billed_lines
+from claims.handlers import Actor, ClaimsUnit, NotFound, billed_lines, record_status
 from claims.models import claim, control_number, submission
 from claims.x12 import to_837
 
@@ -293,7 +293,5 @@ async def prepare_status_inquiry(unit: ClaimsUnit, settings: ClaimsSettings, cla
             created_at=now,
         )
     )
-    detail = dict(row.status_detail or {})
-    detail["inquiry"] = {"sent_at": now.isoformat(), "trace_number": inquiry.trace_number}
-    await unit.conn.execute(update(claim).where(claim.c.id == claim_id).values(status_detail=detail))
+    await record_status(unit, claim_id, "276", f"status inquiry sent (trace {inquiry.trace_number})", [])
     return Prepared(submission_id, doc.payer.payer_id, [claim_id], text)

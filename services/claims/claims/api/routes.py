@@ -21,7 +21,10 @@ from claims.api.schemas import (
     AgingRow,
     ClaimRead,
     CorrectRequest,
+    FollowUpRead,
+    InquiryRequest,
     KpisRead,
+    StatusRecordRead,
     SubmissionRead,
     SubmitRequest,
     TransitionRead,
@@ -29,8 +32,9 @@ from claims.api.schemas import (
 from claims.config import ClaimsSettings
 from claims.domain import state as st
 from claims.domain.encounter import ClaimCreate
+from claims.follow_up import follow_up_list, send_due_inquiries
 from claims.handlers import Actor, ClaimsUnit, NotFound, correct_claim, create_claim, create_claims, update_claim
-from claims.models import claim, claim_transition, submission
+from claims.models import claim, claim_status_record, claim_transition, submission
 from claims.reports import ar_aging, kpis
 from claims.resources import ScrubResources
 from claims.submission import DeliveryError, Prepared, adapter_for, mark_delivery, prepare, prepare_status_inquiry
@@ -168,6 +172,68 @@ async def claim_history(claim_id: str, request: Request, tenant: TenantDep, engi
             select(claim_transition).where(and_(t.tenant_id == tenant, t.claim_id == claim_id)).order_by(t.id)
         )
         return [TransitionRead(**{k: getattr(r, k) for k in TransitionRead.model_fields}) for r in rows]
+
+
+@router.get(
+    "/claims/{claim_id}/status-records",
+    response_model=list[StatusRecordRead],
+    summary="Acknowledgments and status answers received (999, 277CA, 277) and 276 inquiries sent, in order",
+)
+async def claim_status_records(
+    claim_id: str, request: Request, tenant: TenantDep, engine: EngineDep
+) -> list[StatusRecordRead]:
+    async with engine.connect() as conn:
+        try:
+            await _unit(conn, tenant, request).get(claim_id)
+        except NotFound as exc:
+            raise _errors(exc) from None
+        r = claim_status_record.c
+        rows = await conn.execute(
+            select(claim_status_record).where(and_(r.tenant_id == tenant, r.claim_id == claim_id)).order_by(r.id)
+        )
+        return [StatusRecordRead(source=x.source, summary=x.summary, codes=x.codes, at=x.at) for x in rows]
+
+
+@router.get(
+    "/follow-up",
+    response_model=list[FollowUpRead],
+    summary="Insurance follow-up: claims with no 999, 277CA or payment past the payer's expected days, and "
+    "claims near their timely-filing limit, most urgent first",
+)
+async def follow_up(
+    request: Request,
+    tenant: TenantDep,
+    engine: EngineDep,
+    as_of: date | None = None,
+    payer_id: str | None = None,
+    reason: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=5000)] = 500,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> list[FollowUpRead]:
+    async with engine.connect() as conn:
+        items = await follow_up_list(
+            conn, tenant, _resources(request).payer_rules, as_of or datetime.now(UTC).date(), payer_id
+        )
+    if reason:
+        items = [i for i in items if i.reason == reason]
+    return [FollowUpRead(**i.as_dict()) for i in items[offset : offset + limit]]
+
+
+@router.post(
+    "/follow-up/inquiries",
+    response_model=list[SubmissionRead],
+    summary="Send a 276 status inquiry for every claim on the follow-up list whose inquiry is due",
+)
+async def follow_up_inquiries(
+    request: Request, tenant: TenantDep, engine: EngineDep, body: InquiryRequest | None = None
+) -> list[SubmissionRead]:
+    body = body or InquiryRequest()
+    settings = _settings(request)
+    prepared = await send_due_inquiries(
+        engine, settings, _resources(request).payer_rules, tenant=tenant, as_of=body.as_of, limit=body.limit
+    )
+    adapter = adapter_for(settings)
+    return [await _deliver(request, tenant, engine, adapter, p) for p in prepared]
 
 
 @router.get(

@@ -105,3 +105,40 @@ class AgingRow(BaseModel):
     d61_90: int = Field(alias="61-90")
     d91_120: int = Field(alias="91-120")
     d120_plus: int = Field(alias="120+")
+
+
+class StatusRecordRead(BaseModel):
+    """An acknowledgment or status answer the claim received (999, 277CA, 277), or a 276 sent for it."""
+
+    source: str
+    summary: str
+    codes: list[str]
+    at: datetime
+
+
+class FollowUpRead(BaseModel):
+    """One claim on the insurance follow-up work list: why it is there and what to do next."""
+
+    claim_id: str
+    payer_id: str
+    state: str
+    service_from: date
+    charge_cents: int
+    submitted_on: date | None
+    days_outstanding: int | None
+    reason: str  # no_999 | no_277ca | no_payment | timely_filing
+    reason_text: str
+    next_action: str  # resend | status_inquiry | wait | resubmit | request_remittance | send_information | file_now
+    next_action_text: str
+    inquiry_due: bool
+    timely_filing_deadline: date
+    days_to_timely_filing_limit: int
+    timely_filing_warning: bool
+    last_inquiry_at: datetime | None
+    last_answer: dict[str, Any] | None
+    history: list[dict[str, Any]]
+
+
+class InquiryRequest(BaseModel):
+    as_of: date | None = None  # evaluate the list as of this date (default today)
+    limit: int = Field(500, ge=1, le=5000)

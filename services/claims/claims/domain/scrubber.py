@@ -43,6 +43,11 @@ def rule_texts() -> dict[str, RuleText]:
 class PayerRules:
     timely_filing_days: int = 365
     warn_days_before_limit: int = 30
+    # insurance follow-up: days after submission by which each answer is expected, and between 276s
+    ack_days: int = 2  # the clearinghouse's 999
+    payer_ack_days: int = 7  # the payer's 277CA
+    payment_days: int = 30  # the 835
+    inquiry_every_days: int = 14
     require_eligibility: bool = False
     prior_authorization_codes: frozenset[str] = frozenset()
     non_covered_codes: frozenset[str] = frozenset()

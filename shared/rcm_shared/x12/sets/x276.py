@@ -409,3 +409,70 @@ def build_277ca(
             else:
                 ts.add("DTP", "472", "D8", _d8(c.service_date))
     return ts
+
+
+# -- 277 writer (the payer answers 276 inquiries) --------------------------------------------------------
+@dataclass
+class StatusAnswer:
+    """The payer's answer to one 276 inquiry: the inquiry echoed, its claim's status and ids."""
+
+    inquiry: StatusInquiry
+    status: Status
+    payer_claim_control_number: str | None = None
+
+
+def build_277(answers: list[StatusAnswer], *, reference: str, created: date) -> TransactionSet:
+    """A 277 claim status response (005010X212) from one payer: payer > receiver > provider(s) >
+    subscriber (> dependent), each claim's TRN echoing the inquiry's trace, then STC, REF*1K/EJ and the
+    dates of service. The inquiries must be from one submitter to one payer (one 276 answered)."""
+    if not answers:
+        raise ValueError("a 277 answers at least one inquiry")
+    first = answers[0].inquiry
+    if any((a.inquiry.payer_id, a.inquiry.submitter_id) != (first.payer_id, first.submitter_id) for a in answers):
+        raise ValueError("one 277 answers the inquiries of one submitter to one payer")
+    ts = TransactionSet("277", REQUEST_IMPLEMENTATION)
+    ts.add("BHT", "0010", "08", reference, _d8(created), "1200", "DG")
+    ts.add("HL", "1", None, "20", "1")
+    ts.add("NM1", "PR", "2", first.payer_name, None, None, None, None, "PI", first.payer_id)
+    ts.add("HL", "2", "1", "21", "1")
+    ts.add("NM1", "41", "2", first.submitter_name, None, None, None, None, "46", first.submitter_id)
+    by_provider: dict[tuple[str, str], list[StatusAnswer]] = {}
+    for a in answers:
+        by_provider.setdefault((a.inquiry.provider_npi, a.inquiry.provider_name), []).append(a)
+    hl = 2
+    for (npi, name), items in by_provider.items():
+        hl += 1
+        provider_hl = hl
+        ts.add("HL", str(provider_hl), "2", "19", "1")
+        ts.add("NM1", "1P", "2", name, None, None, None, None, "XX", npi)
+        for a in items:
+            q, s = a.inquiry, a.status
+            hl += 1
+            ts.add("HL", str(hl), str(provider_hl), "22", "1" if q.patient_last else "0")
+            ts.add("NM1", "IL", "1", q.subscriber_last, q.subscriber_first, None, None, None, "MI", q.member_id)
+            if q.patient_last:
+                hl += 1
+                ts.add("HL", str(hl), str(hl - 1), "23")
+                ts.add("NM1", "QC", "1", q.patient_last, q.patient_first)
+            ts.add("TRN", "2", q.trace_number)
+            code = Composite((s.category, s.code, s.entity) if s.entity else (s.category, s.code))
+            ts.add(
+                "STC",
+                code,
+                _d8(s.effective_date or created),
+                None,
+                x12_amount(s.charge if s.charge is not None else q.total_charge),
+                x12_amount(s.paid) if s.paid is not None else None,
+                None,
+                None,
+                _d8(s.check_date) if s.check_date else None,
+                s.check_number,
+            )
+            if a.payer_claim_control_number:
+                ts.add("REF", "1K", a.payer_claim_control_number)
+            ts.add("REF", "EJ", q.claim_id)
+            if q.service_date_end and q.service_date_end != q.service_date:
+                ts.add("DTP", "472", "RD8", f"{_d8(q.service_date)}-{_d8(q.service_date_end)}")
+            else:
+                ts.add("DTP", "472", "D8", _d8(q.service_date))
+    return ts

@@ -20,7 +20,9 @@ from rcm_shared.payloads.remittance import (
     ClaimAdjudicatedV1,
     ClaimReversedV1,
     LinePaymentOut,
+    PatientBalanceChangedV1,
     ProviderAdjustedV1,
+    StatementIssuedV1,
 )
 
 DOS = date(2026, 11, 27)
@@ -41,6 +43,7 @@ def examples() -> list[EventPayload]:
             error_codes=[],
         ),
         ClaimStatusChangedV1(
+            patient_account="A3F9C21B7D04",
             claim_id=CLAIM,
             old_state="accepted",
             new_state="paid",
@@ -128,6 +131,22 @@ def examples() -> list[EventPayload]:
             reference="225197156849956",
             amount_cents=-412,
             claim_id=None,
+        ),
+        PatientBalanceChangedV1(
+            account_id="A3F9C21B7D04",
+            balance_cents=4500,
+            change_cents=4500,
+            cause="insurance",
+            claim_ids=[CLAIM],
+        ),
+        StatementIssuedV1(
+            statement_id="5e2d8c1a-7b3f-4e9d-a6c0-2f1b8d7e9c3a",
+            run_id="0c9b8a7f-6e5d-4c3b-2a19-0f8e7d6c5b4a",
+            account_id="A3F9C21B7D04",
+            statement_date=date(2026, 12, 1),
+            amount_due_cents=4500,
+            due_date=date(2026, 12, 22),
+            visits=1,
         ),
         DenialOpenedV1(
             denial_id="9d8c7b6a-5f4e-4d3c-8b2a-1f0e9d8c7b6a",

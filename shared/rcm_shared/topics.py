@@ -64,6 +64,21 @@ CATALOG: tuple[TopicSpec, ...] = (
         event_types=("remittance.provider_adjusted",),
     ),
     TopicSpec(
+        "remittance.patient.balance-changed",
+        "remittance",
+        "account id",
+        description="A patient account's balance moved: patient responsibility due once every payer adjudicated, "
+        "patient payments, refunds.",
+        event_types=("remittance.patient_balance_changed",),
+    ),
+    TopicSpec(
+        "remittance.statement.issued",
+        "remittance",
+        "account id",
+        description="A patient statement was produced and recorded as sent.",
+        event_types=("remittance.statement_issued",),
+    ),
+    TopicSpec(
         "denials.denial.opened",
         "denials",
         "claim id",

@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from rcm_shared.bus.outbox import Outbox
-from rcm_shared.dialects import insert_ignore
+from rcm_shared.dialects import insert_ignore, insert_ignore_many
 from rcm_shared.events import Envelope
 from rcm_shared.payloads.claims import BilledLine, ClaimStatusChangedV1
 from rcm_shared.payloads.denials import ClaimCorrection, DenialResolvedV1
@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from claims.domain import state as st
 from claims.domain.encounter import ClaimCreate
 from claims.domain.scrubber import Edit, Eligibility, ScrubContext, has_errors, scrub
-from claims.models import bus, claim, claim_status_record, claim_transition, eligibility_snapshot
+from claims.models import bus, claim, claim_status_record, claim_transition, eligibility_snapshot, patient_account
 
 SOURCE = "/claims"
 TOPIC = "claims.claim.status-changed"
@@ -150,6 +150,8 @@ class ClaimsUnit:
                 frequency=after["frequency"],
                 payer_claim_control_number=after["payer_claim_control_number"],
                 original_claim_id=after.get("original_claim_id"),
+                patient_account=after.get("patient_account"),
+                next_payer_id=after.get("next_payer_id"),
                 **extra,
             )
             env = Envelope.wrap(
@@ -215,7 +217,49 @@ def _columns(doc: ClaimCreate) -> dict[str, Any]:
         "charge_cents": cents(doc.total_charge),
         "duplicate_key": duplicate_key(doc),
         "document": doc.model_dump(mode="json"),
+        "next_payer_id": (
+            doc.secondary_payer.payer_id
+            if doc.secondary_payer is not None and doc.payer.responsibility == "P"
+            else None
+        ),
     }
+
+
+def account_key(tenant: str, doc: ClaimCreate) -> str:
+    person = doc.patient or doc.subscriber
+    parts = (
+        tenant,
+        person.last_name.strip().upper(),
+        (person.first_name or "").strip().upper(),
+        str(person.birth_date),
+    )
+    return hashlib.sha256("|".join(parts).encode()).hexdigest()
+
+
+async def patient_accounts(unit: ClaimsUnit, docs: Sequence[ClaimCreate]) -> list[str]:
+    """The account number of each document's patient, opening accounts for patients seen the first time."""
+    keys = [account_key(unit.tenant, d) for d in docs]
+    a = patient_account.c
+    known: dict[str, str] = {}
+    for start in range(0, len(keys), 500):
+        found = await unit.conn.execute(
+            select(a.match_key, a.id).where(
+                and_(a.tenant_id == unit.tenant, a.match_key.in_(set(keys[start : start + 500])))
+            )
+        )
+        known.update({k: i for k, i in found})
+    new = {k: "A" + uuid.uuid4().hex[:11].upper() for k in dict.fromkeys(keys) if k not in known}
+    if new:
+        now = datetime.now(UTC)
+        rows = [{"id": i, "tenant_id": unit.tenant, "match_key": k, "created_at": now} for k, i in new.items()]
+        for start in range(0, len(rows), 200):
+            await unit.conn.execute(insert_ignore_many(unit.conn, patient_account, rows[start : start + 200]))
+        # a concurrent entry may have opened the same patient's account first: take the stored ones
+        stored = await unit.conn.execute(
+            select(a.match_key, a.id).where(and_(a.tenant_id == unit.tenant, a.match_key.in_(list(new))))
+        )
+        known.update({k: i for k, i in stored})
+    return [known[k] for k in keys]
 
 
 async def create_claim(
@@ -247,10 +291,11 @@ async def create_claims(
     keys = [duplicate_key(doc) for doc in docs]
     known = await unit.duplicates_for(keys, exclude=original.id if original is not None else None)
     coverage = await unit.eligibility_for_many(docs)
+    accounts = await patient_accounts(unit, docs)
     now = datetime.now(UTC)
     rows: list[dict[str, Any]] = []
     changes: list[tuple[dict[str, Any], str | None, str, str | None, dict[str, Any]]] = []
-    for doc, key in zip(docs, keys, strict=True):
+    for doc, key, account in zip(docs, keys, accounts, strict=True):
         claim_id = new_claim_id()
         ctx.duplicates = list(known.get(key, []))
         ctx.eligibility = coverage.get((doc.payer.payer_id, doc.subscriber.member_id))
@@ -269,6 +314,7 @@ async def create_claims(
             ),
             "edits": edits_json(edits),
             "status_detail": {},
+            "patient_account": account,
             **_columns(doc),
         }
         clean = not has_errors(edits)
@@ -287,7 +333,8 @@ async def update_claim(unit: ClaimsUnit, claim_id: str, doc: ClaimCreate, ctx: S
     if row.state not in (st.DRAFT, st.READY, st.REJECTED):
         raise st.IllegalTransition(row.state, st.DRAFT)
     edits = await scrub_document(unit, doc, ctx, exclude=claim_id)
-    values = {**_columns(doc), "edits": edits_json(edits)}
+    (account,) = await patient_accounts(unit, [doc])
+    values = {**_columns(doc), "edits": edits_json(edits), "patient_account": account}
     target = st.DRAFT if has_errors(edits) else st.READY
     if row.state == target:
         await unit.conn.execute(

@@ -51,6 +51,8 @@ claim = Table(
     Column("edits", JSON, nullable=False),  # the last scrub
     Column("status_detail", JSON, nullable=False),  # last 999/277CA/277 findings
     Column("submission_id", String(36), nullable=True),
+    Column("patient_account", String(20), nullable=True),  # the patient's account (patient_account.id)
+    Column("next_payer_id", String(80), nullable=True),  # the payer billed after this one adjudicates (COB)
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
     Column("submitted_at", DateTime(timezone=True), nullable=True),
@@ -133,4 +135,16 @@ claim_status_record = Table(
     Column("codes", JSON, nullable=False),  # STC category:code[:entity] or 999 codes
     Column("at", DateTime(timezone=True), nullable=False),
     Index("ix_claim_status_record_claim", "tenant_id", "claim_id"),
+)
+
+# One account per patient and organization, numbered here: claims and events carry the number, never the
+# person. The key is the patient's normalized name and birth date (the subscriber when no patient is given).
+patient_account = Table(
+    "patient_account",
+    metadata,
+    Column("id", String(20), primary_key=True),
+    Column("tenant_id", String(64), nullable=False),
+    Column("match_key", String(64), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("tenant_id", "match_key"),
 )

@@ -22,6 +22,12 @@ class RemittanceSettings(BaseServiceSettings):
     request_timeout_s: float = 900.0  # a 200 MB 835 is streamed, parsed and posted within one request
     spool_dir: str = ""  # empty: ./var/spool/remittance (uploads are streamed here before parsing)
     batch_size: int = 500
+    # patient statements: the practice's header and how patients pay
+    practice_name: str = "Valley Family Clinic"
+    practice_address: str = "100 Main St, Springfield, IL 62701"
+    practice_phone: str = "(800) 555-0100"
+    pay_online: str = "Pay online at https://pay.example.org with your account number."
+    pay_by_mail: str = "Mail a check payable to Valley Family Clinic, PO Box 100, Springfield, IL 62701."
 
     def inbound_path(self) -> Path:
         return Path(self.inbound_dir) if self.inbound_dir else project_var_dir() / "inbound" / "835"

@@ -53,6 +53,7 @@ from remittance.models import (
     review_item,
     service_payment,
 )
+from remittance.patients import post_patient_share
 
 SOURCE = "/remittance"
 
@@ -305,6 +306,7 @@ class _Poster:
             events.append(self._adjudicated_event(c, es, matched))
         if ledger_rows:
             await bulk_insert(conn, ledger_entry, ledger_rows)
+        await post_patient_share(conn, self.outbox, tenant, self.id, claims, entries, claim_ids, now)
         await self.outbox.add_many(conn, events)
 
     def _event(self, payload: EventPayload, subject: str) -> Envelope:
@@ -670,6 +672,12 @@ async def on_claim_status_changed(conn: AsyncConnection, tenant: str, event: Cla
             )
         )
     ).scalar()
+    dates = [line.service_date for line in event.lines if line.service_date]
+    patient = {
+        "patient_account": event.patient_account,
+        "next_payer_id": event.next_payer_id,
+        "original_claim_id": event.original_claim_id,
+    }
     if existing is None:
         result = await conn.execute(
             insert(billed_claim).values(
@@ -679,6 +687,8 @@ async def on_claim_status_changed(conn: AsyncConnection, tenant: str, event: Cla
                 charge_cents=event.charge_cents or 0,
                 state=event.new_state,
                 updated_at=now,
+                service_from=min(dates) if dates else None,
+                **patient,
             )
         )
         existing = result.inserted_primary_key[0] if result.inserted_primary_key else None
@@ -686,6 +696,10 @@ async def on_claim_status_changed(conn: AsyncConnection, tenant: str, event: Cla
         values: dict[str, Any] = {"state": event.new_state, "updated_at": now}
         if event.charge_cents is not None:
             values["charge_cents"] = event.charge_cents
+        if event.patient_account:
+            values.update(patient)
+        if dates:
+            values["service_from"] = min(dates)
         await conn.execute(update(billed_claim).where(billed_claim.c.id == existing).values(**values))
     if event.lines and existing is not None:
         await conn.execute(delete(billed_line).where(billed_line.c.billed_claim_id == existing))

@@ -18,6 +18,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     String,
     Table,
     Text,
@@ -147,6 +148,12 @@ billed_claim = Table(
     Column("charge_cents", BigInteger, nullable=False),
     Column("state", String(24), nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
+    # for the patient side: whose claim, which payer comes next (COB), the claim before it (a secondary's
+    # primary, a replacement's original) and the first date of service
+    Column("patient_account", String(20), nullable=True),
+    Column("next_payer_id", String(80), nullable=True),
+    Column("original_claim_id", String(64), nullable=True),
+    Column("service_from", Date, nullable=True),
     UniqueConstraint("tenant_id", "claim_id"),
 )
 
@@ -190,4 +197,77 @@ deposit = Table(
     Column("remittance_id", String(36), nullable=True),
     Column("created_at", DateTime(timezone=True), nullable=False),
     UniqueConstraint("tenant_id", "trace_number"),
+)
+
+
+# -- the patient side: what patients owe once every payer on a claim is done, and what they paid ----------
+patient_account = Table(
+    "patient_account",
+    metadata,
+    Column("tenant_id", String(64), primary_key=True),
+    Column("account_id", String(20), primary_key=True),  # numbered by the claims service
+    Column("last_name", String(80), nullable=False),  # from the 835 (NM1*QC): the name statements carry
+    Column("first_name", String(80), nullable=True),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+patient_ledger = Table(
+    "patient_ledger",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("tenant_id", String(64), nullable=False),
+    Column("account_id", String(20), nullable=False),
+    Column("claim_id", String(64), nullable=True),  # None: on account (an unapplied credit, a refund)
+    # deductible | coinsurance | copay | patient_other (owed: +) | payment (-) | refund (+)
+    Column("entry_type", String(24), nullable=False),
+    Column("amount_cents", BigInteger, nullable=False),
+    Column("remittance_id", String(36), nullable=True),
+    Column("claim_payment_id", String(36), nullable=True),
+    Column("payment_id", String(36), nullable=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Index("ix_patient_ledger_account", "tenant_id", "account_id"),
+)
+
+patient_payment = Table(
+    "patient_payment",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("tenant_id", String(64), nullable=False),
+    Column("account_id", String(20), nullable=False),
+    Column("kind", String(8), nullable=False),  # payment | refund
+    Column("method", String(8), nullable=False),  # cash | card | check | ach
+    Column("reference", String(80), nullable=True),  # card authorization, check number, ...
+    Column("amount_cents", BigInteger, nullable=False),
+    Column("received_on", Date, nullable=False),
+    Column("idempotency_key", String(200), nullable=False),
+    Column("request_hash", String(64), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("tenant_id", "idempotency_key"),
+)
+
+statement = Table(
+    "statement",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("tenant_id", String(64), nullable=False),
+    Column("run_id", String(36), nullable=False),
+    Column("account_id", String(20), nullable=False),
+    Column("statement_date", Date, nullable=False),
+    Column("amount_due_cents", BigInteger, nullable=False),
+    Column("document", JSON, nullable=False),
+    Column("pdf", LargeBinary, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Index("ix_statement_account", "tenant_id", "account_id"),
+)
+
+statement_run = Table(
+    "statement_run",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("tenant_id", String(64), nullable=False),
+    Column("as_of", Date, nullable=False),
+    Column("cycle_day", Integer, nullable=True),
+    Column("statements", Integer, nullable=False),
+    Column("amount_due_cents", BigInteger, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
 )

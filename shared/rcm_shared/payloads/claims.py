@@ -40,4 +40,6 @@ class ClaimStatusChangedV1(EventPayload):
     frequency: str | None = None
     original_claim_id: str | None = None  # set on replacement (7) and void (8) claims
     payer_claim_control_number: str | None = None
+    patient_account: str | None = None  # the patient's account number (an id, never the person)
+    next_payer_id: str | None = None  # the payer billed after this one adjudicates (coordination of benefits)
     lines: list[BilledLine] = []

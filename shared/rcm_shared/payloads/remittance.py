@@ -79,3 +79,32 @@ class ProviderAdjustedV1(EventPayload):
     reference: str
     amount_cents: int  # positive reduces the payment
     claim_id: str | None = None
+
+
+class PatientBalanceChangedV1(EventPayload):
+    """A patient account's balance moved (a payer's patient responsibility became due, a patient payment,
+    a refund, a reversal), keyed by account number. Amounts in cents; no names."""
+
+    event_type = "remittance.patient_balance_changed"
+    schema_version = 1
+
+    account_id: str
+    balance_cents: int  # positive: the patient owes; negative: a credit
+    change_cents: int
+    cause: str  # insurance | payment | refund
+    claim_ids: list[str] = []
+
+
+class StatementIssuedV1(EventPayload):
+    """A patient statement was produced (PDF and structured document), keyed by account number."""
+
+    event_type = "remittance.statement_issued"
+    schema_version = 1
+
+    statement_id: str
+    run_id: str
+    account_id: str
+    statement_date: date
+    amount_due_cents: int
+    due_date: date
+    visits: int

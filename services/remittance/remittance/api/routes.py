@@ -9,14 +9,16 @@ from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from rcm_shared.web import ProblemError, tenant_of
 from rcm_shared.x12.errors import X12Error
-from sqlalchemy import and_, update
+from sqlalchemy import and_, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from remittance import patients
 from remittance.api.schemas import (
     AdjustmentRead,
+    ClaimBalance,
     ClaimPaymentRead,
     ClaimPostings,
     DepositCreate,
@@ -25,17 +27,24 @@ from remittance.api.schemas import (
     IngestResponse,
     LedgerEntryRead,
     LineRead,
+    PatientAccountRead,
     PayerTotals,
     ProviderAdjustmentRead,
     Reconciliation,
     RemittanceRead,
     ReviewItemRead,
     ReviewResolve,
+    StatementRunCreate,
+    StatementRunRead,
+    StatementSummary,
+    TenderCreate,
+    TenderRead,
 )
 from remittance.config import RemittanceSettings
 from remittance.domain.posting import PATIENT_TYPES
 from remittance.handlers import ingest_835, record_deposit
-from remittance.models import review_item
+from remittance.models import review_item, statement
+from remittance.patients import Practice, Tender
 from remittance.repository import RemittanceRepository
 
 router = APIRouter(prefix="/v1", tags=["remittance"])
@@ -308,3 +317,170 @@ async def payer_totals(
         )
         for r in rows
     ]
+
+
+# -- the patient side -------------------------------------------------------------------------------------
+def _idempotency_key(request: Request) -> str:
+    key = request.headers.get("Idempotency-Key", "").strip()
+    if not key or len(key) > 200:
+        raise ProblemError(400, "Bad Request", "send an Idempotency-Key header (1-200 characters) with each payment")
+    return key
+
+
+def _practice(settings: RemittanceSettings) -> Practice:
+    return Practice(
+        settings.practice_name,
+        settings.practice_address,
+        settings.practice_phone,
+        settings.pay_online,
+        settings.pay_by_mail,
+    )
+
+
+async def _tender(request: Request, tenant: str, engine: AsyncEngine, body: TenderCreate, kind: str) -> Any:
+    key = _idempotency_key(request)
+    t = Tender(
+        body.account_id,
+        body.amount_cents,
+        body.method,
+        body.reference,
+        body.received_on or datetime.now(UTC).date(),
+        body.claim_ids,
+    )
+    box = patients.outbox(_settings(request).kafka.topic_prefix)
+    try:
+        async with engine.begin() as conn:
+            if kind == "payment":
+                payment_id, new = await patients.apply_payment(conn, box, tenant, t, key)
+            else:
+                payment_id, new = await patients.refund_credit(conn, box, tenant, t, key)
+            balance = (await patients.account_balances(conn, tenant, [t.account_id])).get(t.account_id, 0)
+    except patients.IdempotencyConflict as exc:
+        raise ProblemError(409, "Conflict", str(exc)) from None
+    except patients.PatientError as exc:
+        raise ProblemError(422, "Unprocessable Content", str(exc)) from None
+    read = TenderRead(
+        payment_id=payment_id,
+        account_id=t.account_id,
+        kind=kind,
+        amount_cents=t.amount_cents,
+        replayed=not new,
+        balance_cents=balance,
+    )
+    return JSONResponse(read.model_dump(mode="json"), status_code=201 if new else 200)
+
+
+@router.post(
+    "/patient-payments",
+    response_model=TenderRead,
+    status_code=201,
+    summary="Post a patient payment (Idempotency-Key required): named claims first, then the oldest open ones; "
+    "any rest is a credit on account",
+)
+async def post_patient_payment(body: TenderCreate, request: Request, tenant: TenantDep, engine: EngineDep) -> Any:
+    return await _tender(request, tenant, engine, body, "payment")
+
+
+@router.post(
+    "/patient-refunds",
+    response_model=TenderRead,
+    status_code=201,
+    summary="Refund (part of) a patient's credit balance (Idempotency-Key required)",
+)
+async def post_patient_refund(body: TenderCreate, request: Request, tenant: TenantDep, engine: EngineDep) -> Any:
+    return await _tender(request, tenant, engine, body, "refund")
+
+
+@router.get("/patient-accounts/{account_id}", response_model=PatientAccountRead)
+async def patient_account_balance(account_id: str, tenant: TenantDep, engine: EngineDep) -> PatientAccountRead:
+    async with engine.connect() as conn:
+        per_claim = await patients.claim_balances(conn, tenant, account_id)
+        pending = await patients.pending_with_insurance(conn, tenant, account_id)
+    if not per_claim and not pending:
+        raise ProblemError(404, "Not Found", f"no patient account {account_id}")
+    balance = sum(per_claim.values())
+    return PatientAccountRead(
+        account_id=account_id,
+        balance_cents=balance,
+        due_cents=max(balance, 0),
+        credit_cents=max(-balance, 0),
+        claims=[ClaimBalance(claim_id=c, balance_cents=b) for c, b in per_claim.items() if c is not None],
+        on_account_cents=per_claim.get(None, 0),
+        pending_with_insurance=pending,
+    )
+
+
+@router.post(
+    "/statements/runs",
+    response_model=StatementRunRead,
+    status_code=201,
+    summary="Produce statements (PDF and structured) for every account with a balance due (on its cycle day)",
+)
+async def post_statement_run(
+    request: Request, tenant: TenantDep, engine: EngineDep, body: StatementRunCreate | None = None
+) -> StatementRunRead:
+    body = body or StatementRunCreate()
+    settings = _settings(request)
+    as_of = body.as_of or datetime.now(UTC).date()
+    async with engine.begin() as conn:
+        run_id, issued = await patients.run_statements(
+            conn, patients.outbox(settings.kafka.topic_prefix), tenant, as_of, _practice(settings), body.cycle_day
+        )
+    return StatementRunRead(run_id=run_id, as_of=as_of, statements=[StatementSummary(**i) for i in issued])
+
+
+@router.get("/statements", response_model=list[StatementSummary])
+async def list_statements(
+    tenant: TenantDep,
+    engine: EngineDep,
+    account_id: str | None = None,
+    run_id: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> list[StatementSummary]:
+    s = statement.c
+    where = [s.tenant_id == tenant]
+    if account_id:
+        where.append(s.account_id == account_id)
+    if run_id:
+        where.append(s.run_id == run_id)
+    async with engine.connect() as conn:
+        rows = await conn.execute(
+            select(s.id, s.account_id, s.amount_due_cents)
+            .where(and_(*where))
+            .order_by(s.created_at, s.id)
+            .limit(limit)
+            .offset(offset)
+        )
+        return [
+            StatementSummary(statement_id=r.id, account_id=r.account_id, amount_due_cents=r.amount_due_cents)
+            for r in rows
+        ]
+
+
+async def _statement(tenant: str, engine: AsyncEngine, statement_id: str) -> Any:
+    async with engine.connect() as conn:
+        row = (
+            await conn.execute(
+                select(statement).where(and_(statement.c.tenant_id == tenant, statement.c.id == statement_id))
+            )
+        ).first()
+    if row is None:
+        raise ProblemError(404, "Not Found", f"no statement {statement_id}")
+    return row
+
+
+@router.get("/statements/{statement_id}", summary="The statement as a structured document")
+async def get_statement(statement_id: str, tenant: TenantDep, engine: EngineDep) -> dict[str, Any]:
+    return dict((await _statement(tenant, engine, statement_id)).document)
+
+
+@router.get(
+    "/statements/{statement_id}/pdf",
+    response_class=Response,
+    responses={200: {"content": {"application/pdf": {}}}},
+    summary="The statement as sent (PDF)",
+)
+async def get_statement_pdf(statement_id: str, tenant: TenantDep, engine: EngineDep) -> Response:
+    row = await _statement(tenant, engine, statement_id)
+    return Response(bytes(row.pdf), media_type="application/pdf")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Literal
 
 from pydantic import BaseModel, Field
 
@@ -146,3 +147,55 @@ class PayerTotals(BaseModel):
     contractual_cents: int
     patient_responsibility_cents: int
     provider_adjustment_cents: int
+
+
+class TenderCreate(BaseModel):
+    """A patient payment (or refund): exact cents, how it was paid, and optionally the claims it is for."""
+
+    account_id: str = Field(min_length=1, max_length=20)
+    amount_cents: int = Field(gt=0, le=10_000_000_00)
+    method: Literal["cash", "card", "check", "ach"]
+    reference: str | None = Field(default=None, max_length=80, description="card authorization, check number")
+    received_on: date | None = None
+    claim_ids: list[str] = Field(default=[], max_length=100, description="payments: apply to these first")
+
+
+class TenderRead(BaseModel):
+    payment_id: str
+    account_id: str
+    kind: str
+    amount_cents: int
+    replayed: bool  # True: the Idempotency-Key was seen before; nothing was posted again
+    balance_cents: int
+
+
+class ClaimBalance(BaseModel):
+    claim_id: str
+    balance_cents: int
+
+
+class PatientAccountRead(BaseModel):
+    account_id: str
+    balance_cents: int  # positive: due from the patient; negative: a credit
+    due_cents: int
+    credit_cents: int
+    claims: list[ClaimBalance]  # patient balances per claim (only claims every payer has adjudicated)
+    on_account_cents: int  # payments not applied to a claim (and refunds of them)
+    pending_with_insurance: list[str]  # claims a payer still has: nothing of them is due yet
+
+
+class StatementRunCreate(BaseModel):
+    as_of: date | None = None  # the statement date (default today)
+    cycle_day: int | None = Field(default=None, ge=1, le=28, description="only accounts billed on this day")
+
+
+class StatementSummary(BaseModel):
+    statement_id: str
+    account_id: str
+    amount_due_cents: int
+
+
+class StatementRunRead(BaseModel):
+    run_id: str
+    as_of: date
+    statements: list[StatementSummary]

@@ -1,0 +1,218 @@
+"""The patient side: balances only once every payer is done, payments and refunds, statements (PDF read back)."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import AsyncIterator
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from rcm_shared.config import KafkaSettings
+from rcm_shared.db import create_engine
+from rcm_shared.payloads.claims import BilledLine, ClaimStatusChangedV1
+from rcm_shared.testing import app_client
+from remittance.handlers import on_claim_status_changed
+from remittance.models import bus, patient_ledger
+from sqlalchemy import func, select
+
+sys.path.insert(0, str(Path(__file__).parent))
+from builders import claim, header, interchange, line, paid_claim, standard_file
+
+T = {"X-Tenant-ID": "org-1"}
+X12 = {"content-type": "application/edi-x12", "X-Tenant-ID": "org-1"}
+
+
+@pytest.fixture
+async def stack(
+    db_factory: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, kafka: KafkaSettings
+) -> AsyncIterator[tuple[Any, Any]]:
+    db = await db_factory("remittance")
+    monkeypatch.setenv("KAFKA_TOPIC_PREFIX", kafka.topic_prefix)
+    monkeypatch.setenv("REMITTANCE_DATABASE_URL", db.url)
+    monkeypatch.setenv("REMITTANCE_DB_SCHEMA", db.schema)
+    monkeypatch.setenv("REMITTANCE_SPOOL_DIR", str(tmp_path / "spool"))
+    from remittance.config import get_settings
+    from remittance.main import create_app
+
+    engine = create_engine(db.url, schema=db.schema)
+    async with app_client(create_app, get_settings.cache_clear) as c:
+        yield c, engine
+    await engine.dispose()
+
+
+async def billed(engine: Any, claim_id: str, account: str, state: str = "submitted", **kw: Any) -> None:
+    event = ClaimStatusChangedV1(
+        claim_id=claim_id,
+        old_state=None,
+        new_state=state,
+        changed_at=datetime.now(UTC),
+        payer_id=kw.pop("payer_id", "ACME01"),
+        charge_cents=kw.pop("charge_cents", 12500),
+        patient_account=account,
+        lines=[
+            BilledLine(
+                line_number=1,
+                line_control_number=f"{claim_id}-1",
+                procedure_code=kw.pop("code", "99213"),
+                service_date=date(2026, 10, 1),
+                units="1",
+                charge_cents=12500,
+            )
+        ],
+        **kw,
+    )
+    async with engine.begin() as conn:
+        await on_claim_status_changed(conn, "org-1", event)
+
+
+async def account(client: Any, account_id: str) -> dict[str, Any]:
+    r = await client.get(f"/v1/patient-accounts/{account_id}", headers=T)
+    assert r.status_code == 200, r.text
+    return dict(r.json())
+
+
+async def test_no_patient_balance_until_the_secondary_payer_has_paid(stack: tuple[Any, Any]) -> None:
+    client, engine = stack
+    await billed(engine, "X1", "A1", next_payer_id="MCRB1")
+    first = interchange((header("EFTP1", "80.00"), [paid_claim("X1", "ICNP1")], []))
+    assert (await client.post("/v1/remittances", content=first, headers=X12)).status_code == 201
+    r = await client.get("/v1/patient-accounts/A1", headers=T)
+    assert r.status_code == 200 and r.json()["balance_cents"] == 0 and r.json()["claims"] == []
+    assert r.json()["pending_with_insurance"] == ["X1"]  # the 20.00 PR of the primary is not due
+
+    # claims bills the secondary (linked to the primary); the primary is paid
+    await billed(engine, "X1", "A1", state="paid", next_payer_id="MCRB1")
+    await billed(engine, "Y1", "A1", payer_id="MCRB1", original_claim_id="X1")
+    assert (await account(client, "A1"))["pending_with_insurance"] == ["X1", "Y1"]
+    secondary = claim(
+        "Y1",
+        "2",
+        "125.00",
+        "12.00",
+        "ICNS1",
+        patient_resp="8.00",
+        lines=[line("99213", "125.00", "12.00", [("OA", "23", "105.00"), ("PR", "2", "8.00")], lcn="Y1-1")],
+    )
+    second = interchange((header("EFTS1", "12.00", payer_id="MCRB1"), [secondary], []), isa=2)
+    assert (await client.post("/v1/remittances", content=second, headers=X12)).status_code == 201
+    await billed(engine, "Y1", "A1", state="paid", payer_id="MCRB1", original_claim_id="X1")
+    after = await account(client, "A1")
+    assert after["balance_cents"] == 800 and after["claims"] == [{"claim_id": "Y1", "balance_cents": 800}]
+    assert after["pending_with_insurance"] == []
+
+
+async def test_deductible_coinsurance_copay_to_the_balance_the_statement_and_its_pdf(stack: tuple[Any, Any]) -> None:
+    import pypdfium2 as pdfium
+
+    client, engine = stack
+    await billed(engine, "PCN0001", "A2")
+    await billed(engine, "PCN0002", "A2", code="99212", charge_cents=9000)
+    await billed(engine, "OTHER1", "A3")  # another patient, same run
+    assert (await client.post("/v1/remittances", content=standard_file(), headers=X12)).status_code == 201
+    other = claim(
+        "OTHER1",
+        "1",
+        "125.00",
+        "98.00",
+        "ICNO1",
+        patient_resp="27.00",
+        lines=[line("99213", "125.00", "98.00", [("PR", "3", "27.00")], lcn="OTHER1-1")],
+    )
+    other.patient = {"last": "ROE", "first": "RICHARD", "id_qualifier": "MI", "id": "W555"}
+    assert (
+        await client.post(
+            "/v1/remittances", content=interchange((header("EFTO", "98.00"), [other], []), isa=5), headers=X12
+        )
+    ).status_code == 201
+    a2 = await account(client, "A2")
+    assert a2["balance_cents"] == 3500  # deductible 10 + coinsurance 10 (PCN0001), copay 15 (PCN0002)
+    assert {c["claim_id"]: c["balance_cents"] for c in a2["claims"]} == {"PCN0001": 2000, "PCN0002": 1500}
+
+    run = await client.post("/v1/statements/runs", json={"as_of": "2026-12-01"}, headers=T)
+    assert run.status_code == 201, run.text
+    issued = {s["account_id"]: s for s in run.json()["statements"]}
+    assert {k: v["amount_due_cents"] for k, v in issued.items()} == {"A2": 3500, "A3": 2700}
+    doc = (await client.get(f"/v1/statements/{issued['A2']['statement_id']}", headers=T)).json()
+    visits = {v["claim_id"]: v for v in doc["visits"]}
+    v1 = visits["PCN0001"]
+    assert v1["charge_cents"] == 12500 and v1["insurance_paid_cents"] == 8000
+    assert v1["contractual_adjustment_cents"] == 2500 and v1["other_adjustment_cents"] == 0
+    assert v1["patient_responsibility_cents"] == {
+        "coinsurance": 1000,
+        "copay": 0,
+        "deductible": 1000,
+        "patient_other": 0,
+    }
+    assert visits["PCN0002"]["patient_responsibility_cents"]["copay"] == 1500
+    for v in visits.values():  # every visit line adds up to its charge
+        owed = sum(v["patient_responsibility_cents"].values())
+        assert (
+            v["charge_cents"]
+            == v["insurance_paid_cents"] + v["contractual_adjustment_cents"] + v["other_adjustment_cents"] + owed
+        )
+    assert doc["amount_due_cents"] == 3500 and doc["aging_cents"]["0-30"] == 3500
+    assert doc["patient"] == {"last_name": "DOE", "first_name": "JANE"} and doc["how_to_pay"]
+
+    # the PDF, rendered to an image and read back
+    pdf = await client.get(f"/v1/statements/{issued['A2']['statement_id']}/pdf", headers=T)
+    assert pdf.status_code == 200 and pdf.headers["content-type"] == "application/pdf"
+    document = pdfium.PdfDocument(pdf.content)
+    page = document[0]
+    image = page.render(scale=1).to_pil()
+    assert image.size[0] > 500 and image.getextrema() != ((255, 255), (255, 255), (255, 255))  # not blank
+    text = page.get_textpage().get_text_range()
+    for expected in ("AMOUNT DUE: $35.00", "A2", "JANE DOE", "PCN0001", "$125.00", "$80.00", "$20.00", "$15.00"):
+        assert expected in text, (expected, text)
+    for foreign in ("A3", "OTHER1", "ROE", "RICHARD", "$27.00", "$98.00"):  # never another patient's data
+        assert foreign not in text, foreign
+    document.close()
+
+
+async def test_payments_once_per_key_allocation_credit_and_refund(stack: tuple[Any, Any]) -> None:
+    client, engine = stack
+    await billed(engine, "PCN0001", "A2")
+    await billed(engine, "PCN0002", "A2", code="99212", charge_cents=9000)
+    assert (await client.post("/v1/remittances", content=standard_file(), headers=X12)).status_code == 201
+
+    def pay(amount: int, key: str | None, path: str = "/v1/patient-payments", **kw: Any) -> Any:
+        headers = {**T, **({"Idempotency-Key": key} if key else {})}
+        body = {"account_id": "A2", "amount_cents": amount, "method": "card", "reference": "AUTH77", **kw}
+        return client.post(path, json=body, headers=headers)
+
+    assert (await pay(2000, None)).status_code == 400  # no idempotency key, nothing posted
+    first = await pay(2000, "k1", claim_ids=["PCN0002"])
+    assert first.status_code == 201 and first.json()["balance_cents"] == 1500 and not first.json()["replayed"]
+    again = await pay(2000, "k1", claim_ids=["PCN0002"])
+    assert again.status_code == 200 and again.json()["replayed"] and again.json()["balance_cents"] == 1500
+    assert again.json()["payment_id"] == first.json()["payment_id"]
+    assert (await pay(2500, "k1")).status_code == 409  # the same key for another request
+    a2 = await account(client, "A2")
+    assert {c["claim_id"]: c["balance_cents"] for c in a2["claims"]} == {"PCN0001": 1500, "PCN0002": 0}
+
+    over = await pay(2500, "k2")  # 15.00 settles PCN0001, 10.00 stays as a credit
+    assert over.json()["balance_cents"] == -1000
+    assert (await account(client, "A2"))["on_account_cents"] == -1000
+    too_much = await pay(1200, "r1", path="/v1/patient-refunds")
+    assert too_much.status_code == 422 and "credit" in too_much.json()["detail"]
+    refund = await pay(1000, "r2", path="/v1/patient-refunds")
+    assert refund.status_code == 201 and refund.json()["balance_cents"] == 0
+    assert (await pay(1000, "r2", path="/v1/patient-refunds")).json()["replayed"]
+    assert (await pay(100, "k3", account_id="NOPE")).status_code == 422
+
+    async with engine.connect() as conn:
+        p = patient_ledger.c
+        totals = dict(
+            (t, int(v))
+            for t, v in await conn.execute(select(p.entry_type, func.sum(p.amount_cents)).group_by(p.entry_type))
+        )
+        events = (
+            await conn.execute(
+                select(func.count()).where(bus.outbox.c.event_type == "remittance.patient_balance_changed")
+            )
+        ).scalar()
+    # charges 35.00 = payments 45.00 - refund 10.00: the ledger balances to zero
+    assert totals == {"deductible": 1000, "coinsurance": 1000, "copay": 1500, "payment": -4500, "refund": 1000}
+    assert sum(totals.values()) == 0
+    assert events == 4  # the 835's charges, two payments, the refund (replays emit nothing)

@@ -70,7 +70,10 @@ SCENARIOS: dict[str, tuple[int, str, str]] = {
     "member_id_typo": (5, "fix the member id, send again", "paid"),
     "truncated_diagnosis": (4, "held by the scrubber; code completed, sent", "paid"),
     "duplicate_entry": (4, "held by the scrubber; the second entry voided", "void"),
+    # the payer loses the claim: no 277CA, no 835; the follow-up list and a 276 find it was never received
+    "payer_never_answers": (3, "follow up: 276 inquiry, the payer has no record", "submitted"),
 }
+UNANSWERED = "payer_never_answers"
 
 
 @dataclass
@@ -97,7 +100,10 @@ def clinic_day(
     rng: random.Random, patients: int, rosters: dict[str, list[dict[str, Any]]], day: date
 ) -> list[Encounter]:
     """A day of encounters: mostly clean visits, and a share of the errors a real office makes."""
-    active = {p: [m for m in r if m["coverage_end"] is None] for p, r in rosters.items()}
+    active = {
+        p: [m for m in r if m["coverage_end"] is None and not m.get("claims_unanswered")] for p, r in rosters.items()
+    }
+    lost = [m for m in rosters["ACME01"] if m.get("claims_unanswered")]
     ended = [m for m in rosters["ACME01"] if m["coverage_end"] is not None]
     used: set[str] = set()
     names = list(SCENARIOS)
@@ -113,8 +119,10 @@ def clinic_day(
                 out.append(Encounter(n, scenario, original.payer_id, original.member_id, original.document))
                 continue
             scenario = "clean"
+        if scenario == UNANSWERED and not [m for m in lost if m["member_id"] not in used]:
+            scenario = "clean"  # every member whose claims the payer loses has a visit already
         payer_id = "MCRB1" if scenario == "clean" and rng.random() < 0.35 else "ACME01"
-        pool = ended if scenario == "coverage_ended" else active[payer_id]
+        pool = ended if scenario == "coverage_ended" else lost if scenario == UNANSWERED else active[payer_id]
         member = rng.choice([m for m in pool if m["member_id"] not in used] or pool)
         used.add(member["member_id"])
         member_id = member["member_id"]
@@ -386,17 +394,68 @@ async def _run_day(patients: int, seed: int, timeout: float, say: Any) -> dict[s
         submissions = await demo.call("POST", "claims", "/v1/submissions", json={"claim_ids": ready}) if ready else []
         say(f"  submitted: {len(ready)} claims in {len(submissions)} 837 interchange(s)")
         remaining = max(5.0, timeout - (time.monotonic() - started))
-        await demo.wait_settled(ours, "round 1", remaining / 2)
+        answered = {cid for e in encounters if e.scenario != UNANSWERED for cid in e.claim_ids}
+        await demo.wait_settled(answered, "round 1", remaining / 2)
 
         # 4. work the denial queue
         worked = await work_denials(demo, encounters, ours, day)
         say("  denials worked: " + (", ".join(f"{k} {v}" for k, v in sorted(worked.items())) or "none"))
         remaining = max(5.0, timeout - (time.monotonic() - started))
-        await demo.wait_settled(ours, "round 2", remaining)
+        await demo.wait_settled(answered, "round 2", remaining)
         # give the denial-resolution events time to close their claims
         final = await wait_final(demo, encounters, ours, max(5.0, timeout - (time.monotonic() - started)))
+        # 5. insurance follow-up, as the billing office works it a week later, and 6. patient statements
+        follow_up = await work_follow_up(demo, encounters, ours)
+        statements = await demo.call("POST", "remittance", "/v1/statements/runs", json={})
         summary = await summarize(demo, encounters, final, time.monotonic() - started)
+        summary["follow_up"] = follow_up
+        summary["statements"] = statements["statements"]
+        say(
+            f"patient statements: {len(statements['statements'])} accounts with a balance, "
+            f"{sum(s['amount_due_cents'] for s in statements['statements']) / 100:,.2f} due"
+        )
     return summary
+
+
+async def work_follow_up(demo: Demo, encounters: list[Encounter], ours: set[str]) -> dict[str, Any]:
+    """The follow-up list as it stands 8 days after submission (the payers' 277CA window is 7): the claims
+    the payer never answered; a 276 for each; the payer's 277 answers, and what they say to do next."""
+    as_of = (datetime.now(UTC).date() + timedelta(days=8)).isoformat()
+    listed = [
+        i
+        for i in await demo.call("GET", "claims", "/v1/follow-up", params={"as_of": as_of, "limit": 5000})
+        if i["claim_id"] in ours
+    ]
+    sent = await demo.call("POST", "claims", "/v1/follow-up/inquiries", json={"as_of": as_of})
+    asked = {cid for s in sent for cid in s["claim_ids"]}
+    deadline = time.monotonic() + 30
+    items = listed
+    while time.monotonic() < deadline:  # the 277s come back through the clearinghouse
+        items = [
+            i
+            for i in await demo.call("GET", "claims", "/v1/follow-up", params={"as_of": as_of, "limit": 5000})
+            if i["claim_id"] in ours
+        ]
+        if all(i["last_answer"] for i in items if i["claim_id"] in asked):
+            break
+        await asyncio.sleep(0.5)
+    lost = sorted(cid for e in encounters if e.scenario == UNANSWERED for cid in e.claim_ids)
+    result = {
+        "as_of": as_of,
+        "listed": sorted(i["claim_id"] for i in listed),
+        "reasons": dict(Counter(i["reason"] for i in listed)),
+        "inquiries": len(sent),
+        "answers": {i["claim_id"]: (i["last_answer"] or {}).get("codes", []) for i in items},
+        "next_actions": dict(Counter(i["next_action"] for i in items)),
+        "never_answered": lost,
+    }
+    demo.say(
+        f"  follow-up as of {as_of}: {len(listed)} claim(s) listed ("
+        + ", ".join(f"{k} {v}" for k, v in sorted(result["reasons"].items()))
+        + f"), {len(sent)} 276 inquiries, next actions: "
+        + ", ".join(f"{k} {v}" for k, v in sorted(result["next_actions"].items()))
+    )
+    return result
 
 
 async def work_scrubber_holds(
@@ -541,8 +600,10 @@ async def summarize(
         async with sem:
             return dict(await demo.call("GET", "remittance", f"/v1/claims/{cid}/postings"))
 
-    # Every claim that reached a payer, replacements included: each was billed and each was answered.
-    sent = [cid for cid, c in claims.items() if c["state"] not in ("draft", "void", "ready")]
+    # Every claim that reached a payer, replacements included: each was billed and each was answered
+    # (except the ones the payer lost, which the follow-up list shows).
+    lost = {cid for e in encounters if e.scenario == UNANSWERED for cid in e.claim_ids}
+    sent = [cid for cid, c in claims.items() if c["state"] not in ("draft", "void", "ready") and cid not in lost]
     every = await asyncio.gather(*(postings(cid) for cid in sent))
     billed = sum(claims[cid]["charge_cents"] for cid in sent)
     paid = sum(p["totals_cents"].get("payment", 0) for p in every)

@@ -108,8 +108,10 @@ def _check_books(offset: int, summary: dict[str, Any], var: Path) -> dict[str, i
                 figures["reversals"] += p["status_code"] == "22"
             figures["remittances"] += 1
         # claims and remittance agree on every claim the payers answered
+        lost = {cid for e in summary["encounters"] if e["scenario"] == "payer_never_answers" for cid in e["claim_ids"]}
         for cid, c in claims.items():
-            if c["state"] in ("draft", "ready", "void"):
+            if c["state"] in ("draft", "ready", "void") or cid in lost:
+                assert cid not in lost or c["state"] == "submitted", c  # the payer never answered
                 continue
             posted = _get(http, f"{remit_url}/v1/claims/{cid}/postings")
             assert posted["payments"], f"{cid} ({c['state']}) has no posting"
@@ -138,7 +140,7 @@ def _check_books(offset: int, summary: dict[str, Any], var: Path) -> dict[str, i
             assert [d["status"] for d in recovered] == ["recovered"], recovered
         figures["replacements paid"] = len(replacements)
         # the audit trail: every claim's postings read above is on record, and every chain holds
-        read = {cid for cid, c in claims.items() if c["state"] not in ("draft", "ready", "void")}
+        read = {cid for cid, c in claims.items() if c["state"] not in ("draft", "ready", "void") and cid not in lost}
         recorded: set[str] = set()
         offset_ = 0
         while True:
@@ -208,7 +210,21 @@ def _run_cycle(tmp: Path, pg_url: str | None) -> None:
         summary = json.loads(out.read_text())
         assert not summary["mismatches"] and summary["money"]["unaccounted_cents"] == 0
         scenarios = Counter(e["scenario"] for e in summary["encounters"])
-        assert sum(scenarios.values()) == PATIENTS and len(scenarios) == 8, scenarios  # every kind of day occurs
+        assert sum(scenarios.values()) == PATIENTS and len(scenarios) == 9, scenarios  # every kind of day occurs
+        # insurance follow-up: exactly the claims the payer never answered, each asked about with a 276,
+        # each answered by a 277 saying the payer has no record of it
+        follow = summary["follow_up"]
+        lost = follow["never_answered"]
+        assert lost and follow["listed"] == lost and follow["reasons"] == {"no_277ca": len(lost)}, follow
+        assert follow["inquiries"] == len(lost) and follow["next_actions"] == {"resubmit": len(lost)}, follow
+        assert all(codes == ["A4:35"] for codes in follow["answers"].values()), follow
+        # patient statements: every patient with a balance got one, for the patient responsibility the 835s
+        # posted (no claim of the day has a second payer), to the cent
+        statements = summary["statements"]
+        assert (
+            statements
+            and sum(s["amount_due_cents"] for s in statements) == summary["money"]["patient_responsibility_cents"]
+        )
         figures = _check_books(offset, summary, tmp / "var")
         figures["canary checks"] = _no_canary_leaks(offset, summary, tmp / "var", env)
         print(f"\n{'postgres' if pg_url else 'sqlite'}: demo {took:.0f} s; states {summary['states']}; {figures}")

@@ -445,6 +445,22 @@ async def test_follow_up_lists_what_is_late_sends_276s_and_reads_the_277_answers
     records = (await client.get(f"/v1/claims/{a['id']}/status-records", headers=T)).json()
     assert [x["source"] for x in records] == ["999", "276", "277"]
 
+    # the worker's sweep: the same list, every tenant, inquiries prepared for delivery
+    from claims.config import get_settings
+    from claims.follow_up import send_due_inquiries
+    from claims.resources import default_resources
+
+    b = await create(client, **{"subscriber.member_id": "W7"})
+    await submit(client, b["id"])
+    gs, st = controls((await client.get(f"/v1/claims/{b['id']}/x12", headers=T)).text)
+    await client.post("/v1/acknowledgments", content=ack_999(gs, st, accepted=True), headers=T)
+    engine = client.app.state.engine  # the app's own engine (same database)
+    swept = await send_due_inquiries(
+        engine, get_settings(), default_resources().payer_rules, as_of=TODAY + timedelta(days=30)
+    )
+    assert [p.claim_ids for p in swept] == [[b["id"]]]  # a's answer says resubmit: no second inquiry
+    assert (await listed(30))[b["id"]]["last_inquiry_at"]
+
     # timely filing: flagged warn_days_before_limit (30) before the limit (365 days from the date of service)
     old = await create(client, **{"lines.0.service_date": days_ago(340), "lines.1.service_date": days_ago(340)})
     flagged = (await listed(0))[old["id"]]
@@ -509,6 +525,26 @@ async def test_primary_adjudication_builds_the_secondary_claim(
     assert pyx12(x12, tmp_path).endswith(": OK")
     await consume(client, kafka, [("remittance.claim.adjudicated", env, a["id"])])  # redelivered: no second copy
     assert sum(c["payer_id"] == "AARP1" for c in (await client.get("/v1/claims", headers=T)).json()) == 1
+    # remittance learns from the events whose claims these are and who pays next: one patient, one account
+    import json
+
+    from sqlalchemy import select
+
+    async with client.app.state.engine.connect() as conn:
+        rows = await conn.execute(
+            select(bus.outbox.c.key, bus.outbox.c.payload).where(bus.outbox.c.key.in_([a["id"], second["id"]]))
+        )
+        events = [(key, json.loads(payload)) for key, payload in rows]
+    primary = [e for k, e in events if k == a["id"]]
+    secondary_events = [e for k, e in events if k == second["id"]]
+    assert {e["next_payer_id"] for e in primary} == {"AARP1"} and {e["next_payer_id"] for e in secondary_events} == {
+        None
+    }
+    accounts = {e["patient_account"] for _k, e in events}
+    assert len(accounts) == 1 and next(iter(accounts)).startswith("A")
+    assert a["patient_account"] == second["patient_account"] == next(iter(accounts))
+    other = await create(client, **{"subscriber.first_name": "John", "subscriber.member_id": "W999"})
+    assert other["patient_account"] not in (None, a["patient_account"])
 
 
 async def test_kpis_and_ar_aging_follow_the_claims(client: Any, kafka: KafkaSettings) -> None:

@@ -130,6 +130,12 @@ async def test_deductible_coinsurance_copay_to_the_balance_the_statement_and_its
     assert a2["balance_cents"] == 3500  # deductible 10 + coinsurance 10 (PCN0001), copay 15 (PCN0002)
     assert {c["claim_id"]: c["balance_cents"] for c in a2["claims"]} == {"PCN0001": 2000, "PCN0002": 1500}
 
+    from remittance.patients import cycle_day
+
+    cycle = await client.post(
+        "/v1/statements/runs", json={"as_of": "2026-12-03", "cycle_day": cycle_day("A3")}, headers=T
+    )
+    assert cycle_day("A2") != cycle_day("A3") and [s["account_id"] for s in cycle.json()["statements"]] == ["A3"]
     run = await client.post("/v1/statements/runs", json={"as_of": "2026-12-01"}, headers=T)
     assert run.status_code == 201, run.text
     issued = {s["account_id"]: s for s in run.json()["statements"]}

@@ -34,6 +34,8 @@ class ClaimRead(BaseModel):
     edits: list[EditRead]
     status_detail: dict[str, Any]
     submission_id: str | None
+    patient_account: str | None = Field(description="the patient's account: its balance is in remittance")
+    next_payer_id: str | None = Field(description="the payer billed after this one adjudicates (COB)")
     created_at: datetime
     updated_at: datetime
     submitted_at: datetime | None

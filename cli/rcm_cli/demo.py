@@ -440,21 +440,23 @@ async def work_follow_up(demo: Demo, encounters: list[Encounter], ours: set[str]
             break
         await asyncio.sleep(0.5)
     lost = sorted(cid for e in encounters if e.scenario == UNANSWERED for cid in e.claim_ids)
-    result = {
-        "as_of": as_of,
-        "listed": sorted(i["claim_id"] for i in listed),
-        "reasons": dict(Counter(i["reason"] for i in listed)),
-        "inquiries": len(sent),
-        "answers": {i["claim_id"]: (i["last_answer"] or {}).get("codes", []) for i in items},
-        "next_actions": dict(Counter(i["next_action"] for i in items)),
-        "never_answered": lost,
-    }
+    reasons = Counter(i["reason"] for i in listed)
+    actions = Counter(i["next_action"] for i in items)
     demo.say(
         f"  follow-up as of {as_of}: {len(listed)} claim(s) listed ("
-        + ", ".join(f"{k} {v}" for k, v in sorted(result["reasons"].items()))
+        + ", ".join(f"{k} {v}" for k, v in sorted(reasons.items()))
         + f"), {len(sent)} 276 inquiries, next actions: "
-        + ", ".join(f"{k} {v}" for k, v in sorted(result["next_actions"].items()))
+        + ", ".join(f"{k} {v}" for k, v in sorted(actions.items()))
     )
+    result: dict[str, Any] = {
+        "as_of": as_of,
+        "listed": sorted(i["claim_id"] for i in listed),
+        "reasons": dict(reasons),
+        "inquiries": len(sent),
+        "answers": {i["claim_id"]: (i["last_answer"] or {}).get("codes", []) for i in items},
+        "next_actions": dict(actions),
+        "never_answered": lost,
+    }
     return result
 
 

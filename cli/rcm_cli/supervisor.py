@@ -2,7 +2,8 @@
 
 Ctrl-C (or SIGTERM) stops the services first (SIGTERM, then SIGKILL after a grace period) and the
 broker last; every child also gets PR_SET_PDEATHSIG so none outlives a supervisor that was killed.
-A child that exits on its own is restarted with backoff.
+A child that exits on its own is restarted with backoff; so is the embedded broker, whose memory is then
+empty: its topics are declared again and every worker's relay re-publishes its kept outbox into it.
 """
 
 from __future__ import annotations
@@ -196,7 +197,7 @@ def run(root: Path, *, broker_port: int | None, embedded_broker: bool) -> int:
         for child in children:
             child.start(env, root)
         print("services   starting; logs in", var / "log")
-        return _supervise(children, env, root, lambda: stopping)
+        return _supervise(children, env, root, lambda: stopping, broker, kafka)
     finally:
         _stop_all(children)
         if broker is not None:
@@ -204,11 +205,33 @@ def run(root: Path, *, broker_port: int | None, embedded_broker: bool) -> int:
         print("stopped: all processes ended")
 
 
-def _supervise(children: list[Child], env: dict[str, str], root: Path, stopping: Callable[[], bool]) -> int:
+def _restart_broker(broker: EmbeddedBroker, kafka: KafkaSettings) -> None:
+    """The embedded broker died: start it again on its port (empty) and declare the topics; the relays
+    find their topics empty at their next check and replay the outbox, the consumers rejoin."""
+    code = broker._proc.returncode if broker._proc else None
+    print(f"  broker exited with code {code}; restarting it empty (the outboxes will be replayed)", flush=True)
+    broker.stop()
+    try:
+        broker.start()
+        asyncio.run(ensure_topics(kafka, all_topics(kafka)))
+    except (TimeoutError, RuntimeError, OSError) as exc:
+        print(f"  broker restart failed: {exc}; trying again", flush=True)
+
+
+def _supervise(
+    children: list[Child],
+    env: dict[str, str],
+    root: Path,
+    stopping: Callable[[], bool],
+    broker: EmbeddedBroker | None = None,
+    kafka: KafkaSettings | None = None,
+) -> int:
     last_table = ""
     announced = False
     with httpx.Client(timeout=1.0) as http:
         while not stopping():
+            if broker is not None and kafka is not None and not broker.running():
+                _restart_broker(broker, kafka)
             now = time.monotonic()
             for child in children:
                 if not child.alive():

@@ -61,6 +61,8 @@ def create_engine(url: str, *, schema: str, pool_size: int = 10, echo: bool = Fa
         pool_size=pool_size,
         pool_pre_ping=True,
         execution_options={"schema_translate_map": {None: schema}},
+        # which service a connection belongs to, in pg_stat_activity (and for an operator's pg_terminate_backend)
+        connect_args={"server_settings": {"application_name": f"rcm-{schema}"[:63]}},
     )
 
 

@@ -1,0 +1,138 @@
+"""Crash the running stack and lose nothing: `rcm run` as a user runs it, then kill -9 a worker, an API and
+the embedded broker (whose memory goes with it). The supervisor restarts them; the relays replay their
+kept outbox into the empty broker; the consumers rejoin and their inboxes drop what they already handled.
+
+Asserted from the services' own tables: every event the claims service committed, before and after the
+crash, was handled by each of its consumers exactly once, and the flow goes on after the restart.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+from rcm_cli.broker import free_port
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "services" / "claims" / "tests"))
+sys.path.insert(0, str(ROOT / "tests" / "e2e"))
+from factory import encounter  # noqa: E402
+from test_rcm_run import _descendants, _wait_all  # noqa: E402
+
+PORTS = {"eligibility": 8001, "claims": 8002, "remittance": 8003, "denials": 8004}
+T = {"X-Tenant-ID": "org-1"}
+
+
+def _pid_of(root_pid: int, needle: str) -> int:
+    for pid in _descendants(root_pid):
+        try:
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except OSError:
+            continue
+        if needle in cmdline:
+            return pid
+    raise AssertionError(f"no process matching {needle!r}")
+
+
+def _rows(db: Path, sql: str, *args: Any) -> list[tuple[Any, ...]]:
+    with sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=30) as conn:
+        return conn.execute(sql, args).fetchall()
+
+
+def _claim_events(var: Path, claim_id: str) -> set[str]:
+    return {r[0] for r in _rows(var / "claims.db", "SELECT event_id FROM outbox_event WHERE key = ?", claim_id)}
+
+
+def _handled(var: Path, service: str) -> list[str]:
+    return [r[0] for r in _rows(var / f"{service}.db", "SELECT event_id FROM inbox_event")]
+
+
+def _wait_handled(var: Path, events: set[str], timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    missing: dict[str, set[str]] = {}
+    while time.monotonic() < deadline:
+        missing = {s: events - set(_handled(var, s)) for s in ("remittance", "denials")}
+        if not any(missing.values()):
+            return
+        time.sleep(0.5)
+    raise AssertionError(f"events not handled after {timeout} s: {missing}")
+
+
+def test_kill_a_worker_an_api_and_the_broker_and_lose_nothing(tmp_path: Path) -> None:
+    offset = free_port() % 1000 + 22000 - 8001
+    var = tmp_path / "var"
+    env = {
+        **os.environ,
+        "AUTH_MODE": "off",
+        "RCM_VAR_DIR": str(var),
+        "RCM_PORT_OFFSET": str(offset),
+        "KAFKA_BOOTSTRAP_SERVERS": f"127.0.0.1:{free_port()}",
+        "CLAIMS_DEFAULT_TENANT": "org-1",
+    }
+    for name in PORTS:
+        env.pop(f"{name.upper()}_DATABASE_URL", None)
+        env[f"{name.upper()}_RELAY_BROKER_CHECK_INTERVAL_S"] = "2"  # find the empty broker quickly
+        env[f"{name.upper()}_CONSUMER_SESSION_TIMEOUT_MS"] = "2000"
+    stack = subprocess.Popen(
+        [sys.executable, "-m", "rcm_cli.main", "run"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    lines: list[bytes] = []
+    reader = threading.Thread(target=lambda: lines.extend(iter(stack.stdout.readline, b"")), daemon=True)  # type: ignore[union-attr]
+    reader.start()
+    claims_url = f"http://127.0.0.1:{8002 + offset}"
+    ready_urls = [f"http://127.0.0.1:{p + offset}/readyz" for p in PORTS.values()]
+    try:
+        ready = _wait_all(ready_urls, time.monotonic() + 120)
+        assert set(ready.values()) == {200}, (ready, b"".join(lines).decode()[-3000:])
+        with httpx.Client(timeout=30, headers=T) as http:
+            first = http.post(f"{claims_url}/v1/claims", json=encounter())
+            assert first.status_code == 201, first.text
+        before = _claim_events(var, first.json()["id"])
+        assert len(before) == 2  # entered (draft), scrubbed (ready)
+        _wait_handled(var, before, 60)
+
+        # the crash: a worker, an API and the broker, with SIGKILL (no clean-up of any kind)
+        broker = _pid_of(stack.pid, "tansu")
+        for pid in (_pid_of(stack.pid, "remittance.worker"), _pid_of(stack.pid, "claims.main"), broker):
+            os.kill(pid, signal.SIGKILL)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and b"broker exited" not in b"".join(lines):
+            time.sleep(0.2)
+        assert _pid_of(stack.pid, "tansu") != broker  # a new, empty broker
+        ready = _wait_all(ready_urls, time.monotonic() + 120)
+        assert set(ready.values()) == {200}, (ready, b"".join(lines).decode()[-3000:])
+
+        with httpx.Client(timeout=30, headers=T) as http:  # the flow goes on
+            second = http.post(f"{claims_url}/v1/claims", json=encounter(**{"subscriber.member_id": "W2"}))
+            assert second.status_code == 201, second.text
+        after = _claim_events(var, second.json()["id"])
+        _wait_handled(var, after, 90)
+        # the replay reached the new broker too: every kept event of the claims service is in it again
+        replayed = _rows(var / "claims.db", "SELECT count(*) FROM outbox_event WHERE publish_count >= 2")[0][0]
+        assert replayed >= len(before), replayed
+        # and each consumer handled each event exactly once: no event twice in an inbox, none missing
+        for service in ("remittance", "denials"):
+            handled = [e for e in _handled(var, service) if e in before | after]
+            assert sorted(handled) == sorted(before | after), service
+        billed = _rows(var / "remittance.db", "SELECT claim_id, count(*) FROM billed_claim GROUP BY claim_id")
+        assert sorted(billed) == sorted([(first.json()["id"], 1), (second.json()["id"], 1)])
+    finally:
+        stack.send_signal(signal.SIGINT)
+        stack.wait(timeout=60)
+        reader.join(timeout=5)
+    text = b"".join(lines).decode()
+    for crashed in ("broker exited", "remittance-worker exited", "claims-api exited"):
+        assert crashed in text, text[-3000:]
+    assert stack.returncode == 0, text[-3000:]

@@ -12,27 +12,10 @@ from pathlib import Path
 
 import httpx
 from rcm_cli.broker import free_port
+from rcm_cli.procs import descendants
 
 ROOT = Path(__file__).resolve().parents[2]
 PORTS = {"eligibility": 8001, "claims": 8002, "remittance": 8003, "denials": 8004}
-
-
-def _descendants(pid: int) -> set[int]:
-    children: dict[int, list[int]] = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
-            except (OSError, IndexError, ValueError):
-                continue
-            children.setdefault(ppid, []).append(int(entry.name))
-    found: set[int] = set()
-    stack = [pid]
-    while stack:
-        for child in children.get(stack.pop(), []):
-            found.add(child)
-            stack.append(child)
-    return found
 
 
 def _alive(pid: int) -> bool:
@@ -90,7 +73,7 @@ def test_rcm_run_serves_health_and_ready_then_stops_clean(tmp_path: Path) -> Non
                 assert "rcm_http_request_duration_seconds" in http.get(f"http://127.0.0.1:{port + offset}/metrics").text
                 worker = http.get(f"http://127.0.0.1:{port + 1100 + offset}/metrics").text
                 assert "# TYPE rcm_consumer_handler_duration_seconds histogram" in worker
-        family = _descendants(proc.pid)
+        family = descendants(proc.pid)
         assert len(family) >= 9  # broker + 4 APIs + 4 workers (plus their own helpers)
         while not any(b"all services ready" in line for line in lines) and time.monotonic() < start + 90:
             time.sleep(0.2)  # the supervisor's own probe runs every 0.5 s

@@ -184,7 +184,7 @@ async def test_denied_claim_is_resubmitted_as_a_frequency_7_claim(
             unit,
             claim_id,
             accepted=True,
-            detail={"summary": "277CA A2:20"},
+            detail={"source": "277CA", "summary": "277CA A2:20", "codes": ["A2:20"]},
             actor=Actor("ch"),
             payer_claim_control_number="PCCN0001",
         )

@@ -20,24 +20,21 @@ from typing import Any
 
 import httpx
 from rcm_cli.broker import free_port
+from rcm_cli.procs import command_line, descendants
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "services" / "claims" / "tests"))
 sys.path.insert(0, str(ROOT / "tests" / "e2e"))
 from factory import encounter  # noqa: E402
-from test_rcm_run import _descendants, _wait_all  # noqa: E402
+from test_rcm_run import _wait_all  # noqa: E402
 
 PORTS = {"eligibility": 8001, "claims": 8002, "remittance": 8003, "denials": 8004}
 T = {"X-Tenant-ID": "org-1"}
 
 
 def _pid_of(root_pid: int, needle: str) -> int:
-    for pid in _descendants(root_pid):
-        try:
-            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
-        except OSError:
-            continue
-        if needle in cmdline:
+    for pid in descendants(root_pid):
+        if needle in command_line(pid):
             return pid
     raise AssertionError(f"no process matching {needle!r}")
 

@@ -20,6 +20,7 @@ from rcm_shared.testing import app_client
 
 sys.path.insert(0, str(Path(__file__).parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "services" / "claims" / "tests"))
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "services" / "remittance" / "tests"))
 from factory import encounter
 from test_auth import Tokens
 
@@ -59,6 +60,28 @@ async def _seed(name: str, client: Any, db: Any, auth: dict[str, str]) -> dict[s
         items = (await client.get("/v1/review-items", headers=auth)).json()
         ids = {"remittance_id": remittance_id, "claim_id": claims[0]["claim_id"]}
         ids["item_id"] = str(items[0]["id"]) if items else "1"
+        # the patient side: an account whose claims' patient responsibility is due, and its statement
+        from builders import standard_file
+        from rcm_shared.payloads.claims import ClaimStatusChangedV1
+        from remittance.handlers import on_claim_status_changed
+
+        engine = create_engine(db.url, schema=db.schema)
+        async with engine.begin() as conn:
+            for claim_id in ("PCN0001", "PCN0002"):
+                event = ClaimStatusChangedV1(
+                    claim_id=claim_id,
+                    old_state=None,
+                    new_state="submitted",
+                    changed_at=datetime.now(UTC),
+                    charge_cents=12500,
+                    patient_account="AORG1",
+                )
+                await on_claim_status_changed(conn, "org-1", event)
+        await engine.dispose()
+        await client.post("/v1/remittances", content=standard_file(), headers=auth)
+        run = (await client.post("/v1/statements/runs", json={}, headers=auth)).json()
+        ids["account_id"] = "AORG1"
+        ids["statement_id"] = run["statements"][0]["statement_id"]
         return ids
     from denials.models import denial
 

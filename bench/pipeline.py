@@ -1,0 +1,299 @@
+"""Benchmark: the whole cycle end to end on a running stack, at a steady offered load and at saturation.
+
+Starts `rcm run` (embedded broker and SQLite, or PostgreSQL with --postgres URL), with the sandbox's
+payer delays at zero and the filedrop folders polled every 0.2 s. Claims of distinct roster members go in
+through the REST API in batches (POST /v1/claim-batches, then POST /v1/submissions); the sandbox answers
+with 999s, 277CAs and 835s; remittance posts them; the claims service moves each claim to its final state
+(paid, partially paid, denied). Measured from the services' own tables:
+
+- claims/s sustained: final claims / (last final status - first charge entry), at saturation;
+- latency per claim, charge entry (claim.created_at) -> final status transition, p50 / p99;
+- CPU seconds and peak RSS per process (from /proc), for the stack's processes.
+
+Target on this 2-core machine: >= 500 claims/s through the whole cycle (stretch 1,000), p99 < 2 s at
+200 claims/s. Prints a table; --json writes the figures. Usage:
+    python bench/pipeline.py [--claims 2000] [--rate 200] [--seconds 10] [--postgres URL] [--json out.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+ROOT = Path(__file__).resolve().parents[1]
+SERVICES = {"eligibility": 8001, "claims": 8002, "remittance": 8003, "denials": 8004}
+FINAL = ("paid", "partially_paid", "denied")
+TICK = os.sysconf("SC_CLK_TCK")
+T = {"X-Tenant-ID": "default"}
+
+
+def _processes(pid: int) -> dict[int, str]:
+    from rcm_cli.procs import command_line, descendants
+
+    return {child: _label(command_line(child)) for child in descendants(pid)}
+
+
+def _label(cmd: str) -> str:
+    for needle, label in (
+        ("tansu", "broker"),
+        ("issuer", "issuer"),
+        ("sandbox.main", "sandbox"),
+        *((f"{s}.main", f"{s}-api") for s in SERVICES),
+        *((f"{s}.worker", f"{s}-worker") for s in SERVICES),
+    ):
+        if needle in cmd:
+            return label
+    return "other"
+
+
+def _cpu_seconds(pid: int) -> float:
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / TICK
+    except (OSError, IndexError, ValueError):
+        return 0.0
+
+
+def _peak_rss_mib(pid: int) -> float:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return 0.0
+
+
+def _documents(http: httpx.Client, sandbox: str, n: int, day: str) -> list[dict[str, Any]]:
+    """Clean office visits of distinct members (no prior authorization, covered codes)."""
+    from rcm_cli.demo import CLINIC, DOCTORS, PAYERS
+
+    members = []
+    for payer in ("ACME01", "MCRB1"):
+        roster = http.get(f"{sandbox}/v1/payers/{payer}/members", params={"limit": 5000}).json()
+        members += [
+            (payer, m["member_id"]) for m in roster if m["coverage_end"] is None and not m.get("claims_unanswered")
+        ]
+    if n > len(members):
+        raise SystemExit(f"at most {len(members)} claims (one per roster member)")
+    docs = []
+    for i, (payer, member) in enumerate(members[:n]):
+        docs.append(
+            {
+                "kind": "professional",
+                "billing_provider": CLINIC,
+                "rendering_provider": DOCTORS[i % len(DOCTORS)],
+                "facility_code": "11",
+                "subscriber": {
+                    "last_name": "Bench",
+                    "first_name": f"P{i}",
+                    "birth_date": "1950-01-01" if payer == "MCRB1" else "1980-01-01",
+                    "sex": "F",
+                    "member_id": member,
+                    "address": {"line1": "1 Main St", "city": "Springfield", "state": "IL", "postal_code": "62704"},
+                },
+                "payer": PAYERS[payer],
+                "diagnoses": ["I10"],
+                "lines": [
+                    {
+                        "procedure_code": "99213",
+                        "charge": "150.00",
+                        "units": "1",
+                        "service_date": day,
+                        "diagnosis_pointers": [1],
+                    }
+                ],
+            }
+        )
+    return docs
+
+
+def _send(http: httpx.Client, claims_url: str, docs: list[dict[str, Any]]) -> list[str]:
+    created = http.post(f"{claims_url}/v1/claim-batches", json=docs)
+    created.raise_for_status()
+    ids = [c["id"] for c in created.json() if c["state"] == "ready"]
+    if ids:
+        http.post(f"{claims_url}/v1/submissions", json={"claim_ids": ids}).raise_for_status()
+    return [c["id"] for c in created.json()]
+
+
+def _final_times(claims_db: str, pg: str | None, schema: str, ids: list[str]) -> dict[str, tuple[datetime, datetime]]:
+    """claim id -> (charge entry, first final status) from the claims service's tables."""
+    sql = (
+        "SELECT c.id, c.created_at, min(t.at) FROM claim c JOIN claim_transition t ON t.claim_id = c.id "
+        f"WHERE t.to_state IN ({', '.join(repr(s) for s in FINAL)}) GROUP BY c.id, c.created_at"
+    )
+    if pg:
+        out = subprocess.run(
+            ["psql", pg.replace("+asyncpg", ""), "-Atc", f"SET search_path TO {schema}; {sql}"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        rows = [line.split("|") for line in out.splitlines() if line.count("|") == 2]
+    else:
+        with sqlite3.connect(claims_db) as conn:
+            rows = conn.execute(sql).fetchall()
+    wanted = set(ids)
+
+    def ts(v: Any) -> datetime:
+        d = datetime.fromisoformat(str(v).replace(" ", "T"))
+        return d if d.tzinfo else d.replace(tzinfo=UTC)
+
+    return {r[0]: (ts(r[1]), ts(r[2])) for r in rows if r[0] in wanted}
+
+
+def _wait_final(times: Any, ids: list[str], timeout: float) -> dict[str, tuple[datetime, datetime]]:
+    deadline = time.monotonic() + timeout
+    got: dict[str, tuple[datetime, datetime]] = {}
+    while time.monotonic() < deadline:
+        got = times(ids)
+        if len(got) >= len(ids):
+            break
+        time.sleep(1.0)
+    return got
+
+
+def _pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else float("nan")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--claims", type=int, default=2000, help="claims pushed at saturation")
+    parser.add_argument("--rate", type=float, default=200.0, help="offered load of the steady phase (claims/s)")
+    parser.add_argument("--seconds", type=float, default=10.0, help="length of the steady phase")
+    parser.add_argument("--batch", type=int, default=100)
+    parser.add_argument("--postgres", default=os.environ.get("BENCH_POSTGRES_URL"))
+    parser.add_argument("--json", type=Path)
+    args = parser.parse_args()
+    sys.path.insert(0, str(ROOT / "cli"))
+    from rcm_cli.broker import free_port
+
+    tmp = Path(tempfile.mkdtemp(prefix="rcm-pipeline-"))
+    offset = free_port() % 1000 + 23000 - 8001
+    env = {
+        **os.environ,
+        "AUTH_MODE": "off",
+        "RCM_VAR_DIR": str(tmp / "var"),
+        "RCM_PORT_OFFSET": str(offset),
+        "KAFKA_BOOTSTRAP_SERVERS": f"127.0.0.1:{free_port()}",
+        "SANDBOX_DELAY_SCALE": "0",
+        "CLAIMS_POLL_SECONDS": "0.2",
+        "REMITTANCE_INBOUND_POLL_SECONDS": "0.2",
+        "LOG_LEVEL": "WARNING",
+    }
+    schemas = {}
+    for name in SERVICES:
+        env[f"{name.upper()}_LOG_LEVEL"] = "WARNING"
+        env.pop(f"{name.upper()}_DATABASE_URL", None)
+        if args.postgres:
+            schemas[name] = f"bench_{name}_{uuid.uuid4().hex[:6]}"
+            env[f"{name.upper()}_DATABASE_URL"] = args.postgres
+            env[f"{name.upper()}_DB_SCHEMA"] = schemas[name]
+    stack = subprocess.Popen(
+        [sys.executable, "-m", "rcm_cli.main", "run"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    out: list[bytes] = []
+    threading.Thread(target=lambda: out.extend(iter(stack.stdout.readline, b"")), daemon=True).start()  # type: ignore[union-attr]
+    claims_url = f"http://127.0.0.1:{8002 + offset}"
+    claims_db = str(tmp / "var" / "claims.db")
+    results: dict[str, Any] = {"backend": "postgresql" if args.postgres else "sqlite", "phases": {}}
+    try:
+        deadline = time.monotonic() + 120
+        while not any(b"all services ready" in line for line in out):
+            if stack.poll() is not None or time.monotonic() > deadline:
+                raise SystemExit("the stack did not start:\n" + b"".join(out).decode()[-3000:])
+            time.sleep(0.3)
+        procs = _processes(stack.pid)
+        cpu0 = {pid: _cpu_seconds(pid) for pid in procs}
+        day = (datetime.now(UTC).date() - timedelta(days=1)).isoformat()
+        steady_n = int(args.rate * args.seconds)
+        with httpx.Client(timeout=300, headers=T) as http:
+            docs = _documents(http, f"http://127.0.0.1:{8009 + offset}", steady_n + args.claims, day)
+
+            def times(ids: list[str]) -> dict[str, tuple[datetime, datetime]]:
+                return _final_times(claims_db, args.postgres, schemas.get("claims", ""), ids)
+
+            # 1. steady offered load: one batch every batch/rate seconds
+            steady: list[str] = []
+            start = time.monotonic()
+            for i in range(0, steady_n, args.batch):
+                due = start + i / args.rate
+                time.sleep(max(0.0, due - time.monotonic()))
+                steady += _send(http, claims_url, docs[i : i + args.batch])
+            offered_s = time.monotonic() - start
+            got = _wait_final(times, steady, 300)
+            lat = [(b - a).total_seconds() for a, b in got.values()]
+            results["phases"]["steady"] = {
+                "offered_claims_per_s": round(steady_n / offered_s, 1),
+                "claims": len(steady),
+                "final": len(got),
+                "p50_s": round(_pct(lat, 0.5), 3),
+                "p99_s": round(_pct(lat, 0.99), 3),
+            }
+            # 2. saturation: everything at once, as fast as the API takes it
+            burst: list[str] = []
+            for i in range(steady_n, steady_n + args.claims, args.batch):
+                burst += _send(http, claims_url, docs[i : i + args.batch])
+            got = _wait_final(times, burst, 600)
+            lat = [(b - a).total_seconds() for a, b in got.values()]
+            first = min(a for a, _b in got.values())
+            last = max(b for _a, b in got.values())
+            results["phases"]["saturation"] = {
+                "claims": len(burst),
+                "final": len(got),
+                "claims_per_s": round(len(got) / max((last - first).total_seconds(), 1e-9), 1),
+                "p50_s": round(_pct(lat, 0.5), 3),
+                "p99_s": round(_pct(lat, 0.99), 3),
+            }
+        elapsed = {pid: _cpu_seconds(pid) - cpu0.get(pid, 0.0) for pid in procs}
+        per: dict[str, dict[str, float]] = {}
+        for pid, label in procs.items():
+            row = per.setdefault(label, {"cpu_s": 0.0, "peak_rss_mib": 0.0})
+            row["cpu_s"] = round(row["cpu_s"] + elapsed[pid], 1)
+            row["peak_rss_mib"] = round(max(row["peak_rss_mib"], _peak_rss_mib(pid)), 0)
+        results["processes"] = per
+    finally:
+        stack.send_signal(signal.SIGINT)
+        stack.wait(timeout=60)
+        if args.postgres:
+            for schema in schemas.values():
+                subprocess.run(
+                    ["psql", args.postgres.replace("+asyncpg", ""), "-qc", f"DROP SCHEMA IF EXISTS {schema} CASCADE"],
+                    capture_output=True,
+                )
+    s, b = results["phases"]["steady"], results["phases"]["saturation"]
+    print(f"backend: {results['backend']}")
+    print(f"{'phase':<12} {'claims':>7} {'final':>7} {'claims/s':>10} {'p50 s':>8} {'p99 s':>8}")
+    for name, row, rate in (("steady", s, s["offered_claims_per_s"]), ("saturation", b, b["claims_per_s"])):
+        print(f"{name:<12} {row['claims']:>7} {row['final']:>7} {rate:>10} {row['p50_s']:>8} {row['p99_s']:>8}")
+    print(f"{'process':<20} {'CPU s':>8} {'peak RSS MiB':>13}")
+    for label, row in sorted(results["processes"].items()):
+        print(f"{label:<20} {row['cpu_s']:>8} {row['peak_rss_mib']:>13}")
+    print("target: >= 500 claims/s through the whole cycle (stretch 1,000); p99 < 2 s at 200 claims/s")
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()

@@ -5,7 +5,8 @@ For each message, in order per partition:
 2. find the handler by (type, schema version); none -> DLQ;
 3. in one transaction: insert (consumer, event id) into the inbox - if it is already there this is a
    redelivery and nothing else happens - run the handler, commit;
-4. only then commit the offset. A crash between 3 and 4 redelivers the message; step 3 drops it.
+4. only then commit the offset (once per partition and fetched batch, after all its messages passed 3).
+   A crash between 3 and 4 redelivers the messages; step 3 drops them.
 A handler that keeps failing is retried with backoff ``max_retries`` times, then dead-lettered with the
 error and the original coordinates in the headers, and the partition moves on.
 """
@@ -151,8 +152,10 @@ class InboxConsumer:
         for tp, records in batches.items():
             for record in records:
                 await self.process(record)
-                await self._commit(tp, record.offset + 1)
                 count += 1
+            # One offset commit per partition and fetch, after every record of it is committed to the DB: a
+            # crash before it redelivers records the inbox has already (dropped there), never loses one.
+            await self._commit(tp, records[-1].offset + 1)
             highwater = self._consumer.highwater(tp)
             if highwater is not None and records:
                 CONSUMER_LAG.labels(self.name, tp.topic, str(tp.partition)).set(

@@ -130,6 +130,15 @@ def parse_isa(text: str) -> tuple[Delimiters, list[str]]:
 
 def iter_raw_segments(source: str | Path | bytes | BinaryIO) -> Iterator[tuple[Delimiters, list[str]]]:
     """Yield (delimiters, elements) for every segment, reading the stream in chunks."""
+    for delims, parts in iter_raw_chunks(source):
+        el = delims.element
+        for raw in parts:
+            if raw:
+                yield delims, raw.split(el)
+
+
+def iter_raw_chunks(source: str | Path | bytes | BinaryIO) -> Iterator[tuple[Delimiters, list[str]]]:
+    """The segments of each chunk read, as text (some may be empty): one yield per chunk of the stream."""
     stream = _open(source)
     close = not (isinstance(source, io.IOBase) or hasattr(source, "read"))
     decoder = codecs.getincrementaldecoder("utf-8")(errors="strict")
@@ -144,7 +153,7 @@ def iter_raw_segments(source: str | Path | bytes | BinaryIO) -> Iterator[tuple[D
         if not head:
             raise X12Error("the file is empty", code="empty")
         delims, _ = parse_isa(head)
-        el, term = delims.element, delims.segment
+        term = delims.segment
         buffer = head
         final = False
         while True:
@@ -162,9 +171,7 @@ def iter_raw_segments(source: str | Path | bytes | BinaryIO) -> Iterator[tuple[D
                 or (buffer[:1] == " ")
             ):
                 parts = [p.strip(_WS) for p in parts]
-            for raw in parts:
-                if raw:
-                    yield delims, raw.split(el)
+            yield delims, parts
             if final:
                 break
             chunk = stream.read(CHUNK)
@@ -216,52 +223,57 @@ class X12Reader:
         """The fast form of iteration: (transaction, elements, position) without Segment objects."""
         st = _State()
         known: set[str] = set()  # body segment ids already checked: the hot path skips the checks
-        for delims, elements in iter_raw_segments(self._source):
-            seg_id = elements[0]
-            if seg_id in known:
-                transaction = st.transaction
-                if transaction is None:
-                    raise self._error(
-                        st, f"segment {seg_id} outside a transaction set (no ST before it)", seg_id, code="envelope"
-                    )
-                st.position += 1
-                yield transaction, elements, st.position
-                continue
-            self.delimiters = delims
-            raw_id = seg_id
-            seg_id = seg_id.strip().upper()
-            elements[0] = seg_id
-            if seg_id == "ISA":
-                self._open_interchange(st, delims, elements)
-            elif seg_id == "IEA":
-                self._close_interchange(st, elements)
-            elif seg_id == "GS":
-                self._open_group(st, elements)
-            elif seg_id == "GE":
-                self._close_group(st, elements)
-            elif seg_id == "ST":
-                header = self._open_transaction(st, elements)
-                yield header, elements, 1
-            elif seg_id == "SE":
-                closing = st.transaction
-                if closing is None:
-                    raise self._error(st, "SE without a matching ST", seg_id, code="envelope")
-                st.position += 1
-                position = st.position
-                self._close_transaction(st, elements)
-                yield closing, elements, position
-            else:
-                if st.transaction is None:
-                    raise self._error(
-                        st, f"segment {seg_id} outside a transaction set (no ST before it)", seg_id, code="envelope"
-                    )
-                if not seg_id.isalnum() or not 2 <= len(seg_id) <= 3:
+        # st.transaction and st.position, kept in locals on the hot path and synced around the slow one
+        transaction: TransactionHeader | None = None
+        position = 0
+        for delims, parts in iter_raw_chunks(self._source):
+            el = delims.element
+            for raw in parts:
+                if not raw:
+                    continue
+                elements = raw.split(el)
+                seg_id = elements[0]
+                if transaction is not None and seg_id in known:
+                    position += 1
+                    yield transaction, elements, position
+                    continue
+                st.position = position
+                self.delimiters = delims
+                raw_id = seg_id
+                seg_id = seg_id.strip().upper()
+                elements[0] = seg_id
+                if seg_id == "ISA":
+                    self._open_interchange(st, delims, elements)
+                elif seg_id == "IEA":
+                    self._close_interchange(st, elements)
+                elif seg_id == "GS":
+                    self._open_group(st, elements)
+                elif seg_id == "GE":
+                    self._close_group(st, elements)
+                elif seg_id == "ST":
+                    header = self._open_transaction(st, elements)
+                    yield header, elements, 1
+                elif seg_id == "SE":
+                    closing = st.transaction
+                    if closing is None:
+                        raise self._error(st, "SE without a matching ST", seg_id, code="envelope")
                     st.position += 1
-                    raise self._error(st, f"invalid segment identifier {seg_id[:10]!r}", seg_id[:10], code="syntax")
-                if raw_id == seg_id:
-                    known.add(seg_id)
-                st.position += 1
-                yield st.transaction, elements, st.position
+                    position = st.position
+                    self._close_transaction(st, elements)
+                    yield closing, elements, position
+                else:
+                    if st.transaction is None:
+                        raise self._error(
+                            st, f"segment {seg_id} outside a transaction set (no ST before it)", seg_id, code="envelope"
+                        )
+                    if not seg_id.isalnum() or not 2 <= len(seg_id) <= 3:
+                        st.position += 1
+                        raise self._error(st, f"invalid segment identifier {seg_id[:10]!r}", seg_id[:10], code="syntax")
+                    if raw_id == seg_id:
+                        known.add(seg_id)
+                    st.position += 1
+                    yield st.transaction, elements, st.position
+                transaction, position = st.transaction, st.position
         if st.transaction is not None:
             raise self._error(st, "file ends inside a transaction set (no SE)", None, code="envelope")
         if st.group is not None:

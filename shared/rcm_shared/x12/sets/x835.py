@@ -130,8 +130,7 @@ class _Parser:
     def __init__(self) -> None:
         self.out: list[Item835] = []  # items ready to hand out
         self.th: TransactionHeader | None = None
-        self.elements: list[str] = []
-        self.position = 0
+        self.item: tuple[TransactionHeader, list[str], int] | None = None  # the segment being read
         self.header: PaymentHeader | None = None
         self.claim: ClaimPayment | None = None
         self.service: ServicePayment | None = None
@@ -143,27 +142,28 @@ class _Parser:
         self.comp = ":"
         self._money: dict[str, Decimal] = {}
         self._dates: dict[str, date] = {}
+        # segment id -> (handler, how many elements it reads: shorter segments are padded with '')
         self.dispatch = {
-            "ST": self.st,
-            "BPR": self.bpr,
-            "TRN": self.trn,
-            "DTM": self.dtm,
-            "N1": self.n1_,
-            "REF": self.ref,
-            "LX": self.lx_,
-            "CLP": self.clp,
-            "SVC": self.svc,
-            "CAS": self.cas,
-            "NM1": self.nm1,
-            "MIA": self.mia,
-            "MOA": self.moa,
-            "AMT": self.amt,
-            "QTY": self.qty,
-            "LQ": self.lq,
-            "PLB": self.plb,
-            "SE": self.se,
+            "ST": (self.st, 2),
+            "BPR": (self.bpr, 17),
+            "TRN": (self.trn, 4),
+            "DTM": (self.dtm, 3),
+            "N1": (self.n1_, 5),
+            "REF": (self.ref, 3),
+            "LX": (self.lx_, 2),
+            "CLP": (self.clp, 10),
+            "SVC": (self.svc, 8),
+            "CAS": (self.cas, 20),
+            "NM1": (self.nm1, 10),
+            "MIA": (self.mia, 24),
+            "MOA": (self.moa, 8),
+            "AMT": (self.amt, 3),
+            "QTY": (self.qty, 3),
+            "LQ": (self.lq, 3),
+            "PLB": (self.plb, 15),
+            "SE": (self.se, 1),
         }
-        self.before_bpr = (self.dispatch["ST"], self.dispatch["BPR"], self.dispatch["SE"])
+        self.before_bpr = (self.st, self.bpr, self.se)
 
     # -- values ---------------------------------------------------------------------------------------
     def money(self, e: list[str], i: int) -> Decimal:
@@ -194,7 +194,9 @@ class _Parser:
         return value
 
     def segment(self) -> Segment:
-        return Segment(self.elements[0], self.elements, self.position)
+        assert self.item is not None
+        _th, elements, position = self.item
+        return Segment(elements[0], elements, position)
 
     def error(self, element: int, message: str, code: str) -> X12Error:
         assert self.th is not None
@@ -202,9 +204,10 @@ class _Parser:
 
     def procedure(self, e: list[str], i: int) -> Procedure:
         parts = e[i].split(self.comp)
-        if len(parts) < 2 or not parts[1]:
+        n = len(parts)
+        if n < 2 or not parts[1]:
             raise self.error(i, "composite procedure needs a qualifier and a code", "missing")
-        return Procedure(parts[0], parts[1], [m for m in parts[2:6] if m])
+        return Procedure(parts[0], parts[1], [m for m in parts[2:6] if m] if n > 2 else [])
 
     # -- flow -----------------------------------------------------------------------------------------
     def close_claim(self) -> None:
@@ -253,7 +256,7 @@ class _Parser:
             if e[1] == "405" and self.header is not None:
                 self.header.production_date = self.date(e, 2)
             return
-        d = self.date(e, 2)
+        d = self._dates.get(e[2]) or self.date(e, 2)
         if d is None:
             return
         service = self.service
@@ -298,34 +301,54 @@ class _Parser:
         if not e[1]:
             raise self.error(1, "CLP01 patient control number is missing", "missing")
         assert self.th is not None
+        # positional, with the containers given: the parser's hot path skips the default factories
         self.claim = ClaimPayment(
-            patient_control_number=e[1],
-            status=e[2],
-            charge=self.money(e, 3),
-            paid=self.money(e, 4),
-            patient_responsibility=self.opt_money(e, 5),
-            filing_indicator=e[6],
-            payer_claim_control_number=e[7],
-            facility_type=e[8] or None,
-            frequency=e[9] or None,
-            header_number=self.lx,
-            transaction=self.th.control_number,
+            e[1],
+            e[2],
+            self.money(e, 3),
+            self.money(e, 4),
+            self.money(e, 5) if e[5] else None,
+            e[6],
+            e[7],
+            e[8] or None,
+            e[9] or None,
+            [],
+            {},
+            {},
+            {},
+            {},
+            {},
+            {},
+            {},
+            [],
+            [],
+            [],
+            self.lx,
+            self.th.control_number,
         )
 
     def svc(self, e: list[str]) -> None:
         claim = self.claim
         if claim is None:
             return
-        self.service = ServicePayment(
-            procedure=self.procedure(e, 1),
-            charge=self.money(e, 2),
-            paid=self.money(e, 3),
-            revenue_code=e[4] or None,
-            units=self.opt_money(e, 5),
-            original_procedure=self.procedure(e, 6) if e[6] else None,
-            original_units=self.opt_money(e, 7),
+        money = self.money
+        self.service = service = ServicePayment(
+            self.procedure(e, 1),
+            money(e, 2),
+            money(e, 3),
+            e[4] or None,
+            money(e, 5) if e[5] else None,
+            self.procedure(e, 6) if e[6] else None,
+            money(e, 7) if e[7] else None,
+            None,
+            None,
+            [],
+            None,
+            [],
+            {},
+            [],
         )
-        claim.services.append(self.service)
+        claim.services.append(service)
 
     def cas(self, e: list[str]) -> None:
         claim = self.claim
@@ -335,13 +358,14 @@ class _Parser:
         if group not in _GROUPS:
             raise self.error(1, f"unknown claim adjustment group code {group!r}", "bad_code")
         target = self.service.adjustments if self.service is not None else claim.adjustments
-        found = False
-        for i in (2, 5, 8, 11, 14, 17):
-            if e[i]:
-                target.append(Adjustment(group, e[i], self.money(e, i + 1), self.opt_money(e, i + 2)))
-                found = True
-        if not found:
+        if not e[2]:
             raise self.error(2, "CAS without a reason code", "missing")
+        money = self.money
+        target.append(Adjustment(group, e[2], money(e, 3), money(e, 4) if e[4] else None))
+        if e[5] or e[8] or e[11] or e[14] or e[17]:
+            for i in (5, 8, 11, 14, 17):
+                if e[i]:
+                    target.append(Adjustment(group, e[i], money(e, i + 1), money(e, i + 2) if e[i + 2] else None))
 
     def nm1(self, e: list[str]) -> None:
         claim = self.claim
@@ -360,8 +384,16 @@ class _Parser:
             else None
         )
         if target is not None:
-            values = {"last": e[3], "first": e[4], "middle": e[5], "id_qualifier": e[8], "id": e[9]}
-            target.update({k: v for k, v in values.items() if v})
+            if e[3]:
+                target["last"] = e[3]
+            if e[4]:
+                target["first"] = e[4]
+            if e[5]:
+                target["middle"] = e[5]
+            if e[8]:
+                target["id_qualifier"] = e[8]
+            if e[9]:
+                target["id"] = e[9]
 
     def mia(self, e: list[str]) -> None:
         if self.claim is not None:
@@ -408,14 +440,20 @@ class _Parser:
 def iter_835(source: str | Path | bytes | BinaryIO) -> Iterator[Item835]:
     parser = _Parser()
     out, dispatch = parser.out, parser.dispatch
-    for th, elements, position in X12Reader(source).iter_elements():
-        handler = dispatch.get(elements[0])
-        if handler is None:
+    th: TransactionHeader | None = None
+    lookup = dispatch.get
+    for item in X12Reader(source).iter_elements():
+        elements = item[1]
+        entry = lookup(elements[0])
+        if entry is None:
             continue  # segments the model does not carry (PER, RDM, TS3, TS2, ...)
-        parser.th, parser.elements, parser.position = th, elements, position
+        handler, need = entry
+        parser.item = item  # where errors point (segment position) without a Segment per segment
+        if item[0] is not th:
+            th = parser.th = item[0]
         if parser.header is None and handler not in parser.before_bpr:
             raise parser.error(0, "the 835 must start with BPR", "structure")
-        handler(elements if len(elements) >= 24 else elements + _PAD)
+        handler(elements if len(elements) >= need else elements + _PAD)
         if out:
             yield from out
             out.clear()

@@ -197,6 +197,6 @@ def _insert_sql(conn: AsyncConnection, table: Table, columns: list[str]) -> str:
     elif style in ("format", "pyformat"):
         marks = ["%s"] * len(columns)
     else:  # pragma: no cover - the drivers we support use one of the above
-        raise NotImplementedError(f"paramstyle {style}")
+        raise ValueError(f"bulk_insert does not know the DB-API paramstyle {style!r} of {dialect.name}")
     # identifiers come from the table's metadata (quoted), values are bound parameters
     return f"INSERT INTO {name} ({', '.join(quote(c) for c in columns)}) VALUES ({', '.join(marks)})"  # noqa: S608

@@ -74,6 +74,11 @@ class EmbeddedBroker:
     def running(self) -> bool:
         return self._proc is not None and self._proc.poll() is None
 
+    @property
+    def returncode(self) -> int | None:
+        """The exit code of a broker that has exited (None while it runs or before it started)."""
+        return self._proc.poll() if self._proc is not None else None
+
     def start(self, timeout: float = 20.0) -> Self:
         url = f"tcp://127.0.0.1:{self.port}"
         if self.log_path:

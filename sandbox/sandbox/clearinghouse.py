@@ -26,7 +26,7 @@ from typing import Protocol
 
 import httpx
 from rcm_shared.config import project_var_dir
-from rcm_shared.x12.ack import build_999, check
+from rcm_shared.x12.ack import AckResult, build_999, check
 from rcm_shared.x12.errors import X12Error
 from rcm_shared.x12.reader import iter_raw_segments
 from rcm_shared.x12.sets.x276 import (
@@ -170,6 +170,15 @@ class Clearinghouse:
                 fh.write(json.dumps(entry, sort_keys=True) + "\n")
                 known.setdefault(str(entry["claim_id"]), {}).update({k: v for k, v in entry.items() if k != "claim_id"})
 
+    def _acknowledge(self, data: bytes) -> tuple[AckResult, Received]:
+        """The envelope and syntax check and its 999; accepted when every transaction set is.
+        Raises X12Error only when the file cannot be read at all."""
+        result = check(data)
+        ack = build_999(result, us=US, numbers=self.numbers)
+        sets = [s for g in result.groups for s in g.sets]
+        accepted = bool(sets) and result.ta1_code == "000" and all(s.code is None and not s.errors for s in sets)
+        return result, Received(ack, accepted)
+
     def receive(self, data: bytes) -> Received:
         """An interchange from the submitter: claims (837) or claim status inquiries (276)."""
         set_id = next((e[1] for _d, e in iter_raw_segments(data) if e[0].strip().upper() == "ST"), "")
@@ -177,12 +186,8 @@ class Clearinghouse:
 
     def receive_276(self, data: bytes) -> Received:
         """The 999 now; a 277 per payer after the payer's acknowledgment delay, from what it knows."""
-        result = check(data)
-        ack = build_999(result, us=US, numbers=self.numbers)
-        sets = [s for g in result.groups for s in g.sets]
-        accepted = bool(sets) and result.ta1_code == "000" and all(s.code is None and not s.errors for s in sets)
-        out = Received(ack, accepted)
-        if not accepted:
+        result, out = self._acknowledge(data)
+        if not out.accepted:
             return out
         today = datetime.now(UTC).date()
         by_payer: dict[tuple[str, str], list[StatusAnswer]] = {}
@@ -220,12 +225,8 @@ class Clearinghouse:
     # -- intake ----------------------------------------------------------------------------------------
     def receive_837(self, data: bytes, *, today: date | None = None) -> Received:
         """Check the envelope (the 999); when every transaction set is accepted, schedule 277CAs and 835s."""
-        result = check(data)  # raises X12Error only when the file cannot be read at all
-        ack = build_999(result, us=US, numbers=self.numbers)
-        sets = [s for g in result.groups for s in g.sets]
-        accepted = bool(sets) and result.ta1_code == "000" and all(s.code is None and not s.errors for s in sets)
-        out = Received(ack, accepted)
-        if not accepted:
+        result, out = self._acknowledge(data)
+        if not out.accepted:
             return out  # the 999 rejects the sets; the submitter corrects and sends again
         today = today or datetime.now(UTC).date()
         claims = list(read_837(data))

@@ -23,6 +23,7 @@ from claims.domain import state as st
 from claims.domain.scrubber import PayerRuleBook
 from claims.handlers import ClaimsUnit
 from claims.models import claim, claim_status_record
+from claims.reports import as_utc
 from claims.submission import Prepared, prepare_status_inquiry
 
 # Claims the payer has not finished with; draft/ready/rejected ones only for the timely-filing flag.
@@ -79,10 +80,6 @@ class FollowUpItem:
         return asdict(self)
 
 
-def _utc(value: datetime) -> datetime:
-    return value if value.tzinfo else value.replace(tzinfo=UTC)  # SQLite hands back naive UTC times
-
-
 def _action_from_answer(codes: list[str]) -> str:
     """What a 277's status category (STC01-1) says to do next."""
     categories = {c.split(":", 1)[0] for c in codes}
@@ -103,7 +100,7 @@ def assess(row: Any, records: list[StatusRecord], rules: PayerRuleBook, as_of: d
     deadline = row.service_from + timedelta(days=r.timely_filing_days)
     days_left = (deadline - as_of).days
     warning = days_left <= r.warn_days_before_limit
-    submitted = _utc(row.submitted_at) if row.submitted_at else None
+    submitted = as_utc(row.submitted_at) if row.submitted_at else None
     since = [x for x in records if submitted is None or x.at >= submitted]  # answers to the last submission
     inquiries = [x for x in since if x.source == "276"]
     answers = [x for x in since if x.source == "277"]
@@ -182,7 +179,7 @@ async def follow_up_list(
             .order_by(r.id)
         ):
             records.setdefault(rec.claim_id, []).append(
-                StatusRecord(rec.source, rec.summary, list(rec.codes), _utc(rec.at))
+                StatusRecord(rec.source, rec.summary, list(rec.codes), as_utc(rec.at))
             )
     items = [i for row in rows if (i := assess(row, records.get(row.id, []), rules, as_of)) is not None]
     items.sort(

@@ -54,7 +54,7 @@ def _rate(n: int, d: int) -> float | None:
     return round(n / d, 4) if d else None
 
 
-def _utc(value: datetime) -> datetime:
+def as_utc(value: datetime) -> datetime:
     return value if value.tzinfo else value.replace(tzinfo=UTC)  # SQLite hands back naive UTC times
 
 
@@ -116,7 +116,7 @@ async def kpis(conn: AsyncConnection, tenant: str, since: date | None = None, un
         first_pass += first_result == st.PAID and not NOT_FIRST_PASS & set(states)
         paid_at = next((tr.at for tr in trail if tr.to_state in (st.PAID, st.PARTIALLY_PAID)), None)
         if paid_at is not None:
-            days.append((_utc(paid_at) - _utc(sent)).total_seconds() / 86400)
+            days.append((as_utc(paid_at) - as_utc(sent)).total_seconds() / 86400)
         extra = replaced.get(r.id, [0, 0, 0])
         totals["charge"] += r.charge_cents
         totals["paid"] += r.paid_cents + extra[0]

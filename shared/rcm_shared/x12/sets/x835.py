@@ -177,9 +177,6 @@ class _Parser:
                 self._money[text] = value
         return value
 
-    def opt_money(self, e: list[str], i: int) -> Decimal | None:
-        return self.money(e, i) if e[i] else None
-
     def date(self, e: list[str], i: int) -> date | None:
         text = e[i]
         if not text:

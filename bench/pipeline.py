@@ -273,6 +273,9 @@ def main() -> None:
             row["cpu_s"] = round(row["cpu_s"] + elapsed[pid], 1)
             row["peak_rss_mib"] = round(max(row["peak_rss_mib"], _peak_rss_mib(pid)), 0)
         results["processes"] = per
+    except BaseException:
+        print("stack output (last lines):\n" + b"".join(out[-60:]).decode(errors="replace"), file=sys.stderr)
+        raise
     finally:
         stack.send_signal(signal.SIGINT)
         stack.wait(timeout=60)

@@ -12,7 +12,7 @@ import time
 from collections.abc import Sequence
 
 import pytest
-from aiokafka import ConsumerRecord
+from aiokafka import AIOKafkaProducer, ConsumerRecord
 from claims.models import bus as claims_bus
 from denials.models import bus as denials_bus
 from rcm_shared.bus.admin import TopicRequest, ensure_topics
@@ -147,7 +147,7 @@ async def test_event_reaches_other_service_exactly_once(
 
     async def die_after_commit(_record: ConsumerRecord[bytes, bytes]) -> None:
         nonlocal consumer_died
-        if crash == "consumer_after_db_commit" and not consumer_died and len(calls) == N // 2:
+        if crash == "consumer_after_db_commit" and not consumer_died and len(calls) >= N // 2:
             consumer_died = True
             raise SimulatedCrash
 
@@ -189,4 +189,72 @@ async def test_event_reaches_other_service_exactly_once(
     assert consumer.stats.duplicates >= 1, "the crash must have produced a redelivery to deduplicate"
     assert len(calls) == N  # the handler ran once per event: duplicates stopped at the inbox
     await claims.dispose()
+    await denials.dispose()
+
+
+async def test_a_batch_shares_one_transaction_and_a_bad_event_does_not_take_its_neighbours(
+    backend: str, db_factory: object, kafka: KafkaSettings
+) -> None:
+    """Consecutive events of a partition are handled in one transaction; when one of them fails the batch is
+    rolled back and handled again event by event: the bad one is dead-lettered, the others take effect once,
+    a copy of an event inside the batch and an event handled before are duplicates."""
+    from rcm_cli import ops
+    from rcm_shared.bus.consumer import PermanentError
+
+    denials_db = await db_factory("denials")  # type: ignore[operator]
+    denials = create_engine(denials_db.url, schema=denials_db.schema)
+    async with denials.begin() as conn:
+        await conn.run_sync(effects.create_all)
+    topic = kafka.topic_prefix + "batch." + TOPIC
+    await ensure_topics(kafka, [TopicRequest(topic, 1), TopicRequest(topic + ".dlq", 1)])
+    envs = [
+        Envelope.wrap(StatusChangedV1(claim_id=f"B{i}", new_state="paid"), source="/claims", tenant_id="org-1")
+        for i in range(8)
+    ]
+    sessions: dict[str, int] = {}
+    calls: list[str] = []
+    registry = HandlerRegistry()
+
+    @registry.on("claim.status_changed", 1)
+    async def on_status(session: AsyncSession, env: Envelope) -> None:
+        claim_id = env.payload_as(StatusChangedV1).claim_id
+        calls.append(claim_id)
+        sessions[claim_id] = id(session)
+        await session.execute(insert(effect).values(event_id=env.id, claim_id=claim_id))
+        if claim_id == "B5":
+            raise PermanentError("B5 can never be applied")
+
+    producer = AIOKafkaProducer(bootstrap_servers=kafka.bootstrap_servers)
+    await producer.start()
+    # one clean batch (B0-B3), then a batch with a bad event (B5), a copy of B4 and B1 again (handled before)
+    for env in (*envs[:4], envs[4], envs[5], envs[4], envs[6], envs[1], envs[7]):
+        await producer.send_and_wait(topic, env.to_value(), headers=env.to_headers())
+    await producer.stop()
+    consumer = InboxConsumer(
+        name="batch-test",
+        engine=denials,
+        tables=denials_bus,
+        kafka=kafka,
+        group_id=topic + ".g",
+        topics=[topic],
+        registry=registry,
+        session_timeout_ms=1500,
+        max_retries=0,
+        batch_size=4,
+    )
+    await consumer.start()
+    try:
+        await wait_for_assignment(consumer)
+        await poll_until(consumer, lambda: consumer.stats.handled + consumer.stats.duplicates >= 9)
+    finally:
+        await consumer.stop()
+
+    counts = await _effects(denials)
+    by_claim = {e.payload_as(StatusChangedV1).claim_id: counts.get(e.id, 0) for e in envs}
+    assert by_claim == {"B0": 1, "B1": 1, "B2": 1, "B3": 1, "B4": 1, "B5": 0, "B6": 1, "B7": 1}
+    assert len({sessions[c] for c in ("B0", "B1", "B2", "B3")}) == 1  # the clean batch: one session, one commit
+    assert consumer.stats.handled == 7 and consumer.stats.duplicates == 2 and consumer.stats.dead_lettered == 1
+    dlq = await ops.read_dlq(kafka, topic + ".dlq", limit=10)
+    assert [m["event_id"] for m in dlq] == [envs[5].id]
+    assert dlq[0]["reason"] == "invalid payload: PermanentError: B5 can never be applied"
     await denials.dispose()

@@ -9,6 +9,12 @@ For each message, in order per partition:
    A crash between 3 and 4 redelivers the messages; step 3 drops them.
 A handler that keeps failing is retried with backoff ``max_retries`` times, then dead-lettered with the
 error and the original coordinates in the headers, and the partition moves on.
+
+Step 3 runs for up to ``batch_size`` consecutive events of a partition in one transaction (one inbox
+insert for all of them, each handler in order, one commit): per-event transactions were most of a
+worker's cost. If any handler of the batch fails, the whole transaction rolls back and the batch is
+handled again one event per transaction, with the retries and dead-lettering above, so one bad event
+never takes its neighbours with it.
 """
 
 from __future__ import annotations
@@ -25,11 +31,12 @@ from typing import Any, cast
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 from aiokafka.errors import CommitFailedError, KafkaError
 from pydantic import ValidationError
-from sqlalchemy import CursorResult
+from sqlalchemy import CursorResult, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from rcm_shared.bus.tables import BusTables
 from rcm_shared.config import KafkaSettings
+from rcm_shared.db import bulk_insert
 from rcm_shared.dialects import insert_ignore
 from rcm_shared.events import Envelope, EnvelopeError
 from rcm_shared.metrics import CONSUMER_LAG, DEAD_LETTERED, HANDLER_LATENCY
@@ -69,6 +76,13 @@ class HandlerRegistry:
         return self._handlers.get((event_type, version))
 
 
+@dataclass(slots=True)
+class _Item:
+    record: ConsumerRecord[bytes, bytes]
+    envelope: Envelope
+    handler: Handler
+
+
 @dataclass
 class ConsumerStats:
     handled: int = 0
@@ -91,8 +105,11 @@ class InboxConsumer:
         max_retries: int = 5,
         retry_backoff: float = 0.2,
         session_timeout_ms: int = 10_000,
+        batch_size: int = 50,
         after_db_commit: Hook | None = None,
     ) -> None:
+        if batch_size < 1:
+            raise ValueError("batch_size must be at least 1")
         self.name = name
         self._engine = engine
         self._sessions = async_sessionmaker(engine, expire_on_commit=False)
@@ -104,6 +121,7 @@ class InboxConsumer:
         self._max_retries = max_retries
         self._backoff = retry_backoff
         self._session_timeout_ms = session_timeout_ms
+        self._batch_size = batch_size
         self._after_db_commit = after_db_commit  # fault-injection point for tests
         self._consumer: AIOKafkaConsumer | None = None
         self._dlq: AIOKafkaProducer | None = None
@@ -150,9 +168,8 @@ class InboxConsumer:
         batches = await self._consumer.getmany(timeout_ms=timeout_ms)
         count = 0
         for tp, records in batches.items():
-            for record in records:
-                await self.process(record)
-                count += 1
+            await self.process_many(records)
+            count += len(records)
             # One offset commit per partition and fetch, after every record of it is committed to the DB: a
             # crash before it redelivers records the inbox has already (dropped there), never loses one.
             await self._commit(tp, records[-1].offset + 1)
@@ -173,20 +190,75 @@ class InboxConsumer:
             log.info("offset commit refused after rebalance (%s): redelivery will be deduplicated", exc)
 
     async def process(self, record: ConsumerRecord[bytes, bytes]) -> None:
-        try:
-            envelope = Envelope.from_kafka(record.headers, record.value)
-        except EnvelopeError as exc:
-            await self._dead_letter(record, f"malformed envelope: {exc}", attempts=1)
-            return
-        with consumer_span(envelope, record.topic, record.partition, self.name):
-            await self._process(record, envelope)
+        """One record in its own transaction."""
+        await self.process_many([record])
 
-    async def _process(self, record: ConsumerRecord[bytes, bytes], envelope: Envelope) -> None:
-        handler = self._registry.get(envelope.type, envelope.schemaversion)
-        if handler is None:
-            reason = f"no handler for event type {envelope.type!r} version {envelope.schemaversion}"
-            await self._dead_letter(record, reason, attempts=1)
+    async def process_many(self, records: Sequence[ConsumerRecord[bytes, bytes]]) -> None:
+        """Records of one partition, in order: runs of up to ``batch_size`` handled events share a transaction;
+        a record that cannot be handled at all (malformed, no handler) is dead-lettered in its place."""
+        run: list[_Item] = []
+        for record in records:
+            try:
+                envelope = Envelope.from_kafka(record.headers, record.value)
+            except EnvelopeError as exc:
+                await self._handle_run(run)
+                await self._dead_letter(record, f"malformed envelope: {exc}", attempts=1)
+                continue
+            handler = self._registry.get(envelope.type, envelope.schemaversion)
+            if handler is None:
+                await self._handle_run(run)
+                reason = f"no handler for event type {envelope.type!r} version {envelope.schemaversion}"
+                await self._dead_letter(record, reason, attempts=1)
+                continue
+            run.append(_Item(record, envelope, handler))
+            if len(run) >= self._batch_size:
+                await self._handle_run(run)
+        await self._handle_run(run)
+
+    async def _handle_run(self, run: list[_Item]) -> None:
+        """Handle ``run`` (emptied on return) in one transaction, or one by one if any of it fails."""
+        items, run[:] = list(run), []
+        if not items:
             return
+        if len(items) > 1:
+            try:
+                outcomes = await self._handle_together(items)
+            except Exception as exc:  # noqa: BLE001 - rolled back as a whole; each event gets its own chance
+                log.info("a batch of %d events failed (%s); handling them one at a time", len(items), _short(exc))
+            else:
+                for item, (handled, seconds) in zip(items, outcomes, strict=True):
+                    outcome = "handled" if handled else "duplicate"
+                    HANDLER_LATENCY.labels(self.name, item.envelope.type, outcome).observe(seconds)
+                    await self._counted(item.record, handled)
+                return
+        for item in items:
+            with consumer_span(item.envelope, item.record.topic, item.record.partition, self.name):
+                await self._process(item.record, item.envelope, item.handler)
+
+    async def _handle_together(self, items: list[_Item]) -> list[tuple[bool, float]]:
+        outcomes: list[tuple[bool, float]] = []
+        async with self._sessions() as session, session.begin():
+            new = await self._record_many_in_inbox(session, items)
+            for item in items:
+                if item.envelope.id not in new:  # already handled, or earlier in this very batch
+                    outcomes.append((False, 0.0))
+                    continue
+                new.discard(item.envelope.id)
+                started = time.perf_counter()
+                with consumer_span(item.envelope, item.record.topic, item.record.partition, self.name):
+                    await item.handler(session, item.envelope)
+                outcomes.append((True, time.perf_counter() - started))
+        return outcomes
+
+    async def _counted(self, record: ConsumerRecord[bytes, bytes], handled: bool) -> None:
+        if handled:
+            self.stats.handled += 1
+        else:
+            self.stats.duplicates += 1
+        if self._after_db_commit is not None:
+            await self._after_db_commit(record)
+
+    async def _process(self, record: ConsumerRecord[bytes, bytes], envelope: Envelope, handler: Handler) -> None:
         attempt = 0
         while True:
             attempt += 1
@@ -218,12 +290,7 @@ class InboxConsumer:
                 await asyncio.sleep(self._backoff * (2 ** (attempt - 1)))
                 continue
             observe("handled" if handled else "duplicate")
-            if handled:
-                self.stats.handled += 1
-            else:
-                self.stats.duplicates += 1
-            if self._after_db_commit is not None:
-                await self._after_db_commit(record)
+            await self._counted(record, handled)
             return
 
     async def _handle_once(self, record: ConsumerRecord[bytes, bytes], envelope: Envelope, handler: Handler) -> bool:
@@ -234,21 +301,43 @@ class InboxConsumer:
             await handler(session, envelope)
         return True
 
-    async def _record_in_inbox(
-        self, session: AsyncSession, record: ConsumerRecord[bytes, bytes], envelope: Envelope
-    ) -> bool:
-        values: dict[str, Any] = {
+    def _inbox_row(self, record: ConsumerRecord[bytes, bytes], envelope: Envelope, at: datetime) -> dict[str, Any]:
+        return {
             "consumer": self.name,
             "event_id": envelope.id,
             "event_type": envelope.type,
             "topic": record.topic,
             "partition": record.partition,
             "offset": record.offset,
-            "processed_at": datetime.now(UTC),
+            "processed_at": at,
         }
-        stmt = insert_ignore(session, self._t.inbox, values)
+
+    async def _record_in_inbox(
+        self, session: AsyncSession, record: ConsumerRecord[bytes, bytes], envelope: Envelope
+    ) -> bool:
+        stmt = insert_ignore(session, self._t.inbox, self._inbox_row(record, envelope, datetime.now(UTC)))
         result = cast(CursorResult[Any], await session.execute(stmt))
         return bool(result.rowcount)
+
+    async def _record_many_in_inbox(self, session: AsyncSession, items: list[_Item]) -> set[str]:
+        """The batch's events seen for the first time, their inbox rows inserted in one executemany.
+
+        A row that appears between the SELECT and the INSERT (a concurrent member during a rebalance) makes
+        the insert fail on the inbox key; the batch then rolls back and is handled one event at a time.
+        """
+        inbox = self._t.inbox
+        ids = {i.envelope.id for i in items}
+        seen = await session.execute(
+            select(inbox.c.event_id).where(inbox.c.consumer == self.name, inbox.c.event_id.in_(ids))
+        )
+        new = ids - set(seen.scalars())
+        now = datetime.now(UTC)
+        rows = {}
+        for i in items:
+            if i.envelope.id in new and i.envelope.id not in rows:
+                rows[i.envelope.id] = self._inbox_row(i.record, i.envelope, now)
+        await bulk_insert(session, inbox, list(rows.values()))
+        return new
 
     async def _dead_letter(
         self, record: ConsumerRecord[bytes, bytes], reason: str, *, attempts: int, exc: BaseException | None = None

@@ -133,6 +133,7 @@ async def run_worker(spec: WorkerSpec, stop: asyncio.Event | None = None) -> Non
             max_retries=s.consumer_max_retries,
             retry_backoff=s.consumer_retry_backoff_ms / 1000,
             session_timeout_ms=s.consumer_session_timeout_ms,
+            batch_size=s.consumer_batch_size,
         )
 
     async def heartbeat() -> None:

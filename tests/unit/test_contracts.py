@@ -65,3 +65,18 @@ def test_payloads_carry_no_demographics() -> None:
     forbidden = {"name", "first_name", "last_name", "birth_date", "dob", "member_id", "ssn", "address"}
     for cls in payload_classes():
         assert not (forbidden - NEEDED.get(cls.__name__, set())) & set(cls.model_fields), cls.__name__
+
+
+def test_every_consumer_handles_every_event_type_of_the_topics_it_reads() -> None:
+    """A consumer subscribed to a topic gets all its event types: one without a handler is dead-lettered."""
+    import importlib
+
+    missing = []
+    for spec in CATALOG:
+        for service in spec.consumers:
+            registry = importlib.import_module(f"{service}.consumers").registry
+            for event_type in spec.event_types:
+                versions = [v for (t, v) in registry._handlers if t == event_type]
+                if not versions:
+                    missing.append(f"{service} <- {spec.name}: {event_type}")
+    assert not missing, missing

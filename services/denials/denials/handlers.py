@@ -18,7 +18,7 @@ from rcm_shared.payloads.denials import (
     DenialResolvedV1,
     ResubmissionRequestedV1,
 )
-from rcm_shared.payloads.remittance import ClaimAdjudicatedV1
+from rcm_shared.payloads.remittance import ClaimAdjudicatedV1, ClaimReversedV1
 from sqlalchemy import and_, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -183,6 +183,33 @@ async def _recover(unit: Unit, event: ClaimAdjudicatedV1, envelope: Envelope) ->
             .where(and_(appeal.c.denial_id == row.id, appeal.c.outcome.is_(None)))
             .values(outcome="recovered")
         )
+
+
+async def on_reversed(unit: Unit, event: ClaimReversedV1, envelope: Envelope) -> int:
+    """A payer reversal (CLP02 = 22) takes back the adjudication that opened a denial. The denial's history
+    records it; its status is left to the corrected adjudication that follows (a payment recovers the
+    denial, a new denial opens if the payer denies again). Returns the denials noted."""
+    if event.original_remittance_id is None:  # the reversed posting was never found: nothing here came of it
+        return 0
+    d = denial.c
+    rows = await unit.conn.execute(
+        select(denial.c.id).where(
+            and_(
+                d.tenant_id == unit.tenant,
+                d.claim_id == event.claim_id,
+                d.source_id == event.original_remittance_id,
+                d.status.in_(OPEN_STATES),
+            )
+        )
+    )
+    ids = [r.id for r in rows]
+    note = (
+        f"the payer reversed the adjudication that opened this denial (remittance {event.remittance_id}, "
+        f"payer claim {event.payer_claim_control_number}); its corrected adjudication decides"
+    )
+    for denial_id in ids:
+        await unit.log(denial_id, "payer_reversed", f"event:{envelope.type}", note)
+    return len(ids)
 
 
 async def on_claim_status(unit: Unit, event: ClaimStatusChangedV1, envelope: Envelope, rules: Rules) -> None:

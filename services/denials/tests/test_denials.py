@@ -11,11 +11,11 @@ import pytest
 from denials.config import DenialsSettings
 from denials.domain.classify import CATEGORIES, default_rules
 from denials.domain.triage import findings, priority, recovery_probability
-from denials.handlers import Unit, due_deadlines, on_adjudicated, on_claim_status
+from denials.handlers import Unit, due_deadlines, on_adjudicated, on_claim_status, on_reversed
 from denials.models import bus
 from rcm_shared.events import Envelope
 from rcm_shared.payloads.claims import ClaimStatusChangedV1
-from rcm_shared.payloads.remittance import AdjustmentOut, ClaimAdjudicatedV1, LinePaymentOut
+from rcm_shared.payloads.remittance import AdjustmentOut, ClaimAdjudicatedV1, ClaimReversedV1, LinePaymentOut
 from rcm_shared.testing import app_client
 from sqlalchemy import select
 
@@ -186,6 +186,38 @@ async def test_redelivered_event_opens_one_denial_and_payment_on_appeal_recovers
     async with client.app.state.engine.connect() as conn:
         topics = [r.topic for r in await conn.execute(select(bus.outbox).order_by(bus.outbox.c.id))]
     assert topics == ["denials.denial.opened", "denials.denial.resolved"]
+
+
+async def test_a_payer_reversal_is_noted_on_the_denial_it_takes_back_and_the_corrected_payment_recovers_it(
+    client: Any,
+) -> None:
+    opened = await feed(client, adj("C15", 0, [("CO", "197", 10000, None)]))
+    other = await feed(client, adj("C16", 0, [("CO", "197", 10000, None)]))
+
+    async def reverse(claim_id: str, original: str | None) -> int:
+        event = ClaimReversedV1(
+            remittance_id="R2",
+            claim_id=claim_id,
+            payer_id="ACME01",
+            payer_claim_control_number="PCCN-" + claim_id,
+            reversed_paid_cents=0,
+            reversed_charge_cents=-10000,
+            original_remittance_id=original,
+        )
+        env = Envelope.wrap(event, source="/remittance", tenant_id="org-1")
+        async with client.app.state.engine.begin() as conn:
+            return await on_reversed(Unit(conn, "org-1", DenialsSettings()), event, env)
+
+    assert await reverse("C15", "R1") == 1
+    assert await reverse("C15", "R9") == 0  # another remittance's adjudication: not this denial's
+    assert await reverse("C15", None) == 0
+    detail = (await client.get(f"/v1/denials/{opened[0]}", headers=T)).json()
+    assert detail["status"] == "open" and [h["action"] for h in detail["history"]] == ["opened", "payer_reversed"]
+    assert "reversed the adjudication" in detail["history"][1]["note"]
+    await feed(client, adj("C15", 9000, [("CO", "45", 1000, None)], remittance="R2"))  # the corrected payment
+    assert (await client.get(f"/v1/denials/{opened[0]}", headers=T)).json()["status"] == "recovered"
+    untouched = (await client.get(f"/v1/denials/{other[0]}", headers=T)).json()
+    assert [h["action"] for h in untouched["history"]] == ["opened"]
 
 
 async def test_actions_and_queue_order(client: Any) -> None:

@@ -59,7 +59,7 @@ class EmbeddedBroker:
     def __init__(self, port: int | None = None, log_path: Path | None = None) -> None:
         self.port = port or free_port()
         self.log_path = log_path
-        self.cluster_id = f"rcm-{uuid.uuid4().hex[:12]}"
+        self.cluster_id = ""  # a new one at every start: each start is a new, empty cluster
         self._proc: subprocess.Popen[bytes] | None = None
         self._log: IO[bytes] | None = None
 
@@ -81,6 +81,8 @@ class EmbeddedBroker:
 
     def start(self, timeout: float = 20.0) -> Self:
         url = f"tcp://127.0.0.1:{self.port}"
+        # Clients that outlive the broker (relays) tell a restarted, memory-less broker by its cluster id.
+        self.cluster_id = f"rcm-{uuid.uuid4().hex[:12]}"
         if self.log_path:
             self.log_path.parent.mkdir(parents=True, exist_ok=True)
             self._log = self.log_path.open("ab")

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
+import time
+
 from aiokafka import AIOKafkaProducer
+from aiokafka.errors import KafkaError
 from denials.models import bus as denials_bus
 from rcm_cli import ops
 from rcm_cli.broker import EmbeddedBroker
@@ -173,6 +177,65 @@ async def test_outbox_replays_into_a_broker_that_lost_its_memory(db_factory) -> 
         published = await conn.scalar(select(func.count()).where(remittance_bus.outbox.c.published_at.is_not(None)))
     assert published == 7  # rows are kept after publishing, ready for the next replay
     await engine.dispose()
+
+
+async def test_a_relay_that_outlives_the_broker_replays_before_publishing_anything_new(db_factory) -> None:  # type: ignore[no-untyped-def]
+    """The broker restarts empty while the relay runs, and a new event is committed before the relay's next
+    periodic check: the relay sees the new cluster id before its next batch, so the new broker gets every
+    row again, oldest first (the topic is not empty by then, so an emptiness check alone would miss it)."""
+    from aiokafka import AIOKafkaConsumer
+
+    db = await db_factory("remittance")
+    engine = create_engine(db.url, schema=db.schema)
+    topics = [TopicRequest("remittance.claim.adjudicated", 1)]
+    outbox = Outbox(remittance_bus)
+
+    async def commit(ns: range) -> None:
+        async with session_factory(engine)() as session, session.begin():
+            for n in ns:
+                await outbox.add(session, _env(n), topic="remittance.claim.adjudicated", key="same-claim")
+
+    with EmbeddedBroker() as broker:
+        port = broker.port
+        kafka = KafkaSettings(bootstrap_servers=broker.bootstrap_servers)
+        relay = OutboxRelay(
+            engine=engine,
+            tables=remittance_bus,
+            kafka=kafka,
+            topics=topics,
+            name="remittance",
+            broker_check_interval=3600,
+        )
+        await relay.start()
+        await commit(range(3))
+        assert await relay.run_once() == 3
+    try:
+        with EmbeddedBroker(port=port) as broker:  # the same address, a new empty cluster
+            await ensure_topics(kafka, topics)  # as the supervisor does after a restart
+            await commit(range(3, 4))
+            sent = 0
+            deadline = time.monotonic() + 30
+            while sent < 4 and time.monotonic() < deadline:
+                try:
+                    sent += await relay.run_once()
+                except KafkaError:  # the producer is still reconnecting
+                    await asyncio.sleep(0.2)
+            assert sent == 4 and relay.replayed == 3
+            consumer = AIOKafkaConsumer(
+                "remittance.claim.adjudicated", bootstrap_servers=broker.bootstrap_servers, auto_offset_reset="earliest"
+            )
+            await consumer.start()
+            try:
+                got: list[int] = []
+                while len(got) < 4 and time.monotonic() < deadline:
+                    for records in (await consumer.getmany(timeout_ms=500)).values():
+                        got += [Envelope.from_kafka(r.headers, r.value).payload_as(Ping).n for r in records]
+            finally:
+                await consumer.stop()
+            assert got == [0, 1, 2, 3]  # in commit order: the one committed after the restart comes last
+    finally:
+        await relay.stop()
+        await engine.dispose()
 
 
 async def test_cli_replay_requeues_rows_since_a_time(db_factory) -> None:  # type: ignore[no-untyped-def]

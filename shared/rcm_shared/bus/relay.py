@@ -7,6 +7,9 @@ Guarantees and their reasons:
   in id order; the producer keeps per-partition order.
 - A broker that lost its data (the embedded broker is memory-only) is detected: a topic this service
   has published to that is missing or empty gets all its rows re-published, in their original order.
+  A broker that came back as a new cluster (another cluster id: the embedded broker restarted, or a
+  cluster rebuilt from scratch) gets every row of every topic again - and the cluster id is checked
+  before each batch, so nothing new reaches a new cluster ahead of the replay (per-key order holds).
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from aiokafka import AIOKafkaProducer
+from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import KafkaError
 from sqlalchemy import and_, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
@@ -64,6 +68,8 @@ class OutboxRelay:
         self._after_publish = after_publish  # fault-injection point for tests
         self._lease_seconds = lease_seconds
         self._producer: AIOKafkaProducer | None = None
+        self._admin: AIOKafkaAdminClient | None = None
+        self._cluster: str | None = None  # the cluster id the rows marked published went to
         self._next_check = 0.0
         self.published = 0
         self.replayed = 0
@@ -74,11 +80,21 @@ class OutboxRelay:
         # makes duplicates harmless.
         self._producer = AIOKafkaProducer(**self._kafka.client_kwargs(), acks="all", linger_ms=5)
         await self._producer.start()
+        self._admin = AIOKafkaAdminClient(**self._kafka.client_kwargs())
+        await self._admin.start()
 
     async def stop(self) -> None:
         if self._producer is not None:
             await self._producer.stop()
             self._producer = None
+        if self._admin is not None:
+            await self._admin.close()
+            self._admin = None
+
+    async def _cluster_id(self) -> str | None:
+        assert self._admin is not None, "relay not started"
+        cluster_id = (await self._admin.describe_cluster()).get("cluster_id")
+        return str(cluster_id) if cluster_id is not None else None
 
     async def run(self, stop: asyncio.Event) -> None:
         await self.start()
@@ -110,9 +126,15 @@ class OutboxRelay:
     async def check_broker(self) -> int:
         """Create missing topics; re-queue every row of a topic the broker has lost. Returns rows re-queued."""
         names = [t.name for t in self._topics]
+        cluster = await self._cluster_id()
         totals = await topic_message_totals(self._kafka, names)
         await ensure_topics(self._kafka, self._topics)
-        lost = [name for name, total in totals.items() if not total]
+        if self._cluster is not None and cluster != self._cluster:
+            log.warning("outbox relay: the broker is a new cluster (%s, was %s)", cluster, self._cluster)
+            lost = names
+        else:
+            lost = [name for name, total in totals.items() if not total]
+        self._cluster = cluster
         if not lost:
             return 0
         o = self._t.outbox
@@ -140,6 +162,9 @@ class OutboxRelay:
             ).all()
             await conn.rollback()
         if not rows:
+            return 0
+        if await self._cluster_id() != self._cluster:  # a new cluster: queue the replay before anything new
+            await self.check_broker()
             return 0
         futures = []
         for row in rows:

@@ -19,6 +19,7 @@ import time
 from collections import Counter
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -74,6 +75,8 @@ SCENARIOS: dict[str, tuple[int, str, str]] = {
     "payer_never_answers": (3, "follow up: 276 inquiry, the payer has no record", "submitted"),
 }
 UNANSWERED = "payer_never_answers"
+WAITING = "waiting-on-payers"  # the phase in which the demo only reads
+RETRY_SECONDS = float(os.environ.get("RCM_DEMO_RETRY_SECONDS", "90"))
 
 
 @dataclass
@@ -249,10 +252,37 @@ class Demo:
         self.headers["Authorization"] = f"Bearer {response.json()['access_token']}"
 
     async def call(self, method: str, service: str, path: str, **kw: Any) -> Any:
-        response = await self.http.request(method, self.urls[service] + path, headers=self.headers, **kw)
+        """One API call. A service that is restarting (connection refused, 502/503/504) is waited for up to
+        ``RETRY_SECONDS``: a read is sent again after any transport error; a write only when it never left
+        (connection refused), since a write cut off mid-way may have been applied."""
+        deadline = time.monotonic() + RETRY_SECONDS
+        pause = 0.2
+        while True:
+            try:
+                response = await self.http.request(method, self.urls[service] + path, headers=self.headers, **kw)
+            except httpx.TransportError as exc:
+                safe = method in ("GET", "HEAD") or isinstance(exc, httpx.ConnectError)
+                if not safe or time.monotonic() > deadline:
+                    raise
+            else:
+                if response.status_code not in (502, 503, 504) or time.monotonic() > deadline:
+                    break
+            await asyncio.sleep(pause)
+            pause = min(2.0, pause * 2)
         if response.status_code >= 400:
             raise RuntimeError(f"{method} {service}{path}: {response.status_code} {response.text[:400]}")
         return response.json() if response.content else None
+
+    async def phase(self, name: str) -> None:
+        """Announce the demo's phase in ``RCM_DEMO_PHASE_FILE`` (for fault-injection runs, which restart the
+        APIs only while the demo merely reads). Leaving the waiting phase waits for every API to be back."""
+        path = os.environ.get("RCM_DEMO_PHASE_FILE")
+        if not path:
+            return
+        Path(path).write_text(name)
+        if name != WAITING:
+            await asyncio.sleep(0.5)  # a restart decided just before the write has happened by now
+            await self.wait_up(RETRY_SECONDS)
 
     async def wait_up(self, timeout: float) -> None:
         deadline = time.monotonic() + timeout
@@ -337,6 +367,7 @@ async def _run_day(patients: int, seed: int, timeout: float, say: Any) -> dict[s
         )
 
         # 1. eligibility, in one batch, as the night before the appointments
+        await demo.phase("eligibility")
         checks = [
             {
                 "provider": {"npi": CLINIC["npi"], "name": CLINIC["name"]},
@@ -379,6 +410,7 @@ async def _run_day(patients: int, seed: int, timeout: float, say: Any) -> dict[s
         say("  eligibility results: " + ", ".join(f"{k} {v}" for k, v in sorted(verdicts.items())))
 
         # 2. charge entry (scrubbed) and 3. submission
+        await demo.phase("charge-entry")
         for start in range(0, len(encounters), 200):
             chunk = encounters[start : start + 200]
             created = await demo.call("POST", "claims", "/v1/claim-batches", json=[e.document for e in chunk])
@@ -395,16 +427,20 @@ async def _run_day(patients: int, seed: int, timeout: float, say: Any) -> dict[s
         say(f"  submitted: {len(ready)} claims in {len(submissions)} 837 interchange(s)")
         remaining = max(5.0, timeout - (time.monotonic() - started))
         answered = {cid for e in encounters if e.scenario != UNANSWERED for cid in e.claim_ids}
+        await demo.phase(WAITING)
         await demo.wait_settled(answered, "round 1", remaining / 2)
 
         # 4. work the denial queue
+        await demo.phase("denials")
         worked = await work_denials(demo, encounters, ours, day)
         say("  denials worked: " + (", ".join(f"{k} {v}" for k, v in sorted(worked.items())) or "none"))
         remaining = max(5.0, timeout - (time.monotonic() - started))
+        await demo.phase(WAITING)
         await demo.wait_settled(answered, "round 2", remaining)
         # give the denial-resolution events time to close their claims
         final = await wait_final(demo, encounters, ours, max(5.0, timeout - (time.monotonic() - started)))
         # 5. insurance follow-up, as the billing office works it a week later, and 6. patient statements
+        await demo.phase("follow-up")
         follow_up = await work_follow_up(demo, encounters, ours)
         statements = await demo.call("POST", "remittance", "/v1/statements/runs", json={})
         summary = await summarize(demo, encounters, final, time.monotonic() - started)

@@ -30,6 +30,7 @@ from rcm_cli.issuer import Issuer
 from rcm_cli.services import SERVICES, ServiceInfo
 
 GRACE_SECONDS = 10.0
+CALM_SECONDS = 60.0
 
 
 @dataclass
@@ -41,6 +42,8 @@ class Child:
     proc: subprocess.Popen[bytes] | None = None
     log: IO[bytes] | None = None
     restarts: int = 0
+    crash_streak: int = 0  # exits without a calm minute between them: the restart backoff grows with it
+    started_at: float = 0.0
     next_restart: float = 0.0
     state: str = "starting"
     extra_env: dict[str, str] = field(default_factory=dict)
@@ -58,6 +61,7 @@ class Child:
             preexec_fn=die_with_parent,
             process_group=0,  # Ctrl-C reaches only the supervisor, which stops children in order
         )
+        self.started_at = time.monotonic()
         self.state = "starting"
 
     def alive(self) -> bool:
@@ -239,7 +243,9 @@ def _supervise(
                         code = child.proc.returncode if child.proc else None
                         print(f"  {child.name} exited with code {code}; restarting (log: {child.log_path})")
                         child.state = "exited"
-                        child.next_restart = now + min(30.0, 2.0**child.restarts)
+                        # backoff 1, 2, 4 ... 30 s for a child that keeps dying; one that ran a calm minute starts over
+                        child.crash_streak = 0 if now - child.started_at > CALM_SECONDS else child.crash_streak + 1
+                        child.next_restart = now + min(30.0, 2.0 ** max(0, child.crash_streak - 1))
                     elif now >= child.next_restart:
                         child.restarts += 1
                         child.start(env, root)

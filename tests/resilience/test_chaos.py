@@ -1,0 +1,308 @@
+"""Chaos run: a seeded day flows through `rcm run` while its processes are killed, the broker loses its memory
+and (on PostgreSQL) a service loses its database connections - and nothing is lost or doubled.
+
+While `rcm demo` pushes the day through the whole cycle (eligibility, charge entry, 837s, the sandbox's 999s,
+277CAs and 835s, posting, denials, appeals, corrections, follow-up, statements):
+- every few seconds a random worker is killed with SIGKILL - and a random API too while the demo only reads
+  (phase "waiting-on-payers", announced in RCM_DEMO_PHASE_FILE; a write cut off mid-way could have been
+  applied, so the demo does not resend it and the API kills stay out of its writes);
+- once, the embedded broker is killed: topics, messages and offsets are gone, the relays replay their kept
+  outboxes into the new one and the consumers' inboxes drop what they had already handled;
+- on PostgreSQL, once, every connection of the remittance service (API and worker, found by their
+  application_name) is terminated again and again for a few seconds, in the middle of posting.
+
+Asserted at the end: the demo's own checks (every claim in the state its scenario dictates, the money
+accounted for to the cent), the books across the services (each claim payment balances, claims and
+remittance agree, no posting twice, each denial once), every remittance posted and balanced
+(BPR02 = paid - PLB), no claim transition twice, every event each service committed handled by each of its
+consumers exactly once, no dead letter. The counts are printed.
+
+Size: RCM_CHAOS_PATIENTS (default 150, as in CI); the full run is RCM_CHAOS_PATIENTS=5000.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from rcm_cli.demo import WAITING
+from rcm_cli.procs import command_line, descendants
+from rcm_shared.db import create_engine
+from rcm_shared.topics import CATALOG
+from sqlalchemy import text
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "tests" / "e2e"))
+from test_demo_cycle import SERVICES, _check_books, _drop, _get, _stack_env, _token  # noqa: E402
+
+PATIENTS = int(os.environ.get("RCM_CHAOS_PATIENTS", "150"))
+DEMO_ARGS = ("--patients", str(PATIENTS), "--seed", "5")
+KILL_EVERY = (2.0, 5.0)  # seconds between two kills, drawn at random
+
+
+class Chaos(threading.Thread):
+    """Kills processes of the stack at random (seeded) until stopped; counts what it did."""
+
+    def __init__(self, stack_pid: int, phase_file: Path, seed: int, pg: tuple[str, str] | None) -> None:
+        super().__init__(daemon=True)
+        self.stack_pid = stack_pid
+        self.phase_file = phase_file
+        self.rng = random.Random(seed)
+        self.pg = pg  # (url, schema of the service whose connections are dropped)
+        self.stop = threading.Event()
+        self.kills: Counter[str] = Counter()
+        self.broker_restarts = 0
+        self.connections_dropped = 0
+        self.errors: list[str] = []
+
+    def phase(self) -> str:
+        try:
+            return self.phase_file.read_text()
+        except OSError:
+            return ""
+
+    def _pid(self, needle: str) -> int | None:
+        for pid in descendants(self.stack_pid):
+            if needle in command_line(pid):
+                return pid
+        return None
+
+    def _kill(self, needle: str, label: str) -> bool:
+        pid = self._pid(needle)
+        if pid is None:  # being restarted right now
+            return False
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            return False
+        self.kills[label] += 1
+        return True
+
+    def run(self) -> None:
+        try:
+            self._run()
+        except Exception as exc:
+            self.errors.append(repr(exc))
+
+    def _run(self) -> None:
+        waited = 0
+        broker_done = db_done = False
+        while not self.stop.wait(self.rng.uniform(*KILL_EVERY)):
+            phase = self.phase()
+            if not phase:
+                continue  # the demo has not started yet
+            waited += phase == WAITING
+            if not broker_done and phase == WAITING and waited >= 2:
+                broker_done = self._kill("tansu", "broker")
+                self.broker_restarts += broker_done
+                continue
+            if self.pg and not db_done and phase == WAITING and waited >= 4:
+                db_done = True
+                self.connections_dropped = asyncio.run(_drop_connections(*self.pg, seconds=4.0))
+                continue
+            service = self.rng.choice(SERVICES)
+            if phase == WAITING and self.rng.random() < 0.4:
+                self._kill(f"{service}.main", f"{service}-api")
+            else:
+                self._kill(f"{service}.worker", f"{service}-worker")
+
+
+async def _drop_connections(url: str, schema: str, seconds: float) -> int:
+    """Terminate the service's connections (its pool reconnects) every 0.2 s for ``seconds``."""
+    engine = create_engine(url, schema="public")
+    dropped = 0
+    deadline = time.monotonic() + seconds
+    try:
+        while time.monotonic() < deadline:
+            async with engine.begin() as conn:
+                result = await conn.execute(
+                    text(
+                        "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                        "WHERE application_name = :name AND pid <> pg_backend_pid()"
+                    ),
+                    {"name": f"rcm-{schema}"[:63]},
+                )
+                dropped += int(result.scalar() or 0)
+            await asyncio.sleep(0.2)
+    finally:
+        await engine.dispose()
+    return dropped
+
+
+class Tables:
+    """Read-only SQL over each service's own tables (its SQLite file or its PostgreSQL schema)."""
+
+    def __init__(self, var: Path, pg_url: str | None, schemas: dict[str, str]) -> None:
+        self.var, self.pg_url, self.schemas = var, pg_url, schemas
+
+    def rows(self, service: str, sql: str) -> list[tuple[Any, ...]]:
+        """``sql`` names tables as ``{t}name``."""
+        if self.pg_url is None:
+            import sqlite3
+
+            with sqlite3.connect(f"file:{self.var / (service + '.db')}?mode=ro", uri=True, timeout=30) as conn:
+                return conn.execute(sql.format(t="")).fetchall()
+        return asyncio.run(self._pg(sql.format(t=f'"{self.schemas[service]}".')))
+
+    async def _pg(self, sql: str) -> list[tuple[Any, ...]]:
+        assert self.pg_url is not None
+        engine = create_engine(self.pg_url, schema="public")
+        try:
+            async with engine.connect() as conn:
+                return [tuple(r) for r in (await conn.execute(text(sql))).all()]
+        finally:
+            await engine.dispose()
+
+
+def _unhandled(tables: Tables) -> dict[str, set[str]]:
+    """(consumer service, topic) -> committed events of that topic not (yet) in the consumer's inbox."""
+    missing: dict[str, set[str]] = {}
+    for spec in CATALOG:
+        if not spec.consumers:
+            continue
+        events = {
+            r[0]
+            for r in tables.rows(spec.producer, f"SELECT event_id FROM {{t}}outbox_event WHERE topic = '{spec.name}'")
+        }
+        for consumer in spec.consumers:
+            handled = {
+                r[0]
+                for r in tables.rows(consumer, f"SELECT event_id FROM {{t}}inbox_event WHERE topic = '{spec.name}'")
+            }
+            missing[f"{consumer} <- {spec.name}"] = events - handled
+    return missing
+
+
+def _run_chaos(tmp: Path, pg_url: str | None) -> None:
+    env, offset, schema_list = _stack_env(tmp, pg_url)
+    schemas = dict(zip(SERVICES, schema_list, strict=True)) if pg_url else {}
+    var = tmp / "var"
+    phase_file = tmp / "demo.phase"
+    env.update(RCM_DEMO_PHASE_FILE=str(phase_file), SANDBOX_DELAY_SCALE="0.2")
+    env.pop("RCM_DEMO_CANARY", None)
+    for name in SERVICES:
+        env[f"{name.upper()}_RELAY_BROKER_CHECK_INTERVAL_S"] = "2"  # find the empty broker quickly
+        env[f"{name.upper()}_CONSUMER_SESSION_TIMEOUT_MS"] = "2000"
+    stack = subprocess.Popen(
+        [sys.executable, "-m", "rcm_cli.main", "run"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    lines: list[bytes] = []
+    reader = threading.Thread(target=lambda: lines.extend(iter(stack.stdout.readline, b"")), daemon=True)  # type: ignore[union-attr]
+    reader.start()
+    chaos = Chaos(stack.pid, phase_file, seed=7, pg=(pg_url, schemas["remittance"]) if pg_url else None)
+    tables = Tables(var, pg_url, schemas)
+    try:
+        deadline = time.monotonic() + 120
+        while not any(b"all services ready" in ln for ln in lines):
+            assert stack.poll() is None and time.monotonic() < deadline, b"".join(lines).decode()[-3000:]
+            time.sleep(0.3)
+        out = tmp / "demo.json"
+        timeout = max(240, PATIENTS)  # seconds; the full run needs about one per claim on a 2-core machine
+        started = time.monotonic()
+        chaos.start()
+        demo = subprocess.run(
+            [sys.executable, "-m", "rcm_cli.main", "demo", *DEMO_ARGS, "--timeout", str(timeout), "--json", str(out)],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=timeout * 3,
+        )
+        chaos.stop.set()
+        chaos.join(timeout=30)
+        took = time.monotonic() - started
+        assert not chaos.errors, chaos.errors
+        assert demo.returncode == 0, demo.stdout[-4000:] + demo.stderr[-3000:]
+        summary = json.loads(out.read_text())
+        assert not summary["mismatches"], summary["mismatches"][:10]
+        assert summary["money"]["unaccounted_cents"] == 0, summary["money"]
+
+        # the consumers have caught up: every committed event handled by each of its consumers
+        deadline = time.monotonic() + 120
+        while any((missing := _unhandled(tables)).values()):
+            assert time.monotonic() < deadline, {k: sorted(v)[:3] for k, v in missing.items() if v}
+            time.sleep(1.0)
+        figures = _check_books(offset, summary, var)
+        figures.update(_check_no_doubles(tables, offset, var))
+        figures["dead letters"] = _dead_letters(var)
+        assert figures["dead letters"] == 0, "dead-lettered events: see the workers' logs"
+    finally:
+        chaos.stop.set()
+        if stack.poll() is None:
+            stack.send_signal(signal.SIGINT)
+            stack.wait(timeout=60)
+        reader.join(timeout=5)
+        if pg_url and schema_list:
+            _drop(pg_url, schema_list)
+    text_ = b"".join(lines).decode(errors="replace")
+    restarts = text_.count("; restarting")
+    print(
+        f"\n{'postgres' if pg_url else 'sqlite'}: {PATIENTS} patients, demo {took:.0f} s; states {summary['states']}\n"
+        f"  chaos: kills {dict(sorted(chaos.kills.items()))}, broker restarts {chaos.broker_restarts}, "
+        f"database connections terminated {chaos.connections_dropped}, supervisor restarts {restarts}\n"
+        f"  {figures}"
+    )
+    assert sum(chaos.kills.values()) >= 3 and chaos.broker_restarts == 1, chaos.kills
+    assert any(k.endswith("-api") for k in chaos.kills), "no API was killed"
+    if pg_url:
+        assert chaos.connections_dropped > 0
+    assert "broker exited" in text_
+
+
+def _check_no_doubles(tables: Tables, offset: int, var: Path) -> dict[str, int]:
+    figures: dict[str, int] = {}
+    # the same transition for the same cause (actor: a user, or the event that caused it; reason: the file,
+    # interchange or payment) twice would be a redelivery applied twice; a claim rejected, fixed and sent
+    # again moves ready -> submitted twice, for two interchanges
+    transitions = tables.rows("claims", "SELECT claim_id, from_state, to_state, actor, reason FROM {t}claim_transition")
+    doubled = [k for k, n in Counter(transitions).items() if n > 1]
+    assert not doubled, f"claim transitions recorded twice: {doubled[:5]}"
+    figures["claim transitions"] = len(transitions)
+    for service in SERVICES:
+        rows = tables.rows(service, "SELECT consumer, event_id FROM {t}inbox_event")
+        assert len(rows) == len(set(rows)), f"{service}: an event in the inbox twice"
+        figures[f"{service} events handled"] = len(rows)
+        published = tables.rows(service, "SELECT count(*), sum(publish_count) FROM {t}outbox_event")[0]
+        figures[f"{service} events committed"] = int(published[0])
+        figures[f"{service} events published (with replays)"] = int(published[1] or 0)
+    # every remittance posted, and balanced: BPR02 = the claim payments - the provider-level adjustments
+    remit_url = f"http://127.0.0.1:{8003 + offset}"
+    with httpx.Client(timeout=30, headers={"Authorization": f"Bearer {_token(offset, var)}"}) as http:
+        for r in _get(http, f"{remit_url}/v1/remittances", limit=500):
+            assert r["status"] == "posted", r
+            paid = sum(p["paid_cents"] for p in _get(http, f"{remit_url}/v1/remittances/{r['id']}/claims"))
+            assert r["total_paid_cents"] == paid - r["plb_total_cents"], r
+            figures["remittances balanced"] = figures.get("remittances balanced", 0) + 1
+    return figures
+
+
+def _dead_letters(var: Path) -> int:
+    """Dead letters as the workers logged them (the embedded broker's DLQ topics die with a broker restart)."""
+    return sum(log.read_text(errors="replace").count("dead-lettered") for log in (var / "log").glob("*worker*.log"))
+
+
+def test_chaos_on_sqlite(tmp_path: Path) -> None:
+    _run_chaos(tmp_path, None)
+
+
+@pytest.mark.postgres
+def test_chaos_on_postgres(tmp_path: Path, postgres_base_url: str | None) -> None:
+    from conftest import _need_postgres
+
+    _run_chaos(tmp_path, _need_postgres(postgres_base_url))

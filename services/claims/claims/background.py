@@ -7,6 +7,7 @@ import contextlib
 import logging
 import shutil
 import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from rcm_shared.tracing import root_span
@@ -23,27 +24,34 @@ from claims.submission import DeliveryError, adapter_for, mark_delivery, pending
 log = logging.getLogger(__name__)
 
 
-async def deliver_pending(engine: AsyncEngine) -> int:
+async def deliver_pending(engine: AsyncEngine, *, grace_s: float | None = None) -> int:
+    """Deliver the submissions still pending ``grace_s`` after they were recorded (the API request that
+    recorded one delivers it itself; one it could not deliver, or a crash took, is retried here)."""
     settings = get_settings()
-    adapter = adapter_for(settings)
+    grace = settings.delivery_grace_s if grace_s is None else grace_s
     async with engine.connect() as conn:
-        pending = await pending_submissions(conn)
+        pending = await pending_submissions(conn, created_before=datetime.now(UTC) - timedelta(seconds=grace))
     delivered = 0
     for sub in pending:
-        try:
-            with root_span("deliver 837", **{"rcm.submission_id": sub.id}):
-                destination, response = await adapter.deliver(sub.id, sub.x12)
-            error = None
-        except DeliveryError as exc:
-            destination, response, error = None, None, str(exc)
-        async with engine.begin() as conn:
-            await mark_delivery(conn, sub.id, destination, error)
-            if response:
-                path = settings.inbound_ack_path()
-                path.mkdir(parents=True, exist_ok=True)
-                (path / f"{sub.id}.999").write_text(response)  # read by the folder loop like any other ack
-        delivered += error is None
+        delivered += await deliver_one(engine, sub.id, sub.x12)
     return delivered
+
+
+async def deliver_one(engine: AsyncEngine, submission_id: str, x12: str) -> bool:
+    settings = get_settings()
+    try:
+        with root_span("deliver 837", **{"rcm.submission_id": submission_id}):
+            destination, response = await adapter_for(settings).deliver(submission_id, x12)
+        error = None
+    except DeliveryError as exc:
+        destination, response, error = None, None, str(exc)
+    async with engine.begin() as conn:
+        await mark_delivery(conn, submission_id, destination, error)
+        if response:
+            path = settings.inbound_ack_path()
+            path.mkdir(parents=True, exist_ok=True)
+            (path / f"{submission_id}.999").write_text(response)  # read by the folder loop like any other ack
+    return error is None
 
 
 async def read_ack_folder(engine: AsyncEngine, folder: Path, topic_prefix: str) -> int:
@@ -82,6 +90,8 @@ async def loop(stop: asyncio.Event, engine: AsyncEngine) -> None:
                     sent = await send_due_inquiries(engine, settings, default_resources().payer_rules)
                 if sent:
                     log.info("follow-up: %d claim status inquiries (276) prepared", len(sent))
+                for inquiry in sent:
+                    await deliver_one(engine, inquiry.submission_id, inquiry.x12)
             await deliver_pending(engine)
             await read_ack_folder(engine, folder, settings.kafka.topic_prefix)
         except OSError as exc:

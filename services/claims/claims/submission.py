@@ -53,7 +53,9 @@ class FiledropAdapter:
         def write() -> str:
             self.folder.mkdir(parents=True, exist_ok=True)
             target = self.folder / f"{submission_id}.x12"
-            tmp = target.with_suffix(".part")
+            # a temporary name of its own: two deliveries of one submission (the API's, the worker's retry)
+            # never share it; the clearinghouse takes only *.x12 files
+            tmp = self.folder / f".{submission_id}.{uuid.uuid4().hex}.part"
             tmp.write_text(x12)
             os.replace(tmp, target)  # atomic: a reader never sees half a file
             return str(target)
@@ -217,10 +219,10 @@ async def mark_delivery(conn: AsyncConnection, submission_id: str, destination: 
     await conn.execute(update(submission).where(submission.c.id == submission_id).values(**values))
 
 
-async def pending_submissions(conn: AsyncConnection, limit: int = 20) -> list[Any]:
+async def pending_submissions(conn: AsyncConnection, *, created_before: datetime, limit: int = 20) -> list[Any]:
     rows = await conn.execute(
         select(submission.c.id, submission.c.tenant_id, submission.c.x12)
-        .where(submission.c.status == "pending")
+        .where(and_(submission.c.status == "pending", submission.c.created_at < created_before))
         .order_by(submission.c.created_at)
         .limit(limit)
     )

@@ -60,6 +60,8 @@ async def test_poison_and_failing_messages_go_to_dlq_and_do_not_block(db_factory
     await producer.send_and_wait(topic, unknown.to_value(), headers=unknown.to_headers())
     bad_payload = Envelope(source="/t", type="test.ping", tenantid="org-1", data={"n": "not a number"})
     await producer.send_and_wait(topic, bad_payload.to_value(), headers=bad_payload.to_headers())
+    newer = Envelope(source="/t", type="test.ping", schemaversion=2, tenantid="org-1", data={"n": 9})
+    await producer.send_and_wait(topic, newer.to_value(), headers=newer.to_headers())  # a version nobody reads yet
     for n in range(1, 6):
         await producer.send_and_wait(topic, _env(n).to_value(), key=str(n).encode(), headers=_env(n).to_headers())
     await producer.stop()
@@ -79,7 +81,7 @@ async def test_poison_and_failing_messages_go_to_dlq_and_do_not_block(db_factory
     await consumer.start()
     try:
         await wait_for_assignment(consumer)
-        await poll_until(consumer, lambda: consumer.stats.handled + consumer.stats.dead_lettered >= 8)
+        await poll_until(consumer, lambda: consumer.stats.handled + consumer.stats.dead_lettered >= 9)
     finally:
         await consumer.stop()
 
@@ -87,12 +89,13 @@ async def test_poison_and_failing_messages_go_to_dlq_and_do_not_block(db_factory
     assert attempts[2] == 3 and attempts[3] == 1  # bounded retries; a permanent error is not retried
     dlq = await ops.read_dlq(kafka, topic + ".dlq", limit=100)
     reasons = [m["reason"] for m in dlq]
-    assert len(dlq) == 5, reasons
+    assert len(dlq) == 6, reasons
     assert reasons[0].startswith("malformed envelope: missing CloudEvents attribute(s)")
     assert reasons[1] == "no handler for event type 'test.unknown' version 1"
     assert reasons[2].startswith("invalid payload: ValidationError")
-    assert reasons[3] == "handler failed: RuntimeError: downstream always fails" and dlq[3]["attempts"] == "3"
-    assert reasons[4].startswith("invalid payload: PermanentError")
+    assert reasons[3] == "no handler for event type 'test.ping' version 2"
+    assert reasons[4] == "handler failed: RuntimeError: downstream always fails" and dlq[4]["attempts"] == "3"
+    assert reasons[5].startswith("invalid payload: PermanentError")
     assert all(m["original"].startswith(topic + "[0]@") for m in dlq)
 
     # Re-drive after "fixing" the cause: the message is handled, once.
@@ -103,7 +106,7 @@ async def test_poison_and_failing_messages_go_to_dlq_and_do_not_block(db_factory
     async def fixed(_session: AsyncSession, env: Envelope) -> None:
         handled.append(env.payload_as(Ping).n)
 
-    assert await ops.redrive(kafka, topic + ".dlq", {dlq[3]["event_id"]}) == 1
+    assert await ops.redrive(kafka, topic + ".dlq", {dlq[4]["event_id"]}) == 1
     consumer = InboxConsumer(
         name="c",
         engine=engine,

@@ -297,11 +297,13 @@ def _dead_letters(var: Path) -> int:
     return sum(log.read_text(errors="replace").count("dead-lettered") for log in (var / "log").glob("*worker*.log"))
 
 
+@pytest.mark.timeout(600 + 3 * PATIENTS)
 def test_chaos_on_sqlite(tmp_path: Path) -> None:
     _run_chaos(tmp_path, None)
 
 
 @pytest.mark.postgres
+@pytest.mark.timeout(600 + 3 * PATIENTS)
 def test_chaos_on_postgres(tmp_path: Path, postgres_base_url: str | None) -> None:
     from conftest import _need_postgres
 

@@ -7,7 +7,7 @@ import contextlib
 import logging
 import shutil
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 
 from rcm_shared.tracing import root_span
@@ -24,13 +24,11 @@ from claims.submission import DeliveryError, adapter_for, mark_delivery, pending
 log = logging.getLogger(__name__)
 
 
-async def deliver_pending(engine: AsyncEngine, *, grace_s: float | None = None) -> int:
-    """Deliver the submissions still pending ``grace_s`` after they were recorded (the API request that
-    recorded one delivers it itself; one it could not deliver, or a crash took, is retried here)."""
-    settings = get_settings()
-    grace = settings.delivery_grace_s if grace_s is None else grace_s
+async def deliver_pending(engine: AsyncEngine, *, now: datetime | None = None) -> int:
+    """Deliver the pending submissions no API request is delivering (see ``hold_for_caller``): ones the
+    worker prepared itself (resubmissions), ones whose request failed, or whose API process died."""
     async with engine.connect() as conn:
-        pending = await pending_submissions(conn, created_before=datetime.now(UTC) - timedelta(seconds=grace))
+        pending = await pending_submissions(conn, now=now)
     delivered = 0
     for sub in pending:
         delivered += await deliver_one(engine, sub.id, sub.x12)

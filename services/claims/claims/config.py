@@ -21,8 +21,8 @@ class ClaimsSettings(BaseServiceSettings):
     outbound_dir: str = ""  # empty: ./var/outbound/837
     inbound_ack_dir: str = ""  # empty: ./var/inbound/acks (999, 277CA, 277 files from the clearinghouse)
     poll_seconds: float = 2.0
-    # a pending submission younger than this is left to the API request delivering it; older ones (the API
-    # crashed, or the clearinghouse refused it) are the worker's to retry
+    # a submission an API request recorded is left to that request to deliver for this long; then, if still
+    # pending (the clearinghouse refused it, the process died), the worker retries it
     delivery_grace_s: float = 30.0
     submitter_id: str = "RCMCLINIC"  # ISA06 / GS02 / 1000A NM109
     submitter_name: str = "RCM PLATFORM CLINIC"

@@ -24,7 +24,7 @@ from claims.domain.scrubber import PayerRuleBook
 from claims.handlers import ClaimsUnit
 from claims.models import claim, claim_status_record
 from claims.reports import as_utc
-from claims.submission import Prepared, prepare_status_inquiry
+from claims.submission import Prepared, hold_for_caller, prepare_status_inquiry
 
 # Claims the payer has not finished with; draft/ready/rejected ones only for the timely-filing flag.
 WAITING = (st.SUBMITTED, st.ACCEPTED)
@@ -201,8 +201,10 @@ async def send_due_inquiries(
     tenant: str | None = None,
     as_of: date | None = None,
     limit: int = 500,
+    hold_s: float = 0.0,
 ) -> list[Prepared]:
-    """A 276 for every listed claim whose inquiry is due (recorded and left pending for delivery)."""
+    """A 276 for every listed claim whose inquiry is due, recorded pending; the caller delivers them (the
+    worker leaves them alone for ``hold_s``, see ``hold_for_caller``)."""
     as_of = as_of or today()
     prepared: list[Prepared] = []
     async with engine.begin() as conn:
@@ -212,6 +214,7 @@ async def send_due_inquiries(
             for item in await follow_up_list(conn, t, rules, as_of):
                 if item.inquiry_due and len(prepared) < limit:
                     prepared.append(await prepare_status_inquiry(unit, settings, item.claim_id))
+        await hold_for_caller(conn, prepared, hold_s)
     return prepared
 
 

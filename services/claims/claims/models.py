@@ -95,6 +95,8 @@ submission = Table(
     Column("destination", Text, nullable=True),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("delivered_at", DateTime(timezone=True), nullable=True),
+    # until then the API request that recorded it is delivering it; NULL or past: the worker's to (re)try
+    Column("deliver_after", DateTime(timezone=True), nullable=True),
     Index("ix_submission_tenant_controls", "tenant_id", "group_control", "transaction_control"),
 )
 

@@ -10,8 +10,9 @@ from __future__ import annotations
 import asyncio
 import os
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -19,7 +20,7 @@ import httpx
 from rcm_shared.x12.control import next_control as shared_next_control
 from rcm_shared.x12.sets.x837 import Receiver, Submitter, build_837
 from rcm_shared.x12.writer import InterchangeWriter, MemoryControlNumbers, Party
-from sqlalchemy import and_, insert, select, update
+from sqlalchemy import and_, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from claims.config import ClaimsSettings
@@ -219,10 +220,22 @@ async def mark_delivery(conn: AsyncConnection, submission_id: str, destination: 
     await conn.execute(update(submission).where(submission.c.id == submission_id).values(**values))
 
 
-async def pending_submissions(conn: AsyncConnection, *, created_before: datetime, limit: int = 20) -> list[Any]:
+async def hold_for_caller(conn: AsyncConnection, prepared: Sequence[Prepared], seconds: float) -> None:
+    """The caller (an API request) delivers these itself right after its commit: the worker leaves them
+    alone for ``seconds``, then retries any still pending (the request failed or its process died)."""
+    if prepared and seconds > 0:
+        until = datetime.now(UTC) + timedelta(seconds=seconds)
+        ids = [p.submission_id for p in prepared]
+        await conn.execute(update(submission).where(submission.c.id.in_(ids)).values(deliver_after=until))
+
+
+async def pending_submissions(conn: AsyncConnection, *, now: datetime | None = None, limit: int = 20) -> list[Any]:
+    s = submission.c
     rows = await conn.execute(
-        select(submission.c.id, submission.c.tenant_id, submission.c.x12)
-        .where(and_(submission.c.status == "pending", submission.c.created_at < created_before))
+        select(s.id, s.tenant_id, s.x12)
+        .where(
+            and_(s.status == "pending", or_(s.deliver_after.is_(None), s.deliver_after <= (now or datetime.now(UTC))))
+        )
         .order_by(submission.c.created_at)
         .limit(limit)
     )

@@ -6,7 +6,7 @@ import shutil
 import subprocess
 import sys
 from collections.abc import AsyncIterator
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -198,9 +198,10 @@ async def test_a_submission_left_pending_is_retried_by_the_worker_after_the_grac
     assert not sub["delivered"] and "the worker retries" in sub["error"]
     monkeypatch.setattr(submission_module.FiledropAdapter, "deliver", real)
     engine = client.app.state.engine
-    assert await background.deliver_pending(engine) == 0  # younger than the grace: an API request may be on it
-    assert await background.deliver_pending(engine, grace_s=0) == 1
-    assert await background.deliver_pending(engine, grace_s=0) == 0  # delivered: never again
+    assert await background.deliver_pending(engine) == 0  # within the grace the API request has: left alone
+    later = datetime.now(UTC) + timedelta(seconds=get_settings().delivery_grace_s + 1)
+    assert await background.deliver_pending(engine, now=later) == 1
+    assert await background.deliver_pending(engine, now=later) == 0  # delivered: never again
     # the API's delivery and a retry at the same moment: both succeed, one file, no temporary left behind
     x12 = (await client.get(f"/v1/claims/{a['id']}/x12", headers=T)).text
     adapter = submission_module.adapter_for(get_settings())

@@ -37,7 +37,15 @@ from claims.handlers import Actor, ClaimsUnit, NotFound, correct_claim, create_c
 from claims.models import claim, claim_status_record, claim_transition, submission
 from claims.reports import ar_aging, kpis
 from claims.resources import ScrubResources
-from claims.submission import DeliveryError, Prepared, adapter_for, mark_delivery, prepare, prepare_status_inquiry
+from claims.submission import (
+    DeliveryError,
+    Prepared,
+    adapter_for,
+    hold_for_caller,
+    mark_delivery,
+    prepare,
+    prepare_status_inquiry,
+)
 
 router = APIRouter(prefix="/v1", tags=["claims"])
 TenantDep = Annotated[str, Depends(tenant_of)]
@@ -230,7 +238,13 @@ async def follow_up_inquiries(
     body = body or InquiryRequest()
     settings = _settings(request)
     prepared = await send_due_inquiries(
-        engine, settings, _resources(request).payer_rules, tenant=tenant, as_of=body.as_of, limit=body.limit
+        engine,
+        settings,
+        _resources(request).payer_rules,
+        tenant=tenant,
+        as_of=body.as_of,
+        limit=body.limit,
+        hold_s=settings.delivery_grace_s,
     )
     adapter = adapter_for(settings)
     return [await _deliver(request, tenant, engine, adapter, p) for p in prepared]
@@ -259,6 +273,7 @@ async def _submit(
     try:
         async with engine.begin() as conn:
             prepared = await prepare(_unit(conn, tenant, request), settings, claim_ids, _actor(request), adapter.name)
+            await hold_for_caller(conn, prepared, settings.delivery_grace_s)
     except (NotFound, st.IllegalTransition) as exc:
         raise _errors(exc) from None
     return [await _deliver(request, tenant, engine, adapter, p) for p in prepared]
@@ -318,6 +333,7 @@ async def status_inquiry(claim_id: str, request: Request, tenant: TenantDep, eng
     try:
         async with engine.begin() as conn:
             prepared = await prepare_status_inquiry(_unit(conn, tenant, request), settings, claim_id)
+            await hold_for_caller(conn, [prepared], settings.delivery_grace_s)
     except (NotFound, st.IllegalTransition) as exc:
         raise _errors(exc) from None
     return await _deliver(request, tenant, engine, adapter_for(settings), prepared)

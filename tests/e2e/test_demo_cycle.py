@@ -64,15 +64,18 @@ def _get(http: httpx.Client, url: str, **params: Any) -> Any:
     return response.json()
 
 
-def _all_claims(http: httpx.Client, base: str) -> dict[str, dict[str, Any]]:
-    out: dict[str, dict[str, Any]] = {}
-    offset = 0
+def _pages(http: httpx.Client, url: str, **params: Any) -> list[dict[str, Any]]:
+    """Every item of a paged list (limit/offset)."""
+    out: list[dict[str, Any]] = []
     while True:
-        page = _get(http, f"{base}/v1/claims", limit=500, offset=offset)
-        out.update({c["id"]: c for c in page})
+        page = _get(http, url, limit=500, offset=len(out), **params)
+        out += page
         if len(page) < 500:
             return out
-        offset += 500
+
+
+def _all_claims(http: httpx.Client, base: str) -> dict[str, dict[str, Any]]:
+    return {c["id"]: c for c in _pages(http, f"{base}/v1/claims")}
 
 
 def _token(offset: int, var: Path) -> str:
@@ -96,10 +99,10 @@ def _check_books(offset: int, summary: dict[str, Any], var: Path) -> dict[str, i
         http.headers["Authorization"] = f"Bearer {_token(offset, var)}"
         claims = _all_claims(http, claims_url)
         # every remittance: each claim payment balances to the cent
-        remittances = _get(http, f"{remit_url}/v1/remittances", limit=500)
+        remittances = _pages(http, f"{remit_url}/v1/remittances")
         assert remittances
         for r in remittances:
-            for p in _get(http, f"{remit_url}/v1/remittances/{r['id']}/claims"):
+            for p in _pages(http, f"{remit_url}/v1/remittances/{r['id']}/claims"):
                 adjusted = sum(a["amount_cents"] for a in p["adjustments"])
                 patient = sum(a["amount_cents"] for a in p["adjustments"] if a["group"] == "PR")
                 assert p["charge_cents"] == p["paid_cents"] + adjusted, p
@@ -122,7 +125,7 @@ def _check_books(offset: int, summary: dict[str, Any], var: Path) -> dict[str, i
         # denials: once each in the queue, for money the remittance really denied
         denials: list[dict[str, Any]] = []
         for status in ("open", "in_progress", "resubmitted", "recovered", "written_off", "billed_patient", "closed"):
-            denials += _get(http, f"{denials_url}/v1/denials", status=status, limit=500)
+            denials += _pages(http, f"{denials_url}/v1/denials", status=status)
         keys = Counter((d["claim_id"], d["line_number"], d["payer_claim_control_number"]) for d in denials)
         assert not [k for k, n in keys.items() if n > 1], "a denial is in the queue twice"
         for d in denials:

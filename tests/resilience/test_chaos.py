@@ -45,7 +45,7 @@ from sqlalchemy import text
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "tests" / "e2e"))
-from test_demo_cycle import SERVICES, _check_books, _drop, _get, _stack_env, _token  # noqa: E402
+from test_demo_cycle import SERVICES, _check_books, _drop, _pages, _stack_env, _token  # noqa: E402
 
 PATIENTS = int(os.environ.get("RCM_CHAOS_PATIENTS", "150"))
 DEMO_ARGS = ("--patients", str(PATIENTS), "--seed", "5")
@@ -277,16 +277,18 @@ def _check_no_doubles(tables: Tables, offset: int, var: Path) -> dict[str, int]:
     for service in SERVICES:
         rows = tables.rows(service, "SELECT consumer, event_id FROM {t}inbox_event")
         assert len(rows) == len(set(rows)), f"{service}: an event in the inbox twice"
-        figures[f"{service} events handled"] = len(rows)
+        figures[f"{service}: events handled (inbox)"] = len(rows)
         published = tables.rows(service, "SELECT count(*), sum(publish_count) FROM {t}outbox_event")[0]
-        figures[f"{service} events committed"] = int(published[0])
-        figures[f"{service} events published (with replays)"] = int(published[1] or 0)
+        figures[f"{service}: events committed (outbox)"] = int(published[0])
+        figures[f"{service}: publishes, replays included"] = int(published[1] or 0)
     # every remittance posted, and balanced: BPR02 = the claim payments - the provider-level adjustments
     remit_url = f"http://127.0.0.1:{8003 + offset}"
     with httpx.Client(timeout=30, headers={"Authorization": f"Bearer {_token(offset, var)}"}) as http:
-        for r in _get(http, f"{remit_url}/v1/remittances", limit=500):
+        for r in _pages(http, f"{remit_url}/v1/remittances"):
             assert r["status"] == "posted", r
-            paid = sum(p["paid_cents"] for p in _get(http, f"{remit_url}/v1/remittances/{r['id']}/claims"))
+            payments = _pages(http, f"{remit_url}/v1/remittances/{r['id']}/claims")
+            assert len(payments) == r["claim_count"], r
+            paid = sum(p["paid_cents"] for p in payments)
             assert r["total_paid_cents"] == paid - r["plb_total_cents"], r
             figures["remittances balanced"] = figures.get("remittances balanced", 0) + 1
     return figures

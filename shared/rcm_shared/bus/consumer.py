@@ -14,7 +14,9 @@ Step 3 runs for up to ``batch_size`` consecutive events of a partition in one tr
 insert for all of them, each handler in order, one commit): per-event transactions were most of a
 worker's cost. If any handler of the batch fails, the whole transaction rolls back and the batch is
 handled again one event per transaction, with the retries and dead-lettering above, so one bad event
-never takes its neighbours with it.
+never takes its neighbours with it. A handler may therefore run again after a neighbour failed, as after
+its own retry: handlers keep their effects inside the transaction they are given (a delivery to the
+outside world is recorded there and made by a worker loop after the commit).
 """
 
 from __future__ import annotations

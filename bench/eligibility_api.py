@@ -68,8 +68,10 @@ async def load(
                 t = time.perf_counter()
                 r = await client.post("/v1/eligibility/checks", json=body(i, cached))
                 latencies.append((time.perf_counter() - t) * 1000)
-                if r.status_code >= 300 and r.status_code != 200:
+                if r.status_code >= 300:
                     errors += 1
+                    if errors == 1:
+                        print(f"first error: {r.status_code} {r.text[:300]}", file=sys.stderr)
 
         start = time.perf_counter()
         tasks = []
@@ -106,7 +108,7 @@ def main() -> None:
             "AUTH_MODE": "on",
             "AUTH_JWKS_FILE": str(Path(tmp) / "auth" / "jwks.json"),
         }
-        issuer = Issuer(Path(tmp) / "auth", AuthSettings())
+        issuer = Issuer(Path(tmp) / "auth", AuthSettings(jwks_file=env["AUTH_JWKS_FILE"]))
         issuer.ensure_key()
         client_id, secret = issuer.create_client("bench", ["eligibility:check", "eligibility:read"])
         token = issuer.token(client_id, secret)["access_token"]
@@ -151,6 +153,7 @@ def main() -> None:
                 env=env,
             ),
         ]
+        failed = 0
         try:
             deadline = time.monotonic() + 30
             for port in (sandbox_port, api_port):
@@ -164,6 +167,7 @@ def main() -> None:
             print(f"{'path':<8} {'offered/s':>9} {'achieved/s':>10} {'p50 ms':>7} {'p99 ms':>7} {'errors':>6}")
             for cached in (False, True):
                 lat, errors, elapsed = asyncio.run(load(url, args.rate, args.seconds, args.concurrency, cached, token))
+                failed += errors
                 print(
                     f"{'cached' if cached else 'live':<8} {args.rate:>9.0f} {len(lat) / elapsed:>10.0f} "
                     f"{statistics.median(lat):>7.1f} {pct(lat, 99):>7.1f} {errors:>6}"
@@ -173,6 +177,8 @@ def main() -> None:
                 p.terminate()
                 p.wait(10)
     print("target: p99 < 50 ms at 200 requests/s (live); cached path < 10 ms")
+    if failed:
+        sys.exit(f"ERROR: {failed} requests failed: the figures above are not valid")
 
 
 if __name__ == "__main__":

@@ -254,9 +254,11 @@ class Demo:
     async def call(self, method: str, service: str, path: str, **kw: Any) -> Any:
         """One API call. A service that is restarting (connection refused, 502/503/504) is waited for up to
         ``RETRY_SECONDS``: a read is sent again after any transport error; a write only when it never left
-        (connection refused), since a write cut off mid-way may have been applied."""
+        (connection refused), since a write cut off mid-way may have been applied. A 401 (the token expired)
+        gets a new token and one more try."""
         deadline = time.monotonic() + RETRY_SECONDS
         pause = 0.2
+        renewed = False
         while True:
             try:
                 response = await self.http.request(method, self.urls[service] + path, headers=self.headers, **kw)
@@ -265,6 +267,10 @@ class Demo:
                 if not safe or time.monotonic() > deadline:
                     raise
             else:
+                if response.status_code == 401 and "Authorization" in self.headers and not renewed:
+                    renewed = True  # the short-lived token ran out during a long day: a new one, then again
+                    await self.login()
+                    continue
                 if response.status_code not in (502, 503, 504) or time.monotonic() > deadline:
                     break
             await asyncio.sleep(pause)

@@ -88,8 +88,6 @@ async def loop(stop: asyncio.Event, engine: AsyncEngine) -> None:
                     sent = await send_due_inquiries(engine, settings, default_resources().payer_rules)
                 if sent:
                     log.info("follow-up: %d claim status inquiries (276) prepared", len(sent))
-                for inquiry in sent:
-                    await deliver_one(engine, inquiry.submission_id, inquiry.x12)
             await deliver_pending(engine)
             await read_ack_folder(engine, folder, settings.kafka.topic_prefix)
         except OSError as exc:

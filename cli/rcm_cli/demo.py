@@ -307,15 +307,17 @@ class Demo:
             await asyncio.sleep(0.5)
         raise RuntimeError(f"not reachable: {', '.join(missing)} (start the stack with `make run` first)")
 
-    async def claims(self, ids: set[str] | None = None) -> dict[str, dict[str, Any]]:
-        out: dict[str, dict[str, Any]] = {}
-        offset = 0
+    async def pages(self, service: str, path: str) -> list[dict[str, Any]]:
+        """Every item of a paged list (a large day has more than one page of claims or denials)."""
+        out: list[dict[str, Any]] = []
         while True:
-            page = await self.call("GET", "claims", "/v1/claims", params={"limit": 500, "offset": offset})
-            out.update({c["id"]: c for c in page})
+            page = await self.call("GET", service, path, params={"limit": 500, "offset": len(out)})
+            out += page
             if len(page) < 500:
-                break
-            offset += 500
+                return out
+
+    async def claims(self, ids: set[str] | None = None) -> dict[str, dict[str, Any]]:
+        out = {c["id"]: c for c in await self.pages("claims", "/v1/claims")}
         return {k: v for k, v in out.items() if ids is None or k in ids or v.get("original_claim_id") in ids}
 
     async def wait_settled(self, ids: set[str], label: str, timeout: float) -> dict[str, dict[str, Any]]:
@@ -535,9 +537,7 @@ async def work_denials(demo: Demo, encounters: list[Encounter], ours: set[str], 
     )
     queue: list[dict[str, Any]] = []
     while time.monotonic() < deadline:  # denials arrive by event, just after the claims' states move
-        queue = [
-            d for d in await demo.call("GET", "denials", "/v1/denials", params={"limit": 500}) if d["claim_id"] in ours
-        ]
+        queue = [d for d in await demo.pages("denials", "/v1/denials") if d["claim_id"] in ours]
         if len({d["claim_id"] for d in queue}) >= expected:
             break
         await asyncio.sleep(0.5)

@@ -50,6 +50,7 @@ from test_demo_cycle import SERVICES, _check_books, _drop, _pages, _stack_env, _
 PATIENTS = int(os.environ.get("RCM_CHAOS_PATIENTS", "150"))
 DEMO_ARGS = ("--patients", str(PATIENTS), "--seed", "5")
 KILL_EVERY = (2.0, 5.0)  # seconds between two kills, drawn at random
+WAITING_TICK = (1.0, 3.0)  # while the demo waits on the payers
 
 
 class Chaos(threading.Thread):
@@ -97,26 +98,26 @@ class Chaos(threading.Thread):
             self.errors.append(repr(exc))
 
     def _run(self) -> None:
-        waited = 0
-        broker_done = db_done = False
-        while not self.stop.wait(self.rng.uniform(*KILL_EVERY)):
+        # While the demo waits on the payers (the flow is busiest and the demo only reads), the first ticks
+        # carry out a fixed plan - an API, the broker, the database connections (PostgreSQL), an API - so
+        # that each fault happens however short the day; every other tick kills a random worker or API.
+        plan = ["api", "broker", "database" if self.pg else "api", "api"]
+        while not self.stop.wait(self.rng.uniform(*(WAITING_TICK if self.phase() == WAITING else KILL_EVERY))):
             phase = self.phase()
             if not phase:
                 continue  # the demo has not started yet
-            waited += phase == WAITING
-            if not broker_done and phase == WAITING and waited >= 2:
-                broker_done = self._kill("tansu", "broker")
-                self.broker_restarts += broker_done
-                continue
-            if self.pg and not db_done and phase == WAITING and waited >= 4:
-                db_done = True
+            step = plan.pop(0) if phase == WAITING and plan else "random"
+            if step == "broker":
+                self.broker_restarts += self._kill("tansu", "broker")
+            elif step == "database":
+                assert self.pg is not None
                 self.connections_dropped = asyncio.run(_drop_connections(*self.pg, seconds=4.0))
-                continue
-            service = self.rng.choice(SERVICES)
-            if phase == WAITING and self.rng.random() < 0.4:
-                self._kill(f"{service}.main", f"{service}-api")
             else:
-                self._kill(f"{service}.worker", f"{service}-worker")
+                service = self.rng.choice(SERVICES)
+                if phase == WAITING and (step == "api" or self.rng.random() < 0.4):
+                    self._kill(f"{service}.main", f"{service}-api")
+                else:
+                    self._kill(f"{service}.worker", f"{service}-worker")
 
 
 async def _drop_connections(url: str, schema: str, seconds: float) -> int:

@@ -85,6 +85,15 @@ async def on_adjudicated(
     resubmission recovers it."""
     today = datetime.now(UTC).date()
     denied_now = findings(event, rules, fees)
+    # Paid, or processed with the allowed amount left to the patient (deductible): a denial it answers is overturned.
+    recovers = event.paid_cents > 0 or (event.patient_responsibility_cents > 0 and not denied_now)
+    payment = Payment(
+        event.claim_id,
+        event.remittance_id,
+        event.paid_cents,
+        event.patient_responsibility_cents,
+        {ln.line_number: ln.paid_cents for ln in event.lines},
+    )
     await unit.conn.execute(
         insert(adjudication_seen).values(
             tenant_id=unit.tenant,
@@ -93,11 +102,14 @@ async def on_adjudicated(
             denied=1 if denied_now else 0,
             paid_cents=event.paid_cents,
             seen_on=today,
+            remittance_id=event.remittance_id,
+            patient_responsibility_cents=event.patient_responsibility_cents,
+            line_paid=sorted(payment.line_paid.items()),
+            recovers=1 if recovers else 0,
         )
     )
-    if event.paid_cents > 0 or (event.patient_responsibility_cents > 0 and not denied_now):
-        # Paid, or processed with the allowed amount left to the patient (deductible): the denial is overturned.
-        await _recover(unit, event, envelope)
+    if recovers:
+        await _recover(unit, payment, envelope)
     opened = []
     deadline = (event.payment_date or today) + timedelta(days=unit.settings.window_for(event.payer_id))
     now = datetime.now(UTC)
@@ -150,31 +162,40 @@ async def on_adjudicated(
     return opened
 
 
-async def _recover(unit: Unit, event: ClaimAdjudicatedV1, envelope: Envelope) -> None:
+@dataclass(frozen=True)
+class Payment:
+    """What an adjudication paid on a claim: enough to recover the denials it answers."""
+
+    claim_id: str
+    remittance_id: str
+    paid_cents: int
+    patient_responsibility_cents: int
+    line_paid: dict[int, int]
+
+
+async def _recover(unit: Unit, payment: Payment, envelope: Envelope) -> None:
     d = denial.c
     rows = await unit.conn.execute(
         select(denial).where(
             and_(
                 d.tenant_id == unit.tenant,
-                d.status.in_(("appealed", "resubmitted", "in_progress", "open")),
-                (d.claim_id == event.claim_id) | (d.replacement_claim_id == event.claim_id),
-                d.source_id != event.remittance_id,
+                d.status.in_(OPEN_STATES),
+                (d.claim_id == payment.claim_id) | (d.replacement_claim_id == payment.claim_id),
+                d.source_id != payment.remittance_id,
             )
         )
     )
     for row in rows:
         recovered = (
-            event.paid_cents
-            if row.line_number == 0
-            else next((ln.paid_cents for ln in event.lines if ln.line_number == row.line_number), event.paid_cents)
+            payment.line_paid.get(row.line_number, payment.paid_cents) if row.line_number else payment.paid_cents
         )
         await _resolve(
             unit,
             row,
             "recovered",
             f"event:{envelope.type}",
-            f"paid {recovered / 100:.2f} (patient responsibility {event.patient_responsibility_cents / 100:.2f})"
-            f" in remittance {event.remittance_id}",
+            f"paid {recovered / 100:.2f} (patient responsibility {payment.patient_responsibility_cents / 100:.2f})"
+            f" in remittance {payment.remittance_id}",
             recovered,
             envelope,
         )
@@ -250,6 +271,20 @@ async def on_claim_status(unit: Unit, event: ClaimStatusChangedV1, envelope: Env
             .where(and_(d.tenant_id == unit.tenant, d.claim_id == event.original_claim_id, d.status.in_(OPEN_STATES)))
             .values(replacement_claim_id=event.claim_id)
         )
+        # The replacement's payment may have come first (another topic, another partition): it recovers now.
+        a = adjudication_seen.c
+        paid = await unit.conn.execute(
+            select(adjudication_seen)
+            .where(and_(a.tenant_id == unit.tenant, a.claim_id == event.claim_id, a.recovers == 1))
+            .order_by(a.id)
+        )
+        for seen in paid:
+            lines = {int(n): int(c) for n, c in seen.line_paid or []}
+            await _recover(
+                unit,
+                Payment(seen.claim_id, seen.remittance_id, seen.paid_cents, seen.patient_responsibility_cents, lines),
+                envelope,
+            )
 
 
 # -- actions -------------------------------------------------------------------------------------------

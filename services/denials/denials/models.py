@@ -78,5 +78,12 @@ adjudication_seen = Table(
     Column("denied", Integer, nullable=False),
     Column("paid_cents", BigInteger, nullable=False),
     Column("seen_on", Date, nullable=False),
+    # What a payment recovers, kept so a replacement claim linked after its own adjudication (the claims and
+    # remittance topics are not ordered against each other) still recovers the denial it answers.
+    Column("remittance_id", String(64), nullable=True),
+    Column("patient_responsibility_cents", BigInteger, nullable=True),
+    Column("line_paid", JSON, nullable=True),  # [[line number, paid cents], ...]
+    Column("recovers", Integer, nullable=False, server_default="0"),
     Index("ix_adjudication_seen_tenant_day", "tenant_id", "seen_on"),
+    Index("ix_adjudication_seen_tenant_claim", "tenant_id", "claim_id"),
 )

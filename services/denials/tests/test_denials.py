@@ -282,6 +282,33 @@ async def test_rejection_opens_a_denial_and_replacement_is_linked(client: Any) -
     assert (await client.get(f"/v1/denials/{d['id']}", headers=T)).json()["status"] == "recovered"
 
 
+async def test_a_replacement_paid_before_its_link_arrives_still_recovers_the_denial(client: Any) -> None:
+    # The claims topic (the replacement's creation) and the remittance topic (its payment) are not ordered
+    # against each other: after a broker restart or a slow consumer the payment can come first.
+    opened = await feed(client, adj("C50", 0, [("CO", "197", 10000, None)]))
+    await feed(client, adj("C51", 9500, [("CO", "45", 500, None)], remittance="R7"))  # the replacement, paid
+    assert (await client.get(f"/v1/denials/{opened[0]}", headers=T)).json()["status"] == "open"
+    replacement = ClaimStatusChangedV1(
+        claim_id="C51",
+        old_state=None,
+        new_state="draft",
+        changed_at=datetime.now(UTC),
+        original_claim_id="C50",
+        frequency="7",
+    )
+    env = Envelope.wrap(replacement, source="/claims", tenant_id="org-1")
+    async with client.app.state.engine.begin() as conn:
+        await on_claim_status(Unit(conn, "org-1", DenialsSettings()), replacement, env, default_rules())
+    detail = (await client.get(f"/v1/denials/{opened[0]}", headers=T)).json()
+    assert detail["status"] == "recovered" and detail["recovered_cents"] == 9500
+    assert detail["replacement_claim_id"] == "C51" and "in remittance R7" in detail["history"][-1]["note"]
+    async with client.app.state.engine.begin() as conn:  # redelivered: nothing more happens
+        await on_claim_status(Unit(conn, "org-1", DenialsSettings()), replacement, env, default_rules())
+    async with client.app.state.engine.connect() as conn:
+        resolved = list(await conn.execute(select(bus.outbox).where(bus.outbox.c.topic == "denials.denial.resolved")))
+    assert len(resolved) == 1
+
+
 async def test_deadline_watch_warns_once(client: Any) -> None:
     settings = DenialsSettings(appeal_window_days=5, deadline_warning_days=14)
     event = adj("C40", 0, [("CO", "50", 7000, None)])

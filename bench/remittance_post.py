@@ -104,7 +104,9 @@ def build_file(path: Path, n: int) -> None:
 
 async def child(url: str, schema: str, path: str, n: int) -> dict[str, float]:
     from rcm_shared.db import create_engine, ensure_schema
+    from rcm_shared.runtime import tune_gc
     from rcm_shared.testing import migrate
+    from remittance.config import RemittanceSettings
     from remittance.handlers import ingest_835
     from remittance.models import billed_claim, billed_line
     from sqlalchemy import insert
@@ -112,6 +114,7 @@ async def child(url: str, schema: str, path: str, n: int) -> dict[str, float]:
     await migrate(ROOT / "services" / "remittance", url, schema)
     engine = create_engine(url, schema=schema)
     await ensure_schema(engine, schema)
+    tune_gc(RemittanceSettings().gc_gen0_threshold)  # as the remittance API and worker do once started
     now = datetime.now(UTC)
     async with engine.begin() as conn:  # seed what claims told us it billed (not timed)
         for start in range(0, n, 5000):

@@ -23,6 +23,7 @@ from typing import Any
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.responses import PlainTextResponse
 from rcm_shared.config import project_var_dir
+from rcm_shared.runtime import tune_gc
 from rcm_shared.tracing import configure_tracing, instrument_app, shutdown_tracing
 from rcm_shared.x12.errors import X12Error
 from rcm_shared.x12.sets.x270 import build_271, read_270
@@ -49,6 +50,7 @@ def create_app() -> FastAPI:
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         stop = asyncio.Event()
+        tune_gc()  # as the services do (the simulated payers are part of every pipeline figure)
         task = asyncio.create_task(house.run(stop, inbox))
         try:
             yield

@@ -95,6 +95,7 @@ class BaseServiceSettings(BaseSettings):
     rate_limit_per_minute: int = 12_000  # per client per API process (token bucket); 0: off
     worker_metrics_port: int = 0  # the worker's Prometheus endpoint (0: off); the API serves /metrics itself
     metrics_host: str = "127.0.0.1"  # where the worker's endpoint listens (0.0.0.0 in a container)
+    gc_gen0_threshold: int = 50_000  # see rcm_shared.runtime.tune_gc; 0: Python's default collector settings
     request_timeout_s: float = 60.0  # a request still unanswered after this gets 504 (its transaction rolls back)
     log_level: str = "INFO"
     log_json: bool = True

@@ -16,6 +16,7 @@ from typing import Any, Self
 
 from sqlalchemy import MetaData, Table, event, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
 NAMING_CONVENTION = {
@@ -179,7 +180,35 @@ async def bulk_insert(conn: AsyncConnection | AsyncSession, table: Table, rows: 
         for i, process in processors:
             values[i] = process(values[i])
         params.append(tuple(values))
+    if len(params) >= COPY_MIN_ROWS and dialect.driver == "asyncpg" and await _copy(conn, table, columns, params):
+        return
     await conn.exec_driver_sql(_insert_sql(conn, table, columns), params)
+
+
+# From this many rows on, PostgreSQL (asyncpg) gets them by binary COPY: 2.5x less time per row than a
+# pipelined executemany of INSERTs (3.3 against 8.2 us for a ledger row on this machine).
+COPY_MIN_ROWS = 100
+
+
+async def _copy(conn: AsyncConnection, table: Table, columns: list[str], params: list[tuple[Any, ...]]) -> bool:
+    """COPY the rows into the table on the connection's own transaction. False if that cannot be done
+    here (the driver connection is not what we expect), and the caller inserts them instead."""
+    import asyncpg  # the PostgreSQL driver; only imported where it is in use
+
+    adapted: Any = (await conn.get_raw_connection()).dbapi_connection
+    driver = getattr(adapted, "driver_connection", None)
+    if not isinstance(driver, asyncpg.Connection) or not hasattr(adapted, "_transaction"):
+        return False
+    if adapted._transaction is None:  # SQLAlchemy begins its transaction with the first statement
+        await conn.exec_driver_sql("SELECT 1")
+    schema = (conn.sync_connection.get_execution_options().get("schema_translate_map") or {}).get(table.schema)  # type: ignore[union-attr]
+    try:
+        await driver.copy_records_to_table(table.name, records=params, columns=columns, schema_name=schema or None)
+    except asyncpg.IntegrityConstraintViolationError as exc:  # as an INSERT's violation would surface
+        raise IntegrityError(f"COPY {table.name}", None, exc) from exc
+    except asyncpg.PostgresError as exc:
+        raise DBAPIError(f"COPY {table.name}", None, exc) from exc
+    return True
 
 
 def _insert_sql(conn: AsyncConnection, table: Table, columns: list[str]) -> str:

@@ -17,13 +17,14 @@ from __future__ import annotations
 
 import builtins
 import json
-import uuid
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, ClassVar, Self, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic_core import to_json
 
+from rcm_shared.ids import new_id
 from rcm_shared.tracing import current_traceparent
 
 SPECVERSION = "1.0"
@@ -50,7 +51,7 @@ class Envelope(BaseModel):
 
     model_config = ConfigDict(frozen=True)
 
-    id: str = Field(default_factory=lambda: str(uuid.uuid4()))
+    id: str = Field(default_factory=new_id)
     source: str
     type: str
     specversion: str = SPECVERSION
@@ -124,7 +125,7 @@ class Envelope(BaseModel):
         return headers
 
     def to_value(self) -> bytes:
-        return json.dumps(self.data, separators=(",", ":"), sort_keys=True).encode()
+        return to_json(self.data)  # compact, keys in the payload model's field order
 
     @classmethod
     def from_kafka(cls, headers: Sequence[tuple[str, bytes]] | None, value: bytes | None) -> Envelope:

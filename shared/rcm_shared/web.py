@@ -6,7 +6,6 @@ import asyncio
 import logging
 import re
 import time
-import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
@@ -27,8 +26,10 @@ from rcm_shared.bus.tables import BusTables
 from rcm_shared.bus.worker import consumer_ready
 from rcm_shared.config import BaseServiceSettings
 from rcm_shared.db import create_engine, session_factory
+from rcm_shared.ids import new_id
 from rcm_shared.logging import configure_logging, correlation_id
 from rcm_shared.metrics import HTTP_LATENCY, DomainHook, refresh, render
+from rcm_shared.runtime import tune_gc
 from rcm_shared.tracing import configure_tracing, instrument_app, shutdown_tracing
 
 log = logging.getLogger(__name__)
@@ -251,6 +252,7 @@ def create_service_app(
         app.state.settings = settings
         if on_startup is not None:
             await on_startup(app)
+        tune_gc(settings.gc_gen0_threshold)
         try:
             yield
         finally:
@@ -275,7 +277,7 @@ def create_service_app(
 
     @app.middleware("http")
     async def _correlation(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-        cid = request.headers.get(CORRELATION_HEADER) or str(uuid.uuid4())
+        cid = request.headers.get(CORRELATION_HEADER) or new_id()
         token = correlation_id.set(cid[:100])
         started = time.perf_counter()
         try:

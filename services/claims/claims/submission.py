@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 import httpx
+from rcm_shared.ids import new_id
 from rcm_shared.x12.control import next_control as shared_next_control
 from rcm_shared.x12.sets.x837 import Receiver, Submitter, build_837
 from rcm_shared.x12.writer import InterchangeWriter, MemoryControlNumbers, Party
@@ -170,7 +171,7 @@ async def prepare(
             ack_requested=True,
         )
         text = writer.render([ts])
-        submission_id = str(uuid.uuid4())
+        submission_id = new_id()
         await unit.conn.execute(
             insert(submission).values(
                 id=submission_id,
@@ -290,7 +291,7 @@ async def prepare_status_inquiry(unit: ClaimsUnit, settings: ClaimsSettings, cla
         usage=settings.usage_indicator,
     )
     text = writer.render([ts])
-    submission_id = str(uuid.uuid4())
+    submission_id = new_id()
     await unit.conn.execute(
         insert(submission).values(
             id=submission_id,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -10,6 +9,7 @@ from typing import Any
 from rcm_shared.bus.outbox import Outbox
 from rcm_shared.dialects import insert_ignore
 from rcm_shared.events import Envelope, EventPayload
+from rcm_shared.ids import new_id
 from rcm_shared.payloads.claims import ClaimStatusChangedV1
 from rcm_shared.payloads.denials import (
     ClaimCorrection,
@@ -114,7 +114,7 @@ async def on_adjudicated(
     deadline = (event.payment_date or today) + timedelta(days=unit.settings.window_for(event.payer_id))
     now = datetime.now(UTC)
     for f in denied_now:
-        denial_id = str(uuid.uuid4())
+        denial_id = new_id()
         c = f.classification
         values = {
             "id": denial_id,
@@ -240,7 +240,7 @@ async def on_claim_status(unit: Unit, event: ClaimStatusChangedV1, envelope: Env
         codes = event.reason_codes or ["A7"]
         c = rules.classify("*", "A7", [])
         values = {
-            "id": str(uuid.uuid4()),
+            "id": new_id(),
             "tenant_id": unit.tenant,
             "claim_id": event.claim_id,
             "line_number": 0,
@@ -349,7 +349,7 @@ async def act(
         text = letter_text(row, unit.settings.practice_name, now.date())
         await unit.conn.execute(
             insert(appeal).values(
-                id=str(uuid.uuid4()),
+                id=new_id(),
                 tenant_id=unit.tenant,
                 denial_id=row.id,
                 letter_text=text,

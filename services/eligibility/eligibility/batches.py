@@ -4,11 +4,11 @@ with at most N at a time per payer; each result is stored and announced as it co
 from __future__ import annotations
 
 import asyncio
-import uuid
 from collections import defaultdict
 from datetime import UTC, datetime
 from typing import Any
 
+from rcm_shared.ids import new_id
 from sqlalchemy import and_, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -20,7 +20,7 @@ from eligibility.models import eligibility_batch, eligibility_batch_item
 
 
 async def create_batch(engine: AsyncEngine, tenant: str, checks: list[CheckCreate]) -> str:
-    batch_id = str(uuid.uuid4())
+    batch_id = new_id()
     async with engine.begin() as conn:
         await conn.execute(
             insert(eligibility_batch).values(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -10,6 +9,7 @@ from typing import Any
 from rcm_shared.bus.outbox import Outbox
 from rcm_shared.db import READ_ONLY
 from rcm_shared.events import Envelope
+from rcm_shared.ids import new_id
 from rcm_shared.payloads.eligibility import EligibilityCheckCompletedV1
 from rcm_shared.x12.control import next_control
 from rcm_shared.x12.errors import X12Error
@@ -123,7 +123,7 @@ async def run_check(
         hit = await _cached(conn, tenant, body, settings.cache_ttl_s)
     if hit is not None:
         return CheckResult(hit, cached=True)
-    check_id = str(uuid.uuid4())
+    check_id = new_id()
     async with engine.begin() as conn:
         x12_270 = await _interchange(conn, settings, body, check_id.replace("-", "")[:30])
     try:
@@ -165,7 +165,7 @@ async def ingest_271(conn: AsyncConnection, settings: EligibilitySettings, tenan
                 conn,
                 settings,
                 tenant,
-                str(uuid.uuid4()),
+                new_id(),
                 r,
                 source="ingested",
                 request={},

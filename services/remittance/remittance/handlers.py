@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import itertools
-import uuid
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -16,6 +15,7 @@ from typing import Any
 from rcm_shared.bus.outbox import Outbox
 from rcm_shared.db import bulk_insert
 from rcm_shared.events import Envelope, EventPayload
+from rcm_shared.ids import new_id
 from rcm_shared.payloads.claims import ClaimStatusChangedV1
 from rcm_shared.payloads.remittance import (
     AdjustmentOut,
@@ -133,7 +133,7 @@ class _Poster:
         self.tenant = tenant
         self.header = header
         self.digest = digest
-        self.id = str(uuid.uuid4())
+        self.id = new_id()
         self.now = datetime.now(UTC)
         self.totals = Totals()
         self.postings: AsyncTransaction | None = None  # the savepoint everything posted from this set is under
@@ -209,7 +209,7 @@ class _Poster:
         billed = await _billed(conn, tenant, [c.patient_control_number for c in claims])
         entries = [claim_entries(c) for c in claims]
         rows = []
-        claim_ids = [str(uuid.uuid4()) for _ in claims]
+        claim_ids = [new_id() for _ in claims]
         for c, es, cp_id in zip(claims, entries, claim_ids, strict=True):
             rows.append(
                 {
@@ -240,7 +240,7 @@ class _Poster:
                 code = s.original_procedure.code if s.original_procedure else s.procedure.code
                 line_rows.append(
                     {
-                        "id": str(uuid.uuid4()),
+                        "id": new_id(),
                         "tenant_id": tenant,
                         "claim_payment_id": cp_id,
                         "line_number": n,
@@ -646,7 +646,7 @@ async def record_deposit(
                 )
             )
         ).scalar()
-        deposit_id = str(uuid.uuid4())
+        deposit_id = new_id()
         await conn.execute(
             insert(deposit).values(
                 id=deposit_id,

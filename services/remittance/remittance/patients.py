@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import uuid
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -22,6 +21,7 @@ from rcm_shared.bus.outbox import Outbox
 from rcm_shared.db import bulk_insert
 from rcm_shared.dialects import insert_ignore_many
 from rcm_shared.events import Envelope
+from rcm_shared.ids import new_id
 from rcm_shared.payloads.remittance import PatientBalanceChangedV1, StatementIssuedV1
 from rcm_shared.x12.sets.x835 import ClaimPayment
 from sqlalchemy import and_, func, select
@@ -239,7 +239,7 @@ async def _record_tender(conn: AsyncConnection, tenant: str, kind: str, t: Tende
     existing = await _replay(conn, tenant, key, request_hash)
     if existing is not None:
         return existing.id, False
-    payment_id = str(uuid.uuid4())
+    payment_id = new_id()
     try:
         async with conn.begin_nested():
             await conn.execute(
@@ -587,14 +587,14 @@ async def run_statements(
         )
         if (total or 0) > 0 and (cycle is None or cycle_day(a) == cycle)
     ]
-    run_id = str(uuid.uuid4())
+    run_id = new_id()
     now = datetime.now(UTC)
     issued = []
     for account in sorted(owing):
         doc = await statement_document(conn, tenant, account, as_of, practice)
         if doc is None:
             continue
-        statement_id = str(uuid.uuid4())
+        statement_id = new_id()
         doc["statement_id"] = statement_id
         await conn.execute(
             statement.insert().values(

@@ -23,6 +23,7 @@ from rcm_shared.bus.tables import BusTables
 from rcm_shared.config import BaseServiceSettings
 from rcm_shared.db import create_engine
 from rcm_shared.metrics import serve_worker_metrics
+from rcm_shared.runtime import tune_gc
 from rcm_shared.topics import consumed_by, produced_by
 from rcm_shared.tracing import configure_tracing, shutdown_tracing
 
@@ -145,6 +146,7 @@ async def run_worker(spec: WorkerSpec, stop: asyncio.Event | None = None) -> Non
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), HEARTBEAT_EVERY)
 
+    tune_gc(s.gc_gen0_threshold)
     log.info("worker %s starting: produces %d topic(s), consumes %d", wid, len(spec.produced), len(spec.consumed))
     tasks = [asyncio.create_task(relay.run(stop), name="relay"), asyncio.create_task(heartbeat(), name="heartbeat")]
     if consumer is not None:

@@ -5,15 +5,18 @@ One row per request: who (the token's client, or ``anonymous``), the organizatio
 create, update, delete), the resource (route template and the ids in its path), when, the outcome
 (HTTP status: success, denied, invalid, error) and the request's correlation id. Each row's ``hash`` is
 SHA-256 over the previous row's hash and the row's own fields, so altering, deleting or reordering a row
-breaks every hash after it; ``verify`` walks the chain. Rows are appended one at a time under a lock
-(SQLite's write lock; a transaction-level advisory lock on PostgreSQL), so the chain has one order.
+breaks every hash after it; ``verify`` walks the chain. Rows are appended under a lock (SQLite's write
+lock; a transaction-level advisory lock on PostgreSQL), so the chain has one order; an API process
+appends the rows of concurrent requests together (:class:`AuditWriter`).
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Annotated, Any
@@ -25,7 +28,7 @@ from sqlalchemy import Column, DateTime, Index, Integer, MetaData, String, Table
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from rcm_shared.bus.tables import BigId
-from rcm_shared.db import READ_ONLY
+from rcm_shared.db import READ_ONLY, bulk_insert
 
 GENESIS = "0" * 64
 ACTIONS = {"GET": "read", "HEAD": "read", "POST": "create", "PUT": "update", "PATCH": "update", "DELETE": "delete"}
@@ -103,28 +106,81 @@ class AuditEntry:
 
 
 async def append(engine: AsyncEngine, table: Table, entry: AuditEntry) -> None:
+    """One row in its own transaction (the API appends through an :class:`AuditWriter`)."""
     async with engine.begin() as conn:
-        await _append(conn, table, entry)
+        await append_many(conn, table, [entry])
 
 
-async def _append(conn: AsyncConnection, table: Table, entry: AuditEntry) -> None:
+async def append_many(conn: AsyncConnection, table: Table, entries: Sequence[AuditEntry]) -> None:
+    """Chain the entries, in order, after the last row, in the caller's transaction."""
     if conn.dialect.name == "postgresql":
         await conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _LOCK_KEY})
-    last = (await conn.execute(select(table.c.hash).order_by(table.c.id.desc()).limit(1))).scalar()
-    row: dict[str, Any] = {
-        "tenant_id": entry.tenant_id,
-        "at": datetime.now(UTC),
-        "actor": entry.actor[:120],
-        "action": ACTIONS.get(entry.method, entry.method.lower()),
-        "method": entry.method,
-        "resource": entry.resource[:200],
-        "resource_id": entry.resource_id[:200] if entry.resource_id else None,
-        "status": entry.status,
-        "outcome": outcome_of(entry.status),
-        "request_id": entry.request_id,
-    }
-    prev = last or GENESIS
-    await conn.execute(table.insert().values(**row, prev_hash=prev, hash=_digest(prev, row)))
+    prev = (await conn.execute(select(table.c.hash).order_by(table.c.id.desc()).limit(1))).scalar() or GENESIS
+    rows = []
+    for entry in entries:
+        row: dict[str, Any] = {
+            "tenant_id": entry.tenant_id,
+            "at": datetime.now(UTC),
+            "actor": entry.actor[:120],
+            "action": ACTIONS.get(entry.method, entry.method.lower()),
+            "method": entry.method,
+            "resource": entry.resource[:200],
+            "resource_id": entry.resource_id[:200] if entry.resource_id else None,
+            "status": entry.status,
+            "outcome": outcome_of(entry.status),
+            "request_id": entry.request_id,
+        }
+        row["prev_hash"], row["hash"] = prev, _digest(prev, row)
+        prev = row["hash"]
+        rows.append(row)
+    await bulk_insert(conn, table, rows)  # in list order: ids follow the chain
+
+
+class AuditWriter:
+    """Group commit for the requests of one API process: each request waits until its row is committed
+    (no row, no answer), and the rows that arrive while one transaction commits share the next.
+
+    One transaction per request made every request a writer: on SQLite, with a pool of connections
+    queueing on the write lock, the busy handler's back-off (sleeps up to 100 ms, again and again) gave
+    reads of a cached eligibility answer a p99 of 450-600 ms at 200 requests/s against 7.6 ms without the
+    audit write. Now one writer per process appends everything waiting, in arrival order.
+    """
+
+    def __init__(self, engine: AsyncEngine, table: Table, max_batch: int = 500) -> None:
+        self._engine = engine
+        self._table = table
+        self._max_batch = max_batch
+        self._waiting: list[tuple[AuditEntry, asyncio.Future[None]]] = []
+        self._drainer: asyncio.Task[None] | None = None
+
+    async def append(self, entry: AuditEntry) -> None:
+        """Returns once the entry's row is committed; raises what kept its transaction from committing."""
+        done = asyncio.get_running_loop().create_future()
+        self._waiting.append((entry, done))
+        if self._drainer is None or self._drainer.done():
+            self._drainer = asyncio.create_task(self._drain(), name="audit-writer")
+        await asyncio.shield(done)  # a caller that goes away does not take the others' commit with it
+
+    async def _drain(self) -> None:
+        while self._waiting:
+            batch, self._waiting = self._waiting[: self._max_batch], self._waiting[self._max_batch :]
+            try:
+                async with self._engine.begin() as conn:
+                    await append_many(conn, self._table, [entry for entry, _ in batch])
+            except Exception as exc:  # noqa: BLE001 - handed to each request of the batch, which answers 503
+                for _, done in batch:
+                    if not done.done():
+                        done.set_exception(exc)
+            else:
+                for _, done in batch:
+                    if not done.done():
+                        done.set_result(None)
+
+    async def close(self) -> None:
+        """Wait for the rows still being written (at the end of the app's lifespan)."""
+        if self._drainer is not None:
+            with contextlib.suppress(Exception):
+                await self._drainer
 
 
 @dataclass

@@ -92,3 +92,38 @@ async def test_every_access_is_on_record_and_the_chain_shows_tampering(claims: A
     verdict = (await claims.get("/v1/audit/verify", headers=auditor)).json()
     assert (verdict["ok"], verdict["first_broken_id"]) == (False, 4), verdict
     await engine.dispose()
+
+
+async def test_concurrent_requests_share_audit_commits_and_none_is_answered_unrecorded(
+    claims: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import asyncio
+
+    from rcm_shared import audit as audit_module
+
+    batches: list[int] = []
+    real = audit_module.append_many
+
+    async def counted(conn: Any, table: Any, entries: Any) -> None:
+        batches.append(len(entries))
+        await real(conn, table, entries)
+
+    monkeypatch.setattr(audit_module, "append_many", counted)
+    reader = bearer(claims, "claims:read")
+    answers = await asyncio.gather(*(claims.get(f"/v1/claims/C{n}", headers=reader) for n in range(60)))
+    assert [a.status_code for a in answers] == [404] * 60
+    assert sum(batches) == 60 and len(batches) < 60  # group commit: fewer transactions than requests
+    auditor = bearer(claims, "audit:read")
+    trail = (await claims.get("/v1/audit", params={"limit": 1000}, headers=auditor)).json()
+    assert sorted(r["resource_id"] for r in trail if r["resource"] == "/v1/claims/{claim_id}") == sorted(
+        f"C{n}" for n in range(60)
+    )
+    assert (await claims.get("/v1/audit/verify", headers=auditor)).json()["ok"]
+
+    async def broken(conn: Any, table: Any, entries: Any) -> None:
+        raise OSError("disk full")
+
+    monkeypatch.setattr(audit_module, "append_many", broken)
+    refused = await asyncio.gather(*(claims.get(f"/v1/claims/D{n}", headers=reader) for n in range(5)))
+    assert {r.status_code for r in refused} == {503}
+    assert all("audit trail could not record" in r.json()["detail"] for r in refused)

@@ -35,13 +35,20 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+WARM_UP = 50
+ROSTER = 5000  # the sandbox's ACME01 members ACM0000001 ... ACM0005000
+
+
 def body(i: int, cached: bool) -> dict[str, object]:
-    day = date(2026, 11, 30) - timedelta(days=0 if cached else i % 300)
+    """Live: request i asks about roster member i (and a later date each time round the roster), so no
+    two live requests are alike and none is answered from the cache. Cached: always the same request."""
+    day = date(2026, 11, 30) - timedelta(days=0 if cached else i // ROSTER)
+    member = "W123456789" if cached else f"ACM{i % ROSTER + 1:07d}"
     return {
         "provider": {"npi": "1234567893", "name": "Valley Family Clinic"},
         "payer_id": "ACME01",
         "payer_name": "ACME",
-        "subscriber": {"member_id": "W123456789", "first_name": "Jane", "last_name": "Doe", "birth_date": "1980-02-29"},
+        "subscriber": {"member_id": member, "first_name": "Jane", "last_name": "Doe", "birth_date": "1980-02-29"},
         "service_date": day.isoformat(),
         "service_types": ["30"] if cached else [["30"], ["98"], ["30", "98"]][i % 3],
     }
@@ -59,8 +66,13 @@ async def load(
         limits=httpx.Limits(max_connections=concurrency),
         headers={"Authorization": f"Bearer {token}"},  # auth on, as in production: every request is verified
     ) as client:
-        if cached:
-            await client.post("/v1/eligibility/checks", json=body(0, True))
+        n = int(rate * seconds)
+        # Warm-up, not measured: the first requests of a process compile statements, open pooled
+        # connections (database, clearinghouse) and fill caches. Live warm-up asks about other members.
+        for k in range(0, WARM_UP, 10):
+            await asyncio.gather(
+                *(client.post("/v1/eligibility/checks", json=body(n + k + j, cached)) for j in range(10))
+            )
 
         async def one(i: int) -> None:
             nonlocal errors
@@ -75,7 +87,6 @@ async def load(
 
         start = time.perf_counter()
         tasks = []
-        n = int(rate * seconds)
         for i in range(n):
             target = start + i / rate
             delay = target - time.perf_counter()

@@ -28,7 +28,7 @@ from sqlalchemy import Column, DateTime, Index, Integer, MetaData, String, Table
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from rcm_shared.bus.tables import BigId
-from rcm_shared.db import READ_ONLY, bulk_insert
+from rcm_shared.db import READ_ONLY, bulk_insert, write_transaction
 
 GENESIS = "0" * 64
 ACTIONS = {"GET": "read", "HEAD": "read", "POST": "create", "PUT": "update", "PATCH": "update", "DELETE": "delete"}
@@ -107,7 +107,7 @@ class AuditEntry:
 
 async def append(engine: AsyncEngine, table: Table, entry: AuditEntry) -> None:
     """One row in its own transaction (the API appends through an :class:`AuditWriter`)."""
-    async with engine.begin() as conn:
+    async with write_transaction(engine) as conn:
         await append_many(conn, table, [entry])
 
 
@@ -165,7 +165,7 @@ class AuditWriter:
         while self._waiting:
             batch, self._waiting = self._waiting[: self._max_batch], self._waiting[self._max_batch :]
             try:
-                async with self._engine.begin() as conn:
+                async with write_transaction(self._engine) as conn:
                     await append_many(conn, self._table, [entry for entry, _ in batch])
             except Exception as exc:  # noqa: BLE001 - handed to each request of the batch, which answers 503
                 for _, done in batch:

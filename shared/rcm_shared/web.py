@@ -238,6 +238,7 @@ def create_service_app(
     routers: Sequence[APIRouter] = (),
     description: str = "",
     on_startup: Callable[[FastAPI], Awaitable[None]] | None = None,
+    on_shutdown: Callable[[FastAPI], Awaitable[None]] | None = None,
     domain_metrics: DomainHook | None = None,
 ) -> FastAPI:
     """The app a service serves: its routers plus /healthz and /readyz, problem details, JSON logs."""
@@ -258,6 +259,8 @@ def create_service_app(
         try:
             yield
         finally:
+            if on_shutdown is not None:
+                await on_shutdown(app)
             if app.state.audit_writer is not None:
                 await app.state.audit_writer.close()
             await engine.dispose()

@@ -7,11 +7,11 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from rcm_shared.bus.outbox import Outbox
-from rcm_shared.db import READ_ONLY
+from rcm_shared.db import READ_ONLY, write_transaction
 from rcm_shared.events import Envelope
 from rcm_shared.ids import new_id
 from rcm_shared.payloads.eligibility import EligibilityCheckCompletedV1
-from rcm_shared.x12.control import next_control
+from rcm_shared.x12.control import next_controls
 from rcm_shared.x12.errors import X12Error
 from rcm_shared.x12.sets.x270 import EligibilityResponse, Inquiry, Member, build_270, read_271
 from rcm_shared.x12.writer import InterchangeWriter, MemoryControlNumbers, Party
@@ -91,10 +91,8 @@ async def _interchange(conn: AsyncConnection, settings: EligibilitySettings, bod
         provider_first=body.provider.first_name.upper() if body.provider.first_name else None,
     )
     ts = build_270([inquiry], reference=trace[:30], created=datetime.now(UTC).date())
-    isa = await next_control(conn, control_number, "ISA")
-    gs = await next_control(conn, control_number, "GS")
-    st = await next_control(conn, control_number, "ST")
-    numbers = MemoryControlNumbers({"ISA": isa - 1, "GS": gs - 1, "ST": st - 1})
+    drawn = await next_controls(conn, control_number, ("ISA", "GS", "ST"))
+    numbers = MemoryControlNumbers({kind: value - 1 for kind, value in drawn.items()})
     writer = InterchangeWriter(
         sender=Party("ZZ", settings.submitter_id, settings.submitter_id),
         receiver=Party("ZZ", settings.receiver_id, settings.receiver_id),
@@ -124,7 +122,7 @@ async def run_check(
     if hit is not None:
         return CheckResult(hit, cached=True)
     check_id = new_id()
-    async with engine.begin() as conn:
+    async with write_transaction(engine) as conn:
         x12_270 = await _interchange(conn, settings, body, check_id.replace("-", "")[:30])
     try:
         source, x12_271 = await failover.exchange(x12_270)
@@ -132,7 +130,7 @@ async def run_check(
         raise PayerUnavailable(str(exc)) from exc
     responses = list(read_271(x12_271.encode(), lenient_envelope=True))
     response = pick(responses, body.subscriber.member_id)
-    async with engine.begin() as conn:
+    async with write_transaction(engine) as conn:
         row = await _store(
             conn,
             settings,

@@ -21,6 +21,10 @@ async def _startup(app: FastAPI) -> None:
     )
 
 
+async def _shutdown(app: FastAPI) -> None:
+    await app.state.failover.aclose()
+
+
 def create_app() -> FastAPI:
     return create_service_app(
         get_settings(),
@@ -28,5 +32,6 @@ def create_app() -> FastAPI:
         title="RCM eligibility service",
         routers=[router, compat_router],
         on_startup=_startup,
+        on_shutdown=_shutdown,
         domain_metrics=grouped(("checks_by_status", eligibility_check, eligibility_check.c.status, None)),
     )

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from rcm_shared.bus.outbox import Outbox
-from rcm_shared.db import bulk_insert
+from rcm_shared.db import bulk_insert, write_transaction
 from rcm_shared.events import Envelope, EventPayload
 from rcm_shared.ids import new_id
 from rcm_shared.payloads.claims import ClaimStatusChangedV1
@@ -109,7 +109,7 @@ async def ingest_835(
         header = pending.pop(0)
         assert isinstance(header, PaymentHeader), header  # iter_835 yields each set's header first
         poster = _Poster(tenant, header, digest, Outbox(bus, topic_prefix))
-        async with engine.begin() as conn:
+        async with write_transaction(engine) as conn:
             existing = await poster.start(conn)
             # Consume this transaction set's items from the stream (posting them unless a duplicate).
             while True:
@@ -619,7 +619,7 @@ async def record_deposit(
     engine: AsyncEngine, *, tenant: str, trace_number: str, amount_cents: int, deposit_date: date
 ) -> DepositResult:
     """A bank deposit (EFT or check), matched to the remittance with the same trace number and amount."""
-    async with engine.begin() as conn:
+    async with write_transaction(engine) as conn:
         existing = (
             await conn.execute(
                 select(deposit).where(and_(deposit.c.tenant_id == tenant, deposit.c.trace_number == trace_number))

@@ -38,7 +38,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from rcm_shared.bus.tables import BusTables
 from rcm_shared.config import KafkaSettings
-from rcm_shared.db import bulk_insert
+from rcm_shared.db import bulk_insert, write_queue
 from rcm_shared.dialects import insert_ignore
 from rcm_shared.events import Envelope, EnvelopeError
 from rcm_shared.metrics import CONSUMER_LAG, DEAD_LETTERED, HANDLER_LATENCY
@@ -239,7 +239,7 @@ class InboxConsumer:
 
     async def _handle_together(self, items: list[_Item]) -> list[tuple[bool, float]]:
         outcomes: list[tuple[bool, float]] = []
-        async with self._sessions() as session, session.begin():
+        async with write_queue(self._engine), self._sessions() as session, session.begin():
             new = await self._record_many_in_inbox(session, items)
             for item in items:
                 if item.envelope.id not in new:  # already handled, or earlier in this very batch
@@ -296,7 +296,7 @@ class InboxConsumer:
             return
 
     async def _handle_once(self, record: ConsumerRecord[bytes, bytes], envelope: Envelope, handler: Handler) -> bool:
-        async with self._sessions() as session, session.begin():
+        async with write_queue(self._engine), self._sessions() as session, session.begin():
             first_time = await self._record_in_inbox(session, record, envelope)
             if not first_time:
                 return False

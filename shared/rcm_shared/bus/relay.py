@@ -32,6 +32,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from rcm_shared.bus.admin import TopicRequest, ensure_topics, topic_message_totals
 from rcm_shared.bus.tables import BusTables
 from rcm_shared.config import KafkaSettings
+from rcm_shared.db import write_transaction
 from rcm_shared.metrics import RELAYED
 
 log = logging.getLogger(__name__)
@@ -138,7 +139,7 @@ class OutboxRelay:
         if not lost:
             return 0
         o = self._t.outbox
-        async with self._engine.begin() as conn:
+        async with write_transaction(self._engine) as conn:
             result = await conn.execute(
                 update(o).where(and_(o.c.topic.in_(lost), o.c.published_at.is_not(None))).values(published_at=None)
             )
@@ -180,7 +181,7 @@ class OutboxRelay:
         ids = [row.id for row in rows]
         if self._after_publish is not None:
             await self._after_publish(ids)
-        async with self._engine.begin() as conn:
+        async with write_transaction(self._engine) as conn:
             await conn.execute(
                 update(o)
                 .where(o.c.id.in_(ids))
@@ -194,7 +195,7 @@ class OutboxRelay:
         lease = self._t.lease
         now = datetime.now(UTC)
         until = now + timedelta(seconds=self._lease_seconds)
-        async with self._engine.begin() as conn:
+        async with write_transaction(self._engine) as conn:
             result = await conn.execute(
                 update(lease)
                 .where(
@@ -211,7 +212,7 @@ class OutboxRelay:
             if exists:
                 return False
         try:
-            async with self._engine.begin() as conn:
+            async with write_transaction(self._engine) as conn:
                 await conn.execute(insert(lease).values(name=self._lease_name, holder=self._holder, expires_at=until))
             return True
         except IntegrityError:
@@ -219,7 +220,7 @@ class OutboxRelay:
 
     async def release_lease(self) -> None:
         lease = self._t.lease
-        async with self._engine.begin() as conn:
+        async with write_transaction(self._engine) as conn:
             await conn.execute(
                 update(lease)
                 .where(and_(lease.c.name == self._lease_name, lease.c.holder == self._holder))
@@ -240,6 +241,6 @@ async def mark_for_replay(engine: AsyncEngine, tables: BusTables, *, since: date
     cond: list[Any] = [o.c.created_at >= since, o.c.published_at.is_not(None)]
     if topic:
         cond.append(o.c.topic == topic)
-    async with engine.begin() as conn:
+    async with write_transaction(engine) as conn:
         result = await conn.execute(update(o).where(and_(*cond)).values(published_at=None))
     return int(result.rowcount or 0)

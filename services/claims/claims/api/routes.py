@@ -9,6 +9,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, Query, Request
 from fastapi.responses import PlainTextResponse
+from rcm_shared.db import write_transaction
 from rcm_shared.logging import correlation_id
 from rcm_shared.web import ProblemError, tenant_of
 from rcm_shared.x12.errors import X12Error
@@ -98,7 +99,7 @@ def _errors(exc: Exception) -> ProblemError:
     summary="Charge entry: store the claim, scrub it; clean claims become ready",
 )
 async def post_claim(body: ClaimCreate, request: Request, tenant: TenantDep, engine: EngineDep) -> ClaimRead:
-    async with engine.begin() as conn:
+    async with write_transaction(engine) as conn:
         unit = _unit(conn, tenant, request)
         claim_id = await create_claim(unit, body, _resources(request).context(), _actor(request))
         return _read(await unit.get(claim_id))
@@ -116,7 +117,7 @@ async def post_claim_batch(
     tenant: TenantDep,
     engine: EngineDep,
 ) -> list[ClaimRead]:
-    async with engine.begin() as conn:
+    async with write_transaction(engine) as conn:
         unit = _unit(conn, tenant, request)
         ids = await create_claims(unit, body, _resources(request).context(), _actor(request))
         rows = {
@@ -160,7 +161,7 @@ async def put_claim(
     claim_id: str, body: ClaimCreate, request: Request, tenant: TenantDep, engine: EngineDep
 ) -> ClaimRead:
     try:
-        async with engine.begin() as conn:
+        async with write_transaction(engine) as conn:
             unit = _unit(conn, tenant, request)
             await update_claim(unit, claim_id, body, _resources(request).context(), _actor(request))
             return _read(await unit.get(claim_id))
@@ -271,7 +272,7 @@ async def _submit(
     settings = _settings(request)
     adapter = adapter_for(settings)
     try:
-        async with engine.begin() as conn:
+        async with write_transaction(engine) as conn:
             prepared = await prepare(_unit(conn, tenant, request), settings, claim_ids, _actor(request), adapter.name)
             await hold_for_caller(conn, prepared, settings.delivery_grace_s)
     except (NotFound, st.IllegalTransition) as exc:
@@ -288,7 +289,7 @@ async def _deliver(request: Request, tenant: str, engine: AsyncEngine, adapter: 
     except DeliveryError as exc:
         read.error = f"{exc} (the worker retries)"
         response = destination = None
-    async with engine.begin() as conn:
+    async with write_transaction(engine) as conn:
         await mark_delivery(conn, p.submission_id, destination, read.error)
         if response:
             read.acknowledgment = await _ack_text(conn, tenant, request, response)
@@ -331,7 +332,7 @@ async def post_submissions(
 async def status_inquiry(claim_id: str, request: Request, tenant: TenantDep, engine: EngineDep) -> SubmissionRead:
     settings = _settings(request)
     try:
-        async with engine.begin() as conn:
+        async with write_transaction(engine) as conn:
             prepared = await prepare_status_inquiry(_unit(conn, tenant, request), settings, claim_id)
             await hold_for_caller(conn, [prepared], settings.delivery_grace_s)
     except (NotFound, st.IllegalTransition) as exc:
@@ -351,7 +352,7 @@ async def correct(
     if body.document is not None and body.correction is not None:
         raise ProblemError(422, "Invalid request", "send a document or a correction, not both")
     try:
-        async with engine.begin() as conn:
+        async with write_transaction(engine) as conn:
             unit = _unit(conn, tenant, request)
             new_id = await correct_claim(
                 unit,
@@ -373,7 +374,7 @@ async def correct(
 )
 async def void(claim_id: str, request: Request, tenant: TenantDep, engine: EngineDep) -> ClaimRead:
     try:
-        async with engine.begin() as conn:
+        async with write_transaction(engine) as conn:
             unit = _unit(conn, tenant, request)
             new_id = await correct_claim(unit, claim_id, _resources(request).context(), _actor(request), void=True)
             return _read(await unit.get(new_id))
@@ -384,7 +385,7 @@ async def void(claim_id: str, request: Request, tenant: TenantDep, engine: Engin
 @router.post("/claims/{claim_id}/close", response_model=ClaimRead)
 async def close(claim_id: str, request: Request, tenant: TenantDep, engine: EngineDep) -> ClaimRead:
     try:
-        async with engine.begin() as conn:
+        async with write_transaction(engine) as conn:
             unit = _unit(conn, tenant, request)
             await unit.transition(await unit.get(claim_id, lock=True), st.CLOSED, _actor(request), reason="closed")
             return _read(await unit.get(claim_id))
@@ -404,7 +405,7 @@ async def post_ack(request: Request, tenant: TenantDep, engine: EngineDep) -> Ac
     with tempfile.NamedTemporaryFile("wb", suffix=".x12", delete=False) as fh:
         fh.write(body)
     try:
-        async with engine.begin() as conn:
+        async with write_transaction(engine) as conn:
             result = await ingest_ack(_unit(conn, tenant, request), Path(fh.name), _actor(request))
     except X12Error as exc:
         raise ProblemError(422, "Invalid acknowledgment", str(exc), x12=exc.as_dict()) from None

@@ -8,6 +8,7 @@ from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
+from rcm_shared.db import write_transaction
 from rcm_shared.web import ProblemError, tenant_of
 from sqlalchemy import and_, func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -151,7 +152,7 @@ async def post_action(
 ) -> DenialDetail:
     actor = request.headers.get("X-Actor", "api")
     try:
-        async with engine.begin() as conn:
+        async with write_transaction(engine) as conn:
             unit = Unit(conn, tenant, request.app.state.settings)
             await act(
                 unit, denial_id, body.action, actor, note=body.note, assignee=body.assignee, correction=body.correction

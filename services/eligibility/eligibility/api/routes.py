@@ -8,6 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
+from rcm_shared.db import write_transaction
 from rcm_shared.web import ProblemError, tenant_of
 from rcm_shared.x12.errors import X12Error
 from sqlalchemy import and_, select
@@ -104,7 +105,7 @@ async def post_response(request: Request, tenant: TenantDep, engine: EngineDep) 
     if not body.strip():
         raise ProblemError(422, "Empty body", "the request carries no 271")
     try:
-        async with engine.begin() as conn:
+        async with write_transaction(engine) as conn:
             rows = await ingest_271(conn, request.app.state.settings, tenant, body)
     except X12Error as exc:
         raise ProblemError(422, "Invalid 271", str(exc), x12=exc.as_dict()) from None

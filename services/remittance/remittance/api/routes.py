@@ -10,6 +10,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse, Response
+from rcm_shared.db import write_transaction
 from rcm_shared.web import ProblemError, tenant_of
 from rcm_shared.x12.errors import X12Error
 from sqlalchemy import and_, select, update
@@ -255,7 +256,7 @@ async def review_items(
 async def resolve_review_item(
     item_id: int, body: ReviewResolve, tenant: TenantDep, engine: EngineDep
 ) -> ReviewItemRead:
-    async with engine.begin() as conn:
+    async with write_transaction(engine) as conn:
         v = review_item.c
         result = await conn.execute(
             update(review_item)
@@ -349,7 +350,7 @@ async def _tender(request: Request, tenant: str, engine: AsyncEngine, body: Tend
     )
     box = patients.outbox(_settings(request).kafka.topic_prefix)
     try:
-        async with engine.begin() as conn:
+        async with write_transaction(engine) as conn:
             if kind == "payment":
                 payment_id, new = await patients.apply_payment(conn, box, tenant, t, key)
             else:
@@ -422,7 +423,7 @@ async def post_statement_run(
     body = body or StatementRunCreate()
     settings = _settings(request)
     as_of = body.as_of or datetime.now(UTC).date()
-    async with engine.begin() as conn:
+    async with write_transaction(engine) as conn:
         run_id, issued = await patients.run_statements(
             conn, patients.outbox(settings.kafka.topic_prefix), tenant, as_of, _practice(settings), body.cycle_day
         )

@@ -1,4 +1,5 @@
-"""rcm_shared.db.bulk_insert: executemany, and binary COPY on PostgreSQL from COPY_MIN_ROWS rows on."""
+"""rcm_shared.db helpers: bulk_insert (executemany, and binary COPY on PostgreSQL from COPY_MIN_ROWS rows on)
+and write transactions; control numbers drawn under concurrency."""
 
 from __future__ import annotations
 
@@ -71,3 +72,29 @@ async def test_rows_are_stored_in_the_callers_transaction(db_factory: Any, n: in
         await engine.dispose()
     if db.backend == "postgres":
         assert copies == ([n, n, n] if n >= rcm_db.COPY_MIN_ROWS else [])
+
+
+async def test_concurrent_write_transactions_draw_distinct_control_numbers(db_factory: Any) -> None:
+    """Many writers of one process at once (on SQLite they queue on the process's write lock instead of
+    SQLite's sleeping busy handler): every transaction commits and every number is drawn once."""
+    import asyncio
+
+    from eligibility.models import control_number
+    from rcm_shared.db import write_transaction
+    from rcm_shared.x12.control import next_control, next_controls
+
+    db = await db_factory("eligibility")
+    engine = create_engine(db.url, schema=db.schema)
+
+    async def draw() -> dict[str, int]:
+        async with write_transaction(engine) as conn:
+            return await next_controls(conn, control_number, ("ISA", "GS", "ST"))
+
+    try:
+        drawn = await asyncio.gather(*(draw() for _ in range(40)))
+        for kind in ("ISA", "GS", "ST"):
+            assert sorted(d[kind] for d in drawn) == list(range(1, 41))
+        async with write_transaction(engine) as conn:
+            assert await next_control(conn, control_number, "GS") == 41
+    finally:
+        await engine.dispose()

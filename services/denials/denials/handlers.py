@@ -429,7 +429,8 @@ async def work_queue(
             row.category, won.get((row.payer_id, row.category), 0), lost.get((row.payer_id, row.category), 0)
         )
         scored.append((row, p, priority(row.amount_cents, p, row.deadline, today)))
-    scored.sort(key=lambda x: (-x[2], x[0].deadline or date.max, x[0].opened_at))
+    # a total order (id last), so that pages of the queue neither repeat nor skip a denial
+    scored.sort(key=lambda x: (-x[2], x[0].deadline or date.max, x[0].opened_at, x[0].id))
     return scored[offset : offset + limit]
 
 

@@ -152,6 +152,19 @@ async def test_batch_charge_entry_flags_duplicates_within_the_batch(client: Any)
     assert too_many.status_code == 422
 
 
+async def test_pages_of_the_claim_list_neither_repeat_nor_skip_claims_entered_together(client: Any) -> None:
+    # A batch is one transaction: on PostgreSQL its claims share created_at, so the list needs a total order
+    # (the id after the time) or offset pages repeat some claims and skip others.
+    docs = [encounter(**{"subscriber.member_id": f"W{n:03d}"}) for n in range(40)]
+    created = await client.post("/v1/claim-batches", json=docs, headers=T)
+    assert created.status_code == 201
+    seen: list[str] = []
+    for offset in range(0, 40, 7):
+        page = await client.get("/v1/claims", params={"limit": 7, "offset": offset}, headers=T)
+        seen += [c["id"] for c in page.json()]
+    assert sorted(seen) == sorted(c["id"] for c in created.json())
+
+
 async def test_submit_writes_an_837_that_passes_pyx12(client: Any, tmp_path: Path) -> None:
     a = await create(client)
     b = await create(client, **{"subscriber.member_id": "W2", "subscriber.first_name": "Ann"})

@@ -46,7 +46,11 @@ class RemittanceRepository:
         if until:
             cond.append(r.payment_date <= until)
         rows = await self.conn.execute(
-            select(remittance).where(and_(*cond)).order_by(r.received_at.desc()).limit(limit).offset(offset)
+            select(remittance)
+            .where(and_(*cond))
+            .order_by(r.received_at.desc(), r.id.desc())
+            .limit(limit)
+            .offset(offset)
         )
         return list(rows)
 

@@ -143,7 +143,9 @@ async def list_claims(
     if payer_id:
         cond.append(c.payer_id == payer_id)
     async with engine.connect() as conn:
-        rows = await conn.execute(select(claim).where(and_(*cond)).order_by(c.created_at).limit(limit).offset(offset))
+        rows = await conn.execute(
+            select(claim).where(and_(*cond)).order_by(c.created_at, c.id).limit(limit).offset(offset)
+        )
         return [_read(r) for r in rows]
 
 

@@ -105,12 +105,6 @@ class AuditEntry:
     request_id: str | None
 
 
-async def append(engine: AsyncEngine, table: Table, entry: AuditEntry) -> None:
-    """One row in its own transaction (the API appends through an :class:`AuditWriter`)."""
-    async with write_transaction(engine) as conn:
-        await append_many(conn, table, [entry])
-
-
 async def append_many(conn: AsyncConnection, table: Table, entries: Sequence[AuditEntry]) -> None:
     """Chain the entries, in order, after the last row, in the caller's transaction."""
     if conn.dialect.name == "postgresql":

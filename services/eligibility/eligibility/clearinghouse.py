@@ -47,7 +47,7 @@ class HttpAdapter:
     breaker: CircuitBreaker = field(default_factory=CircuitBreaker)
     transport: httpx.AsyncBaseTransport | None = None  # tests plug a transport in; production uses the network
     # One client per adapter, its connections kept alive: a client per call made a TLS context and a TCP
-    # connection per 270, most of the API's CPU time per live check.
+    # connection per 270.
     _client: httpx.AsyncClient | None = field(default=None, init=False, repr=False)
 
     def _http(self) -> httpx.AsyncClient:

@@ -8,13 +8,14 @@ service's own schema (``schema_translate_map``), so the same models and Alembic 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import re
 import weakref
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Self
+from typing import Any, Generic, Self, TypeVar, cast
 
 from sqlalchemy import MetaData, Table, event, text
 from sqlalchemy.engine import make_url
@@ -29,6 +30,9 @@ NAMING_CONVENTION = {
     "pk": "pk_%(table_name)s",
 }
 _SCHEMA_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
+T = TypeVar("T")
+R = TypeVar("R")
+V = TypeVar("V")
 
 
 def make_metadata() -> MetaData:
@@ -108,18 +112,92 @@ async def write_queue(engine: AsyncEngine) -> AsyncIterator[None]:
         yield
 
 
-_write_locks: weakref.WeakKeyDictionary[Any, tuple[asyncio.AbstractEventLoop, asyncio.Lock]] = (
+_per_engine: weakref.WeakKeyDictionary[Any, dict[str, tuple[asyncio.AbstractEventLoop, Any]]] = (
     weakref.WeakKeyDictionary()
 )
 
 
-def _write_lock(engine: AsyncEngine) -> asyncio.Lock:
+def per_engine(engine: AsyncEngine, name: str, factory: Callable[[], V]) -> V:
+    """The process's one ``name`` object for this engine and the running event loop (asyncio locks,
+    futures and tasks belong to one loop; tests run several), made by ``factory`` on first use."""
     loop = asyncio.get_running_loop()
-    held = _write_locks.get(engine.sync_engine)
-    if held is None or held[0] is not loop:  # an asyncio lock belongs to one event loop
-        held = (loop, asyncio.Lock())
-        _write_locks[engine.sync_engine] = held
-    return held[1]
+    objects = _per_engine.setdefault(engine.sync_engine, {})
+    held = objects.get(name)
+    if held is None or held[0] is not loop:
+        held = objects[name] = (loop, factory())
+    return cast(V, held[1])
+
+
+def _write_lock(engine: AsyncEngine) -> asyncio.Lock:
+    return per_engine(engine, "write-lock", asyncio.Lock)
+
+
+class GroupCommit(Generic[T, R]):
+    """One transaction for what the concurrent requests of one process write (group commit).
+
+    A caller hands in its item and waits until the transaction holding it has committed, then gets its
+    result (or the exception that kept the transaction from committing: no commit, no answer). The items
+    that arrive while one transaction commits share the next one, in arrival order, written by ``write``
+    (one executemany per table, not a statement per item). On SQLite, where one writer at a time holds
+    the database, N requests take the write lock once instead of N times, each time for a few statements
+    whose every step waits for a busy event loop; on PostgreSQL they share one commit.
+    A batch of several that fails on a constraint (``IntegrityError``) is retried item by item, so a bad
+    item fails only its own caller; any other failure (the database is down) is every caller's.
+    """
+
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        write: Callable[[AsyncConnection, list[T]], Awaitable[Sequence[R]]],
+        *,
+        max_batch: int = 500,
+        name: str = "group-commit",
+    ) -> None:
+        self._engine = engine
+        self._write = write
+        self._max_batch = max_batch
+        self._name = name
+        self._waiting: list[tuple[T, asyncio.Future[R]]] = []
+        self._drainer: asyncio.Task[None] | None = None
+
+    async def submit(self, item: T) -> R:
+        done: asyncio.Future[R] = asyncio.get_running_loop().create_future()
+        self._waiting.append((item, done))
+        if self._drainer is None or self._drainer.done():
+            self._drainer = asyncio.create_task(self._drain(), name=self._name)
+        return await asyncio.shield(done)  # a caller that goes away does not take the others' commit with it
+
+    async def _drain(self) -> None:
+        while self._waiting:
+            batch, self._waiting = self._waiting[: self._max_batch], self._waiting[self._max_batch :]
+            if not await self._commit(batch):
+                for one in batch:  # a constraint failed: each item alone, so only the bad one fails
+                    await self._commit([one])
+
+    async def _commit(self, batch: list[tuple[T, asyncio.Future[R]]]) -> bool:
+        """Settles every caller of the batch, except when a batch of several failed on a constraint: False."""
+        try:
+            async with write_transaction(self._engine) as conn:
+                results = await self._write(conn, [item for item, _ in batch])
+                if len(results) != len(batch):
+                    raise RuntimeError(f"{self._name}: {len(results)} results for {len(batch)} items")
+        except Exception as exc:  # noqa: BLE001 - handed to the callers, who answer with it
+            if isinstance(exc, IntegrityError) and len(batch) > 1:
+                return False
+            for _, done in batch:
+                if not done.done():
+                    done.set_exception(exc)
+            return True
+        for (_, done), result in zip(batch, results, strict=False):
+            if not done.done():
+                done.set_result(result)
+        return True
+
+    async def close(self) -> None:
+        """Wait for what is still being written (at the end of an app's lifespan)."""
+        if self._drainer is not None:
+            with contextlib.suppress(Exception):
+                await self._drainer
 
 
 READ_ONLY = {"rcm_read_only": True}

@@ -124,6 +124,19 @@ def trace_id() -> str | None:
 
 
 @contextmanager
+def client_span(method: str, url: str, headers: dict[str, str]) -> Iterator[None]:
+    """The client span of an outgoing HTTP call made with a client that is not instrumented (aiohttp);
+    its ``traceparent`` goes into ``headers`` so the server continues the trace."""
+    if not tracing_enabled():
+        yield
+        return
+    attributes = {"http.request.method": method, "url.full": url}
+    with tracer().start_as_current_span(method, kind=trace.SpanKind.CLIENT, attributes=attributes):
+        propagate.inject(headers)
+        yield
+
+
+@contextmanager
 def consumer_span(envelope: Envelope, topic: str, partition: int, consumer: str) -> Iterator[None]:
     """The span of handling one event: a child of the span that created it (the ``traceparent`` the
     event carries), so the handler's own events and calls continue the producer's trace."""

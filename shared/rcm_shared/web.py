@@ -8,7 +8,7 @@ import re
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -55,6 +55,21 @@ def tenant_of(request: Request) -> str:
     if not _TENANT.match(tenant):
         raise ProblemError(400, "Invalid tenant", f"{TENANT_HEADER} must be 1-64 letters, digits, '.', '_' or '-'")
     return tenant
+
+
+async def _tenant(request: Request) -> str:
+    return tenant_of(request)
+
+
+async def _engine(request: Request) -> AsyncEngine:
+    engine: AsyncEngine = request.app.state.engine
+    return engine
+
+
+# Route dependencies. Async on purpose: FastAPI runs a plain ``def`` dependency in its thread pool, a
+# thread hop per dependency per request.
+TenantDep = Annotated[str, Depends(_tenant)]
+EngineDep = Annotated[AsyncEngine, Depends(_engine)]
 
 
 def _verifier(request: Request) -> Verifier:

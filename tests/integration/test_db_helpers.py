@@ -98,3 +98,71 @@ async def test_concurrent_write_transactions_draw_distinct_control_numbers(db_fa
             assert await next_control(conn, control_number, "GS") == 41
     finally:
         await engine.dispose()
+
+
+async def test_control_blocks_of_two_replicas_never_hand_out_the_same_number(db_factory: Any) -> None:
+    """Each process reserves a block in the shared sequence; two 'replicas' drawing at once get disjoint
+    numbers, a block that would cross 999,999,999 starts again at 1, and a lone draw still follows."""
+    import asyncio
+
+    from eligibility.models import control_number
+    from rcm_shared.db import write_transaction
+    from rcm_shared.x12.control import MAX_CONTROL, ControlBlocks, next_control
+    from sqlalchemy import update
+
+    db = await db_factory("eligibility")
+    engine = create_engine(db.url, schema=db.schema)
+    try:
+        a, b = (ControlBlocks(engine, control_number, ("ISA", "ST"), size=7) for _ in range(2))
+        drawn = await asyncio.gather(*(replica.take() for replica in (a, b) for _ in range(20)))
+        isa = [d["ISA"] for d in drawn]
+        assert len(set(isa)) == 40 and len({d["ST"] for d in drawn}) == 40
+        assert max(isa) <= 6 * 7  # 40 numbers in 6 blocks of 7 (3 per replica)
+        async with write_transaction(engine) as conn:
+            assert await next_control(conn, control_number, "ISA") == 6 * 7 + 1
+            await conn.execute(update(control_number).values(value=MAX_CONTROL - 3))
+        wrapping = ControlBlocks(engine, control_number, ("ISA",), size=5)
+        assert [(await wrapping.take())["ISA"] for _ in range(6)] == [1, 2, 3, 4, 5, 6]
+    finally:
+        await engine.dispose()
+
+
+async def test_group_commit_shares_transactions_and_a_bad_item_fails_alone(db_factory: Any) -> None:
+    import asyncio
+
+    from eligibility.models import bus
+    from rcm_shared.db import GroupCommit
+
+    db = await db_factory("eligibility")
+    engine = create_engine(db.url, schema=db.schema)
+    batches: list[int] = []
+
+    async def write(conn: Any, rows: list[dict[str, Any]]) -> list[str]:
+        batches.append(len(rows))
+        await bulk_insert(conn, bus.outbox, rows)
+        return [r["event_id"] for r in rows]
+
+    group: GroupCommit[dict[str, Any], str] = GroupCommit(engine, write)
+    try:
+        good = await asyncio.gather(*(group.submit(r) for r in _rows(0, 60)))
+        assert good == [f"e-{i}" for i in range(60)]
+        assert sum(batches) == 60 and len(batches) < 60  # group commit: fewer transactions than items
+        rows = _rows(200, 30)
+        rows[21]["event_id"] = rows[20]["event_id"]  # a duplicate event id: the outbox's unique constraint
+        results = await asyncio.gather(*(group.submit(r) for r in rows), return_exceptions=True)
+        failed = [i for i, r in enumerate(results) if isinstance(r, BaseException)]
+        assert failed == [21] and isinstance(results[21], IntegrityError)  # arrival order: the second one fails
+        assert all(results[i] == rows[i]["event_id"] for i in range(30) if i != 21)
+        async with engine.connect() as conn:
+            stored = [r.event_id for r in await conn.execute(select(bus.outbox.c.event_id))]
+        assert sorted(stored) == sorted([f"e-{i}" for i in range(60)] + [f"e-{i}" for i in range(200, 230) if i != 221])
+
+        async def down(conn: Any, rows: list[dict[str, Any]]) -> list[str]:
+            raise ConnectionError("database unreachable")
+
+        broken: GroupCommit[dict[str, Any], str] = GroupCommit(engine, down)
+        outcome = await asyncio.gather(*(broken.submit(r) for r in _rows(100, 5)), return_exceptions=True)
+        assert all(isinstance(o, ConnectionError) for o in outcome)
+    finally:
+        await group.close()
+        await engine.dispose()

@@ -8,8 +8,9 @@ from decimal import Decimal as D
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestServer
 from eligibility.clearinghouse import CircuitBreaker, Failover, HttpAdapter
 from eligibility.domain.normalize import normalize
 from eligibility.models import bus
@@ -113,7 +114,7 @@ def test_synthetic_answer_normalized() -> None:
 
 
 class FakePayer:
-    """A payer behind HTTP: reads the 270 it gets and answers a 271 (or fails, when told to)."""
+    """A payer behind HTTP (a real local server): reads the 270 it gets and answers a 271 (or fails, when told to)."""
 
     def __init__(self, fail: int = 0, status_code: int = 503, body: str | None = None) -> None:
         self.calls = 0
@@ -121,17 +122,17 @@ class FakePayer:
         self.status_code = status_code
         self.body = body
 
-    def handler(self, request: httpx.Request) -> httpx.Response:
+    async def handler(self, request: web.Request) -> web.Response:
         self.calls += 1
         if self.calls <= self.fail:
-            return httpx.Response(self.status_code, text="unavailable")
+            return web.Response(status=self.status_code, text="unavailable")
         if self.body is not None:
-            return httpx.Response(200, text=self.body)
-        (inquiry,) = read_270(request.content)
+            return web.Response(text=self.body)
+        (inquiry,) = read_270(await request.read())
         member = inquiry.subscriber.member_id or ""
         if member.startswith("BAD"):
-            return httpx.Response(200, text=x271(answer(member, errors=[RequestError("2100C", "Y", "72", "C")])))
-        return httpx.Response(200, text=x271(answer(member, status="6" if member.startswith("OLD") else "1")))
+            return web.Response(text=x271(answer(member, errors=[RequestError("2100C", "Y", "72", "C")])))
+        return web.Response(text=x271(answer(member, status="6" if member.startswith("OLD") else "1")))
 
 
 def request_body(member: str = "W123456789", npi: str = "1679576722") -> dict[str, Any]:
@@ -154,22 +155,20 @@ async def client(db_factory: Any, monkeypatch: pytest.MonkeyPatch, kafka: KafkaS
     from eligibility.config import get_settings
     from eligibility.main import create_app
 
-    async with app_client(create_app, get_settings.cache_clear) as c:
-        primary, backup = FakePayer(), FakePayer()
+    primary, backup = FakePayer(), FakePayer()
+    app = web.Application()
+    app.router.add_post("/a/270", primary.handler)
+    app.router.add_post("/b/270", backup.handler)
+    async with TestServer(app) as payers, app_client(create_app, get_settings.cache_clear) as c:
         c.app.state.failover = Failover(
             [
-                HttpAdapter(
-                    "primary",
-                    "http://payer-a/270",
-                    retries=1,
-                    backoff=0.001,
-                    transport=httpx.MockTransport(primary.handler),
-                ),
-                HttpAdapter("backup", "http://payer-b/270", retries=0, transport=httpx.MockTransport(backup.handler)),
+                HttpAdapter("primary", str(payers.make_url("/a/270")), retries=1, backoff=0.001),
+                HttpAdapter("backup", str(payers.make_url("/b/270")), retries=0),
             ]
         )
         c.primary, c.backup = primary, backup
         yield c
+        await c.app.state.failover.aclose()
 
 
 async def test_check_then_cache_then_queries(client: Any) -> None:
@@ -181,7 +180,7 @@ async def test_check_then_cache_then_queries(client: Any) -> None:
     again = await client.post("/v1/eligibility/checks", json=request_body(), headers=T)
     assert again.status_code == 200 and again.json()["cached"] and again.json()["id"] == body["id"]
     assert client.primary.calls == 1
-    assert (await client.get(f"/v1/eligibility/checks/{body['id']}", headers=T)).json()["id"] == body["id"]
+    assert (await client.get(f"/v1/eligibility/checks/{body['id']}", headers=T)).json() == body  # as stored
     listing = (await client.get("/v1/eligibility/checks?member=W123456789&payer=ACME01", headers=T)).json()
     assert [c["id"] for c in listing] == [body["id"]]
     assert (

@@ -27,16 +27,17 @@ class Outbox:
     async def add(
         self, session: AsyncSession | AsyncConnection, envelope: Envelope, *, topic: str, key: str | None
     ) -> None:
-        await session.execute(insert(self._table).values(**self._row(envelope, topic, key)))
+        await session.execute(insert(self._table).values(**self.row(envelope, topic, key)))
 
     async def add_many(
         self, session: AsyncSession | AsyncConnection, events: Sequence[tuple[Envelope, str, str | None]]
     ) -> None:
         """Many events in one round trip (executemany), in the given order: (envelope, topic, key)."""
         if events:
-            await bulk_insert(session, self._table, [self._row(env, topic, key) for env, topic, key in events])
+            await bulk_insert(session, self._table, [self.row(env, topic, key) for env, topic, key in events])
 
-    def _row(self, envelope: Envelope, topic: str, key: str | None) -> dict[str, object]:
+    def row(self, envelope: Envelope, topic: str, key: str | None) -> dict[str, object]:
+        """The outbox row of an event, for callers that insert it themselves (with other rows, in bulk)."""
         return {
             "event_id": envelope.id,
             "topic": self._prefix + topic,

@@ -7,11 +7,11 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Depends, Query, Request
+from fastapi import APIRouter, Body, Query, Request
 from fastapi.responses import PlainTextResponse
 from rcm_shared.db import write_transaction
 from rcm_shared.logging import correlation_id
-from rcm_shared.web import ProblemError, tenant_of
+from rcm_shared.web import EngineDep, ProblemError, TenantDep
 from rcm_shared.x12.errors import X12Error
 from sqlalchemy import and_, select
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -49,15 +49,6 @@ from claims.submission import (
 )
 
 router = APIRouter(prefix="/v1", tags=["claims"])
-TenantDep = Annotated[str, Depends(tenant_of)]
-
-
-def _engine(request: Request) -> AsyncEngine:
-    engine: AsyncEngine = request.app.state.engine
-    return engine
-
-
-EngineDep = Annotated[AsyncEngine, Depends(_engine)]
 
 
 def _settings(request: Request) -> ClaimsSettings:

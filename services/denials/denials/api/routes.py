@@ -6,27 +6,17 @@ import base64
 from datetime import UTC, date, datetime, timedelta
 from typing import Annotated, Any, TypeVar
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 from rcm_shared.db import write_transaction
-from rcm_shared.web import ProblemError, tenant_of
+from rcm_shared.web import EngineDep, ProblemError, TenantDep
 from sqlalchemy import and_, func, select
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from denials.api.schemas import ActionRequest, Analytics, Breakdown, DenialDetail, DenialRead, HistoryRead, QueueItem
 from denials.handlers import WORK_STATES, Conflict, NotFound, Unit, act, work_queue
 from denials.models import adjudication_seen, appeal, denial, denial_event
 
 router = APIRouter(prefix="/v1", tags=["denials"])
-TenantDep = Annotated[str, Depends(tenant_of)]
-
-
-def _engine(request: Request) -> AsyncEngine:
-    engine: AsyncEngine = request.app.state.engine
-    return engine
-
-
-EngineDep = Annotated[AsyncEngine, Depends(_engine)]
 
 
 T = TypeVar("T", bound=DenialRead)

@@ -5,14 +5,13 @@ from __future__ import annotations
 import asyncio
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from rcm_shared.db import write_transaction
-from rcm_shared.web import ProblemError, tenant_of
+from rcm_shared.web import EngineDep, ProblemError, TenantDep
 from rcm_shared.x12.errors import X12Error
 from sqlalchemy import and_, select
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from eligibility.api.schemas import CheckCreate, CheckRead
 from eligibility.batches import batch_status, create_batch, run_batch
@@ -20,15 +19,6 @@ from eligibility.handlers import PayerUnavailable, ingest_271, run_check
 from eligibility.models import eligibility_check
 
 router = APIRouter(prefix="/v1/eligibility", tags=["eligibility"])
-TenantDep = Annotated[str, Depends(tenant_of)]
-
-
-def _engine(request: Request) -> AsyncEngine:
-    engine: AsyncEngine = request.app.state.engine
-    return engine
-
-
-EngineDep = Annotated[AsyncEngine, Depends(_engine)]
 
 
 def _read(row: Any, cached: bool = False) -> CheckRead:

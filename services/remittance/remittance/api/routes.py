@@ -8,10 +8,10 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse, Response
 from rcm_shared.db import write_transaction
-from rcm_shared.web import ProblemError, tenant_of
+from rcm_shared.web import EngineDep, ProblemError, TenantDep
 from rcm_shared.x12.errors import X12Error
 from sqlalchemy import and_, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -49,16 +49,7 @@ from remittance.patients import Practice, Tender
 from remittance.repository import RemittanceRepository
 
 router = APIRouter(prefix="/v1", tags=["remittance"])
-TenantDep = Annotated[str, Depends(tenant_of)]
 X12_TYPES = ("text/plain", "application/edi-x12", "application/octet-stream", "application/x12")
-
-
-def _engine(request: Request) -> AsyncEngine:
-    engine: AsyncEngine = request.app.state.engine
-    return engine
-
-
-EngineDep = Annotated[AsyncEngine, Depends(_engine)]
 
 
 def _settings(request: Request) -> RemittanceSettings:

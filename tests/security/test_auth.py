@@ -9,6 +9,8 @@ about the dummy request, never 401, 403 or 500). Only health, readiness and the 
 from __future__ import annotations
 
 import importlib
+import json
+import os
 import time
 import uuid
 from collections.abc import AsyncIterator
@@ -189,3 +191,28 @@ async def test_body_size_and_rate_limits(small_claims: Any, issuer: Issuer) -> N
     assert limited.status_code == 429 and int(limited.headers["retry-after"]) >= 1
     other = {"Authorization": f"Bearer {tokens.make(['claims:read'], sub='another-client')}"}
     assert (await small_claims.get("/v1/claims", headers=other)).status_code == 200  # per client
+
+
+def test_a_verified_token_is_remembered_until_it_expires_or_the_keys_change(issuer: Issuer) -> None:
+    from rcm_shared.auth import AuthError, Verifier
+
+    tokens = Tokens(issuer)
+    verifier = Verifier(AuthSettings(leeway_s=0))
+    short = tokens.make(["claims:read"], exp=int(time.time()) + 1)
+    assert verifier.verify(short).tenant == "org-1"
+    assert verifier.verify(short).tenant == "org-1"  # remembered
+    while time.time() <= jwt.decode(short, options={"verify_signature": False})["exp"]:
+        time.sleep(0.05)
+    with pytest.raises(AuthError, match="expired"):
+        verifier.verify(short)
+    # the issuer's key is replaced: a token of the old key that verified before is refused from then on
+    old = tokens.make(["claims:read"])
+    assert verifier.verify(old).tenant == "org-1"
+    jwks = issuer.settings.jwks_path()
+    new_key = Ed25519PrivateKey.generate()
+    jwk = json.loads(jwt.algorithms.OKPAlgorithm.to_jwk(new_key.public_key()))
+    jwks.write_text(json.dumps({"keys": [{**jwk, "kid": tokens.kid}]}))
+    os.utime(jwks, (time.time() + 5, time.time() + 5))
+    assert verifier.verify(tokens.make(["claims:read"], key=new_key)).tenant == "org-1"
+    with pytest.raises(AuthError, match="signature"):
+        verifier.verify(old)

@@ -16,7 +16,7 @@ from rcm_shared.x12.control import ControlBlocks
 from rcm_shared.x12.errors import X12Error
 from rcm_shared.x12.sets.x270 import EligibilityResponse, Inquiry, Member, build_270, read_271
 from rcm_shared.x12.writer import InterchangeWriter, MemoryControlNumbers, Party
-from sqlalchemy import and_, insert, select
+from sqlalchemy import bindparam, insert, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from eligibility.api.schemas import CheckCreate
@@ -40,27 +40,35 @@ class CheckResult:
     cached: bool
 
 
+_c = eligibility_check.c
+# Built once: a statement built per request spent more CPU on SQLAlchemy's expression building and cache
+# key than the query itself took.
+_CACHED = (
+    select(eligibility_check)
+    .where(
+        _c.tenant_id == bindparam("tenant"),
+        _c.payer_id == bindparam("payer"),
+        _c.member_id == bindparam("member"),
+        _c.service_date == bindparam("service_date"),
+        _c.service_types == bindparam("service_types"),
+        _c.status == "active",
+        _c.created_at >= bindparam("since"),
+    )
+    .order_by(_c.created_at.desc())
+    .limit(1)
+)
+
+
 async def _cached(conn: AsyncConnection, tenant: str, body: CheckCreate, ttl: int) -> Any | None:
-    c = eligibility_check.c
-    since = datetime.now(UTC) - timedelta(seconds=ttl)
-    return (
-        await conn.execute(
-            select(eligibility_check)
-            .where(
-                and_(
-                    c.tenant_id == tenant,
-                    c.payer_id == body.payer_id,
-                    c.member_id == body.subscriber.member_id,
-                    c.service_date == body.service_date,
-                    c.service_types == " ".join(body.service_types),
-                    c.status == "active",
-                    c.created_at >= since,
-                )
-            )
-            .order_by(c.created_at.desc())
-            .limit(1)
-        )
-    ).first()
+    params = {
+        "tenant": tenant,
+        "payer": body.payer_id,
+        "member": body.subscriber.member_id,
+        "service_date": body.service_date,
+        "service_types": " ".join(body.service_types),
+        "since": datetime.now(UTC) - timedelta(seconds=ttl),
+    }
+    return (await conn.execute(_CACHED, params)).first()
 
 
 async def _interchange(engine: AsyncEngine, settings: EligibilitySettings, body: CheckCreate, trace: str) -> str:

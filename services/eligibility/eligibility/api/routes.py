@@ -6,7 +6,7 @@ import asyncio
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import Response
 from pydantic import BaseModel, Field
 from rcm_shared.db import write_transaction
 from rcm_shared.web import EngineDep, ProblemError, TenantDep
@@ -50,7 +50,7 @@ async def post_check(body: CheckCreate, request: Request, tenant: TenantDep, eng
     except X12Error as exc:
         raise ProblemError(502, "Invalid 271 from the payer", str(exc), x12=exc.as_dict()) from None
     read = _read(result.row, cached=result.cached)
-    return JSONResponse(read.model_dump(mode="json"), status_code=200 if result.cached else 201)
+    return Response(read.model_dump_json(), status_code=200 if result.cached else 201, media_type="application/json")
 
 
 @router.get("/checks/{check_id}", response_model=CheckRead)

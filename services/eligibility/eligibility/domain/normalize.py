@@ -4,7 +4,7 @@ kept losslessly with a plain-language next step. Pure."""
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields, is_dataclass
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -71,18 +71,29 @@ class Normalized:
     errors: list[dict[str, str]]
 
     def as_json(self) -> dict[str, Any]:
-        def convert(value: Any) -> Any:
-            if isinstance(value, Decimal):  # money with cents; finer precision (a 12.5 % rate) kept whole
-                return f"{value:.2f}" if value == value.quantize(Decimal("0.01")) else str(value)
-            if isinstance(value, date):
-                return value.isoformat()
-            if isinstance(value, dict):
-                return {k: convert(v) for k, v in value.items()}
-            if isinstance(value, list):
-                return [convert(v) for v in value]
-            return value
+        return _plain(self)  # type: ignore[no-any-return]
 
-        return convert(asdict(self))  # type: ignore[no-any-return]
+
+_FIELDS: dict[type, tuple[str, ...]] = {}
+
+
+def _plain(value: Any) -> Any:
+    """JSON-ready copy of the result: money with cents as "12.50" (finer precision, a 12.5 % rate, kept
+    whole), dates ISO. Walks the dataclasses itself: ``dataclasses.asdict`` deep-copies every leaf first."""
+    if isinstance(value, Decimal):
+        return f"{value:.2f}" if value == value.quantize(Decimal("0.01")) else str(value)
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    names = _FIELDS.get(type(value))
+    if names is None:
+        if not is_dataclass(value):
+            return value
+        names = _FIELDS[type(value)] = tuple(f.name for f in fields(value))
+    return {name: _plain(getattr(value, name)) for name in names}
 
 
 def _slot(table: dict[tuple[str, str, str | None], ServiceBenefits], st: str, b: Benefit) -> ServiceBenefits:

@@ -129,9 +129,9 @@ async def append_many(conn: AsyncConnection, table: Table, entries: Sequence[Aud
 
 
 class AuditWriter:
-    """Group commit (``rcm_shared.db.GroupCommit``) for the requests of one API process: each request waits
+    """The audit rows of one API process, appended through the engine's ``GroupCommit``: each request waits
     until its row is committed (no row, no answer); the rows that arrive while one transaction commits
-    share the next, appended in arrival order.
+    share the next (with what else the requests write), appended in arrival order.
 
     One transaction per request made every request a writer: on SQLite, with a pool of connections
     queueing on the write lock, the busy handler's back-off (sleeps up to 100 ms, again and again) gave
@@ -139,22 +139,21 @@ class AuditWriter:
     audit write.
     """
 
-    def __init__(self, engine: AsyncEngine, table: Table, max_batch: int = 500) -> None:
-        async def write(conn: AsyncConnection, entries: list[AuditEntry]) -> list[None]:
-            await append_many(conn, table, entries)
-            return [None] * len(entries)
+    def __init__(self, engine: AsyncEngine, table: Table) -> None:
+        self._engine = engine
+        self._table = table
 
-        self._group: GroupCommit[AuditEntry, None] = GroupCommit(
-            engine, write, max_batch=max_batch, name="audit-writer"
-        )
+    async def _write(self, conn: AsyncConnection, entries: list[AuditEntry]) -> list[None]:
+        await append_many(conn, self._table, entries)
+        return [None] * len(entries)
 
     async def append(self, entry: AuditEntry) -> None:
         """Returns once the entry's row is committed; raises what kept its transaction from committing."""
-        await self._group.submit(entry)
+        await GroupCommit.of(self._engine).submit(self._write, entry)
 
     async def close(self) -> None:
         """Wait for the rows still being written (at the end of the app's lifespan)."""
-        await self._group.close()
+        await GroupCommit.of(self._engine).close()
 
 
 @dataclass

@@ -15,7 +15,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequenc
 from contextlib import asynccontextmanager
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Generic, Self, TypeVar, cast
+from typing import Any, Self, TypeVar, cast
 
 from sqlalchemy import MetaData, Table, event, text
 from sqlalchemy.engine import make_url
@@ -30,8 +30,6 @@ NAMING_CONVENTION = {
     "pk": "pk_%(table_name)s",
 }
 _SCHEMA_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
-T = TypeVar("T")
-R = TypeVar("R")
 V = TypeVar("V")
 
 
@@ -132,39 +130,41 @@ def _write_lock(engine: AsyncEngine) -> asyncio.Lock:
     return per_engine(engine, "write-lock", asyncio.Lock)
 
 
-class GroupCommit(Generic[T, R]):
-    """One transaction for what the concurrent requests of one process write (group commit).
+Writer = Callable[[AsyncConnection, list[Any]], Awaitable[Sequence[Any]]]
+"""Writes a list of items in the caller's transaction (one executemany per table, not a statement per
+item) and returns one result per item, in order."""
 
-    A caller hands in its item and waits until the transaction holding it has committed, then gets its
-    result (or the exception that kept the transaction from committing: no commit, no answer). The items
-    that arrive while one transaction commits share the next one, in arrival order, written by ``write``
-    (one executemany per table, not a statement per item). On SQLite, where one writer at a time holds
-    the database, N requests take the write lock once instead of N times, each time for a few statements
-    whose every step waits for a busy event loop; on PostgreSQL they share one commit.
+
+class GroupCommit:
+    """One transaction for what the concurrent requests of one process write (group commit); one per
+    engine and event loop: ``GroupCommit.of(engine)``.
+
+    A caller hands in its item with the writer that stores it and waits until the transaction holding it
+    has committed, then gets its result (or the exception that kept the transaction from committing: no
+    commit, no answer). The items that arrive while one transaction commits share the next one, each
+    writer called once with its items in arrival order (an eligibility check's rows and every request's
+    audit row, say). On SQLite, where one writer at a time holds the database, N requests take the write
+    lock once instead of N times, and each time for a few statements whose every step waits its turn on a
+    busy event loop; on PostgreSQL they share one commit.
     A batch of several that fails on a constraint (``IntegrityError``) is retried item by item, so a bad
     item fails only its own caller; any other failure (the database is down) is every caller's.
     """
 
-    def __init__(
-        self,
-        engine: AsyncEngine,
-        write: Callable[[AsyncConnection, list[T]], Awaitable[Sequence[R]]],
-        *,
-        max_batch: int = 500,
-        name: str = "group-commit",
-    ) -> None:
+    def __init__(self, engine: AsyncEngine, *, max_batch: int = 500) -> None:
         self._engine = engine
-        self._write = write
         self._max_batch = max_batch
-        self._name = name
-        self._waiting: list[tuple[T, asyncio.Future[R]]] = []
+        self._waiting: list[tuple[Writer, Any, asyncio.Future[Any]]] = []
         self._drainer: asyncio.Task[None] | None = None
 
-    async def submit(self, item: T) -> R:
-        done: asyncio.Future[R] = asyncio.get_running_loop().create_future()
-        self._waiting.append((item, done))
+    @classmethod
+    def of(cls, engine: AsyncEngine) -> GroupCommit:
+        return per_engine(engine, "group-commit", lambda: cls(engine))
+
+    async def submit(self, write: Writer, item: Any) -> Any:
+        done: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        self._waiting.append((write, item, done))
         if self._drainer is None or self._drainer.done():
-            self._drainer = asyncio.create_task(self._drain(), name=self._name)
+            self._drainer = asyncio.create_task(self._drain(), name="group-commit")
         return await asyncio.shield(done)  # a caller that goes away does not take the others' commit with it
 
     async def _drain(self) -> None:
@@ -174,21 +174,28 @@ class GroupCommit(Generic[T, R]):
                 for one in batch:  # a constraint failed: each item alone, so only the bad one fails
                     await self._commit([one])
 
-    async def _commit(self, batch: list[tuple[T, asyncio.Future[R]]]) -> bool:
+    async def _commit(self, batch: list[tuple[Writer, Any, asyncio.Future[Any]]]) -> bool:
         """Settles every caller of the batch, except when a batch of several failed on a constraint: False."""
+        by_writer: dict[Writer, list[int]] = {}
+        for i, (write, _, _) in enumerate(batch):
+            by_writer.setdefault(write, []).append(i)
+        results: list[Any] = [None] * len(batch)
         try:
             async with write_transaction(self._engine) as conn:
-                results = await self._write(conn, [item for item, _ in batch])
-                if len(results) != len(batch):
-                    raise RuntimeError(f"{self._name}: {len(results)} results for {len(batch)} items")
+                for write, positions in by_writer.items():
+                    written = await write(conn, [batch[i][1] for i in positions])
+                    if len(written) != len(positions):
+                        raise RuntimeError(f"{write!r}: {len(written)} results for {len(positions)} items")
+                    for i, result in zip(positions, written, strict=True):
+                        results[i] = result
         except Exception as exc:  # noqa: BLE001 - handed to the callers, who answer with it
             if isinstance(exc, IntegrityError) and len(batch) > 1:
                 return False
-            for _, done in batch:
+            for _, _, done in batch:
                 if not done.done():
                     done.set_exception(exc)
             return True
-        for (_, done), result in zip(batch, results, strict=False):
+        for (_, _, done), result in zip(batch, results, strict=True):
             if not done.done():
                 done.set_result(result)
         return True

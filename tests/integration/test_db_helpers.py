@@ -142,14 +142,14 @@ async def test_group_commit_shares_transactions_and_a_bad_item_fails_alone(db_fa
         await bulk_insert(conn, bus.outbox, rows)
         return [r["event_id"] for r in rows]
 
-    group: GroupCommit[dict[str, Any], str] = GroupCommit(engine, write)
+    group = GroupCommit(engine)
     try:
-        good = await asyncio.gather(*(group.submit(r) for r in _rows(0, 60)))
+        good = await asyncio.gather(*(group.submit(write, r) for r in _rows(0, 60)))
         assert good == [f"e-{i}" for i in range(60)]
         assert sum(batches) == 60 and len(batches) < 60  # group commit: fewer transactions than items
         rows = _rows(200, 30)
         rows[21]["event_id"] = rows[20]["event_id"]  # a duplicate event id: the outbox's unique constraint
-        results = await asyncio.gather(*(group.submit(r) for r in rows), return_exceptions=True)
+        results = await asyncio.gather(*(group.submit(write, r) for r in rows), return_exceptions=True)
         failed = [i for i, r in enumerate(results) if isinstance(r, BaseException)]
         assert failed == [21] and isinstance(results[21], IntegrityError)  # arrival order: the second one fails
         assert all(results[i] == rows[i]["event_id"] for i in range(30) if i != 21)
@@ -160,9 +160,13 @@ async def test_group_commit_shares_transactions_and_a_bad_item_fails_alone(db_fa
         async def down(conn: Any, rows: list[dict[str, Any]]) -> list[str]:
             raise ConnectionError("database unreachable")
 
-        broken: GroupCommit[dict[str, Any], str] = GroupCommit(engine, down)
-        outcome = await asyncio.gather(*(broken.submit(r) for r in _rows(100, 5)), return_exceptions=True)
+        # two writers share a transaction; when one fails, nothing of the batch is stored
+        outcome = await asyncio.gather(
+            *(group.submit(write if i % 2 else down, r) for i, r in enumerate(_rows(100, 6))), return_exceptions=True
+        )
         assert all(isinstance(o, ConnectionError) for o in outcome)
+        async with engine.connect() as conn:
+            assert len(list(await conn.execute(select(bus.outbox.c.event_id)))) == 60 + 29
     finally:
         await group.close()
         await engine.dispose()

@@ -154,11 +154,10 @@ async def run_check(
         service_types=body.service_types,
         npi=body.provider.npi,
     )
-    # Stored with the checks that other requests of this process finish meanwhile: one write transaction
-    # for all of them (on SQLite one writer at a time; a transaction per check capped the API at ~100/s).
-    row = await per_engine(
-        engine, "eligibility-store", lambda: GroupCommit(engine, _insert, name="check-store")
-    ).submit(rows)
+    # Stored with what other requests of this process write meanwhile (checks, audit rows): one write
+    # transaction for all of them (on SQLite one writer at a time; a transaction per check capped the API at
+    # ~100 checks/s).
+    row = await GroupCommit.of(engine).submit(_insert, rows)
     return CheckResult(row, cached=False)
 
 

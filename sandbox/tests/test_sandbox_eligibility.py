@@ -7,6 +7,8 @@ from typing import Any
 
 import httpx
 import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestServer
 from eligibility.clearinghouse import Failover, HttpAdapter
 from rcm_shared.testing import app_client
 from sandbox.main import create_app as sandbox_app
@@ -22,10 +24,19 @@ async def client(db_factory: Any, monkeypatch: pytest.MonkeyPatch) -> AsyncItera
     from eligibility.config import get_settings
     from eligibility.main import create_app
 
-    async with app_client(create_app, get_settings.cache_clear) as c:
-        sandbox = httpx.ASGITransport(app=sandbox_app())
-        c.app.state.failover = Failover([HttpAdapter("sandbox", "http://sandbox/x12/270", transport=sandbox)])
+    # The adapter speaks HTTP over a real socket (aiohttp): a local server hands each request to the sandbox app.
+    sandbox = httpx.AsyncClient(transport=httpx.ASGITransport(app=sandbox_app()), base_url="http://sandbox")
+
+    async def forward(request: web.Request) -> web.Response:
+        answer = await sandbox.post(request.path, content=await request.read(), headers=dict(request.headers))
+        return web.Response(status=answer.status_code, body=answer.content, content_type="application/edi-x12")
+
+    front = web.Application()
+    front.router.add_post("/x12/270", forward)
+    async with sandbox, TestServer(front) as server, app_client(create_app, get_settings.cache_clear) as c:
+        c.app.state.failover = Failover([HttpAdapter("sandbox", str(server.make_url("/x12/270")))])
         yield c
+        await c.app.state.failover.aclose()
 
 
 def check(member: str, payer: str = "ACME01", date: str = "2026-11-30") -> dict[str, Any]:

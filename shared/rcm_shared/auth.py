@@ -65,7 +65,8 @@ class Verifier:
 
     A token that verified is remembered for up to ``VERIFIED_TTL_S`` (never past its expiry; all are
     forgotten when the key file is seen to change): a client sends the same token with every request
-    until it expires, and an EdDSA verification is about a tenth of the CPU of a whole eligibility check.
+    until it expires, and verifying its EdDSA signature was ~6 % of the eligibility API's CPU at 200
+    checks/s (py-spy).
     """
 
     VERIFIED_TTL_S = 60.0

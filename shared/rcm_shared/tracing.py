@@ -9,22 +9,24 @@ an extra resource attribute is a deployment setting, not a code change:
 - ``OTEL_TRACES_SAMPLER`` / ``OTEL_TRACES_SAMPLER_ARG`` (default ``parentbased_always_on``);
 - ``OTEL_BSP_*`` (batching of the export), ``OTEL_RESOURCE_ATTRIBUTES`` (e.g. ``deployment.environment``).
 
-What is traced: every API request (server span; ``traceparent`` from the caller is honoured), every
-outgoing HTTP call (client span; ``traceparent`` sent, e.g. to the clearinghouse), and every consumed
-event (consumer span, child of the span that wrote the event). The trace context travels inside the
-event: :class:`~rcm_shared.events.Envelope` takes the current context when it is created (in the
-request's or the handler's span) and the relay publishes it as the ``ce_traceparent`` header
-(CloudEvents distributed-tracing extension) and the W3C ``traceparent`` header. So a claim entered
-over the API is one trace through the claims API, the outbox, and every service consuming its events.
-Spans carry ids (event id, claim id as the event subject), never patient data.
+What is traced: every API request (server span; ``traceparent`` from the caller is honoured), every outgoing
+HTTP call (client span; ``traceparent`` sent, e.g. to the clearinghouse), and every consumed event (consumer
+span, child of the span that wrote the event; a batch handler's call gets one such span per event, and acts
+on each event in its span). The trace context travels inside the event: :class:`~rcm_shared.events.Envelope`
+takes the current context when it is created (in the request's or the handler's span) and the relay
+publishes it as the ``ce_traceparent`` header (CloudEvents distributed-tracing extension) and the W3C
+``traceparent`` header. So a claim entered over the API is one trace through the claims API, the outbox, and
+every service consuming its events. Spans carry ids (event id, claim id as the event subject), never patient
+data.
 """
 
 from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any
 
 from opentelemetry import context as otel_context
@@ -136,15 +138,8 @@ def client_span(method: str, url: str, headers: dict[str, str]) -> Iterator[None
         yield
 
 
-@contextmanager
-def consumer_span(envelope: Envelope, topic: str, partition: int, consumer: str) -> Iterator[None]:
-    """The span of handling one event: a child of the span that created it (the ``traceparent`` the
-    event carries), so the handler's own events and calls continue the producer's trace."""
-    if not tracing_enabled():
-        yield
-        return
-    parent = propagate.extract({"traceparent": envelope.traceparent}) if envelope.traceparent else None
-    attributes = {
+def _consumer_attributes(envelope: Envelope, topic: str, partition: int, consumer: str) -> dict[str, str | int]:
+    return {
         "messaging.system": "kafka",
         "messaging.operation.type": "process",
         "messaging.destination.name": topic,
@@ -155,10 +150,73 @@ def consumer_span(envelope: Envelope, topic: str, partition: int, consumer: str)
         "cloudevents.event_subject": envelope.subject or "",
         "rcm.tenant_id": envelope.tenantid,
     }
+
+
+def _parent(traceparent: str | None) -> otel_context.Context | None:
+    return propagate.extract({"traceparent": traceparent}) if traceparent else None
+
+
+@contextmanager
+def consumer_span(envelope: Envelope, topic: str, partition: int, consumer: str) -> Iterator[None]:
+    """The span of handling one event: a child of the span that created it (the ``traceparent`` the
+    event carries), so the handler's own events and calls continue the producer's trace."""
+    if not tracing_enabled():
+        yield
+        return
     with tracer().start_as_current_span(
-        f"process {topic}", context=parent, kind=trace.SpanKind.CONSUMER, attributes=attributes
+        f"process {topic}",
+        context=_parent(envelope.traceparent),
+        kind=trace.SpanKind.CONSUMER,
+        attributes=_consumer_attributes(envelope, topic, partition, consumer),
     ):
         yield
+
+
+_BATCH: ContextVar[dict[str, str] | None] = ContextVar("rcm_batch_spans", default=None)  # event id -> its span
+
+
+@contextmanager
+def consumer_batch_spans(envelopes: Sequence[Envelope], topic: str, partition: int, consumer: str) -> Iterator[None]:
+    """The spans of handling several events in one call: one per event, each the child of the span that
+    created its event as with ``consumer_span``, all lasting the call. No span is current during the call:
+    an event the handler emits for one of them continues that one's trace with
+    ``Envelope.wrap(..., traceparent=handling(envelope))``."""
+    if not tracing_enabled():
+        yield
+        return
+    spans, handling = [], {}
+    for envelope in envelopes:
+        attributes = _consumer_attributes(envelope, topic, partition, consumer)
+        attributes["messaging.batch.message_count"] = len(envelopes)
+        span = tracer().start_span(
+            f"process {topic}",
+            context=_parent(envelope.traceparent),
+            kind=trace.SpanKind.CONSUMER,
+            attributes=attributes,
+        )
+        spans.append(span)
+        carrier: dict[str, str] = {}
+        propagate.inject(carrier, context=trace.set_span_in_context(span))
+        handling[envelope.id] = carrier["traceparent"]
+    token = _BATCH.set(handling)
+    try:
+        yield
+    except BaseException as exc:
+        for span in spans:
+            span.record_exception(exc)
+            span.set_status(trace.Status(trace.StatusCode.ERROR, type(exc).__name__))
+        raise
+    finally:
+        _BATCH.reset(token)
+        for span in spans:
+            span.end()
+
+
+def handling(envelope: Envelope) -> str | None:
+    """The ``traceparent`` of the span handling ``envelope`` in a batch call (None outside one: the current
+    span, a single event's, is then the one to continue)."""
+    spans = _BATCH.get()
+    return spans.get(envelope.id) if spans else None
 
 
 @contextmanager

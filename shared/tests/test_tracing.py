@@ -122,3 +122,35 @@ def test_an_unknown_exporter_is_a_configuration_error(monkeypatch: pytest.Monkey
     monkeypatch.setitem(tracing._state, "provider", None)
     with pytest.raises(ValueError, match="zipkin"):
         tracing.configure_tracing("claims", "api")
+
+
+def test_a_batch_call_gets_one_span_per_event_each_continuing_its_events_trace(spans: InMemorySpanExporter) -> None:
+    other_trace = "0af7651916cd43dd8448eb211c80319c"
+    sent = [
+        Envelope.wrap(Ping(claim_id="C1"), source="t", tenant_id="t1", subject="C1", traceparent=CALLER),
+        Envelope.wrap(
+            Ping(claim_id="C2"),
+            source="t",
+            tenant_id="t1",
+            subject="C2",
+            traceparent=f"00-{other_trace}-b7ad6b7169203331-01",
+        ),
+    ]
+    with tracing.consumer_batch_spans(sent, "test.topic", 1, "remittance-worker"):
+        assert tracing.current_traceparent() is None  # no one event's span is current for the whole call
+        replies = [
+            Envelope.wrap(Ping(claim_id=e.subject or ""), source="t", tenant_id="t1", traceparent=tracing.handling(e))
+            for e in sent
+        ]
+    assert tracing.handling(sent[0]) is None  # outside the call
+    consumers = sorted(
+        (s for s in spans.get_finished_spans() if s.kind == trace.SpanKind.CONSUMER),
+        key=lambda s: str(s.attributes["cloudevents.event_subject"]),  # type: ignore[index]
+    )
+    assert [s.attributes["cloudevents.event_subject"] for s in consumers] == ["C1", "C2"]  # type: ignore[index]
+    for span, event, reply, parent in zip(
+        consumers, sent, replies, ("00f067aa0ba902b7", "b7ad6b7169203331"), strict=True
+    ):
+        assert span.name == "process test.topic" and span.attributes["messaging.batch.message_count"] == 2  # type: ignore[index]
+        assert format(span.parent.span_id, "016x") == parent  # type: ignore[union-attr]
+        assert _ids(reply.traceparent) == (_ids(event.traceparent)[0], format(span.context.span_id, "016x"))

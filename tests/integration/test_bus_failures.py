@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Sequence
 
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
@@ -281,4 +282,78 @@ async def test_cli_replay_requeues_rows_since_a_time(db_factory) -> None:  # typ
     async with engine.connect() as conn:
         pending = await conn.scalar(select(func.count()).where(o.c.published_at.is_(None)))
     assert pending == 2
+    await engine.dispose()
+
+
+class Pong(EventPayload):
+    event_type = "test.pong"
+    n: int
+
+
+async def test_a_batch_handler_gets_consecutive_events_in_one_call_and_a_failed_batch_is_handled_one_by_one(  # type: ignore[no-untyped-def]
+    db_factory, kafka: KafkaSettings
+) -> None:
+    db = await db_factory("denials")
+    engine = create_engine(db.url, schema=db.schema)
+    topic = kafka.topic_prefix + "batched"
+    await ensure_topics(kafka, [TopicRequest(topic, 1), TopicRequest(topic + ".dlq", 1)])
+    calls: list[tuple[str, list[int]]] = []
+    registry = HandlerRegistry()
+
+    @registry.on_batch("test.ping")
+    async def on_pings(_session: AsyncSession, envelopes: Sequence[Envelope]) -> None:
+        ns = [e.payload_as(Ping).n for e in envelopes]
+        calls.append(("batch", ns))
+        if 8 in ns and len(ns) > 1:
+            raise RuntimeError("a neighbour of 8 cannot be handled with it")
+
+    @registry.on("test.pong")
+    async def on_pong(_session: AsyncSession, envelope: Envelope) -> None:
+        calls.append(("one", [envelope.payload_as(Pong).n]))
+
+    pong = Envelope.wrap(Pong(n=4), source="/test", tenant_id="org-1")
+    first = [_env(1), _env(2), _env(3), pong, _env(5), _env(6)]
+    first.append(first[0])  # a redelivery of 1
+
+    async def send(envelopes: list[Envelope]) -> None:
+        producer = AIOKafkaProducer(bootstrap_servers=kafka.bootstrap_servers)
+        await producer.start()
+        for envelope in envelopes:
+            await producer.send_and_wait(topic, envelope.to_value(), headers=envelope.to_headers())
+        await producer.stop()
+
+    await send(first)
+    consumer = InboxConsumer(
+        name="c",
+        engine=engine,
+        tables=denials_bus,
+        kafka=kafka,
+        group_id=topic + ".g",
+        topics=[topic],
+        registry=registry,
+        retry_backoff=0.01,
+        session_timeout_ms=1500,
+    )
+    await consumer.start()
+    try:
+        await wait_for_assignment(consumer)
+        await poll_until(consumer, lambda: consumer.stats.handled + consumer.stats.duplicates >= 7)
+        # nothing failed: every call committed, in partition order, each event once (1 not again)
+        assert [n for _kind, ns in calls for n in ns] == [1, 2, 3, 4, 5, 6]
+        assert all(max(ns) < 4 or min(ns) > 4 for kind, ns in calls if kind == "batch")  # the pong splits the run
+        assert any(len(ns) > 1 for _kind, ns in calls)  # consecutive pings did share a call
+        calls.clear()
+        await send([_env(7), _env(8), _env(9)])
+        await poll_until(consumer, lambda: consumer.stats.handled >= 9)
+    finally:
+        await consumer.stop()
+
+    assert (consumer.stats.handled, consumer.stats.duplicates, consumer.stats.dead_lettered) == (9, 1, 0)
+    failed = next(i for i, (_kind, ns) in enumerate(calls) if 8 in ns)
+    assert len(calls[failed][1]) > 1  # 7, 8, 9 came in one call, which failed and was rolled back,
+    assert calls[failed + 1 :] == [("batch", [n]) for n in calls[failed][1]]  # then one event per transaction
+    inbox = denials_bus.inbox
+    async with engine.connect() as conn:
+        stored = (await conn.execute(select(func.count()).select_from(inbox).where(inbox.c.consumer == "c"))).scalar()
+    assert stored == 9
     await engine.dispose()

@@ -18,7 +18,7 @@ from rcm_shared.x12.sets.x276 import ClaimStatus, read_277
 from rcm_shared.x12.sets.x999 import read_999
 from sqlalchemy import and_, select
 
-from claims.handlers import Actor, ClaimsUnit, apply_claim_status
+from claims.handlers import Actor, ClaimsUnit, StatusFinding, apply_claim_statuses
 from claims.models import claim, submission
 
 # IK304 segment syntax error codes and IK403 element error codes (X12 999), as plain words.
@@ -71,6 +71,7 @@ async def ingest_ack(unit: ClaimsUnit, path: Path, actor: Actor) -> AckResult:
 
 async def _apply_999(unit: ClaimsUnit, path: Path, actor: Actor) -> AckResult:
     result = AckResult("999")
+    statuses: list[StatusFinding] = []
     for group in read_999(path, lenient_envelope=True):
         for ack in group.sets:
             sub = (
@@ -104,11 +105,10 @@ async def _apply_999(unit: ClaimsUnit, path: Path, actor: Actor) -> AckResult:
             ids = await unit.conn.execute(
                 select(claim.c.id).where(and_(claim.c.tenant_id == unit.tenant, claim.c.submission_id == sub))
             )
-            for (claim_id,) in ids:
-                # A 999 acceptance is syntax only: the claim waits for the payer's 277CA.
-                accepted = None if ack.accepted else False
-                await apply_claim_status(unit, claim_id, accepted=accepted, detail=detail, actor=actor)
-                result.claims_updated.append(claim_id)
+            # A 999 acceptance is syntax only: the claim waits for the payer's 277CA.
+            statuses += [StatusFinding(claim_id, None if ack.accepted else False, detail) for (claim_id,) in ids]
+    found = await apply_claim_statuses(unit, statuses, actor)
+    result.claims_updated += [f.claim_id for f in statuses if f.claim_id in found]
     return result
 
 
@@ -135,18 +135,20 @@ def _status_detail(source: str, s: ClaimStatus) -> dict[str, Any]:
 
 async def _apply_277(unit: ClaimsUnit, path: Path, actor: Actor, kind: str) -> AckResult:
     result = AckResult(kind)
+    findings = []
     for status in read_277(path, lenient_envelope=True):
         if status.level != "claim":
             continue
-        claim_id = status.claim_id or status.trace_number
         accepted = status.accepted if kind == "277CA" else None
-        found = await apply_claim_status(
-            unit,
-            claim_id,
-            accepted=accepted,
-            detail=_status_detail(kind, status),
-            actor=actor,
-            payer_claim_control_number=status.payer_claim_control_number if accepted else None,
+        findings.append(
+            StatusFinding(
+                status.claim_id or status.trace_number,
+                accepted,
+                _status_detail(kind, status),
+                status.payer_claim_control_number if accepted else None,
+            )
         )
-        (result.claims_updated if found else result.unknown).append(claim_id)
+    found = await apply_claim_statuses(unit, findings, actor)
+    for f in findings:
+        (result.claims_updated if f.claim_id in found else result.unknown).append(f.claim_id)
     return result

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from rcm_shared.bus.consumer import HandlerRegistry, PermanentError
 from rcm_shared.events import Envelope
 from rcm_shared.payloads.denials import DenialResolvedV1, ResubmissionRequestedV1
 from rcm_shared.payloads.eligibility import EligibilityCheckCompletedV1
 from rcm_shared.payloads.remittance import ClaimAdjudicatedV1, ClaimReversedV1
+from rcm_shared.tracing import handling
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from claims.config import get_settings
@@ -16,7 +19,7 @@ from claims.handlers import (
     ClaimsUnit,
     NotFound,
     correct_claim,
-    on_adjudicated,
+    on_adjudicated_many,
     on_denial_resolved,
     on_eligibility,
     on_reversed,
@@ -32,13 +35,20 @@ async def _unit(session: AsyncSession, envelope: Envelope) -> ClaimsUnit:
 
 
 def _actor(envelope: Envelope) -> Actor:
-    return Actor(f"event:{envelope.type}:{envelope.id}", envelope.correlationid or envelope.id, envelope.id)
+    return Actor(
+        f"event:{envelope.type}:{envelope.id}", envelope.correlationid or envelope.id, envelope.id, handling(envelope)
+    )
 
 
-@registry.on(ClaimAdjudicatedV1.event_type, ClaimAdjudicatedV1.schema_version)
-async def adjudicated(session: AsyncSession, envelope: Envelope) -> None:
-    unit = await _unit(session, envelope)
-    await on_adjudicated(unit, envelope.payload_as(ClaimAdjudicatedV1), _actor(envelope), default_resources().context())
+@registry.on_batch(ClaimAdjudicatedV1.event_type, ClaimAdjudicatedV1.schema_version)
+async def adjudicated(session: AsyncSession, envelopes: Sequence[Envelope]) -> None:
+    by_tenant: dict[str, list[tuple[ClaimAdjudicatedV1, Actor]]] = {}
+    for envelope in envelopes:  # tenants never share a claim: each tenant's events in their order
+        by_tenant.setdefault(envelope.tenantid, []).append((envelope.payload_as(ClaimAdjudicatedV1), _actor(envelope)))
+    connection = await session.connection()
+    for tenant, items in by_tenant.items():
+        unit = ClaimsUnit(connection, tenant, get_settings().kafka.topic_prefix)
+        await on_adjudicated_many(unit, items, default_resources().context())
 
 
 @registry.on(ClaimReversedV1.event_type, ClaimReversedV1.schema_version)

@@ -7,16 +7,18 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from types import SimpleNamespace
 from typing import Any
 
 from rcm_shared.bus.outbox import Outbox
+from rcm_shared.db import bulk_insert
 from rcm_shared.dialects import insert_ignore, insert_ignore_many
 from rcm_shared.events import Envelope
 from rcm_shared.payloads.claims import BilledLine, ClaimStatusChangedV1
 from rcm_shared.payloads.denials import ClaimCorrection, DenialResolvedV1
 from rcm_shared.payloads.eligibility import EligibilityCheckCompletedV1
 from rcm_shared.payloads.remittance import ClaimAdjudicatedV1, ClaimReversedV1
-from sqlalchemy import and_, insert, select, update
+from sqlalchemy import and_, bindparam, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from claims.domain import state as st
@@ -68,6 +70,7 @@ class Actor:
     name: str  # a user or client id, or event:<type>:<event id>
     correlation_id: str | None = None
     causation_id: str | None = None
+    traceparent: str | None = None  # the span acting, when it is not the current one (a batch handler's)
 
 
 class ClaimsUnit:
@@ -116,15 +119,19 @@ class ClaimsUnit:
         await self.record([(after, current, target, reason, event_extra or {})], actor)
 
     async def record(
-        self, changes: Sequence[tuple[dict[str, Any], str | None, str, str | None, dict[str, Any]]], actor: Actor
+        self,
+        changes: Sequence[tuple[dict[str, Any], str | None, str, str | None, dict[str, Any]]],
+        actor: Actor | Sequence[Actor],
     ) -> None:
         """The history rows and status-changed events of transitions already applied to the claim rows.
 
-        Each change is (the claim's columns after the change, old state, new state, reason, event extras).
+        Each change is (the claim's columns after the change, old state, new state, reason, event extras);
+        ``actor`` made them all, or is a list with the actor of each change.
         """
         now = datetime.now(UTC)
         rows, events = [], []
-        for after, old, new, reason, extra in changes:
+        actors = [actor] * len(changes) if isinstance(actor, Actor) else actor
+        for (after, old, new, reason, extra), actor in zip(changes, actors, strict=True):
             claim_id = after["id"]
             rows.append(
                 {
@@ -161,6 +168,7 @@ class ClaimsUnit:
                 subject=claim_id,
                 correlation_id=actor.correlation_id,
                 causation_id=actor.causation_id,
+                traceparent=actor.traceparent,
             )
             events.append((env, TOPIC, claim_id))
         await self.conn.execute(insert(claim_transition), rows)
@@ -409,43 +417,76 @@ def apply_correction(doc: ClaimCreate, correction: ClaimCorrection) -> ClaimCrea
 
 
 # -- events consumed -------------------------------------------------------------------------------------
-async def on_adjudicated(
-    unit: ClaimsUnit, event: ClaimAdjudicatedV1, actor: Actor, secondary_ctx: ScrubContext | None = None
-) -> None:
-    """Move the claim to paid / partially paid / denied. Reversals (22) are handled by on_reversed."""
-    if event.status_code == "22":
-        return
-    try:
-        row = await unit.get(event.claim_id, lock=True)
-    except NotFound:
-        return  # a payment for a claim this tenant never billed: remittance keeps it for review
+def _adjudicated_state(event: ClaimAdjudicatedV1) -> str:
     if event.status_code == "4" or (event.paid_cents == 0 and event.patient_responsibility_cents == 0):
         # Denied. A claim the deductible took whole (paid 0, all patient share) is processed, not denied.
-        target = st.DENIED
-    elif any(
-        a.group in ("CO", "OA", "PI") and a.reason not in CONTRACTUAL for a in event.adjustments
-    ):  # something was denied; a line left to the patient (deductible) is not
-        target = st.PARTIALLY_PAID
-    else:
-        target = st.PAID
-    contractual = sum(a.amount_cents for a in event.adjustments if a.group in ("CO", "PI") and a.reason in CONTRACTUAL)
-    values = {
-        "paid_cents": row.paid_cents + event.paid_cents,
-        "contractual_cents": row.contractual_cents + contractual,
-        "patient_responsibility_cents": event.patient_responsibility_cents,
-        "payer_claim_control_number": event.payer_claim_control_number or row.payer_claim_control_number,
-        "adjudicated_at": datetime.now(UTC),
-    }
-    reason = f"835 {event.remittance_id}: status {event.status_code}, paid {event.paid_cents / 100:.2f}"
-    codes = [f"{a.group}-{a.reason}" for a in event.adjustments]
-    if row.state == target:  # a restated or second payment: amounts change, the state does not
-        await unit.conn.execute(update(claim).where(claim.c.id == row.id).values(**values))
+        return st.DENIED
+    if any(a.group in ("CO", "OA", "PI") and a.reason not in CONTRACTUAL for a in event.adjustments):
+        return st.PARTIALLY_PAID  # something was denied; a line left to the patient (deductible) is not
+    return st.PAID
+
+
+async def on_adjudicated_many(
+    unit: ClaimsUnit, items: Sequence[tuple[ClaimAdjudicatedV1, Actor]], secondary_ctx: ScrubContext | None = None
+) -> None:
+    """Move each claim to paid / partially paid / denied (reversals, 22, are handled by on_reversed), for
+    many events of the unit's tenant in order: the claims are read at once, the events applied in memory,
+    then the claim rows, transitions and events written in one statement each. A claim with a secondary
+    payer is then billed to it (``bill_secondary``)."""
+    items = [(event, actor) for event, actor in items if event.status_code != "22"]
+    ids = {event.claim_id for event, _actor in items}
+    if not ids:
         return
-    if row.state in (st.CORRECTED, st.VOID, st.CLOSED):
-        return  # superseded; the replacement claim carries on
-    await unit.transition(row, target, actor, reason=reason, values=values, event_extra={"reason_codes": codes})
-    if secondary_ctx is not None:
-        await bill_secondary(unit, row, event, secondary_ctx, actor)
+    stmt = select(claim).where(and_(claim.c.tenant_id == unit.tenant, claim.c.id.in_(ids)))
+    if unit.conn.dialect.name == "postgresql":
+        stmt = stmt.with_for_update()
+    rows = {row.id: dict(row._mapping) for row in await unit.conn.execute(stmt)}
+    before = {claim_id: dict(row) for claim_id, row in rows.items()}
+    touched: dict[str, None] = {}
+    changes, actors, secondaries = [], [], []
+    for event, actor in items:
+        row = rows.get(event.claim_id)
+        if row is None:
+            continue  # a payment for a claim this tenant never billed: remittance keeps it for review
+        target = _adjudicated_state(event)
+        contractual = sum(
+            a.amount_cents for a in event.adjustments if a.group in ("CO", "PI") and a.reason in CONTRACTUAL
+        )
+        values = {
+            "paid_cents": row["paid_cents"] + event.paid_cents,
+            "contractual_cents": row["contractual_cents"] + contractual,
+            "patient_responsibility_cents": event.patient_responsibility_cents,
+            "payer_claim_control_number": event.payer_claim_control_number or row["payer_claim_control_number"],
+            "adjudicated_at": datetime.now(UTC),
+        }
+        if row["state"] == target:  # a restated or second payment: amounts change, the state does not
+            row.update(values)
+            touched[row["id"]] = None
+            continue
+        if row["state"] in (st.CORRECTED, st.VOID, st.CLOSED):
+            continue  # superseded; the replacement claim carries on
+        st.check(row["state"], target)
+        old = row["state"]
+        row.update(values, state=target, updated_at=datetime.now(UTC))
+        touched[row["id"]] = None
+        reason = f"835 {event.remittance_id}: status {event.status_code}, paid {event.paid_cents / 100:.2f}"
+        codes = [f"{a.group}-{a.reason}" for a in event.adjustments]
+        changes.append((dict(row), old, target, reason, {"reason_codes": codes}))
+        actors.append(actor)
+        if secondary_ctx is not None and (row["document"] or {}).get("secondary_payer"):
+            secondaries.append((before[row["id"]], event, actor))
+    if touched:
+        columns = ["paid_cents", "contractual_cents", "patient_responsibility_cents", "payer_claim_control_number"]
+        columns += ["adjudicated_at", "state", "updated_at"]
+        await unit.conn.execute(
+            update(claim).where(and_(claim.c.tenant_id == unit.tenant, claim.c.id == bindparam("claim_id_"))),
+            [{"claim_id_": claim_id, **{c: rows[claim_id][c] for c in columns}} for claim_id in touched],
+        )
+    if changes:
+        await unit.record(changes, actors)
+    for row, event, actor in secondaries:
+        assert secondary_ctx is not None
+        await bill_secondary(unit, SimpleNamespace(**row), event, secondary_ctx, actor)
 
 
 async def bill_secondary(
@@ -575,6 +616,16 @@ async def record_status(unit: ClaimsUnit, claim_id: str, source: str, summary: s
     )
 
 
+@dataclass(frozen=True, slots=True)
+class StatusFinding:
+    """A 999/277CA/277 finding on one claim: accepted (True), rejected (False) or neither (None)."""
+
+    claim_id: str
+    accepted: bool | None
+    detail: dict[str, Any]
+    payer_claim_control_number: str | None = None
+
+
 async def apply_claim_status(
     unit: ClaimsUnit,
     claim_id: str,
@@ -585,25 +636,57 @@ async def apply_claim_status(
     payer_claim_control_number: str | None = None,
 ) -> bool:
     """Record a 999/277CA/277 finding on a claim and move it to accepted or rejected when it says so."""
-    try:
-        row = await unit.get(claim_id, lock=True)
-    except NotFound:
-        return False
-    await record_status(unit, claim_id, detail["source"], detail.get("summary") or "", detail.get("codes") or [])
-    values: dict[str, Any] = {"status_detail": detail}
-    if payer_claim_control_number:
-        values["payer_claim_control_number"] = payer_claim_control_number
-    target = None if accepted is None else (st.ACCEPTED if accepted else st.REJECTED)
-    if target is None or row.state != st.SUBMITTED:
-        # Late or informational (e.g. an acceptance after the payment): recorded, state unchanged.
-        await unit.conn.execute(update(claim).where(claim.c.id == row.id).values(**values))
-        return True
-    await unit.transition(
-        row,
-        target,
-        actor,
-        reason=detail.get("summary"),
-        values=values,
-        event_extra={"reason_codes": detail.get("codes", [])},
+    found = await apply_claim_statuses(
+        unit, [StatusFinding(claim_id, accepted, detail, payer_claim_control_number)], actor
     )
-    return True
+    return claim_id in found
+
+
+async def apply_claim_statuses(unit: ClaimsUnit, findings: Sequence[StatusFinding], actor: Actor) -> set[str]:
+    """``apply_claim_status`` for the findings of a whole file, in order, with a handful of statements: the
+    claims are read at once, each finding applied in memory, then the status records, the claim rows, the
+    transitions and their events are written in one statement each. Returns the claim ids found."""
+    ids = {f.claim_id for f in findings}
+    if not ids:
+        return set()
+    stmt = select(claim).where(and_(claim.c.tenant_id == unit.tenant, claim.c.id.in_(ids)))
+    if unit.conn.dialect.name == "postgresql":
+        stmt = stmt.with_for_update()
+    rows = {row.id: dict(row._mapping) for row in await unit.conn.execute(stmt)}
+    now = datetime.now(UTC)
+    records, changes = [], []
+    for f in findings:
+        row = rows.get(f.claim_id)
+        if row is None:
+            continue
+        records.append(
+            {
+                "tenant_id": unit.tenant,
+                "claim_id": f.claim_id,
+                "source": f.detail["source"],
+                "summary": (f.detail.get("summary") or "")[:2000],
+                "codes": f.detail.get("codes") or [],
+                "at": now,
+            }
+        )
+        row["status_detail"] = f.detail
+        if f.payer_claim_control_number:
+            row["payer_claim_control_number"] = f.payer_claim_control_number
+        target = None if f.accepted is None else (st.ACCEPTED if f.accepted else st.REJECTED)
+        if target is None or row["state"] != st.SUBMITTED:
+            continue  # late or informational (e.g. an acceptance after the payment): recorded, state unchanged
+        st.check(row["state"], target)
+        old, row["state"], row["updated_at"] = row["state"], target, now
+        changes.append((dict(row), old, target, f.detail.get("summary"), {"reason_codes": f.detail.get("codes", [])}))
+    if not records:
+        return set()
+    await bulk_insert(unit.conn, claim_status_record, records)
+    columns = ("state", "status_detail", "payer_claim_control_number", "updated_at")
+    touched = dict.fromkeys(r["claim_id"] for r in records)
+    await unit.conn.execute(
+        update(claim).where(and_(claim.c.tenant_id == unit.tenant, claim.c.id == bindparam("claim_id_"))),
+        [{"claim_id_": claim_id, **{c: rows[claim_id][c] for c in columns}} for claim_id in touched],
+    )
+    if changes:
+        await unit.record(changes, actor)
+    return set(touched)

@@ -89,7 +89,7 @@ def ack_999(gs06: str, st02: str, accepted: bool) -> str:
     ).render([ts])
 
 
-def ack_277ca(claim_id: str, accepted: bool, pccn: str = "PAYERICN1") -> str:
+def ack_277ca(claim_id: str, accepted: bool, pccn: str = "PAYERICN1", also: tuple[tuple[str, bool], ...] = ()) -> str:
     ts = TransactionSet("277", "005010X214")
     ts.add("BHT", "0085", "08", "ACK1", "20261120", "1200", "TH")
     ts.add("HL", "1", None, "20", "1")
@@ -104,14 +104,15 @@ def ack_277ca(claim_id: str, accepted: bool, pccn: str = "PAYERICN1") -> str:
     ts.add("HL", "3", "2", "19", "1")
     ts.add("NM1", "85", "2", "CLINIC", None, None, None, None, "XX", "1234567893")
     ts.add("TRN", "1", "PROV")
-    ts.add("HL", "4", "3", "PT")
-    ts.add("NM1", "QC", "1", "DOE", "JANE", None, None, None, "MI", "W123456789")
-    ts.add("TRN", "2", claim_id)
-    if accepted:
-        ts.add("STC", Composite(("A2", "20", "PR")), "20261120", "WQ", "245.5")
-        ts.add("REF", "1K", pccn)
-    else:
-        ts.add("STC", Composite(("A7", "562", "85")), "20261120", "U", "245.5")
+    for n, (patient_claim, ok) in enumerate(((claim_id, accepted), *also)):
+        ts.add("HL", str(4 + n), "3", "PT")
+        ts.add("NM1", "QC", "1", "DOE", "JANE", None, None, None, "MI", "W123456789")
+        ts.add("TRN", "2", patient_claim)
+        if ok:
+            ts.add("STC", Composite(("A2", "20", "PR")), "20261120", "WQ", "245.5")
+            ts.add("REF", "1K", pccn)
+        else:
+            ts.add("STC", Composite(("A7", "562", "85")), "20261120", "U", "245.5")
     return InterchangeWriter(
         sender=Party("ZZ", "CLEARINGHOUSE", "CLEARINGHOUSE"),
         receiver=Party("ZZ", "RCMCLINIC", "RCMCLINIC"),
@@ -249,6 +250,27 @@ async def test_999_rejection_and_277ca_acceptance(client: Any) -> None:
     assert accepted["state"] == "accepted" and accepted["payer_claim_control_number"] == "PAYERICN1"
     bad = await client.post("/v1/acknowledgments", content=b"ISA*00*garbage", headers=T)
     assert bad.status_code == 422
+
+
+async def test_one_277ca_for_many_claims_applies_its_findings_in_order(client: Any) -> None:
+    a, b = await create(client), await create(client, **{"subscriber.member_id": "W2"})
+    for claim in (a, b):
+        await submit(client, claim["id"])
+    # a accepted, b rejected, a claim we never billed, then a again, rejected: too late, recorded only
+    ack = ack_277ca(a["id"], True, also=((b["id"], False), ("CNOTOURS", True), (a["id"], False)))
+    r = await client.post("/v1/acknowledgments", content=ack, headers=T)
+    assert r.json() == {"kind": "277CA", "claims_updated": [a["id"], b["id"], a["id"]], "unknown": ["CNOTOURS"]}
+    got_a = (await client.get(f"/v1/claims/{a['id']}", headers=T)).json()
+    got_b = (await client.get(f"/v1/claims/{b['id']}", headers=T)).json()
+    assert (got_a["state"], got_a["payer_claim_control_number"]) == ("accepted", "PAYERICN1")
+    assert got_a["status_detail"]["codes"] == ["A7:562:85"]  # the last finding is the one shown
+    assert (got_b["state"], got_b["payer_claim_control_number"]) == ("rejected", None)
+    history = (await client.get(f"/v1/claims/{a['id']}/history", headers=T)).json()
+    assert [h["to_state"] for h in history].count("accepted") == 1 and "rejected" not in [
+        h["to_state"] for h in history
+    ]
+    records = (await client.get(f"/v1/claims/{a['id']}/status-records", headers=T)).json()
+    assert [r["codes"] for r in records if r["source"] == "277CA"] == [["A2:20:PR"], ["A7:562:85"]]
 
 
 def adjudicated(claim_id: str, paid: int, lines_paid: list[int]) -> ClaimAdjudicatedV1:

@@ -25,7 +25,7 @@ from rcm_shared.payloads.remittance import (
     ProviderAdjustedV1,
 )
 from rcm_shared.x12.sets.x835 import ClaimPayment, Item835, PaymentHeader, PaymentTrailer, ProviderAdjustment, iter_835
-from sqlalchemy import and_, delete, insert, select, update
+from sqlalchemy import and_, bindparam, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncTransaction
 
@@ -664,56 +664,86 @@ async def record_deposit(
 # -- events consumed ----------------------------------------------------------------------------------
 async def on_claim_status_changed(conn: AsyncConnection, tenant: str, event: ClaimStatusChangedV1) -> None:
     """Remember what was billed (claim and lines) so that 835 payments can be matched to it."""
+    await on_claim_status_changes(conn, [(tenant, event)])
+
+
+async def on_claim_status_changes(conn: AsyncConnection, events: Sequence[tuple[str, ClaimStatusChangedV1]]) -> None:
+    """``on_claim_status_changed`` for (tenant, event) pairs in order, in five statements whatever their
+    number: the claims' rows are read at once, every event is applied to them in memory, and the result is
+    written back (new rows inserted, changed rows updated, the lines of a claim replaced by those of its
+    last event that has lines)."""
+    if not events:
+        return
     now = datetime.now(UTC)
-    existing = (
-        await conn.execute(
-            select(billed_claim.c.id).where(
-                and_(billed_claim.c.tenant_id == tenant, billed_claim.c.claim_id == event.claim_id)
-            )
-        )
-    ).scalar()
-    dates = [line.service_date for line in event.lines if line.service_date]
-    patient = {
-        "patient_account": event.patient_account,
-        "next_payer_id": event.next_payer_id,
-        "original_claim_id": event.original_claim_id,
-    }
-    if existing is None:
-        result = await conn.execute(
-            insert(billed_claim).values(
-                tenant_id=tenant,
-                claim_id=event.claim_id,
-                payer_id=event.payer_id,
-                charge_cents=event.charge_cents or 0,
-                state=event.new_state,
-                updated_at=now,
-                service_from=min(dates) if dates else None,
+    claim_ids = {event.claim_id for _tenant, event in events}
+    rows: dict[tuple[str, str], dict[str, Any]] = {}
+    for found in (await conn.execute(select(billed_claim).where(billed_claim.c.claim_id.in_(claim_ids)))).mappings():
+        rows[(found["tenant_id"], found["claim_id"])] = dict(found)
+    stored = set(rows)
+    lines: dict[tuple[str, str], list[Any]] = {}
+    for tenant, event in events:
+        key = (tenant, event.claim_id)
+        dates = [line.service_date for line in event.lines if line.service_date]
+        patient = {
+            "patient_account": event.patient_account,
+            "next_payer_id": event.next_payer_id,
+            "original_claim_id": event.original_claim_id,
+        }
+        row = rows.get(key)
+        if row is None:
+            rows[key] = {
+                "tenant_id": tenant,
+                "claim_id": event.claim_id,
+                "payer_id": event.payer_id,
+                "charge_cents": event.charge_cents or 0,
+                "state": event.new_state,
+                "updated_at": now,
+                "service_from": min(dates) if dates else None,
                 **patient,
-            )
+            }
+        else:
+            row.update(state=event.new_state, updated_at=now)
+            if event.charge_cents is not None:
+                row["charge_cents"] = event.charge_cents
+            if event.patient_account:
+                row.update(patient)
+            if dates:
+                row["service_from"] = min(dates)
+        if event.lines:
+            lines[key] = event.lines
+    fresh = [row for key, row in rows.items() if key not in stored]
+    if fresh:
+        inserted = await conn.execute(
+            insert(billed_claim).returning(
+                billed_claim.c.id, billed_claim.c.tenant_id, billed_claim.c.claim_id, sort_by_parameter_order=True
+            ),
+            fresh,
         )
-        existing = result.inserted_primary_key[0] if result.inserted_primary_key else None
-    else:
-        values: dict[str, Any] = {"state": event.new_state, "updated_at": now}
-        if event.charge_cents is not None:
-            values["charge_cents"] = event.charge_cents
-        if event.patient_account:
-            values.update(patient)
-        if dates:
-            values["service_from"] = min(dates)
-        await conn.execute(update(billed_claim).where(billed_claim.c.id == existing).values(**values))
-    if event.lines and existing is not None:
-        await conn.execute(delete(billed_line).where(billed_line.c.billed_claim_id == existing))
+        for row_id, tenant, claim_id in inserted:
+            rows[(tenant, claim_id)]["id"] = row_id
+    touched = [key for _tenant, event in events if (key := (_tenant, event.claim_id)) in stored]
+    if touched:
+        columns = [c.name for c in billed_claim.c if c.name not in ("id", "tenant_id", "claim_id")]
         await conn.execute(
-            insert(billed_line),
+            update(billed_claim).where(billed_claim.c.id == bindparam("row_id")),
+            [{"row_id": rows[key]["id"], **{c: rows[key][c] for c in columns}} for key in dict.fromkeys(touched)],
+        )
+    if lines:
+        ids = [rows[key]["id"] for key in lines]
+        await conn.execute(delete(billed_line).where(billed_line.c.billed_claim_id.in_(ids)))
+        await bulk_insert(
+            conn,
+            billed_line,
             [
                 {
-                    "billed_claim_id": existing,
+                    "billed_claim_id": rows[key]["id"],
                     "line_control_number": line.line_control_number,
                     "procedure_code": line.procedure_code,
                     "service_date": line.service_date,
                     "units": line.units,
                     "charge_cents": line.charge_cents,
                 }
-                for line in event.lines
+                for key, billed in lines.items()
+                for line in billed
             ],
         )

@@ -14,8 +14,10 @@ from rcm_shared.db import create_engine
 from rcm_shared.payloads.claims import BilledLine, ClaimStatusChangedV1
 from rcm_shared.x12.errors import X12Error
 from rcm_shared.x12.sets.x835 import ProviderAdjustment
-from remittance.handlers import ingest_835, on_claim_status_changed, record_deposit
+from remittance.handlers import ingest_835, on_claim_status_changed, on_claim_status_changes, record_deposit
 from remittance.models import (
+    billed_claim,
+    billed_line,
     bus,
     claim_payment,
     ledger_entry,
@@ -352,3 +354,61 @@ async def test_inbound_folder_ingests_then_moves_files(engine: Any, tmp_path: Pa
     error = (folder / "failed" / "bad.835.error.txt").read_text()
     assert "does not start with an ISA segment" in error
     assert await count(engine, remittance) == 1
+
+
+async def test_status_events_applied_together_store_what_one_at_a_time_stores(engine: Any) -> None:
+    def event(claim_id: str, state: str, lines: int = 0, **kw: Any) -> ClaimStatusChangedV1:
+        return ClaimStatusChangedV1(
+            claim_id=claim_id,
+            old_state=None,
+            new_state=state,
+            changed_at=datetime.now(UTC),
+            lines=[
+                BilledLine(
+                    line_number=n,
+                    line_control_number=f"{claim_id}-{state}-{n}",
+                    procedure_code="99213",
+                    service_date=date(2026, 10, n),
+                    units="1",
+                    charge_cents=1000 * n,
+                )
+                for n in range(1, lines + 1)
+            ],
+            **kw,
+        )
+
+    known = event("B", "submitted", 1, payer_id="ACME01", charge_cents=1000, patient_account="PA-B")
+    later = [
+        event("A", "ready", payer_id="ACME01"),
+        event("B", "accepted"),
+        event("A", "submitted", 2, payer_id="ACME01", charge_cents=3000, patient_account="PA-A"),
+        event("A", "accepted", patient_account="PA-A", next_payer_id="MCRB1"),
+        event("B", "submitted", 3, charge_cents=6000, patient_account="PA-B2", original_claim_id="B0"),
+        event("A", "paid"),
+    ]
+    async with engine.begin() as conn:
+        for tenant in ("one-by-one", "together"):
+            await on_claim_status_changed(conn, tenant, known)
+        for e in later:
+            await on_claim_status_changed(conn, "one-by-one", e)
+    async with engine.begin() as conn:
+        await on_claim_status_changes(conn, [("together", e) for e in later])
+
+    async def stored(tenant: str) -> list[tuple[Any, ...]]:
+        claims = await rows(engine, billed_claim, billed_claim.c.tenant_id == tenant)
+        out = []
+        for c in sorted(claims, key=lambda c: c.claim_id):
+            billed = await rows(engine, billed_line, billed_line.c.billed_claim_id == c.id)
+            out.append(
+                (
+                    *(getattr(c, k) for k in ("claim_id", "payer_id", "charge_cents", "state", "patient_account")),
+                    *(getattr(c, k) for k in ("next_payer_id", "original_claim_id", "service_from")),
+                    sorted((b.line_control_number, b.service_date, b.charge_cents) for b in billed),
+                )
+            )
+        return out
+
+    expected = await stored("one-by-one")
+    assert expected[0][:8] == ("A", "ACME01", 3000, "paid", "PA-A", "MCRB1", None, date(2026, 10, 1))
+    assert [n for n, _d, _c in expected[1][8]] == ["B-submitted-1", "B-submitted-2", "B-submitted-3"]
+    assert await stored("together") == expected

@@ -10,13 +10,15 @@ For each message, in order per partition:
 A handler that keeps failing is retried with backoff ``max_retries`` times, then dead-lettered with the
 error and the original coordinates in the headers, and the partition moves on.
 
-Step 3 runs for up to ``batch_size`` consecutive events of a partition in one transaction (one inbox
-insert for all of them, each handler in order, one commit): per-event transactions were most of a
-worker's cost. If any handler of the batch fails, the whole transaction rolls back and the batch is
-handled again one event per transaction, with the retries and dead-lettering above, so one bad event
-never takes its neighbours with it. A handler may therefore run again after a neighbour failed, as after
-its own retry: handlers keep their effects inside the transaction they are given (a delivery to the
-outside world is recorded there and made by a worker loop after the commit).
+Step 3 runs for up to ``batch_size`` consecutive events of a partition in one transaction (one inbox insert
+for all of them, each handler in order, one commit): per-event transactions were most of a worker's cost. A
+handler registered with ``on_batch`` is called once with every consecutive new event of its type in that
+transaction (in partition order), so it can read and write them with a few set-based statements instead of a
+few statements per event. If any handler of the batch fails, the whole transaction rolls back and the batch
+is handled again one event per transaction, with the retries and dead-lettering above, so one bad event
+never takes its neighbours with it. A handler may therefore run again after a neighbour failed, as after its
+own retry: handlers keep their effects inside the transaction they are given (a delivery to the outside
+world is recorded there and made by a worker loop after the commit).
 """
 
 from __future__ import annotations
@@ -43,11 +45,12 @@ from rcm_shared.dialects import insert_ignore
 from rcm_shared.events import Envelope, EnvelopeError
 from rcm_shared.metrics import CONSUMER_LAG, DEAD_LETTERED, HANDLER_LATENCY
 from rcm_shared.topics import dlq_topic
-from rcm_shared.tracing import consumer_span
+from rcm_shared.tracing import consumer_batch_spans, consumer_span
 
 log = logging.getLogger(__name__)
 
 Handler = Callable[[AsyncSession, Envelope], Awaitable[None]]
+BatchHandler = Callable[[AsyncSession, Sequence[Envelope]], Awaitable[None]]
 Hook = Callable[[ConsumerRecord[bytes, bytes]], Awaitable[None]]
 
 
@@ -57,9 +60,10 @@ class PermanentError(Exception):
 
 @dataclass
 class HandlerRegistry:
-    """(event type, schema version) -> handler."""
+    """(event type, schema version) -> handler; a batch handler also serves single events (a list of one)."""
 
     _handlers: dict[tuple[str, int], Handler] = field(default_factory=dict)
+    _batch: dict[tuple[str, int], BatchHandler] = field(default_factory=dict)
 
     def register(self, event_type: str, version: int, handler: Handler) -> None:
         key = (event_type, version)
@@ -74,8 +78,24 @@ class HandlerRegistry:
 
         return decorate
 
+    def on_batch(self, event_type: str, version: int = 1) -> Callable[[BatchHandler], BatchHandler]:
+        """Register a handler called with consecutive events of this type (in order) in one transaction."""
+
+        def decorate(fn: BatchHandler) -> BatchHandler:
+            async def one(session: AsyncSession, envelope: Envelope) -> None:
+                await fn(session, [envelope])
+
+            self.register(event_type, version, one)
+            self._batch[(event_type, version)] = fn
+            return fn
+
+        return decorate
+
     def get(self, event_type: str, version: int) -> Handler | None:
         return self._handlers.get((event_type, version))
+
+    def batch(self, event_type: str, version: int) -> BatchHandler | None:
+        return self._batch.get((event_type, version))
 
 
 @dataclass(slots=True)
@@ -83,6 +103,7 @@ class _Item:
     record: ConsumerRecord[bytes, bytes]
     envelope: Envelope
     handler: Handler
+    batch: BatchHandler | None = None
 
 
 @dataclass
@@ -212,7 +233,7 @@ class InboxConsumer:
                 reason = f"no handler for event type {envelope.type!r} version {envelope.schemaversion}"
                 await self._dead_letter(record, reason, attempts=1)
                 continue
-            run.append(_Item(record, envelope, handler))
+            run.append(_Item(record, envelope, handler, self._registry.batch(envelope.type, envelope.schemaversion)))
             if len(run) >= self._batch_size:
                 await self._handle_run(run)
         await self._handle_run(run)
@@ -238,19 +259,43 @@ class InboxConsumer:
                 await self._process(item.record, item.envelope, item.handler)
 
     async def _handle_together(self, items: list[_Item]) -> list[tuple[bool, float]]:
-        outcomes: list[tuple[bool, float]] = []
+        outcomes: list[tuple[bool, float] | None] = [None] * len(items)
         async with write_queue(self._engine), self._sessions() as session, session.begin():
             new = await self._record_many_in_inbox(session, items)
-            for item in items:
+            group: list[int] = []  # consecutive new events of one batch handler, handled by one call
+
+            async def flush() -> None:
+                if not group:
+                    return
+                batch = items[group[0]].batch
+                assert batch is not None
+                started = time.perf_counter()
+                envelopes = [items[i].envelope for i in group]
+                first = items[group[0]].record
+                with consumer_batch_spans(envelopes, first.topic, first.partition, self.name):
+                    await batch(session, envelopes)
+                share = (time.perf_counter() - started) / len(group)
+                for i in group:
+                    outcomes[i] = (True, share)
+                group.clear()
+
+            for index, item in enumerate(items):
                 if item.envelope.id not in new:  # already handled, or earlier in this very batch
-                    outcomes.append((False, 0.0))
+                    outcomes[index] = (False, 0.0)
                     continue
                 new.discard(item.envelope.id)
+                if item.batch is not None:
+                    if group and items[group[0]].batch is not item.batch:
+                        await flush()
+                    group.append(index)
+                    continue
+                await flush()
                 started = time.perf_counter()
                 with consumer_span(item.envelope, item.record.topic, item.record.partition, self.name):
                     await item.handler(session, item.envelope)
-                outcomes.append((True, time.perf_counter() - started))
-        return outcomes
+                outcomes[index] = (True, time.perf_counter() - started)
+            await flush()
+        return [o if o is not None else (False, 0.0) for o in outcomes]
 
     async def _counted(self, record: ConsumerRecord[bytes, bytes], handled: bool) -> None:
         if handled:

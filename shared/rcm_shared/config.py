@@ -87,7 +87,7 @@ class BaseServiceSettings(BaseSettings):
     consumer_session_timeout_ms: int = 10_000
     consumer_max_retries: int = 5
     consumer_retry_backoff_ms: int = 200
-    consumer_batch_size: int = Field(50, ge=1)  # events of a partition handled in one DB transaction
+    consumer_batch_size: int = Field(200, ge=1)  # events of a partition handled in one DB transaction
     relay_batch_size: int = 500
     relay_poll_interval_ms: int = 100
     relay_broker_check_interval_s: float = 15.0

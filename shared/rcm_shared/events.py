@@ -25,7 +25,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from pydantic_core import to_json
 
 from rcm_shared.ids import new_id
-from rcm_shared.tracing import current_traceparent
+from rcm_shared.tracing import current_traceparent, handling
 
 SPECVERSION = "1.0"
 CONTENT_TYPE = "application/json"
@@ -91,7 +91,8 @@ class Envelope(BaseModel):
         )
 
     def caused(self, payload: EventPayload, *, source: str, subject: str | None = None) -> Envelope:
-        """A new event caused by this one: same tenant, correlation and trace, causation = this id."""
+        """A new event caused by this one: same tenant, correlation and trace (the span handling this one,
+        in a batch call too), causation = this id."""
         return Envelope.wrap(
             payload,
             source=source,
@@ -99,7 +100,7 @@ class Envelope(BaseModel):
             subject=subject,
             correlation_id=self.correlationid or self.id,
             causation_id=self.id,
-            traceparent=current_traceparent() or self.traceparent,
+            traceparent=handling(self) or current_traceparent() or self.traceparent,
         )
 
     def to_headers(self) -> list[tuple[str, bytes]]:

@@ -139,8 +139,8 @@ def test_a_batch_call_gets_one_span_per_event_each_continuing_its_events_trace(s
     with tracing.consumer_batch_spans(sent, "test.topic", 1, "remittance-worker"):
         assert tracing.current_traceparent() is None  # no one event's span is current for the whole call
         replies = [
-            Envelope.wrap(Ping(claim_id=e.subject or ""), source="t", tenant_id="t1", traceparent=tracing.handling(e))
-            for e in sent
+            Envelope.wrap(Ping(claim_id="C1"), source="t", tenant_id="t1", traceparent=tracing.handling(sent[0])),
+            sent[1].caused(Ping(claim_id="C2"), source="t"),  # the same, by causation
         ]
     assert tracing.handling(sent[0]) is None  # outside the call
     consumers = sorted(

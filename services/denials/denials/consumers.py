@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from rcm_shared.bus.consumer import HandlerRegistry
 from rcm_shared.events import Envelope
 from rcm_shared.payloads.claims import ClaimStatusChangedV1
@@ -9,22 +11,32 @@ from rcm_shared.payloads.remittance import ClaimAdjudicatedV1, ClaimReversedV1
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from denials.config import get_settings
-from denials.handlers import Unit, on_adjudicated, on_claim_status, on_reversed
+from denials.handlers import Unit, concerns_denials, on_adjudicated_many, on_claim_status, on_reversed
 from denials.resources import fee_schedule, rules
 
 registry = HandlerRegistry()
 
 
-@registry.on(ClaimAdjudicatedV1.event_type, ClaimAdjudicatedV1.schema_version)
-async def adjudicated(session: AsyncSession, envelope: Envelope) -> None:
-    unit = Unit(await session.connection(), envelope.tenantid, get_settings())
-    await on_adjudicated(unit, envelope.payload_as(ClaimAdjudicatedV1), rules(), envelope, fee_schedule())
+@registry.on_batch(ClaimAdjudicatedV1.event_type, ClaimAdjudicatedV1.schema_version)
+async def adjudicated(session: AsyncSession, envelopes: Sequence[Envelope]) -> None:
+    by_tenant: dict[str, list[tuple[ClaimAdjudicatedV1, Envelope]]] = {}
+    for envelope in envelopes:  # tenants never share a claim: each tenant's events in their order
+        by_tenant.setdefault(envelope.tenantid, []).append((envelope.payload_as(ClaimAdjudicatedV1), envelope))
+    connection = await session.connection()
+    for tenant, items in by_tenant.items():
+        await on_adjudicated_many(Unit(connection, tenant, get_settings()), items, rules(), fee_schedule())
 
 
-@registry.on(ClaimStatusChangedV1.event_type, ClaimStatusChangedV1.schema_version)
-async def claim_status(session: AsyncSession, envelope: Envelope) -> None:
-    unit = Unit(await session.connection(), envelope.tenantid, get_settings())
-    await on_claim_status(unit, envelope.payload_as(ClaimStatusChangedV1), envelope, rules())
+@registry.on_batch(ClaimStatusChangedV1.event_type, ClaimStatusChangedV1.schema_version)
+async def claim_status(session: AsyncSession, envelopes: Sequence[Envelope]) -> None:
+    # Most transitions mean nothing here: only those ``on_claim_status`` acts on cost a database round trip.
+    events = [(envelope, envelope.payload_as(ClaimStatusChangedV1)) for envelope in envelopes]
+    wanted = [(envelope, event) for envelope, event in events if concerns_denials(event)]
+    if not wanted:
+        return
+    connection = await session.connection()
+    for envelope, event in wanted:
+        await on_claim_status(Unit(connection, envelope.tenantid, get_settings()), event, envelope, rules())
 
 
 @registry.on(ClaimReversedV1.event_type, ClaimReversedV1.schema_version)

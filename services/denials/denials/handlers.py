@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from rcm_shared.bus.outbox import Outbox
+from rcm_shared.db import bulk_insert
 from rcm_shared.dialects import insert_ignore
 from rcm_shared.events import Envelope, EventPayload
 from rcm_shared.ids import new_id
@@ -24,7 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from denials.config import DenialsSettings
 from denials.domain.classify import Rules
-from denials.domain.triage import FeeSchedule, findings, priority, recovery_probability
+from denials.domain.triage import DenialFinding, FeeSchedule, findings, priority, recovery_probability
 from denials.letters import letter_pdf, letter_text
 from denials.models import adjudication_seen, appeal, bus, denial, denial_event
 
@@ -82,34 +84,71 @@ async def on_adjudicated(
     unit: Unit, event: ClaimAdjudicatedV1, rules: Rules, envelope: Envelope, fees: FeeSchedule | None = None
 ) -> list[str]:
     """Open a denial per denied or underpaid claim or line; a later payment on a claim under appeal or
-    resubmission recovers it."""
+    resubmission recovers it. Returns the denials opened."""
+    return await on_adjudicated_many(unit, [(event, envelope)], rules, fees)
+
+
+async def on_adjudicated_many(
+    unit: Unit, items: Sequence[tuple[ClaimAdjudicatedV1, Envelope]], rules: Rules, fees: FeeSchedule | None = None
+) -> list[str]:
+    """``on_adjudicated`` for many events of the unit's tenant, in order. What every event costs is done once
+    for all: the adjudications seen are inserted in one statement, and one query finds which claims have an
+    open denial a payment could recover (most have none); the rest is done per event as before."""
     today = datetime.now(UTC).date()
-    denied_now = findings(event, rules, fees)
-    # Paid, or processed with the allowed amount left to the patient (deductible): a denial it answers is overturned.
-    recovers = event.paid_cents > 0 or (event.patient_responsibility_cents > 0 and not denied_now)
-    payment = Payment(
-        event.claim_id,
-        event.remittance_id,
-        event.paid_cents,
-        event.patient_responsibility_cents,
-        {ln.line_number: ln.paid_cents for ln in event.lines},
-    )
-    await unit.conn.execute(
-        insert(adjudication_seen).values(
-            tenant_id=unit.tenant,
-            claim_id=event.claim_id,
-            payer_id=event.payer_id,
-            denied=1 if denied_now else 0,
-            paid_cents=event.paid_cents,
-            seen_on=today,
-            remittance_id=event.remittance_id,
-            patient_responsibility_cents=event.patient_responsibility_cents,
-            line_paid=sorted(payment.line_paid.items()),
-            recovers=1 if recovers else 0,
+    seen: list[dict[str, Any]] = []
+    work: list[tuple[ClaimAdjudicatedV1, Envelope, list[DenialFinding], Payment | None]] = []
+    for event, envelope in items:
+        denied_now = findings(event, rules, fees)
+        # Paid, or processed with the allowed amount left to the patient (deductible): a denial it answers is
+        # overturned.
+        recovers = event.paid_cents > 0 or (event.patient_responsibility_cents > 0 and not denied_now)
+        line_paid = {ln.line_number: ln.paid_cents for ln in event.lines}
+        payment = Payment(
+            event.claim_id, event.remittance_id, event.paid_cents, event.patient_responsibility_cents, line_paid
         )
-    )
-    if recovers:
-        await _recover(unit, payment, envelope)
+        seen.append(
+            {
+                "tenant_id": unit.tenant,
+                "claim_id": event.claim_id,
+                "payer_id": event.payer_id,
+                "denied": 1 if denied_now else 0,
+                "paid_cents": event.paid_cents,
+                "seen_on": today,
+                "remittance_id": event.remittance_id,
+                "patient_responsibility_cents": event.patient_responsibility_cents,
+                "line_paid": sorted(line_paid.items()),
+                "recovers": 1 if recovers else 0,
+            }
+        )
+        work.append((event, envelope, denied_now, payment if recovers else None))
+    await bulk_insert(unit.conn, adjudication_seen, seen)
+    d = denial.c
+    claim_ids = {event.claim_id for event, _envelope in items}
+    with_open: set[str] = set()
+    for claim_id, replacement in await unit.conn.execute(
+        select(d.claim_id, d.replacement_claim_id).where(
+            and_(
+                d.tenant_id == unit.tenant,
+                d.status.in_(OPEN_STATES),
+                d.claim_id.in_(claim_ids) | d.replacement_claim_id.in_(claim_ids),
+            )
+        )
+    ):
+        with_open.update(c for c in (claim_id, replacement) if c)
+    opened = []
+    for event, envelope, denied_now, recovering in work:
+        if recovering is not None and event.claim_id in with_open:
+            await _recover(unit, recovering, envelope)
+        new = await _open(unit, event, denied_now, envelope, today)
+        if new:
+            with_open.add(event.claim_id)
+            opened += new
+    return opened
+
+
+async def _open(
+    unit: Unit, event: ClaimAdjudicatedV1, denied_now: list[DenialFinding], envelope: Envelope, today: date
+) -> list[str]:
     opened = []
     deadline = (event.payment_date or today) + timedelta(days=unit.settings.window_for(event.payer_id))
     now = datetime.now(UTC)
@@ -233,6 +272,15 @@ async def on_reversed(unit: Unit, event: ClaimReversedV1, envelope: Envelope) ->
     return len(ids)
 
 
+def concerns_denials(event: ClaimStatusChangedV1) -> bool:
+    """A rejection, or a replacement claim's first transition: the status changes ``on_claim_status`` acts on."""
+    return event.new_state == "rejected" or _replacement(event)
+
+
+def _replacement(event: ClaimStatusChangedV1) -> bool:
+    return bool(event.original_claim_id and event.old_state is None and event.frequency == "7")
+
+
 async def on_claim_status(unit: Unit, event: ClaimStatusChangedV1, envelope: Envelope, rules: Rules) -> None:
     """277CA rejections open a denial; a replacement claim is linked to the denial it answers."""
     if event.new_state == "rejected":
@@ -264,7 +312,7 @@ async def on_claim_status(unit: Unit, event: ClaimStatusChangedV1, envelope: Env
         result = await unit.conn.execute(insert_ignore(unit.conn, denial, values))
         if result.rowcount:
             await unit.log(str(values["id"]), "opened", f"event:{envelope.type}", str(values["root_cause"]))
-    elif event.original_claim_id and event.old_state is None and event.frequency == "7":
+    elif _replacement(event):
         d = denial.c
         await unit.conn.execute(
             update(denial)

@@ -11,8 +11,8 @@ import pytest
 from denials.config import DenialsSettings
 from denials.domain.classify import CATEGORIES, default_rules
 from denials.domain.triage import findings, priority, recovery_probability
-from denials.handlers import Unit, due_deadlines, on_adjudicated, on_claim_status, on_reversed
-from denials.models import bus
+from denials.handlers import Unit, due_deadlines, on_adjudicated, on_adjudicated_many, on_claim_status, on_reversed
+from denials.models import adjudication_seen, bus
 from rcm_shared.events import Envelope
 from rcm_shared.payloads.claims import ClaimStatusChangedV1
 from rcm_shared.payloads.remittance import AdjustmentOut, ClaimAdjudicatedV1, ClaimReversedV1, LinePaymentOut
@@ -186,6 +186,27 @@ async def test_redelivered_event_opens_one_denial_and_payment_on_appeal_recovers
     async with client.app.state.engine.connect() as conn:
         topics = [r.topic for r in await conn.execute(select(bus.outbox).order_by(bus.outbox.c.id))]
     assert topics == ["denials.denial.opened", "denials.denial.resolved"]
+
+
+async def test_adjudications_handled_together_open_and_recover_as_one_at_a_time(client: Any) -> None:
+    # in one call: C20 denied, C21 paid (nothing to recover), C20 paid by a later remittance (recovers the
+    # denial opened earlier in the same call), C22 denied
+    events = [
+        adj("C20", 0, [("CO", "197", 10000, None)]),
+        adj("C21", 9000, [("CO", "45", 1000, None)]),
+        adj("C20", 9000, [("CO", "45", 1000, None)], remittance="R2"),
+        adj("C22", 0, [("CO", "50", 10000, None)]),
+    ]
+    async with client.app.state.engine.begin() as conn:
+        items = [(e, Envelope.wrap(e, source="/remittance", tenant_id="org-1")) for e in events]
+        opened = await on_adjudicated_many(Unit(conn, "org-1", DenialsSettings()), items, default_rules())
+    assert len(opened) == 2
+    got = {d["claim_id"]: d for d in [(await client.get(f"/v1/denials/{i}", headers=T)).json() for i in opened]}
+    assert (got["C20"]["status"], got["C20"]["recovered_cents"]) == ("recovered", 9000)
+    assert got["C22"]["status"] == "open"
+    async with client.app.state.engine.connect() as conn:
+        seen = list(await conn.execute(select(adjudication_seen.c.claim_id).order_by(adjudication_seen.c.id)))
+    assert [r.claim_id for r in seen] == ["C20", "C21", "C20", "C22"]
 
 
 async def test_a_payer_reversal_is_noted_on_the_denial_it_takes_back_and_the_corrected_payment_recovers_it(

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 from rcm_shared.bus.outbox import Outbox
@@ -31,6 +32,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncTransactio
 
 from remittance.domain.posting import (
     CONTRACTUAL,
+    PATIENT_TYPES,
     PROVIDER_ADJUSTMENT,
     REVERSAL,
     Totals,
@@ -53,7 +55,7 @@ from remittance.models import (
     review_item,
     service_payment,
 )
-from remittance.patients import post_patient_share
+from remittance.patients import PatientShare, post_patient_share, post_shares
 
 SOURCE = "/remittance"
 
@@ -229,10 +231,12 @@ class _Poster:
                     "reversal_of": None,
                     "reversed_by": None,
                     "posted_at": now,
+                    **_held_name(c, c.patient_control_number in billed),
                 }
             )
         await bulk_insert(conn, claim_payment, rows)
         line_rows: list[dict[str, Any]] = []
+        reviews: list[dict[str, Any]] = []
         for c, cp_id in zip(claims, claim_ids, strict=True):
             used: set[int] = set()
             for n, s in enumerate(c.services, start=1):
@@ -258,14 +262,15 @@ class _Poster:
                     }
                 )
                 if billed_id is None and c.patient_control_number in billed:
-                    await _review(
-                        conn,
-                        tenant,
-                        self.id,
-                        "unmatched_line",
-                        c.patient_control_number,
-                        f"line {n} ({code}) matches no billed line",
-                        now,
+                    reviews.append(
+                        _review_row(
+                            tenant,
+                            self.id,
+                            "unmatched_line",
+                            c.patient_control_number,
+                            f"line {n} ({code}) matches no billed line",
+                            now,
+                        )
                     )
         line_ids = [row["id"] for row in line_rows]
         if line_rows:
@@ -292,20 +297,22 @@ class _Poster:
                 )
             matched = c.patient_control_number in billed
             if not matched:
-                await _review(
-                    conn,
-                    tenant,
-                    self.id,
-                    "unmatched_claim",
-                    c.patient_control_number,
-                    f"no billed claim {c.patient_control_number} is known; payment posted to it",
-                    now,
+                reviews.append(
+                    _review_row(
+                        tenant,
+                        self.id,
+                        "unmatched_claim",
+                        c.patient_control_number,
+                        f"no billed claim {c.patient_control_number} is known; payment posted to it",
+                        now,
+                    )
                 )
             if c.status == REVERSAL:
                 events.append(await self._reversal(conn, c, cp_id))
             events.append(self._adjudicated_event(c, es, matched))
         if ledger_rows:
             await bulk_insert(conn, ledger_entry, ledger_rows)
+        await bulk_insert(conn, review_item, reviews)
         await post_patient_share(conn, self.outbox, tenant, self.id, claims, entries, claim_ids, now)
         await self.outbox.add_many(conn, events)
 
@@ -567,6 +574,26 @@ def _num(text: str) -> str:
         return text
 
 
+def _held_name(c: ClaimPayment, matched: bool) -> dict[str, str | None]:
+    """The patient's name, kept on a payment for a claim not known yet (see ``reconcile_late_claims``)."""
+    last = None if matched else (c.patient.get("last") or None)
+    return {"held_patient_last_name": last, "held_patient_first_name": c.patient.get("first") if last else None}
+
+
+def _review_row(
+    tenant: str, remittance_id: str | None, kind: str, claim_id: str | None, detail: str, now: datetime
+) -> dict[str, Any]:
+    return {
+        "tenant_id": tenant,
+        "remittance_id": remittance_id,
+        "kind": kind,
+        "claim_id": claim_id,
+        "detail": detail,
+        "status": "open",
+        "created_at": now,
+    }
+
+
 async def _review(
     conn: AsyncConnection,
     tenant: str,
@@ -576,17 +603,7 @@ async def _review(
     detail: str,
     now: datetime,
 ) -> None:
-    await conn.execute(
-        insert(review_item).values(
-            tenant_id=tenant,
-            remittance_id=remittance_id,
-            kind=kind,
-            claim_id=claim_id,
-            detail=detail,
-            status="open",
-            created_at=now,
-        )
-    )
+    await conn.execute(insert(review_item).values(_review_row(tenant, remittance_id, kind, claim_id, detail, now)))
 
 
 async def _match_deposit_for(conn: AsyncConnection, tenant: str, remittance_id: str, trace: str, amount: int) -> None:
@@ -662,16 +679,20 @@ async def record_deposit(
 
 
 # -- events consumed ----------------------------------------------------------------------------------
-async def on_claim_status_changed(conn: AsyncConnection, tenant: str, event: ClaimStatusChangedV1) -> None:
+async def on_claim_status_changed(
+    conn: AsyncConnection, tenant: str, event: ClaimStatusChangedV1, topic_prefix: str = ""
+) -> None:
     """Remember what was billed (claim and lines) so that 835 payments can be matched to it."""
-    await on_claim_status_changes(conn, [(tenant, event)])
+    await on_claim_status_changes(conn, [(tenant, event)], topic_prefix)
 
 
-async def on_claim_status_changes(conn: AsyncConnection, events: Sequence[tuple[str, ClaimStatusChangedV1]]) -> None:
-    """``on_claim_status_changed`` for (tenant, event) pairs in order, in five statements whatever their
+async def on_claim_status_changes(
+    conn: AsyncConnection, events: Sequence[tuple[str, ClaimStatusChangedV1]], topic_prefix: str = ""
+) -> None:
+    """``on_claim_status_changed`` for (tenant, event) pairs in order, in six statements whatever their
     number: the claims' rows are read at once, every event is applied to them in memory, and the result is
     written back (new rows inserted, changed rows updated, the lines of a claim replaced by those of its
-    last event that has lines)."""
+    last event that has lines). Payments that came before their claim's lines are then reconciled."""
     if not events:
         return
     now = datetime.now(UTC)
@@ -747,3 +768,113 @@ async def on_claim_status_changes(conn: AsyncConnection, events: Sequence[tuple[
                 for line in billed
             ],
         )
+        late: dict[str, set[str]] = {}
+        for tenant, claim_id in lines:
+            late.setdefault(tenant, set()).add(claim_id)
+        await reconcile_late_claims(conn, late, Outbox(bus, topic_prefix), now)
+
+
+async def reconcile_late_claims(
+    conn: AsyncConnection, claims: dict[str, set[str]], outbox: Outbox, now: datetime
+) -> None:
+    """Payments posted before their claim was known here (the 835 came before the claim's own events: a fast
+    payer, or this worker behind), matched once the claim and its lines are (``claims``: tenant -> ids).
+
+    The payment is marked matched, its lines matched to the billed lines (REF*6R, then code, date and
+    units as stored), the patient's share it held is posted to the claim's patient account, and the review
+    items that said so are resolved with a note. Claims with no open review item cost one query.
+    """
+    r, cp, sp, le = review_item.c, claim_payment.c, service_payment.c, ledger_entry.c
+    for tenant, ids in claims.items():
+        items = (
+            await conn.execute(
+                select(r.id, r.claim_id, r.kind).where(
+                    and_(
+                        r.tenant_id == tenant,
+                        r.claim_id.in_(ids),
+                        r.status == "open",
+                        r.kind.in_(("unmatched_claim", "unmatched_line")),
+                    )
+                )
+            )
+        ).all()
+        if not items:
+            continue
+        billed = await _billed(conn, tenant, list({item.claim_id for item in items}))
+        payments = (
+            await conn.execute(
+                select(claim_payment)
+                .where(and_(cp.tenant_id == tenant, cp.claim_id.in_(list(billed))))
+                .order_by(cp.posted_at, cp.id)
+            )
+        ).all()
+        lines_of: dict[str, list[Any]] = {}
+        for line in await conn.execute(
+            select(service_payment).where(sp.claim_payment_id.in_([p.id for p in payments])).order_by(sp.line_number)
+        ):
+            lines_of.setdefault(line.claim_payment_id, []).append(line)
+        matches, unmatched = [], set()
+        for p in payments:
+            used = {line.billed_line_id for line in lines_of.get(p.id, []) if line.billed_line_id is not None}
+            for line in lines_of.get(p.id, []):
+                if line.billed_line_id is not None:
+                    continue
+                billed_id, method = _match_line(billed[p.claim_id], _stored_service(line), used)
+                if billed_id is None:
+                    unmatched.add(p.claim_id)
+                else:
+                    matches.append({"line_id": line.id, "billed_line_id": billed_id, "match_method": method})
+        if matches:
+            await conn.execute(
+                update(service_payment).where(sp.id == bindparam("line_id")),
+                matches,
+            )
+        late = [p for p in payments if not p.matched]
+        if late:
+            entries: dict[str, list[tuple[str, int]]] = {p.id: [] for p in late}
+            for payment_id, entry_type, amount in await conn.execute(
+                select(le.claim_payment_id, le.entry_type, le.amount_cents)
+                .where(and_(le.claim_payment_id.in_(list(entries)), le.entry_type.in_(PATIENT_TYPES)))
+                .order_by(le.id)
+            ):
+                if amount:
+                    entries[payment_id].append((entry_type, amount))
+            shares = [
+                PatientShare(
+                    p.claim_id,
+                    p.id,
+                    p.remittance_id,
+                    p.status_code,
+                    p.paid_cents,
+                    p.charge_cents,
+                    (p.held_patient_last_name, p.held_patient_first_name) if p.held_patient_last_name else None,
+                    entries[p.id],
+                )
+                for p in late
+            ]
+            await post_shares(conn, outbox, tenant, shares, now)
+            await conn.execute(
+                update(claim_payment)
+                .where(cp.id.in_([p.id for p in late]))
+                .values(matched=True, held_patient_last_name=None, held_patient_first_name=None)
+            )
+        done = [i.id for i in items if i.kind == "unmatched_claim" or i.claim_id not in unmatched]
+        if done:
+            await conn.execute(
+                update(review_item)
+                .where(r.id.in_(done))
+                .values(status="resolved", resolved_at=now, note="matched when the claim's billed lines arrived")
+            )
+
+
+def _stored_service(line: Any) -> SimpleNamespace:
+    """A stored service payment in the shape ``_match_line`` reads (SVC06's units are not stored)."""
+    original = SimpleNamespace(code=line.original_procedure_code) if line.original_procedure_code else None
+    return SimpleNamespace(
+        line_control_number=line.line_control_number,
+        original_procedure=original,
+        procedure=SimpleNamespace(code=line.procedure_code),
+        original_units=None,
+        units=line.units,
+        service_date=line.service_date,
+    )

@@ -81,6 +81,10 @@ claim_payment = Table(
     Column("reversal_of", String(36), nullable=True),  # the claim_payment this reversal cancels
     Column("reversed_by", String(36), nullable=True),
     Column("posted_at", DateTime(timezone=True), nullable=False),
+    # The patient's name from NM1*QC, kept only while the claim is unknown here (the 835 came before the
+    # claim's own events): the patient account it is posted to once known needs it. Cleared then.
+    Column("held_patient_last_name", String(80), nullable=True),
+    Column("held_patient_first_name", String(80), nullable=True),
     Index("ix_claim_payment_tenant_claim", "tenant_id", "claim_id"),
     Index("ix_claim_payment_tenant_pccn", "tenant_id", "payer_claim_control_number"),
     Index("ix_claim_payment_remittance", "remittance_id"),
@@ -184,6 +188,7 @@ review_item = Table(
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("resolved_at", DateTime(timezone=True), nullable=True),
     Index("ix_review_item_tenant_status", "tenant_id", "status"),
+    Index("ix_review_item_tenant_claim", "tenant_id", "claim_id"),
 )
 
 deposit = Table(

@@ -28,7 +28,7 @@ from sqlalchemy import and_, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from remittance.domain.posting import CONTRACTUAL, PATIENT_TYPES, Entry
+from remittance.domain.posting import CONTRACTUAL, PATIENT_TYPES, Entry, cents
 from remittance.models import (
     billed_claim,
     bus,
@@ -57,6 +57,20 @@ class IdempotencyConflict(PatientError):
 
 
 # -- from the 835 -----------------------------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class PatientShare:
+    """What one claim payment leaves to the patient, and what decides whether it is due yet."""
+
+    claim_id: str
+    claim_payment_id: str
+    remittance_id: str
+    status: str  # CLP02
+    paid_cents: int
+    charge_cents: int
+    name: tuple[str, str | None] | None  # NM1*QC last and first name, when the 835 gave one
+    entries: list[tuple[str, int]]  # patient responsibility (entry type, cents)
+
+
 async def post_patient_share(
     conn: AsyncConnection,
     outbox: Outbox,
@@ -68,7 +82,28 @@ async def post_patient_share(
     now: datetime,
 ) -> None:
     """Patient charges of the claim payments just posted, for claims no other payer still has to adjudicate."""
-    ids = list({c.patient_control_number for c in claims})
+    shares = [
+        PatientShare(
+            c.patient_control_number,
+            cp_id,
+            remittance_id,
+            c.status,
+            cents(c.paid),
+            cents(c.charge),
+            (c.patient["last"], c.patient.get("first")) if c.patient.get("last") else None,
+            [(e.entry_type, e.amount_cents) for e in es if e.entry_type in PATIENT_TYPES and e.amount_cents],
+        )
+        for c, es, cp_id in zip(claims, entries, claim_payment_ids, strict=True)
+    ]
+    await post_shares(conn, outbox, tenant, shares, now)
+
+
+async def post_shares(
+    conn: AsyncConnection, outbox: Outbox, tenant: str, shares: Sequence[PatientShare], now: datetime
+) -> None:
+    """Post each share to its claim's patient account (from the billed claim) unless the claim is unknown
+    (no account: its payment is in review) or another payer has yet to adjudicate it."""
+    ids = list({share.claim_id for share in shares})
     b = billed_claim.c
     known = {
         row.claim_id: row
@@ -81,31 +116,32 @@ async def post_patient_share(
     rows: list[dict[str, Any]] = []
     names: dict[str, tuple[str, str | None]] = {}
     touched: dict[str, list[str]] = defaultdict(list)
-    for c, es, cp_id in zip(claims, entries, claim_payment_ids, strict=True):
-        billed = known.get(c.patient_control_number)
+    for share in shares:
+        billed = known.get(share.claim_id)
         if billed is None:
             continue  # a claim we know nothing about (no account): its payment is in review already
-        if c.patient.get("last"):
-            names[billed.patient_account] = (c.patient["last"], c.patient.get("first"))
-        pending_other_payer = billed.next_payer_id and c.status in PRIMARY_PAID and c.paid < c.charge
+        if share.name:
+            names[billed.patient_account] = share.name
+        pending_other_payer = (
+            billed.next_payer_id and share.status in PRIMARY_PAID and share.paid_cents < share.charge_cents
+        )
         if pending_other_payer:
             continue  # the next payer's 835 says what the patient owes
-        for e in es:
-            if e.entry_type in PATIENT_TYPES and e.amount_cents:
-                rows.append(
-                    {
-                        "tenant_id": tenant,
-                        "account_id": billed.patient_account,
-                        "claim_id": c.patient_control_number,
-                        "entry_type": e.entry_type,
-                        "amount_cents": e.amount_cents,
-                        "remittance_id": remittance_id,
-                        "claim_payment_id": cp_id,
-                        "payment_id": None,
-                        "created_at": now,
-                    }
-                )
-                touched[billed.patient_account].append(c.patient_control_number)
+        for entry_type, amount_cents in share.entries:
+            rows.append(
+                {
+                    "tenant_id": tenant,
+                    "account_id": billed.patient_account,
+                    "claim_id": share.claim_id,
+                    "entry_type": entry_type,
+                    "amount_cents": amount_cents,
+                    "remittance_id": share.remittance_id,
+                    "claim_payment_id": share.claim_payment_id,
+                    "payment_id": None,
+                    "created_at": now,
+                }
+            )
+            touched[billed.patient_account].append(share.claim_id)
     if names:
         await conn.execute(
             insert_ignore_many(

@@ -222,3 +222,44 @@ async def test_payments_once_per_key_allocation_credit_and_refund(stack: tuple[A
     assert totals == {"deductible": 1000, "coinsurance": 1000, "copay": 1500, "payment": -4500, "refund": 1000}
     assert sum(totals.values()) == 0
     assert events == 4  # the 835's charges, two payments, the refund (replays emit nothing)
+
+
+async def test_a_payment_that_came_before_its_claim_is_matched_and_bills_the_patient_once_the_claim_is_known(
+    stack: tuple[Any, Any],
+) -> None:
+    from remittance.models import claim_payment, patient_account, service_payment
+
+    client, engine = stack
+    late = claim(
+        "LATE1",
+        "1",
+        "125.00",
+        "98.00",
+        "ICNL1",
+        patient_resp="27.00",
+        lines=[line("99213", "125.00", "98.00", [("PR", "3", "27.00")], lcn="LATE1-1")],
+    )
+    late.patient = {"last": "ROE", "first": "RICHARD", "id_qualifier": "MI", "id": "W555"}
+    era = interchange((header("EFTL", "98.00"), [late], []), isa=7)
+    assert (await client.post("/v1/remittances", content=era, headers=X12)).status_code == 201
+    review = (await client.get("/v1/review-items", params={"kind": "unmatched_claim"}, headers=T)).json()
+    assert [i["claim_id"] for i in review] == ["LATE1"]
+    async with engine.connect() as conn:
+        assert await conn.scalar(select(func.count()).select_from(patient_ledger)) == 0  # no account known yet
+
+    await billed(engine, "LATE1", "A9")  # the claim's own event, late: its lines and patient account
+    await billed(engine, "LATE1", "A9", state="accepted")  # and a later one: nothing is posted twice
+    a9 = await account(client, "A9")
+    assert a9["balance_cents"] == 2700 and a9["claims"] == [{"claim_id": "LATE1", "balance_cents": 2700}]
+    assert (await client.get("/v1/review-items", headers=T)).json() == []
+    resolved = (await client.get("/v1/review-items", params={"status": "resolved"}, headers=T)).json()
+    assert [(i["kind"], i["note"]) for i in resolved] == [
+        ("unmatched_claim", "matched when the claim's billed lines arrived")
+    ]
+    async with engine.connect() as conn:
+        payment = (await conn.execute(select(claim_payment))).one()
+        assert payment.matched and payment.held_patient_last_name is None  # the name is kept only while needed
+        lines = (await conn.execute(select(service_payment.c.billed_line_id, service_payment.c.match_method))).all()
+        assert [m for _id, m in lines] == ["line_control_number"] and lines[0][0] is not None
+        names = (await conn.execute(select(patient_account.c.last_name, patient_account.c.first_name))).all()
+        assert names == [("ROE", "RICHARD")]  # for the statement

@@ -128,7 +128,7 @@ class InboxConsumer:
         max_retries: int = 5,
         retry_backoff: float = 0.2,
         session_timeout_ms: int = 10_000,
-        batch_size: int = 50,
+        batch_size: int = 200,
         after_db_commit: Hook | None = None,
     ) -> None:
         if batch_size < 1:

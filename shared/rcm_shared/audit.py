@@ -22,10 +22,10 @@ from typing import Annotated, Any
 from alembic.operations import Operations
 from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel
-from sqlalchemy import Column, DateTime, Index, Integer, MetaData, String, Table, and_, select, text
+from sqlalchemy import Column, Index, Integer, MetaData, String, Table, and_, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from rcm_shared.bus.tables import BigId
+from rcm_shared.bus.tables import BigId, UtcDateTime
 from rcm_shared.db import READ_ONLY, GroupCommit, bulk_insert
 
 GENESIS = "0" * 64
@@ -37,7 +37,7 @@ def _audit_columns() -> list[Column[Any]]:
     return [
         Column("id", BigId, primary_key=True, autoincrement=True),
         Column("tenant_id", String(64), nullable=False),
-        Column("at", DateTime(timezone=True), nullable=False),
+        Column("at", UtcDateTime(), nullable=False),
         Column("actor", String(120), nullable=False),
         Column("action", String(10), nullable=False),
         Column("method", String(10), nullable=False),

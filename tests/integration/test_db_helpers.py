@@ -170,3 +170,26 @@ async def test_group_commit_shares_transactions_and_a_bad_item_fails_alone(db_fa
     finally:
         await group.close()
         await engine.dispose()
+
+
+async def test_timestamps_come_back_aware_and_in_utc_on_every_backend(db_factory: Any) -> None:
+    from datetime import timedelta, timezone
+
+    from remittance.models import bus
+
+    db = await db_factory("remittance")
+    engine = create_engine(db.url, schema=db.schema)
+    outbox = bus.outbox
+    east = datetime(2026, 11, 28, 14, 30, tzinfo=timezone(timedelta(hours=2)))  # 12:30 UTC
+    naive = datetime(2026, 11, 28, 12, 31)  # taken as UTC
+    rows = _rows(0, 3)
+    rows[0]["created_at"], rows[1]["created_at"] = east, naive
+    async with engine.begin() as conn:
+        await bulk_insert(conn, outbox, rows[:2])
+        await conn.execute(outbox.insert().values(rows[2]))  # through SQLAlchemy's own parameter handling
+        got = (await conn.execute(select(outbox.c.created_at).order_by(outbox.c.event_id))).scalars().all()
+        later = (await conn.execute(select(outbox.c.event_id).where(outbox.c.created_at > east))).scalars().all()
+    assert got == [east, naive.replace(tzinfo=UTC), rows[2]["created_at"]]
+    assert all(at.utcoffset() == timedelta(0) for at in got)
+    assert later == ["e-1", "e-2"]  # compared as instants, whatever offset the value came with
+    await engine.dispose()

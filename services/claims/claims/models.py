@@ -7,14 +7,13 @@ leaves this service except in the 837 to the payer).
 from __future__ import annotations
 
 from rcm_shared.audit import audit_table
-from rcm_shared.bus.tables import BigId, bus_tables
+from rcm_shared.bus.tables import BigId, UtcDateTime, bus_tables
 from rcm_shared.db import make_metadata
 from sqlalchemy import (
     JSON,
     BigInteger,
     Column,
     Date,
-    DateTime,
     Index,
     Integer,
     String,
@@ -53,10 +52,10 @@ claim = Table(
     Column("submission_id", String(36), nullable=True),
     Column("patient_account", String(20), nullable=True),  # the patient's account (patient_account.id)
     Column("next_payer_id", String(80), nullable=True),  # the payer billed after this one adjudicates (COB)
-    Column("created_at", DateTime(timezone=True), nullable=False),
-    Column("updated_at", DateTime(timezone=True), nullable=False),
-    Column("submitted_at", DateTime(timezone=True), nullable=True),
-    Column("adjudicated_at", DateTime(timezone=True), nullable=True),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("updated_at", UtcDateTime(), nullable=False),
+    Column("submitted_at", UtcDateTime(), nullable=True),
+    Column("adjudicated_at", UtcDateTime(), nullable=True),
     Index("ix_claim_tenant_state", "tenant_id", "state"),
     Index("ix_claim_tenant_duplicate", "tenant_id", "duplicate_key"),
     Index("ix_claim_tenant_member", "tenant_id", "payer_id", "member_id"),
@@ -72,7 +71,7 @@ claim_transition = Table(
     Column("to_state", String(20), nullable=False),
     Column("actor", String(120), nullable=False),  # user, or event:<type>:<id>
     Column("reason", Text, nullable=True),
-    Column("at", DateTime(timezone=True), nullable=False),
+    Column("at", UtcDateTime(), nullable=False),
     Index("ix_claim_transition_claim", "tenant_id", "claim_id"),
 )
 
@@ -93,10 +92,10 @@ submission = Table(
     Column("attempts", Integer, nullable=False),
     Column("last_error", Text, nullable=True),
     Column("destination", Text, nullable=True),
-    Column("created_at", DateTime(timezone=True), nullable=False),
-    Column("delivered_at", DateTime(timezone=True), nullable=True),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("delivered_at", UtcDateTime(), nullable=True),
     # until then the API request that recorded it is delivering it; NULL or past: the worker's to (re)try
-    Column("deliver_after", DateTime(timezone=True), nullable=True),
+    Column("deliver_after", UtcDateTime(), nullable=True),
     Index("ix_submission_tenant_controls", "tenant_id", "group_control", "transaction_control"),
 )
 
@@ -119,7 +118,7 @@ eligibility_snapshot = Table(
     Column("coverage_start", Date, nullable=True),
     Column("coverage_end", Date, nullable=True),
     Column("service_date", Date, nullable=True),
-    Column("checked_at", DateTime(timezone=True), nullable=False),
+    Column("checked_at", UtcDateTime(), nullable=False),
     UniqueConstraint("tenant_id", "check_id"),
     Index("ix_eligibility_snapshot_member", "tenant_id", "payer_id", "member_id"),
 )
@@ -135,7 +134,7 @@ claim_status_record = Table(
     Column("source", String(8), nullable=False),  # 999 | 277CA | 277 | 276 (an inquiry we sent)
     Column("summary", Text, nullable=False),
     Column("codes", JSON, nullable=False),  # STC category:code[:entity] or 999 codes
-    Column("at", DateTime(timezone=True), nullable=False),
+    Column("at", UtcDateTime(), nullable=False),
     Index("ix_claim_status_record_claim", "tenant_id", "claim_id"),
 )
 
@@ -147,6 +146,6 @@ patient_account = Table(
     Column("id", String(20), primary_key=True),
     Column("tenant_id", String(64), nullable=False),
     Column("match_key", String(64), nullable=False),
-    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
     UniqueConstraint("tenant_id", "match_key"),
 )

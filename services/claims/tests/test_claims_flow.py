@@ -264,6 +264,7 @@ async def test_one_277ca_for_many_claims_applies_its_findings_in_order(client: A
     got_b = (await client.get(f"/v1/claims/{b['id']}", headers=T)).json()
     assert (got_a["state"], got_a["payer_claim_control_number"]) == ("accepted", "PAYERICN1")
     assert got_a["status_detail"]["codes"] == ["A7:562:85"]  # the last finding is the one shown
+    assert datetime.fromisoformat(got_a["updated_at"]).utcoffset() == timedelta(0)  # with its offset, on SQLite too
     assert (got_b["state"], got_b["payer_claim_control_number"]) == ("rejected", None)
     history = (await client.get(f"/v1/claims/{a['id']}/history", headers=T)).json()
     assert [h["to_state"] for h in history].count("accepted") == 1 and "rejected" not in [

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from rcm_shared.audit import audit_table
-from rcm_shared.bus.tables import BigId, bus_tables
+from rcm_shared.bus.tables import BigId, UtcDateTime, bus_tables
 from rcm_shared.db import make_metadata
-from sqlalchemy import JSON, BigInteger, Column, Date, DateTime, Index, Integer, String, Table, Text, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Column, Date, Index, Integer, String, Table, Text, UniqueConstraint
 
 metadata = make_metadata()
 bus = bus_tables(metadata)
@@ -34,9 +34,9 @@ denial = Table(
     Column("deadline_notified", Integer, nullable=False),
     Column("replacement_claim_id", String(64), nullable=True),
     Column("recovered_cents", BigInteger, nullable=False),
-    Column("opened_at", DateTime(timezone=True), nullable=False),
-    Column("updated_at", DateTime(timezone=True), nullable=False),
-    Column("resolved_at", DateTime(timezone=True), nullable=True),
+    Column("opened_at", UtcDateTime(), nullable=False),
+    Column("updated_at", UtcDateTime(), nullable=False),
+    Column("resolved_at", UtcDateTime(), nullable=True),
     UniqueConstraint("tenant_id", "claim_id", "line_number", "source_id"),
     Index("ix_denial_tenant_status", "tenant_id", "status"),
     Index("ix_denial_tenant_replacement", "tenant_id", "replacement_claim_id"),
@@ -51,7 +51,7 @@ denial_event = Table(
     Column("action", String(32), nullable=False),
     Column("actor", String(120), nullable=False),
     Column("note", Text, nullable=True),
-    Column("at", DateTime(timezone=True), nullable=False),
+    Column("at", UtcDateTime(), nullable=False),
     Index("ix_denial_event_denial", "denial_id"),
 )
 
@@ -64,7 +64,7 @@ appeal = Table(
     Column("letter_text", Text, nullable=False),
     Column("letter_pdf", Text, nullable=False),  # base64
     Column("outcome", String(20), nullable=True),  # recovered | upheld
-    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
     Index("ix_appeal_denial", "denial_id"),
 )
 

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from rcm_shared.audit import audit_table
-from rcm_shared.bus.tables import bus_tables
+from rcm_shared.bus.tables import UtcDateTime, bus_tables
 from rcm_shared.db import make_metadata
-from sqlalchemy import JSON, BigInteger, Column, Date, DateTime, Index, Integer, String, Table, Text
+from sqlalchemy import JSON, BigInteger, Column, Date, Index, Integer, String, Table, Text
 
 metadata = make_metadata()
 bus = bus_tables(metadata)
@@ -28,7 +28,7 @@ eligibility_check = Table(
     Column("x12_270", Text, nullable=True),
     Column("x12_271", Text, nullable=False),
     Column("reused_check_id", String(36), nullable=True),
-    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
     Index("ix_eligibility_check_member", "tenant_id", "payer_id", "member_id", "created_at"),
 )
 
@@ -46,8 +46,8 @@ eligibility_batch = Table(
     Column("tenant_id", String(64), nullable=False),
     Column("status", String(16), nullable=False),  # running | done
     Column("total", Integer, nullable=False),
-    Column("created_at", DateTime(timezone=True), nullable=False),
-    Column("finished_at", DateTime(timezone=True), nullable=True),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("finished_at", UtcDateTime(), nullable=True),
 )
 
 eligibility_batch_item = Table(

@@ -6,7 +6,7 @@ Money is integer cents. Every row carries its tenant (organization); every query
 from __future__ import annotations
 
 from rcm_shared.audit import audit_table
-from rcm_shared.bus.tables import BigId, bus_tables
+from rcm_shared.bus.tables import BigId, UtcDateTime, bus_tables
 from rcm_shared.db import make_metadata
 from sqlalchemy import (
     JSON,
@@ -14,7 +14,6 @@ from sqlalchemy import (
     Boolean,
     Column,
     Date,
-    DateTime,
     ForeignKey,
     Index,
     Integer,
@@ -54,8 +53,8 @@ remittance = Table(
     Column("transaction_control", String(30), nullable=False),
     Column("claim_count", Integer, nullable=False),
     Column("file_sha256", String(64), nullable=False),
-    Column("received_at", DateTime(timezone=True), nullable=False),
-    Column("posted_at", DateTime(timezone=True), nullable=True),
+    Column("received_at", UtcDateTime(), nullable=False),
+    Column("posted_at", UtcDateTime(), nullable=True),
     UniqueConstraint("tenant_id", "sender_id", "interchange_control", "transaction_control"),
     UniqueConstraint("tenant_id", "payer_id", "trace_number"),
     Index("ix_remittance_tenant_payment_date", "tenant_id", "payment_date"),
@@ -80,7 +79,7 @@ claim_payment = Table(
     Column("matched", Boolean, nullable=False),  # a billed claim with this id is known
     Column("reversal_of", String(36), nullable=True),  # the claim_payment this reversal cancels
     Column("reversed_by", String(36), nullable=True),
-    Column("posted_at", DateTime(timezone=True), nullable=False),
+    Column("posted_at", UtcDateTime(), nullable=False),
     # The patient's name from NM1*QC, kept only while the claim is unknown here (the 835 came before the
     # claim's own events): the patient account it is posted to once known needs it. Cleared then.
     Column("held_patient_last_name", String(80), nullable=True),
@@ -151,7 +150,7 @@ billed_claim = Table(
     Column("payer_id", String(80), nullable=True),
     Column("charge_cents", BigInteger, nullable=False),
     Column("state", String(24), nullable=False),
-    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", UtcDateTime(), nullable=False),
     # for the patient side: whose claim, which payer comes next (COB), the claim before it (a secondary's
     # primary, a replacement's original) and the first date of service
     Column("patient_account", String(20), nullable=True),
@@ -185,8 +184,8 @@ review_item = Table(
     Column("detail", Text, nullable=False),
     Column("status", String(16), nullable=False),  # open | resolved
     Column("note", Text, nullable=True),
-    Column("created_at", DateTime(timezone=True), nullable=False),
-    Column("resolved_at", DateTime(timezone=True), nullable=True),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("resolved_at", UtcDateTime(), nullable=True),
     Index("ix_review_item_tenant_status", "tenant_id", "status"),
     Index("ix_review_item_tenant_claim", "tenant_id", "claim_id"),
 )
@@ -200,7 +199,7 @@ deposit = Table(
     Column("amount_cents", BigInteger, nullable=False),
     Column("deposit_date", Date, nullable=False),
     Column("remittance_id", String(36), nullable=True),
-    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
     UniqueConstraint("tenant_id", "trace_number"),
 )
 
@@ -213,7 +212,7 @@ patient_account = Table(
     Column("account_id", String(20), primary_key=True),  # numbered by the claims service
     Column("last_name", String(80), nullable=False),  # from the 835 (NM1*QC): the name statements carry
     Column("first_name", String(80), nullable=True),
-    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", UtcDateTime(), nullable=False),
 )
 
 patient_ledger = Table(
@@ -229,7 +228,7 @@ patient_ledger = Table(
     Column("remittance_id", String(36), nullable=True),
     Column("claim_payment_id", String(36), nullable=True),
     Column("payment_id", String(36), nullable=True),
-    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
     Index("ix_patient_ledger_account", "tenant_id", "account_id"),
 )
 
@@ -246,7 +245,7 @@ patient_payment = Table(
     Column("received_on", Date, nullable=False),
     Column("idempotency_key", String(200), nullable=False),
     Column("request_hash", String(64), nullable=False),
-    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
     UniqueConstraint("tenant_id", "idempotency_key"),
 )
 
@@ -261,7 +260,7 @@ statement = Table(
     Column("amount_due_cents", BigInteger, nullable=False),
     Column("document", JSON, nullable=False),
     Column("pdf", LargeBinary, nullable=False),
-    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
     Index("ix_statement_account", "tenant_id", "account_id"),
 )
 
@@ -274,5 +273,5 @@ statement_run = Table(
     Column("cycle_day", Integer, nullable=True),
     Column("statements", Integer, nullable=False),
     Column("amount_due_cents", BigInteger, nullable=False),
-    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
 )

@@ -7,6 +7,7 @@ creates them in its first migration (``create_bus_tables``).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from alembic.operations import Operations
 from sqlalchemy import (
@@ -20,12 +21,37 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    TypeDecorator,
     UniqueConstraint,
     text,
 )
+from sqlalchemy.engine import Dialect
 
 # SQLite only autoincrements INTEGER PRIMARY KEY; PostgreSQL gets a BIGINT identity.
 BigId = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """A point in time, handed back aware and in UTC by every backend.
+
+    PostgreSQL's ``timestamptz`` does so already. SQLite has no time zone type: ``DateTime(timezone=True)``
+    stores the wall time and hands it back naive, so API answers lost their offset on the embedded stack.
+    Here a value is converted to UTC before it is stored and read back with UTC attached. A naive value is
+    taken as UTC (what the services have always written). The DDL is that of ``DateTime(timezone=True)``.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None or value.tzinfo is None:
+            return value
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None or value.tzinfo is not None:
+            return value
+        return value.replace(tzinfo=UTC)
 
 
 @dataclass(frozen=True)
@@ -46,8 +72,8 @@ def _outbox_columns() -> list[Column[object]]:
         Column("tenant_id", String(64), nullable=False),
         Column("headers", JSON, nullable=False),
         Column("payload", Text, nullable=False),
-        Column("created_at", DateTime(timezone=True), nullable=False),
-        Column("published_at", DateTime(timezone=True), nullable=True),
+        Column("created_at", UtcDateTime(), nullable=False),
+        Column("published_at", UtcDateTime(), nullable=True),
         Column("publish_count", Integer, nullable=False, server_default=text("0")),
     ]
 
@@ -61,7 +87,7 @@ def _inbox_columns() -> list[Column[object]]:
         Column("topic", String(249), nullable=False),
         Column("partition", Integer, nullable=False),
         Column("offset", BigInteger, nullable=False),
-        Column("processed_at", DateTime(timezone=True), nullable=False),
+        Column("processed_at", UtcDateTime(), nullable=False),
     ]
 
 
@@ -71,7 +97,7 @@ def _heartbeat_columns() -> list[Column[object]]:
         Column("broker_ok", Integer, nullable=False),
         Column("assigned_partitions", Integer, nullable=False),
         Column("detail", JSON, nullable=False),
-        Column("updated_at", DateTime(timezone=True), nullable=False),
+        Column("updated_at", UtcDateTime(), nullable=False),
     ]
 
 
@@ -79,7 +105,7 @@ def _lease_columns() -> list[Column[object]]:
     return [
         Column("name", String(200), primary_key=True),
         Column("holder", String(200), nullable=False),
-        Column("expires_at", DateTime(timezone=True), nullable=False),
+        Column("expires_at", UtcDateTime(), nullable=False),
     ]
 
 

@@ -90,6 +90,22 @@ class ClaimsUnit:
             raise NotFound(f"no claim {claim_id}")
         return row
 
+    async def get_many(self, ids: set[str]) -> dict[str, dict[str, Any]]:
+        """The claims of these ids (those that exist), as column dicts to change in memory and ``put_many``;
+        locked on PostgreSQL like ``get(lock=True)``."""
+        stmt = select(claim).where(and_(claim.c.tenant_id == self.tenant, claim.c.id.in_(ids)))
+        if self.conn.dialect.name == "postgresql":
+            stmt = stmt.with_for_update()
+        return {row.id: dict(row._mapping) for row in await self.conn.execute(stmt)}
+
+    async def put_many(self, rows: Sequence[dict[str, Any]], columns: Sequence[str]) -> None:
+        """Write these columns of claim rows (from ``get_many``) back, in one executemany."""
+        if rows:
+            await self.conn.execute(
+                update(claim).where(and_(claim.c.tenant_id == self.tenant, claim.c.id == bindparam("claim_id_"))),
+                [{"claim_id_": row["id"], **{c: row[c] for c in columns}} for row in rows],
+            )
+
     async def transition(
         self,
         row: Any,
@@ -437,10 +453,7 @@ async def on_adjudicated_many(
     ids = {event.claim_id for event, _actor in items}
     if not ids:
         return
-    stmt = select(claim).where(and_(claim.c.tenant_id == unit.tenant, claim.c.id.in_(ids)))
-    if unit.conn.dialect.name == "postgresql":
-        stmt = stmt.with_for_update()
-    rows = {row.id: dict(row._mapping) for row in await unit.conn.execute(stmt)}
+    rows = await unit.get_many(ids)
     before = {claim_id: dict(row) for claim_id, row in rows.items()}
     touched: dict[str, None] = {}
     changes, actors, secondaries = [], [], []
@@ -477,10 +490,8 @@ async def on_adjudicated_many(
             secondaries.append((before[row["id"]], event, actor))
     if touched:
         columns = ["paid_cents", "contractual_cents", "patient_responsibility_cents", "payer_claim_control_number"]
-        columns += ["adjudicated_at", "state", "updated_at"]
-        await unit.conn.execute(
-            update(claim).where(and_(claim.c.tenant_id == unit.tenant, claim.c.id == bindparam("claim_id_"))),
-            [{"claim_id_": claim_id, **{c: rows[claim_id][c] for c in columns}} for claim_id in touched],
+        await unit.put_many(
+            [rows[claim_id] for claim_id in touched], [*columns, "adjudicated_at", "state", "updated_at"]
         )
     if changes:
         await unit.record(changes, actors)
@@ -649,10 +660,7 @@ async def apply_claim_statuses(unit: ClaimsUnit, findings: Sequence[StatusFindin
     ids = {f.claim_id for f in findings}
     if not ids:
         return set()
-    stmt = select(claim).where(and_(claim.c.tenant_id == unit.tenant, claim.c.id.in_(ids)))
-    if unit.conn.dialect.name == "postgresql":
-        stmt = stmt.with_for_update()
-    rows = {row.id: dict(row._mapping) for row in await unit.conn.execute(stmt)}
+    rows = await unit.get_many(ids)
     now = datetime.now(UTC)
     records, changes = [], []
     for f in findings:
@@ -681,12 +689,9 @@ async def apply_claim_statuses(unit: ClaimsUnit, findings: Sequence[StatusFindin
     if not records:
         return set()
     await bulk_insert(unit.conn, claim_status_record, records)
-    columns = ("state", "status_detail", "payer_claim_control_number", "updated_at")
     touched = dict.fromkeys(r["claim_id"] for r in records)
-    await unit.conn.execute(
-        update(claim).where(and_(claim.c.tenant_id == unit.tenant, claim.c.id == bindparam("claim_id_"))),
-        [{"claim_id_": claim_id, **{c: rows[claim_id][c] for c in columns}} for claim_id in touched],
-    )
+    columns = ["state", "status_detail", "payer_claim_control_number", "updated_at"]
+    await unit.put_many([rows[claim_id] for claim_id in touched], columns)
     if changes:
         await unit.record(changes, actor)
     return set(touched)

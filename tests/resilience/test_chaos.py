@@ -5,7 +5,10 @@ While `rcm demo` pushes the day through the whole cycle (eligibility, charge ent
 277CAs and 835s, posting, denials, appeals, corrections, follow-up, statements):
 - every few seconds a random worker is killed with SIGKILL - and a random API too while the demo only reads
   (phase "waiting-on-payers", announced in RCM_DEMO_PHASE_FILE; a write cut off mid-way could have been
-  applied, so the demo does not resend it and the API kills stay out of its writes);
+  applied, so the demo does not resend it and the API kills stay out of its writes); a process is killed
+  again only once it has run a calm minute since its restart (the supervisor's ``CALM_SECONDS``): killing it
+  faster is a crash loop, which the supervisor answers with a backoff growing to 30 s a restart - an outage
+  longer than the demo's clients wait (``RCM_DEMO_RETRY_SECONDS``), not a fault to ride through;
 - once, the embedded broker is killed: topics, messages and offsets are gone, the relays replay their kept
   outboxes into the new one and the consumers' inboxes drop what they had already handled;
 - on PostgreSQL, once, every connection of the remittance service (API and worker, found by their
@@ -39,6 +42,7 @@ import httpx
 import pytest
 from rcm_cli.demo import WAITING
 from rcm_cli.procs import command_line, descendants
+from rcm_cli.supervisor import CALM_SECONDS
 from rcm_shared.db import create_engine
 from rcm_shared.topics import CATALOG
 from sqlalchemy import text
@@ -64,6 +68,7 @@ class Chaos(threading.Thread):
         self.pg = pg  # (url, schema of the service whose connections are dropped)
         self.stop = threading.Event()
         self.kills: Counter[str] = Counter()
+        self.killed_at: dict[str, float] = {}
         self.broker_restarts = 0
         self.connections_dropped = 0
         self.errors: list[str] = []
@@ -80,6 +85,9 @@ class Chaos(threading.Thread):
                 return pid
         return None
 
+    def _calm(self, label: str) -> bool:
+        return time.monotonic() - self.killed_at.get(label, float("-inf")) > CALM_SECONDS
+
     def _kill(self, needle: str, label: str) -> bool:
         pid = self._pid(needle)
         if pid is None:  # being restarted right now
@@ -89,6 +97,7 @@ class Chaos(threading.Thread):
         except ProcessLookupError:
             return False
         self.kills[label] += 1
+        self.killed_at[label] = time.monotonic()
         return True
 
     def run(self) -> None:
@@ -113,11 +122,11 @@ class Chaos(threading.Thread):
                 assert self.pg is not None
                 self.connections_dropped = asyncio.run(_drop_connections(*self.pg, seconds=4.0))
             else:
-                service = self.rng.choice(SERVICES)
-                if phase == WAITING and (step == "api" or self.rng.random() < 0.4):
-                    self._kill(f"{service}.main", f"{service}-api")
-                else:
-                    self._kill(f"{service}.worker", f"{service}-worker")
+                kind = "api" if phase == WAITING and (step == "api" or self.rng.random() < 0.4) else "worker"
+                calm = [s for s in SERVICES if self._calm(f"{s}-{kind}")]
+                if calm:
+                    service = self.rng.choice(calm)
+                    self._kill(f"{service}.{'main' if kind == 'api' else 'worker'}", f"{service}-{kind}")
 
 
 async def _drop_connections(url: str, schema: str, seconds: float) -> int:

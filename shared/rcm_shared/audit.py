@@ -85,9 +85,7 @@ _FIELDS = ("tenant_id", "at", "actor", "action", "method", "resource", "resource
 
 def _digest(prev_hash: str, row: Mapping[str, Any]) -> str:
     fields = {k: row[k] for k in _FIELDS}
-    at = fields["at"]
-    at = at if at.tzinfo else at.replace(tzinfo=UTC)  # SQLite hands back naive UTC
-    fields["at"] = at.astimezone(UTC).isoformat(timespec="microseconds")
+    fields["at"] = fields["at"].astimezone(UTC).isoformat(timespec="microseconds")  # aware: UtcDateTime
     body = json.dumps(fields, sort_keys=True, separators=(",", ":"), default=str)
     return hashlib.sha256(f"{prev_hash}|{body}".encode()).hexdigest()
 

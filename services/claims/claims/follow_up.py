@@ -23,7 +23,6 @@ from claims.domain import state as st
 from claims.domain.scrubber import PayerRuleBook
 from claims.handlers import ClaimsUnit
 from claims.models import claim, claim_status_record
-from claims.reports import as_utc
 from claims.submission import Prepared, hold_for_caller, prepare_status_inquiry
 
 # Claims the payer has not finished with; draft/ready/rejected ones only for the timely-filing flag.
@@ -100,7 +99,7 @@ def assess(row: Any, records: list[StatusRecord], rules: PayerRuleBook, as_of: d
     deadline = row.service_from + timedelta(days=r.timely_filing_days)
     days_left = (deadline - as_of).days
     warning = days_left <= r.warn_days_before_limit
-    submitted = as_utc(row.submitted_at) if row.submitted_at else None
+    submitted = row.submitted_at
     since = [x for x in records if submitted is None or x.at >= submitted]  # answers to the last submission
     inquiries = [x for x in since if x.source == "276"]
     answers = [x for x in since if x.source == "277"]
@@ -178,9 +177,7 @@ async def follow_up_list(
             .where(and_(r.tenant_id == tenant, r.claim_id.in_(chunk)))
             .order_by(r.id)
         ):
-            records.setdefault(rec.claim_id, []).append(
-                StatusRecord(rec.source, rec.summary, list(rec.codes), as_utc(rec.at))
-            )
+            records.setdefault(rec.claim_id, []).append(StatusRecord(rec.source, rec.summary, list(rec.codes), rec.at))
     items = [i for row in rows if (i := assess(row, records.get(row.id, []), rules, as_of)) is not None]
     items.sort(
         key=lambda i: (

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date
 from typing import Any
 
 from sqlalchemy import and_, select
@@ -52,10 +52,6 @@ class Kpis:
 
 def _rate(n: int, d: int) -> float | None:
     return round(n / d, 4) if d else None
-
-
-def as_utc(value: datetime) -> datetime:
-    return value if value.tzinfo else value.replace(tzinfo=UTC)  # SQLite hands back naive UTC times
 
 
 async def kpis(conn: AsyncConnection, tenant: str, since: date | None = None, until: date | None = None) -> Kpis:
@@ -116,7 +112,7 @@ async def kpis(conn: AsyncConnection, tenant: str, since: date | None = None, un
         first_pass += first_result == st.PAID and not NOT_FIRST_PASS & set(states)
         paid_at = next((tr.at for tr in trail if tr.to_state in (st.PAID, st.PARTIALLY_PAID)), None)
         if paid_at is not None:
-            days.append((as_utc(paid_at) - as_utc(sent)).total_seconds() / 86400)
+            days.append((paid_at - sent).total_seconds() / 86400)
         extra = replaced.get(r.id, [0, 0, 0])
         totals["charge"] += r.charge_cents
         totals["paid"] += r.paid_cents + extra[0]

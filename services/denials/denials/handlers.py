@@ -346,7 +346,7 @@ async def _resolve(
         .values(status=status, resolved_at=now, updated_at=now, recovered_cents=recovered)
     )
     await unit.log(row.id, status, actor, note)
-    days = (now - row.opened_at.replace(tzinfo=row.opened_at.tzinfo or UTC)).days
+    days = (now - row.opened_at).days
     d = denial.c
     still_open = (
         await unit.conn.execute(

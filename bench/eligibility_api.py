@@ -107,6 +107,19 @@ async def load(
     return latencies, errors, elapsed
 
 
+TICK = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pid: int) -> float:
+    """CPU (user + system) of a process and its children so far: uvicorn --workers N runs N children."""
+    total = 0.0
+    pids = [pid, *(int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split())]
+    for p in pids:
+        fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+        total += (int(fields[11]) + int(fields[12])) / TICK
+    return total
+
+
 def pct(values: list[float], p: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(p / 100 * len(ordered)))]
@@ -189,13 +202,27 @@ def main() -> None:
                     except httpx.HTTPError:
                         time.sleep(0.1)
             url = f"http://127.0.0.1:{api_port}"
-            print(f"{'path':<8} {'offered/s':>9} {'achieved/s':>10} {'p50 ms':>7} {'p99 ms':>7} {'errors':>6}")
+            # CPU ms per request of each process (warm-up included): on two cores, 200 requests/s leave
+            # 10 ms of CPU per request for the three of them together.
+            print(
+                f"{'path':<8} {'offered/s':>9} {'achieved/s':>10} {'p50 ms':>7} {'p99 ms':>7} {'errors':>6}"
+                f" {'CPU ms/req: api':>16} {'sandbox':>8} {'client':>7}"
+            )
             for cached in (False, True):
+                before = [cpu_seconds(p.pid) for p in procs], time.process_time()
                 lat, errors, elapsed = asyncio.run(load(url, args.rate, args.seconds, args.concurrency, cached, token))
+                (sandbox_cpu, api_cpu), client_cpu = (  # procs: sandbox, then the API
+                    [
+                        (cpu_seconds(p.pid) - b) * 1000 / (len(lat) + WARM_UP)
+                        for p, b in zip(procs, before[0], strict=True)
+                    ],
+                    (time.process_time() - before[1]) * 1000 / (len(lat) + WARM_UP),
+                )
                 failed += errors
                 print(
                     f"{'cached' if cached else 'live':<8} {args.rate:>9.0f} {len(lat) / elapsed:>10.0f} "
                     f"{statistics.median(lat):>7.1f} {pct(lat, 99):>7.1f} {errors:>6}"
+                    f" {api_cpu:>16.2f} {sandbox_cpu:>8.2f} {client_cpu:>7.2f}"
                 )
         finally:
             for p in procs:

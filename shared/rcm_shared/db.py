@@ -9,10 +9,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import fcntl
+import os
 import re
 import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
+from contextvars import ContextVar
+from functools import partial
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Self, TypeVar, cast
@@ -21,6 +25,8 @@ from sqlalchemy import MetaData, Table, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+
+from rcm_shared.sqlite import connect as sqlite_connect
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -54,8 +60,14 @@ def create_engine(url: str, *, schema: str, pool_size: int = 10, echo: bool = Fa
         if database and database != ":memory:":
             Path(database).parent.mkdir(parents=True, exist_ok=True)
         # A small pool per process: opening a SQLite connection (file, WAL pragmas) per request costs more than
-        # the query itself; WAL lets the API and worker processes share the file.
-        engine = create_async_engine(url, echo=echo, pool_size=pool_size, connect_args={"timeout": 30})
+        # the query itself; WAL lets the API and worker processes share the file. Statements run on the
+        # event loop (rcm_shared.sqlite: a trip to aiosqlite's thread cost more than the statement).
+        engine = create_async_engine(
+            url,
+            echo=echo,
+            pool_size=pool_size,
+            async_creator=partial(sqlite_connect, database or ":memory:", timeout=30),
+        )
         event.listen(engine.sync_engine, "connect", _sqlite_on_connect)
         event.listen(engine.sync_engine, "begin", _sqlite_on_begin)
         return engine
@@ -106,8 +118,77 @@ async def write_queue(engine: AsyncEngine) -> AsyncIterator[None]:
     if engine.dialect.name != "sqlite":
         yield
         return
+    turn = _file_turn(engine)
+    database = engine.url.database or ":memory:"
+    me = asyncio.current_task()
+    if _turn_holder.get() == (database, me):
+        # it would wait for itself: for the in-process lock (forever), or for SQLite's lock (busy_timeout)
+        raise RuntimeError(f"a write transaction on {database} was opened inside another one of the same task")
     async with _write_lock(engine):
-        yield
+        if turn is not None:
+            await turn.acquire()
+        holding = _turn_holder.set((database, me))
+        try:
+            yield
+        finally:
+            _turn_holder.reset(holding)
+            if turn is not None:
+                turn.release()
+
+
+_turn_holder: ContextVar[tuple[str, asyncio.Task[Any] | None] | None] = ContextVar("rcm_write_turn", default=None)
+"""(database, task) while that task holds the database's write turn (a task started inside copies the
+context but does not hold the turn)."""
+
+
+class _FileTurn:
+    """The turn to write to one SQLite file among processes: an exclusive ``flock`` on ``<file>.write-lock``.
+
+    Without it, a writer that finds another process's transaction holding the file waits in SQLite's busy
+    handler, which sleeps and retries (1, 2, 5, ... up to 100 ms a try): an API and its worker (or two API
+    processes) writing to one file lost up to 100 ms a turn. The kernel hands a released ``flock`` to a
+    waiter at once. SQLite's own lock stays the guard of the data: a writer that does not take this turn
+    (a migration, a heartbeat) is still kept out by it, only with the busy handler's waits. The kernel
+    drops the lock of a process that dies holding it.
+    One per engine (one file description): the engine's in-process queue lets one task of the process
+    ask at a time.
+    """
+
+    def __init__(self, database: str) -> None:
+        self._fd = os.open(f"{database}.write-lock", os.O_RDWR | os.O_CREAT, 0o600)
+        weakref.finalize(self, os.close, self._fd)
+
+    async def acquire(self) -> None:
+        try:
+            fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)  # free: no thread hop
+            return
+        except BlockingIOError:
+            pass
+        waiting = asyncio.get_running_loop().run_in_executor(None, fcntl.flock, self._fd, fcntl.LOCK_EX)
+        try:
+            await asyncio.shield(waiting)
+        except asyncio.CancelledError:
+            # the thread still gets the lock: give it back then, or every process would wait forever
+            def give_back(got: asyncio.Future[None]) -> None:
+                if not got.cancelled() and got.exception() is None:
+                    self.release()
+
+            waiting.add_done_callback(give_back)
+            raise
+
+    def release(self) -> None:
+        fcntl.flock(self._fd, fcntl.LOCK_UN)
+
+
+_file_turns: weakref.WeakKeyDictionary[Any, _FileTurn | None] = weakref.WeakKeyDictionary()
+
+
+def _file_turn(engine: AsyncEngine) -> _FileTurn | None:
+    key = engine.sync_engine
+    if key not in _file_turns:
+        database = engine.url.database
+        _file_turns[key] = _FileTurn(database) if database and database != ":memory:" else None
+    return _file_turns[key]
 
 
 _per_engine: weakref.WeakKeyDictionary[Any, dict[str, tuple[asyncio.AbstractEventLoop, Any]]] = (

@@ -10,6 +10,7 @@ import time
 from datetime import datetime
 from pathlib import Path
 
+from rcm_shared.db import write_transaction
 from rcm_shared.tracing import root_span
 from rcm_shared.x12.errors import X12Error
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -43,7 +44,7 @@ async def deliver_one(engine: AsyncEngine, submission_id: str, x12: str) -> bool
         error = None
     except DeliveryError as exc:
         destination, response, error = None, None, str(exc)
-    async with engine.begin() as conn:
+    async with write_transaction(engine) as conn:
         await mark_delivery(conn, submission_id, destination, error)
         if response:
             path = settings.inbound_ack_path()
@@ -57,7 +58,7 @@ async def read_ack_folder(engine: AsyncEngine, folder: Path, topic_prefix: str) 
     for path in sorted(p for p in folder.iterdir() if p.is_file() and not p.name.startswith(".")):
         try:
             with root_span("ingest acknowledgment file", **{"rcm.file": path.name}):
-                async with engine.begin() as conn:
+                async with write_transaction(engine) as conn:
                     # Acks carry no tenant: the folder belongs to the default tenant's clearinghouse account.
                     unit = ClaimsUnit(conn, get_settings().default_tenant, topic_prefix)
                     result = await ingest_ack(unit, path, Actor("clearinghouse"))

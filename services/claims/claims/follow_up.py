@@ -15,6 +15,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+from rcm_shared.db import write_transaction
 from sqlalchemy import and_, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -204,7 +205,7 @@ async def send_due_inquiries(
     worker leaves them alone for ``hold_s``, see ``hold_for_caller``)."""
     as_of = as_of or today()
     prepared: list[Prepared] = []
-    async with engine.begin() as conn:
+    async with write_transaction(engine) as conn:
         tenants = [tenant] if tenant else await _open_tenants(conn)
         for t in tenants:
             unit = ClaimsUnit(conn, t, settings.kafka.topic_prefix)

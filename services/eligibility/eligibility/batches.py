@@ -8,6 +8,7 @@ from collections import defaultdict
 from datetime import UTC, datetime
 from typing import Any
 
+from rcm_shared.db import write_transaction
 from rcm_shared.ids import new_id
 from sqlalchemy import and_, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -21,7 +22,7 @@ from eligibility.models import eligibility_batch, eligibility_batch_item
 
 async def create_batch(engine: AsyncEngine, tenant: str, checks: list[CheckCreate]) -> str:
     batch_id = new_id()
-    async with engine.begin() as conn:
+    async with write_transaction(engine) as conn:
         await conn.execute(
             insert(eligibility_batch).values(
                 id=batch_id, tenant_id=tenant, status="running", total=len(checks), created_at=datetime.now(UTC)
@@ -66,7 +67,7 @@ async def run_batch(
                 values = {"status": "done", "check_id": result.row.id}
             except Exception as exc:  # noqa: BLE001 - one failed check must not stop the batch; it is recorded
                 values = {"status": "failed", "error": f"{type(exc).__name__}: {exc}"[:2000]}
-            async with engine.begin() as conn:
+            async with write_transaction(engine) as conn:
                 await conn.execute(
                     update(eligibility_batch_item)
                     .where(and_(i.batch_id == batch_id, i.position == item.position))
@@ -74,7 +75,7 @@ async def run_batch(
                 )
 
     await asyncio.gather(*(one(item) for item in items))
-    async with engine.begin() as conn:
+    async with write_transaction(engine) as conn:
         await conn.execute(
             update(eligibility_batch)
             .where(eligibility_batch.c.id == batch_id)

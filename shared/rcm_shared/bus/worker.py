@@ -21,7 +21,7 @@ from rcm_shared.bus.consumer import HandlerRegistry, InboxConsumer
 from rcm_shared.bus.relay import OutboxRelay
 from rcm_shared.bus.tables import BusTables
 from rcm_shared.config import BaseServiceSettings
-from rcm_shared.db import create_engine
+from rcm_shared.db import create_engine, write_transaction
 from rcm_shared.metrics import serve_worker_metrics
 from rcm_shared.runtime import tune_gc
 from rcm_shared.topics import consumed_by, produced_by
@@ -71,7 +71,7 @@ async def write_heartbeat(
         "pid": os.getpid(),
         "expects_partitions": consumer is not None,
     }
-    async with engine.begin() as conn:
+    async with write_transaction(engine) as conn:
         await conn.execute(delete(hb).where(hb.c.worker_id == wid))
         await conn.execute(
             insert(hb).values(
@@ -163,7 +163,7 @@ async def run_worker(spec: WorkerSpec, stop: asyncio.Event | None = None) -> Non
         await asyncio.gather(*tasks, return_exceptions=True)
         with contextlib.suppress(Exception):
             await relay.release_lease()
-        async with engine.begin() as conn:
+        async with write_transaction(engine) as conn:
             await conn.execute(delete(spec.tables.heartbeat).where(spec.tables.heartbeat.c.worker_id == wid))
         await engine.dispose()
         shutdown_tracing()

@@ -12,6 +12,7 @@ appends the rows of concurrent requests together (:class:`AuditWriter`).
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from collections.abc import Mapping, Sequence
@@ -22,7 +23,7 @@ from typing import Annotated, Any
 from alembic.operations import Operations
 from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel
-from sqlalchemy import Column, Index, Integer, MetaData, String, Table, and_, select, text
+from sqlalchemy import Column, Index, Integer, MetaData, Select, String, Table, and_, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from rcm_shared.bus.tables import BigId, UtcDateTime
@@ -101,11 +102,17 @@ class AuditEntry:
     request_id: str | None
 
 
+@functools.cache
+def _last_hash(table: Table) -> Select[Any]:
+    """Built once per table: building it cost each append more CPU than running it."""
+    return select(table.c.hash).order_by(table.c.id.desc()).limit(1)
+
+
 async def append_many(conn: AsyncConnection, table: Table, entries: Sequence[AuditEntry]) -> None:
     """Chain the entries, in order, after the last row, in the caller's transaction."""
     if conn.dialect.name == "postgresql":
         await conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _LOCK_KEY})
-    prev = (await conn.execute(select(table.c.hash).order_by(table.c.id.desc()).limit(1))).scalar() or GENESIS
+    prev = (await conn.execute(_last_hash(table))).scalar() or GENESIS
     rows = []
     for entry in entries:
         row: dict[str, Any] = {

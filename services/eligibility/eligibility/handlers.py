@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from types import SimpleNamespace
 from typing import Any
 
 from rcm_shared.bus.outbox import Outbox
@@ -16,7 +17,7 @@ from rcm_shared.x12.control import ControlBlocks
 from rcm_shared.x12.errors import X12Error
 from rcm_shared.x12.sets.x270 import EligibilityResponse, Inquiry, Member, build_270, read_271
 from rcm_shared.x12.writer import InterchangeWriter, MemoryControlNumbers, Party
-from sqlalchemy import bindparam, insert, select
+from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from eligibility.api.schemas import CheckCreate
@@ -248,11 +249,8 @@ def _rows(
 
 
 async def _insert(conn: AsyncConnection, checks: list[CheckRows]) -> Sequence[Any]:
-    """The checks' rows and their events, in one statement per table; the stored rows, in order."""
-    stored = await conn.execute(
-        insert(eligibility_check).returning(*eligibility_check.c, sort_by_parameter_order=True),
-        [c.check for c in checks],
-    )
-    rows = stored.all()
+    """The checks' rows and their events, in one statement per table; the stored rows, in order (as the
+    values written: every column is given, none is changed by the database)."""
+    await bulk_insert(conn, eligibility_check, [c.check for c in checks])
     await bulk_insert(conn, bus.outbox, [c.outbox for c in checks])
-    return rows
+    return [SimpleNamespace(**c.check) for c in checks]

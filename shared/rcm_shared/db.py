@@ -97,15 +97,16 @@ def _sqlite_on_connect(dbapi_conn: Any, _record: Any) -> None:
 
 @asynccontextmanager
 async def write_transaction(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
-    """``engine.begin()`` for a transaction that writes; on SQLite, queued in-process first.
+    """``engine.begin()`` for a transaction that writes; on SQLite, after taking the file's write turn.
 
-    SQLite has one writer at a time. Connections of one process that all ask for the write lock wait in
-    SQLite's busy handler, which sleeps and retries (1, 2, 5, ... up to 100 ms at a time): at 200
-    eligibility checks/s most of the p99 was those sleeps. Here the writers of a process queue on an
-    asyncio lock (first come, first served, no sleeping) and only one of them asks SQLite at a time; other
-    processes (the worker beside the API) still meet the busy handler. PostgreSQL: plain ``begin()``.
-    Not reentrant: a write transaction must not open another one inside it (on SQLite that could never
-    have worked: the inner one would wait for the outer one's lock).
+    SQLite has one writer at a time. Connections that all ask for the write lock wait in SQLite's busy
+    handler, which sleeps and retries (1, 2, 5, ... up to 100 ms at a time): at 200 eligibility checks/s
+    most of the p99 was those sleeps. Here the writers of a process queue on an asyncio lock (first come,
+    first served, no sleeping), and the one at the head takes the file's turn among processes (an API and
+    its worker, see ``_FileTurn``) before asking SQLite. Every writer of the services comes this way.
+    PostgreSQL: plain ``begin()``.
+    Not reentrant: a write transaction opened inside another of the same task raises ``RuntimeError`` (it
+    would wait for the outer one's lock).
     """
     async with write_queue(engine), engine.begin() as conn:
         yield conn
@@ -148,8 +149,9 @@ class _FileTurn:
     handler, which sleeps and retries (1, 2, 5, ... up to 100 ms a try): an API and its worker (or two API
     processes) writing to one file lost up to 100 ms a turn. The kernel hands a released ``flock`` to a
     waiter at once. SQLite's own lock stays the guard of the data: a writer that does not take this turn
-    (a migration, a heartbeat) is still kept out by it, only with the busy handler's waits. The kernel
-    drops the lock of a process that dies holding it.
+    (a migration, a hand-run tool, a connection opened without ``READ_ONLY``, which begins IMMEDIATE) is
+    still kept out by it, only with the busy handler's waits. The kernel drops the lock of a process that
+    dies holding it.
     One per engine (one file description): the engine's in-process queue lets one task of the process
     ask at a time.
     """

@@ -10,12 +10,12 @@ This connection keeps aiosqlite's thread (SQLAlchemy's adapter and the connectio
 runs statements, fetches, commits and rollbacks on the calling event loop, because on this stack they do
 not wait: readers never wait in WAL mode, and a write transaction waits only to begin - after ``BEGIN
 IMMEDIATE`` it holds the database until its ``COMMIT`` (which in WAL mode takes no further lock; its
-automatic checkpoint is PASSIVE and never waits either). What can wait for another writer - ``BEGIN
-IMMEDIATE``/``EXCLUSIVE`` and ``PRAGMA``s (``journal_mode=WAL`` on a new file) - goes to the thread, where
-SQLite's busy handler may sleep without stopping the loop: one trip per write transaction. (Beginning on
-the loop even while holding the write turn of ``rcm_shared.db.write_queue`` is not safe: a connection
-opened without ``READ_ONLY`` begins IMMEDIATE too, without the turn, and one in the same process would
-never get the loop back to commit.)
+automatic checkpoint is PASSIVE and never waits either). What can wait for another writer goes to the
+thread, where SQLite's busy handler may sleep without stopping the loop: ``PRAGMA``s (``journal_mode=WAL``
+on a new file), and a ``BEGIN IMMEDIATE`` that finds the write lock taken - it is first tried on the loop
+with a busy timeout of 0, which fails at once if another connection writes. (Waiting on the loop for the
+lock is never safe: a connection opened without ``READ_ONLY`` begins IMMEDIATE too, and one in the same
+process would never get the loop back to commit.)
 
 A statement blocks the loop for as long as SQLite works on it: right for the short indexed statements of
 these services; a long report query holds the loop meanwhile (it held a core before, too).
@@ -26,14 +26,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import sqlite3
+from collections import deque
 from collections.abc import Callable, Sequence
 from functools import partial
 from typing import Any
 
 import aiosqlite
 
-# What can wait for another connection's lock, and so runs on the connection's thread.
-_MAY_WAIT = ("BEGIN IMMEDIATE", "BEGIN EXCLUSIVE", "PRAGMA")
+# What can wait for another connection's lock (PRAGMAs too: journal_mode=WAL on a new file).
+_BEGIN_WRITE = ("BEGIN IMMEDIATE", "BEGIN EXCLUSIVE")
 
 
 class _Cursor:
@@ -46,7 +47,7 @@ class _Cursor:
         self.rowcount = -1
         self.lastrowid: int | None = None
         self.arraysize = 1
-        self._rows: list[Any] = []
+        self._rows: deque[Any] = deque()
 
     async def __aenter__(self) -> _Cursor:
         return self
@@ -54,7 +55,7 @@ class _Cursor:
     async def __aexit__(self, *_exc: object) -> None:
         await self.close()
 
-    def _run(self, sql: str, parameters: Any, many: bool) -> tuple[Any, int, int | None, list[Any]]:
+    def _run(self, sql: str, parameters: Any, many: bool) -> tuple[Any, int, int | None, deque[Any]]:
         cursor = self._connection._conn.cursor()
         try:
             if many:
@@ -63,14 +64,19 @@ class _Cursor:
                 cursor.execute(sql)
             else:
                 cursor.execute(sql, parameters)
-            rows = cursor.fetchall() if cursor.description else []
+            rows = deque(cursor.fetchall()) if cursor.description else deque()
             return cursor.description, cursor.rowcount, cursor.lastrowid, rows
         finally:
             cursor.close()
 
     async def _call(self, sql: str, parameters: Any, many: bool) -> _Cursor:
         run = partial(self._run, sql, parameters, many)
-        if sql.lstrip()[:15].upper().startswith(_MAY_WAIT):
+        head = sql.lstrip()[:15].upper()
+        if head.startswith(_BEGIN_WRITE):
+            outcome = self._connection.if_free(run)
+            if outcome is None:  # another connection writes: wait off the loop
+                outcome = await self._connection.in_thread(run)
+        elif head.startswith("PRAGMA"):
             outcome = await self._connection.in_thread(run)
         else:
             outcome = await self._connection._execute(run)
@@ -84,23 +90,25 @@ class _Cursor:
         return await self._call(sql, parameters, many=True)
 
     async def fetchall(self) -> list[Any]:
-        rows, self._rows = self._rows, []
+        rows = list(self._rows)
+        self._rows.clear()
         return rows
 
     async def fetchone(self) -> Any:
-        return self._rows.pop(0) if self._rows else None
+        return self._rows.popleft() if self._rows else None
 
     async def fetchmany(self, size: int | None = None) -> list[Any]:
-        n = size or self.arraysize
-        rows, self._rows = self._rows[:n], self._rows[n:]
-        return rows
+        n = min(size or self.arraysize, len(self._rows))
+        return [self._rows.popleft() for _ in range(n)]
 
     async def close(self) -> None:
-        self._rows = []
+        self._rows.clear()
 
 
 class InlineConnection(aiosqlite.Connection):
     """An aiosqlite connection whose statements run on the caller's event loop (see the module's text)."""
+
+    _busy_ms: int | None = None
 
     def cursor(self) -> _Cursor:  # type: ignore[override]  # aiosqlite's is a context-manager coroutine
         return _Cursor(self)
@@ -109,6 +117,22 @@ class InlineConnection(aiosqlite.Connection):
         if not self._running or not self._connection:
             raise ValueError("Connection closed")
         return fn(*args, **kwargs)
+
+    def if_free(self, fn: Callable[[], Any]) -> Any | None:
+        """``fn`` (a ``BEGIN`` that takes the write lock) on the loop if the lock is free at once - SQLite's
+        busy timeout is 0 meanwhile - else None: the caller then waits on the thread."""
+        conn = self._conn
+        if self._busy_ms is None:
+            self._busy_ms = int(conn.execute("PRAGMA busy_timeout").fetchone()[0])
+        conn.execute("PRAGMA busy_timeout = 0")
+        try:
+            return fn()
+        except sqlite3.OperationalError as exc:
+            if exc.sqlite_errorname.startswith(("SQLITE_BUSY", "SQLITE_LOCKED")):
+                return None
+            raise
+        finally:
+            conn.execute(f"PRAGMA busy_timeout = {self._busy_ms}")
 
     async def in_thread(self, fn: Callable[[], Any]) -> Any:
         """Run on the connection's thread (aiosqlite's way). A caller cancelled meanwhile still waits for the
@@ -119,8 +143,9 @@ class InlineConnection(aiosqlite.Connection):
         try:
             return await asyncio.shield(running)
         except asyncio.CancelledError:
-            with contextlib.suppress(Exception):
-                await running
+            while not running.done():  # cancelled again meanwhile: still wait
+                with contextlib.suppress(asyncio.CancelledError):
+                    await asyncio.wait([running])
             raise
 
 

@@ -90,8 +90,10 @@ async def test_a_writer_waiting_for_another_connections_lock_does_not_stop_the_l
         assert (await conn.execute(text("SELECT name FROM item ORDER BY id"))).scalars().all() == ["theirs", "ours"]
 
 
-async def test_only_what_can_wait_for_a_lock_goes_to_the_connections_thread(database: Any, monkeypatch: Any) -> None:
-    _, engine = database
+async def test_only_a_begin_that_finds_the_write_lock_taken_goes_to_the_connections_thread(
+    database: Any, monkeypatch: Any
+) -> None:
+    path, engine = database
     async with engine.connect() as conn:  # the pool's connection is made (its PRAGMAs go to the thread)
         await conn.execute(text("SELECT 1"))
     trips: list[str] = []
@@ -105,11 +107,20 @@ async def test_only_what_can_wait_for_a_lock_goes_to_the_connections_thread(data
     async with write_transaction(engine) as conn:
         await conn.execute(text("INSERT INTO item (name) VALUES ('one')"))
         await conn.execute(text("SELECT count(*) FROM item"))
-    assert trips == ["BEGIN IMMEDIATE"]  # statements and COMMIT ran on the loop
     async with engine.connect() as conn:
         conn = await conn.execution_options(**READ_ONLY)
         await conn.execute(text("SELECT count(*) FROM item"))
-    assert trips == ["BEGIN IMMEDIATE"]
+    assert trips == []  # the lock was free: BEGIN, statements and COMMIT all ran on the loop
+
+    other = sqlite3.connect(path, isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")
+    asyncio.get_running_loop().call_later(0.2, other.execute, "COMMIT")
+    async with write_transaction(engine) as conn:
+        await conn.execute(text("INSERT INTO item (name) VALUES ('two')"))
+    other.close()
+    assert trips == ["BEGIN IMMEDIATE"]  # the lock was taken: waited for on the thread
+    async with engine.connect() as conn:  # and the busy timeout is back for the next wait
+        assert (await conn.exec_driver_sql("PRAGMA busy_timeout")).scalar() == 30000
 
 
 async def test_a_writer_waits_for_a_reader_of_the_same_process_that_holds_the_write_lock(database: Any) -> None:

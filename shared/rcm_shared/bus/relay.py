@@ -68,6 +68,7 @@ class OutboxRelay:
         self._check_interval = broker_check_interval
         self._after_publish = after_publish  # fault-injection point for tests
         self._lease_seconds = lease_seconds
+        self._held_until: datetime | None = None  # the end of the lease this relay holds, as last written
         self._producer: AIOKafkaProducer | None = None
         self._admin: AIOKafkaAdminClient | None = None
         self._cluster: str | None = None  # the cluster id the rows marked published went to
@@ -195,6 +196,11 @@ class OutboxRelay:
     async def _acquire_lease(self) -> bool:
         lease = self._t.lease
         now = datetime.now(UTC)
+        if self._held_until is not None and now < self._held_until - timedelta(seconds=self._lease_seconds / 2):
+            # held, and for longer than half its term still: renewed at half-life, not on every poll (a write
+            # transaction ten times a second per worker, each one the database's writer meanwhile)
+            return True
+        self._held_until = None
         until = now + timedelta(seconds=self._lease_seconds)
         async with write_transaction(self._engine) as conn:
             result = await conn.execute(
@@ -208,6 +214,7 @@ class OutboxRelay:
                 .values(holder=self._holder, expires_at=until)
             )
             if result.rowcount:
+                self._held_until = until
                 return True
             exists = await conn.scalar(select(func.count()).where(lease.c.name == self._lease_name))
             if exists:
@@ -215,12 +222,14 @@ class OutboxRelay:
         try:
             async with write_transaction(self._engine) as conn:
                 await conn.execute(insert(lease).values(name=self._lease_name, holder=self._holder, expires_at=until))
+            self._held_until = until
             return True
         except IntegrityError:
             return False
 
     async def release_lease(self) -> None:
         lease = self._t.lease
+        self._held_until = None
         async with write_transaction(self._engine) as conn:
             await conn.execute(
                 update(lease)

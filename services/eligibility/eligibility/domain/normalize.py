@@ -81,7 +81,8 @@ _AS_IS = frozenset({str, int, float, bool})
 def _plain(value: Any) -> Any:
     """JSON-ready copy of the result: money with cents as "12.50" (finer precision, a 12.5 % rate, kept
     whole), dates ISO. Walks the dataclasses itself: ``dataclasses.asdict`` deep-copies every leaf first."""
-    if value is None or type(value) in _AS_IS:  # most leaves: asking ``is_dataclass`` of each was a third
+    # most leaves, at once: asking ``is_dataclass`` of each was a quarter of this function's time
+    if value is None or type(value) in _AS_IS:
         return value
     if isinstance(value, Decimal):
         return f"{value:.2f}" if value == value.quantize(Decimal("0.01")) else str(value)

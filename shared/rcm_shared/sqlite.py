@@ -33,7 +33,8 @@ from typing import Any
 
 import aiosqlite
 
-# What can wait for another connection's lock (PRAGMAs too: journal_mode=WAL on a new file).
+# Statements that wait for the write lock (tried on the loop first); PRAGMAs can wait too (journal_mode=WAL
+# on a new file) and always go to the thread.
 _BEGIN_WRITE = ("BEGIN IMMEDIATE", "BEGIN EXCLUSIVE")
 
 

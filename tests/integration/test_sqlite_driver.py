@@ -5,6 +5,8 @@ among engines and processes, and the turn is never left taken."""
 from __future__ import annotations
 
 import asyncio
+import fcntl
+import os
 import sqlite3
 from pathlib import Path
 from typing import Any
@@ -172,9 +174,20 @@ async def test_engines_on_one_file_write_one_at_a_time_without_stopping_the_loop
     holding, release = asyncio.Event(), asyncio.Event()
     order: list[str] = []
 
+    def turn_taken() -> bool:  # as another process sees the file's write turn
+        fd = os.open(f"{path}.write-lock", os.O_RDWR)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return False
+        except BlockingIOError:
+            return True
+        finally:
+            os.close(fd)
+
     async def first_writer() -> None:
         async with write_transaction(engine) as conn:
             holding.set()
+            assert turn_taken()
             await conn.execute(text("INSERT INTO item (name) VALUES ('first')"))
             await release.wait()
             order.append("first commits")
@@ -197,6 +210,7 @@ async def test_engines_on_one_file_write_one_at_a_time_without_stopping_the_loop
         await second.dispose()
     assert order == ["first commits", "second begins"]
     assert ticks >= 10
+    assert not turn_taken()  # given back after each transaction
 
 
 async def test_a_wait_for_the_turn_that_is_cancelled_leaves_the_turn_free(database: Any) -> None:

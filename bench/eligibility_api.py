@@ -28,6 +28,7 @@ from pathlib import Path
 import aiohttp
 import httpx
 from rcm_cli.issuer import Issuer
+from rcm_cli.procs import cpu_seconds, descendants
 from rcm_shared.auth import AuthSettings
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -108,17 +109,9 @@ async def load(
     return latencies, errors, elapsed
 
 
-TICK = os.sysconf("SC_CLK_TCK")
-
-
-def cpu_seconds(pid: int) -> float:
-    """CPU (user + system) of a process and its children so far: uvicorn --workers N runs N children."""
-    total = 0.0
-    pids = [pid, *(int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split())]
-    for p in pids:
-        fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
-        total += (int(fields[11]) + int(fields[12])) / TICK
-    return total
+def process_cpu(pid: int) -> float:
+    """CPU of a process and of those below it: uvicorn --workers N runs N children."""
+    return sum(cpu_seconds(p) for p in (pid, *descendants(pid)))
 
 
 def pct(values: list[float], p: float) -> float:
@@ -210,11 +203,11 @@ def main() -> None:
                 f" {'CPU ms/req: api':>16} {'sandbox':>8} {'client':>7}"
             )
             for cached in (False, True):
-                before = [cpu_seconds(p.pid) for p in procs], time.process_time()
+                before = [process_cpu(p.pid) for p in procs], time.process_time()
                 lat, errors, elapsed = asyncio.run(load(url, args.rate, args.seconds, args.concurrency, cached, token))
                 (sandbox_cpu, api_cpu), client_cpu = (  # procs: sandbox, then the API
                     [
-                        (cpu_seconds(p.pid) - b) * 1000 / (len(lat) + WARM_UP)
+                        (process_cpu(p.pid) - b) * 1000 / (len(lat) + WARM_UP)
                         for p, b in zip(procs, before[0], strict=True)
                     ],
                     (time.process_time() - before[1]) * 1000 / (len(lat) + WARM_UP),

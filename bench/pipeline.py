@@ -36,11 +36,11 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from rcm_cli.procs import cpu_seconds
 
 ROOT = Path(__file__).resolve().parents[1]
 SERVICES = {"eligibility": 8001, "claims": 8002, "remittance": 8003, "denials": 8004}
 FINAL = ("paid", "partially_paid", "denied")
-TICK = os.sysconf("SC_CLK_TCK")
 T = {"X-Tenant-ID": "default"}
 
 
@@ -61,14 +61,6 @@ def _label(cmd: str) -> str:
         if needle in cmd:
             return label
     return "other"
-
-
-def _cpu_seconds(pid: int) -> float:
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / TICK
-    except (OSError, IndexError, ValueError):
-        return 0.0
 
 
 def _peak_rss_mib(pid: int) -> float:
@@ -231,7 +223,7 @@ def main() -> None:
                 raise SystemExit("the stack did not start:\n" + b"".join(out).decode()[-3000:])
             time.sleep(0.3)
         procs = _processes(stack.pid)
-        cpu0 = {pid: _cpu_seconds(pid) for pid in procs}
+        cpu0 = {pid: cpu_seconds(pid) for pid in procs}
         day = (datetime.now(UTC).date() - timedelta(days=1)).isoformat()
         steady_n = int(args.rate * args.seconds)
         with httpx.Client(timeout=300, headers=T) as http:
@@ -276,7 +268,7 @@ def main() -> None:
                 "p50_s": round(_pct(lat, 0.5), 3),
                 "p99_s": round(_pct(lat, 0.99), 3),
             }
-        elapsed = {pid: _cpu_seconds(pid) - cpu0.get(pid, 0.0) for pid in procs}
+        elapsed = {pid: cpu_seconds(pid) - cpu0.get(pid, 0.0) for pid in procs}
         per: dict[str, dict[str, float]] = {}
         for pid, label in procs.items():
             row = per.setdefault(label, {"cpu_s": 0.0, "peak_rss_mib": 0.0})

@@ -19,12 +19,21 @@ process would never get the loop back to commit.)
 
 A statement blocks the loop for as long as SQLite works on it: right for the short indexed statements of
 these services; a long report query holds the loop meanwhile (it held a core before, too).
+
+``RCM_SQLITE_PLAN_LOG`` (a file name) makes every connection of the process ask SQLite how it will run each
+distinct ``SELECT``, ``UPDATE`` and ``DELETE`` (``EXPLAIN QUERY PLAN``) and append those that walk a whole
+table or index, or find rows by tenant alone, to that file as JSON lines (the SQL and its plan; never the
+values). The end-to-end test runs the cycle with it and fails on a plan nobody reviewed: SQLite plans without
+statistics, by the schema and the statement alone, so a statement that scans in a test scans in production.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
+import os
+import re
 import sqlite3
 from collections import deque
 from collections.abc import Callable, Sequence
@@ -36,6 +45,28 @@ import aiosqlite
 # Statements that wait for the write lock (tried on the loop first); PRAGMAs can wait too (journal_mode=WAL
 # on a new file) and always go to the thread.
 _BEGIN_WRITE = ("BEGIN IMMEDIATE", "BEGIN EXCLUSIVE")
+# a plan step that reads a whole table or index, or an index range of one tenant (every row the tenant has)
+_WIDE_STEP = re.compile(r"^SCAN (?!CONSTANT ROW)|\(tenant_id=\?\)$")
+
+
+class PlanLog:
+    """Where the statements whose plans read whole tables go (see the module's docstring)."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self.seen: set[str] = set()
+
+    def check(self, conn: sqlite3.Connection, sql: str, parameters: Any) -> None:
+        if sql in self.seen or sql.lstrip()[:6].upper() not in ("SELECT", "UPDATE", "DELETE"):
+            return
+        self.seen.add(sql)
+        plan = [row[3] for row in conn.execute("EXPLAIN QUERY PLAN " + sql, parameters or ())]
+        if any(_WIDE_STEP.search(step) for step in plan):
+            with open(self.path, "a", encoding="utf-8") as out:
+                out.write(json.dumps({"sql": " ".join(sql.split()), "plan": plan}) + "\n")
+
+
+_plan_logs: dict[str, PlanLog] = {}
 
 
 class _Cursor:
@@ -57,6 +88,8 @@ class _Cursor:
         await self.close()
 
     def _run(self, sql: str, parameters: Any, many: bool) -> tuple[Any, int, int | None, deque[Any]]:
+        if self._connection.plan_log is not None:
+            self._connection.plan_log.check(self._connection._conn, sql, parameters[0] if many else parameters)
         cursor = self._connection._conn.cursor()
         try:
             if many:
@@ -110,6 +143,7 @@ class InlineConnection(aiosqlite.Connection):
     """An aiosqlite connection whose statements run on the caller's event loop (see the module's text)."""
 
     _busy_ms: int | None = None
+    plan_log: PlanLog | None = None
 
     def cursor(self) -> _Cursor:  # type: ignore[override]  # aiosqlite's is a context-manager coroutine
         return _Cursor(self)
@@ -156,5 +190,7 @@ async def connect(database: str, *, timeout: float) -> InlineConnection:
     # the engine's adapter hands a connection to one caller at a time
     connection = InlineConnection(partial(sqlite3.connect, database, timeout=timeout, check_same_thread=False), 64)
     connection._thread.daemon = True  # as SQLAlchemy does for aiosqlite: an unclosed one must not hold up exit
+    if path := os.environ.get("RCM_SQLITE_PLAN_LOG"):
+        connection.plan_log = _plan_logs.setdefault(path, PlanLog(path))
     await connection
     return connection

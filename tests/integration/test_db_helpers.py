@@ -193,3 +193,26 @@ async def test_timestamps_come_back_aware_and_in_utc_on_every_backend(db_factory
     assert all(at.utcoffset() == timedelta(0) for at in got)
     assert later == ["e-1", "e-2"]  # compared as instants, whatever offset the value came with
     await engine.dispose()
+
+
+async def test_filter_only_filters_like_the_column_and_is_no_index_path_on_sqlite(db_factory: Any) -> None:
+    from rcm_shared.db import filter_only
+    from remittance.models import bus
+    from sqlalchemy import and_
+
+    db = await db_factory("remittance")
+    engine = create_engine(db.url, schema=db.schema)
+    outbox = bus.outbox
+    rows = _rows(0, 6)
+    for row in rows[3:]:
+        row["tenant_id"] = "org-2"
+    async with engine.begin() as conn:
+        await bulk_insert(conn, outbox, rows)
+        stmt = select(outbox.c.event_id).where(
+            and_(filter_only(outbox.c.tenant_id) == "org-1", outbox.c.event_id.in_(["e-1", "e-2", "e-4"]))
+        )
+        found = sorted((await conn.execute(stmt)).scalars())
+        sql = str(stmt.compile(conn.sync_connection))
+    assert found == ["e-1", "e-2"]  # the other tenant's e-4 is filtered out on every backend
+    assert ("+outbox_event.tenant_id = ?" in sql) == (engine.dialect.name == "sqlite"), sql
+    await engine.dispose()

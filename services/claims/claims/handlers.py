@@ -11,7 +11,7 @@ from types import SimpleNamespace
 from typing import Any
 
 from rcm_shared.bus.outbox import Outbox
-from rcm_shared.db import bulk_insert
+from rcm_shared.db import bulk_insert, filter_only
 from rcm_shared.dialects import insert_ignore, insert_ignore_many
 from rcm_shared.events import Envelope
 from rcm_shared.payloads.claims import BilledLine, ClaimStatusChangedV1
@@ -90,10 +90,14 @@ class ClaimsUnit:
             raise NotFound(f"no claim {claim_id}")
         return row
 
-    async def get_many(self, ids: set[str]) -> dict[str, dict[str, Any]]:
+    async def get_many(self, ids: set[str], *, document: bool = True) -> dict[str, dict[str, Any]]:
         """The claims of these ids (those that exist), as column dicts to change in memory and ``put_many``;
-        locked on PostgreSQL like ``get(lock=True)``."""
-        stmt = select(claim).where(and_(claim.c.tenant_id == self.tenant, claim.c.id.in_(ids)))
+        locked on PostgreSQL like ``get(lock=True)``. Without the last scrub's edits and status findings (JSON
+        no caller of this reads), and without the claim document unless asked."""
+        skip = {"edits", "status_detail"} | (set() if document else {"document"})
+        stmt = select(*(col for col in claim.c if col.name not in skip)).where(
+            and_(filter_only(claim.c.tenant_id) == self.tenant, claim.c.id.in_(ids))
+        )
         if self.conn.dialect.name == "postgresql":
             stmt = stmt.with_for_update()
         return {row.id: dict(row._mapping) for row in await self.conn.execute(stmt)}
@@ -211,9 +215,10 @@ class ClaimsUnit:
     async def eligibility_for_many(self, docs: Sequence[ClaimCreate]) -> dict[tuple[str, str], Eligibility]:
         e = eligibility_snapshot.c
         members = {d.subscriber.member_id for d in docs}
+        payers = {d.payer.payer_id for d in docs}  # the index is (tenant, payer, member)
         rows = await self.conn.execute(
             select(eligibility_snapshot)
-            .where(and_(e.tenant_id == self.tenant, e.member_id.in_(members)))
+            .where(and_(e.tenant_id == self.tenant, e.payer_id.in_(payers), e.member_id.in_(members)))
             .order_by(e.checked_at)
         )
         latest: dict[tuple[str, str], Eligibility] = {}
@@ -660,7 +665,7 @@ async def apply_claim_statuses(unit: ClaimsUnit, findings: Sequence[StatusFindin
     ids = {f.claim_id for f in findings}
     if not ids:
         return set()
-    rows = await unit.get_many(ids)
+    rows = await unit.get_many(ids, document=False)
     now = datetime.now(UTC)
     records, changes = [], []
     for f in findings:

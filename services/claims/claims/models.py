@@ -59,6 +59,8 @@ claim = Table(
     Index("ix_claim_tenant_state", "tenant_id", "state"),
     Index("ix_claim_tenant_duplicate", "tenant_id", "duplicate_key"),
     Index("ix_claim_tenant_member", "tenant_id", "payer_id", "member_id"),
+    Index("ix_claim_tenant_submission", "tenant_id", "submission_id"),  # a 999 answers for a submission
+    Index("ix_claim_tenant_created", "tenant_id", "created_at", "id"),  # the list's order
 )
 
 claim_transition = Table(
@@ -97,6 +99,7 @@ submission = Table(
     # until then the API request that recorded it is delivering it; NULL or past: the worker's to (re)try
     Column("deliver_after", UtcDateTime(), nullable=True),
     Index("ix_submission_tenant_controls", "tenant_id", "group_control", "transaction_control"),
+    Index("ix_submission_status_created", "status", "created_at"),  # the worker's poll for pending ones
 )
 
 control_number = Table(

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 import httpx
+from rcm_shared.db import filter_only
 from rcm_shared.ids import new_id
 from rcm_shared.x12.control import next_control as shared_next_control
 from rcm_shared.x12.sets.x837 import Receiver, Submitter, build_837
@@ -118,7 +119,7 @@ async def prepare(
     c = claim.c
     cond = [c.tenant_id == unit.tenant, c.state == st.READY]
     if claim_ids is not None:
-        stmt = select(claim).where(and_(c.tenant_id == unit.tenant, c.id.in_(claim_ids)))
+        stmt = select(claim).where(and_(filter_only(c.tenant_id) == unit.tenant, c.id.in_(claim_ids)))
         if unit.conn.dialect.name == "postgresql":
             stmt = stmt.with_for_update()
         found = {r.id: r for r in await unit.conn.execute(stmt)}
@@ -192,7 +193,7 @@ async def prepare(
         values = {"submission_id": submission_id, "submitted_at": now}
         await unit.conn.execute(
             update(claim)
-            .where(and_(c.tenant_id == unit.tenant, c.id.in_([r.id for r in members])))
+            .where(and_(filter_only(c.tenant_id) == unit.tenant, c.id.in_([r.id for r in members])))
             .values(**values, state=st.SUBMITTED, updated_at=now)
         )
         reason = f"sent in interchange {isa:09d}"

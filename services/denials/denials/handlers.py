@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from rcm_shared.bus.outbox import Outbox
-from rcm_shared.db import bulk_insert
+from rcm_shared.db import bulk_insert, filter_only
 from rcm_shared.dialects import insert_ignore
 from rcm_shared.events import Envelope, EventPayload
 from rcm_shared.ids import new_id
@@ -125,16 +125,15 @@ async def on_adjudicated_many(
     d = denial.c
     claim_ids = {event.claim_id for event, _envelope in items}
     with_open: set[str] = set()
-    for claim_id, replacement in await unit.conn.execute(
-        select(d.claim_id, d.replacement_claim_id).where(
-            and_(
-                d.tenant_id == unit.tenant,
-                d.status.in_(OPEN_STATES),
-                d.claim_id.in_(claim_ids) | d.replacement_claim_id.in_(claim_ids),
+    # the open denials of these claims or of their replacements: one statement per index (SQLite does not
+    # split an OR of two IN lists over two indexes), found by claim and filtered by status
+    for column in (d.claim_id, d.replacement_claim_id):
+        for claim_id, replacement in await unit.conn.execute(
+            select(d.claim_id, d.replacement_claim_id).where(
+                and_(d.tenant_id == unit.tenant, column.in_(claim_ids), filter_only(d.status).in_(OPEN_STATES))
             )
-        )
-    ):
-        with_open.update(c for c in (claim_id, replacement) if c)
+        ):
+            with_open.update(c for c in (claim_id, replacement) if c)
     opened = []
     for event, envelope, denied_now, recovering in work:
         if recovering is not None and event.claim_id in with_open:

@@ -40,6 +40,7 @@ denial = Table(
     UniqueConstraint("tenant_id", "claim_id", "line_number", "source_id"),
     Index("ix_denial_tenant_status", "tenant_id", "status"),
     Index("ix_denial_tenant_replacement", "tenant_id", "replacement_claim_id"),
+    Index("ix_denial_deadline_watch", "deadline_notified", "status", "deadline"),  # the deadline watch
 )
 
 denial_event = Table(

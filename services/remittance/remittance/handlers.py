@@ -14,7 +14,7 @@ from types import SimpleNamespace
 from typing import Any
 
 from rcm_shared.bus.outbox import Outbox
-from rcm_shared.db import bulk_insert, write_transaction
+from rcm_shared.db import bulk_insert, filter_only, write_transaction
 from rcm_shared.events import Envelope, EventPayload
 from rcm_shared.ids import new_id
 from rcm_shared.payloads.claims import ClaimStatusChangedV1
@@ -404,13 +404,11 @@ class _Poster:
     async def _post_plbs(self, conn: AsyncConnection, plbs: list[ProviderAdjustment]) -> None:
         refs = {p.reference for p in plbs if p.reference}
         linked: dict[str, str] = {}
-        if refs:
+        cp = claim_payment.c
+        for column in (cp.payer_claim_control_number, cp.claim_id) if refs else ():  # one index each
             rows = await conn.execute(
-                select(claim_payment.c.claim_id, claim_payment.c.payer_claim_control_number).where(
-                    and_(
-                        claim_payment.c.tenant_id == self.tenant,
-                        (claim_payment.c.payer_claim_control_number.in_(refs)) | (claim_payment.c.claim_id.in_(refs)),
-                    )
+                select(cp.claim_id, cp.payer_claim_control_number).where(
+                    and_(cp.tenant_id == self.tenant, column.in_(refs))
                 )
             )
             for claim_id, pccn in rows:
@@ -697,8 +695,12 @@ async def on_claim_status_changes(
         return
     now = datetime.now(UTC)
     claim_ids = {event.claim_id for _tenant, event in events}
+    tenants = {tenant for tenant, _event in events}  # the unique index is (tenant, claim)
     rows: dict[tuple[str, str], dict[str, Any]] = {}
-    for found in (await conn.execute(select(billed_claim).where(billed_claim.c.claim_id.in_(claim_ids)))).mappings():
+    found_rows = await conn.execute(
+        select(billed_claim).where(and_(billed_claim.c.tenant_id.in_(tenants), billed_claim.c.claim_id.in_(claim_ids)))
+    )
+    for found in found_rows.mappings():
         rows[(found["tenant_id"], found["claim_id"])] = dict(found)
     stored = set(rows)
     lines: dict[tuple[str, str], list[Any]] = {}
@@ -792,7 +794,7 @@ async def reconcile_late_claims(
                     and_(
                         r.tenant_id == tenant,
                         r.claim_id.in_(ids),
-                        r.status == "open",
+                        filter_only(r.status) == "open",  # found by claim, not among every open item
                         r.kind.in_(("unmatched_claim", "unmatched_line")),
                     )
                 )

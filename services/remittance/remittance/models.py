@@ -58,6 +58,7 @@ remittance = Table(
     UniqueConstraint("tenant_id", "sender_id", "interchange_control", "transaction_control"),
     UniqueConstraint("tenant_id", "payer_id", "trace_number"),
     Index("ix_remittance_tenant_payment_date", "tenant_id", "payment_date"),
+    Index("ix_remittance_tenant_received", "tenant_id", "received_at", "id"),  # the list's order
 )
 
 # Claim and line payments get client-side UUIDs: bulk inserts need no RETURNING round trip per row.
@@ -125,6 +126,7 @@ ledger_entry = Table(
     Column("amount_cents", BigInteger, nullable=False),  # posted when its remittance was (remittance.posted_at)
     Index("ix_ledger_entry_tenant_claim", "tenant_id", "claim_id"),
     Index("ix_ledger_entry_remittance", "remittance_id"),
+    Index("ix_ledger_entry_claim_payment", "claim_payment_id"),
 )
 
 provider_adjustment = Table(

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
+from rcm_shared.db import filter_only
 from sqlalchemy import and_, case, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -113,7 +114,11 @@ class RemittanceRepository:
             select(e.claim_payment_id, e.group_code, e.reason_code, e.amount_cents, s.line_number)
             .select_from(ledger_entry.outerjoin(service_payment, s.id == e.service_payment_id))
             .where(
-                and_(e.tenant_id == self.tenant, e.claim_payment_id.in_(claim_payment_ids), e.group_code.is_not(None))
+                and_(
+                    filter_only(e.tenant_id) == self.tenant,
+                    e.claim_payment_id.in_(claim_payment_ids),
+                    e.group_code.is_not(None),
+                )
             )
             .order_by(e.id)
         )

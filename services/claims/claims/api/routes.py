@@ -9,7 +9,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Query, Request
 from fastapi.responses import PlainTextResponse
-from rcm_shared.db import write_transaction
+from rcm_shared.db import filter_only, write_transaction
 from rcm_shared.logging import correlation_id
 from rcm_shared.web import EngineDep, ProblemError, TenantDep
 from rcm_shared.x12.errors import X12Error
@@ -113,7 +113,9 @@ async def post_claim_batch(
         ids = await create_claims(unit, body, _resources(request).context(), _actor(request))
         rows = {
             r.id: r
-            for r in await conn.execute(select(claim).where(and_(claim.c.tenant_id == tenant, claim.c.id.in_(ids))))
+            for r in await conn.execute(
+                select(claim).where(and_(filter_only(claim.c.tenant_id) == tenant, claim.c.id.in_(ids)))
+            )
         }
         return [_read(rows[i]) for i in ids]
 

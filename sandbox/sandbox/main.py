@@ -5,7 +5,8 @@ Batch: POST /x12/837 (or an 837 file dropped in the claims service's outbound fo
 999; the 277CA and the 835s follow after each payer's delays, through the filedrop folders or API push.
 
 Settings (environment): SANDBOX_PAYERS_FILE (plan book), SANDBOX_SEED (default 1), SANDBOX_DELAY_SCALE
-(multiplies every delay; default 1), SANDBOX_DELIVERY (filedrop | push), SANDBOX_INBOX_DIR (837 files to
+(multiplies every delay; default 1), SANDBOX_POLL_SECONDS (how often the 837 inbox is looked at; default
+0.5), SANDBOX_DELIVERY (filedrop | push), SANDBOX_INBOX_DIR (837 files to
 take; default <var>/outbound/837), SANDBOX_ACK_DIR, SANDBOX_ERA_DIR, SANDBOX_CLAIMS_URL,
 SANDBOX_REMITTANCE_URL, SANDBOX_TENANT.
 """
@@ -51,7 +52,7 @@ def create_app() -> FastAPI:
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         stop = asyncio.Event()
         tune_gc()  # as the services do (the simulated payers are part of every pipeline figure)
-        task = asyncio.create_task(house.run(stop, inbox))
+        task = asyncio.create_task(house.run(stop, inbox, float(os.environ.get("SANDBOX_POLL_SECONDS", "0.5"))))
         try:
             yield
         finally:

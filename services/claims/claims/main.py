@@ -2,18 +2,24 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from fastapi import FastAPI
 from rcm_shared.metrics import grouped
 from rcm_shared.web import create_service_app
 
 from claims.api.routes import router
 from claims.config import get_settings
+from claims.domain import codesets
 from claims.models import bus, claim
 from claims.resources import load_resources
 
 
 async def _startup(app: FastAPI) -> None:
     app.state.scrub = load_resources(app.state.settings)
+    # the ICD-10-CM tables (~1.5 s to load) start loading now, off the loop, instead of in the first
+    # request that scrubs a claim (a request arriving meanwhile waits for the load, as it did before)
+    app.state.icd_loading = asyncio.get_running_loop().run_in_executor(None, codesets.load_icd)
 
 
 def create_app() -> FastAPI:

@@ -26,7 +26,7 @@ ICD_RELEASE = "ICD-10-CM 2026-04-01 (CDC, via simple-icd-10-cm 1.5.0)"
 
 
 @cache
-def _icd() -> ModuleType:
+def load_icd() -> ModuleType:
     import simple_icd_10_cm  # ~1.5 s and ~190 MB: loaded once per process, on first use
 
     module: ModuleType = simple_icd_10_cm
@@ -37,7 +37,7 @@ def icd_status(code: str) -> str:
     """'billable', 'not_billable' (a category with children), 'unknown' (not in the bundle), 'malformed'."""
     if not ICD10_SHAPE.match(code):
         return "malformed"
-    cm = _icd()
+    cm = load_icd()
     if not cm.is_valid_item(code):
         return "unknown"
     return "billable" if cm.is_leaf(code) else "not_billable"
@@ -45,7 +45,7 @@ def icd_status(code: str) -> str:
 
 def icd_code_first(code: str) -> bool:
     """A manifestation code: the code set says to code the underlying condition first."""
-    cm = _icd()
+    cm = load_icd()
     try:
         # The note may sit on the category (F02 "code first the underlying physiological condition").
         lineage = [code, *(a for a in cm.get_ancestors(code) if cm.is_category_or_subcategory(a))]

@@ -181,6 +181,7 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=100)
     parser.add_argument("--postgres", default=os.environ.get("BENCH_POSTGRES_URL"))
     parser.add_argument("--json", type=Path)
+    parser.add_argument("--senders", type=int, default=1, help="clients sending batches at once at saturation")
     parser.add_argument("--warm-up", type=int, default=200, help="claims sent and finished before measuring")
     parser.add_argument(
         "--poll",
@@ -274,10 +275,10 @@ def main() -> None:
                 "p50_s": round(_pct(lat, 0.5), 3),
                 "p99_s": round(_pct(lat, 0.99), 3),
             }
-            # 2. saturation: everything at once, as fast as the API takes it
-            burst: list[str] = []
-            for i in range(steady_n, steady_n + args.claims, args.batch):
-                burst += _send(http, claims_url, docs[i : i + args.batch])
+            # 2. saturation: everything at once, as fast as the API takes it from --senders clients at a time
+            chunks = [docs[i : i + args.batch] for i in range(steady_n, steady_n + args.claims, args.batch)]
+            with ThreadPoolExecutor(max_workers=args.senders) as pool:
+                burst = [claim_id for ids in pool.map(lambda c: _send(http, claims_url, c), chunks) for claim_id in ids]
             got = _wait_final(times, burst, 600)
             lat = [(b - a).total_seconds() for a, b in got.values()]
             first = min(a for a, _b in got.values())

@@ -317,6 +317,24 @@ async def create_claims(
 ) -> list[str]:
     """Charge entry for a batch: a handful of round trips whatever its size (duplicates, eligibility,
     claims, history, events), each claim scrubbed and stored in its final state (ready or draft)."""
+    rows = await create_claim_rows(
+        unit, docs, ctx, actor, frequency=frequency, original=original, linked_only=linked_only
+    )
+    return [r["id"] for r in rows]
+
+
+async def create_claim_rows(
+    unit: ClaimsUnit,
+    docs: Sequence[ClaimCreate],
+    ctx: ScrubContext,
+    actor: Actor,
+    *,
+    frequency: str = "1",
+    original: Any | None = None,
+    linked_only: bool = False,
+) -> list[dict[str, Any]]:
+    """``create_claims``, returning the claim rows as inserted (every column but those a new claim leaves
+    empty: submission, adjudication, contractual amounts)."""
     keys = [duplicate_key(doc) for doc in docs]
     known = await unit.duplicates_for(keys, exclude=original.id if original is not None else None)
     coverage = await unit.eligibility_for_many(docs)
@@ -354,7 +372,7 @@ async def create_claims(
             changes.append(({**values, "state": st.READY}, st.DRAFT, st.READY, "scrubbed clean", {}))
     await unit.conn.execute(insert(claim), rows)
     await unit.record(changes, actor)
-    return [r["id"] for r in rows]
+    return rows
 
 
 async def update_claim(unit: ClaimsUnit, claim_id: str, doc: ClaimCreate, ctx: ScrubContext, actor: Actor) -> None:

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Query, Request
 from fastapi.responses import PlainTextResponse
-from rcm_shared.db import filter_only, write_transaction
+from rcm_shared.db import write_transaction
 from rcm_shared.logging import correlation_id
 from rcm_shared.web import EngineDep, ProblemError, TenantDep
 from rcm_shared.x12.errors import X12Error
@@ -34,7 +34,7 @@ from claims.config import ClaimsSettings
 from claims.domain import state as st
 from claims.domain.encounter import ClaimCreate
 from claims.follow_up import follow_up_list, send_due_inquiries
-from claims.handlers import Actor, ClaimsUnit, NotFound, correct_claim, create_claim, create_claims, update_claim
+from claims.handlers import Actor, ClaimsUnit, NotFound, correct_claim, create_claim, create_claim_rows, update_claim
 from claims.models import claim, claim_status_record, claim_transition, submission
 from claims.reports import ar_aging, kpis
 from claims.resources import ScrubResources
@@ -109,15 +109,15 @@ async def post_claim_batch(
     engine: EngineDep,
 ) -> list[ClaimRead]:
     async with write_transaction(engine) as conn:
-        unit = _unit(conn, tenant, request)
-        ids = await create_claims(unit, body, _resources(request).context(), _actor(request))
-        rows = {
-            r.id: r
-            for r in await conn.execute(
-                select(claim).where(and_(filter_only(claim.c.tenant_id) == tenant, claim.c.id.in_(ids)))
-            )
-        }
-        return [_read(rows[i]) for i in ids]
+        rows = await create_claim_rows(
+            _unit(conn, tenant, request), body, _resources(request).context(), _actor(request)
+        )
+    # the answer is built from what was written, after the commit: the file's write turn is not held for
+    # reading the claims back and validating their documents again
+    return [
+        ClaimRead(**{k: row.get(k) for k in ClaimRead.model_fields if k != "document"}, document=doc)
+        for row, doc in zip(rows, body, strict=True)
+    ]
 
 
 @router.get("/claims", response_model=list[ClaimRead])

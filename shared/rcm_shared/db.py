@@ -1,4 +1,4 @@
-"""Async SQLAlchemy helpers: naming conventions, engines per service, the unit of work.
+"""Async SQLAlchemy helpers: naming conventions, engines per service, write transactions, bulk inserts.
 
 A service's tables are declared without a schema. On PostgreSQL the engine maps them into the
 service's own schema (``schema_translate_map``), so the same models and Alembic tree serve SQLite
@@ -18,8 +18,7 @@ from contextlib import asynccontextmanager
 from contextvars import ContextVar
 from functools import partial
 from pathlib import Path
-from types import TracebackType
-from typing import Any, Self, TypeVar, cast
+from typing import Any, TypeVar, cast
 
 from sqlalchemy import MetaData, Table, event, text
 from sqlalchemy.engine import make_url
@@ -345,46 +344,6 @@ async def ensure_schema(engine: AsyncEngine, schema: str) -> None:
 
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
-
-
-class UnitOfWork:
-    """One use case, one transaction. Rolls back unless ``commit()`` was called.
-
-    Services subclass it to expose their repositories; the outbox is always there, so a handler
-    appends its events in the same transaction as its state change.
-    """
-
-    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
-        self._sessions = sessions
-        self._session: AsyncSession | None = None
-
-    @property
-    def session(self) -> AsyncSession:
-        if self._session is None:
-            raise RuntimeError("unit of work used outside 'async with'")
-        return self._session
-
-    async def __aenter__(self) -> Self:
-        self._session = self._sessions()
-        await self._session.begin()
-        return self
-
-    async def __aexit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        session = self.session
-        try:
-            if session.in_transaction():
-                await session.rollback()
-        finally:
-            await session.close()
-            self._session = None
-
-    async def commit(self) -> None:
-        await self.session.commit()
-
-    async def rollback(self) -> None:
-        await self.session.rollback()
 
 
 @asynccontextmanager

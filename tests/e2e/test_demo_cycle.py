@@ -262,8 +262,8 @@ REVIEWED_WIDE_PLANS = {
     # pages of lists in an index's order: the read stops at the page
     r"FROM claim WHERE claim.tenant_id = \? ORDER BY claim.created_at, claim.id LIMIT": "ix_claim_tenant_created",
     r"FROM remittance WHERE remittance.tenant_id = \? ORDER BY remittance.received_at DESC": "ix_remittance_tenant_received",
-    # reads of the whole tenant by nature: the statement run (every account's balance), the KPI report,
-    # and the audit trail's pages (sorted by id from the tenant's rows; left as it is, see the session note)
+    # reads of the whole tenant by nature: the statement run (every account's balance), the KPI report;
+    # and the audit trail's pages, in the order of ix_audit_event_tenant_id (the read stops at the page)
     r"FROM patient_ledger WHERE patient_ledger.tenant_id = \? GROUP BY patient_ledger.account_id$": "statement run",
     r"FROM claim WHERE claim.tenant_id = \? AND claim.frequency = \?": "KPI report",
     r"FROM audit_event WHERE audit_event.tenant_id = \? ORDER BY audit_event.id LIMIT": "audit pages",

@@ -27,7 +27,7 @@ from sqlalchemy import Column, Index, Integer, MetaData, Select, String, Table, 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from rcm_shared.bus.tables import BigId, UtcDateTime
-from rcm_shared.db import READ_ONLY, GroupCommit, bulk_insert
+from rcm_shared.db import GroupCommit, bulk_insert, read_connection
 
 GENESIS = "0" * 64
 ACTIONS = {"GET": "read", "HEAD": "read", "POST": "create", "PUT": "update", "PATCH": "update", "DELETE": "delete"}
@@ -189,8 +189,7 @@ async def verify(engine: AsyncEngine, table: Table, batch: int = 5000) -> Verdic
     prev = GENESIS
     count = 0
     after = 0
-    async with engine.connect() as conn:
-        conn = await conn.execution_options(**READ_ONLY)
+    async with read_connection(engine) as conn:
         while True:
             rows = list(await conn.execute(select(table).where(table.c.id > after).order_by(table.c.id).limit(batch)))
             if not rows:
@@ -250,8 +249,7 @@ def audit_router(table: Table) -> APIRouter:
             cond.append(c.actor == actor)
         if since:
             cond.append(c.at >= since)
-        async with request.app.state.engine.connect() as conn:
-            conn = await conn.execution_options(**READ_ONLY)
+        async with read_connection(request.app.state.engine) as conn:
             rows = await conn.execute(select(table).where(and_(*cond)).order_by(c.id).limit(limit).offset(offset))
             return [AuditRead.model_validate(r._mapping, from_attributes=False) for r in rows]
 

@@ -144,6 +144,16 @@ async def write_transaction(engine: AsyncEngine) -> AsyncIterator[AsyncConnectio
 
 
 @asynccontextmanager
+async def read_connection(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
+    """``engine.connect()`` for reads only: on SQLite its transactions begin deferred (``READ_ONLY``), so it
+    neither takes the file's write lock nor waits for it (WAL readers see the last commit). A plain
+    connection begins IMMEDIATE: a GET would queue behind every writer in SQLite's busy handler, and hold
+    them up in turn. PostgreSQL: a plain connection."""
+    async with engine.connect() as conn:
+        yield await conn.execution_options(**READ_ONLY)
+
+
+@asynccontextmanager
 async def write_queue(engine: AsyncEngine) -> AsyncIterator[None]:
     """The process's turn to write to a SQLite database (see ``write_transaction``); no-op on PostgreSQL.
     For transactions opened another way (a session's ``begin()``), taken around them."""

@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from rcm_shared.bus.tables import BusTables
-from rcm_shared.db import READ_ONLY
+from rcm_shared.db import read_connection
 
 HTTP_LATENCY = Histogram(
     "rcm_http_request_duration_seconds",
@@ -40,8 +40,7 @@ DomainHook = Callable[[AsyncConnection, str], Awaitable[None]]
 
 async def refresh(engine: AsyncEngine, tables: BusTables, service: str, domain: DomainHook | None) -> None:
     """Figures read from the database when Prometheus scrapes."""
-    async with engine.connect() as conn:
-        conn = await conn.execution_options(**READ_ONLY)
+    async with read_connection(engine) as conn:
         outbox = tables.outbox
         backlog = (await conn.execute(select(func.count()).where(outbox.c.published_at.is_(None)))).scalar_one()
         OUTBOX_BACKLOG.labels(service).set(backlog)

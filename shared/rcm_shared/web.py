@@ -25,7 +25,7 @@ from rcm_shared.auth import SCOPE_KEY, AuthError, Principal, Verifier, required_
 from rcm_shared.bus.tables import BusTables
 from rcm_shared.bus.worker import consumer_ready
 from rcm_shared.config import BaseServiceSettings
-from rcm_shared.db import READ_ONLY, create_engine, session_factory
+from rcm_shared.db import create_engine, read_connection, session_factory
 from rcm_shared.ids import new_id
 from rcm_shared.logging import configure_logging, correlation_id
 from rcm_shared.metrics import HTTP_LATENCY, DomainHook, refresh, render
@@ -317,8 +317,7 @@ def create_service_app(
         checks: dict[str, str] = {}
         ok = True
         try:
-            async with engine.connect() as conn:
-                conn = await conn.execution_options(**READ_ONLY)
+            async with read_connection(engine) as conn:
                 await conn.execute(text("SELECT 1"))
             checks["database"] = "ok"
         except Exception as exc:  # noqa: BLE001 - reported, not raised

@@ -216,3 +216,32 @@ async def test_filter_only_filters_like_the_column_and_is_no_index_path_on_sqlit
     assert found == ["e-1", "e-2"]  # the other tenant's e-4 is filtered out on every backend
     assert ("+outbox_event.tenant_id = ?" in sql) == (engine.dialect.name == "sqlite"), sql
     await engine.dispose()
+
+
+async def test_a_read_connection_neither_takes_nor_waits_for_the_write_lock_on_sqlite(db_factory: Any) -> None:
+    # Another process (here a plain sqlite3 connection) holds the file's write lock: a read_connection
+    # reads the last commit at once. A plain connection begins IMMEDIATE and would wait busy_timeout (30 s)
+    # - and, holding the lock while it reads, would hold every writer up for as long as a report runs.
+    import asyncio
+    import sqlite3
+
+    from rcm_shared.db import read_connection
+    from remittance.models import bus
+    from sqlalchemy import func
+
+    db = await db_factory("remittance")
+    if not db.url.startswith("sqlite"):
+        pytest.skip("SQLite's single write lock")
+    engine = create_engine(db.url, schema=db.schema)
+    async with engine.begin() as conn:
+        await bulk_insert(conn, bus.outbox, _rows(0, 2))
+    writer = sqlite3.connect(db.url.split("///", 1)[1], isolation_level=None)
+    writer.execute("BEGIN IMMEDIATE")
+    try:
+        async with read_connection(engine) as conn:
+            count = await asyncio.wait_for(conn.execute(select(func.count()).select_from(bus.outbox)), 5)
+            assert count.scalar_one() == 2
+    finally:
+        writer.execute("ROLLBACK")
+        writer.close()
+        await engine.dispose()

@@ -10,7 +10,7 @@ import time
 from datetime import datetime
 from pathlib import Path
 
-from rcm_shared.db import write_transaction
+from rcm_shared.db import read_connection, write_transaction
 from rcm_shared.tracing import root_span
 from rcm_shared.x12.errors import X12Error
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -28,7 +28,7 @@ log = logging.getLogger(__name__)
 async def deliver_pending(engine: AsyncEngine, *, now: datetime | None = None) -> int:
     """Deliver the pending submissions no API request is delivering (see ``hold_for_caller``): ones the
     worker prepared itself (resubmissions), ones whose request failed, or whose API process died."""
-    async with engine.connect() as conn:
+    async with read_connection(engine) as conn:
         pending = await pending_submissions(conn, now=now)
     delivered = 0
     for sub in pending:

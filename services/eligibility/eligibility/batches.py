@@ -8,7 +8,7 @@ from collections import defaultdict
 from datetime import UTC, datetime
 from typing import Any
 
-from rcm_shared.db import write_transaction
+from rcm_shared.db import read_connection, write_transaction
 from rcm_shared.ids import new_id
 from sqlalchemy import and_, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -49,7 +49,7 @@ async def run_batch(
 ) -> None:
     """Runs the pending items of a batch (also after a restart: done items are not run again)."""
     i = eligibility_batch_item.c
-    async with engine.connect() as conn:
+    async with read_connection(engine) as conn:
         items = list(
             await conn.execute(
                 select(eligibility_batch_item)
@@ -85,7 +85,7 @@ async def run_batch(
 
 async def batch_status(engine: AsyncEngine, tenant: str, batch_id: str) -> dict[str, Any] | None:
     b, i = eligibility_batch.c, eligibility_batch_item.c
-    async with engine.connect() as conn:
+    async with read_connection(engine) as conn:
         batch = (
             await conn.execute(select(eligibility_batch).where(and_(b.tenant_id == tenant, b.id == batch_id)))
         ).first()

@@ -9,7 +9,7 @@ from types import SimpleNamespace
 from typing import Any
 
 from rcm_shared.bus.outbox import Outbox
-from rcm_shared.db import READ_ONLY, GroupCommit, bulk_insert, per_engine
+from rcm_shared.db import GroupCommit, bulk_insert, per_engine, read_connection
 from rcm_shared.events import Envelope
 from rcm_shared.ids import new_id
 from rcm_shared.payloads.eligibility import EligibilityCheckCompletedV1
@@ -128,8 +128,7 @@ def pick(responses: list[EligibilityResponse], member_id: str) -> EligibilityRes
 async def run_check(
     engine: AsyncEngine, settings: EligibilitySettings, failover: Failover, tenant: str, body: CheckCreate
 ) -> CheckResult:
-    async with engine.connect() as conn:
-        conn = await conn.execution_options(**READ_ONLY)
+    async with read_connection(engine) as conn:
         hit = await _cached(conn, tenant, body, settings.cache_ttl_s)
     if hit is not None:
         return CheckResult(hit, cached=True)

@@ -32,7 +32,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from rcm_shared.bus.admin import TopicRequest, ensure_topics, topic_message_totals
 from rcm_shared.bus.tables import BusTables
 from rcm_shared.config import KafkaSettings
-from rcm_shared.db import READ_ONLY, write_transaction
+from rcm_shared.db import read_connection, write_transaction
 from rcm_shared.metrics import RELAYED
 
 log = logging.getLogger(__name__)
@@ -153,8 +153,7 @@ class OutboxRelay:
     async def publish_batch(self) -> int:
         assert self._producer is not None, "relay not started"
         o = self._t.outbox
-        async with self._engine.connect() as conn:
-            conn = await conn.execution_options(**READ_ONLY)  # on SQLite: not the write lock, for a poll
+        async with read_connection(self._engine) as conn:  # on SQLite: not the write lock, for a poll
             rows = (
                 await conn.execute(
                     select(o.c.id, o.c.topic, o.c.key, o.c.headers, o.c.payload)

@@ -21,7 +21,7 @@ from rcm_shared.bus.consumer import HandlerRegistry, InboxConsumer
 from rcm_shared.bus.relay import OutboxRelay
 from rcm_shared.bus.tables import BusTables
 from rcm_shared.config import BaseServiceSettings
-from rcm_shared.db import READ_ONLY, create_engine, write_transaction
+from rcm_shared.db import create_engine, read_connection, write_transaction
 from rcm_shared.metrics import serve_worker_metrics
 from rcm_shared.runtime import tune_gc
 from rcm_shared.topics import consumed_by, produced_by
@@ -88,8 +88,7 @@ async def consumer_ready(engine: AsyncEngine, tables: BusTables) -> tuple[bool, 
     """Ready when some worker reported, within the last seconds, a broker connection and partitions."""
     hb = tables.heartbeat
     since = datetime.now(UTC) - HEARTBEAT_FRESH
-    async with engine.connect() as conn:
-        conn = await conn.execution_options(**READ_ONLY)
+    async with read_connection(engine) as conn:
         rows = (await conn.execute(select(hb).where(hb.c.updated_at >= since))).all()
     if not rows:
         return False, "no worker heartbeat in the last 10 s"

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Query, Request
 from fastapi.responses import PlainTextResponse
-from rcm_shared.db import write_transaction
+from rcm_shared.db import read_connection, write_transaction
 from rcm_shared.logging import correlation_id
 from rcm_shared.web import EngineDep, ProblemError, TenantDep
 from rcm_shared.x12.errors import X12Error
@@ -135,7 +135,7 @@ async def list_claims(
         cond.append(c.state == state)
     if payer_id:
         cond.append(c.payer_id == payer_id)
-    async with engine.connect() as conn:
+    async with read_connection(engine) as conn:
         rows = await conn.execute(
             select(claim).where(and_(*cond)).order_by(c.created_at, c.id).limit(limit).offset(offset)
         )
@@ -144,7 +144,7 @@ async def list_claims(
 
 @router.get("/claims/{claim_id}", response_model=ClaimRead)
 async def get_claim(claim_id: str, request: Request, tenant: TenantDep, engine: EngineDep) -> ClaimRead:
-    async with engine.connect() as conn:
+    async with read_connection(engine) as conn:
         try:
             return _read(await _unit(conn, tenant, request).get(claim_id))
         except NotFound as exc:
@@ -166,7 +166,7 @@ async def put_claim(
 
 @router.get("/claims/{claim_id}/history", response_model=list[TransitionRead])
 async def claim_history(claim_id: str, request: Request, tenant: TenantDep, engine: EngineDep) -> list[TransitionRead]:
-    async with engine.connect() as conn:
+    async with read_connection(engine) as conn:
         try:
             await _unit(conn, tenant, request).get(claim_id)
         except NotFound as exc:
@@ -186,7 +186,7 @@ async def claim_history(claim_id: str, request: Request, tenant: TenantDep, engi
 async def claim_status_records(
     claim_id: str, request: Request, tenant: TenantDep, engine: EngineDep
 ) -> list[StatusRecordRead]:
-    async with engine.connect() as conn:
+    async with read_connection(engine) as conn:
         try:
             await _unit(conn, tenant, request).get(claim_id)
         except NotFound as exc:
@@ -214,7 +214,7 @@ async def follow_up(
     limit: Annotated[int, Query(ge=1, le=5000)] = 500,
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> list[FollowUpRead]:
-    async with engine.connect() as conn:
+    async with read_connection(engine) as conn:
         items = await follow_up_list(
             conn, tenant, _resources(request).payer_rules, as_of or datetime.now(UTC).date(), payer_id
         )
@@ -250,7 +250,7 @@ async def follow_up_inquiries(
     "/claims/{claim_id}/x12", response_class=PlainTextResponse, summary="The 837 interchange this claim was sent in"
 )
 async def claim_x12(claim_id: str, request: Request, tenant: TenantDep, engine: EngineDep) -> PlainTextResponse:
-    async with engine.connect() as conn:
+    async with read_connection(engine) as conn:
         try:
             row = await _unit(conn, tenant, request).get(claim_id)
         except NotFound as exc:
@@ -414,12 +414,12 @@ async def report_kpis(
     tenant: TenantDep, engine: EngineDep, since: date | None = None, until: date | None = None
 ) -> KpisRead:
     """Over original claims whose first date of service is in [since, until] (both optional)."""
-    async with engine.connect() as conn:
+    async with read_connection(engine) as conn:
         return KpisRead(**(await kpis(conn, tenant, since, until)).__dict__)
 
 
 @router.get("/reports/ar-aging", response_model=list[AgingRow], summary="Open insurance balances by payer and age")
 async def report_ar_aging(tenant: TenantDep, engine: EngineDep, as_of: date | None = None) -> list[AgingRow]:
-    async with engine.connect() as conn:
+    async with read_connection(engine) as conn:
         rows = await ar_aging(conn, tenant, as_of or datetime.now(UTC).date())
     return [AgingRow.model_validate(r) for r in rows]

@@ -8,7 +8,7 @@ from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
-from rcm_shared.db import write_transaction
+from rcm_shared.db import read_connection, write_transaction
 from rcm_shared.web import EngineDep, ProblemError, TenantDep
 from sqlalchemy import and_, func, select
 
@@ -38,7 +38,7 @@ async def queue(
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> list[QueueItem]:
-    async with engine.connect() as conn:
+    async with read_connection(engine) as conn:
         unit = Unit(conn, tenant, request.app.state.settings)
         rows = await work_queue(
             unit,
@@ -82,7 +82,7 @@ async def analytics(
     start = datetime(since.year, since.month, since.day, tzinfo=UTC)
     end = datetime(until.year, until.month, until.day, tzinfo=UTC) + timedelta(days=1)
     d, a = denial.c, adjudication_seen.c
-    async with engine.connect() as conn:
+    async with read_connection(engine) as conn:
         seen = (
             await conn.execute(
                 select(
@@ -125,7 +125,7 @@ async def analytics(
 
 @router.get("/denials/{denial_id}", response_model=DenialDetail)
 async def get_denial(denial_id: str, request: Request, tenant: TenantDep, engine: EngineDep) -> DenialDetail:
-    async with engine.connect() as conn:
+    async with read_connection(engine) as conn:
         try:
             return await _detail(Unit(conn, tenant, request.app.state.settings), denial_id)
         except NotFound as exc:
@@ -156,7 +156,7 @@ async def post_action(
 
 @router.get("/denials/{denial_id}/appeal.pdf", response_class=Response, summary="The appeal letter as PDF")
 async def appeal_pdf(denial_id: str, tenant: TenantDep, engine: EngineDep) -> Response:
-    async with engine.connect() as conn:
+    async with read_connection(engine) as conn:
         pdf = (
             await conn.execute(
                 select(appeal.c.letter_pdf)

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
-from rcm_shared.db import write_transaction
+from rcm_shared.db import read_connection, write_transaction
 from rcm_shared.web import EngineDep, ProblemError, TenantDep
 from rcm_shared.x12.errors import X12Error
 from sqlalchemy import and_, select
@@ -56,7 +56,7 @@ async def post_check(body: CheckCreate, request: Request, tenant: TenantDep, eng
 @router.get("/checks/{check_id}", response_model=CheckRead)
 async def get_check(check_id: str, tenant: TenantDep, engine: EngineDep) -> CheckRead:
     c = eligibility_check.c
-    async with engine.connect() as conn:
+    async with read_connection(engine) as conn:
         row = (
             await conn.execute(select(eligibility_check).where(and_(c.tenant_id == tenant, c.id == check_id)))
         ).first()
@@ -77,7 +77,7 @@ async def list_checks(
     cond = [c.tenant_id == tenant, c.member_id == member]
     if payer:
         cond.append(c.payer_id == payer)
-    async with engine.connect() as conn:
+    async with read_connection(engine) as conn:
         rows = await conn.execute(
             select(eligibility_check).where(and_(*cond)).order_by(c.created_at.desc()).limit(limit)
         )

@@ -10,7 +10,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse, Response
-from rcm_shared.db import write_transaction
+from rcm_shared.db import read_connection, write_transaction
 from rcm_shared.web import EngineDep, ProblemError, TenantDep
 from rcm_shared.x12.errors import X12Error
 from sqlalchemy import and_, select, update
@@ -150,7 +150,7 @@ async def list_remittances(
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> list[RemittanceRead]:
-    async with engine.connect() as conn:
+    async with read_connection(engine) as conn:
         rows = await RemittanceRepository(conn, tenant).list_remittances(
             payer_id=payer_id, status=status, since=since, until=until, limit=limit, offset=offset
         )
@@ -159,7 +159,7 @@ async def list_remittances(
 
 @router.get("/remittances/{remittance_id}", response_model=RemittanceRead)
 async def get_remittance(remittance_id: str, tenant: TenantDep, engine: EngineDep) -> RemittanceRead:
-    async with engine.connect() as conn:
+    async with read_connection(engine) as conn:
         repo = RemittanceRepository(conn, tenant)
         row = await repo.get_remittance(remittance_id)
         if row is None:
@@ -198,7 +198,7 @@ async def remittance_claims(
     limit: Annotated[int, Query(ge=1, le=1000)] = 200,
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> list[ClaimPaymentRead]:
-    async with engine.connect() as conn:
+    async with read_connection(engine) as conn:
         repo = RemittanceRepository(conn, tenant)
         if await repo.get_remittance(remittance_id) is None:
             raise ProblemError(404, "Not found", f"no remittance {remittance_id}")
@@ -208,7 +208,7 @@ async def remittance_claims(
 
 @router.get("/claims/{claim_id}/postings", response_model=ClaimPostings, summary="Everything posted to one claim")
 async def claim_postings(claim_id: str, tenant: TenantDep, engine: EngineDep) -> ClaimPostings:
-    async with engine.connect() as conn:
+    async with read_connection(engine) as conn:
         repo = RemittanceRepository(conn, tenant)
         rows = await repo.claim_payments(claim_id=claim_id, limit=1000)
         ledger = await repo.ledger_for_claim(claim_id)
@@ -236,7 +236,7 @@ async def review_items(
     limit: Annotated[int, Query(ge=1, le=1000)] = 200,
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> list[ReviewItemRead]:
-    async with engine.connect() as conn:
+    async with read_connection(engine) as conn:
         rows = await RemittanceRepository(conn, tenant).review_items(
             status=status, kind=kind, limit=limit, offset=offset
         )
@@ -284,7 +284,7 @@ async def post_deposit(body: DepositCreate, tenant: TenantDep, engine: EngineDep
 
 @router.get("/deposits/reconciliation", response_model=Reconciliation)
 async def reconciliation(tenant: TenantDep, engine: EngineDep) -> Reconciliation:
-    async with engine.connect() as conn:
+    async with read_connection(engine) as conn:
         deposits, remittances = await RemittanceRepository(conn, tenant).reconciliation()
     return Reconciliation(
         unmatched_deposits=[DepositRead(**{k: getattr(d, k) for k in DepositRead.model_fields}) for d in deposits],
@@ -296,7 +296,7 @@ async def reconciliation(tenant: TenantDep, engine: EngineDep) -> Reconciliation
 async def payer_totals(
     tenant: TenantDep, engine: EngineDep, since: date | None = None, until: date | None = None
 ) -> list[PayerTotals]:
-    async with engine.connect() as conn:
+    async with read_connection(engine) as conn:
         rows = await RemittanceRepository(conn, tenant).payer_totals(since, until)
     return [
         PayerTotals(
@@ -385,7 +385,7 @@ async def post_patient_refund(body: TenderCreate, request: Request, tenant: Tena
 
 @router.get("/patient-accounts/{account_id}", response_model=PatientAccountRead)
 async def patient_account_balance(account_id: str, tenant: TenantDep, engine: EngineDep) -> PatientAccountRead:
-    async with engine.connect() as conn:
+    async with read_connection(engine) as conn:
         per_claim = await patients.claim_balances(conn, tenant, account_id)
         pending = await patients.pending_with_insurance(conn, tenant, account_id)
     if not per_claim and not pending:
@@ -436,7 +436,7 @@ async def list_statements(
         where.append(s.account_id == account_id)
     if run_id:
         where.append(s.run_id == run_id)
-    async with engine.connect() as conn:
+    async with read_connection(engine) as conn:
         rows = await conn.execute(
             select(s.id, s.account_id, s.amount_due_cents)
             .where(and_(*where))
@@ -451,7 +451,7 @@ async def list_statements(
 
 
 async def _statement(tenant: str, engine: AsyncEngine, statement_id: str) -> Any:
-    async with engine.connect() as conn:
+    async with read_connection(engine) as conn:
         row = (
             await conn.execute(
                 select(statement).where(and_(statement.c.tenant_id == tenant, statement.c.id == statement_id))

@@ -45,7 +45,7 @@ async def run(url: str, schema: str, n: int, batch: int) -> float:
     for k in range(0, n, batch):
         async with engine.begin() as conn:
             unit = ClaimsUnit(conn, "bench")
-            ids = await create_claims(unit, docs[k : k + batch], resources.context(), actor)
+            ids = [row["id"] for row in await create_claims(unit, docs[k : k + batch], resources.context(), actor)]
             await prepare(unit, settings, ids, actor, "filedrop")
     seconds = time.perf_counter() - start
     await engine.dispose()

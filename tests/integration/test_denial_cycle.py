@@ -176,9 +176,10 @@ async def test_denied_claim_is_resubmitted_as_a_frequency_7_claim(
     # 1. Claims: charge entry, submission, the payer's 277CA acceptance with its claim control number.
     async with engines["claims"].begin() as conn:
         unit = ClaimsUnit(conn, TENANT, kafka.topic_prefix)
-        (claim_id,) = await create_claims(
+        (created,) = await create_claims(
             unit, [ClaimCreate.model_validate(encounter())], default_resources().context(), Actor("test")
         )
+        claim_id = created["id"]
         await prepare(unit, claims_settings(), [claim_id], Actor("test"), "filedrop")
         await apply_claim_status(
             unit,

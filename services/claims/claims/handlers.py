@@ -301,8 +301,8 @@ async def create_claim(
     original: Any | None = None,
 ) -> str:
     """Store the claim in draft, scrub it, and move it to ready when no error edit remains."""
-    (claim_id,) = await create_claims(unit, [doc], ctx, actor, frequency=frequency, original=original)
-    return claim_id
+    (row,) = await create_claims(unit, [doc], ctx, actor, frequency=frequency, original=original)
+    return str(row["id"])
 
 
 async def create_claims(
@@ -314,27 +314,11 @@ async def create_claims(
     frequency: str = "1",
     original: Any | None = None,
     linked_only: bool = False,  # link to the original (a secondary claim) without replacing it
-) -> list[str]:
-    """Charge entry for a batch: a handful of round trips whatever its size (duplicates, eligibility,
-    claims, history, events), each claim scrubbed and stored in its final state (ready or draft)."""
-    rows = await create_claim_rows(
-        unit, docs, ctx, actor, frequency=frequency, original=original, linked_only=linked_only
-    )
-    return [r["id"] for r in rows]
-
-
-async def create_claim_rows(
-    unit: ClaimsUnit,
-    docs: Sequence[ClaimCreate],
-    ctx: ScrubContext,
-    actor: Actor,
-    *,
-    frequency: str = "1",
-    original: Any | None = None,
-    linked_only: bool = False,
 ) -> list[dict[str, Any]]:
-    """``create_claims``, returning the claim rows as inserted (every column but those a new claim leaves
-    empty: submission, adjudication, contractual amounts)."""
+    """Charge entry for a batch: a handful of round trips whatever its size (duplicates, eligibility,
+    claims, history, events), each claim scrubbed and stored in its final state (ready or draft). Returns
+    the claim rows as inserted (every column but those a new claim leaves empty: submission,
+    adjudication, contractual amounts)."""
     keys = [duplicate_key(doc) for doc in docs]
     known = await unit.duplicates_for(keys, exclude=original.id if original is not None else None)
     coverage = await unit.eligibility_for_many(docs)
@@ -580,10 +564,8 @@ async def bill_secondary(
     }
     data["subscriber"] = second.subscriber.model_dump(mode="json")
     data["secondary_payer"] = None
-    (new_id,) = await create_claims(
-        unit, [ClaimCreate.model_validate(data)], ctx, actor, original=row, linked_only=True
-    )
-    return new_id
+    (new,) = await create_claims(unit, [ClaimCreate.model_validate(data)], ctx, actor, original=row, linked_only=True)
+    return str(new["id"])
 
 
 async def on_reversed(unit: ClaimsUnit, event: ClaimReversedV1, actor: Actor) -> None:

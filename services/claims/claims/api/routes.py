@@ -34,7 +34,7 @@ from claims.config import ClaimsSettings
 from claims.domain import state as st
 from claims.domain.encounter import ClaimCreate
 from claims.follow_up import follow_up_list, send_due_inquiries
-from claims.handlers import Actor, ClaimsUnit, NotFound, correct_claim, create_claim, create_claim_rows, update_claim
+from claims.handlers import Actor, ClaimsUnit, NotFound, correct_claim, create_claim, create_claims, update_claim
 from claims.models import claim, claim_status_record, claim_transition, submission
 from claims.reports import ar_aging, kpis
 from claims.resources import ScrubResources
@@ -109,9 +109,7 @@ async def post_claim_batch(
     engine: EngineDep,
 ) -> list[ClaimRead]:
     async with write_transaction(engine) as conn:
-        rows = await create_claim_rows(
-            _unit(conn, tenant, request), body, _resources(request).context(), _actor(request)
-        )
+        rows = await create_claims(_unit(conn, tenant, request), body, _resources(request).context(), _actor(request))
     # the answer is built from what was written, after the commit: the file's write turn is not held for
     # reading the claims back and validating their documents again
     return [

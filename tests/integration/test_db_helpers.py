@@ -218,10 +218,11 @@ async def test_filter_only_filters_like_the_column_and_is_no_index_path_on_sqlit
     await engine.dispose()
 
 
-async def test_a_read_connection_neither_takes_nor_waits_for_the_write_lock_on_sqlite(db_factory: Any) -> None:
+async def test_a_read_connection_neither_takes_nor_waits_for_the_write_lock_on_sqlite(tmp_path: Any) -> None:
     # Another process (here a plain sqlite3 connection) holds the file's write lock: a read_connection
     # reads the last commit at once. A plain connection begins IMMEDIATE and would wait busy_timeout (30 s)
     # - and, holding the lock while it reads, would hold every writer up for as long as a report runs.
+    # SQLite only: PostgreSQL readers never take a write lock.
     import asyncio
     import sqlite3
 
@@ -229,13 +230,12 @@ async def test_a_read_connection_neither_takes_nor_waits_for_the_write_lock_on_s
     from remittance.models import bus
     from sqlalchemy import func
 
-    db = await db_factory("remittance")
-    if not db.url.startswith("sqlite"):
-        pytest.skip("SQLite's single write lock")
-    engine = create_engine(db.url, schema=db.schema)
+    path = tmp_path / "remittance.db"
+    engine = create_engine(f"sqlite+aiosqlite:///{path}", schema="remittance")
     async with engine.begin() as conn:
+        await conn.run_sync(bus.outbox.create)
         await bulk_insert(conn, bus.outbox, _rows(0, 2))
-    writer = sqlite3.connect(db.url.split("///", 1)[1], isolation_level=None)
+    writer = sqlite3.connect(path, isolation_level=None)
     writer.execute("BEGIN IMMEDIATE")
     try:
         async with read_connection(engine) as conn:

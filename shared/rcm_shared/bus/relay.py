@@ -153,7 +153,7 @@ class OutboxRelay:
     async def publish_batch(self) -> int:
         assert self._producer is not None, "relay not started"
         o = self._t.outbox
-        async with read_connection(self._engine) as conn:  # on SQLite: not the write lock, for a poll
+        async with read_connection(self._engine) as conn:
             rows = (
                 await conn.execute(
                     select(o.c.id, o.c.topic, o.c.key, o.c.headers, o.c.payload)

@@ -1,12 +1,13 @@
 """Benchmark: the whole cycle end to end on a running stack, at a steady offered load and at saturation.
 
 Starts `rcm run` (embedded broker and SQLite, or PostgreSQL with --postgres URL), with the sandbox's
-payer delays at zero and the filedrop folders polled every --poll seconds (0.2). Claims of distinct roster
-members go in through the REST API in batches (POST /v1/claim-batches, then POST /v1/submissions); the
-sandbox answers with 999s, 277CAs and 835s; remittance posts them; the claims service moves each claim to its
-final state (paid, partially paid, denied). First --warm-up claims (200) go through unmeasured. The steady
-phase sends a batch on schedule whether or not the earlier ones were answered (open loop). Measured from the
-services' own tables:
+payer delays at zero; the filedrop folders wake their loops when a file lands (change events) and are polled
+every --poll seconds (0.2) besides; remittance takes an 835 once it has not changed for --settle seconds (0.2;
+the service's default is 1). Claims of distinct roster members go in through the REST API in batches
+(POST /v1/claim-batches, then POST /v1/submissions); the sandbox answers with 999s, 277CAs and 835s;
+remittance posts them; the claims service moves each claim to its final state (paid, partially paid, denied).
+First --warm-up claims (200) go through unmeasured. The steady phase sends a batch on schedule whether or not
+the earlier ones were answered (open loop). Measured from the services' own tables:
 
 - claims/s at saturation (4,000 claims sent by 4 clients at once): final claims / (last final status - first
   charge entry), and sustained: the rate between the 10th and the 90th percentile of final statuses, while
@@ -17,7 +18,7 @@ services' own tables:
 
 Target on this 2-core machine: >= 500 claims/s through the whole cycle (stretch 1,000), p99 < 2 s at
 200 claims/s. Prints a table; --json writes the figures. Usage:
-    python bench/pipeline.py [--claims 4000] [--senders 4] [--rate 200] [--seconds 10] [--poll 0.2]
+    python bench/pipeline.py [--claims 4000] [--senders 4] [--rate 200] [--seconds 10] [--poll 0.2] [--settle 0.2]
         [--warm-up 200] [--postgres URL] [--json out.json]
 """
 
@@ -196,7 +197,10 @@ def main() -> None:
         "--poll",
         type=float,
         default=0.2,
-        help="seconds between looks at the filedrop folders (sandbox, claims, remittance)",
+        help="seconds between looks at the filedrop folders (sandbox, claims, remittance) besides change events",
+    )
+    parser.add_argument(
+        "--settle", type=float, default=0.2, help="seconds an 835 must stay unchanged before remittance takes it"
     )
     args = parser.parse_args()
     sys.path.insert(0, str(ROOT / "cli"))
@@ -213,6 +217,7 @@ def main() -> None:
         "SANDBOX_DELAY_SCALE": "0",
         "CLAIMS_POLL_SECONDS": str(args.poll),
         "REMITTANCE_INBOUND_POLL_SECONDS": str(args.poll),
+        "REMITTANCE_INBOUND_SETTLE_SECONDS": str(args.settle),
         "SANDBOX_POLL_SECONDS": str(args.poll),
         "LOG_LEVEL": "WARNING",
     }

@@ -10,7 +10,6 @@ remittance services watch (default), or an API push to their endpoints.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import hashlib
 import json
 import logging
@@ -26,6 +25,7 @@ from typing import Protocol
 
 import httpx
 from rcm_shared.config import project_var_dir
+from rcm_shared.folders import FolderWatch
 from rcm_shared.x12.ack import AckResult, build_999, check
 from rcm_shared.x12.errors import X12Error
 from rcm_shared.x12.reader import iter_raw_segments
@@ -386,16 +386,31 @@ class Clearinghouse:
             done += 1
         return done
 
+    def next_due(self) -> float | None:
+        """Seconds until the first spooled file is due (None: nothing spooled)."""
+        due = [p.name.split("-", 1)[0] for p in self.pending.iterdir() if not p.name.startswith(".")]
+        return int(min(due)) / 1000 - self.clock() if due else None
+
     async def run(self, stop: asyncio.Event, inbox: Path | None, poll_seconds: float = 0.5) -> None:
-        while not stop.is_set():
-            try:
-                if inbox is not None:
-                    await asyncio.to_thread(self.scan_filedrop, inbox)
-                await self.deliver_due()
-            except OSError as exc:
-                log.warning("clearinghouse loop: %s", exc)
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), poll_seconds)
+        """An 837 dropped in the inbox, or an answer spooled (by an 837 posted over HTTP), wakes the loop at
+        once (``rcm_shared.folders``); a spooled answer is sent when it is due; the inbox is looked at every
+        ``poll_seconds`` in any case."""
+        folders = [self.pending] if inbox is None else [inbox, self.pending]
+        for folder in folders:
+            await asyncio.to_thread(folder.mkdir, parents=True, exist_ok=True)
+        async with FolderWatch(*folders, poll_seconds=poll_seconds) as changes:
+            while not stop.is_set():
+                due: float | None = None
+                try:
+                    if inbox is not None:
+                        await asyncio.to_thread(self.scan_filedrop, inbox)
+                    await self.deliver_due()
+                    due = self.next_due()
+                    if due is not None and due <= 0:  # due but not delivered (the receiver is down): the poll
+                        due = None
+                except OSError as exc:
+                    log.warning("clearinghouse loop: %s", exc)
+                await changes.wait(stop, due)
 
 
 def _rounds(outcomes: list[tuple[Claim, Outcome]]) -> list[dict[str, list[ClaimPayment]]]:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import shutil
 import time
@@ -11,6 +10,7 @@ from datetime import datetime
 from pathlib import Path
 
 from rcm_shared.db import read_connection, write_transaction
+from rcm_shared.folders import FolderWatch
 from rcm_shared.tracing import root_span
 from rcm_shared.x12.errors import X12Error
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -81,17 +81,18 @@ async def loop(stop: asyncio.Event, engine: AsyncEngine) -> None:
     folder = settings.inbound_ack_path()
     folder.mkdir(parents=True, exist_ok=True)
     next_sweep = time.monotonic() + min(settings.follow_up_interval_s, 60.0)  # not in the start-up rush
-    while not stop.is_set():
-        try:
-            if settings.follow_up_interval_s and time.monotonic() >= next_sweep:
-                next_sweep = time.monotonic() + settings.follow_up_interval_s
-                with root_span("follow-up sweep"):
-                    sent = await send_due_inquiries(engine, settings, default_resources().payer_rules)
-                if sent:
-                    log.info("follow-up: %d claim status inquiries (276) prepared", len(sent))
-            await deliver_pending(engine)
-            await read_ack_folder(engine, folder, settings.kafka.topic_prefix)
-        except OSError as exc:
-            log.warning("claims background loop: %s", exc)
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), settings.poll_seconds)
+    # an acknowledgment landing in the folder wakes the loop at once; pending deliveries wait for the poll
+    async with FolderWatch(folder, poll_seconds=settings.poll_seconds) as changes:
+        while not stop.is_set():
+            try:
+                if settings.follow_up_interval_s and time.monotonic() >= next_sweep:
+                    next_sweep = time.monotonic() + settings.follow_up_interval_s
+                    with root_span("follow-up sweep"):
+                        sent = await send_due_inquiries(engine, settings, default_resources().payer_rules)
+                    if sent:
+                        log.info("follow-up: %d claim status inquiries (276) prepared", len(sent))
+                await deliver_pending(engine)
+                await read_ack_folder(engine, folder, settings.kafka.topic_prefix)
+            except OSError as exc:
+                log.warning("claims background loop: %s", exc)
+            await changes.wait(stop)

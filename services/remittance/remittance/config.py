@@ -16,7 +16,8 @@ class RemittanceSettings(BaseServiceSettings):
     model_config = SettingsConfigDict(env_prefix="REMITTANCE_", extra="ignore")
     port: int = 8003
     inbound_dir: str = ""  # empty: ./var/inbound/835 (files dropped here are ingested by the worker)
-    inbound_poll_seconds: float = 2.0
+    inbound_poll_seconds: float = 2.0  # a look at the folder at least this often (change events wake it sooner)
+    inbound_settle_seconds: float = 1.0  # a file is taken once unchanged this long (it may still be copied in)
     max_upload_mb: int = 200
     max_body_mb: int = 200  # the API's body limit: at least the 835 upload limit
     request_timeout_s: float = 900.0  # a 200 MB 835 is streamed, parsed and posted within one request

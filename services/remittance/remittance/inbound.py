@@ -1,17 +1,22 @@
 """The inbound folder watcher: 835 files dropped in the folder are ingested by the worker.
 
-A file is taken once it has stopped growing; after ingestion it moves to ``processed/`` (or to
-``failed/`` with a ``.error.txt`` beside it). Nothing is deleted.
+The worker looks at the folder when a file lands in it (change events, ``rcm_shared.folders``) and every
+``inbound_poll_seconds`` in any case. A file is taken once its size and modification time have stayed the
+same for ``inbound_settle_seconds`` (a writer that copies a file in place, over a slow link, may still be
+writing it; one that writes a hidden name and renames it is never seen half-written); after ingestion it
+moves to ``processed/`` (or to ``failed/`` with a ``.error.txt`` beside it). Nothing is deleted.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import shutil
+import time
+from dataclasses import dataclass, field
 from pathlib import Path
 
+from rcm_shared.folders import FolderWatch
 from rcm_shared.tracing import root_span
 from rcm_shared.x12.errors import X12Error
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -22,19 +27,53 @@ from remittance.handlers import ingest_835
 log = logging.getLogger(__name__)
 
 
-def _listing(folder: Path) -> list[tuple[Path, int]]:
-    return sorted((p, p.stat().st_size) for p in folder.iterdir() if p.is_file() and not p.name.startswith("."))
+def _listing(folder: Path) -> list[tuple[Path, tuple[int, int]]]:
+    files = []
+    for p in folder.iterdir():
+        if p.is_file() and not p.name.startswith("."):
+            st = p.stat()
+            files.append((p, (st.st_size, st.st_mtime_ns)))
+    return sorted(files)
+
+
+@dataclass
+class Seen:
+    """What the folder's earlier looks saw of the files not taken yet: (size, mtime) and since when."""
+
+    files: dict[Path, tuple[tuple[int, int], float]] = field(default_factory=dict)
+
+    def settled(self, path: Path, look: tuple[int, int], now: float, settle: float) -> bool:
+        before = self.files.get(path)
+        if before is None or before[0] != look:  # new, or written since: from now on
+            self.files[path] = (look, now)
+            return False
+        return now - before[1] >= settle
+
+    def next_due(self, settle: float, now: float) -> float | None:
+        """Seconds until the first file waiting to settle can be taken; None if none waits."""
+        return min((since + settle - now for _look, since in self.files.values()), default=None)
 
 
 async def scan_once(
-    engine: AsyncEngine, folder: Path, tenant: str, batch_size: int, seen: dict[Path, int], topic_prefix: str = ""
+    engine: AsyncEngine,
+    folder: Path,
+    tenant: str,
+    batch_size: int,
+    seen: Seen,
+    topic_prefix: str = "",
+    settle: float = 0.0,
 ) -> int:
+    """Ingests the files that have settled: unchanged since an earlier look at least ``settle`` s ago (with
+    ``settle`` 0, since the previous look). The others wait in ``seen``."""
     done = 0
-    for path, size in await asyncio.to_thread(_listing, folder):
-        if seen.get(path) != size:  # still being written: look again next round
-            seen[path] = size
+    listing = await asyncio.to_thread(_listing, folder)
+    now = time.monotonic()
+    for gone in set(seen.files) - {path for path, _look in listing}:
+        del seen.files[gone]
+    for path, look in listing:
+        if not seen.settled(path, look, now, settle):
             continue
-        seen.pop(path, None)
+        del seen.files[path]
         try:
             # an 835 carries no trace context: each file starts a trace of its postings and their events
             with root_span("ingest 835 file", **{"rcm.file": path.name}):
@@ -63,13 +102,21 @@ async def watch(stop: asyncio.Event, engine: AsyncEngine) -> None:
     settings = get_settings()
     folder = settings.inbound_path()
     await asyncio.to_thread(folder.mkdir, parents=True, exist_ok=True)
-    seen: dict[Path, int] = {}
-    while not stop.is_set():
-        try:
-            await scan_once(
-                engine, folder, settings.default_tenant, settings.batch_size, seen, settings.kafka.topic_prefix
-            )
-        except OSError as exc:
-            log.warning("inbound folder %s: %s", folder, exc)
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), settings.inbound_poll_seconds)
+    seen = Seen()
+    settle = settings.inbound_settle_seconds
+    async with FolderWatch(folder, poll_seconds=settings.inbound_poll_seconds) as changes:
+        while not stop.is_set():
+            try:
+                await scan_once(
+                    engine,
+                    folder,
+                    settings.default_tenant,
+                    settings.batch_size,
+                    seen,
+                    settings.kafka.topic_prefix,
+                    settle,
+                )
+            except OSError as exc:
+                log.warning("inbound folder %s: %s", folder, exc)
+            # a file waiting to settle is looked at again when it may have; a new one wakes the loop at once
+            await changes.wait(stop, seen.next_due(settle, time.monotonic()))

@@ -341,13 +341,13 @@ async def test_tenants_never_see_each_other(engine: Any, tmp_path: Path) -> None
 
 
 async def test_inbound_folder_ingests_then_moves_files(engine: Any, tmp_path: Path) -> None:
-    from remittance.inbound import scan_once
+    from remittance.inbound import Seen, scan_once
 
     folder = tmp_path / "inbound"
     folder.mkdir()
     (folder / "good.835").write_bytes(standard_file())
     (folder / "bad.835").write_bytes(b"not an 835 at all")
-    seen: dict[Path, int] = {}
+    seen = Seen()
     assert await scan_once(engine, folder, TENANT, 500, seen) == 0  # first look: sizes noted, files may be growing
     assert await scan_once(engine, folder, TENANT, 500, seen) == 1
     assert (folder / "processed" / "good.835").exists() and not (folder / "good.835").exists()
@@ -412,3 +412,18 @@ async def test_status_events_applied_together_store_what_one_at_a_time_stores(en
     assert expected[0][:8] == ("A", "ACME01", 3000, "paid", "PA-A", "MCRB1", None, date(2026, 10, 1))
     assert [n for n, _d, _c in expected[1][8]] == ["B-submitted-1", "B-submitted-2", "B-submitted-3"]
     assert await stored("together") == expected
+
+
+def test_an_inbound_file_is_taken_once_unchanged_for_the_settle_time() -> None:
+    from remittance.inbound import Seen
+
+    seen, path, settle = Seen(), Path("a.835"), 1.0
+    assert not seen.settled(path, (100, 1), now=10.0, settle=settle)  # first look
+    assert seen.next_due(settle, now=10.0) == 1.0
+    assert not seen.settled(path, (100, 1), now=10.5, settle=settle)  # unchanged, not long enough
+    assert not seen.settled(path, (250, 2), now=10.9, settle=settle)  # still growing: from now on
+    assert seen.next_due(settle, now=10.9) == 1.0
+    assert not seen.settled(path, (250, 2), now=11.8, settle=settle)
+    assert seen.settled(path, (250, 2), now=11.9, settle=settle)
+    assert not seen.settled(Path("b.835"), (9, 9), now=12.0, settle=0.0)  # settle 0: the next look takes it
+    assert seen.settled(Path("b.835"), (9, 9), now=12.0, settle=0.0)

@@ -15,7 +15,7 @@ from sqlalchemy import and_, select
 
 from eligibility.api.schemas import CheckCreate, CheckRead
 from eligibility.batches import batch_status, create_batch, run_batch
-from eligibility.handlers import PayerUnavailable, ingest_271, run_check
+from eligibility.handlers import PayerUnavailable, RecentAnswers, ingest_271, run_check
 from eligibility.models import eligibility_check
 
 router = APIRouter(prefix="/v1/eligibility", tags=["eligibility"])
@@ -99,6 +99,9 @@ async def post_response(request: Request, tenant: TenantDep, engine: EngineDep) 
             rows = await ingest_271(conn, request.app.state.settings, tenant, body)
     except X12Error as exc:
         raise ProblemError(422, "Invalid 271", str(exc), x12=exc.as_dict()) from None
+    recent = RecentAnswers.of(engine)
+    for row in rows:  # committed: the newest answers, as the database lookup would find them
+        recent.put(row)
     return [_read(r) for r in rows]
 
 

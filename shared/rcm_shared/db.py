@@ -29,6 +29,7 @@ from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.visitors import InternalTraversal
 
+from rcm_shared.sqlite import InlineConnection
 from rcm_shared.sqlite import connect as sqlite_connect
 
 NAMING_CONVENTION = {
@@ -338,10 +339,13 @@ def _sqlite_on_begin(conn: Any) -> None:
     # Take the write lock at BEGIN: a deferred transaction that later needs to write can fail with
     # "database is locked" without waiting; IMMEDIATE waits for busy_timeout instead. Connections
     # marked read-only (execution_options(**READ_ONLY)) begin deferred, so readers never queue on writers.
-    if conn.get_execution_options().get("rcm_read_only"):
-        conn.exec_driver_sql("BEGIN")
-    else:
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+    # The BEGIN runs on the driver connection itself where it need not wait (rcm_shared.sqlite): as a
+    # statement through SQLAlchemy it cost ~100 us, a fifth of an empty write transaction's CPU.
+    statement = "BEGIN" if conn.get_execution_options().get("rcm_read_only") else "BEGIN IMMEDIATE"
+    driver = getattr(conn.connection.dbapi_connection, "_connection", None)
+    if isinstance(driver, InlineConnection) and driver.begin_here(statement):
+        return
+    conn.exec_driver_sql(statement)
 
 
 async def ensure_schema(engine: AsyncEngine, schema: str) -> None:

@@ -153,6 +153,16 @@ class InlineConnection(aiosqlite.Connection):
             raise ValueError("Connection closed")
         return fn(*args, **kwargs)
 
+    def begin_here(self, statement: str) -> bool:
+        """``BEGIN`` (or ``BEGIN IMMEDIATE`` if the write lock is free at once) on the loop, without a trip
+        through SQLAlchemy's statement execution; False if it must wait (the caller then executes it)."""
+        if not self._running or not self._connection:
+            return False
+        if statement == "BEGIN":
+            self._conn.execute(statement)
+            return True
+        return self.if_free(partial(self._conn.execute, statement)) is not None
+
     def if_free(self, fn: Callable[[], Any]) -> Any | None:
         """``fn`` (a ``BEGIN`` that takes the write lock) on the loop if the lock is free at once - SQLite's
         busy timeout is 0 meanwhile - else None: the caller then waits on the thread."""

@@ -71,8 +71,8 @@ def _key_of(row: Any) -> AnswerKey:
 
 class RecentAnswers:
     """The process's recent active answers by what they answer (``AnswerKey``): asking again within the
-    TTL is answered from memory, without a database connection (a read connection and the lookup were a
-    quarter of a cached check's CPU). Bounded: the least recently used go first.
+    TTL is answered from memory, without a database connection (a read connection and the lookup were about
+    a fifth of a cached check's CPU). Bounded: the least recently used go first.
 
     A miss reads the database, where every process's answers are; rows are never changed once stored, so
     a remembered row is the stored one. As in the database lookup the newest active answer wins - among

@@ -149,9 +149,13 @@ async def read_connection(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]
     """``engine.connect()`` for reads only: on SQLite its transactions begin deferred (``READ_ONLY``), so it
     neither takes the file's write lock nor waits for it (WAL readers see the last commit). A plain
     connection begins IMMEDIATE: a GET would queue behind every writer in SQLite's busy handler, and hold
-    them up in turn. PostgreSQL: a plain connection."""
+    them up in turn. PostgreSQL: its transactions begin ``READ ONLY`` (the same round trip), so a write
+    slipped into a read path fails there rather than writing without its outbox row or audit."""
     async with engine.connect() as conn:
-        yield await conn.execution_options(**READ_ONLY)
+        if conn.dialect.name == "postgresql":
+            yield await conn.execution_options(postgresql_readonly=True)
+        else:
+            yield await conn.execution_options(**READ_ONLY)
 
 
 @asynccontextmanager

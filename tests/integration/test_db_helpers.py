@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from rcm_shared import db as rcm_db
 from rcm_shared.db import COPY_MIN_ROWS, bulk_insert, create_engine
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 
@@ -215,6 +215,29 @@ async def test_filter_only_filters_like_the_column_and_is_no_index_path_on_sqlit
         sql = str(stmt.compile(conn.sync_connection))
     assert found == ["e-1", "e-2"]  # the other tenant's e-4 is filtered out on every backend
     assert ("+outbox_event.tenant_id = ?" in sql) == (engine.dialect.name == "sqlite"), sql
+    await engine.dispose()
+
+
+async def test_a_read_connection_reads_and_on_postgresql_refuses_to_write(db_factory: Any) -> None:
+    from rcm_shared.db import read_connection
+    from remittance.models import bus
+    from sqlalchemy.exc import DBAPIError
+
+    db = await db_factory("remittance")
+    engine = create_engine(db.url, schema=db.schema)
+    async with engine.begin() as conn:
+        await bulk_insert(conn, bus.outbox, _rows(0, 2))
+    async with read_connection(engine) as conn:
+        assert (await conn.execute(select(func.count()).select_from(bus.outbox))).scalar() == 2
+    if engine.dialect.name == "postgresql":
+        with pytest.raises(DBAPIError, match="read-only transaction"):
+            async with read_connection(engine) as conn:
+                await conn.execute(bus.outbox.delete())
+                await conn.commit()
+    async with engine.connect() as conn:  # the pool's connection is writable again afterwards
+        await conn.execute(bus.outbox.delete())
+        await conn.commit()
+        assert (await conn.execute(select(func.count()).select_from(bus.outbox))).scalar() == 0
     await engine.dispose()
 
 

@@ -27,12 +27,10 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import signal
 import sqlite3
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
@@ -41,7 +39,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from rcm_cli.procs import cpu_seconds
+from rcm_cli.procs import RunningStack, cpu_seconds
 
 ROOT = Path(__file__).resolve().parents[1]
 SERVICES = {"eligibility": 8001, "claims": 8002, "remittance": 8003, "denials": 8004}
@@ -229,24 +227,15 @@ def main() -> None:
             schemas[name] = f"bench_{name}_{uuid.uuid4().hex[:6]}"
             env[f"{name.upper()}_DATABASE_URL"] = args.postgres
             env[f"{name.upper()}_DB_SCHEMA"] = schemas[name]
-    stack = subprocess.Popen(
-        [sys.executable, "-m", "rcm_cli.main", "run"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )
-    out: list[bytes] = []
-    threading.Thread(target=lambda: out.extend(iter(stack.stdout.readline, b"")), daemon=True).start()  # type: ignore[union-attr]
+    stack = RunningStack(env, ROOT)
     claims_url = f"http://127.0.0.1:{8002 + offset}"
     claims_db = str(tmp / "var" / "claims.db")
     results: dict[str, Any] = {"backend": "postgresql" if args.postgres else "sqlite", "phases": {}}
     try:
-        deadline = time.monotonic() + 120
-        while not any(b"all services ready" in line for line in out):
-            if stack.poll() is not None or time.monotonic() > deadline:
-                raise SystemExit("the stack did not start:\n" + b"".join(out).decode()[-3000:])
-            time.sleep(0.3)
+        try:
+            stack.wait_ready()
+        except RuntimeError as exc:
+            raise SystemExit(str(exc)) from None
         procs = _processes(stack.pid)
         day = (datetime.now(UTC).date() - timedelta(days=1)).isoformat()
         steady_n = int(args.rate * args.seconds)
@@ -312,11 +301,10 @@ def main() -> None:
             row["peak_rss_mib"] = round(max(row["peak_rss_mib"], _peak_rss_mib(pid)), 0)
         results["processes"] = per
     except BaseException:
-        print("stack output (last lines):\n" + b"".join(out[-60:]).decode(errors="replace"), file=sys.stderr)
+        print("stack output (last lines):\n" + b"".join(stack.lines[-60:]).decode(errors="replace"), file=sys.stderr)
         raise
     finally:
-        stack.send_signal(signal.SIGINT)
-        stack.wait(timeout=60)
+        stack.stop()
         if args.postgres:
             for schema in schemas.values():
                 subprocess.run(

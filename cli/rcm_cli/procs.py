@@ -3,6 +3,12 @@
 from __future__ import annotations
 
 import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Mapping
 from pathlib import Path
 
 _TICK = os.sysconf("SC_CLK_TCK")
@@ -41,3 +47,49 @@ def cpu_seconds(pid: int) -> float:
         return (int(fields[11]) + int(fields[12])) / _TICK
     except (OSError, IndexError, ValueError):
         return 0.0
+
+
+class RunningStack:
+    """``rcm run`` as a child process, for the end-to-end tests and the pipeline benchmark: its output is
+    read by a thread (a supervisor whose pipe fills up would block) and kept in ``lines``."""
+
+    def __init__(self, env: Mapping[str, str], cwd: Path) -> None:
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "rcm_cli.main", "run"],
+            cwd=cwd,
+            env=dict(env),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+        )
+        self.lines: list[bytes] = []
+        out = self.proc.stdout
+        assert out is not None
+        self._reader = threading.Thread(target=lambda: self.lines.extend(iter(out.readline, b"")), daemon=True)
+        self._reader.start()
+
+    @property
+    def pid(self) -> int:
+        return self.proc.pid
+
+    def output(self) -> str:
+        return b"".join(self.lines).decode(errors="replace")
+
+    def said(self, text: str) -> bool:
+        return any(text.encode() in line for line in self.lines)
+
+    def wait_ready(self, timeout: float = 120) -> None:
+        """Until the supervisor says every service is ready; RuntimeError (with the output's end) if the
+        stack exits or ``timeout`` seconds pass first."""
+        deadline = time.monotonic() + timeout
+        while not self.said("all services ready"):
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError("the stack did not start:\n" + self.output()[-3000:])
+            time.sleep(0.3)
+
+    def stop(self, timeout: float = 60) -> int:
+        """Ctrl-C (SIGINT) if still running, then wait for the stack and its output; its exit status."""
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGINT)
+        self.proc.wait(timeout=timeout)
+        self._reader.join(timeout=5)
+        return self.proc.returncode

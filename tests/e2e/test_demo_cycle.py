@@ -16,7 +16,6 @@ import re
 import signal
 import subprocess
 import sys
-import threading
 import time
 import uuid
 from collections import Counter
@@ -28,6 +27,7 @@ import jsonschema_rs
 import pytest
 from otlp_collector import Collector
 from rcm_cli.broker import free_port
+from rcm_cli.procs import RunningStack
 from sqlalchemy import text
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -174,21 +174,9 @@ def _run_cycle(tmp: Path, pg_url: str | None) -> None:
     env.update(
         OTEL_TRACES_EXPORTER="otlp", OTEL_EXPORTER_OTLP_ENDPOINT=collector.endpoint, OTEL_BSP_SCHEDULE_DELAY="500"
     )
-    stack = subprocess.Popen(
-        [sys.executable, "-m", "rcm_cli.main", "run"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )
-    lines: list[bytes] = []
-    reader = threading.Thread(target=lambda: lines.extend(iter(stack.stdout.readline, b"")), daemon=True)  # type: ignore[union-attr]
-    reader.start()
+    stack = RunningStack(env, ROOT)
     try:
-        deadline = time.monotonic() + 120
-        while not any(b"all services ready" in ln for ln in lines):
-            assert stack.poll() is None and time.monotonic() < deadline, b"".join(lines).decode()[-3000:]
-            time.sleep(0.3)
+        stack.wait_ready()
         out = tmp / "demo.json"
         started = time.monotonic()
         demo = subprocess.run(
@@ -243,10 +231,7 @@ def _run_cycle(tmp: Path, pg_url: str | None) -> None:
         if pg_url is None:
             _check_plans(plans)
     finally:
-        if stack.poll() is None:
-            stack.send_signal(signal.SIGINT)
-            stack.wait(timeout=60)
-        reader.join(timeout=5)
+        stack.stop()
         collector.close()
         if pg_url and schemas:
             _drop(pg_url, schemas)

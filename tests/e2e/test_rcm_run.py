@@ -3,16 +3,12 @@
 from __future__ import annotations
 
 import os
-import signal
-import subprocess
-import sys
-import threading
 import time
 from pathlib import Path
 
 import httpx
 from rcm_cli.broker import free_port
-from rcm_cli.procs import descendants
+from rcm_cli.procs import RunningStack, descendants
 
 ROOT = Path(__file__).resolve().parents[2]
 PORTS = {"eligibility": 8001, "claims": 8002, "remittance": 8003, "denials": 8004}
@@ -52,16 +48,7 @@ def test_rcm_run_serves_health_and_ready_then_stops_clean(tmp_path: Path) -> Non
     }
     for name in PORTS:
         env.pop(f"{name.upper()}_DATABASE_URL", None)
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "rcm_cli.main", "run"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )
-    lines: list[str] = []
-    reader = threading.Thread(target=lambda: lines.extend(iter(proc.stdout.readline, b"")), daemon=True)  # type: ignore[union-attr]
-    reader.start()
+    stack = RunningStack(env, ROOT)
     try:
         start = time.monotonic()
         health = _wait_all([f"http://127.0.0.1:{p + offset}/healthz" for p in PORTS.values()], start + 60)
@@ -73,10 +60,9 @@ def test_rcm_run_serves_health_and_ready_then_stops_clean(tmp_path: Path) -> Non
                 assert "rcm_http_request_duration_seconds" in http.get(f"http://127.0.0.1:{port + offset}/metrics").text
                 worker = http.get(f"http://127.0.0.1:{port + 1100 + offset}/metrics").text
                 assert "# TYPE rcm_consumer_handler_duration_seconds histogram" in worker
-        family = descendants(proc.pid)
+        family = descendants(stack.pid)
         assert len(family) >= 9  # broker + 4 APIs + 4 workers (plus their own helpers)
-        while not any(b"all services ready" in line for line in lines) and time.monotonic() < start + 90:
-            time.sleep(0.2)  # the supervisor's own probe runs every 0.5 s
+        stack.wait_ready(start + 90 - time.monotonic())  # the supervisor's own probe runs every 0.5 s
         assert sorted(p.name for p in (tmp_path / "var").glob("*.db")) == [
             "claims.db",
             "denials.db",
@@ -84,11 +70,9 @@ def test_rcm_run_serves_health_and_ready_then_stops_clean(tmp_path: Path) -> Non
             "remittance.db",
         ]
     finally:
-        proc.send_signal(signal.SIGINT)  # what Ctrl-C sends
-        proc.wait(timeout=60)
-        reader.join(timeout=5)
-    text = b"".join(lines).decode()
-    assert proc.returncode == 0, text[-3000:]
+        returncode = stack.stop()  # SIGINT: what Ctrl-C sends
+    text = stack.output()
+    assert returncode == 0, text[-3000:]
     assert "all services ready" in text and "stopped: all processes ended" in text
     deadline = time.monotonic() + 5
     while any(_alive(pid) for pid in family) and time.monotonic() < deadline:

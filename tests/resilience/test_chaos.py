@@ -41,7 +41,7 @@ from typing import Any
 import httpx
 import pytest
 from rcm_cli.demo import WAITING
-from rcm_cli.procs import command_line, descendants
+from rcm_cli.procs import RunningStack, command_line, descendants
 from rcm_cli.supervisor import CALM_SECONDS
 from rcm_shared.db import create_engine
 from rcm_shared.topics import CATALOG
@@ -205,23 +205,11 @@ def _run_chaos(tmp: Path, pg_url: str | None) -> None:
     for name in SERVICES:
         env[f"{name.upper()}_RELAY_BROKER_CHECK_INTERVAL_S"] = "2"  # find the empty broker quickly
         env[f"{name.upper()}_CONSUMER_SESSION_TIMEOUT_MS"] = "2000"
-    stack = subprocess.Popen(
-        [sys.executable, "-m", "rcm_cli.main", "run"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )
-    lines: list[bytes] = []
-    reader = threading.Thread(target=lambda: lines.extend(iter(stack.stdout.readline, b"")), daemon=True)  # type: ignore[union-attr]
-    reader.start()
+    stack = RunningStack(env, ROOT)
     chaos = Chaos(stack.pid, phase_file, seed=7, pg=(pg_url, schemas["remittance"]) if pg_url else None)
     tables = Tables(var, pg_url, schemas)
     try:
-        deadline = time.monotonic() + 120
-        while not any(b"all services ready" in ln for ln in lines):
-            assert stack.poll() is None and time.monotonic() < deadline, b"".join(lines).decode()[-3000:]
-            time.sleep(0.3)
+        stack.wait_ready()
         out = tmp / "demo.json"
         timeout = max(240, PATIENTS)  # seconds; the full run needs about one per claim on a 2-core machine
         started = time.monotonic()
@@ -254,13 +242,10 @@ def _run_chaos(tmp: Path, pg_url: str | None) -> None:
         assert figures["dead letters"] == 0, "dead-lettered events: see the workers' logs"
     finally:
         chaos.stop.set()
-        if stack.poll() is None:
-            stack.send_signal(signal.SIGINT)
-            stack.wait(timeout=60)
-        reader.join(timeout=5)
+        stack.stop()
         if pg_url and schema_list:
             _drop(pg_url, schema_list)
-    text_ = b"".join(lines).decode(errors="replace")
+    text_ = stack.output()
     restarts = text_.count("; restarting")
     print(
         f"\n{'postgres' if pg_url else 'sqlite'}: {PATIENTS} patients, demo {took:.0f} s; states {summary['states']}\n"

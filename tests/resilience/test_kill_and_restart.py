@@ -11,16 +11,14 @@ from __future__ import annotations
 import os
 import signal
 import sqlite3
-import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 from typing import Any
 
 import httpx
 from rcm_cli.broker import free_port
-from rcm_cli.procs import command_line, descendants
+from rcm_cli.procs import RunningStack, command_line, descendants
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "services" / "claims" / "tests"))
@@ -78,21 +76,12 @@ def test_kill_a_worker_an_api_and_the_broker_and_lose_nothing(tmp_path: Path) ->
         env.pop(f"{name.upper()}_DATABASE_URL", None)
         env[f"{name.upper()}_RELAY_BROKER_CHECK_INTERVAL_S"] = "2"  # find the empty broker quickly
         env[f"{name.upper()}_CONSUMER_SESSION_TIMEOUT_MS"] = "2000"
-    stack = subprocess.Popen(
-        [sys.executable, "-m", "rcm_cli.main", "run"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )
-    lines: list[bytes] = []
-    reader = threading.Thread(target=lambda: lines.extend(iter(stack.stdout.readline, b"")), daemon=True)  # type: ignore[union-attr]
-    reader.start()
+    stack = RunningStack(env, ROOT)
     claims_url = f"http://127.0.0.1:{8002 + offset}"
     ready_urls = [f"http://127.0.0.1:{p + offset}/readyz" for p in PORTS.values()]
     try:
         ready = _wait_all(ready_urls, time.monotonic() + 120)
-        assert set(ready.values()) == {200}, (ready, b"".join(lines).decode()[-3000:])
+        assert set(ready.values()) == {200}, (ready, stack.output()[-3000:])
         with httpx.Client(timeout=30, headers=T) as http:
             first = http.post(f"{claims_url}/v1/claims", json=encounter())
             assert first.status_code == 201, first.text
@@ -105,11 +94,11 @@ def test_kill_a_worker_an_api_and_the_broker_and_lose_nothing(tmp_path: Path) ->
         for pid in (_pid_of(stack.pid, "remittance.worker"), _pid_of(stack.pid, "claims.main"), broker):
             os.kill(pid, signal.SIGKILL)
         deadline = time.monotonic() + 60
-        while time.monotonic() < deadline and b"broker exited" not in b"".join(lines):
+        while time.monotonic() < deadline and not stack.said("broker exited"):
             time.sleep(0.2)
         assert _pid_of(stack.pid, "tansu") != broker  # a new, empty broker
         ready = _wait_all(ready_urls, time.monotonic() + 120)
-        assert set(ready.values()) == {200}, (ready, b"".join(lines).decode()[-3000:])
+        assert set(ready.values()) == {200}, (ready, stack.output()[-3000:])
 
         with httpx.Client(timeout=30, headers=T) as http:  # the flow goes on
             second = http.post(f"{claims_url}/v1/claims", json=encounter(**{"subscriber.member_id": "W2"}))
@@ -126,10 +115,8 @@ def test_kill_a_worker_an_api_and_the_broker_and_lose_nothing(tmp_path: Path) ->
         billed = _rows(var / "remittance.db", "SELECT claim_id, count(*) FROM billed_claim GROUP BY claim_id")
         assert sorted(billed) == sorted([(first.json()["id"], 1), (second.json()["id"], 1)])
     finally:
-        stack.send_signal(signal.SIGINT)
-        stack.wait(timeout=60)
-        reader.join(timeout=5)
-    text = b"".join(lines).decode()
+        returncode = stack.stop()
+    text = stack.output()
     for crashed in ("broker exited", "remittance-worker exited", "claims-api exited"):
         assert crashed in text, text[-3000:]
-    assert stack.returncode == 0, text[-3000:]
+    assert returncode == 0, text[-3000:]

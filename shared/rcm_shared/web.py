@@ -376,9 +376,13 @@ class RequestContext:
         async def send_with_id(message: Message) -> None:
             nonlocal status, sent_start
             if message["type"] == "http.response.start":
-                sent_start = True
                 status = message["status"]
                 message["headers"] = [*message.get("headers", ()), (self._header, cid.encode("latin-1"))]
+                await send(message)
+                # only once handed on: the audit trail outside holds the start until the request's row is
+                # written, and a timeout meanwhile must still answer (504), not leave the client with nothing
+                sent_start = True
+                return
             await send(message)
 
         timeout = self.settings.request_timeout_s

@@ -147,6 +147,7 @@ class Clearinghouse:
         self.delay_scale = delay_scale
         self.numbers = numbers or FileControlNumbers(spool / "control-numbers.json")
         self.clock = clock
+        self.next_due_ms: int | None = None  # set by deliver_due
         self.duplicates = DuplicateIndex()
         self.pending.mkdir(parents=True, exist_ok=True)
         self.delivered.mkdir(parents=True, exist_ok=True)
@@ -351,12 +352,15 @@ class Clearinghouse:
 
     # -- delivery --------------------------------------------------------------------------------------
     async def deliver_due(self) -> int:
-        """Send every spooled file whose time has come, oldest first; a failed one is retried next round."""
+        """Send every spooled file whose time has come, oldest first; a failed one is retried next round.
+        ``next_due_ms`` is then the time the first file left is due (None: none left, or a delivery failed)."""
         now_ms = int(self.clock() * 1000)
         sent = 0
+        self.next_due_ms = None
         for path in sorted(p for p in self.pending.iterdir() if not p.name.startswith(".")):
             due_ms, kind, name = path.name.split("-", 2)
             if int(due_ms) > now_ms:
+                self.next_due_ms = int(due_ms)
                 break
             try:
                 where = await self.delivery.send(kind, name, path.read_text())
@@ -386,11 +390,6 @@ class Clearinghouse:
             done += 1
         return done
 
-    def next_due(self) -> float | None:
-        """Seconds until the first spooled file is due (None: nothing spooled)."""
-        due = [p.name.split("-", 1)[0] for p in self.pending.iterdir() if not p.name.startswith(".")]
-        return int(min(due)) / 1000 - self.clock() if due else None
-
     async def run(self, stop: asyncio.Event, inbox: Path | None, poll_seconds: float = 0.5) -> None:
         """An 837 dropped in the inbox, or an answer spooled (by an 837 posted over HTTP), wakes the loop at
         once (``rcm_shared.folders``); a spooled answer is sent when it is due; the inbox is looked at every
@@ -405,9 +404,8 @@ class Clearinghouse:
                     if inbox is not None:
                         await asyncio.to_thread(self.scan_filedrop, inbox)
                     await self.deliver_due()
-                    due = self.next_due()
-                    if due is not None and due <= 0:  # due but not delivered (the receiver is down): the poll
-                        due = None
+                    if self.next_due_ms is not None:  # after a failed delivery: the poll
+                        due = self.next_due_ms / 1000 - self.clock()
                 except OSError as exc:
                     log.warning("clearinghouse loop: %s", exc)
                 await changes.wait(stop, due)

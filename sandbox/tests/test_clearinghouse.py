@@ -381,3 +381,21 @@ async def test_claims_of_unanswered_members_get_nothing_and_276s_are_answered_fr
     # what the payer knows survives a restart of the clearinghouse
     again = Clearinghouse(BOOK, tmp_path / "spool", capture, seed=1, numbers=MemoryControlNumbers(), clock=clock)
     assert again.known_claims()["LOST1"]["state"] == "lost" and "paid" in again.known_claims()["CLEAN1"]
+
+
+async def test_the_loop_sends_a_spooled_answer_when_it_is_due_not_on_its_poll(tmp_path: Path) -> None:
+    import asyncio
+    import time
+
+    capture = Capture()
+    house = Clearinghouse(BOOK, tmp_path / "spool", capture, numbers=MemoryControlNumbers())
+    house._schedule(time.time() + 0.5, "277", "later.277", "ISA")  # due in half a second
+    stop = asyncio.Event()
+    task = asyncio.create_task(house.run(stop, None, poll_seconds=30))
+    started = time.monotonic()
+    while not capture.sent and time.monotonic() - started < 10:
+        await asyncio.sleep(0.05)
+    stop.set()
+    await task
+    assert [name for _kind, name, _text in capture.sent] == ["later.277"]
+    assert 0.4 < time.monotonic() - started < 5  # when due (0.5 s), not on the 30 s poll

@@ -380,7 +380,7 @@ async def act(
     correction: ClaimCorrection | None = None,
 ) -> Any:
     row = await unit.get(denial_id)
-    if row.status in RESOLVED_STATES:
+    if row.status in RESOLVED_STATES and action != "comment":  # a closed denial still takes notes
         raise Conflict(f"denial {denial_id} is already {row.status}")
     now = datetime.now(UTC)
     if action == "assign":

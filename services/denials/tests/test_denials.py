@@ -181,8 +181,16 @@ async def test_redelivered_event_opens_one_denial_and_payment_on_appeal_recovers
     detail = (await client.get(f"/v1/denials/{first[0]}", headers=T)).json()
     assert detail["status"] == "recovered" and detail["recovered_cents"] == 9000
     assert [h["action"] for h in detail["history"]] == ["opened", "appealed", "recovered"]
-    again = await client.post(f"/v1/denials/{first[0]}/actions", json={"action": "comment", "note": "x"}, headers=T)
-    assert again.status_code == 409
+    # a closed denial still takes a note (the member id was fixed and the claim sent again as the payer paid
+    # it), and nothing that would reopen or move it
+    noted = await client.post(
+        f"/v1/denials/{first[0]}/actions", json={"action": "comment", "note": "patient called"}, headers=T
+    )
+    assert noted.status_code == 200 and noted.json()["status"] == "recovered"
+    assert [h["action"] for h in noted.json()["history"]] == ["opened", "appealed", "recovered", "comment"]
+    for action in ({"action": "write_off", "note": "x"}, {"action": "assign", "assignee": "maria"}):
+        again = await client.post(f"/v1/denials/{first[0]}/actions", json=action, headers=T)
+        assert again.status_code == 409 and "already recovered" in again.json()["detail"]
     async with client.app.state.engine.connect() as conn:
         topics = [r.topic for r in await conn.execute(select(bus.outbox).order_by(bus.outbox.c.id))]
     assert topics == ["denials.denial.opened", "denials.denial.resolved"]

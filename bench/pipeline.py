@@ -14,7 +14,12 @@ the earlier ones were answered (open loop). Measured from the services' own tabl
   every stage is busy (the first claims cross the stages alone; the last ones drain);
 - latency per claim, p50 / p99: from the time its batch was due to be sent (steady phase) or its charge
   entry (claim.created_at, saturation) to its final status transition;
-- CPU seconds and peak RSS per process (from /proc), for the stack's processes.
+- CPU seconds and peak RSS per process (from /proc), for the stack's processes, and on PostgreSQL the CPU of
+  the server's processes when it runs on this machine (it shares the two cores).
+
+On PostgreSQL the schemas are new: after the warm-up the bench runs ANALYZE on them, as autovacuum would on a
+live database within its first minute (without statistics a lookup of 100-200 ids was planned as a scan of
+the whole tenant or consumer: 20-60 ms each, and the server spent as much CPU as the whole stack).
 
 Target on this 2-core machine: >= 500 claims/s through the whole cycle (stretch 1,000), p99 < 2 s at
 200 claims/s. Prints a table; --json writes the figures. Usage:
@@ -176,6 +181,42 @@ def _wait_final(times: Any, ids: list[str], timeout: float) -> dict[str, tuple[d
     return got
 
 
+def _postgres_cpu() -> float | None:
+    """CPU seconds spent so far by the PostgreSQL server processes on this machine (the backends that have
+    exited count in the postmaster's children's time); None when none is visible (a remote server)."""
+    total, seen = 0.0, False
+    for entry in Path("/proc").iterdir():
+        try:
+            if not entry.name.isdigit() or not (entry / "comm").read_text().startswith("postgres"):
+                continue
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        seen = True
+        total += sum(int(f) for f in fields[11:15]) / os.sysconf("SC_CLK_TCK")
+    return total if seen else None
+
+
+def _analyze(pg: str, schemas: Any) -> None:
+    """Planner statistics for the new schemas, as autovacuum gathers them on a live database within its first
+    minute (the bench is over sooner): without them PostgreSQL plans a lookup of 100-200 ids by tenant or
+    consumer as a scan of every row of it and filters the ids one by one (20-60 ms a lookup, measured)."""
+    for schema in schemas:
+        tables = subprocess.run(
+            [
+                "psql",
+                pg.replace("+asyncpg", ""),
+                "-Atc",
+                f"SELECT tablename FROM pg_tables WHERE schemaname = '{schema}'",
+            ],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.split()
+        sql = "; ".join(f"ANALYZE {schema}.{t}" for t in tables)
+        subprocess.run(["psql", pg.replace("+asyncpg", ""), "-qc", sql], check=True, capture_output=True)
+
+
 def _pct(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else float("nan")
@@ -253,7 +294,10 @@ def main() -> None:
             warm_ids = _send_all(http, claims_url, warm_docs, args.batch, 1)
             if len(_wait_final(times, warm_ids, 120)) < len(warm_ids):
                 raise SystemExit("the warm-up claims did not all reach a final state")
+            if args.postgres:
+                _analyze(args.postgres, schemas.values())
             cpu0 = {pid: cpu_seconds(pid) for pid in procs}
+            pg_cpu0 = _postgres_cpu() if args.postgres else None
 
             # 1. steady offered load: one batch every batch/rate seconds, sent on time whether or not the
             # previous ones were answered (an open loop: a slow answer must not lower the load offered)
@@ -299,6 +343,9 @@ def main() -> None:
             row = per.setdefault(label, {"cpu_s": 0.0, "peak_rss_mib": 0.0})
             row["cpu_s"] = round(row["cpu_s"] + elapsed[pid], 1)
             row["peak_rss_mib"] = round(max(row["peak_rss_mib"], _peak_rss_mib(pid)), 0)
+        pg_cpu = _postgres_cpu() if pg_cpu0 is not None else None
+        if pg_cpu is not None and pg_cpu0 is not None:  # the database's share of the work, when it runs here
+            per["postgresql-server"] = {"cpu_s": round(pg_cpu - pg_cpu0, 1), "peak_rss_mib": 0.0}
         results["processes"] = per
     except BaseException:
         print("stack output (last lines):\n" + b"".join(stack.lines[-60:]).decode(errors="replace"), file=sys.stderr)
@@ -322,7 +369,7 @@ def main() -> None:
         print(f"{name:<12} {counts} {rate:>10} {middle:>10} {row['p50_s']:>8} {row['p99_s']:>8}")
     print(f"{'process':<20} {'CPU s':>8} {'peak RSS MiB':>13}")
     for label, row in sorted(results["processes"].items()):
-        print(f"{label:<20} {row['cpu_s']:>8} {row['peak_rss_mib']:>13}")
+        print(f"{label:<20} {row['cpu_s']:>8} {row['peak_rss_mib'] or '-':>13}")
     print("target: >= 500 claims/s through the whole cycle (stretch 1,000); p99 < 2 s at 200 claims/s")
     if args.json:
         args.json.write_text(json.dumps(results, indent=2) + "\n")

@@ -191,7 +191,7 @@ class ClaimsUnit:
                 traceparent=actor.traceparent,
             )
             events.append((env, TOPIC, claim_id))
-        await self.conn.execute(insert(claim_transition), rows)
+        await bulk_insert(self.conn, claim_transition, rows)
         await self.outbox.add_many(self.conn, events)
 
     async def duplicates_for(self, keys: Sequence[str], exclude: str | None) -> dict[str, list[str]]:

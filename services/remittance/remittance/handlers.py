@@ -256,6 +256,7 @@ class _Poster:
                         "paid_cents": cents(s.paid),
                         "allowed_cents": cents(s.amounts["B6"]) if "B6" in s.amounts else None,
                         "units": str(s.units) if s.units is not None else None,
+                        "original_units": str(s.original_units) if s.original_units is not None else None,
                         "service_date": s.service_date,
                         "billed_line_id": billed_id,
                         "match_method": method,
@@ -870,13 +871,13 @@ async def reconcile_late_claims(
 
 
 def _stored_service(line: Any) -> SimpleNamespace:
-    """A stored service payment in the shape ``_match_line`` reads (SVC06's units are not stored)."""
+    """A stored service payment in the shape ``_match_line`` reads."""
     original = SimpleNamespace(code=line.original_procedure_code) if line.original_procedure_code else None
     return SimpleNamespace(
         line_control_number=line.line_control_number,
         original_procedure=original,
         procedure=SimpleNamespace(code=line.procedure_code),
-        original_units=None,
+        original_units=line.original_units,
         units=line.units,
         service_date=line.service_date,
     )

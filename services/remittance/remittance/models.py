@@ -105,6 +105,7 @@ service_payment = Table(
     Column("paid_cents", BigInteger, nullable=False),
     Column("allowed_cents", BigInteger, nullable=True),
     Column("units", String(20), nullable=True),
+    Column("original_units", String(20), nullable=True),  # SVC07: the units as billed, if the payer paid fewer
     Column("service_date", Date, nullable=True),
     Column("billed_line_id", BigInteger, nullable=True),
     Column("match_method", String(24), nullable=False),  # line_control_number | code_date_units | none

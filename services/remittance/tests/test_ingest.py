@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import sys
+from dataclasses import replace
 from datetime import UTC, date, datetime
 from decimal import Decimal as D
 from pathlib import Path
@@ -253,6 +254,37 @@ async def test_billed_lines_match_by_control_number_then_code_date_units(engine:
     assert await rows(engine, review_item) == []
     (cp,) = await rows(engine, claim_payment)
     assert cp.matched is True
+
+
+async def test_a_payment_posted_before_its_claim_matches_the_billed_line_by_the_units_billed(
+    engine: Any, tmp_path: Path
+) -> None:
+    # the 835 comes first: two 97110 lines billed (1 unit and 2 units); the payer paid the 2-unit line for one
+    # unit (SVC05 1, SVC07 2). When the claim's lines arrive, that payment belongs to the 2-unit line.
+    fewer = replace(line("97110", "100.00", "40.00", [("CO", "151", "60.00")]), original_units=D(2))
+    one = line("97110", "50.00", "40.00", [("CO", "45", "10.00")])
+    era = claim("LATE7", "1", "150.00", "80.00", "ICN7", lines=[fewer, one])
+    await ingest(engine, interchange((header("EFT0077", "80.00"), [era], [])), tmp_path)
+    assert [ln.billed_line_id for ln in await rows(engine, service_payment)] == [None, None]
+    billed = ClaimStatusChangedV1(
+        claim_id="LATE7",
+        old_state="ready",
+        new_state="submitted",
+        changed_at=datetime.now(UTC),
+        payer_id="ACME01",
+        charge_cents=15000,
+        lines=[
+            BilledLine(line_number=n, procedure_code="97110", service_date=date(2026, 10, 1), units=u, charge_cents=c)
+            for n, u, c in ((1, "1", 5000), (2, "2", 10000))
+        ],
+    )
+    async with engine.begin() as conn:
+        await on_claim_status_changes(conn, [(TENANT, billed)])
+    units_of = {b.id: b.units for b in await rows(engine, billed_line)}
+    paid = sorted(await rows(engine, service_payment), key=lambda r: r.line_number)
+    assert [(p.units, p.original_units) for p in paid] == [("1", "2"), ("1", None)]
+    assert [units_of[p.billed_line_id] for p in paid] == ["2", "1"]
+    assert [p.match_method for p in paid] == ["code_date_units", "code_date_units"]
 
 
 async def test_crash_mid_file_then_retry_gives_the_uninterrupted_ledger(

@@ -67,6 +67,7 @@ class LineRead(BaseModel):
     paid_cents: int
     allowed_cents: int | None
     units: str | None
+    original_units: str | None = None  # SVC07: the units billed, when the payer paid for fewer
     service_date: date | None
     match_method: str
 

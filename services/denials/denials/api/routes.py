@@ -136,6 +136,8 @@ async def get_denial(denial_id: str, request: Request, tenant: TenantDep, engine
     "/denials/{denial_id}/actions",
     response_model=DenialDetail,
     summary="assign, comment, appeal (letter as text and PDF), resubmit, write_off, bill_patient, upheld",
+    description="A resolved denial (recovered, written off, billed to the patient, closed) takes comments only; "
+    "any other action on it is a 409 problem.",
 )
 async def post_action(
     denial_id: str, body: ActionRequest, request: Request, tenant: TenantDep, engine: EngineDep

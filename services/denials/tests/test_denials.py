@@ -262,9 +262,16 @@ async def test_actions_and_queue_order(client: Any) -> None:
         headers=T,
     )
     assert r.json()["status"] == "resubmitted"
-    assert (
-        await client.post(f"/v1/denials/{small}/actions", json={"action": "write_off"}, headers=T)
-    ).status_code == 409
+    for incomplete, needs in (
+        ({"action": "write_off"}, "write_off needs a note"),
+        ({"action": "write_off", "note": "  "}, "write_off needs a note"),
+        ({"action": "comment"}, "comment needs a note"),
+        ({"action": "assign"}, "assign needs an assignee"),
+    ):
+        refused = await client.post(f"/v1/denials/{small}/actions", json=incomplete, headers=T)
+        assert refused.status_code == 422 and needs in str(refused.json()), refused.text
+        assert refused.headers["content-type"] == "application/problem+json"
+    assert (await client.get(f"/v1/denials/{small}", headers=T)).json()["status"] == "open"  # nothing done
     r = await client.post(
         f"/v1/denials/{small}/actions", json={"action": "write_off", "note": "filed too late"}, headers=T
     )

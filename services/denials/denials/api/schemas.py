@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_validator
 from rcm_shared.payloads.denials import ClaimCorrection
 
 
@@ -55,6 +55,16 @@ class ActionRequest(BaseModel):
     note: str | None = Field(default=None, max_length=4000)
     assignee: str | None = Field(default=None, max_length=120)
     correction: ClaimCorrection | None = None
+
+    @model_validator(mode="after")
+    def _what_the_action_needs(self) -> ActionRequest:
+        """A write-off names its reason and a comment says something (the work history is what an auditor
+        and the next person on the account read); an assignment names who."""
+        if self.action in ("write_off", "comment") and not (self.note or "").strip():
+            raise ValueError(f"{self.action} needs a note")
+        if self.action == "assign" and not (self.assignee or "").strip():
+            raise ValueError("assign needs an assignee")
+        return self
 
 
 class Breakdown(BaseModel):

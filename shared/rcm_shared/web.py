@@ -403,6 +403,42 @@ class RequestContext:
             ).observe(time.perf_counter() - started)
 
 
+AUDITED = "audited_status"
+_TENANT_KEY = TENANT_HEADER.lower().encode()
+
+
+def _audit_entry(scope: Scope, route: APIRoute, status: int, request_id: str | None) -> AuditEntry:
+    principal: Principal | None = (scope.get("state") or {}).get("principal")
+    settings: BaseServiceSettings = scope["app"].state.settings
+    header = next((v for k, v in scope["headers"] if k == _TENANT_KEY), b"").decode("latin-1")
+    tenant = principal.tenant if principal else header if _TENANT.match(header) else settings.default_tenant
+    params = scope.get("path_params") or {}
+    return AuditEntry(
+        tenant_id=tenant,
+        actor=principal.client_id if principal else "anonymous",
+        method=scope["method"],
+        resource=route.path,
+        resource_id="/".join(str(v) for v in params.values()) or None,
+        status=status,
+        request_id=request_id,
+    )
+
+
+def audit_entry(request: Request, status: int) -> AuditEntry:
+    """This request's audit row as the audit trail writes it when an answer with ``status`` starts, for a
+    route that commits it in the transaction of its own rows (one commit instead of two, each waiting for
+    the disk). Once that has committed the route calls ``audited(request, status)``: the trail then writes
+    no second row for an answer with that status (one with another status, a 500 say, still gets its own)."""
+    route = request.scope.get("route")
+    assert isinstance(route, APIRoute), "audit_entry is for the routes of a service"
+    return _audit_entry(request.scope, route, status, correlation_id.get())
+
+
+def audited(request: Request, status: int) -> None:
+    """The row ``audit_entry(request, status)`` made is committed."""
+    setattr(request.state, AUDITED, status)
+
+
 class AuditTrail:
     """Writes the request's audit row when its answer starts, before anything of the answer is sent; if
     the row cannot be written the caller gets 503 instead of the answer."""
@@ -411,7 +447,6 @@ class AuditTrail:
         self.app = app
         self.own = own_routes
         self._correlation = CORRELATION_HEADER.lower().encode()
-        self._tenant = TENANT_HEADER.lower().encode()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -437,22 +472,11 @@ class AuditTrail:
         route = scope.get("route")
         if not isinstance(route, APIRoute) or route.path in self.own:
             return True
+        if (scope.get("state") or {}).get(AUDITED) == start["status"]:
+            return True  # the route committed this answer's row with its own rows (``audit_entry``)
         app = scope["app"]
-        principal: Principal | None = (scope.get("state") or {}).get("principal")
-        settings: BaseServiceSettings = app.state.settings
-        header = next((v for k, v in scope["headers"] if k == self._tenant), b"").decode("latin-1")
-        tenant = principal.tenant if principal else header if _TENANT.match(header) else settings.default_tenant
-        params = scope.get("path_params") or {}
         request_id = next((v for k, v in start.get("headers", ()) if k == self._correlation), None)
-        entry = AuditEntry(
-            tenant_id=tenant,
-            actor=principal.client_id if principal else "anonymous",
-            method=scope["method"],
-            resource=route.path,
-            resource_id="/".join(str(v) for v in params.values()) or None,
-            status=start["status"],
-            request_id=request_id.decode("latin-1") if request_id is not None else None,
-        )
+        entry = _audit_entry(scope, route, start["status"], request_id.decode("latin-1") if request_id else None)
         try:
             await app.state.audit_writer.append(entry)
         except Exception:

@@ -9,6 +9,7 @@ from datetime import UTC, date, datetime, timedelta
 from types import SimpleNamespace
 from typing import Any
 
+from rcm_shared.audit import AuditEntry, append_many
 from rcm_shared.bus.outbox import Outbox
 from rcm_shared.db import GroupCommit, bulk_insert, per_engine, read_connection
 from rcm_shared.events import Envelope
@@ -25,6 +26,7 @@ from eligibility.api.schemas import CheckCreate
 from eligibility.clearinghouse import AdapterError, Failover
 from eligibility.config import EligibilitySettings
 from eligibility.domain.normalize import normalize
+from eligibility.models import audit as audit_table
 from eligibility.models import bus, control_number, eligibility_check
 
 SOURCE = "/eligibility"
@@ -177,8 +179,15 @@ def pick(responses: list[EligibilityResponse], member_id: str) -> EligibilityRes
 
 
 async def run_check(
-    engine: AsyncEngine, settings: EligibilitySettings, failover: Failover, tenant: str, body: CheckCreate
+    engine: AsyncEngine,
+    settings: EligibilitySettings,
+    failover: Failover,
+    tenant: str,
+    body: CheckCreate,
+    audit: AuditEntry | None = None,
 ) -> CheckResult:
+    """A check answered from a recent answer, or a 270 to the payer and its 271 stored. ``audit``: the
+    request's audit row for a new check, committed with the check's rows (``rcm_shared.web.audit_entry``)."""
     hit = await _cached(engine, tenant, body, settings.cache_ttl_s)
     if hit is not None:
         return CheckResult(hit, cached=True)
@@ -207,7 +216,10 @@ async def run_check(
     # Stored with what other requests of this process write meanwhile (checks, audit rows): one write
     # transaction for all of them (on SQLite one writer at a time; a transaction per check capped the API at
     # ~100 checks/s).
-    row = await GroupCommit.of(engine).submit(_insert, rows)
+    if audit is None:
+        row = await GroupCommit.of(engine).submit(_insert, rows)
+    else:
+        row = await GroupCommit.of(engine).submit(_insert_audited, (rows, audit))
     RecentAnswers.of(engine).put(row)  # committed
     return CheckResult(row, cached=False)
 
@@ -296,6 +308,13 @@ def _rows(
     )
     env = Envelope.wrap(payload, source=SOURCE, tenant_id=tenant, subject=check_id)
     return CheckRows(values, Outbox(bus, settings.kafka.topic_prefix).row(env, topic=TOPIC, key=check_id))
+
+
+async def _insert_audited(conn: AsyncConnection, items: list[tuple[CheckRows, AuditEntry]]) -> Sequence[Any]:
+    """``_insert``, and the requests' audit rows in the same transaction."""
+    stored = await _insert(conn, [rows for rows, _entry in items])
+    await append_many(conn, audit_table, [entry for _rows, entry in items])
+    return stored
 
 
 async def _insert(conn: AsyncConnection, checks: list[CheckRows]) -> Sequence[Any]:

@@ -195,6 +195,38 @@ async def test_check_then_cache_then_queries(client: Any) -> None:
     assert len(rows) == 3 and all("DOE" not in r.payload and "1980" not in r.payload for r in rows)
 
 
+async def test_a_new_checks_audit_row_is_committed_with_its_rows_in_one_transaction(client: Any) -> None:
+    from eligibility.models import audit
+    from rcm_shared.audit import verify
+    from sqlalchemy import event
+
+    engine = client.app.state.engine
+    # the process's first check reserves a block of control numbers (a commit of its own, once per block)
+    assert (await client.post("/v1/eligibility/checks", json=request_body("OLD1"), headers=T)).status_code == 201
+    commits: list[int] = []
+
+    def count(_conn: Any) -> None:
+        commits.append(1)
+
+    event.listen(engine.sync_engine, "commit", count)
+    try:
+        live = await client.post("/v1/eligibility/checks", json=request_body(), headers=T)
+        live_commits = len(commits)
+        cached = await client.post("/v1/eligibility/checks", json=request_body(), headers=T)
+        bad = await client.post("/v1/eligibility/checks", json=request_body(npi="1679576723"), headers=T)
+    finally:
+        event.remove(engine.sync_engine, "commit", count)
+    assert (live.status_code, cached.status_code, bad.status_code) == (201, 200, 422)
+    assert live_commits == 1  # the check, its event and its audit row: one transaction (two before)
+    async with engine.connect() as conn:
+        trail = list(await conn.execute(select(audit).order_by(audit.c.id)))
+    assert [(r.method, r.resource, r.status, r.request_id) for r in trail[1:]] == [
+        ("POST", "/v1/eligibility/checks", answer.status_code, answer.headers["X-Correlation-ID"])
+        for answer in (live, cached, bad)
+    ]  # one row per answer, each with its own status, none written twice
+    assert (await verify(engine, audit)).ok
+
+
 async def test_a_repeated_check_is_answered_from_memory_as_stored_and_from_the_database_by_another_process(
     client: Any,
 ) -> None:

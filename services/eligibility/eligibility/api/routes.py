@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 from rcm_shared.db import read_connection, write_transaction
-from rcm_shared.web import EngineDep, ProblemError, TenantDep
+from rcm_shared.web import EngineDep, ProblemError, TenantDep, audit_entry, audited
 from rcm_shared.x12.errors import X12Error
 from sqlalchemy import and_, select
 
@@ -43,12 +43,15 @@ def _read(row: Any, cached: bool = False) -> CheckRead:
     summary="Check coverage: a 270 to the payer through the clearinghouse, the 271 normalized",
 )
 async def post_check(body: CheckCreate, request: Request, tenant: TenantDep, engine: EngineDep) -> Any:
-    try:
-        result = await run_check(engine, request.app.state.settings, request.app.state.failover, tenant, body)
+    state = request.app.state
+    try:  # a new check's audit row is committed with its rows: one commit, not two
+        result = await run_check(engine, state.settings, state.failover, tenant, body, audit_entry(request, 201))
     except PayerUnavailable as exc:
         raise ProblemError(502, "Payer unavailable", str(exc)) from None
     except X12Error as exc:
         raise ProblemError(502, "Invalid 271 from the payer", str(exc), x12=exc.as_dict()) from None
+    if not result.cached:
+        audited(request, 201)
     read = _read(result.row, cached=result.cached)
     return Response(read.model_dump_json(), status_code=200 if result.cached else 201, media_type="application/json")
 

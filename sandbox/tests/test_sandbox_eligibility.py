@@ -105,6 +105,13 @@ async def test_change_healthcare_v3_compatible_route(client: Any) -> None:
     assert unknown.json()["errors"][0]["code"] == "72" and unknown.json()["errors"][0]["location"] == "Loop 2100C"
     bad = await client.post("/change/medicalnetwork/eligibility/v3", json={**body, "controlNumber": "12"}, headers=T)
     assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "controlNumber"
+    from eligibility.models import audit
+    from sqlalchemy import select
+
+    async with client.app.state.engine.connect() as conn:  # one row per answer (a new check's with its rows)
+        trail = [(row.resource, row.status, row.request_id) for row in await conn.execute(select(audit))]
+    compat = [(status, rid) for resource, status, rid in trail if resource.startswith("/change/")]
+    assert compat == [(a.status_code, a.headers["X-Correlation-ID"]) for a in (r, unknown, bad)]
 
 
 async def test_batch_runs_every_check_and_reports_progress(client: Any) -> None:

@@ -9,7 +9,7 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
-from rcm_shared.web import ProblemError, tenant_of
+from rcm_shared.web import ProblemError, audit_entry, audited, tenant_of
 from rcm_shared.x12.sets.x270 import Benefit, EligibilityResponse, read_271
 
 from eligibility.api.schemas import CheckCreate
@@ -203,8 +203,12 @@ async def chc_v3(request: Request) -> dict[str, Any]:
         raise ProblemError(400, "Malformed JSON", str(exc)) from None
     app = request.app
     try:
-        result = await run_check(app.state.engine, app.state.settings, app.state.failover, tenant, check)
+        result = await run_check(
+            app.state.engine, app.state.settings, app.state.failover, tenant, check, audit_entry(request, 200)
+        )
     except PayerUnavailable as exc:
         raise ProblemError(502, "Payer unavailable", str(exc)) from None
+    if not result.cached:  # its audit row went in with the check's rows
+        audited(request, 200)
     response = pick(list(read_271(result.row.x12_271.encode(), lenient_envelope=True)), check.subscriber.member_id)
     return to_response(req, response)

@@ -189,11 +189,10 @@ def _postgres_cpu() -> float | None:
         try:
             if not entry.name.isdigit() or not (entry / "comm").read_text().startswith("postgres"):
                 continue
-            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
         except OSError:
             continue
         seen = True
-        total += sum(int(f) for f in fields[11:15]) / os.sysconf("SC_CLK_TCK")
+        total += cpu_seconds(int(entry.name), children=True)
     return total if seen else None
 
 

@@ -40,11 +40,12 @@ def command_line(pid: int) -> str:
         return ""
 
 
-def cpu_seconds(pid: int) -> float:
-    """CPU (user + system) the process has spent so far; 0.0 once it is gone."""
+def cpu_seconds(pid: int, *, children: bool = False) -> float:
+    """CPU (user + system) the process has spent so far, with ``children`` also that of its children it has
+    waited for (a server's exited workers); 0.0 once it is gone."""
     try:
         fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / _TICK
+        return sum(int(f) for f in fields[11 : 15 if children else 13]) / _TICK
     except (OSError, IndexError, ValueError):
         return 0.0
 

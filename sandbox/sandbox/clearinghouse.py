@@ -404,7 +404,8 @@ class Clearinghouse:
                     if inbox is not None:
                         await asyncio.to_thread(self.scan_filedrop, inbox)
                     await self.deliver_due()
-                    if self.next_due_ms is not None:  # after a failed delivery: the poll
+                    # wake when the first file left is due; none left, or a delivery failed: on the poll
+                    if self.next_due_ms is not None:
                         due = self.next_due_ms / 1000 - self.clock()
                 except OSError as exc:
                     log.warning("clearinghouse loop: %s", exc)

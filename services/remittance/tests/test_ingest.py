@@ -208,15 +208,23 @@ async def test_plb_takeback_posts_to_its_own_ledger_linked_to_the_claim(engine: 
     ]
 
 
-async def test_billed_lines_match_by_control_number_then_code_date_units(engine: Any, tmp_path: Path) -> None:
-    billed = ClaimStatusChangedV1(
-        claim_id="PCN0001",
+def submitted(claim_id: str, lines: list[BilledLine]) -> ClaimStatusChangedV1:
+    """The claim's event on submission, with its billed lines (the charge is theirs)."""
+    return ClaimStatusChangedV1(
+        claim_id=claim_id,
         old_state="ready",
         new_state="submitted",
         changed_at=datetime.now(UTC),
         payer_id="ACME01",
-        charge_cents=25000,
-        lines=[
+        charge_cents=sum(line.charge_cents for line in lines),
+        lines=lines,
+    )
+
+
+async def test_billed_lines_match_by_control_number_then_code_date_units(engine: Any, tmp_path: Path) -> None:
+    billed = submitted(
+        "PCN0001",
+        [
             BilledLine(
                 line_number=1,
                 line_control_number="PCN0001-1",
@@ -266,14 +274,9 @@ async def test_a_payment_posted_before_its_claim_matches_the_billed_line_by_the_
     era = claim("LATE7", "1", "150.00", "80.00", "ICN7", lines=[fewer, one])
     await ingest(engine, interchange((header("EFT0077", "80.00"), [era], [])), tmp_path)
     assert [ln.billed_line_id for ln in await rows(engine, service_payment)] == [None, None]
-    billed = ClaimStatusChangedV1(
-        claim_id="LATE7",
-        old_state="ready",
-        new_state="submitted",
-        changed_at=datetime.now(UTC),
-        payer_id="ACME01",
-        charge_cents=15000,
-        lines=[
+    billed = submitted(
+        "LATE7",
+        [
             BilledLine(line_number=n, procedure_code="97110", service_date=date(2026, 10, 1), units=u, charge_cents=c)
             for n, u, c in ((1, "1", 5000), (2, "2", 10000))
         ],

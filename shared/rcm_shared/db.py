@@ -20,7 +20,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar, cast
 
-from sqlalchemy import MetaData, Table, event, text
+from sqlalchemy import MetaData, Table, and_, bindparam, event, text, update
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
@@ -400,9 +400,59 @@ async def bulk_insert(conn: AsyncConnection | AsyncSession, table: Table, rows: 
         for i, process in processors:
             values[i] = process(values[i])
         params.append(tuple(values))
-    if len(params) >= COPY_MIN_ROWS and dialect.driver == "asyncpg" and await _copy(conn, table, columns, params):
+    if dialect.driver == "asyncpg" and len(params) > 1:
+        if len(params) >= COPY_MIN_ROWS and await _copy(conn, table, columns, params):
+            return
+        # one statement with one array per column: a pipelined executemany is one statement per row for
+        # the server (its per-statement work was most of the server's CPU for small batches)
+        await conn.exec_driver_sql(
+            _unnest_insert_sql(conn, table, columns), tuple(list(c) for c in zip(*params, strict=True))
+        )
         return
     await conn.exec_driver_sql(_insert_sql(conn, table, columns), params)
+
+
+async def bulk_update(
+    conn: AsyncConnection, table: Table, key: Sequence[str], rows: Sequence[Mapping[str, Any]]
+) -> None:
+    """Write the other columns of each row to the row of ``table`` its ``key`` columns name (every row has
+    the keys of the first), in the caller's transaction. PostgreSQL: one ``UPDATE ... FROM unnest(...)``
+    for the lot; elsewhere one executemany (in-process on SQLite, where a statement costs little)."""
+    if not rows:
+        return
+    columns = list(rows[0])
+    values = [c for c in columns if c not in key]
+    if not values or any(k not in columns for k in key):
+        raise ValueError(f"bulk_update of {table.name} needs the key {list(key)} and at least one other column")
+    dialect = conn.dialect
+    if dialect.driver != "asyncpg" or len(rows) == 1:
+        where = and_(*(table.c[k] == bindparam(f"k_{k}") for k in key))
+        await conn.execute(
+            update(table).where(where).values({c: bindparam(f"v_{c}") for c in values}),
+            [{**{f"k_{k}": row[k] for k in key}, **{f"v_{c}": row[c] for c in values}} for row in rows],
+        )
+        return
+    # a row named twice: the last one is written, as the executemany would leave it (an UPDATE ... FROM
+    # would apply one of the two, PostgreSQL does not say which)
+    rows = list({tuple(row[k] for k in key): row for row in rows}.values())
+    processors = [table.c[c].type.dialect_impl(dialect).bind_processor(dialect) for c in columns]
+    arrays = tuple(
+        [process(row[c]) for row in rows] if process else [row[c] for row in rows]
+        for c, process in zip(columns, processors, strict=True)
+    )
+    name = _qualified(conn, table)
+    sql = _STATEMENTS.get(("update", name, tuple(columns), tuple(key)))
+    if sql is None:
+        quote = dialect.identifier_preparer.quote
+        sets = ", ".join(f"{quote(c)} = v.{quote(c)}" for c in values)
+        match = " AND ".join(f"{name}.{quote(k)} = v.{quote(k)}" for k in key)
+        sql = f"UPDATE {name} SET {sets} FROM {_unnest(conn, table, columns)} WHERE {match}"  # noqa: S608
+        _STATEMENTS[("update", name, tuple(columns), tuple(key))] = sql
+    await conn.exec_driver_sql(sql, arrays)
+
+
+# SQL text of the bulk statements by (kind, table, columns, key): built once, not per call
+_STATEMENTS: dict[tuple[str, str, tuple[str, ...], tuple[str, ...]], str] = {}
 
 
 # From this many rows on, PostgreSQL (asyncpg) gets them by binary COPY: 2.5x less time per row than a
@@ -431,13 +481,37 @@ async def _copy(conn: AsyncConnection, table: Table, columns: list[str], params:
     return True
 
 
+def _qualified(conn: AsyncConnection, table: Table) -> str:
+    """The table's quoted name, with the connection's schema (schema_translate_map) on PostgreSQL."""
+    dialect = conn.dialect
+    quote = dialect.identifier_preparer.quote
+    schema = (conn.sync_connection.get_execution_options().get("schema_translate_map") or {}).get(table.schema)  # type: ignore[union-attr]
+    return f"{quote(schema)}.{quote(table.name)}" if schema and dialect.name != "sqlite" else quote(table.name)
+
+
+def _unnest(conn: AsyncConnection, table: Table, columns: Sequence[str]) -> str:
+    """``unnest($1::type[], ...) AS v(columns)``: one array parameter per column, of the column's type."""
+    dialect = conn.dialect
+    quote = dialect.identifier_preparer.quote
+    arrays = ", ".join(f"${i}::{table.c[c].type.compile(dialect=dialect)}[]" for i, c in enumerate(columns, 1))
+    return f"unnest({arrays}) AS v({', '.join(quote(c) for c in columns)})"
+
+
+def _unnest_insert_sql(conn: AsyncConnection, table: Table, columns: list[str]) -> str:
+    name = _qualified(conn, table)
+    sql = _STATEMENTS.get(("insert", name, tuple(columns), ()))
+    if sql is None:
+        quote = conn.dialect.identifier_preparer.quote
+        cols = ", ".join(quote(c) for c in columns)
+        sql = f"INSERT INTO {name} ({cols}) SELECT {cols} FROM {_unnest(conn, table, columns)}"  # noqa: S608
+        _STATEMENTS[("insert", name, tuple(columns), ())] = sql
+    return sql
+
+
 def _insert_sql(conn: AsyncConnection, table: Table, columns: list[str]) -> str:
     dialect = conn.dialect
     quote = dialect.identifier_preparer.quote
-    name = quote(table.name)
-    schema = (conn.sync_connection.get_execution_options().get("schema_translate_map") or {}).get(table.schema)  # type: ignore[union-attr]
-    if schema and dialect.name != "sqlite":
-        name = f"{quote(schema)}.{name}"
+    name = _qualified(conn, table)
     style = dialect.paramstyle
     if style == "qmark":
         marks = ["?"] * len(columns)

@@ -1,5 +1,5 @@
-"""rcm_shared.db helpers: bulk_insert (executemany, and binary COPY on PostgreSQL from COPY_MIN_ROWS rows on)
-and write transactions; control numbers drawn under concurrency."""
+"""rcm_shared.db helpers: bulk_insert (one INSERT of arrays on PostgreSQL, binary COPY there from COPY_MIN_ROWS
+rows on, executemany elsewhere), bulk_update, and write transactions; control numbers drawn under concurrency."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 from rcm_shared import db as rcm_db
-from rcm_shared.db import COPY_MIN_ROWS, bulk_insert, create_engine
-from sqlalchemy import func, select
+from rcm_shared.db import COPY_MIN_ROWS, bulk_insert, bulk_update, create_engine
+from sqlalchemy import event, func, select
 from sqlalchemy.exc import IntegrityError
 
 
@@ -30,7 +30,7 @@ def _rows(start: int, n: int) -> list[dict[str, Any]]:
     ]
 
 
-@pytest.mark.parametrize("n", [3, COPY_MIN_ROWS + 50])
+@pytest.mark.parametrize("n", [1, 3, COPY_MIN_ROWS + 50])
 async def test_rows_are_stored_in_the_callers_transaction(db_factory: Any, n: int, monkeypatch: Any) -> None:
     from remittance.models import bus
 
@@ -72,6 +72,54 @@ async def test_rows_are_stored_in_the_callers_transaction(db_factory: Any, n: in
         await engine.dispose()
     if db.backend == "postgres":
         assert copies == ([n, n, n] if n >= rcm_db.COPY_MIN_ROWS else [])
+
+
+async def test_bulk_update_writes_each_row_once_in_one_statement_on_postgresql(db_factory: Any) -> None:
+    """The named columns of the rows the key names, nothing else; a row named twice gets its last values (as
+    an executemany leaves it); JSON, timestamps and NULL go through the column types; rolled back with the
+    caller's transaction. On PostgreSQL the lot is one statement."""
+    from remittance.models import bus
+
+    db = await db_factory("remittance")
+    engine = create_engine(db.url, schema=db.schema)
+    outbox = bus.outbox
+    statements: list[str] = []
+    event.listen(engine.sync_engine, "before_cursor_execute", lambda *a: statements.append(a[2]))
+    later = datetime(2026, 11, 29, 9, 0, 0, 250000, tzinfo=UTC)
+    changes = [
+        {"tenant_id": "org-1", "event_id": "e-1", "headers": [["x", "1"]], "published_at": later, "publish_count": 1},
+        {"tenant_id": "org-1", "event_id": "e-3", "headers": [], "published_at": None, "publish_count": 7},
+        {"tenant_id": "org-1", "event_id": "e-1", "headers": [["x", "2"]], "published_at": later, "publish_count": 2},
+        {"tenant_id": "org-2", "event_id": "e-2", "headers": [["x", "9"]], "published_at": later, "publish_count": 9},
+    ]
+    try:
+        async with engine.begin() as conn:
+            await bulk_insert(conn, outbox, _rows(0, 5))
+        with pytest.raises(RuntimeError):
+            async with engine.begin() as conn:
+                await bulk_update(conn, outbox, ("tenant_id", "event_id"), changes)
+                raise RuntimeError("the caller fails after the update")
+        async with engine.connect() as conn:
+            assert {r.publish_count for r in await conn.execute(select(outbox))} == {0}
+        statements.clear()
+        async with engine.begin() as conn:
+            await bulk_update(conn, outbox, ("tenant_id", "event_id"), changes)
+        if db.backend == "postgres":
+            assert [s.split()[0] for s in statements if s.split()[0] in ("UPDATE", "INSERT")] == ["UPDATE"]
+        async with engine.connect() as conn:
+            stored = {r.event_id: r for r in await conn.execute(select(outbox))}
+        assert stored["e-1"].headers == [["x", "2"]] and stored["e-1"].publish_count == 2
+        assert stored["e-1"].published_at.replace(tzinfo=stored["e-1"].published_at.tzinfo or UTC) == later
+        assert stored["e-3"].headers == [] and stored["e-3"].publish_count == 7 and stored["e-3"].published_at is None
+        # e-2 is org-1's: the key includes the tenant, so org-2's change matches nothing
+        for untouched in ("e-0", "e-2", "e-4"):
+            assert stored[untouched].publish_count == 0 and stored[untouched].published_at is None
+            assert stored[untouched].payload == _rows(int(untouched[2:]), 1)[0]["payload"]
+        with pytest.raises(ValueError, match="needs the key"):
+            async with engine.begin() as conn:
+                await bulk_update(conn, outbox, ("id",), changes)
+    finally:
+        await engine.dispose()
 
 
 async def test_concurrent_write_transactions_draw_distinct_control_numbers(db_factory: Any) -> None:

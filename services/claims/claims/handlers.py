@@ -11,14 +11,14 @@ from types import SimpleNamespace
 from typing import Any
 
 from rcm_shared.bus.outbox import Outbox
-from rcm_shared.db import bulk_insert, filter_only
+from rcm_shared.db import bulk_insert, bulk_update, filter_only
 from rcm_shared.dialects import insert_ignore, insert_ignore_many
 from rcm_shared.events import Envelope
 from rcm_shared.payloads.claims import BilledLine, ClaimStatusChangedV1
 from rcm_shared.payloads.denials import ClaimCorrection, DenialResolvedV1
 from rcm_shared.payloads.eligibility import EligibilityCheckCompletedV1
 from rcm_shared.payloads.remittance import ClaimAdjudicatedV1, ClaimReversedV1
-from sqlalchemy import and_, bindparam, insert, select, update
+from sqlalchemy import and_, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from claims.domain import state as st
@@ -103,12 +103,13 @@ class ClaimsUnit:
         return {row.id: dict(row._mapping) for row in await self.conn.execute(stmt)}
 
     async def put_many(self, rows: Sequence[dict[str, Any]], columns: Sequence[str]) -> None:
-        """Write these columns of claim rows (from ``get_many``) back, in one executemany."""
-        if rows:
-            await self.conn.execute(
-                update(claim).where(and_(claim.c.tenant_id == self.tenant, claim.c.id == bindparam("claim_id_"))),
-                [{"claim_id_": row["id"], **{c: row[c] for c in columns}} for row in rows],
-            )
+        """Write these columns of claim rows (from ``get_many``) back, in one statement (``bulk_update``)."""
+        await bulk_update(
+            self.conn,
+            claim,
+            ("tenant_id", "id"),
+            [{"tenant_id": self.tenant, "id": row["id"], **{c: row[c] for c in columns}} for row in rows],
+        )
 
     async def transition(
         self,

@@ -14,7 +14,7 @@ from types import SimpleNamespace
 from typing import Any
 
 from rcm_shared.bus.outbox import Outbox
-from rcm_shared.db import bulk_insert, filter_only, write_transaction
+from rcm_shared.db import bulk_insert, bulk_update, filter_only, write_transaction
 from rcm_shared.events import Envelope, EventPayload
 from rcm_shared.ids import new_id
 from rcm_shared.payloads.claims import ClaimStatusChangedV1
@@ -26,7 +26,7 @@ from rcm_shared.payloads.remittance import (
     ProviderAdjustedV1,
 )
 from rcm_shared.x12.sets.x835 import ClaimPayment, Item835, PaymentHeader, PaymentTrailer, ProviderAdjustment, iter_835
-from sqlalchemy import and_, bindparam, delete, insert, select, update
+from sqlalchemy import and_, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncTransaction
 
@@ -748,9 +748,11 @@ async def on_claim_status_changes(
     touched = [key for _tenant, event in events if (key := (_tenant, event.claim_id)) in stored]
     if touched:
         columns = [c.name for c in billed_claim.c if c.name not in ("id", "tenant_id", "claim_id")]
-        await conn.execute(
-            update(billed_claim).where(billed_claim.c.id == bindparam("row_id")),
-            [{"row_id": rows[key]["id"], **{c: rows[key][c] for c in columns}} for key in dict.fromkeys(touched)],
+        await bulk_update(
+            conn,
+            billed_claim,
+            ("id",),
+            [{"id": rows[key]["id"], **{c: rows[key][c] for c in columns}} for key in dict.fromkeys(touched)],
         )
     if lines:
         ids = [rows[key]["id"] for key in lines]
@@ -826,12 +828,9 @@ async def reconcile_late_claims(
                 if billed_id is None:
                     unmatched.add(p.claim_id)
                 else:
-                    matches.append({"line_id": line.id, "billed_line_id": billed_id, "match_method": method})
+                    matches.append({"id": line.id, "billed_line_id": billed_id, "match_method": method})
         if matches:
-            await conn.execute(
-                update(service_payment).where(sp.id == bindparam("line_id")),
-                matches,
-            )
+            await bulk_update(conn, service_payment, ("id",), matches)
         late = [p for p in payments if not p.matched]
         if late:
             entries: dict[str, list[tuple[str, int]]] = {p.id: [] for p in late}

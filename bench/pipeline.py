@@ -32,6 +32,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import sqlite3
 import subprocess
 import sys
@@ -356,7 +357,11 @@ def main() -> None:
         results["processes"] = per
     except BaseException:
         print("stack output (last lines):\n" + b"".join(stack.lines[-60:]).decode(errors="replace"), file=sys.stderr)
+        print(f"the stack's files (databases, logs, X12) are kept in {tmp}", file=sys.stderr)
         raise
+    else:
+        stack.stop()
+        shutil.rmtree(tmp, ignore_errors=True)  # ~10 MB a run
     finally:
         stack.stop()
         if args.postgres:

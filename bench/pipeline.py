@@ -32,6 +32,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import shutil
 import sqlite3
 import subprocess
@@ -51,6 +52,7 @@ ROOT = Path(__file__).resolve().parents[1]
 SERVICES = {"eligibility": 8001, "claims": 8002, "remittance": 8003, "denials": 8004}
 FINAL = ("paid", "partially_paid", "denied")
 T = {"X-Tenant-ID": "default"}
+ID = re.compile(r"[A-Z0-9]{1,40}")  # a claim id as the API gives it
 
 
 def _processes(pid: int) -> dict[int, str]:
@@ -146,10 +148,18 @@ def _send_all(http: httpx.Client, claims_url: str, docs: list[dict[str, Any]], b
 
 
 def _final_times(claims_db: str, pg: str | None, schema: str, ids: list[str]) -> dict[str, tuple[datetime, datetime]]:
-    """claim id -> (charge entry, first final status) from the claims service's tables."""
+    """claim id -> (charge entry, first final status) from the claims service's tables, for those of ``ids``
+    that have reached a final status. Only these claims are read (by their keys): reading every claim's
+    history each second cost the bench ~70 ms of CPU a look at 6,000 claims, taken from the stack's cores."""
+    if not ids:
+        return {}
+    if not all(ID.fullmatch(claim_id) for claim_id in ids):
+        raise SystemExit("the claims API returned an unexpected claim id")
     sql = (
-        "SELECT c.id, c.created_at, min(t.at) FROM claim c JOIN claim_transition t ON t.claim_id = c.id "
-        f"WHERE t.to_state IN ({', '.join(repr(s) for s in FINAL)}) GROUP BY c.id, c.created_at"
+        "SELECT c.id, c.created_at, min(t.at) FROM claim c JOIN claim_transition t"
+        " ON t.tenant_id = c.tenant_id AND t.claim_id = c.id"
+        f" WHERE c.tenant_id = '{T['X-Tenant-ID']}' AND c.id IN ({', '.join(repr(i) for i in ids)})"
+        f" AND t.to_state IN ({', '.join(repr(s) for s in FINAL)}) GROUP BY c.id, c.created_at"
     )
     if pg:
         out = subprocess.run(
@@ -162,20 +172,20 @@ def _final_times(claims_db: str, pg: str | None, schema: str, ids: list[str]) ->
     else:
         with sqlite3.connect(claims_db) as conn:
             rows = conn.execute(sql).fetchall()
-    wanted = set(ids)
 
     def ts(v: Any) -> datetime:
         d = datetime.fromisoformat(str(v).replace(" ", "T"))
         return d if d.tzinfo else d.replace(tzinfo=UTC)
 
-    return {r[0]: (ts(r[1]), ts(r[2])) for r in rows if r[0] in wanted}
+    return {r[0]: (ts(r[1]), ts(r[2])) for r in rows}
 
 
 def _wait_final(times: Any, ids: list[str], timeout: float) -> dict[str, tuple[datetime, datetime]]:
+    """Look once a second, for the claims not yet final, until all are or ``timeout`` has passed."""
     deadline = time.monotonic() + timeout
     got: dict[str, tuple[datetime, datetime]] = {}
     while time.monotonic() < deadline:
-        got = times(ids)
+        got.update(times([claim_id for claim_id in ids if claim_id not in got]))
         if len(got) >= len(ids):
             break
         time.sleep(1.0)

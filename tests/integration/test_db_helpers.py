@@ -175,6 +175,40 @@ async def test_control_blocks_of_two_replicas_never_hand_out_the_same_number(db_
         await engine.dispose()
 
 
+async def test_a_submission_in_progress_does_not_hold_back_the_next_ones_interchange_numbers(db_factory: Any) -> None:
+    """Claims' ISA/GS/ST numbers: on PostgreSQL a submission whose transaction is still open does not make
+    another one (another process) wait for numbers, and the two get different ones; on SQLite they are
+    drawn in the submission's transaction (one writer at a time), so a rolled-back one gives its back."""
+    import asyncio
+
+    from claims.submission import interchange_numbers
+    from rcm_shared.db import write_transaction
+
+    db = await db_factory("claims")
+    first, second = (create_engine(db.url, schema=db.schema) for _ in range(2))  # two API processes
+    try:
+        if db.backend == "postgres":
+            async with write_transaction(first) as conn:
+                mine = await interchange_numbers(conn)
+                async with write_transaction(second) as other:
+                    theirs = await asyncio.wait_for(interchange_numbers(other), timeout=5)
+            assert len({mine[0], theirs[0]}) == 2 and len({mine[1], theirs[1]}) == 2
+            async with write_transaction(first) as conn:
+                assert (await interchange_numbers(conn))[0] == mine[0] + 1  # the process's block goes on
+        else:
+            with pytest.raises(RuntimeError):
+                async with write_transaction(first) as conn:
+                    assert await interchange_numbers(conn) == (1, 1, 1)
+                    raise RuntimeError("the submission fails")
+            async with write_transaction(second) as conn:
+                assert await interchange_numbers(conn) == (1, 1, 1)
+            async with write_transaction(first) as conn:
+                assert await interchange_numbers(conn) == (2, 2, 2)
+    finally:
+        await first.dispose()
+        await second.dispose()
+
+
 async def test_group_commit_shares_transactions_and_a_bad_item_fails_alone(db_factory: Any) -> None:
     import asyncio
 

@@ -35,6 +35,7 @@ import sys
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -120,7 +121,11 @@ class Chaos(threading.Thread):
                 self.broker_restarts += self._kill("tansu", "broker")
             elif step == "database":
                 assert self.pg is not None
-                self.connections_dropped = asyncio.run(_drop_connections(*self.pg, seconds=4.0))
+                # only while the demo reads, as for the API kills: a write whose connection is cut is a 500
+                # the demo does not resend (it cannot know whether the write was applied)
+                self.connections_dropped = asyncio.run(
+                    _drop_connections(*self.pg, seconds=4.0, while_=lambda: self.phase() == WAITING)
+                )
             else:
                 kind = "api" if phase == WAITING and (step == "api" or self.rng.random() < 0.4) else "worker"
                 calm = [s for s in SERVICES if self._calm(f"{s}-{kind}")]
@@ -129,13 +134,14 @@ class Chaos(threading.Thread):
                     self._kill(f"{service}.{'main' if kind == 'api' else 'worker'}", f"{service}-{kind}")
 
 
-async def _drop_connections(url: str, schema: str, seconds: float) -> int:
-    """Terminate the service's connections (its pool reconnects) every 0.2 s for ``seconds``."""
+async def _drop_connections(url: str, schema: str, seconds: float, while_: Callable[[], bool]) -> int:
+    """Terminate the service's connections (its pool reconnects) every 0.2 s for ``seconds``, and not once
+    ``while_()`` is false (the demo has moved on from reading)."""
     engine = create_engine(url, schema="public")
     dropped = 0
     deadline = time.monotonic() + seconds
     try:
-        while time.monotonic() < deadline:
+        while time.monotonic() < deadline and while_():
             async with engine.begin() as conn:
                 result = await conn.execute(
                     text(

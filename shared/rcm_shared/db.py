@@ -374,8 +374,10 @@ async def engine_scope(url: str, *, schema: str) -> AsyncIterator[AsyncEngine]:
 
 
 async def bulk_insert(conn: AsyncConnection | AsyncSession, table: Table, rows: Sequence[Mapping[str, Any]]) -> None:
-    """Many rows in one executemany, in the caller's transaction, without SQLAlchemy's per-row parameter
-    processing (the dominant cost of large Core executemany calls).
+    """Many rows in the caller's transaction, without SQLAlchemy's per-row parameter processing (the
+    dominant cost of large Core executemany calls): on PostgreSQL in one statement (``INSERT ... SELECT
+    FROM unnest`` of one array per column, binary COPY from ``COPY_MIN_ROWS`` rows on), elsewhere in one
+    executemany.
 
     The values still pass through each column type's bind processor for the dialect (JSON to text,
     datetimes on SQLite, ...), so the rows stored are those ``conn.execute(insert(table), rows)`` stores.
@@ -490,11 +492,17 @@ def _qualified(conn: AsyncConnection, table: Table) -> str:
 
 
 def _unnest(conn: AsyncConnection, table: Table, columns: Sequence[str]) -> str:
-    """``unnest($1::type[], ...) AS v(columns)``: one array parameter per column, of the column's type."""
+    """``unnest($1::type[], ...) AS v(columns)``: one array parameter per column, of the column's type
+    without its length or precision - an explicit cast to VARCHAR(64) or NUMERIC(12, 2) cuts or rounds a
+    value silently, where storing it in the column refuses it as an INSERT of the value would."""
     dialect = conn.dialect
     quote = dialect.identifier_preparer.quote
-    arrays = ", ".join(f"${i}::{table.c[c].type.compile(dialect=dialect)}[]" for i, c in enumerate(columns, 1))
+    types = [_MODIFIER.sub("", table.c[c].type.compile(dialect=dialect)) for c in columns]
+    arrays = ", ".join(f"${i}::{type_}[]" for i, type_ in enumerate(types, 1))
     return f"unnest({arrays}) AS v({', '.join(quote(c) for c in columns)})"
+
+
+_MODIFIER = re.compile(r"\(\s*\d+(\s*,\s*\d+)?\s*\)")  # (64), (12, 2)
 
 
 def _unnest_insert_sql(conn: AsyncConnection, table: Table, columns: list[str]) -> str:

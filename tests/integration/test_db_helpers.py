@@ -175,6 +175,38 @@ async def test_control_blocks_of_two_replicas_never_hand_out_the_same_number(db_
         await engine.dispose()
 
 
+async def test_bulk_writes_refuse_a_value_too_long_for_its_column(db_factory: Any) -> None:
+    """A value longer than its VARCHAR(n) column is refused, as an INSERT or UPDATE of it would be - not cut
+    to length (an explicit cast of the arrays to VARCHAR(64)[] would cut it silently on PostgreSQL). SQLite
+    does not enforce lengths."""
+    from remittance.models import bus
+    from sqlalchemy.exc import DBAPIError
+
+    db = await db_factory("remittance")
+    if db.backend != "postgres":
+        pytest.skip("SQLite does not enforce VARCHAR lengths")
+    engine = create_engine(db.url, schema=db.schema)
+    outbox = bus.outbox
+    too_long = "e-" + "x" * 64  # event_id is VARCHAR(64)
+    try:
+        rows = _rows(0, 3)
+        rows[1]["event_id"] = too_long
+        with pytest.raises(DBAPIError, match="too long"):
+            async with engine.begin() as conn:
+                await bulk_insert(conn, outbox, rows)
+        async with engine.begin() as conn:
+            await bulk_insert(conn, outbox, _rows(0, 3))
+        change = [{"event_id": f"e-{i}", "key": "k" * 300} for i in range(3)]  # key is VARCHAR(255)
+        with pytest.raises(DBAPIError, match="too long"):
+            async with engine.begin() as conn:
+                await bulk_update(conn, outbox, ("event_id",), change)
+        async with engine.connect() as conn:
+            assert sorted(r.event_id for r in await conn.execute(select(outbox))) == ["e-0", "e-1", "e-2"]
+            assert {r.key for r in await conn.execute(select(outbox))} == {"C0", "C1", "C2"}
+    finally:
+        await engine.dispose()
+
+
 async def test_a_submission_in_progress_does_not_hold_back_the_next_ones_interchange_numbers(db_factory: Any) -> None:
     """Claims' ISA/GS/ST numbers: on PostgreSQL a submission whose transaction is still open does not make
     another one (another process) wait for numbers, and the two get different ones; on SQLite they are

@@ -2,8 +2,9 @@
 
 Starts the sandbox and the eligibility API (uvicorn, embedded SQLite) as their own processes, then offers
 a steady load at a fixed rate and concurrency: first new checks (each one a 270 to the sandbox, a 271
-back, stored and announced), then repeats of one check (the cached path). Prints requests/s,
-p50/p99 latency and the CPU each process spent per request (API, sandbox, load generator).
+back, stored and announced), then repeats of one check (the cached path), each after 2 s of the same load
+unmeasured (the warm-up). Prints requests/s, p50/p99 latency and the CPU each process spent per measured
+request (API, sandbox, load generator).
 Target: p99 under 50 ms at 200 requests/s; cached path under 10 ms.
 The database is the embedded SQLite file unless ELIGIBILITY_DATABASE_URL (and ELIGIBILITY_DB_SCHEMA) name
 a PostgreSQL schema.

@@ -17,9 +17,10 @@ the earlier ones were answered (open loop). Measured from the services' own tabl
 - CPU seconds and peak RSS per process (from /proc), for the stack's processes, and on PostgreSQL the CPU of
   the server's processes when it runs on this machine (it shares the two cores).
 
-On PostgreSQL the schemas are new: after the warm-up the bench runs ANALYZE on them, as autovacuum would on a
-live database within its first minute (without statistics a lookup of 100-200 ids was planned as a scan of
-the whole tenant or consumer: 20-60 ms each, and the server spent as much CPU as the whole stack).
+On PostgreSQL the schemas are new: after the warm-up, and again before the saturation phase (the tables have
+grown tenfold), the bench runs ANALYZE on them, as autovacuum would on a live database within its first
+minute (without statistics a lookup of 100-200 ids was planned as a scan of the whole tenant or consumer:
+20-60 ms each, and the server spent as much CPU as the whole stack).
 
 Target on this 2-core machine: >= 500 claims/s through the whole cycle (stretch 1,000), p99 < 2 s at
 200 claims/s. Prints a table; --json writes the figures. Usage:

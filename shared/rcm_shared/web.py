@@ -15,6 +15,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse
 from fastapi.routing import APIRoute
 from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
@@ -198,8 +199,26 @@ def _install_problem_handlers(app: FastAPI) -> None:
     @app.exception_handler(Exception)
     async def _unhandled(req: Request, exc: Exception) -> JSONResponse:
         # Logged with its traceback (the masking processor keeps PHI out); the caller gets no internals.
+        if _database_unreachable(exc):  # a restart, a failover, a cut connection: the caller may retry
+            log.warning("database unreachable on %s %s", req.method, req.url.path, exc_info=exc)
+            response = problem(503, "Service Unavailable", DATABASE_UNREACHABLE)
+            response.headers["Retry-After"] = "2"
+            return response
         log.error("unhandled error on %s %s", req.method, req.url.path, exc_info=exc)
         return problem(500, "Internal Server Error", "an unexpected error occurred; it has been logged")
+
+
+DATABASE_UNREACHABLE = (
+    "the service could not reach its database, or lost its connection to it, while answering; retry shortly. "
+    "A write whose connection was lost as it committed may have been applied: look it up before sending it "
+    "again, or send it again with the same Idempotency-Key where the route takes one"
+)
+
+
+def _database_unreachable(exc: BaseException) -> bool:
+    """A refused connection (the driver's ConnectionError) or one lost mid-statement (SQLAlchemy marks the
+    connection invalidated and the pool replaces it)."""
+    return isinstance(exc, ConnectionError) or (isinstance(exc, DBAPIError) and exc.connection_invalidated)
 
 
 class BodyLimit:

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from pathlib import Path
 from typing import ClassVar
 
 import pytest
@@ -55,14 +56,16 @@ def test_log_masking_of_phi_patterns() -> None:
     assert line.endswith(" ok")
 
 
-async def test_unhandled_errors_are_problem_details_and_logged() -> None:
+async def test_unhandled_errors_are_problem_details_and_logged(tmp_path: Path) -> None:
     import logging
 
     import httpx
     from fastapi import APIRouter
+    from rcm_shared.audit import audit_table
     from rcm_shared.bus.tables import bus_tables
-    from rcm_shared.db import make_metadata
+    from rcm_shared.db import create_engine, make_metadata
     from rcm_shared.web import create_service_app
+    from sqlalchemy.exc import DBAPIError
 
     router = APIRouter()
 
@@ -70,21 +73,46 @@ async def test_unhandled_errors_are_problem_details_and_logged() -> None:
     async def boom() -> None:
         raise RuntimeError("ssn 123-45-6789 leaked into an exception")
 
-    app = create_service_app(
-        DemoSettings(database_url="sqlite+aiosqlite:///:memory:"),
-        bus_tables(make_metadata()),
-        title="demo",
-        routers=[router],
-    )
+    @router.get("/lost")
+    async def lost() -> None:  # as SQLAlchemy reports a connection cut mid-statement
+        raise DBAPIError("SELECT 1", None, ConnectionResetError("10.0.0.9 reset"), connection_invalidated=True)
+
+    @router.get("/refused")
+    async def refused() -> None:  # as asyncpg reports a server that is down
+        raise ConnectionRefusedError(111, "Connect call failed ('10.0.0.9', 5432)")
+
+    metadata = make_metadata()
+    tables = bus_tables(metadata)
+    audit_table(metadata)  # every answer of a service route is audited
+    url = f"sqlite+aiosqlite:///{tmp_path / 'demo.db'}"
+    engine = create_engine(url, schema="demo")
+    async with engine.begin() as conn:
+        await conn.run_sync(metadata.create_all)
+    await engine.dispose()
+    app = create_service_app(DemoSettings(database_url=url), tables, title="demo", routers=[router])
     records: list[logging.LogRecord] = []
     catcher = logging.Handler()
     catcher.emit = records.append  # type: ignore[method-assign]
     logging.getLogger("rcm_shared.web").addHandler(catcher)
-    async with httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=app, raise_app_exceptions=False), base_url="http://t"
-    ) as client:
-        r = await client.get("/boom")
+    try:
+        async with (
+            app.router.lifespan_context(app),
+            httpx.AsyncClient(
+                transport=httpx.ASGITransport(app=app, raise_app_exceptions=False), base_url="http://t"
+            ) as client,
+        ):
+            r = await client.get("/boom")
+            lost_answer = await client.get("/lost")
+            refused_answer = await client.get("/refused")
+    finally:
+        logging.getLogger("rcm_shared.web").removeHandler(catcher)
     assert r.status_code == 500 and r.headers["content-type"] == "application/problem+json"
     assert "123-45-6789" not in r.text and "RuntimeError" not in r.text
-    logging.getLogger("rcm_shared.web").removeHandler(catcher)
-    assert any("unhandled error on GET /boom" in rec.getMessage() and rec.exc_info for rec in records)
+    boom_logged = [rec for rec in records if "unhandled error on GET /boom" in rec.getMessage()]
+    assert boom_logged and boom_logged[0].exc_info and boom_logged[0].exc_info[0] is RuntimeError  # the route ran
+    # the database refused or lost the connection: 503 with Retry-After, the caller may retry
+    for answer in (lost_answer, refused_answer):
+        assert answer.status_code == 503 and answer.headers["retry-after"] == "2"
+        assert answer.headers["content-type"] == "application/problem+json"
+        assert "retry shortly" in answer.json()["detail"] and "10.0.0.9" not in answer.text
+    assert any("database unreachable on GET /lost" in rec.getMessage() for rec in records)

@@ -121,8 +121,8 @@ class Chaos(threading.Thread):
                 self.broker_restarts += self._kill("tansu", "broker")
             elif step == "database":
                 assert self.pg is not None
-                # only while the demo reads, as for the API kills: a write whose connection is cut is a 500
-                # the demo does not resend (it cannot know whether the write was applied)
+                # only while the demo reads, as for the API kills: a write whose connection is cut is refused
+                # (503) and the demo does not resend it (it cannot know whether the write was applied)
                 self.connections_dropped = asyncio.run(
                     _drop_connections(*self.pg, seconds=4.0, while_=lambda: self.phase() == WAITING)
                 )

@@ -370,11 +370,10 @@ def main() -> None:
         print("stack output (last lines):\n" + b"".join(stack.lines[-60:]).decode(errors="replace"), file=sys.stderr)
         print(f"the stack's files (databases, logs, X12) are kept in {tmp}", file=sys.stderr)
         raise
-    else:
-        stack.stop()
-        shutil.rmtree(tmp, ignore_errors=True)  # ~10 MB a run
     finally:
         stack.stop()
+        if "processes" in results:  # the run got through: its files (~10 MB) go
+            shutil.rmtree(tmp, ignore_errors=True)
         if args.postgres:
             for schema in schemas.values():
                 subprocess.run(

@@ -393,6 +393,19 @@ async def bulk_insert(conn: AsyncConnection | AsyncSession, table: Table, rows: 
     if skipped:
         raise ValueError(f"bulk_insert into {table.name} leaves out {skipped}, which have Python-side defaults")
     dialect = conn.dialect
+    params = _bound(dialect, table, columns, rows)
+    if dialect.driver == "asyncpg" and len(params) > 1:
+        if len(params) >= COPY_MIN_ROWS and await _copy(conn, table, columns, params):
+            return
+        # one statement with one array per column: a pipelined executemany is one statement per row for
+        # the server (its per-statement work was most of the server's CPU for small batches)
+        await conn.exec_driver_sql(_unnest_insert_sql(conn, table, columns), _arrays(params))
+        return
+    await conn.exec_driver_sql(_insert_sql(conn, table, columns), params)
+
+
+def _bound(dialect: Any, table: Table, columns: list[str], rows: Sequence[Mapping[str, Any]]) -> list[tuple[Any, ...]]:
+    """Each row's values of ``columns``, through the column types' bind processors for the dialect."""
     processors = [
         (i, p) for i, c in enumerate(columns) if (p := table.c[c].type.dialect_impl(dialect).bind_processor(dialect))
     ]
@@ -402,16 +415,12 @@ async def bulk_insert(conn: AsyncConnection | AsyncSession, table: Table, rows: 
         for i, process in processors:
             values[i] = process(values[i])
         params.append(tuple(values))
-    if dialect.driver == "asyncpg" and len(params) > 1:
-        if len(params) >= COPY_MIN_ROWS and await _copy(conn, table, columns, params):
-            return
-        # one statement with one array per column: a pipelined executemany is one statement per row for
-        # the server (its per-statement work was most of the server's CPU for small batches)
-        await conn.exec_driver_sql(
-            _unnest_insert_sql(conn, table, columns), tuple(list(c) for c in zip(*params, strict=True))
-        )
-        return
-    await conn.exec_driver_sql(_insert_sql(conn, table, columns), params)
+    return params
+
+
+def _arrays(params: list[tuple[Any, ...]]) -> tuple[list[Any], ...]:
+    """Rows of parameters as one list per column (the ``unnest`` statements' parameters)."""
+    return tuple(list(column) for column in zip(*params, strict=True))
 
 
 async def bulk_update(
@@ -436,12 +445,7 @@ async def bulk_update(
         return
     # a row named twice: the last one is written, as the executemany would leave it (an UPDATE ... FROM
     # would apply one of the two, PostgreSQL does not say which)
-    rows = list({tuple(row[k] for k in key): row for row in rows}.values())
-    processors = [table.c[c].type.dialect_impl(dialect).bind_processor(dialect) for c in columns]
-    arrays = tuple(
-        [process(row[c]) for row in rows] if process else [row[c] for row in rows]
-        for c, process in zip(columns, processors, strict=True)
-    )
+    last = list({tuple(row[k] for k in key): row for row in rows}.values())
     name = _qualified(conn, table)
     sql = _STATEMENTS.get(("update", name, tuple(columns), tuple(key)))
     if sql is None:
@@ -450,7 +454,7 @@ async def bulk_update(
         match = " AND ".join(f"{name}.{quote(k)} = v.{quote(k)}" for k in key)
         sql = f"UPDATE {name} SET {sets} FROM {_unnest(conn, table, columns)} WHERE {match}"  # noqa: S608
         _STATEMENTS[("update", name, tuple(columns), tuple(key))] = sql
-    await conn.exec_driver_sql(sql, arrays)
+    await conn.exec_driver_sql(sql, _arrays(_bound(dialect, table, columns, last)))
 
 
 # SQL text of the bulk statements by (kind, table, columns, key): built once, not per call

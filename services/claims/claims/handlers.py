@@ -301,7 +301,7 @@ async def create_claim(
     frequency: str = "1",
     original: Any | None = None,
 ) -> str:
-    """Store the claim in draft, scrub it, and move it to ready when no error edit remains."""
+    """Store the claim, scrubbed: in ready when no error edit is found, else in draft."""
     (row,) = await create_claims(unit, [doc], ctx, actor, frequency=frequency, original=original)
     return str(row["id"])
 
@@ -317,9 +317,9 @@ async def create_claims(
     linked_only: bool = False,  # link to the original (a secondary claim) without replacing it
 ) -> list[dict[str, Any]]:
     """Charge entry for a batch: a handful of round trips whatever its size (duplicates, eligibility,
-    claims, history, events), each claim scrubbed and stored in its final state (ready or draft). Returns
-    the claim rows as inserted (every column but those a new claim leaves empty: submission,
-    adjudication, contractual amounts)."""
+    claims, history, events), each claim scrubbed and stored in its entry state (ready or draft) with one
+    transition. Returns the claim rows as inserted (every column but those a new claim leaves empty:
+    submission, adjudication, contractual amounts)."""
     keys = [duplicate_key(doc) for doc in docs]
     known = await unit.duplicates_for(keys, exclude=original.id if original is not None else None)
     coverage = await unit.eligibility_for_many(docs)
@@ -350,11 +350,9 @@ async def create_claims(
             **_columns(doc),
         }
         clean = not has_errors(edits)
-        # One row in its final state; the history still shows both steps (entry, then scrub).
-        rows.append({**values, "state": st.READY if clean else st.DRAFT, "created_at": now, "updated_at": now})
-        changes.append(({**values, "state": st.DRAFT}, None, st.DRAFT, "charge entry", {}))
-        if clean:
-            changes.append(({**values, "state": st.READY}, st.DRAFT, st.READY, "scrubbed clean", {}))
+        state, reason = (st.READY, st.ENTERED_CLEAN) if clean else (st.DRAFT, st.ENTERED)
+        rows.append({**values, "state": state, "created_at": now, "updated_at": now})
+        changes.append(({**values, "state": state}, None, state, reason, {}))
     await unit.conn.execute(insert(claim), rows)
     await unit.record(changes, actor)
     return rows

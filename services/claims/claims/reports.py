@@ -18,6 +18,7 @@ their original's outcome through the payments they bring):
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -96,9 +97,7 @@ async def kpis(conn: AsyncConnection, tenant: str, since: date | None = None, un
     for r in rows:
         trail = history[r.id]
         states = [tr.to_state for tr in trail]
-        # entered clean: the scrub at charge entry passed (draft -> ready with no edit in between)
-        entered_ready = len(trail) > 1 and trail[1].from_state == st.DRAFT and trail[1].to_state == st.READY
-        entered_ready = entered_ready and trail[1].reason == "scrubbed clean"
+        entered_ready = _entered_clean(trail)
         clean += entered_ready and st.REJECTED not in states
         sent = next((tr.at for tr in trail if tr.to_state == st.SUBMITTED), None)
         if sent is None:
@@ -163,3 +162,15 @@ async def ar_aging(conn: AsyncConnection, tenant: str, as_of: date) -> list[dict
         entry["total_cents"] += balance
         entry["claims"] += 1
     return sorted(out.values(), key=lambda e: -e["total_cents"])
+
+
+def _entered_clean(trail: Sequence[Any]) -> bool:
+    """The scrub at charge entry passed: the claim entered in ready (histories written before entry became
+    one transition show it as draft, then ready with the reason "scrubbed clean")."""
+    if trail and trail[0].from_state is None and trail[0].to_state == st.READY:
+        return True
+    return len(trail) > 1 and (trail[1].from_state, trail[1].to_state, trail[1].reason) == (
+        st.DRAFT,
+        st.READY,
+        "scrubbed clean",
+    )

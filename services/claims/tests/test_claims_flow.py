@@ -137,8 +137,13 @@ async def test_charge_entry_scrubs_and_bad_input_is_refused(client: Any) -> None
     assert star.status_code == 422  # an X12 delimiter in a name never reaches an 837
     dup = await create(client)
     assert dup["state"] == "draft" and any(e["rule"] == "DUP001" and ok["id"] in e["message"] for e in dup["edits"])
+    # one transition at entry: clean claims enter ready, the others draft
     history = (await client.get(f"/v1/claims/{ok['id']}/history", headers=T)).json()
-    assert [(h["from_state"], h["to_state"]) for h in history] == [(None, "draft"), ("draft", "ready")]
+    assert [(h["from_state"], h["to_state"], h["reason"]) for h in history] == [
+        (None, "ready", "charge entry, scrubbed clean")
+    ]
+    history = (await client.get(f"/v1/claims/{dup['id']}/history", headers=T)).json()
+    assert [(h["from_state"], h["to_state"], h["reason"]) for h in history] == [(None, "draft", "charge entry")]
 
 
 async def test_batch_charge_entry_flags_duplicates_within_the_batch(client: Any) -> None:
@@ -359,7 +364,7 @@ async def test_payment_before_acceptance_and_redelivery_move_the_claim_once(clie
     claim = (await client.get(f"/v1/claims/{a['id']}", headers=T)).json()
     assert claim["state"] == "paid" and claim["status_detail"]["source"] == "277CA"
     history = [h["to_state"] for h in (await client.get(f"/v1/claims/{a['id']}/history", headers=T)).json()]
-    assert history == ["draft", "ready", "submitted", "paid"]
+    assert history == ["ready", "submitted", "paid"]
 
 
 async def test_denial_resubmission_produces_a_frequency_7_claim_that_passes_pyx12(

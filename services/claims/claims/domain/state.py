@@ -6,6 +6,9 @@ DRAFT, READY, SUBMITTED, ACCEPTED, REJECTED = "draft", "ready", "submitted", "ac
 PAID, PARTIALLY_PAID, DENIED = "paid", "partially_paid", "denied"
 APPEALED, CORRECTED, CLOSED, VOID = "appealed", "corrected", "closed", "void"
 ADJUDICATED = frozenset({PAID, PARTIALLY_PAID, DENIED})
+# A claim enters in draft, or straight in ready when the scrub at charge entry finds no error: one
+# transition (one history row, one status event) either way, with one of these reasons.
+ENTERED, ENTERED_CLEAN = "charge entry", "charge entry, scrubbed clean"
 
 TRANSITIONS: dict[str, frozenset[str]] = {
     DRAFT: frozenset({READY, VOID}),

@@ -1,5 +1,10 @@
 """Process-level tuning every service process applies once it has started.
 
+The event loop: uvloop where it is installed (uvicorn[standard] brings it on Linux and macOS; the APIs run
+on it through uvicorn's default ``--loop auto``), so the workers run on the same loop as the APIs. It does
+the loop's own work (polling, callbacks, socket transports) in C: the Kafka clients' and database
+drivers' many small reads and writes. Where it is missing (Windows) asyncio's loop runs instead.
+
 The cyclic garbage collector: a service process holds a large, long-lived heap (modules, pydantic
 and SQLAlchemy schemas, caches) and allocates many short-lived containers per event, claim or request
 (parsed X12 models, rows, payloads). With Python's default thresholds (700, 10, 10) a full collection
@@ -11,7 +16,12 @@ of 700. Reference counting still frees everything acyclic at once; only cycles w
 
 from __future__ import annotations
 
+import asyncio
 import gc
+from collections.abc import Coroutine
+from typing import Any, TypeVar
+
+T = TypeVar("T")
 
 DEFAULT_GEN0_THRESHOLD = 50_000
 _tuned = False
@@ -29,3 +39,12 @@ def tune_gc(gen0_threshold: int = DEFAULT_GEN0_THRESHOLD) -> None:
     gc.freeze()
     _, gen1, gen2 = gc.get_threshold()
     gc.set_threshold(gen0_threshold, max(gen1, 20), gen2)
+
+
+def run(main: Coroutine[Any, Any, T]) -> T:
+    """``asyncio.run(main)`` on uvloop when it is installed, else on asyncio's own loop."""
+    try:
+        import uvloop
+    except ImportError:  # pragma: no cover - uvloop is installed wherever uvicorn[standard] is (not Windows)
+        return asyncio.run(main)
+    return uvloop.run(main)

@@ -52,3 +52,27 @@ def test_tune_gc_freezes_the_start_up_heap_once(calls: str, expected: str) -> No
     code = f"import gc; from rcm_shared.runtime import tune_gc; {calls}; print(gc.get_threshold(), gc.get_freeze_count() > 0)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == expected
+
+
+@pytest.mark.parametrize("service", ["claims", "denials", "eligibility", "remittance"])
+def test_workers_run_on_uvloop_as_the_apis_do(service: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each worker's main hands its coroutine to ``runtime.run``, which runs it on a uvloop loop."""
+    import asyncio
+    import importlib
+
+    from rcm_shared import runtime
+
+    loops: list[str] = []
+
+    async def which() -> None:
+        loops.append(type(asyncio.get_running_loop()).__module__)
+
+    def fake_run_worker(spec: object) -> object:
+        return which()
+
+    worker = importlib.import_module(f"{service}.worker")
+    monkeypatch.setattr(worker, "run_worker", fake_run_worker)
+    monkeypatch.setattr(worker, "configure_logging", lambda *a, **k: None)
+    worker.main()
+    assert loops and loops[0].startswith("uvloop"), loops
+    assert runtime.run(asyncio.sleep(0, result=7)) == 7

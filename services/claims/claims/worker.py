@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import asyncio
-
 from rcm_shared.bus.worker import WorkerSpec, run_worker
 from rcm_shared.logging import configure_logging
+from rcm_shared.runtime import run
 
 from claims.background import loop
 from claims.config import get_settings
@@ -16,7 +15,7 @@ from claims.models import bus
 def main() -> None:
     settings = get_settings()
     configure_logging(settings.service_name, settings.log_level, settings.log_json)
-    asyncio.run(run_worker(WorkerSpec(settings=settings, tables=bus, registry=registry, background=[loop])))
+    run(run_worker(WorkerSpec(settings=settings, tables=bus, registry=registry, background=[loop])))
 
 
 if __name__ == "__main__":

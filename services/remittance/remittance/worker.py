@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import asyncio
-
 from rcm_shared.bus.worker import WorkerSpec, run_worker
 from rcm_shared.logging import configure_logging
+from rcm_shared.runtime import run
 
 from remittance.config import get_settings
 from remittance.consumers import registry
@@ -16,7 +15,7 @@ from remittance.models import bus
 def main() -> None:
     settings = get_settings()
     configure_logging(settings.service_name, settings.log_level, settings.log_json)
-    asyncio.run(run_worker(WorkerSpec(settings=settings, tables=bus, registry=registry, background=[watch])))
+    run(run_worker(WorkerSpec(settings=settings, tables=bus, registry=registry, background=[watch])))
 
 
 if __name__ == "__main__":

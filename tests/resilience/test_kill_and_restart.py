@@ -90,7 +90,7 @@ def test_kill_a_worker_an_api_and_the_broker_and_lose_nothing(tmp_path: Path) ->
             first = http.post(f"{claims_url}/v1/claims", json=encounter())
             assert first.status_code == 201, first.text
         before = _claim_events(var, first.json()["id"])
-        assert len(before) == 2  # entered (draft), scrubbed (ready)
+        assert len(before) == 1  # entered, scrubbed clean (ready)
         _wait_handled(var, before, 60)
 
         # the crash: a worker, an API and the broker, with SIGKILL (no clean-up of any kind)

@@ -373,11 +373,20 @@ async def engine_scope(url: str, *, schema: str) -> AsyncIterator[AsyncEngine]:
         await engine.dispose()
 
 
-async def bulk_insert(conn: AsyncConnection | AsyncSession, table: Table, rows: Sequence[Mapping[str, Any]]) -> None:
+async def bulk_insert(
+    conn: AsyncConnection | AsyncSession,
+    table: Table,
+    rows: Sequence[Mapping[str, Any]],
+    *,
+    skip_conflicts: bool = False,
+) -> None:
     """Many rows in the caller's transaction, without SQLAlchemy's per-row parameter processing (the
     dominant cost of large Core executemany calls): on PostgreSQL in one statement (``INSERT ... SELECT
     FROM unnest`` of one array per column, binary COPY from ``COPY_MIN_ROWS`` rows on), elsewhere in one
-    executemany.
+    executemany. With ``skip_conflicts`` a row whose unique key is taken (stored already, by a concurrent
+    writer, or by an earlier row of ``rows``) is left out, as ``INSERT ... ON CONFLICT DO NOTHING`` does;
+    no COPY then. The statements' text is built once per table and columns: a multi-row ``insert().values()``
+    is compiled again on every call.
 
     The values still pass through each column type's bind processor for the dialect (JSON to text,
     datetimes on SQLite, ...), so the rows stored are those ``conn.execute(insert(table), rows)`` stores.
@@ -394,14 +403,18 @@ async def bulk_insert(conn: AsyncConnection | AsyncSession, table: Table, rows: 
         raise ValueError(f"bulk_insert into {table.name} leaves out {skipped}, which have Python-side defaults")
     dialect = conn.dialect
     params = _bound(dialect, table, columns, rows)
+    conflicts = _SKIP_CONFLICTS if skip_conflicts else ""
     if dialect.driver == "asyncpg" and len(params) > 1:
-        if len(params) >= COPY_MIN_ROWS and await _copy(conn, table, columns, params):
+        if not skip_conflicts and len(params) >= COPY_MIN_ROWS and await _copy(conn, table, columns, params):
             return
         # one statement with one array per column: a pipelined executemany is one statement per row for
         # the server (its per-statement work was most of the server's CPU for small batches)
-        await conn.exec_driver_sql(_unnest_insert_sql(conn, table, columns), _arrays(params))
+        await conn.exec_driver_sql(_unnest_insert_sql(conn, table, columns) + conflicts, _arrays(params))
         return
-    await conn.exec_driver_sql(_insert_sql(conn, table, columns), params)
+    await conn.exec_driver_sql(_insert_sql(conn, table, columns) + conflicts, params)
+
+
+_SKIP_CONFLICTS = " ON CONFLICT DO NOTHING"  # PostgreSQL, and SQLite from 3.24
 
 
 def _bound(dialect: Any, table: Table, columns: list[str], rows: Sequence[Mapping[str, Any]]) -> list[tuple[Any, ...]]:

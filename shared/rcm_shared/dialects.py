@@ -19,14 +19,3 @@ def insert_ignore(conn: AsyncConnection | AsyncSession, table: Table, values: di
     if name == "sqlite":
         return sqlite_insert(table).values(**values).on_conflict_do_nothing()
     return insert(table).values(**values)
-
-
-def insert_ignore_many(conn: AsyncConnection | AsyncSession, table: Table, rows: list[dict[str, Any]]) -> Any:
-    """One multi-row INSERT that skips rows conflicting with a unique key (a concurrent writer's)."""
-    bind = conn.bind if isinstance(conn, AsyncSession) else conn
-    name = bind.dialect.name if bind is not None else ""
-    if name == "postgresql":
-        return pg_insert(table).values(rows).on_conflict_do_nothing()
-    if name == "sqlite":
-        return sqlite_insert(table).values(rows).on_conflict_do_nothing()
-    return insert(table).values(rows)

@@ -74,6 +74,38 @@ async def test_rows_are_stored_in_the_callers_transaction(db_factory: Any, n: in
         assert copies == ([n, n, n] if n >= rcm_db.COPY_MIN_ROWS else [])
 
 
+@pytest.mark.parametrize("n", [1, 3, COPY_MIN_ROWS + 50])
+async def test_bulk_insert_can_leave_out_the_rows_whose_key_is_taken(db_factory: Any, n: int) -> None:
+    """With skip_conflicts, rows whose unique key is stored already, or taken by an earlier row of the same
+    call, are left out (the stored row unchanged) and the others inserted - also in the sizes that are
+    COPY without it; rolled back with the caller's transaction."""
+    from remittance.models import bus
+
+    db = await db_factory("remittance")
+    engine = create_engine(db.url, schema=db.schema)
+    outbox = bus.outbox
+    try:
+        async with engine.begin() as conn:
+            await bulk_insert(conn, outbox, _rows(0, n))
+        again = _rows(n - 1, n)  # e-(n-1) is stored; the rest are new
+        for row in again:
+            row["payload"] = '{"second":true}'
+        again.append({**again[-1], "payload": '{"third":true}'})  # a key taken earlier in this very call
+        with pytest.raises(RuntimeError):
+            async with engine.begin() as conn:
+                await bulk_insert(conn, outbox, again, skip_conflicts=True)
+                raise RuntimeError("the caller fails after the insert")
+        async with engine.begin() as conn:
+            await bulk_insert(conn, outbox, again, skip_conflicts=True)
+        async with engine.connect() as conn:
+            stored = {r.event_id: r.payload for r in await conn.execute(select(outbox))}
+        assert sorted(stored) == sorted(f"e-{i}" for i in range(2 * n - 1))
+        assert stored[f"e-{n - 1}"] == _rows(n - 1, 1)[0]["payload"]  # the first row stored, unchanged
+        assert all(stored[f"e-{i}"] == '{"second":true}' for i in range(n, 2 * n - 1))
+    finally:
+        await engine.dispose()
+
+
 async def test_bulk_update_writes_each_row_once_in_one_statement_on_postgresql(db_factory: Any) -> None:
     """The named columns of the rows the key names, nothing else; a row named twice gets its last values (as
     an executemany leaves it); JSON, timestamps and NULL go through the column types; rolled back with the

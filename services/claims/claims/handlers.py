@@ -12,7 +12,7 @@ from typing import Any
 
 from rcm_shared.bus.outbox import Outbox
 from rcm_shared.db import bulk_insert, bulk_update, filter_only
-from rcm_shared.dialects import insert_ignore, insert_ignore_many
+from rcm_shared.dialects import insert_ignore
 from rcm_shared.events import Envelope
 from rcm_shared.payloads.claims import BilledLine, ClaimStatusChangedV1
 from rcm_shared.payloads.denials import ClaimCorrection, DenialResolvedV1
@@ -282,8 +282,7 @@ async def patient_accounts(unit: ClaimsUnit, docs: Sequence[ClaimCreate]) -> lis
     if new:
         now = datetime.now(UTC)
         rows = [{"id": i, "tenant_id": unit.tenant, "match_key": k, "created_at": now} for k, i in new.items()]
-        for start in range(0, len(rows), 200):
-            await unit.conn.execute(insert_ignore_many(unit.conn, patient_account, rows[start : start + 200]))
+        await bulk_insert(unit.conn, patient_account, rows, skip_conflicts=True)
         # a concurrent entry may have opened the same patient's account first: take the stored ones
         stored = await unit.conn.execute(
             select(a.match_key, a.id).where(and_(a.tenant_id == unit.tenant, a.match_key.in_(list(new))))

@@ -19,7 +19,6 @@ from typing import Any
 
 from rcm_shared.bus.outbox import Outbox
 from rcm_shared.db import bulk_insert
-from rcm_shared.dialects import insert_ignore_many
 from rcm_shared.events import Envelope
 from rcm_shared.ids import new_id
 from rcm_shared.payloads.remittance import PatientBalanceChangedV1, StatementIssuedV1
@@ -143,15 +142,14 @@ async def post_shares(
             )
             touched[billed.patient_account].append(share.claim_id)
     if names:
-        await conn.execute(
-            insert_ignore_many(
-                conn,
-                patient_account,
-                [
-                    {"tenant_id": tenant, "account_id": a, "last_name": n[0], "first_name": n[1], "updated_at": now}
-                    for a, n in names.items()
-                ],
-            )
+        await bulk_insert(
+            conn,
+            patient_account,
+            [
+                {"tenant_id": tenant, "account_id": a, "last_name": n[0], "first_name": n[1], "updated_at": now}
+                for a, n in names.items()
+            ],
+            skip_conflicts=True,
         )
     if rows:
         await bulk_insert(conn, patient_ledger, rows)

@@ -8,8 +8,7 @@ from collections.abc import Sequence
 from sqlalchemy import Table, case, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from rcm_shared.db import write_transaction
-from rcm_shared.dialects import insert_ignore_many
+from rcm_shared.db import bulk_insert, write_transaction
 
 MAX_CONTROL = 999_999_999  # nine digits (ISA13, GS06 and ST02 fit it)
 
@@ -30,7 +29,7 @@ async def next_controls(conn: AsyncConnection, table: Table, kinds: Sequence[str
 async def reserve_controls(conn: AsyncConnection, table: Table, kinds: Sequence[str], count: int) -> dict[str, int]:
     """The first of ``count`` consecutive numbers of each kind, all of them the caller's. A block never
     crosses the wrap: when it would, it starts again at 1."""
-    await conn.execute(insert_ignore_many(conn, table, [{"kind": kind, "value": 0} for kind in kinds]))
+    await bulk_insert(conn, table, [{"kind": kind, "value": 0} for kind in kinds], skip_conflicts=True)
     result = await conn.execute(
         update(table)
         .where(table.c.kind.in_(list(kinds)))

@@ -357,3 +357,61 @@ async def test_a_batch_handler_gets_consecutive_events_in_one_call_and_a_failed_
         stored = (await conn.execute(select(func.count()).select_from(inbox).where(inbox.c.consumer == "c"))).scalar()
     assert stored == 9
     await engine.dispose()
+
+
+async def test_a_fetch_over_several_partitions_commits_their_offsets_in_one_request(  # type: ignore[no-untyped-def]
+    db_factory, kafka: KafkaSettings
+) -> None:
+    """Each poll commits the offsets of every partition it fetched in one request, after the records are in the
+    database; at the end every partition's committed offset is its end, so the group has nothing left."""
+    from aiokafka import TopicPartition
+
+    db = await db_factory("denials")
+    engine = create_engine(db.url, schema=db.schema)
+    topic = kafka.topic_prefix + "spread"
+    await ensure_topics(kafka, [TopicRequest(topic, 3), TopicRequest(topic + ".dlq", 1)])
+    registry = HandlerRegistry()
+    seen: list[int] = []
+
+    @registry.on("test.ping")
+    async def on_ping(_session: AsyncSession, env: Envelope) -> None:
+        seen.append(env.payload_as(Ping).n)
+
+    producer = AIOKafkaProducer(bootstrap_servers=kafka.bootstrap_servers)
+    await producer.start()
+    for n in range(60):
+        await producer.send(topic, _env(n).to_value(), partition=n % 3, headers=_env(n).to_headers())
+    await producer.flush()
+    await producer.stop()
+
+    consumer = InboxConsumer(
+        name="c",
+        engine=engine,
+        tables=denials_bus,
+        kafka=kafka,
+        group_id=topic + ".g",
+        topics=[topic],
+        registry=registry,
+        session_timeout_ms=1500,
+    )
+    await consumer.start()
+    commits: list[dict[TopicPartition, int]] = []
+    assert consumer._consumer is not None
+    real_commit = consumer._consumer.commit
+
+    async def counting(offsets: dict[TopicPartition, int]) -> None:
+        commits.append(dict(offsets))
+        await real_commit(offsets)
+
+    consumer._consumer.commit = counting  # type: ignore[method-assign]
+    try:
+        await wait_for_assignment(consumer)
+        await poll_until(consumer, lambda: consumer.stats.handled >= 60)
+        partitions = [TopicPartition(topic, p) for p in range(3)]
+        committed = {tp: await consumer._consumer.committed(tp) for tp in partitions}
+    finally:
+        await consumer.stop()
+    assert sorted(seen) == list(range(60))
+    assert committed == {tp: 20 for tp in partitions}
+    assert any(len(offsets) > 1 for offsets in commits), commits  # a fetch over several partitions: one request
+    assert len(commits) < 60 and all(offsets for offsets in commits)

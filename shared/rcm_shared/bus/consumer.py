@@ -5,7 +5,7 @@ For each message, in order per partition:
 2. find the handler by (type, schema version); none -> DLQ;
 3. in one transaction: insert (consumer, event id) into the inbox - if it is already there this is a
    redelivery and nothing else happens - run the handler, commit;
-4. only then commit the offset (once per partition and fetched batch, after all its messages passed 3).
+4. only then commit the offsets (once per fetch, for all its partitions, after all its messages passed 3).
    A crash between 3 and 4 redelivers the messages; step 3 drops them.
 A handler that keeps failing is retried with backoff ``max_retries`` times, then dead-lettered with the
 error and the original coordinates in the headers, and the partition moves on.
@@ -190,23 +190,28 @@ class InboxConsumer:
         assert self._consumer is not None, "consumer not started"
         batches = await self._consumer.getmany(timeout_ms=timeout_ms)
         count = 0
+        offsets: dict[TopicPartition, int] = {}
         for tp, records in batches.items():
+            if not records:
+                continue
             await self.process_many(records)
             count += len(records)
-            # One offset commit per partition and fetch, after every record of it is committed to the DB: a
-            # crash before it redelivers records the inbox has already (dropped there), never loses one.
-            await self._commit(tp, records[-1].offset + 1)
+            offsets[tp] = records[-1].offset + 1
             highwater = self._consumer.highwater(tp)
-            if highwater is not None and records:
+            if highwater is not None:
                 CONSUMER_LAG.labels(self.name, tp.topic, str(tp.partition)).set(
                     max(0, highwater - records[-1].offset - 1)
                 )
+        # One offset commit per fetch, for all its partitions, after every record of them is committed to the
+        # DB: a crash before it redelivers records the inbox has already (dropped there), never loses one.
+        if offsets:
+            await self._commit(offsets)
         return count
 
-    async def _commit(self, tp: TopicPartition, offset: int) -> None:
+    async def _commit(self, offsets: dict[TopicPartition, int]) -> None:
         assert self._consumer is not None
         try:
-            await self._consumer.commit({tp: offset})
+            await self._consumer.commit(offsets)
         except CommitFailedError as exc:
             # The partition moved to another member during a rebalance; it will redeliver from the
             # last committed offset and the inbox drops what we already handled.

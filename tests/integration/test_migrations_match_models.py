@@ -28,3 +28,28 @@ async def test_the_migrated_schema_is_the_one_the_models_declare(db_factory: Any
     finally:
         await engine.dispose()
     assert diff == [], f"{service}: migrations and models differ: {diff}"
+
+
+@pytest.mark.parametrize("backend", [pytest.param("postgres", marks=pytest.mark.postgres)])  # SQLite has none
+async def test_the_tables_storage_parameters_are_those_the_models_declare(db_factory: Any, backend: str) -> None:
+    """PostgreSQL storage parameters (``postgresql_with``), which the comparison above does not see."""
+    for service in ("eligibility", "claims", "remittance", "denials"):
+        db = await db_factory(service)
+        assert db.backend == backend
+        metadata = importlib.import_module(f"{service}.models").metadata
+        declared = {
+            t.name: sorted(f"{k}={v}" for k, v in (t.dialect_options["postgresql"]["with"] or {}).items())
+            for t in metadata.tables.values()
+        }
+        engine = create_engine(db.url, schema=db.schema)
+        try:
+            async with engine.connect() as conn:
+                rows = await conn.exec_driver_sql(
+                    "SELECT c.relname, c.reloptions FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+                    "WHERE n.nspname = $1 AND c.relkind = 'r'",
+                    (db.schema,),
+                )
+                stored = {name: sorted(options or []) for name, options in rows}
+        finally:
+            await engine.dispose()
+        assert {name: stored.get(name) for name in declared} == declared, service

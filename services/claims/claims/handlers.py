@@ -352,7 +352,7 @@ async def create_claims(
         state, reason = (st.READY, st.ENTERED_CLEAN) if clean else (st.DRAFT, st.ENTERED)
         rows.append({**values, "state": state, "created_at": now, "updated_at": now})
         changes.append(({**values, "state": state}, None, state, reason, {}))
-    await unit.conn.execute(insert(claim), rows)
+    await bulk_insert(unit.conn, claim, rows)
     await unit.record(changes, actor)
     return rows
 

@@ -22,7 +22,9 @@ class BilledLine(BaseModel):
 
 
 class ClaimStatusChangedV1(EventPayload):
-    """Every claim state transition, keyed by claim id. ``lines`` is filled when a claim is submitted."""
+    """Every claim state transition, keyed by claim id; the first has no old state (the claim's entry).
+    A claim enters ``ready`` when the scrub at charge entry finds no error, else ``draft``. ``lines`` is filled
+    when a claim is submitted."""
 
     event_type = "claim.status_changed"
     schema_version = 1

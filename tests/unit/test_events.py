@@ -37,6 +37,9 @@ def test_caused_event_carries_tenant_correlation_and_causation() -> None:
         ("ce_id", b"{}", "missing CloudEvents attribute(s): id"),
         ("ce_tenantid", b"{}", "tenantid"),
         (None, b"not json", "data is not JSON"),
+        (None, b"", "data is not JSON"),
+        (None, b'{"name": "\xff"}', "data is not JSON"),  # not UTF-8
+        (None, b'{"a": 1} {"b": 2}', "data is not JSON"),  # trailing data
         (None, b"[1,2]", "data must be a JSON object"),
     ],
 )
@@ -45,6 +48,13 @@ def test_malformed_envelopes_are_refused_with_a_reason(drop: str | None, value: 
     headers = [(k, v) for k, v in env.to_headers() if k != drop]
     with pytest.raises(EnvelopeError, match=message.replace("(", r"\(").replace(")", r"\)")):
         Envelope.from_kafka(headers, value)
+
+
+def test_data_comes_back_as_sent() -> None:
+    """Unicode, big integers, exact decimals as text, nested lists: the payload a producer wrote."""
+    data = {"name": "Zoë Åström", "cents": 2**63 + 1, "amount": "1234.56", "codes": [["CO", "45"]], "none": None}
+    env = Envelope(source="/a", type="t", tenantid="org-1", data=data)
+    assert Envelope.from_kafka(env.to_headers(), env.to_value()).data == data
 
 
 def test_wrong_specversion_is_refused() -> None:

@@ -79,6 +79,14 @@ WAITING = "waiting-on-payers"  # the phase in which the demo only reads
 RETRY_SECONDS = float(os.environ.get("RCM_DEMO_RETRY_SECONDS", "90"))
 
 
+def _retry_after(response: httpx.Response) -> float:
+    """The wait a 429 asks for (Retry-After in seconds; a date or nothing: 1 s), at most 10 s."""
+    try:
+        return min(10.0, max(0.0, float(response.headers.get("Retry-After", "1"))))
+    except ValueError:
+        return 1.0
+
+
 @dataclass
 class Encounter:
     number: int
@@ -254,8 +262,9 @@ class Demo:
     async def call(self, method: str, service: str, path: str, **kw: Any) -> Any:
         """One API call. A service that is restarting (connection refused, 502/503/504) is waited for up to
         ``RETRY_SECONDS``: a read is sent again after any transport error; a write only when it never left
-        (connection refused), since a write cut off mid-way may have been applied. A 401 (the token expired)
-        gets a new token and one more try."""
+        (connection refused), since a write cut off mid-way may have been applied. A 429 (over the API's rate
+        limit: nothing was done) is sent again after its Retry-After, for up to ``RETRY_SECONDS`` as well. A
+        401 (the token expired) gets a new token and one more try."""
         deadline = time.monotonic() + RETRY_SECONDS
         pause = 0.2
         renewed = False
@@ -270,6 +279,9 @@ class Demo:
                 if response.status_code == 401 and "Authorization" in self.headers and not renewed:
                     renewed = True  # the short-lived token ran out during a long day: a new one, then again
                     await self.login()
+                    continue
+                if response.status_code == 429 and time.monotonic() < deadline:
+                    await asyncio.sleep(_retry_after(response))
                     continue
                 if response.status_code not in (502, 503, 504) or time.monotonic() > deadline:
                     break

@@ -72,3 +72,29 @@ async def test_reads_wait_for_a_restarting_service_and_cut_off_writes_are_not_re
     with pytest.raises(httpx.ReadError):
         await demo.call("POST", "claims", "/v1/submissions", json={})
     assert calls.count("POST") == 1
+
+
+async def test_a_rate_limited_call_is_sent_again_after_its_retry_after(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A 429 did nothing, so reads and writes alike are sent again, after the wait the API asked for; a limit
+    that outlasts RETRY_SECONDS is reported."""
+    monkeypatch.setattr(demo_module, "RETRY_SECONDS", 0.3)
+    answers = iter([httpx.Response(429, headers={"Retry-After": "0"}, json={})] * 2 + [httpx.Response(201, json={})])
+    calls: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        calls.append(request.method)
+        return next(answers)
+
+    assert await _demo(handler).call("POST", "claims", "/v1/submissions", json={}) == {}
+    assert calls == ["POST", "POST", "POST"]
+    limited = _demo(lambda request: httpx.Response(429, headers={"Retry-After": "0"}, json={"detail": "limit"}))
+    with pytest.raises(RuntimeError, match="429"):
+        await limited.call("GET", "claims", "/v1/claims")
+
+
+@pytest.mark.parametrize(
+    ("header", "wait"), [("2", 2.0), ("0", 0.0), ("600", 10.0), ("Wed, 21 Oct 2026 07:28:00 GMT", 1.0), (None, 1.0)]
+)
+def test_the_wait_after_a_429_is_its_retry_after_within_ten_seconds(header: str | None, wait: float) -> None:
+    headers = {"Retry-After": header} if header is not None else {}
+    assert demo_module._retry_after(httpx.Response(429, headers=headers)) == wait

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Sequence
+from typing import Any
 
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
@@ -31,6 +32,23 @@ class Ping(EventPayload):
 
 def _env(n: int) -> Envelope:
     return Envelope.wrap(Ping(n=n), source="/test", tenant_id="org-1", subject=str(n))
+
+
+def _inbox_consumer(
+    engine: Any, kafka: KafkaSettings, topic: str, registry: HandlerRegistry, **kw: Any
+) -> InboxConsumer:
+    """The tests' consumer "c" of ``topic`` (group ``<topic>.g``) on the denials tables, quick to join."""
+    return InboxConsumer(
+        name="c",
+        engine=engine,
+        tables=denials_bus,
+        kafka=kafka,
+        group_id=topic + ".g",
+        topics=[topic],
+        registry=registry,
+        session_timeout_ms=1500,
+        **kw,
+    )
 
 
 async def test_poison_and_failing_messages_go_to_dlq_and_do_not_block(db_factory, kafka: KafkaSettings) -> None:  # type: ignore[no-untyped-def]
@@ -67,17 +85,13 @@ async def test_poison_and_failing_messages_go_to_dlq_and_do_not_block(db_factory
         await producer.send_and_wait(topic, _env(n).to_value(), key=str(n).encode(), headers=_env(n).to_headers())
     await producer.stop()
 
-    consumer = InboxConsumer(
-        name="c",
-        engine=engine,
-        tables=denials_bus,
-        kafka=kafka,
-        group_id=topic + ".g",
-        topics=[topic],
-        registry=registry,
+    consumer = _inbox_consumer(
+        engine,
+        kafka,
+        topic,
+        registry,
         max_retries=2,
         retry_backoff=0.01,
-        session_timeout_ms=1500,
         # one transaction per event, so the calls kept in the lists above (outside any transaction) are the
         # attempts; a batch rolled back by a neighbour's failure is covered in test_walking_skeleton
         batch_size=1,
@@ -111,16 +125,7 @@ async def test_poison_and_failing_messages_go_to_dlq_and_do_not_block(db_factory
         handled.append(env.payload_as(Ping).n)
 
     assert await ops.redrive(kafka, topic + ".dlq", {dlq[4]["event_id"]}) == 1
-    consumer = InboxConsumer(
-        name="c",
-        engine=engine,
-        tables=denials_bus,
-        kafka=kafka,
-        group_id=topic + ".g",
-        topics=[topic],
-        registry=registry,
-        session_timeout_ms=1500,
-    )
+    consumer = _inbox_consumer(engine, kafka, topic, registry)
     await consumer.start()
     try:
         await wait_for_assignment(consumer)
@@ -323,17 +328,7 @@ async def test_a_batch_handler_gets_consecutive_events_in_one_call_and_a_failed_
         await producer.stop()
 
     await send(first)
-    consumer = InboxConsumer(
-        name="c",
-        engine=engine,
-        tables=denials_bus,
-        kafka=kafka,
-        group_id=topic + ".g",
-        topics=[topic],
-        registry=registry,
-        retry_backoff=0.01,
-        session_timeout_ms=1500,
-    )
+    consumer = _inbox_consumer(engine, kafka, topic, registry, retry_backoff=0.01)
     await consumer.start()
     try:
         await wait_for_assignment(consumer)
@@ -384,16 +379,7 @@ async def test_a_fetch_over_several_partitions_commits_their_offsets_in_one_requ
     await producer.flush()
     await producer.stop()
 
-    consumer = InboxConsumer(
-        name="c",
-        engine=engine,
-        tables=denials_bus,
-        kafka=kafka,
-        group_id=topic + ".g",
-        topics=[topic],
-        registry=registry,
-        session_timeout_ms=1500,
-    )
+    consumer = _inbox_consumer(engine, kafka, topic, registry)
     await consumer.start()
     commits: list[dict[TopicPartition, int]] = []
     assert consumer._consumer is not None

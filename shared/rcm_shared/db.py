@@ -470,7 +470,8 @@ async def bulk_update(
     await conn.exec_driver_sql(sql, _arrays(_bound(dialect, table, columns, last)))
 
 
-# SQL text of the bulk statements by (kind, table, columns, key): built once, not per call
+# SQL text of the bulk statements by (kind, table, columns, key): built once, not per call (an INSERT's kind
+# names the driver's parameter style: one process may hold a SQLite and a PostgreSQL engine, as the tests do)
 _STATEMENTS: dict[tuple[str, str, tuple[str, ...], tuple[str, ...]], str] = {}
 
 
@@ -535,8 +536,17 @@ def _unnest_insert_sql(conn: AsyncConnection, table: Table, columns: list[str]) 
 
 def _insert_sql(conn: AsyncConnection, table: Table, columns: list[str]) -> str:
     dialect = conn.dialect
-    quote = dialect.identifier_preparer.quote
     name = _qualified(conn, table)
+    style = dialect.paramstyle
+    key = (f"insert-{style}", name, tuple(columns), ())  # the marks differ by driver; the name may not
+    sql = _STATEMENTS.get(key)
+    if sql is None:
+        sql = _STATEMENTS[key] = _values_insert_sql(dialect, name, columns)
+    return sql
+
+
+def _values_insert_sql(dialect: Any, name: str, columns: list[str]) -> str:
+    quote = dialect.identifier_preparer.quote
     style = dialect.paramstyle
     if style == "qmark":
         marks = ["?"] * len(columns)

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 from decimal import Decimal
@@ -112,3 +113,12 @@ def test_control_numbers_persist_across_runs(tmp_path: Path) -> None:
     path = tmp_path / "numbers.json"
     assert [FileControlNumbers(path).next("ISA") for _ in range(3)] == [1, 2, 3]
     assert FileControlNumbers(path).next("ISA") == 4 and FileControlNumbers(path).next("GS") == 1
+
+
+def test_control_numbers_wrap_around_and_the_file_shrinks_with_its_text(tmp_path: Path) -> None:
+    path = tmp_path / "numbers.json"
+    path.write_text(json.dumps({"GS": 7, "ISA": 999_999_999}))
+    numbers = FileControlNumbers(path)
+    assert numbers.next("ISA") == 1  # nine digits at most, then 1 again
+    assert json.loads(path.read_text()) == {"GS": 7, "ISA": 1}  # overwritten in place, nothing left behind
+    assert [numbers.next("ISA") for _ in range(2)] == [2, 3]

@@ -738,9 +738,7 @@ async def on_claim_status_changes(
     fresh = [row for key, row in rows.items() if key not in stored]
     if fresh:
         inserted = await conn.execute(
-            insert(billed_claim).returning(
-                billed_claim.c.id, billed_claim.c.tenant_id, billed_claim.c.claim_id, sort_by_parameter_order=True
-            ),
+            insert(billed_claim).returning(billed_claim.c.id, billed_claim.c.tenant_id, billed_claim.c.claim_id),
             fresh,
         )
         for row_id, tenant, claim_id in inserted:

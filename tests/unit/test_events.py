@@ -62,3 +62,26 @@ def test_wrong_specversion_is_refused() -> None:
     headers = [(k, b"0.3" if k == "ce_specversion" else v) for k, v in env.to_headers()]
     with pytest.raises(EnvelopeError, match="unsupported specversion"):
         Envelope.from_kafka(headers, env.to_value())
+
+
+@pytest.mark.parametrize(
+    ("header", "raw", "message"),
+    [
+        ("ce_source", b"/cl\xffims", "header 'ce_source' is not UTF-8"),
+        ("content-type", b"text/\xff", "unsupported content type 'text/\ufffd'"),
+        ("content-type", b"text/plain", "unsupported content type 'text/plain'"),
+        ("ce_schemaversion", b"two", "invalid attribute: ('schemaversion',)"),
+        ("ce_time", b"yesterday", "invalid attribute: ('time',)"),
+    ],
+)
+def test_attributes_that_do_not_decode_or_validate_are_named(header: str, raw: bytes, message: str) -> None:
+    env = Envelope.wrap(Paid(claim_id="C1", paid_cents=1), source="/a", tenant_id="org-1")
+    headers = [(k, raw if k == header else v) for k, v in env.to_headers()]
+    with pytest.raises(EnvelopeError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        Envelope.from_kafka(headers, env.to_value())
+
+
+def test_unknown_headers_and_extensions_are_ignored() -> None:
+    env = Envelope.wrap(Paid(claim_id="C1", paid_cents=1), source="/a", tenant_id="org-1")
+    headers = [*env.to_headers(), ("ce_partnerext", b"x"), ("x-retry", b"\xff")]
+    assert Envelope.from_kafka(headers, env.to_value()) == env

@@ -102,6 +102,15 @@ class ClaimsUnit:
             stmt = stmt.with_for_update()
         return {row.id: dict(row._mapping) for row in await self.conn.execute(stmt)}
 
+    async def documents(self, ids: set[str]) -> dict[str, Any]:
+        """The claim documents (the encounters as entered) of these ids."""
+        found = await self.conn.execute(
+            select(claim.c.id, claim.c.document).where(
+                and_(filter_only(claim.c.tenant_id) == self.tenant, claim.c.id.in_(ids))
+            )
+        )
+        return dict(found.tuples().all())
+
     async def put_many(self, rows: Sequence[dict[str, Any]], columns: Sequence[str]) -> None:
         """Write these columns of claim rows (from ``get_many``) back, in one statement (``bulk_update``)."""
         await bulk_update(
@@ -458,7 +467,7 @@ async def on_adjudicated_many(
     ids = {event.claim_id for event, _actor in items}
     if not ids:
         return
-    rows = await unit.get_many(ids)
+    rows = await unit.get_many(ids, document=False)
     before = {claim_id: dict(row) for claim_id, row in rows.items()}
     touched: dict[str, None] = {}
     changes, actors, secondaries = [], [], []
@@ -491,7 +500,7 @@ async def on_adjudicated_many(
         codes = [f"{a.group}-{a.reason}" for a in event.adjustments]
         changes.append((dict(row), old, target, reason, {"reason_codes": codes}))
         actors.append(actor)
-        if secondary_ctx is not None and (row["document"] or {}).get("secondary_payer"):
+        if secondary_ctx is not None and row["next_payer_id"]:
             secondaries.append((before[row["id"]], event, actor))
     if touched:
         columns = ["paid_cents", "contractual_cents", "patient_responsibility_cents", "payer_claim_control_number"]
@@ -500,9 +509,13 @@ async def on_adjudicated_many(
         )
     if changes:
         await unit.record(changes, actors)
-    for row, event, actor in secondaries:
+    if secondaries:  # the documents of the claims billed on to a secondary payer only (a JSON read each)
         assert secondary_ctx is not None
-        await bill_secondary(unit, SimpleNamespace(**row), event, secondary_ctx, actor)
+        documents = await unit.documents({row["id"] for row, _event, _actor in secondaries})
+        for row, event, actor in secondaries:
+            await bill_secondary(
+                unit, SimpleNamespace(**row, document=documents[row["id"]]), event, secondary_ctx, actor
+            )
 
 
 async def bill_secondary(

@@ -109,13 +109,18 @@ def _lease_columns() -> list[Column[object]]:
     ]
 
 
+_UNPUBLISHED = text("published_at IS NULL")
+
+
 def bus_tables(metadata: MetaData) -> BusTables:
     outbox = Table(
         "outbox_event",
         metadata,
         *_outbox_columns(),
         UniqueConstraint("event_id"),
-        Index("ix_outbox_event_unpublished", "published_at", "id"),
+        # the relay's queue: only the rows not yet published, in id order (the published ones stay for replay
+        # and leave this index when published; version 2, ``upgrade_bus_tables_2``)
+        Index("ix_outbox_event_unpublished", "id", sqlite_where=_UNPUBLISHED, postgresql_where=_UNPUBLISHED),
         Index("ix_outbox_event_topic_created", "topic", "created_at"),
     )
     inbox = Table("inbox_event", metadata, *_inbox_columns(), UniqueConstraint("consumer", "event_id"))
@@ -140,6 +145,24 @@ def create_bus_tables(op: Operations) -> None:
     )
     op.create_table("worker_heartbeat", *_heartbeat_columns())
     op.create_table("relay_lease", *_lease_columns())
+
+
+def upgrade_bus_tables_2(op: Operations) -> None:
+    """Version 2: the relay's index holds the unpublished rows only. Version 1 indexed (published_at, id) for
+    every row kept, so publishing a row moved its entry within an index that grew with the whole history."""
+    op.drop_index("ix_outbox_event_unpublished", table_name="outbox_event")
+    op.create_index(
+        "ix_outbox_event_unpublished",
+        "outbox_event",
+        ["id"],
+        sqlite_where=_UNPUBLISHED,
+        postgresql_where=_UNPUBLISHED,
+    )
+
+
+def downgrade_bus_tables_2(op: Operations) -> None:
+    op.drop_index("ix_outbox_event_unpublished", table_name="outbox_event")
+    op.create_index("ix_outbox_event_unpublished", "outbox_event", ["published_at", "id"])
 
 
 def drop_bus_tables(op: Operations) -> None:

@@ -379,7 +379,7 @@ async def bulk_insert(
     rows: Sequence[Mapping[str, Any]],
     *,
     skip_conflicts: bool = False,
-) -> None:
+) -> int:
     """Many rows in the caller's transaction, without SQLAlchemy's per-row parameter processing (the
     dominant cost of large Core executemany calls): on PostgreSQL in one statement (``INSERT ... SELECT
     FROM unnest`` of one array per column, binary COPY from ``COPY_MIN_ROWS`` rows on), elsewhere in one
@@ -391,10 +391,11 @@ async def bulk_insert(
     The values still pass through each column type's bind processor for the dialect (JSON to text,
     datetimes on SQLite, ...), so the rows stored are those ``conn.execute(insert(table), rows)`` stores.
     Every row has the keys of the first; a column left out must have no Python-side default (it would
-    be skipped here), only a server default or NULL.
+    be skipped here), only a server default or NULL. Returns the number of rows inserted (with
+    ``skip_conflicts``, as the database counts them: fewer than given when some were left out).
     """
     if not rows:
-        return
+        return 0
     if isinstance(conn, AsyncSession):
         conn = await conn.connection()
     columns = list(rows[0])
@@ -406,12 +407,14 @@ async def bulk_insert(
     conflicts = _SKIP_CONFLICTS if skip_conflicts else ""
     if dialect.driver == "asyncpg" and len(params) > 1:
         if not skip_conflicts and len(params) >= COPY_MIN_ROWS and await _copy(conn, table, columns, params):
-            return
+            return len(params)
         # one statement with one array per column: a pipelined executemany is one statement per row for
         # the server (its per-statement work was most of the server's CPU for small batches)
-        await conn.exec_driver_sql(_unnest_insert_sql(conn, table, columns) + conflicts, _arrays(params))
-        return
-    await conn.exec_driver_sql(_insert_sql(conn, table, columns) + conflicts, params)
+        result = await conn.exec_driver_sql(_unnest_insert_sql(conn, table, columns) + conflicts, _arrays(params))
+    else:  # one row is executed as itself: a driver's executemany may not count the rows it wrote
+        sql = _insert_sql(conn, table, columns) + conflicts
+        result = await conn.exec_driver_sql(sql, params[0] if len(params) == 1 else params)
+    return int(result.rowcount) if skip_conflicts else len(params)
 
 
 _SKIP_CONFLICTS = " ON CONFLICT DO NOTHING"  # PostgreSQL, and SQLite from 3.24

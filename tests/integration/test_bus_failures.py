@@ -354,6 +354,51 @@ async def test_a_batch_handler_gets_consecutive_events_in_one_call_and_a_failed_
     await engine.dispose()
 
 
+async def test_a_redelivered_batch_is_handled_together_its_new_events_once(  # type: ignore[no-untyped-def]
+    db_factory, kafka: KafkaSettings
+) -> None:
+    """A batch is inserted into the inbox without asking it first; when some of its events are there already
+    (a redelivery after a crash), the batch is rolled back and handled again, together, its new events once."""
+    db = await db_factory("denials")
+    engine = create_engine(db.url, schema=db.schema)
+    topic = kafka.topic_prefix + "redelivered"
+    await ensure_topics(kafka, [TopicRequest(topic, 1), TopicRequest(topic + ".dlq", 1)])
+    calls: list[list[int]] = []
+    registry = HandlerRegistry()
+
+    @registry.on_batch("test.ping")
+    async def on_pings(_session: AsyncSession, envelopes: Sequence[Envelope]) -> None:
+        calls.append([e.payload_as(Ping).n for e in envelopes])
+
+    events = [_env(n) for n in range(1, 6)]
+    producer = AIOKafkaProducer(bootstrap_servers=kafka.bootstrap_servers)
+    await producer.start()
+    consumer = _inbox_consumer(engine, kafka, topic, registry)
+    await consumer.start()
+    try:
+        for envelope in events[:3]:
+            await producer.send_and_wait(topic, envelope.to_value(), headers=envelope.to_headers())
+        await wait_for_assignment(consumer)
+        await poll_until(consumer, lambda: consumer.stats.handled >= 3)
+        calls.clear()
+        # 2 and 3 again, then 4 and 5, then 4 again: one record batch, so one fetch
+        batch = producer.create_batch()
+        for envelope in [events[1], events[2], events[3], events[4], events[3]]:
+            assert batch.append(key=None, value=envelope.to_value(), timestamp=None, headers=envelope.to_headers())
+        await (await producer.send_batch(batch, topic, partition=0))
+        await poll_until(consumer, lambda: consumer.stats.handled + consumer.stats.duplicates >= 8)
+    finally:
+        await consumer.stop()
+        await producer.stop()
+    assert calls == [[4, 5]]  # one call: the batch was not split into one transaction per event
+    assert (consumer.stats.handled, consumer.stats.duplicates, consumer.stats.dead_lettered) == (5, 3, 0)
+    inbox = denials_bus.inbox
+    async with engine.connect() as conn:
+        stored = (await conn.execute(select(inbox.c.event_id).where(inbox.c.consumer == "c"))).scalars().all()
+    assert sorted(stored) == sorted(e.id for e in events)
+    await engine.dispose()
+
+
 async def test_a_fetch_over_several_partitions_commits_their_offsets_in_one_request(  # type: ignore[no-untyped-def]
     db_factory, kafka: KafkaSettings
 ) -> None:

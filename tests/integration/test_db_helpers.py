@@ -96,10 +96,12 @@ async def test_bulk_insert_can_leave_out_the_rows_whose_key_is_taken(db_factory:
                 await bulk_insert(conn, outbox, again, skip_conflicts=True)
                 raise RuntimeError("the caller fails after the insert")
         async with engine.begin() as conn:
-            await bulk_insert(conn, outbox, again, skip_conflicts=True)
+            assert await bulk_insert(conn, outbox, again, skip_conflicts=True) == n - 1  # e-n .. e-(2n-2)
+            assert await bulk_insert(conn, outbox, again[:1], skip_conflicts=True) == 0  # one row, taken
+            assert await bulk_insert(conn, outbox, _rows(2 * n, 1), skip_conflicts=True) == 1
         async with engine.connect() as conn:
             stored = {r.event_id: r.payload for r in await conn.execute(select(outbox))}
-        assert sorted(stored) == sorted(f"e-{i}" for i in range(2 * n - 1))
+        assert sorted(stored) == sorted([*(f"e-{i}" for i in range(2 * n - 1)), f"e-{2 * n}"])
         assert stored[f"e-{n - 1}"] == _rows(n - 1, 1)[0]["payload"]  # the first row stored, unchanged
         assert all(stored[f"e-{i}"] == '{"second":true}' for i in range(n, 2 * n - 1))
     finally:

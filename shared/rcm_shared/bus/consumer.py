@@ -11,7 +11,9 @@ A handler that keeps failing is retried with backoff ``max_retries`` times, then
 error and the original coordinates in the headers, and the partition moves on.
 
 Step 3 runs for up to ``batch_size`` consecutive events of a partition in one transaction (one inbox insert
-for all of them, each handler in order, one commit): per-event transactions were most of a worker's cost. A
+for all of them, each handler in order, one commit): per-event transactions were most of a worker's cost. The
+insert does not ask the inbox first: if it finds any of the events there (a redelivery), the transaction is
+rolled back and the batch redone with the inbox asked which ones it has. A
 handler registered with ``on_batch`` is called once with every consecutive new event of its type in that
 transaction (in partition order), so it can read and write them with a few set-based statements instead of a
 few statements per event. If any handler of the batch fails, the whole transaction rolls back and the batch
@@ -96,6 +98,10 @@ class HandlerRegistry:
 
     def batch(self, event_type: str, version: int) -> BatchHandler | None:
         return self._batch.get((event_type, version))
+
+
+class _SeenBefore(Exception):
+    """Some events of a batch are in the inbox already: the batch's transaction is rolled back."""
 
 
 @dataclass(slots=True)
@@ -264,9 +270,15 @@ class InboxConsumer:
                 await self._process(item.record, item.envelope, item.handler)
 
     async def _handle_together(self, items: list[_Item]) -> list[tuple[bool, float]]:
+        try:
+            return await self._handle_together_once(items, all_new=True)
+        except _SeenBefore:  # a redelivery (after a crash or a rebalance): rolled back, the inbox asked first
+            return await self._handle_together_once(items, all_new=False)
+
+    async def _handle_together_once(self, items: list[_Item], *, all_new: bool) -> list[tuple[bool, float]]:
         outcomes: list[tuple[bool, float] | None] = [None] * len(items)
         async with write_queue(self._engine), self._sessions() as session, session.begin():
-            new = await self._record_many_in_inbox(session, items)
+            new = await self._record_many_in_inbox(session, items, all_new=all_new)
             group: list[int] = []  # consecutive new events of one batch handler, handled by one call
 
             async def flush() -> None:
@@ -371,25 +383,35 @@ class InboxConsumer:
         result = cast(CursorResult[Any], await session.execute(stmt))
         return bool(result.rowcount)
 
-    async def _record_many_in_inbox(self, session: AsyncSession, items: list[_Item]) -> set[str]:
-        """The batch's events seen for the first time, their inbox rows inserted in one executemany.
+    async def _record_many_in_inbox(self, session: AsyncSession, items: list[_Item], *, all_new: bool) -> set[str]:
+        """The batch's events seen for the first time, their inbox rows inserted in one statement.
 
-        A row that appears between the SELECT and the INSERT (a concurrent member during a rebalance) makes
-        the insert fail on the inbox key; the batch then rolls back and is handled one event at a time.
+        ``all_new``: the usual case, every event new: the rows are inserted with conflicts skipped, and if the
+        database left any out (an event handled before) ``_SeenBefore`` rolls the batch back, to be handled
+        again without ``all_new``: the inbox is then asked first which events it has. A row that appears
+        between that SELECT and the INSERT (a concurrent member during a rebalance) makes the insert fail on
+        the inbox key; the batch then rolls back and is handled one event at a time.
         """
         inbox = self._t.inbox
         ids = {i.envelope.id for i in items}
-        seen = await session.execute(
-            select(inbox.c.event_id).where(inbox.c.consumer == self.name, inbox.c.event_id.in_(ids))
-        )
-        new = ids - set(seen.scalars())
+        if all_new:
+            new = ids
+        else:
+            seen = await session.execute(
+                select(inbox.c.event_id).where(inbox.c.consumer == self.name, inbox.c.event_id.in_(ids))
+            )
+            new = ids - set(seen.scalars())
         now = datetime.now(UTC)
         rows = {}
         for i in items:
             if i.envelope.id in new and i.envelope.id not in rows:
                 rows[i.envelope.id] = self._inbox_row(i.record, i.envelope, now)
-        await bulk_insert(session, inbox, list(rows.values()))
-        return new
+        if all_new:
+            if await bulk_insert(session, inbox, list(rows.values()), skip_conflicts=True) < len(rows):
+                raise _SeenBefore
+        else:
+            await bulk_insert(session, inbox, list(rows.values()))
+        return set(new)
 
     async def _dead_letter(
         self, record: ConsumerRecord[bytes, bytes], reason: str, *, attempts: int, exc: BaseException | None = None

@@ -446,3 +446,160 @@ async def test_a_fetch_over_several_partitions_commits_their_offsets_in_one_requ
     assert committed == {tp: 20 for tp in partitions}
     assert any(len(offsets) > 1 for offsets in commits), commits  # a fetch over several partitions: one request
     assert len(commits) < 60 and all(offsets for offsets in commits)
+
+
+async def test_events_of_no_use_to_their_handler_are_passed_over_and_their_offsets_committed(  # type: ignore[no-untyped-def]
+    db_factory, kafka: KafkaSettings
+) -> None:
+    """A handler registered with ``wants`` gets the events it wants only; the others leave no inbox row and no
+    transaction, and the group's offsets still reach the end. An event the test cannot read (its payload does
+    not validate) goes to the handler, and from there to the DLQ with the reason."""
+    from aiokafka import TopicPartition
+
+    db = await db_factory("denials")
+    engine = create_engine(db.url, schema=db.schema)
+    topic = kafka.topic_prefix + "sparse"
+    await ensure_topics(kafka, [TopicRequest(topic, 1), TopicRequest(topic + ".dlq", 1)])
+    registry = HandlerRegistry()
+    calls: list[list[int]] = []
+
+    @registry.on_batch("test.ping", wants=lambda env: env.payload_as(Ping).n % 5 == 0)
+    async def on_pings(_session: AsyncSession, envelopes: Sequence[Envelope]) -> None:
+        calls.append([e.payload_as(Ping).n for e in envelopes])
+
+    events = [_env(n) for n in range(1, 21)]
+    bad = Envelope(source="/test", type="test.ping", tenantid="org-1", data={"n": "seven"})
+    producer = AIOKafkaProducer(bootstrap_servers=kafka.bootstrap_servers)
+    await producer.start()
+    for envelope in [*events[:10], bad, *events[10:]]:
+        await producer.send(topic, envelope.to_value(), headers=envelope.to_headers())
+    await producer.flush()
+    await producer.stop()
+
+    consumer = _inbox_consumer(engine, kafka, topic, registry, retry_backoff=0.01)
+    await consumer.start()
+    try:
+        await wait_for_assignment(consumer)
+        await poll_until(consumer, lambda: consumer.stats.passed_over + consumer.stats.handled >= 20)
+        await poll_until(consumer, lambda: consumer.stats.dead_lettered >= 1)
+        assert consumer._consumer is not None
+        committed = await consumer._consumer.committed(TopicPartition(topic, 0))
+    finally:
+        await consumer.stop()
+    assert [n for ns in calls for n in ns] == [5, 10, 15, 20]
+    assert (consumer.stats.handled, consumer.stats.passed_over, consumer.stats.dead_lettered) == (4, 16, 1)
+    assert committed == 21  # every record, the passed-over ones too
+    inbox = denials_bus.inbox
+    async with engine.connect() as conn:
+        stored = (await conn.execute(select(inbox.c.event_id).where(inbox.c.consumer == "c"))).scalars().all()
+    assert sorted(stored) == sorted(e.id for e in events if e.payload_as(Ping).n % 5 == 0)
+    dlq = await ops.read_dlq(kafka, topic + ".dlq", limit=10)
+    assert [m["event_id"] for m in dlq] == [bad.id] and dlq[0]["reason"].startswith("invalid payload"), dlq
+    await engine.dispose()
+
+
+async def test_a_partition_whose_position_is_past_its_end_is_read_again_from_its_start(  # type: ignore[no-untyped-def]
+    db_factory, kafka: KafkaSettings
+) -> None:
+    """An offset committed past a partition's end (to a broker that has since lost its log) would make the
+    embedded broker wait there and the group skip every record written up to it; the consumer reads such a
+    partition again from its start instead, as Apache Kafka's out-of-range reset does."""
+    from aiokafka import AIOKafkaConsumer, TopicPartition
+
+    db = await db_factory("denials")
+    engine = create_engine(db.url, schema=db.schema)
+    topic = kafka.topic_prefix + "pastend"
+    await ensure_topics(kafka, [TopicRequest(topic, 1), TopicRequest(topic + ".dlq", 1)])
+    registry = HandlerRegistry()
+    seen: list[int] = []
+
+    @registry.on("test.ping")
+    async def on_ping(_session: AsyncSession, env: Envelope) -> None:
+        seen.append(env.payload_as(Ping).n)
+
+    producer = AIOKafkaProducer(bootstrap_servers=kafka.bootstrap_servers)
+    await producer.start()
+    for n in range(5):
+        await producer.send_and_wait(topic, _env(n).to_value(), headers=_env(n).to_headers())
+    tp = TopicPartition(topic, 0)
+    stale = AIOKafkaConsumer(bootstrap_servers=kafka.bootstrap_servers, group_id=topic + ".g")
+    await stale.start()
+    stale.assign([tp])
+    await stale.commit({tp: 20})  # past the end (5)
+    await stale.stop()
+
+    consumer = _inbox_consumer(engine, kafka, topic, registry)
+    await consumer.start()
+    try:
+        await wait_for_assignment(consumer)
+        for n in range(5, 15):  # offsets 5 to 14, below the committed 20
+            await producer.send_and_wait(topic, _env(n).to_value(), headers=_env(n).to_headers())
+        await poll_until(consumer, lambda: consumer.stats.handled >= 15, timeout=20)
+        assert consumer._consumer is not None
+        committed = await consumer._consumer.committed(tp)
+    finally:
+        await consumer.stop()
+        await producer.stop()
+    assert sorted(seen) == list(range(15))
+    assert committed == 15
+    await engine.dispose()
+
+
+async def test_a_fetch_whose_partitions_were_reassigned_meanwhile_commits_no_offset(  # type: ignore[no-untyped-def]
+    db_factory, kafka: KafkaSettings
+) -> None:
+    """Records handled while the group rebalanced are not committed by the member that read them (after a
+    broker restart, the new group's partitions may not reach their offsets yet); whoever holds the partition
+    next reads them again, and the inbox drops them."""
+    from aiokafka import AIOKafkaConsumer, TopicPartition
+
+    db = await db_factory("denials")
+    engine = create_engine(db.url, schema=db.schema)
+    topic = kafka.topic_prefix + "reassigned"
+    await ensure_topics(kafka, [TopicRequest(topic, 1), TopicRequest(topic + ".dlq", 1)])
+    registry = HandlerRegistry()
+
+    @registry.on_batch("test.ping")
+    async def on_pings(_session: AsyncSession, envelopes: Sequence[Envelope]) -> None:
+        return None
+
+    producer = AIOKafkaProducer(bootstrap_servers=kafka.bootstrap_servers)
+    await producer.start()
+    for n in range(10):
+        await producer.send(topic, _env(n).to_value(), headers=_env(n).to_headers())
+    await producer.flush()
+    await producer.stop()
+    other = AIOKafkaConsumer(
+        topic, bootstrap_servers=kafka.bootstrap_servers, group_id=topic + ".g", session_timeout_ms=1500
+    )
+
+    joined: list[bool] = []
+
+    async def join_another_member_meanwhile(_record: Any) -> None:
+        if joined:  # once, after the first record's transaction
+            return
+        joined.append(True)
+        before = consumer._assignments
+        await other.start()  # the group rebalances while this fetch is being handled
+        deadline = time.monotonic() + 20
+        while consumer._assignments == before:
+            assert time.monotonic() < deadline, "no rebalance"
+            await asyncio.sleep(0.05)
+
+    consumer = _inbox_consumer(engine, kafka, topic, registry, after_db_commit=join_another_member_meanwhile)
+    await consumer.start()
+    tp = TopicPartition(topic, 0)
+    try:
+        await wait_for_assignment(consumer)
+        await poll_until(consumer, lambda: consumer.stats.handled >= 10)
+        assert consumer._consumer is not None
+        assert await consumer._consumer.committed(tp) is None  # the fetch's offsets were left to the group
+        await other.stop()  # the partition comes back; its records again, dropped by the inbox
+        await poll_until(consumer, lambda: consumer.stats.duplicates >= 10 and bool(consumer.assignment))
+        committed = await consumer._consumer.committed(tp)
+    finally:
+        await consumer.stop()
+        await other.stop()  # a no-op when stopped already
+    assert (consumer.stats.handled, consumer.stats.duplicates) == (10, 10)
+    assert committed == 10
+    await engine.dispose()

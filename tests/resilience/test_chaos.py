@@ -18,7 +18,9 @@ Asserted at the end: the demo's own checks (every claim in the state its scenari
 accounted for to the cent), the books across the services (each claim payment balances, claims and
 remittance agree, no posting twice, each denial once), every remittance posted and balanced
 (BPR02 = paid - PLB), no claim transition twice, every event each service committed handled by each of its
-consumers exactly once, no dead letter. The counts are printed.
+consumers exactly once (those a consumer has no use for, such as a claim paid for denials, passed over by it:
+no inbox row), and read by all of them (each group's committed offsets at the end of every partition), no dead
+letter. The counts are printed.
 
 Size: RCM_CHAOS_PATIENTS (default 150, as in CI); the full run is RCM_CHAOS_PATIENTS=5000.
 """
@@ -26,6 +28,7 @@ Size: RCM_CHAOS_PATIENTS (default 150, as in CI); the full run is RCM_CHAOS_PATI
 from __future__ import annotations
 
 import asyncio
+import importlib
 import json
 import os
 import random
@@ -45,7 +48,8 @@ from rcm_cli.demo import WAITING
 from rcm_cli.procs import RunningStack, command_line, descendants
 from rcm_cli.supervisor import CALM_SECONDS
 from rcm_shared.db import create_engine
-from rcm_shared.topics import CATALOG
+from rcm_shared.events import Envelope
+from rcm_shared.topics import CATALOG, consumed_by
 from sqlalchemy import text
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -183,22 +187,69 @@ class Tables:
 
 
 def _unhandled(tables: Tables) -> dict[str, set[str]]:
-    """(consumer service, topic) -> committed events of that topic not (yet) in the consumer's inbox."""
+    """(consumer service, topic) -> committed events of that topic not (yet) in the consumer's inbox, of those
+    the consumer's handlers want (the others it passes over: no inbox row; ``lagging`` shows it read them)."""
     missing: dict[str, set[str]] = {}
     for spec in CATALOG:
         if not spec.consumers:
             continue
-        events = {
-            r[0]
-            for r in tables.rows(spec.producer, f"SELECT event_id FROM {{t}}outbox_event WHERE topic = '{spec.name}'")
-        }
+        events = tables.rows(
+            spec.producer,
+            f"SELECT event_id, CAST(headers AS TEXT), payload FROM {{t}}outbox_event WHERE topic = '{spec.name}'",
+        )
         for consumer in spec.consumers:
+            wanted = wanted_by(consumer, events)
             handled = {
                 r[0]
                 for r in tables.rows(consumer, f"SELECT event_id FROM {{t}}inbox_event WHERE topic = '{spec.name}'")
             }
-            missing[f"{consumer} <- {spec.name}"] = events - handled
+            missing[f"{consumer} <- {spec.name}"] = wanted - handled
     return missing
+
+
+def wanted_by(consumer: str, events: list[tuple[Any, ...]]) -> set[str]:
+    """The ids of the events (outbox rows: event id, headers as JSON text, payload) the consumer's handlers
+    want, that is all but those they pass over (``HandlerRegistry.wanted``)."""
+    registry = importlib.import_module(f"{consumer}.consumers").registry
+    return {
+        event_id
+        for event_id, headers, payload in events
+        if registry.wanted(Envelope.from_kafka([(k, v.encode()) for k, v in json.loads(headers)], payload.encode()))
+    }
+
+
+def lagging(bootstrap: str) -> dict[str, int]:
+    """(consumer group, topic) -> records not yet read and committed, over the topic's partitions. The end of a
+    partition is the high-water mark of a fetch from the group's committed offset (the embedded broker's
+    ListOffsets can tell an end short of the last record's)."""
+
+    async def lags() -> dict[str, int]:
+        from aiokafka import AIOKafkaConsumer, TopicPartition
+
+        out: dict[str, int] = {}
+        for service in SERVICES:
+            consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=f"{service}-worker")
+            await consumer.start()
+            try:
+                await consumer.topics()  # the cluster's metadata: the topics' partitions
+                for spec in consumed_by(service):
+                    partitions = [TopicPartition(spec.name, p) for p in consumer.partitions_for_topic(spec.name) or ()]
+                    committed = {tp: await consumer.committed(tp) or 0 for tp in partitions}
+                    consumer.assign(partitions)
+                    for tp, offset in committed.items():
+                        consumer.seek(tp, offset)
+                    deadline = time.monotonic() + 10
+                    while any(consumer.highwater(tp) is None for tp in partitions):
+                        assert time.monotonic() < deadline, f"no fetch answer for {spec.name}"
+                        await consumer.getmany(timeout_ms=200)
+                    out[f"{service}-worker <- {spec.name}"] = sum(
+                        (consumer.highwater(tp) or 0) - committed[tp] for tp in partitions
+                    )
+            finally:
+                await consumer.stop()
+        return out
+
+    return asyncio.run(lags())
 
 
 def _run_chaos(tmp: Path, pg_url: str | None) -> None:
@@ -237,10 +288,14 @@ def _run_chaos(tmp: Path, pg_url: str | None) -> None:
         assert not summary["mismatches"], summary["mismatches"][:10]
         assert summary["money"]["unaccounted_cents"] == 0, summary["money"]
 
-        # the consumers have caught up: every committed event handled by each of its consumers
+        # the consumers have caught up: every committed event handled by each of its consumers that wants it,
+        # and read by all of them (their groups' offsets at the end of every partition)
         deadline = time.monotonic() + 120
         while any((missing := _unhandled(tables)).values()):
             assert time.monotonic() < deadline, {k: sorted(v)[:3] for k, v in missing.items() if v}
+            time.sleep(1.0)
+        while any((lag := lagging(env["KAFKA_BOOTSTRAP_SERVERS"])).values()):
+            assert time.monotonic() < deadline, lag
             time.sleep(1.0)
         figures = _check_books(offset, summary, var)
         figures.update(_check_no_doubles(tables, offset, var))

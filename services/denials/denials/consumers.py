@@ -27,9 +27,14 @@ async def adjudicated(session: AsyncSession, envelopes: Sequence[Envelope]) -> N
         await on_adjudicated_many(Unit(connection, tenant, get_settings()), items, rules(), fee_schedule())
 
 
-@registry.on_batch(ClaimStatusChangedV1.event_type, ClaimStatusChangedV1.schema_version)
+def _concerns_denials(envelope: Envelope) -> bool:
+    return concerns_denials(envelope.payload_as(ClaimStatusChangedV1))
+
+
+# Most transitions mean nothing here (a claim submitted, accepted, paid): they are passed over, with no inbox row
+# and no transaction; only those ``on_claim_status`` acts on reach the handler.
+@registry.on_batch(ClaimStatusChangedV1.event_type, ClaimStatusChangedV1.schema_version, wants=_concerns_denials)
 async def claim_status(session: AsyncSession, envelopes: Sequence[Envelope]) -> None:
-    # Most transitions mean nothing here: only those ``on_claim_status`` acts on cost a database round trip.
     events = [(envelope, envelope.payload_as(ClaimStatusChangedV1)) for envelope in envelopes]
     wanted = [(envelope, event) for envelope, event in events if concerns_denials(event)]
     if not wanted:

@@ -2,7 +2,8 @@
 
 For each message, in order per partition:
 1. parse the CloudEvents envelope; a malformed one goes straight to ``<topic>.dlq`` (retrying won't help);
-2. find the handler by (type, schema version); none -> DLQ;
+2. find the handler by (type, schema version); none -> DLQ; an event the handler has declared of no use to it
+   (``wants``, see ``HandlerRegistry.on_batch``) is passed over: steps 3 and 4 below, with nothing to do;
 3. in one transaction: insert (consumer, event id) into the inbox - if it is already there this is a
    redelivery and nothing else happens - run the handler, commit;
 4. only then commit the offsets (once per fetch, for all its partitions, after all its messages passed 3).
@@ -35,6 +36,7 @@ from datetime import UTC, datetime
 from typing import Any, cast
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
+from aiokafka.abc import ConsumerRebalanceListener
 from aiokafka.errors import CommitFailedError, KafkaError
 from pydantic import ValidationError
 from sqlalchemy import CursorResult, select
@@ -45,13 +47,14 @@ from rcm_shared.config import KafkaSettings
 from rcm_shared.db import bulk_insert, write_queue
 from rcm_shared.dialects import insert_ignore
 from rcm_shared.events import Envelope, EnvelopeError
-from rcm_shared.metrics import CONSUMER_LAG, DEAD_LETTERED, HANDLER_LATENCY
+from rcm_shared.metrics import CONSUMER_LAG, DEAD_LETTERED, HANDLER_LATENCY, PASSED_OVER
 from rcm_shared.topics import dlq_topic
 from rcm_shared.tracing import consumer_batch_spans, consumer_span
 
 log = logging.getLogger(__name__)
 
 Handler = Callable[[AsyncSession, Envelope], Awaitable[None]]
+Wants = Callable[[Envelope], bool]
 BatchHandler = Callable[[AsyncSession, Sequence[Envelope]], Awaitable[None]]
 Hook = Callable[[ConsumerRecord[bytes, bytes]], Awaitable[None]]
 
@@ -66,28 +69,41 @@ class HandlerRegistry:
 
     _handlers: dict[tuple[str, int], Handler] = field(default_factory=dict)
     _batch: dict[tuple[str, int], BatchHandler] = field(default_factory=dict)
+    _wants: dict[tuple[str, int], Wants] = field(default_factory=dict)
 
-    def register(self, event_type: str, version: int, handler: Handler) -> None:
+    def register(self, event_type: str, version: int, handler: Handler, wants: Wants | None = None) -> None:
         key = (event_type, version)
         if key in self._handlers:
             raise ValueError(f"handler for {event_type} v{version} registered twice")
         self._handlers[key] = handler
+        if wants is not None:
+            self._wants[key] = wants
 
-    def on(self, event_type: str, version: int = 1) -> Callable[[Handler], Handler]:
+    def on(self, event_type: str, version: int = 1, *, wants: Wants | None = None) -> Callable[[Handler], Handler]:
+        """Register a handler of this event type; see ``on_batch`` for ``wants``."""
+
         def decorate(fn: Handler) -> Handler:
-            self.register(event_type, version, fn)
+            self.register(event_type, version, fn, wants)
             return fn
 
         return decorate
 
-    def on_batch(self, event_type: str, version: int = 1) -> Callable[[BatchHandler], BatchHandler]:
-        """Register a handler called with consecutive events of this type (in order) in one transaction."""
+    def on_batch(
+        self, event_type: str, version: int = 1, *, wants: Wants | None = None
+    ) -> Callable[[BatchHandler], BatchHandler]:
+        """Register a handler called with consecutive events of this type (in order) in one transaction.
+
+        ``wants``: for a consumer that acts on a few events of a type only, a test of the event alone (never of
+        stored state) that is false for the events the handler would do nothing with. Those are passed over:
+        no inbox row, no transaction; their offsets are committed with the others'. Handling one twice would
+        change nothing, so passing over is exactly-once in effect. If the test raises (a payload that does not
+        validate), the event goes to the handler as any other, and from there to the DLQ."""
 
         def decorate(fn: BatchHandler) -> BatchHandler:
             async def one(session: AsyncSession, envelope: Envelope) -> None:
                 await fn(session, [envelope])
 
-            self.register(event_type, version, one)
+            self.register(event_type, version, one, wants)
             self._batch[(event_type, version)] = fn
             return fn
 
@@ -96,8 +112,32 @@ class HandlerRegistry:
     def get(self, event_type: str, version: int) -> Handler | None:
         return self._handlers.get((event_type, version))
 
+    def wanted(self, envelope: Envelope) -> bool:
+        """False for an event its handler has no use for (``wants``); true for any other, unknown ones too."""
+        wants = self._wants.get((envelope.type, envelope.schemaversion))
+        if wants is None:
+            return True
+        try:
+            return wants(envelope)
+        except Exception:  # noqa: BLE001 - the handler refuses it with the reason, into the DLQ
+            return True
+
     def batch(self, event_type: str, version: int) -> BatchHandler | None:
         return self._batch.get((event_type, version))
+
+
+class _Reassignments(ConsumerRebalanceListener):  # type: ignore[misc]  # aiokafka has no types
+    """Counts the consumer's rebalances and lists the partitions it is newly given."""
+
+    def __init__(self, consumer: InboxConsumer) -> None:
+        self._consumer = consumer
+
+    async def on_partitions_revoked(self, revoked: Any) -> None:
+        self._consumer._assignments += 1
+
+    async def on_partitions_assigned(self, assigned: Any) -> None:
+        self._consumer._assignments += 1
+        self._consumer._unchecked |= set(assigned)
 
 
 class _SeenBefore(Exception):
@@ -116,6 +156,7 @@ class _Item:
 class ConsumerStats:
     handled: int = 0
     duplicates: int = 0
+    passed_over: int = 0  # of no use to the handler (``wants``)
     dead_lettered: int = 0
     retries: int = 0
 
@@ -154,6 +195,8 @@ class InboxConsumer:
         self._after_db_commit = after_db_commit  # fault-injection point for tests
         self._consumer: AIOKafkaConsumer | None = None
         self._dlq: AIOKafkaProducer | None = None
+        self._assignments = 0  # rebalances seen (partitions revoked or assigned)
+        self._unchecked: set[TopicPartition] = set()  # assigned, position not yet checked against the end
         self.stats = ConsumerStats()
 
     @property
@@ -162,7 +205,6 @@ class InboxConsumer:
 
     async def start(self) -> None:
         self._consumer = AIOKafkaConsumer(
-            *self._topics,
             **self._kafka.client_kwargs(),
             group_id=self._group_id,
             enable_auto_commit=False,
@@ -172,6 +214,7 @@ class InboxConsumer:
             rebalance_timeout_ms=max(self._session_timeout_ms, 5000),
             max_poll_records=500,
         )
+        self._consumer.subscribe(self._topics, listener=_Reassignments(self))
         self._dlq = AIOKafkaProducer(**self._kafka.client_kwargs(), acks="all")
         await self._consumer.start()
         await self._dlq.start()
@@ -194,7 +237,10 @@ class InboxConsumer:
 
     async def poll_once(self, timeout_ms: int = 200) -> int:
         assert self._consumer is not None, "consumer not started"
+        if self._unchecked:
+            await self._rewind_past_the_end()
         batches = await self._consumer.getmany(timeout_ms=timeout_ms)
+        assignment = self._assignments  # the records are of this assignment
         count = 0
         offsets: dict[TopicPartition, int] = {}
         for tp, records in batches.items():
@@ -203,16 +249,50 @@ class InboxConsumer:
             await self.process_many(records)
             count += len(records)
             offsets[tp] = records[-1].offset + 1
-            highwater = self._consumer.highwater(tp)
+            # (the partition may have been taken away while its records were handled: no lag to tell then)
+            highwater = self._consumer.highwater(tp) if assignment == self._assignments else None
             if highwater is not None:
                 CONSUMER_LAG.labels(self.name, tp.topic, str(tp.partition)).set(
                     max(0, highwater - records[-1].offset - 1)
                 )
         # One offset commit per fetch, for all its partitions, after every record of them is committed to the
         # DB: a crash before it redelivers records the inbox has already (dropped there), never loses one.
-        if offsets:
+        # Not if the partitions were reassigned meanwhile: the group has moved on from these records (a
+        # broker that lost its memory has a new group, whose partitions may not reach these offsets yet:
+        # committed there, they would make the group skip what is written up to them); they are read again
+        # from the group's committed offsets, and the inbox drops them.
+        if offsets and assignment != self._assignments:
+            log.info("partitions reassigned while a fetch was handled: its offsets are left to the group")
+        elif offsets:
             await self._commit(offsets)
         return count
+
+    async def _rewind_past_the_end(self) -> None:
+        """A partition newly assigned whose position is past its end - an offset committed to a broker that lost
+        its log since, or in a race with its restart - is read again from its start (the inbox drops what was
+        handled): Apache Kafka answers such a fetch with OFFSET_OUT_OF_RANGE and the reset policy, but the
+        embedded broker waits there, and the records written up to that offset would be skipped. The end is
+        the high-water mark of the partition's last fetch answer (the embedded broker's ListOffsets can tell
+        an end short of the last record's); a partition not fetched yet is looked at on a later poll."""
+        assert self._consumer is not None
+        for tp in list(self._unchecked):
+            if tp not in self.assignment:
+                self._unchecked.discard(tp)
+                continue
+            end = self._consumer.highwater(tp)
+            if end is None:
+                continue
+            self._unchecked.discard(tp)
+            position = await self._consumer.position(tp)
+            if position > end:
+                log.warning(
+                    "%s[%d]: position %d is past the end %d: read again from the start",
+                    tp.topic,
+                    tp.partition,
+                    position,
+                    end,
+                )
+                await self._consumer.seek_to_beginning(tp)
 
     async def _commit(self, offsets: dict[TopicPartition, int]) -> None:
         assert self._consumer is not None
@@ -243,6 +323,10 @@ class InboxConsumer:
                 await self._handle_run(run)
                 reason = f"no handler for event type {envelope.type!r} version {envelope.schemaversion}"
                 await self._dead_letter(record, reason, attempts=1)
+                continue
+            if not self._registry.wanted(envelope):
+                self.stats.passed_over += 1
+                PASSED_OVER.labels(self.name, envelope.type).inc()
                 continue
             run.append(_Item(record, envelope, handler, self._registry.batch(envelope.type, envelope.schemaversion)))
             if len(run) >= self._batch_size:

@@ -34,6 +34,28 @@ def _env(n: int) -> Envelope:
     return Envelope.wrap(Ping(n=n), source="/test", tenant_id="org-1", subject=str(n))
 
 
+async def _denials_db_and_topic(
+    db_factory: Any, kafka: KafkaSettings, name: str, partitions: int = 1
+) -> tuple[Any, str]:
+    """A fresh database with the denials tables (an engine on it) and a topic of this test's own, with its DLQ."""
+    db = await db_factory("denials")
+    topic = kafka.topic_prefix + name
+    await ensure_topics(kafka, [TopicRequest(topic, partitions), TopicRequest(topic + ".dlq", 1)])
+    return create_engine(db.url, schema=db.schema), topic
+
+
+def _ping_recorder() -> tuple[HandlerRegistry, list[int]]:
+    """A registry whose handler of test.ping records each ping's number, in the order handled."""
+    registry = HandlerRegistry()
+    seen: list[int] = []
+
+    @registry.on("test.ping")
+    async def on_ping(_session: AsyncSession, env: Envelope) -> None:
+        seen.append(env.payload_as(Ping).n)
+
+    return registry, seen
+
+
 def _inbox_consumer(
     engine: Any, kafka: KafkaSettings, topic: str, registry: HandlerRegistry, **kw: Any
 ) -> InboxConsumer:
@@ -52,10 +74,7 @@ def _inbox_consumer(
 
 
 async def test_poison_and_failing_messages_go_to_dlq_and_do_not_block(db_factory, kafka: KafkaSettings) -> None:  # type: ignore[no-untyped-def]
-    db = await db_factory("denials")
-    engine = create_engine(db.url, schema=db.schema)
-    topic = kafka.topic_prefix + "in"
-    await ensure_topics(kafka, [TopicRequest(topic, 1), TopicRequest(topic + ".dlq", 1)])
+    engine, topic = await _denials_db_and_topic(db_factory, kafka, "in")
     handled: list[int] = []
     attempts: dict[int, int] = {}
     registry = HandlerRegistry()
@@ -298,10 +317,7 @@ class Pong(EventPayload):
 async def test_a_batch_handler_gets_consecutive_events_in_one_call_and_a_failed_batch_is_handled_one_by_one(  # type: ignore[no-untyped-def]
     db_factory, kafka: KafkaSettings
 ) -> None:
-    db = await db_factory("denials")
-    engine = create_engine(db.url, schema=db.schema)
-    topic = kafka.topic_prefix + "batched"
-    await ensure_topics(kafka, [TopicRequest(topic, 1), TopicRequest(topic + ".dlq", 1)])
+    engine, topic = await _denials_db_and_topic(db_factory, kafka, "batched")
     calls: list[tuple[str, list[int]]] = []
     registry = HandlerRegistry()
 
@@ -359,10 +375,7 @@ async def test_a_redelivered_batch_is_handled_together_its_new_events_once(  # t
 ) -> None:
     """A batch is inserted into the inbox without asking it first; when some of its events are there already
     (a redelivery after a crash), the batch is rolled back and handled again, together, its new events once."""
-    db = await db_factory("denials")
-    engine = create_engine(db.url, schema=db.schema)
-    topic = kafka.topic_prefix + "redelivered"
-    await ensure_topics(kafka, [TopicRequest(topic, 1), TopicRequest(topic + ".dlq", 1)])
+    engine, topic = await _denials_db_and_topic(db_factory, kafka, "redelivered")
     calls: list[list[int]] = []
     registry = HandlerRegistry()
 
@@ -406,16 +419,8 @@ async def test_a_fetch_over_several_partitions_commits_their_offsets_in_one_requ
     database; at the end every partition's committed offset is its end, so the group has nothing left."""
     from aiokafka import TopicPartition
 
-    db = await db_factory("denials")
-    engine = create_engine(db.url, schema=db.schema)
-    topic = kafka.topic_prefix + "spread"
-    await ensure_topics(kafka, [TopicRequest(topic, 3), TopicRequest(topic + ".dlq", 1)])
-    registry = HandlerRegistry()
-    seen: list[int] = []
-
-    @registry.on("test.ping")
-    async def on_ping(_session: AsyncSession, env: Envelope) -> None:
-        seen.append(env.payload_as(Ping).n)
+    engine, topic = await _denials_db_and_topic(db_factory, kafka, "spread", partitions=3)
+    registry, seen = _ping_recorder()
 
     producer = AIOKafkaProducer(bootstrap_servers=kafka.bootstrap_servers)
     await producer.start()
@@ -456,10 +461,7 @@ async def test_events_of_no_use_to_their_handler_are_passed_over_and_their_offse
     not validate) goes to the handler, and from there to the DLQ with the reason."""
     from aiokafka import TopicPartition
 
-    db = await db_factory("denials")
-    engine = create_engine(db.url, schema=db.schema)
-    topic = kafka.topic_prefix + "sparse"
-    await ensure_topics(kafka, [TopicRequest(topic, 1), TopicRequest(topic + ".dlq", 1)])
+    engine, topic = await _denials_db_and_topic(db_factory, kafka, "sparse")
     registry = HandlerRegistry()
     calls: list[list[int]] = []
 
@@ -506,16 +508,8 @@ async def test_a_partition_whose_position_is_past_its_end_is_read_again_from_its
     partition again from its start instead, as Apache Kafka's out-of-range reset does."""
     from aiokafka import AIOKafkaConsumer, TopicPartition
 
-    db = await db_factory("denials")
-    engine = create_engine(db.url, schema=db.schema)
-    topic = kafka.topic_prefix + "pastend"
-    await ensure_topics(kafka, [TopicRequest(topic, 1), TopicRequest(topic + ".dlq", 1)])
-    registry = HandlerRegistry()
-    seen: list[int] = []
-
-    @registry.on("test.ping")
-    async def on_ping(_session: AsyncSession, env: Envelope) -> None:
-        seen.append(env.payload_as(Ping).n)
+    engine, topic = await _denials_db_and_topic(db_factory, kafka, "pastend")
+    registry, seen = _ping_recorder()
 
     producer = AIOKafkaProducer(bootstrap_servers=kafka.bootstrap_servers)
     await producer.start()
@@ -553,10 +547,7 @@ async def test_a_fetch_whose_partitions_were_reassigned_meanwhile_commits_no_off
     next reads them again, and the inbox drops them."""
     from aiokafka import AIOKafkaConsumer, TopicPartition
 
-    db = await db_factory("denials")
-    engine = create_engine(db.url, schema=db.schema)
-    topic = kafka.topic_prefix + "reassigned"
-    await ensure_topics(kafka, [TopicRequest(topic, 1), TopicRequest(topic + ".dlq", 1)])
+    engine, topic = await _denials_db_and_topic(db_factory, kafka, "reassigned")
     registry = HandlerRegistry()
 
     @registry.on_batch("test.ping")

@@ -219,9 +219,9 @@ def wanted_by(consumer: str, events: list[tuple[Any, ...]]) -> set[str]:
 
 
 def lagging(bootstrap: str) -> dict[str, int]:
-    """(consumer group, topic) -> records not yet read and committed, over the topic's partitions. The end of a
-    partition is the high-water mark of a fetch from the group's committed offset (the embedded broker's
-    ListOffsets can tell an end short of the last record's)."""
+    """(consumer group, topic) -> records not yet read and committed (or committed past the end), over the
+    topic's partitions. The end of a partition is the high-water mark of a fetch from the group's committed
+    offset (the embedded broker's ListOffsets can tell an end short of the last record's)."""
 
     async def lags() -> dict[str, int]:
         from aiokafka import AIOKafkaConsumer, TopicPartition
@@ -242,8 +242,8 @@ def lagging(bootstrap: str) -> dict[str, int]:
                     while any(consumer.highwater(tp) is None for tp in partitions):
                         assert time.monotonic() < deadline, f"no fetch answer for {spec.name}"
                         await consumer.getmany(timeout_ms=200)
-                    out[f"{service}-worker <- {spec.name}"] = sum(
-                        (consumer.highwater(tp) or 0) - committed[tp] for tp in partitions
+                    out[f"{service}-worker <- {spec.name}"] = sum(  # behind, or past the end: both count
+                        abs((consumer.highwater(tp) or 0) - committed[tp]) for tp in partitions
                     )
             finally:
                 await consumer.stop()

@@ -35,12 +35,9 @@ def _concerns_denials(envelope: Envelope) -> bool:
 # and no transaction; only those ``on_claim_status`` acts on reach the handler.
 @registry.on_batch(ClaimStatusChangedV1.event_type, ClaimStatusChangedV1.schema_version, wants=_concerns_denials)
 async def claim_status(session: AsyncSession, envelopes: Sequence[Envelope]) -> None:
-    events = [(envelope, envelope.payload_as(ClaimStatusChangedV1)) for envelope in envelopes]
-    wanted = [(envelope, event) for envelope, event in events if concerns_denials(event)]
-    if not wanted:
-        return
     connection = await session.connection()
-    for envelope, event in wanted:
+    for envelope in envelopes:
+        event = envelope.payload_as(ClaimStatusChangedV1)
         await on_claim_status(Unit(connection, envelope.tenantid, get_settings()), event, envelope, rules())
 
 

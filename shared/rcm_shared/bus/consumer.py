@@ -33,19 +33,18 @@ import traceback
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, cast
+from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 from aiokafka.abc import ConsumerRebalanceListener
 from aiokafka.errors import CommitFailedError, KafkaError
 from pydantic import ValidationError
-from sqlalchemy import CursorResult, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from rcm_shared.bus.tables import BusTables
 from rcm_shared.config import KafkaSettings
 from rcm_shared.db import bulk_insert, write_queue
-from rcm_shared.dialects import insert_ignore
 from rcm_shared.events import Envelope, EnvelopeError
 from rcm_shared.metrics import CONSUMER_LAG, DEAD_LETTERED, HANDLER_LATENCY, PASSED_OVER
 from rcm_shared.topics import dlq_topic
@@ -463,9 +462,8 @@ class InboxConsumer:
     async def _record_in_inbox(
         self, session: AsyncSession, record: ConsumerRecord[bytes, bytes], envelope: Envelope
     ) -> bool:
-        stmt = insert_ignore(session, self._t.inbox, self._inbox_row(record, envelope, datetime.now(UTC)))
-        result = cast(CursorResult[Any], await session.execute(stmt))
-        return bool(result.rowcount)
+        row = self._inbox_row(record, envelope, datetime.now(UTC))
+        return await bulk_insert(session, self._t.inbox, [row], skip_conflicts=True) == 1
 
     async def _record_many_in_inbox(self, session: AsyncSession, items: list[_Item], *, all_new: bool) -> set[str]:
         """The batch's events seen for the first time, their inbox rows inserted in one statement.

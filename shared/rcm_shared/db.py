@@ -20,6 +20,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar, cast
 
+from pydantic_core import from_json, to_json
 from sqlalchemy import MetaData, Table, and_, bindparam, event, text, update
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, IntegrityError
@@ -85,6 +86,16 @@ def check_schema_name(schema: str) -> str:
     return schema
 
 
+def _json_text(value: Any) -> str:
+    return to_json(value).decode()
+
+
+# JSON columns (claim documents, outbox headers, codes) are written and read by pydantic's serializer and parser:
+# a claim document in a fifth of json.dumps' time, read in half of json.loads'. Compact text; what json.dumps
+# refuses (a date, a Decimal, a set) is written as pydantic writes it (ISO text, a string, a list) instead.
+_JSON = {"json_serializer": _json_text, "json_deserializer": from_json}
+
+
 def create_engine(url: str, *, schema: str, pool_size: int = 10, echo: bool = False) -> AsyncEngine:
     """An engine bound to one service's storage: its SQLite file, or its PostgreSQL schema."""
     if is_sqlite(url):
@@ -99,6 +110,7 @@ def create_engine(url: str, *, schema: str, pool_size: int = 10, echo: bool = Fa
             echo=echo,
             pool_size=pool_size,
             async_creator=partial(sqlite_connect, database or ":memory:", timeout=30),
+            **_JSON,
         )
         event.listen(engine.sync_engine, "connect", _sqlite_on_connect)
         event.listen(engine.sync_engine, "begin", _sqlite_on_begin)
@@ -109,6 +121,7 @@ def create_engine(url: str, *, schema: str, pool_size: int = 10, echo: bool = Fa
         echo=echo,
         pool_size=pool_size,
         pool_pre_ping=True,
+        **_JSON,
         execution_options={"schema_translate_map": {None: schema}},
         # which service a connection belongs to, in pg_stat_activity (and for an operator's pg_terminate_backend)
         connect_args={"server_settings": {"application_name": f"rcm-{schema}"[:63]}},

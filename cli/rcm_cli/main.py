@@ -158,7 +158,10 @@ def events_replay(
     """Re-queue a service's published outbox events; its worker's relay publishes them again."""
     settings = _service_settings(service)
     since_utc = since if since.tzinfo else since.replace(tzinfo=UTC)
-    count = asyncio.run(ops.replay(settings, since_utc, topic))
+    try:
+        count = asyncio.run(ops.replay(settings, since_utc, topic))
+    except ValueError as exc:
+        _fail(str(exc), 2)
     typer.echo(f"{count} event(s) of {service} queued for re-publishing since {since_utc.isoformat()}")
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
@@ -17,6 +17,12 @@ _TABLES = bus_tables(make_metadata())
 
 
 async def replay(settings: BaseServiceSettings, since: datetime, topic: str | None) -> int:
+    retention = settings.inbox_retention
+    if retention is not None and since < datetime.now(UTC) - retention:
+        raise ValueError(
+            f"--since {since.isoformat()} is before the inbox retention of {retention.days} day(s): the consumers "
+            "would dead-letter those events (their inbox cannot tell whether they were handled already)"
+        )
     engine = create_engine(settings.database_url, schema=settings.db_schema)
     try:
         return await mark_for_replay(engine, _TABLES, since=since, topic=topic)

@@ -8,6 +8,7 @@ looks like a placeholder secret is refused outside development.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from enum import StrEnum
 from pathlib import Path
 from typing import Any, ClassVar, Self
@@ -88,6 +89,11 @@ class BaseServiceSettings(BaseSettings):
     consumer_max_retries: int = 5
     consumer_retry_backoff_ms: int = 200
     consumer_batch_size: int = Field(200, ge=1)  # events of a partition handled in one DB transaction
+    # Days an inbox row (an event handled) is kept; 0: for ever. When set, an event older than this is
+    # dead-lettered rather than handled (its row may be gone: it cannot be told from one handled already), the
+    # relay re-publishes only events younger than this after a broker loss, and `rcm events replay` refuses
+    # an earlier --since. See rcm_shared.bus.consumer.prune_inbox.
+    inbox_retention_days: int = Field(0, ge=0)
     relay_batch_size: int = 500
     relay_poll_interval_ms: int = 100
     relay_broker_check_interval_s: float = 15.0
@@ -116,6 +122,10 @@ class BaseServiceSettings(BaseSettings):
             if self.auth.mode != "on":
                 raise ValueError(f"AUTH_MODE=off is refused in {self.environment.value}: every API requires a token")
         return self
+
+    @property
+    def inbox_retention(self) -> timedelta | None:
+        return timedelta(days=self.inbox_retention_days) if self.inbox_retention_days else None
 
     @classmethod
     def scope_for_writes(cls) -> str:

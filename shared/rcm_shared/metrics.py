@@ -34,6 +34,7 @@ DEAD_LETTERED = Counter("rcm_consumer_dead_lettered_total", "Messages sent to a 
 PASSED_OVER = Counter(
     "rcm_consumer_passed_over_total", "Events of no use to their handler, passed over (wants)", ["service", "type"]
 )
+INBOX_PRUNED = Counter("rcm_inbox_pruned_total", "Inbox rows removed past their retention", ["service"])
 CONSUMER_LAG = Gauge("rcm_consumer_lag_messages", "High-water mark minus position", ["service", "topic", "partition"])
 RELAYED = Counter("rcm_outbox_relayed_total", "Events published by the outbox relay", ["service"])
 DOMAIN = Gauge("rcm_domain", "Domain figures of a service, by name and label", ["service", "name", "label"])

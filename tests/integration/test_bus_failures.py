@@ -7,6 +7,7 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
+import pytest
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
 from denials.models import bus as denials_bus
@@ -21,7 +22,7 @@ from rcm_shared.db import create_engine, session_factory
 from rcm_shared.events import Envelope, EventPayload
 from rcm_shared.testing import poll_until, wait_for_assignment
 from remittance.models import bus as remittance_bus
-from sqlalchemy import func, insert, select
+from sqlalchemy import delete, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 
@@ -593,4 +594,163 @@ async def test_a_fetch_whose_partitions_were_reassigned_meanwhile_commits_no_off
         await other.stop()  # a no-op when stopped already
     assert (consumer.stats.handled, consumer.stats.duplicates) == (10, 10)
     assert committed == 10
+    await engine.dispose()
+
+
+async def test_with_an_inbox_retention_old_events_are_dead_lettered_and_old_inbox_rows_pruned(  # type: ignore[no-untyped-def]
+    db_factory, kafka: KafkaSettings
+) -> None:
+    """Inbox retention (7 days here): an event created before it is dead-lettered with the reason, not handled
+    (its inbox row may be gone), and does not hold up the partition; a recent one is handled once, its
+    redelivery dropped. ``prune_inbox`` removes the rows handled before the retention (and the clocks' grace),
+    oldest first, a chunk per transaction, and keeps the others."""
+    from datetime import UTC, datetime, timedelta
+
+    from rcm_shared.bus.consumer import CLOCK_GRACE, prune_inbox
+
+    engine, topic = await _denials_db_and_topic(db_factory, kafka, "aged")
+    registry, seen = _ping_recorder()
+    week = timedelta(days=7)
+    now = datetime.now(UTC)
+    old = _env(1).model_copy(update={"time": now - week - timedelta(minutes=5)})
+    recent = _env(2).model_copy(update={"time": now - week + timedelta(hours=1)})
+    producer = AIOKafkaProducer(bootstrap_servers=kafka.bootstrap_servers)
+    await producer.start()
+    for envelope in (old, recent, recent, _env(3)):  # the recent one twice: a redelivery
+        await producer.send(topic, envelope.to_value(), headers=envelope.to_headers())
+    await producer.flush()
+    await producer.stop()
+
+    consumer = _inbox_consumer(engine, kafka, topic, registry, inbox_retention=week)
+    await consumer.start()
+    try:
+        await wait_for_assignment(consumer)
+        await poll_until(consumer, lambda: consumer.stats.handled + consumer.stats.duplicates >= 3)
+    finally:
+        await consumer.stop()
+    assert seen == [2, 3] and consumer.stats.duplicates == 1 and consumer.stats.dead_lettered == 1
+    dlq = await ops.read_dlq(kafka, topic + ".dlq", limit=10)
+    assert [m["event_id"] for m in dlq] == [old.id]
+    assert "before the inbox's retention of 7 day(s)" in dlq[0]["reason"], dlq
+
+    inbox = denials_bus.inbox
+    row = {"consumer": "c", "event_type": "test.ping", "topic": topic, "partition": 0, "offset": 0}
+    aged = now - week - CLOCK_GRACE - timedelta(minutes=1)
+    async with engine.begin() as conn:  # three rows handled long ago, inserted before the two handled above
+        await conn.execute(delete(inbox))
+        await conn.execute(insert(inbox), [{**row, "event_id": f"old-{n}", "processed_at": aged} for n in range(3)])
+        young = now - week - CLOCK_GRACE + timedelta(minutes=1)  # within the grace: kept
+        await conn.execute(insert(inbox), [{**row, "event_id": f"new-{n}", "processed_at": young} for n in range(2)])
+    assert await prune_inbox(engine, denials_bus, retention=week, chunk=2) == 3
+    async with engine.connect() as conn:
+        left = (await conn.execute(select(inbox.c.event_id).order_by(inbox.c.id))).scalars().all()
+    assert left == ["new-0", "new-1"]
+    assert await prune_inbox(engine, denials_bus, retention=week) == 0
+    await engine.dispose()
+
+
+async def test_with_an_inbox_retention_a_lost_broker_gets_the_recent_events_only_and_the_cli_refuses_older(  # type: ignore[no-untyped-def]
+    db_factory, kafka: KafkaSettings
+) -> None:
+    """The relay re-publishes into a broker that lost a topic only the rows created within the retention (the
+    consumers would dead-letter older ones); ``rcm events replay`` refuses a --since before it."""
+    from datetime import UTC, datetime, timedelta
+
+    from rcm_cli.services import settings_for
+
+    db = await db_factory("remittance")
+    engine = create_engine(db.url, schema=db.schema)
+    topic = kafka.topic_prefix + "kept"
+    o = remittance_bus.outbox
+    now = datetime.now(UTC)
+    async with engine.begin() as conn:
+        for n, age in enumerate([timedelta(days=9), timedelta(days=6), timedelta(hours=1)]):
+            env = _env(n)
+            values = {"event_id": env.id, "topic": topic, "key": None, "event_type": env.type, "tenant_id": "org-1"}
+            await conn.execute(
+                insert(o).values(
+                    **values,
+                    headers=[[k, v.decode()] for k, v in env.to_headers()],
+                    payload=env.to_value().decode(),
+                    created_at=now - age,
+                    published_at=now - age,
+                )
+            )
+    relay = OutboxRelay(
+        engine=engine,
+        tables=remittance_bus,
+        kafka=kafka,
+        topics=[TopicRequest(topic, 1)],
+        name="remittance",
+        replay_horizon=timedelta(days=7),
+    )
+    await relay.start()
+    try:
+        assert await relay.check_broker() == 2  # the topic is empty on this broker: lost; the 9-day-old row stays
+    finally:
+        await relay.stop()
+    async with engine.connect() as conn:
+        pending = (await conn.execute(select(o.c.created_at).where(o.c.published_at.is_(None)))).scalars().all()
+    assert sorted(now - at > timedelta(days=7) for at in pending) == [False, False]
+
+    import os
+
+    os.environ |= {
+        "REMITTANCE_DATABASE_URL": db.url,
+        "REMITTANCE_DB_SCHEMA": db.schema,
+        "REMITTANCE_INBOX_RETENTION_DAYS": "7",
+    }
+    try:
+        settings = settings_for("remittance")
+        with pytest.raises(ValueError, match="before the inbox retention of 7 day"):
+            await ops.replay(settings, now - timedelta(days=8), None)
+        assert await ops.replay(settings, now - timedelta(days=6, hours=1), None) == 0  # both re-queued already
+    finally:
+        for name in ("REMITTANCE_DATABASE_URL", "REMITTANCE_DB_SCHEMA", "REMITTANCE_INBOX_RETENTION_DAYS"):
+            del os.environ[name]
+    await engine.dispose()
+
+
+async def test_a_worker_with_an_inbox_retention_prunes_its_inbox(db_factory, kafka: KafkaSettings) -> None:  # type: ignore[no-untyped-def]
+    """The worker process's loop: with ``inbox_retention_days`` set, its first pass removes the rows handled
+    before the retention; without it, none (the default keeps every row)."""
+    from datetime import UTC, datetime, timedelta
+
+    from denials.config import DenialsSettings
+    from rcm_shared.bus.worker import WorkerSpec, run_worker
+
+    db = await db_factory("denials")
+    engine = create_engine(db.url, schema=db.schema)
+    inbox = denials_bus.inbox
+    row = {"consumer": "c", "event_type": "test.ping", "topic": "t", "partition": 0, "offset": 0}
+    long_ago = datetime.now(UTC) - timedelta(days=40)
+    async with engine.begin() as conn:
+        await conn.execute(insert(inbox), [{**row, "event_id": f"e-{n}", "processed_at": long_ago} for n in range(3)])
+
+    async def rows_after_a_worker(days: int) -> int:
+        settings = DenialsSettings(
+            database_url=db.url,
+            db_schema=db.schema,
+            kafka=kafka,
+            inbox_retention_days=days,
+            consumer_session_timeout_ms=1500,
+        )
+        stop = asyncio.Event()
+        worker = asyncio.create_task(run_worker(WorkerSpec(settings, denials_bus, HandlerRegistry()), stop))
+        try:
+            deadline = time.monotonic() + 30
+            while time.monotonic() < deadline and not worker.done():
+                async with engine.connect() as conn:
+                    heartbeats = await conn.scalar(select(func.count()).select_from(denials_bus.heartbeat))
+                    left = await conn.scalar(select(func.count()).select_from(inbox))
+                if heartbeats and (left == 0 or not days):  # running (and, with a retention, pruned)
+                    return int(left or 0)
+                await asyncio.sleep(0.1)
+            raise AssertionError("the worker neither started nor pruned")
+        finally:
+            stop.set()
+            await worker
+
+    assert await rows_after_a_worker(0) == 3
+    assert await rows_after_a_worker(30) == 0
     await engine.dispose()

@@ -22,6 +22,13 @@ is handled again one event per transaction, with the retries and dead-lettering 
 never takes its neighbours with it. A handler may therefore run again after a neighbour failed, as after its
 own retry: handlers keep their effects inside the transaction they are given (a delivery to the outside
 world is recorded there and made by a worker loop after the commit).
+
+Inbox retention (``inbox_retention``; off by default: rows are kept for ever). An inbox row is removed once it
+is older than the retention plus ``CLOCK_GRACE`` (``prune_inbox``), and an event created longer than the
+retention ago is dead-lettered instead of handled: it was handled at or after its creation (give or take the
+hosts' clock difference, under ``CLOCK_GRACE``), so if it was handled at all its row is still there; for an
+older one the inbox can no longer tell, and handling it could post twice. Nothing passes unnoticed: the DLQ
+holds it with the reason. The relay re-publishes only events younger than the retention after a broker loss.
 """
 
 from __future__ import annotations
@@ -32,21 +39,21 @@ import time
 import traceback
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 from aiokafka.abc import ConsumerRebalanceListener
 from aiokafka.errors import CommitFailedError, KafkaError
 from pydantic import ValidationError
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from rcm_shared.bus.tables import BusTables
 from rcm_shared.config import KafkaSettings
-from rcm_shared.db import bulk_insert, write_queue
+from rcm_shared.db import bulk_insert, write_queue, write_transaction
 from rcm_shared.events import Envelope, EnvelopeError
-from rcm_shared.metrics import CONSUMER_LAG, DEAD_LETTERED, HANDLER_LATENCY, PASSED_OVER
+from rcm_shared.metrics import CONSUMER_LAG, DEAD_LETTERED, HANDLER_LATENCY, INBOX_PRUNED, PASSED_OVER
 from rcm_shared.topics import dlq_topic
 from rcm_shared.tracing import consumer_batch_spans, consumer_span
 
@@ -175,6 +182,7 @@ class InboxConsumer:
         retry_backoff: float = 0.2,
         session_timeout_ms: int = 10_000,
         batch_size: int = 200,
+        inbox_retention: timedelta | None = None,
         after_db_commit: Hook | None = None,
     ) -> None:
         if batch_size < 1:
@@ -191,6 +199,7 @@ class InboxConsumer:
         self._backoff = retry_backoff
         self._session_timeout_ms = session_timeout_ms
         self._batch_size = batch_size
+        self._retention = inbox_retention
         self._after_db_commit = after_db_commit  # fault-injection point for tests
         self._consumer: AIOKafkaConsumer | None = None
         self._dlq: AIOKafkaProducer | None = None
@@ -326,6 +335,14 @@ class InboxConsumer:
             if not self._registry.wanted(envelope):
                 self.stats.passed_over += 1
                 PASSED_OVER.labels(self.name, envelope.type).inc()
+                continue
+            if self._retention is not None and envelope.time < datetime.now(UTC) - self._retention:
+                await self._handle_run(run)
+                reason = (
+                    f"created {envelope.time.isoformat()}, before the inbox's retention of {self._retention.days} "
+                    "day(s): the inbox cannot tell whether it was handled already"
+                )
+                await self._dead_letter(record, reason, attempts=1)
                 continue
             run.append(_Item(record, envelope, handler, self._registry.batch(envelope.type, envelope.schemaversion)))
             if len(run) >= self._batch_size:
@@ -519,6 +536,37 @@ class InboxConsumer:
         self.stats.dead_lettered += 1
         DEAD_LETTERED.labels(self.name, record.topic).inc()
         log.error("dead-lettered %s[%d]@%d: %s", record.topic, record.partition, record.offset, reason)
+
+
+CLOCK_GRACE = timedelta(hours=1)  # how far apart the clocks of a producing and a consuming host may be
+
+
+async def prune_inbox(
+    engine: AsyncEngine, tables: BusTables, *, retention: timedelta, service: str = "", chunk: int = 1000
+) -> int:
+    """Remove the inbox rows processed more than ``retention`` + ``CLOCK_GRACE`` ago; returns how many.
+
+    Oldest first by id (rows are inserted as events are handled), a chunk per short write transaction, read
+    by the primary key: no index on the time, and a SQLite writer waits for one chunk at most. The consumer
+    refuses events created before ``retention`` (see the module's text), so no row removed here is needed."""
+    inbox = tables.inbox
+    before = datetime.now(UTC) - retention - CLOCK_GRACE
+    removed = 0
+    while True:
+        async with write_transaction(engine) as conn:
+            rows = (
+                await conn.execute(select(inbox.c.id, inbox.c.processed_at).order_by(inbox.c.id).limit(chunk))
+            ).all()
+            old = [row.id for row in rows if row.processed_at < before]
+            if old:
+                await conn.execute(delete(inbox).where(inbox.c.id.in_(old)))
+        removed += len(old)
+        if len(old) < chunk:
+            break
+    if removed:
+        INBOX_PRUNED.labels(service).inc(removed)
+        log.info("inbox: %d row(s) handled before %s removed", removed, before.isoformat())
+    return removed
 
 
 def _short(exc: BaseException) -> str:

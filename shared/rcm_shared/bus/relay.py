@@ -10,6 +10,8 @@ Guarantees and their reasons:
   A broker that came back as a new cluster (another cluster id: the embedded broker restarted, or a
   cluster rebuilt from scratch) gets every row of every topic again - and the cluster id is checked
   before each batch, so nothing new reaches a new cluster ahead of the replay (per-key order holds).
+  With an inbox retention set (``replay_horizon``), only the rows created within it are re-published: the
+  consumers dead-letter older events (their inbox rows may be gone), so sending them would only fill the DLQs.
 """
 
 from __future__ import annotations
@@ -56,6 +58,7 @@ class OutboxRelay:
         broker_check_interval: float = 15.0,
         after_publish: Hook | None = None,
         lease_seconds: float = LEASE_SECONDS,
+        replay_horizon: timedelta | None = None,
     ) -> None:
         self._engine = engine
         self._t = tables
@@ -69,6 +72,7 @@ class OutboxRelay:
         self._check_interval = broker_check_interval
         self._after_publish = after_publish  # fault-injection point for tests
         self._lease_seconds = lease_seconds
+        self._replay_horizon = replay_horizon
         self._held_until: datetime | None = None  # the end of the lease this relay holds, as last written
         self._producer: AIOKafkaProducer | None = None
         self._admin: AIOKafkaAdminClient | None = None
@@ -141,10 +145,11 @@ class OutboxRelay:
         if not lost:
             return 0
         o = self._t.outbox
+        cond: list[Any] = [o.c.topic.in_(lost), o.c.published_at.is_not(None)]
+        if self._replay_horizon is not None:
+            cond.append(o.c.created_at >= datetime.now(UTC) - self._replay_horizon)
         async with write_transaction(self._engine) as conn:
-            result = await conn.execute(
-                update(o).where(and_(o.c.topic.in_(lost), o.c.published_at.is_not(None))).values(published_at=None)
-            )
+            result = await conn.execute(update(o).where(and_(*cond)).values(published_at=None))
         requeued = int(result.rowcount or 0)
         if requeued:
             log.warning("outbox relay: broker lost %s; re-publishing %d event(s)", ",".join(lost), requeued)

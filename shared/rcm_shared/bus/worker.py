@@ -8,7 +8,7 @@ import logging
 import os
 import signal
 import socket
-from collections.abc import Callable, Coroutine, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -17,7 +17,7 @@ from sqlalchemy import delete, insert, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from rcm_shared.bus.admin import TopicRequest, ensure_topics
-from rcm_shared.bus.consumer import HandlerRegistry, InboxConsumer
+from rcm_shared.bus.consumer import HandlerRegistry, InboxConsumer, prune_inbox
 from rcm_shared.bus.relay import OutboxRelay
 from rcm_shared.bus.tables import BusTables
 from rcm_shared.config import BaseServiceSettings
@@ -30,6 +30,7 @@ from rcm_shared.tracing import configure_tracing, shutdown_tracing
 log = logging.getLogger(__name__)
 HEARTBEAT_EVERY = 2.0
 HEARTBEAT_FRESH = timedelta(seconds=10)
+PRUNE_EVERY = 600.0  # seconds between two passes over the inbox, when it has a retention
 
 
 @dataclass(frozen=True)
@@ -99,6 +100,17 @@ async def consumer_ready(engine: AsyncEngine, tables: BusTables) -> tuple[bool, 
     return True, f"{len(rows)} worker(s), {sum(r.assigned_partitions for r in rows)} partition(s)"
 
 
+async def _every(stop: asyncio.Event, seconds: float, step: Callable[[], Awaitable[None]], failed: str) -> None:
+    """Run ``step`` now and every ``seconds`` until ``stop``; a failed step is logged and tried at the next."""
+    while not stop.is_set():
+        try:
+            await step()
+        except Exception as exc:  # noqa: BLE001 - logged; the next turn tries again
+            log.warning("%s: %s", failed, exc)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), seconds)
+
+
 async def run_worker(spec: WorkerSpec, stop: asyncio.Event | None = None) -> None:
     s = spec.settings
     stop = stop or asyncio.Event()
@@ -120,6 +132,7 @@ async def run_worker(spec: WorkerSpec, stop: asyncio.Event | None = None) -> Non
         batch_size=s.relay_batch_size,
         poll_interval=s.relay_poll_interval_ms / 1000,
         broker_check_interval=s.relay_broker_check_interval_s,
+        replay_horizon=s.inbox_retention,
     )
     consumer: InboxConsumer | None = None
     if spec.consumed:
@@ -135,22 +148,26 @@ async def run_worker(spec: WorkerSpec, stop: asyncio.Event | None = None) -> Non
             retry_backoff=s.consumer_retry_backoff_ms / 1000,
             session_timeout_ms=s.consumer_session_timeout_ms,
             batch_size=s.consumer_batch_size,
+            inbox_retention=s.inbox_retention,
         )
 
-    async def heartbeat() -> None:
-        while not stop.is_set():
-            try:
-                await write_heartbeat(engine, spec.tables, wid, broker_ok=relay.broker_ok, consumer=consumer)
-            except Exception as exc:  # noqa: BLE001 - a missed heartbeat only makes /readyz say so
-                log.warning("heartbeat not written: %s", exc)
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), HEARTBEAT_EVERY)
+    async def heartbeat() -> None:  # a missed heartbeat only makes /readyz say so
+        await write_heartbeat(engine, spec.tables, wid, broker_ok=relay.broker_ok, consumer=consumer)
+
+    async def prune() -> None:  # rows not removed stay until the next pass
+        assert s.inbox_retention is not None
+        await prune_inbox(engine, spec.tables, retention=s.inbox_retention, service=s.service_name)
 
     tune_gc(s.gc_gen0_threshold)
     log.info("worker %s starting: produces %d topic(s), consumes %d", wid, len(spec.produced), len(spec.consumed))
-    tasks = [asyncio.create_task(relay.run(stop), name="relay"), asyncio.create_task(heartbeat(), name="heartbeat")]
+    tasks = [
+        asyncio.create_task(relay.run(stop), name="relay"),
+        asyncio.create_task(_every(stop, HEARTBEAT_EVERY, heartbeat, "heartbeat not written"), name="heartbeat"),
+    ]
     if consumer is not None:
         tasks.append(asyncio.create_task(consumer.run(stop), name="consumer"))
+        if s.inbox_retention is not None:
+            tasks.append(asyncio.create_task(_every(stop, PRUNE_EVERY, prune, "inbox not pruned"), name="inbox-prune"))
     tasks += [asyncio.create_task(task(stop, engine), name=f"background-{i}") for i, task in enumerate(spec.background)]
     try:
         done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)

@@ -51,6 +51,16 @@ async def wait_for_assignment(consumer: InboxConsumer, timeout: float = 30.0) ->
     await poll_until(consumer, lambda: bool(consumer.assignment), timeout)
 
 
+async def consume_until(consumer: InboxConsumer, done: Callable[[], Any], timeout: float = 30.0) -> None:
+    """Start the consumer, wait for its partitions, poll until ``done()`` (see ``poll_until``), stop it."""
+    await consumer.start()
+    try:
+        await wait_for_assignment(consumer, timeout)
+        await poll_until(consumer, done, timeout)
+    finally:
+        await consumer.stop()
+
+
 @asynccontextmanager
 async def app_client(create_app: Callable[[], Any], *resets: Callable[[], None]) -> AsyncIterator[Any]:
     """An HTTP client on a service app (its lifespan run, so the engine exists), with cached settings reset

@@ -20,7 +20,7 @@ from rcm_shared.bus.relay import OutboxRelay
 from rcm_shared.config import KafkaSettings
 from rcm_shared.db import create_engine, session_factory
 from rcm_shared.events import Envelope, EventPayload
-from rcm_shared.testing import poll_until, wait_for_assignment
+from rcm_shared.testing import consume_until, poll_until, wait_for_assignment
 from remittance.models import bus as remittance_bus
 from sqlalchemy import delete, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -116,12 +116,7 @@ async def test_poison_and_failing_messages_go_to_dlq_and_do_not_block(db_factory
         # attempts; a batch rolled back by a neighbour's failure is covered in test_walking_skeleton
         batch_size=1,
     )
-    await consumer.start()
-    try:
-        await wait_for_assignment(consumer)
-        await poll_until(consumer, lambda: consumer.stats.handled + consumer.stats.dead_lettered >= 9)
-    finally:
-        await consumer.stop()
+    await consume_until(consumer, lambda: consumer.stats.handled + consumer.stats.dead_lettered >= 9)
 
     assert handled == [1, 4, 5]  # 4 succeeded on its third attempt; 2 and 3 did not block 4 and 5
     assert attempts[2] == 3 and attempts[3] == 1  # bounded retries; a permanent error is not retried
@@ -146,12 +141,7 @@ async def test_poison_and_failing_messages_go_to_dlq_and_do_not_block(db_factory
 
     assert await ops.redrive(kafka, topic + ".dlq", {dlq[4]["event_id"]}) == 1
     consumer = _inbox_consumer(engine, kafka, topic, registry)
-    await consumer.start()
-    try:
-        await wait_for_assignment(consumer)
-        await poll_until(consumer, lambda: 2 in handled)
-    finally:
-        await consumer.stop()
+    await consume_until(consumer, lambda: 2 in handled)
     assert handled == [1, 4, 5, 2]
     await engine.dispose()
 
@@ -199,12 +189,7 @@ async def test_outbox_replays_into_a_broker_that_lost_its_memory(db_factory) -> 
             registry=registry,
             session_timeout_ms=1500,
         )
-        await consumer.start()
-        try:
-            await wait_for_assignment(consumer)
-            await poll_until(consumer, lambda: len(seen) == 7)
-        finally:
-            await consumer.stop()
+        await consume_until(consumer, lambda: len(seen) == 7)
     async with engine.connect() as conn:
         published = await conn.scalar(select(func.count()).where(remittance_bus.outbox.c.published_at.is_not(None)))
     assert published == 7  # rows are kept after publishing, ready for the next replay
@@ -622,12 +607,7 @@ async def test_with_an_inbox_retention_old_events_are_dead_lettered_and_old_inbo
     await producer.stop()
 
     consumer = _inbox_consumer(engine, kafka, topic, registry, inbox_retention=week)
-    await consumer.start()
-    try:
-        await wait_for_assignment(consumer)
-        await poll_until(consumer, lambda: consumer.stats.handled + consumer.stats.duplicates >= 3)
-    finally:
-        await consumer.stop()
+    await consume_until(consumer, lambda: consumer.stats.handled + consumer.stats.duplicates >= 3)
     assert seen == [2, 3] and consumer.stats.duplicates == 1 and consumer.stats.dead_lettered == 1
     dlq = await ops.read_dlq(kafka, topic + ".dlq", limit=10)
     assert [m["event_id"] for m in dlq] == [old.id]

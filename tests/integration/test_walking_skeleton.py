@@ -22,7 +22,7 @@ from rcm_shared.bus.relay import OutboxRelay
 from rcm_shared.config import KafkaSettings
 from rcm_shared.db import create_engine, session_factory
 from rcm_shared.events import Envelope, EventPayload
-from rcm_shared.testing import poll_until, wait_for_assignment
+from rcm_shared.testing import consume_until, poll_until, wait_for_assignment
 from sqlalchemy import Column, Integer, MetaData, String, Table, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -242,12 +242,7 @@ async def test_a_batch_shares_one_transaction_and_a_bad_event_does_not_take_its_
         max_retries=0,
         batch_size=4,
     )
-    await consumer.start()
-    try:
-        await wait_for_assignment(consumer)
-        await poll_until(consumer, lambda: consumer.stats.handled + consumer.stats.duplicates >= 9)
-    finally:
-        await consumer.stop()
+    await consume_until(consumer, lambda: consumer.stats.handled + consumer.stats.duplicates >= 9)
 
     counts = await _effects(denials)
     by_claim = {e.payload_as(StatusChangedV1).claim_id: counts.get(e.id, 0) for e in envs}

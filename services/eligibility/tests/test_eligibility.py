@@ -20,7 +20,7 @@ from rcm_shared.bus.relay import OutboxRelay
 from rcm_shared.config import KafkaSettings
 from rcm_shared.events import Envelope
 from rcm_shared.payloads.eligibility import EligibilityCheckCompletedV1
-from rcm_shared.testing import app_client, poll_until, wait_for_assignment
+from rcm_shared.testing import app_client, consume_until
 from rcm_shared.x12.sets.x270 import Benefit, EligibilityResponse, Member, RequestError, build_271, read_270, read_271
 from rcm_shared.x12.writer import InterchangeWriter, MemoryControlNumbers, Party
 from sqlalchemy import select
@@ -362,12 +362,7 @@ async def test_check_event_reaches_a_consumer_once(client: Any, kafka: KafkaSett
         registry=registry,
         session_timeout_ms=1500,
     )
-    await consumer.start()
-    try:
-        await wait_for_assignment(consumer)
-        await poll_until(consumer, lambda: len(seen) == 1)
-    finally:
-        await consumer.stop()
+    await consume_until(consumer, lambda: len(seen) == 1)
     assert seen[0].status == "active" and seen[0].member_id == "W123456789" and seen[0].plan == "GOLD PLAN"
     assert isinstance(seen[0].service_date, date)
 

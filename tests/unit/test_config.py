@@ -116,3 +116,27 @@ async def test_unhandled_errors_are_problem_details_and_logged(tmp_path: Path) -
         assert answer.headers["content-type"] == "application/problem+json"
         assert "retry shortly" in answer.json()["detail"] and "10.0.0.9" not in answer.text
     assert any("database unreachable on GET /lost" in rec.getMessage() for rec in records)
+
+
+def test_inbox_retention_is_off_by_default_and_the_cli_refuses_a_replay_before_it(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from rcm_cli.main import app
+    from typer.testing import CliRunner
+
+    monkeypatch.setenv("RCM_VAR_DIR", str(tmp_path))
+    assert DemoSettings().inbox_retention is None
+    monkeypatch.setenv("DEMO_INBOX_RETENTION_DAYS", "30")
+    assert DemoSettings().inbox_retention == timedelta(days=30)
+    monkeypatch.setenv("DEMO_INBOX_RETENTION_DAYS", "-1")
+    with pytest.raises(ValidationError):
+        DemoSettings()
+
+    monkeypatch.setenv("REMITTANCE_INBOX_RETENTION_DAYS", "7")
+    since = (datetime.now(UTC) - timedelta(days=8)).strftime("%Y-%m-%dT%H:%M:%S")
+    result = CliRunner().invoke(app, ["events", "replay", "-s", "remittance", "--since", since])
+    assert result.exit_code == 2, result.output
+    assert "is before the inbox retention of 7 day(s)" in result.output
+    assert not list(tmp_path.iterdir())  # refused before any database was opened

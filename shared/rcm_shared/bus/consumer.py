@@ -510,7 +510,7 @@ class InboxConsumer:
                 raise _SeenBefore
         else:
             await bulk_insert(session, inbox, list(rows.values()))
-        return set(new)
+        return new
 
     async def _dead_letter(
         self, record: ConsumerRecord[bytes, bytes], reason: str, *, attempts: int, exc: BaseException | None = None

@@ -27,8 +27,7 @@ from typing import Any
 from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import KafkaError
-from pydantic_core import from_json
-from sqlalchemy import Text, and_, cast, func, insert, or_, select, update
+from sqlalchemy import and_, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -162,8 +161,7 @@ class OutboxRelay:
         async with read_connection(self._engine) as conn:
             rows = (
                 await conn.execute(
-                    # the headers as their JSON text, parsed below by pydantic's parser (a third of json.loads')
-                    select(o.c.id, o.c.topic, o.c.key, cast(o.c.headers, Text).label("headers"), o.c.payload)
+                    select(o.c.id, o.c.topic, o.c.key, o.c.headers, o.c.payload)
                     .where(o.c.published_at.is_(None))
                     .order_by(o.c.id)
                     .limit(self._batch_size)
@@ -182,7 +180,7 @@ class OutboxRelay:
                     row.topic,
                     value=row.payload.encode(),
                     key=row.key.encode() if row.key is not None else None,
-                    headers=[(k, v.encode()) for k, v in from_json(row.headers)],
+                    headers=[(k, v.encode()) for k, v in row.headers],
                 )
             )
         await asyncio.gather(*futures)

@@ -691,7 +691,8 @@ async def on_claim_status_changes(
     """``on_claim_status_changed`` for (tenant, event) pairs in order, in six statements whatever their
     number: the claims' rows are read at once, every event is applied to them in memory, and the result is
     written back (new rows inserted, changed rows updated, the lines of a claim replaced by those of its
-    last event that has lines). Payments that came before their claim's lines are then reconciled."""
+    last event that has lines: ``_store_billed_lines``). Payments that came before their claim's lines are
+    then reconciled."""
     if not events:
         return
     now = datetime.now(UTC)
@@ -753,28 +754,65 @@ async def on_claim_status_changes(
             [{"id": rows[key]["id"], **{c: rows[key][c] for c in columns}} for key in dict.fromkeys(touched)],
         )
     if lines:
-        ids = [rows[key]["id"] for key in lines]
-        await conn.execute(delete(billed_line).where(billed_line.c.billed_claim_id.in_(ids)))
-        await bulk_insert(
-            conn,
-            billed_line,
-            [
-                {
-                    "billed_claim_id": rows[key]["id"],
-                    "line_control_number": line.line_control_number,
-                    "procedure_code": line.procedure_code,
-                    "service_date": line.service_date,
-                    "units": line.units,
-                    "charge_cents": line.charge_cents,
-                }
-                for key, billed in lines.items()
-                for line in billed
-            ],
-        )
+        await _store_billed_lines(conn, {key: (rows[key]["id"], billed) for key, billed in lines.items()})
         late: dict[str, set[str]] = {}
         for tenant, claim_id in lines:
             late.setdefault(tenant, set()).add(claim_id)
         await reconcile_late_claims(conn, late, Outbox(bus, topic_prefix), now)
+
+
+async def _store_billed_lines(conn: AsyncConnection, lines: dict[tuple[str, str], tuple[int, list[Any]]]) -> None:
+    """Each claim's billed lines ((tenant, claim id) -> billed claim id and the lines of its last submission)
+    in place of those stored.
+
+    A claim is billed again after a rejection, its lines perhaps edited; a payment may already be matched to
+    its earlier lines (a payer paying what its clearinghouse rejected). So a line keeps its row, and its id,
+    where its line control number is the same (its fields updated), and a line no longer billed is removed
+    unless a payment is matched to it: that line stays, as billed then. A claim billed for the first time
+    (the usual case) costs one SELECT that finds nothing, and the insert."""
+    b = billed_line.c
+    claim_of = {row_id: key for key, (row_id, _billed) in lines.items()}
+    stored: dict[tuple[int, str], int] = {}
+    gone: dict[int, tuple[str, str]] = {}  # stored line -> its claim, until billed again
+    for row_id, billed_claim_id, control in await conn.execute(
+        select(b.id, b.billed_claim_id, b.line_control_number).where(b.billed_claim_id.in_(list(claim_of)))
+    ):
+        gone[row_id] = claim_of[billed_claim_id]
+        if control is not None:
+            stored.setdefault((billed_claim_id, control), row_id)
+    new, changed = [], []
+    for billed_claim_id, billed in lines.values():
+        for line in billed:
+            values = {
+                "line_control_number": line.line_control_number,
+                "procedure_code": line.procedure_code,
+                "service_date": line.service_date,
+                "units": line.units,
+                "charge_cents": line.charge_cents,
+            }
+            row_id = stored.get((billed_claim_id, line.line_control_number))
+            if row_id in gone:  # the same line billed again (not twice in one submission)
+                del gone[row_id]
+                changed.append({"id": row_id, **values})
+            else:
+                new.append({"billed_claim_id": billed_claim_id, **values})
+    if gone:
+        # the payments of those claims (found by claim: no index on the line a payment is matched to)
+        cp, sp = claim_payment.c, service_payment.c
+        for tenant in {tenant for tenant, _claim in gone.values()}:
+            claims = list({claim for t, claim in gone.values() if t == tenant})
+            paid = await conn.scalars(
+                select(sp.billed_line_id)
+                .join(claim_payment, cp.id == sp.claim_payment_id)
+                .where(and_(cp.tenant_id == tenant, cp.claim_id.in_(claims), sp.billed_line_id.in_(list(gone))))
+            )
+            for row_id in paid:
+                gone.pop(row_id, None)
+    if gone:
+        await conn.execute(delete(billed_line).where(b.id.in_(list(gone))))
+    if changed:
+        await bulk_update(conn, billed_line, ("id",), changed)
+    await bulk_insert(conn, billed_line, new)
 
 
 async def reconcile_late_claims(

@@ -264,6 +264,64 @@ async def test_billed_lines_match_by_control_number_then_code_date_units(engine:
     assert cp.matched is True
 
 
+async def test_a_claim_billed_again_keeps_the_billed_lines_its_payments_are_matched_to(
+    engine: Any, tmp_path: Path
+) -> None:
+    # billed with four lines; the payer pays three of them (a payer paying what its clearinghouse then
+    # rejected); the claim is edited and billed again: line 2's charge changed, lines 3 and 4 gone, line 5 new
+    def billed(*lines: tuple[int, str, int]) -> ClaimStatusChangedV1:
+        return submitted(
+            "AGAIN1",
+            [
+                BilledLine(
+                    line_number=n,
+                    line_control_number=f"AGAIN1-{n}",
+                    procedure_code=code,
+                    service_date=date(2026, 10, 1),
+                    units="1",
+                    charge_cents=cents,
+                )
+                for n, code, cents in lines
+            ],
+        )
+
+    async with engine.begin() as conn:
+        await on_claim_status_changes(
+            conn, [(TENANT, billed((1, "99213", 12500), (2, "97110", 5000), (3, "97112", 4000), (4, "97140", 3000)))]
+        )
+    paid = claim(
+        "AGAIN1",
+        "1",
+        "215.00",
+        "170.00",
+        "ICN9",
+        lines=[
+            line("99213", "125.00", "100.00", [("CO", "45", "25.00")], lcn="AGAIN1-1"),
+            line("97110", "50.00", "40.00", [("CO", "45", "10.00")], lcn="AGAIN1-2"),
+            line("97112", "40.00", "30.00", [("CO", "45", "10.00")], lcn="AGAIN1-3"),
+        ],
+    )
+    await ingest(engine, interchange((header("EFT0009", "170.00"), [paid], [])), tmp_path)
+    first = {b.line_control_number: b.id for b in await rows(engine, billed_line)}
+    matched = {p.line_number: p.billed_line_id for p in await rows(engine, service_payment)}
+    assert matched == {1: first["AGAIN1-1"], 2: first["AGAIN1-2"], 3: first["AGAIN1-3"]}
+
+    async with engine.begin() as conn:
+        await on_claim_status_changes(
+            conn, [(TENANT, billed((1, "99213", 12500), (2, "97110", 6000), (5, "97530", 2000)))]
+        )
+    now = {b.id: (b.line_control_number, b.charge_cents) for b in await rows(engine, billed_line)}
+    # every payment still names a billed line, line 1 and 2 the same rows (line 2 as billed now), line 3 as
+    # billed then (paid, so kept though no longer billed); the unpaid line 4 is gone, line 5 is new
+    assert {n: now[row_id] for n, row_id in matched.items()} == {
+        1: ("AGAIN1-1", 12500),
+        2: ("AGAIN1-2", 6000),
+        3: ("AGAIN1-3", 4000),
+    }
+    assert sorted(now.values()) == [("AGAIN1-1", 12500), ("AGAIN1-2", 6000), ("AGAIN1-3", 4000), ("AGAIN1-5", 2000)]
+    assert {p.line_number: p.billed_line_id for p in await rows(engine, service_payment)} == matched
+
+
 async def test_a_payment_posted_before_its_claim_matches_the_billed_line_by_the_units_billed(
     engine: Any, tmp_path: Path
 ) -> None:

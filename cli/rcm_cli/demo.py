@@ -79,7 +79,7 @@ WAITING = "waiting-on-payers"  # the phase in which the demo only reads
 RETRY_SECONDS = float(os.environ.get("RCM_DEMO_RETRY_SECONDS", "90"))
 
 
-def _retry_after(response: httpx.Response) -> float:
+def retry_after(response: httpx.Response) -> float:
     """The wait a 429 asks for (Retry-After in seconds; a date or nothing: 1 s), at most 10 s."""
     try:
         return min(10.0, max(0.0, float(response.headers.get("Retry-After", "1"))))
@@ -281,7 +281,7 @@ class Demo:
                     await self.login()
                     continue
                 if response.status_code == 429 and time.monotonic() < deadline:
-                    await asyncio.sleep(_retry_after(response))
+                    await asyncio.sleep(retry_after(response))
                     continue
                 if response.status_code not in (502, 503, 504) or time.monotonic() > deadline:
                     break

@@ -26,7 +26,7 @@ import jsonschema_rs
 import pytest
 from otlp_collector import Collector
 from rcm_cli.broker import free_port
-from rcm_cli.demo import RETRY_SECONDS, _retry_after
+from rcm_cli.demo import RETRY_SECONDS, retry_after
 from rcm_cli.procs import RunningStack
 from sqlalchemy import text
 
@@ -65,7 +65,7 @@ def _get(http: httpx.Client, url: str, **params: Any) -> Any:
     deadline = time.monotonic() + RETRY_SECONDS
     response = http.get(url, params=params)
     while response.status_code == 429 and time.monotonic() < deadline:
-        time.sleep(_retry_after(response))
+        time.sleep(retry_after(response))
         response = http.get(url, params=params)
     assert response.status_code == 200, (url, response.text[:500])
     return response.json()

@@ -97,4 +97,4 @@ async def test_a_rate_limited_call_is_sent_again_after_its_retry_after(monkeypat
 )
 def test_the_wait_after_a_429_is_its_retry_after_within_ten_seconds(header: str | None, wait: float) -> None:
     headers = {"Retry-After": header} if header is not None else {}
-    assert demo_module._retry_after(httpx.Response(429, headers=headers)) == wait
+    assert demo_module.retry_after(httpx.Response(429, headers=headers)) == wait

@@ -12,6 +12,8 @@ import contextlib
 import fcntl
 import os
 import re
+import socket
+import sqlite3
 import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
@@ -94,6 +96,29 @@ def _json_text(value: Any) -> str:
 # a claim document in a quarter of json.dumps' time, read in two thirds of json.loads'. Compact text; what json.dumps
 # refuses (a date, a Decimal, a set) is written as pydantic writes it (ISO text, a string, a list) instead.
 _JSON = {"json_serializer": _json_text, "json_deserializer": from_json}
+
+
+# SQLSTATE classes of a database that cannot be reached for now: connection exceptions (08), operator
+# intervention (57P: shut down by an administrator or a crash, starting up, shutting down), too many connections
+_UNREACHABLE_SQLSTATES = ("08", "57P", "53300")
+
+
+def database_unreachable(exc: BaseException) -> bool:
+    """The database refused or lost the connection, is restarting, or (SQLite) stayed locked by another process
+    past the busy timeout: a state of the database, not of the request or event at hand, so the same work can
+    succeed later. (A refused connection surfaces as the driver's own exception; one lost mid-statement as
+    SQLAlchemy's, marked invalidated, the pool replacing it.)"""
+    if isinstance(exc, DBAPIError):
+        if exc.connection_invalidated:
+            return True
+        exc = exc.orig if isinstance(exc.orig, BaseException) else exc
+    if isinstance(exc, ConnectionError | TimeoutError | socket.gaierror):
+        return True
+    if isinstance(exc, OSError) and exc.errno is None and str(exc).startswith("Multiple exceptions:"):
+        return True  # asyncio could connect to none of the host's addresses
+    if isinstance(exc, sqlite3.OperationalError):
+        return exc.sqlite_errorname.startswith(("SQLITE_BUSY", "SQLITE_LOCKED"))  # extended codes too
+    return str(getattr(exc, "sqlstate", None) or "").startswith(_UNREACHABLE_SQLSTATES)
 
 
 def create_engine(url: str, *, schema: str, pool_size: int = 10, echo: bool = False) -> AsyncEngine:

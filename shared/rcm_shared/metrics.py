@@ -27,7 +27,7 @@ HTTP_LATENCY = Histogram(
 OUTBOX_BACKLOG = Gauge("rcm_outbox_backlog_events", "Committed events not yet published", ["service"])
 HANDLER_LATENCY = Histogram(
     "rcm_consumer_handler_duration_seconds",
-    "Time to handle one consumed event, by outcome (handled, duplicate, retried, dead_lettered)",
+    "Time to handle one consumed event, by outcome (handled, duplicate, retried, database_unreachable, dead_lettered)",
     ["service", "event_type", "outcome"],
 )
 DEAD_LETTERED = Counter("rcm_consumer_dead_lettered_total", "Messages sent to a DLQ topic", ["service", "topic"])

@@ -15,7 +15,6 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse
 from fastapi.routing import APIRoute
 from sqlalchemy import text
-from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
@@ -26,7 +25,7 @@ from rcm_shared.auth import SCOPE_KEY, AuthError, Principal, Verifier, required_
 from rcm_shared.bus.tables import BusTables
 from rcm_shared.bus.worker import consumer_ready
 from rcm_shared.config import BaseServiceSettings
-from rcm_shared.db import create_engine, read_connection, session_factory
+from rcm_shared.db import create_engine, database_unreachable, read_connection, session_factory
 from rcm_shared.ids import new_id
 from rcm_shared.logging import configure_logging, correlation_id
 from rcm_shared.metrics import HTTP_LATENCY, DomainHook, refresh, render
@@ -199,7 +198,7 @@ def _install_problem_handlers(app: FastAPI) -> None:
     @app.exception_handler(Exception)
     async def _unhandled(req: Request, exc: Exception) -> JSONResponse:
         # Logged with its traceback (the masking processor keeps PHI out); the caller gets no internals.
-        if _database_unreachable(exc):  # a restart, a failover, a cut connection: the caller may retry
+        if database_unreachable(exc):  # a restart, a failover, a cut connection: the caller may retry
             log.warning("database unreachable on %s %s", req.method, req.url.path, exc_info=exc)
             response = problem(503, "Service Unavailable", DATABASE_UNREACHABLE)
             response.headers["Retry-After"] = "2"
@@ -213,12 +212,6 @@ DATABASE_UNREACHABLE = (
     "A write whose connection was lost as it committed may have been applied: look it up before sending it "
     "again, or send it again with the same Idempotency-Key where the route takes one"
 )
-
-
-def _database_unreachable(exc: BaseException) -> bool:
-    """A refused connection (the driver's ConnectionError) or one lost mid-statement (SQLAlchemy marks the
-    connection invalidated and the pool replaces it)."""
-    return isinstance(exc, ConnectionError) or (isinstance(exc, DBAPIError) and exc.connection_invalidated)
 
 
 class BodyLimit:

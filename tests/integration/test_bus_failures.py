@@ -734,3 +734,70 @@ async def test_a_worker_with_an_inbox_retention_prunes_its_inbox(db_factory, kaf
     assert await rows_after_a_worker(0) == 3
     assert await rows_after_a_worker(30) == 0
     await engine.dispose()
+
+
+async def test_an_event_waits_out_an_unreachable_database_and_is_never_dead_lettered(  # type: ignore[no-untyped-def]
+    db_factory, kafka: KafkaSettings
+) -> None:
+    # the handler's database is down for longer than the retries of a failing handler last (max_retries=1):
+    # the event waits for it, is handled once it is back, and nothing reaches the DLQ
+    engine, topic = await _denials_db_and_topic(db_factory, kafka, "outage")
+    down = {"tries": 5}
+    registry, seen = HandlerRegistry(), []
+
+    @registry.on("test.ping")
+    async def on_ping(_session: AsyncSession, env: Envelope) -> None:
+        if down["tries"]:
+            down["tries"] -= 1
+            raise ConnectionRefusedError(111, "Connect call failed ('127.0.0.1', 5432)")  # as asyncpg raises it
+        seen.append(env.payload_as(Ping).n)
+
+    producer = AIOKafkaProducer(bootstrap_servers=kafka.bootstrap_servers)
+    await producer.start()
+    for n in (1, 2):
+        await producer.send_and_wait(topic, _env(n).to_value(), key=b"k", headers=_env(n).to_headers())
+    await producer.stop()
+    # one event a transaction, so each failure is one try of the event (a failed batch is tried again one by one)
+    consumer = _inbox_consumer(engine, kafka, topic, registry, max_retries=1, retry_backoff=0.01, batch_size=1)
+    await consume_until(consumer, lambda: len(seen) == 2)
+    assert seen == [1, 2]
+    assert (consumer.stats.database_waits, consumer.stats.retries, consumer.stats.dead_lettered) == (5, 0, 0)
+    assert await ops.read_dlq(kafka, topic + ".dlq", limit=10) == []
+    await engine.dispose()
+
+
+async def test_a_worker_stopped_while_its_database_is_unreachable_leaves_the_event_for_redelivery(  # type: ignore[no-untyped-def]
+    db_factory, kafka: KafkaSettings
+) -> None:
+    engine, topic = await _denials_db_and_topic(db_factory, kafka, "stop-in-outage")
+    registry, seen = HandlerRegistry(), []
+    reachable = asyncio.Event()
+
+    @registry.on("test.ping")
+    async def on_ping(_session: AsyncSession, env: Envelope) -> None:
+        if not reachable.is_set():
+            raise ConnectionRefusedError(111, "Connect call failed")
+        seen.append(env.payload_as(Ping).n)
+
+    producer = AIOKafkaProducer(bootstrap_servers=kafka.bootstrap_servers)
+    await producer.start()
+    await producer.send_and_wait(topic, _env(7).to_value(), headers=_env(7).to_headers())
+    await producer.stop()
+    stop = asyncio.Event()
+    first = _inbox_consumer(engine, kafka, topic, registry, retry_backoff=0.05)
+    running = asyncio.create_task(first.run(stop))
+    deadline = time.monotonic() + 30
+    while first.stats.database_waits < 3:
+        assert time.monotonic() < deadline and not running.done(), first.stats
+        await asyncio.sleep(0.05)
+    stop.set()
+    started = time.monotonic()
+    await asyncio.wait_for(running, 10)  # returns: the wait ends with the stop, no exception
+    assert time.monotonic() - started < 5
+    assert seen == [] and first.stats.dead_lettered == 0
+
+    reachable.set()  # the database is back: the next worker of the group gets the event again, handles it
+    second = _inbox_consumer(engine, kafka, topic, registry)
+    await consume_until(second, lambda: seen == [7])
+    assert await ops.read_dlq(kafka, topic + ".dlq", limit=10) == []
+    await engine.dispose()

@@ -416,3 +416,62 @@ async def test_a_read_connection_neither_takes_nor_waits_for_the_write_lock_on_s
         writer.execute("ROLLBACK")
         writer.close()
         await engine.dispose()
+
+
+async def test_database_unreachable_tells_an_outage_from_a_failing_statement(
+    db_factory: Any, tmp_path: Any, monkeypatch: Any
+) -> None:
+    # the drivers' own exceptions, as the services meet them: an outage (refused, lost, locked past the busy
+    # timeout) against a statement that fails whatever the database's state (a taken key, a missing table)
+    import sqlite3
+
+    from rcm_cli.broker import free_port
+    from rcm_shared.db import database_unreachable
+    from rcm_shared.sqlite import InlineConnection
+    from remittance.models import bus
+    from sqlalchemy import text
+    from sqlalchemy.engine import make_url
+
+    db = await db_factory("remittance")
+    engine = create_engine(db.url, schema=db.schema)
+    failing: list[BaseException] = []
+    async with engine.begin() as conn:
+        await bulk_insert(conn, bus.outbox, _rows(0, 1))
+    for statement in (bus.outbox.insert().values(_rows(0, 1)), text("SELECT * FROM no_such_table")):
+        with pytest.raises(Exception) as failed:  # either kind: asserted below
+            async with engine.begin() as conn:
+                await conn.execute(statement)
+        failing.append(failed.value)
+    assert isinstance(failing[0], IntegrityError)
+    outages: list[BaseException] = []
+    if db.backend == "postgres":
+        refused = create_engine(make_url(db.url).set(port=free_port()).render_as_string(False), schema=db.schema)
+        with pytest.raises(Exception) as failed:
+            async with refused.connect():
+                pass
+        outages.append(failed.value)
+        await refused.dispose()
+        async with engine.connect() as conn:  # the server ends the connection (a restart, an administrator)
+            pid = (await conn.execute(text("SELECT pg_backend_pid()"))).scalar()
+            async with engine.connect() as other:
+                await other.execute(text(f"SELECT pg_terminate_backend({pid})"))
+            with pytest.raises(Exception) as failed:
+                await conn.execute(text("SELECT 1"))
+            outages.append(failed.value)
+    else:
+        monkeypatch.setattr(InlineConnection, "_busy_ms", 50)  # the busy timeout (30 s) of new connections
+        short = create_engine(db.url, schema=db.schema)
+        holder = sqlite3.connect(make_url(db.url).database, isolation_level=None)  # another process writes
+        holder.execute("BEGIN IMMEDIATE")
+        try:
+            with pytest.raises(Exception) as failed:
+                async with short.begin() as conn:
+                    await bulk_insert(conn, bus.outbox, _rows(5, 1))
+            outages.append(failed.value)
+        finally:
+            holder.execute("ROLLBACK")
+            holder.close()
+            await short.dispose()
+    await engine.dispose()
+    assert outages and [database_unreachable(e) for e in outages] == [True] * len(outages), outages
+    assert [database_unreachable(e) for e in failing] == [False, False], failing

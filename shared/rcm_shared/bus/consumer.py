@@ -9,7 +9,11 @@ For each message, in order per partition:
 4. only then commit the offsets (once per fetch, for all its partitions, after all its messages passed 3).
    A crash between 3 and 4 redelivers the messages; step 3 drops them.
 A handler that keeps failing is retried with backoff ``max_retries`` times, then dead-lettered with the
-error and the original coordinates in the headers, and the partition moves on.
+error and the original coordinates in the headers, and the partition moves on. A failure because the
+database cannot be reached (refused or lost connection, a restart, SQLite locked past its busy timeout:
+``database_unreachable``) is the database's, not the event's: the event is tried again, with backoff up to
+``DATABASE_WAIT_MAX``, for as long as that lasts (the partition waits with it), and never dead-lettered; a
+worker asked to stop meanwhile leaves it uncommitted for redelivery.
 
 Step 3 runs for up to ``batch_size`` consecutive events of a partition in one transaction (one inbox insert
 for all of them, each handler in order, one commit): per-event transactions were most of a worker's cost. The
@@ -34,6 +38,7 @@ holds it with the reason. The relay re-publishes only events younger than the re
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 import traceback
@@ -51,7 +56,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from rcm_shared.bus.tables import BusTables
 from rcm_shared.config import KafkaSettings
-from rcm_shared.db import bulk_insert, write_queue, write_transaction
+from rcm_shared.db import bulk_insert, database_unreachable, write_queue, write_transaction
 from rcm_shared.events import Envelope, EnvelopeError
 from rcm_shared.metrics import CONSUMER_LAG, DEAD_LETTERED, HANDLER_LATENCY, INBOX_PRUNED, PASSED_OVER
 from rcm_shared.topics import dlq_topic
@@ -165,6 +170,15 @@ class ConsumerStats:
     passed_over: int = 0  # of no use to the handler (``wants``)
     dead_lettered: int = 0
     retries: int = 0
+    database_waits: int = 0  # tries again because the database could not be reached
+
+
+DATABASE_WAIT_MAX = 5.0  # seconds between tries while the database cannot be reached
+
+
+class _Stopping(Exception):
+    """Raised out of a poll whose event waits for the database when the worker is asked to stop: the poll's
+    offsets stay uncommitted, so its events are delivered again (and the inbox drops those already handled)."""
 
 
 class InboxConsumer:
@@ -203,6 +217,7 @@ class InboxConsumer:
         self._after_db_commit = after_db_commit  # fault-injection point for tests
         self._consumer: AIOKafkaConsumer | None = None
         self._dlq: AIOKafkaProducer | None = None
+        self._stop: asyncio.Event | None = None  # set by ``run``'s caller to stop
         self._assignments = 0  # rebalances seen (partitions revoked or assigned)
         self._unchecked: set[TopicPartition] = set()  # assigned, position not yet checked against the end
         self.stats = ConsumerStats()
@@ -236,10 +251,15 @@ class InboxConsumer:
             await dlq.stop()
 
     async def run(self, stop: asyncio.Event) -> None:
+        self._stop = stop
         await self.start()
         try:
             while not stop.is_set():
                 await self.poll_once(timeout_ms=200)
+        except _Stopping:
+            log.warning(
+                "%s stopped while its database was unreachable: the last poll's events will be redelivered", self.name
+            )
         finally:
             await self.stop()
 
@@ -423,7 +443,7 @@ class InboxConsumer:
             await self._after_db_commit(record)
 
     async def _process(self, record: ConsumerRecord[bytes, bytes], envelope: Envelope, handler: Handler) -> None:
-        attempt = 0
+        attempt = waits = 0
         while True:
             attempt += 1
             started = time.perf_counter()
@@ -438,6 +458,21 @@ class InboxConsumer:
                 await self._dead_letter(record, f"invalid payload: {_short(exc)}", attempts=attempt)
                 return
             except Exception as exc:  # noqa: BLE001 - any handler failure is retried, then dead-lettered
+                if database_unreachable(exc):
+                    attempt -= 1  # not the event's failure: tried again for as long as the outage lasts
+                    waits += 1
+                    observe("database_unreachable")
+                    self.stats.database_waits += 1
+                    delay = min(DATABASE_WAIT_MAX, self._backoff * 2 ** min(waits - 1, 16))
+                    log.warning(
+                        "database unreachable while handling %s (try %d), again in %.1f s: %s",
+                        envelope.type,
+                        waits,
+                        delay,
+                        _short(exc),
+                    )
+                    await self._wait_unless_stopping(delay)
+                    continue
                 if attempt > self._max_retries:
                     observe("dead_lettered")
                     await self._dead_letter(record, f"handler failed: {_short(exc)}", attempts=attempt, exc=exc)
@@ -456,6 +491,15 @@ class InboxConsumer:
             observe("handled" if handled else "duplicate")
             await self._counted(record, handled)
             return
+
+    async def _wait_unless_stopping(self, seconds: float) -> None:
+        if self._stop is None:
+            await asyncio.sleep(seconds)
+            return
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._stop.wait(), seconds)
+        if self._stop.is_set():
+            raise _Stopping
 
     async def _handle_once(self, record: ConsumerRecord[bytes, bytes], envelope: Envelope, handler: Handler) -> bool:
         async with write_queue(self._engine), self._sessions() as session, session.begin():

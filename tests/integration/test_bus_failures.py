@@ -801,3 +801,57 @@ async def test_a_worker_stopped_while_its_database_is_unreachable_leaves_the_eve
     await consume_until(second, lambda: seen == [7])
     assert await ops.read_dlq(kafka, topic + ".dlq", limit=10) == []
     await engine.dispose()
+
+
+async def test_a_worker_outlasts_database_outages_in_its_relay_and_background_loops(  # type: ignore[no-untyped-def]
+    db_factory, kafka: KafkaSettings, monkeypatch
+) -> None:
+    """The relay's step and a background loop fail twice because the database cannot be reached (as a
+    restart makes them): the worker keeps running, both go on, and a failure of another kind still stops it."""
+    from denials.config import DenialsSettings
+    from rcm_shared.bus.worker import WorkerSpec, run_worker
+    from sqlalchemy.exc import OperationalError
+
+    def lost() -> OperationalError:
+        return OperationalError("SELECT 1", {}, ConnectionResetError(104, "reset"), connection_invalidated=True)
+
+    relay_failures, relay_steps = [2], []
+    run_once = OutboxRelay.run_once
+
+    async def failing_run_once(self: OutboxRelay) -> int:
+        relay_steps.append(1)
+        if relay_failures[0]:
+            relay_failures[0] -= 1
+            raise lost()
+        return await run_once(self)
+
+    monkeypatch.setattr(OutboxRelay, "run_once", failing_run_once)
+    loop_runs: list[int] = []
+
+    async def background(stop: asyncio.Event, _engine: Any) -> None:
+        loop_runs.append(1)
+        if len(loop_runs) <= 2:
+            raise lost()
+        if len(loop_runs) == 3:
+            await stop.wait()
+            return
+        raise RuntimeError("a bug, not an outage")
+
+    db = await db_factory("denials")
+    settings = DenialsSettings(database_url=db.url, db_schema=db.schema, kafka=kafka, consumer_session_timeout_ms=1500)
+    stop = asyncio.Event()
+    worker = asyncio.create_task(
+        run_worker(WorkerSpec(settings, denials_bus, HandlerRegistry(), background=[background]), stop)
+    )
+    deadline = time.monotonic() + 30
+    while not (len(loop_runs) == 3 and len(relay_steps) > 3):
+        assert time.monotonic() < deadline and not worker.done(), (loop_runs, relay_steps, worker)
+        await asyncio.sleep(0.05)
+    stop.set()
+    await asyncio.wait_for(worker, 10)  # stopped cleanly
+
+    loop_runs.clear()  # now the loop fails for a reason of its own: the worker stops with it
+    loop_runs.extend([1, 1, 1])
+    with pytest.raises(RuntimeError, match="a bug"):
+        spec = WorkerSpec(settings, denials_bus, HandlerRegistry(), background=[background])
+        await asyncio.wait_for(run_worker(spec, asyncio.Event()), 30)

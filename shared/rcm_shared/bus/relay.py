@@ -34,7 +34,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from rcm_shared.bus.admin import TopicRequest, ensure_topics, topic_message_totals
 from rcm_shared.bus.tables import BusTables
 from rcm_shared.config import KafkaSettings
-from rcm_shared.db import read_connection, write_transaction
+from rcm_shared.db import database_unreachable, read_connection, write_transaction
 from rcm_shared.metrics import RELAYED
 
 log = logging.getLogger(__name__)
@@ -109,9 +109,14 @@ class OutboxRelay:
                 try:
                     sent = await self.run_once()
                     self.broker_ok = True
-                except (KafkaError, OSError) as exc:
-                    log.warning("outbox relay: broker error, will check topics and retry: %s", exc)
-                    self.broker_ok = False
+                except Exception as exc:
+                    if not isinstance(exc, KafkaError) and database_unreachable(exc):
+                        log.warning("outbox relay: database unreachable, will retry: %s", exc)
+                    elif isinstance(exc, KafkaError | OSError):
+                        log.warning("outbox relay: broker error, will check topics and retry: %s", exc)
+                        self.broker_ok = False
+                    else:
+                        raise
                     self._next_check = 0.0
                     sent = 0
                     await _wait(stop, 1.0)

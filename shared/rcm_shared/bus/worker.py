@@ -11,17 +11,18 @@ import socket
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Any
 
 from sqlalchemy import delete, insert, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from rcm_shared.bus.admin import TopicRequest, ensure_topics
-from rcm_shared.bus.consumer import HandlerRegistry, InboxConsumer, prune_inbox
+from rcm_shared.bus.consumer import DATABASE_WAIT_MAX, HandlerRegistry, InboxConsumer, prune_inbox
 from rcm_shared.bus.relay import OutboxRelay
 from rcm_shared.bus.tables import BusTables
 from rcm_shared.config import BaseServiceSettings
-from rcm_shared.db import create_engine, read_connection, write_transaction
+from rcm_shared.db import create_engine, database_unreachable, read_connection, write_transaction
 from rcm_shared.metrics import serve_worker_metrics
 from rcm_shared.runtime import tune_gc
 from rcm_shared.topics import consumed_by, produced_by
@@ -111,6 +112,27 @@ async def _every(stop: asyncio.Event, seconds: float, step: Callable[[], Awaitab
             await asyncio.wait_for(stop.wait(), seconds)
 
 
+async def _outlasting_outages(stop: asyncio.Event, name: str, task: Callable[[], Awaitable[None]]) -> None:
+    """Run ``task`` until it returns; if it fails because the database cannot be reached (a restart, a
+    failover), wait and run it again (backoff up to ``DATABASE_WAIT_MAX``), so a database outage does not take
+    the worker down with it. Any other failure stops the worker, for its supervisor to restart."""
+    waits = 0
+    while True:
+        try:
+            await task()
+            return
+        except Exception as exc:
+            if stop.is_set() or not database_unreachable(exc):
+                raise
+            waits += 1
+            delay = min(DATABASE_WAIT_MAX, 0.5 * 2 ** min(waits - 1, 8))
+            log.warning("%s: database unreachable, running again in %.1f s: %s", name, delay, exc)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), delay)
+            if stop.is_set():
+                return
+
+
 async def run_worker(spec: WorkerSpec, stop: asyncio.Event | None = None) -> None:
     s = spec.settings
     stop = stop or asyncio.Event()
@@ -168,7 +190,9 @@ async def run_worker(spec: WorkerSpec, stop: asyncio.Event | None = None) -> Non
         tasks.append(asyncio.create_task(consumer.run(stop), name="consumer"))
         if s.inbox_retention is not None:
             tasks.append(asyncio.create_task(_every(stop, PRUNE_EVERY, prune, "inbox not pruned"), name="inbox-prune"))
-    tasks += [asyncio.create_task(task(stop, engine), name=f"background-{i}") for i, task in enumerate(spec.background)]
+    for i, loop_fn in enumerate(spec.background):
+        name = f"background-{i} ({getattr(loop_fn, '__name__', 'task')})"
+        tasks.append(asyncio.create_task(_outlasting_outages(stop, name, partial(loop_fn, stop, engine)), name=name))
     try:
         done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
         for task in done:
@@ -180,8 +204,13 @@ async def run_worker(spec: WorkerSpec, stop: asyncio.Event | None = None) -> Non
         await asyncio.gather(*tasks, return_exceptions=True)
         with contextlib.suppress(Exception):
             await relay.release_lease()
-        async with write_transaction(engine) as conn:
-            await conn.execute(delete(spec.tables.heartbeat).where(spec.tables.heartbeat.c.worker_id == wid))
+        try:
+            async with write_transaction(engine) as conn:
+                await conn.execute(delete(spec.tables.heartbeat).where(spec.tables.heartbeat.c.worker_id == wid))
+        except Exception as exc:
+            if not database_unreachable(exc):
+                raise
+            log.warning("worker %s: heartbeat row left (database unreachable); it ages out: %s", wid, exc)
         await engine.dispose()
         shutdown_tracing()
         log.info("worker %s stopped", wid)

@@ -96,6 +96,9 @@ def _json_text(value: Any) -> str:
 # a claim document in a quarter of json.dumps' time, read in two thirds of json.loads'. Compact text; what json.dumps
 # refuses (a date, a Decimal, a set) is written as pydantic writes it (ISO text, a string, a list) instead.
 _JSON = {"json_serializer": _json_text, "json_deserializer": from_json}
+# A statement's bound values (a patient's name, a member id) are left out of SQLAlchemy's error messages and
+# echo, so a logged database error or traceback carries the SQL only: PHI never reaches the logs.
+_ENGINE_OPTIONS: dict[str, Any] = {**_JSON, "hide_parameters": True}
 
 
 # SQLSTATE classes of a database that cannot be reached for now: connection exceptions (08), operator
@@ -135,7 +138,7 @@ def create_engine(url: str, *, schema: str, pool_size: int = 10, echo: bool = Fa
             echo=echo,
             pool_size=pool_size,
             async_creator=partial(sqlite_connect, database or ":memory:", timeout=30),
-            **_JSON,
+            **_ENGINE_OPTIONS,
         )
         event.listen(engine.sync_engine, "connect", _sqlite_on_connect)
         event.listen(engine.sync_engine, "begin", _sqlite_on_begin)
@@ -146,7 +149,7 @@ def create_engine(url: str, *, schema: str, pool_size: int = 10, echo: bool = Fa
         echo=echo,
         pool_size=pool_size,
         pool_pre_ping=True,
-        **_JSON,
+        **_ENGINE_OPTIONS,
         execution_options={"schema_translate_map": {None: schema}},
         # which service a connection belongs to, in pg_stat_activity (and for an operator's pg_terminate_backend)
         connect_args={"server_settings": {"application_name": f"rcm-{schema}"[:63]}},

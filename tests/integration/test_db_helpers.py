@@ -475,3 +475,17 @@ async def test_database_unreachable_tells_an_outage_from_a_failing_statement(
     await engine.dispose()
     assert outages and [database_unreachable(e) for e in outages] == [True] * len(outages), outages
     assert [database_unreachable(e) for e in failing] == [False, False], failing
+
+
+async def test_a_database_error_leaves_the_statements_values_out_of_its_message(db_factory: Any) -> None:
+    # what a worker or an API logs of a failed statement (its message, its traceback): the SQL, not the values
+    from sqlalchemy import text
+    from sqlalchemy.exc import DBAPIError
+
+    db = await db_factory("remittance")
+    engine = create_engine(db.url, schema=db.schema)
+    with pytest.raises(DBAPIError) as failed:
+        async with engine.connect() as conn:
+            await conn.execute(text("SELECT * FROM no_such_table WHERE last_name = :name"), {"name": "Quixote"})
+    await engine.dispose()
+    assert "no_such_table" in str(failed.value) and "Quixote" not in str(failed.value)

@@ -106,6 +106,15 @@ _ENGINE_OPTIONS: dict[str, Any] = {**_JSON, "hide_parameters": True}
 _UNREACHABLE_SQLSTATES = ("08", "57P", "53300")
 
 
+DATABASE_WAIT_MAX = 5.0  # seconds between tries, at most, while the database cannot be reached
+
+
+def outage_delay(first: float, tries: int) -> float:
+    """The wait before try ``tries`` + 1 while the database cannot be reached: ``first``, doubling, at most
+    ``DATABASE_WAIT_MAX``."""
+    return min(DATABASE_WAIT_MAX, first * 2.0 ** min(tries - 1, 16))
+
+
 def database_unreachable(exc: BaseException) -> bool:
     """The database refused or lost the connection, is restarting, or (SQLite) stayed locked by another process
     past the busy timeout: a state of the database, not of the request or event at hand, so the same work can

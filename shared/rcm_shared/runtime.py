@@ -17,6 +17,7 @@ of 700. Reference counting still frees everything acyclic at once; only cycles w
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
 from collections.abc import Coroutine
 from typing import Any, TypeVar
@@ -39,6 +40,13 @@ def tune_gc(gen0_threshold: int = DEFAULT_GEN0_THRESHOLD) -> None:
     gc.freeze()
     _, gen1, gen2 = gc.get_threshold()
     gc.set_threshold(gen0_threshold, max(gen1, 20), gen2)
+
+
+async def wait_or_stop(stop: asyncio.Event, seconds: float) -> bool:
+    """Sleep ``seconds``, or less if ``stop`` is set meanwhile; True if it is (the caller's loop then ends)."""
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(stop.wait(), seconds)
+    return stop.is_set()
 
 
 def run(main: Coroutine[Any, Any, T]) -> T:

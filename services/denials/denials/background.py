@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 
 from rcm_shared.db import write_transaction
+from rcm_shared.runtime import wait_or_stop
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from denials.config import get_settings
@@ -17,5 +17,4 @@ async def deadline_watch(stop: asyncio.Event, engine: AsyncEngine) -> None:
     while not stop.is_set():
         async with write_transaction(engine) as conn:
             await due_deadlines(conn, settings)
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), settings.deadline_poll_seconds)
+        await wait_or_stop(stop, settings.deadline_poll_seconds)

@@ -12,7 +12,7 @@ A handler that keeps failing is retried with backoff ``max_retries`` times, then
 error and the original coordinates in the headers, and the partition moves on. A failure because the
 database cannot be reached (refused or lost connection, a restart, SQLite locked past its busy timeout:
 ``database_unreachable``) is the database's, not the event's: the event is tried again, with backoff up to
-``DATABASE_WAIT_MAX``, for as long as that lasts (the partition waits with it), and never dead-lettered; a
+5 s (``outage_delay``), for as long as that lasts (the partition waits with it), and never dead-lettered; a
 worker asked to stop meanwhile leaves it uncommitted for redelivery.
 
 Step 3 runs for up to ``batch_size`` consecutive events of a partition in one transaction (one inbox insert
@@ -38,7 +38,6 @@ holds it with the reason. The relay re-publishes only events younger than the re
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 import traceback
@@ -56,9 +55,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from rcm_shared.bus.tables import BusTables
 from rcm_shared.config import KafkaSettings
-from rcm_shared.db import bulk_insert, database_unreachable, write_queue, write_transaction
+from rcm_shared.db import bulk_insert, database_unreachable, outage_delay, write_queue, write_transaction
 from rcm_shared.events import Envelope, EnvelopeError
 from rcm_shared.metrics import CONSUMER_LAG, DEAD_LETTERED, HANDLER_LATENCY, INBOX_PRUNED, PASSED_OVER
+from rcm_shared.runtime import wait_or_stop
 from rcm_shared.topics import dlq_topic
 from rcm_shared.tracing import consumer_batch_spans, consumer_span
 
@@ -171,9 +171,6 @@ class ConsumerStats:
     dead_lettered: int = 0
     retries: int = 0
     database_waits: int = 0  # tries again because the database could not be reached
-
-
-DATABASE_WAIT_MAX = 5.0  # seconds between tries while the database cannot be reached
 
 
 class _Stopping(Exception):
@@ -463,7 +460,7 @@ class InboxConsumer:
                     waits += 1
                     observe("database_unreachable")
                     self.stats.database_waits += 1
-                    delay = min(DATABASE_WAIT_MAX, self._backoff * 2 ** min(waits - 1, 16))
+                    delay = outage_delay(self._backoff, waits)
                     log.warning(
                         "database unreachable while handling %s (try %d), again in %.1f s: %s",
                         envelope.type,
@@ -495,10 +492,7 @@ class InboxConsumer:
     async def _wait_unless_stopping(self, seconds: float) -> None:
         if self._stop is None:
             await asyncio.sleep(seconds)
-            return
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._stop.wait(), seconds)
-        if self._stop.is_set():
+        elif await wait_or_stop(self._stop, seconds):
             raise _Stopping
 
     async def _handle_once(self, record: ConsumerRecord[bytes, bytes], envelope: Envelope, handler: Handler) -> bool:

@@ -36,6 +36,7 @@ from rcm_shared.bus.tables import BusTables
 from rcm_shared.config import KafkaSettings
 from rcm_shared.db import database_unreachable, read_connection, write_transaction
 from rcm_shared.metrics import RELAYED
+from rcm_shared.runtime import wait_or_stop
 
 log = logging.getLogger(__name__)
 
@@ -119,9 +120,9 @@ class OutboxRelay:
                         raise
                     self._next_check = 0.0
                     sent = 0
-                    await _wait(stop, 1.0)
+                    await wait_or_stop(stop, 1.0)
                 if sent < self._batch_size:
-                    await _wait(stop, self._poll)
+                    await wait_or_stop(stop, self._poll)
         finally:
             await self.stop()
 
@@ -245,13 +246,6 @@ class OutboxRelay:
                 .where(and_(lease.c.name == self._lease_name, lease.c.holder == self._holder))
                 .values(expires_at=datetime(1970, 1, 1, tzinfo=UTC))
             )
-
-
-async def _wait(stop: asyncio.Event, seconds: float) -> None:
-    try:
-        await asyncio.wait_for(stop.wait(), timeout=seconds)
-    except TimeoutError:
-        pass
 
 
 async def mark_for_replay(engine: AsyncEngine, tables: BusTables, *, since: datetime, topic: str | None = None) -> int:

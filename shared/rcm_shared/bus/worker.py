@@ -18,13 +18,13 @@ from sqlalchemy import delete, insert, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from rcm_shared.bus.admin import TopicRequest, ensure_topics
-from rcm_shared.bus.consumer import DATABASE_WAIT_MAX, HandlerRegistry, InboxConsumer, prune_inbox
+from rcm_shared.bus.consumer import HandlerRegistry, InboxConsumer, prune_inbox
 from rcm_shared.bus.relay import OutboxRelay
 from rcm_shared.bus.tables import BusTables
 from rcm_shared.config import BaseServiceSettings
-from rcm_shared.db import create_engine, database_unreachable, read_connection, write_transaction
+from rcm_shared.db import create_engine, database_unreachable, outage_delay, read_connection, write_transaction
 from rcm_shared.metrics import serve_worker_metrics
-from rcm_shared.runtime import tune_gc
+from rcm_shared.runtime import tune_gc, wait_or_stop
 from rcm_shared.topics import consumed_by, produced_by
 from rcm_shared.tracing import configure_tracing, shutdown_tracing
 
@@ -108,13 +108,12 @@ async def _every(stop: asyncio.Event, seconds: float, step: Callable[[], Awaitab
             await step()
         except Exception as exc:  # noqa: BLE001 - logged; the next turn tries again
             log.warning("%s: %s", failed, exc)
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), seconds)
+        await wait_or_stop(stop, seconds)
 
 
 async def _outlasting_outages(stop: asyncio.Event, name: str, task: Callable[[], Awaitable[None]]) -> None:
     """Run ``task`` until it returns; if it fails because the database cannot be reached (a restart, a
-    failover), wait and run it again (backoff up to ``DATABASE_WAIT_MAX``), so a database outage does not take
+    failover), wait and run it again (``outage_delay``: from 0.5 s up to 5 s), so a database outage does not take
     the worker down with it. Any other failure stops the worker, for its supervisor to restart."""
     waits = 0
     while True:
@@ -125,11 +124,9 @@ async def _outlasting_outages(stop: asyncio.Event, name: str, task: Callable[[],
             if stop.is_set() or not database_unreachable(exc):
                 raise
             waits += 1
-            delay = min(DATABASE_WAIT_MAX, 0.5 * 2 ** min(waits - 1, 8))
+            delay = outage_delay(0.5, waits)
             log.warning("%s: database unreachable, running again in %.1f s: %s", name, delay, exc)
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), delay)
-            if stop.is_set():
+            if await wait_or_stop(stop, delay):
                 return
 
 

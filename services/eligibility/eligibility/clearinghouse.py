@@ -16,25 +16,41 @@ class AdapterError(RuntimeError):
 
 
 class Refused(AdapterError):
-    """The clearinghouse refused the 270 itself (4xx): retrying or failing over will not help."""
+    """The clearinghouse refused the 270 itself (4xx): retrying or failing over will not help, since the next
+    clearinghouse refuses the same request too."""
+
+    def __init__(self, clearinghouse: str, status: int, reason: str) -> None:
+        super().__init__(f"{clearinghouse} refused the 270: {status} {reason}".rstrip())
+        self.clearinghouse, self.status, self.reason = clearinghouse, status, reason
 
 
 @dataclass
 class CircuitBreaker:
-    """Opens after ``threshold`` consecutive failures; lets one trial call through after ``reset_after`` s."""
+    """Opens after ``threshold`` consecutive failures; ``reset_after`` s later it is half-open: one trial call
+    goes through, and every other call is refused until the trial's outcome closes the circuit (a success)
+    or opens it again (a failure)."""
 
     threshold: int = 5
     reset_after: float = 30.0
     failures: int = 0
     opened_at: float | None = None
+    trial: bool = False  # the half-open trial is under way
 
     def allow(self) -> bool:
+        """Whether a call may go now; the call let through while the circuit is open is the trial, and it
+        ends with ``success``, ``failure`` or (abandoned, e.g. cancelled) ``end_trial``."""
         if self.opened_at is None:
             return True
-        return time.monotonic() - self.opened_at >= self.reset_after  # half-open: one trial
+        if self.trial or time.monotonic() - self.opened_at < self.reset_after:
+            return False
+        self.trial = True
+        return True
+
+    def end_trial(self) -> None:
+        self.trial = False
 
     def success(self) -> None:
-        self.failures, self.opened_at = 0, None
+        self.failures, self.opened_at, self.trial = 0, None, False
 
     def failure(self) -> None:
         self.failures += 1
@@ -73,12 +89,20 @@ class HttpAdapter:
         if response.status >= 500:
             raise AdapterError(f"{self.name} answered {response.status}")
         if response.status >= 400:
-            raise Refused(f"{self.name} refused the 270: {response.status} {text[:200]}")
+            raise Refused(self.name, response.status, text[:200])
         return text
 
     async def exchange(self, x12_270: str) -> str:
         if not self.breaker.allow():
             raise AdapterError(f"{self.name}: circuit open after {self.breaker.failures} failures")
+        trial = self.breaker.opened_at is not None
+        try:
+            return await self._exchange(x12_270)
+        finally:
+            if trial:  # an outcome has ended it already; a cancelled trial lets the next call try
+                self.breaker.end_trial()
+
+    async def _exchange(self, x12_270: str) -> str:
         last: Exception | None = None
         for attempt in range(self.retries + 1):
             try:
@@ -99,7 +123,8 @@ class HttpAdapter:
 
 @dataclass
 class Failover:
-    """Tries each adapter in order; the first 271 wins."""
+    """Tries each adapter in order; the first 271 wins. A refusal (4xx) ends the attempt: it is about our
+    request, which every clearinghouse would refuse alike."""
 
     adapters: list[HttpAdapter]
 
@@ -108,6 +133,8 @@ class Failover:
         for adapter in self.adapters:
             try:
                 return adapter.name, await adapter.exchange(x12_270)
+            except Refused:
+                raise
             except AdapterError as exc:
                 problems.append(str(exc))
         raise AdapterError("; ".join(problems) or "no clearinghouse adapter configured")

@@ -23,7 +23,7 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from eligibility.api.schemas import CheckCreate
-from eligibility.clearinghouse import AdapterError, Failover
+from eligibility.clearinghouse import AdapterError, Failover, Refused
 from eligibility.config import EligibilitySettings
 from eligibility.domain.normalize import normalize
 from eligibility.models import audit as audit_table
@@ -36,6 +36,14 @@ CONTROL_KINDS = ("ISA", "GS", "ST")
 
 class PayerUnavailable(RuntimeError):
     pass
+
+
+class CheckRefused(RuntimeError):
+    """The clearinghouse refused the check's 270 (4xx): the request must change before it is sent again."""
+
+    def __init__(self, clearinghouse: str, status: int, reason: str) -> None:
+        super().__init__(f"{clearinghouse} refused the 270 with {status}" + (f": {reason}" if reason else ""))
+        self.clearinghouse, self.status = clearinghouse, status
 
 
 @dataclass
@@ -195,6 +203,8 @@ async def run_check(
     x12_270 = await _interchange(engine, settings, body, check_id.replace("-", "")[:30])
     try:
         source, x12_271 = await failover.exchange(x12_270)
+    except Refused as exc:
+        raise CheckRefused(exc.clearinghouse, exc.status, exc.reason.strip()) from exc
     except AdapterError as exc:
         raise PayerUnavailable(str(exc)) from exc
     responses = list(read_271(x12_271.encode(), lenient_envelope=True))

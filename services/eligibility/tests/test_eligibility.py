@@ -314,6 +314,23 @@ async def test_bad_input_and_failover(client: Any) -> None:
         assert len(list(await conn.execute(select(eligibility_check)))) == 1  # nothing stored half-way
 
 
+async def test_a_refusal_is_our_error_and_goes_to_no_other_clearinghouse(client: Any) -> None:
+    client.primary.fail, client.primary.status_code = 10, 400  # the primary refuses the 270 itself
+    r = await client.post("/v1/eligibility/checks", json=request_body("W5"), headers=T)
+    assert r.status_code == 422, r.text
+    problem = r.json()
+    assert problem["title"] == "Refused by the clearinghouse" and problem["clearinghouse"] == "primary"
+    assert problem["upstream_status"] == 400 and "primary refused the 270 with 400" in problem["detail"]
+    assert (client.primary.calls, client.backup.calls) == (1, 0)  # neither retried nor failed over
+    client.primary.status_code = 403  # refused for who we are, not for what the caller sent: our fault
+    r = await client.post("/v1/eligibility/checks", json=request_body("W6"), headers=T)
+    assert r.status_code == 502 and r.json()["title"] == "Refused by the clearinghouse"
+    assert client.backup.calls == 0
+    client.primary.status_code = 503  # a clearinghouse that is down is still failed over
+    r = await client.post("/v1/eligibility/checks", json=request_body("W7"), headers=T)
+    assert r.status_code == 201 and r.json()["source"] == "backup"
+
+
 async def test_ingest_raw_271(client: Any) -> None:
     r = await client.post("/v1/eligibility/responses", content=x271(answer("W9")), headers=T)
     assert r.status_code == 201 and r.json()[0]["status"] == "active" and r.json()[0]["source"] == "ingested"
@@ -333,6 +350,68 @@ def test_circuit_breaker_opens_and_half_opens() -> None:
     closed = CircuitBreaker(threshold=1, reset_after=60)
     closed.failure()
     assert not closed.allow()
+
+
+async def test_a_half_open_circuit_lets_one_trial_through_until_its_outcome() -> None:
+    import asyncio
+
+    from eligibility.clearinghouse import AdapterError
+
+    arrived, release, failing = asyncio.Event(), asyncio.Event(), [True]
+    calls = 0
+
+    async def handler(request: web.Request) -> web.Response:
+        nonlocal calls
+        calls += 1
+        arrived.set()
+        await release.wait()  # the trial is held until the test lets it answer
+        if failing[0]:
+            return web.Response(status=503, text="unavailable")
+        return web.Response(text=x271(answer("W1")))
+
+    app = web.Application()
+    app.router.add_post("/270", handler)
+    async with TestServer(app) as server:
+        breaker = CircuitBreaker(threshold=1, reset_after=0.05)
+        adapter = HttpAdapter("ch", str(server.make_url("/270")), retries=0, breaker=breaker)
+        try:
+            breaker.failure()  # open
+            with pytest.raises(AdapterError, match="circuit open"):
+                await adapter.exchange("270")
+            await asyncio.sleep(0.06)  # half-open now
+            for outcome in ("failure", "success"):
+                arrived.clear()
+                release.clear()
+                failing[0] = outcome == "failure"
+                before = calls
+                tasks = [asyncio.create_task(adapter.exchange("270")) for _ in range(8)]
+                await asyncio.wait_for(arrived.wait(), 5)
+                await asyncio.sleep(0.01)  # the others have had their turn meanwhile
+                refused = [t for t in tasks if t.done()]
+                assert len(refused) == 7 and calls == before + 1  # exactly one reached the clearinghouse
+                assert all("circuit open" in str(t.exception()) for t in refused)
+                release.set()
+                results = await asyncio.gather(*tasks, return_exceptions=True)
+                if outcome == "failure":  # the trial failed: open again, nothing goes until reset_after
+                    assert isinstance(results[0], AdapterError) and breaker.opened_at is not None
+                    with pytest.raises(AdapterError, match="circuit open"):
+                        await adapter.exchange("270")
+                    assert calls == before + 1
+                    await asyncio.sleep(0.06)
+                else:  # the trial answered: closed, every call goes
+                    assert isinstance(results[0], str) and breaker.opened_at is None
+                    assert len(await asyncio.gather(adapter.exchange("270"), adapter.exchange("270"))) == 2
+                    assert calls == before + 3
+        finally:
+            await adapter.aclose()
+
+
+def test_a_cancelled_trial_lets_the_next_call_try() -> None:
+    b = CircuitBreaker(threshold=1, reset_after=0.0)
+    b.failure()
+    assert b.allow() and not b.allow()  # the trial, and no second one while it runs
+    b.end_trial()  # abandoned without an outcome (cancelled)
+    assert b.allow()
 
 
 async def test_check_event_reaches_a_consumer_once(client: Any, kafka: KafkaSettings) -> None:

@@ -12,9 +12,10 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from rcm_shared.web import ProblemError, audit_entry, audited, tenant_of
 from rcm_shared.x12.sets.x270 import Benefit, EligibilityResponse, read_271
 
+from eligibility.api.routes import refused
 from eligibility.api.schemas import CheckCreate
 from eligibility.domain.normalize import NEXT_STEPS
-from eligibility.handlers import PayerUnavailable, pick, run_check
+from eligibility.handlers import CheckRefused, PayerUnavailable, pick, run_check
 
 router = APIRouter(prefix="/change/medicalnetwork/eligibility", tags=["compatibility"])
 LABELS = {
@@ -206,6 +207,8 @@ async def chc_v3(request: Request) -> dict[str, Any]:
         result = await run_check(
             app.state.engine, app.state.settings, app.state.failover, tenant, check, audit_entry(request, 200)
         )
+    except CheckRefused as exc:
+        raise refused(exc) from None
     except PayerUnavailable as exc:
         raise ProblemError(502, "Payer unavailable", str(exc)) from None
     if not result.cached:  # its audit row went in with the check's rows

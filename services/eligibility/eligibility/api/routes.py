@@ -15,10 +15,19 @@ from sqlalchemy import and_, select
 
 from eligibility.api.schemas import CheckCreate, CheckRead
 from eligibility.batches import batch_status, create_batch, run_batch
-from eligibility.handlers import PayerUnavailable, RecentAnswers, ingest_271, run_check
+from eligibility.handlers import CheckRefused, PayerUnavailable, RecentAnswers, ingest_271, run_check
 from eligibility.models import eligibility_check
 
 router = APIRouter(prefix="/v1/eligibility", tags=["eligibility"])
+
+
+def refused(exc: CheckRefused) -> ProblemError:
+    """A 270 the clearinghouse refused: for its content (400, 422) the caller's request has to change (422);
+    for anything else (our credentials, our enrollment) the fault is ours, not the caller's (502)."""
+    status = 422 if exc.status in (400, 422) else 502
+    return ProblemError(
+        status, "Refused by the clearinghouse", str(exc), clearinghouse=exc.clearinghouse, upstream_status=exc.status
+    )
 
 
 def _read(row: Any, cached: bool = False) -> CheckRead:
@@ -46,6 +55,8 @@ async def post_check(body: CheckCreate, request: Request, tenant: TenantDep, eng
     state = request.app.state
     try:  # a new check's audit row is committed with its rows: one commit, not two
         result = await run_check(engine, state.settings, state.failover, tenant, body, audit_entry(request, 201))
+    except CheckRefused as exc:
+        raise refused(exc) from None
     except PayerUnavailable as exc:
         raise ProblemError(502, "Payer unavailable", str(exc)) from None
     except X12Error as exc:

@@ -10,7 +10,8 @@ from typing import Any
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from rcm_shared.web import ProblemError, audit_entry, audited, tenant_of
-from rcm_shared.x12.sets.x270 import Benefit, EligibilityResponse, read_271
+from rcm_shared.x12.errors import X12Error
+from rcm_shared.x12.sets.x270 import Benefit, EligibilityResponse, Member, RequestError, read_271
 
 from eligibility.api.routes import refused
 from eligibility.api.schemas import CheckCreate
@@ -115,6 +116,53 @@ def to_check(req: ChcRequest) -> CheckCreate:
     return CheckCreate.model_validate(data)
 
 
+# DTP01 qualifiers by the names Optum's benefitsDateInformation gives them
+DATE_NAMES = {
+    "096": "discharge",
+    "102": "issue",
+    "152": "effectiveDateOfChange",
+    "193": "periodStart",
+    "194": "periodEnd",
+    "198": "completion",
+    "290": "coordinationOfBenefits",
+    "291": "plan",
+    "292": "benefit",
+    "295": "primaryCareProvider",
+    "304": "latestVisitOrConsultation",
+    "307": "eligibility",
+    "318": "added",
+    "340": "cobraBegin",
+    "341": "cobraEnd",
+    "342": "premiumPaidtoDateBegin",
+    "343": "premiumPaidToDateEnd",
+    "346": "planBegin",
+    "347": "planEnd",
+    "348": "benefitBegin",
+    "349": "benefitEnd",
+    "356": "eligibilityBegin",
+    "357": "eligibilityEnd",
+    "382": "enrollment",
+    "435": "admission",
+    "442": "dateOfDeath",
+    "458": "certification",
+    "472": "service",
+    "539": "policyEffective",
+    "540": "policyExpiration",
+    "636": "dateOfLastUpdate",
+    "771": "status",
+}
+
+
+def present(values: dict[str, Any]) -> dict[str, Any]:
+    """The fields that have a value: where we have none, Optum's schema has no null (a string, an object)
+    and its clients test for the field's presence, so the field is left out."""
+    return {k: v for k, v in values.items() if v is not None}
+
+
+def _period(start: date, end: date | None) -> str:
+    return f"{_ymd(start)}-{_ymd(end)}" if end and end != start else str(_ymd(start))
+
+
 def _benefit(b: Benefit) -> dict[str, Any]:
     out: dict[str, Any] = {"code": b.code, "name": LABELS.get(b.code, b.code), "serviceTypeCodes": b.service_types}
     optional = {
@@ -129,15 +177,48 @@ def _benefit(b: Benefit) -> dict[str, Any]:
         "benefitQuantity": str(b.quantity) if b.quantity else None,
         "authOrCertIndicator": b.authorization_required,
         "inPlanNetworkIndicatorCode": b.in_network,
-        "additionalInformation": [{"description": m} for m in b.messages] or None,
-        "benefitsDateInformation": {q: _ymd(s) for q, s, _e in b.dates} or None,
-        "benefitsRelatedEntity": [
-            {"entityIdentifier": e.entity, "entityName": e.name, "entityIdentificationValue": e.id} for e in b.related
-        ]
-        or None,
+        "additionalInformation": [{"description": m} for m in b.messages],
+        "benefitsDateInformation": {DATE_NAMES.get(q, q): _period(s, e) for q, s, e in b.dates},
+        "benefitsRelatedEntities": [
+            present(
+                {
+                    "entityIdentifier": e.entity,
+                    "entityName": e.name,
+                    "entityFirstname": e.first,
+                    "entityIdentification": e.id_qualifier,
+                    "entityIdentificationValue": e.id,
+                }
+            )
+            for e in b.related
+        ],
     }
     out.update({k: v for k, v in optional.items() if v not in (None, [], {})})
     return out
+
+
+def _member(m: Member) -> dict[str, Any]:
+    return present(
+        {
+            "memberId": m.member_id,
+            "firstName": m.first,
+            "lastName": m.last,
+            "dateOfBirth": _ymd(m.birth_date),
+            "gender": m.sex,
+        }
+    )
+
+
+def _error(e: RequestError) -> dict[str, Any]:
+    return present(
+        {
+            "field": "AAA",
+            "code": e.reason,
+            "description": NEXT_STEPS.get(e.reason, "request rejected"),
+            "followupAction": e.follow_up,
+            "location": f"Loop {e.loop}",
+            "possibleResolutions": NEXT_STEPS.get(e.reason, "correct the request and resend"),
+        }
+    )
 
 
 def to_response(req: ChcRequest, r: EligibilityResponse) -> dict[str, Any]:
@@ -146,49 +227,31 @@ def to_response(req: ChcRequest, r: EligibilityResponse) -> dict[str, Any]:
     plan_end = next((e or s for q, s, e in r.dates if q in ("347", "357") or (q in ("291", "307") and e)), None)
     group = next((v for q, v in (member.references if member else []) if q == "6P"), None)
     statuses = [b for b in r.benefits if b.code in ("1", "6", "7", "8")]
-    return {
-        "controlNumber": req.controlNumber,
-        "tradingPartnerServiceId": req.tradingPartnerServiceId,
-        "provider": {"providerName": r.provider_name, "npi": r.provider_id},
-        "subscriber": {
-            "memberId": member.member_id,
-            "firstName": member.first,
-            "lastName": member.last,
-            "dateOfBirth": _ymd(member.birth_date),
-            "gender": member.sex,
+    return present(
+        {
+            "controlNumber": req.controlNumber,
+            "tradingPartnerServiceId": req.tradingPartnerServiceId,
+            "provider": present({"providerName": r.provider_name or None, "npi": r.provider_id or None}),
+            "subscriber": _member(member) if member else None,
+            "dependents": [_member(r.dependent)] if r.dependent else [],
+            "payer": present({"name": r.payer_name or None, "payorIdentification": r.payer_id or None}),
+            "planInformation": {"groupNumber": group} if group else {},
+            "planDateInformation": present({"planBegin": _ymd(plan_begin), "planEnd": _ymd(plan_end)}),
+            "planStatus": [
+                present(
+                    {
+                        "statusCode": b.code,
+                        "status": LABELS.get(b.code, b.code),
+                        "planDetails": b.plan,
+                        "serviceTypeCodes": b.service_types,
+                    }
+                )
+                for b in statuses
+            ],
+            "benefitsInformation": [_benefit(b) for b in r.benefits],
+            "errors": [_error(e) for e in r.errors],
         }
-        if member
-        else None,
-        "dependents": [
-            {"firstName": r.dependent.first, "lastName": r.dependent.last, "dateOfBirth": _ymd(r.dependent.birth_date)}
-        ]
-        if r.dependent
-        else [],
-        "payer": {"name": r.payer_name, "payorIdentification": r.payer_id},
-        "planInformation": {"groupNumber": group} if group else {},
-        "planDateInformation": {k: v for k, v in (("planBegin", _ymd(plan_begin)), ("planEnd", _ymd(plan_end))) if v},
-        "planStatus": [
-            {
-                "statusCode": b.code,
-                "status": LABELS.get(b.code, b.code),
-                "planDetails": b.plan,
-                "serviceTypeCodes": b.service_types,
-            }
-            for b in statuses
-        ],
-        "benefitsInformation": [_benefit(b) for b in r.benefits],
-        "errors": [
-            {
-                "field": "AAA",
-                "code": e.reason,
-                "description": NEXT_STEPS.get(e.reason, "request rejected"),
-                "followupAction": e.follow_up,
-                "location": f"Loop {e.loop}",
-                "possibleResolutions": NEXT_STEPS.get(e.reason, "correct the request and resend"),
-            }
-            for e in r.errors
-        ],
-    }
+    )
 
 
 @router.post("/v3", summary="Change Healthcare Eligibility v3 compatible: same JSON in and out")
@@ -211,7 +274,35 @@ async def chc_v3(request: Request) -> dict[str, Any]:
         raise refused(exc) from None
     except PayerUnavailable as exc:
         raise ProblemError(502, "Payer unavailable", str(exc)) from None
+    except X12Error as exc:
+        raise invalid_271(exc) from None
     if not result.cached:  # its audit row went in with the check's rows
         audited(request, 200)
     response = pick(list(read_271(result.row.x12_271.encode(), lenient_envelope=True)), check.subscriber.member_id)
     return to_response(req, response)
+
+
+def invalid_271(exc: X12Error) -> ProblemError:
+    """A 271 we cannot read: a problem detail naming the segment and element, its ``errors`` in the shape of
+    Optum's (clients of the v3 API read them there)."""
+    where = " ".join(
+        part
+        for part in (
+            f"segment {exc.position}" if exc.position is not None else None,
+            exc.segment_id,
+            f"element {exc.element:02d}" if exc.element is not None else None,
+        )
+        if part
+    )
+    error = present(
+        {
+            "field": f"{exc.segment_id}{exc.element:02d}"
+            if exc.segment_id and exc.element is not None
+            else exc.segment_id,
+            "code": exc.code,
+            "description": exc.message,
+            "location": where or None,
+            "possibleResolutions": "the payer's 271 is malformed: try again later or ask the payer",
+        }
+    )
+    return ProblemError(502, "Invalid 271 from the payer", str(exc), x12=exc.as_dict(), errors=[error])

@@ -23,6 +23,7 @@ from typing import Any
 
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.responses import PlainTextResponse
+from rcm_shared.apidocs import serve_docs
 from rcm_shared.config import project_var_dir
 from rcm_shared.runtime import tune_gc
 from rcm_shared.tracing import configure_tracing, instrument_app, shutdown_tracing
@@ -60,7 +61,9 @@ def create_app() -> FastAPI:
             await task
             shutdown_tracing()
 
-    app = FastAPI(title="RCM sandbox clearinghouse", version="0.1.0", lifespan=lifespan)
+    # its documentation pages with their assets served here, as the services' (FastAPI's load them from a CDN)
+    app = FastAPI(title="RCM sandbox clearinghouse", version="0.1.0", lifespan=lifespan, docs_url=None, redoc_url=None)
+    serve_docs(app)
     configure_tracing("sandbox", "sandbox")
     instrument_app(app)
     app.state.clearinghouse = house

@@ -20,6 +20,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from rcm_shared.apidocs import serve_docs
 from rcm_shared.audit import AuditEntry, AuditWriter, audit_router
 from rcm_shared.auth import SCOPE_KEY, AuthError, Principal, Verifier, required_scope
 from rcm_shared.bus.tables import BusTables
@@ -301,10 +302,12 @@ def create_service_app(
         description=description,
         version="0.1.0",
         lifespan=lifespan,
-        docs_url="/docs" if docs else None,
-        redoc_url="/redoc" if docs else None,
+        docs_url=None,  # served by serve_docs, with their assets: FastAPI's own pages load them from a CDN
+        redoc_url=None,
         openapi_url="/openapi.json" if docs else None,
     )
+    if docs:
+        serve_docs(app)
     _install_problem_handlers(app)
     app.add_middleware(BodyLimit, limit_mb=settings.max_body_mb)
     instrument_app(app)

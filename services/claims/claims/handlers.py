@@ -540,6 +540,8 @@ async def on_adjudicated_many(
             "patient_responsibility_cents": event.patient_responsibility_cents,
             "payer_claim_control_number": event.payer_claim_control_number or row["payer_claim_control_number"],
             "adjudicated_at": datetime.now(UTC),
+            # the date the payer paid, as its 835 says (BPR16), not when the 835 reached us
+            "paid_on": row["paid_on"] or (event.payment_date if event.paid_cents > 0 else None),
         }
         if row["state"] == target:  # a restated or second payment: amounts change, the state does not
             row.update(values)
@@ -560,7 +562,7 @@ async def on_adjudicated_many(
     if touched:
         columns = ["paid_cents", "contractual_cents", "patient_responsibility_cents", "payer_claim_control_number"]
         await unit.put_many(
-            [rows[claim_id] for claim_id in touched], [*columns, "adjudicated_at", "state", "updated_at"]
+            [rows[claim_id] for claim_id in touched], [*columns, "adjudicated_at", "paid_on", "state", "updated_at"]
         )
     if changes:
         await unit.record(changes, actors)
@@ -643,7 +645,7 @@ async def on_reversed(unit: ClaimsUnit, event: ClaimReversedV1, actor: Actor) ->
         return
     values: dict[str, Any] = {"paid_cents": row.paid_cents + event.reversed_paid_cents}
     if values["paid_cents"] == 0:  # the payment is undone whole: its adjustments and patient share with it
-        values.update(contractual_cents=0, patient_responsibility_cents=0)
+        values.update(contractual_cents=0, patient_responsibility_cents=0, paid_on=None)
     await unit.transition(
         row, st.ACCEPTED, actor, reason=f"payer reversed its payment ({event.remittance_id})", values=values
     )

@@ -678,10 +678,17 @@ async def test_kpis_and_ar_aging_follow_the_claims(client: Any, kafka: KafkaSett
     for c in (paid, rejected, denied):
         await submit(client, c["id"])
     await client.post("/v1/acknowledgments", content=ack_277ca(rejected["id"], accepted=False), headers=T)
+    sent = (await client.get(f"/v1/claims/{paid['id']}", headers=T)).json()["submitted_at"]
+    # the 835 pays 14 days after the claim went out (BPR16), whenever it is processed
+    paid_on = datetime.fromisoformat(sent).date() + timedelta(days=14)
     events = [
         (
             "remittance.claim.adjudicated",
-            Envelope.wrap(adjudicated(c, amount, [amount]), source="/r", tenant_id="org-1"),
+            Envelope.wrap(
+                adjudicated(c, amount, [amount]).model_copy(update={"payment_date": paid_on}),
+                source="/r",
+                tenant_id="org-1",
+            ),
             c,
         )
         for c, amount in ((paid["id"], 20000), (denied["id"], 0))
@@ -694,7 +701,8 @@ async def test_kpis_and_ar_aging_follow_the_claims(client: Any, kafka: KafkaSett
     assert kpis["denial_rate"] == 0.5
     # paid 20000 of what the payers owed: 2 x 24550 charged - 4550 contractual (the denial's CO-50 is not)
     assert kpis["net_collection_rate"] == round(20000 / (2 * 24550 - 4550), 4)
-    assert kpis["average_days_to_payment"] is not None and kpis["average_days_to_payment"] < 1
+    assert kpis["average_days_to_payment"] == 14.0
+    assert (await client.get(f"/v1/claims/{paid['id']}", headers=T)).json()["paid_on"] == paid_on.isoformat()
     aging = (await client.get("/v1/reports/ar-aging", headers=T)).json()
     assert aging == [
         {

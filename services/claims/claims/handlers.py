@@ -380,7 +380,11 @@ async def create_claims(
     known = await unit.duplicates_for(keys, exclude=original.id if original is not None else None)
     coverage = await unit.eligibility_for_many(docs)
     accounts = await patient_accounts(unit, docs)
-    billed = await unit.units_billed(docs, ctx.ncci, exclude=original.id if original is not None else None)
+    billed = (  # a void bills no units: it takes the original's back
+        await unit.units_billed(docs, ctx.ncci, exclude=original.id if original is not None else None)
+        if frequency != "8"
+        else {}
+    )
     now = datetime.now(UTC)
     rows: list[dict[str, Any]] = []
     changes: list[tuple[dict[str, Any], str | None, str, str | None, dict[str, Any]]] = []

@@ -18,7 +18,7 @@ import shutil
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Protocol
@@ -321,7 +321,8 @@ class Clearinghouse:
             total_paid=total,
             credit_debit="C",
             payment_method=method,
-            payment_date=today,
+            # BPR16, the day the money moves: the payer's usual lag after it received the claims
+            payment_date=today + timedelta(days=int(payer.setting("payment_days", 14))),
             trace_number=trace,
             trace_originator=f"1{int(hashlib.sha256(payer_id.encode()).hexdigest()[:8], 16) % 10**9:09d}",
             payer_name=payer.name,

@@ -149,6 +149,9 @@ async def test_835s_pass_pyx12_balance_and_carry_the_payer_rules(tmp_path: Path)
         claims = [i for i in items if isinstance(i, ClaimPayment)]
         plbs = [i for i in items if isinstance(i, ProviderAdjustment)]
         assert header.total_paid == sum(c.paid for c in claims) - sum(p.amount for p in plbs)
+        # BPR16: the payer pays its usual number of days after it received the claims
+        lag = {"ACME01": 21, "MCRB1": 14}[header.payer_id]
+        assert header.payment_date == TODAY + timedelta(days=lag), (header.payer_id, header.payment_date)
         for c in claims:  # billed = paid + every adjustment (PR included), per line and per claim
             assert c.charge == c.paid + c.adjustment_total(), c.patient_control_number
             for s in c.services:

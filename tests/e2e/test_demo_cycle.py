@@ -230,6 +230,8 @@ def _run_cycle(tmp: Path, pg_url: str | None) -> None:
         figures["canary checks"] = _no_canary_leaks(offset, summary, tmp / "var", env)
         print(f"\n{'postgres' if pg_url else 'sqlite'}: demo {took:.0f} s; states {summary['states']}; {figures}")
         print("KPIs", {k: summary["kpis"][k] for k in ("clean_claim_rate", "first_pass_yield", "denial_rate")})
+        # days to payment run to the 835s' payment dates: the sandbox's payers pay 14 to 21 days after receipt
+        assert 14 <= summary["kpis"]["average_days_to_payment"] <= 21, summary["kpis"]
         assert figures["reversals"] > 0 and summary["states"].get("closed", 0) > 0
         assert stack.stop() == 0  # Ctrl-C: every process ends cleanly
         _check_traces(collector, summary)

@@ -6,7 +6,8 @@ import hashlib
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
+from decimal import Decimal
 from types import SimpleNamespace
 from typing import Any
 
@@ -23,7 +24,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from claims.domain import state as st
 from claims.domain.encounter import ClaimCreate
-from claims.domain.scrubber import Edit, Eligibility, ScrubContext, has_errors, scrub
+from claims.domain.ncci import NcciTables
+from claims.domain.scrubber import Edit, Eligibility, ScrubContext, day_units, has_errors, scrub
 from claims.models import bus, claim, claim_status_record, claim_transition, eligibility_snapshot, patient_account
 
 SOURCE = "/claims"
@@ -55,6 +57,14 @@ def duplicate_key(doc: ClaimCreate) -> str:
         ),
     ]
     return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()
+
+
+# Whose units a per-day MUE adds up: the same payer, member, patient (account) and billing provider.
+MueParty = tuple[str, str, str, str]
+
+
+def mue_party(doc: ClaimCreate, account: str | None) -> MueParty:
+    return (doc.payer.payer_id, doc.subscriber.member_id, account or "", doc.billing_provider.npi)
 
 
 def cents(value: Any) -> int:
@@ -238,11 +248,49 @@ class ClaimsUnit:
             )
         return latest
 
+    async def units_billed(
+        self, docs: Sequence[ClaimCreate], tables: NcciTables, exclude: str | None
+    ) -> dict[MueParty, dict[tuple[str, date], Decimal]]:
+        """The units of the documents' per-day MUE codes (MAI 2 and 3) that the tenant's other claims bill
+        on the same dates, by party (``mue_party``): claims the payer has or will get, so neither drafts
+        nor void requests, voided or replaced claims. Nothing is read when no document has such a code."""
+        wanted = [day_units(doc, tables) for doc in docs]
+        dates = [day for units in wanted for _code, day in units]
+        if not dates:
+            return {}
+        c = claim.c
+        rows = await self.conn.execute(
+            select(c.id, c.patient_account, c.document).where(
+                and_(
+                    c.tenant_id == self.tenant,
+                    c.payer_id.in_({d.payer.payer_id for d, units in zip(docs, wanted, strict=True) if units}),
+                    c.member_id.in_({d.subscriber.member_id for d, units in zip(docs, wanted, strict=True) if units}),
+                    c.service_from <= max(dates),
+                    c.service_to >= min(dates),
+                    c.state.not_in((st.DRAFT, st.VOID, st.CORRECTED)),
+                    c.frequency != "8",
+                )
+            )
+        )
+        out: dict[MueParty, dict[tuple[str, date], Decimal]] = {}
+        for row in rows:
+            if row.id == exclude:
+                continue
+            other = ClaimCreate.model_validate(row.document)
+            billed = out.setdefault(mue_party(other, row.patient_account), {})
+            for key, units in day_units(other, tables).items():
+                billed[key] = billed.get(key, Decimal(0)) + units
+        return out
 
-async def scrub_document(unit: ClaimsUnit, doc: ClaimCreate, ctx: ScrubContext, exclude: str | None) -> list[Edit]:
+
+async def scrub_document(
+    unit: ClaimsUnit, doc: ClaimCreate, ctx: ScrubContext, exclude: str | None, account: str
+) -> list[Edit]:
     key = duplicate_key(doc)
     ctx.duplicates = (await unit.duplicates_for([key], exclude)).get(key, [])
     ctx.eligibility = (await unit.eligibility_for_many([doc])).get((doc.payer.payer_id, doc.subscriber.member_id))
+    billed = await unit.units_billed([doc], ctx.ncci, exclude)
+    ctx.units_billed = billed.get(mue_party(doc, account), {})
     return scrub(doc, ctx)
 
 
@@ -332,6 +380,11 @@ async def create_claims(
     known = await unit.duplicates_for(keys, exclude=original.id if original is not None else None)
     coverage = await unit.eligibility_for_many(docs)
     accounts = await patient_accounts(unit, docs)
+    billed = (  # a void bills no units: it takes the original's back
+        await unit.units_billed(docs, ctx.ncci, exclude=original.id if original is not None else None)
+        if frequency != "8"
+        else {}
+    )
     now = datetime.now(UTC)
     rows: list[dict[str, Any]] = []
     changes: list[tuple[dict[str, Any], str | None, str, str | None, dict[str, Any]]] = []
@@ -339,9 +392,15 @@ async def create_claims(
         claim_id = new_claim_id()
         ctx.duplicates = list(known.get(key, []))
         ctx.eligibility = coverage.get((doc.payer.payer_id, doc.subscriber.member_id))
+        party = mue_party(doc, account)
+        ctx.units_billed = dict(billed.get(party, {}))
         edits = scrub(doc, ctx)
         if frequency == "1":
             known.setdefault(key, []).append(claim_id)  # a second copy in the same batch is a duplicate too
+            if not has_errors(edits):  # bound for the payer: the batch's later claims add to its units
+                day = billed.setdefault(party, {})
+                for unit_key, units in day_units(doc, ctx.ncci).items():
+                    day[unit_key] = day.get(unit_key, Decimal(0)) + units
         values = {
             "id": claim_id,
             "tenant_id": unit.tenant,
@@ -370,8 +429,8 @@ async def update_claim(unit: ClaimsUnit, claim_id: str, doc: ClaimCreate, ctx: S
     row = await unit.get(claim_id, lock=True)
     if row.state not in (st.DRAFT, st.READY, st.REJECTED):
         raise st.IllegalTransition(row.state, st.DRAFT)
-    edits = await scrub_document(unit, doc, ctx, exclude=claim_id)
     (account,) = await patient_accounts(unit, [doc])
+    edits = await scrub_document(unit, doc, ctx, exclude=claim_id, account=account)
     values = {**_columns(doc), "edits": edits_json(edits), "patient_account": account}
     target = st.DRAFT if has_errors(edits) else st.READY
     if row.state == target:
@@ -485,6 +544,8 @@ async def on_adjudicated_many(
             "patient_responsibility_cents": event.patient_responsibility_cents,
             "payer_claim_control_number": event.payer_claim_control_number or row["payer_claim_control_number"],
             "adjudicated_at": datetime.now(UTC),
+            # the date the payer paid, as its 835 says (BPR16), not when the 835 reached us
+            "paid_on": row["paid_on"] or (event.payment_date if event.paid_cents > 0 else None),
         }
         if row["state"] == target:  # a restated or second payment: amounts change, the state does not
             row.update(values)
@@ -505,7 +566,7 @@ async def on_adjudicated_many(
     if touched:
         columns = ["paid_cents", "contractual_cents", "patient_responsibility_cents", "payer_claim_control_number"]
         await unit.put_many(
-            [rows[claim_id] for claim_id in touched], [*columns, "adjudicated_at", "state", "updated_at"]
+            [rows[claim_id] for claim_id in touched], [*columns, "adjudicated_at", "paid_on", "state", "updated_at"]
         )
     if changes:
         await unit.record(changes, actors)
@@ -588,7 +649,7 @@ async def on_reversed(unit: ClaimsUnit, event: ClaimReversedV1, actor: Actor) ->
         return
     values: dict[str, Any] = {"paid_cents": row.paid_cents + event.reversed_paid_cents}
     if values["paid_cents"] == 0:  # the payment is undone whole: its adjustments and patient share with it
-        values.update(contractual_cents=0, patient_responsibility_cents=0)
+        values.update(contractual_cents=0, patient_responsibility_cents=0, paid_on=None)
     await unit.transition(
         row, st.ACCEPTED, actor, reason=f"payer reversed its payment ({event.remittance_id})", values=values
     )

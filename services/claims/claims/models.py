@@ -56,6 +56,8 @@ claim = Table(
     Column("updated_at", UtcDateTime(), nullable=False),
     Column("submitted_at", UtcDateTime(), nullable=True),
     Column("adjudicated_at", UtcDateTime(), nullable=True),
+    # the payment date (835 BPR16) of the remittance that first paid the claim: days to payment count to it
+    Column("paid_on", Date, nullable=True),
     Index("ix_claim_tenant_state", "tenant_id", "state"),
     Index("ix_claim_tenant_duplicate", "tenant_id", "duplicate_key"),
     Index("ix_claim_tenant_member", "tenant_id", "payer_id", "member_id"),

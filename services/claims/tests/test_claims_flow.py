@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 import sys
@@ -23,7 +24,7 @@ from rcm_shared.x12.reader import X12Reader
 from rcm_shared.x12.writer import Composite, InterchangeWriter, MemoryControlNumbers, Party, TransactionSet
 
 sys.path.insert(0, str(Path(__file__).parent))
-from factory import encounter
+from factory import DOS, days_ago, encounter
 
 T = {"X-Tenant-ID": "org-1"}
 X12VALID = shutil.which("x12valid") or str(Path(sys.executable).with_name("x12valid"))
@@ -156,6 +157,45 @@ async def test_batch_charge_entry_flags_duplicates_within_the_batch(client: Any)
     assert any(e["rule"] == "DUP001" and first["id"] in e["message"] for e in copy["edits"])
     too_many = await client.post("/v1/claim-batches", json=[], headers=T)
     assert too_many.status_code == 422
+
+
+@pytest.fixture
+def mue_tables(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The MUE fixture loaded by the service (83036: MUE 1, MAI 3; 99214: MUE 1, MAI 2)."""
+    monkeypatch.setenv("CLAIMS_MUE_FILES", json.dumps([str(Path(__file__).parent / "fixtures" / "mue_sample.csv")]))
+
+
+def mue_findings(claim: dict[str, Any]) -> list[str]:
+    return [e["message"] for e in claim["edits"] if e["rule"] == "MUE001"]
+
+
+async def test_per_day_mue_adds_up_the_claims_of_the_same_patient_provider_and_date(
+    mue_tables: None, client: Any
+) -> None:
+    a1c = encounter()["lines"][1]  # 83036 x 1 on DOS
+    first = await create(client)
+    assert first["state"] == "ready"
+    second = await create(client, lines=[a1c])
+    assert second["state"] == "draft"
+    assert mue_findings(second) == [
+        f"2 units of 83036 on {DOS} exceed the MUE of 1 per date of service (MAI 3; 1 of them on other claims"
+        " from this provider)"
+    ]
+    # another date, another patient, another billing provider: nothing to add up
+    other_day = await create(client, lines=[{**a1c, "service_date": days_ago(11)}])
+    other_patient = await create(client, lines=[a1c], **{"subscriber.first_name": "John", "subscriber.member_id": "W8"})
+    other_provider = await create(client, lines=[a1c], **{"billing_provider.npi": "1245319599"})
+    assert other_day["state"] == other_patient["state"] == "ready"
+    assert mue_findings(other_day) == mue_findings(other_patient) == mue_findings(other_provider) == []
+    # editing the first claim does not count its own units; the held second claim is not billed
+    r = await client.put(f"/v1/claims/{first['id']}", json=encounter(), headers=T)
+    assert r.status_code == 200 and r.json()["state"] == "ready", r.text
+    # two claims entered together add up too
+    batch = await client.post(
+        "/v1/claim-batches", json=[encounter(lines=[{**a1c, "service_date": days_ago(12)}])] * 2, headers=T
+    )
+    assert [c["state"] for c in batch.json()] == ["ready", "draft"]
+    assert any("exceed the MUE of 1 per date of service" in m for m in mue_findings(batch.json()[1]))
 
 
 async def test_pages_of_the_claim_list_neither_repeat_nor_skip_claims_entered_together(client: Any) -> None:
@@ -638,10 +678,17 @@ async def test_kpis_and_ar_aging_follow_the_claims(client: Any, kafka: KafkaSett
     for c in (paid, rejected, denied):
         await submit(client, c["id"])
     await client.post("/v1/acknowledgments", content=ack_277ca(rejected["id"], accepted=False), headers=T)
+    sent = (await client.get(f"/v1/claims/{paid['id']}", headers=T)).json()["submitted_at"]
+    # the 835 pays 14 days after the claim went out (BPR16), whenever it is processed
+    paid_on = datetime.fromisoformat(sent).date() + timedelta(days=14)
     events = [
         (
             "remittance.claim.adjudicated",
-            Envelope.wrap(adjudicated(c, amount, [amount]), source="/r", tenant_id="org-1"),
+            Envelope.wrap(
+                adjudicated(c, amount, [amount]).model_copy(update={"payment_date": paid_on}),
+                source="/r",
+                tenant_id="org-1",
+            ),
             c,
         )
         for c, amount in ((paid["id"], 20000), (denied["id"], 0))
@@ -654,7 +701,8 @@ async def test_kpis_and_ar_aging_follow_the_claims(client: Any, kafka: KafkaSett
     assert kpis["denial_rate"] == 0.5
     # paid 20000 of what the payers owed: 2 x 24550 charged - 4550 contractual (the denial's CO-50 is not)
     assert kpis["net_collection_rate"] == round(20000 / (2 * 24550 - 4550), 4)
-    assert kpis["average_days_to_payment"] is not None and kpis["average_days_to_payment"] < 1
+    assert kpis["average_days_to_payment"] == 14.0
+    assert (await client.get(f"/v1/claims/{paid['id']}", headers=T)).json()["paid_on"] == paid_on.isoformat()
     aging = (await client.get("/v1/reports/ar-aging", headers=T)).json()
     assert aging == [
         {

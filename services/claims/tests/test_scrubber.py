@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import re
 import sys
 from datetime import date
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +15,7 @@ from claims.domain.ncci import NcciTables, load_mue, load_ptp
 from claims.domain.scrubber import Eligibility, ScrubContext, load_payer_rules, rule_texts, scrub
 
 sys.path.insert(0, str(Path(__file__).parent))
-from factory import DOS, TODAY, days_ago, encounter
+from factory import DOS, TODAY, days_ago, encounter, on
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -124,6 +126,61 @@ def test_ncci_deleted_edit_no_longer_applies() -> None:
 def test_mue_limit() -> None:
     assert "MUE001" in rules_of(encounter(**{"lines.1.units": "2"}))  # fixture: 83036 MUE 1
     assert "MUE001" not in rules_of(encounter(**{"lines.1.units": "1"}))
+
+
+def mue_edits(doc: dict[str, Any], **ctx: Any) -> list[Any]:
+    return [e for e in run(doc, **ctx) if e.rule == "MUE001"]
+
+
+EXTRA_83036 = {
+    "procedure_code": "83036",
+    "charge": "45.50",
+    "units": "1",
+    "service_date": DOS,
+    "diagnosis_pointers": [1],
+}
+
+
+def test_mue_per_date_of_service_sums_the_lines_of_the_day() -> None:
+    # Fixture: 83036 MUE 1, MAI 3 (date of service, clinical): two lines of one unit the same day are two.
+    split = encounter(lines=[*encounter()["lines"], EXTRA_83036])
+    (edit,) = mue_edits(split)
+    assert edit.field == "lines[2].units"
+    assert edit.message == f"2 units of 83036 on {DOS} exceed the MUE of 1 per date of service (MAI 3)"
+    other_day = encounter(lines=[*encounter()["lines"], {**EXTRA_83036, "service_date": days_ago(11)}])
+    assert mue_edits(other_day) == []
+
+
+def test_mue_per_line_is_not_summed(tmp_path: Path) -> None:
+    per_line = tmp_path / "mue.csv"
+    per_line.write_text(
+        "HCPCS/CPT Code,Practitioner Services MUE Values,MUE Adjudication Indicator\n83036,1,1 Line Edit\n"
+    )
+    tables = NcciTables()
+    load_mue(per_line, tables)
+    split = ClaimCreate.model_validate(encounter(lines=[*encounter()["lines"], EXTRA_83036]))
+    assert [e.rule for e in scrub(split, ScrubContext(today=TODAY, ncci=tables, units_billed={}))] == []
+    two = ClaimCreate.model_validate(encounter(**{"lines.1.units": "2"}))
+    (edit,) = scrub(two, ScrubContext(today=TODAY, ncci=tables))
+    assert edit.message == f"2 units of 83036 on {DOS} exceed the MUE of 1 per line (MAI 1)"
+
+
+def test_mue_per_date_of_service_counts_the_units_of_other_claims() -> None:
+    billed = {("83036", on(DOS)): Decimal(1)}
+    (edit,) = mue_edits(encounter(), units_billed=billed)
+    assert edit.field == "lines[1].units"
+    assert edit.message == (
+        f"2 units of 83036 on {DOS} exceed the MUE of 1 per date of service (MAI 3; 1 of them on other claims"
+        " from this provider)"
+    )
+    assert mue_edits(encounter(), units_billed={("83036", on(days_ago(11))): Decimal(1)}) == []
+
+
+def test_a_mue_file_with_an_unknown_adjudication_indicator_is_refused(tmp_path: Path) -> None:
+    bad = tmp_path / "mue.csv"
+    bad.write_text("HCPCS/CPT Code,MUE Values,MUE Adjudication Indicator\n83036,1,X Unknown\n")
+    with pytest.raises(ValueError, match=re.escape("mue.csv row 2 (83036): MUE adjudication indicator 'X Unknown'")):
+        load_mue(bad, NcciTables())
 
 
 def test_duplicates_and_eligibility_from_context() -> None:

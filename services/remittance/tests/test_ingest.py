@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import sys
 from dataclasses import replace
 from datetime import UTC, date, datetime
@@ -85,6 +86,8 @@ async def test_standard_file_posts_to_the_cent(engine: Any, tmp_path: Path) -> N
     events = await rows(engine, bus.outbox)
     assert sorted(e.key for e in events) == ["PCN0001", "PCN0002"]
     assert {e.topic for e in events} == {"remittance.claim.adjudicated"}
+    # the payment date of BPR16 goes to claims (its days to payment count to it)
+    assert {json.loads(e.payload)["payment_date"] for e in events} == {"2026-11-20"}
 
 
 async def test_same_file_twice_sequentially_and_concurrently_posts_once(engine: Any, tmp_path: Path) -> None:

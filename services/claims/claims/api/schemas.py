@@ -39,6 +39,7 @@ class ClaimRead(BaseModel):
     created_at: datetime
     updated_at: datetime
     submitted_at: datetime | None
+    paid_on: date | None = Field(default=None, description="the payment date (BPR16) of the 835 that first paid it")
     document: ClaimCreate
 
 

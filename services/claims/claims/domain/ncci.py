@@ -4,7 +4,11 @@ CMS publishes both quarterly (they contain CPT, so they are not shipped here). T
 tab- or comma-separated files as published, keeping the columns we need:
 - PTP: column 1 code, column 2 code, effective date, deletion date ('*' = none), modifier indicator
   (0: never billed together, 1: allowed with an NCCI-associated modifier, 9: not applicable).
-- MUE: HCPCS/CPT code, MUE value (max units per line per date of service).
+- MUE: HCPCS/CPT code, MUE value, MUE adjudication indicator (MAI). The MAI says what the value limits:
+  1 the units of one claim line; 2 (policy) and 3 (clinical benchmark) the units of one date of service,
+  summed over every line and claim of the same patient from the same provider. The CMS column reads
+  "3 Date of Service Edit: Clinical": its leading digit is the indicator. A file without the column is
+  read as per-line values, the only kind of MUE before CMS added the indicator.
 """
 
 from __future__ import annotations
@@ -73,10 +77,20 @@ class PtpEdit:
         return self.effective <= on and (self.deleted is None or on <= self.deleted)
 
 
+@dataclass(frozen=True)
+class Mue:
+    value: int  # the most units payable
+    indicator: str  # MAI: 1 per claim line, 2 per date of service (policy), 3 per date of service (clinical)
+
+    @property
+    def per_day(self) -> bool:
+        return self.indicator in ("2", "3")
+
+
 @dataclass
 class NcciTables:
     ptp: dict[tuple[str, str], list[PtpEdit]] = field(default_factory=dict)
-    mue: dict[str, int] = field(default_factory=dict)
+    mue: dict[str, Mue] = field(default_factory=dict)
 
     def pair(self, first: str, second: str, on: date) -> PtpEdit | None:
         for edit in self.ptp.get((first, second), []):
@@ -119,9 +133,16 @@ def load_ptp(path: Path, tables: NcciTables) -> int:
 
 def load_mue(path: Path, tables: NcciTables) -> int:
     count = 0
-    for row in _rows(path):
+    for n, row in enumerate(_rows(path), start=1):
+        if len(row) < 2:
+            continue  # the copyright notice above the header
         code, value = row[0].strip(), row[1].strip()
         if value.isdigit() and code and code[0].isalnum() and not code.lower().startswith("hcpcs"):
-            tables.mue[code] = int(value)
+            indicator = (row[2].strip() if len(row) > 2 else "")[:1] or "1"
+            if indicator not in ("1", "2", "3"):
+                raise ValueError(
+                    f"{path.name} row {n} ({code}): MUE adjudication indicator {row[2].strip()!r} is not 1, 2 or 3"
+                )
+            tables.mue[code] = Mue(int(value), indicator)
             count += 1
     return count

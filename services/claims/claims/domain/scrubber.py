@@ -8,6 +8,7 @@ from __future__ import annotations
 import tomllib
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from decimal import Decimal
 from functools import cache
 from importlib import resources
 from pathlib import Path
@@ -94,6 +95,9 @@ class ScrubContext:
     payer_rules: PayerRuleBook = field(default_factory=PayerRuleBook)
     duplicates: list[str] = field(default_factory=list)  # claim numbers of possible duplicates
     eligibility: Eligibility | None = None
+    # units of each (procedure code, date of service) with a per-day MUE that the same patient's other
+    # claims from the same provider to the same payer already bill (``day_units`` of each)
+    units_billed: dict[tuple[str, date], Decimal] = field(default_factory=dict)
 
 
 class _Findings:
@@ -221,15 +225,7 @@ def _lines(claim: ClaimCreate, ctx: ScrubContext, f: _Findings) -> None:
 
 def _ncci(claim: ClaimCreate, ctx: ScrubContext, f: _Findings) -> None:
     lines = [(i, line) for i, line in enumerate(claim.lines) if line.procedure_code]
-    units_per_day: dict[tuple[str, date], tuple[int, Any]] = {}
-    for i, line in lines:
-        assert line.procedure_code is not None
-        key = (line.procedure_code, line.service_date)
-        total = units_per_day.get(key, (0, None))[0] + int(line.units)
-        units_per_day[key] = (total, i)
-        limit = ctx.ncci.mue.get(line.procedure_code)
-        if limit is not None and line.units > limit:
-            f.add("MUE001", index=i, units=line.units, code=line.procedure_code, date=line.service_date, limit=limit)
+    _mue(claim, ctx, f)
     for i, line in lines:
         for _j, other in lines:
             if other is line or other.service_date != line.service_date:
@@ -248,6 +244,48 @@ def _ncci(claim: ClaimCreate, ctx: ScrubContext, f: _Findings) -> None:
                 f.add("NCCI001", **values)
             elif not PTP_MODIFIERS.intersection(line.modifiers):
                 f.add("NCCI002", **values)
+
+
+def day_units(claim: ClaimCreate, tables: NcciTables) -> dict[tuple[str, date], Decimal]:
+    """The units the claim bills of each code with a per-day MUE (MAI 2 or 3), by date of service."""
+    out: dict[tuple[str, date], Decimal] = {}
+    for line in claim.lines:
+        mue = tables.mue.get(line.procedure_code or "")
+        if mue is not None and mue.per_day:
+            key = (line.procedure_code or "", line.service_date)
+            out[key] = out.get(key, Decimal(0)) + line.units
+    return out
+
+
+def _units(value: Decimal) -> str:
+    return f"{value.normalize():f}"
+
+
+def _mue(claim: ClaimCreate, ctx: ScrubContext, f: _Findings) -> None:
+    """MAI 1 limits each line; MAI 2 and 3 limit the day: this claim's lines plus the units the patient's
+    other claims from the provider bill that day. A day over its limit is reported once, on the line that
+    takes it over, with the day's total."""
+    totals = day_units(claim, ctx.ncci)
+    running = {key: ctx.units_billed.get(key, Decimal(0)) for key in totals}
+    reported: set[tuple[str, date]] = set()
+    for i, line in enumerate(claim.lines):
+        mue = ctx.ncci.mue.get(line.procedure_code or "")
+        if mue is None:
+            continue
+        values = {"index": i, "code": line.procedure_code, "date": line.service_date.isoformat(), "limit": mue.value}
+        if not mue.per_day:
+            if line.units > mue.value:
+                f.add("MUE001", **values, units=_units(line.units), scope="per line (MAI 1)")
+            continue
+        key = (line.procedure_code or "", line.service_date)
+        running[key] += line.units
+        if running[key] > mue.value and key not in reported:
+            reported.add(key)
+            prior = ctx.units_billed.get(key, Decimal(0))
+            total = totals[key] + prior
+            scope = f"per date of service (MAI {mue.indicator}"
+            scope += f"; {_units(prior)} of them on other claims from this provider)" if prior else ")"
+            f.add("MUE001", **values, units=_units(total), scope=scope)
 
 
 def _payer(claim: ClaimCreate, ctx: ScrubContext, f: _Findings) -> None:

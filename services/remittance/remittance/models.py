@@ -93,7 +93,7 @@ claim_payment = Table(
     Column("crossover_state", String(10), nullable=True),
     Column("crossover_of", String(36), nullable=True),  # the forwarded claim_payment this one answers
     Index("ix_claim_payment_tenant_claim", "tenant_id", "claim_id"),
-    Index("ix_claim_payment_tenant_crossover", "tenant_id", "crossover_state"),
+    Index("ix_claim_payment_crossover", "crossover_state", "tenant_id"),
     Index("ix_claim_payment_tenant_pccn", "tenant_id", "payer_claim_control_number"),
     Index("ix_claim_payment_remittance", "remittance_id"),
 )

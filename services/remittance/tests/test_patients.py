@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import AsyncIterator
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -343,7 +343,7 @@ async def test_a_late_crossover_makes_the_share_due_and_its_answer_takes_it_back
     assert r.status_code in (200, 201), r.text
     assert (await account(client, "A8"))["balance_cents"] == 0
     # 30 days and more after Medicare paid, the Medigap plan has not answered: the coinsurance is due
-    late = (paid_on + __import__("datetime").timedelta(days=31)).isoformat()
+    late = (paid_on + timedelta(days=31)).isoformat()
     r = await client.post("/v1/statements/runs", json={"as_of": late}, headers=T)
     assert r.status_code in (200, 201), r.text
     assert (await account(client, "A8"))["balance_cents"] == 2000

@@ -22,12 +22,12 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column("crossover_payer_id", sa.String(length=80), nullable=True))
         batch_op.add_column(sa.Column("crossover_payer_name", sa.String(length=60), nullable=True))
         batch_op.add_column(sa.Column("crossover_state", sa.String(length=10), nullable=True))
-        batch_op.create_index("ix_claim_tenant_crossover", ["tenant_id", "crossover_state"], unique=False)
+        batch_op.create_index("ix_claim_crossover", ["crossover_state", "tenant_id"], unique=False)
 
 
 def downgrade() -> None:
     with op.batch_alter_table("claim", schema=None) as batch_op:
-        batch_op.drop_index("ix_claim_tenant_crossover")
+        batch_op.drop_index("ix_claim_crossover")
         batch_op.drop_column("crossover_state")
         batch_op.drop_column("crossover_payer_name")
         batch_op.drop_column("crossover_payer_id")

@@ -23,12 +23,12 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column("crossover_payer_name", sa.String(length=60), nullable=True))
         batch_op.add_column(sa.Column("crossover_state", sa.String(length=10), nullable=True))
         batch_op.add_column(sa.Column("crossover_of", sa.String(length=36), nullable=True))
-        batch_op.create_index("ix_claim_payment_tenant_crossover", ["tenant_id", "crossover_state"], unique=False)
+        batch_op.create_index("ix_claim_payment_crossover", ["crossover_state", "tenant_id"], unique=False)
 
 
 def downgrade() -> None:
     with op.batch_alter_table("claim_payment", schema=None) as batch_op:
-        batch_op.drop_index("ix_claim_payment_tenant_crossover")
+        batch_op.drop_index("ix_claim_payment_crossover")
         batch_op.drop_column("crossover_of")
         batch_op.drop_column("crossover_state")
         batch_op.drop_column("crossover_payer_name")

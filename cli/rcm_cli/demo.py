@@ -46,6 +46,8 @@ PAYERS = {
     "ACME01": {"payer_id": "ACME01", "name": "ACME HEALTH PLAN", "filing_indicator": "CI"},
     "MCRB1": {"payer_id": "MCRB1", "name": "MEDICARE PART B", "filing_indicator": "MB"},
 }
+CROSSOVER = "crossover"
+CROSSOVER_PAYERS = {"MGAP1": {"payer_id": "MGAP1", "name": "MEDIGAP MUTUAL", "filing_indicator": "CI"}}
 LAST = ["Garcia", "Smith", "Nguyen", "Johnson", "Patel", "Brown", "Kowalski", "Okafor", "Miller", "Rossi", "Chen"]
 FIRST = ["Ana", "James", "Linh", "Mary", "Raj", "Olivia", "Piotr", "Ngozi", "Robert", "Giulia", "Wei", "Sofia"]
 STREETS = ["Elm St", "Oak Ave", "Maple Dr", "Lincoln Rd", "Cedar Ln"]
@@ -73,6 +75,10 @@ SCENARIOS: dict[str, tuple[int, str, str]] = {
     "duplicate_entry": (4, "held by the scrubber; the second entry voided", "void"),
     # the payer loses the claim: no 277CA, no 835; the follow-up list and a 276 find it was never received
     "payer_never_answers": (3, "follow up: 276 inquiry, the payer has no record", "submitted"),
+    # a Medicare patient with a Medigap plan (named on the claim as secondary): Medicare forwards the claim
+    # (835 CLP02 19, NM1*TT) and the Medigap plan sends its own 835; no secondary claim from us. Not drawn by
+    # weight: the first Medicare clean visit of the day is one, and any other whose member has such a plan.
+    CROSSOVER: (0, "none: Medicare forwards the claim, the Medigap plan pays its part", "paid"),
 }
 UNANSWERED = "payer_never_answers"
 WAITING = "waiting-on-payers"  # the phase in which the demo only reads
@@ -134,7 +140,11 @@ def clinic_day(
             scenario = "clean"  # every member whose claims the payer loses has a visit already
         payer_id = "MCRB1" if scenario == "clean" and rng.random() < 0.35 else "ACME01"
         pool = ended if scenario == "coverage_ended" else lost if scenario == UNANSWERED else active[payer_id]
+        if payer_id == "MCRB1" and not any(e.scenario == CROSSOVER for e in out):
+            pool = [m for m in pool if m.get("crossover_payer_id")] or pool
         member = rng.choice([m for m in pool if m["member_id"] not in used] or pool)
+        if scenario == "clean" and member.get("crossover_payer_id") in CROSSOVER_PAYERS:
+            scenario = CROSSOVER
         used.add(member["member_id"])
         member_id = member["member_id"]
         dx, lines = rng.choice(VISITS)
@@ -191,6 +201,9 @@ def clinic_day(
                 for code, charge, ptr in lines
             ],
         }
+        if scenario == CROSSOVER:  # the Medigap card, entered as the claim's secondary payer
+            card = {**doc["subscriber"], "member_id": member["crossover_member_id"]}  # type: ignore[dict-item]
+            doc["secondary_payer"] = {**CROSSOVER_PAYERS[member["crossover_payer_id"]], "subscriber": card}
         out.append(
             Encounter(
                 n,
@@ -610,6 +623,11 @@ async def work_denials(demo: Demo, encounters: list[Encounter], ours: set[str], 
 
 
 def expected_state(e: Encounter, claim: dict[str, Any], claims: dict[str, dict[str, Any]]) -> str:
+    if e.scenario == CROSSOVER:
+        if claim["id"] not in e.claim_ids:  # a secondary claim to the plan Medicare forwarded to: billed twice
+            return "absent (Medicare forwarded the claim; no secondary claim)"
+        # paid by Medicare, and done only once the Medigap plan's own 835 has come
+        return "paid" if claim.get("crossover_state") == "answered" else "paid, crossover payer answered"
     if e.scenario == "missing_authorization":
         return "corrected" if claim["frequency"] == "1" else "paid"
     return SCENARIOS[e.scenario][2]

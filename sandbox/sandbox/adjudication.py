@@ -78,6 +78,8 @@ class Outcome:
     payment: ClaimPayment
     later: list[ClaimPayment] = field(default_factory=list)
     reason: str = "paid"
+    # (payer id, payment): the crossover payer's own 835 for a claim this payer forwarded to it (CLP02 19)
+    crossover: list[tuple[str, ClaimPayment]] = field(default_factory=list)
 
 
 class DuplicateIndex:
@@ -90,6 +92,11 @@ class DuplicateIndex:
         key = content_key(claim)
         earlier = self._seen.setdefault(key, claim.claim_id)
         return None if earlier == claim.claim_id else earlier
+
+    def forwarded(self, claim: Claim, payer_id: str, member_id: str) -> None:
+        """The claim was forwarded to this crossover payer: the same claim billed to it directly is a duplicate."""
+        lines = ",".join(f"{ln.procedure_code}/{ln.service_date}/{ln.charge}" for ln in claim.lines)
+        self._seen.setdefault(f"{payer_id}|{member_id}|{lines}", f"crossover:{claim.claim_id}")
 
 
 def _denied_line(ln: ServiceLine, group: str, carc: str, rarc: str | None) -> ServicePayment:
@@ -178,7 +185,49 @@ def adjudicate(
         payer.setting("reversal_percent", "0")
     ):
         outcome = _paid_wrong_first(claim, payer, member, outcome.payment)
+    if member.crossover and claim.responsibility == "P" and outcome.payment.status == "1" and not outcome.later:
+        _forward(book, claim, outcome, member.crossover, duplicates)
     return outcome
+
+
+def _forward(
+    book: PlanBook, claim: Claim, outcome: Outcome, to: tuple[str, str], duplicates: DuplicateIndex | None
+) -> None:
+    """The payer forwards the claim to the member's crossover plan (CLP02 19, NM1*TT), which answers with its own
+    835: per line, the patient-share CARCs its plan covers paid, Medicare's part as OA-23, the rest still PR."""
+    payer_id, member_id = to
+    crossover = book.payers[payer_id]
+    enrollment = book.enrollment(payer_id, member_id)
+    assert enrollment is not None, "a crossover member is enrolled with the crossover payer (sandbox.payers)"
+    covers = set(enrollment.plan.get("covers", []))
+    primary = outcome.payment
+    primary.status = "19"
+    primary.crossover_carrier = {"name": crossover.name, "id_qualifier": "PI", "id": payer_id}
+    services = []
+    for s in primary.services:
+        patient = [a for a in s.adjustments if a.group == "PR"]
+        paid = sum((a.amount for a in patient if a.reason in covers), Decimal(0))
+        left = [Adjustment("PR", a.reason, a.amount) for a in patient if a.reason not in covers]
+        prior = s.charge - sum((a.amount for a in patient), Decimal(0))
+        services.append(
+            ServicePayment(
+                s.procedure,
+                s.charge,
+                paid,
+                revenue_code=s.revenue_code,
+                units=s.units,
+                service_date=s.service_date,
+                line_control_number=s.line_control_number,
+                adjustments=([Adjustment("OA", "23", prior)] if prior else []) + left,
+            )
+        )
+    answer = _claim_payment(claim, payer_id, services)
+    answer.status = "2" if answer.status != "4" else "4"
+    answer.filing_indicator = "MC" if "MEDICAID" in crossover.name else FILING_835["CI"]
+    answer.patient = {**answer.patient, "id": member_id}
+    outcome.crossover.append((payer_id, answer))
+    if duplicates is not None:
+        duplicates.forwarded(claim, payer_id, member_id)
 
 
 def _price_lines(

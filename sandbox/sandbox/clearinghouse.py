@@ -284,6 +284,12 @@ class Clearinghouse:
                     key = f"{result.interchange_control}:{payer_id}:{npi}:{round_}"
                     text = self._render_835(payer_id, npi, payees[npi], payments, key, today)
                     self._schedule(due, "835", f"{ref}-{npi}-{round_}.835", text)
+            # the crossover payers' own 835s, after the forwarding payer's (never a claim billed to them twice)
+            for (other, npi), payments in sorted(_crossovers(outcomes).items()):
+                delay = float(self.book.payers[other].setting("adjudication_delay_seconds", 2.0)) * self.delay_scale
+                key = f"{result.interchange_control}:{payer_id}:{npi}:crossover:{other}"
+                text = self._render_835(other, npi, payees[npi], payments, key, today)
+                self._schedule(now + ack_delay + adj_delay + delay, "835", f"{ref}-{npi}-{other}.835", text)
         return out
 
     def _render_277ca(self, payer_id: str, claims: list[Claim], acks: list[ClaimAck], ref: str, today: date) -> str:
@@ -411,6 +417,15 @@ class Clearinghouse:
                 except OSError as exc:
                     log.warning("clearinghouse loop: %s", exc)
                 await changes.wait(stop, due)
+
+
+def _crossovers(outcomes: list[tuple[Claim, Outcome]]) -> dict[tuple[str, str], list[ClaimPayment]]:
+    """The crossover payers' payments, grouped per (crossover payer, billing provider NPI)."""
+    out: dict[tuple[str, str], list[ClaimPayment]] = {}
+    for claim, outcome in outcomes:
+        for payer_id, payment in outcome.crossover:
+            out.setdefault((payer_id, claim.billing_provider.npi or ""), []).append(payment)
+    return out
 
 
 def _rounds(outcomes: list[tuple[Claim, Outcome]]) -> list[dict[str, list[ClaimPayment]]]:

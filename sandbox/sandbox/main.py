@@ -137,6 +137,9 @@ def create_app() -> FastAPI:
                 "coverage_start": m.start,
                 "coverage_end": m.end,
                 "claims_unanswered": m.member_id in unanswered(payer),
+                **(
+                    {"crossover_payer_id": m.crossover[0], "crossover_member_id": m.crossover[1]} if m.crossover else {}
+                ),
             }
             for m in rows[offset : offset + max(0, min(limit, 5000))]
         ]

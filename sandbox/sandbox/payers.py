@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from decimal import Decimal
 from functools import cache
@@ -52,6 +52,7 @@ class Enrollment:
     end: date | None
     deductible_met: Decimal = Decimal(0)
     out_of_pocket_met: Decimal | None = None
+    crossover: tuple[str, str] | None = None  # (payer id, member id): the plan this payer forwards claims to
 
     def covers(self, on: date) -> bool:
         return self.start <= on and (self.end is None or on <= self.end)
@@ -193,4 +194,22 @@ def load_book(path: Path | None) -> PlanBook:
                 out_of_pocket_met=Decimal(m["out_of_pocket_met"]) if "out_of_pocket_met" in m else None,
             )
         payers[payer_id] = config
+    _crossovers(payers)
     return PlanBook(payers)
+
+
+def _crossovers(payers: dict[str, PayerConfig]) -> None:
+    """Roster members who also hold a crossover plan: enrolled with that payer too, and linked to it."""
+    for config in payers.values():
+        link = config.data.get("crossover")
+        if not link or not config.data.get("roster"):
+            continue
+        target = payers[link["payer"]]
+        plan = target.data["plans"][link["plan"]]
+        every = int(link["every"])
+        for n, (member_id, member) in enumerate(list(config.members.items()), start=1):
+            if n % every:
+                continue
+            other = f"{link['prefix']}{n:07d}"
+            target.members[other] = Enrollment(target.payer_id, other, link["plan"], plan, member.start, member.end)
+            config.members[member_id] = replace(member, crossover=(target.payer_id, other))

@@ -402,3 +402,65 @@ async def test_the_loop_sends_a_spooled_answer_when_it_is_due_not_on_its_poll(tm
     await task
     assert [name for _kind, name, _text in capture.sent] == ["later.277"]
     assert 0.4 < time.monotonic() - started < 5  # when due (0.5 s), not on the 30 s poll
+
+
+async def test_medicare_forwards_a_crossover_and_the_medigap_plan_sends_its_own_835(tmp_path: Path) -> None:
+    """Every 10th Medicare member holds a Medigap plan G (MGAP1): Medicare answers CLP02 19 with NM1*TT and
+    forwards the claim; MGAP1's own 835 pays the coinsurance (CLP02 2, Medicare's part as OA-23), leaving the
+    deductible to the patient. The same claim billed to MGAP1 by the provider is a duplicate (CO-18)."""
+    medicare = Payer("MEDICARE PART B", "MCRB1")
+    assert BOOK.enrollment("MCRB1", mbi(10)).crossover == ("MGAP1", "MG0000010")  # type: ignore[union-attr]
+    assert BOOK.enrollment("MCRB1", mbi(7)).crossover is None  # type: ignore[union-attr]
+    # a crossover member who has met half the Part B deductible: Medicare leaves deductible and coinsurance
+    member = next(m for m in BOOK.payers["MCRB1"].members.values() if m.crossover and 0 < m.deductible_met < 257)
+    assert member.crossover is not None
+    medigap_id = member.crossover[1]
+    capture, clock = await run(
+        tmp_path, claims=[claim("XOVER", member.member_id, ("99214", "220.00"), ("71046", "120.00"), payer=medicare)]
+    )
+    clock.now += 60
+    await Clearinghouse(BOOK, tmp_path / "spool", capture, numbers=MemoryControlNumbers(), clock=clock).deliver_due()
+    eras = [t for k, _n, t in capture.sent if k == "835"]
+    assert len(eras) == 2
+    for text in eras:
+        assert verdict(text, tmp_path) == "OK", text
+    by_payer = {
+        next(i for i in iter_835(t.encode()) if isinstance(i, PaymentHeader)).payer_id: next(
+            i for i in iter_835(t.encode()) if isinstance(i, ClaimPayment)
+        )
+        for t in eras
+    }
+    first, second = by_payer["MCRB1"], by_payer["MGAP1"]
+    assert first.status == "19" and first.crossover_carrier == {
+        "name": "MEDIGAP MUTUAL",
+        "id_qualifier": "PI",
+        "id": "MGAP1",
+    }
+    assert second.status == "2" and second.patient_control_number == "XOVER" and not second.crossover_carrier
+    coinsurance = sum((a.amount for s in first.services for a in s.adjustments if a.reason == "2"), D(0))
+    deductible = sum(
+        (a.amount for s in first.services for a in s.adjustments if a.group == "PR" and a.reason == "1"), D(0)
+    )
+    assert coinsurance > 0 and second.paid == coinsurance and second.patient_responsibility == deductible
+    assert second.charge == second.paid + second.adjustment_total()
+    assert {a.group + "-" + a.reason for s in second.services for a in s.adjustments} <= {"OA-23", "PR-1"}
+    # the provider bills MGAP1 for what Medicare forwarded: denied as a duplicate, never paid twice
+    house = Clearinghouse(BOOK, tmp_path / "spool2", capture, numbers=MemoryControlNumbers(), clock=clock)
+    house.receive_837(
+        interchange([claim("XOVER", member.member_id, ("99214", "220.00"), ("71046", "120.00"), payer=medicare)]),
+        today=TODAY,
+    )
+    again = claim(
+        "XOVER2",
+        medigap_id,
+        ("99214", "220.00"),
+        ("71046", "120.00"),
+        payer=Payer("MEDIGAP MUTUAL", "MGAP1"),
+        responsibility="S",
+    )
+    house.receive_837(interchange([again]), today=TODAY)
+    clock.now += 120
+    capture.sent.clear()
+    await house.deliver_due()
+    (dup,) = [p for p in payments(capture) if p.patient_control_number == "XOVER2"]
+    assert dup.paid == 0 and {a.reason for s in dup.services for a in s.adjustments} == {"18"}

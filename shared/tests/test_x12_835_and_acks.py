@@ -122,3 +122,58 @@ def test_control_numbers_wrap_around_and_the_file_shrinks_with_its_text(tmp_path
     assert numbers.next("ISA") == 1  # nine digits at most, then 1 again
     assert json.loads(path.read_text()) == {"GS": 7, "ISA": 1}  # overwritten in place, nothing left behind
     assert [numbers.next("ISA") for _ in range(2)] == [2, 3]
+
+
+def _crossover_835() -> str:
+    from datetime import date
+
+    from rcm_shared.x12.sets.common import Adjustment
+    from rcm_shared.x12.sets.x835 import Procedure, ServicePayment, build_835
+    from rcm_shared.x12.writer import InterchangeWriter
+
+    line = ServicePayment(
+        Procedure("HC", "99213"),
+        Decimal("150.00"),
+        Decimal("71.69"),
+        units=Decimal(1),
+        service_date=date(2026, 11, 2),
+        adjustments=[Adjustment("CO", "45", Decimal("60.39")), Adjustment("PR", "2", Decimal("17.92"))],
+        amounts={"B6": Decimal("89.61")},
+    )
+    claim = ClaimPayment(
+        "C1",
+        "19",
+        Decimal("150.00"),
+        Decimal("71.69"),
+        Decimal("17.92"),
+        "MB",
+        "MCR000000000001",
+        frequency="1",
+        patient={"last": "DOE", "first": "JANE", "id_qualifier": "MI", "id": "1EG4TE5MK73"},
+        services=[line],
+        crossover_carrier={"name": "MEDIGAP MUTUAL", "id_qualifier": "PI", "id": "MGAP1"},
+    )
+    header = PaymentHeader("", "I", Decimal("71.69"), "C", "ACH", date(2026, 11, 20), "123", "1000000001")
+    header.payer_name, header.payer_id, header.payee_name, header.payee_id = "MEDICARE", "MCRB1", "CLINIC", "1234567893"
+    ts = build_835(header, [claim])
+    writer = InterchangeWriter(
+        sender=US,
+        receiver=Party("ZZ", "CLINIC", "CLINIC"),
+        functional_id="HP",
+        version=ts.implementation,
+        numbers=MemoryControlNumbers(),
+    )
+    return writer.render([ts])
+
+
+def test_835_crossover_carrier_nm1_tt_is_read_written_and_valid(tmp_path: Path) -> None:
+    """CLP02 19 with NM1*TT: the payer forwarded the claim to the crossover carrier named there."""
+    text = _crossover_835()
+    assert "NM1*TT*2*MEDIGAP MUTUAL*****PI*MGAP1~" in text
+    (claim,) = [i for i in iter_835(text.encode()) if isinstance(i, ClaimPayment)]
+    assert claim.status == "19" and claim.forwarded
+    assert claim.crossover_carrier == {"name": "MEDIGAP MUTUAL", "id_qualifier": "PI", "id": "MGAP1"}
+    assert claim.patient["last"] == "DOE"  # NM1*QC still read as the patient
+    target = tmp_path / "crossover.835"
+    target.write_text(text)
+    assert _pyx12_verdict(target) == "OK"

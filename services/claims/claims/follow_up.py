@@ -7,6 +7,9 @@ days *before* its timely-filing limit (first date of service + ``timely_filing_d
 Each item says why and what to do next; the last 277 answer to a 276 inquiry refines that (not found
 -> resubmit, pending -> wait, finalized -> get the 835, more information requested -> send it).
 The worker sends the 276 inquiries that are due (``inquiry_every_days`` apart) on its own.
+A crossover (the payer forwarded the claim to the next payer itself, 835 CLP02 19-21) is listed when the
+crossover payer's 835 is later than that payer's ``payment_days`` after the forwarding payer's; remittance
+makes the patient's share due from the same day (its ``crossover_wait_days``).
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from claims.config import ClaimsSettings
 from claims.domain import state as st
 from claims.domain.scrubber import PayerRuleBook
-from claims.handlers import ClaimsUnit
+from claims.handlers import CROSSOVER_PENDING, ClaimsUnit
 from claims.models import claim, claim_status_record
 from claims.submission import Prepared, hold_for_caller, prepare_status_inquiry
 
@@ -34,6 +37,7 @@ REASONS = {
     "no_999": "no acknowledgment (999) from the clearinghouse",
     "no_277ca": "no claim acknowledgment (277CA) from the payer",
     "no_payment": "no payment (835) from the payer",
+    "no_crossover_payment": "no 835 from the payer the claim was forwarded to (crossover)",
     "timely_filing": "the timely-filing limit is near and the claim is not adjudicated",
 }
 ACTIONS = {
@@ -44,6 +48,7 @@ ACTIONS = {
     "request_remittance": "the payer reports the claim finalized: request the 835 or check the payer portal",
     "send_information": "the payer asks for more information: send it (attachment or corrected claim)",
     "file_now": "correct and submit the claim before the limit",
+    "contact_crossover_payer": "ask the crossover payer about the forwarded claim (do not bill it a second time)",
 }
 
 
@@ -155,6 +160,32 @@ def assess(row: Any, records: list[StatusRecord], rules: PayerRuleBook, as_of: d
     )
 
 
+def assess_crossover(row: Any, rules: PayerRuleBook, as_of: date) -> FollowUpItem | None:
+    """The follow-up item of an adjudicated claim whose crossover payer has not answered, once that is late."""
+    r = rules.for_payer(row.crossover_payer_id or row.payer_id)
+    forwarded_on = row.adjudicated_at.date() if row.adjudicated_at else None
+    if forwarded_on is None or (as_of - forwarded_on).days <= r.payment_days:
+        return None
+    deadline = row.service_from + timedelta(days=rules.for_payer(row.payer_id).timely_filing_days)
+    return FollowUpItem(
+        claim_id=row.id,
+        payer_id=row.crossover_payer_id or row.payer_id,
+        state=row.state,
+        service_from=row.service_from,
+        charge_cents=row.charge_cents,
+        submitted_on=row.submitted_at.date() if row.submitted_at else None,
+        days_outstanding=(as_of - forwarded_on).days,
+        reason="no_crossover_payment",
+        reason_text=REASONS["no_crossover_payment"],
+        next_action="contact_crossover_payer",
+        next_action_text=ACTIONS["contact_crossover_payer"],
+        inquiry_due=False,  # a 276 would go to the claim's payer, which has answered
+        timely_filing_deadline=deadline,
+        days_to_timely_filing_limit=(deadline - as_of).days,
+        timely_filing_warning=False,  # the claim was filed in time: its payer adjudicated it
+    )
+
+
 async def follow_up_list(
     conn: AsyncConnection, tenant: str, rules: PayerRuleBook, as_of: date, payer_id: str | None = None
 ) -> list[FollowUpItem]:
@@ -180,6 +211,23 @@ async def follow_up_list(
         ):
             records.setdefault(rec.claim_id, []).append(StatusRecord(rec.source, rec.summary, list(rec.codes), rec.at))
     items = [i for row in rows if (i := assess(row, records.get(row.id, []), rules, as_of)) is not None]
+    crossover = [c.tenant_id == tenant, c.crossover_state == CROSSOVER_PENDING]
+    if payer_id:
+        crossover.append(c.crossover_payer_id == payer_id)
+    for row in await conn.execute(
+        select(
+            c.id,
+            c.payer_id,
+            c.state,
+            c.service_from,
+            c.charge_cents,
+            c.submitted_at,
+            c.adjudicated_at,
+            c.crossover_payer_id,
+        ).where(and_(*crossover))
+    ):
+        if row.state in st.ADJUDICATED and (item := assess_crossover(row, rules, as_of)) is not None:
+            items.append(item)
     items.sort(
         key=lambda i: (
             not i.timely_filing_warning,

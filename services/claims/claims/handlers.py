@@ -19,6 +19,7 @@ from rcm_shared.payloads.claims import BilledLine, ClaimStatusChangedV1
 from rcm_shared.payloads.denials import ClaimCorrection, DenialResolvedV1
 from rcm_shared.payloads.eligibility import EligibilityCheckCompletedV1
 from rcm_shared.payloads.remittance import ClaimAdjudicatedV1, ClaimReversedV1
+from rcm_shared.x12.sets.x835 import FORWARDED
 from sqlalchemy import and_, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -34,6 +35,7 @@ TOPIC = "claims.claim.status-changed"
 
 # CARCs that adjust the charge to the contracted amount (not denials): fee schedule, sequestration, ...
 CONTRACTUAL = frozenset({"45", "253", "59", "94", "131"})
+CROSSOVER_PENDING, CROSSOVER_ANSWERED = "pending", "answered"  # claim.crossover_state
 
 
 class NotFound(LookupError):
@@ -521,7 +523,8 @@ async def on_adjudicated_many(
     """Move each claim to paid / partially paid / denied (reversals, 22, are handled by on_reversed), for
     many events of the unit's tenant in order: the claims are read at once, the events applied in memory,
     then the claim rows, transitions and events written in one statement each. A claim with a secondary
-    payer is then billed to it (``bill_secondary``)."""
+    payer is then billed to it (``bill_secondary``), unless its payer forwarded it there itself (a
+    crossover, CLP02 19-21): the crossover carrier is recorded and its own 835 answers the same claim."""
     items = [(event, actor) for event, actor in items if event.status_code != "22"]
     ids = {event.claim_id for event, _actor in items}
     if not ids:
@@ -534,10 +537,28 @@ async def on_adjudicated_many(
         row = rows.get(event.claim_id)
         if row is None:
             continue  # a payment for a claim this tenant never billed: remittance keeps it for review
-        target = _adjudicated_state(event)
         contractual = sum(
             a.amount_cents for a in event.adjustments if a.group in ("CO", "PI") and a.reason in CONTRACTUAL
         )
+        if event.crossover_answer:
+            # the crossover payer's 835: its payment adds up, what it leaves to the patient replaces the
+            # forwarding payer's; its CARC 23 (the prior payer's part) is no denial of this claim
+            row.update(
+                paid_cents=row["paid_cents"] + event.paid_cents,
+                contractual_cents=row["contractual_cents"] + contractual,
+                patient_responsibility_cents=event.patient_responsibility_cents,
+                crossover_state=CROSSOVER_ANSWERED,
+                updated_at=datetime.now(UTC),
+            )
+            touched[row["id"]] = None
+            continue
+        if event.status_code in FORWARDED:
+            row.update(
+                crossover_payer_id=event.crossover_payer_id or row["next_payer_id"],
+                crossover_payer_name=(event.crossover_payer_name or "")[:60] or None,
+                crossover_state=CROSSOVER_PENDING,
+            )
+        target = _adjudicated_state(event)
         values = {
             "paid_cents": row["paid_cents"] + event.paid_cents,
             "contractual_cents": row["contractual_cents"] + contractual,
@@ -561,12 +582,14 @@ async def on_adjudicated_many(
         codes = [f"{a.group}-{a.reason}" for a in event.adjustments]
         changes.append((dict(row), old, target, reason, {"reason_codes": codes}))
         actors.append(actor)
-        if secondary_ctx is not None and row["next_payer_id"]:
+        if secondary_ctx is not None and row["next_payer_id"] and event.status_code not in FORWARDED:
             secondaries.append((before[row["id"]], event, actor))
     if touched:
         columns = ["paid_cents", "contractual_cents", "patient_responsibility_cents", "payer_claim_control_number"]
+        crossovers = ["crossover_payer_id", "crossover_payer_name", "crossover_state"]
         await unit.put_many(
-            [rows[claim_id] for claim_id in touched], [*columns, "adjudicated_at", "paid_on", "state", "updated_at"]
+            [rows[claim_id] for claim_id in touched],
+            [*columns, "adjudicated_at", "paid_on", "state", "updated_at", *crossovers],
         )
     if changes:
         await unit.record(changes, actors)
@@ -586,8 +609,8 @@ async def bill_secondary(
     as COB (2320/2430). Built once; returns its id (None when there is no secondary payer or nothing left)."""
     doc = ClaimCreate.model_validate(row.document)
     second = doc.secondary_payer
-    if second is None or doc.payer.responsibility != "P" or event.status_code not in ("1", "19"):
-        return None
+    if second is None or doc.payer.responsibility != "P" or event.status_code != "1":
+        return None  # 19-21: the payer forwarded the claim to the next payer itself (a crossover)
     if event.paid_cents >= event.charge_cents:
         return None  # nothing left for the secondary
     existing = await unit.conn.execute(

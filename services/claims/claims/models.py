@@ -52,6 +52,11 @@ claim = Table(
     Column("submission_id", String(36), nullable=True),
     Column("patient_account", String(20), nullable=True),  # the patient's account (patient_account.id)
     Column("next_payer_id", String(80), nullable=True),  # the payer billed after this one adjudicates (COB)
+    # A crossover (835 CLP02 19-21, NM1*TT): the payer forwarded the claim to this carrier itself; no claim goes
+    # to it from us. pending until the carrier's own 835 answers (answered), listed in follow-up when late.
+    Column("crossover_payer_id", String(80), nullable=True),
+    Column("crossover_payer_name", String(60), nullable=True),
+    Column("crossover_state", String(10), nullable=True),
     Column("created_at", UtcDateTime(), nullable=False),
     Column("updated_at", UtcDateTime(), nullable=False),
     Column("submitted_at", UtcDateTime(), nullable=True),
@@ -63,6 +68,9 @@ claim = Table(
     Index("ix_claim_tenant_member", "tenant_id", "payer_id", "member_id"),
     Index("ix_claim_tenant_submission", "tenant_id", "submission_id"),  # a 999 answers for a submission
     Index("ix_claim_tenant_created", "tenant_id", "created_at", "id"),  # the list's order
+    Index(
+        "ix_claim_crossover", "crossover_state", "tenant_id"
+    ),  # crossovers waited on (state first: no tenant-wide reads)
     # room on each page for a row's later versions: updates that change no indexed column (a 999's status,
     # a restated payment's amounts) stay on the page with no new index entries (migration claims_0009)
     postgresql_with={"fillfactor": 70},

@@ -669,6 +669,81 @@ async def test_primary_adjudication_builds_the_secondary_claim(
     assert other["patient_account"] not in (None, a["patient_account"])
 
 
+async def test_a_crossover_is_not_billed_to_the_secondary_and_waits_for_its_835(
+    client: Any, kafka: KafkaSettings
+) -> None:
+    """Medicare answers CLP02 19 with NM1*TT: it forwarded the claim to the Medigap plan itself. No secondary
+    claim from us (it would be a duplicate, CO-18); the carrier is recorded; the claim is on the follow-up list
+    once the carrier's 835 is late; that 835 (same claim id) completes the claim's money."""
+    secondary = {
+        "payer_id": "MGAP1",
+        "name": "MEDIGAP MUTUAL",
+        "filing_indicator": "CI",
+        "subscriber": {
+            "last_name": "Doe",
+            "first_name": "Jane",
+            "member_id": "MG77",
+            "birth_date": "1950-02-28",
+            "sex": "F",
+            "address": {"line1": "12 Elm St", "city": "Springfield", "state": "IL", "postal_code": "62704"},
+        },
+    }
+    a = await create(client, secondary_payer=secondary)
+    await submit(client, a["id"])
+    common = {"remittance_id": "R19", "claim_id": a["id"], "charge_cents": 24550, "payment_date": date(2026, 11, 20)}
+    medicare = ClaimAdjudicatedV1(
+        **common,
+        payer_id="MCRB1",
+        payer_claim_control_number="MCR19",
+        status_code="19",
+        paid_cents=16000,
+        patient_responsibility_cents=4000,
+        contractual_cents=4550,
+        adjustments=[
+            AdjustmentOut(group="CO", reason="45", amount_cents=4550, line_number=1),
+            AdjustmentOut(group="PR", reason="2", amount_cents=4000, line_number=1),
+        ],
+        crossover_payer_id="MGAP1",
+        crossover_payer_name="MEDIGAP MUTUAL",
+    )
+    env = Envelope.wrap(medicare, source="/remittance", tenant_id="org-1")
+    await consume(client, kafka, [("remittance.claim.adjudicated", env, a["id"])])
+    claims = (await client.get("/v1/claims", headers=T)).json()
+    assert [c["id"] for c in claims] == [a["id"]]  # no secondary claim
+    (c,) = claims
+    assert c["state"] == "paid" and c["crossover_payer_id"] == "MGAP1" and c["crossover_state"] == "pending"
+    assert c["crossover_payer_name"] == "MEDIGAP MUTUAL"
+
+    async def listed(days: int) -> dict[str, dict[str, Any]]:
+        as_of = (datetime.now(UTC).date() + timedelta(days=days)).isoformat()
+        r = await client.get("/v1/follow-up", params={"as_of": as_of}, headers=T)
+        assert r.status_code == 200, r.text
+        return {i["claim_id"]: i for i in r.json()}
+
+    assert a["id"] not in await listed(30)  # the default rules' payment_days for MGAP1: 30
+    late = (await listed(31))[a["id"]]
+    assert late["reason"] == "no_crossover_payment" and late["next_action"] == "contact_crossover_payer"
+    assert late["payer_id"] == "MGAP1" and not late["inquiry_due"]
+
+    answer = ClaimAdjudicatedV1(
+        **common | {"remittance_id": "R2"},
+        payer_id="MGAP1",
+        payer_claim_control_number="MG2",
+        status_code="2",
+        paid_cents=4000,
+        patient_responsibility_cents=0,
+        contractual_cents=0,
+        adjustments=[AdjustmentOut(group="OA", reason="23", amount_cents=20550, line_number=1)],
+        crossover_answer=True,
+    )
+    env = Envelope.wrap(answer, source="/remittance", tenant_id="org-1")
+    await consume(client, kafka, [("remittance.claim.adjudicated", env, a["id"])])
+    (c,) = (await client.get("/v1/claims", headers=T)).json()
+    assert c["state"] == "paid" and c["crossover_state"] == "answered"
+    assert (c["paid_cents"], c["patient_responsibility_cents"]) == (20000, 0)
+    assert a["id"] not in await listed(31)
+
+
 async def test_kpis_and_ar_aging_follow_the_claims(client: Any, kafka: KafkaSettings) -> None:
     paid = await create(client)  # clean, accepted, paid: 20000 of 24550 with CO-45 4550
     held = await create(client, **{"diagnoses": ["E11"]})  # the scrubber holds it: not clean

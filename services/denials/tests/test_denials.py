@@ -107,6 +107,14 @@ def test_line_level_denials_on_a_paid_claim() -> None:
     assert (f.line_number, f.classification.category, f.amount_cents) == (2, "coding_bundling", 5000)
 
 
+def test_a_crossover_payers_prior_payer_adjustment_is_no_denial() -> None:
+    """The Medigap plan's own 835 for a claim Medicare forwarded: CARC 23 carries Medicare's part."""
+    event = adj("C8", 2000, [("OA", "23", 8000, 1)], charge=10000, lines=[(10000, 2000)], status="2")
+    assert findings(event.model_copy(update={"crossover_answer": True}), default_rules()) == []
+    (f,) = findings(event, default_rules())  # the same CARC on a payment that is no crossover answer
+    assert f.classification.category == "coordination_of_benefits"
+
+
 def test_underpayment_against_the_contracted_rate(tmp_path: Any) -> None:
     from denials.domain.triage import load_fee_schedule
 

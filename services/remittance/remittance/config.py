@@ -23,6 +23,10 @@ class RemittanceSettings(BaseServiceSettings):
     request_timeout_s: float = 900.0  # a 200 MB 835 is streamed, parsed and posted within one request
     spool_dir: str = ""  # empty: ./var/spool/remittance (uploads are streamed here before parsing)
     batch_size: int = 500
+    # A crossover payer's 835 later than this after the forwarding payer's payment date: the forwarded
+    # payment's patient share is due (from the next statement run); the claims follow-up's payment_days
+    # (30 by default) lists the claim from the same day.
+    crossover_wait_days: int = 30
     # patient statements: the practice's header and how patients pay
     practice_name: str = "Valley Family Clinic"
     practice_address: str = "100 Main St, Springfield, IL 62701"

@@ -30,6 +30,7 @@ from sqlalchemy import and_, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncTransaction
 
+from remittance import crossover
 from remittance.domain.posting import (
     CONTRACTUAL,
     PATIENT_TYPES,
@@ -209,6 +210,9 @@ class _Poster:
     async def _post_claims(self, conn: AsyncConnection, claims: list[ClaimPayment]) -> None:
         tenant, now = self.tenant, self.now
         billed = await _billed(conn, tenant, [c.patient_control_number for c in claims])
+        waiting = await crossover.waiting(
+            conn, tenant, [c.patient_control_number for c in claims], self.header.payer_id
+        )
         entries = [claim_entries(c) for c in claims]
         rows = []
         claim_ids = [new_id() for _ in claims]
@@ -232,6 +236,7 @@ class _Poster:
                     "reversed_by": None,
                     "posted_at": now,
                     **_held_name(c, c.patient_control_number in billed),
+                    **crossover.row_values(c),
                 }
             )
         await bulk_insert(conn, claim_payment, rows)
@@ -279,10 +284,21 @@ class _Poster:
         ledger_rows = []
         line_cursor = 0
         events: list[tuple[Envelope, str, str | None]] = []
+        answered: dict[str, str] = {}  # forwarded payment -> the crossover payer's answer to it
+        taken_back: list[PatientShare] = []
         for c, es, cp_id in zip(claims, entries, claim_ids, strict=True):
             first_line = line_cursor
             line_cursor += len(c.services)
-            for e in es:
+            forwarded = waiting.get(c.patient_control_number)
+            is_answer = forwarded is not None and crossover.answers(c, forwarded) and forwarded.id not in answered
+            posted = es
+            if is_answer:
+                assert forwarded is not None
+                answered[forwarded.id] = cp_id
+                posted = es + crossover.offsets(c, es, forwarded)
+                if (share := crossover.taken_back(c, cp_id, self.id, forwarded)) is not None:
+                    taken_back.append(share)
+            for e in posted:
                 ledger_rows.append(
                     {
                         "tenant_id": tenant,
@@ -310,17 +326,22 @@ class _Poster:
                 )
             if c.status == REVERSAL:
                 events.append(await self._reversal(conn, c, cp_id))
-            events.append(self._adjudicated_event(c, es, matched))
+            events.append(self._adjudicated_event(c, es, matched, is_answer))
         if ledger_rows:
             await bulk_insert(conn, ledger_entry, ledger_rows)
         await bulk_insert(conn, review_item, reviews)
         await post_patient_share(conn, self.outbox, tenant, self.id, claims, entries, claim_ids, now)
+        if taken_back:
+            await post_shares(conn, self.outbox, tenant, taken_back, now)
+        await crossover.mark_answered(conn, answered)
         await self.outbox.add_many(conn, events)
 
     def _event(self, payload: EventPayload, subject: str) -> Envelope:
         return Envelope.wrap(payload, source=SOURCE, tenant_id=self.tenant, subject=subject)
 
-    def _adjudicated_event(self, c: ClaimPayment, es: list[Any], matched: bool) -> tuple[Envelope, str, str | None]:
+    def _adjudicated_event(
+        self, c: ClaimPayment, es: list[Any], matched: bool, crossover_answer: bool = False
+    ) -> tuple[Envelope, str, str | None]:
         payload = ClaimAdjudicatedV1(
             remittance_id=self.id,
             claim_id=c.patient_control_number,
@@ -356,6 +377,9 @@ class _Poster:
             ],
             payment_date=self.header.payment_date,
             matched=matched,
+            crossover_payer_id=c.crossover_carrier.get("id") if c.forwarded else None,
+            crossover_payer_name=c.crossover_carrier.get("name") if c.forwarded else None,
+            crossover_answer=crossover_answer,
         )
         key = c.patient_control_number
         return self._event(payload, key), "remittance.claim.adjudicated", key

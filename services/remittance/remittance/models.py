@@ -85,7 +85,15 @@ claim_payment = Table(
     # claim's own events): the patient account it is posted to once known needs it. Cleared then.
     Column("held_patient_last_name", String(80), nullable=True),
     Column("held_patient_first_name", String(80), nullable=True),
+    # A crossover (CLP02 19-21, NM1*TT): the payer forwarded the claim to this carrier, whose own 835 says what
+    # the patient owes. State of a forwarded payment: pending -> answered (that 835 posted), or released (it
+    # was late: the patient's share of this payment became due) -> answered. On the answer: crossover_of.
+    Column("crossover_payer_id", String(80), nullable=True),
+    Column("crossover_payer_name", String(60), nullable=True),
+    Column("crossover_state", String(10), nullable=True),
+    Column("crossover_of", String(36), nullable=True),  # the forwarded claim_payment this one answers
     Index("ix_claim_payment_tenant_claim", "tenant_id", "claim_id"),
+    Index("ix_claim_payment_crossover", "crossover_state", "tenant_id"),
     Index("ix_claim_payment_tenant_pccn", "tenant_id", "payer_claim_control_number"),
     Index("ix_claim_payment_remittance", "remittance_id"),
 )

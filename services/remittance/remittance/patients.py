@@ -22,7 +22,7 @@ from rcm_shared.db import bulk_insert
 from rcm_shared.events import Envelope
 from rcm_shared.ids import new_id
 from rcm_shared.payloads.remittance import PatientBalanceChangedV1, StatementIssuedV1
-from rcm_shared.x12.sets.x835 import ClaimPayment
+from rcm_shared.x12.sets.x835 import FORWARDED, ClaimPayment
 from sqlalchemy import and_, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -68,6 +68,7 @@ class PatientShare:
     charge_cents: int
     name: tuple[str, str | None] | None  # NM1*QC last and first name, when the 835 gave one
     entries: list[tuple[str, int]]  # patient responsibility (entry type, cents)
+    due: bool = False  # due whatever payer still has to answer (a late crossover, or one taken back)
 
 
 async def post_patient_share(
@@ -124,8 +125,8 @@ async def post_shares(
         pending_other_payer = (
             billed.next_payer_id and share.status in PRIMARY_PAID and share.paid_cents < share.charge_cents
         )
-        if pending_other_payer:
-            continue  # the next payer's 835 says what the patient owes
+        if not share.due and (pending_other_payer or share.status in FORWARDED):
+            continue  # the next payer's 835 says what the patient owes (a crossover's: remittance.crossover)
         for entry_type, amount_cents in share.entries:
             rows.append(
                 {
@@ -236,7 +237,14 @@ async def pending_with_insurance(conn: AsyncConnection, tenant: str, account: st
             and_(b.tenant_id == tenant, b.claim_id.in_(waiting), b.original_claim_id.is_not(None))
         )
     )
-    return sorted(set(waiting) | {c for (c,) in originals if c})
+    # a claim a payer forwarded (a crossover) whose crossover payer has not answered, nor been late
+    cp = claim_payment.c
+    crossovers = await conn.execute(
+        select(cp.claim_id)
+        .join(billed_claim, and_(b.tenant_id == cp.tenant_id, b.claim_id == cp.claim_id))
+        .where(and_(cp.tenant_id == tenant, b.patient_account == account, cp.crossover_state == "pending"))
+    )
+    return sorted(set(waiting) | {c for (c,) in originals if c} | {c for (c,) in crossovers})
 
 
 @dataclass

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import AsyncIterator
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -263,3 +263,94 @@ async def test_a_payment_that_came_before_its_claim_is_matched_and_bills_the_pat
         assert [m for _id, m in lines] == ["line_control_number"] and lines[0][0] is not None
         names = (await conn.execute(select(patient_account.c.last_name, patient_account.c.first_name))).all()
         assert names == [("ROE", "RICHARD")]  # for the statement
+
+
+def _forwarded(claim_id: str) -> Any:
+    """Medicare's crossover: billed 125.00, allowed 100.00, paid 80.00, coinsurance 20.00 left to the
+    patient, and the claim forwarded to the Medigap plan MGAP1 (CLP02 19, NM1*TT)."""
+    c = claim(
+        claim_id,
+        "19",
+        "125.00",
+        "80.00",
+        "MCR1",
+        patient_resp="20.00",
+        lines=[line("99213", "125.00", "80.00", [("CO", "45", "25.00"), ("PR", "2", "20.00")], lcn=f"{claim_id}-1")],
+    )
+    c.crossover_carrier = {"name": "MEDIGAP MUTUAL", "id_qualifier": "PI", "id": "MGAP1"}
+    return c
+
+
+def _crossover_answer(claim_id: str, paid: str = "20.00", left: str | None = None) -> Any:
+    """The Medigap plan's own 835 for the same claim: it pays the coinsurance (CLP02 2); Medicare's part is
+    CARC 23 (prior payer's adjudication)."""
+    adjustments = [("OA", "23", "105.00")] + ([("PR", "2", left)] if left else [])
+    return claim(
+        claim_id,
+        "2",
+        "125.00",
+        paid,
+        "MGAP9",
+        patient_resp=left,
+        lines=[line("99213", "125.00", paid, adjustments, lcn=f"{claim_id}-1")],
+    )
+
+
+async def postings(client: Any, claim_id: str) -> dict[str, Any]:
+    r = await client.get(f"/v1/claims/{claim_id}/postings", headers=T)
+    assert r.status_code == 200, r.text
+    return dict(r.json())
+
+
+async def test_a_crossover_patient_share_waits_for_the_crossover_payers_835(stack: tuple[Any, Any]) -> None:
+    """CLP02 19: no secondary claim is billed by us (no next_payer_id, no linked claim), yet the patient owes
+    nothing until the crossover payer's own 835 says what is left; the claim's totals count each dollar once."""
+    client, engine = stack
+    await billed(engine, "XO1", "A9", payer_id="MCRB1")
+    medicare = interchange((header("EFTM1", "80.00", payer_id="MCRB1"), [_forwarded("XO1")], []))
+    assert (await client.post("/v1/remittances", content=medicare, headers=X12)).status_code == 201
+    await billed(engine, "XO1", "A9", state="paid", payer_id="MCRB1")
+    waiting = await account(client, "A9")
+    assert waiting["balance_cents"] == 0 and waiting["pending_with_insurance"] == ["XO1"]
+    (forwarded,) = (await postings(client, "XO1"))["payments"]
+    assert forwarded["crossover_payer_id"] == "MGAP1" and forwarded["crossover_state"] == "pending"
+
+    medigap = interchange(
+        (header("EFTG1", "15.00", payer_id="MGAP1"), [_crossover_answer("XO1", "15.00", "5.00")], []), isa=2
+    )
+    assert (await client.post("/v1/remittances", content=medigap, headers=X12)).status_code == 201
+    after = await account(client, "A9")
+    assert after["balance_cents"] == 500 and after["claims"] == [{"claim_id": "XO1", "balance_cents": 500}]
+    assert after["pending_with_insurance"] == []
+    posted = await postings(client, "XO1")
+    first, answer = posted["payments"]
+    assert first["crossover_state"] == "answered" and answer["crossover_of"] == first["id"]
+    totals = posted["totals_cents"]
+    # billed 125.00 = paid 80 + 15, contractual 25, patient 5: Medicare's 20.00 and the CARC 23 taken back
+    assert totals["payment"] == 9500 and totals["contractual"] == 2500 and posted["patient_responsibility_cents"] == 500
+    assert totals.get("other_adjustment", 0) == 0
+    assert sum(totals.values()) == 12500
+
+
+async def test_a_late_crossover_makes_the_share_due_and_its_answer_takes_it_back(stack: tuple[Any, Any]) -> None:
+    client, engine = stack
+    await billed(engine, "XO2", "A8", payer_id="MCRB1")
+    medicare = interchange((header("EFTM2", "80.00", payer_id="MCRB1"), [_forwarded("XO2")], []))
+    assert (await client.post("/v1/remittances", content=medicare, headers=X12)).status_code == 201
+    paid_on = date(2026, 11, 20)  # the builders' BPR16
+    # a statement run within the wait: nothing is due yet
+    r = await client.post("/v1/statements/runs", json={"as_of": "2026-12-15"}, headers=T)
+    assert r.status_code in (200, 201), r.text
+    assert (await account(client, "A8"))["balance_cents"] == 0
+    # 30 days and more after Medicare paid, the Medigap plan has not answered: the coinsurance is due
+    late = (paid_on + timedelta(days=31)).isoformat()
+    r = await client.post("/v1/statements/runs", json={"as_of": late}, headers=T)
+    assert r.status_code in (200, 201), r.text
+    assert (await account(client, "A8"))["balance_cents"] == 2000
+    assert [s["account_id"] for s in r.json()["statements"]] == ["A8"]
+    # then its 835 comes, paying all of it: the patient owes nothing
+    medigap = interchange((header("EFTG2", "20.00", payer_id="MGAP1"), [_crossover_answer("XO2")], []), isa=2)
+    assert (await client.post("/v1/remittances", content=medigap, headers=X12)).status_code == 201
+    assert (await account(client, "A8"))["balance_cents"] == 0
+    posted = await postings(client, "XO2")
+    assert posted["patient_responsibility_cents"] == 0 and sum(posted["totals_cents"].values()) == 12500

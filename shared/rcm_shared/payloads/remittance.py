@@ -50,6 +50,11 @@ class ClaimAdjudicatedV1(EventPayload):
     lines: list[LinePaymentOut] = []
     payment_date: date | None = None
     matched: bool = True  # False: no billed claim with this id is known to remittance
+    # CLP02 19-21 with NM1*TT: the payer forwarded the claim to this payer (a crossover); no claim is sent to it
+    crossover_payer_id: str | None = None
+    crossover_payer_name: str | None = None
+    # this payment is a crossover payer's answer to a claim another payer forwarded to it
+    crossover_answer: bool = False
 
 
 class ClaimReversedV1(EventPayload):

@@ -36,6 +36,11 @@ class ClaimRead(BaseModel):
     submission_id: str | None
     patient_account: str | None = Field(description="the patient's account: its balance is in remittance")
     next_payer_id: str | None = Field(description="the payer billed after this one adjudicates (COB)")
+    crossover_payer_id: str | None = Field(
+        None, description="the payer this claim's payer forwarded it to (835 CLP02 19-21, NM1*TT): not billed by us"
+    )
+    crossover_payer_name: str | None = None
+    crossover_state: str | None = Field(None, description="pending until the crossover payer's 835, then answered")
     created_at: datetime
     updated_at: datetime
     submitted_at: datetime | None
@@ -129,9 +134,11 @@ class FollowUpRead(BaseModel):
     charge_cents: int
     submitted_on: date | None
     days_outstanding: int | None
-    reason: str  # no_999 | no_277ca | no_payment | timely_filing
+    reason: str  # no_999 | no_277ca | no_payment | no_crossover_payment | timely_filing
     reason_text: str
-    next_action: str  # resend | status_inquiry | wait | resubmit | request_remittance | send_information | file_now
+    # resend | status_inquiry | wait | resubmit | request_remittance | send_information | file_now
+    # | contact_crossover_payer
+    next_action: str
     next_action_text: str
     inquiry_due: bool
     timely_filing_deadline: date

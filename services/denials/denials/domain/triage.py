@@ -70,6 +70,8 @@ def findings(event: ClaimAdjudicatedV1, rules: Rules, fees: FeeSchedule | None =
 def _denials(event: ClaimAdjudicatedV1, rules: Rules) -> list[DenialFinding]:
     if event.status_code == "22":
         return []
+    if event.crossover_answer:  # a crossover payer's CARC 23 is the forwarding payer's part, not a denial
+        event = event.model_copy(update={"adjustments": [a for a in event.adjustments if a.reason != "23"]})
     rarcs = list(dict.fromkeys(event.remarks))
     claim_level = [a for a in event.adjustments if a.line_number is None]
     if event.paid_cents == 0 and event.charge_cents > 0:

@@ -16,7 +16,7 @@ from rcm_shared.x12.errors import X12Error
 from sqlalchemy import and_, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from remittance import patients
+from remittance import crossover, patients
 from remittance.api.schemas import (
     AdjustmentRead,
     ClaimBalance,
@@ -415,6 +415,14 @@ async def post_statement_run(
     settings = _settings(request)
     as_of = body.as_of or datetime.now(UTC).date()
     async with write_transaction(engine) as conn:
+        await crossover.release_late(
+            conn,
+            patients.outbox(settings.kafka.topic_prefix),
+            tenant,
+            as_of,
+            settings.crossover_wait_days,
+            datetime.now(UTC),
+        )
         run_id, issued = await patients.run_statements(
             conn, patients.outbox(settings.kafka.topic_prefix), tenant, as_of, _practice(settings), body.cycle_day
         )

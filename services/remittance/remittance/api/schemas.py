@@ -87,6 +87,12 @@ class ClaimPaymentRead(BaseModel):
     reversal_of: str | None
     reversed_by: str | None
     lines: list[LineRead] = []
+    # a crossover: the carrier this payment's payer forwarded the claim to, and whether it has answered
+    # (pending | released: late, the patient's share is due | answered); on the answer, the payment it answers
+    crossover_payer_id: str | None = None
+    crossover_payer_name: str | None = None
+    crossover_state: str | None = None
+    crossover_of: str | None = None
 
 
 class LedgerEntryRead(BaseModel):

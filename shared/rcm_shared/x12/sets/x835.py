@@ -22,6 +22,7 @@ from rcm_shared.x12.values import ccyymmdd, located, money, x12_amount
 from rcm_shared.x12.writer import Composite, TransactionSet
 
 IMPLEMENTATION = "005010X221A1"
+FORWARDED = frozenset({"19", "20", "21"})  # CLP02: processed as primary/secondary/tertiary, forwarded on
 
 
 @dataclass(slots=True)
@@ -73,6 +74,15 @@ class ClaimPayment:
     services: list[ServicePayment] = field(default_factory=list)
     header_number: str | None = None  # LX01 of the 2000 loop
     transaction: str = ""  # ST02, so items stay traceable in a stream
+    # NM1*TT, the crossover carrier: with CLP02 19-21 the payer forwarded the claim to this payer itself
+    # (name, id_qualifier PI payer id / XV CMS plan id, id)
+    crossover_carrier: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def forwarded(self) -> bool:
+        """CLP02 19/20/21: processed, and forwarded by the payer to the next payer (a crossover): that payer
+        adjudicates without a claim from the provider, and sends its own 835."""
+        return self.status in FORWARDED
 
     def adjustment_total(self) -> Decimal:
         return sum((a.amount for a in self.adjustments), Decimal(0)) + sum(
@@ -322,6 +332,7 @@ class _Parser:
             [],
             self.lx,
             self.th.control_number,
+            {},
         )
 
     def svc(self, e: list[str]) -> None:
@@ -378,9 +389,14 @@ class _Parser:
             if q == "74"
             else claim.rendering_provider
             if q == "82"
+            else claim.crossover_carrier
+            if q == "TT"
             else None
         )
         if target is not None:
+            if q == "TT":  # an organization: NM103 is its name, NM108 PI (payer id) or XV (CMS plan id)
+                target.update({k: e[i] for k, i in (("name", 3), ("id_qualifier", 8), ("id", 9)) if e[i]})
+                return
             if e[3]:
                 target["last"] = e[3]
             if e[4]:
@@ -555,6 +571,9 @@ def build_835(
             p.get("id_qualifier") if p.get("id") else None,
             p.get("id"),
         )
+        tt = c.crossover_carrier
+        if tt:
+            ts.add("NM1", "TT", "2", tt.get("name"), None, None, None, None, tt.get("id_qualifier"), tt.get("id"))
         if c.remarks:
             ts.add("MOA", None, None, *c.remarks[:5])
         for qualifier, value in c.dates.items():

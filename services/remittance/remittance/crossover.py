@@ -1,0 +1,199 @@
+"""Crossovers: a payer that processed a claim and forwarded it to the next payer itself (CLP02 19-21, the
+carrier in NM1*TT), as Medicare does to a Medigap or Medicaid plan. No claim goes from us to that payer;
+its own 835 answers the same claim id.
+
+Until that answer, the forwarding payment's patient responsibility is not due from the patient (the
+crossover payer may pay it). The answer's CAS says what the patient still owes and carries the forwarding
+payer's part as CARC 23 (impact of prior payer adjudication); on the claim's ledger the answer is posted
+with offsets (no CAS group) that take back that CARC 23 and the forwarded payment's patient share, so the
+claim's totals count every dollar once: charge = payments + contractual + patient share still owed.
+An answer that is late (``release_late``) makes the forwarded payment's patient share due; a later answer
+takes it back from the patient's ledger and posts its own.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from rcm_shared.bus.outbox import Outbox
+from rcm_shared.x12.sets.x835 import ClaimPayment
+from sqlalchemy import and_, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from remittance.domain.posting import PATIENT_TYPES, REVERSAL, Entry
+from remittance.models import claim_payment, ledger_entry, remittance
+from remittance.patients import PatientShare, post_shares
+
+PENDING, RELEASED, ANSWERED = "pending", "released", "answered"
+PRIOR_PAYER = "23"  # CARC 23: the impact of prior payer(s) adjudication, including payments and adjustments
+
+
+@dataclass
+class Forwarded:
+    """A forwarded claim payment still waiting for the crossover payer's answer."""
+
+    id: str
+    claim_id: str
+    payer_id: str  # the forwarding payer
+    state: str  # pending | released
+    patient: list[tuple[str, int]]  # its patient responsibility (entry type, cents)
+
+
+def row_values(c: ClaimPayment) -> dict[str, Any]:
+    """The crossover columns of a claim payment row as posted."""
+    tt = c.crossover_carrier
+    return {
+        "crossover_payer_id": tt.get("id") if c.forwarded else None,
+        "crossover_payer_name": (tt.get("name") or "")[:60] or None if c.forwarded else None,
+        "crossover_state": PENDING if c.forwarded else None,
+        "crossover_of": None,
+    }
+
+
+async def waiting(conn: AsyncConnection, tenant: str, claim_ids: Sequence[str], payer_id: str) -> dict[str, Forwarded]:
+    """The forwarded payments of these claims that another payer than ``payer_id`` forwarded and that no
+    crossover answer has come for yet, by claim id (the latest one of a claim)."""
+    cp, r, le = claim_payment.c, remittance.c, ledger_entry.c
+    found: dict[str, Forwarded] = {}
+    ids = list(set(claim_ids))
+    for start in range(0, len(ids), 500):
+        rows = await conn.execute(
+            select(cp.id, cp.claim_id, cp.crossover_state, r.payer_id)
+            .join(remittance, r.id == cp.remittance_id)
+            .where(
+                and_(
+                    cp.tenant_id == tenant,
+                    cp.claim_id.in_(ids[start : start + 500]),
+                    cp.crossover_state.in_((PENDING, RELEASED)),
+                    cp.reversed_by.is_(None),
+                    r.payer_id != payer_id,
+                )
+            )
+            .order_by(cp.posted_at, cp.id)
+        )
+        for row in rows:
+            found[row.claim_id] = Forwarded(row.id, row.claim_id, row.payer_id, row.crossover_state, [])
+    if found:
+        by_id = {f.id: f for f in found.values()}
+        for payment_id, entry_type, amount in await conn.execute(
+            select(le.claim_payment_id, le.entry_type, le.amount_cents)
+            .where(
+                and_(
+                    le.claim_payment_id.in_(list(by_id)),
+                    le.entry_type.in_(PATIENT_TYPES),
+                    le.group_code.is_not(None),
+                )
+            )
+            .order_by(le.id)
+        ):
+            if amount:
+                by_id[payment_id].patient.append((entry_type, amount))
+    return found
+
+
+def answers(c: ClaimPayment, forwarded: Forwarded) -> bool:
+    """Whether this payment is the crossover payer's answer to the forwarded one (``waiting`` already left out
+    the forwarding payer's own restatements), not a reversal."""
+    return c.status != REVERSAL
+
+
+def offsets(c: ClaimPayment, entries: list[Entry], forwarded: Forwarded) -> list[Entry]:
+    """Ledger entries (no CAS group) that keep the claim's totals whole when the answer posts: its CARC 23
+    (the forwarding payer's part, already posted) and the forwarded payment's patient share (superseded by
+    what the answer leaves to the patient) are taken back."""
+    out = [
+        Entry(e.entry_type, -e.amount_cents, None, PRIOR_PAYER, e.line_index)
+        for e in entries
+        if e.reason_code == PRIOR_PAYER and e.group_code in ("OA", "CO", "PI")
+    ]
+    out += [Entry(entry_type, -amount, None, None) for entry_type, amount in forwarded.patient]
+    return out
+
+
+def taken_back(answer: ClaimPayment, answer_id: str, remittance_id: str, forwarded: Forwarded) -> PatientShare | None:
+    """A released forwarded payment's patient share, taken back from the patient when the answer comes (the
+    answer's own patient share is posted as any payment's)."""
+    if forwarded.state != RELEASED or not forwarded.patient:
+        return None
+    return PatientShare(
+        answer.patient_control_number,
+        answer_id,
+        remittance_id,
+        answer.status,
+        0,
+        0,
+        None,
+        [(entry_type, -amount) for entry_type, amount in forwarded.patient],
+        due=True,
+    )
+
+
+async def mark_answered(conn: AsyncConnection, answered: dict[str, str]) -> None:
+    """The forwarded payments (id -> the answering payment's id) have their crossover answer."""
+    cp = claim_payment.c
+    for forwarded_id, answer_id in answered.items():
+        await conn.execute(update(claim_payment).where(cp.id == forwarded_id).values(crossover_state=ANSWERED))
+        await conn.execute(update(claim_payment).where(cp.id == answer_id).values(crossover_of=forwarded_id))
+
+
+async def release_late(
+    conn: AsyncConnection, outbox: Outbox, tenant: str, as_of: date, wait_days: int, now: datetime
+) -> list[str]:
+    """The forwarded payments whose crossover answer is later than ``wait_days`` after their payment date
+    (the claims follow-up lists them from the same day): their patient share is posted, due from the
+    patient. Returns the claim ids released."""
+    cp, r, le = claim_payment.c, remittance.c, ledger_entry.c
+    cutoff = as_of - timedelta(days=wait_days)
+    late = (
+        await conn.execute(
+            select(
+                cp.id,
+                cp.claim_id,
+                cp.remittance_id,
+                cp.status_code,
+                cp.paid_cents,
+                cp.charge_cents,
+                cp.posted_at,
+                r.payment_date,
+            )
+            .join(remittance, r.id == cp.remittance_id)
+            .where(and_(cp.tenant_id == tenant, cp.crossover_state == PENDING, cp.reversed_by.is_(None)))
+        )
+    ).all()
+    late = [p for p in late if (p.payment_date or p.posted_at.date()) < cutoff]
+    if not late:
+        return []
+    entries: dict[str, list[tuple[str, int]]] = {p.id: [] for p in late}
+    for payment_id, entry_type, amount in await conn.execute(
+        select(le.claim_payment_id, le.entry_type, le.amount_cents)
+        .where(
+            and_(
+                le.claim_payment_id.in_(list(entries)),
+                le.entry_type.in_(PATIENT_TYPES),
+                le.group_code.is_not(None),
+            )
+        )
+        .order_by(le.id)
+    ):
+        if amount:
+            entries[payment_id].append((entry_type, amount))
+    shares = [
+        PatientShare(
+            p.claim_id,
+            p.id,
+            p.remittance_id,
+            p.status_code,
+            p.paid_cents,
+            p.charge_cents,
+            None,
+            entries[p.id],
+            due=True,
+        )
+        for p in late
+    ]
+    await post_shares(conn, outbox, tenant, shares, now)
+    await conn.execute(update(claim_payment).where(cp.id.in_([p.id for p in late])).values(crossover_state=RELEASED))
+    return sorted({p.claim_id for p in late})

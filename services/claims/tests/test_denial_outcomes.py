@@ -179,3 +179,27 @@ async def test_an_appealed_claim_whose_appeal_is_upheld_by_letter_is_closed(clie
     await run(client, on_appeal_sent, appeal)
     await run(client, on_denial_resolved, resolved(claim_id, "closed"))
     assert (await claim(client, claim_id))["state"] == "closed"
+
+
+async def test_the_worker_reads_appeals_sent(client: Any) -> None:
+    from claims.consumers import registry
+    from rcm_shared.db import session_factory
+    from rcm_shared.events import Envelope
+
+    claim_id = await submitted(client)
+    await run(client, None, adjudicated(claim_id, 0, CHARGE, "R1"))
+    handler = registry.get("denial.appeal_sent", 1)
+    assert handler is not None, "claims does not read appeals sent"
+    today = datetime.now(UTC).date()
+    event = AppealSentV1(
+        denial_id="D1",
+        claim_id=claim_id,
+        line_number=None,
+        payer_id="MCRB1",
+        amount_cents=CHARGE,
+        sent_on=today,
+        answer_by=today + timedelta(days=45),
+    )
+    async with session_factory(client.app.state.engine)() as session, session.begin():
+        await handler(session, Envelope.wrap(event, source="/denials", tenant_id="org-1"))
+    assert (await claim(client, claim_id))["state"] == "appealed"

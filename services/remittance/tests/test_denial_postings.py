@@ -155,3 +155,21 @@ async def test_a_transfer_for_a_claim_with_no_patient_account_waits_for_review(s
     await deliver(engine, resolved("DEN-5", "CUNKNOWN", "billed_patient", patient_transfer_cents=5000))
     items = (await client.get("/v1/review-items", params={"kind": "unposted_patient_transfer"}, headers=T)).json()
     assert [(i["claim_id"], "50.00" in i["detail"]) for i in items] == [("CUNKNOWN", True)]
+
+
+async def test_the_worker_reads_denial_resolutions_and_posts_each_once(stack: Any) -> None:
+    from rcm_shared.db import session_factory
+    from rcm_shared.events import Envelope
+    from remittance.consumers import registry
+
+    client, engine = stack
+    await denied_835(client, engine)
+    handler = registry.get("denial.resolved", 1)
+    assert handler is not None, "remittance does not read denial resolutions"
+    envelope = Envelope.wrap(
+        resolved("DEN-6", "D1", "billed_patient", patient_transfer_cents=12500), source="/denials", tenant_id="org-1"
+    )
+    for _ in range(2):  # delivered twice
+        async with session_factory(engine)() as session, session.begin():
+            await handler(session, envelope)
+    assert await balance(client) == 12500

@@ -161,6 +161,7 @@ billed_claim = Table(
     Column("original_claim_id", String(64), nullable=True),
     Column("service_from", Date, nullable=True),
     UniqueConstraint("tenant_id", "claim_id"),
+    Index("ix_billed_claim_tenant_account", "tenant_id", "patient_account"),  # an account's claims
 )
 
 billed_line = Table(

@@ -1,5 +1,8 @@
 """denial_posting: what the denials work moved out of insurance A/R (to the patient, or written off)
 
+An index of billed claims by patient account: a patient account's answer (its balance, the claims still with
+insurance) found them by reading the tenant's every billed claim.
+
 Revision ID: remittance_0012
 Revises: remittance_0009
 Create Date: 2026-12-06 00:50:00
@@ -33,9 +36,13 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("denial_posting", schema=None) as batch_op:
         batch_op.create_index("ix_denial_posting_tenant_claim", ["tenant_id", "claim_id"], unique=False)
+    with op.batch_alter_table("billed_claim", schema=None) as batch_op:
+        batch_op.create_index("ix_billed_claim_tenant_account", ["tenant_id", "patient_account"], unique=False)
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("billed_claim", schema=None) as batch_op:
+        batch_op.drop_index("ix_billed_claim_tenant_account")
     with op.batch_alter_table("denial_posting", schema=None) as batch_op:
         batch_op.drop_index("ix_denial_posting_tenant_claim")
     op.drop_table("denial_posting")

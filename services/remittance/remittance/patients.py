@@ -230,6 +230,8 @@ async def pending_with_insurance(conn: AsyncConnection, tenant: str, account: st
         )
     )
     waiting = [claim_id for (claim_id,) in rows]
+    if not waiting:  # an empty IN list reads the tenant's every billed claim on SQLite
+        return []
     # a primary whose secondary claim is still out: the secondary is listed above; list the primary too
     originals = await conn.execute(
         select(b.original_claim_id).where(

@@ -8,6 +8,7 @@ from datetime import UTC, date, datetime
 from rcm_shared.events import EventPayload
 from rcm_shared.payloads.claims import BilledLine, ClaimStatusChangedV1
 from rcm_shared.payloads.denials import (
+    AppealSentV1,
     ClaimCorrection,
     DeadlineApproachingV1,
     DenialOpenedV1,
@@ -167,10 +168,22 @@ def examples() -> list[EventPayload]:
         DenialResolvedV1(
             denial_id="9d8c7b6a-5f4e-4d3c-8b2a-1f0e9d8c7b6a",
             claim_id=CLAIM,
-            outcome="recovered",
-            recovered_cents=16800,
+            outcome="billed_patient",
+            recovered_cents=0,
             days_to_resolve=3,
             claim_settled=True,
+            line_number=None,
+            patient_transfer_cents=15000,
+            written_off_cents=0,
+        ),
+        AppealSentV1(
+            denial_id="9d8c7b6a-5f4e-4d3c-8b2a-1f0e9d8c7b6a",
+            claim_id=CLAIM,
+            line_number=None,
+            payer_id="ACME01",
+            amount_cents=120000,
+            sent_on=date(2026, 12, 1),
+            answer_by=date(2027, 1, 30),
         ),
         DeadlineApproachingV1(
             denial_id="9d8c7b6a-5f4e-4d3c-8b2a-1f0e9d8c7b6a",
@@ -178,5 +191,6 @@ def examples() -> list[EventPayload]:
             deadline=date(2027, 2, 26),
             days_left=14,
             amount_cents=120000,
+            kind="filing",
         ),
     ]

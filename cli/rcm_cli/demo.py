@@ -475,6 +475,7 @@ async def _run_day(patients: int, seed: int, timeout: float, say: Any) -> dict[s
         # 5. insurance follow-up, as the billing office works it a week later, and 6. patient statements
         await demo.phase("follow-up")
         follow_up = await work_follow_up(demo, encounters, ours)
+        await wait_denial_money(demo, ours, _event_wait(encounters))
         statements = await demo.call("POST", "remittance", "/v1/statements/runs", json={})
         summary = await summarize(demo, encounters, final, time.monotonic() - started)
         summary["follow_up"] = follow_up
@@ -622,6 +623,35 @@ async def work_denials(demo: Demo, encounters: list[Encounter], ours: set[str], 
     return worked
 
 
+async def wait_denial_money(demo: Demo, ours: set[str], timeout: float) -> int:
+    """Until remittance has posted the money of every denial of ours billed to the patient or written off (it
+    reads the resolutions from the bus, as claims does): the statements then bill what was transferred.
+    Returns the denials whose money is posted."""
+    moved: list[dict[str, Any]] = []
+    while True:
+        page = await demo.call(
+            "GET",
+            "denials",
+            "/v1/denials",
+            params={"status": ["billed_patient", "written_off"], "limit": 500, "offset": len(moved)},
+        )
+        moved += page
+        if len(page) < 500:
+            break
+    waiting = {d["id"]: d["claim_id"] for d in moved if d["claim_id"] in ours}
+    deadline = time.monotonic() + timeout
+    while waiting and time.monotonic() < deadline:
+        for denial_id, claim_id in list(waiting.items()):
+            postings = await demo.call("GET", "remittance", f"/v1/claims/{claim_id}/postings")
+            if any(p["denial_id"] == denial_id for p in postings.get("denial_postings", [])):
+                del waiting[denial_id]
+        if waiting:
+            await asyncio.sleep(0.5)
+    if waiting:
+        demo.say(f"  {len(waiting)} denial(s) billed to the patient or written off are not posted yet")
+    return len(moved) - len(waiting)
+
+
 def expected_state(e: Encounter, claim: dict[str, Any], claims: dict[str, dict[str, Any]]) -> str:
     if e.scenario == CROSSOVER:
         if claim["id"] not in e.claim_ids:  # a secondary claim to the plan Medicare forwarded to: billed twice
@@ -690,6 +720,11 @@ async def summarize(
     paid = sum(p["totals_cents"].get("payment", 0) for p in every)
     patient = sum(p["patient_responsibility_cents"] for p in every)
     contractual = sum(v for p in every for k, v in p["totals_cents"].items() if k != "payment") - patient
+    # what the denials work then moved out of insurance A/R (the 835s' adjustments above include it)
+    denial_money = {"patient_transfer": 0, "write_off": 0}
+    for p in every:
+        for d in p.get("denial_postings", []):
+            denial_money[d["kind"]] = denial_money.get(d["kind"], 0) + d["amount_cents"]
     wrong = mismatches(encounters, claims)
     say("\nclaims by final state: " + ", ".join(f"{k} {v}" for k, v in sorted(states.items())))
     say("money (every claim sent, replacements included, as the payers' 835s posted it)")
@@ -699,6 +734,8 @@ async def summarize(
     say(f"  adjusted (contract, denials)  {_money(contractual)}")
     say(f"  patient responsibility        {_money(patient)}")
     say(f"  unaccounted                   {_money(billed - paid - contractual - patient)}")
+    say(f"  denied, billed to patients    {_money(denial_money['patient_transfer'])}")
+    say(f"  denied, written off           {_money(denial_money['write_off'])}")
     say(
         "KPIs (claims service): "
         + ", ".join(
@@ -742,5 +779,7 @@ async def summarize(
             "adjusted_cents": contractual,
             "patient_responsibility_cents": patient,
             "unaccounted_cents": billed - paid - contractual - patient,
+            "patient_transfer_cents": denial_money["patient_transfer"],
+            "written_off_cents": denial_money["write_off"],
         },
     }

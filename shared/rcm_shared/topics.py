@@ -96,9 +96,18 @@ CATALOG: tuple[TopicSpec, ...] = (
         "denials.denial.resolved",
         "denials",
         "claim id",
-        ("claims",),
-        description="A denial was closed (recovered, written off, billed to patient).",
+        ("claims", "remittance"),
+        description="A denial was closed (recovered, written off, billed to patient), with the money it moves "
+        "out of insurance A/R: to the patient's account or written off.",
         event_types=("denial.resolved",),
+    ),
+    TopicSpec(
+        "denials.appeal.sent",
+        "denials",
+        "claim id",
+        ("claims",),
+        description="An appeal of a denial was sent to the payer: the claim is under appeal until the payer answers.",
+        event_types=("denial.appeal_sent",),
     ),
     TopicSpec(
         "denials.resubmission.requested",

@@ -143,6 +143,7 @@ def _check_books(offset: int, summary: dict[str, Any], var: Path) -> dict[str, i
         for d in denials:
             assert 0 < d["amount_cents"] <= claims[d["claim_id"]]["charge_cents"], d
         figures["denials"] = len(denials)
+        figures["denial money checks"] = _check_denial_money(http, claims_url, remit_url, claims, denials)
         # the second round: replacements sent with the authorization were paid
         by_scenario = {cid: e["scenario"] for e in summary["encounters"] for cid in e["claim_ids"]}
         replacements = [c for c in claims.values() if c["frequency"] == "7"]
@@ -185,6 +186,38 @@ def _check_books(offset: int, summary: dict[str, Any], var: Path) -> dict[str, i
             assert verdict["ok"] and verdict["rows"] > 0, (port, verdict)
             figures["audit rows"] += verdict["rows"]
     return dict(figures)
+
+
+def _check_denial_money(
+    http: httpx.Client, claims_url: str, remit_url: str, claims: dict[str, Any], denials: list[dict[str, Any]]
+) -> int:
+    """A denial billed to the patient or written off moved its amount, to the cent, out of the claim's insurance
+    balance (claims) and into remittance's denial postings; a transfer is on the patient's ledger for that claim;
+    insurance A/R is the sum of the claims' insurance balances."""
+    checks = 0
+    moved: dict[str, dict[str, int]] = {}
+    for d in denials:
+        if d["status"] not in ("billed_patient", "written_off"):
+            continue
+        posted = _get(http, f"{remit_url}/v1/claims/{d['claim_id']}/postings")
+        kind = "patient_transfer" if d["status"] == "billed_patient" else "write_off"
+        mine = [p for p in posted["denial_postings"] if p["denial_id"] == d["id"]]
+        assert [(p["kind"], p["amount_cents"]) for p in mine] == [(kind, d["amount_cents"])], (d, posted)
+        money = moved.setdefault(d["claim_id"], {"patient_transfer": 0, "write_off": 0})
+        money[kind] += d["amount_cents"]
+        if kind == "patient_transfer":
+            account = _get(http, f"{remit_url}/v1/patient-accounts/{mine[0]['account_id']}")
+            owed = {c["claim_id"]: c["balance_cents"] for c in account["claims"]}
+            assert owed[d["claim_id"]] == d["amount_cents"] + posted["patient_responsibility_cents"], (d, account)
+        checks += 1
+    for cid, c in claims.items():
+        money = moved.get(cid, {"patient_transfer": 0, "write_off": 0})
+        assert (c["patient_transfer_cents"], c["written_off_cents"]) == (money["patient_transfer"], money["write_off"])
+        if c["state"] == "closed":
+            assert c["insurance_balance_cents"] == 0, c
+    aging = _get(http, f"{claims_url}/v1/reports/ar-aging")
+    assert sum(a["total_cents"] for a in aging) == sum(c["insurance_balance_cents"] for c in claims.values())
+    return checks
 
 
 def _run_cycle(tmp: Path, pg_url: str | None) -> None:
@@ -240,8 +273,11 @@ def _run_cycle(tmp: Path, pg_url: str | None) -> None:
         statements = summary["statements"]
         assert (
             statements
-            and sum(s["amount_due_cents"] for s in statements) == summary["money"]["patient_responsibility_cents"]
+            and sum(s["amount_due_cents"] for s in statements)
+            == summary["money"]["patient_responsibility_cents"] + summary["money"]["patient_transfer_cents"]
         )
+        # the denials worked moved money: a coverage-ended claim billed to its patient, denied lines written off
+        assert summary["money"]["patient_transfer_cents"] > 0 and summary["money"]["written_off_cents"] > 0
         figures = _check_books(offset, summary, tmp / "var")
         figures["canary checks"] = _no_canary_leaks(offset, summary, tmp / "var", env)
         print(f"\n{'postgres' if pg_url else 'sqlite'}: demo {took:.0f} s; states {summary['states']}; {figures}")

@@ -16,7 +16,7 @@ from rcm_shared.db import bulk_insert, bulk_update, filter_only
 from rcm_shared.dialects import insert_ignore
 from rcm_shared.events import Envelope
 from rcm_shared.payloads.claims import BilledLine, ClaimStatusChangedV1
-from rcm_shared.payloads.denials import ClaimCorrection, DenialResolvedV1
+from rcm_shared.payloads.denials import AppealSentV1, ClaimCorrection, DenialResolvedV1
 from rcm_shared.payloads.eligibility import EligibilityCheckCompletedV1
 from rcm_shared.payloads.remittance import ClaimAdjudicatedV1, ClaimReversedV1
 from rcm_shared.x12.sets.x835 import FORWARDED
@@ -679,16 +679,45 @@ async def on_reversed(unit: ClaimsUnit, event: ClaimReversedV1, actor: Actor) ->
 
 
 async def on_denial_resolved(unit: ClaimsUnit, event: DenialResolvedV1, actor: Actor) -> None:
-    """The last open denial on a claim was written off, billed to the patient or closed: the claim is done
-    with the payer (a recovered denial needs nothing: the payment itself moves the claim)."""
-    if not event.claim_settled or event.outcome == "recovered":
+    """A denial billed to the patient or written off takes its amount out of the claim's insurance balance;
+    once the last open denial on a claim is resolved so (or closed), the claim is done with the payer (a
+    recovered denial needs nothing: the payment itself moves the claim). Each resolution event comes once
+    (the inbox), so its amounts are added once."""
+    moved = event.patient_transfer_cents or event.written_off_cents
+    if not moved and (not event.claim_settled or event.outcome == "recovered"):
         return
     try:
         row = await unit.get(event.claim_id, lock=True)
     except NotFound:
         return
-    if row.state in (st.DENIED, st.PARTIALLY_PAID):
-        await unit.transition(row, st.CLOSED, actor, reason=f"denial {event.denial_id} {event.outcome}")
+    values = {
+        "patient_transfer_cents": row.patient_transfer_cents + event.patient_transfer_cents,
+        "written_off_cents": row.written_off_cents + event.written_off_cents,
+    }
+    closes = event.claim_settled and event.outcome != "recovered"
+    if closes and row.state in (st.DENIED, st.PARTIALLY_PAID, st.APPEALED):
+        reason = f"denial {event.denial_id} {event.outcome}"
+        await unit.transition(row, st.CLOSED, actor, reason=reason, values=values)
+    elif moved:
+        await unit.conn.execute(
+            update(claim)
+            .where(and_(claim.c.tenant_id == unit.tenant, claim.c.id == row.id))
+            .values(**values, updated_at=datetime.now(UTC))
+        )
+
+
+async def on_appeal_sent(unit: ClaimsUnit, event: AppealSentV1, actor: Actor) -> None:
+    """An appeal of a denial on the claim went to the payer: the claim is under appeal until the payer's next
+    835 for it (paid, partly paid or denied again). A claim already under appeal, or one that has moved on
+    (replaced, voided, closed), stays as it is."""
+    try:
+        row = await unit.get(event.claim_id, lock=True)
+    except NotFound:
+        return
+    if st.APPEALED not in st.TRANSITIONS.get(row.state, frozenset()):
+        return
+    reason = f"appeal of denial {event.denial_id} sent; the payer answers by {event.answer_by.isoformat()}"
+    await unit.transition(row, st.APPEALED, actor, reason=reason)
 
 
 async def on_eligibility(conn: AsyncConnection, tenant: str, event: EligibilityCheckCompletedV1) -> None:

@@ -44,6 +44,9 @@ claim = Table(
     Column("patient_responsibility_cents", BigInteger, nullable=False),
     # contractual adjustments (CO-45 and the like) from the payers' 835s: what the provider may not collect
     Column("contractual_cents", BigInteger, nullable=False, server_default="0"),
+    # what the denials work moved out of insurance A/R: billed to the patient, written off
+    Column("patient_transfer_cents", BigInteger, nullable=False, server_default="0"),
+    Column("written_off_cents", BigInteger, nullable=False, server_default="0"),
     Column("payer_claim_control_number", String(80), nullable=True),
     Column("duplicate_key", String(64), nullable=False),
     Column("document", JSON, nullable=False),  # the ClaimCreate as entered

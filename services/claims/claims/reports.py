@@ -28,11 +28,10 @@ from sqlalchemy import and_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from claims.domain import state as st
+from claims.domain.balance import OPEN_WITH_PAYER, insurance_balance
 from claims.models import claim, claim_transition
 
 NOT_FIRST_PASS = frozenset({st.REJECTED, st.DENIED, st.PARTIALLY_PAID, st.CORRECTED, st.APPEALED})
-# Claims the payer has not finished with: their balance is insurance A/R.
-OPEN_WITH_PAYER = (st.SUBMITTED, st.ACCEPTED, st.REJECTED, st.DENIED, st.PARTIALLY_PAID, st.APPEALED)
 BUCKETS = ((0, 30, "0-30"), (31, 60, "31-60"), (61, 90, "61-90"), (91, 120, "91-120"), (121, None, "120+"))
 
 
@@ -142,21 +141,33 @@ async def kpis(conn: AsyncConnection, tenant: str, since: date | None = None, un
 
 async def ar_aging(conn: AsyncConnection, tenant: str, as_of: date) -> list[dict[str, Any]]:
     """Open insurance balances by payer, aged from the date of service: charge - paid - contractual -
-    patient responsibility, for claims the payer has not finished with."""
+    patient responsibility - what denials moved to the patient or wrote off, for claims the payer has not
+    finished with (``insurance_balance``)."""
     c = claim.c
     rows = await conn.execute(
         select(
             c.payer_id,
+            c.state,
             c.service_from,
             c.charge_cents,
             c.paid_cents,
             c.contractual_cents,
             c.patient_responsibility_cents,
+            c.patient_transfer_cents,
+            c.written_off_cents,
         ).where(and_(c.tenant_id == tenant, c.state.in_(OPEN_WITH_PAYER)))
     )
     out: dict[str, dict[str, Any]] = {}
     for r in rows:
-        balance = r.charge_cents - r.paid_cents - r.contractual_cents - r.patient_responsibility_cents
+        balance = insurance_balance(
+            r.state,
+            r.charge_cents,
+            r.paid_cents,
+            r.contractual_cents,
+            r.patient_responsibility_cents,
+            r.patient_transfer_cents,
+            r.written_off_cents,
+        )
         if balance <= 0:
             continue
         age = (as_of - r.service_from).days

@@ -3,6 +3,7 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import ClassVar
 
+from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 from rcm_shared.config import BaseServiceSettings
 
@@ -21,6 +22,9 @@ class DenialsSettings(BaseServiceSettings):
     classification_file: str = ""  # empty: the bundled denials/data/classification.csv
     fee_schedule_file: str = ""  # contracted rates (payer_id, procedure_code, allowed): enables underpayment checks
     practice_name: str = "RCM PLATFORM CLINIC"
+    # A write-off above this many cents waits for a second person's approval; None: none ever does.
+    write_off_approval_cents: int | None = Field(50000, ge=0)
+    appeal_answer_days: int = Field(60, ge=1)  # how long a payer has to answer an appeal (the deadline watch's date)
 
     def window_for(self, payer_id: str) -> int:
         return self.payer_appeal_window_days.get(payer_id, self.appeal_window_days)

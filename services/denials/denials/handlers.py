@@ -14,6 +14,7 @@ from rcm_shared.events import Envelope, EventPayload
 from rcm_shared.ids import new_id
 from rcm_shared.payloads.claims import ClaimStatusChangedV1
 from rcm_shared.payloads.denials import (
+    AppealSentV1,
     ClaimCorrection,
     DeadlineApproachingV1,
     DenialOpenedV1,
@@ -28,10 +29,10 @@ from denials.config import DenialsSettings
 from denials.domain.classify import Rules
 from denials.domain.triage import DenialFinding, FeeSchedule, findings, priority, recovery_probability
 from denials.letters import letter_pdf, letter_text
-from denials.models import adjudication_seen, appeal, bus, denial, denial_event
+from denials.models import adjudication_seen, appeal, bus, denial, denial_event, write_off_approval
 
 SOURCE = "/denials"
-OPEN_STATES = ("open", "in_progress", "appealed", "resubmitted")
+OPEN_STATES = ("open", "in_progress", "appealed", "resubmitted", "write_off_pending")
 RESOLVED_STATES = ("recovered", "written_off", "billed_patient", "closed")
 WORK_STATES = ("open", "in_progress")
 
@@ -42,6 +43,10 @@ class NotFound(LookupError):
 
 class Conflict(ValueError):
     pass
+
+
+class SameActor(PermissionError):
+    """A write-off's approver is the person who asked for it: approval takes a second person."""
 
 
 @dataclass
@@ -142,7 +147,33 @@ async def on_adjudicated_many(
         if new:
             with_open.add(event.claim_id)
             opened += new
+        if recovering is None and denied_now and event.claim_id in with_open:
+            await _upheld_on_appeal(unit, event, envelope)
     return opened
+
+
+async def _upheld_on_appeal(unit: Unit, event: ClaimAdjudicatedV1, envelope: Envelope) -> None:
+    """The payer's 835 for an appealed claim denies it again: the appeal is upheld and closed; the new
+    adjudication's denial (opened before this) carries the claim on, with its own deadline."""
+    d = denial.c
+    rows = await unit.conn.execute(
+        select(denial).where(
+            and_(
+                d.tenant_id == unit.tenant,
+                d.claim_id == event.claim_id,
+                filter_only(d.status) == "appealed",
+                d.source_id != event.remittance_id,
+            )
+        )
+    )
+    for row in list(rows):
+        await unit.conn.execute(
+            update(appeal)
+            .where(and_(appeal.c.denial_id == row.id, appeal.c.outcome.is_(None)))
+            .values(outcome="upheld")
+        )
+        note = f"the payer denied the claim again in remittance {event.remittance_id}: appeal upheld"
+        await _resolve(unit, row, "closed", f"event:{envelope.type}", note, 0, envelope)
 
 
 async def _open(
@@ -336,7 +367,16 @@ async def on_claim_status(unit: Unit, event: ClaimStatusChangedV1, envelope: Env
 
 # -- actions -------------------------------------------------------------------------------------------
 async def _resolve(
-    unit: Unit, row: Any, status: str, actor: str, note: str | None, recovered: int, causation: Envelope | None = None
+    unit: Unit,
+    row: Any,
+    status: str,
+    actor: str,
+    note: str | None,
+    recovered: int,
+    causation: Envelope | None = None,
+    *,
+    patient_transfer: int = 0,
+    written_off: int = 0,
 ) -> None:
     now = datetime.now(UTC)
     await unit.conn.execute(
@@ -362,6 +402,9 @@ async def _resolve(
             recovered_cents=recovered,
             days_to_resolve=days,
             claim_settled=still_open == 0,
+            line_number=row.line_number or None,
+            patient_transfer_cents=patient_transfer,
+            written_off_cents=written_off,
         ),
         "denials.denial.resolved",
         row.claim_id,
@@ -382,6 +425,11 @@ async def act(
     row = await unit.get(denial_id)
     if row.status in RESOLVED_STATES and action != "comment":  # a closed denial still takes notes
         raise Conflict(f"denial {denial_id} is already {row.status}")
+    pending = row.status == "write_off_pending"
+    if pending and action not in ("assign", "comment", "approve_write_off", "reject_write_off"):
+        raise Conflict(f"denial {denial_id} has a write-off awaiting approval: approve or reject it first")
+    if action in ("approve_write_off", "reject_write_off") and not pending:
+        raise Conflict(f"denial {denial_id} has no write-off awaiting approval")
     now = datetime.now(UTC)
     if action == "assign":
         await unit.conn.execute(
@@ -394,6 +442,7 @@ async def act(
         if row.status == "appealed":
             raise Conflict(f"denial {denial_id} is already under appeal")
         text = letter_text(row, unit.settings.practice_name, now.date())
+        answer_by = now.date() + timedelta(days=unit.settings.appeal_answer_days)
         await unit.conn.execute(
             insert(appeal).values(
                 id=new_id(),
@@ -402,10 +451,29 @@ async def act(
                 letter_text=text,
                 letter_pdf=letter_pdf(text),
                 created_at=now,
+                answer_by=answer_by,
             )
         )
-        await unit.conn.execute(update(denial).where(denial.c.id == row.id).values(status="appealed", updated_at=now))
+        # Once appealed, the date that matters is the payer's answer: the deadline watch warns as it nears.
+        await unit.conn.execute(
+            update(denial)
+            .where(denial.c.id == row.id)
+            .values(status="appealed", updated_at=now, deadline=answer_by, deadline_notified=0)
+        )
         await unit.log(row.id, "appealed", actor, note)
+        await unit.emit(
+            AppealSentV1(
+                denial_id=row.id,
+                claim_id=row.claim_id,
+                line_number=row.line_number or None,
+                payer_id=row.payer_id,
+                amount_cents=row.amount_cents,
+                sent_on=now.date(),
+                answer_by=answer_by,
+            ),
+            "denials.appeal.sent",
+            row.claim_id,
+        )
     elif action == "resubmit":
         await unit.conn.execute(
             update(denial).where(denial.c.id == row.id).values(status="resubmitted", updated_at=now)
@@ -421,10 +489,31 @@ async def act(
             "denials.resubmission.requested",
             row.claim_id,
         )
-    elif action in ("write_off", "bill_patient"):
-        if not note and action == "write_off":
+    elif action == "bill_patient":
+        await _resolve(unit, row, "billed_patient", actor, note, 0, patient_transfer=row.amount_cents)
+    elif action == "write_off":
+        if not note:
             raise Conflict("a write-off needs a reason")
-        await _resolve(unit, row, "written_off" if action == "write_off" else "billed_patient", actor, note, 0)
+        threshold = unit.settings.write_off_approval_cents
+        if threshold is not None and row.amount_cents > threshold:
+            await _request_write_off(unit, row, actor, note, now)
+        else:
+            await _resolve(unit, row, "written_off", actor, note, 0, written_off=row.amount_cents)
+    elif action == "approve_write_off":
+        request = await _pending_write_off(unit, row.id)
+        if request.requested_by == actor:
+            raise SameActor(
+                f"the write-off of denial {denial_id} was requested by {actor}: another person must approve it"
+            )
+        await _decide_write_off(unit, request.id, actor, "approved", now)
+        reason = f"approved; requested by {request.requested_by}: {request.note}" + (f" ({note})" if note else "")
+        await _resolve(unit, row, "written_off", actor, reason, 0, written_off=request.amount_cents)
+    elif action == "reject_write_off":
+        request = await _pending_write_off(unit, row.id)
+        await _decide_write_off(unit, request.id, actor, "rejected", now)
+        back = "in_progress" if row.assignee else "open"
+        await unit.conn.execute(update(denial).where(denial.c.id == row.id).values(status=back, updated_at=now))
+        await unit.log(row.id, "write_off_rejected", actor, note)
     elif action == "upheld":  # the payer upheld the denial on appeal
         await unit.conn.execute(
             update(appeal)
@@ -435,6 +524,52 @@ async def act(
     else:
         raise Conflict(f"unknown action {action!r}")
     return await unit.get(denial_id)
+
+
+async def _request_write_off(unit: Unit, row: Any, actor: str, note: str, now: datetime) -> None:
+    await unit.conn.execute(
+        insert(write_off_approval).values(
+            id=new_id(),
+            tenant_id=unit.tenant,
+            denial_id=row.id,
+            amount_cents=row.amount_cents,
+            note=note,
+            requested_by=actor,
+            requested_at=now,
+        )
+    )
+    await unit.conn.execute(
+        update(denial).where(denial.c.id == row.id).values(status="write_off_pending", updated_at=now)
+    )
+    await unit.log(
+        row.id,
+        "write_off_requested",
+        actor,
+        f"{row.amount_cents / 100:.2f} is over the approval threshold; awaiting a second person: {note}",
+    )
+
+
+async def _pending_write_off(unit: Unit, denial_id: str) -> Any:
+    w = write_off_approval.c
+    request = (
+        await unit.conn.execute(
+            select(write_off_approval)
+            .where(and_(w.tenant_id == unit.tenant, w.denial_id == denial_id, w.outcome.is_(None)))
+            .order_by(w.requested_at.desc())
+            .limit(1)
+        )
+    ).first()
+    if request is None:
+        raise Conflict(f"denial {denial_id} has no write-off awaiting approval")
+    return request
+
+
+async def _decide_write_off(unit: Unit, request_id: str, actor: str, outcome: str, now: datetime) -> None:
+    await unit.conn.execute(
+        update(write_off_approval)
+        .where(write_off_approval.c.id == request_id)
+        .values(decided_by=actor, decided_at=now, outcome=outcome)
+    )
 
 
 # -- queries -------------------------------------------------------------------------------------------
@@ -482,7 +617,8 @@ async def work_queue(
 
 
 async def due_deadlines(unit_conn: AsyncConnection, settings: DenialsSettings) -> int:
-    """Emit denials.denial.deadline-approaching once per denial whose deadline is near."""
+    """Emit denials.denial.deadline-approaching once per denial whose deadline is near: the appeal or refiling
+    deadline of an open denial, the date the payer's answer is due for an appealed one."""
     d = denial.c
     horizon = datetime.now(UTC).date() + timedelta(days=settings.deadline_warning_days)
     rows = list(
@@ -497,7 +633,9 @@ async def due_deadlines(unit_conn: AsyncConnection, settings: DenialsSettings) -
     for row in rows:
         unit = Unit(unit_conn, row.tenant_id, settings)
         await unit_conn.execute(update(denial).where(denial.c.id == row.id).values(deadline_notified=1))
-        await unit.log(row.id, "deadline_warning", "deadline-watch", f"deadline {row.deadline}")
+        kind = "appeal_answer" if row.status == "appealed" else "filing"
+        what = "the payer's answer to the appeal is due" if kind == "appeal_answer" else "deadline"
+        await unit.log(row.id, "deadline_warning", "deadline-watch", f"{what} {row.deadline}")
         days = (row.deadline - datetime.now(UTC).date()).days
         await unit.emit(
             DeadlineApproachingV1(
@@ -506,6 +644,7 @@ async def due_deadlines(unit_conn: AsyncConnection, settings: DenialsSettings) -
                 deadline=row.deadline,
                 days_left=days,
                 amount_cents=row.amount_cents,
+                kind=kind,
             ),
             "denials.denial.deadline-approaching",
             row.claim_id,

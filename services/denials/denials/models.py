@@ -66,7 +66,25 @@ appeal = Table(
     Column("letter_pdf", Text, nullable=False),  # base64
     Column("outcome", String(20), nullable=True),  # recovered | upheld
     Column("created_at", UtcDateTime(), nullable=False),
+    Column("answer_by", Date, nullable=True),  # when the payer's answer is due (the deadline watch's date)
     Index("ix_appeal_denial", "denial_id"),
+)
+
+# A write-off over the approval threshold waits here for a second person: the request, then the decision.
+write_off_approval = Table(
+    "write_off_approval",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("tenant_id", String(64), nullable=False),
+    Column("denial_id", String(36), nullable=False),
+    Column("amount_cents", BigInteger, nullable=False),
+    Column("note", Text, nullable=False),
+    Column("requested_by", String(120), nullable=False),
+    Column("requested_at", UtcDateTime(), nullable=False),
+    Column("decided_by", String(120), nullable=True),
+    Column("decided_at", UtcDateTime(), nullable=True),
+    Column("outcome", String(20), nullable=True),  # None: pending | approved | rejected
+    Index("ix_write_off_approval_denial", "tenant_id", "denial_id"),
 )
 
 adjudication_seen = Table(

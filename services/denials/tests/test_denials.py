@@ -201,7 +201,7 @@ async def test_redelivered_event_opens_one_denial_and_payment_on_appeal_recovers
         assert again.status_code == 409 and "already recovered" in again.json()["detail"]
     async with client.app.state.engine.connect() as conn:
         topics = [r.topic for r in await conn.execute(select(bus.outbox).order_by(bus.outbox.c.id))]
-    assert topics == ["denials.denial.opened", "denials.denial.resolved"]
+    assert topics == ["denials.denial.opened", "denials.appeal.sent", "denials.denial.resolved"]
 
 
 async def test_adjudications_handled_together_open_and_recover_as_one_at_a_time(client: Any) -> None:

@@ -7,10 +7,13 @@ from collections.abc import Sequence
 from rcm_shared.bus.consumer import HandlerRegistry
 from rcm_shared.events import Envelope
 from rcm_shared.payloads.claims import ClaimStatusChangedV1
+from rcm_shared.payloads.denials import DenialResolvedV1
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from remittance.config import get_settings
+from remittance.denial_postings import on_denial_resolved
 from remittance.handlers import on_claim_status_changes
+from remittance.patients import outbox
 
 registry = HandlerRegistry()
 
@@ -22,4 +25,15 @@ async def claim_status_changed(session: AsyncSession, envelopes: Sequence[Envelo
         connection,
         [(envelope.tenantid, envelope.payload_as(ClaimStatusChangedV1)) for envelope in envelopes],
         get_settings().kafka.topic_prefix,
+    )
+
+
+@registry.on(DenialResolvedV1.event_type, DenialResolvedV1.schema_version)
+async def denial_resolved(session: AsyncSession, envelope: Envelope) -> None:
+    """A denial billed to the patient or written off: its money leaves insurance A/R."""
+    await on_denial_resolved(
+        await session.connection(),
+        outbox(get_settings().kafka.topic_prefix),
+        envelope.tenantid,
+        envelope.payload_as(DenialResolvedV1),
     )

@@ -169,6 +169,7 @@ billed_claim = Table(
     Column("original_claim_id", String(64), nullable=True),
     Column("service_from", Date, nullable=True),
     UniqueConstraint("tenant_id", "claim_id"),
+    Index("ix_billed_claim_tenant_account", "tenant_id", "patient_account"),  # an account's claims
 )
 
 billed_line = Table(
@@ -212,6 +213,25 @@ deposit = Table(
     Column("remittance_id", String(36), nullable=True),
     Column("created_at", UtcDateTime(), nullable=False),
     UniqueConstraint("tenant_id", "trace_number"),
+)
+
+
+# What the denials work moved out of insurance A/R, one row per denial and kind (the ledgers' idempotency):
+# a transfer to the patient's account (posted to patient_ledger too), or a write-off adjustment.
+denial_posting = Table(
+    "denial_posting",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("tenant_id", String(64), nullable=False),
+    Column("denial_id", String(36), nullable=False),
+    Column("claim_id", String(64), nullable=False),
+    Column("line_number", Integer, nullable=True),  # None: the whole claim
+    Column("kind", String(20), nullable=False),  # patient_transfer | write_off
+    Column("amount_cents", BigInteger, nullable=False),
+    Column("account_id", String(20), nullable=True),  # the patient account a transfer was posted to
+    Column("posted_at", UtcDateTime(), nullable=False),
+    UniqueConstraint("tenant_id", "denial_id", "kind"),
+    Index("ix_denial_posting_tenant_claim", "tenant_id", "claim_id"),
 )
 
 

@@ -27,7 +27,7 @@ from sqlalchemy import and_, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from remittance.domain.posting import CONTRACTUAL, PATIENT_TYPES, Entry, cents
+from remittance.domain.posting import CONTRACTUAL, PATIENT_TRANSFER, PATIENT_TYPES, Entry, cents
 from remittance.models import (
     billed_claim,
     bus,
@@ -231,6 +231,8 @@ async def pending_with_insurance(conn: AsyncConnection, tenant: str, account: st
         )
     )
     waiting = [claim_id for (claim_id,) in rows]
+    if not waiting:  # an empty IN list reads the tenant's every billed claim on SQLite
+        return []
     # a primary whose secondary claim is still out: the secondary is listed above; list the primary too
     originals = await conn.execute(
         select(b.original_claim_id).where(
@@ -466,6 +468,9 @@ async def statement_document(
     aging = {label: 0 for _lo, _hi, label in AGING}
     for claim_id, rows in by_claim.items():
         owed = {t: sum(r.amount_cents for r in rows if r.entry_type == t) for t in sorted(PATIENT_TYPES)}
+        transferred = sum(r.amount_cents for r in rows if r.entry_type == PATIENT_TRANSFER)
+        if transferred:  # a denied amount billed to the patient: no longer the payer's adjustment, the patient's
+            owed[PATIENT_TRANSFER] = transferred
         paid = -sum(r.amount_cents for r in rows if r.entry_type == "payment")
         visit_balance = sum(r.amount_cents for r in rows)
         if visit_balance == 0 and not any(owed.values()):
@@ -494,6 +499,9 @@ async def statement_document(
                 )
             )
         ).scalar()
+        # the 835 posted the denied amount as the payer's adjustment (CO: contractual); billed to the patient,
+        # it is taken off the adjustments so that the line still adds up to its charge
+        contractual = max(int(contractual or 0) - transferred, 0)
         visits.append(
             {
                 "claim_id": claim_id,

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from remittance.domain.posting import CONTRACTUAL, PATIENT_TYPES, PAYMENT
 from remittance.models import (
     claim_payment,
+    denial_posting,
     deposit,
     ledger_entry,
     provider_adjustment,
@@ -102,6 +103,13 @@ class RemittanceRepository:
             .join(remittance, r.id == e.remittance_id)
             .where(and_(e.tenant_id == self.tenant, e.claim_id == claim_id))
             .order_by(e.id)
+        )
+        return list(rows)
+
+    async def denial_postings(self, claim_id: str) -> list[Any]:
+        d = denial_posting.c
+        rows = await self.conn.execute(
+            select(denial_posting).where(and_(d.tenant_id == self.tenant, d.claim_id == claim_id)).order_by(d.id)
         )
         return list(rows)
 

@@ -59,7 +59,11 @@ class DenialOpenedV1(EventPayload):
 
 
 class DenialResolvedV1(EventPayload):
-    """A denial left the work queue: recovered, written off, billed to the patient or closed."""
+    """A denial left the work queue: recovered, written off, billed to the patient or closed.
+
+    The money a resolution moves travels with it, so the ledgers post exactly what the denial decided, once
+    per denial: ``patient_transfer_cents`` leaves insurance A/R for the patient's account (billed_patient),
+    ``written_off_cents`` leaves it as an adjustment (written_off)."""
 
     event_type = "denial.resolved"
     schema_version = 1
@@ -71,6 +75,25 @@ class DenialResolvedV1(EventPayload):
     days_to_resolve: int
     # True when no other denial on the claim is still open: the claim is settled with the payer
     claim_settled: bool = False
+    line_number: int | None = None  # None: the whole claim
+    patient_transfer_cents: int = 0
+    written_off_cents: int = 0
+
+
+class AppealSentV1(EventPayload):
+    """An appeal of a denial was sent to the payer, keyed by claim id: the claim waits for the payer's answer,
+    due by ``answer_by``."""
+
+    event_type = "denial.appeal_sent"
+    schema_version = 1
+
+    denial_id: str
+    claim_id: str
+    line_number: int | None
+    payer_id: str
+    amount_cents: int
+    sent_on: date
+    answer_by: date
 
 
 class DeadlineApproachingV1(EventPayload):
@@ -84,3 +107,5 @@ class DeadlineApproachingV1(EventPayload):
     deadline: date
     days_left: int
     amount_cents: int
+    # filing: the appeal or refiling window closes; appeal_answer: the payer's answer to an appeal is due
+    kind: str = "filing"

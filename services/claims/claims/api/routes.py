@@ -69,6 +69,10 @@ def _unit(conn: Any, tenant: str, request: Request) -> ClaimsUnit:
     return ClaimsUnit(conn, tenant, _settings(request).kafka.topic_prefix)
 
 
+# the amounts a new claim is inserted without (their columns' defaults)
+NEW_CLAIM = {"contractual_cents": 0, "patient_transfer_cents": 0, "written_off_cents": 0}
+
+
 def _read(row: Any) -> ClaimRead:
     return ClaimRead(**{k: getattr(row, k) for k in ClaimRead.model_fields})
 
@@ -113,7 +117,7 @@ async def post_claim_batch(
     # the answer is built from what was written, after the commit: the file's write turn is not held for
     # reading the claims back and validating their documents again
     return [
-        ClaimRead(**{k: row.get(k) for k in ClaimRead.model_fields if k != "document"}, document=doc)
+        ClaimRead(**{k: row.get(k, NEW_CLAIM.get(k)) for k in ClaimRead.model_fields if k != "document"}, document=doc)
         for row, doc in zip(rows, body, strict=True)
     ]
 

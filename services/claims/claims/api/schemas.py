@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, computed_field
 from rcm_shared.payloads.denials import ClaimCorrection
 
+from claims.domain.balance import insurance_balance
 from claims.domain.encounter import ClaimCreate
 
 
@@ -30,6 +31,9 @@ class ClaimRead(BaseModel):
     charge_cents: int
     paid_cents: int
     patient_responsibility_cents: int
+    contractual_cents: int = 0
+    patient_transfer_cents: int = Field(0, description="denied amounts billed to the patient (denials work)")
+    written_off_cents: int = Field(0, description="denied amounts written off (denials work)")
     payer_claim_control_number: str | None
     edits: list[EditRead]
     status_detail: dict[str, Any]
@@ -46,6 +50,19 @@ class ClaimRead(BaseModel):
     submitted_at: datetime | None
     paid_on: date | None = Field(default=None, description="the payment date (BPR16) of the 835 that first paid it")
     document: ClaimCreate
+
+    @computed_field(description="what the payer still owes on the claim: its share of insurance A/R")  # type: ignore[prop-decorator]
+    @property
+    def insurance_balance_cents(self) -> int:
+        return insurance_balance(
+            self.state,
+            self.charge_cents,
+            self.paid_cents,
+            self.contractual_cents,
+            self.patient_responsibility_cents,
+            self.patient_transfer_cents,
+            self.written_off_cents,
+        )
 
 
 class TransitionRead(BaseModel):

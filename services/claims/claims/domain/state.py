@@ -18,7 +18,8 @@ TRANSITIONS: dict[str, frozenset[str]] = {
     ACCEPTED: frozenset({PAID, PARTIALLY_PAID, DENIED, VOID}),
     REJECTED: frozenset({DRAFT, READY, CORRECTED, VOID}),
     # Adjudicated claims: a reversal reopens (back to accepted), a later payment restates.
-    PAID: frozenset({CLOSED, ACCEPTED, PARTIALLY_PAID, DENIED, CORRECTED, VOID}),
+    # A paid claim is appealed when the payer underpaid it.
+    PAID: frozenset({CLOSED, ACCEPTED, PARTIALLY_PAID, DENIED, APPEALED, CORRECTED, VOID}),
     PARTIALLY_PAID: frozenset({PAID, DENIED, APPEALED, CORRECTED, CLOSED, ACCEPTED, VOID}),
     DENIED: frozenset({PAID, PARTIALLY_PAID, APPEALED, CORRECTED, CLOSED, ACCEPTED, VOID}),
     APPEALED: frozenset({PAID, PARTIALLY_PAID, DENIED, CLOSED}),

@@ -13,7 +13,7 @@ from rcm_shared.web import EngineDep, ProblemError, TenantDep
 from sqlalchemy import and_, func, select
 
 from denials.api.schemas import ActionRequest, Analytics, Breakdown, DenialDetail, DenialRead, HistoryRead, QueueItem
-from denials.handlers import WORK_STATES, Conflict, NotFound, Unit, act, work_queue
+from denials.handlers import WORK_STATES, Conflict, NotFound, SameActor, Unit, act, work_queue
 from denials.models import adjudication_seen, appeal, denial, denial_event
 
 router = APIRouter(prefix="/v1", tags=["denials"])
@@ -132,17 +132,27 @@ async def get_denial(denial_id: str, request: Request, tenant: TenantDep, engine
             raise ProblemError(404, "Not found", str(exc)) from None
 
 
+def _actor(request: Request) -> str:
+    """Who acts: the token's subject; without authentication (a development stack), the X-Actor header."""
+    principal = getattr(request.state, "principal", None)
+    return str(principal.client_id) if principal is not None else request.headers.get("X-Actor", "api")
+
+
 @router.post(
     "/denials/{denial_id}/actions",
     response_model=DenialDetail,
-    summary="assign, comment, appeal (letter as text and PDF), resubmit, write_off, bill_patient, upheld",
+    summary="assign, comment, appeal (letter as text and PDF), resubmit, write_off, bill_patient, upheld, "
+    "approve_write_off, reject_write_off",
     description="A resolved denial (recovered, written off, billed to the patient, closed) takes comments only; "
-    "any other action on it is a 409 problem.",
+    "any other action on it is a 409 problem. bill_patient moves the denied amount to the patient's account; "
+    "write_off adjusts it off insurance A/R. A write-off over DENIALS_WRITE_OFF_APPROVAL_CENTS waits "
+    "(status write_off_pending) until another person approves it (approve_write_off) or rejects it "
+    "(reject_write_off); the one who asked approving it is a 403 problem.",
 )
 async def post_action(
     denial_id: str, body: ActionRequest, request: Request, tenant: TenantDep, engine: EngineDep
 ) -> DenialDetail:
-    actor = request.headers.get("X-Actor", "api")
+    actor = _actor(request)
     try:
         async with write_transaction(engine) as conn:
             unit = Unit(conn, tenant, request.app.state.settings)
@@ -154,6 +164,8 @@ async def post_action(
         raise ProblemError(404, "Not found", str(exc)) from None
     except Conflict as exc:
         raise ProblemError(409, "Conflict", str(exc)) from None
+    except SameActor as exc:
+        raise ProblemError(403, "Forbidden", str(exc)) from None
 
 
 @router.get("/denials/{denial_id}/appeal.pdf", response_class=Response, summary="The appeal letter as PDF")

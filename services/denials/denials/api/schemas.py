@@ -51,16 +51,26 @@ class DenialDetail(DenialRead):
 
 
 class ActionRequest(BaseModel):
-    action: Literal["assign", "comment", "appeal", "resubmit", "write_off", "bill_patient", "upheld"]
+    action: Literal[
+        "assign",
+        "comment",
+        "appeal",
+        "resubmit",
+        "write_off",
+        "bill_patient",
+        "upheld",
+        "approve_write_off",
+        "reject_write_off",
+    ]
     note: str | None = Field(default=None, max_length=4000)
     assignee: str | None = Field(default=None, max_length=120)
     correction: ClaimCorrection | None = None
 
     @model_validator(mode="after")
     def _what_the_action_needs(self) -> ActionRequest:
-        """A write-off names its reason and a comment says something (the work history is what an auditor
-        and the next person on the account read); an assignment names who."""
-        if self.action in ("write_off", "comment") and not (self.note or "").strip():
+        """A write-off (and its rejection) names its reason and a comment says something (the work history is
+        what an auditor and the next person on the account read); an assignment names who."""
+        if self.action in ("write_off", "comment", "reject_write_off") and not (self.note or "").strip():
             raise ValueError(f"{self.action} needs a note")
         if self.action == "assign" and not (self.assignee or "").strip():
             raise ValueError("assign needs an assignee")

@@ -22,6 +22,7 @@ from remittance.api.schemas import (
     ClaimBalance,
     ClaimPaymentRead,
     ClaimPostings,
+    DenialPostingRead,
     DepositCreate,
     DepositRead,
     IngestedRemittance,
@@ -215,6 +216,7 @@ async def claim_postings(claim_id: str, tenant: TenantDep, engine: EngineDep) ->
         if not rows and not ledger:
             raise ProblemError(404, "Not found", f"nothing posted to claim {claim_id}")
         payments = await _claim_payments(repo, rows)
+        denials = await repo.denial_postings(claim_id)
     totals: dict[str, int] = {}
     for e in ledger:
         totals[e.entry_type] = totals.get(e.entry_type, 0) + e.amount_cents
@@ -224,6 +226,9 @@ async def claim_postings(claim_id: str, tenant: TenantDep, engine: EngineDep) ->
         ledger=[LedgerEntryRead(**{k: getattr(e, k) for k in LedgerEntryRead.model_fields}) for e in ledger],
         totals_cents=totals,
         patient_responsibility_cents=sum(v for k, v in totals.items() if k in PATIENT_TYPES),
+        denial_postings=[
+            DenialPostingRead(**{k: getattr(d, k) for k in DenialPostingRead.model_fields}) for d in denials
+        ],
     )
 
 

@@ -104,12 +104,24 @@ class LedgerEntryRead(BaseModel):
     posted_at: datetime
 
 
+class DenialPostingRead(BaseModel):
+    denial_id: str
+    line_number: int | None
+    kind: str = Field(description="patient_transfer (billed to the patient's account) or write_off")
+    amount_cents: int
+    account_id: str | None
+    posted_at: datetime
+
+
 class ClaimPostings(BaseModel):
     claim_id: str
     payments: list[ClaimPaymentRead]
     ledger: list[LedgerEntryRead]
     totals_cents: dict[str, int] = Field(description="net per entry type across all postings (reversals included)")
     patient_responsibility_cents: int
+    denial_postings: list[DenialPostingRead] = Field(
+        default=[], description="what the denials work moved out of insurance A/R: to the patient, or written off"
+    )
 
 
 class ReviewItemRead(BaseModel):

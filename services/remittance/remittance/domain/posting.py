@@ -34,6 +34,9 @@ OTHER_ADJUSTMENT = "other_adjustment"  # OA, PI (and CR)
 PROVIDER_ADJUSTMENT = "provider_adjustment"  # PLB
 
 PATIENT_TYPES = frozenset({DEDUCTIBLE, COINSURANCE, COPAY, PATIENT_OTHER})
+# What the denials work moves out of insurance A/R: a denied amount billed to the patient, or written off.
+PATIENT_TRANSFER = "patient_transfer"
+WRITE_OFF = "write_off"
 
 
 def entry_type(adj: Adjustment) -> str:

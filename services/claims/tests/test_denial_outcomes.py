@@ -1,0 +1,205 @@
+"""What the denials work does to a claim: an appeal sent puts it under appeal and the payer's next 835 moves it
+on; a denial billed to the patient or written off leaves its insurance balance (SQLite and PostgreSQL)."""
+
+from __future__ import annotations
+
+import itertools
+import sys
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from claims.handlers import Actor, ClaimsUnit, on_adjudicated_many, on_appeal_sent, on_denial_resolved
+from rcm_shared.payloads.denials import AppealSentV1, DenialResolvedV1
+from rcm_shared.payloads.remittance import AdjustmentOut, ClaimAdjudicatedV1, LinePaymentOut
+from rcm_shared.testing import app_client
+
+sys.path.insert(0, str(Path(__file__).parent))
+from factory import encounter
+
+T = {"X-Tenant-ID": "org-1"}
+CHARGE = 24550  # the factory's encounter
+
+
+@pytest.fixture
+async def client(db_factory: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> AsyncIterator[Any]:
+    db = await db_factory("claims")
+    monkeypatch.setenv("CLAIMS_DATABASE_URL", db.url)
+    monkeypatch.setenv("CLAIMS_DB_SCHEMA", db.schema)
+    monkeypatch.setenv("CLAIMS_OUTBOUND_DIR", str(tmp_path / "outbound"))
+    monkeypatch.setenv("CLAIMS_DEFAULT_TENANT", "org-1")
+    from claims.config import get_settings
+    from claims.main import create_app
+    from claims.resources import default_resources
+
+    async with app_client(create_app, get_settings.cache_clear, default_resources.cache_clear) as c:
+        yield c
+
+
+PATIENTS = itertools.count()
+
+
+async def submitted(client: Any) -> str:
+    # another patient each time: the same visit twice is held as a duplicate
+    created = await client.post(
+        "/v1/claims",
+        json=encounter(**{"subscriber.last_name": "Doe" + "".join(chr(65 + int(d)) for d in str(next(PATIENTS)))}),
+        headers=T,
+    )
+    assert created.status_code == 201, created.text
+    claim_id = str(created.json()["id"])
+    assert (await client.post(f"/v1/claims/{claim_id}/submit", headers=T)).status_code == 200
+    return claim_id
+
+
+def adjudicated(claim_id: str, paid: int, denied: int, remittance: str) -> ClaimAdjudicatedV1:
+    """Paid ``paid``, CO-45 on what is neither paid nor denied, CO-50 (medical necessity) on ``denied``."""
+    adjustments = [AdjustmentOut(group="CO", reason="50", amount_cents=denied)] if denied else []
+    if CHARGE - paid - denied:
+        adjustments.append(AdjustmentOut(group="CO", reason="45", amount_cents=CHARGE - paid - denied))
+    return ClaimAdjudicatedV1(
+        remittance_id=remittance,
+        claim_id=claim_id,
+        payer_id="MCRB1",
+        payer_claim_control_number="PAYERICN1",
+        status_code="1" if paid else "4",
+        charge_cents=CHARGE,
+        paid_cents=paid,
+        patient_responsibility_cents=0,
+        contractual_cents=CHARGE - paid - denied,
+        adjustments=adjustments,
+        lines=[
+            LinePaymentOut(
+                line_number=1, line_control_number=None, procedure_code="99214", charge_cents=0, paid_cents=paid
+            )
+        ],
+    )
+
+
+def resolved(claim_id: str, outcome: str, *, transfer: int = 0, written_off: int = 0) -> DenialResolvedV1:
+    return DenialResolvedV1(
+        denial_id="D-" + claim_id,
+        claim_id=claim_id,
+        outcome=outcome,
+        recovered_cents=0,
+        days_to_resolve=2,
+        claim_settled=True,
+        patient_transfer_cents=transfer,
+        written_off_cents=written_off,
+    )
+
+
+async def run(client: Any, handler: Any, event: Any) -> None:
+    async with client.app.state.engine.begin() as conn:
+        unit = ClaimsUnit(conn, "org-1")
+        if isinstance(event, ClaimAdjudicatedV1):
+            await on_adjudicated_many(unit, [(event, Actor("event:test"))])
+        else:
+            await handler(unit, event, Actor("event:test"))
+
+
+async def claim(client: Any, claim_id: str) -> dict[str, Any]:
+    return dict((await client.get(f"/v1/claims/{claim_id}", headers=T)).json())
+
+
+async def test_an_appeal_sent_puts_the_claim_under_appeal_and_the_payers_next_835_moves_it_on(client: Any) -> None:
+    paid_on_appeal, denied_again = await submitted(client), await submitted(client)
+    today = datetime.now(UTC).date()
+    for claim_id in (paid_on_appeal, denied_again):
+        await run(client, None, adjudicated(claim_id, 0, CHARGE, "R1"))
+        assert (await claim(client, claim_id))["state"] == "denied"
+        appeal = AppealSentV1(
+            denial_id="D-" + claim_id,
+            claim_id=claim_id,
+            line_number=None,
+            payer_id="MCRB1",
+            amount_cents=CHARGE,
+            sent_on=today,
+            answer_by=today + timedelta(days=60),
+        )
+        await run(client, on_appeal_sent, appeal)
+        await run(client, on_appeal_sent, appeal.model_copy(update={"denial_id": "D2"}))  # a second appeal on it
+        c = await claim(client, claim_id)
+        assert c["state"] == "appealed" and c["insurance_balance_cents"] == CHARGE  # still owed by the payer
+        history = (await client.get(f"/v1/claims/{claim_id}/history", headers=T)).json()
+        assert [h["to_state"] for h in history][-2:] == ["denied", "appealed"]
+        assert f"answers by {(today + timedelta(days=60)).isoformat()}" in history[-1]["reason"]
+    aging = (await client.get("/v1/reports/ar-aging", headers=T)).json()
+    assert aging[0]["claims"] == 2 and aging[0]["total_cents"] == 2 * CHARGE  # appealed claims are open A/R
+    await run(client, None, adjudicated(paid_on_appeal, 20000, 0, "R2"))
+    await run(client, None, adjudicated(denied_again, 0, CHARGE, "R3"))
+    won, lost = await claim(client, paid_on_appeal), await claim(client, denied_again)
+    assert (won["state"], won["paid_cents"], won["insurance_balance_cents"]) == ("paid", 20000, 0)
+    assert (lost["state"], lost["insurance_balance_cents"]) == ("denied", CHARGE)
+
+
+async def test_a_denial_billed_to_the_patient_or_written_off_leaves_the_claims_insurance_balance(
+    client: Any,
+) -> None:
+    billed, written, partly = await submitted(client), await submitted(client), await submitted(client)
+    await run(client, None, adjudicated(billed, 0, CHARGE, "R1"))
+    await run(client, None, adjudicated(written, 15000, 4550, "R1"))  # 45.50 denied, the rest paid and adjusted
+    await run(client, None, adjudicated(partly, 15000, 4550, "R1"))
+    assert [(await claim(client, c))["insurance_balance_cents"] for c in (billed, written, partly)] == [
+        CHARGE,
+        4550,
+        4550,
+    ]
+    await run(client, on_denial_resolved, resolved(billed, "billed_patient", transfer=CHARGE))
+    await run(client, on_denial_resolved, resolved(written, "written_off", written_off=4550))
+    # one of two denials on the claim written off: the claim stays open with the payer, its balance drops
+    await run(
+        client,
+        on_denial_resolved,
+        resolved(partly, "written_off", written_off=1000).model_copy(update={"claim_settled": False}),
+    )
+    b, w, p = await claim(client, billed), await claim(client, written), await claim(client, partly)
+    assert (b["state"], b["patient_transfer_cents"], b["written_off_cents"]) == ("closed", CHARGE, 0)
+    assert (w["state"], w["patient_transfer_cents"], w["written_off_cents"]) == ("closed", 0, 4550)
+    assert (p["state"], p["written_off_cents"], p["insurance_balance_cents"]) == ("partially_paid", 1000, 3550)
+    aging = (await client.get("/v1/reports/ar-aging", headers=T)).json()
+    assert [(a["claims"], a["total_cents"]) for a in aging] == [(1, 3550)]
+
+
+async def test_an_appealed_claim_whose_appeal_is_upheld_by_letter_is_closed(client: Any) -> None:
+    claim_id = await submitted(client)
+    await run(client, None, adjudicated(claim_id, 0, CHARGE, "R1"))
+    today = datetime.now(UTC).date()
+    appeal = AppealSentV1(
+        denial_id="D-" + claim_id,
+        claim_id=claim_id,
+        line_number=None,
+        payer_id="MCRB1",
+        amount_cents=CHARGE,
+        sent_on=today,
+        answer_by=today + timedelta(days=30),
+    )
+    await run(client, on_appeal_sent, appeal)
+    await run(client, on_denial_resolved, resolved(claim_id, "closed"))
+    assert (await claim(client, claim_id))["state"] == "closed"
+
+
+async def test_the_worker_reads_appeals_sent(client: Any) -> None:
+    from claims.consumers import registry
+    from rcm_shared.db import session_factory
+    from rcm_shared.events import Envelope
+
+    claim_id = await submitted(client)
+    await run(client, None, adjudicated(claim_id, 0, CHARGE, "R1"))
+    handler = registry.get("denial.appeal_sent", 1)
+    assert handler is not None, "claims does not read appeals sent"
+    today = datetime.now(UTC).date()
+    event = AppealSentV1(
+        denial_id="D1",
+        claim_id=claim_id,
+        line_number=None,
+        payer_id="MCRB1",
+        amount_cents=CHARGE,
+        sent_on=today,
+        answer_by=today + timedelta(days=45),
+    )
+    async with session_factory(client.app.state.engine)() as session, session.begin():
+        await handler(session, Envelope.wrap(event, source="/denials", tenant_id="org-1"))
+    assert (await claim(client, claim_id))["state"] == "appealed"

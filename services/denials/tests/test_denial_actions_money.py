@@ -1,0 +1,151 @@
+"""Denial actions that move money or wait on the payer: a transfer to the patient and a write-off carry their
+amounts to the ledgers, a large write-off waits for a second person, an appeal puts the claim under appeal and
+the deadline watch on the payer's answer (SQLite and PostgreSQL)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from denials.config import DenialsSettings
+from denials.domain.classify import default_rules
+from denials.handlers import Unit, due_deadlines, on_adjudicated
+from denials.models import bus
+from rcm_shared.events import Envelope
+from rcm_shared.testing import app_client
+from sqlalchemy import select
+
+sys.path.insert(0, str(Path(__file__).parent))
+from test_denials import adj
+
+T = {"X-Tenant-ID": "org-1"}
+
+
+@pytest.fixture
+async def client(db_factory: Any, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Any]:
+    db = await db_factory("denials")
+    monkeypatch.setenv("DENIALS_DATABASE_URL", db.url)
+    monkeypatch.setenv("DENIALS_DB_SCHEMA", db.schema)
+    monkeypatch.setenv("DENIALS_WRITE_OFF_APPROVAL_CENTS", "20000")
+    from denials.config import get_settings
+    from denials.main import create_app
+
+    async with app_client(create_app, get_settings.cache_clear) as c:
+        yield c
+
+
+async def feed(client: Any, event: Any, settings: DenialsSettings | None = None) -> list[str]:
+    env = Envelope.wrap(event, source="/remittance", tenant_id="org-1")
+    async with client.app.state.engine.begin() as conn:
+        return await on_adjudicated(Unit(conn, "org-1", settings or DenialsSettings()), event, default_rules(), env)
+
+
+async def outbox(client: Any, topic: str) -> list[dict[str, Any]]:
+    async with client.app.state.engine.connect() as conn:
+        rows = await conn.execute(select(bus.outbox).where(bus.outbox.c.topic == topic).order_by(bus.outbox.c.id))
+        return [json.loads(r.payload) for r in rows]
+
+
+async def act(client: Any, denial_id: str, body: dict[str, Any], actor: str = "maria") -> Any:
+    return await client.post(f"/v1/denials/{denial_id}/actions", json=body, headers={**T, "X-Actor": actor})
+
+
+async def test_billing_the_patient_and_writing_off_carry_the_denied_amounts_to_the_ledgers(client: Any) -> None:
+    (billed,) = await feed(client, adj("C1", 0, [("CO", "27", 15000, None)], charge=15000))
+    # a paid claim with one bundled line denied (45.00)
+    (line,) = await feed(
+        client,
+        adj("C2", 10000, [("CO", "97", 4500, 2)], charge=14500, lines=[(10000, 10000), (4500, 0)], remittance="R2"),
+    )
+    r = await act(client, billed, {"action": "bill_patient", "note": "coverage ended; self-pay"})
+    assert r.status_code == 200 and r.json()["status"] == "billed_patient"
+    r = await act(client, line, {"action": "write_off", "note": "bundled: not billable"})
+    assert r.status_code == 200 and r.json()["status"] == "written_off"
+    resolved = {e["claim_id"]: e for e in await outbox(client, "denials.denial.resolved")}
+    assert (resolved["C1"]["patient_transfer_cents"], resolved["C1"]["written_off_cents"]) == (15000, 0)
+    assert (resolved["C2"]["patient_transfer_cents"], resolved["C2"]["written_off_cents"]) == (0, 4500)
+    assert resolved["C2"]["line_number"] == 2 and resolved["C1"]["line_number"] is None
+    assert resolved["C1"]["claim_settled"] and resolved["C2"]["claim_settled"]
+
+
+async def test_a_write_off_over_the_threshold_waits_for_a_second_person(client: Any) -> None:
+    (small,) = await feed(client, adj("C3", 0, [("CO", "29", 20000, None)], charge=20000))
+    (big,) = await feed(client, adj("C4", 0, [("CO", "29", 20001, None)], charge=20001))
+    assert (await act(client, small, {"action": "write_off", "note": "late"})).json()["status"] == "written_off"
+
+    r = await act(client, big, {"action": "write_off", "note": "filed too late"})
+    assert r.status_code == 200 and r.json()["status"] == "write_off_pending"
+    assert [e["claim_id"] for e in await outbox(client, "denials.denial.resolved")] == ["C3"]  # nothing moved yet
+    pending = (await client.get("/v1/denials", params={"status": "write_off_pending"}, headers=T)).json()
+    assert [d["id"] for d in pending] == [big]
+    # the person who asked cannot approve it, and nothing else moves the denial meanwhile
+    same = await act(client, big, {"action": "approve_write_off"})
+    assert same.status_code == 403 and same.headers["content-type"] == "application/problem+json"
+    assert "another person must approve" in same.json()["detail"]
+    for body in ({"action": "bill_patient"}, {"action": "write_off", "note": "again"}, {"action": "appeal"}):
+        refused = await act(client, big, body, actor="lee")
+        assert refused.status_code == 409 and "awaiting approval" in refused.json()["detail"]
+    assert (await client.get(f"/v1/denials/{big}", headers=T)).json()["status"] == "write_off_pending"
+
+    r = await act(client, big, {"action": "approve_write_off", "note": "checked the filing dates"}, actor="lee")
+    assert r.status_code == 200 and r.json()["status"] == "written_off"
+    history = [(h["action"], h["actor"]) for h in r.json()["history"]]
+    assert history == [
+        ("opened", "event:remittance.claim_adjudicated"),
+        ("write_off_requested", "maria"),
+        ("written_off", "lee"),
+    ]
+    assert "requested by maria" in r.json()["history"][-1]["note"]
+    resolved = {e["claim_id"]: e for e in await outbox(client, "denials.denial.resolved")}
+    assert resolved["C4"]["written_off_cents"] == 20001 and resolved["C4"]["outcome"] == "written_off"
+    again = await act(client, big, {"action": "approve_write_off"}, actor="kim")
+    assert again.status_code == 409
+
+
+async def test_a_rejected_write_off_returns_the_denial_to_the_queue(client: Any) -> None:
+    (big,) = await feed(client, adj("C5", 0, [("CO", "50", 30000, None)], charge=30000))
+    await act(client, big, {"action": "write_off", "note": "not worth it"})
+    no_reason = await act(client, big, {"action": "reject_write_off"}, actor="lee")
+    assert no_reason.status_code == 422
+    r = await act(client, big, {"action": "reject_write_off", "note": "appeal it: records support it"}, actor="lee")
+    assert r.status_code == 200 and r.json()["status"] == "open"
+    assert await outbox(client, "denials.denial.resolved") == []
+    assert (await act(client, big, {"action": "approve_write_off"}, actor="kim")).status_code == 409
+    assert (await act(client, big, {"action": "appeal", "note": "records attached"})).json()["status"] == "appealed"
+
+
+async def test_an_appeal_puts_the_claim_under_appeal_and_the_watch_on_the_payers_answer(client: Any) -> None:
+    (denial_id,) = await feed(client, adj("C6", 0, [("CO", "50", 7000, None)], charge=7000))
+    r = await act(client, denial_id, {"action": "appeal", "note": "medical records attached"})
+    assert r.status_code == 200 and r.json()["status"] == "appealed"
+    today = datetime.now(UTC).date()
+    (sent,) = await outbox(client, "denials.appeal.sent")
+    assert sent["claim_id"] == "C6" and sent["amount_cents"] == 7000 and sent["sent_on"] == today.isoformat()
+    answer_by = today + timedelta(days=DenialsSettings().appeal_answer_days)
+    assert sent["answer_by"] == answer_by.isoformat() and r.json()["deadline"] == answer_by.isoformat()
+    # the watch: nothing while the answer is far off; a warning once it is near
+    async with client.app.state.engine.begin() as conn:
+        assert await due_deadlines(conn, DenialsSettings(deadline_warning_days=14)) == 0
+        near = DenialsSettings(deadline_warning_days=DenialsSettings().appeal_answer_days)
+        assert await due_deadlines(conn, near) == 1
+        assert await due_deadlines(conn, near) == 0
+    (warning,) = await outbox(client, "denials.denial.deadline-approaching")
+    assert (warning["claim_id"], warning["kind"], warning["deadline"]) == ("C6", "appeal_answer", answer_by.isoformat())
+    history = (await client.get(f"/v1/denials/{denial_id}", headers=T)).json()["history"]
+    assert "answer to the appeal is due" in history[-1]["note"]
+
+
+async def test_the_payers_835_denying_an_appealed_claim_again_upholds_the_appeal(client: Any) -> None:
+    (first,) = await feed(client, adj("C7", 0, [("CO", "50", 7000, None)], charge=7000))
+    await act(client, first, {"action": "appeal", "note": "records"})
+    (second,) = await feed(client, adj("C7", 0, [("CO", "50", 7000, None)], charge=7000, remittance="R9"))
+    detail = (await client.get(f"/v1/denials/{first}", headers=T)).json()
+    assert detail["status"] == "closed" and "appeal upheld" in detail["history"][-1]["note"]
+    assert (await client.get(f"/v1/denials/{second}", headers=T)).json()["status"] == "open"
+    (resolved,) = await outbox(client, "denials.denial.resolved")
+    assert resolved["outcome"] == "closed" and not resolved["claim_settled"]  # the new denial carries the claim

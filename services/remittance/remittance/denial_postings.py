@@ -1,0 +1,84 @@
+"""Postings of the denials work: a denied amount billed to the patient, or written off.
+
+A denial resolved as billed_patient moves its amount out of insurance A/R to the patient's account (a
+``patient_transfer`` line of the patient ledger, on the claim, so statements show it as the patient's share);
+one written off leaves insurance A/R as an adjustment. Both are recorded in ``denial_posting`` once per denial
+and kind: a resolution delivered again, under any event id, posts nothing more.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from rcm_shared.bus.outbox import Outbox
+from rcm_shared.dialects import insert_ignore
+from rcm_shared.payloads.denials import DenialResolvedV1
+from sqlalchemy import and_, insert, select
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from remittance.domain.posting import PATIENT_TRANSFER, WRITE_OFF
+from remittance.models import billed_claim, denial_posting, patient_ledger, review_item
+from remittance.patients import _balance_events
+
+
+async def on_denial_resolved(conn: AsyncConnection, outbox: Outbox, tenant: str, event: DenialResolvedV1) -> None:
+    """Post the money a denial's resolution moved (nothing for a recovered or closed denial)."""
+    moves = [
+        (kind, cents)
+        for kind, cents in ((PATIENT_TRANSFER, event.patient_transfer_cents), (WRITE_OFF, event.written_off_cents))
+        if cents
+    ]
+    if not moves:
+        return
+    b = billed_claim.c
+    account = (
+        await conn.execute(select(b.patient_account).where(and_(b.tenant_id == tenant, b.claim_id == event.claim_id)))
+    ).scalar()
+    now = datetime.now(UTC)
+    for kind, cents in moves:
+        posted = await conn.execute(
+            insert_ignore(
+                conn,
+                denial_posting,
+                {
+                    "tenant_id": tenant,
+                    "denial_id": event.denial_id,
+                    "claim_id": event.claim_id,
+                    "line_number": event.line_number,
+                    "kind": kind,
+                    "amount_cents": cents,
+                    "account_id": account if kind == PATIENT_TRANSFER else None,
+                    "posted_at": now,
+                },
+            )
+        )
+        if not posted.rowcount or kind != PATIENT_TRANSFER:
+            continue
+        if account is None:  # no patient account known for the claim: a person posts it
+            await conn.execute(
+                insert(review_item).values(
+                    tenant_id=tenant,
+                    remittance_id=None,
+                    kind="unposted_patient_transfer",
+                    claim_id=event.claim_id,
+                    detail=f"denial {event.denial_id} billed {cents / 100:.2f} to the patient, but claim "
+                    f"{event.claim_id} has no patient account here",
+                    status="open",
+                    created_at=now,
+                )
+            )
+            continue
+        await conn.execute(
+            insert(patient_ledger).values(
+                tenant_id=tenant,
+                account_id=account,
+                claim_id=event.claim_id,
+                entry_type=PATIENT_TRANSFER,
+                amount_cents=cents,
+                remittance_id=None,
+                claim_payment_id=None,
+                payment_id=None,
+                created_at=now,
+            )
+        )
+        await _balance_events(conn, outbox, tenant, {account: cents}, "denial", {account: [event.claim_id]})

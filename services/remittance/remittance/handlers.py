@@ -44,6 +44,7 @@ from remittance.domain.posting import (
     patient_responsibility_cents,
 )
 from remittance.models import (
+    NOT_SUPERSEDED,
     billed_claim,
     billed_line,
     bus,
@@ -537,7 +538,7 @@ async def _find_duplicate(
         & (r.interchange_control == this_file[1])
         & (r.transaction_control == this_file[2])
     )
-    same_trace = (r.payer_id == h.payer_id) & (r.trace_number == h.trace_number) & (r.status != "superseded")
+    same_trace = (r.payer_id == h.payer_id) & (r.trace_number == h.trace_number) & NOT_SUPERSEDED
     found = (await conn.execute(select(remittance).where(and_(r.tenant_id == tenant, same_file | same_trace)))).all()
     row = next(
         (

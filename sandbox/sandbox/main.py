@@ -30,7 +30,7 @@ from rcm_shared.x12.errors import X12Error
 from rcm_shared.x12.sets.x270 import build_271, read_270
 from rcm_shared.x12.writer import InterchangeWriter, MemoryControlNumbers, Party
 
-from sandbox.clearinghouse import US, Clearinghouse, delivery_from_env, unanswered
+from sandbox.clearinghouse import US, Clearinghouse, delivery_from_env, short_paid, unanswered
 from sandbox.payers import default_book, load_book
 
 
@@ -134,6 +134,7 @@ def create_app() -> FastAPI:
                 "coverage_start": m.start,
                 "coverage_end": m.end,
                 "claims_unanswered": m.member_id in unanswered(payer),
+                "remittance_short_paid": m.member_id in short_paid(payer),
             }
             for m in rows[offset : offset + max(0, min(limit, 5000))]
         ]

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
 
 from rcm_shared.audit import AuditEntry, append_many
@@ -25,6 +26,73 @@ from remittance.domain.posting import cents
 from remittance.handlers import IngestResult, _match_deposit_for, _Poster, _take, resolve_hold
 from remittance.models import audit, bus, held_set, remittance
 from remittance.x12 import held_set_bytes
+
+
+@dataclass(frozen=True)
+class HeldClaim:
+    claim_id: str
+    payer_claim_control_number: str
+    status_code: str
+    charge_cents: int
+    paid_cents: int
+    adjustments_cents: int
+    off_by_cents: int  # charge - paid - adjustments: 0 when the claim foots
+
+
+@dataclass(frozen=True)
+class HeldPlb:
+    provider_id: str
+    reason: str
+    reference: str
+    amount_cents: int
+
+
+@dataclass(frozen=True)
+class HeldContents:
+    claims: list[HeldClaim]
+    provider_adjustments: list[HeldPlb]
+
+
+def _contents(data: bytes) -> HeldContents:
+    claims, plbs = [], []
+    for item in iter_835(data):
+        if isinstance(item, ClaimPayment):
+            adjusted = item.adjustment_total()
+            claims.append(
+                HeldClaim(
+                    item.patient_control_number,
+                    item.payer_claim_control_number,
+                    item.status,
+                    _cents(item.charge),
+                    _cents(item.paid),
+                    _cents(adjusted),
+                    _cents(item.charge - item.paid - adjusted),
+                )
+            )
+        elif isinstance(item, ProviderAdjustment):
+            plbs.append(HeldPlb(item.provider_id, item.reason, item.reference, _cents(item.amount)))
+    return HeldContents(claims, plbs)
+
+
+def _cents(amount: Decimal) -> int:
+    """Cents of an amount as the payer sent it (a held set may carry one finer than a cent: rounded here,
+    for the reviewer's eyes only)."""
+    return int((amount * 100).to_integral_value())
+
+
+async def held_contents(conn: AsyncConnection, tenant: str, remittance_id: str) -> HeldContents | None:
+    """What a held 835 carries, claim by claim and PLB by PLB, as the payer sent it (nothing of it posted):
+    which claim does not foot and by how much, what the PLBs take. None: no held X12 for it."""
+    stored = (
+        await conn.execute(
+            select(held_set.c.x12_zlib).where(
+                and_(held_set.c.tenant_id == tenant, held_set.c.remittance_id == remittance_id)
+            )
+        )
+    ).scalar()
+    if stored is None:
+        return None
+    return await asyncio.to_thread(lambda: _contents(held_set_bytes(stored)))
 
 
 class ReviewError(Exception):

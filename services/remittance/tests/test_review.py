@@ -198,6 +198,25 @@ async def test_a_correction_that_does_not_balance_either_is_held_in_place_of_the
     assert released.status == "posted" and await count(engine, claim_payment) == 2
 
 
+async def test_a_held_set_shows_the_claim_that_does_not_foot_and_its_plbs(engine: Any, tmp_path: Path) -> None:
+    bad = claim(
+        "PCN0009", "1", "100.00", "70.00", "ICN9", lines=[line("99213", "100.00", "70.00", [("CO", "45", "20.00")])]
+    )
+    plb = ProviderAdjustment("", "1234567893", None, "WO", "ICN0999", D("5.00"))
+    held = await ingest(
+        engine, interchange((header("EFT0300", "145.00"), [paid_claim(), bad], [plb])), tmp_path, "x.835"
+    )
+    assert held.status == "held"
+    async with engine.connect() as conn:
+        contents = await review.held_contents(conn, TENANT, held.remittance_id)
+        assert await review.held_contents(conn, "org-2", held.remittance_id) is None
+    assert contents is not None
+    assert [(c.claim_id, c.off_by_cents) for c in contents.claims] == [("PCN0001", 0), ("PCN0009", 1000)]
+    assert [(p.reason, p.reference, p.amount_cents) for p in contents.provider_adjustments] == [("WO", "ICN0999", 500)]
+    (row,) = await rows(engine, remittance)
+    assert row.imbalance_cents == 14500 - (15000 - 500)
+
+
 async def test_a_held_set_of_a_file_with_other_sets_keeps_only_its_own_x12(engine: Any, tmp_path: Path) -> None:
     balanced = (header("EFT0200", "135.00"), [paid_claim("PCN0201", "ICN0201"), _copay()], [])
     unbalanced = (header("EFT0201", "1.00"), [paid_claim("PCN0301", "ICN0301")], [])
@@ -233,6 +252,13 @@ async def test_the_held_queue_over_http_records_who_decided_and_audits_each_deci
     (queued,) = (await client.get("/v1/remittances", params={"status": "held"}, headers=X12)).json()
     assert queued["imbalance_cents"] == -1000 and queued["hold_reasons"]
     rid = queued["id"]
+    carried = (await client.get(f"/v1/remittances/{rid}/held-set", headers=X12)).json()
+    assert carried["imbalance_cents"] == -1000 and carried["provider_adjustments"] == []
+    assert [(c["claim_id"], c["paid_cents"], c["off_by_cents"]) for c in carried["claims"]] == [
+        ("PCN0001", 8000, 0),
+        ("PCN0002", 5500, 0),
+    ]
+    assert (await client.get("/v1/remittances/nope/held-set", headers=X12)).status_code == 404
     who = {"X-Tenant-ID": TENANT, "X-Actor": "biller.ann"}
     assert (await client.post(f"/v1/remittances/{rid}/release", json={"note": ""}, headers=who)).status_code == 422
     done = await client.post(f"/v1/remittances/{rid}/release", json={"note": "EOB checked"}, headers=who)

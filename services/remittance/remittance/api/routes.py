@@ -24,7 +24,10 @@ from remittance.api.schemas import (
     ClaimPostings,
     DepositCreate,
     DepositRead,
+    HeldClaimRead,
     HeldDecision,
+    HeldPlbRead,
+    HeldSetRead,
     IngestedRemittance,
     IngestResponse,
     LedgerEntryRead,
@@ -170,6 +173,27 @@ async def _decided(engine: AsyncEngine, tenant: str, remittance_id: str) -> Remi
         row = await repo.get_remittance(remittance_id)
         assert row is not None  # decided a moment ago, and never deleted
         return _remittance(row, await repo.provider_adjustments(remittance_id))
+
+
+@router.get(
+    "/remittances/{remittance_id}/held-set",
+    response_model=HeldSetRead,
+    summary="What a held 835 carries as the payer sent it: each claim (and by how much it does not foot), each PLB",
+)
+async def held_set_of(remittance_id: str, tenant: TenantDep, engine: EngineDep) -> HeldSetRead:
+    async with read_connection(engine) as conn:
+        row = await RemittanceRepository(conn, tenant).get_remittance(remittance_id)
+        contents = await review.held_contents(conn, tenant, remittance_id) if row is not None else None
+    if row is None or contents is None:
+        raise ProblemError(404, "Not found", f"no held 835 {remittance_id}")
+    return HeldSetRead(
+        remittance_id=remittance_id,
+        status=row.status,
+        imbalance_cents=row.imbalance_cents,
+        hold_reasons=list(row.hold_reasons),
+        claims=[HeldClaimRead(**c.__dict__) for c in contents.claims],
+        provider_adjustments=[HeldPlbRead(**p.__dict__) for p in contents.provider_adjustments],
+    )
 
 
 @router.post(

@@ -136,6 +136,32 @@ class ReviewResolve(BaseModel):
     note: str = Field(min_length=1, max_length=2000)
 
 
+class HeldClaimRead(BaseModel):
+    claim_id: str
+    payer_claim_control_number: str
+    status_code: str
+    charge_cents: int
+    paid_cents: int
+    adjustments_cents: int
+    off_by_cents: int = Field(description="charge - paid - adjustments: 0 when the claim foots")
+
+
+class HeldPlbRead(BaseModel):
+    provider_id: str
+    reason: str
+    reference: str
+    amount_cents: int = Field(description="positive: taken from the payment")
+
+
+class HeldSetRead(BaseModel):
+    remittance_id: str
+    status: str
+    imbalance_cents: int | None
+    hold_reasons: list[str]
+    claims: list[HeldClaimRead]
+    provider_adjustments: list[HeldPlbRead]
+
+
 class HeldDecision(BaseModel):
     note: str = Field(min_length=1, max_length=2000, description="why: what the operator checked and decided")
 

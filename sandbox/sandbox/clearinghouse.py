@@ -277,6 +277,11 @@ class Clearinghouse:
             if not taken or payer is None:
                 continue
             outcomes = [(c, adjudicate(self.book, c, today, self.seed, self.duplicates)) for c in taken]
+            # a short-paid member's claim is paid right the first time: a reversal of it would reach the office
+            # before the held ERA it reverses is posted
+            for c, o in outcomes:
+                if c.subscriber.member_id in short_paid(payer) and o.later:
+                    o.payment, o.later = o.later[-1], []
             first_due = now + ack_delay + adj_delay
             self._remember(
                 [{"claim_id": c.claim_id, "paid": str(o.payment.paid), "due": first_due} for c, o in outcomes]

@@ -26,7 +26,7 @@ import jsonschema_rs
 import pytest
 from otlp_collector import Collector
 from rcm_cli.broker import free_port
-from rcm_cli.demo import RETRY_SECONDS, retry_after
+from rcm_cli.demo import RETRY_SECONDS, SCENARIOS, retry_after
 from rcm_cli.procs import RunningStack
 from sqlalchemy import text
 
@@ -117,6 +117,8 @@ def _check_books(offset: int, summary: dict[str, Any], var: Path) -> dict[str, i
                 figures["claim payments"] += 1
                 figures["reversals"] += p["status_code"] == "22"
             figures["remittances"] += 1
+            figures["released after review"] += r["review_decision"] == "released"
+            assert r["status"] != "held", r  # the day's held 835s were all worked
         # claims and remittance agree on every claim the payers answered
         lost = {cid for e in summary["encounters"] if e["scenario"] == "payer_never_answers" for cid in e["claim_ids"]}
         for cid, c in claims.items():
@@ -211,7 +213,10 @@ def _run_cycle(tmp: Path, pg_url: str | None) -> None:
         summary = json.loads(out.read_text())
         assert not summary["mismatches"] and summary["money"]["unaccounted_cents"] == 0
         scenarios = Counter(e["scenario"] for e in summary["encounters"])
-        assert sum(scenarios.values()) == PATIENTS and len(scenarios) == 9, scenarios  # every kind of day occurs
+        assert sum(scenarios.values()) == PATIENTS and len(scenarios) == len(SCENARIOS), scenarios  # every kind occurs
+        # the held 835s (a check short by a recoupment whose PLB the payer left out): reviewed and released
+        held = summary["held_remittances"]
+        assert held["released"] and not held["left"] and not held["missing"], held
         # insurance follow-up: exactly the claims the payer never answered, each asked about with a 276,
         # each answered by a 277 saying the payer has no record of it
         follow = summary["follow_up"]

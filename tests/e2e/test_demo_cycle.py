@@ -256,6 +256,8 @@ REVIEWED_WIDE_PLANS = {
     r"FROM outbox_event WHERE outbox_event.published_at IS NULL ORDER BY outbox_event.id LIMIT": "unpublished",
     # migration claims_0010, once: the claims entered before claims_0005 get their next payer
     r"^UPDATE claim SET next_payer_id = json_extract\(document": "migration claims_0010",
+    # migration remittance_0010, once: SQLite drops a unique constraint by rebuilding the table, read first
+    r"^SELECT sql FROM \(SELECT \* FROM sqlite_master UNION ALL SELECT \* FROM sqlite_temp_master\)": "0010",
     # the audit chain's last row: the rowid read backwards, one step
     r"^SELECT audit_event.hash FROM audit_event ORDER BY audit_event.id DESC LIMIT": "SCAN audit_event",
     # pages of lists in an index's order: the read stops at the page

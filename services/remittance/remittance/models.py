@@ -81,6 +81,7 @@ remittance = Table(
     ),
     Index("ix_remittance_tenant_payment_date", "tenant_id", "payment_date"),
     Index("ix_remittance_tenant_received", "tenant_id", "received_at", "id"),  # the list's order
+    Index("ix_remittance_tenant_status_received", "tenant_id", "status", "received_at", "id"),  # the held queue
 )
 
 # Claim and line payments get client-side UUIDs: bulk inserts need no RETURNING round trip per row.
@@ -164,6 +165,7 @@ provider_adjustment = Table(
     Column("reference", String(80), nullable=False),
     Column("amount_cents", BigInteger, nullable=False),
     Column("claim_id", String(64), nullable=True),  # linked when the reference names a known claim
+    Index("ix_provider_adjustment_remittance", "remittance_id"),
 )
 
 billed_claim = Table(

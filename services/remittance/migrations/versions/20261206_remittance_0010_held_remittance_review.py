@@ -3,6 +3,7 @@
 The held set's X12 is kept (``held_set``) so that a release posts it as the payer sent it; the remittance
 records the imbalance, the decision (who, when, why) and the correction that superseded it. One payment per
 payer trace number still holds, for every remittance that is not superseded (a partial unique index).
+The held queue (remittances by status) and a remittance's PLBs are read from indexes of their own.
 
 Revision ID: remittance_0010
 Revises: remittance_0009
@@ -38,6 +39,11 @@ def upgrade() -> None:
             sqlite_where=_CURRENT,
             postgresql_where=_CURRENT,
         )
+        batch_op.create_index(
+            "ix_remittance_tenant_status_received", ["tenant_id", "status", "received_at", "id"], unique=False
+        )
+    with op.batch_alter_table("provider_adjustment", schema=None) as batch_op:
+        batch_op.create_index("ix_provider_adjustment_remittance", ["remittance_id"], unique=False)
     op.create_table(
         "held_set",
         sa.Column("remittance_id", sa.String(length=36), nullable=False),
@@ -53,7 +59,10 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("held_set")
+    with op.batch_alter_table("provider_adjustment", schema=None) as batch_op:
+        batch_op.drop_index("ix_provider_adjustment_remittance")
     with op.batch_alter_table("remittance", schema=None) as batch_op:
+        batch_op.drop_index("ix_remittance_tenant_status_received")
         batch_op.drop_index("ux_remittance_tenant_payer_trace")
         batch_op.create_unique_constraint(
             "uq_remittance_tenant_id_payer_id_trace_number", ["tenant_id", "payer_id", "trace_number"]

@@ -3,6 +3,7 @@ superseded by the payer's corrected file for the same TRN02 (real database, SQLi
 
 from __future__ import annotations
 
+import asyncio
 import json
 import sys
 from collections.abc import AsyncIterator
@@ -181,6 +182,38 @@ async def test_the_payers_corrected_835_for_the_same_trace_supersedes_the_held_o
         )
     assert refused.value.status == 409 and "superseded" in refused.value.detail
     assert await count(engine, claim_payment) == 2 and await count(engine, bus.outbox) == outbox
+
+
+async def test_two_releases_at_once_post_once(engine: Any, tmp_path: Path) -> None:
+    held = await ingest(engine, short_paid(), tmp_path, "held.835")
+    outcomes = await asyncio.gather(
+        *(
+            review.release(engine, tenant=TENANT, remittance_id=held.remittance_id, decision=review.Decision(who, "x"))
+            for who in ("ann", "bob")
+        ),
+        return_exceptions=True,
+    )
+    assert sorted(type(o).__name__ for o in outcomes) == ["IngestResult", "ReviewError"]
+    assert await count(engine, claim_payment) == 2 and await count(engine, bus.outbox) == 2
+
+
+async def test_a_corrected_file_dropped_in_the_inbound_folder_supersedes_the_held_one(
+    engine: Any, tmp_path: Path
+) -> None:
+    from remittance.inbound import Seen, scan_once
+
+    folder = tmp_path / "inbound"
+    folder.mkdir()
+    (folder / "a.835").write_bytes(short_paid())
+    seen = Seen()
+    for _look in range(2):  # the first look notes the file, the second takes it
+        await scan_once(engine, folder, TENANT, 500, seen)
+    (folder / "b.835").write_bytes(corrected())
+    for _look in range(2):
+        await scan_once(engine, folder, TENANT, 500, seen)
+    assert sorted(p.name for p in (folder / "processed").iterdir()) == ["a.835", "b.835"]
+    assert sorted(r.status for r in await rows(engine, remittance)) == ["posted", "superseded"]
+    assert await count(engine, claim_payment) == 2
 
 
 async def test_a_correction_that_does_not_balance_either_is_held_in_place_of_the_first(

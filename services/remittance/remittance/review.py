@@ -128,8 +128,11 @@ class _Release(_Poster):
         await _match_deposit_for(conn, self.tenant, self.id, h.trace_number, cents(h.total_paid))
 
 
-async def _decide(conn: AsyncConnection, tenant: str, remittance_id: str, status: str, decision: Decision) -> Any:
-    """Moves a held remittance to ``status`` with the decision; a remittance not held is a conflict."""
+async def _decide(
+    conn: AsyncConnection, tenant: str, remittance_id: str, status: str, decision: Decision
+) -> tuple[Any, datetime]:
+    """Moves a held remittance to ``status`` with the decision (the row as it was, and when); a remittance
+    not held is a conflict."""
     r = remittance.c
     row = (await conn.execute(select(remittance).where(and_(r.tenant_id == tenant, r.id == remittance_id)))).first()
     if row is None:
@@ -152,7 +155,7 @@ async def _decide(conn: AsyncConnection, tenant: str, remittance_id: str, status
     await resolve_hold(
         conn, tenant, remittance_id, f"{'released' if status == 'posted' else 'rejected'}: {decision.note}", now
     )
-    return row
+    return row, now
 
 
 def _not_held(row: Any) -> str:
@@ -176,7 +179,7 @@ async def release(
     """Post a held 835 as the payer sent it, once: its claims, PLBs, patient shares and their events exactly
     as an ingested set's, the decision (who, why) on the remittance, its review item resolved."""
     async with write_transaction(engine) as conn:
-        row = await _decide(conn, tenant, remittance_id, "posted", decision)
+        row, now = await _decide(conn, tenant, remittance_id, "posted", decision)
         stored = (
             await conn.execute(select(held_set.c.x12_zlib).where(held_set.c.remittance_id == remittance_id))
         ).scalar()
@@ -186,6 +189,7 @@ async def release(
         header = next(items)
         assert isinstance(header, PaymentHeader), header  # iter_835 yields the set's header first
         poster = _Release(tenant, header, row, Outbox(bus, topic_prefix))
+        poster.now = now  # its claim payments are posted when the remittance is
         try:
             while chunk := await asyncio.to_thread(_take, items, batch_size):
                 await poster.post(conn, [i for i in chunk if isinstance(i, ClaimPayment | ProviderAdjustment)])

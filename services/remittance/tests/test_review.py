@@ -104,6 +104,7 @@ async def test_a_held_835_lists_why_and_a_release_posts_it_once_with_the_events_
     (row,) = await rows(engine, remittance, remittance.c.id == held.remittance_id)
     assert (row.status, row.review_decision, row.reviewed_by) == ("posted", "released", "biller.ann")
     assert row.review_note == decision.note and row.posted_at is not None and row.claim_count == 2
+    assert {c.posted_at for c in await rows(engine, claim_payment)} == {row.posted_at}
     (item,) = await rows(engine, review_item, review_item.c.kind == "unbalanced")
     assert item.status == "resolved" and item.note == f"released: {decision.note}"
     assert sum(e.amount_cents for e in await rows(engine, ledger_entry) if e.entry_type == "payment") == 13500

@@ -251,6 +251,23 @@ async def test_a_held_set_shows_the_claim_that_does_not_foot_and_its_plbs(engine
     assert row.imbalance_cents == 14500 - (15000 - 500)
 
 
+async def test_an_amount_finer_than_a_cent_is_held_and_cannot_be_released(engine: Any, tmp_path: Path) -> None:
+    odd = claim("PCN0010", "1", "100.00", "80.00", "ICN10", adjustments=[("CO", "45", "20.00")])
+    data = interchange((header("EFT0400", "80.01"), [odd], []))  # the writer rounds: the payer's amounts by hand
+    data = data.replace(b"*100*80*", b"*100*80.005*").replace(b"CAS*CO*45*20~", b"CAS*CO*45*19.995~")
+    held = await ingest(engine, data, tmp_path, "odd.835")
+    assert held.status == "held"
+    (row,) = await rows(engine, remittance)
+    assert row.imbalance_cents == 0  # 80.01 - 80.005, to the cent
+    with pytest.raises(review.ReviewError) as refused:
+        await review.release(
+            engine, tenant=TENANT, remittance_id=held.remittance_id, decision=review.Decision("a", "b")
+        )
+    assert refused.value.status == 409 and "more than two decimals" in refused.value.detail
+    (row,) = await rows(engine, remittance)
+    assert row.status == "held" and await count(engine, claim_payment) == 0  # nothing of the attempt stays
+
+
 async def test_a_held_set_of_a_file_with_other_sets_keeps_only_its_own_x12(engine: Any, tmp_path: Path) -> None:
     balanced = (header("EFT0200", "135.00"), [paid_claim("PCN0201", "ICN0201"), _copay()], [])
     unbalanced = (header("EFT0201", "1.00"), [paid_claim("PCN0301", "ICN0301")], [])

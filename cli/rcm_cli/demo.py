@@ -79,8 +79,12 @@ SCENARIOS: dict[str, tuple[int, str, str]] = {
     # (835 CLP02 19, NM1*TT) and the Medigap plan sends its own 835; no secondary claim from us. Not drawn by
     # weight: the first Medicare clean visit of the day is one, and any other whose member has such a plan.
     CROSSOVER: (0, "none: Medicare forwards the claim, the Medigap plan pays its part", "paid"),
+    # the payer's check is short by a recoupment whose PLB its 835 leaves out: the ERA is held unbalanced;
+    # the payment poster checks it (every claim foots, only the check total differs) and releases it
+    "held_remittance": (3, "835 held (check short, PLB missing); reviewed and released", "paid"),
 }
 UNANSWERED = "payer_never_answers"
+HELD = "held_remittance"
 WAITING = "waiting-on-payers"  # the phase in which the demo only reads
 RETRY_SECONDS = float(os.environ.get("RCM_DEMO_RETRY_SECONDS", "90"))
 
@@ -118,8 +122,14 @@ def clinic_day(
 ) -> list[Encounter]:
     """A day of encounters: mostly clean visits, and a share of the errors a real office makes."""
     active = {
-        p: [m for m in r if m["coverage_end"] is None and not m.get("claims_unanswered")] for p, r in rosters.items()
+        p: [
+            m
+            for m in r
+            if m["coverage_end"] is None and not m.get("claims_unanswered") and not m.get("remittance_short_paid")
+        ]
+        for p, r in rosters.items()
     }
+    short_paid = [m for m in rosters["ACME01"] if m.get("remittance_short_paid")]
     lost = [m for m in rosters["ACME01"] if m.get("claims_unanswered")]
     ended = [m for m in rosters["ACME01"] if m["coverage_end"] is not None]
     used: set[str] = set()
@@ -138,10 +148,14 @@ def clinic_day(
             scenario = "clean"
         if scenario == UNANSWERED and not [m for m in lost if m["member_id"] not in used]:
             scenario = "clean"  # every member whose claims the payer loses has a visit already
+        if scenario == HELD and not [m for m in short_paid if m["member_id"] not in used]:
+            scenario = "clean"
         payer_id = "MCRB1" if scenario == "clean" and rng.random() < 0.35 else "ACME01"
         pool = ended if scenario == "coverage_ended" else lost if scenario == UNANSWERED else active[payer_id]
         if payer_id == "MCRB1" and not any(e.scenario == CROSSOVER for e in out):
             pool = [m for m in pool if m.get("crossover_payer_id")] or pool
+        if scenario == HELD:
+            pool = short_paid
         member = rng.choice([m for m in pool if m["member_id"] not in used] or pool)
         if scenario == "clean" and member.get("crossover_payer_id") in CROSSOVER_PAYERS:
             scenario = CROSSOVER
@@ -459,9 +473,11 @@ async def _run_day(patients: int, seed: int, timeout: float, say: Any) -> dict[s
         submissions = await demo.call("POST", "claims", "/v1/submissions", json={"claim_ids": ready}) if ready else []
         say(f"  submitted: {len(ready)} claims in {len(submissions)} 837 interchange(s)")
         remaining = max(5.0, timeout - (time.monotonic() - started))
-        answered = {cid for e in encounters if e.scenario != UNANSWERED for cid in e.claim_ids}
+        answered = {cid for e in encounters if e.scenario not in (UNANSWERED, HELD) for cid in e.claim_ids}
         await demo.phase(WAITING)
         await demo.wait_settled(answered, "round 1", remaining / 2)
+        await demo.phase("held-remittances")
+        held = await work_held_remittances(demo, encounters)
 
         # 4. work the denial queue
         await demo.phase("denials")
@@ -479,6 +495,7 @@ async def _run_day(patients: int, seed: int, timeout: float, say: Any) -> dict[s
         statements = await demo.call("POST", "remittance", "/v1/statements/runs", json={})
         summary = await summarize(demo, encounters, final, time.monotonic() - started)
         summary["follow_up"] = follow_up
+        summary["held_remittances"] = held
         summary["statements"] = statements["statements"]
         say(
             f"patient statements: {len(statements['statements'])} accounts with a balance, "
@@ -528,6 +545,46 @@ async def work_follow_up(demo: Demo, encounters: list[Encounter], ours: set[str]
         "never_answered": lost,
     }
     return result
+
+
+async def work_held_remittances(demo: Demo, encounters: list[Encounter]) -> dict[str, Any]:
+    """The held-835 queue, as the payment poster works it: an ERA whose claims each foot but whose check total
+    is short of them (a recoupment taken from the check, its PLB missing from the file) is checked against the
+    payer's remittance letter and released as sent, with a note; anything else held stays for a person."""
+    ours = {cid for e in encounters if e.scenario == HELD for cid in e.claim_ids}
+    deadline = time.monotonic() + _event_wait(encounters)
+    queue: dict[str, dict[str, Any]] = {}
+    while ours and time.monotonic() < deadline:  # the payer's 835s come in with the others, by the clearinghouse
+        held = await demo.call("GET", "remittance", "/v1/remittances", params={"status": "held", "limit": 500})
+        for r in held:
+            if r["id"] not in queue:
+                queue[r["id"]] = r | {
+                    "set": await demo.call("GET", "remittance", f"/v1/remittances/{r['id']}/held-set")
+                }
+        if ours <= {c["claim_id"] for r in queue.values() for c in r["set"]["claims"]}:
+            break
+        await asyncio.sleep(0.5)
+    released, left = [], []
+    for r in queue.values():
+        claims = r["set"]["claims"]
+        if not {c["claim_id"] for c in claims} & ours:
+            continue  # another day's held ERA: not this run's to decide
+        if all(c["off_by_cents"] == 0 for c in claims) and r["imbalance_cents"] < 0:
+            note = (
+                f"check {r['trace_number']} short by {-r['imbalance_cents'] / 100:.2f}: recoupment per the payer's "
+                "letter, PLB missing from the 835; every claim foots, posted as sent"
+            )
+            await demo.call("POST", "remittance", f"/v1/remittances/{r['id']}/release", json={"note": note})
+            released.append({"id": r["id"], "imbalance_cents": r["imbalance_cents"], "claims": len(claims)})
+        else:
+            left.append(r["id"])
+    found = {c["claim_id"] for r in queue.values() for c in r["set"]["claims"]}
+    demo.say(
+        f"  held 835s: {len(released)} released after review "
+        f"({sum(-r['imbalance_cents'] for r in released) / 100:,.2f} recouped, PLBs missing), "
+        f"{len(left)} left for review, {len(ours - found)} expected claim(s) not seen"
+    )
+    return {"released": released, "left": left, "missing": sorted(ours - found)}
 
 
 async def work_scrubber_holds(

@@ -54,6 +54,10 @@ def unanswered(payer: PayerConfig) -> frozenset[str]:
     return frozenset(payer.setting("unanswered_members", ()))
 
 
+def short_paid(payer: PayerConfig) -> frozenset[str]:
+    return frozenset(payer.setting("short_paid_members", ()))
+
+
 class Delivery(Protocol):
     async def send(self, kind: str, name: str, text: str) -> str:
         """Deliver one file ('999', '277CA', '277' or '835'); returns where it went. Raises OSError/HTTPError."""
@@ -273,6 +277,11 @@ class Clearinghouse:
             if not taken or payer is None:
                 continue
             outcomes = [(c, adjudicate(self.book, c, today, self.seed, self.duplicates)) for c in taken]
+            # a short-paid member's claim is paid right the first time: a reversal of it would reach the office
+            # before the held ERA it reverses is posted
+            for c, o in outcomes:
+                if c.subscriber.member_id in short_paid(payer) and o.later:
+                    o.payment, o.later = o.later[-1], []
             first_due = now + ack_delay + adj_delay
             self._remember(
                 [{"claim_id": c.claim_id, "paid": str(o.payment.paid), "due": first_due} for c, o in outcomes]
@@ -282,6 +291,13 @@ class Clearinghouse:
                 due = now + ack_delay + adj_delay * (round_ + 1)
                 for npi, payments in sorted(items.items()):
                     key = f"{result.interchange_control}:{payer_id}:{npi}:{round_}"
+                    short = [p for p in payments if round_ == 0 and p.patient.get("id") in short_paid(payer)]
+                    if short:
+                        payments = [p for p in payments if p not in short]
+                        text = self._render_835(payer_id, npi, payees[npi], short, key + ":short", today, recouped=True)
+                        self._schedule(due, "835", f"{ref}-{npi}-{round_}-short.835", text)
+                    if not payments:
+                        continue
                     text = self._render_835(payer_id, npi, payees[npi], payments, key, today)
                     self._schedule(due, "835", f"{ref}-{npi}-{round_}.835", text)
             # the crossover payers' own 835s, after the forwarding payer's (never a claim billed to them twice)
@@ -311,15 +327,29 @@ class Clearinghouse:
         return self._writer("HN", ts.implementation).render([ts])
 
     def _render_835(
-        self, payer_id: str, npi: str, payee: str, payments: list[ClaimPayment], key: str, today: date
+        self,
+        payer_id: str,
+        npi: str,
+        payee: str,
+        payments: list[ClaimPayment],
+        key: str,
+        today: date,
+        *,
+        recouped: bool = False,
     ) -> str:
+        """``recouped``: the check is short by a recoupment of an earlier overpayment whose PLB the payer's
+        system leaves out of the file (BPR02 then is not the claims' payments minus the PLBs)."""
         payer = self.book.payers[payer_id]
         trace = f"{int(hashlib.sha256(f'{self.seed}:{key}'.encode()).hexdigest()[:15], 16) % 10**15:015d}"
         plbs: list[ProviderAdjustment] = []
-        if fraction(self.seed, key, "plb") * 100 < float(payer.setting("plb_percent", "0")):
+        if not recouped and fraction(self.seed, key, "plb") * 100 < float(payer.setting("plb_percent", "0")):
             interest = Decimal(1 + int(fraction(self.seed, key, "interest") * 900)) / 100
             plbs.append(ProviderAdjustment("", npi, date(today.year, 12, 31), "L6", trace, -interest))
         total = sum((p.paid for p in payments), Decimal(0)) - sum((p.amount for p in plbs), Decimal(0))
+        if recouped and total > 0:
+            total -= min(total / 2, Decimal(100 + int(fraction(self.seed, key, "recoup") * 4900)) / 100).quantize(
+                Decimal("0.01")
+            )
         method = str(payer.setting("payment_method", "ACH")) if total > 0 else "NON"
         header = PaymentHeader(
             transaction="",

@@ -31,7 +31,7 @@ from rcm_shared.x12.errors import X12Error
 from rcm_shared.x12.sets.x270 import build_271, read_270
 from rcm_shared.x12.writer import InterchangeWriter, MemoryControlNumbers, Party
 
-from sandbox.clearinghouse import US, Clearinghouse, delivery_from_env, unanswered
+from sandbox.clearinghouse import US, Clearinghouse, delivery_from_env, short_paid, unanswered
 from sandbox.payers import default_book, load_book
 
 
@@ -140,6 +140,7 @@ def create_app() -> FastAPI:
                 **(
                     {"crossover_payer_id": m.crossover[0], "crossover_member_id": m.crossover[1]} if m.crossover else {}
                 ),
+                "remittance_short_paid": m.member_id in short_paid(payer),
             }
             for m in rows[offset : offset + max(0, min(limit, 5000))]
         ]

@@ -32,6 +32,8 @@ BODIES: dict[tuple[str, str], Any] = {
     ("POST", "/v1/claims/{claim_id}/correct"): {},
     ("POST", "/v1/denials/{denial_id}/actions"): {"action": "comment", "note": "looking"},
     ("POST", "/v1/review-items/{item_id}/resolve"): {"note": "looked at it"},
+    ("POST", "/v1/remittances/{remittance_id}/release"): {"note": "checked against the deposit"},
+    ("POST", "/v1/remittances/{remittance_id}/reject"): {"note": "the payer will correct it"},
 }
 
 

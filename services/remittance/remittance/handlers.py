@@ -45,11 +45,13 @@ from remittance.domain.posting import (
     patient_responsibility_cents,
 )
 from remittance.models import (
+    NOT_SUPERSEDED,
     billed_claim,
     billed_line,
     bus,
     claim_payment,
     deposit,
+    held_set,
     ledger_entry,
     provider_adjustment,
     remittance,
@@ -57,6 +59,7 @@ from remittance.models import (
     service_payment,
 )
 from remittance.patients import PatientShare, post_patient_share, post_shares
+from remittance.x12 import held_set_x12
 
 SOURCE = "/remittance"
 
@@ -70,6 +73,7 @@ class IngestResult:
     claim_count: int
     total_paid_cents: int
     hold_reasons: list[str] = field(default_factory=list)
+    supersedes: str | None = None  # the held (or rejected) remittance with the same TRN02 this one corrects
 
 
 def sha256_of(path: Path) -> str:
@@ -126,8 +130,12 @@ async def ingest_835(
                     await poster.post(conn, chunk)
                 if cut is not None:
                     break
-            results.append(existing if existing is not None else await poster.finish(conn))
+            results.append(existing if existing is not None else await poster.finish(conn, path))
     return results
+
+
+class _Overtaken(Exception):
+    """The held remittance this file corrects was released or corrected meanwhile."""
 
 
 class _Poster:
@@ -142,10 +150,11 @@ class _Poster:
         self.postings: AsyncTransaction | None = None  # the savepoint everything posted from this set is under
         self.held = False
         self.plb_total = 0
+        self.supersedes: str | None = None
 
     async def start(self, conn: AsyncConnection) -> IngestResult | None:
         h = self.header
-        dup = await _find_duplicate(conn, self.tenant, h)
+        dup, corrected = await _find_duplicate(conn, self.tenant, h)
         if dup is not None:
             return dup
         row = {
@@ -176,11 +185,15 @@ class _Poster:
         }
         try:
             async with conn.begin_nested():
+                if corrected is not None and not await _supersede(conn, self.tenant, corrected, self.id, self.now):
+                    raise _Overtaken
                 await conn.execute(insert(remittance).values(**row))
-        except IntegrityError:  # a concurrent upload of the same file won the race
-            dup = await _find_duplicate(conn, self.tenant, h)
-            assert dup is not None
+        except (IntegrityError, _Overtaken):  # a concurrent upload (or release) of this payment won the race
+            dup, _corrected = await _find_duplicate(conn, self.tenant, h)
+            if dup is None:  # another correction of the same held set came first: this one corrects it
+                return await self.start(conn)
             return dup
+        self.supersedes = corrected
         self.postings = await conn.begin_nested()
         return None
 
@@ -480,15 +493,27 @@ class _Poster:
             events.append((self._event(payload, self.id), "remittance.provider.adjusted", self.id))
         await self.outbox.add_many(conn, events)
 
-    async def finish(self, conn: AsyncConnection) -> IngestResult:
+    async def finish(self, conn: AsyncConnection, source: Path) -> IngestResult:
         h = self.header
         problems = check_payment(h, self.totals)
         if problems:
             await self._hold()
+            signed = -h.total_paid if h.credit_debit == "D" else h.total_paid
             await conn.execute(
                 update(remittance)
                 .where(remittance.c.id == self.id)
-                .values(status="held", hold_reasons=problems, posted_at=None, claim_count=self.totals.claims)
+                .values(
+                    status="held",
+                    hold_reasons=problems,
+                    posted_at=None,
+                    claim_count=self.totals.claims,
+                    # to the cent for the reviewer: a held set may carry an amount finer than a cent
+                    imbalance_cents=int(((signed - self.totals.paid + self.totals.plb) * 100).to_integral_value()),
+                )
+            )
+            x12 = await asyncio.to_thread(held_set_x12, source, h.sender_id, h.interchange, h.transaction)
+            await conn.execute(
+                insert(held_set).values(remittance_id=self.id, tenant_id=self.tenant, x12_zlib=x12, created_at=self.now)
             )
             await conn.execute(
                 insert(review_item).values(
@@ -518,29 +543,38 @@ class _Poster:
             self.totals.claims,
             cents(h.total_paid),
             problems,
+            self.supersedes,
         )
 
 
-async def _find_duplicate(conn: AsyncConnection, tenant: str, h: PaymentHeader) -> IngestResult | None:
-    """The same interchange (sender + ISA13 + ST02), or the same payer + TRN02 trace number, again."""
+UNPOSTED = ("held", "rejected")  # a remittance the payer's corrected 835 (same TRN02) supersedes
+
+
+async def _find_duplicate(
+    conn: AsyncConnection, tenant: str, h: PaymentHeader
+) -> tuple[IngestResult | None, str | None]:
+    """The same interchange (sender + ISA13 + ST02), or the same payer + TRN02 trace number, again: a
+    duplicate. A trace number whose remittance was held (or rejected) and never posted is the payer's
+    corrected file instead: (None, the remittance it supersedes)."""
     r = remittance.c
-    row = (
-        await conn.execute(
-            select(remittance).where(
-                and_(
-                    r.tenant_id == tenant,
-                    (
-                        (r.sender_id == h.sender_id)
-                        & (r.interchange_control == h.interchange)
-                        & (r.transaction_control == h.transaction)
-                    )
-                    | ((r.payer_id == h.payer_id) & (r.trace_number == h.trace_number)),
-                )
-            )
-        )
-    ).first()
+    this_file = (h.sender_id, h.interchange, h.transaction)
+    same_file = (
+        (r.sender_id == this_file[0])
+        & (r.interchange_control == this_file[1])
+        & (r.transaction_control == this_file[2])
+    )
+    same_trace = (r.payer_id == h.payer_id) & (r.trace_number == h.trace_number) & NOT_SUPERSEDED
+    found = (await conn.execute(select(remittance).where(and_(r.tenant_id == tenant, same_file | same_trace)))).all()
+    row = next(
+        (
+            f
+            for f in found
+            if (f.sender_id, f.interchange_control, f.transaction_control) == this_file or f.status not in UNPOSTED
+        ),
+        None,
+    )
     if row is None:
-        return None
+        return None, found[0].id if found else None
     return IngestResult(
         row.id,
         "duplicate",
@@ -549,6 +583,33 @@ async def _find_duplicate(conn: AsyncConnection, tenant: str, h: PaymentHeader) 
         row.claim_count,
         row.total_paid_cents,
         list(row.hold_reasons),
+    ), None
+
+
+async def _supersede(conn: AsyncConnection, tenant: str, remittance_id: str, by: str, now: datetime) -> bool:
+    """The held (or rejected) remittance steps aside for the payer's corrected 835; False if it no longer
+    can (a release or another correction came first)."""
+    r = remittance.c
+    done = await conn.execute(
+        update(remittance)
+        .where(and_(r.tenant_id == tenant, r.id == remittance_id, r.status.in_(UNPOSTED)))
+        .values(status="superseded", superseded_by=by)
+    )
+    if done.rowcount != 1:
+        return False
+    await resolve_hold(conn, tenant, remittance_id, f"superseded by the payer's corrected 835 {by}", now)
+    return True
+
+
+async def resolve_hold(conn: AsyncConnection, tenant: str, remittance_id: str, note: str, now: datetime) -> None:
+    """The review item that says a remittance is held, resolved with what became of it."""
+    v = review_item.c
+    await conn.execute(
+        update(review_item)
+        .where(
+            and_(v.tenant_id == tenant, v.remittance_id == remittance_id, v.kind == "unbalanced", v.status == "open")
+        )
+        .values(status="resolved", resolved_at=now, note=note)
     )
 
 

@@ -22,7 +22,7 @@ from rcm_shared.x12.errors import X12Error
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from remittance.config import get_settings
-from remittance.handlers import ingest_835
+from remittance.handlers import IngestResult, ingest_835
 
 log = logging.getLogger(__name__)
 
@@ -85,9 +85,14 @@ async def scan_once(
             log.warning("inbound file %s refused: %s", path.name, exc)
             continue
         _move(path, folder / "processed")
-        log.info("inbound file %s: %s", path.name, ", ".join(f"{r.status} {r.remittance_id}" for r in results))
+        log.info("inbound file %s: %s", path.name, ", ".join(_outcome(r) for r in results))
         done += 1
     return done
+
+
+def _outcome(result: IngestResult) -> str:
+    corrects = f" (the payer's correction of held {result.supersedes})" if result.supersedes else ""
+    return f"{result.status} {result.remittance_id}{corrects}"
 
 
 def _move(path: Path, target: Path, error: str | None = None) -> None:

@@ -22,18 +22,23 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    text,
 )
 
 metadata = make_metadata()
 bus = bus_tables(metadata)
 audit = audit_table(metadata)  # the tamper-evident trail of every request (rcm_shared.audit)
 
+# Written out (not a bound value) where a query should use the index below: a planner uses a partial index
+# only for a query whose own condition implies the index's.
+NOT_SUPERSEDED = text("status <> 'superseded'")
+
 remittance = Table(
     "remittance",
     metadata,
     Column("id", String(36), primary_key=True),
     Column("tenant_id", String(64), nullable=False),
-    Column("status", String(16), nullable=False),  # posted | held
+    Column("status", String(16), nullable=False),  # posted | held | rejected | superseded
     Column("hold_reasons", JSON, nullable=False),
     Column("payer_id", String(80), nullable=False),
     Column("payer_name", String(120), nullable=False),
@@ -55,10 +60,28 @@ remittance = Table(
     Column("file_sha256", String(64), nullable=False),
     Column("received_at", UtcDateTime(), nullable=False),
     Column("posted_at", UtcDateTime(), nullable=True),
+    # a held set: BPR02 minus what its claims and PLBs add up to (CLP04 - PLB), what the operator weighs
+    Column("imbalance_cents", BigInteger, nullable=True),
+    # the operator's decision on a held set (released | rejected): who, when, why
+    Column("review_decision", String(16), nullable=True),
+    Column("reviewed_by", String(120), nullable=True),
+    Column("reviewed_at", UtcDateTime(), nullable=True),
+    Column("review_note", Text, nullable=True),
+    Column("superseded_by", String(36), nullable=True),  # the payer's corrected 835 with the same TRN02
     UniqueConstraint("tenant_id", "sender_id", "interchange_control", "transaction_control"),
-    UniqueConstraint("tenant_id", "payer_id", "trace_number"),
+    # One payment per payer trace number; a held (or rejected) set the payer corrected steps aside for it.
+    Index(
+        "ux_remittance_tenant_payer_trace",
+        "tenant_id",
+        "payer_id",
+        "trace_number",
+        unique=True,
+        sqlite_where=NOT_SUPERSEDED,
+        postgresql_where=NOT_SUPERSEDED,
+    ),
     Index("ix_remittance_tenant_payment_date", "tenant_id", "payment_date"),
     Index("ix_remittance_tenant_received", "tenant_id", "received_at", "id"),  # the list's order
+    Index("ix_remittance_tenant_status_received", "tenant_id", "status", "received_at", "id"),  # the held queue
 )
 
 # Claim and line payments get client-side UUIDs: bulk inserts need no RETURNING round trip per row.
@@ -150,6 +173,7 @@ provider_adjustment = Table(
     Column("reference", String(80), nullable=False),
     Column("amount_cents", BigInteger, nullable=False),
     Column("claim_id", String(64), nullable=True),  # linked when the reference names a known claim
+    Index("ix_provider_adjustment_remittance", "remittance_id"),
 )
 
 billed_claim = Table(
@@ -200,6 +224,17 @@ review_item = Table(
     Column("resolved_at", UtcDateTime(), nullable=True),
     Index("ix_review_item_tenant_status", "tenant_id", "status"),
     Index("ix_review_item_tenant_claim", "tenant_id", "claim_id"),
+)
+
+# The X12 of a held transaction set (its own ISA/GS/ST..SE/GE/IEA, zlib): nothing of it is posted while
+# held, so releasing it posts it from here, as the payer sent it.
+held_set = Table(
+    "held_set",
+    metadata,
+    Column("remittance_id", String(36), ForeignKey("remittance.id"), primary_key=True),
+    Column("tenant_id", String(64), nullable=False),
+    Column("x12_zlib", LargeBinary, nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
 )
 
 deposit = Table(

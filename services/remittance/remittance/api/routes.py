@@ -11,12 +11,12 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse, Response
 from rcm_shared.db import read_connection, write_transaction
-from rcm_shared.web import EngineDep, ProblemError, TenantDep
+from rcm_shared.web import EngineDep, ProblemError, TenantDep, audit_entry, audited
 from rcm_shared.x12.errors import X12Error
 from sqlalchemy import and_, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from remittance import crossover, patients
+from remittance import crossover, patients, review
 from remittance.api.schemas import (
     AdjustmentRead,
     ClaimBalance,
@@ -25,6 +25,10 @@ from remittance.api.schemas import (
     DenialPostingRead,
     DepositCreate,
     DepositRead,
+    HeldClaimRead,
+    HeldDecision,
+    HeldPlbRead,
+    HeldSetRead,
     IngestedRemittance,
     IngestResponse,
     LedgerEntryRead,
@@ -156,6 +160,90 @@ async def list_remittances(
             payer_id=payer_id, status=status, since=since, until=until, limit=limit, offset=offset
         )
     return [_remittance(r) for r in rows]
+
+
+def _actor(request: Request) -> str:
+    """Who decides: the operator named by X-Actor (as on claims and denials), else the token's client."""
+    principal = getattr(request.state, "principal", None)
+    return request.headers.get("X-Actor") or (principal.client_id if principal is not None else "api")
+
+
+async def _decided(engine: AsyncEngine, tenant: str, remittance_id: str) -> RemittanceRead:
+    async with read_connection(engine) as conn:
+        repo = RemittanceRepository(conn, tenant)
+        row = await repo.get_remittance(remittance_id)
+        assert row is not None  # decided a moment ago, and never deleted
+        return _remittance(row, await repo.provider_adjustments(remittance_id))
+
+
+@router.get(
+    "/remittances/{remittance_id}/held-set",
+    response_model=HeldSetRead,
+    summary="What a held 835 carries as the payer sent it: each claim (and by how much it does not foot), each PLB",
+)
+async def held_set_of(remittance_id: str, tenant: TenantDep, engine: EngineDep) -> HeldSetRead:
+    async with read_connection(engine) as conn:
+        row = await RemittanceRepository(conn, tenant).get_remittance(remittance_id)
+        contents = await review.held_contents(conn, tenant, remittance_id) if row is not None else None
+    if row is None or contents is None:
+        raise ProblemError(404, "Not found", f"no held 835 {remittance_id}")
+    return HeldSetRead(
+        remittance_id=remittance_id,
+        status=row.status,
+        imbalance_cents=row.imbalance_cents,
+        hold_reasons=list(row.hold_reasons),
+        claims=[HeldClaimRead(**c.__dict__) for c in contents.claims],
+        provider_adjustments=[HeldPlbRead(**p.__dict__) for p in contents.provider_adjustments],
+    )
+
+
+@router.post(
+    "/remittances/{remittance_id}/release",
+    response_model=RemittanceRead,
+    summary="Post a held 835 as the payer sent it, after an operator's review (who: X-Actor; why: the note)",
+    responses={409: {"description": "not held: already released, rejected or superseded by a corrected 835"}},
+)
+async def release_remittance(
+    remittance_id: str, body: HeldDecision, request: Request, tenant: TenantDep, engine: EngineDep
+) -> RemittanceRead:
+    settings = _settings(request)
+    try:
+        await review.release(
+            engine,
+            tenant=tenant,
+            remittance_id=remittance_id,
+            decision=review.Decision(_actor(request), body.note),
+            audit_entry=audit_entry(request, 200),
+            batch_size=settings.batch_size,
+            topic_prefix=settings.kafka.topic_prefix,
+        )
+    except review.ReviewError as exc:
+        raise ProblemError(exc.status, "Not found" if exc.status == 404 else "Conflict", exc.detail) from None
+    audited(request, 200)
+    return await _decided(engine, tenant, remittance_id)
+
+
+@router.post(
+    "/remittances/{remittance_id}/reject",
+    response_model=RemittanceRead,
+    summary="Keep a held 835 unposted, with the operator's note; the payer's corrected 835 still supersedes it",
+    responses={409: {"description": "not held: already released, rejected or superseded by a corrected 835"}},
+)
+async def reject_remittance(
+    remittance_id: str, body: HeldDecision, request: Request, tenant: TenantDep, engine: EngineDep
+) -> RemittanceRead:
+    try:
+        await review.reject(
+            engine,
+            tenant=tenant,
+            remittance_id=remittance_id,
+            decision=review.Decision(_actor(request), body.note),
+            audit_entry=audit_entry(request, 200),
+        )
+    except review.ReviewError as exc:
+        raise ProblemError(exc.status, "Not found" if exc.status == 404 else "Conflict", exc.detail) from None
+    audited(request, 200)
+    return await _decided(engine, tenant, remittance_id)
 
 
 @router.get("/remittances/{remittance_id}", response_model=RemittanceRead)

@@ -10,12 +10,18 @@ from pydantic import BaseModel, Field
 
 class IngestedRemittance(BaseModel):
     remittance_id: str
-    status: str = Field(description="posted, held (unbalanced: nothing posted) or duplicate (already received)")
+    status: str = Field(
+        description="posted, held (unbalanced: nothing posted; release or reject it, or the payer's corrected 835 "
+        "with the same TRN02 supersedes it) or duplicate (already received)"
+    )
     trace_number: str
     payer_id: str
     claim_count: int
     total_paid_cents: int
     hold_reasons: list[str] = []
+    supersedes: str | None = Field(
+        None, description="the held (or rejected) remittance with the same TRN02 that this corrected 835 replaces"
+    )
 
 
 class IngestResponse(BaseModel):
@@ -47,6 +53,14 @@ class RemittanceRead(BaseModel):
     claim_count: int
     received_at: datetime
     posted_at: datetime | None
+    imbalance_cents: int | None = Field(
+        None, description="held: BPR02 minus (claim payments minus provider adjustments); 0 when only a claim fails"
+    )
+    review_decision: str | None = Field(None, description="released or rejected, by an operator, on a held 835")
+    reviewed_by: str | None = None
+    reviewed_at: datetime | None = None
+    review_note: str | None = None
+    superseded_by: str | None = Field(None, description="the payer's corrected 835 (same TRN02) that replaced it")
     provider_adjustments: list[ProviderAdjustmentRead] = []
 
 
@@ -138,6 +152,36 @@ class ReviewItemRead(BaseModel):
 
 class ReviewResolve(BaseModel):
     note: str = Field(min_length=1, max_length=2000)
+
+
+class HeldClaimRead(BaseModel):
+    claim_id: str
+    payer_claim_control_number: str
+    status_code: str
+    charge_cents: int
+    paid_cents: int
+    adjustments_cents: int
+    off_by_cents: int = Field(description="charge - paid - adjustments: 0 when the claim foots")
+
+
+class HeldPlbRead(BaseModel):
+    provider_id: str
+    reason: str
+    reference: str
+    amount_cents: int = Field(description="positive: taken from the payment")
+
+
+class HeldSetRead(BaseModel):
+    remittance_id: str
+    status: str
+    imbalance_cents: int | None
+    hold_reasons: list[str]
+    claims: list[HeldClaimRead]
+    provider_adjustments: list[HeldPlbRead]
+
+
+class HeldDecision(BaseModel):
+    note: str = Field(min_length=1, max_length=2000, description="why: what the operator checked and decided")
 
 
 class DepositCreate(BaseModel):

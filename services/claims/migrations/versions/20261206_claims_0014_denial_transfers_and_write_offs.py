@@ -4,7 +4,7 @@ A denial billed to the patient or written off leaves the claim's insurance balan
 denial's resolution event.
 
 Revision ID: claims_0014
-Revises: claims_0011
+Revises: claims_0013
 Create Date: 2026-12-06 00:40:00
 """
 
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "claims_0014"
-down_revision: str | None = "claims_0011"
+down_revision: str | None = "claims_0013"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

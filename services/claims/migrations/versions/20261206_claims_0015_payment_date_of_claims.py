@@ -1,7 +1,7 @@
 """payment date of claims
 
 Revision ID: claims_0015
-Revises: claims_0011
+Revises: claims_0014
 Create Date: 2026-12-06 00:20:00.000000
 """
 
@@ -12,7 +12,7 @@ from alembic import op
 
 
 revision: str = 'claims_0015'
-down_revision: str | None = 'claims_0011'
+down_revision: str | None = "claims_0014"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -2,7 +2,7 @@
 that carrier's 835 came, and on that 835's payment the forwarded payment it answers
 
 Revision ID: remittance_0011
-Revises: remittance_0009
+Revises: remittance_0010
 Create Date: 2026-12-06 00:40:00
 """
 
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "remittance_0011"
-down_revision: str | None = "remittance_0009"
+down_revision: str | None = "remittance_0010"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -4,7 +4,7 @@ An index of billed claims by patient account: a patient account's answer (its ba
 insurance) found them by reading the tenant's every billed claim.
 
 Revision ID: remittance_0012
-Revises: remittance_0009
+Revises: remittance_0011
 Create Date: 2026-12-06 00:50:00
 """
 
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "remittance_0012"
-down_revision: str | None = "remittance_0009"
+down_revision: str | None = "remittance_0011"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

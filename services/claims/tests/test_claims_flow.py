@@ -791,7 +791,8 @@ async def test_kpis_and_ar_aging_follow_the_claims(client: Any, kafka: KafkaSett
             "120+": 0,
         }
     ]  # the rejected and the denied claim; the paid one is settled, the held one never reached a payer
-    later = (await client.get("/v1/reports/ar-aging", params={"as_of": "2027-06-30"}, headers=T)).json()
+    in_half_a_year = (datetime.now(UTC) + timedelta(days=200)).date().isoformat()  # 210 days after service
+    later = (await client.get("/v1/reports/ar-aging", params={"as_of": in_half_a_year}, headers=T)).json()
     assert later[0]["120+"] == 2 * 24550
     other = (await client.get("/v1/reports/kpis", headers={"X-Tenant-ID": "org-2"})).json()
     assert other["claims"] == 0 and other["clean_claim_rate"] is None

@@ -14,7 +14,7 @@ import json
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from rcm_shared.bus.outbox import Outbox
@@ -435,15 +435,26 @@ async def _chain(conn: AsyncConnection, tenant: str, claim_id: str) -> list[str]
     return out
 
 
+def end_of_day(as_of: date) -> datetime:
+    """The first instant after ``as_of`` (UTC): a statement as of a date counts what was posted before it."""
+    return datetime.combine(as_of + timedelta(days=1), time.min, tzinfo=UTC)
+
+
 async def statement_document(
     conn: AsyncConnection, tenant: str, account: str, as_of: date, practice: Practice
 ) -> dict[str, Any] | None:
-    """The statement of one account as of a date, or None when the account owes nothing."""
+    """The statement of one account as of a date, or None when the account owed nothing by then.
+
+    Only what was posted by the end of ``as_of`` counts (patient entries, payers' payments and contractual
+    adjustments): a statement as of an earlier date shows the account as it stood then, never a balance
+    younger than its own date.
+    """
+    cutoff = end_of_day(as_of)
     p = patient_ledger.c
     entries = list(
         await conn.execute(
             select(p.claim_id, p.entry_type, p.amount_cents, p.created_at)
-            .where(and_(p.tenant_id == tenant, p.account_id == account))
+            .where(and_(p.tenant_id == tenant, p.account_id == account, p.created_at < cutoff))
             .order_by(p.id)
         )
     )
@@ -479,7 +490,9 @@ async def statement_document(
         cp = claim_payment.c
         payments = list(
             await conn.execute(
-                select(cp.id, cp.claim_id, cp.paid_cents).where(and_(cp.tenant_id == tenant, cp.claim_id.in_(chain)))
+                select(cp.id, cp.claim_id, cp.paid_cents).where(
+                    and_(cp.tenant_id == tenant, cp.claim_id.in_(chain), cp.posted_at < cutoff)
+                )
             )
         )
         b = billed_claim.c
@@ -495,7 +508,12 @@ async def statement_document(
         contractual = (
             await conn.execute(
                 select(func.coalesce(func.sum(le.amount_cents), 0)).where(
-                    and_(le.tenant_id == tenant, le.claim_id == chain[-1], le.entry_type == CONTRACTUAL)
+                    and_(
+                        le.tenant_id == tenant,
+                        le.claim_id == chain[-1],
+                        le.entry_type == CONTRACTUAL,
+                        le.claim_payment_id.in_([x.id for x in payments]),
+                    )
                 )
             )
         ).scalar()
@@ -628,12 +646,14 @@ async def run_statements(
     practice: Practice,
     cycle: int | None = None,
 ) -> tuple[str, list[dict[str, Any]]]:
-    """Statements for every account with a balance due (on its cycle day, when one is given)."""
+    """Statements for every account with a balance due by the end of ``as_of`` (on its cycle day, when given)."""
     p = patient_ledger.c
     owing = [
         a
         for a, total in await conn.execute(
-            select(p.account_id, func.sum(p.amount_cents)).where(p.tenant_id == tenant).group_by(p.account_id)
+            select(p.account_id, func.sum(p.amount_cents))
+            .where(and_(p.tenant_id == tenant, p.created_at < end_of_day(as_of)))
+            .group_by(p.account_id)
         )
         if (total or 0) > 0 and (cycle is None or cycle_day(a) == cycle)
     ]

@@ -14,8 +14,8 @@ from rcm_shared.db import create_engine
 from rcm_shared.payloads.claims import BilledLine, ClaimStatusChangedV1
 from rcm_shared.testing import app_client
 from remittance.handlers import on_claim_status_changed
-from remittance.models import bus, patient_ledger
-from sqlalchemy import func, select
+from remittance.models import bus, claim_payment, patient_ledger
+from sqlalchemy import func, select, update
 
 sys.path.insert(0, str(Path(__file__).parent))
 from builders import claim, header, interchange, line, paid_claim, standard_file
@@ -132,11 +132,12 @@ async def test_deductible_coinsurance_copay_to_the_balance_the_statement_and_its
 
     from remittance.patients import cycle_day
 
+    today = datetime.now(UTC).date()  # the balances were posted today: a statement as of today has them all
     cycle = await client.post(
-        "/v1/statements/runs", json={"as_of": "2026-12-03", "cycle_day": cycle_day("A3")}, headers=T
+        "/v1/statements/runs", json={"as_of": today.isoformat(), "cycle_day": cycle_day("A3")}, headers=T
     )
     assert cycle_day("A2") != cycle_day("A3") and [s["account_id"] for s in cycle.json()["statements"]] == ["A3"]
-    run = await client.post("/v1/statements/runs", json={"as_of": "2026-12-01"}, headers=T)
+    run = await client.post("/v1/statements/runs", json={"as_of": today.isoformat()}, headers=T)
     assert run.status_code == 201, run.text
     issued = {s["account_id"]: s for s in run.json()["statements"]}
     assert {k: v["amount_due_cents"] for k, v in issued.items()} == {"A2": 3500, "A3": 2700}
@@ -174,6 +175,56 @@ async def test_deductible_coinsurance_copay_to_the_balance_the_statement_and_its
     for foreign in ("A3", "OTHER1", "ROE", "RICHARD", "$27.00", "$98.00"):  # never another patient's data
         assert foreign not in text, foreign
     document.close()
+
+
+async def test_a_statement_as_of_an_earlier_date_counts_only_what_was_posted_by_then(
+    stack: tuple[Any, Any],
+) -> None:
+    client, engine = stack
+    await billed(engine, "PCN0001", "A2")
+    await billed(engine, "PCN0002", "A2", code="99212", charge_cents=9000)
+    assert (await client.post("/v1/remittances", content=standard_file(), headers=X12)).status_code == 201
+    # PCN0001's 835 and its patient share were posted 45 days ago, PCN0002's today
+    long_ago = datetime.now(UTC) - timedelta(days=45)
+    async with engine.begin() as conn:
+        await conn.execute(
+            update(patient_ledger).where(patient_ledger.c.claim_id == "PCN0001").values(created_at=long_ago)
+        )
+        await conn.execute(
+            update(claim_payment).where(claim_payment.c.claim_id == "PCN0001").values(posted_at=long_ago)
+        )
+    paid = await client.post(
+        "/v1/patient-payments",
+        json={"account_id": "A2", "amount_cents": 500, "method": "card", "claim_ids": ["PCN0001"]},
+        headers={**T, "Idempotency-Key": "today"},
+    )
+    assert paid.status_code == 201, paid.text
+    today = datetime.now(UTC).date()  # after the last posting: a statement as of today has it all
+
+    async def run(as_of: date) -> dict[str, Any]:
+        r = await client.post("/v1/statements/runs", json={"as_of": as_of.isoformat()}, headers=T)
+        assert r.status_code == 201, r.text
+        return dict(r.json())
+
+    before_all = await run(today - timedelta(days=60))  # nothing was posted yet: no statement, no error
+    assert before_all["statements"] == [] and before_all["as_of"] == (today - timedelta(days=60)).isoformat()
+
+    then = (await run(today - timedelta(days=10)))["statements"]  # PCN0001 only, not yet paid by the patient
+    assert [(s["account_id"], s["amount_due_cents"]) for s in then] == [("A2", 2000)]
+    doc = (await client.get(f"/v1/statements/{then[0]['statement_id']}", headers=T)).json()
+    assert [v["claim_id"] for v in doc["visits"]] == ["PCN0001"]
+    visit = doc["visits"][0]
+    assert (visit["insurance_paid_cents"], visit["contractual_adjustment_cents"], visit["patient_paid_cents"]) == (
+        8000,
+        2500,
+        0,
+    )
+    assert doc["aging_cents"] == {"0-30": 0, "31-60": 2000, "61-90": 0, "90+": 0}  # 35 days old on that date
+
+    now = (await run(today))["statements"]
+    assert [(s["account_id"], s["amount_due_cents"]) for s in now] == [("A2", 3000)]
+    doc = (await client.get(f"/v1/statements/{now[0]['statement_id']}", headers=T)).json()
+    assert doc["aging_cents"] == {"0-30": 1500, "31-60": 1500, "61-90": 0, "90+": 0}
 
 
 async def test_payments_once_per_key_allocation_credit_and_refund(stack: tuple[Any, Any]) -> None:

@@ -500,6 +500,12 @@ async def patient_account_balance(account_id: str, tenant: TenantDep, engine: En
     response_model=StatementRunRead,
     status_code=201,
     summary="Produce statements (PDF and structured) for every account with a balance due (on its cycle day)",
+    description=(
+        "`as_of` is the statement date (default: today, UTC). A statement as of a date counts only what was "
+        "posted by the end of that day (UTC): the patient's charges and payments, the payers' payments and "
+        "adjustments. A run as of an earlier date shows each account as it stood then; an account that owed "
+        "nothing by then gets no statement, and nothing posted later is aged or billed in it."
+    ),
 )
 async def post_statement_run(
     request: Request, tenant: TenantDep, engine: EngineDep, body: StatementRunCreate | None = None

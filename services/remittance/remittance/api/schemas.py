@@ -248,7 +248,9 @@ class PatientAccountRead(BaseModel):
 
 
 class StatementRunCreate(BaseModel):
-    as_of: date | None = None  # the statement date (default today)
+    as_of: date | None = Field(
+        default=None, description="the statement date (default today, UTC): only what was posted by its end counts"
+    )
     cycle_day: int | None = Field(default=None, ge=1, le=28, description="only accounts billed on this day")
 
 

@@ -82,10 +82,17 @@ async def scan_once(
                 )
         except X12Error as exc:
             _move(path, folder / "failed", error=str(exc))
-            log.warning("inbound file %s refused: %s", path.name, exc)
+            log.warning("inbound file refused", extra={"file": path.name, "error": exc})
             continue
         _move(path, folder / "processed")
-        log.info("inbound file %s: %s", path.name, ", ".join(f"{r.status} {r.remittance_id}" for r in results))
+        log.info(
+            "inbound file taken",
+            extra={
+                "file": path.name,
+                "statuses": [r.status for r in results],
+                "remittance_ids": [r.remittance_id for r in results],
+            },
+        )
         done += 1
     return done
 
@@ -117,6 +124,6 @@ async def watch(stop: asyncio.Event, engine: AsyncEngine) -> None:
                     settle,
                 )
             except OSError as exc:
-                log.warning("inbound folder %s: %s", folder, exc)
+                log.warning("inbound folder unreadable", extra={"folder": str(folder), "error": exc})
             # a file waiting to settle is looked at again when it may have; a new one wakes the loop at once
             await changes.wait(stop, seen.next_due(settle, time.monotonic()))

@@ -31,6 +31,7 @@ from typing import Any
 from uuid import UUID
 
 import structlog
+from structlog.typing import EventDict
 
 from rcm_shared.tracing import trace_id
 from rcm_shared.x12.errors import X12Error
@@ -212,7 +213,7 @@ def _exception_without_values(_logger: Any, _method: str, event_dict: dict[str, 
     return event_dict
 
 
-def _template_without_text(_logger: Any, _method: str, event_dict: dict[str, Any]) -> dict[str, Any]:
+def _template_without_text(_logger: Any, _method: str, event_dict: EventDict) -> EventDict:
     """A stdlib record's message: its template with only the numeric %-arguments put in."""
     args = event_dict.pop("positional_args", ())
     template = str(event_dict.get("event", ""))

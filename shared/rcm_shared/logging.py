@@ -104,6 +104,7 @@ _FRAME = frozenset(
         "_from_structlog",
     }
 )
+_DROPPED = frozenset({"color_message"})  # uvicorn's copy of the message with terminal colours
 _PATTERNS = (
     (re.compile(r"\b\d{3}-\d{2}-\d{4}\b"), "[SSN]"),
     (re.compile(r"ISA[*|^~:].{60,}", re.DOTALL), "[X12]"),
@@ -253,6 +254,8 @@ def keep_allowed_fields(_logger: Any, _method: str, event_dict: dict[str, Any]) 
             continue
         elif key in LOG_FIELDS:
             event_dict[key] = _field_value(value)
+        elif key in _DROPPED:
+            del event_dict[key]
         else:
             event_dict[key] = MASK
     return event_dict
@@ -305,7 +308,7 @@ def configure_logging(service: str, level: str = "INFO", json: bool = True) -> N
     for own in ("uvicorn", "uvicorn.error", "uvicorn.access"):
         logging.getLogger(own).handlers[:] = []
         logging.getLogger(own).propagate = True
-    for noisy in ("aiokafka", "uvicorn.access"):
+    for noisy in ("aiokafka", "uvicorn.access", "watchfiles"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))
 
 

@@ -142,9 +142,13 @@ def test_caller_supplied_exception_text_is_masked(lines: io.StringIO) -> None:
 
 
 def test_uvicorn_lines_follow_the_same_rules(lines: io.StringIO) -> None:
-    logging.getLogger("uvicorn.error").error("Exception in ASGI application %s", NAME)
+    logging.getLogger("uvicorn.error").error(
+        "Exception in ASGI application %s", NAME, extra={"color_message": f"Exception for \x1b[1m{NAME}\x1b[0m"}
+    )
     (record,) = _records(lines)
     assert record["logger"] == "uvicorn.error" and record["event"] == "Exception in ASGI application [REDACTED]"
+    assert "color_message" not in record  # uvicorn's coloured copy of the message: dropped
+    _no_planted_value(lines)
 
 
 LOG_METHODS = {"debug", "info", "warning", "warn", "error", "exception", "critical"}

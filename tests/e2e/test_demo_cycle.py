@@ -315,8 +315,8 @@ def _check_traces(collector: Collector, summary: dict[str, Any]) -> None:
     assert roots == {"ingest 835 file"}, roots
     # ids only: no planted demographic value in any span name or attribute
     blob = json.dumps(spans).lower()
-    for value in (CANARY["last_name"], CANARY["first_name"], CANARY["birth_date"], CANARY["ssn"]):
-        assert value.lower() not in blob, f"canary {value!r} in a span"
+    for value in ("last_name", "first_name", "birth_date", "ssn", "line1", "city", "member_id"):
+        assert CANARY[value].lower() not in blob, f"canary {CANARY[value]!r} in a span"
     print(f"traces: {len(spans)} spans in {len(by_trace)} traces; the demo's trace has {len(in_day)} spans")
 
 

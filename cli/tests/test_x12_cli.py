@@ -97,6 +97,22 @@ def test_parse_writes_every_sample_as_json_dumps_of_its_dataclass_would() -> Non
     assert compared > 50 and len(models) > 8, models
 
 
+def test_parse_writes_the_segments_of_an_untyped_set_as_before() -> None:
+    import io
+
+    from rcm_cli.x12cmd import _write_segments
+    from rcm_shared.x12.reader import X12Reader
+
+    path = next((SAMPLES / "834").iterdir())
+    out = io.BytesIO()
+    _write_segments(path, out)
+    expected = [
+        {"set": h.set_id, "st": h.control_number, "pos": seg.position, "elements": seg.elements}
+        for h, seg in X12Reader(path)
+    ]
+    assert [json.loads(line) for line in out.getvalue().decode().splitlines()] == expected and expected
+
+
 def test_parse_writes_the_lines_read_before_an_error(tmp_path: Path) -> None:
     text = (SAMPLES / "835/lfh__demo-file__demo.835").read_text().replace("CLP*777777*1*15000.00", "CLP*777777*1*15X")
     (tmp_path / "bad.835").write_text(text)

@@ -162,7 +162,7 @@ def examples() -> list[EventPayload]:
         ResubmissionRequestedV1(
             denial_id="9d8c7b6a-5f4e-4d3c-8b2a-1f0e9d8c7b6a",
             claim_id=CLAIM,
-            reason="authorization obtained",
+            reason="authorization number missing or invalid",
             correction=ClaimCorrection(prior_authorization="AUTH000123"),
         ),
         DenialResolvedV1(

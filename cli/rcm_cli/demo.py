@@ -253,16 +253,45 @@ def demo_credentials() -> tuple[str, str]:
     return client_id, secret
 
 
-# Planted PHI for leak tests (RCM_DEMO_CANARY=1): one clean visit's patient carries these values, and
+# Planted PHI for leak tests (RCM_DEMO_CANARY=1): one clean visit's patient carries these values (its member
+# id is the roster's, for the payer to find it), every free-text field the demo sends carries them too, and
 # they must show up nowhere they do not belong (logs, event payloads).
-CANARY = {"last_name": "Canarylast", "first_name": "Canaryfirst", "birth_date": "1931-03-17", "ssn": "078-05-1120"}
+CANARY = {
+    "last_name": "Canarylast",
+    "first_name": "Canaryfirst",
+    "birth_date": "1931-03-17",
+    "ssn": "078-05-1120",
+    "line1": "12 Canaryplant Rd",
+    "city": "Canaryville",
+    "member_id": "CNRY0001931",  # typed into notes: a member id, distinct from any of the rosters'
+}
+CANARY_TEXT = " ".join(CANARY[k] for k in ("first_name", "last_name", "line1", "city", "birth_date", "member_id"))
+# Request fields where people type text: a note, a reason, a letter. (A value without a space is a code.)
+FREE_TEXT_FIELDS = frozenset({"note", "notes", "reason", "comment", "appeal_letter", "description", "memo"})
 
 
 def plant_canary(encounters: list[Encounter]) -> Encounter | None:
     target = next((e for e in encounters if e.scenario == "clean" and e.payer_id == "ACME01"), None)
     if target is not None:
-        target.document["subscriber"].update({k: v for k, v in CANARY.items() if k != "ssn"})
+        subscriber = target.document["subscriber"]
+        subscriber.update({k: CANARY[k] for k in ("last_name", "first_name", "birth_date")})
+        subscriber["address"] = {**subscriber["address"], "line1": CANARY["line1"], "city": CANARY["city"]}
     return target
+
+
+def with_canary_text(body: Any) -> Any:
+    """``body`` with the canary's name, address, birth date and member id added to each free-text value (a
+    field of ``FREE_TEXT_FIELDS`` holding text with a space), as a caller's notes would quote a patient."""
+    if isinstance(body, dict):
+        return {
+            k: f"{v} ({CANARY_TEXT})"
+            if k in FREE_TEXT_FIELDS and isinstance(v, str) and " " in v.strip()
+            else with_canary_text(v)
+            for k, v in body.items()
+        }
+    if isinstance(body, list):
+        return [with_canary_text(v) for v in body]
+    return body
 
 
 class Demo:
@@ -295,6 +324,8 @@ class Demo:
         deadline = time.monotonic() + RETRY_SECONDS
         pause = 0.2
         renewed = False
+        if "json" in kw and os.environ.get("RCM_DEMO_CANARY"):
+            kw["json"] = with_canary_text(kw["json"])
         while True:
             try:
                 response = await self.http.request(method, self.urls[service] + path, headers=self.headers, **kw)

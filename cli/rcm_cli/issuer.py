@@ -35,6 +35,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from rcm_shared.auth import AuthSettings
 from rcm_shared.config import project_var_dir
+from rcm_shared.logging import configure_logging
 
 SCOPES = (
     "eligibility:check",
@@ -174,6 +175,7 @@ def _oauth_error(status: int, error: str, description: str) -> JSONResponse:
 
 
 def create_app() -> FastAPI:
+    configure_logging("issuer", os.environ.get("RCM_ISSUER_LOG_LEVEL", "INFO"))  # the services' JSON lines
     issuer = Issuer.embedded()
     issuer.ensure_key()
     app = FastAPI(title="RCM local token issuer", version="0.1.0")

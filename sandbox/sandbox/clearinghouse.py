@@ -402,10 +402,10 @@ class Clearinghouse:
             try:
                 where = await self.delivery.send(kind, name, path.read_text())
             except (OSError, httpx.HTTPError) as exc:
-                log.warning("delivery of %s %s failed, will retry: %s", kind, name, exc)
+                log.warning("delivery failed, will retry", extra={"kind": kind, "file": name, "error": exc})
                 break  # keep the order: later files wait for this one
             shutil.move(str(path), self.delivered / path.name)
-            log.info("delivered %s %s to %s", kind, name, where)
+            log.info("delivered", extra={"kind": kind, "file": name, "target": where})
             sent += 1
         return sent
 
@@ -421,7 +421,7 @@ class Clearinghouse:
                 result = self.receive(path.read_bytes())
                 self._schedule(self.clock(), "999", f"{path.stem}.999", result.ack_999)
             except X12Error as exc:
-                log.warning("837 file %s unreadable: %s", path.name, exc)
+                log.warning("837 file unreadable", extra={"file": path.name, "error": exc})
                 (received / f"{path.name}.error.txt").write_text(f"{exc}\n")
             shutil.move(str(path), received / path.name)
             done += 1
@@ -445,7 +445,7 @@ class Clearinghouse:
                     if self.next_due_ms is not None:
                         due = self.next_due_ms / 1000 - self.clock()
                 except OSError as exc:
-                    log.warning("clearinghouse loop: %s", exc)
+                    log.warning("clearinghouse loop failed", extra={"error": exc})
                 await changes.wait(stop, due)
 
 

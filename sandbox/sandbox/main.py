@@ -25,6 +25,7 @@ from fastapi import FastAPI, HTTPException, Request
 from fastapi.responses import PlainTextResponse
 from rcm_shared.apidocs import serve_docs
 from rcm_shared.config import project_var_dir
+from rcm_shared.logging import configure_logging
 from rcm_shared.runtime import tune_gc
 from rcm_shared.tracing import configure_tracing, instrument_app, shutdown_tracing
 from rcm_shared.x12.errors import X12Error
@@ -36,6 +37,8 @@ from sandbox.payers import default_book, load_book
 
 
 def create_app() -> FastAPI:
+    # the simulated payers see PHI as real ones do: their lines follow the services' rules (allowed fields only)
+    configure_logging("sandbox", os.environ.get("SANDBOX_LOG_LEVEL", "INFO"))
     book_file = os.environ.get("SANDBOX_PAYERS_FILE")
     book = load_book(Path(book_file)) if book_file else default_book()
     var = project_var_dir()

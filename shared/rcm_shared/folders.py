@@ -67,8 +67,10 @@ class FolderWatch:
             ):
                 self._changed.set()
         except Exception as exc:  # noqa: BLE001 - the loop still polls; say why it is not woken
-            where = ", ".join(map(str, self.folders))
-            log.warning("no change events for %s (%s); looking every %s s", where, exc, self.poll_seconds)
+            log.warning(
+                "no change events for the folders; polling them",
+                extra={"folder": [str(f) for f in self.folders], "poll_s": self.poll_seconds, "error": exc},
+            )
 
     async def wait(self, stop: asyncio.Event, timeout: float | None = None) -> None:
         """Until a file in the folder changed since the last return, ``stop`` is set, or ``timeout``

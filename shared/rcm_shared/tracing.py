@@ -81,7 +81,7 @@ def configure_tracing(service_name: str, role: str) -> bool:
     trace.set_tracer_provider(provider)
     HTTPXClientInstrumentor().instrument()
     _state.update(enabled=True, provider=provider)
-    log.info("tracing on: exporter %s, service %s (%s)", name, service_name, role)
+    log.info("tracing on", extra={"exporter": name, "role": role})
     return True
 
 

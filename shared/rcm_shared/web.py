@@ -169,6 +169,13 @@ class ProblemError(Exception):
         self.extra = extra
 
 
+def _where(scope: Scope) -> dict[str, Any]:
+    """The request's method and route template for a log line: the template, not the path, so that what a
+    caller put in the path or the query never reaches the log."""
+    route = scope.get("route")
+    return {"method": scope.get("method"), "route": getattr(route, "path", None) or "unmatched"}
+
+
 def problem(status: int, title: str, detail: str, type_: str = "about:blank", **extra: Any) -> JSONResponse:
     body = {"type": type_, "title": title, "status": status, "detail": detail, **extra}
     cid = correlation_id.get()
@@ -198,13 +205,13 @@ def _install_problem_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def _unhandled(req: Request, exc: Exception) -> JSONResponse:
-        # Logged with its traceback (the masking processor keeps PHI out); the caller gets no internals.
+        # Logged with its traceback of places (rcm_shared.logging: no message, no values); the caller gets no internals.
         if database_unreachable(exc):  # a restart, a failover, a cut connection: the caller may retry
-            log.warning("database unreachable on %s %s", req.method, req.url.path, exc_info=exc)
+            log.warning("database unreachable", extra=_where(req.scope), exc_info=exc)
             response = problem(503, "Service Unavailable", DATABASE_UNREACHABLE)
             response.headers["Retry-After"] = "2"
             return response
-        log.error("unhandled error on %s %s", req.method, req.url.path, exc_info=exc)
+        log.error("unhandled error", extra=_where(req.scope), exc_info=exc)
         return problem(500, "Internal Server Error", "an unexpected error occurred; it has been logged")
 
 
@@ -405,7 +412,7 @@ class RequestContext:
             async with asyncio.timeout(timeout):
                 await self.app(scope, receive, send_with_id)
         except TimeoutError:
-            log.warning("request timed out after %s s: %s %s", timeout, scope["method"], scope["path"])
+            log.warning("request timed out", extra={"timeout_s": timeout, **_where(scope)})
             if not sent_start:
                 await problem(504, "Gateway Timeout", f"the request took longer than {timeout} s")(
                     scope, receive, send_with_id
@@ -495,7 +502,7 @@ class AuditTrail:
         try:
             await app.state.audit_writer.append(entry)
         except Exception:
-            log.error("audit trail write failed for %s %s", scope["method"], route.path, exc_info=True)
+            log.error("audit trail write failed", extra=_where(scope), exc_info=True)
             return False
         return True
 

@@ -376,15 +376,16 @@ def _check_traces(collector: Collector, summary: dict[str, Any]) -> None:
     assert roots == {"ingest 835 file"}, roots
     # ids only: no planted demographic value in any span name or attribute
     blob = json.dumps(spans).lower()
-    for value in (CANARY["last_name"], CANARY["first_name"], CANARY["birth_date"], CANARY["ssn"]):
-        assert value.lower() not in blob, f"canary {value!r} in a span"
+    for value in ("last_name", "first_name", "birth_date", "ssn", "line1", "city", "member_id"):
+        assert CANARY[value].lower() not in blob, f"canary {CANARY[value]!r} in a span"
     print(f"traces: {len(spans)} spans in {len(by_trace)} traces; the demo's trace has {len(in_day)} spans")
 
 
 def _no_canary_leaks(offset: int, summary: dict[str, Any], var: Path, env: dict[str, str]) -> int:
-    """The planted patient's name, birth date and member id: in no log line, and in no event payload or
-    header except the member id where a consumer needs it (eligibility.check_completed). And every event
-    of the run validates against its published contract."""
+    """The planted patient's name, address, birth date and member id (on the claim, and typed into every
+    free-text field the demo sent: notes, reasons): in no log line of any process, and in no event payload
+    or header except the claim's member id where a consumer needs it (eligibility.check_completed). And
+    every event of the run validates against its published contract."""
     import asyncio
 
     from rcm_cli.demo import CANARY
@@ -403,12 +404,18 @@ def _no_canary_leaks(offset: int, summary: dict[str, Any], var: Path, env: dict[
         CANARY["birth_date"].replace("-", ""),
         CANARY["ssn"],  # typed into a denial note by the demo
         CANARY["ssn"].replace("-", ""),
+        CANARY["line1"],
+        CANARY["city"],
+        CANARY["member_id"],  # typed into every note and reason, with the name, address and birth date
     ]
     # positive control: the planted values did travel, in the 837 the clearinghouse received
     sent = "".join(p.read_text() for p in (var / "sandbox" / "received").glob("*.x12")).lower()
     assert CANARY["last_name"].lower() in sent and member_id.lower() in sent
+    assert CANARY["line1"].lower() in sent
     checked = 0
-    for log_file in sorted((var / "log").glob("*.log")):
+    logs = sorted((var / "log").glob("*.log"))
+    assert {"sandbox.log", "claims-api.log", "denials-worker.log"} <= {p.name for p in logs}, logs
+    for log_file in logs:
         text_ = log_file.read_text(errors="replace").lower()
         checked += 1
         for value in [*demographics, member_id]:
@@ -439,9 +446,10 @@ def _no_canary_leaks(offset: int, summary: dict[str, Any], var: Path, env: dict[
                     if row.event_type != "eligibility.check_completed":
                         assert member_id.lower() not in blob, f"the member id in a {row.event_type} event"
                     rows += 1
-                if name == "denials":  # positive control: the note with the SSN was kept where it was typed
-                    notes = await conn.execute(select(models.denial_event.c.note))
-                    assert any(CANARY["ssn"] in (n or "") for (n,) in notes)
+                if name == "denials":  # positive control: the notes with the canary were kept where typed
+                    notes = [n or "" for (n,) in await conn.execute(select(models.denial_event.c.note))]
+                    assert any(CANARY["ssn"] in n for n in notes)
+                    assert sum(CANARY["member_id"] in n and CANARY["line1"] in n for n in notes) > 1
             await engine.dispose()
         return rows
 

@@ -71,7 +71,9 @@ async def read_ack_folder(engine: AsyncEngine, folder: Path, topic_prefix: str) 
         target = folder / "processed"
         target.mkdir(exist_ok=True)
         shutil.move(str(path), target / path.name)
-        log.info("ack %s: %s, %d claim(s) updated", path.name, result.kind, len(result.claims_updated))
+        log.info(
+            "acknowledgment read", extra={"file": path.name, "kind": result.kind, "count": len(result.claims_updated)}
+        )
         done += 1
     return done
 
@@ -90,9 +92,9 @@ async def loop(stop: asyncio.Event, engine: AsyncEngine) -> None:
                     with root_span("follow-up sweep"):
                         sent = await send_due_inquiries(engine, settings, default_resources().payer_rules)
                     if sent:
-                        log.info("follow-up: %d claim status inquiries (276) prepared", len(sent))
+                        log.info("follow-up: claim status inquiries (276) prepared", extra={"count": len(sent)})
                 await deliver_pending(engine)
                 await read_ack_folder(engine, folder, settings.kafka.topic_prefix)
             except OSError as exc:
-                log.warning("claims background loop: %s", exc)
+                log.warning("claims background loop failed", extra={"error": exc})
             await changes.wait(stop)

@@ -483,7 +483,7 @@ async def act(
             ResubmissionRequestedV1(
                 denial_id=row.id,
                 claim_id=row.claim_id,
-                reason=note or row.root_cause,
+                reason=row.root_cause,  # the note, free text, stays in the denial's history
                 correction=correction or ClaimCorrection(),
             ),
             "denials.resubmission.requested",

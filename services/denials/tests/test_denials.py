@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -266,7 +267,7 @@ async def test_actions_and_queue_order(client: Any) -> None:
     assert r.json()["status"] == "in_progress" and r.json()["assignee"] == "maria"
     r = await client.post(
         f"/v1/denials/{big}/actions",
-        json={"action": "resubmit", "note": "NPI fixed", "correction": {"prior_authorization": "A1"}},
+        json={"action": "resubmit", "note": "NPI fixed, per Jane Roe", "correction": {"prior_authorization": "A1"}},
         headers=T,
     )
     assert r.json()["status"] == "resubmitted"
@@ -292,6 +293,13 @@ async def test_actions_and_queue_order(client: Any) -> None:
             await conn.execute(select(bus.outbox).where(bus.outbox.c.topic == "denials.resubmission.requested"))
         )
     assert len(rows) == 1 and '"prior_authorization":"A1"' in rows[0].payload
+    # the note is free text (people type names there): kept in the denial's history, not sent in the event
+    assert (
+        "Jane Roe" not in rows[0].payload
+        and json.loads(rows[0].payload)["reason"] == "claim lacks information or has submission errors"
+    )
+    history = (await client.get(f"/v1/denials/{big}", headers=T)).json()["history"]
+    assert any("Jane Roe" in (h["note"] or "") for h in history)
     stats = (await client.get("/v1/denials/analytics", headers=T)).json()
     assert stats["adjudicated_claims"] == 2 and stats["denied_claims"] == 2 and stats["denial_rate"] == 1.0
     assert {b["key"] for b in stats["by_category"]} == {"timely_filing", "missing_information"}

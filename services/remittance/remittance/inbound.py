@@ -22,7 +22,7 @@ from rcm_shared.x12.errors import X12Error
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from remittance.config import get_settings
-from remittance.handlers import IngestResult, ingest_835
+from remittance.handlers import ingest_835
 
 log = logging.getLogger(__name__)
 
@@ -82,17 +82,20 @@ async def scan_once(
                 )
         except X12Error as exc:
             _move(path, folder / "failed", error=str(exc))
-            log.warning("inbound file %s refused: %s", path.name, exc)
+            log.warning("inbound file refused", extra={"file": path.name, "error": exc})
             continue
         _move(path, folder / "processed")
-        log.info("inbound file %s: %s", path.name, ", ".join(_outcome(r) for r in results))
+        log.info(
+            "inbound file taken",
+            extra={
+                "file": path.name,
+                "statuses": [r.status for r in results],
+                "remittance_ids": [r.remittance_id for r in results],
+                "superseded_ids": [r.supersedes for r in results if r.supersedes],
+            },
+        )
         done += 1
     return done
-
-
-def _outcome(result: IngestResult) -> str:
-    corrects = f" (the payer's correction of held {result.supersedes})" if result.supersedes else ""
-    return f"{result.status} {result.remittance_id}{corrects}"
 
 
 def _move(path: Path, target: Path, error: str | None = None) -> None:
@@ -122,6 +125,6 @@ async def watch(stop: asyncio.Event, engine: AsyncEngine) -> None:
                     settle,
                 )
             except OSError as exc:
-                log.warning("inbound folder %s: %s", folder, exc)
+                log.warning("inbound folder unreadable", extra={"folder": str(folder), "error": exc})
             # a file waiting to settle is looked at again when it may have; a new one wakes the loop at once
             await changes.wait(stop, seen.next_due(settle, time.monotonic()))

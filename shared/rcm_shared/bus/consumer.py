@@ -255,7 +255,8 @@ class InboxConsumer:
                 await self.poll_once(timeout_ms=200)
         except _Stopping:
             log.warning(
-                "%s stopped while its database was unreachable: the last poll's events will be redelivered", self.name
+                "consumer stopped while its database was unreachable: the last poll's events will be redelivered",
+                extra={"consumer": self.name},
             )
         finally:
             await self.stop()
@@ -311,11 +312,8 @@ class InboxConsumer:
             position = await self._consumer.position(tp)
             if position > end:
                 log.warning(
-                    "%s[%d]: position %d is past the end %d: read again from the start",
-                    tp.topic,
-                    tp.partition,
-                    position,
-                    end,
+                    "position past the partition's end: read again from the start",
+                    extra={"topic": tp.topic, "partition": tp.partition, "position": position, "end": end},
                 )
                 await self._consumer.seek_to_beginning(tp)
 
@@ -326,7 +324,7 @@ class InboxConsumer:
         except CommitFailedError as exc:
             # The partition moved to another member during a rebalance; it will redeliver from the
             # last committed offset and the inbox drops what we already handled.
-            log.info("offset commit refused after rebalance (%s): redelivery will be deduplicated", exc)
+            log.info("offset commit refused after rebalance: redelivery will be deduplicated", extra={"error": exc})
 
     async def process(self, record: ConsumerRecord[bytes, bytes]) -> None:
         """One record in its own transaction."""
@@ -341,13 +339,15 @@ class InboxConsumer:
                 envelope = Envelope.from_kafka(record.headers, record.value)
             except EnvelopeError as exc:
                 await self._handle_run(run)
-                await self._dead_letter(record, f"malformed envelope: {exc}", attempts=1)
+                await self._dead_letter(
+                    record, f"malformed envelope: {exc}", attempts=1, cause="malformed_envelope", error=exc
+                )
                 continue
             handler = self._registry.get(envelope.type, envelope.schemaversion)
             if handler is None:
                 await self._handle_run(run)
                 reason = f"no handler for event type {envelope.type!r} version {envelope.schemaversion}"
-                await self._dead_letter(record, reason, attempts=1)
+                await self._dead_letter(record, reason, attempts=1, cause="no_handler", event_type=envelope.type)
                 continue
             if not self._registry.wanted(envelope):
                 self.stats.passed_over += 1
@@ -359,7 +359,7 @@ class InboxConsumer:
                     f"created {envelope.time.isoformat()}, before the inbox's retention of {self._retention.days} "
                     "day(s): the inbox cannot tell whether it was handled already"
                 )
-                await self._dead_letter(record, reason, attempts=1)
+                await self._dead_letter(record, reason, attempts=1, cause="before_retention", event_type=envelope.type)
                 continue
             run.append(_Item(record, envelope, handler, self._registry.batch(envelope.type, envelope.schemaversion)))
             if len(run) >= self._batch_size:
@@ -375,7 +375,9 @@ class InboxConsumer:
             try:
                 outcomes = await self._handle_together(items)
             except Exception as exc:  # noqa: BLE001 - rolled back as a whole; each event gets its own chance
-                log.info("a batch of %d events failed (%s); handling them one at a time", len(items), _short(exc))
+                log.info(
+                    "a batch of events failed; handling them one at a time", extra={"count": len(items), "error": exc}
+                )
             else:
                 for item, (handled, seconds) in zip(items, outcomes, strict=True):
                     outcome = "handled" if handled else "duplicate"
@@ -452,7 +454,14 @@ class InboxConsumer:
                 handled = await self._handle_once(record, envelope, handler)
             except (PermanentError, ValidationError) as exc:
                 observe("dead_lettered")
-                await self._dead_letter(record, f"invalid payload: {_short(exc)}", attempts=attempt)
+                await self._dead_letter(
+                    record,
+                    f"invalid payload: {_short(exc)}",
+                    attempts=attempt,
+                    cause="invalid_payload",
+                    event_type=envelope.type,
+                    error=exc,
+                )
                 return
             except Exception as exc:  # noqa: BLE001 - any handler failure is retried, then dead-lettered
                 if database_unreachable(exc):
@@ -462,26 +471,33 @@ class InboxConsumer:
                     self.stats.database_waits += 1
                     delay = outage_delay(self._backoff, waits)
                     log.warning(
-                        "database unreachable while handling %s (try %d), again in %.1f s: %s",
-                        envelope.type,
-                        waits,
-                        delay,
-                        _short(exc),
+                        "database unreachable while handling an event; trying again",
+                        extra={"event_type": envelope.type, "attempt": waits, "delay_s": round(delay, 1), "error": exc},
                     )
                     await self._wait_unless_stopping(delay)
                     continue
                 if attempt > self._max_retries:
                     observe("dead_lettered")
-                    await self._dead_letter(record, f"handler failed: {_short(exc)}", attempts=attempt, exc=exc)
+                    await self._dead_letter(
+                        record,
+                        f"handler failed: {_short(exc)}",
+                        attempts=attempt,
+                        cause="handler_failed",
+                        event_type=envelope.type,
+                        error=exc,
+                        exc=exc,
+                    )
                     return
                 observe("retried")
                 self.stats.retries += 1
                 log.warning(
-                    "handler for %s failed (attempt %d/%d): %s",
-                    envelope.type,
-                    attempt,
-                    self._max_retries + 1,
-                    _short(exc),
+                    "handler failed; retrying",
+                    extra={
+                        "event_type": envelope.type,
+                        "attempt": attempt,
+                        "max_attempts": self._max_retries + 1,
+                        "error": exc,
+                    },
                 )
                 await asyncio.sleep(self._backoff * (2 ** (attempt - 1)))
                 continue
@@ -551,8 +567,19 @@ class InboxConsumer:
         return new
 
     async def _dead_letter(
-        self, record: ConsumerRecord[bytes, bytes], reason: str, *, attempts: int, exc: BaseException | None = None
+        self,
+        record: ConsumerRecord[bytes, bytes],
+        reason: str,
+        *,
+        attempts: int,
+        cause: str,
+        event_type: str | None = None,
+        error: BaseException | None = None,
+        exc: BaseException | None = None,
     ) -> None:
+        """Send ``record`` to its DLQ with ``reason`` (and ``exc``'s text) in the headers, for whoever works
+        the DLQ, which is as confidential as the topic; the log line names the ``cause`` (a code), the event
+        type and ``error``'s type only, since a reason quotes what failed to parse."""
         assert self._dlq is not None
         headers = list(record.headers or ())
         headers += [
@@ -569,11 +596,24 @@ class InboxConsumer:
         try:
             await self._dlq.send_and_wait(dlq_topic(record.topic), value=record.value, key=record.key, headers=headers)
         except KafkaError:
-            log.error("cannot write to %s; the message stays uncommitted", dlq_topic(record.topic))
+            log.error(
+                "cannot write to the dead-letter topic; the message stays uncommitted",
+                extra={"topic": dlq_topic(record.topic)},
+            )
             raise
         self.stats.dead_lettered += 1
         DEAD_LETTERED.labels(self.name, record.topic).inc()
-        log.error("dead-lettered %s[%d]@%d: %s", record.topic, record.partition, record.offset, reason)
+        log.error(
+            "dead-lettered",
+            extra={
+                "topic": record.topic,
+                "partition": record.partition,
+                "offset": record.offset,
+                "cause": cause,
+                "event_type": event_type,
+                "error": error,
+            },
+        )
 
 
 CLOCK_GRACE = timedelta(hours=1)  # how far apart the clocks of a producing and a consuming host may be
@@ -603,7 +643,7 @@ async def prune_inbox(
             break
     if removed:
         INBOX_PRUNED.labels(service).inc(removed)
-        log.info("inbox: %d row(s) handled before %s removed", removed, before.isoformat())
+        log.info("inbox rows removed", extra={"removed": removed, "before": before.isoformat()})
     return removed
 
 

@@ -112,9 +112,9 @@ class OutboxRelay:
                     self.broker_ok = True
                 except Exception as exc:
                     if not isinstance(exc, KafkaError) and database_unreachable(exc):
-                        log.warning("outbox relay: database unreachable, will retry: %s", exc)
+                        log.warning("outbox relay: database unreachable, will retry", extra={"error": exc})
                     elif isinstance(exc, KafkaError | OSError):
-                        log.warning("outbox relay: broker error, will check topics and retry: %s", exc)
+                        log.warning("outbox relay: broker error, will check topics and retry", extra={"error": exc})
                         self.broker_ok = False
                     else:
                         raise
@@ -142,7 +142,10 @@ class OutboxRelay:
         totals = await topic_message_totals(self._kafka, names)
         await ensure_topics(self._kafka, self._topics)
         if self._cluster is not None and cluster != self._cluster:
-            log.warning("outbox relay: the broker is a new cluster (%s, was %s)", cluster, self._cluster)
+            log.warning(
+                "outbox relay: the broker is a new cluster",
+                extra={"cluster": cluster, "previous_cluster": self._cluster},
+            )
             lost = names
         else:
             lost = [name for name, total in totals.items() if not total]
@@ -157,7 +160,7 @@ class OutboxRelay:
             result = await conn.execute(update(o).where(and_(*cond)).values(published_at=None))
         requeued = int(result.rowcount or 0)
         if requeued:
-            log.warning("outbox relay: broker lost %s; re-publishing %d event(s)", ",".join(lost), requeued)
+            log.warning("outbox relay: broker lost topics; re-publishing", extra={"topics": lost, "requeued": requeued})
             self.replayed += requeued
         return requeued
 

@@ -107,7 +107,7 @@ async def _every(stop: asyncio.Event, seconds: float, step: Callable[[], Awaitab
         try:
             await step()
         except Exception as exc:  # noqa: BLE001 - logged; the next turn tries again
-            log.warning("%s: %s", failed, exc)
+            log.warning("periodic step failed", extra={"task": failed, "error": exc})
         await wait_or_stop(stop, seconds)
 
 
@@ -125,7 +125,10 @@ async def _outlasting_outages(stop: asyncio.Event, name: str, task: Callable[[],
                 raise
             waits += 1
             delay = outage_delay(0.5, waits)
-            log.warning("%s: database unreachable, running again in %.1f s: %s", name, delay, exc)
+            log.warning(
+                "database unreachable: running the task again",
+                extra={"task": name, "delay_s": round(delay, 1), "error": exc},
+            )
             if await wait_or_stop(stop, delay):
                 return
 
@@ -178,7 +181,7 @@ async def run_worker(spec: WorkerSpec, stop: asyncio.Event | None = None) -> Non
         await prune_inbox(engine, spec.tables, retention=s.inbox_retention, service=s.service_name)
 
     tune_gc(s.gc_gen0_threshold)
-    log.info("worker %s starting: produces %d topic(s), consumes %d", wid, len(spec.produced), len(spec.consumed))
+    log.info("worker starting", extra={"worker": wid, "produced": len(spec.produced), "consumed": len(spec.consumed)})
     tasks = [
         asyncio.create_task(relay.run(stop), name="relay"),
         asyncio.create_task(_every(stop, HEARTBEAT_EVERY, heartbeat, "heartbeat not written"), name="heartbeat"),
@@ -207,7 +210,7 @@ async def run_worker(spec: WorkerSpec, stop: asyncio.Event | None = None) -> Non
         except Exception as exc:
             if not database_unreachable(exc):
                 raise
-            log.warning("worker %s: heartbeat row left (database unreachable); it ages out: %s", wid, exc)
+            log.warning("heartbeat row left (database unreachable); it ages out", extra={"worker": wid, "error": exc})
         await engine.dispose()
         shutdown_tracing()
-        log.info("worker %s stopped", wid)
+        log.info("worker stopped", extra={"worker": wid})

@@ -38,7 +38,7 @@ class ResubmissionRequestedV1(EventPayload):
 
     denial_id: str
     claim_id: str
-    reason: str
+    reason: str  # the denial's root cause from the rulebook: never the person's note (free text may hold PHI)
     correction: ClaimCorrection = ClaimCorrection()
 
 

@@ -61,6 +61,7 @@ claim = Table(
     Index("ix_claim_tenant_member", "tenant_id", "payer_id", "member_id"),
     Index("ix_claim_tenant_submission", "tenant_id", "submission_id"),  # a 999 answers for a submission
     Index("ix_claim_tenant_created", "tenant_id", "created_at", "id"),  # the list's order
+    Index("ix_claim_tenant_original", "tenant_id", "original_claim_id"),  # an original's voids and replacements
     # room on each page for a row's later versions: updates that change no indexed column (a 999's status,
     # a restated payment's amounts) stay on the page with no new index entries (migration claims_0009)
     postgresql_with={"fillfactor": 70},

@@ -73,7 +73,11 @@ SCENARIOS: dict[str, tuple[int, str, str]] = {
     "duplicate_entry": (4, "held by the scrubber; the second entry voided", "void"),
     # the payer loses the claim: no 277CA, no 835; the follow-up list and a 276 find it was never received
     "payer_never_answers": (3, "follow up: 276 inquiry, the payer has no record", "submitted"),
+    # paid, then found billed in error: voided (frequency 8, the payer's claim number); the payer takes its
+    # payment back (CLP02 22) and both the claim and its void claim end void
+    "void_after_payment": (3, "void the paid claim; the payer reverses its payment", "void"),
 }
+VOIDED = "void_after_payment"
 UNANSWERED = "payer_never_answers"
 WAITING = "waiting-on-payers"  # the phase in which the demo only reads
 RETRY_SECONDS = float(os.environ.get("RCM_DEMO_RETRY_SECONDS", "90"))
@@ -454,6 +458,8 @@ async def _run_day(patients: int, seed: int, timeout: float, say: Any) -> dict[s
         await demo.phase("denials")
         worked = await work_denials(demo, encounters, ours, day)
         say("  denials worked: " + (", ".join(f"{k} {v}" for k, v in sorted(worked.items())) or "none"))
+        voided = await void_paid_claims(demo, encounters)
+        say("  voids: " + (", ".join(f"{k} {v}" for k, v in sorted(voided.items())) or "none"))
         remaining = max(5.0, timeout - (time.monotonic() - started))
         await demo.phase(WAITING)
         await demo.wait_settled(answered, "round 2", remaining)
@@ -607,6 +613,26 @@ async def work_denials(demo: Demo, encounters: list[Encounter], ours: set[str], 
             )
             worked["written off"] += 1
     return worked
+
+
+async def void_paid_claims(demo: Demo, encounters: list[Encounter]) -> Counter[str]:
+    """Visits found billed in error after the payer paid them: the office voids each claim (a frequency-8
+    claim naming the payer's claim number, which the 835 gave) and sends the void; the payer reverses its
+    payment, and the claim is void once that reversal is posted."""
+    done: Counter[str] = Counter()
+    for e in encounters:
+        for cid in e.claim_ids if e.scenario == VOIDED else []:
+            claim = await demo.call("GET", "claims", f"/v1/claims/{cid}")
+            if not claim["payer_claim_control_number"]:
+                done["not numbered by the payer yet"] += 1  # a void would be refused (409): nothing to name
+                continue
+            void = await demo.call("POST", "claims", f"/v1/claims/{cid}/void")
+            if void["state"] != "ready":
+                done[f"void claim left in {void['state']}"] += 1
+                continue
+            await demo.call("POST", "claims", f"/v1/claims/{void['id']}/submit")
+            done["paid claims voided"] += 1
+    return done
 
 
 def expected_state(e: Encounter, claim: dict[str, Any], claims: dict[str, dict[str, Any]]) -> str:

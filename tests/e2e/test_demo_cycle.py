@@ -26,7 +26,7 @@ import jsonschema_rs
 import pytest
 from otlp_collector import Collector
 from rcm_cli.broker import free_port
-from rcm_cli.demo import RETRY_SECONDS, retry_after
+from rcm_cli.demo import RETRY_SECONDS, SCENARIOS, retry_after
 from rcm_cli.procs import RunningStack
 from sqlalchemy import text
 
@@ -129,6 +129,15 @@ def _check_books(offset: int, summary: dict[str, Any], var: Path) -> dict[str, i
             assert c["patient_responsibility_cents"] == posted["patient_responsibility_cents"], cid
             standing = [p for p in posted["payments"] if p["status_code"] != "22" and not p["reversed_by"]]
             assert [p["charge_cents"] for p in standing] == [c["charge_cents"]], (cid, posted["payments"])
+        # voids of paid claims: the payment taken back by the payer's reversal; the claim and its void are void
+        voided = [cid for e in summary["encounters"] if e["scenario"] == "void_after_payment" for cid in e["claim_ids"]]
+        for cid in voided:
+            posted = _get(http, f"{remit_url}/v1/claims/{cid}/postings")
+            assert claims[cid]["state"] == "void" and posted["totals_cents"].get("payment", 0) == 0, (cid, posted)
+            assert posted["payments"][-1]["status_code"] == "22" and posted["patient_responsibility_cents"] == 0, cid
+            (void_claim,) = [c for c in claims.values() if c["original_claim_id"] == cid]
+            assert (void_claim["frequency"], void_claim["state"]) == ("8", "void"), void_claim
+            figures["paid claims voided"] += 1
         # denials: once each in the queue, for money the remittance really denied
         denials: list[dict[str, Any]] = []
         for status in ("open", "in_progress", "resubmitted", "recovered", "written_off", "billed_patient", "closed"):
@@ -211,7 +220,7 @@ def _run_cycle(tmp: Path, pg_url: str | None) -> None:
         summary = json.loads(out.read_text())
         assert not summary["mismatches"] and summary["money"]["unaccounted_cents"] == 0
         scenarios = Counter(e["scenario"] for e in summary["encounters"])
-        assert sum(scenarios.values()) == PATIENTS and len(scenarios) == 9, scenarios  # every kind of day occurs
+        assert sum(scenarios.values()) == PATIENTS and len(scenarios) == len(SCENARIOS), scenarios  # every kind occurs
         # insurance follow-up: exactly the claims the payer never answered, each asked about with a 276,
         # each answered by a 277 saying the payer has no record of it
         follow = summary["follow_up"]

@@ -462,8 +462,7 @@ async def open_requests(unit: ClaimsUnit, original_ids: set[str], states: Sequen
         return {}
     c = claim.c
     rows = await unit.conn.execute(
-        select(c.id, c.state, c.frequency, c.original_claim_id)
-        .where(
+        select(c.id, c.state, c.frequency, c.original_claim_id, c.created_at).where(
             and_(
                 c.tenant_id == unit.tenant,
                 c.original_claim_id.in_(original_ids),
@@ -471,9 +470,9 @@ async def open_requests(unit: ClaimsUnit, original_ids: set[str], states: Sequen
                 c.state.in_(states),
             )
         )
-        .order_by(c.created_at)
     )
-    return {row.original_claim_id: row for row in rows}
+    # ordered here: an ORDER BY makes SQLite walk the tenant's claims in the list's index instead
+    return {row.original_claim_id: row for row in sorted(rows, key=lambda r: r.created_at)}
 
 
 async def settle_acknowledged_requests(unit: ClaimsUnit, request_ids: Sequence[str], actor: Actor) -> None:

@@ -136,7 +136,8 @@ async def kpis(conn: AsyncConnection, tenant: str, since: date | None = None, un
 
 async def ar_aging(conn: AsyncConnection, tenant: str, as_of: date) -> list[dict[str, Any]]:
     """Open insurance balances by payer, aged from the date of service: charge - paid - contractual -
-    patient responsibility, for claims the payer has not finished with."""
+    patient responsibility, for claims the payer has not finished with (not void claims, frequency 8: they
+    ask the payer to take money back, nothing is owed on them)."""
     c = claim.c
     rows = await conn.execute(
         select(
@@ -146,7 +147,7 @@ async def ar_aging(conn: AsyncConnection, tenant: str, as_of: date) -> list[dict
             c.paid_cents,
             c.contractual_cents,
             c.patient_responsibility_cents,
-        ).where(and_(c.tenant_id == tenant, c.state.in_(OPEN_WITH_PAYER)))
+        ).where(and_(c.tenant_id == tenant, c.state.in_(OPEN_WITH_PAYER), c.frequency != "8"))
     )
     out: dict[str, dict[str, Any]] = {}
     for r in rows:

@@ -432,6 +432,8 @@ async def test_void_waits_for_the_payer_claim_number_and_for_the_payer(client: A
     assert again.status_code == 409 and f"already has a void in progress (claim {void_claim['id']}" in again.text
     assert (await client.get(f"/v1/claims/{b['id']}", headers=T)).json()["state"] == "accepted"
     await submit(client, void_claim["id"])
+    (aging,) = (await client.get("/v1/reports/ar-aging", headers=T)).json()
+    assert (aging["claims"], aging["total_cents"]) == (1, 24550)  # the original; nothing is owed on its void
     x12 = (await client.get(f"/v1/claims/{void_claim['id']}/x12", headers=T)).text
     assert "REF*F8*PAYERICN1~" in x12 and "*11:B:8*" in x12
     assert pyx12(x12, tmp_path).endswith(": OK")

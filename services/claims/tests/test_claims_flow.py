@@ -476,6 +476,63 @@ async def test_void_of_a_paid_claim_takes_effect_with_the_payers_reversal(client
     assert history == ["ready", "submitted", "paid", "void"]
 
 
+async def test_a_replacement_of_a_paid_claim_supersedes_it_and_its_reversal_takes_the_money_back(
+    client: Any, kafka: KafkaSettings
+) -> None:
+    """The payer answers a replacement of a paid claim with a reversal of the original's payment and a
+    payment of the replacement, in whatever order they reach us: the original ends corrected with nothing
+    paid on it (the replacement's payment is the one that stands)."""
+    a = await create(client)
+    b = await create(client, **{"subscriber.member_id": "W2"})
+    for c in (a, b):
+        await submit(client, c["id"])
+    await consume(
+        client,
+        kafka,
+        [
+            (
+                "remittance.claim.adjudicated",
+                Envelope.wrap(adjudicated(c["id"], 20000, [15000, 5000]), source="/r", tenant_id="org-1"),
+                c["id"],
+            )
+            for c in (a, b)
+        ],
+    )
+    fixes = {}
+    for c in (a, b):
+        r = await client.post(
+            f"/v1/claims/{c['id']}/correct", headers=T, json={"correction": {"referral_number": "REF1"}}
+        )
+        assert r.status_code == 201, r.text
+        fixes[c["id"]] = r.json()["id"]
+        await submit(client, fixes[c["id"]])
+        assert (await client.get(f"/v1/claims/{c['id']}", headers=T)).json()["state"] == "paid"
+    # b: the payer's 277CA accepts the replacement first; a: the reversal comes first
+    await client.post("/v1/acknowledgments", content=ack_277ca(fixes[b["id"]], True, "PAYERICN7"), headers=T)
+    assert (await client.get(f"/v1/claims/{b['id']}", headers=T)).json()["state"] == "corrected"
+
+    def reversal(claim_id: str) -> tuple[str, Envelope, str]:
+        payload = ClaimReversedV1(
+            remittance_id="R2",
+            claim_id=claim_id,
+            payer_id="MCRB1",
+            payer_claim_control_number="PAYERICN1",
+            reversed_paid_cents=-20000,
+            reversed_charge_cents=-24550,
+            original_remittance_id="R1",
+        )
+        return "remittance.claim.adjudicated", Envelope.wrap(payload, source="/r", tenant_id="org-1"), claim_id
+
+    await consume(client, kafka, [reversal(a["id"]), reversal(b["id"])])
+    for c in (a, b):
+        original = (await client.get(f"/v1/claims/{c['id']}", headers=T)).json()
+        assert (original["state"], original["paid_cents"]) == ("corrected", 0), original
+    await client.post("/v1/acknowledgments", content=ack_277ca(fixes[a["id"]], True, "PAYERICN8"), headers=T)
+    assert (await client.get(f"/v1/claims/{fixes[a['id']]}", headers=T)).json()["state"] == "accepted"
+    history = [h["to_state"] for h in (await client.get(f"/v1/claims/{a['id']}/history", headers=T)).json()]
+    assert history == ["ready", "submitted", "paid", "corrected"]
+
+
 async def test_a_claim_that_cannot_be_built_is_held_and_the_rest_of_the_batch_goes(client: Any) -> None:
     """A frequency-8 claim stored without the payer's claim number (as a void asked too early once made
     them) cannot be written into an 837: it goes back to draft with the reason; the other claims are sent."""

@@ -315,6 +315,8 @@ class Clearinghouse:
         """Voids (frequency 8) and replacements (7) among these claims: each must name (REF*F8) a claim this
         payer numbered and has not yet seen voided or replaced, else it is rejected (A7:464, the payer claim
         control number). Returns the original of each one accepted, which is superseded from now on."""
+        if not any(c.frequency in ("7", "8") for c in claims):
+            return {}
         known = self.known_claims()
         by_icn = {str(v["icn"]): k for k, v in known.items() if v.get("icn") and v.get("payer_id") == payer_id}
         out: dict[str, str] = {}

@@ -82,7 +82,11 @@ SCENARIOS: dict[str, tuple[int, str, str]] = {
     # the payer's check is short by a recoupment whose PLB its 835 leaves out: the ERA is held unbalanced;
     # the payment poster checks it (every claim foots, only the check total differs) and releases it
     "held_remittance": (3, "835 held (check short, PLB missing); reviewed and released", "paid"),
+    # paid, then found billed in error: voided (frequency 8, the payer's claim number); the payer takes its
+    # payment back (CLP02 22) and both the claim and its void claim end void
+    "void_after_payment": (3, "void the paid claim; the payer reverses its payment", "void"),
 }
+VOIDED = "void_after_payment"
 UNANSWERED = "payer_never_answers"
 HELD = "held_remittance"
 WAITING = "waiting-on-payers"  # the phase in which the demo only reads
@@ -514,6 +518,8 @@ async def _run_day(patients: int, seed: int, timeout: float, say: Any) -> dict[s
         await demo.phase("denials")
         worked = await work_denials(demo, encounters, ours, day)
         say("  denials worked: " + (", ".join(f"{k} {v}" for k, v in sorted(worked.items())) or "none"))
+        voided = await void_paid_claims(demo, encounters)
+        say("  voids: " + (", ".join(f"{k} {v}" for k, v in sorted(voided.items())) or "none"))
         remaining = max(5.0, timeout - (time.monotonic() - started))
         await demo.phase(WAITING)
         await demo.wait_settled(answered, "round 2", remaining)
@@ -738,6 +744,26 @@ async def wait_denial_money(demo: Demo, ours: set[str], timeout: float) -> int:
     if waiting:
         demo.say(f"  {len(waiting)} denial(s) billed to the patient or written off are not posted yet")
     return len(moved) - len(waiting)
+
+
+async def void_paid_claims(demo: Demo, encounters: list[Encounter]) -> Counter[str]:
+    """Visits found billed in error after the payer paid them: the office voids each claim (a frequency-8
+    claim naming the payer's claim number, which the 835 gave) and sends the void; the payer reverses its
+    payment, and the claim is void once that reversal is posted."""
+    done: Counter[str] = Counter()
+    for e in encounters:
+        for cid in e.claim_ids if e.scenario == VOIDED else []:
+            claim = await demo.call("GET", "claims", f"/v1/claims/{cid}")
+            if not claim["payer_claim_control_number"]:
+                done["not numbered by the payer yet"] += 1  # a void would be refused (409): nothing to name
+                continue
+            void = await demo.call("POST", "claims", f"/v1/claims/{cid}/void")
+            if void["state"] != "ready":
+                done[f"void claim left in {void['state']}"] += 1
+                continue
+            await demo.call("POST", "claims", f"/v1/claims/{void['id']}/submit")
+            done["paid claims voided"] += 1
+    return done
 
 
 def expected_state(e: Encounter, claim: dict[str, Any], claims: dict[str, dict[str, Any]]) -> str:

@@ -12,6 +12,7 @@ import hashlib
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
 
 from rcm_shared.x12.sets.common import Adjustment
 from rcm_shared.x12.sets.x276 import ClaimAck, Status
@@ -308,3 +309,72 @@ def _paid_wrong_first(claim: Claim, payer: PayerConfig, member: Enrollment, corr
     """Paid at last year's fees (90%) first; a later 835 reverses that payment and pays it right."""
     wrong = _claim_payment(claim, payer.payer_id, _price_lines(claim, payer, member, Decimal("0.9")))
     return Outcome(wrong, later=[_negated(wrong), correct], reason="paid, reversed and corrected")
+
+
+# -- voids (frequency 8) and replacements (frequency 7) ---------------------------------------------------
+def standing_record(p: ClaimPayment) -> dict[str, Any]:
+    """What a payer keeps of a claim's standing adjudication, to take it back when the claim is voided or
+    replaced: the amounts per line, no patient data (the void or replacement names the patient again)."""
+    return {
+        "claim_id": p.patient_control_number,
+        "icn": p.payer_claim_control_number,
+        "charge": str(p.charge),
+        "paid": str(p.paid),
+        "patient": str(p.patient_responsibility or Decimal(0)),
+        "filing": p.filing_indicator,
+        "facility": p.facility_type,
+        "services": [
+            {
+                "qualifier": s.procedure.qualifier,
+                "code": s.procedure.code,
+                "modifiers": list(s.procedure.modifiers),
+                "charge": str(s.charge),
+                "paid": str(s.paid),
+                "units": None if s.units is None else str(s.units),
+                "date": None if s.service_date is None else s.service_date.isoformat(),
+                "line": s.line_control_number,
+                "adjustments": [[a.group, a.reason, str(a.amount)] for a in s.adjustments],
+            }
+            for s in p.services
+        ],
+    }
+
+
+def carries_money(record: dict[str, Any]) -> bool:
+    """A payment or a patient share was reported for the claim: a void or replacement must take it back."""
+    return Decimal(record["paid"]) != 0 or Decimal(record["patient"]) != 0
+
+
+def reversal(record: dict[str, Any], request: Claim) -> ClaimPayment:
+    """CLP02 = 22 for the claim a void or replacement supersedes: its standing adjudication negated, on the
+    original's CLP01 and payer claim number (which is how a provider pairs it with the payment it undoes)."""
+    standing = ClaimPayment(
+        str(record["claim_id"]),
+        "1",
+        Decimal(str(record["charge"])),
+        Decimal(str(record["paid"])),
+        Decimal(str(record["patient"])),
+        str(record["filing"]),
+        str(record["icn"]),
+        facility_type=None if record["facility"] is None else str(record["facility"]),
+        frequency="1",
+        patient={
+            "last": request.subscriber.last,
+            "first": request.subscriber.first or "",
+            "id_qualifier": "MI",
+            "id": request.subscriber.member_id or "",
+        },
+        services=[
+            ServicePayment(
+                Procedure(s["qualifier"], s["code"], list(s["modifiers"])),
+                Decimal(s["charge"]),
+                Decimal(s["paid"]),
+                units=None if s["units"] is None else Decimal(s["units"]),
+                service_date=None if s["date"] is None else date.fromisoformat(s["date"]),
+                line_control_number=s["line"],
+                adjustments=[Adjustment(g, r, Decimal(a)) for g, r, a in s["adjustments"]],
+            )
+            for s in record["services"]
+        ],
+    )
+    return _negated(standing)

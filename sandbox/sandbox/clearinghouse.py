@@ -43,7 +43,16 @@ from rcm_shared.x12.sets.x835 import ClaimPayment, PaymentHeader, ProviderAdjust
 from rcm_shared.x12.sets.x837 import Claim, read_837
 from rcm_shared.x12.writer import ControlNumbers, FileControlNumbers, InterchangeWriter, Party
 
-from sandbox.adjudication import DuplicateIndex, Outcome, acknowledge, adjudicate, fraction
+from sandbox.adjudication import (
+    DuplicateIndex,
+    Outcome,
+    acknowledge,
+    adjudicate,
+    carries_money,
+    fraction,
+    reversal,
+    standing_record,
+)
 from sandbox.payers import PayerConfig, PlanBook
 
 log = logging.getLogger(__name__)
@@ -256,6 +265,7 @@ class Clearinghouse:
             if not payer_claims:
                 continue
             acks = [acknowledge(self.book, c) for c in payer_claims]
+            originals = self._requests(payer_id, payer_claims, acks)
             out.rejected_claims += sum(not a.accepted for a in acks)
             ref = f"{result.interchange_control}{payer_id}"[:30]
             self._schedule(
@@ -276,7 +286,8 @@ class Clearinghouse:
             taken = [c for c, a in zip(payer_claims, acks, strict=True) if a.accepted]
             if not taken or payer is None:
                 continue
-            outcomes = [(c, adjudicate(self.book, c, today, self.seed, self.duplicates)) for c in taken]
+            fresh = [c for c in taken if c.claim_id not in originals]
+            outcomes = [(c, adjudicate(self.book, c, today, self.seed, self.duplicates)) for c in fresh]
             # a short-paid member's claim is paid right the first time: a reversal of it would reach the office
             # before the held ERA it reverses is posted
             for c, o in outcomes:
@@ -284,9 +295,23 @@ class Clearinghouse:
                     o.payment, o.later = o.later[-1], []
             first_due = now + ack_delay + adj_delay
             self._remember(
-                [{"claim_id": c.claim_id, "paid": str(o.payment.paid), "due": first_due} for c, o in outcomes]
+                [
+                    {
+                        "claim_id": c.claim_id,
+                        "paid": str(o.payment.paid),
+                        "due": first_due,
+                        "standing": standing_record(o.later[-1] if o.later else o.payment),
+                        "last_due": first_due + adj_delay * bool(o.later),
+                    }
+                    for c, o in outcomes
+                ]
             )
             payees = {c.billing_provider.npi or "": c.billing_provider.last_or_org for c in taken}
+            if originals:
+                requests = [c for c in taken if c.claim_id in originals]
+                key = f"{result.interchange_control}:{payer_id}"
+                start = now + ack_delay
+                self._answer_requests(payer_id, requests, originals, start, adj_delay, key, ref, today, payees)
             for round_, items in enumerate(_rounds(outcomes)):
                 due = now + ack_delay + adj_delay * (round_ + 1)
                 for npi, payments in sorted(items.items()):
@@ -307,6 +332,69 @@ class Clearinghouse:
                 text = self._render_835(other, npi, payees[npi], payments, key, today)
                 self._schedule(now + ack_delay + adj_delay + delay, "835", f"{ref}-{npi}-{other}.835", text)
         return out
+
+    def _requests(self, payer_id: str, claims: list[Claim], acks: list[ClaimAck]) -> dict[str, str]:
+        """Voids (frequency 8) and replacements (7) among these claims: each must name (REF*F8) a claim this
+        payer numbered and has not yet seen voided or replaced, else it is rejected (A7:464, the payer claim
+        control number). Returns the original of each one accepted, which is superseded from now on."""
+        if not any(c.frequency in ("7", "8") for c in claims):
+            return {}
+        known = self.known_claims()
+        by_icn = {str(v["icn"]): k for k, v in known.items() if v.get("icn") and v.get("payer_id") == payer_id}
+        out: dict[str, str] = {}
+        for c, a in zip(claims, acks, strict=True):
+            if c.frequency not in ("7", "8") or not a.accepted:
+                continue
+            original = by_icn.get(c.payer_claim_control_number or "")
+            if original is None or known[original].get("superseded_by") or original in out.values():
+                a.status, a.payer_claim_control_number = Status("A7", "464", action="U"), None
+                continue
+            out[c.claim_id] = original
+        self._remember([{"claim_id": original, "superseded_by": request} for request, original in out.items()])
+        return out
+
+    def _answer_requests(
+        self,
+        payer_id: str,
+        requests: list[Claim],
+        originals: dict[str, str],
+        start: float,
+        adj_delay: float,
+        key: str,
+        ref: str,
+        today: date,
+        payees: dict[str, str],
+    ) -> None:
+        """The 835s for accepted voids and replacements: the original's standing adjudication reversed
+        (CLP02 = 22) when it carried money, and a replacement adjudicated as the claim that now stands. They
+        come after every 835 already due for the original, so a reversal never overtakes what it reverses."""
+        known = self.known_claims()
+        start = max([start, *(float(str(known[originals[c.claim_id]].get("last_due", 0))) for c in requests)])
+        rounds: list[dict[str, list[ClaimPayment]]] = [{}, {}]
+        remember: list[dict[str, object]] = []
+        for c in requests:
+            npi = c.billing_provider.npi or ""
+            record = known[originals[c.claim_id]].get("standing")
+            if isinstance(record, dict) and carries_money(record):
+                rounds[0].setdefault(npi, []).append(reversal(record, c))
+            if c.frequency == "7":
+                o = adjudicate(self.book, c, today, self.seed, self.duplicates)
+                rounds[0].setdefault(npi, []).append(o.payment)
+                rounds[1].setdefault(npi, []).extend(o.later)
+                remember.append(
+                    {
+                        "claim_id": c.claim_id,
+                        "paid": str(o.payment.paid),
+                        "due": start + adj_delay,
+                        "standing": standing_record(o.later[-1] if o.later else o.payment),
+                        "last_due": start + adj_delay * (1 + bool(o.later)),
+                    }
+                )
+        self._remember(remember)
+        for round_, items in enumerate(r for r in rounds if any(r.values())):
+            for npi, payments in sorted(items.items()):
+                text = self._render_835(payer_id, npi, payees[npi], payments, f"{key}:{npi}:request:{round_}", today)
+                self._schedule(start + adj_delay * (round_ + 1), "835", f"{ref}-{npi}-request-{round_}.835", text)
 
     def _render_277ca(self, payer_id: str, claims: list[Claim], acks: list[ClaimAck], ref: str, today: date) -> str:
         providers: dict[str, ProviderAcks] = {}

@@ -136,6 +136,15 @@ def _check_books(offset: int, summary: dict[str, Any], var: Path) -> dict[str, i
                 if p["status_code"] != "22" and not p["reversed_by"] and not p.get("crossover_of")
             ]
             assert [p["charge_cents"] for p in standing] == [c["charge_cents"]], (cid, posted["payments"])
+        # voids of paid claims: the payment taken back by the payer's reversal; the claim and its void are void
+        voided = [cid for e in summary["encounters"] if e["scenario"] == "void_after_payment" for cid in e["claim_ids"]]
+        for cid in voided:
+            posted = _get(http, f"{remit_url}/v1/claims/{cid}/postings")
+            assert claims[cid]["state"] == "void" and posted["totals_cents"].get("payment", 0) == 0, (cid, posted)
+            assert posted["payments"][-1]["status_code"] == "22" and posted["patient_responsibility_cents"] == 0, cid
+            (void_claim,) = [c for c in claims.values() if c["original_claim_id"] == cid]
+            assert (void_claim["frequency"], void_claim["state"]) == ("8", "void"), void_claim
+            figures["paid claims voided"] += 1
         # denials: once each in the queue, for money the remittance really denied
         denials: list[dict[str, Any]] = []
         for status in ("open", "in_progress", "resubmitted", "recovered", "written_off", "billed_patient", "closed"):

@@ -224,7 +224,8 @@ async def test_denied_claim_is_resubmitted_as_a_frequency_7_claim(
         x12 = (
             await conn.execute(select(submission.c.x12).where(submission.c.id == replacement.submission_id))
         ).scalar()
-    assert rows[claim_id].state == "corrected" and replacement.state == "submitted"
+    # the original stays denied until the payer accepts its replacement
+    assert rows[claim_id].state == "denied" and replacement.state == "submitted"
     assert replacement.original_claim_id == claim_id and replacement.payer_claim_control_number == "PCCN0001"
     assert "REF*F8*PCCN0001~" in x12 and "REF*G1*AUTH2026~" in x12 and ":B:7*" in x12
     path = tmp_path / "replacement.837"
@@ -232,12 +233,24 @@ async def test_denied_claim_is_resubmitted_as_a_frequency_7_claim(
     out = subprocess.run([X12VALID, str(path)], capture_output=True, text=True, cwd=tmp_path)
     assert (out.stdout + out.stderr).strip().endswith(": OK")
     # 5. The replacement's events link it to the denial.
-    # original corrected; the replacement entered ready, submitted (and the denied claim's event before them)
-    assert await relay(engines["claims"], claims_bus, kafka, "claims") == 3
-    await drain(engines["denials"], denials_bus, kafka, "denials", denials_registry, expected=4)
+    # the replacement entered ready, submitted (and the denied claim's event before them)
+    assert await relay(engines["claims"], claims_bus, kafka, "claims") == 2
+    await drain(engines["denials"], denials_bus, kafka, "denials", denials_registry, expected=3)
     async with engines["denials"].connect() as conn:
         (linked,) = list(await conn.execute(select(denial)))
     assert linked.status == "resubmitted" and linked.replacement_claim_id == replacement.id
+    # 6. The payer accepts the replacement (277CA): it supersedes the original.
+    async with engines["claims"].begin() as conn:
+        await apply_claim_status(
+            ClaimsUnit(conn, TENANT, kafka.topic_prefix),
+            replacement.id,
+            accepted=True,
+            detail={"source": "277CA", "summary": "277CA A2:20", "codes": ["A2:20"]},
+            actor=Actor("ch"),
+            payer_claim_control_number="PCCN0002",
+        )
+        states = dict((await conn.execute(select(claim_table.c.id, claim_table.c.state))).tuples().all())
+    assert states == {claim_id: "corrected", replacement.id: "accepted"}
     for engine in engines.values():
         await engine.dispose()
     claims_settings.cache_clear()

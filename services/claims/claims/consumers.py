@@ -18,6 +18,7 @@ from claims.handlers import (
     Actor,
     ClaimsUnit,
     NotFound,
+    Refused,
     correct_claim,
     on_adjudicated_many,
     on_appeal_sent,
@@ -76,7 +77,7 @@ async def resubmission(session: AsyncSession, envelope: Envelope) -> None:
         )
     except NotFound as exc:
         raise PermanentError(str(exc)) from exc
-    except (st.IllegalTransition, ValueError) as exc:
+    except (st.IllegalTransition, Refused, ValueError) as exc:
         raise PermanentError(f"cannot resubmit claim {event.claim_id}: {exc}") from exc
     settings = get_settings()
     if settings.auto_submit_resubmissions and (await unit.get(new_id)).state == st.READY:

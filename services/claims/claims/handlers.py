@@ -42,6 +42,15 @@ class NotFound(LookupError):
     pass
 
 
+class Refused(Exception):
+    """A request the claim's standing with the payer does not allow yet; the message says why and what to do."""
+
+
+# A void or replacement (frequency 8/7) in these states is still open: the payer has not acted on it yet.
+OPEN_REQUEST = (st.DRAFT, st.READY, st.SUBMITTED, st.ACCEPTED)
+SENT_REQUEST = (st.SUBMITTED, st.ACCEPTED)
+
+
 def new_claim_id() -> str:
     return "C" + uuid.uuid4().hex[:15].upper()  # 16 characters: CLM01 allows 20
 
@@ -470,7 +479,8 @@ async def correct_claim(
     correction: ClaimCorrection | None = None,
     void: bool = False,
 ) -> str:
-    """A replacement (frequency 7) or void (frequency 8) claim for one the payer already has."""
+    """A replacement (frequency 7) or void (frequency 8) claim for one the payer already has. The original
+    keeps its state until the payer acts on the request (``settle_acknowledged_requests``, ``on_reversed``)."""
     original = await unit.get(claim_id, lock=True)
     base = doc or ClaimCreate.model_validate(original.document)
     if correction is not None:
@@ -481,11 +491,76 @@ async def correct_claim(
             await unit.transition(original, st.VOID, actor, reason="voided before submission")
             return str(original.id)
         raise st.IllegalTransition(original.state, st.CORRECTED)
-    new_id = await create_claim(unit, base, ctx, actor, frequency="8" if void else "7", original=original)
-    target = st.VOID if void else st.CORRECTED
-    reason = f"{'void' if void else 'replacement'} claim {new_id} created"
-    await unit.transition(await unit.get(claim_id), target, actor, reason=reason)
-    return new_id
+    kind = "void" if void else "replacement"
+    st.check(original.state, st.VOID if void else st.CORRECTED)
+    if not original.payer_claim_control_number:
+        # The 837 of a void or replacement names the payer's claim control number (REF*F8); without it the
+        # payer cannot tell which claim to act on, and the interchange cannot be built.
+        if original.state == st.REJECTED:
+            raise Refused(
+                f"claim {claim_id} was rejected before the payer numbered it: there is nothing at the payer to "
+                f"replace; correct the claim (PUT /v1/claims/{claim_id}) and submit it again"
+            )
+        raise Refused(
+            f"the payer has not numbered claim {claim_id} yet (no 277CA acceptance or 835 so far): a {kind} "
+            "must name the payer's claim control number (REF*F8); ask again once the payer has acknowledged it"
+        )
+    pending = await open_requests(unit, {str(original.id)}, OPEN_REQUEST)
+    if original.id in pending:
+        other = pending[original.id]
+        what = "void" if other.frequency == "8" else "replacement"
+        raise Refused(
+            f"claim {claim_id} already has a {what} in progress (claim {other.id}, {other.state}): "
+            "wait for the payer's answer to it"
+        )
+    return await create_claim(unit, base, ctx, actor, frequency="8" if void else "7", original=original)
+
+
+async def open_requests(unit: ClaimsUnit, original_ids: set[str], states: Sequence[str]) -> dict[str, Any]:
+    """The void or replacement (frequency 8/7) of each of these claims in one of ``states``, by original id
+    (the latest one, when there are several)."""
+    if not original_ids:
+        return {}
+    c = claim.c
+    rows = await unit.conn.execute(
+        select(c.id, c.state, c.frequency, c.original_claim_id, c.created_at).where(
+            and_(
+                c.tenant_id == unit.tenant,
+                c.original_claim_id.in_(original_ids),
+                c.frequency.in_(("7", "8")),
+                c.state.in_(states),
+            )
+        )
+    )
+    # ordered here: an ORDER BY makes SQLite walk the tenant's claims in the list's index instead
+    return {row.original_claim_id: row for row in sorted(rows, key=lambda r: r.created_at)}
+
+
+async def settle_acknowledged_requests(unit: ClaimsUnit, request_ids: Sequence[str], actor: Actor) -> None:
+    """The payer accepted these voids or replacements (277CA). A replacement supersedes its original now;
+    a void takes effect now when the original carries no money to take back, else with the payer's
+    reversal of it (an 835, ``on_reversed``)."""
+    for request_id in request_ids:
+        request = await unit.get(request_id, lock=True)
+        try:
+            original = await unit.get(request.original_claim_id, lock=True)
+        except NotFound:
+            continue
+        if request.frequency == "7":
+            if st.CORRECTED in st.TRANSITIONS[original.state]:
+                reason = f"replacement claim {request.id} accepted by the payer"
+                await unit.transition(original, st.CORRECTED, actor, reason=reason)
+        elif not original.paid_cents and not original.patient_responsibility_cents:
+            await void_with(unit, original, request, actor, "accepted by the payer, nothing paid to take back")
+
+
+async def void_with(unit: ClaimsUnit, original: Any, request: Any, actor: Actor, why: str, **values: Any) -> None:
+    """The payer acted on a void: the original and its frequency-8 claim are both done."""
+    if st.VOID in st.TRANSITIONS[original.state]:
+        await unit.transition(original, st.VOID, actor, reason=f"void claim {request.id} {why}", values=values)
+    request = await unit.get(request.id, lock=True)
+    if st.VOID in st.TRANSITIONS[request.state]:
+        await unit.transition(request, st.VOID, actor, reason=f"void of claim {original.id} {why}")
 
 
 def apply_correction(doc: ClaimCreate, correction: ClaimCorrection) -> ClaimCreate:
@@ -572,8 +647,12 @@ async def on_adjudicated_many(
             row.update(values)
             touched[row["id"]] = None
             continue
-        if row["state"] in (st.CORRECTED, st.VOID, st.CLOSED):
-            continue  # superseded; the replacement claim carries on
+        if row["state"] in (st.CORRECTED, st.VOID):
+            row.update(values)  # superseded: the money is the payer's word still, the state stays
+            touched[row["id"]] = None
+            continue
+        if row["state"] == st.CLOSED:
+            continue
         st.check(row["state"], target)
         old = row["state"]
         row.update(values, state=target, updated_at=datetime.now(UTC))
@@ -664,18 +743,33 @@ async def bill_secondary(
 
 
 async def on_reversed(unit: ClaimsUnit, event: ClaimReversedV1, actor: Actor) -> None:
+    """A payer reversal: the claim reopens (accepted), or, when it answers a void or replacement sent for
+    the claim, the claim is void or corrected."""
     try:
         row = await unit.get(event.claim_id, lock=True)
     except NotFound:
         return
-    if row.state not in st.ADJUDICATED:
-        return
     values: dict[str, Any] = {"paid_cents": row.paid_cents + event.reversed_paid_cents}
     if values["paid_cents"] == 0:  # the payment is undone whole: its adjustments and patient share with it
         values.update(contractual_cents=0, patient_responsibility_cents=0, paid_on=None)
-    await unit.transition(
-        row, st.ACCEPTED, actor, reason=f"payer reversed its payment ({event.remittance_id})", values=values
-    )
+    if row.state in (st.CORRECTED, st.VOID):  # superseded already: the money follows the payer, the state stays
+        await unit.conn.execute(
+            update(claim)
+            .where(and_(claim.c.tenant_id == unit.tenant, claim.c.id == row.id))
+            .values(**values, updated_at=datetime.now(UTC))
+        )
+        return
+    if row.state not in st.ADJUDICATED:
+        return
+    why = f"payer reversed its payment ({event.remittance_id})"
+    request = (await open_requests(unit, {str(row.id)}, SENT_REQUEST)).get(row.id)
+    if request is not None and request.frequency == "8":
+        await void_with(unit, row, request, actor, f"honoured: {why}", **values)
+    elif request is not None:
+        reason = f"{why} for replacement claim {request.id}"
+        await unit.transition(row, st.CORRECTED, actor, reason=reason, values=values)
+    else:
+        await unit.transition(row, st.ACCEPTED, actor, reason=why, values=values)
 
 
 async def on_denial_resolved(unit: ClaimsUnit, event: DenialResolvedV1, actor: Actor) -> None:
@@ -792,6 +886,7 @@ async def apply_claim_statuses(unit: ClaimsUnit, findings: Sequence[StatusFindin
     rows = await unit.get_many(ids, document=False)
     now = datetime.now(UTC)
     records, changes = [], []
+    requests: list[str] = []  # voids and replacements the payer accepted
     for f in findings:
         row = rows.get(f.claim_id)
         if row is None:
@@ -815,6 +910,8 @@ async def apply_claim_statuses(unit: ClaimsUnit, findings: Sequence[StatusFindin
         st.check(row["state"], target)
         old, row["state"], row["updated_at"] = row["state"], target, now
         changes.append((dict(row), old, target, f.detail.get("summary"), {"reason_codes": f.detail.get("codes", [])}))
+        if target == st.ACCEPTED and row["frequency"] in ("7", "8") and row["original_claim_id"]:
+            requests.append(row["id"])
     if not records:
         return set()
     await bulk_insert(unit.conn, claim_status_record, records)
@@ -823,4 +920,5 @@ async def apply_claim_statuses(unit: ClaimsUnit, findings: Sequence[StatusFindin
     await unit.put_many([rows[claim_id] for claim_id in touched], columns)
     if changes:
         await unit.record(changes, actor)
+    await settle_acknowledged_requests(unit, requests, actor)
     return set(touched)

@@ -74,6 +74,7 @@ claim = Table(
     Index(
         "ix_claim_crossover", "crossover_state", "tenant_id"
     ),  # crossovers waited on (state first: no tenant-wide reads)
+    Index("ix_claim_tenant_original", "tenant_id", "original_claim_id"),  # an original's voids and replacements
     # room on each page for a row's later versions: updates that change no indexed column (a 999's status,
     # a restated payment's amounts) stay on the page with no new index entries (migration claims_0009)
     postgresql_with={"fillfactor": 70},

@@ -142,7 +142,8 @@ async def kpis(conn: AsyncConnection, tenant: str, since: date | None = None, un
 async def ar_aging(conn: AsyncConnection, tenant: str, as_of: date) -> list[dict[str, Any]]:
     """Open insurance balances by payer, aged from the date of service: charge - paid - contractual -
     patient responsibility - what denials moved to the patient or wrote off, for claims the payer has not
-    finished with (``insurance_balance``)."""
+    finished with (``insurance_balance``); not void claims (frequency 8: they ask the payer to take money
+    back, nothing is owed on them)."""
     c = claim.c
     rows = await conn.execute(
         select(
@@ -155,7 +156,7 @@ async def ar_aging(conn: AsyncConnection, tenant: str, as_of: date) -> list[dict
             c.patient_responsibility_cents,
             c.patient_transfer_cents,
             c.written_off_cents,
-        ).where(and_(c.tenant_id == tenant, c.state.in_(OPEN_WITH_PAYER)))
+        ).where(and_(c.tenant_id == tenant, c.state.in_(OPEN_WITH_PAYER), c.frequency != "8"))
     )
     out: dict[str, dict[str, Any]] = {}
     for r in rows:

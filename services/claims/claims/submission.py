@@ -134,10 +134,53 @@ class Prepared:
     x12: str
 
 
+@dataclass(frozen=True)
+class Held:
+    """A ready claim that could not be built into an 837: back to draft, with the reason in its edits."""
+
+    claim_id: str
+    reason: str
+
+
+# The edit a claim carries when its 837 cannot be built (a void without the payer's claim number, ...).
+UNBUILDABLE = "SUB001"
+HELD_REASON = "held back from submission: the 837 cannot be built (see the claim's edits)"
+
+
+async def hold(unit: ClaimsUnit, row: Any, reason: str, actor: Actor) -> Held:
+    """Back to draft with the reason as an error edit: the claim leaves the batch, the others go. The
+    history and the event say only that it was held (the reason may quote the claim's data)."""
+    edit = {"rule": UNBUILDABLE, "severity": "error", "field": "claim", "message": reason}
+    edits = [e for e in row.edits or [] if e.get("rule") != UNBUILDABLE] + [edit]
+    await unit.transition(row, st.DRAFT, actor, reason=HELD_REASON, values={"edits": edits})
+    return Held(row.id, reason)
+
+
+def _build(claims: list[Any], settings: ClaimsSettings, reference: str, now: datetime, kind: str) -> Any:
+    return build_837(
+        claims,
+        submitter=Submitter(
+            settings.submitter_name, settings.submitter_id, settings.submitter_contact, settings.submitter_phone
+        ),
+        receiver=Receiver(settings.receiver_name, settings.receiver_id),
+        reference=reference,
+        created=now.date(),
+        kind="P" if kind == "P" else "I",
+    )
+
+
 async def prepare(
-    unit: ClaimsUnit, settings: ClaimsSettings, claim_ids: list[str] | None, actor: Actor, adapter_name: str
+    unit: ClaimsUnit,
+    settings: ClaimsSettings,
+    claim_ids: list[str] | None,
+    actor: Actor,
+    adapter_name: str,
+    held: list[Held] | None = None,
 ) -> list[Prepared]:
-    """Group ready claims by payer and type into 837 interchanges; claims move to submitted."""
+    """Group ready claims by payer and type into 837 interchanges; claims move to submitted. Each claim is
+    built on its own merits: one that cannot be built is held (``hold``, appended to ``held``) and the rest
+    of its batch goes."""
+    held = [] if held is None else held
     c = claim.c
     cond = [c.tenant_id == unit.tenant, c.state == st.READY]
     if claim_ids is not None:
@@ -159,28 +202,42 @@ async def prepare(
         groups.setdefault((row.payer_id, row.kind), []).append(row)
     prepared: list[Prepared] = []
     now = datetime.now(UTC)
-    for (payer_id, kind), members in groups.items():
-        docs = {r.id: ClaimCreate.model_validate(r.document) for r in members}
-        x837_claims = [
-            to_837(
-                docs[r.id],
-                claim_id=r.id,
-                frequency=r.frequency,
-                payer_claim_control_number=r.payer_claim_control_number,
-            )
-            for r in members
-        ]
+    for (payer_id, kind), candidates in groups.items():
+        docs: dict[str, ClaimCreate] = {}
+        built: dict[str, Any] = {}
+        members = []
+        for r in candidates:
+            try:
+                docs[r.id] = ClaimCreate.model_validate(r.document)
+                built[r.id] = to_837(
+                    docs[r.id],
+                    claim_id=r.id,
+                    frequency=r.frequency,
+                    payer_claim_control_number=r.payer_claim_control_number,
+                )
+            except (ValueError, TypeError) as exc:
+                held.append(await hold(unit, r, str(exc), actor))
+                continue
+            members.append(r)
+        if not members:
+            continue
         isa, gs, st_number = await interchange_numbers(unit.conn)
-        ts = build_837(
-            x837_claims,
-            submitter=Submitter(
-                settings.submitter_name, settings.submitter_id, settings.submitter_contact, settings.submitter_phone
-            ),
-            receiver=Receiver(settings.receiver_name, settings.receiver_id),
-            reference=f"{gs:09d}",
-            created=now.date(),
-            kind="P" if kind == "P" else "I",
-        )
+        try:
+            ts = _build([built[r.id] for r in members], settings, f"{gs:09d}", now, kind)
+        except (ValueError, TypeError):
+            # some claim of the group cannot be written: find it (them) one by one, hold them, send the rest
+            buildable = []
+            for r in members:
+                try:
+                    _build([built[r.id]], settings, f"{gs:09d}", now, kind)
+                except (ValueError, TypeError) as exc:
+                    held.append(await hold(unit, r, str(exc), actor))
+                    continue
+                buildable.append(r)
+            members = buildable
+            if not members:
+                continue  # the control numbers drawn are skipped: X12 asks for unique ones, not consecutive
+            ts = _build([built[r.id] for r in members], settings, f"{gs:09d}", now, kind)
         numbers = MemoryControlNumbers({"ISA": isa - 1, "GS": gs - 1, "ST": st_number - 1})
         writer = InterchangeWriter(
             sender=Party("ZZ", settings.submitter_id, settings.submitter_id),

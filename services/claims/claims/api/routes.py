@@ -34,12 +34,22 @@ from claims.config import ClaimsSettings
 from claims.domain import state as st
 from claims.domain.encounter import ClaimCreate
 from claims.follow_up import follow_up_list, send_due_inquiries
-from claims.handlers import Actor, ClaimsUnit, NotFound, correct_claim, create_claim, create_claims, update_claim
+from claims.handlers import (
+    Actor,
+    ClaimsUnit,
+    NotFound,
+    Refused,
+    correct_claim,
+    create_claim,
+    create_claims,
+    update_claim,
+)
 from claims.models import claim, claim_status_record, claim_transition, submission
 from claims.reports import ar_aging, kpis
 from claims.resources import ScrubResources
 from claims.submission import (
     DeliveryError,
+    Held,
     Prepared,
     adapter_for,
     hold_for_caller,
@@ -82,6 +92,8 @@ def _errors(exc: Exception) -> ProblemError:
         return ProblemError(404, "Not found", str(exc))
     if isinstance(exc, st.IllegalTransition):
         return ProblemError(409, "Illegal transition", str(exc), current_state=exc.current, target_state=exc.target)
+    if isinstance(exc, Refused):
+        return ProblemError(409, "Not possible yet", str(exc))
     if isinstance(exc, ValueError):
         return ProblemError(422, "Invalid correction", str(exc))
     raise exc
@@ -268,12 +280,22 @@ async def _submit(
 ) -> list[SubmissionRead]:
     settings = _settings(request)
     adapter = adapter_for(settings)
+    held: list[Held] = []
     try:
         async with write_transaction(engine) as conn:
-            prepared = await prepare(_unit(conn, tenant, request), settings, claim_ids, _actor(request), adapter.name)
+            unit = _unit(conn, tenant, request)
+            prepared = await prepare(unit, settings, claim_ids, _actor(request), adapter.name, held)
             await hold_for_caller(conn, prepared, settings.delivery_grace_s)
     except (NotFound, st.IllegalTransition) as exc:
         raise _errors(exc) from None
+    if held and not prepared and claim_ids is not None:
+        # the claims asked for were all held (back in draft, the reason in their edits): nothing was sent
+        raise ProblemError(
+            422,
+            "Claim held",
+            "; ".join(f"{h.claim_id}: {h.reason}" for h in held),
+            held=[{"claim_id": h.claim_id, "reason": h.reason} for h in held],
+        )
     return [await _deliver(request, tenant, engine, adapter, p) for p in prepared]
 
 
@@ -360,14 +382,15 @@ async def correct(
                 correction=body.correction,
             )
             return _read(await unit.get(new_id))
-    except (NotFound, st.IllegalTransition, ValueError) as exc:
+    except (NotFound, st.IllegalTransition, Refused, ValueError) as exc:
         raise _errors(exc) from None
 
 
 @router.post(
     "/claims/{claim_id}/void",
     response_model=ClaimRead,
-    summary="Void: directly if never sent, else through a frequency-8 claim to the payer",
+    summary="Void: directly if never sent, else through a frequency-8 claim to the payer (the claim is void "
+    "once the payer accepts it and takes back what it paid; 409 until the payer has numbered the claim)",
 )
 async def void(claim_id: str, request: Request, tenant: TenantDep, engine: EngineDep) -> ClaimRead:
     try:
@@ -375,7 +398,7 @@ async def void(claim_id: str, request: Request, tenant: TenantDep, engine: Engin
             unit = _unit(conn, tenant, request)
             new_id = await correct_claim(unit, claim_id, _resources(request).context(), _actor(request), void=True)
             return _read(await unit.get(new_id))
-    except (NotFound, st.IllegalTransition) as exc:
+    except (NotFound, st.IllegalTransition, Refused) as exc:
         raise _errors(exc) from None
 
 

@@ -2,7 +2,7 @@
 billed by us, and whether its own 835 has come (pending | answered), indexed for the follow-up list
 
 Revision ID: claims_0013
-Revises: claims_0011
+Revises: claims_0012
 Create Date: 2026-12-06 00:50:00
 """
 
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "claims_0013"
-down_revision: str | None = "claims_0011"
+down_revision: str | None = "claims_0012"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

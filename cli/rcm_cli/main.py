@@ -10,6 +10,7 @@ from typing import Annotated
 import typer
 from rcm_shared.config import KafkaSettings
 from rcm_shared.topics import dlq_topic
+from sqlalchemy.exc import SQLAlchemyError
 
 from rcm_cli import ops
 from rcm_cli.services import NAMES, repo_root, settings_for
@@ -34,6 +35,9 @@ def _x12() -> None:
 _x12()
 
 ServiceOpt = Annotated[str, typer.Option("--service", "-s", help=f"one of: {', '.join(NAMES)}")]
+EveryServiceOpt = Annotated[
+    str | None, typer.Option("--service", "-s", help=f"only this one of: {', '.join(NAMES)} (default: all)")
+]
 
 
 def _fail(message: str, code: int = 1) -> None:
@@ -166,11 +170,27 @@ def events_replay(
 
 
 @events_app.command("status")
-def events_status(service: ServiceOpt) -> None:
-    """Outbox totals per topic: published and pending."""
-    settings = _service_settings(service)
-    for topic, row in asyncio.run(ops.outbox_status(settings)).items():
-        typer.echo(f"{topic}: {row['published']} published, {row['pending']} pending")
+def events_status(service: EveryServiceOpt = None) -> None:
+    """Outbox totals per topic, published and pending: of every service, one block each (or of -s only)."""
+    chosen = [(name, _service_settings(name)) for name in ((service,) if service else NAMES)]
+    unreadable = False
+    for name, settings in chosen:
+        typer.echo(name)
+        if not ops.database_exists(settings):
+            typer.echo("  no database yet (`rcm run` or `rcm migrate` creates it)")
+            continue
+        try:
+            totals = asyncio.run(ops.outbox_status(settings))
+        except (SQLAlchemyError, OSError) as exc:  # OSError: a database server that refuses the connection
+            unreadable = True
+            typer.echo(f"  cannot read its outbox: {ops.first_line(exc)}")
+            continue
+        if not totals:
+            typer.echo("  no events in its outbox")
+        for topic, row in sorted(totals.items()):
+            typer.echo(f"  {topic}: {row['published']} published, {row['pending']} pending")
+    if unreadable:
+        raise typer.Exit(1)
 
 
 @dlq_app.command("list")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
@@ -11,7 +12,7 @@ from rcm_shared.bus.relay import mark_for_replay
 from rcm_shared.bus.tables import bus_tables
 from rcm_shared.config import BaseServiceSettings, KafkaSettings
 from rcm_shared.db import create_engine, make_metadata
-from sqlalchemy import func, select
+from sqlalchemy import func, make_url, select
 
 _TABLES = bus_tables(make_metadata())
 
@@ -28,6 +29,21 @@ async def replay(settings: BaseServiceSettings, since: datetime, topic: str | No
         return await mark_for_replay(engine, _TABLES, since=since, topic=topic)
     finally:
         await engine.dispose()
+
+
+def database_exists(settings: BaseServiceSettings) -> bool:
+    """False for an embedded SQLite file not created yet, which connecting to would create empty."""
+    if not settings.is_sqlite:
+        return True
+    path = make_url(settings.database_url).database
+    return not path or path == ":memory:" or Path(path).exists()
+
+
+def first_line(exc: BaseException) -> str:
+    """A database error's own message without SQLAlchemy's statement and background link."""
+    cause = getattr(exc, "orig", None) or exc
+    text = str(cause).strip().splitlines()
+    return f"{type(cause).__name__}: {text[0] if text else ''}"
 
 
 async def outbox_status(settings: BaseServiceSettings) -> dict[str, Any]:

@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 from rcm_shared.config import KafkaSettings
-from rcm_shared.topics import dlq_topic
+from rcm_shared.topics import CATALOG, dlq_topic
 from sqlalchemy.exc import SQLAlchemyError
 
 from rcm_cli import ops
@@ -193,26 +193,40 @@ def events_status(service: EveryServiceOpt = None) -> None:
         raise typer.Exit(1)
 
 
+def _dlq_name(topic: str) -> str:
+    """The dead-letter topic (prefix included) of an original topic, given by either name."""
+    return KafkaSettings().topic_prefix + (topic if topic.endswith(".dlq") else dlq_topic(topic))
+
+
 @dlq_app.command("list")
 def dlq_list(
-    topic: Annotated[str, typer.Option(help="the original topic, e.g. claims.claim.status-changed")],
+    topic: Annotated[
+        str | None,
+        typer.Option(help="only this topic's dead letters, e.g. claims.claim.status-changed (default: every topic)"),
+    ] = None,
     limit: int = 100,
 ) -> None:
-    """Print the dead-lettered messages of a topic as JSON lines (reason, original coordinates)."""
+    """Print dead-lettered messages as JSON lines (reason, original coordinates), then their count on stderr."""
     kafka = KafkaSettings()
-    for m in asyncio.run(ops.read_dlq(kafka, kafka.topic_prefix + dlq_topic(topic), limit)):
+    dlqs = [_dlq_name(topic)] if topic else [kafka.topic_prefix + t.dlq for t in CATALOG if t.consumers]
+    messages = asyncio.run(ops.read_dlqs(kafka, dlqs, limit))
+    for m in messages:
         typer.echo(ops.public(m))
+    where = dlqs[0].removeprefix(kafka.topic_prefix) if topic else f"{len(dlqs)} dead-letter topics"
+    count = f"{len(messages)} dead letter{'' if len(messages) == 1 else 's'}"
+    more = f" (stopped at --limit {limit})" if len(messages) == limit else ""
+    typer.echo(f"{count} in {where}{more}", err=True)
 
 
 @dlq_app.command("redrive")
 def dlq_redrive(
-    topic: Annotated[str, typer.Option(help="the original topic")],
+    topic: Annotated[str, typer.Option(help="the original topic (or its .dlq name)")],
     event_id: Annotated[list[str] | None, typer.Option("--event-id", help="only these events (repeatable)")] = None,
 ) -> None:
     """Re-publish dead-lettered messages to their original topic (after the cause is fixed)."""
     kafka = KafkaSettings()
-    sent = asyncio.run(ops.redrive(kafka, kafka.topic_prefix + dlq_topic(topic), set(event_id) if event_id else None))
-    typer.echo(f"{sent} message(s) re-driven to {topic}")
+    sent = asyncio.run(ops.redrive(kafka, _dlq_name(topic), set(event_id) if event_id else None))
+    typer.echo(f"{sent} message(s) re-driven to {topic.removesuffix('.dlq')}")
 
 
 if __name__ == "__main__":

@@ -61,15 +61,19 @@ async def outbox_status(settings: BaseServiceSettings) -> dict[str, Any]:
 
 async def read_dlq(kafka: KafkaSettings, dlq: str, limit: int) -> list[dict[str, Any]]:
     """Every message in the DLQ topic, oldest first (reads to the end; joins no group)."""
+    return await read_dlqs(kafka, [dlq], limit)
+
+
+async def read_dlqs(kafka: KafkaSettings, dlqs: list[str], limit: int) -> list[dict[str, Any]]:
+    """The messages of several DLQ topics (those that exist), in the given topic order and oldest first in each,
+    read by one consumer so that the wait for the end of the data is paid once, not per topic."""
     consumer = AIOKafkaConsumer(**kafka.client_kwargs(), enable_auto_commit=False)
     await consumer.start()
     out: list[dict[str, Any]] = []
     try:
-        partitions = consumer.partitions_for_topic(dlq)
-        if not partitions:
+        if any(not consumer.partitions_for_topic(dlq) for dlq in dlqs):
             await consumer._client.force_metadata_update()
-            partitions = consumer.partitions_for_topic(dlq) or set()
-        tps = [TopicPartition(dlq, p) for p in partitions]
+        tps = [TopicPartition(dlq, p) for dlq in dlqs for p in sorted(consumer.partitions_for_topic(dlq) or ())]
         if not tps:
             return out
         consumer.assign(tps)
@@ -93,10 +97,13 @@ async def read_dlq(kafka: KafkaSettings, dlq: str, limit: int) -> list[dict[str,
                             f"[{headers.get('dlq-original-partition')}]@{headers.get('dlq-original-offset')}",
                             "attempts": headers.get("dlq-attempts"),
                             "failed_at": headers.get("dlq-failed-at"),
+                            "_dlq": tp.topic,
                             "_headers": r.headers,
                             "_value": r.value,
                         }
                     )
+        order = {dlq: n for n, dlq in enumerate(dlqs)}
+        out.sort(key=lambda m: (order[m["_dlq"]], m["partition"], m["offset"]))
         return out[:limit]
     finally:
         await consumer.stop()

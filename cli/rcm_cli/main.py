@@ -102,10 +102,11 @@ def demo(
     """Push a seeded clinic day through the running stack (`make run`) and print the summary and KPIs."""
     import json
 
+    from rcm_cli.console import ProgressPrinter
     from rcm_cli.demo import run_demo
 
     try:
-        summary = asyncio.run(run_demo(patients, seed, timeout))
+        summary = asyncio.run(run_demo(patients, seed, timeout, ProgressPrinter()))
     except RuntimeError as exc:
         _fail(str(exc))
     if json_out:

@@ -17,6 +17,7 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO
 
@@ -68,6 +69,13 @@ class Child:
         return self.proc is not None and self.proc.poll() is None
 
 
+def say(text: str) -> None:
+    """One or more supervisor lines, each stamped with the time of day in UTC, as the services' own log lines
+    (var/log/*.log) are, so that a state change can be found in the logs; blank lines stay blank."""
+    stamp = datetime.now(UTC).strftime("%H:%M:%S")
+    print("\n".join(f"{stamp} {line}" if line else "" for line in text.split("\n")), flush=True)
+
+
 def all_topics(kafka: KafkaSettings) -> list[TopicRequest]:
     topics = []
     for t in CATALOG:
@@ -89,7 +97,7 @@ def migrate_all(root: Path, env: dict[str, str], python: str, services: tuple[Se
         )
         if result.returncode != 0:
             raise RuntimeError(f"migrations of {svc.name} failed:\n{result.stderr.strip()[-2000:]}")
-        print(f"  migrated {svc.name}")
+        say(f"  migrated {svc.name}")
 
 
 SANDBOX_PORT = 8009
@@ -182,6 +190,7 @@ def run(root: Path, *, broker_port: int | None, embedded_broker: bool) -> int:
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)
     children: list[Child] = []
+    say(f"rcm run    pid {os.getpid()}; times in UTC")
     try:
         if embedded_broker:
             port = broker_port or int(kafka.bootstrap_servers.rsplit(":", 1)[-1])
@@ -193,33 +202,33 @@ def run(root: Path, *, broker_port: int | None, embedded_broker: bool) -> int:
                 return 1
             env["KAFKA_BOOTSTRAP_SERVERS"] = broker.bootstrap_servers
             kafka = KafkaSettings(bootstrap_servers=broker.bootstrap_servers)
-            print(f"broker     tansu (memory) on {broker.bootstrap_servers}  pid {broker.pid}")
+            say(f"broker     tansu (memory) on {broker.bootstrap_servers}  pid {broker.pid}")
         created = asyncio.run(ensure_topics(kafka, all_topics(kafka)))
-        print(f"topics     {len(all_topics(kafka))} declared, {len(created)} created")
+        say(f"topics     {len(all_topics(kafka))} declared, {len(created)} created")
         migrate_all(root, env, python)
         children = _children(root, var, python)
         for child in children:
             child.start(env, root)
-        print("services   starting; logs in", var / "log")
+        say(f"services   starting; logs in {var / 'log'}")
         return _supervise(children, env, root, lambda: stopping, broker, kafka)
     finally:
         _stop_all(children)
         if broker is not None:
             broker.stop()
-        print("stopped: all processes ended")
+        say("stopped: all processes ended")
 
 
 def _restart_broker(broker: EmbeddedBroker, kafka: KafkaSettings) -> None:
     """The embedded broker died: start it again on its port (empty) and declare the topics; the relays
     find their topics empty at their next check and replay the outbox, the consumers rejoin."""
     code = broker._proc.returncode if broker._proc else None
-    print(f"  broker exited with code {code}; restarting it empty (the outboxes will be replayed)", flush=True)
+    say(f"  broker exited with code {code}; restarting it empty (the outboxes will be replayed)")
     broker.stop()
     try:
         broker.start()
         asyncio.run(ensure_topics(kafka, all_topics(kafka)))
     except (TimeoutError, RuntimeError, OSError) as exc:
-        print(f"  broker restart failed: {exc}; trying again", flush=True)
+        say(f"  broker restart failed: {exc}; trying again")
 
 
 def _supervise(
@@ -241,7 +250,7 @@ def _supervise(
                 if not child.alive():
                     if child.state != "exited":
                         code = child.proc.returncode if child.proc else None
-                        print(f"  {child.name} exited with code {code}; restarting (log: {child.log_path})")
+                        say(f"  {child.name} exited with code {code}; restarting (log: {child.log_path})")
                         child.state = "exited"
                         # backoff 1, 2, 4 ... 30 s for a child that keeps dying; one that ran a calm minute starts over
                         child.crash_streak = 0 if now - child.started_at > CALM_SECONDS else child.crash_streak + 1
@@ -256,17 +265,17 @@ def _supervise(
                     child.state = "running"
             table = _table(children)
             if table != last_table:
-                print(table, flush=True)
+                say(table)
                 last_table = table
             if not announced and all(c.state in ("ready", "running") for c in children):
                 announced = True
-                print("\nall services ready. OpenAPI pages:")
+                say("\nall services ready. OpenAPI pages:")
                 for svc in SERVICES:
-                    print(f"  {svc.name:<12} {_url(svc, '/docs')}")
-                print(f"  {'sandbox':<12} http://127.0.0.1:{sandbox_port()}/docs (simulated clearinghouse and payers)")
+                    say(f"  {svc.name:<12} {_url(svc, '/docs')}")
+                say(f"  {'sandbox':<12} http://127.0.0.1:{sandbox_port()}/docs (simulated clearinghouse and payers)")
                 token_url = f"http://127.0.0.1:{issuer_port()}/oauth/token"
-                print(f"  {'issuer':<12} {token_url} (local tokens: rcm auth client create)")
-                print("Ctrl-C stops everything.\n", flush=True)
+                say(f"  {'issuer':<12} {token_url} (local tokens: rcm auth client create)")
+                say("Ctrl-C stops everything.\n")
             time.sleep(0.5)
     return 0
 

@@ -194,9 +194,9 @@ def events_status(service: EveryServiceOpt = None) -> None:
         raise typer.Exit(1)
 
 
-def _dlq_name(topic: str) -> str:
+def _dlq_name(kafka: KafkaSettings, topic: str) -> str:
     """The dead-letter topic (prefix included) of an original topic, given by either name."""
-    return KafkaSettings().topic_prefix + (topic if topic.endswith(".dlq") else dlq_topic(topic))
+    return kafka.topic_prefix + (topic if topic.endswith(".dlq") else dlq_topic(topic))
 
 
 @dlq_app.command("list")
@@ -209,7 +209,7 @@ def dlq_list(
 ) -> None:
     """Print dead-lettered messages as JSON lines (reason, original coordinates), then their count on stderr."""
     kafka = KafkaSettings()
-    dlqs = [_dlq_name(topic)] if topic else [kafka.topic_prefix + t.dlq for t in CATALOG if t.consumers]
+    dlqs = [_dlq_name(kafka, topic)] if topic else [kafka.topic_prefix + t.dlq for t in CATALOG if t.consumers]
     messages = asyncio.run(ops.read_dlqs(kafka, dlqs, limit))
     for m in messages:
         typer.echo(ops.public(m))
@@ -226,7 +226,7 @@ def dlq_redrive(
 ) -> None:
     """Re-publish dead-lettered messages to their original topic (after the cause is fixed)."""
     kafka = KafkaSettings()
-    sent = asyncio.run(ops.redrive(kafka, _dlq_name(topic), set(event_id) if event_id else None))
+    sent = asyncio.run(ops.redrive(kafka, _dlq_name(kafka, topic), set(event_id) if event_id else None))
     typer.echo(f"{sent} message(s) re-driven to {topic.removesuffix('.dlq')}")
 
 

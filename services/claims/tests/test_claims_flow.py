@@ -236,6 +236,20 @@ async def test_submit_writes_an_837_that_passes_pyx12(client: Any, tmp_path: Pat
     assert "DOE" not in rows[-1].payload and "W123456789" not in rows[-1].payload  # no PHI in events
 
 
+async def test_the_x12_reads_one_segment_a_line_and_as_sent_gives_the_bytes_delivered(client: Any) -> None:
+    a = await create(client)
+    (sub,) = (await client.post("/v1/submissions", json={}, headers=T)).json()
+    delivered = Path(sub["destination"]).read_text()
+    shown = await client.get(f"/v1/claims/{a['id']}/x12", headers=T)
+    assert shown.status_code == 200 and shown.headers["content-type"].startswith("application/edi-x12")
+    lines = shown.text.splitlines()
+    assert lines[0].startswith("ISA*") and lines[-1].startswith("IEA*") and all(ln.endswith("~") for ln in lines)
+    assert "".join(lines) == delivered  # the same segments, a line break after each
+    assert controls(shown.text) == controls(delivered)
+    exact = await client.get(f"/v1/claims/{a['id']}/x12", params={"as_sent": "true"}, headers=T)
+    assert exact.content == delivered.encode() and "\n" not in exact.text
+
+
 async def test_a_submission_left_pending_is_retried_by_the_worker_after_the_grace_and_written_once(
     client: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:

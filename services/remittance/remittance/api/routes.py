@@ -551,10 +551,7 @@ async def list_statements(
             .limit(limit)
             .offset(offset)
         )
-        return [
-            StatementSummary(statement_id=r.id, account_id=r.account_id, amount_due_cents=r.amount_due_cents)
-            for r in rows
-        ]
+        return [StatementSummary(id=r.id, account_id=r.account_id, amount_due_cents=r.amount_due_cents) for r in rows]
 
 
 async def _statement(tenant: str, engine: AsyncEngine, statement_id: str) -> Any:

@@ -255,7 +255,7 @@ class StatementRunCreate(BaseModel):
 
 
 class StatementSummary(BaseModel):
-    statement_id: str
+    id: str
     account_id: str
     amount_due_cents: int
 

@@ -283,7 +283,7 @@ async def claim_x12(
             raise _errors(exc) from None
         if row.submission_id is None:
             raise ProblemError(404, "Not submitted", f"claim {claim_id} has not been sent yet (state {row.state})")
-        text = (await conn.execute(select(submission.c.x12).where(submission.c.id == row.submission_id))).scalar()
+        text = (await conn.execute(select(submission.c.x12).where(submission.c.id == row.submission_id))).scalar_one()
     return PlainTextResponse(text if as_sent else one_segment_per_line(text), media_type="application/edi-x12")
 
 

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import itertools
 from types import SimpleNamespace
+from typing import get_args
 
 import pytest
+from claims.api.schemas import ClaimState, FollowUpReason
 from claims.domain import state as st
+from claims.follow_up import REASONS
 from claims.reports import _entered_clean
 
 LEGAL = [(a, b) for a, targets in st.TRANSITIONS.items() for b in sorted(targets)]
@@ -52,3 +55,8 @@ def test_the_clean_claim_rate_counts_claims_whose_scrub_at_entry_passed(
     trail: list[SimpleNamespace], clean: bool
 ) -> None:
     assert _entered_clean(trail) is clean
+
+
+def test_the_list_filters_name_every_state_and_follow_up_reason() -> None:
+    assert set(get_args(ClaimState)) == st.STATES
+    assert set(get_args(FollowUpReason)) == set(REASONS)

@@ -22,8 +22,10 @@ from claims.api.schemas import (
     AckRead,
     AgingRow,
     ClaimRead,
+    ClaimState,
     CorrectRequest,
     FollowUpRead,
+    FollowUpReason,
     InquiryRequest,
     KpisRead,
     StatusRecordRead,
@@ -135,11 +137,17 @@ async def post_claim_batch(
     ]
 
 
-@router.get("/claims", response_model=list[ClaimRead])
+@router.get(
+    "/claims",
+    response_model=list[ClaimRead],
+    summary="The organization's claims, oldest first",
+    description="`state` repeats (`?state=rejected&state=denied`); without it, claims in every state. An "
+    "unknown state is refused (422).",
+)
 async def list_claims(
     tenant: TenantDep,
     engine: EngineDep,
-    state: str | None = None,
+    state: Annotated[list[ClaimState] | None, Query()] = None,
     payer_id: str | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
     offset: Annotated[int, Query(ge=0)] = 0,
@@ -147,7 +155,7 @@ async def list_claims(
     c = claim.c
     cond = [c.tenant_id == tenant]
     if state:
-        cond.append(c.state == state)
+        cond.append(c.state.in_(state))
     if payer_id:
         cond.append(c.payer_id == payer_id)
     async with read_connection(engine) as conn:
@@ -225,7 +233,7 @@ async def follow_up(
     engine: EngineDep,
     as_of: date | None = None,
     payer_id: str | None = None,
-    reason: str | None = None,
+    reason: FollowUpReason | None = None,
     limit: Annotated[int, Query(ge=1, le=5000)] = 500,
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> list[FollowUpRead]:

@@ -331,7 +331,7 @@ async def test_a_submission_left_pending_is_retried_by_the_worker_after_the_grac
     assert await background.deliver_pending(engine, now=later) == 1
     assert await background.deliver_pending(engine, now=later) == 0  # delivered: never again
     # the API's delivery and a retry at the same moment: both succeed, one file, no temporary left behind
-    x12 = (await client.get(f"/v1/claims/{a['id']}/x12", headers=T)).text
+    x12 = (await client.get(f"/v1/claims/{a['id']}/x12", params={"as_sent": "true"}, headers=T)).text
     adapter = submission_module.adapter_for(get_settings())
     replace = submission_module.os.replace
 

@@ -6,6 +6,7 @@ import shutil
 import subprocess
 import sys
 from datetime import date, datetime
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -58,6 +59,7 @@ def test_every_generated_837_passes_pyx12(kind: str, tmp_path: Path) -> None:
 def test_write_read_round_trip_gives_equal_models(kind: str) -> None:
     claims = professional_claims() if kind == "P" else institutional_claims()
     back = sorted(read_837(interchange(claims, kind).encode()), key=lambda c: c.claim_id)
+    assert len(back) == len(claims) > 1
     assert [c.claim_id for c in back] == sorted(c.claim_id for c in claims)  # HL grouping may reorder
     for original, read in zip(sorted(claims, key=lambda c: c.claim_id), back, strict=True):
         assert read == original, original.claim_id
@@ -75,7 +77,7 @@ def test_write_read_round_trip_gives_equal_models(kind: str) -> None:
 )
 def test_public_sample_read_write_read_is_stable(name: str) -> None:
     first = list(read_837(SAMPLES / name))
-    assert first, "no claim read"
+    assert len(first) == len(CLAIMS_IN[name]) > 0
     kind = first[0].kind
     again = list(read_837(interchange(first, kind).encode()))
     key = lambda c: c.claim_id  # noqa: E731
@@ -111,6 +113,29 @@ REJECTED_837 = {
 }
 
 
+# What each sample that reads carries, taken from the files themselves (CLM01, CLM02, the LX count under each
+# CLM): (claim id, total charge, service lines), in file order.
+CLAIMS_IN = {
+    "837P/lfh__837_005010X222A2__demo.ambulance.example5.837": [("051068", "766.50", 4)],
+    "837P/lfh__837_005010X222A2__demo.autoaccident.837": [("900000032", "185.00", 2)],
+    "837P/lfh__837_005010X222A2__demo.cob.example3.A.837": [("26407789", "79.04", 3)],
+    "837P/lfh__837_005010X222A2__demo.cob.example3.B.837": [("26407789", "79.04", 3)],
+    "837P/lfh__837_005010X222A2__demo.cob.example3.C.837": [("26407789", "79.04", 3)],
+    "837P/lfh__837_005010X222A2__demo.cob.example4.837": [("101KEN6055", "120.00", 1)],
+    "837P/lfh__837_005010X222A2__demo.drug.example10.1.837": [("CLMNO12345", "103.37", 2)],
+    "837P/lfh__837_005010X222A2__demo.drug.example10.2.837": [("CLMNO12345", "2232.93", 6)],
+    "837P/lfh__837_005010X222A2__demo.drug.example10.3.837": [("CLMNO12345", "2232.93", 6)],
+    "837P/lfh__837_005010X222A2__demo.example1.837": [("26463774", "100.00", 4)],
+    "837P/lfh__837_005010X222A2__demo.example2.837": [("26462967", "100.00", 4)],
+    "837P/lfh__837_005010X222A2__demo.example7.837": [("R03996273 #01", "520.24", 2)],
+    "837P/lfh__837_005010X222A2__demo.example8.837": [("SMI123", "75.00", 1)],
+    "837P/lfh__demo-file__demo.837": [("26463774", "100", 4)],
+    "837P/staedi__x12__issue229__837-header-ref-only.edi": [],  # a header and its REF only: no CLM at all
+    "837I/lfh__837_005010X223A3__two-claims-single-provider.837i": [("756048Q", "89.95", 2), ("756049Q", "50.00", 1)],
+    "837I/lfh__demo-file__demo.837i": [("756048Q", "89.93", 2)],
+}
+
+
 @pytest.mark.parametrize("name", SAMPLE_837)
 def test_every_837_sample_is_read_or_rejected_with_a_pinned_error(name: str) -> None:
     import csv
@@ -132,5 +157,9 @@ def test_every_837_sample_is_read_or_rejected_with_a_pinned_error(name: str) -> 
         assert "PASS" not in (verdicts["pyx12"], verdicts["pyx12_after_retag"]), "pyx12 passes what we reject"
         return
     assert name not in REJECTED_837
-    for claim in claims:
-        assert claim.claim_id and claim.lines and claim.total_charge >= 0
+    assert [(c.claim_id, c.total_charge, len(c.lines)) for c in claims] == [
+        (claim_id, Decimal(charge), lines) for claim_id, charge, lines in CLAIMS_IN[name]
+    ]
+    for claim in claims:  # each line charges something and the lines add up to the claim
+        assert all(line.charge > 0 for line in claim.lines), claim.claim_id
+        assert sum(line.charge for line in claim.lines) == claim.total_charge, claim.claim_id

@@ -11,6 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from rcm_shared.x12.errors import X12Error
 from rcm_shared.x12.reader import X12Reader, iter_raw_segments
+from rcm_shared.x12.writer import one_segment_per_line
 
 SAMPLES = Path(__file__).resolve().parents[2] / "tests" / "x12" / "samples"
 PROVENANCE = {r["file"]: r for r in csv.DictReader((SAMPLES / "PROVENANCE.tsv").open(), delimiter="\t")}
@@ -132,3 +133,28 @@ def test_mutated_real_files_give_a_clean_error(which: Path, cuts: list[tuple[int
             list(reader(bytes(data)))
         except X12Error:
             pass
+
+
+@pytest.mark.parametrize(
+    "name", ["837P/imsweb__837_5010__x12_valid_different_separators.txt", "835/pyx12__pyx12__835_mult_loops.txt"]
+)
+def test_one_segment_per_line_puts_each_segment_on_its_own_line(name: str) -> None:
+    text = (SAMPLES / name).read_text()
+    term = next(iter_raw_segments(text.encode()))[0].segment
+    flat = "".join(line.strip("\r\n") for line in text.splitlines())  # one unbroken line, as sent
+    assert "\n" not in flat
+    lines = one_segment_per_line(flat).splitlines()
+    assert lines == [s + term for s in (piece.strip() for piece in flat.split(term)) if s] and len(lines) > 20
+    assert one_segment_per_line(one_segment_per_line(flat)) == one_segment_per_line(flat)
+
+
+def test_one_segment_per_line_reads_as_the_same_interchange() -> None:
+    flat = (SAMPLES / "835/pyx12__pyx12__835_mult_loops.txt").read_text().replace("\n", "").replace("\r", "")
+    assert [(h.control_number, s.elements) for h, s in X12Reader(one_segment_per_line(flat).encode())] == [
+        (h.control_number, s.elements) for h, s in X12Reader(flat.encode())
+    ]
+
+
+def test_an_interchange_ended_by_line_breaks_is_left_as_it_is() -> None:
+    text = (SAMPLES / "837_other/staedi__x12__sample837-HL-nested.edi").read_text()
+    assert one_segment_per_line(text) == text.lstrip()

@@ -83,7 +83,7 @@ async def _seed(name: str, client: Any, db: Any, auth: dict[str, str]) -> dict[s
         await client.post("/v1/remittances", content=standard_file(), headers=auth)
         run = (await client.post("/v1/statements/runs", json={}, headers=auth)).json()
         ids["account_id"] = "AORG1"
-        ids["statement_id"] = run["statements"][0]["statement_id"]
+        ids["statement_id"] = run["statements"][0]["id"]
         return ids
     from denials.models import denial
 

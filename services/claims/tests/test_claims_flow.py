@@ -211,6 +211,61 @@ async def test_pages_of_the_claim_list_neither_repeat_nor_skip_claims_entered_to
     assert sorted(seen) == sorted(c["id"] for c in created.json())
 
 
+CLAIM_STATES = {
+    "draft",
+    "ready",
+    "submitted",
+    "accepted",
+    "rejected",
+    "paid",
+    "partially_paid",
+    "denied",
+    "appealed",
+    "corrected",
+    "closed",
+    "void",
+}
+
+
+def enum_of(schema: dict[str, Any]) -> set[str]:
+    """The values a query parameter's schema allows, however FastAPI nests them (array, anyOf)."""
+    found = set(schema.get("enum", ()))
+    for key in ("items", "schema"):
+        if isinstance(schema.get(key), dict):
+            found |= enum_of(schema[key])
+    for option in schema.get("anyOf", ()):
+        found |= enum_of(option)
+    return found
+
+
+async def test_list_filters_name_their_values_and_refuse_unknown_ones(client: Any) -> None:
+    ready = await create(client)
+    draft = await create(client, **{"subscriber.member_id": "W2", "diagnoses": ["E11"]})  # held: DX002
+    assert (ready["state"], draft["state"]) == ("ready", "draft")
+
+    async def listed(**params: Any) -> list[str]:
+        r = await client.get("/v1/claims", params=params, headers=T)
+        assert r.status_code == 200, r.text
+        return [c["id"] for c in r.json()]
+
+    assert await listed(state="draft") == [draft["id"]]
+    assert sorted(await listed(state=["draft", "ready"])) == sorted([ready["id"], draft["id"]])
+    assert await listed(state="paid") == []
+    for path, params in [
+        ("/v1/claims", {"state": "bogus"}),
+        ("/v1/claims", {"state": ["ready", "Ready"]}),
+        ("/v1/follow-up", {"reason": "bogus"}),
+    ]:
+        r = await client.get(path, params=params, headers=T)
+        assert r.status_code == 422 and r.headers["content-type"] == "application/problem+json", (path, r.text)
+        assert r.json()["errors"][0]["field"].split(".")[:2] == ["query", next(iter(params))], r.json()
+    spec = client.app.openapi()["paths"]
+    state = next(p for p in spec["/v1/claims"]["get"]["parameters"] if p["name"] == "state")
+    assert enum_of(state) == CLAIM_STATES
+    reason = next(p for p in spec["/v1/follow-up"]["get"]["parameters"] if p["name"] == "reason")
+    assert enum_of(reason) == {"no_999", "no_277ca", "no_payment", "no_crossover_payment", "timely_filing"}
+
+
 async def test_submit_writes_an_837_that_passes_pyx12(client: Any, tmp_path: Path) -> None:
     a = await create(client)
     b = await create(client, **{"subscriber.member_id": "W2", "subscriber.first_name": "Ann"})
@@ -234,6 +289,20 @@ async def test_submit_writes_an_837_that_passes_pyx12(client: Any, tmp_path: Pat
     submitted = json.loads(rows[-1].payload)
     assert submitted["new_state"] == "submitted" and submitted["lines"][0]["line_control_number"] == f"{a['id']}-1"
     assert "DOE" not in rows[-1].payload and "W123456789" not in rows[-1].payload  # no PHI in events
+
+
+async def test_the_x12_reads_one_segment_a_line_and_as_sent_gives_the_bytes_delivered(client: Any) -> None:
+    a = await create(client)
+    (sub,) = (await client.post("/v1/submissions", json={}, headers=T)).json()
+    delivered = Path(sub["destination"]).read_text()
+    shown = await client.get(f"/v1/claims/{a['id']}/x12", headers=T)
+    assert shown.status_code == 200 and shown.headers["content-type"].startswith("application/edi-x12")
+    lines = shown.text.splitlines()
+    assert lines[0].startswith("ISA*") and lines[-1].startswith("IEA*") and all(ln.endswith("~") for ln in lines)
+    assert "".join(lines) == delivered  # the same segments, a line break after each
+    assert controls(shown.text) == controls(delivered)
+    exact = await client.get(f"/v1/claims/{a['id']}/x12", params={"as_sent": "true"}, headers=T)
+    assert exact.content == delivered.encode() and "\n" not in exact.text
 
 
 async def test_a_submission_left_pending_is_retried_by_the_worker_after_the_grace_and_written_once(
@@ -262,7 +331,7 @@ async def test_a_submission_left_pending_is_retried_by_the_worker_after_the_grac
     assert await background.deliver_pending(engine, now=later) == 1
     assert await background.deliver_pending(engine, now=later) == 0  # delivered: never again
     # the API's delivery and a retry at the same moment: both succeed, one file, no temporary left behind
-    x12 = (await client.get(f"/v1/claims/{a['id']}/x12", headers=T)).text
+    x12 = (await client.get(f"/v1/claims/{a['id']}/x12", params={"as_sent": "true"}, headers=T)).text
     adapter = submission_module.adapter_for(get_settings())
     replace = submission_module.os.replace
 

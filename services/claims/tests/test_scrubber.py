@@ -77,6 +77,42 @@ def test_rule_fires_on_its_case_only(rule: str, changes: dict[str, Any]) -> None
     assert edit.severity == rule_texts()[rule].severity and edit.message and edit.field
 
 
+PATIENT = {
+    "last_name": "Doe",
+    "first_name": "Timmy",
+    "birth_date": "2015-06-01",
+    "relationship": "19",
+    "address": {"line1": "12 Elm St", "city": "Springfield", "state": "IL", "postal_code": "62704"},
+}
+
+
+@pytest.mark.parametrize(
+    ("changes", "fields"),
+    [
+        ({"subscriber.address": ...}, ["subscriber.address"]),
+        ({"subscriber.birth_date": ...}, ["subscriber.birth_date"]),
+        ({"subscriber.birth_date": ..., "subscriber.address": ...}, ["subscriber.birth_date", "subscriber.address"]),
+        ({"patient": {k: v for k, v in PATIENT.items() if k != "address"}}, ["patient.address"]),
+        ({"patient": {k: v for k, v in PATIENT.items() if k != "birth_date"}}, ["patient.birth_date"]),
+        (
+            {"patient": {k: v for k, v in PATIENT.items() if k not in ("birth_date", "address")}},
+            ["patient.birth_date", "patient.address"],
+        ),
+    ],
+)
+def test_a_missing_demographic_is_named_by_its_own_field(changes: dict[str, Any], fields: list[str]) -> None:
+    """The person billed for is the patient when the claim names one, else the subscriber: each finding names
+    the field that is missing, so the fix goes to the right box."""
+    edits = [e for e in run(encounter(**changes)) if e.rule == "NAME001"]
+    assert [e.field for e in edits] == fields, edits
+    assert all(f.split(".")[1].replace("_", " ") in e.message for e, f in zip(edits, fields, strict=True)), edits
+
+
+def test_a_patient_with_birth_date_and_address_needs_none_from_the_subscriber() -> None:
+    doc = encounter(**{"patient": PATIENT, "subscriber.birth_date": ..., "subscriber.address": ...})
+    assert "NAME001" not in rules_of(doc)
+
+
 def test_every_rule_in_the_data_file_is_exercised() -> None:
     exercised = {c[0] for c in CASES} | {
         "NCCI001",

@@ -4,13 +4,85 @@ from __future__ import annotations
 
 import itertools
 from types import SimpleNamespace
+from typing import get_args
 
 import pytest
+from claims.api.schemas import ClaimState, FollowUpReason
 from claims.domain import state as st
+from claims.follow_up import REASONS
 from claims.reports import _entered_clean
 
-LEGAL = [(a, b) for a, targets in st.TRANSITIONS.items() for b in sorted(targets)]
-ILLEGAL = [(a, b) for a, b in itertools.product(sorted(st.STATES), repeat=2) if b not in st.TRANSITIONS[a]]
+STATES = [
+    "draft",
+    "ready",
+    "submitted",
+    "accepted",
+    "rejected",
+    "paid",
+    "partially_paid",
+    "denied",
+    "appealed",
+    "corrected",
+    "closed",
+    "void",
+]
+# The moves a billing office makes or sees, written out (not read from the table under test).
+LEGAL = [
+    ("draft", "ready"),  # the scrubber passes it
+    ("draft", "void"),  # entered in error, never sent
+    ("ready", "submitted"),  # sent in an 837
+    ("ready", "draft"),  # edited, or held by the scrubber again
+    ("ready", "void"),
+    ("submitted", "accepted"),  # the payer's 277CA accepts it
+    ("submitted", "rejected"),  # a 999 or 277CA rejects it
+    ("submitted", "paid"),  # an 835 may come before the 277CA
+    ("submitted", "partially_paid"),
+    ("submitted", "denied"),
+    ("submitted", "void"),
+    ("accepted", "paid"),
+    ("accepted", "partially_paid"),
+    ("accepted", "denied"),
+    ("accepted", "void"),
+    ("rejected", "draft"),  # fixed by hand
+    ("rejected", "ready"),  # fixed, and scrubbed clean
+    ("rejected", "corrected"),  # a replacement claim takes its place
+    ("rejected", "void"),
+    # adjudicated: a reversal reopens it (accepted), a later 835 restates it, an underpayment is appealed
+    ("paid", "closed"),
+    ("paid", "accepted"),
+    ("paid", "partially_paid"),
+    ("paid", "denied"),
+    ("paid", "appealed"),
+    ("paid", "corrected"),
+    ("paid", "void"),
+    ("partially_paid", "closed"),
+    ("partially_paid", "accepted"),
+    ("partially_paid", "paid"),
+    ("partially_paid", "denied"),
+    ("partially_paid", "appealed"),
+    ("partially_paid", "corrected"),
+    ("partially_paid", "void"),
+    ("denied", "closed"),
+    ("denied", "accepted"),
+    ("denied", "paid"),
+    ("denied", "partially_paid"),
+    ("denied", "appealed"),
+    ("denied", "corrected"),
+    ("denied", "void"),
+    ("appealed", "paid"),  # the payer's answer to the appeal
+    ("appealed", "partially_paid"),
+    ("appealed", "denied"),
+    ("appealed", "closed"),  # upheld, given up
+    ("corrected", "closed"),  # the replacement carries on; the original is done
+    # closed and void are final
+]
+ILLEGAL = [(a, b) for a, b in itertools.product(STATES, repeat=2) if (a, b) not in LEGAL]
+
+
+def test_the_table_is_the_lifecycle_written_out() -> None:
+    assert len(set(LEGAL)) == len(LEGAL)
+    assert sorted(st.STATES) == sorted(STATES)
+    assert {(a, b) for a, targets in st.TRANSITIONS.items() for b in targets} == set(LEGAL)
 
 
 @pytest.mark.parametrize(("current", "target"), LEGAL)
@@ -52,3 +124,8 @@ def test_the_clean_claim_rate_counts_claims_whose_scrub_at_entry_passed(
     trail: list[SimpleNamespace], clean: bool
 ) -> None:
     assert _entered_clean(trail) is clean
+
+
+def test_the_list_filters_name_every_state_and_follow_up_reason() -> None:
+    assert set(get_args(ClaimState)) == st.STATES
+    assert set(get_args(FollowUpReason)) == set(REASONS)

@@ -34,7 +34,9 @@ from denials.models import adjudication_seen, appeal, bus, denial, denial_event,
 SOURCE = "/denials"
 OPEN_STATES = ("open", "in_progress", "appealed", "resubmitted", "write_off_pending")
 RESOLVED_STATES = ("recovered", "written_off", "billed_patient", "closed")
-WORK_STATES = ("open", "in_progress")
+# What waits on someone in the billing office (a write-off over the threshold on its second person): the queue
+# a billing specialist opens, and the list of denials by default.
+WORK_STATES = ("open", "in_progress", "write_off_pending")
 
 
 class NotFound(LookupError):
@@ -576,7 +578,7 @@ async def _decide_write_off(unit: Unit, request_id: str, actor: str, outcome: st
 async def work_queue(
     unit: Unit,
     *,
-    status: list[str],
+    status: Sequence[str],
     category: str | None,
     payer_id: str | None,
     assignee: str | None,

@@ -9,12 +9,13 @@ import sys
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
 import pytest
+from denials.api.schemas import DenialCategory, DenialStatus
 from denials.config import DenialsSettings
-from denials.domain.classify import default_rules
-from denials.handlers import Unit, due_deadlines, on_adjudicated
+from denials.domain.classify import CATEGORIES, default_rules
+from denials.handlers import OPEN_STATES, RESOLVED_STATES, Unit, due_deadlines, on_adjudicated
 from denials.models import bus
 from rcm_shared.events import Envelope
 from rcm_shared.testing import app_client
@@ -105,6 +106,65 @@ async def test_a_write_off_over_the_threshold_waits_for_a_second_person(client: 
     assert resolved["C4"]["written_off_cents"] == 20001 and resolved["C4"]["outcome"] == "written_off"
     again = await act(client, big, {"action": "approve_write_off"}, actor="kim")
     assert again.status_code == 409
+
+
+DENIAL_STATUSES = {
+    "open",
+    "in_progress",
+    "appealed",
+    "resubmitted",
+    "write_off_pending",
+    "recovered",
+    "written_off",
+    "billed_patient",
+    "closed",
+}
+
+
+def enum_of(schema: dict[str, Any]) -> set[str]:
+    """The values a query parameter's schema allows, however FastAPI nests them (array, anyOf)."""
+    found = set(schema.get("enum", ()))
+    for key in ("items", "schema"):
+        if isinstance(schema.get(key), dict):
+            found |= enum_of(schema[key])
+    for option in schema.get("anyOf", ()):
+        found |= enum_of(option)
+    return found
+
+
+def test_the_filters_name_every_status_and_category_the_domain_has() -> None:
+    assert set(get_args(DenialStatus)) == set(OPEN_STATES) | set(RESOLVED_STATES) == DENIAL_STATUSES
+    assert get_args(DenialCategory) == CATEGORIES
+
+
+async def test_the_default_queue_is_what_waits_on_the_office_and_an_unknown_status_is_refused(client: Any) -> None:
+    (fresh,) = await feed(client, adj("Q1", 0, [("CO", "197", 10000, None)]))
+    (appealed,) = await feed(client, adj("Q2", 0, [("CO", "197", 10000, None)]))
+    (pending,) = await feed(client, adj("Q3", 0, [("CO", "29", 20001, None)], charge=20001))
+    (done,) = await feed(client, adj("Q4", 0, [("CO", "29", 5000, None)], charge=5000))
+    assert (await act(client, appealed, {"action": "appeal"})).json()["status"] == "appealed"
+    r = await act(client, pending, {"action": "write_off", "note": "filed too late"})
+    assert r.json()["status"] == "write_off_pending"
+    assert (await act(client, done, {"action": "write_off", "note": "late"})).json()["status"] == "written_off"
+
+    async def listed(**params: Any) -> set[str]:
+        r = await client.get("/v1/denials", params=params, headers=T)
+        assert r.status_code == 200, r.text
+        return {d["id"] for d in r.json()}
+
+    # by default: what waits on someone in the office, a write-off awaiting its second person included
+    assert await listed() == {fresh, pending}
+    assert await listed(status=["appealed", "written_off"]) == {appealed, done}
+    assert await listed(category="timely_filing") == {pending}
+    for bad in ({"status": "bogus"}, {"status": ["open", "bogus"]}, {"category": "nonsense"}):
+        r = await client.get("/v1/denials", params=bad, headers=T)
+        assert r.status_code == 422 and r.headers["content-type"] == "application/problem+json", (bad, r.text)
+        assert r.json()["errors"][0]["field"].split(".")[:2] == ["query", next(iter(bad))], r.json()
+    operation = client.app.openapi()["paths"]["/v1/denials"]["get"]
+    params = {p["name"]: p for p in operation["parameters"]}
+    assert enum_of(params["status"]) == DENIAL_STATUSES
+    assert "timely_filing" in enum_of(params["category"]) and "unclassified" in enum_of(params["category"])
+    assert "`open`, `in_progress` and `write_off_pending`" in operation["description"]
 
 
 async def test_a_rejected_write_off_returns_the_denial_to_the_queue(client: Any) -> None:

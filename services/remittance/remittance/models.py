@@ -215,7 +215,8 @@ review_item = Table(
     Column("id", BigId, primary_key=True, autoincrement=True),
     Column("tenant_id", String(64), nullable=False),
     Column("remittance_id", String(36), nullable=True),
-    Column("kind", String(32), nullable=False),  # unbalanced | unmatched_claim | unmatched_line | unpaired_reversal
+    # unbalanced | unmatched_claim | unmatched_line | unpaired_reversal | unposted_patient_transfer
+    Column("kind", String(32), nullable=False),
     Column("claim_id", String(64), nullable=True),
     Column("detail", Text, nullable=False),
     Column("status", String(16), nullable=False),  # open | resolved

@@ -694,9 +694,7 @@ async def run_statements(
             topic=STATEMENT_TOPIC,
             key=account,
         )
-        issued.append(
-            {"statement_id": statement_id, "account_id": account, "amount_due_cents": doc["amount_due_cents"]}
-        )
+        issued.append({"id": statement_id, "account_id": account, "amount_due_cents": doc["amount_due_cents"]})
     await conn.execute(
         statement_run.insert().values(
             id=run_id,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
@@ -31,7 +32,7 @@ class RemittanceRepository:
         self,
         *,
         payer_id: str | None,
-        status: str | None,
+        status: Sequence[str] | None,
         since: date | None,
         until: date | None,
         limit: int,
@@ -42,7 +43,7 @@ class RemittanceRepository:
         if payer_id:
             cond.append(r.payer_id == payer_id)
         if status:
-            cond.append(r.status == status)
+            cond.append(r.status.in_(status))
         if since:
             cond.append(r.payment_date >= since)
         if until:
@@ -132,11 +133,13 @@ class RemittanceRepository:
         )
         return list(rows)
 
-    async def review_items(self, *, status: str | None, kind: str | None, limit: int, offset: int) -> list[Any]:
+    async def review_items(
+        self, *, status: Sequence[str] | None, kind: str | None, limit: int, offset: int
+    ) -> list[Any]:
         v = review_item.c
         cond = [v.tenant_id == self.tenant]
         if status:
-            cond.append(v.status == status)
+            cond.append(v.status.in_(status))
         if kind:
             cond.append(v.kind == kind)
         rows = await self.conn.execute(

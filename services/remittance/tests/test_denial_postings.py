@@ -120,7 +120,7 @@ async def test_a_denial_billed_to_the_patient_reaches_the_ledger_and_the_stateme
     assert run.status_code == 201, run.text
     (issued,) = run.json()["statements"]
     assert issued["amount_due_cents"] == 12500
-    doc = (await client.get(f"/v1/statements/{issued['statement_id']}", headers=T)).json()
+    doc = (await client.get(f"/v1/statements/{issued['id']}", headers=T)).json()
     (visit,) = doc["visits"]
     assert visit["claim_id"] == "D1" and visit["patient_responsibility_cents"]["patient_transfer"] == 12500
     assert (visit["insurance_paid_cents"], visit["contractual_adjustment_cents"], visit["other_adjustment_cents"]) == (

@@ -141,7 +141,11 @@ async def test_deductible_coinsurance_copay_to_the_balance_the_statement_and_its
     assert run.status_code == 201, run.text
     issued = {s["account_id"]: s for s in run.json()["statements"]}
     assert {k: v["amount_due_cents"] for k, v in issued.items()} == {"A2": 3500, "A3": 2700}
-    doc = (await client.get(f"/v1/statements/{issued['A2']['statement_id']}", headers=T)).json()
+    # a statement is named by ``id``, in the run's answer and in the list, as every other resource is
+    listed = (await client.get("/v1/statements", params={"run_id": run.json()["run_id"]}, headers=T)).json()
+    assert {s["account_id"]: s for s in listed} == issued
+    assert all(sorted(s) == ["account_id", "amount_due_cents", "id"] for s in listed), listed
+    doc = (await client.get(f"/v1/statements/{issued['A2']['id']}", headers=T)).json()
     visits = {v["claim_id"]: v for v in doc["visits"]}
     v1 = visits["PCN0001"]
     assert v1["charge_cents"] == 12500 and v1["insurance_paid_cents"] == 8000
@@ -163,7 +167,7 @@ async def test_deductible_coinsurance_copay_to_the_balance_the_statement_and_its
     assert doc["patient"] == {"last_name": "DOE", "first_name": "JANE"} and doc["how_to_pay"]
 
     # the PDF, rendered to an image and read back
-    pdf = await client.get(f"/v1/statements/{issued['A2']['statement_id']}/pdf", headers=T)
+    pdf = await client.get(f"/v1/statements/{issued['A2']['id']}/pdf", headers=T)
     assert pdf.status_code == 200 and pdf.headers["content-type"] == "application/pdf"
     document = pdfium.PdfDocument(pdf.content)
     page = document[0]
@@ -211,7 +215,7 @@ async def test_a_statement_as_of_an_earlier_date_counts_only_what_was_posted_by_
 
     then = (await run(today - timedelta(days=10)))["statements"]  # PCN0001 only, not yet paid by the patient
     assert [(s["account_id"], s["amount_due_cents"]) for s in then] == [("A2", 2000)]
-    doc = (await client.get(f"/v1/statements/{then[0]['statement_id']}", headers=T)).json()
+    doc = (await client.get(f"/v1/statements/{then[0]['id']}", headers=T)).json()
     assert [v["claim_id"] for v in doc["visits"]] == ["PCN0001"]
     visit = doc["visits"][0]
     assert (visit["insurance_paid_cents"], visit["contractual_adjustment_cents"], visit["patient_paid_cents"]) == (
@@ -223,7 +227,7 @@ async def test_a_statement_as_of_an_earlier_date_counts_only_what_was_posted_by_
 
     now = (await run(today))["statements"]
     assert [(s["account_id"], s["amount_due_cents"]) for s in now] == [("A2", 3000)]
-    doc = (await client.get(f"/v1/statements/{now[0]['statement_id']}", headers=T)).json()
+    doc = (await client.get(f"/v1/statements/{now[0]['id']}", headers=T)).json()
     assert doc["aging_cents"] == {"0-30": 1500, "31-60": 1500, "61-90": 0, "90+": 0}
 
 

@@ -344,3 +344,66 @@ async def test_the_held_queue_over_http_records_who_decided_and_audits_each_deci
     ]
     assert all(a.actor == "anonymous" for a in trail)  # the token's client (no authentication in this test)
     assert (await verify(engine, audit)).ok  # the decisions' rows, committed with them, keep the chain
+
+
+def enum_of(schema: dict[str, Any]) -> set[str]:
+    """The values a query parameter's schema allows, however FastAPI nests them (array, anyOf)."""
+    found = set(schema.get("enum", ()))
+    for key in ("items", "schema"):
+        if isinstance(schema.get(key), dict):
+            found |= enum_of(schema[key])
+    for option in schema.get("anyOf", ()):
+        found |= enum_of(option)
+    return found
+
+
+async def test_list_filters_name_their_values_and_refuse_unknown_ones(client: Any) -> None:
+    held = (await client.post("/v1/remittances", content=short_paid(), headers=X12)).json()["remittances"][0]
+    posted = (await client.post("/v1/remittances", content=standard_file(isa=2), headers=X12)).json()["remittances"]
+    assert (held["status"], posted[0]["status"]) == ("held", "posted")
+
+    async def listed(path: str, **params: Any) -> list[Any]:
+        r = await client.get(path, params=params, headers=X12)
+        assert r.status_code == 200, r.text
+        return list(r.json())
+
+    assert [r["id"] for r in await listed("/v1/remittances", status="held")] == [held["remittance_id"]]
+    both = await listed("/v1/remittances", status=["held", "posted"])
+    assert {r["id"] for r in both} == {held["remittance_id"], posted[0]["remittance_id"]}
+    # review items: the open ones by default; status repeats, so both lists everything
+    (unbalanced,) = await listed("/v1/review-items", kind="unbalanced")
+    assert unbalanced["status"] == "open" and unbalanced["remittance_id"] == held["remittance_id"]
+    unmatched = await listed("/v1/review-items", kind="unmatched_claim")
+    assert unmatched and {i["id"] for i in await listed("/v1/review-items")} == {unbalanced["id"]} | {
+        i["id"] for i in unmatched
+    }
+    resolve = f"/v1/review-items/{unmatched[0]['id']}/resolve"
+    assert (
+        await client.post(resolve, json={"note": "entered late"}, headers={"X-Tenant-ID": TENANT})
+    ).status_code == 200
+    assert [i["id"] for i in await listed("/v1/review-items", status="resolved")] == [unmatched[0]["id"]]
+    assert len(await listed("/v1/review-items", status=["open", "resolved"])) == 1 + len(unmatched)
+    for path, params in [
+        ("/v1/remittances", {"status": "bogus"}),
+        ("/v1/remittances", {"status": ["held", "Held"]}),
+        ("/v1/review-items", {"status": "closed"}),
+        ("/v1/review-items", {"kind": "bogus"}),
+    ]:
+        r = await client.get(path, params=params, headers=X12)
+        assert r.status_code == 422 and r.headers["content-type"] == "application/problem+json", (path, r.text)
+        assert r.json()["errors"][0]["field"].split(".")[:2] == ["query", next(iter(params))], r.json()
+    spec = client.app.openapi()["paths"]
+    of = {
+        (path, p["name"]): enum_of(p)
+        for path in ("/v1/remittances", "/v1/review-items")
+        for p in spec[path]["get"]["parameters"]
+    }
+    assert of["/v1/remittances", "status"] == {"posted", "held", "rejected", "superseded"}
+    assert of["/v1/review-items", "status"] == {"open", "resolved"}
+    assert of["/v1/review-items", "kind"] == {
+        "unbalanced",
+        "unmatched_claim",
+        "unmatched_line",
+        "unpaired_reversal",
+        "unposted_patient_transfer",
+    }

@@ -11,7 +11,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Protocol
 
-from rcm_shared.x12.reader import Delimiters
+from rcm_shared.x12.reader import Delimiters, parse_isa
 
 DEFAULT = Delimiters("*", ":", "^", "~")
 
@@ -220,3 +220,18 @@ class InterchangeWriter:
             yield format_segment(("SE", str(len(ts.segments) + 2), control), d)
         yield format_segment(["GE", str(count), str(self.gs_control)], d)
         yield format_segment(["IEA", "1", f"{self.isa_control:09d}"], d)
+
+
+def one_segment_per_line(text: str) -> str:
+    """The interchange with a line break after every segment terminator, for a person to read.
+
+    The segments are the same, byte for byte: whitespace between segments is not part of X12 and readers
+    (ours, pyx12) skip it. The terminator is the one the ISA declares; an interchange whose terminator is
+    itself a line break is returned as it is.
+    """
+    body = text.lstrip("\ufeff \t\r\n")
+    term = parse_isa(body)[0].segment
+    if term in "\r\n":
+        return body
+    pieces = (piece.lstrip(" \t\r\n") for piece in body.split(term))
+    return "".join(f"{piece}{term}\n" for piece in pieces if piece)

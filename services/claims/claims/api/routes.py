@@ -13,6 +13,7 @@ from rcm_shared.db import read_connection, write_transaction
 from rcm_shared.logging import correlation_id
 from rcm_shared.web import EngineDep, ProblemError, TenantDep
 from rcm_shared.x12.errors import X12Error
+from rcm_shared.x12.writer import one_segment_per_line
 from sqlalchemy import and_, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -21,8 +22,10 @@ from claims.api.schemas import (
     AckRead,
     AgingRow,
     ClaimRead,
+    ClaimState,
     CorrectRequest,
     FollowUpRead,
+    FollowUpReason,
     InquiryRequest,
     KpisRead,
     StatusRecordRead,
@@ -134,11 +137,17 @@ async def post_claim_batch(
     ]
 
 
-@router.get("/claims", response_model=list[ClaimRead])
+@router.get(
+    "/claims",
+    response_model=list[ClaimRead],
+    summary="The organization's claims, oldest first",
+    description="`state` repeats (`?state=rejected&state=denied`); without it, claims in every state. An "
+    "unknown state is refused (422).",
+)
 async def list_claims(
     tenant: TenantDep,
     engine: EngineDep,
-    state: str | None = None,
+    state: Annotated[list[ClaimState] | None, Query()] = None,
     payer_id: str | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
     offset: Annotated[int, Query(ge=0)] = 0,
@@ -146,7 +155,7 @@ async def list_claims(
     c = claim.c
     cond = [c.tenant_id == tenant]
     if state:
-        cond.append(c.state == state)
+        cond.append(c.state.in_(state))
     if payer_id:
         cond.append(c.payer_id == payer_id)
     async with read_connection(engine) as conn:
@@ -224,7 +233,7 @@ async def follow_up(
     engine: EngineDep,
     as_of: date | None = None,
     payer_id: str | None = None,
-    reason: str | None = None,
+    reason: FollowUpReason | None = None,
     limit: Annotated[int, Query(ge=1, le=5000)] = 500,
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> list[FollowUpRead]:
@@ -261,9 +270,20 @@ async def follow_up_inquiries(
 
 
 @router.get(
-    "/claims/{claim_id}/x12", response_class=PlainTextResponse, summary="The 837 interchange this claim was sent in"
+    "/claims/{claim_id}/x12",
+    response_class=PlainTextResponse,
+    summary="The 837 interchange this claim was sent in, one segment a line",
+    description="The interchange as stored when it was sent, with a line break after each segment terminator "
+    "so that a person can read it; the segments are unchanged and it reads as the same X12 (readers skip "
+    "line breaks between segments). `as_sent=true` gives the bytes delivered to the clearinghouse, unchanged.",
 )
-async def claim_x12(claim_id: str, request: Request, tenant: TenantDep, engine: EngineDep) -> PlainTextResponse:
+async def claim_x12(
+    claim_id: str,
+    request: Request,
+    tenant: TenantDep,
+    engine: EngineDep,
+    as_sent: Annotated[bool, Query(description="the interchange byte for byte as delivered")] = False,
+) -> PlainTextResponse:
     async with read_connection(engine) as conn:
         try:
             row = await _unit(conn, tenant, request).get(claim_id)
@@ -271,8 +291,8 @@ async def claim_x12(claim_id: str, request: Request, tenant: TenantDep, engine: 
             raise _errors(exc) from None
         if row.submission_id is None:
             raise ProblemError(404, "Not submitted", f"claim {claim_id} has not been sent yet (state {row.state})")
-        text = (await conn.execute(select(submission.c.x12).where(submission.c.id == row.submission_id))).scalar()
-    return PlainTextResponse(text, media_type="application/edi-x12")
+        text = (await conn.execute(select(submission.c.x12).where(submission.c.id == row.submission_id))).scalar_one()
+    return PlainTextResponse(text if as_sent else one_segment_per_line(text), media_type="application/edi-x12")
 
 
 async def _submit(

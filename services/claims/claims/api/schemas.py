@@ -3,13 +3,31 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, computed_field
 from rcm_shared.payloads.denials import ClaimCorrection
 
 from claims.domain.balance import insurance_balance
 from claims.domain.encounter import ClaimCreate
+
+# The values a list filter accepts, so that the OpenAPI names them and an unknown one is refused (422) rather
+# than answered with an empty list; tests/test_state.py checks them against the domain's.
+ClaimState = Literal[
+    "draft",
+    "ready",
+    "submitted",
+    "accepted",
+    "rejected",
+    "paid",
+    "partially_paid",
+    "denied",
+    "appealed",
+    "corrected",
+    "closed",
+    "void",
+]
+FollowUpReason = Literal["no_999", "no_277ca", "no_payment", "no_crossover_payment", "timely_filing"]
 
 
 class EditRead(BaseModel):

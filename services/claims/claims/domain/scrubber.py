@@ -149,10 +149,13 @@ def _providers(claim: ClaimCreate, f: _Findings) -> None:
     sub = claim.subscriber
     if not sub.first_name:
         f.add("NAME001", field="subscriber.first_name", what="subscriber first name")
-    if claim.patient is None and (sub.birth_date is None or sub.address is None):
-        f.add("NAME001", field="subscriber.birth_date", what="the patient's birth date and address")
-    if claim.patient is not None and (claim.patient.birth_date is None or claim.patient.address is None):
-        f.add("NAME001", field="patient.birth_date", what="the patient's birth date and address")
+    # The patient's birth date and address are required (2010BA when the subscriber is the patient, else
+    # 2010CA): each one missing is its own finding, naming its own field.
+    role, person = ("patient", claim.patient) if claim.patient is not None else ("subscriber", sub)
+    if person.birth_date is None:
+        f.add("NAME001", field=f"{role}.birth_date", what=f"the patient's birth date ({role}.birth_date)")
+    if person.address is None:
+        f.add("NAME001", field=f"{role}.address", what=f"the patient's address ({role}.address)")
 
 
 def _age(born: date, on: date) -> int:

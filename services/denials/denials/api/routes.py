@@ -12,7 +12,17 @@ from rcm_shared.db import read_connection, write_transaction
 from rcm_shared.web import EngineDep, ProblemError, TenantDep
 from sqlalchemy import and_, func, select
 
-from denials.api.schemas import ActionRequest, Analytics, Breakdown, DenialDetail, DenialRead, HistoryRead, QueueItem
+from denials.api.schemas import (
+    ActionRequest,
+    Analytics,
+    Breakdown,
+    DenialCategory,
+    DenialDetail,
+    DenialRead,
+    DenialStatus,
+    HistoryRead,
+    QueueItem,
+)
 from denials.handlers import WORK_STATES, Conflict, NotFound, SameActor, Unit, act, work_queue
 from denials.models import adjudication_seen, appeal, denial, denial_event
 
@@ -26,13 +36,27 @@ def _read(row: Any, cls: type[T], **extra: Any) -> T:
     return cls(**{k: getattr(row, k) for k in DenialRead.model_fields}, **extra)
 
 
-@router.get("/denials", response_model=list[QueueItem], summary="The work queue, highest priority first")
+@router.get(
+    "/denials",
+    response_model=list[QueueItem],
+    summary="The work queue, highest priority first",
+    description="Without `status`, the denials that wait on someone in the billing office: `open`, `in_progress` "
+    "and `write_off_pending` (a write-off over the approval threshold, waiting for a second person). Denials "
+    "waiting on the payer (`appealed`, `resubmitted`) and resolved ones (`recovered`, `written_off`, "
+    "`billed_patient`, `closed`) are listed when asked for; `status` repeats "
+    "(`?status=recovered&status=written_off`). An unknown status or category is refused (422). The denials "
+    "are the caller's organization's (the token's, or X-Tenant-ID): `rcm demo` works under `default` (or "
+    "RCM_DEMO_TENANT) and works every denial of its day, so after it the queue is empty and its denials are "
+    "under the resolved statuses.",
+)
 async def queue(
     request: Request,
     tenant: TenantDep,
     engine: EngineDep,
-    status: Annotated[list[str] | None, Query()] = None,
-    category: str | None = None,
+    status: Annotated[
+        list[DenialStatus] | None, Query(description="default: open, in_progress, write_off_pending")
+    ] = None,
+    category: DenialCategory | None = None,
     payer_id: str | None = None,
     assignee: str | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,

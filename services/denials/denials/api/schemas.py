@@ -8,6 +8,35 @@ from typing import Literal
 from pydantic import BaseModel, Field, model_validator
 from rcm_shared.payloads.denials import ClaimCorrection
 
+# The values a list filter accepts, so that the OpenAPI names them and an unknown one is refused (422)
+# rather than answered with an empty list; tests/test_denial_actions_money.py checks them against the domain's.
+DenialStatus = Literal[
+    "open",
+    "in_progress",
+    "appealed",
+    "resubmitted",
+    "write_off_pending",
+    "recovered",
+    "written_off",
+    "billed_patient",
+    "closed",
+]
+DenialCategory = Literal[
+    "eligibility",
+    "authorization",
+    "coding_bundling",
+    "medical_necessity",
+    "missing_information",
+    "timely_filing",
+    "duplicate",
+    "coordination_of_benefits",
+    "contractual",
+    "contractual_adjustment",
+    "patient_responsibility",
+    "underpayment",
+    "unclassified",
+]
+
 
 class DenialRead(BaseModel):
     id: str

@@ -38,8 +38,11 @@ from remittance.api.schemas import (
     ProviderAdjustmentRead,
     Reconciliation,
     RemittanceRead,
+    RemittanceStatus,
     ReviewItemRead,
+    ReviewKind,
     ReviewResolve,
+    ReviewStatus,
     StatementRunCreate,
     StatementRunRead,
     StatementSummary,
@@ -144,12 +147,18 @@ def _remittance(row: Any, plbs: list[Any] | None = None) -> RemittanceRead:
     )
 
 
-@router.get("/remittances", response_model=list[RemittanceRead])
+@router.get(
+    "/remittances",
+    response_model=list[RemittanceRead],
+    summary="The 835s received, newest first",
+    description="`status` repeats (`?status=held&status=rejected`); without it, remittances in every status. "
+    "An unknown status is refused (422).",
+)
 async def list_remittances(
     tenant: TenantDep,
     engine: EngineDep,
     payer_id: str | None = None,
-    status: str | None = None,
+    status: Annotated[list[RemittanceStatus] | None, Query()] = None,
     since: date | None = None,
     until: date | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
@@ -320,18 +329,24 @@ async def claim_postings(claim_id: str, tenant: TenantDep, engine: EngineDep) ->
     )
 
 
-@router.get("/review-items", response_model=list[ReviewItemRead], summary="Held, unmatched and unpaired items")
+@router.get(
+    "/review-items",
+    response_model=list[ReviewItemRead],
+    summary="Held, unmatched and unpaired items",
+    description="Without `status`, the open items (the payment poster's queue); `status` repeats, "
+    "`?status=open&status=resolved` lists every item. An unknown status or kind is refused (422).",
+)
 async def review_items(
     tenant: TenantDep,
     engine: EngineDep,
-    status: str | None = "open",
-    kind: str | None = None,
+    status: Annotated[list[ReviewStatus] | None, Query(description="default: open")] = None,
+    kind: ReviewKind | None = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 200,
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> list[ReviewItemRead]:
     async with read_connection(engine) as conn:
         rows = await RemittanceRepository(conn, tenant).review_items(
-            status=status, kind=kind, limit=limit, offset=offset
+            status=status or ["open"], kind=kind, limit=limit, offset=offset
         )
     return [ReviewItemRead(**{k: getattr(r, k) for k in ReviewItemRead.model_fields}) for r in rows]
 
@@ -551,10 +566,7 @@ async def list_statements(
             .limit(limit)
             .offset(offset)
         )
-        return [
-            StatementSummary(statement_id=r.id, account_id=r.account_id, amount_due_cents=r.amount_due_cents)
-            for r in rows
-        ]
+        return [StatementSummary(id=r.id, account_id=r.account_id, amount_due_cents=r.amount_due_cents) for r in rows]
 
 
 async def _statement(tenant: str, engine: AsyncEngine, statement_id: str) -> Any:

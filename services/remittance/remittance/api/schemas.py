@@ -7,6 +7,14 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
+# The values a list filter accepts, so that the OpenAPI names them and an unknown one is refused (422) rather
+# than answered with an empty list (remittance.models says where each is written).
+RemittanceStatus = Literal["posted", "held", "rejected", "superseded"]
+ReviewStatus = Literal["open", "resolved"]
+ReviewKind = Literal[
+    "unbalanced", "unmatched_claim", "unmatched_line", "unpaired_reversal", "unposted_patient_transfer"
+]
+
 
 class IngestedRemittance(BaseModel):
     remittance_id: str
@@ -255,7 +263,7 @@ class StatementRunCreate(BaseModel):
 
 
 class StatementSummary(BaseModel):
-    statement_id: str
+    id: str
     account_id: str
     amount_due_cents: int
 

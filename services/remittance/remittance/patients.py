@@ -231,13 +231,16 @@ async def pending_with_insurance(conn: AsyncConnection, tenant: str, account: st
         )
     )
     waiting = [claim_id for (claim_id,) in rows]
-    if not waiting:  # an empty IN list reads the tenant's every billed claim on SQLite
-        return []
     # a primary whose secondary claim is still out: the secondary is listed above; list the primary too
-    originals = await conn.execute(
-        select(b.original_claim_id).where(
-            and_(b.tenant_id == tenant, b.claim_id.in_(waiting), b.original_claim_id.is_not(None))
+    # (no query for an empty list: an empty IN list reads the tenant's every billed claim on SQLite)
+    originals = (
+        await conn.execute(
+            select(b.original_claim_id).where(
+                and_(b.tenant_id == tenant, b.claim_id.in_(waiting), b.original_claim_id.is_not(None))
+            )
         )
+        if waiting
+        else []
     )
     # a claim a payer forwarded (a crossover) whose crossover payer has not answered, nor been late
     cp = claim_payment.c

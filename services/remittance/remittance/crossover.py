@@ -144,9 +144,13 @@ async def release_late(
 ) -> list[str]:
     """The forwarded payments whose crossover answer is later than ``wait_days`` after their payment date
     (the claims follow-up lists them from the same day): their patient share is posted, due from the
-    patient. Returns the claim ids released."""
+    patient. Returns the claim ids released.
+
+    Lateness is judged as of ``as_of`` but never after ``now``: a run dated ahead must not bill today what
+    the crossover payer still has time to pay. Each payment moves from pending under a conditional update
+    and only the rows this call moved are posted, so two runs at once post a share once."""
     cp, r, le = claim_payment.c, remittance.c, ledger_entry.c
-    cutoff = as_of - timedelta(days=wait_days)
+    cutoff = min(as_of, now.date()) - timedelta(days=wait_days)
     late = (
         await conn.execute(
             select(
@@ -164,6 +168,19 @@ async def release_late(
         )
     ).all()
     late = [p for p in late if (p.payment_date or p.posted_at.date()) < cutoff]
+    if not late:
+        return []
+    moved = set(
+        (
+            await conn.execute(
+                update(claim_payment)
+                .where(and_(cp.id.in_([p.id for p in late]), cp.crossover_state == PENDING))
+                .values(crossover_state=RELEASED)
+                .returning(cp.id)
+            )
+        ).scalars()
+    )
+    late = [p for p in late if p.id in moved]  # another run released the rest meanwhile
     if not late:
         return []
     entries: dict[str, list[tuple[str, int]]] = {p.id: [] for p in late}
@@ -195,5 +212,4 @@ async def release_late(
         for p in late
     ]
     await post_shares(conn, outbox, tenant, shares, now)
-    await conn.execute(update(claim_payment).where(cp.id.in_([p.id for p in late])).values(crossover_state=RELEASED))
     return sorted({p.claim_id for p in late})

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import sys
 from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, timedelta
@@ -386,16 +387,17 @@ async def test_a_crossover_patient_share_waits_for_the_crossover_payers_835(stac
 async def test_a_late_crossover_makes_the_share_due_and_its_answer_takes_it_back(stack: tuple[Any, Any]) -> None:
     client, engine = stack
     await billed(engine, "XO2", "A8", payer_id="MCRB1")
-    medicare = interchange((header("EFTM2", "80.00", payer_id="MCRB1"), [_forwarded("XO2")], []))
+    today = datetime.now(UTC).date()
+    paid_on = today - timedelta(days=40)  # Medicare's BPR16
+    medicare = interchange((header("EFTM2", "80.00", payer_id="MCRB1", paid_on=paid_on), [_forwarded("XO2")], []))
     assert (await client.post("/v1/remittances", content=medicare, headers=X12)).status_code == 201
-    paid_on = date(2026, 11, 20)  # the builders' BPR16
     # a statement run within the wait: nothing is due yet
-    r = await client.post("/v1/statements/runs", json={"as_of": "2026-12-15"}, headers=T)
+    within = (paid_on + timedelta(days=15)).isoformat()
+    r = await client.post("/v1/statements/runs", json={"as_of": within}, headers=T)
     assert r.status_code in (200, 201), r.text
     assert (await account(client, "A8"))["balance_cents"] == 0
     # 30 days and more after Medicare paid, the Medigap plan has not answered: the coinsurance is due
-    late = (paid_on + timedelta(days=31)).isoformat()
-    r = await client.post("/v1/statements/runs", json={"as_of": late}, headers=T)
+    r = await client.post("/v1/statements/runs", json={"as_of": today.isoformat()}, headers=T)
     assert r.status_code in (200, 201), r.text
     assert (await account(client, "A8"))["balance_cents"] == 2000
     assert [s["account_id"] for s in r.json()["statements"]] == ["A8"]
@@ -405,3 +407,49 @@ async def test_a_late_crossover_makes_the_share_due_and_its_answer_takes_it_back
     assert (await account(client, "A8"))["balance_cents"] == 0
     posted = await postings(client, "XO2")
     assert posted["patient_responsibility_cents"] == 0 and sum(posted["totals_cents"].values()) == 12500
+
+
+async def test_a_run_dated_ahead_bills_no_crossover_share_the_payer_still_has_time_to_pay(
+    stack: tuple[Any, Any],
+) -> None:
+    """Lateness counts to the run's date but never past today: a run dated 60 days ahead does not bill the
+    coinsurance of a crossover Medicare paid 5 days ago."""
+    client, engine = stack
+    await billed(engine, "XO3", "A7", payer_id="MCRB1")
+    today = datetime.now(UTC).date()
+    paid_on = today - timedelta(days=5)
+    medicare = interchange((header("EFTM3", "80.00", payer_id="MCRB1", paid_on=paid_on), [_forwarded("XO3")], []))
+    assert (await client.post("/v1/remittances", content=medicare, headers=X12)).status_code == 201
+    ahead = (today + timedelta(days=60)).isoformat()
+    r = await client.post("/v1/statements/runs", json={"as_of": ahead}, headers=T)
+    assert r.status_code == 201, r.text
+    assert r.json()["statements"] == []
+    assert (await account(client, "A7"))["balance_cents"] == 0
+    (forwarded,) = (await postings(client, "XO3"))["payments"]
+    assert forwarded["crossover_state"] == "pending"
+
+
+async def test_two_statement_runs_at_once_post_a_late_crossover_share_once(stack: tuple[Any, Any]) -> None:
+    """Two runs (two operators, a retry) find the same late crossover: the second waits for the first's row
+    lock, then finds it released and posts nothing. SQLite lets one writer in at a time: PostgreSQL only."""
+    client, engine = stack
+    if engine.dialect.name != "postgresql":
+        pytest.skip("SQLite serializes write transactions: the runs cannot overlap")
+    from remittance import crossover
+    from remittance.patients import outbox
+
+    await billed(engine, "XO4", "A6", payer_id="MCRB1")
+    now = datetime.now(UTC)
+    paid_on = now.date() - timedelta(days=40)
+    medicare = interchange((header("EFTM4", "80.00", payer_id="MCRB1", paid_on=paid_on), [_forwarded("XO4")], []))
+    assert (await client.post("/v1/remittances", content=medicare, headers=X12)).status_code == 201
+    async with engine.connect() as first, engine.connect() as second:
+        await first.begin()
+        await second.begin()
+        assert await crossover.release_late(first, outbox(""), "org-1", now.date(), 30, now) == ["XO4"]
+        racing = asyncio.create_task(crossover.release_late(second, outbox(""), "org-1", now.date(), 30, now))
+        await asyncio.sleep(0.5)  # the second run waits on the payment's row lock
+        await first.commit()
+        assert await racing == []
+        await second.commit()
+    assert (await account(client, "A6"))["balance_cents"] == 2000

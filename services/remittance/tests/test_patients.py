@@ -453,3 +453,64 @@ async def test_two_statement_runs_at_once_post_a_late_crossover_share_once(stack
         assert await racing == []
         await second.commit()
     assert (await account(client, "A6"))["balance_cents"] == 2000
+
+
+def _reversal_of(claim_id: str, paid: str, patient: str, pccn: str = "MCR1") -> Any:
+    """The payer takes a payment back (CLP02 22): every amount negated."""
+    return claim(
+        claim_id,
+        "22",
+        "-125.00",
+        f"-{paid}",
+        pccn,
+        patient_resp=f"-{patient}",
+        lines=[
+            line(
+                "99213",
+                "-125.00",
+                f"-{paid}",
+                [("CO", "45", "-25.00"), ("PR", "2", f"-{patient}")],
+                lcn=f"{claim_id}-1",
+            )
+        ],
+    )
+
+
+async def test_a_reversal_takes_back_only_the_patient_share_its_payment_posted(stack: tuple[Any, Any]) -> None:
+    """A reversed crossover payment (CLP02 19, its coinsurance still waiting for the Medigap plan) leaves the
+    patient owing nothing and holding no credit; a reversed ordinary payment takes its coinsurance back."""
+    client, engine = stack
+    await billed(engine, "XO5", "A5", payer_id="MCRB1")
+    medicare = interchange((header("EFTM5", "80.00", payer_id="MCRB1"), [_forwarded("XO5")], []))
+    assert (await client.post("/v1/remittances", content=medicare, headers=X12)).status_code == 201
+    taken = interchange(
+        (header("EFTM6", "-80.00", payer_id="MCRB1"), [_reversal_of("XO5", "80.00", "20.00")], []), isa=2
+    )
+    r = await client.post("/v1/remittances", content=taken, headers=X12)
+    assert r.status_code == 201 and [s["status"] for s in r.json()["remittances"]] == ["posted"], r.text
+    assert (await account(client, "A5"))["claims"] == []
+    async with engine.connect() as conn:
+        rows = (
+            await conn.execute(select(patient_ledger.c.amount_cents).where(patient_ledger.c.account_id == "A5"))
+        ).all()
+    assert rows == []
+
+    await billed(engine, "PC6", "A4")
+    paid = claim(
+        "PC6",
+        "1",
+        "125.00",
+        "80.00",
+        "ACME6",
+        patient_resp="20.00",
+        lines=[line("99213", "125.00", "80.00", [("CO", "45", "25.00"), ("PR", "2", "20.00")], lcn="PC6-1")],
+    )
+    assert (
+        await client.post(
+            "/v1/remittances", content=interchange((header("EFTA6", "80.00"), [paid], []), isa=3), headers=X12
+        )
+    ).status_code == 201
+    assert (await account(client, "A4"))["balance_cents"] == 2000
+    back = interchange((header("EFTA7", "-80.00"), [_reversal_of("PC6", "80.00", "20.00", "ACME6")], []), isa=4)
+    assert (await client.post("/v1/remittances", content=back, headers=X12)).status_code == 201
+    assert (await account(client, "A4"))["balance_cents"] == 0

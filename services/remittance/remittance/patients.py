@@ -313,7 +313,14 @@ async def pending_with_insurance(conn: AsyncConnection, tenant: str, account: st
     crossovers = await conn.execute(
         select(cp.claim_id)
         .join(billed_claim, and_(b.tenant_id == cp.tenant_id, b.claim_id == cp.claim_id))
-        .where(and_(cp.tenant_id == tenant, b.patient_account == account, cp.crossover_state == "pending"))
+        .where(
+            and_(
+                cp.tenant_id == tenant,
+                b.patient_account == account,
+                cp.crossover_state == "pending",
+                cp.reversed_by.is_(None),  # a payment taken back forwards nothing
+            )
+        )
     )
     return sorted(set(waiting) | {c for (c,) in originals if c} | {c for (c,) in crossovers})
 

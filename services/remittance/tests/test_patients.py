@@ -483,12 +483,15 @@ async def test_a_reversal_takes_back_only_the_patient_share_its_payment_posted(s
     await billed(engine, "XO5", "A5", payer_id="MCRB1")
     medicare = interchange((header("EFTM5", "80.00", payer_id="MCRB1"), [_forwarded("XO5")], []))
     assert (await client.post("/v1/remittances", content=medicare, headers=X12)).status_code == 201
+    await billed(engine, "XO5", "A5", state="paid", payer_id="MCRB1")
     taken = interchange(
         (header("EFTM6", "-80.00", payer_id="MCRB1"), [_reversal_of("XO5", "80.00", "20.00")], []), isa=2
     )
     r = await client.post("/v1/remittances", content=taken, headers=X12)
     assert r.status_code == 201 and [s["status"] for s in r.json()["remittances"]] == ["posted"], r.text
-    assert (await account(client, "A5"))["claims"] == []
+    # nothing on the ledger, nothing waiting for a payer: the account has nothing to show
+    after = await client.get("/v1/patient-accounts/A5", headers=T)
+    assert after.status_code == 404, after.text
     async with engine.connect() as conn:
         rows = (
             await conn.execute(select(patient_ledger.c.amount_cents).where(patient_ledger.c.account_id == "A5"))

@@ -230,6 +230,7 @@ class _Poster:
         waiting = await crossover.waiting(
             conn, tenant, [c.patient_control_number for c in claims], self.header.payer_id
         )
+        early = await crossover.answered_already(conn, tenant, claims, self.header.payer_id)
         entries = [claim_entries(c) for c in claims]
         rows = []
         claim_ids = [new_id() for _ in claims]
@@ -312,7 +313,12 @@ class _Poster:
             forwarded = waiting.get(c.patient_control_number)
             is_answer = forwarded is not None and crossover.answers(c, forwarded) and forwarded.id not in answered
             posted = es
-            if is_answer:
+            answered_first = early.get(c.patient_control_number) if c.forwarded else None
+            if answered_first is not None and answered_first.id not in answered.values():
+                # the crossover payer's 835 came first (this one was held): answered, nothing to wait for
+                answered[cp_id] = answered_first.id
+                posted = es + crossover.early_offsets(es, answered_first)
+            elif is_answer:
                 assert forwarded is not None
                 answered[forwarded.id] = cp_id
                 posted = es + crossover.offsets(c, es, forwarded)

@@ -517,3 +517,36 @@ async def test_a_reversal_takes_back_only_the_patient_share_its_payment_posted(s
     back = interchange((header("EFTA7", "-80.00"), [_reversal_of("PC6", "80.00", "20.00", "ACME6")], []), isa=4)
     assert (await client.post("/v1/remittances", content=back, headers=X12)).status_code == 201
     assert (await account(client, "A4"))["balance_cents"] == 0
+
+
+async def test_a_crossover_answered_while_the_forwarding_835_was_held_is_not_billed_late(
+    stack: tuple[Any, Any],
+) -> None:
+    """Medicare's CLP02 19 835 is held (its BPR02 does not add up) when the Medigap plan's answer comes: the
+    answer posts as an ordinary payment. Releasing Medicare's 835 finds that answer: the forwarded payment
+    is answered at once, so no late run bills the patient the coinsurance the Medigap plan paid, and the
+    claim's totals count each dollar once."""
+    from remittance import review
+
+    client, engine = stack
+    await billed(engine, "XO7", "A2", payer_id="MCRB1")
+    paid_on = datetime.now(UTC).date() - timedelta(days=40)
+    short = interchange((header("EFTM7", "70.00", payer_id="MCRB1", paid_on=paid_on), [_forwarded("XO7")], []))
+    r = await client.post("/v1/remittances", content=short, headers=X12)
+    (held,) = r.json()["remittances"]
+    assert held["status"] == "held", r.text
+    medigap = interchange((header("EFTG7", "20.00", payer_id="MGAP1"), [_crossover_answer("XO7")], []), isa=2)
+    assert (await client.post("/v1/remittances", content=medigap, headers=X12)).status_code == 201
+    decision = review.Decision("biller.ann", "EOB checked: 10.00 withheld")
+    await review.release(engine, tenant="org-1", remittance_id=held["remittance_id"], decision=decision)
+
+    posted = await postings(client, "XO7")
+    by_status = {p["status_code"]: p for p in posted["payments"]}
+    forwarded, answer = by_status["19"], by_status["2"]
+    assert (forwarded["crossover_state"], answer["crossover_of"]) == ("answered", forwarded["id"]), posted
+    totals = posted["totals_cents"]
+    assert totals["payment"] == 10000 and posted["patient_responsibility_cents"] == 0, totals
+    assert sum(totals.values()) == 12500, totals
+    r = await client.post("/v1/statements/runs", json={}, headers=T)
+    assert r.status_code == 201 and r.json()["statements"] == [], r.text
+    assert (await account(client, "A2"))["balance_cents"] == 0

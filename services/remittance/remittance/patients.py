@@ -299,10 +299,12 @@ async def pending_with_insurance(conn: AsyncConnection, tenant: str, account: st
     waiting = [claim_id for (claim_id,) in rows]
     # a primary whose secondary claim is still out: the secondary is listed above; list the primary too
     # (no query for an empty list: an empty IN list reads the tenant's every billed claim on SQLite)
-    originals = (
-        await conn.execute(
-            select(b.original_claim_id).where(
-                and_(b.tenant_id == tenant, b.claim_id.in_(waiting), b.original_claim_id.is_not(None))
+    originals: list[str | None] = (
+        list(
+            await conn.scalars(
+                select(b.original_claim_id).where(
+                    and_(b.tenant_id == tenant, b.claim_id.in_(waiting), b.original_claim_id.is_not(None))
+                )
             )
         )
         if waiting
@@ -322,7 +324,7 @@ async def pending_with_insurance(conn: AsyncConnection, tenant: str, account: st
             )
         )
     )
-    return sorted(set(waiting) | {c for (c,) in originals if c} | {c for (c,) in crossovers})
+    return sorted(set(waiting) | {c for c in originals if c} | {c for (c,) in crossovers})
 
 
 @dataclass

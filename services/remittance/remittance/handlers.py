@@ -26,7 +26,7 @@ from rcm_shared.payloads.remittance import (
     ProviderAdjustedV1,
 )
 from rcm_shared.x12.sets.x835 import ClaimPayment, Item835, PaymentHeader, PaymentTrailer, ProviderAdjustment, iter_835
-from sqlalchemy import and_, delete, insert, select, update
+from sqlalchemy import and_, case, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncTransaction
 
@@ -422,20 +422,27 @@ class _Poster:
         return self._event(payload, key), "remittance.claim.adjudicated", key
 
     async def _reversal(self, conn: AsyncConnection, c: ClaimPayment, cp_id: str) -> tuple[Envelope, str, str | None]:
-        """Pair a CLP02=22 reversal with the original posting of the same payer claim control number."""
+        """Pair a CLP02=22 reversal with the original posting of the same payer claim control number: the one
+        it negates (the same amount) first, then one from an earlier 835 (a payer that keeps the claim number
+        sends the corrected payment in the reversal's own 835, right after it), then the latest."""
+        cp = claim_payment.c
         original = (
             await conn.execute(
-                select(claim_payment.c.id, claim_payment.c.remittance_id)
+                select(cp.id, cp.remittance_id)
                 .where(
                     and_(
-                        claim_payment.c.tenant_id == self.tenant,
-                        claim_payment.c.claim_id == c.patient_control_number,
-                        claim_payment.c.payer_claim_control_number == c.payer_claim_control_number,
-                        claim_payment.c.status_code != REVERSAL,
-                        claim_payment.c.reversed_by.is_(None),
+                        cp.tenant_id == self.tenant,
+                        cp.claim_id == c.patient_control_number,
+                        cp.payer_claim_control_number == c.payer_claim_control_number,
+                        cp.status_code != REVERSAL,
+                        cp.reversed_by.is_(None),
                     )
                 )
-                .order_by(claim_payment.c.posted_at.desc())
+                .order_by(
+                    case((cp.paid_cents == -cents(c.paid), 0), else_=1),
+                    case((cp.remittance_id == self.id, 1), else_=0),
+                    cp.posted_at.desc(),
+                )
                 .limit(1)
             )
         ).first()

@@ -6,6 +6,7 @@ import asyncio
 import sys
 from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -550,3 +551,50 @@ async def test_a_crossover_answered_while_the_forwarding_835_was_held_is_not_bil
     r = await client.post("/v1/statements/runs", json={}, headers=T)
     assert r.status_code == 201 and r.json()["statements"] == [], r.text
     assert (await account(client, "A2"))["balance_cents"] == 0
+
+
+def _paid(claim_id: str, pccn: str, paid: str, patient: str, sign: str = "") -> Any:
+    """A 125.00 claim: paid, coinsurance left to the patient, the rest contractual; sign '-' reverses it."""
+    status = "22" if sign else "1"
+    contractual = str(Decimal("125.00") - Decimal(paid) - Decimal(patient))
+    return claim(
+        claim_id,
+        status,
+        f"{sign}125.00",
+        f"{sign}{paid}",
+        pccn,
+        patient_resp=f"{sign}{patient}",
+        lines=[
+            line(
+                "99213",
+                f"{sign}125.00",
+                f"{sign}{paid}",
+                [("CO", "45", f"{sign}{contractual}"), ("PR", "2", f"{sign}{patient}")],
+                lcn=f"{claim_id}-1",
+            )
+        ],
+    )
+
+
+async def test_a_reversal_pairs_with_the_payment_it_negates_not_the_correction_after_it(
+    stack: tuple[Any, Any],
+) -> None:
+    """A payer that keeps its claim number sends the reversal and the corrected payment in one 835: the
+    reversal takes back the first payment (and its coinsurance), not the correction posted with it."""
+    client, engine = stack
+    await billed(engine, "PC8", "A3")
+    first = interchange((header("EFTP8", "80.00"), [_paid("PC8", "ACME8", "80.00", "20.00")], []))
+    assert (await client.post("/v1/remittances", content=first, headers=X12)).status_code == 201
+    again = [_paid("PC8", "ACME8", "80.00", "20.00", "-"), _paid("PC8", "ACME8", "90.00", "10.00")]
+    assert (
+        await client.post(
+            "/v1/remittances", content=interchange((header("EFTP9", "10.00"), again, []), isa=2), headers=X12
+        )
+    ).status_code == 201
+    payments = {(p["status_code"], p["paid_cents"]): p for p in (await postings(client, "PC8"))["payments"]}
+    assert payments[("22", -8000)]["reversal_of"] == payments[("1", 8000)]["id"]
+    assert payments[("1", 9000)]["reversed_by"] is None
+    assert (await account(client, "A3"))["balance_cents"] == 1000
+    last = interchange((header("EFTP10", "-90.00"), [_paid("PC8", "ACME8", "90.00", "10.00", "-")], []), isa=3)
+    assert (await client.post("/v1/remittances", content=last, headers=X12)).status_code == 201
+    assert (await account(client, "A3"))["balance_cents"] == 0

@@ -54,7 +54,15 @@ from sqlalchemy import text
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "tests" / "e2e"))
-from test_demo_cycle import SERVICES, _check_books, _drop, _pages, _stack_env, _token  # noqa: E402
+from test_demo_cycle import (  # noqa: E402
+    SERVICES,
+    _check_books,
+    _drop,
+    _pages,
+    _stack_env,
+    _token,
+    released_imbalance,
+)
 
 PATIENTS = int(os.environ.get("RCM_CHAOS_PATIENTS", "150"))
 DEMO_ARGS = ("--patients", str(PATIENTS), "--seed", "5")
@@ -337,7 +345,8 @@ def _check_no_doubles(tables: Tables, offset: int, var: Path) -> dict[str, int]:
         published = tables.rows(service, "SELECT count(*), sum(publish_count) FROM {t}outbox_event")[0]
         figures[f"{service}: events committed (outbox)"] = int(published[0])
         figures[f"{service}: publishes, replays included"] = int(published[1] or 0)
-    # every remittance posted, and balanced: BPR02 = the claim payments - the provider-level adjustments
+    # every remittance posted, and balanced: BPR02 = the claim payments - the provider-level adjustments,
+    # to the cent; a held one an operator released is off by exactly the imbalance its hold recorded
     remit_url = f"http://127.0.0.1:{8003 + offset}"
     with httpx.Client(timeout=30, headers={"Authorization": f"Bearer {_token(offset, var)}"}) as http:
         for r in _pages(http, f"{remit_url}/v1/remittances"):
@@ -345,8 +354,9 @@ def _check_no_doubles(tables: Tables, offset: int, var: Path) -> dict[str, int]:
             payments = _pages(http, f"{remit_url}/v1/remittances/{r['id']}/claims")
             assert len(payments) == r["claim_count"], r
             paid = sum(p["paid_cents"] for p in payments)
-            assert r["total_paid_cents"] == paid - r["plb_total_cents"], r
+            assert r["total_paid_cents"] == paid - r["plb_total_cents"] + released_imbalance(r), r
             figures["remittances balanced"] = figures.get("remittances balanced", 0) + 1
+            figures["released after review"] = figures.get("released after review", 0) + bool(r["review_decision"])
     return figures
 
 

@@ -19,7 +19,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from rcm_shared.bus.outbox import Outbox
-from rcm_shared.x12.sets.x835 import ClaimPayment
+from rcm_shared.x12.sets.x835 import FORWARDED, ClaimPayment
 from sqlalchemy import and_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -94,6 +94,74 @@ async def waiting(conn: AsyncConnection, tenant: str, claim_ids: Sequence[str], 
     return found
 
 
+@dataclass
+class EarlyAnswer:
+    """A crossover payer's payment that was posted before the forwarded payment it answers (the forwarding
+    payer's 835 was held, then released): posted as an ordinary payment, its CARC 23 still on the ledger."""
+
+    id: str
+    prior_payer: list[tuple[str, int]]  # its CARC 23 ledger entries (entry type, cents)
+
+
+async def answered_already(
+    conn: AsyncConnection, tenant: str, claims: Sequence[ClaimPayment], payer_id: str
+) -> dict[str, EarlyAnswer]:
+    """For the forwarded payments among ``claims`` (this 835's, from ``payer_id``), the crossover payer's
+    answer already posted for the same claim, by claim id: a payment from the carrier NM1*TT names (from
+    another payer when it names none) that is no reversal, no forward, answers nothing yet and stands."""
+    forwarded = {c.patient_control_number: c.crossover_carrier.get("id") for c in claims if c.forwarded}
+    if not forwarded:
+        return {}
+    cp, r, le = claim_payment.c, remittance.c, ledger_entry.c
+    found: dict[str, EarlyAnswer] = {}
+    rows = await conn.execute(
+        select(cp.id, cp.claim_id, r.payer_id)
+        .join(remittance, r.id == cp.remittance_id)
+        .where(
+            and_(
+                cp.tenant_id == tenant,
+                cp.claim_id.in_(list(forwarded)),
+                cp.status_code.not_in((REVERSAL, *FORWARDED)),
+                cp.reversed_by.is_(None),
+                cp.crossover_of.is_(None),
+                r.payer_id != payer_id,
+            )
+        )
+        .order_by(cp.posted_at, cp.id)
+    )
+    for row in rows:
+        carrier = forwarded[row.claim_id]
+        if carrier is None or row.payer_id == carrier:
+            found[row.claim_id] = EarlyAnswer(row.id, [])  # the latest
+    if found:
+        by_id = {a.id: a for a in found.values()}
+        for payment_id, entry_type, amount in await conn.execute(
+            select(le.claim_payment_id, le.entry_type, le.amount_cents)
+            .where(
+                and_(
+                    le.claim_payment_id.in_(list(by_id)),
+                    le.reason_code == PRIOR_PAYER,
+                    le.group_code.in_(("OA", "CO", "PI")),
+                )
+            )
+            .order_by(le.id)
+        ):
+            by_id[payment_id].prior_payer.append((entry_type, amount))
+    return found
+
+
+def early_offsets(entries: list[Entry], answer: EarlyAnswer) -> list[Entry]:
+    """``offsets`` of an answer posted before its forwarded payment, posted with the forwarded payment: the
+    answer's CARC 23 and this payment's patient share (what the answer left to the patient replaces it)."""
+    out = [Entry(entry_type, -amount, None, PRIOR_PAYER) for entry_type, amount in answer.prior_payer]
+    out += [
+        Entry(e.entry_type, -e.amount_cents, None, None)
+        for e in entries
+        if e.entry_type in PATIENT_TYPES and e.group_code is not None and e.amount_cents
+    ]
+    return out
+
+
 def answers(c: ClaimPayment, forwarded: Forwarded) -> bool:
     """Whether this payment is the crossover payer's answer to the forwarded one (``waiting`` already left out
     the forwarding payer's own restatements), not a reversal."""
@@ -144,9 +212,13 @@ async def release_late(
 ) -> list[str]:
     """The forwarded payments whose crossover answer is later than ``wait_days`` after their payment date
     (the claims follow-up lists them from the same day): their patient share is posted, due from the
-    patient. Returns the claim ids released."""
+    patient. Returns the claim ids released.
+
+    Lateness is judged as of ``as_of`` but never after ``now``: a run dated ahead must not bill today what
+    the crossover payer still has time to pay. Each payment moves from pending under a conditional update
+    and only the rows this call moved are posted, so two runs at once post a share once."""
     cp, r, le = claim_payment.c, remittance.c, ledger_entry.c
-    cutoff = as_of - timedelta(days=wait_days)
+    cutoff = min(as_of, now.date()) - timedelta(days=wait_days)
     late = (
         await conn.execute(
             select(
@@ -164,6 +236,19 @@ async def release_late(
         )
     ).all()
     late = [p for p in late if (p.payment_date or p.posted_at.date()) < cutoff]
+    if not late:
+        return []
+    moved = set(
+        (
+            await conn.execute(
+                update(claim_payment)
+                .where(and_(cp.id.in_([p.id for p in late]), cp.crossover_state == PENDING))
+                .values(crossover_state=RELEASED)
+                .returning(cp.id)
+            )
+        ).scalars()
+    )
+    late = [p for p in late if p.id in moved]  # another run released the rest meanwhile
     if not late:
         return []
     entries: dict[str, list[tuple[str, int]]] = {p.id: [] for p in late}
@@ -195,5 +280,4 @@ async def release_late(
         for p in late
     ]
     await post_shares(conn, outbox, tenant, shares, now)
-    await conn.execute(update(claim_payment).where(cp.id.in_([p.id for p in late])).values(crossover_state=RELEASED))
     return sorted({p.claim_id for p in late})

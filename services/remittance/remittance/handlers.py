@@ -26,7 +26,7 @@ from rcm_shared.payloads.remittance import (
     ProviderAdjustedV1,
 )
 from rcm_shared.x12.sets.x835 import ClaimPayment, Item835, PaymentHeader, PaymentTrailer, ProviderAdjustment, iter_835
-from sqlalchemy import and_, delete, insert, select, update
+from sqlalchemy import and_, case, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncTransaction
 
@@ -139,6 +139,10 @@ class _Overtaken(Exception):
 
 
 class _Poster:
+    # whether this set's payments may be the originals of reversals posted before them (a held set released
+    # after the payer's reversal of one of its payments came: that reversal found no original then)
+    pairs_earlier_reversals = False
+
     def __init__(self, tenant: str, header: PaymentHeader, digest: str, outbox: Outbox) -> None:
         self.outbox = outbox
         self.tenant = tenant
@@ -226,6 +230,7 @@ class _Poster:
         waiting = await crossover.waiting(
             conn, tenant, [c.patient_control_number for c in claims], self.header.payer_id
         )
+        early = await crossover.answered_already(conn, tenant, claims, self.header.payer_id)
         entries = [claim_entries(c) for c in claims]
         rows = []
         claim_ids = [new_id() for _ in claims]
@@ -253,6 +258,9 @@ class _Poster:
                 }
             )
         await bulk_insert(conn, claim_payment, rows)
+        reversed_already = (
+            await self._pair_earlier_reversals(conn, claims, claim_ids) if self.pairs_earlier_reversals else set()
+        )
         line_rows: list[dict[str, Any]] = []
         reviews: list[dict[str, Any]] = []
         for c, cp_id in zip(claims, claim_ids, strict=True):
@@ -305,7 +313,12 @@ class _Poster:
             forwarded = waiting.get(c.patient_control_number)
             is_answer = forwarded is not None and crossover.answers(c, forwarded) and forwarded.id not in answered
             posted = es
-            if is_answer:
+            answered_first = early.get(c.patient_control_number) if c.forwarded else None
+            if answered_first is not None and answered_first.id not in answered.values():
+                # the crossover payer's 835 came first (this one was held): answered, nothing to wait for
+                answered[cp_id] = answered_first.id
+                posted = es + crossover.early_offsets(es, answered_first)
+            elif is_answer:
                 assert forwarded is not None
                 answered[forwarded.id] = cp_id
                 posted = es + crossover.offsets(c, es, forwarded)
@@ -343,7 +356,18 @@ class _Poster:
         if ledger_rows:
             await bulk_insert(conn, ledger_entry, ledger_rows)
         await bulk_insert(conn, review_item, reviews)
-        await post_patient_share(conn, self.outbox, tenant, self.id, claims, entries, claim_ids, now)
+        # a payment its reversal already took back leaves the patient nothing (the reversal took nothing back)
+        standing = [i for i, cp_id in enumerate(claim_ids) if cp_id not in reversed_already]
+        await post_patient_share(
+            conn,
+            self.outbox,
+            tenant,
+            self.id,
+            [claims[i] for i in standing],
+            [entries[i] for i in standing],
+            [claim_ids[i] for i in standing],
+            now,
+        )
         if taken_back:
             await post_shares(conn, self.outbox, tenant, taken_back, now)
         await crossover.mark_answered(conn, answered)
@@ -398,20 +422,27 @@ class _Poster:
         return self._event(payload, key), "remittance.claim.adjudicated", key
 
     async def _reversal(self, conn: AsyncConnection, c: ClaimPayment, cp_id: str) -> tuple[Envelope, str, str | None]:
-        """Pair a CLP02=22 reversal with the original posting of the same payer claim control number."""
+        """Pair a CLP02=22 reversal with the original posting of the same payer claim control number: the one
+        it negates (the same amount) first, then one from an earlier 835 (a payer that keeps the claim number
+        sends the corrected payment in the reversal's own 835, right after it), then the latest."""
+        cp = claim_payment.c
         original = (
             await conn.execute(
-                select(claim_payment.c.id, claim_payment.c.remittance_id)
+                select(cp.id, cp.remittance_id)
                 .where(
                     and_(
-                        claim_payment.c.tenant_id == self.tenant,
-                        claim_payment.c.claim_id == c.patient_control_number,
-                        claim_payment.c.payer_claim_control_number == c.payer_claim_control_number,
-                        claim_payment.c.status_code != REVERSAL,
-                        claim_payment.c.reversed_by.is_(None),
+                        cp.tenant_id == self.tenant,
+                        cp.claim_id == c.patient_control_number,
+                        cp.payer_claim_control_number == c.payer_claim_control_number,
+                        cp.status_code != REVERSAL,
+                        cp.reversed_by.is_(None),
                     )
                 )
-                .order_by(claim_payment.c.posted_at.desc())
+                .order_by(
+                    case((cp.paid_cents == -cents(c.paid), 0), else_=1),
+                    case((cp.remittance_id == self.id, 1), else_=0),
+                    cp.posted_at.desc(),
+                )
                 .limit(1)
             )
         ).first()
@@ -438,6 +469,62 @@ class _Poster:
             original_remittance_id=original.remittance_id if original is not None else None,
         )
         return self._event(payload, c.patient_control_number), "remittance.claim.adjudicated", c.patient_control_number
+
+    async def _pair_earlier_reversals(
+        self, conn: AsyncConnection, claims: list[ClaimPayment], claim_ids: list[str]
+    ) -> set[str]:
+        """Pair this set's payments with the payer's reversals of them that were posted first and found no
+        original (same claim, payer claim number and amount): the pair is marked as ``_reversal`` marks one,
+        and the reversal's review item resolved. Claims applied the reversal's money when it came, so no
+        event is emitted again: the payment's own adjudication nets with it there. Returns the payment ids
+        paired."""
+        cp, v = claim_payment.c, review_item.c
+        wanted = {
+            (c.patient_control_number, c.payer_claim_control_number, -cents(c.paid)): cp_id
+            for c, cp_id in zip(claims, claim_ids, strict=True)
+            if c.status != REVERSAL
+        }
+        if not wanted:
+            return set()
+        found = await conn.execute(
+            select(cp.id, cp.remittance_id, cp.claim_id, cp.payer_claim_control_number, cp.paid_cents)
+            .where(
+                and_(
+                    cp.tenant_id == self.tenant,
+                    cp.claim_id.in_(list({claim_id for claim_id, _n, _p in wanted})),
+                    cp.status_code == REVERSAL,
+                    cp.reversal_of.is_(None),
+                    cp.remittance_id != self.id,
+                )
+            )
+            .order_by(cp.posted_at, cp.id)
+        )
+        paired: dict[str, Any] = {}
+        for r in found:
+            payment = wanted.pop((r.claim_id, r.payer_claim_control_number, r.paid_cents), None)
+            if payment is not None:
+                paired[payment] = r
+        for payment, r in paired.items():
+            await conn.execute(update(claim_payment).where(cp.id == payment).values(reversed_by=r.id))
+            await conn.execute(update(claim_payment).where(cp.id == r.id).values(reversal_of=payment))
+            await conn.execute(
+                update(review_item)
+                .where(
+                    and_(
+                        v.tenant_id == self.tenant,
+                        v.remittance_id == r.remittance_id,
+                        v.claim_id == r.claim_id,
+                        v.kind == "unpaired_reversal",
+                        v.status == "open",
+                    )
+                )
+                .values(
+                    status="resolved",
+                    resolved_at=self.now,
+                    note=f"paired with its original, released from held remittance {self.id}",
+                )
+            )
+        return set(paired)
 
     async def _post_plbs(self, conn: AsyncConnection, plbs: list[ProviderAdjustment]) -> None:
         refs = {p.reference for p in plbs if p.reference}

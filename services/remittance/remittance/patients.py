@@ -3,8 +3,10 @@
 A claim's patient responsibility (PR: deductible, coinsurance, copay, other) becomes due from the patient
 only once every payer on it has adjudicated: a primary's PR on a claim that goes on to a secondary payer
 (the claims service says so with ``next_payer_id``) is not due; the secondary's 835 says what the patient
-owes. Reversals post their negative PR, so a reversed payment takes its patient charge back and the
-corrected one posts fresh. The ledger is signed: + the patient owes, - the patient paid (or has a credit).
+owes. Reversals post their negative PR as far as the payment they reverse put it on the ledger, so a
+reversed payment takes its patient charge back (and nothing of a share that was never due: a crossover's
+still waiting, a primary's with a secondary to come) and the corrected one posts fresh.
+The ledger is signed: + the patient owes, - the patient paid (or has a credit).
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from sqlalchemy import and_, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from remittance.domain.posting import CONTRACTUAL, PATIENT_TRANSFER, PATIENT_TYPES, Entry, cents
+from remittance.domain.posting import CONTRACTUAL, PATIENT_TRANSFER, PATIENT_TYPES, REVERSAL, Entry, cents
 from remittance.models import (
     billed_claim,
     bus,
@@ -116,7 +118,11 @@ async def post_shares(
     rows: list[dict[str, Any]] = []
     names: dict[str, tuple[str, str | None]] = {}
     touched: dict[str, list[str]] = defaultdict(list)
-    for share in shares:
+    reversals = [s for s in shares if s.status == REVERSAL and not s.due and s.claim_id in known]
+    reversal_ids = {s.claim_payment_id for s in reversals}
+    reached: dict[str, dict[str, int]] | None = None
+    # reversals last: they take back what their original posted, in this batch too
+    for share in sorted(shares, key=lambda s: s.claim_payment_id in reversal_ids):
         billed = known.get(share.claim_id)
         if billed is None:
             continue  # a claim we know nothing about (no account): its payment is in review already
@@ -127,7 +133,12 @@ async def post_shares(
         )
         if not share.due and (pending_other_payer or share.status in FORWARDED):
             continue  # the next payer's 835 says what the patient owes (a crossover's: remittance.crossover)
-        for entry_type, amount_cents in share.entries:
+        entries = share.entries
+        if share.claim_payment_id in reversal_ids:
+            if reached is None:
+                reached = await _reached_ledger(conn, tenant, reversals, known, rows)
+            entries = _taken_back(share.entries, reached.get(share.claim_payment_id, {}))
+        for entry_type, amount_cents in entries:
             rows.append(
                 {
                     "tenant_id": tenant,
@@ -158,6 +169,61 @@ async def post_shares(
         for r in rows:
             changes[r["account_id"]] += r["amount_cents"]
         await _balance_events(conn, outbox, tenant, changes, "insurance", touched)
+
+
+async def _reached_ledger(
+    conn: AsyncConnection,
+    tenant: str,
+    reversals: Sequence[PatientShare],
+    known: dict[str, Any],
+    batch: Sequence[dict[str, Any]],
+) -> dict[str, dict[str, int]]:
+    """Per reversal (its claim payment id), what the payment it reverses put on the patient's ledger, by
+    entry type: nothing when its share was never due (a crossover still waiting, a primary with a
+    secondary to come) or when no original was found; ``batch`` holds the rows about to be posted with it."""
+    cp, p = claim_payment.c, patient_ledger.c
+    original_of = {
+        rid: oid
+        for rid, oid in await conn.execute(
+            select(cp.id, cp.reversal_of).where(
+                and_(cp.id.in_([s.claim_payment_id for s in reversals]), cp.reversal_of.is_not(None))
+            )
+        )
+    }
+    posted: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    if original_of:
+        accounts = list({known[s.claim_id].patient_account for s in reversals})
+        for payment_id, entry_type, amount in await conn.execute(
+            select(p.claim_payment_id, p.entry_type, func.sum(p.amount_cents))
+            .where(
+                and_(
+                    p.tenant_id == tenant,
+                    p.account_id.in_(accounts),
+                    p.claim_payment_id.in_(list(original_of.values())),
+                )
+            )
+            .group_by(p.claim_payment_id, p.entry_type)
+        ):
+            posted[payment_id][entry_type] += int(amount or 0)
+        for row in batch:
+            if row["claim_payment_id"] in original_of.values():
+                posted[row["claim_payment_id"]][row["entry_type"]] += row["amount_cents"]
+    return {rid: dict(posted[oid]) for rid, oid in original_of.items()}
+
+
+def _taken_back(entries: list[tuple[str, int]], reached: dict[str, int]) -> list[tuple[str, int]]:
+    """A reversal's patient entries (negative), each no larger than what its original left on the ledger."""
+    out = []
+    left = dict(reached)
+    for entry_type, amount in entries:
+        if amount >= 0:  # a reversal restating a credit: as sent
+            out.append((entry_type, amount))
+            continue
+        take = min(-amount, max(left.get(entry_type, 0), 0))
+        left[entry_type] = left.get(entry_type, 0) - take
+        if take:
+            out.append((entry_type, -take))
+    return out
 
 
 async def _balance_events(
@@ -231,22 +297,34 @@ async def pending_with_insurance(conn: AsyncConnection, tenant: str, account: st
         )
     )
     waiting = [claim_id for (claim_id,) in rows]
-    if not waiting:  # an empty IN list reads the tenant's every billed claim on SQLite
-        return []
     # a primary whose secondary claim is still out: the secondary is listed above; list the primary too
-    originals = await conn.execute(
-        select(b.original_claim_id).where(
-            and_(b.tenant_id == tenant, b.claim_id.in_(waiting), b.original_claim_id.is_not(None))
+    # (no query for an empty list: an empty IN list reads the tenant's every billed claim on SQLite)
+    originals: list[str | None] = (
+        list(
+            await conn.scalars(
+                select(b.original_claim_id).where(
+                    and_(b.tenant_id == tenant, b.claim_id.in_(waiting), b.original_claim_id.is_not(None))
+                )
+            )
         )
+        if waiting
+        else []
     )
     # a claim a payer forwarded (a crossover) whose crossover payer has not answered, nor been late
     cp = claim_payment.c
     crossovers = await conn.execute(
         select(cp.claim_id)
         .join(billed_claim, and_(b.tenant_id == cp.tenant_id, b.claim_id == cp.claim_id))
-        .where(and_(cp.tenant_id == tenant, b.patient_account == account, cp.crossover_state == "pending"))
+        .where(
+            and_(
+                cp.tenant_id == tenant,
+                b.patient_account == account,
+                cp.crossover_state == "pending",
+                cp.reversed_by.is_(None),  # a payment taken back forwards nothing
+            )
+        )
     )
-    return sorted(set(waiting) | {c for (c,) in originals if c} | {c for (c,) in crossovers})
+    return sorted(set(waiting) | {c for c in originals if c} | {c for (c,) in crossovers})
 
 
 @dataclass

@@ -111,6 +111,8 @@ class Decision:
 class _Release(_Poster):
     """Posts a held set as the payer sent it: the operator's decision stands in for the balance check."""
 
+    pairs_earlier_reversals = True
+
     def __init__(self, tenant: str, header: PaymentHeader, row: Any, outbox: Outbox) -> None:
         super().__init__(tenant, header, row.file_sha256, outbox)
         self.id = row.id

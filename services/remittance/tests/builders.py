@@ -20,14 +20,16 @@ PAYER = Party("ZZ", "ACMEPAYER", "ACMEPAYER")
 US = Party("ZZ", "CLINIC1", "CLINIC1")
 
 
-def header(trace: str, total: str, method: str = "ACH", payer_id: str = "ACME01") -> PaymentHeader:
+def header(
+    trace: str, total: str, method: str = "ACH", payer_id: str = "ACME01", paid_on: date | None = None
+) -> PaymentHeader:
     return PaymentHeader(
         transaction="",
         handling_code="I",
         total_paid=D(total),
         credit_debit="C",
         payment_method=method,
-        payment_date=date(2026, 11, 20),
+        payment_date=paid_on or date(2026, 11, 20),
         trace_number=trace,
         trace_originator="1512345678",
         payer_name="ACME HEALTH PLAN",

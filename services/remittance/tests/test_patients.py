@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import sys
 from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -390,16 +392,17 @@ async def test_a_crossover_patient_share_waits_for_the_crossover_payers_835(stac
 async def test_a_late_crossover_makes_the_share_due_and_its_answer_takes_it_back(stack: tuple[Any, Any]) -> None:
     client, engine = stack
     await billed(engine, "XO2", "A8", payer_id="MCRB1")
-    medicare = interchange((header("EFTM2", "80.00", payer_id="MCRB1"), [_forwarded("XO2")], []))
+    today = datetime.now(UTC).date()
+    paid_on = today - timedelta(days=40)  # Medicare's BPR16
+    medicare = interchange((header("EFTM2", "80.00", payer_id="MCRB1", paid_on=paid_on), [_forwarded("XO2")], []))
     assert (await client.post("/v1/remittances", content=medicare, headers=X12)).status_code == 201
-    paid_on = date(2026, 11, 20)  # the builders' BPR16
     # a statement run within the wait: nothing is due yet
-    r = await client.post("/v1/statements/runs", json={"as_of": "2026-12-15"}, headers=T)
+    within = (paid_on + timedelta(days=15)).isoformat()
+    r = await client.post("/v1/statements/runs", json={"as_of": within}, headers=T)
     assert r.status_code in (200, 201), r.text
     assert (await account(client, "A8"))["balance_cents"] == 0
     # 30 days and more after Medicare paid, the Medigap plan has not answered: the coinsurance is due
-    late = (paid_on + timedelta(days=31)).isoformat()
-    r = await client.post("/v1/statements/runs", json={"as_of": late}, headers=T)
+    r = await client.post("/v1/statements/runs", json={"as_of": today.isoformat()}, headers=T)
     assert r.status_code in (200, 201), r.text
     assert (await account(client, "A8"))["balance_cents"] == 2000
     assert [s["account_id"] for s in r.json()["statements"]] == ["A8"]
@@ -409,3 +412,193 @@ async def test_a_late_crossover_makes_the_share_due_and_its_answer_takes_it_back
     assert (await account(client, "A8"))["balance_cents"] == 0
     posted = await postings(client, "XO2")
     assert posted["patient_responsibility_cents"] == 0 and sum(posted["totals_cents"].values()) == 12500
+
+
+async def test_a_run_dated_ahead_bills_no_crossover_share_the_payer_still_has_time_to_pay(
+    stack: tuple[Any, Any],
+) -> None:
+    """Lateness counts to the run's date but never past today: a run dated 60 days ahead does not bill the
+    coinsurance of a crossover Medicare paid 5 days ago."""
+    client, engine = stack
+    await billed(engine, "XO3", "A7", payer_id="MCRB1")
+    today = datetime.now(UTC).date()
+    paid_on = today - timedelta(days=5)
+    medicare = interchange((header("EFTM3", "80.00", payer_id="MCRB1", paid_on=paid_on), [_forwarded("XO3")], []))
+    assert (await client.post("/v1/remittances", content=medicare, headers=X12)).status_code == 201
+    ahead = (today + timedelta(days=60)).isoformat()
+    r = await client.post("/v1/statements/runs", json={"as_of": ahead}, headers=T)
+    assert r.status_code == 201, r.text
+    assert r.json()["statements"] == []
+    assert (await account(client, "A7"))["balance_cents"] == 0
+    (forwarded,) = (await postings(client, "XO3"))["payments"]
+    assert forwarded["crossover_state"] == "pending"
+
+
+async def test_two_statement_runs_at_once_post_a_late_crossover_share_once(stack: tuple[Any, Any]) -> None:
+    """Two runs (two operators, a retry) find the same late crossover: the second waits for the first's row
+    lock, then finds it released and posts nothing. SQLite lets one writer in at a time: PostgreSQL only."""
+    client, engine = stack
+    if engine.dialect.name != "postgresql":
+        pytest.skip("SQLite serializes write transactions: the runs cannot overlap")
+    from remittance import crossover
+    from remittance.patients import outbox
+
+    await billed(engine, "XO4", "A6", payer_id="MCRB1")
+    now = datetime.now(UTC)
+    paid_on = now.date() - timedelta(days=40)
+    medicare = interchange((header("EFTM4", "80.00", payer_id="MCRB1", paid_on=paid_on), [_forwarded("XO4")], []))
+    assert (await client.post("/v1/remittances", content=medicare, headers=X12)).status_code == 201
+    async with engine.connect() as first, engine.connect() as second:
+        await first.begin()
+        await second.begin()
+        assert await crossover.release_late(first, outbox(""), "org-1", now.date(), 30, now) == ["XO4"]
+        racing = asyncio.create_task(crossover.release_late(second, outbox(""), "org-1", now.date(), 30, now))
+        await asyncio.sleep(0.5)  # the second run waits on the payment's row lock
+        await first.commit()
+        assert await racing == []
+        await second.commit()
+    assert (await account(client, "A6"))["balance_cents"] == 2000
+
+
+def _reversal_of(claim_id: str, paid: str, patient: str, pccn: str = "MCR1") -> Any:
+    """The payer takes a payment back (CLP02 22): every amount negated."""
+    return claim(
+        claim_id,
+        "22",
+        "-125.00",
+        f"-{paid}",
+        pccn,
+        patient_resp=f"-{patient}",
+        lines=[
+            line(
+                "99213",
+                "-125.00",
+                f"-{paid}",
+                [("CO", "45", "-25.00"), ("PR", "2", f"-{patient}")],
+                lcn=f"{claim_id}-1",
+            )
+        ],
+    )
+
+
+async def test_a_reversal_takes_back_only_the_patient_share_its_payment_posted(stack: tuple[Any, Any]) -> None:
+    """A reversed crossover payment (CLP02 19, its coinsurance still waiting for the Medigap plan) leaves the
+    patient owing nothing and holding no credit; a reversed ordinary payment takes its coinsurance back."""
+    client, engine = stack
+    await billed(engine, "XO5", "A5", payer_id="MCRB1")
+    medicare = interchange((header("EFTM5", "80.00", payer_id="MCRB1"), [_forwarded("XO5")], []))
+    assert (await client.post("/v1/remittances", content=medicare, headers=X12)).status_code == 201
+    await billed(engine, "XO5", "A5", state="paid", payer_id="MCRB1")
+    taken = interchange(
+        (header("EFTM6", "-80.00", payer_id="MCRB1"), [_reversal_of("XO5", "80.00", "20.00")], []), isa=2
+    )
+    r = await client.post("/v1/remittances", content=taken, headers=X12)
+    assert r.status_code == 201 and [s["status"] for s in r.json()["remittances"]] == ["posted"], r.text
+    # nothing on the ledger, nothing waiting for a payer: the account has nothing to show
+    after = await client.get("/v1/patient-accounts/A5", headers=T)
+    assert after.status_code == 404, after.text
+    async with engine.connect() as conn:
+        rows = (
+            await conn.execute(select(patient_ledger.c.amount_cents).where(patient_ledger.c.account_id == "A5"))
+        ).all()
+    assert rows == []
+
+    await billed(engine, "PC6", "A4")
+    paid = claim(
+        "PC6",
+        "1",
+        "125.00",
+        "80.00",
+        "ACME6",
+        patient_resp="20.00",
+        lines=[line("99213", "125.00", "80.00", [("CO", "45", "25.00"), ("PR", "2", "20.00")], lcn="PC6-1")],
+    )
+    assert (
+        await client.post(
+            "/v1/remittances", content=interchange((header("EFTA6", "80.00"), [paid], []), isa=3), headers=X12
+        )
+    ).status_code == 201
+    assert (await account(client, "A4"))["balance_cents"] == 2000
+    back = interchange((header("EFTA7", "-80.00"), [_reversal_of("PC6", "80.00", "20.00", "ACME6")], []), isa=4)
+    assert (await client.post("/v1/remittances", content=back, headers=X12)).status_code == 201
+    assert (await account(client, "A4"))["balance_cents"] == 0
+
+
+async def test_a_crossover_answered_while_the_forwarding_835_was_held_is_not_billed_late(
+    stack: tuple[Any, Any],
+) -> None:
+    """Medicare's CLP02 19 835 is held (its BPR02 does not add up) when the Medigap plan's answer comes: the
+    answer posts as an ordinary payment. Releasing Medicare's 835 finds that answer: the forwarded payment
+    is answered at once, so no late run bills the patient the coinsurance the Medigap plan paid, and the
+    claim's totals count each dollar once."""
+    from remittance import review
+
+    client, engine = stack
+    await billed(engine, "XO7", "A2", payer_id="MCRB1")
+    paid_on = datetime.now(UTC).date() - timedelta(days=40)
+    short = interchange((header("EFTM7", "70.00", payer_id="MCRB1", paid_on=paid_on), [_forwarded("XO7")], []))
+    r = await client.post("/v1/remittances", content=short, headers=X12)
+    (held,) = r.json()["remittances"]
+    assert held["status"] == "held", r.text
+    medigap = interchange((header("EFTG7", "20.00", payer_id="MGAP1"), [_crossover_answer("XO7")], []), isa=2)
+    assert (await client.post("/v1/remittances", content=medigap, headers=X12)).status_code == 201
+    decision = review.Decision("biller.ann", "EOB checked: 10.00 withheld")
+    await review.release(engine, tenant="org-1", remittance_id=held["remittance_id"], decision=decision)
+
+    posted = await postings(client, "XO7")
+    by_status = {p["status_code"]: p for p in posted["payments"]}
+    forwarded, answer = by_status["19"], by_status["2"]
+    assert (forwarded["crossover_state"], answer["crossover_of"]) == ("answered", forwarded["id"]), posted
+    totals = posted["totals_cents"]
+    assert totals["payment"] == 10000 and posted["patient_responsibility_cents"] == 0, totals
+    assert sum(totals.values()) == 12500, totals
+    r = await client.post("/v1/statements/runs", json={}, headers=T)
+    assert r.status_code == 201 and r.json()["statements"] == [], r.text
+    assert (await account(client, "A2"))["balance_cents"] == 0
+
+
+def _paid(claim_id: str, pccn: str, paid: str, patient: str, sign: str = "") -> Any:
+    """A 125.00 claim: paid, coinsurance left to the patient, the rest contractual; sign '-' reverses it."""
+    status = "22" if sign else "1"
+    contractual = str(Decimal("125.00") - Decimal(paid) - Decimal(patient))
+    return claim(
+        claim_id,
+        status,
+        f"{sign}125.00",
+        f"{sign}{paid}",
+        pccn,
+        patient_resp=f"{sign}{patient}",
+        lines=[
+            line(
+                "99213",
+                f"{sign}125.00",
+                f"{sign}{paid}",
+                [("CO", "45", f"{sign}{contractual}"), ("PR", "2", f"{sign}{patient}")],
+                lcn=f"{claim_id}-1",
+            )
+        ],
+    )
+
+
+async def test_a_reversal_pairs_with_the_payment_it_negates_not_the_correction_after_it(
+    stack: tuple[Any, Any],
+) -> None:
+    """A payer that keeps its claim number sends the reversal and the corrected payment in one 835: the
+    reversal takes back the first payment (and its coinsurance), not the correction posted with it."""
+    client, engine = stack
+    await billed(engine, "PC8", "A3")
+    first = interchange((header("EFTP8", "80.00"), [_paid("PC8", "ACME8", "80.00", "20.00")], []))
+    assert (await client.post("/v1/remittances", content=first, headers=X12)).status_code == 201
+    again = [_paid("PC8", "ACME8", "80.00", "20.00", "-"), _paid("PC8", "ACME8", "90.00", "10.00")]
+    assert (
+        await client.post(
+            "/v1/remittances", content=interchange((header("EFTP9", "10.00"), again, []), isa=2), headers=X12
+        )
+    ).status_code == 201
+    payments = {(p["status_code"], p["paid_cents"]): p for p in (await postings(client, "PC8"))["payments"]}
+    assert payments[("22", -8000)]["reversal_of"] == payments[("1", 8000)]["id"]
+    assert payments[("1", 9000)]["reversed_by"] is None
+    assert (await account(client, "A3"))["balance_cents"] == 1000
+    last = interchange((header("EFTP10", "-90.00"), [_paid("PC8", "ACME8", "90.00", "10.00", "-")], []), isa=3)
+    assert (await client.post("/v1/remittances", content=last, headers=X12)).status_code == 201
+    assert (await account(client, "A3"))["balance_cents"] == 0

@@ -7,6 +7,7 @@ import asyncio
 import json
 import sys
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from decimal import Decimal as D
 from pathlib import Path
 from typing import Any
@@ -14,11 +15,22 @@ from typing import Any
 import pytest
 from rcm_shared.audit import verify
 from rcm_shared.db import create_engine
+from rcm_shared.payloads.claims import ClaimStatusChangedV1
 from rcm_shared.testing import app_client
 from rcm_shared.x12.sets.x835 import ProviderAdjustment
 from remittance import review
-from remittance.handlers import ingest_835, record_deposit
-from remittance.models import audit, bus, claim_payment, deposit, held_set, ledger_entry, remittance, review_item
+from remittance.handlers import ingest_835, on_claim_status_changed, record_deposit
+from remittance.models import (
+    audit,
+    bus,
+    claim_payment,
+    deposit,
+    held_set,
+    ledger_entry,
+    patient_ledger,
+    remittance,
+    review_item,
+)
 from sqlalchemy import func, select
 
 sys.path.insert(0, str(Path(__file__).parent))
@@ -407,3 +419,56 @@ async def test_list_filters_name_their_values_and_refuse_unknown_ones(client: An
         "unpaired_reversal",
         "unposted_patient_transfer",
     }
+async def test_a_released_835_pairs_its_payment_with_the_reversal_that_came_first(engine: Any, tmp_path: Path) -> None:
+    """The payer reverses a payment (CLP02 22) while the 835 that paid it is held: the reversal finds no
+    original. Releasing the held 835 pairs them as a normal posting would (reversed_by, reversal_of, the
+    review item resolved), bills the patient nothing for the reversed payment, and emits no reversal again
+    (claims applied the reversal's money when it came; the released payment nets with it)."""
+    event = ClaimStatusChangedV1(
+        claim_id="PCN0001",
+        old_state=None,
+        new_state="submitted",
+        changed_at=datetime.now(UTC),
+        payer_id="ACME01",
+        charge_cents=12500,
+        patient_account="A1",
+        lines=[],
+    )
+    async with engine.begin() as conn:
+        await on_claim_status_changed(conn, TENANT, event)
+    held = await ingest(engine, short_paid(), tmp_path, "held.835")
+    assert held.status == "held"
+    reversal = claim(
+        "PCN0001",
+        "22",
+        "-125.00",
+        "-80.00",
+        "ICN1001",
+        patient_resp="-20.00",
+        lines=[
+            line("99213", "-125.00", "-80.00", [("CO", "45", "-25.00"), ("PR", "1", "-10.00"), ("PR", "2", "-10.00")])
+        ],
+    )
+    taken = await ingest(engine, interchange((header("EFT0200", "-80.00"), [reversal], []), isa=5), tmp_path, "rev.835")
+    assert taken.status == "posted"
+    (item,) = await rows(engine, review_item, review_item.c.kind == "unpaired_reversal")
+    assert item.status == "open"
+
+    decision = review.Decision("biller.ann", "EOB checked: 10.00 recouped for ICN0999")
+    await review.release(engine, tenant=TENANT, remittance_id=held.remittance_id, decision=decision)
+    payments = await rows(engine, claim_payment, claim_payment.c.claim_id == "PCN0001")
+    original = next(p for p in payments if p.status_code == "1")
+    rev = next(p for p in payments if p.status_code == "22")
+    assert (original.reversed_by, rev.reversal_of) == (rev.id, original.id)
+    (item,) = await rows(engine, review_item, review_item.c.kind == "unpaired_reversal")
+    assert item.status == "resolved" and held.remittance_id in item.note
+    assert await rows(engine, patient_ledger, patient_ledger.c.claim_id == "PCN0001") == []
+    reversed_events = await rows(engine, bus.outbox, bus.outbox.c.event_type == "remittance.claim_reversed")
+    assert len(reversed_events) == 1  # the reversal's own, when it came
+    # the claim's ledger nets to nothing paid
+    paid = [
+        e.amount_cents
+        for e in await rows(engine, ledger_entry, ledger_entry.c.claim_id == "PCN0001")
+        if e.entry_type == "payment"
+    ]
+    assert sum(paid) == 0 and len(paid) == 2

@@ -419,6 +419,8 @@ async def test_list_filters_name_their_values_and_refuse_unknown_ones(client: An
         "unpaired_reversal",
         "unposted_patient_transfer",
     }
+
+
 async def test_a_released_835_pairs_its_payment_with_the_reversal_that_came_first(engine: Any, tmp_path: Path) -> None:
     """The payer reverses a payment (CLP02 22) while the 835 that paid it is held: the reversal finds no
     original. Releasing the held 835 pairs them as a normal posting would (reversed_by, reversal_of, the

@@ -752,14 +752,15 @@ async def on_reversed(unit: ClaimsUnit, event: ClaimReversedV1, actor: Actor) ->
     values: dict[str, Any] = {"paid_cents": row.paid_cents + event.reversed_paid_cents}
     if values["paid_cents"] == 0:  # the payment is undone whole: its adjustments and patient share with it
         values.update(contractual_cents=0, patient_responsibility_cents=0, paid_on=None)
-    if row.state in (st.CORRECTED, st.VOID):  # superseded already: the money follows the payer, the state stays
+    if row.state not in st.ANSWERED_BY_PAYER:
+        # Superseded or closed already (the state stays), or the payment it takes back has not reached the
+        # claim yet (held in an unbalanced 835): the money follows the payer either way, so that the payment
+        # applied later nets with it.
         await unit.conn.execute(
             update(claim)
             .where(and_(claim.c.tenant_id == unit.tenant, claim.c.id == row.id))
             .values(**values, updated_at=datetime.now(UTC))
         )
-        return
-    if row.state not in st.ADJUDICATED:
         return
     why = f"payer reversed its payment ({event.remittance_id})"
     request = (await open_requests(unit, {str(row.id)}, SENT_REQUEST)).get(row.id)

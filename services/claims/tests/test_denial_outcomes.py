@@ -11,9 +11,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from claims.handlers import Actor, ClaimsUnit, on_adjudicated_many, on_appeal_sent, on_denial_resolved
+from claims.handlers import (
+    Actor,
+    ClaimsUnit,
+    on_adjudicated_many,
+    on_appeal_sent,
+    on_denial_resolved,
+    on_reversed,
+)
 from rcm_shared.payloads.denials import AppealSentV1, DenialResolvedV1
-from rcm_shared.payloads.remittance import AdjustmentOut, ClaimAdjudicatedV1, LinePaymentOut
+from rcm_shared.payloads.remittance import AdjustmentOut, ClaimAdjudicatedV1, ClaimReversedV1, LinePaymentOut
 from rcm_shared.testing import app_client
 
 sys.path.insert(0, str(Path(__file__).parent))
@@ -203,3 +210,70 @@ async def test_the_worker_reads_appeals_sent(client: Any) -> None:
     async with session_factory(client.app.state.engine)() as session, session.begin():
         await handler(session, Envelope.wrap(event, source="/denials", tenant_id="org-1"))
     assert (await claim(client, claim_id))["state"] == "appealed"
+
+
+async def appealed(client: Any, claim_id: str) -> None:
+    today = datetime.now(UTC).date()
+    appeal = AppealSentV1(
+        denial_id="D-" + claim_id,
+        claim_id=claim_id,
+        line_number=None,
+        payer_id="MCRB1",
+        amount_cents=CHARGE,
+        sent_on=today,
+        answer_by=today + timedelta(days=30),
+    )
+    await run(client, on_appeal_sent, appeal)
+    assert (await claim(client, claim_id))["state"] == "appealed"
+
+
+def reversal(claim_id: str, paid: int, remittance: str, original: str = "R1") -> ClaimReversedV1:
+    return ClaimReversedV1(
+        remittance_id=remittance,
+        claim_id=claim_id,
+        payer_id="MCRB1",
+        payer_claim_control_number="PAYERICN1",
+        reversed_paid_cents=-paid,
+        reversed_charge_cents=-CHARGE,
+        original_remittance_id=original,
+    )
+
+
+async def test_an_appeal_answered_by_a_reversal_and_a_new_payment_is_paid_once(client: Any) -> None:
+    """The payer answers an appeal of an underpaid claim by taking back its first payment (22) and paying the
+    claim again (1): the claim ends paid what the second payment says, not both."""
+    claim_id = await submitted(client)
+    await run(client, None, adjudicated(claim_id, 10000, 14550, "R1"))
+    await appealed(client, claim_id)
+    await run(client, on_reversed, reversal(claim_id, 10000, "R2"))
+    c = await claim(client, claim_id)
+    assert (c["state"], c["paid_cents"]) == ("accepted", 0)
+    await run(client, None, adjudicated(claim_id, CHARGE, 0, "R2"))
+    c = await claim(client, claim_id)
+    assert (c["state"], c["paid_cents"], c["insurance_balance_cents"]) == ("paid", CHARGE, 0)
+
+
+async def test_a_reversal_of_a_payment_claims_never_saw_is_kept_for_it(client: Any) -> None:
+    """A reversal may be posted before the payment it takes back (held in an unbalanced 835, released later):
+    its amount is applied still, so the payment's release nets to nothing."""
+    claim_id = await submitted(client)
+    await run(client, on_reversed, reversal(claim_id, 10000, "R2"))
+    assert (await claim(client, claim_id))["paid_cents"] == -10000
+    await run(client, None, adjudicated(claim_id, 10000, 14550, "R1"))
+    assert (await claim(client, claim_id))["paid_cents"] == 0
+
+
+async def test_an_appealed_claim_can_be_voided_or_replaced(client: Any) -> None:
+    voided, replaced = await submitted(client), await submitted(client)
+    for claim_id in (voided, replaced):
+        await run(client, None, adjudicated(claim_id, 0, CHARGE, "R1"))
+        await appealed(client, claim_id)
+    void = await client.post(f"/v1/claims/{voided}/void", headers=T)
+    assert void.status_code == 200, void.text
+    assert void.json()["frequency"] == "8"
+    assert (await client.post(f"/v1/claims/{void.json()['id']}/submit", headers=T)).status_code == 200
+    correct = await client.post(f"/v1/claims/{replaced}/correct", json={"correction": {}}, headers=T)
+    assert correct.status_code == 201, correct.text
+    # the payer's reversal answers the void; the original, under appeal still, becomes void
+    await run(client, on_reversed, reversal(voided, 0, "R2"))
+    assert (await claim(client, voided))["state"] == "void"

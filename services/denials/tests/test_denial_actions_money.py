@@ -149,3 +149,26 @@ async def test_the_payers_835_denying_an_appealed_claim_again_upholds_the_appeal
     assert (await client.get(f"/v1/denials/{second}", headers=T)).json()["status"] == "open"
     (resolved,) = await outbox(client, "denials.denial.resolved")
     assert resolved["outcome"] == "closed" and not resolved["claim_settled"]  # the new denial carries the claim
+
+
+async def test_an_action_raced_by_another_on_the_same_denial_moves_its_money_once(
+    client: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two requests (a double click, a retry) both read the denial open before either resolves it: the
+    second finds it resolved when it writes and is refused, so one resolution (one transfer) goes out."""
+    from denials import handlers
+
+    (denial_id,) = await feed(client, adj("C9", 0, [("PR", "27", 15000, None)], charge=15000))
+    async with client.app.state.engine.begin() as conn:
+        stale = await Unit(conn, "org-1", DenialsSettings()).get(denial_id)
+    assert (await act(client, denial_id, {"action": "bill_patient"})).status_code == 200
+
+    async def read_before_the_other_wrote(self: Any, denial_id: str) -> Any:
+        return stale
+
+    monkeypatch.setattr(handlers.Unit, "get", read_before_the_other_wrote)
+    with pytest.raises(handlers.Conflict, match="already"):
+        async with client.app.state.engine.begin() as conn:
+            await handlers.act(Unit(conn, "org-1", DenialsSettings()), denial_id, "bill_patient", "joe")
+    resolved = await outbox(client, "denials.denial.resolved")
+    assert [e["patient_transfer_cents"] for e in resolved] == [15000]

@@ -277,3 +277,39 @@ async def test_an_appealed_claim_can_be_voided_or_replaced(client: Any) -> None:
     # the payer's reversal answers the void; the original, under appeal still, becomes void
     await run(client, on_reversed, reversal(voided, 0, "R2"))
     assert (await claim(client, voided))["state"] == "void"
+
+
+async def test_a_denials_money_is_moved_once_and_undone_by_the_payers_later_word(client: Any) -> None:
+    """A resolution delivered twice (two event ids) moves its money once; the payer paying the claim on
+    appeal, or reversing it, undoes the move (the patient is no longer billed, nothing stays written off)."""
+    billed, written = await submitted(client), await submitted(client)
+    await run(client, None, adjudicated(billed, 0, CHARGE, "R1"))
+    await run(client, None, adjudicated(written, 15000, 4550, "R1"))
+    transfer = resolved(billed, "billed_patient", transfer=CHARGE).model_copy(update={"source_remittance_id": "R1"})
+    write_off = resolved(written, "written_off", written_off=4550).model_copy(update={"source_remittance_id": "R1"})
+    for _ in range(2):
+        await run(client, on_denial_resolved, transfer)
+        await run(client, on_denial_resolved, write_off)
+    b, w = await claim(client, billed), await claim(client, written)
+    assert (b["state"], b["patient_transfer_cents"]) == ("closed", CHARGE)
+    assert (w["state"], w["written_off_cents"]) == ("closed", 4550)
+    await run(client, None, adjudicated(billed, 20000, 0, "R2"))  # paid on appeal
+    await run(client, on_reversed, reversal(written, 15000, "R3"))
+    b, w = await claim(client, billed), await claim(client, written)
+    assert (b["paid_cents"], b["patient_transfer_cents"], b["written_off_cents"]) == (20000, 0, 0)
+    assert (w["paid_cents"], w["patient_transfer_cents"], w["written_off_cents"]) == (0, 0, 0)
+    # the payer's later word comes again (a second payment): nothing more to undo
+    await run(client, None, adjudicated(billed, 100, 0, "R4"))
+    assert (await claim(client, billed))["patient_transfer_cents"] == 0
+
+
+async def test_a_denials_move_stands_on_the_adjudication_it_came_from(client: Any) -> None:
+    """The resolution may reach claims before the 835 that opened the denial does (another topic): that
+    adjudication, paying the claim's other line, does not undo the move."""
+    claim_id = await submitted(client)
+    event = resolved(claim_id, "written_off", written_off=4550).model_copy(
+        update={"source_remittance_id": "R1", "claim_settled": False}
+    )
+    await run(client, on_denial_resolved, event)
+    await run(client, None, adjudicated(claim_id, 15000, 4550, "R1"))
+    assert (await claim(client, claim_id))["written_off_cents"] == 4550

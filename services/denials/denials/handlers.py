@@ -404,6 +404,7 @@ async def _resolve(
             line_number=row.line_number or None,
             patient_transfer_cents=patient_transfer,
             written_off_cents=written_off,
+            source_remittance_id=row.source_id,
         ),
         "denials.denial.resolved",
         row.claim_id,

@@ -19,6 +19,7 @@ from rcm_shared.payloads.claims import BilledLine, ClaimStatusChangedV1
 from rcm_shared.payloads.denials import AppealSentV1, ClaimCorrection, DenialResolvedV1
 from rcm_shared.payloads.eligibility import EligibilityCheckCompletedV1
 from rcm_shared.payloads.remittance import ClaimAdjudicatedV1, ClaimReversedV1
+from rcm_shared.x12.carc import CONTRACTUAL_CARCS, is_contractual
 from rcm_shared.x12.sets.x835 import FORWARDED
 from sqlalchemy import and_, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -41,8 +42,6 @@ SOURCE = "/claims"
 TOPIC = "claims.claim.status-changed"
 
 
-# CARCs that adjust the charge to the contracted amount (not denials): fee schedule, sequestration, ...
-CONTRACTUAL = frozenset({"45", "253", "59", "94", "131"})
 CROSSOVER_PENDING, CROSSOVER_ANSWERED = "pending", "answered"  # claim.crossover_state
 
 
@@ -599,7 +598,7 @@ def _adjudicated_state(event: ClaimAdjudicatedV1) -> str:
     if event.status_code == "4" or (event.paid_cents == 0 and event.patient_responsibility_cents == 0):
         # Denied. A claim the deductible took whole (paid 0, all patient share) is processed, not denied.
         return st.DENIED
-    if any(a.group in ("CO", "OA", "PI") and a.reason not in CONTRACTUAL for a in event.adjustments):
+    if any(a.group in ("CO", "OA", "PI") and a.reason not in CONTRACTUAL_CARCS for a in event.adjustments):
         return st.PARTIALLY_PAID  # something was denied; a line left to the patient (deductible) is not
     return st.PAID
 
@@ -631,9 +630,7 @@ async def on_adjudicated_many(
         row = rows.get(event.claim_id)
         if row is None:
             continue  # a payment for a claim this tenant never billed: remittance keeps it for review
-        contractual = sum(
-            a.amount_cents for a in event.adjustments if a.group in ("CO", "PI") and a.reason in CONTRACTUAL
-        )
+        contractual = sum(a.amount_cents for a in event.adjustments if is_contractual(a.group, a.reason))
         if event.crossover_answer:
             # the crossover payer's 835: its payment adds up, what it leaves to the patient replaces the
             # forwarding payer's; its CARC 23 (the prior payer's part) is no denial of this claim

@@ -939,6 +939,8 @@ async def test_kpis_and_ar_aging_follow_the_claims(client: Any, kafka: KafkaSett
             "61-90": 0,
             "91-120": 0,
             "120+": 0,
+            "credit_claims": 0,
+            "credit_cents": 0,
         }
     ]  # the rejected and the denied claim; the paid one is settled, the held one never reached a payer
     in_half_a_year = (datetime.now(UTC) + timedelta(days=200)).date().isoformat()  # 210 days after service

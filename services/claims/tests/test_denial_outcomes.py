@@ -313,3 +313,14 @@ async def test_a_denials_move_stands_on_the_adjudication_it_came_from(client: An
     await run(client, on_denial_resolved, event)
     await run(client, None, adjudicated(claim_id, 15000, 4550, "R1"))
     assert (await claim(client, claim_id))["written_off_cents"] == 4550
+
+
+async def test_more_taken_off_a_claim_than_it_charged_shows_as_a_credit_not_as_zero(client: Any) -> None:
+    claim_id = await submitted(client)
+    await run(client, None, adjudicated(claim_id, 15000, 4550, "R1"))
+    over = resolved(claim_id, "written_off", written_off=6000).model_copy(update={"claim_settled": False})
+    await run(client, on_denial_resolved, over)
+    c = await claim(client, claim_id)
+    assert (c["state"], c["insurance_balance_cents"]) == ("partially_paid", -1450)
+    (row,) = (await client.get("/v1/reports/ar-aging", headers=T)).json()
+    assert (row["claims"], row["total_cents"], row["credit_claims"], row["credit_cents"]) == (0, 0, 1, -1450)

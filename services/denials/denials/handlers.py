@@ -22,6 +22,7 @@ from rcm_shared.payloads.denials import (
     ResubmissionRequestedV1,
 )
 from rcm_shared.payloads.remittance import ClaimAdjudicatedV1, ClaimReversedV1
+from rcm_shared.x12.carc import is_contractual
 from sqlalchemy import and_, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -499,6 +500,7 @@ async def act(
             row.claim_id,
         )
     elif action == "bill_patient":
+        _billable_to_the_patient(row)
         await _resolved(_resolve(unit, row, "billed_patient", actor, note, 0, patient_transfer=row.amount_cents))
     elif action == "write_off":
         if not note:
@@ -533,6 +535,21 @@ async def act(
     else:
         raise Conflict(f"unknown action {action!r}")
     return await unit.get(denial_id)
+
+
+def _billable_to_the_patient(row: Any) -> None:
+    """A CO (contractual obligation) amount is the provider's under its contract with the payer: billing the
+    patient for it is balance billing, refused. A member whose coverage was not in force (an eligibility
+    denial) is no member under that contract, and is billed. (A patient who signed an advance notice, modifier
+    GA on the line, would be billable: the denial does not carry the claim's modifiers, so a person decides.)"""
+    if row.category == "eligibility":
+        return
+    provider = [code for code in row.carcs or [] if code.startswith("CO-") and not is_contractual(*code.split("-", 1))]
+    if provider:
+        raise Conflict(
+            f"denial {row.id} is {', '.join(provider)}: a contractual obligation the payer puts on the provider, "
+            "which may not be billed to the patient; appeal it, correct and resubmit the claim, or write it off"
+        )
 
 
 async def _resolved(resolution: Any) -> None:

@@ -158,7 +158,7 @@ async def test_an_action_raced_by_another_on_the_same_denial_moves_its_money_onc
     second finds it resolved when it writes and is refused, so one resolution (one transfer) goes out."""
     from denials import handlers
 
-    (denial_id,) = await feed(client, adj("C9", 0, [("PR", "27", 15000, None)], charge=15000))
+    (denial_id,) = await feed(client, adj("C9", 0, [("CO", "27", 15000, None)], charge=15000))
     async with client.app.state.engine.begin() as conn:
         stale = await Unit(conn, "org-1", DenialsSettings()).get(denial_id)
     assert (await act(client, denial_id, {"action": "bill_patient"})).status_code == 200
@@ -172,3 +172,15 @@ async def test_an_action_raced_by_another_on_the_same_denial_moves_its_money_onc
             await handlers.act(Unit(conn, "org-1", DenialsSettings()), denial_id, "bill_patient", "joe")
     resolved = await outbox(client, "denials.denial.resolved")
     assert [e["patient_transfer_cents"] for e in resolved] == [15000]
+
+
+async def test_an_amount_the_contract_puts_on_the_provider_is_not_billed_to_the_patient(client: Any) -> None:
+    """CO-50 (not medically necessary, provider liable): billing the patient is balance billing, refused with
+    the reason; a member whose coverage had ended (CO-27) is no member under the contract, and is billed."""
+    (provider,) = await feed(client, adj("C10", 0, [("CO", "50", 15000, None)], charge=15000))
+    (ended,) = await feed(client, adj("C11", 0, [("CO", "27", 15000, None)], charge=15000))
+    r = await act(client, provider, {"action": "bill_patient"})
+    assert r.status_code == 409, r.text
+    assert "CO-50" in r.json()["detail"] and "provider" in r.json()["detail"]
+    assert (await client.get(f"/v1/denials/{provider}", headers=T)).json()["status"] == "open"
+    assert (await act(client, ended, {"action": "bill_patient"})).json()["status"] == "billed_patient"

@@ -271,14 +271,16 @@ class ClaimsUnit:
     ) -> dict[MueParty, dict[tuple[str, date], Decimal]]:
         """The units of the documents' per-day MUE codes (MAI 2 and 3) that the tenant's other claims bill
         on the same dates, by party (``mue_party``): claims the payer has or will get, so neither drafts
-        nor void requests, voided or replaced claims. Nothing is read when no document has such a code."""
+        nor void requests, voided or replaced claims; a claim with a replacement on its way counts once (the
+        replacement), and ``exclude`` (the claim being scrubbed) excludes its original too. Nothing is read
+        when no document has such a code."""
         wanted = [day_units(doc, tables) for doc in docs]
         dates = [day for units in wanted for _code, day in units]
         if not dates:
             return {}
         c = claim.c
         rows = await self.conn.execute(
-            select(c.id, c.patient_account, c.document).where(
+            select(c.id, c.patient_account, c.document, c.frequency, c.original_claim_id).where(
                 and_(
                     c.tenant_id == self.tenant,
                     c.payer_id.in_({d.payer.payer_id for d, units in zip(docs, wanted, strict=True) if units}),
@@ -290,9 +292,21 @@ class ClaimsUnit:
                 )
             )
         )
+        rows = list(rows)
+        skip = {exclude} | {row.original_claim_id for row in rows if row.frequency == "7"}
+        if exclude is not None:
+            skip |= set(
+                (
+                    await self.conn.execute(
+                        select(c.original_claim_id).where(
+                            and_(c.tenant_id == self.tenant, c.id == exclude, c.frequency == "7")
+                        )
+                    )
+                ).scalars()
+            )
         out: dict[MueParty, dict[tuple[str, date], Decimal]] = {}
         for row in rows:
-            if row.id == exclude:
+            if row.id in skip:
                 continue
             other = ClaimCreate.model_validate(row.document)
             billed = out.setdefault(mue_party(other, row.patient_account), {})

@@ -4,6 +4,7 @@ on; a denial billed to the patient or written off leaves its insurance balance (
 from __future__ import annotations
 
 import itertools
+import json
 import sys
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -324,3 +325,30 @@ async def test_more_taken_off_a_claim_than_it_charged_shows_as_a_credit_not_as_z
     assert (c["state"], c["insurance_balance_cents"]) == ("partially_paid", -1450)
     (row,) = (await client.get("/v1/reports/ar-aging", headers=T)).json()
     assert (row["claims"], row["total_cents"], row["credit_claims"], row["credit_cents"]) == (0, 0, 1, -1450)
+
+
+@pytest.fixture
+def mue_client(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The MUE fixture (83036: MUE 1 per date of service); requested before ``client``."""
+    monkeypatch.setenv("CLAIMS_MUE_FILES", json.dumps([str(Path(__file__).parent / "fixtures" / "mue_sample.csv")]))
+
+
+async def test_a_replacement_and_its_original_are_one_claim_for_the_mue(mue_client: None, client: Any) -> None:
+    """A claim and its open replacement bill the same units once: neither the replacement (edited) nor a third
+    claim of the same day counts them twice."""
+    patient = {"subscriber.last_name": "Mueller"}
+    created = await client.post("/v1/claims", json=encounter(**patient), headers=T)
+    original = str(created.json()["id"])
+    assert (await client.post(f"/v1/claims/{original}/submit", headers=T)).status_code == 200
+    await run(client, None, adjudicated(original, 20000, 0, "R1"))
+    replacement = await client.post(f"/v1/claims/{original}/correct", json={"correction": {}}, headers=T)
+    assert replacement.status_code == 201 and replacement.json()["state"] == "ready", replacement.text
+    edited = await client.put(f"/v1/claims/{replacement.json()['id']}", json=encounter(**patient), headers=T)
+    assert edited.status_code == 200, edited.text
+    assert [e["message"] for e in edited.json()["edits"] if e["rule"] == "MUE001"] == []
+    a1c = encounter()["lines"][1]  # 83036 x 1 on the same date
+    third = await client.post("/v1/claims", json=encounter(lines=[a1c], **patient), headers=T)
+    assert [e["message"] for e in third.json()["edits"] if e["rule"] == "MUE001"] == [
+        f"2 units of 83036 on {a1c['service_date']} exceed the MUE of 1 per date of service (MAI 3; 1 of them on "
+        "other claims from this provider)"
+    ]

@@ -279,7 +279,7 @@ class ClaimsUnit:
         if not dates:
             return {}
         c = claim.c
-        rows = await self.conn.execute(
+        found = await self.conn.execute(
             select(c.id, c.patient_account, c.document, c.frequency, c.original_claim_id).where(
                 and_(
                     c.tenant_id == self.tenant,
@@ -292,7 +292,7 @@ class ClaimsUnit:
                 )
             )
         )
-        rows = list(rows)
+        rows = list(found)
         skip = {exclude} | {row.original_claim_id for row in rows if row.frequency == "7"}
         if exclude is not None:
             skip |= set(

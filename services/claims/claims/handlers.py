@@ -778,6 +778,10 @@ async def on_reversed(unit: ClaimsUnit, event: ClaimReversedV1, actor: Actor) ->
     the claim, the claim is void or corrected."""
     try:
         row = await unit.get(event.claim_id, lock=True)
+        if row.frequency == "8" and row.original_claim_id:
+            # the payer echoed the void's own claim id (CLM01) on its reversal: a void carries no money, the
+            # payment taken back is the original's (the void names it by the payer's number, REF*F8)
+            row = await unit.get(row.original_claim_id, lock=True)
     except NotFound:
         return
     values: dict[str, Any] = {"paid_cents": row.paid_cents + event.reversed_paid_cents}

@@ -352,3 +352,17 @@ async def test_a_replacement_and_its_original_are_one_claim_for_the_mue(mue_clie
         f"2 units of 83036 on {a1c['service_date']} exceed the MUE of 1 per date of service (MAI 3; 1 of them on "
         "other claims from this provider)"
     ]
+
+
+async def test_a_reversal_naming_the_void_claim_takes_the_payment_back_from_its_original(client: Any) -> None:
+    """A payer may echo the void's own claim id (CLM01 of the frequency-8 claim) on its reversal: the payment
+    it takes back is the original's, which is void with it; the void claim never carries money."""
+    original = await submitted(client)
+    await run(client, None, adjudicated(original, 20000, 0, "R1"))
+    void = await client.post(f"/v1/claims/{original}/void", headers=T)
+    void_id = void.json()["id"]
+    assert (await client.post(f"/v1/claims/{void_id}/submit", headers=T)).status_code == 200
+    await run(client, on_reversed, reversal(void_id, 20000, "R2"))
+    o, v = await claim(client, original), await claim(client, void_id)
+    assert (o["state"], o["paid_cents"]) == ("void", 0)
+    assert (v["state"], v["paid_cents"]) == ("void", 0)

@@ -501,10 +501,12 @@ async def act(
         )
     elif action == "bill_patient":
         _billable_to_the_patient(row)
+        await _still_denied(unit, row)
         await _resolved(_resolve(unit, row, "billed_patient", actor, note, 0, patient_transfer=row.amount_cents))
     elif action == "write_off":
         if not note:
             raise Conflict("a write-off needs a reason")
+        await _still_denied(unit, row)
         threshold = unit.settings.write_off_approval_cents
         if threshold is not None and row.amount_cents > threshold:
             await _request_write_off(unit, row, actor, note, now)
@@ -512,6 +514,7 @@ async def act(
             await _resolved(_resolve(unit, row, "written_off", actor, note, 0, written_off=row.amount_cents))
     elif action == "approve_write_off":
         request = await _pending_write_off(unit, row.id)
+        await _still_denied(unit, row)
         if request.requested_by == actor:
             raise SameActor(
                 f"the write-off of denial {denial_id} was requested by {actor}: another person must approve it"
@@ -535,6 +538,25 @@ async def act(
     else:
         raise Conflict(f"unknown action {action!r}")
     return await unit.get(denial_id)
+
+
+async def _still_denied(unit: Unit, row: Any) -> None:
+    """A denial's money moves only while the adjudication it came from stands: once the payer reversed that
+    (``on_reversed`` notes it), the money is not denied any more, and a move would take out of A/R what is
+    not there; the corrected adjudication decides (a denial of its own if it denies again)."""
+    e = denial_event.c
+    reversed_ = (
+        await unit.conn.execute(
+            select(e.at)
+            .where(and_(e.tenant_id == unit.tenant, e.denial_id == row.id, e.action == "payer_reversed"))
+            .limit(1)
+        )
+    ).first()
+    if reversed_ is not None:
+        raise Conflict(
+            f"the payer reversed the adjudication denial {row.id} came from: its money is no longer denied; "
+            "the payer's corrected adjudication decides (it recovers this denial, or opens one of its own)"
+        )
 
 
 def _billable_to_the_patient(row: Any) -> None:

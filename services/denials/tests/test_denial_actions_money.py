@@ -184,3 +184,29 @@ async def test_an_amount_the_contract_puts_on_the_provider_is_not_billed_to_the_
     assert "CO-50" in r.json()["detail"] and "provider" in r.json()["detail"]
     assert (await client.get(f"/v1/denials/{provider}", headers=T)).json()["status"] == "open"
     assert (await act(client, ended, {"action": "bill_patient"})).json()["status"] == "billed_patient"
+
+
+async def test_a_denial_whose_adjudication_the_payer_reversed_moves_no_money(client: Any) -> None:
+    """The payer took back the adjudication the denial came from: the money is no longer denied (its corrected
+    adjudication decides, with a denial of its own if it denies again), so billing the patient or writing it
+    off would move money out of A/R that is not there to move."""
+    from denials.handlers import on_reversed
+    from rcm_shared.payloads.remittance import ClaimReversedV1
+
+    (denial_id,) = await feed(client, adj("C12", 0, [("CO", "27", 15000, None)], charge=15000))
+    reversal = ClaimReversedV1(
+        remittance_id="R2",
+        claim_id="C12",
+        payer_id="ACME01",
+        payer_claim_control_number="PCCN-C12",
+        reversed_paid_cents=0,
+        reversed_charge_cents=-15000,
+        original_remittance_id="R1",
+    )
+    async with client.app.state.engine.begin() as conn:
+        env = Envelope.wrap(reversal, source="/remittance", tenant_id="org-1")
+        assert await on_reversed(Unit(conn, "org-1", DenialsSettings()), reversal, env) == 1
+    for body in ({"action": "bill_patient"}, {"action": "write_off", "note": "small"}):
+        r = await act(client, denial_id, body)
+        assert r.status_code == 409 and "reversed" in r.json()["detail"], r.text
+    assert await outbox(client, "denials.denial.resolved") == []

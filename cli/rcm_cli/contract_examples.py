@@ -175,6 +175,7 @@ def examples() -> list[EventPayload]:
             line_number=None,
             patient_transfer_cents=15000,
             written_off_cents=0,
+            source_remittance_id="b490fc66-ecab-4266-8f8c-21a47cc7d9ca",
         ),
         AppealSentV1(
             denial_id="9d8c7b6a-5f4e-4d3c-8b2a-1f0e9d8c7b6a",

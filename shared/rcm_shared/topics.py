@@ -50,7 +50,8 @@ CATALOG: tuple[TopicSpec, ...] = (
         "remittance.claim.adjudicated",
         "remittance",
         "claim id",
-        ("claims", "denials"),
+        # remittance reads its own: a payment or reversal undoes the denials work's postings on the claim
+        ("claims", "denials", "remittance"),
         # One topic for both, so a reversal and the corrected payment after it stay in order per claim.
         description="Claim payments posted from an 835, and payer reversals (CLP02 = 22) paired with their "
         "original posting, in file order per claim.",

@@ -28,6 +28,7 @@ from otlp_collector import Collector
 from rcm_cli.broker import free_port
 from rcm_cli.demo import RETRY_SECONDS, SCENARIOS, retry_after
 from rcm_cli.procs import RunningStack
+from rcm_shared.x12.carc import CONTRACTUAL_CARCS, CONTRACTUAL_GROUPS
 from sqlalchemy import text
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -229,21 +230,52 @@ def _check_denial_money(
         posted = _get(http, f"{remit_url}/v1/claims/{d['claim_id']}/postings")
         kind = "patient_transfer" if d["status"] == "billed_patient" else "write_off"
         mine = [p for p in posted["denial_postings"] if p["denial_id"] == d["id"]]
-        assert [(p["kind"], p["amount_cents"]) for p in mine] == [(kind, d["amount_cents"])], (d, posted)
+        # the move, and its undoing when the payer answered the claim again after it
+        undone = {"patient_transfer": "transfer_undone", "write_off": "write_off_undone"}[kind]
+        assert [(p["kind"], p["amount_cents"]) for p in mine] in (
+            [(kind, d["amount_cents"])],
+            [(kind, d["amount_cents"]), (undone, -d["amount_cents"])],
+        ), (d, posted)
+        net = sum(p["amount_cents"] for p in mine)
         money = moved.setdefault(d["claim_id"], {"patient_transfer": 0, "write_off": 0})
-        money[kind] += d["amount_cents"]
+        money[kind] += net
         if kind == "patient_transfer":
             account = _get(http, f"{remit_url}/v1/patient-accounts/{mine[0]['account_id']}")
             owed = {c["claim_id"]: c["balance_cents"] for c in account["claims"]}
-            assert owed[d["claim_id"]] == d["amount_cents"] + posted["patient_responsibility_cents"], (d, account)
+            assert owed.get(d["claim_id"], 0) == net + posted["patient_responsibility_cents"], (d, account)
         checks += 1
     for cid, c in claims.items():
         money = moved.get(cid, {"patient_transfer": 0, "write_off": 0})
         assert (c["patient_transfer_cents"], c["written_off_cents"]) == (money["patient_transfer"], money["write_off"])
         if c["state"] == "closed":
             assert c["insurance_balance_cents"] == 0, c
+    # insurance A/R as claims reports it, against what remittance posted: each open claim's charge less the
+    # payments, the contractual adjustments (the shared code list), the patient's share and the denials'
+    # net moves, as the 835s and the denial postings have them
+    open_with_payer = ("submitted", "accepted", "rejected", "denied", "partially_paid", "appealed")
+    owed, credit = 0, 0
+    for cid, c in claims.items():
+        if c["state"] not in open_with_payer or c["frequency"] == "8":
+            continue
+        posted = http.get(f"{remit_url}/v1/claims/{cid}/postings")
+        while posted.status_code == 429:
+            time.sleep(retry_after(posted))
+            posted = http.get(f"{remit_url}/v1/claims/{cid}/postings")
+        balance = c["charge_cents"]
+        if posted.status_code != 404:  # 404: nothing posted yet, the whole charge is owed
+            p = posted.json()
+            contractual = sum(
+                e["amount_cents"]
+                for e in p["ledger"]
+                if e["group_code"] in CONTRACTUAL_GROUPS and e["reason_code"] in CONTRACTUAL_CARCS
+            )
+            denied_moves = sum(d["amount_cents"] for d in p["denial_postings"])
+            balance -= p["totals_cents"].get("payment", 0) + contractual + p["patient_responsibility_cents"]
+            balance -= denied_moves
+        owed += max(balance, 0)
+        credit += min(balance, 0)
     aging = _get(http, f"{claims_url}/v1/reports/ar-aging")
-    assert sum(a["total_cents"] for a in aging) == sum(c["insurance_balance_cents"] for c in claims.values())
+    assert (sum(a["total_cents"] for a in aging), sum(a["credit_cents"] for a in aging)) == (owed, credit)
     return checks
 
 

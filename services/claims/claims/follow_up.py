@@ -161,9 +161,11 @@ def assess(row: Any, records: list[StatusRecord], rules: PayerRuleBook, as_of: d
 
 
 def assess_crossover(row: Any, rules: PayerRuleBook, as_of: date) -> FollowUpItem | None:
-    """The follow-up item of an adjudicated claim whose crossover payer has not answered, once that is late."""
+    """The follow-up item of an adjudicated claim whose crossover payer has not answered, once that is late:
+    counted from the forwarding payer's payment date (its 835's BPR16), as remittance counts the patient's
+    wait, or from when its 835 was processed here when it paid nothing."""
     r = rules.for_payer(row.crossover_payer_id or row.payer_id)
-    forwarded_on = row.adjudicated_at.date() if row.adjudicated_at else None
+    forwarded_on = row.paid_on or (row.adjudicated_at.date() if row.adjudicated_at else None)
     if forwarded_on is None or (as_of - forwarded_on).days <= r.payment_days:
         return None
     deadline = row.service_from + timedelta(days=rules.for_payer(row.payer_id).timely_filing_days)
@@ -223,6 +225,7 @@ async def follow_up_list(
             c.charge_cents,
             c.submitted_at,
             c.adjudicated_at,
+            c.paid_on,
             c.crossover_payer_id,
         ).where(and_(*crossover))
     ):

@@ -19,6 +19,7 @@ from rcm_shared.payloads.claims import BilledLine, ClaimStatusChangedV1
 from rcm_shared.payloads.denials import AppealSentV1, ClaimCorrection, DenialResolvedV1
 from rcm_shared.payloads.eligibility import EligibilityCheckCompletedV1
 from rcm_shared.payloads.remittance import ClaimAdjudicatedV1, ClaimReversedV1
+from rcm_shared.x12.carc import CONTRACTUAL_CARCS, is_contractual
 from rcm_shared.x12.sets.x835 import FORWARDED
 from sqlalchemy import and_, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -27,14 +28,20 @@ from claims.domain import state as st
 from claims.domain.encounter import ClaimCreate
 from claims.domain.ncci import NcciTables
 from claims.domain.scrubber import Edit, Eligibility, ScrubContext, day_units, has_errors, scrub
-from claims.models import bus, claim, claim_status_record, claim_transition, eligibility_snapshot, patient_account
+from claims.models import (
+    bus,
+    claim,
+    claim_status_record,
+    claim_transition,
+    denial_move,
+    eligibility_snapshot,
+    patient_account,
+)
 
 SOURCE = "/claims"
 TOPIC = "claims.claim.status-changed"
 
 
-# CARCs that adjust the charge to the contracted amount (not denials): fee schedule, sequestration, ...
-CONTRACTUAL = frozenset({"45", "253", "59", "94", "131"})
 CROSSOVER_PENDING, CROSSOVER_ANSWERED = "pending", "answered"  # claim.crossover_state
 
 
@@ -264,14 +271,16 @@ class ClaimsUnit:
     ) -> dict[MueParty, dict[tuple[str, date], Decimal]]:
         """The units of the documents' per-day MUE codes (MAI 2 and 3) that the tenant's other claims bill
         on the same dates, by party (``mue_party``): claims the payer has or will get, so neither drafts
-        nor void requests, voided or replaced claims. Nothing is read when no document has such a code."""
+        nor void requests, voided or replaced claims; a claim with a replacement on its way counts once (the
+        replacement), and ``exclude`` (the claim being scrubbed) excludes its original too. Nothing is read
+        when no document has such a code."""
         wanted = [day_units(doc, tables) for doc in docs]
         dates = [day for units in wanted for _code, day in units]
         if not dates:
             return {}
         c = claim.c
-        rows = await self.conn.execute(
-            select(c.id, c.patient_account, c.document).where(
+        found = await self.conn.execute(
+            select(c.id, c.patient_account, c.document, c.frequency, c.original_claim_id).where(
                 and_(
                     c.tenant_id == self.tenant,
                     c.payer_id.in_({d.payer.payer_id for d, units in zip(docs, wanted, strict=True) if units}),
@@ -283,9 +292,21 @@ class ClaimsUnit:
                 )
             )
         )
+        rows = list(found)
+        skip = {exclude} | {row.original_claim_id for row in rows if row.frequency == "7"}
+        if exclude is not None:
+            skip |= set(
+                (
+                    await self.conn.execute(
+                        select(c.original_claim_id).where(
+                            and_(c.tenant_id == self.tenant, c.id == exclude, c.frequency == "7")
+                        )
+                    )
+                ).scalars()
+            )
         out: dict[MueParty, dict[tuple[str, date], Decimal]] = {}
         for row in rows:
-            if row.id == exclude:
+            if row.id in skip:
                 continue
             other = ClaimCreate.model_validate(row.document)
             billed = out.setdefault(mue_party(other, row.patient_account), {})
@@ -549,9 +570,13 @@ async def settle_acknowledged_requests(unit: ClaimsUnit, request_ids: Sequence[s
         if request.frequency == "7":
             if st.CORRECTED in st.TRANSITIONS[original.state]:
                 reason = f"replacement claim {request.id} accepted by the payer"
-                await unit.transition(original, st.CORRECTED, actor, reason=reason)
+                values = await _undo_moves_on(unit, original, None)
+                await unit.transition(original, st.CORRECTED, actor, reason=reason, values=values)
         elif not original.paid_cents and not original.patient_responsibility_cents:
-            await void_with(unit, original, request, actor, "accepted by the payer, nothing paid to take back")
+            values = await _undo_moves_on(unit, original, None)
+            await void_with(
+                unit, original, request, actor, "accepted by the payer, nothing paid to take back", **values
+            )
 
 
 async def void_with(unit: ClaimsUnit, original: Any, request: Any, actor: Actor, why: str, **values: Any) -> None:
@@ -587,7 +612,7 @@ def _adjudicated_state(event: ClaimAdjudicatedV1) -> str:
     if event.status_code == "4" or (event.paid_cents == 0 and event.patient_responsibility_cents == 0):
         # Denied. A claim the deductible took whole (paid 0, all patient share) is processed, not denied.
         return st.DENIED
-    if any(a.group in ("CO", "OA", "PI") and a.reason not in CONTRACTUAL for a in event.adjustments):
+    if any(a.group in ("CO", "OA", "PI") and a.reason not in CONTRACTUAL_CARCS for a in event.adjustments):
         return st.PARTIALLY_PAID  # something was denied; a line left to the patient (deductible) is not
     return st.PAID
 
@@ -606,15 +631,20 @@ async def on_adjudicated_many(
         return
     rows = await unit.get_many(ids, document=False)
     before = {claim_id: dict(row) for claim_id, row in rows.items()}
-    touched: dict[str, None] = {}
+    # a payment answers the claim anew: the denials work's moves on the adjudication it replaces are undone
+    undone = await undo_denial_moves(
+        unit, [(e.claim_id, e.remittance_id) for e, _actor in items if e.paid_cents and e.claim_id in rows]
+    )
+    for claim_id, (transfer, written_off) in undone.items():
+        rows[claim_id]["patient_transfer_cents"] -= transfer
+        rows[claim_id]["written_off_cents"] -= written_off
+    touched: dict[str, None] = dict.fromkeys(undone)
     changes, actors, secondaries = [], [], []
     for event, actor in items:
         row = rows.get(event.claim_id)
         if row is None:
             continue  # a payment for a claim this tenant never billed: remittance keeps it for review
-        contractual = sum(
-            a.amount_cents for a in event.adjustments if a.group in ("CO", "PI") and a.reason in CONTRACTUAL
-        )
+        contractual = sum(a.amount_cents for a in event.adjustments if is_contractual(a.group, a.reason))
         if event.crossover_answer:
             # the crossover payer's 835: its payment adds up, what it leaves to the patient replaces the
             # forwarding payer's; its CARC 23 (the prior payer's part) is no denial of this claim
@@ -647,11 +677,11 @@ async def on_adjudicated_many(
             row.update(values)
             touched[row["id"]] = None
             continue
-        if row["state"] in (st.CORRECTED, st.VOID):
-            row.update(values)  # superseded: the money is the payer's word still, the state stays
+        if row["state"] in (st.CORRECTED, st.VOID, st.CLOSED):
+            # superseded or closed (a denial's money moved, or closed by hand): the money is the payer's word
+            # still, the state stays
+            row.update(values)
             touched[row["id"]] = None
-            continue
-        if row["state"] == st.CLOSED:
             continue
         st.check(row["state"], target)
         old = row["state"]
@@ -665,6 +695,7 @@ async def on_adjudicated_many(
             secondaries.append((before[row["id"]], event, actor))
     if touched:
         columns = ["paid_cents", "contractual_cents", "patient_responsibility_cents", "payer_claim_control_number"]
+        columns += ["patient_transfer_cents", "written_off_cents"]
         crossovers = ["crossover_payer_id", "crossover_payer_name", "crossover_state"]
         await unit.put_many(
             [rows[claim_id] for claim_id in touched],
@@ -747,19 +778,25 @@ async def on_reversed(unit: ClaimsUnit, event: ClaimReversedV1, actor: Actor) ->
     the claim, the claim is void or corrected."""
     try:
         row = await unit.get(event.claim_id, lock=True)
+        if row.frequency == "8" and row.original_claim_id:
+            # the payer echoed the void's own claim id (CLM01) on its reversal: a void carries no money, the
+            # payment taken back is the original's (the void names it by the payer's number, REF*F8)
+            row = await unit.get(row.original_claim_id, lock=True)
     except NotFound:
         return
     values: dict[str, Any] = {"paid_cents": row.paid_cents + event.reversed_paid_cents}
     if values["paid_cents"] == 0:  # the payment is undone whole: its adjustments and patient share with it
         values.update(contractual_cents=0, patient_responsibility_cents=0, paid_on=None)
-    if row.state in (st.CORRECTED, st.VOID):  # superseded already: the money follows the payer, the state stays
+    values.update(await _undo_moves_on(unit, row, event.remittance_id))
+    if row.state not in st.ANSWERED_BY_PAYER:
+        # Superseded or closed already (the state stays), or the payment it takes back has not reached the
+        # claim yet (held in an unbalanced 835): the money follows the payer either way, so that the payment
+        # applied later nets with it.
         await unit.conn.execute(
             update(claim)
             .where(and_(claim.c.tenant_id == unit.tenant, claim.c.id == row.id))
             .values(**values, updated_at=datetime.now(UTC))
         )
-        return
-    if row.state not in st.ADJUDICATED:
         return
     why = f"payer reversed its payment ({event.remittance_id})"
     request = (await open_requests(unit, {str(row.id)}, SENT_REQUEST)).get(row.id)
@@ -772,11 +809,57 @@ async def on_reversed(unit: ClaimsUnit, event: ClaimReversedV1, actor: Actor) ->
         await unit.transition(row, st.ACCEPTED, actor, reason=why, values=values)
 
 
+async def undo_denial_moves(unit: ClaimsUnit, answers: Sequence[tuple[str, str | None]]) -> dict[str, tuple[int, int]]:
+    """The payer's later word on a claim undoes what the denials work moved out of its insurance balance:
+    a move stands on the adjudication its denial came from, and a payment, a reversal, a void or a
+    replacement of the claim replaces that adjudication (what the payer leaves to the patient then comes
+    with its own answer). ``answers`` are (claim id, remittance id or None for a void or replacement); a
+    move is undone by an answer from another remittance than its denial's, once. Returns, per claim, the
+    (patient transfer, write-off) cents undone, to take off the claim's columns."""
+    if not answers:
+        return {}
+    by_claim: dict[str, set[str | None]] = {}
+    for claim_id, remittance_id in answers:
+        by_claim.setdefault(claim_id, set()).add(remittance_id)
+    m = denial_move.c
+    moves = await unit.conn.execute(
+        select(m.denial_id, m.claim_id, m.source_remittance_id, m.patient_transfer_cents, m.written_off_cents).where(
+            and_(m.tenant_id == unit.tenant, m.claim_id.in_(set(by_claim)), filter_only(m.undone_at).is_(None))
+        )
+    )
+    undone: dict[str, tuple[int, int]] = {}
+    ids = []
+    for move in moves:
+        if not by_claim[move.claim_id] - {move.source_remittance_id}:
+            continue  # the adjudication the denial came from, delivered late: the move stands on it
+        transfer, written_off = undone.get(move.claim_id, (0, 0))
+        undone[move.claim_id] = (transfer + move.patient_transfer_cents, written_off + move.written_off_cents)
+        ids.append(move.denial_id)
+    if ids:
+        await unit.conn.execute(
+            update(denial_move)
+            .where(and_(m.tenant_id == unit.tenant, m.denial_id.in_(ids), m.undone_at.is_(None)))
+            .values(undone_at=datetime.now(UTC))
+        )
+    return undone
+
+
+async def _undo_moves_on(unit: ClaimsUnit, row: Any, remittance_id: str | None) -> dict[str, int]:
+    """The claim columns after ``undo_denial_moves`` for one claim (empty when nothing was undone)."""
+    undone = (await undo_denial_moves(unit, [(str(row.id), remittance_id)])).get(row.id)
+    if undone is None:
+        return {}
+    return {
+        "patient_transfer_cents": row.patient_transfer_cents - undone[0],
+        "written_off_cents": row.written_off_cents - undone[1],
+    }
+
+
 async def on_denial_resolved(unit: ClaimsUnit, event: DenialResolvedV1, actor: Actor) -> None:
     """A denial billed to the patient or written off takes its amount out of the claim's insurance balance;
     once the last open denial on a claim is resolved so (or closed), the claim is done with the payer (a
-    recovered denial needs nothing: the payment itself moves the claim). Each resolution event comes once
-    (the inbox), so its amounts are added once."""
+    recovered denial needs nothing: the payment itself moves the claim). A denial's money is moved once,
+    whatever event id its resolution comes under (``denial_move``)."""
     moved = event.patient_transfer_cents or event.written_off_cents
     if not moved and (not event.claim_settled or event.outcome == "recovered"):
         return
@@ -784,6 +867,24 @@ async def on_denial_resolved(unit: ClaimsUnit, event: DenialResolvedV1, actor: A
         row = await unit.get(event.claim_id, lock=True)
     except NotFound:
         return
+    if moved:
+        stored = await unit.conn.execute(
+            insert_ignore(
+                unit.conn,
+                denial_move,
+                {
+                    "tenant_id": unit.tenant,
+                    "denial_id": event.denial_id,
+                    "claim_id": event.claim_id,
+                    "source_remittance_id": event.source_remittance_id,
+                    "patient_transfer_cents": event.patient_transfer_cents,
+                    "written_off_cents": event.written_off_cents,
+                    "moved_at": datetime.now(UTC),
+                },
+            )
+        )
+        if not stored.rowcount:
+            return  # this denial's resolution came before, under another event id: its money is moved once
     values = {
         "patient_transfer_cents": row.patient_transfer_cents + event.patient_transfer_cents,
         "written_off_cents": row.written_off_cents + event.written_off_cents,

@@ -169,3 +169,21 @@ patient_account = Table(
     Column("created_at", UtcDateTime(), nullable=False),
     UniqueConstraint("tenant_id", "match_key"),
 )
+
+# The money each denial's resolution moved out of the claim's insurance balance (billed to the patient,
+# written off), once per denial: a resolution delivered again adds nothing. A move stands on the payer's
+# adjudication the denial came from; the payer's later word on the claim (a payment, a reversal, a void
+# or replacement) undoes it (``undone_at``).
+denial_move = Table(
+    "denial_move",
+    metadata,
+    Column("tenant_id", String(64), primary_key=True),
+    Column("denial_id", String(36), primary_key=True),
+    Column("claim_id", String(20), nullable=False),
+    Column("source_remittance_id", String(36), nullable=True),
+    Column("patient_transfer_cents", BigInteger, nullable=False),
+    Column("written_off_cents", BigInteger, nullable=False),
+    Column("moved_at", UtcDateTime(), nullable=False),
+    Column("undone_at", UtcDateTime(), nullable=True),
+    Index("ix_denial_move_claim", "tenant_id", "claim_id"),
+)

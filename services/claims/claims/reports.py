@@ -169,17 +169,30 @@ async def ar_aging(conn: AsyncConnection, tenant: str, as_of: date) -> list[dict
             r.patient_transfer_cents,
             r.written_off_cents,
         )
-        if balance <= 0:
+        if balance == 0:
+            continue
+        entry = out.setdefault(r.payer_id, _aging_row(r.payer_id))
+        if balance < 0:  # a credit: more came off the claim than it charged; counted apart, for a person
+            entry["credit_claims"] += 1
+            entry["credit_cents"] += balance
             continue
         age = (as_of - r.service_from).days
         label = next(lbl for lo, hi, lbl in BUCKETS if age >= lo and (hi is None or age <= hi)) if age >= 0 else "0-30"
-        entry = out.setdefault(
-            r.payer_id, {"payer_id": r.payer_id, "claims": 0, "total_cents": 0, **{b[2]: 0 for b in BUCKETS}}
-        )
         entry[label] += balance
         entry["total_cents"] += balance
         entry["claims"] += 1
     return sorted(out.values(), key=lambda e: -e["total_cents"])
+
+
+def _aging_row(payer_id: str) -> dict[str, Any]:
+    return {
+        "payer_id": payer_id,
+        "claims": 0,
+        "total_cents": 0,
+        **{b[2]: 0 for b in BUCKETS},
+        "credit_claims": 0,
+        "credit_cents": 0,
+    }
 
 
 def _entered_clean(trail: Sequence[Any]) -> bool:

@@ -909,7 +909,9 @@ async def test_a_crossover_is_not_billed_to_the_secondary_and_waits_for_its_835(
     }
     a = await create(client, secondary_payer=secondary)
     await submit(client, a["id"])
-    common = {"remittance_id": "R19", "claim_id": a["id"], "charge_cents": 24550, "payment_date": date(2026, 11, 20)}
+    # Medicare paid (BPR16) 20 days before its 835 is processed here: the crossover payer's wait counts from then
+    paid_on = datetime.now(UTC).date() - timedelta(days=20)
+    common = {"remittance_id": "R19", "claim_id": a["id"], "charge_cents": 24550, "payment_date": paid_on}
     medicare = ClaimAdjudicatedV1(
         **common,
         payer_id="MCRB1",
@@ -939,8 +941,9 @@ async def test_a_crossover_is_not_billed_to_the_secondary_and_waits_for_its_835(
         assert r.status_code == 200, r.text
         return {i["claim_id"]: i for i in r.json()}
 
-    assert a["id"] not in await listed(30)  # the default rules' payment_days for MGAP1: 30
-    late = (await listed(31))[a["id"]]
+    assert a["id"] not in await listed(10)  # the default rules' payment_days for MGAP1: 30
+    late = (await listed(11))[a["id"]]
+    assert late["days_outstanding"] == 31
     assert late["reason"] == "no_crossover_payment" and late["next_action"] == "contact_crossover_payer"
     assert late["payer_id"] == "MGAP1" and not late["inquiry_due"]
 
@@ -1008,6 +1011,8 @@ async def test_kpis_and_ar_aging_follow_the_claims(client: Any, kafka: KafkaSett
             "61-90": 0,
             "91-120": 0,
             "120+": 0,
+            "credit_claims": 0,
+            "credit_cents": 0,
         }
     ]  # the rejected and the denied claim; the paid one is settled, the held one never reached a payer
     in_half_a_year = (datetime.now(UTC) + timedelta(days=200)).date().isoformat()  # 210 days after service

@@ -4,6 +4,7 @@ on; a denial billed to the patient or written off leaves its insurance balance (
 from __future__ import annotations
 
 import itertools
+import json
 import sys
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -11,9 +12,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from claims.handlers import Actor, ClaimsUnit, on_adjudicated_many, on_appeal_sent, on_denial_resolved
+from claims.handlers import (
+    Actor,
+    ClaimsUnit,
+    on_adjudicated_many,
+    on_appeal_sent,
+    on_denial_resolved,
+    on_reversed,
+)
 from rcm_shared.payloads.denials import AppealSentV1, DenialResolvedV1
-from rcm_shared.payloads.remittance import AdjustmentOut, ClaimAdjudicatedV1, LinePaymentOut
+from rcm_shared.payloads.remittance import AdjustmentOut, ClaimAdjudicatedV1, ClaimReversedV1, LinePaymentOut
 from rcm_shared.testing import app_client
 
 sys.path.insert(0, str(Path(__file__).parent))
@@ -203,3 +211,158 @@ async def test_the_worker_reads_appeals_sent(client: Any) -> None:
     async with session_factory(client.app.state.engine)() as session, session.begin():
         await handler(session, Envelope.wrap(event, source="/denials", tenant_id="org-1"))
     assert (await claim(client, claim_id))["state"] == "appealed"
+
+
+async def appealed(client: Any, claim_id: str) -> None:
+    today = datetime.now(UTC).date()
+    appeal = AppealSentV1(
+        denial_id="D-" + claim_id,
+        claim_id=claim_id,
+        line_number=None,
+        payer_id="MCRB1",
+        amount_cents=CHARGE,
+        sent_on=today,
+        answer_by=today + timedelta(days=30),
+    )
+    await run(client, on_appeal_sent, appeal)
+    assert (await claim(client, claim_id))["state"] == "appealed"
+
+
+def reversal(claim_id: str, paid: int, remittance: str, original: str = "R1") -> ClaimReversedV1:
+    return ClaimReversedV1(
+        remittance_id=remittance,
+        claim_id=claim_id,
+        payer_id="MCRB1",
+        payer_claim_control_number="PAYERICN1",
+        reversed_paid_cents=-paid,
+        reversed_charge_cents=-CHARGE,
+        original_remittance_id=original,
+    )
+
+
+async def test_an_appeal_answered_by_a_reversal_and_a_new_payment_is_paid_once(client: Any) -> None:
+    """The payer answers an appeal of an underpaid claim by taking back its first payment (22) and paying the
+    claim again (1): the claim ends paid what the second payment says, not both."""
+    claim_id = await submitted(client)
+    await run(client, None, adjudicated(claim_id, 10000, 14550, "R1"))
+    await appealed(client, claim_id)
+    await run(client, on_reversed, reversal(claim_id, 10000, "R2"))
+    c = await claim(client, claim_id)
+    assert (c["state"], c["paid_cents"]) == ("accepted", 0)
+    await run(client, None, adjudicated(claim_id, CHARGE, 0, "R2"))
+    c = await claim(client, claim_id)
+    assert (c["state"], c["paid_cents"], c["insurance_balance_cents"]) == ("paid", CHARGE, 0)
+
+
+async def test_a_reversal_of_a_payment_claims_never_saw_is_kept_for_it(client: Any) -> None:
+    """A reversal may be posted before the payment it takes back (held in an unbalanced 835, released later):
+    its amount is applied still, so the payment's release nets to nothing."""
+    claim_id = await submitted(client)
+    await run(client, on_reversed, reversal(claim_id, 10000, "R2"))
+    assert (await claim(client, claim_id))["paid_cents"] == -10000
+    await run(client, None, adjudicated(claim_id, 10000, 14550, "R1"))
+    assert (await claim(client, claim_id))["paid_cents"] == 0
+
+
+async def test_an_appealed_claim_can_be_voided_or_replaced(client: Any) -> None:
+    voided, replaced = await submitted(client), await submitted(client)
+    for claim_id in (voided, replaced):
+        await run(client, None, adjudicated(claim_id, 0, CHARGE, "R1"))
+        await appealed(client, claim_id)
+    void = await client.post(f"/v1/claims/{voided}/void", headers=T)
+    assert void.status_code == 200, void.text
+    assert void.json()["frequency"] == "8"
+    assert (await client.post(f"/v1/claims/{void.json()['id']}/submit", headers=T)).status_code == 200
+    correct = await client.post(f"/v1/claims/{replaced}/correct", json={"correction": {}}, headers=T)
+    assert correct.status_code == 201, correct.text
+    # the payer's reversal answers the void; the original, under appeal still, becomes void
+    await run(client, on_reversed, reversal(voided, 0, "R2"))
+    assert (await claim(client, voided))["state"] == "void"
+
+
+async def test_a_denials_money_is_moved_once_and_undone_by_the_payers_later_word(client: Any) -> None:
+    """A resolution delivered twice (two event ids) moves its money once; the payer paying the claim on
+    appeal, or reversing it, undoes the move (the patient is no longer billed, nothing stays written off)."""
+    billed, written = await submitted(client), await submitted(client)
+    await run(client, None, adjudicated(billed, 0, CHARGE, "R1"))
+    await run(client, None, adjudicated(written, 15000, 4550, "R1"))
+    transfer = resolved(billed, "billed_patient", transfer=CHARGE).model_copy(update={"source_remittance_id": "R1"})
+    write_off = resolved(written, "written_off", written_off=4550).model_copy(update={"source_remittance_id": "R1"})
+    for _ in range(2):
+        await run(client, on_denial_resolved, transfer)
+        await run(client, on_denial_resolved, write_off)
+    b, w = await claim(client, billed), await claim(client, written)
+    assert (b["state"], b["patient_transfer_cents"]) == ("closed", CHARGE)
+    assert (w["state"], w["written_off_cents"]) == ("closed", 4550)
+    await run(client, None, adjudicated(billed, 20000, 0, "R2"))  # paid on appeal
+    await run(client, on_reversed, reversal(written, 15000, "R3"))
+    b, w = await claim(client, billed), await claim(client, written)
+    assert (b["paid_cents"], b["patient_transfer_cents"], b["written_off_cents"]) == (20000, 0, 0)
+    assert (w["paid_cents"], w["patient_transfer_cents"], w["written_off_cents"]) == (0, 0, 0)
+    # the payer's later word comes again (a second payment): nothing more to undo
+    await run(client, None, adjudicated(billed, 100, 0, "R4"))
+    assert (await claim(client, billed))["patient_transfer_cents"] == 0
+
+
+async def test_a_denials_move_stands_on_the_adjudication_it_came_from(client: Any) -> None:
+    """The resolution may reach claims before the 835 that opened the denial does (another topic): that
+    adjudication, paying the claim's other line, does not undo the move."""
+    claim_id = await submitted(client)
+    event = resolved(claim_id, "written_off", written_off=4550).model_copy(
+        update={"source_remittance_id": "R1", "claim_settled": False}
+    )
+    await run(client, on_denial_resolved, event)
+    await run(client, None, adjudicated(claim_id, 15000, 4550, "R1"))
+    assert (await claim(client, claim_id))["written_off_cents"] == 4550
+
+
+async def test_more_taken_off_a_claim_than_it_charged_shows_as_a_credit_not_as_zero(client: Any) -> None:
+    claim_id = await submitted(client)
+    await run(client, None, adjudicated(claim_id, 15000, 4550, "R1"))
+    over = resolved(claim_id, "written_off", written_off=6000).model_copy(update={"claim_settled": False})
+    await run(client, on_denial_resolved, over)
+    c = await claim(client, claim_id)
+    assert (c["state"], c["insurance_balance_cents"]) == ("partially_paid", -1450)
+    (row,) = (await client.get("/v1/reports/ar-aging", headers=T)).json()
+    assert (row["claims"], row["total_cents"], row["credit_claims"], row["credit_cents"]) == (0, 0, 1, -1450)
+
+
+@pytest.fixture
+def mue_client(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The MUE fixture (83036: MUE 1 per date of service); requested before ``client``."""
+    monkeypatch.setenv("CLAIMS_MUE_FILES", json.dumps([str(Path(__file__).parent / "fixtures" / "mue_sample.csv")]))
+
+
+async def test_a_replacement_and_its_original_are_one_claim_for_the_mue(mue_client: None, client: Any) -> None:
+    """A claim and its open replacement bill the same units once: neither the replacement (edited) nor a third
+    claim of the same day counts them twice."""
+    patient = {"subscriber.last_name": "Mueller"}
+    created = await client.post("/v1/claims", json=encounter(**patient), headers=T)
+    original = str(created.json()["id"])
+    assert (await client.post(f"/v1/claims/{original}/submit", headers=T)).status_code == 200
+    await run(client, None, adjudicated(original, 20000, 0, "R1"))
+    replacement = await client.post(f"/v1/claims/{original}/correct", json={"correction": {}}, headers=T)
+    assert replacement.status_code == 201 and replacement.json()["state"] == "ready", replacement.text
+    edited = await client.put(f"/v1/claims/{replacement.json()['id']}", json=encounter(**patient), headers=T)
+    assert edited.status_code == 200, edited.text
+    assert [e["message"] for e in edited.json()["edits"] if e["rule"] == "MUE001"] == []
+    a1c = encounter()["lines"][1]  # 83036 x 1 on the same date
+    third = await client.post("/v1/claims", json=encounter(lines=[a1c], **patient), headers=T)
+    assert [e["message"] for e in third.json()["edits"] if e["rule"] == "MUE001"] == [
+        f"2 units of 83036 on {a1c['service_date']} exceed the MUE of 1 per date of service (MAI 3; 1 of them on "
+        "other claims from this provider)"
+    ]
+
+
+async def test_a_reversal_naming_the_void_claim_takes_the_payment_back_from_its_original(client: Any) -> None:
+    """A payer may echo the void's own claim id (CLM01 of the frequency-8 claim) on its reversal: the payment
+    it takes back is the original's, which is void with it; the void claim never carries money."""
+    original = await submitted(client)
+    await run(client, None, adjudicated(original, 20000, 0, "R1"))
+    void = await client.post(f"/v1/claims/{original}/void", headers=T)
+    void_id = void.json()["id"]
+    assert (await client.post(f"/v1/claims/{void_id}/submit", headers=T)).status_code == 200
+    await run(client, on_reversed, reversal(void_id, 20000, "R2"))
+    o, v = await claim(client, original), await claim(client, void_id)
+    assert (o["state"], o["paid_cents"]) == ("void", 0)
+    assert (v["state"], v["paid_cents"]) == ("void", 0)

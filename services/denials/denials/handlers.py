@@ -22,6 +22,7 @@ from rcm_shared.payloads.denials import (
     ResubmissionRequestedV1,
 )
 from rcm_shared.payloads.remittance import ClaimAdjudicatedV1, ClaimReversedV1
+from rcm_shared.x12.carc import is_contractual
 from sqlalchemy import and_, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -379,13 +380,12 @@ async def _resolve(
     *,
     patient_transfer: int = 0,
     written_off: int = 0,
-) -> None:
+) -> bool:
+    """Resolve the denial as ``row`` was read; False (nothing done) when another resolution or action
+    changed it since."""
     now = datetime.now(UTC)
-    await unit.conn.execute(
-        update(denial)
-        .where(denial.c.id == row.id)
-        .values(status=status, resolved_at=now, updated_at=now, recovered_cents=recovered)
-    )
+    if not await _move(unit, row, status=status, resolved_at=now, updated_at=now, recovered_cents=recovered):
+        return False
     await unit.log(row.id, status, actor, note)
     days = (now - row.opened_at).days
     d = denial.c
@@ -407,11 +407,29 @@ async def _resolve(
             line_number=row.line_number or None,
             patient_transfer_cents=patient_transfer,
             written_off_cents=written_off,
+            source_remittance_id=row.source_id,
         ),
         "denials.denial.resolved",
         row.claim_id,
         causation,
     )
+    return True
+
+
+async def _move(unit: Unit, row: Any, **values: Any) -> bool:
+    """Change the denial only if its status is still the one ``row`` read: of two requests racing on one
+    denial (a double click, a retry), the second changes nothing, so its money moves once."""
+    done = await unit.conn.execute(
+        update(denial)
+        .where(and_(denial.c.tenant_id == unit.tenant, denial.c.id == row.id, denial.c.status == row.status))
+        .values(**values)
+    )
+    return bool(done.rowcount)
+
+
+async def _act_on(unit: Unit, row: Any, **values: Any) -> None:
+    if not await _move(unit, row, **values):
+        raise Conflict(f"denial {row.id} was changed by another action meanwhile (it is already resolved or moved on)")
 
 
 async def act(
@@ -434,9 +452,7 @@ async def act(
         raise Conflict(f"denial {denial_id} has no write-off awaiting approval")
     now = datetime.now(UTC)
     if action == "assign":
-        await unit.conn.execute(
-            update(denial).where(denial.c.id == row.id).values(assignee=assignee, status="in_progress", updated_at=now)
-        )
+        await _act_on(unit, row, assignee=assignee, status="in_progress", updated_at=now)
         await unit.log(row.id, "assigned", actor, assignee)
     elif action == "comment":
         await unit.log(row.id, "comment", actor, note)
@@ -457,11 +473,7 @@ async def act(
             )
         )
         # Once appealed, the date that matters is the payer's answer: the deadline watch warns as it nears.
-        await unit.conn.execute(
-            update(denial)
-            .where(denial.c.id == row.id)
-            .values(status="appealed", updated_at=now, deadline=answer_by, deadline_notified=0)
-        )
+        await _act_on(unit, row, status="appealed", updated_at=now, deadline=answer_by, deadline_notified=0)
         await unit.log(row.id, "appealed", actor, note)
         await unit.emit(
             AppealSentV1(
@@ -477,9 +489,7 @@ async def act(
             row.claim_id,
         )
     elif action == "resubmit":
-        await unit.conn.execute(
-            update(denial).where(denial.c.id == row.id).values(status="resubmitted", updated_at=now)
-        )
+        await _act_on(unit, row, status="resubmitted", updated_at=now)
         await unit.log(row.id, "resubmitted", actor, note)
         await unit.emit(
             ResubmissionRequestedV1(
@@ -492,29 +502,33 @@ async def act(
             row.claim_id,
         )
     elif action == "bill_patient":
-        await _resolve(unit, row, "billed_patient", actor, note, 0, patient_transfer=row.amount_cents)
+        _billable_to_the_patient(row)
+        await _still_denied(unit, row)
+        await _resolved(_resolve(unit, row, "billed_patient", actor, note, 0, patient_transfer=row.amount_cents))
     elif action == "write_off":
         if not note:
             raise Conflict("a write-off needs a reason")
+        await _still_denied(unit, row)
         threshold = unit.settings.write_off_approval_cents
         if threshold is not None and row.amount_cents > threshold:
             await _request_write_off(unit, row, actor, note, now)
         else:
-            await _resolve(unit, row, "written_off", actor, note, 0, written_off=row.amount_cents)
+            await _resolved(_resolve(unit, row, "written_off", actor, note, 0, written_off=row.amount_cents))
     elif action == "approve_write_off":
         request = await _pending_write_off(unit, row.id)
+        await _still_denied(unit, row)
         if request.requested_by == actor:
             raise SameActor(
                 f"the write-off of denial {denial_id} was requested by {actor}: another person must approve it"
             )
         await _decide_write_off(unit, request.id, actor, "approved", now)
         reason = f"approved; requested by {request.requested_by}: {request.note}" + (f" ({note})" if note else "")
-        await _resolve(unit, row, "written_off", actor, reason, 0, written_off=request.amount_cents)
+        await _resolved(_resolve(unit, row, "written_off", actor, reason, 0, written_off=request.amount_cents))
     elif action == "reject_write_off":
         request = await _pending_write_off(unit, row.id)
         await _decide_write_off(unit, request.id, actor, "rejected", now)
         back = "in_progress" if row.assignee else "open"
-        await unit.conn.execute(update(denial).where(denial.c.id == row.id).values(status=back, updated_at=now))
+        await _act_on(unit, row, status=back, updated_at=now)
         await unit.log(row.id, "write_off_rejected", actor, note)
     elif action == "upheld":  # the payer upheld the denial on appeal
         await unit.conn.execute(
@@ -522,10 +536,49 @@ async def act(
             .where(and_(appeal.c.denial_id == row.id, appeal.c.outcome.is_(None)))
             .values(outcome="upheld")
         )
-        await _resolve(unit, row, "closed", actor, note or "appeal upheld", 0)
+        await _resolved(_resolve(unit, row, "closed", actor, note or "appeal upheld", 0))
     else:
         raise Conflict(f"unknown action {action!r}")
     return await unit.get(denial_id)
+
+
+async def _still_denied(unit: Unit, row: Any) -> None:
+    """A denial's money moves only while the adjudication it came from stands: once the payer reversed that
+    (``on_reversed`` notes it), the money is not denied any more, and a move would take out of A/R what is
+    not there; the corrected adjudication decides (a denial of its own if it denies again)."""
+    e = denial_event.c
+    reversed_ = (
+        await unit.conn.execute(
+            select(e.at)
+            .where(and_(e.tenant_id == unit.tenant, e.denial_id == row.id, e.action == "payer_reversed"))
+            .limit(1)
+        )
+    ).first()
+    if reversed_ is not None:
+        raise Conflict(
+            f"the payer reversed the adjudication denial {row.id} came from: its money is no longer denied; "
+            "the payer's corrected adjudication decides (it recovers this denial, or opens one of its own)"
+        )
+
+
+def _billable_to_the_patient(row: Any) -> None:
+    """A CO (contractual obligation) amount is the provider's under its contract with the payer: billing the
+    patient for it is balance billing, refused. A member whose coverage was not in force (an eligibility
+    denial) is no member under that contract, and is billed. (A patient who signed an advance notice, modifier
+    GA on the line, would be billable: the denial does not carry the claim's modifiers, so a person decides.)"""
+    if row.category == "eligibility":
+        return
+    provider = [code for code in row.carcs or [] if code.startswith("CO-") and not is_contractual(*code.split("-", 1))]
+    if provider:
+        raise Conflict(
+            f"denial {row.id} is {', '.join(provider)}: a contractual obligation the payer puts on the provider, "
+            "which may not be billed to the patient; appeal it, correct and resubmit the claim, or write it off"
+        )
+
+
+async def _resolved(resolution: Any) -> None:
+    if not await resolution:
+        raise Conflict("the denial was changed by another action meanwhile (it is already resolved or moved on)")
 
 
 async def _request_write_off(unit: Unit, row: Any, actor: str, note: str, now: datetime) -> None:
@@ -540,9 +593,7 @@ async def _request_write_off(unit: Unit, row: Any, actor: str, note: str, now: d
             requested_at=now,
         )
     )
-    await unit.conn.execute(
-        update(denial).where(denial.c.id == row.id).values(status="write_off_pending", updated_at=now)
-    )
+    await _act_on(unit, row, status="write_off_pending", updated_at=now)
     await unit.log(
         row.id,
         "write_off_requested",

@@ -209,3 +209,64 @@ async def test_the_payers_835_denying_an_appealed_claim_again_upholds_the_appeal
     assert (await client.get(f"/v1/denials/{second}", headers=T)).json()["status"] == "open"
     (resolved,) = await outbox(client, "denials.denial.resolved")
     assert resolved["outcome"] == "closed" and not resolved["claim_settled"]  # the new denial carries the claim
+
+
+async def test_an_action_raced_by_another_on_the_same_denial_moves_its_money_once(
+    client: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two requests (a double click, a retry) both read the denial open before either resolves it: the
+    second finds it resolved when it writes and is refused, so one resolution (one transfer) goes out."""
+    from denials import handlers
+
+    (denial_id,) = await feed(client, adj("C9", 0, [("CO", "27", 15000, None)], charge=15000))
+    async with client.app.state.engine.begin() as conn:
+        stale = await Unit(conn, "org-1", DenialsSettings()).get(denial_id)
+    assert (await act(client, denial_id, {"action": "bill_patient"})).status_code == 200
+
+    async def read_before_the_other_wrote(self: Any, denial_id: str) -> Any:
+        return stale
+
+    monkeypatch.setattr(handlers.Unit, "get", read_before_the_other_wrote)
+    with pytest.raises(handlers.Conflict, match="already"):
+        async with client.app.state.engine.begin() as conn:
+            await handlers.act(Unit(conn, "org-1", DenialsSettings()), denial_id, "bill_patient", "joe")
+    resolved = await outbox(client, "denials.denial.resolved")
+    assert [e["patient_transfer_cents"] for e in resolved] == [15000]
+
+
+async def test_an_amount_the_contract_puts_on_the_provider_is_not_billed_to_the_patient(client: Any) -> None:
+    """CO-50 (not medically necessary, provider liable): billing the patient is balance billing, refused with
+    the reason; a member whose coverage had ended (CO-27) is no member under the contract, and is billed."""
+    (provider,) = await feed(client, adj("C10", 0, [("CO", "50", 15000, None)], charge=15000))
+    (ended,) = await feed(client, adj("C11", 0, [("CO", "27", 15000, None)], charge=15000))
+    r = await act(client, provider, {"action": "bill_patient"})
+    assert r.status_code == 409, r.text
+    assert "CO-50" in r.json()["detail"] and "provider" in r.json()["detail"]
+    assert (await client.get(f"/v1/denials/{provider}", headers=T)).json()["status"] == "open"
+    assert (await act(client, ended, {"action": "bill_patient"})).json()["status"] == "billed_patient"
+
+
+async def test_a_denial_whose_adjudication_the_payer_reversed_moves_no_money(client: Any) -> None:
+    """The payer took back the adjudication the denial came from: the money is no longer denied (its corrected
+    adjudication decides, with a denial of its own if it denies again), so billing the patient or writing it
+    off would move money out of A/R that is not there to move."""
+    from denials.handlers import on_reversed
+    from rcm_shared.payloads.remittance import ClaimReversedV1
+
+    (denial_id,) = await feed(client, adj("C12", 0, [("CO", "27", 15000, None)], charge=15000))
+    reversal = ClaimReversedV1(
+        remittance_id="R2",
+        claim_id="C12",
+        payer_id="ACME01",
+        payer_claim_control_number="PCCN-C12",
+        reversed_paid_cents=0,
+        reversed_charge_cents=-15000,
+        original_remittance_id="R1",
+    )
+    async with client.app.state.engine.begin() as conn:
+        env = Envelope.wrap(reversal, source="/remittance", tenant_id="org-1")
+        assert await on_reversed(Unit(conn, "org-1", DenialsSettings()), reversal, env) == 1
+    for body in ({"action": "bill_patient"}, {"action": "write_off", "note": "small"}):
+        r = await act(client, denial_id, body)
+        assert r.status_code == 409 and "reversed" in r.json()["detail"], r.text
+    assert await outbox(client, "denials.denial.resolved") == []

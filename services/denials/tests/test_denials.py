@@ -6,6 +6,7 @@ import io
 import json
 from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -416,3 +417,32 @@ async def test_deadline_watch_warns_once(client: Any) -> None:
             await conn.execute(select(bus.outbox).where(bus.outbox.c.topic == "denials.denial.deadline-approaching"))
         )
     assert len(rows) == 1 and '"days_left":5' in rows[0].payload
+
+
+def test_the_contractual_codes_claims_adjusts_open_no_denial() -> None:
+    """Claims takes these out of A/R as contractual (the shared code list): a denial on them would move the
+    same money out again."""
+    from denials.domain.triage import findings
+    from rcm_shared.x12.carc import CONTRACTUAL_CARCS, CONTRACTUAL_GROUPS
+
+    rules = default_rules()
+    for group in sorted(CONTRACTUAL_GROUPS):
+        for carc in sorted(CONTRACTUAL_CARCS):
+            event = adj("C1", 8000, [(group, carc, 2000, 1)], lines=[(10000, 8000)])
+            assert findings(event, rules) == [], (group, carc)
+            assert rules.classify(group, carc, []).category == "contractual_adjustment", (group, carc)
+
+
+def test_a_classification_file_that_disagrees_with_the_contractual_codes_is_refused(tmp_path: Path) -> None:
+    from denials.domain.classify import load_rules
+
+    header = "group,carc,rarc,category,root_cause,avoidable,action\n"
+    missing = tmp_path / "missing.csv"
+    missing.write_text(header + "CO,45,,contractual_adjustment,fee schedule,no,write_off\n")
+    with pytest.raises(ValueError, match="contractual"):
+        load_rules(missing)
+    default = (Path(__file__).parents[1] / "denials" / "data" / "classification.csv").read_text()
+    extra = tmp_path / "extra.csv"
+    extra.write_text(default + "CO,50,,contractual_adjustment,medical necessity,no,write_off\n")
+    with pytest.raises(ValueError, match="CO-50"):
+        load_rules(extra)

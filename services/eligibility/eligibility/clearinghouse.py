@@ -16,12 +16,18 @@ class AdapterError(RuntimeError):
 
 
 class Refused(AdapterError):
-    """The clearinghouse refused the 270 itself (4xx): retrying or failing over will not help, since the next
-    clearinghouse refuses the same request too."""
+    """The clearinghouse refused the 270 itself (``REFUSALS``): retrying or failing over will not help, since
+    the next clearinghouse refuses the same request too."""
 
     def __init__(self, clearinghouse: str, status: int, reason: str) -> None:
         super().__init__(f"{clearinghouse} refused the 270: {status} {reason}".rstrip())
         self.clearinghouse, self.status, self.reason = clearinghouse, status, reason
+
+
+# The 4xx answers about the request itself. Every other one is about this clearinghouse and us: 401/403 (our
+# credentials or enrollment there), 408 (it timed out), 429 (it throttles us). Those are retried, count against
+# its breaker and fail over, as a 5xx does: the next clearinghouse may well answer.
+REFUSALS = frozenset({400, 404, 409, 422})
 
 
 @dataclass
@@ -86,10 +92,10 @@ class HttpAdapter:
         with client_span("POST", self.url, headers):
             async with self._http().post(self.url, data=x12_270.encode(), headers=headers) as response:
                 text = await response.text()
-        if response.status >= 500:
-            raise AdapterError(f"{self.name} answered {response.status}")
-        if response.status >= 400:
+        if response.status in REFUSALS:
             raise Refused(self.name, response.status, text[:200])
+        if response.status >= 400:
+            raise AdapterError(f"{self.name} answered {response.status}")
         return text
 
     async def exchange(self, x12_270: str) -> str:
@@ -123,8 +129,8 @@ class HttpAdapter:
 
 @dataclass
 class Failover:
-    """Tries each adapter in order; the first 271 wins. A refusal (4xx) ends the attempt: it is about our
-    request, which every clearinghouse would refuse alike."""
+    """Tries each adapter in order; the first 271 wins. A refusal (``REFUSALS``) ends the attempt: it is about
+    our request, which every clearinghouse would refuse alike."""
 
     adapters: list[HttpAdapter]
 

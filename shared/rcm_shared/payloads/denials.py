@@ -78,6 +78,9 @@ class DenialResolvedV1(EventPayload):
     line_number: int | None = None  # None: the whole claim
     patient_transfer_cents: int = 0
     written_off_cents: int = 0
+    # the remittance whose adjudication opened the denial: the move stands on it, and a later payment,
+    # reversal, void or replacement of the claim (the payer's later word) undoes the move
+    source_remittance_id: str | None = None
 
 
 class AppealSentV1(EventPayload):

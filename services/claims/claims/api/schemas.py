@@ -148,6 +148,8 @@ class AgingRow(BaseModel):
     d61_90: int = Field(alias="61-90")
     d91_120: int = Field(alias="91-120")
     d120_plus: int = Field(alias="120+")
+    credit_claims: int = Field(0, description="open claims with more taken off than charged (not in the total)")
+    credit_cents: int = Field(0, description="their negative balances, summed: for a person to look at")
 
 
 class StatusRecordRead(BaseModel):

@@ -18,10 +18,13 @@ def insurance_balance(
     written_off_cents: int,
 ) -> int:
     """The charge less what the payers paid, adjusted by contract and left to the patient, and less what the
-    denials work moved out of A/R (to the patient's account, or written off); 0 once the payer is done."""
+    denials work moved out of A/R (to the patient's account, or written off); 0 once the payer is done.
+
+    Negative when more came off the claim than it charged (a payer's overpayment, moves over the open
+    balance): a credit a person must look at, shown as it is rather than hidden as 0."""
     if state not in OPEN_WITH_PAYER:
         return 0
-    balance = (
+    return (
         charge_cents
         - paid_cents
         - contractual_cents
@@ -29,4 +32,3 @@ def insurance_balance(
         - patient_transfer_cents
         - written_off_cents
     )
-    return max(balance, 0)

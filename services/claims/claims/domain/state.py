@@ -6,6 +6,9 @@ DRAFT, READY, SUBMITTED, ACCEPTED, REJECTED = "draft", "ready", "submitted", "ac
 PAID, PARTIALLY_PAID, DENIED = "paid", "partially_paid", "denied"
 APPEALED, CORRECTED, CLOSED, VOID = "appealed", "corrected", "closed", "void"
 ADJUDICATED = frozenset({PAID, PARTIALLY_PAID, DENIED})
+# Under appeal the payer's adjudication still stands: its answers (a reversal, a void or replacement
+# acknowledged) act on the claim as on any adjudicated one.
+ANSWERED_BY_PAYER = ADJUDICATED | {APPEALED}
 # A claim enters in draft, or straight in ready when the scrub at charge entry finds no error: one
 # transition (one history row, one status event) either way, with one of these reasons.
 ENTERED, ENTERED_CLEAN = "charge entry", "charge entry, scrubbed clean"
@@ -22,7 +25,7 @@ TRANSITIONS: dict[str, frozenset[str]] = {
     PAID: frozenset({CLOSED, ACCEPTED, PARTIALLY_PAID, DENIED, APPEALED, CORRECTED, VOID}),
     PARTIALLY_PAID: frozenset({PAID, DENIED, APPEALED, CORRECTED, CLOSED, ACCEPTED, VOID}),
     DENIED: frozenset({PAID, PARTIALLY_PAID, APPEALED, CORRECTED, CLOSED, ACCEPTED, VOID}),
-    APPEALED: frozenset({PAID, PARTIALLY_PAID, DENIED, CLOSED}),
+    APPEALED: frozenset({PAID, PARTIALLY_PAID, DENIED, CLOSED, ACCEPTED, CORRECTED, VOID}),
     CORRECTED: frozenset({CLOSED}),
     CLOSED: frozenset(),
     VOID: frozenset(),

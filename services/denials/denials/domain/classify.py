@@ -8,6 +8,8 @@ from functools import cache
 from importlib import resources
 from pathlib import Path
 
+from rcm_shared.x12.carc import CONTRACTUAL_CARCS, CONTRACTUAL_GROUPS
+
 CATEGORIES = (
     "eligibility",
     "authorization",
@@ -76,7 +78,24 @@ def load_rules(path: Path | None = None) -> Rules:
             r["avoidable"],
             r["action"],
         )
+    _agree_with_the_contractual_codes(rows)
     return Rules(rows)
+
+
+def _agree_with_the_contractual_codes(rows: dict[tuple[str, str, str], tuple[str, str, str, str]]) -> None:
+    """Claims takes the shared contractual codes out of insurance A/R as contract reductions; a file that
+    opened denials on them (or called other codes contractual) would move money out of A/R twice (or
+    never): refused."""
+    wanted = {(g, c) for g in CONTRACTUAL_GROUPS for c in CONTRACTUAL_CARCS}
+    found = {(g, c) for (g, c, rarc), hit in rows.items() if hit[0] == "contractual_adjustment"}
+    missing = sorted(f"{g}-{c}" for g, c in wanted if rows.get((g, c, ""), ("",))[0] != "contractual_adjustment")
+    extra = sorted(f"{g}-{c}" for g, c in found - wanted)
+    if missing or extra:
+        raise ValueError(
+            "the classification's contractual adjustments must be the shared contractual codes "
+            f"(rcm_shared.x12.carc): missing {', '.join(missing) or 'none'}; "
+            f"not contractual {', '.join(extra) or 'none'}"
+        )
 
 
 @cache

@@ -562,10 +562,17 @@ async def _still_denied(unit: Unit, row: Any) -> None:
 
 
 def _billable_to_the_patient(row: Any) -> None:
-    """A CO (contractual obligation) amount is the provider's under its contract with the payer: billing the
+    """A PR (patient responsibility) amount is the patient's already: remittance puts it on the patient ledger
+    from the 835. A CO (contractual obligation) amount is the provider's under its contract with the payer: billing the
     patient for it is balance billing, refused. A member whose coverage was not in force (an eligibility
     denial) is no member under that contract, and is billed. (A patient who signed an advance notice, modifier
     GA on the line, would be billable: the denial does not carry the claim's modifiers, so a person decides.)"""
+    patient = [code for code in row.carcs or [] if code.startswith("PR-")]
+    if patient:
+        raise Conflict(
+            f"denial {row.id} is {', '.join(patient)}: the payer already assigned it to the patient, and the "
+            "patient's statement bills it from the 835; billing the patient again would bill it twice"
+        )
     if row.category == "eligibility":
         return
     provider = [code for code in row.carcs or [] if code.startswith("CO-") and not is_contractual(*code.split("-", 1))]

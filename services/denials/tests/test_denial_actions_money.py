@@ -246,6 +246,16 @@ async def test_an_amount_the_contract_puts_on_the_provider_is_not_billed_to_the_
     assert (await act(client, ended, {"action": "bill_patient"})).json()["status"] == "billed_patient"
 
 
+async def test_an_amount_the_payer_already_put_on_the_patient_is_not_billed_again(client: Any) -> None:
+    """PR-204 (not covered under the patient's plan): the 835 assigns it to the patient and remittance bills it
+    on the statement; a transfer would bill the same money a second time."""
+    (denial_id,) = await feed(client, adj("C13", 0, [("PR", "204", 15000, None)], charge=15000))
+    r = await act(client, denial_id, {"action": "bill_patient"})
+    assert r.status_code == 409, r.text
+    assert "PR-204" in r.json()["detail"] and "twice" in r.json()["detail"]
+    assert await outbox(client, "denials.denial.resolved") == []
+
+
 async def test_a_denial_whose_adjudication_the_payer_reversed_moves_no_money(client: Any) -> None:
     """The payer took back the adjudication the denial came from: the money is no longer denied (its corrected
     adjudication decides, with a denial of its own if it denies again), so billing the patient or writing it

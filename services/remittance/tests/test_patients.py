@@ -434,12 +434,12 @@ async def test_a_run_dated_ahead_bills_no_crossover_share_the_payer_still_has_ti
     assert forwarded["crossover_state"] == "pending"
 
 
+# SQLite lets one writer in at a time, so two runs cannot overlap there: PostgreSQL only.
+@pytest.mark.parametrize("backend", [pytest.param("postgres", marks=pytest.mark.postgres)])
 async def test_two_statement_runs_at_once_post_a_late_crossover_share_once(stack: tuple[Any, Any]) -> None:
     """Two runs (two operators, a retry) find the same late crossover: the second waits for the first's row
-    lock, then finds it released and posts nothing. SQLite lets one writer in at a time: PostgreSQL only."""
+    lock, then finds it released and posts nothing."""
     client, engine = stack
-    if engine.dialect.name != "postgresql":
-        pytest.skip("SQLite serializes write transactions: the runs cannot overlap")
     from remittance import crossover
     from remittance.patients import outbox
 

@@ -135,6 +135,17 @@ def test_mutated_real_files_give_a_clean_error(which: Path, cuts: list[tuple[int
             pass
 
 
+def test_a_blank_date_element_in_an_835_reads_as_no_date() -> None:
+    """A date element of white space only (a tab, found by the fuzz test above) is an absent date, as the
+    generic CCYYMMDD reader takes it: the 835 reader reads the file's claims, not an AssertionError."""
+    from rcm_shared.x12.sets.x835 import iter_835
+
+    data = (SAMPLES / "835/lfh__demo-file__demo.835").read_bytes()
+    blanked = data.replace(b"DTM*232*20020816", b"DTM*232*\t*1200", 1)  # DTM03 (a time) keeps the tab
+    assert blanked != data
+    assert len(list(iter_835(blanked))) == len(list(iter_835(data)))
+
+
 @pytest.mark.parametrize(
     "name", ["837P/imsweb__837_5010__x12_valid_different_separators.txt", "835/pyx12__pyx12__835_mult_loops.txt"]
 )

@@ -189,13 +189,12 @@ class _Parser:
 
     def date(self, e: list[str], i: int) -> date | None:
         text = e[i]
-        if not text:
-            return None
         value = self._dates.get(text)
         if value is None:
             assert self.th is not None
             value = ccyymmdd(self.th, self.segment(), i)
-            assert value is not None
+            if value is None:  # empty, or white space only: no date
+                return None
             if len(self._dates) < 4096:
                 self._dates[text] = value
         return value

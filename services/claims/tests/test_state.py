@@ -73,6 +73,9 @@ LEGAL = [
     ("appealed", "partially_paid"),
     ("appealed", "denied"),
     ("appealed", "closed"),  # upheld, given up
+    ("appealed", "accepted"),  # the payer reverses the adjudication under appeal: owed again, answer awaited
+    ("appealed", "corrected"),  # a replacement claim the payer accepts supersedes it
+    ("appealed", "void"),  # billed in error: the payer accepts the void
     ("corrected", "closed"),  # the replacement carries on; the original is done
     # closed and void are final
 ]

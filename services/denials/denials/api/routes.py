@@ -43,7 +43,7 @@ def _read(row: Any, cls: type[T], **extra: Any) -> T:
     description="Without `status`, the denials that wait on someone in the billing office: `open`, `in_progress` "
     "and `write_off_pending` (a write-off over the approval threshold, waiting for a second person). Denials "
     "waiting on the payer (`appealed`, `resubmitted`) and resolved ones (`recovered`, `written_off`, "
-    "`billed_patient`, `closed`) are listed when asked for; `status` repeats "
+    "`billed_patient`, `closed`, `superseded`) are listed when asked for; `status` repeats "
     "(`?status=recovered&status=written_off`). An unknown status or category is refused (422). The denials "
     "are the caller's organization's (the token's, or X-Tenant-ID): `rcm demo` works under `default` (or "
     "RCM_DEMO_TENANT) and works every denial of its day, so after it the queue is empty and its denials are "

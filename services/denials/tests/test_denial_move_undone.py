@@ -5,19 +5,35 @@ never a crossover payer's answer) and says it once, in ``denial.move_undone`` (S
 from __future__ import annotations
 
 import sys
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
+import pytest
 from denials.config import DenialsSettings
-from denials.handlers import Unit, on_claim_status, on_reversed
 from denials.domain.classify import default_rules
+from denials.handlers import Unit, on_claim_status, on_reversed
 from rcm_shared.events import Envelope
 from rcm_shared.payloads.claims import ClaimStatusChangedV1
 from rcm_shared.payloads.remittance import ClaimReversedV1
+from rcm_shared.testing import app_client
 
 sys.path.insert(0, str(Path(__file__).parent))
-from test_denial_actions_money import T, act, client, feed, outbox  # noqa: F401 (the fixture)
+from test_denial_actions_money import T, act, feed, outbox
 from test_denials import adj
+
+
+@pytest.fixture
+async def client(db_factory: Any, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Any]:
+    db = await db_factory("denials")
+    monkeypatch.setenv("DENIALS_DATABASE_URL", db.url)
+    monkeypatch.setenv("DENIALS_DB_SCHEMA", db.schema)
+    from denials.config import get_settings
+    from denials.main import create_app
+
+    async with app_client(create_app, get_settings.cache_clear) as c:
+        yield c
+
 
 RESOLVED = "denials.denial.resolved"
 
@@ -47,7 +63,9 @@ async def reverse(client: Any, claim_id: str, original: str, remittance: str = "
 
 
 async def claim_becomes(client: Any, claim_id: str, state: str) -> None:
-    event = ClaimStatusChangedV1(claim_id=claim_id, old_state="paid", new_state=state, changed_at="2026-01-05T10:00:00Z")
+    event = ClaimStatusChangedV1(
+        claim_id=claim_id, old_state="paid", new_state=state, changed_at="2026-01-05T10:00:00Z"
+    )
     env = Envelope.wrap(event, source="/claims", tenant_id="org-1")
     async with client.app.state.engine.begin() as conn:
         await on_claim_status(Unit(conn, "org-1", DenialsSettings()), event, env, default_rules())

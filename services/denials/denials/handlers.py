@@ -24,7 +24,7 @@ from rcm_shared.payloads.denials import (
 )
 from rcm_shared.payloads.remittance import ClaimAdjudicatedV1, ClaimReversedV1
 from rcm_shared.x12.carc import is_contractual
-from sqlalchemy import and_, func, insert, select, update
+from sqlalchemy import and_, exists, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from denials.config import DenialsSettings
@@ -241,7 +241,8 @@ async def _supersede_reversed(unit: Unit, event: ClaimAdjudicatedV1, envelope: E
     from, and did not recover it: that denial no longer counts (a denial of the new adjudication carries its
     money, if it denies again), and is closed as superseded."""
     d, e = denial.c, denial_event.c
-    reversed_ = select(e.denial_id).where(and_(e.tenant_id == unit.tenant, e.action == "payer_reversed"))
+    # per denial, through the history's index by denial (never the whole history)
+    reversed_ = exists().where(and_(e.denial_id == d.id, e.action == "payer_reversed"))
     rows = await unit.conn.execute(
         select(denial).where(
             and_(
@@ -249,7 +250,7 @@ async def _supersede_reversed(unit: Unit, event: ClaimAdjudicatedV1, envelope: E
                 d.claim_id == event.claim_id,
                 d.status.in_(OPEN_STATES),
                 d.source_id != event.remittance_id,
-                d.id.in_(reversed_),
+                reversed_,
             )
         )
     )

@@ -50,8 +50,7 @@ CATALOG: tuple[TopicSpec, ...] = (
         "remittance.claim.adjudicated",
         "remittance",
         "claim id",
-        # remittance reads its own: a payment or reversal undoes the denials work's postings on the claim
-        ("claims", "denials", "remittance"),
+        ("claims", "denials"),
         # One topic for both, so a reversal and the corrected payment after it stay in order per claim.
         description="Claim payments posted from an 835, and payer reversals (CLP02 = 22) paired with their "
         "original posting, in file order per claim.",
@@ -99,8 +98,9 @@ CATALOG: tuple[TopicSpec, ...] = (
         "claim id",
         ("claims", "remittance"),
         description="A denial was closed (recovered, written off, billed to patient), with the money it moves "
-        "out of insurance A/R: to the patient's account or written off.",
-        event_types=("denial.resolved",),
+        "out of insurance A/R: to the patient's account or written off; and, after it on the same key, the "
+        "undoing of that move when the payer's later word takes it back (denials decides, once per denial).",
+        event_types=("denial.resolved", "denial.move_undone"),
     ),
     TopicSpec(
         "denials.appeal.sent",

@@ -164,14 +164,23 @@ def _check_books(offset: int, summary: dict[str, Any], var: Path) -> dict[str, i
             figures["paid claims voided"] += 1
         # denials: once each in the queue, for money the remittance really denied
         denials: list[dict[str, Any]] = []
-        for status in ("open", "in_progress", "resubmitted", "recovered", "written_off", "billed_patient", "closed"):
+        for status in (
+            "open",
+            "in_progress",
+            "resubmitted",
+            "recovered",
+            "written_off",
+            "billed_patient",
+            "closed",
+            "superseded",
+        ):
             denials += _pages(http, f"{denials_url}/v1/denials", status=status)
         keys = Counter((d["claim_id"], d["line_number"], d["payer_claim_control_number"]) for d in denials)
         assert not [k for k, n in keys.items() if n > 1], "a denial is in the queue twice"
         for d in denials:
             assert 0 < d["amount_cents"] <= claims[d["claim_id"]]["charge_cents"], d
         figures["denials"] = len(denials)
-        figures["denial money checks"] = _check_denial_money(http, claims_url, remit_url, claims, denials)
+        figures["denial money checks"] = _check_denial_money(http, denials_url, claims_url, remit_url, claims, denials)
         # the second round: replacements sent with the authorization were paid
         by_scenario = {cid: e["scenario"] for e in summary["encounters"] for cid in e["claim_ids"]}
         replacements = [c for c in claims.values() if c["frequency"] == "7"]
@@ -217,25 +226,37 @@ def _check_books(offset: int, summary: dict[str, Any], var: Path) -> dict[str, i
 
 
 def _check_denial_money(
-    http: httpx.Client, claims_url: str, remit_url: str, claims: dict[str, Any], denials: list[dict[str, Any]]
+    http: httpx.Client,
+    denials_url: str,
+    claims_url: str,
+    remit_url: str,
+    claims: dict[str, Any],
+    denials: list[dict[str, Any]],
 ) -> int:
     """A denial billed to the patient or written off moved its amount, to the cent, out of the claim's insurance
     balance (claims) and into remittance's denial postings; a transfer is on the patient's ledger for that claim;
-    insurance A/R is the sum of the claims' insurance balances."""
+    insurance A/R is the sum of the claims' insurance balances. A move the payer's later word took back (the
+    denial's history says ``move_undone``; it is recovered or superseded then) is undone in both, once; one it
+    did not is not undone in either; a denial whose money never moved has no posting."""
     checks = 0
     moved: dict[str, dict[str, int]] = {}
+    kinds = {"billed_patient": "patient_transfer", "written_off": "write_off"}
     for d in denials:
-        if d["status"] not in ("billed_patient", "written_off"):
-            continue
+        actions: list[str] = [d["status"]]
+        if d["status"] in ("recovered", "superseded"):  # moved, then taken back? its history says
+            actions = [h["action"] for h in _get(http, f"{denials_url}/v1/denials/{d['id']}")["history"]]
         posted = _get(http, f"{remit_url}/v1/claims/{d['claim_id']}/postings")
-        kind = "patient_transfer" if d["status"] == "billed_patient" else "write_off"
         mine = [p for p in posted["denial_postings"] if p["denial_id"] == d["id"]]
-        # the move, and its undoing when the payer answered the claim again after it
+        moves = [kinds[a] for a in actions if a in kinds]
+        if not moves:
+            assert mine == [], (d, mine)
+            continue
+        (kind,) = moves
         undone = {"patient_transfer": "transfer_undone", "write_off": "write_off_undone"}[kind]
-        assert [(p["kind"], p["amount_cents"]) for p in mine] in (
-            [(kind, d["amount_cents"])],
-            [(kind, d["amount_cents"]), (undone, -d["amount_cents"])],
-        ), (d, posted)
+        expected = [(kind, d["amount_cents"])]
+        if "move_undone" in actions:
+            expected.append((undone, -d["amount_cents"]))
+        assert [(p["kind"], p["amount_cents"]) for p in mine] == expected, (d, actions, posted)
         net = sum(p["amount_cents"] for p in mine)
         money = moved.setdefault(d["claim_id"], {"patient_transfer": 0, "write_off": 0})
         money[kind] += net

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 from rcm_shared.bus.consumer import HandlerRegistry, PermanentError
 from rcm_shared.events import Envelope
-from rcm_shared.payloads.denials import AppealSentV1, DenialResolvedV1, ResubmissionRequestedV1
+from rcm_shared.payloads.denials import AppealSentV1, DenialMoveUndoneV1, DenialResolvedV1, ResubmissionRequestedV1
 from rcm_shared.payloads.eligibility import EligibilityCheckCompletedV1
 from rcm_shared.payloads.remittance import ClaimAdjudicatedV1, ClaimReversedV1
 from rcm_shared.tracing import handling
@@ -22,6 +22,7 @@ from claims.handlers import (
     correct_claim,
     on_adjudicated_many,
     on_appeal_sent,
+    on_denial_move_undone,
     on_denial_resolved,
     on_eligibility,
     on_reversed,
@@ -89,6 +90,12 @@ async def resubmission(session: AsyncSession, envelope: Envelope) -> None:
 async def denial_resolved(session: AsyncSession, envelope: Envelope) -> None:
     unit = await _unit(session, envelope)
     await on_denial_resolved(unit, envelope.payload_as(DenialResolvedV1), _actor(envelope))
+
+
+@registry.on(DenialMoveUndoneV1.event_type, DenialMoveUndoneV1.schema_version)
+async def denial_move_undone(session: AsyncSession, envelope: Envelope) -> None:
+    unit = await _unit(session, envelope)
+    await on_denial_move_undone(unit, envelope.payload_as(DenialMoveUndoneV1), _actor(envelope))
 
 
 @registry.on(AppealSentV1.event_type, AppealSentV1.schema_version)

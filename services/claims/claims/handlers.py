@@ -16,7 +16,7 @@ from rcm_shared.db import bulk_insert, bulk_update, filter_only
 from rcm_shared.dialects import insert_ignore
 from rcm_shared.events import Envelope
 from rcm_shared.payloads.claims import BilledLine, ClaimStatusChangedV1
-from rcm_shared.payloads.denials import AppealSentV1, ClaimCorrection, DenialResolvedV1
+from rcm_shared.payloads.denials import AppealSentV1, ClaimCorrection, DenialMoveUndoneV1, DenialResolvedV1
 from rcm_shared.payloads.eligibility import EligibilityCheckCompletedV1
 from rcm_shared.payloads.remittance import ClaimAdjudicatedV1, ClaimReversedV1
 from rcm_shared.x12.carc import CONTRACTUAL_CARCS, is_contractual
@@ -570,13 +570,9 @@ async def settle_acknowledged_requests(unit: ClaimsUnit, request_ids: Sequence[s
         if request.frequency == "7":
             if st.CORRECTED in st.TRANSITIONS[original.state]:
                 reason = f"replacement claim {request.id} accepted by the payer"
-                values = await _undo_moves_on(unit, original, None)
-                await unit.transition(original, st.CORRECTED, actor, reason=reason, values=values)
+                await unit.transition(original, st.CORRECTED, actor, reason=reason)
         elif not original.paid_cents and not original.patient_responsibility_cents:
-            values = await _undo_moves_on(unit, original, None)
-            await void_with(
-                unit, original, request, actor, "accepted by the payer, nothing paid to take back", **values
-            )
+            await void_with(unit, original, request, actor, "accepted by the payer, nothing paid to take back")
 
 
 async def void_with(unit: ClaimsUnit, original: Any, request: Any, actor: Actor, why: str, **values: Any) -> None:
@@ -631,14 +627,7 @@ async def on_adjudicated_many(
         return
     rows = await unit.get_many(ids, document=False)
     before = {claim_id: dict(row) for claim_id, row in rows.items()}
-    # a payment answers the claim anew: the denials work's moves on the adjudication it replaces are undone
-    undone = await undo_denial_moves(
-        unit, [(e.claim_id, e.remittance_id) for e, _actor in items if e.paid_cents and e.claim_id in rows]
-    )
-    for claim_id, (transfer, written_off) in undone.items():
-        rows[claim_id]["patient_transfer_cents"] -= transfer
-        rows[claim_id]["written_off_cents"] -= written_off
-    touched: dict[str, None] = dict.fromkeys(undone)
+    touched: dict[str, None] = {}
     changes, actors, secondaries = [], [], []
     for event, actor in items:
         row = rows.get(event.claim_id)
@@ -695,7 +684,6 @@ async def on_adjudicated_many(
             secondaries.append((before[row["id"]], event, actor))
     if touched:
         columns = ["paid_cents", "contractual_cents", "patient_responsibility_cents", "payer_claim_control_number"]
-        columns += ["patient_transfer_cents", "written_off_cents"]
         crossovers = ["crossover_payer_id", "crossover_payer_name", "crossover_state"]
         await unit.put_many(
             [rows[claim_id] for claim_id in touched],
@@ -787,7 +775,6 @@ async def on_reversed(unit: ClaimsUnit, event: ClaimReversedV1, actor: Actor) ->
     values: dict[str, Any] = {"paid_cents": row.paid_cents + event.reversed_paid_cents}
     if values["paid_cents"] == 0:  # the payment is undone whole: its adjustments and patient share with it
         values.update(contractual_cents=0, patient_responsibility_cents=0, paid_on=None)
-    values.update(await _undo_moves_on(unit, row, event.remittance_id))
     if row.state not in st.ANSWERED_BY_PAYER:
         # Superseded or closed already (the state stays), or the payment it takes back has not reached the
         # claim yet (held in an unbalanced 835): the money follows the payer either way, so that the payment
@@ -809,59 +796,42 @@ async def on_reversed(unit: ClaimsUnit, event: ClaimReversedV1, actor: Actor) ->
         await unit.transition(row, st.ACCEPTED, actor, reason=why, values=values)
 
 
-async def undo_denial_moves(unit: ClaimsUnit, answers: Sequence[tuple[str, str | None]]) -> dict[str, tuple[int, int]]:
-    """The payer's later word on a claim undoes what the denials work moved out of its insurance balance:
-    a move stands on the adjudication its denial came from, and a payment, a reversal, a void or a
-    replacement of the claim replaces that adjudication (what the payer leaves to the patient then comes
-    with its own answer). ``answers`` are (claim id, remittance id or None for a void or replacement); a
-    move is undone by an answer from another remittance than its denial's, once. Returns, per claim, the
-    (patient transfer, write-off) cents undone, to take off the claim's columns."""
-    if not answers:
-        return {}
-    by_claim: dict[str, set[str | None]] = {}
-    for claim_id, remittance_id in answers:
-        by_claim.setdefault(claim_id, set()).add(remittance_id)
+async def on_denial_move_undone(unit: ClaimsUnit, event: DenialMoveUndoneV1, actor: Actor) -> None:
+    """The payer's later word took back a denial's move (denials decides it): what the move took out of the
+    claim's insurance balance is owed by the payer again. Once per denial, whatever event id it comes under
+    (``denial_move.undone_at``); nothing when the move itself never reached the claim."""
+    try:
+        row = await unit.get(event.claim_id, lock=True)
+    except NotFound:
+        return
     m = denial_move.c
-    moves = await unit.conn.execute(
-        select(m.denial_id, m.claim_id, m.source_remittance_id, m.patient_transfer_cents, m.written_off_cents).where(
-            and_(m.tenant_id == unit.tenant, m.claim_id.in_(set(by_claim)), filter_only(m.undone_at).is_(None))
+    done = await unit.conn.execute(
+        update(denial_move)
+        .where(and_(m.tenant_id == unit.tenant, m.denial_id == event.denial_id, m.undone_at.is_(None)))
+        .values(undone_at=datetime.now(UTC))
+    )
+    if not done.rowcount:
+        return
+    await unit.conn.execute(
+        update(claim)
+        .where(and_(claim.c.tenant_id == unit.tenant, claim.c.id == row.id))
+        .values(
+            patient_transfer_cents=row.patient_transfer_cents - event.patient_transfer_cents,
+            written_off_cents=row.written_off_cents - event.written_off_cents,
+            updated_at=datetime.now(UTC),
         )
     )
-    undone: dict[str, tuple[int, int]] = {}
-    ids = []
-    for move in moves:
-        if not by_claim[move.claim_id] - {move.source_remittance_id}:
-            continue  # the adjudication the denial came from, delivered late: the move stands on it
-        transfer, written_off = undone.get(move.claim_id, (0, 0))
-        undone[move.claim_id] = (transfer + move.patient_transfer_cents, written_off + move.written_off_cents)
-        ids.append(move.denial_id)
-    if ids:
-        await unit.conn.execute(
-            update(denial_move)
-            .where(and_(m.tenant_id == unit.tenant, m.denial_id.in_(ids), m.undone_at.is_(None)))
-            .values(undone_at=datetime.now(UTC))
-        )
-    return undone
-
-
-async def _undo_moves_on(unit: ClaimsUnit, row: Any, remittance_id: str | None) -> dict[str, int]:
-    """The claim columns after ``undo_denial_moves`` for one claim (empty when nothing was undone)."""
-    undone = (await undo_denial_moves(unit, [(str(row.id), remittance_id)])).get(row.id)
-    if undone is None:
-        return {}
-    return {
-        "patient_transfer_cents": row.patient_transfer_cents - undone[0],
-        "written_off_cents": row.written_off_cents - undone[1],
-    }
 
 
 async def on_denial_resolved(unit: ClaimsUnit, event: DenialResolvedV1, actor: Actor) -> None:
     """A denial billed to the patient or written off takes its amount out of the claim's insurance balance;
     once the last open denial on a claim is resolved so (or closed), the claim is done with the payer (a
-    recovered denial needs nothing: the payment itself moves the claim). A denial's money is moved once,
-    whatever event id its resolution comes under (``denial_move``)."""
+    recovered denial needs nothing: the payment itself moves the claim, nor does one superseded by the payer's
+    corrected adjudication). A denial's money is moved once, whatever event id its resolution comes under
+    (``denial_move``)."""
     moved = event.patient_transfer_cents or event.written_off_cents
-    if not moved and (not event.claim_settled or event.outcome == "recovered"):
+    settles = event.outcome not in ("recovered", "superseded")
+    if not moved and (not event.claim_settled or not settles):
         return
     try:
         row = await unit.get(event.claim_id, lock=True)
@@ -889,7 +859,7 @@ async def on_denial_resolved(unit: ClaimsUnit, event: DenialResolvedV1, actor: A
         "patient_transfer_cents": row.patient_transfer_cents + event.patient_transfer_cents,
         "written_off_cents": row.written_off_cents + event.written_off_cents,
     }
-    closes = event.claim_settled and event.outcome != "recovered"
+    closes = event.claim_settled and settles
     if closes and row.state in (st.DENIED, st.PARTIALLY_PAID, st.APPEALED):
         reason = f"denial {event.denial_id} {event.outcome}"
         await unit.transition(row, st.CLOSED, actor, reason=reason, values=values)

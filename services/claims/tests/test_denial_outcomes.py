@@ -17,10 +17,11 @@ from claims.handlers import (
     ClaimsUnit,
     on_adjudicated_many,
     on_appeal_sent,
+    on_denial_move_undone,
     on_denial_resolved,
     on_reversed,
 )
-from rcm_shared.payloads.denials import AppealSentV1, DenialResolvedV1
+from rcm_shared.payloads.denials import AppealSentV1, DenialMoveUndoneV1, DenialResolvedV1
 from rcm_shared.payloads.remittance import AdjustmentOut, ClaimAdjudicatedV1, ClaimReversedV1, LinePaymentOut
 from rcm_shared.testing import app_client
 
@@ -280,9 +281,10 @@ async def test_an_appealed_claim_can_be_voided_or_replaced(client: Any) -> None:
     assert (await claim(client, voided))["state"] == "void"
 
 
-async def test_a_denials_money_is_moved_once_and_undone_by_the_payers_later_word(client: Any) -> None:
-    """A resolution delivered twice (two event ids) moves its money once; the payer paying the claim on
-    appeal, or reversing it, undoes the move (the patient is no longer billed, nothing stays written off)."""
+async def test_a_denials_money_is_moved_once_and_undone_once_when_denials_says_so(client: Any) -> None:
+    """A resolution delivered twice (two event ids) moves its money once. The payer's answers alone (a payment
+    on appeal, a reversal, a crossover payer's answer) undo nothing here: denials decides whether they answer
+    the denied line, and its ``denial.move_undone`` takes the move off the claim, once."""
     billed, written = await submitted(client), await submitted(client)
     await run(client, None, adjudicated(billed, 0, CHARGE, "R1"))
     await run(client, None, adjudicated(written, 15000, 4550, "R1"))
@@ -295,13 +297,29 @@ async def test_a_denials_money_is_moved_once_and_undone_by_the_payers_later_word
     assert (b["state"], b["patient_transfer_cents"]) == ("closed", CHARGE)
     assert (w["state"], w["written_off_cents"]) == ("closed", 4550)
     await run(client, None, adjudicated(billed, 20000, 0, "R2"))  # paid on appeal
-    await run(client, on_reversed, reversal(written, 15000, "R3"))
+    medigap = adjudicated(written, 1000, 0, "R3").model_copy(update={"crossover_answer": True, "adjustments": []})
+    await run(client, None, medigap)  # a crossover answer paying the coinsurance, not the written-off line
+    b, w = await claim(client, billed), await claim(client, written)
+    assert (b["paid_cents"], b["patient_transfer_cents"]) == (20000, CHARGE)
+    assert (w["paid_cents"], w["written_off_cents"]) == (16000, 4550)
+    # denials read the payment on appeal: the transfer is undone, once whatever event id it comes under
+    undo = DenialMoveUndoneV1(
+        denial_id="D-" + billed,
+        claim_id=billed,
+        outcome="recovered",
+        patient_transfer_cents=CHARGE,
+        source_remittance_id="R1",
+        answered_by_remittance_id="R2",
+    )
+    for _ in range(2):
+        await run(client, on_denial_move_undone, undo)
     b, w = await claim(client, billed), await claim(client, written)
     assert (b["paid_cents"], b["patient_transfer_cents"], b["written_off_cents"]) == (20000, 0, 0)
-    assert (w["paid_cents"], w["patient_transfer_cents"], w["written_off_cents"]) == (0, 0, 0)
-    # the payer's later word comes again (a second payment): nothing more to undo
-    await run(client, None, adjudicated(billed, 100, 0, "R4"))
-    assert (await claim(client, billed))["patient_transfer_cents"] == 0
+    assert (w["patient_transfer_cents"], w["written_off_cents"]) == (0, 4550)
+    # an undo of a move that never reached the claim takes nothing off
+    stray = undo.model_copy(update={"denial_id": "D-other", "claim_id": written, "written_off_cents": 4550})
+    await run(client, on_denial_move_undone, stray)
+    assert (await claim(client, written))["written_off_cents"] == 4550
 
 
 async def test_a_denials_move_stands_on_the_adjudication_it_came_from(client: Any) -> None:

@@ -17,13 +17,14 @@ from rcm_shared.payloads.denials import (
     AppealSentV1,
     ClaimCorrection,
     DeadlineApproachingV1,
+    DenialMoveUndoneV1,
     DenialOpenedV1,
     DenialResolvedV1,
     ResubmissionRequestedV1,
 )
 from rcm_shared.payloads.remittance import ClaimAdjudicatedV1, ClaimReversedV1
 from rcm_shared.x12.carc import is_contractual
-from sqlalchemy import and_, func, insert, select, update
+from sqlalchemy import and_, exists, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from denials.config import DenialsSettings
@@ -34,7 +35,10 @@ from denials.models import adjudication_seen, appeal, bus, denial, denial_event,
 
 SOURCE = "/denials"
 OPEN_STATES = ("open", "in_progress", "appealed", "resubmitted", "write_off_pending")
-RESOLVED_STATES = ("recovered", "written_off", "billed_patient", "closed")
+RESOLVED_STATES = ("recovered", "written_off", "billed_patient", "closed", "superseded")
+# A denial whose money the office moved out of insurance A/R: the payer's later word on it takes the move back
+# (``_undo_move``), and denials alone decides it, from the payer's answers it reads in order per claim.
+MOVED_STATES = ("billed_patient", "written_off")
 # What waits on someone in the billing office (a write-off over the threshold on its second person): the queue
 # a billing specialist opens, and the list of denials by default.
 WORK_STATES = ("open", "in_progress", "write_off_pending")
@@ -142,8 +146,19 @@ async def on_adjudicated_many(
             )
         ):
             with_open.update(c for c in (claim_id, replacement) if c)
+    with_moved = set(
+        (
+            await unit.conn.execute(
+                select(d.claim_id).where(
+                    and_(d.tenant_id == unit.tenant, d.claim_id.in_(claim_ids), filter_only(d.status).in_(MOVED_STATES))
+                )
+            )
+        ).scalars()
+    )
     opened = []
     for event, envelope, denied_now, recovering in work:
+        if recovering is not None and event.claim_id in with_moved and not event.crossover_answer:
+            await _paid_after_move(unit, recovering, envelope)
         if recovering is not None and event.claim_id in with_open:
             await _recover(unit, recovering, envelope)
         new = await _open(unit, event, denied_now, envelope, today)
@@ -152,7 +167,96 @@ async def on_adjudicated_many(
             opened += new
         if recovering is None and denied_now and event.claim_id in with_open:
             await _upheld_on_appeal(unit, event, envelope)
+        if event.claim_id in with_open and not event.crossover_answer:
+            await _supersede_reversed(unit, event, envelope)
     return opened
+
+
+async def _paid_after_move(unit: Unit, payment: Payment, envelope: Envelope) -> None:
+    """The payer paid a denied line (the whole claim, for a claim-level denial) whose money the office had
+    billed to the patient or written off: the denial is recovered and its move taken back. A payment on
+    another line of the claim leaves the move standing."""
+    d = denial.c
+    rows = await unit.conn.execute(
+        select(denial).where(
+            and_(
+                d.tenant_id == unit.tenant,
+                d.claim_id == payment.claim_id,
+                d.status.in_(MOVED_STATES),
+                d.source_id != payment.remittance_id,
+            )
+        )
+    )
+    for row in list(rows):
+        paid = payment.line_paid.get(row.line_number, 0) if row.line_number else payment.paid_cents
+        if paid <= 0:
+            continue
+        note = f"the payer paid {paid / 100:.2f} on it in remittance {payment.remittance_id}: the move is undone"
+        await _undo_move(unit, row, "recovered", note, envelope, recovered=paid, answer=payment.remittance_id)
+
+
+async def _undo_move(
+    unit: Unit, row: Any, outcome: str, note: str, causation: Envelope, *, recovered: int = 0, answer: str | None
+) -> bool:
+    """Take back the money a billed_patient / written_off denial moved, once: the denial becomes ``outcome``
+    (recovered, or superseded when the adjudication it came from no longer stands) and one
+    ``denial.move_undone`` tells claims and remittance to take the move back on their ledgers."""
+    now = datetime.now(UTC)
+    if not await _move(unit, row, status=outcome, updated_at=now, resolved_at=now, recovered_cents=recovered):
+        return False
+    await unit.log(row.id, "move_undone", f"event:{causation.type}", note)
+    await unit.emit(
+        DenialMoveUndoneV1(
+            denial_id=row.id,
+            claim_id=row.claim_id,
+            line_number=row.line_number or None,
+            outcome=outcome,
+            patient_transfer_cents=row.amount_cents if row.status == "billed_patient" else 0,
+            written_off_cents=await _written_off(unit, row) if row.status == "written_off" else 0,
+            source_remittance_id=row.source_id,
+            answered_by_remittance_id=answer,
+        ),
+        "denials.denial.resolved",
+        row.claim_id,
+        causation,
+    )
+    return True
+
+
+async def _written_off(unit: Unit, row: Any) -> int:
+    """The amount a written_off denial moved: its approved request's, when a second person approved it."""
+    w = write_off_approval.c
+    approved = (
+        await unit.conn.execute(
+            select(w.amount_cents).where(
+                and_(w.tenant_id == unit.tenant, w.denial_id == row.id, filter_only(w.outcome) == "approved")
+            )
+        )
+    ).scalar()
+    return int(approved if approved is not None else row.amount_cents)
+
+
+async def _supersede_reversed(unit: Unit, event: ClaimAdjudicatedV1, envelope: Envelope) -> None:
+    """The corrected adjudication (another remittance) came after the payer reversed the one a denial came
+    from, and did not recover it: that denial no longer counts (a denial of the new adjudication carries its
+    money, if it denies again), and is closed as superseded."""
+    d, e = denial.c, denial_event.c
+    # per denial, through the history's index by denial (never the whole history)
+    reversed_ = exists().where(and_(e.denial_id == d.id, e.action == "payer_reversed"))
+    rows = await unit.conn.execute(
+        select(denial).where(
+            and_(
+                d.tenant_id == unit.tenant,
+                d.claim_id == event.claim_id,
+                d.status.in_(OPEN_STATES),
+                d.source_id != event.remittance_id,
+                reversed_,
+            )
+        )
+    )
+    for row in list(rows):
+        note = f"the payer's corrected adjudication (remittance {event.remittance_id}) replaces the one it reversed"
+        await _resolve(unit, row, "superseded", f"event:{envelope.type}", note, 0, envelope)
 
 
 async def _upheld_on_appeal(unit: Unit, event: ClaimAdjudicatedV1, envelope: Envelope) -> None:
@@ -302,12 +406,31 @@ async def on_reversed(unit: Unit, event: ClaimReversedV1, envelope: Envelope) ->
     )
     for denial_id in ids:
         await unit.log(denial_id, "payer_reversed", f"event:{envelope.type}", note)
+    # a denial whose money was moved already: the adjudication the move stood on is gone, the move with it
+    moved = await unit.conn.execute(
+        select(denial).where(
+            and_(
+                d.tenant_id == unit.tenant,
+                d.claim_id == event.claim_id,
+                d.source_id == event.original_remittance_id,
+                d.status.in_(MOVED_STATES),
+            )
+        )
+    )
+    why = f"the payer reversed the adjudication it came from (remittance {event.remittance_id}): the move is undone"
+    for row in list(moved):
+        if await _undo_move(unit, row, "superseded", why, envelope, answer=event.remittance_id):
+            ids.append(row.id)
     return len(ids)
 
 
+SUPERSEDED_CLAIM = ("void", "corrected")
+
+
 def concerns_denials(event: ClaimStatusChangedV1) -> bool:
-    """A rejection, or a replacement claim's first transition: the status changes ``on_claim_status`` acts on."""
-    return event.new_state == "rejected" or _replacement(event)
+    """A rejection, a replacement claim's first transition, or a claim voided or replaced: the status changes
+    ``on_claim_status`` acts on."""
+    return event.new_state in ("rejected", *SUPERSEDED_CLAIM) or _replacement(event)
 
 
 def _replacement(event: ClaimStatusChangedV1) -> bool:
@@ -315,8 +438,19 @@ def _replacement(event: ClaimStatusChangedV1) -> bool:
 
 
 async def on_claim_status(unit: Unit, event: ClaimStatusChangedV1, envelope: Envelope, rules: Rules) -> None:
-    """277CA rejections open a denial; a replacement claim is linked to the denial it answers."""
-    if event.new_state == "rejected":
+    """277CA rejections open a denial; a replacement claim is linked to the denial it answers; a claim voided
+    or replaced takes back the money its denials moved (the payer answers the claim anew, or not at all)."""
+    if event.new_state in SUPERSEDED_CLAIM:
+        d = denial.c
+        moved = await unit.conn.execute(
+            select(denial).where(
+                and_(d.tenant_id == unit.tenant, d.claim_id == event.claim_id, d.status.in_(MOVED_STATES))
+            )
+        )
+        why = f"the claim is {event.new_state}: the move is undone"
+        for row in list(moved):
+            await _undo_move(unit, row, "superseded", why, envelope, answer=None)
+    elif event.new_state == "rejected":
         now = datetime.now(UTC)
         codes = event.reason_codes or ["A7"]
         c = rules.classify("*", "A7", [])
@@ -562,11 +696,14 @@ async def _still_denied(unit: Unit, row: Any) -> None:
 
 
 def _billable_to_the_patient(row: Any) -> None:
-    """A PR (patient responsibility) amount is the patient's already: remittance puts it on the patient ledger
-    from the 835. A CO (contractual obligation) amount is the provider's under its contract with the payer: billing the
-    patient for it is balance billing, refused. A member whose coverage was not in force (an eligibility
-    denial) is no member under that contract, and is billed. (A patient who signed an advance notice, modifier
-    GA on the line, would be billable: the denial does not carry the claim's modifiers, so a person decides.)"""
+    """Only money that is the patient's to owe is billed to the patient (an allow-list): a member whose coverage
+    was not in force (an eligibility denial) is no member under the payer's contract, and a denial whose
+    classification recommends billing the patient (a service the plan does not cover) is the patient's.
+    A PR (patient responsibility) amount is the patient's already: remittance puts it on the patient ledger
+    from the 835. A CO (contractual obligation) amount is the provider's under its contract with the payer:
+    billing the patient for it is balance billing, refused; so is an underpayment (the payer's shortfall) and a
+    denial no rule classifies. (A patient who signed an advance notice, modifier GA on the line, would be
+    billable: the denial does not carry the claim's modifiers, so a person decides.)"""
     patient = [code for code in row.carcs or [] if code.startswith("PR-")]
     if patient:
         raise Conflict(
@@ -580,6 +717,17 @@ def _billable_to_the_patient(row: Any) -> None:
         raise Conflict(
             f"denial {row.id} is {', '.join(provider)}: a contractual obligation the payer puts on the provider, "
             "which may not be billed to the patient; appeal it, correct and resubmit the claim, or write it off"
+        )
+    if row.category == "underpayment":
+        raise Conflict(
+            f"denial {row.id} is an underpayment: the payer paid less than the contracted rate, a shortfall that is "
+            "the payer's to pay, not the patient's; appeal it or write it off"
+        )
+    if row.action != "bill_patient":
+        raise Conflict(
+            f"denial {row.id} ({row.category}: {row.root_cause}) is not one the classification marks billable to "
+            "the patient (coverage not in force, or a service the plan does not cover); appeal it, correct and "
+            "resubmit the claim, or write it off"
         )
 
 

@@ -118,6 +118,7 @@ DENIAL_STATUSES = {
     "written_off",
     "billed_patient",
     "closed",
+    "superseded",
 }
 
 

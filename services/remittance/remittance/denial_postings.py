@@ -5,24 +5,22 @@ A denial resolved as billed_patient moves its amount out of insurance A/R to the
 one written off leaves insurance A/R as an adjustment. Both are recorded in ``denial_posting`` once per denial
 and kind: a resolution delivered again, under any event id, posts nothing more.
 
-A move stands on the payer's adjudication the denial came from. The payer's later word on the claim (a
-payment, a reversal, a void or replacement of it) replaces that adjudication, and what it leaves to the
-patient is posted with it: the move is undone, once (a ``transfer_undone`` / ``write_off_undone`` posting
-of the opposite amount, a reversing patient ledger entry). "Later" is an answer announced after the move
-was posted here; claims applies the same rule to the claim's columns.
+A move stands on the payer's adjudication the denial came from. When the payer's later word takes it back (a
+payment on the denied line, a reversal of that adjudication, the claim voided or replaced), denials decides
+it and says so once (``denial.move_undone``, after the move on the same topic and key): the move is undone
+here, once per denial (a ``transfer_undone`` / ``write_off_undone`` posting of the opposite amount, a reversing
+patient ledger entry). Claims takes the same event off the claim's columns, so the two ledgers agree.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import UTC, datetime
 
 from rcm_shared.bus.outbox import Outbox
 from rcm_shared.dialects import insert_ignore
-from rcm_shared.payloads.denials import DenialResolvedV1
+from rcm_shared.payloads.denials import DenialMoveUndoneV1, DenialResolvedV1
 from sqlalchemy import and_, insert, select
 from sqlalchemy.ext.asyncio import AsyncConnection
-from sqlalchemy.sql.elements import ColumnElement
 
 from remittance.domain.posting import PATIENT_TRANSFER, WRITE_OFF
 from remittance.models import billed_claim, denial_posting, patient_ledger, review_item
@@ -96,27 +94,19 @@ TRANSFER_UNDONE, WRITE_OFF_UNDONE = "transfer_undone", "write_off_undone"
 UNDONE = {PATIENT_TRANSFER: TRANSFER_UNDONE, WRITE_OFF: WRITE_OFF_UNDONE}
 
 
-async def undo_denial_postings(
-    conn: AsyncConnection, outbox: Outbox, tenant: str, answers: Sequence[tuple[str, datetime]]
-) -> int:
-    """Undo the denial postings of claims the payer answered again: ``answers`` are (claim id, when the
-    answer was announced); a move posted before its claim's answer is undone. Returns the moves undone."""
-    latest: dict[str, datetime] = {}
-    for claim_id, at in answers:
-        latest[claim_id] = max(at, latest.get(claim_id, at))
-    if not latest:
-        return 0
+async def on_denial_move_undone(conn: AsyncConnection, outbox: Outbox, tenant: str, event: DenialMoveUndoneV1) -> int:
+    """Undo the postings of the denial's move, once (a redelivery, under any event id, posts nothing more).
+    Returns the postings undone."""
     d = denial_posting.c
-    where: ColumnElement[bool] = and_(d.tenant_id == tenant, d.claim_id.in_(set(latest)))
-    rows = list(await conn.execute(select(denial_posting).where(where)))
-    done = {(r.denial_id, r.kind) for r in rows}
+    rows = list(
+        await conn.execute(select(denial_posting).where(and_(d.tenant_id == tenant, d.denial_id == event.denial_id)))
+    )
+    done = {r.kind for r in rows}
     now = datetime.now(UTC)
-    changes: dict[str, int] = {}
-    claims: dict[str, list[str]] = {}
     undone = 0
     for move in rows:
         kind = UNDONE.get(move.kind)
-        if kind is None or (move.denial_id, kind) in done or move.posted_at >= latest[move.claim_id]:
+        if kind is None or kind in done:
             continue
         posted = await conn.execute(
             insert_ignore(
@@ -135,7 +125,7 @@ async def undo_denial_postings(
             )
         )
         if not posted.rowcount:
-            continue  # undone meanwhile by the same answer delivered again
+            continue  # undone meanwhile by the same event delivered again
         undone += 1
         if move.kind != PATIENT_TRANSFER or move.account_id is None:
             continue  # a write-off leaves insurance A/R only; a transfer never posted to an account has no entry
@@ -152,8 +142,6 @@ async def undo_denial_postings(
                 created_at=now,
             )
         )
-        changes[move.account_id] = changes.get(move.account_id, 0) - move.amount_cents
-        claims.setdefault(move.account_id, []).append(move.claim_id)
-    if changes:
-        await _balance_events(conn, outbox, tenant, changes, "denial", claims)
+        account = str(move.account_id)
+        await _balance_events(conn, outbox, tenant, {account: -move.amount_cents}, "denial", {account: [move.claim_id]})
     return undone

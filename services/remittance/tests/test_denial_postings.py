@@ -175,65 +175,51 @@ async def test_the_worker_reads_denial_resolutions_and_posts_each_once(stack: An
     assert await balance(client) == 12500
 
 
-async def test_the_payers_later_word_on_a_claim_undoes_the_denials_postings_once(stack: Any) -> None:
-    """A transfer to the patient and a write-off stand on the 835 that denied; the payer's later payment or
-    reversal of the claim (remittance reads its own announcements) undoes them, once; the 835 the denial came
-    from, announced before the move, does not."""
-    from datetime import timedelta
-
+async def test_a_move_denials_undoes_is_taken_back_once_and_the_payers_answers_alone_undo_nothing(
+    stack: Any,
+) -> None:
+    """Remittance no longer reads its own announcements of the payer's answers: denials decides whether an answer
+    takes a move back (a payment on the denied line, a reversal of its source, a void or replacement), and its
+    ``denial.move_undone`` is posted once per denial (a reversing ledger entry, a ``*_undone`` posting), under
+    any event id; an undo of a denial whose move never posted here posts nothing."""
     from rcm_shared.db import session_factory
     from rcm_shared.events import Envelope
-    from rcm_shared.payloads.remittance import ClaimAdjudicatedV1, ClaimReversedV1
+    from rcm_shared.payloads.denials import DenialMoveUndoneV1
     from remittance.consumers import registry
 
     client, engine = stack
     await denied_835(client, engine)
-    before = datetime.now(UTC) - timedelta(seconds=5)  # the denying 835's announcement, before the moves
+    for event_type in ("remittance.claim_adjudicated", "remittance.claim_reversed"):
+        assert registry.get(event_type, 1) is None, f"remittance decides on {event_type} by itself"
     await deliver(engine, resolved("DEN-1", "D1", "billed_patient", patient_transfer_cents=12500))
-    await deliver(engine, resolved("DEN-2", "W1", "written_off", written_off_cents=4500))
+    await deliver(engine, resolved("DEN-2", "W1", "written_off", written_off_cents=4500, line_number=2))
     assert await balance(client) == 12500
-    paid = ClaimAdjudicatedV1(
-        remittance_id="R9",
-        claim_id="W1",
-        payer_id="P1",
-        payer_claim_control_number="ICNW1",
-        status_code="1",
-        charge_cents=17000,
-        paid_cents=4500,
-        patient_responsibility_cents=0,
-        contractual_cents=0,
-        adjustments=[],
-    )
-    reversed_ = ClaimReversedV1(
-        remittance_id="R9",
-        claim_id="D1",
-        payer_id="P1",
-        payer_claim_control_number="ICND1",
-        reversed_paid_cents=0,
-        reversed_charge_cents=-12500,
-        original_remittance_id="R1",
-    )
+    handler = registry.get("denial.move_undone", 1)
+    assert handler is not None, "remittance does not read the undoing of denials' moves"
 
-    async def announce(event: Any, **attrs: Any) -> None:
-        handler = registry.get(event.event_type, 1)
-        assert handler is not None, f"remittance does not read {event.event_type}"
-        envelope = Envelope.wrap(event, source="/remittance", tenant_id="org-1").model_copy(update=attrs)
+    async def announce(event: DenialMoveUndoneV1) -> None:
+        envelope = Envelope.wrap(event, source="/denials", tenant_id="org-1")
         async with session_factory(engine)() as session, session.begin():
             await handler(session, envelope)
 
-    await announce(paid.model_copy(update={"claim_id": "D1", "paid_cents": 100}), time=before)  # earlier word
-    assert await balance(client) == 12500
-    for _ in range(2):  # delivered again: undone once
-        await announce(paid)
-        await announce(reversed_)
+    transfer = DenialMoveUndoneV1(
+        denial_id="DEN-1", claim_id="D1", outcome="recovered", patient_transfer_cents=12500, source_remittance_id="R1"
+    )
+    write_off = DenialMoveUndoneV1(
+        denial_id="DEN-2", claim_id="W1", line_number=2, outcome="superseded", written_off_cents=4500
+    )
+    for _ in range(2):  # delivered again, as another message each time
+        await announce(transfer)
+        await announce(write_off)
+    await announce(transfer.model_copy(update={"denial_id": "DEN-9"}))  # no move of it here
     assert await balance(client) == 0
     kinds = {}
     for claim_id in ("D1", "W1"):
         postings = (await client.get(f"/v1/claims/{claim_id}/postings", headers=T)).json()["denial_postings"]
-        kinds[claim_id] = [(p["kind"], p["amount_cents"]) for p in postings]
+        kinds[claim_id] = [(p["denial_id"], p["kind"], p["amount_cents"]) for p in postings]
     assert kinds == {
-        "D1": [("patient_transfer", 12500), ("transfer_undone", -12500)],
-        "W1": [("write_off", 4500), ("write_off_undone", -4500)],
+        "D1": [("DEN-1", "patient_transfer", 12500), ("DEN-1", "transfer_undone", -12500)],
+        "W1": [("DEN-2", "write_off", 4500), ("DEN-2", "write_off_undone", -4500)],
     }
     async with engine.connect() as conn:
         changed = list(

@@ -78,9 +78,34 @@ class DenialResolvedV1(EventPayload):
     line_number: int | None = None  # None: the whole claim
     patient_transfer_cents: int = 0
     written_off_cents: int = 0
-    # the remittance whose adjudication opened the denial: the move stands on it, and a later payment,
-    # reversal, void or replacement of the claim (the payer's later word) undoes the move
+    # the remittance whose adjudication opened the denial: the move stands on it (denials decides when the
+    # payer's later word takes it back: ``DenialMoveUndoneV1``)
     source_remittance_id: str | None = None
+
+
+class DenialMoveUndoneV1(EventPayload):
+    """The payer's later word took back the money a denial's resolution moved, keyed by claim id (on the
+    resolutions' topic, so it always follows the move it undoes).
+
+    Denials alone decides it, from the payer's answers it reads in order: a payment on the denied line (the
+    whole claim for a claim-level denial) from another remittance, a reversal of the adjudication the denial
+    came from, or the claim voided or replaced; never a crossover payer's answer. The ledgers take back exactly
+    ``patient_transfer_cents`` (from the patient's account to insurance A/R) and ``written_off_cents`` (back
+    into insurance A/R), once per denial. ``outcome`` is the denial's status after it: ``recovered`` (the
+    payer paid the line) or ``superseded`` (the adjudication it came from no longer stands)."""
+
+    event_type = "denial.move_undone"
+    schema_version = 1
+
+    denial_id: str
+    claim_id: str
+    line_number: int | None = None  # None: the whole claim
+    outcome: str
+    patient_transfer_cents: int = 0
+    written_off_cents: int = 0
+    source_remittance_id: str | None = None
+    # the payer's answer that took it back: a remittance id, or None for a void or replacement of the claim
+    answered_by_remittance_id: str | None = None
 
 
 class AppealSentV1(EventPayload):

@@ -43,7 +43,7 @@ def _read(row: Any, cls: type[T], **extra: Any) -> T:
     description="Without `status`, the denials that wait on someone in the billing office: `open`, `in_progress` "
     "and `write_off_pending` (a write-off over the approval threshold, waiting for a second person). Denials "
     "waiting on the payer (`appealed`, `resubmitted`) and resolved ones (`recovered`, `written_off`, "
-    "`billed_patient`, `closed`) are listed when asked for; `status` repeats "
+    "`billed_patient`, `closed`, `superseded`) are listed when asked for; `status` repeats "
     "(`?status=recovered&status=written_off`). An unknown status or category is refused (422). The denials "
     "are the caller's organization's (the token's, or X-Tenant-ID): `rcm demo` works under `default` (or "
     "RCM_DEMO_TENANT) and works every denial of its day, so after it the queue is empty and its denials are "
@@ -167,8 +167,10 @@ def _actor(request: Request) -> str:
     response_model=DenialDetail,
     summary="assign, comment, appeal (letter as text and PDF), resubmit, write_off, bill_patient, upheld, "
     "approve_write_off, reject_write_off",
-    description="A resolved denial (recovered, written off, billed to the patient, closed) takes comments only; "
-    "any other action on it is a 409 problem. bill_patient moves the denied amount to the patient's account; "
+    description="A resolved denial (recovered, written off, billed to the patient, closed, superseded) takes "
+    "comments only; any other action on it is a 409 problem. bill_patient moves the denied amount to the "
+    "patient's account (only money that is the patient's: coverage not in force, or a code the classification "
+    "marks billable to the patient; an underpayment or unclassified denial is a 409 saying why); "
     "write_off adjusts it off insurance A/R. A write-off over DENIALS_WRITE_OFF_APPROVAL_CENTS waits "
     "(status write_off_pending) until another person approves it (approve_write_off) or rejects it "
     "(reject_write_off); the one who asked approving it is a 403 problem.",

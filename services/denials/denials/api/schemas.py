@@ -20,6 +20,7 @@ DenialStatus = Literal[
     "written_off",
     "billed_patient",
     "closed",
+    "superseded",
 ]
 DenialCategory = Literal[
     "eligibility",

@@ -1,0 +1,239 @@
+"""A denial's money across claims, remittance and denials: denials alone decides when the payer's later word takes
+a move back, and both ledgers follow its one ``denial.move_undone``, once. The services' events travel here as
+their workers read them (the outbox rows, rebuilt as the broker would deliver them, handed to each consumer's
+handler in order), without a broker: the order between topics is the test's to choose."""
+
+from __future__ import annotations
+
+import sys
+from datetime import date
+from decimal import Decimal as D
+from pathlib import Path
+from typing import Any
+
+import pytest
+from rcm_shared.db import create_engine, session_factory
+from rcm_shared.events import Envelope
+from rcm_shared.topics import CATALOG
+from rcm_shared.x12.sets.x835 import Adjustment, ClaimPayment, PaymentHeader, Procedure, ServicePayment, build_835
+from rcm_shared.x12.writer import InterchangeWriter, MemoryControlNumbers, Party
+from sqlalchemy import select
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "services" / "claims" / "tests"))
+from factory import DOS, encounter  # noqa: E402
+
+TENANT = "org-1"
+CONSUMERS = {t.name: t.consumers for t in CATALOG}
+NUMBERS = MemoryControlNumbers()  # each 835 its own interchange number, as a payer's are
+
+
+def answer_835(claim_id: str, trace: str, *, paid: bool) -> bytes:
+    """The payer's 835 for the factory's encounter (245.50): denied whole (CO-197), or paid in full."""
+
+    def service(code: str, charge: str, modifiers: list[str], n: int) -> ServicePayment:
+        return ServicePayment(
+            Procedure("HC", code, modifiers),
+            D(charge),
+            D(charge) if paid else D("0"),
+            units=D(1),
+            service_date=date.fromisoformat(DOS),
+            line_control_number=f"{claim_id}-{n}",
+            adjustments=[] if paid else [Adjustment("CO", "197", D(charge))],
+        )
+
+    claim = ClaimPayment(
+        claim_id,
+        "1" if paid else "4",
+        D("245.50"),
+        D("245.50") if paid else D("0"),
+        None,
+        "MB",
+        "PCCN0001",
+        "11",
+        "1",
+        patient={"last": "DOE", "first": "JANE"},
+        services=[service("99214", "200.00", ["25"], 1), service("83036", "45.50", [], 2)],
+    )
+    header = PaymentHeader(
+        "",
+        "I" if paid else "H",
+        D("245.50") if paid else D("0"),
+        "C",
+        "CHK" if paid else "NON",
+        date.today(),
+        trace,
+        "1512345678",
+        "MEDICARE PART B",
+        "MCRB1",
+        "VALLEY FAMILY CLINIC",
+        "XX",
+        "1234567893",
+    )
+    w = InterchangeWriter(
+        sender=Party("ZZ", "MCR", "MCR"),
+        receiver=Party("ZZ", "CLINIC", "CLINIC"),
+        functional_id="HP",
+        version="005010X221A1",
+        numbers=NUMBERS,
+    )
+    return w.render([build_835(header, [claim])]).encode()
+
+
+class Stack:
+    """The three services' databases and workers' handlers, and a pump for each one's outbox."""
+
+    def __init__(self, engines: dict[str, Any], tables: dict[str, Any], registries: dict[str, Any]) -> None:
+        self.engines, self.tables, self.registries = engines, tables, registries
+        self.read: dict[tuple[str, str], int] = {}  # (producer, consumer) -> the last outbox row it read
+
+    async def pump(self, producer: str, *, times: int = 1, only: str | None = None) -> list[Envelope]:
+        """Deliver the producer's events each consumer of their topic has not read yet (``times`` times each:
+        a redelivery), in outbox order; ``only``: to that consumer alone, the others read them later."""
+        outbox = self.tables[producer].outbox
+        async with self.engines[producer].connect() as conn:
+            rows = list(await conn.execute(select(outbox).order_by(outbox.c.id)))
+        delivered = []
+        for row in rows:
+            envelope = Envelope.from_kafka([(k, v.encode()) for k, v in row.headers], row.payload.encode())
+            for consumer in CONSUMERS[row.topic]:
+                if (only is not None and consumer != only) or self.read.get((producer, consumer), 0) >= row.id:
+                    continue
+                self.read[(producer, consumer)] = row.id
+                delivered.append(envelope)
+                handler = self.registries[consumer].get(envelope.type, envelope.schemaversion)
+                for _ in range(times if handler is not None else 0):
+                    async with session_factory(self.engines[consumer])() as session, session.begin():
+                        await handler(session, envelope)
+        return delivered
+
+
+@pytest.fixture
+async def stack(db_factory: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Any:
+    dbs = {name: await db_factory(name) for name in ("claims", "remittance", "denials")}
+    engines = {name: create_engine(db.url, schema=db.schema) for name, db in dbs.items()}
+    monkeypatch.setenv("CLAIMS_OUTBOUND_DIR", str(tmp_path / "out"))
+    monkeypatch.delenv("KAFKA_TOPIC_PREFIX", raising=False)
+    from claims.config import get_settings as claims_settings
+    from claims.consumers import registry as claims_registry
+    from claims.models import bus as claims_bus
+    from denials.config import get_settings as denials_settings
+    from denials.consumers import registry as denials_registry
+    from denials.models import bus as denials_bus
+    from remittance.config import get_settings as remittance_settings
+    from remittance.consumers import registry as remittance_registry
+    from remittance.models import bus as remittance_bus
+
+    for settings in (claims_settings, denials_settings, remittance_settings):
+        settings.cache_clear()
+    yield Stack(
+        engines,
+        {"claims": claims_bus, "remittance": remittance_bus, "denials": denials_bus},
+        {"claims": claims_registry, "remittance": remittance_registry, "denials": denials_registry},
+    )
+    for engine in engines.values():
+        await engine.dispose()
+    for settings in (claims_settings, denials_settings, remittance_settings):
+        settings.cache_clear()
+
+
+async def accepted_claim(stack: Stack) -> str:
+    """A claim entered, sent and accepted by the payer (its claim number PCCN0001), announced to the others."""
+    from claims.config import get_settings
+    from claims.domain.encounter import ClaimCreate
+    from claims.handlers import Actor, ClaimsUnit, apply_claim_status, create_claims
+    from claims.resources import default_resources
+    from claims.submission import prepare
+
+    async with stack.engines["claims"].begin() as conn:
+        unit = ClaimsUnit(conn, TENANT)
+        (created,) = await create_claims(
+            unit, [ClaimCreate.model_validate(encounter())], default_resources().context(), Actor("test")
+        )
+        claim_id = str(created["id"])
+        await prepare(unit, get_settings(), [claim_id], Actor("test"), "filedrop")
+        await apply_claim_status(
+            unit,
+            claim_id,
+            accepted=True,
+            detail={"source": "277CA", "summary": "277CA A2:20", "codes": ["A2:20"]},
+            actor=Actor("ch"),
+            payer_claim_control_number="PCCN0001",
+        )
+    await stack.pump("claims")
+    return claim_id
+
+
+async def post_835(stack: Stack, tmp_path: Path, claim_id: str, trace: str, *, paid: bool) -> None:
+    from remittance.handlers import ingest_835
+
+    path = tmp_path / f"{trace}.835"
+    path.write_bytes(answer_835(claim_id, trace, paid=paid))
+    (posted,) = await ingest_835(stack.engines["remittance"], path, tenant=TENANT)
+    assert posted.status == "posted", posted
+
+
+async def the_denial(stack: Stack, claim_id: str) -> Any:
+    from denials.models import denial
+
+    async with stack.engines["denials"].connect() as conn:
+        (row,) = list(await conn.execute(select(denial).where(denial.c.claim_id == claim_id)))
+    return row
+
+
+async def write_off(stack: Stack, denial_id: str) -> None:
+    from denials.config import get_settings
+    from denials.handlers import Unit, act
+
+    async with stack.engines["denials"].begin() as conn:
+        await act(Unit(conn, TENANT, get_settings()), denial_id, "write_off", "maria", note="no authorization")
+
+
+async def books(stack: Stack, claim_id: str) -> tuple[tuple[int, int, int], list[tuple[str, int]]]:
+    """(claims' paid, patient transfer, write-off cents) and remittance's denial postings of the claim."""
+    from claims.models import claim
+    from remittance.models import denial_posting
+
+    async with stack.engines["claims"].connect() as conn:
+        c = (await conn.execute(select(claim).where(claim.c.id == claim_id))).one()
+    async with stack.engines["remittance"].connect() as conn:
+        d = denial_posting.c
+        rows = await conn.execute(select(d.kind, d.amount_cents).where(d.claim_id == claim_id).order_by(d.posted_at))
+        postings = [(r.kind, r.amount_cents) for r in rows]
+    return (c.paid_cents, c.patient_transfer_cents, c.written_off_cents), postings
+
+
+async def test_a_write_off_the_payer_pays_on_appeal_is_undone_once_in_both_ledgers(
+    stack: Stack, tmp_path: Path
+) -> None:
+    claim_id = await accepted_claim(stack)
+    await post_835(stack, tmp_path, claim_id, "DENY0001", paid=False)
+    await stack.pump("remittance")
+    denial_id = (await the_denial(stack, claim_id)).id
+    await write_off(stack, denial_id)
+    await stack.pump("denials")
+    assert await books(stack, claim_id) == ((0, 0, 24550), [("write_off", 24550)])
+    # the payer pays on appeal; claims reads the payment before denials has decided anything
+    await post_835(stack, tmp_path, claim_id, "PAID0001", paid=True)
+    await stack.pump("remittance", only="claims")
+    assert await books(stack, claim_id) == ((24550, 0, 24550), [("write_off", 24550)])  # nobody undid on its own
+    await stack.pump("remittance")  # then denials reads it
+    assert (await the_denial(stack, claim_id)).status == "recovered"
+    undone = await stack.pump("denials", times=2)  # and each consumer reads the undo twice
+    assert [e.type for e in undone] == ["denial.move_undone", "denial.move_undone"]  # to claims, to remittance
+    assert await books(stack, claim_id) == ((24550, 0, 0), [("write_off", 24550), ("write_off_undone", -24550)])
+
+
+async def test_a_payment_read_before_the_write_off_leaves_nothing_to_move(stack: Stack, tmp_path: Path) -> None:
+    from denials.handlers import Conflict
+
+    claim_id = await accepted_claim(stack)
+    await post_835(stack, tmp_path, claim_id, "DENY0002", paid=False)
+    await post_835(stack, tmp_path, claim_id, "PAID0002", paid=True)
+    await stack.pump("remittance")
+    denial = await the_denial(stack, claim_id)
+    assert denial.status == "recovered"
+    with pytest.raises(Conflict, match="recovered"):
+        await write_off(stack, denial.id)
+    await stack.pump("denials")
+    assert await books(stack, claim_id) == ((24550, 0, 0), [])

@@ -322,7 +322,7 @@ class _Poster:
                 assert forwarded is not None
                 answered[forwarded.id] = cp_id
                 posted = es + crossover.offsets(c, es, forwarded)
-                if (share := crossover.taken_back(c, cp_id, self.id, forwarded)) is not None:
+                if (share := crossover.taken_back(c, self.id, forwarded)) is not None:
                     taken_back.append(share)
             for e in posted:
                 ledger_rows.append(
@@ -370,7 +370,7 @@ class _Poster:
         )
         if taken_back:
             await post_shares(conn, self.outbox, tenant, taken_back, now)
-        await crossover.mark_answered(conn, answered)
+        await crossover.mark_answered(conn, answered, {f.id: f.state for f in waiting.values()})
         await self.outbox.add_many(conn, events)
 
     def _event(self, payload: EventPayload, subject: str) -> Envelope:

@@ -644,7 +644,8 @@ async def on_adjudicated_many(
         rows[claim_id]["patient_transfer_cents"] -= transfer
         rows[claim_id]["written_off_cents"] -= written_off
     touched: dict[str, None] = dict.fromkeys(undone)
-    changes, actors, secondaries = [], [], []
+    changes: list[tuple[dict[str, Any], str | None, str, str | None, dict[str, Any]]] = []
+    actors, secondaries = [], []
     unsent: list[tuple[ClaimAdjudicatedV1, str]] = []  # 835s for claims in draft or ready, recorded on them
     for event, actor in items:
         row = rows.get(event.claim_id)

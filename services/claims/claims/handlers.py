@@ -839,10 +839,10 @@ async def on_reversed(unit: ClaimsUnit, event: ClaimReversedV1, actor: Actor) ->
     request = (await open_requests(unit, {str(row.id)}, SENT_REQUEST)).get(row.id)
     reopens = row.state == st.CLOSED and request is None
     if row.state not in st.ANSWERED_BY_PAYER and not reopens:
-        # Superseded (the state stays), closed with a void or replacement of it still open (the payer's
-        # answer to that request settles it), or the payment it takes back has not reached the claim yet
-        # (held in an unbalanced 835): the money follows the payer either way, so that the payment applied
-        # later nets with it.
+        # Superseded (the state stays); closed with a void or replacement sent before it was closed (a closed
+        # claim is neither voided nor replaced here: the state stays for a person to settle the request); or
+        # the payment it takes back has not reached the claim yet (held in an unbalanced 835). The money
+        # follows the payer either way, so that the payment applied later nets with it.
         await unit.conn.execute(
             update(claim)
             .where(and_(claim.c.tenant_id == unit.tenant, claim.c.id == row.id))

@@ -628,11 +628,29 @@ async def on_adjudicated_many(
     rows = await unit.get_many(ids, document=False)
     before = {claim_id: dict(row) for claim_id, row in rows.items()}
     touched: dict[str, None] = {}
-    changes, actors, secondaries = [], [], []
+    changes: list[tuple[dict[str, Any], str | None, str, str | None, dict[str, Any]]] = []
+    actors, secondaries = [], []
+    unsent: list[tuple[ClaimAdjudicatedV1, str]] = []  # 835s for claims in draft or ready, recorded on them
     for event, actor in items:
         row = rows.get(event.claim_id)
         if row is None:
             continue  # a payment for a claim this tenant never billed: remittance keeps it for review
+        if event.reversed_already:
+            # a held 835 released after the payer's reversal of this payment: the reversal took the money off
+            # the claim when it came, and set the state and patient share (a correction after it, its own);
+            # the payment only nets with it. A claim nothing else answered is with the payer: accepted.
+            row.update(
+                paid_cents=row["paid_cents"] + event.paid_cents,
+                payer_claim_control_number=event.payer_claim_control_number or row["payer_claim_control_number"],
+                updated_at=datetime.now(UTC),
+            )
+            touched[row["id"]] = None
+            if row["state"] == st.SUBMITTED:
+                row["state"] = st.ACCEPTED
+                reason = f"835 {event.remittance_id}: a payment the payer has reversed already"
+                changes.append((dict(row), st.SUBMITTED, st.ACCEPTED, reason, {}))
+                actors.append(actor)
+            continue
         contractual = sum(a.amount_cents for a in event.adjustments if is_contractual(a.group, a.reason))
         if event.crossover_answer:
             # the crossover payer's 835: its payment adds up, what it leaves to the patient replaces the
@@ -666,11 +684,16 @@ async def on_adjudicated_many(
             row.update(values)
             touched[row["id"]] = None
             continue
-        if row["state"] in (st.CORRECTED, st.VOID, st.CLOSED):
-            # superseded or closed (a denial's money moved, or closed by hand): the money is the payer's word
-            # still, the state stays
+        keeps_state = (st.CORRECTED, st.VOID, st.DRAFT, st.READY)
+        if row["state"] in keeps_state or (row["state"] == st.CLOSED and not event.paid_cents):
+            # Superseded, or not with the payer as we see it (never sent, or edited since: draft, ready): the
+            # money is the payer's word still, the state stays, and an unsent claim's 835 is recorded on it
+            # for a person to see. A closed claim stays closed when the payer pays nothing more; a payment
+            # reopens it (below), the payer changed its money.
             row.update(values)
             touched[row["id"]] = None
+            if row["state"] in (st.DRAFT, st.READY):
+                unsent.append((event, row["state"]))
             continue
         st.check(row["state"], target)
         old = row["state"]
@@ -691,6 +714,25 @@ async def on_adjudicated_many(
         )
     if changes:
         await unit.record(changes, actors)
+    if unsent:
+        await bulk_insert(
+            unit.conn,
+            claim_status_record,
+            [
+                {
+                    "tenant_id": unit.tenant,
+                    "claim_id": event.claim_id,
+                    "source": "835",
+                    "summary": (
+                        f"835 {event.remittance_id} for the claim while it is {state}: status {event.status_code}, "
+                        f"paid {event.paid_cents / 100:.2f}; the money is applied, the state kept"
+                    ),
+                    "codes": [f"{a.group}-{a.reason}" for a in event.adjustments],
+                    "at": datetime.now(UTC),
+                }
+                for event, state in unsent
+            ],
+        )
     if secondaries:  # the documents of the claims billed on to a secondary payer only (a JSON read each)
         assert secondary_ctx is not None
         documents = await unit.documents({row["id"] for row, _event, _actor in secondaries})
@@ -762,8 +804,9 @@ async def bill_secondary(
 
 
 async def on_reversed(unit: ClaimsUnit, event: ClaimReversedV1, actor: Actor) -> None:
-    """A payer reversal: the claim reopens (accepted), or, when it answers a void or replacement sent for
-    the claim, the claim is void or corrected."""
+    """A payer reversal: the claim reopens (accepted; a closed one too: what the payer took back is owed and
+    followed up again), or, when it answers a void or replacement sent for the claim, the claim is void or
+    corrected."""
     try:
         row = await unit.get(event.claim_id, lock=True)
         if row.frequency == "8" and row.original_claim_id:
@@ -775,10 +818,13 @@ async def on_reversed(unit: ClaimsUnit, event: ClaimReversedV1, actor: Actor) ->
     values: dict[str, Any] = {"paid_cents": row.paid_cents + event.reversed_paid_cents}
     if values["paid_cents"] == 0:  # the payment is undone whole: its adjustments and patient share with it
         values.update(contractual_cents=0, patient_responsibility_cents=0, paid_on=None)
-    if row.state not in st.ANSWERED_BY_PAYER:
-        # Superseded or closed already (the state stays), or the payment it takes back has not reached the
-        # claim yet (held in an unbalanced 835): the money follows the payer either way, so that the payment
-        # applied later nets with it.
+    request = (await open_requests(unit, {str(row.id)}, SENT_REQUEST)).get(row.id)
+    reopens = row.state == st.CLOSED and request is None
+    if row.state not in st.ANSWERED_BY_PAYER and not reopens:
+        # Superseded (the state stays); closed with a void or replacement sent before it was closed (a closed
+        # claim is neither voided nor replaced here: the state stays for a person to settle the request); or
+        # the payment it takes back has not reached the claim yet (held in an unbalanced 835). The money
+        # follows the payer either way, so that the payment applied later nets with it.
         await unit.conn.execute(
             update(claim)
             .where(and_(claim.c.tenant_id == unit.tenant, claim.c.id == row.id))
@@ -786,7 +832,6 @@ async def on_reversed(unit: ClaimsUnit, event: ClaimReversedV1, actor: Actor) ->
         )
         return
     why = f"payer reversed its payment ({event.remittance_id})"
-    request = (await open_requests(unit, {str(row.id)}, SENT_REQUEST)).get(row.id)
     if request is not None and request.frequency == "8":
         await void_with(unit, row, request, actor, f"honoured: {why}", **values)
     elif request is not None:

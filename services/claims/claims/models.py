@@ -151,7 +151,7 @@ claim_status_record = Table(
     Column("id", BigId, primary_key=True, autoincrement=True),
     Column("tenant_id", String(64), nullable=False),
     Column("claim_id", String(20), nullable=False),
-    Column("source", String(8), nullable=False),  # 999 | 277CA | 277 | 276 (an inquiry we sent)
+    Column("source", String(8), nullable=False),  # 999 | 277CA | 277 | 276 (an inquiry we sent) | 835 (unsent claim)
     Column("summary", Text, nullable=False),
     Column("codes", JSON, nullable=False),  # STC category:code[:entity] or 999 codes
     Column("at", UtcDateTime(), nullable=False),

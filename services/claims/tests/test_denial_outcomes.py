@@ -257,12 +257,105 @@ async def test_an_appeal_answered_by_a_reversal_and_a_new_payment_is_paid_once(c
 
 async def test_a_reversal_of_a_payment_claims_never_saw_is_kept_for_it(client: Any) -> None:
     """A reversal may be posted before the payment it takes back (held in an unbalanced 835, released later):
-    its amount is applied still, so the payment's release nets to nothing."""
+    its amount is applied still, so the payment's release (marked reversed already by remittance) nets to
+    nothing, and the claim is owed by the payer, not paid."""
     claim_id = await submitted(client)
     await run(client, on_reversed, reversal(claim_id, 10000, "R2"))
     assert (await claim(client, claim_id))["paid_cents"] == -10000
-    await run(client, None, adjudicated(claim_id, 10000, 14550, "R1"))
-    assert (await claim(client, claim_id))["paid_cents"] == 0
+    released = adjudicated(claim_id, 10000, 14550, "R1").model_copy(update={"reversed_already": True})
+    await run(client, None, released)
+    c = await claim(client, claim_id)
+    assert (c["paid_cents"], c["state"], c["insurance_balance_cents"]) == (0, "accepted", CHARGE), c
+    history = (await client.get(f"/v1/claims/{claim_id}/history", headers=T)).json()
+    assert [h["to_state"] for h in history][-1] == "accepted"
+
+
+async def test_a_released_payment_its_reversal_came_before_keeps_the_corrections_patient_share(
+    client: Any,
+) -> None:
+    """R1 (paid 200.00, 45.50 to the patient) is held; R2 reverses it and pays a correction leaving 20.00 to
+    the patient; R1 is released last: its payment nets with the reversal, the correction's word stands."""
+    claim_id = await submitted(client)
+    await run(client, on_reversed, reversal(claim_id, 20000, "R2"))
+    correction = adjudicated(claim_id, 20000, 0, "R2").model_copy(update={"patient_responsibility_cents": 2000})
+    await run(client, None, correction)
+    released = adjudicated(claim_id, 20000, 0, "R1").model_copy(
+        update={"patient_responsibility_cents": 4550, "reversed_already": True}
+    )
+    await run(client, None, released)
+    c = await claim(client, claim_id)
+    assert (c["state"], c["paid_cents"], c["patient_responsibility_cents"]) == ("paid", 20000, 2000), c
+
+
+async def test_a_closed_claim_the_payer_takes_back_whole_is_owed_again(client: Any) -> None:
+    """Paid 150.00, 45.50 denied and written off (the claim closed); the payer then reverses its payment with
+    no correction: the claim is reopened, and once denials undoes the write-off of the adjudication the payer
+    took back (``denial.move_undone``), the whole charge is insurance A/R again (aging, follow-up)."""
+    claim_id = await submitted(client)
+    await run(client, None, adjudicated(claim_id, 15000, 4550, "R1"))
+    written_off = resolved(claim_id, "written_off", written_off=4550).model_copy(update={"source_remittance_id": "R1"})
+    await run(client, on_denial_resolved, written_off)
+    assert (await claim(client, claim_id))["state"] == "closed"
+    await run(client, on_reversed, reversal(claim_id, 15000, "R3"))
+    c = await claim(client, claim_id)
+    assert (c["state"], c["paid_cents"], c["written_off_cents"]) == ("accepted", 0, 4550), c
+    undo = DenialMoveUndoneV1(
+        denial_id="D-" + claim_id,
+        claim_id=claim_id,
+        outcome="superseded",
+        written_off_cents=4550,
+        source_remittance_id="R1",
+        answered_by_remittance_id="R3",
+    )
+    await run(client, on_denial_move_undone, undo)
+    c = await claim(client, claim_id)
+    assert (c["state"], c["paid_cents"], c["written_off_cents"]) == ("accepted", 0, 0), c
+    assert c["insurance_balance_cents"] == CHARGE
+    aging = (await client.get("/v1/reports/ar-aging", headers=T)).json()
+    assert sum(a["total_cents"] for a in aging) == CHARGE
+
+
+async def test_a_closed_claim_paid_later_is_paid_and_one_the_payer_denies_again_stays_closed(client: Any) -> None:
+    """A denied claim billed to the patient (closed) that the payer pays later (on appeal) is paid; a closed
+    claim the payer answers with no money again keeps its state (nothing of the payer's changed)."""
+    paid_later, denied_again = await submitted(client), await submitted(client)
+    for claim_id in (paid_later, denied_again):
+        await run(client, None, adjudicated(claim_id, 0, CHARGE, "R1"))
+        move = resolved(claim_id, "billed_patient", transfer=CHARGE).model_copy(update={"source_remittance_id": "R1"})
+        await run(client, on_denial_resolved, move)
+        assert (await claim(client, claim_id))["state"] == "closed"
+    await run(client, None, adjudicated(paid_later, CHARGE, 0, "R2"))
+    await run(client, None, adjudicated(denied_again, 0, CHARGE, "R2"))
+    won, lost = await claim(client, paid_later), await claim(client, denied_again)
+    assert (won["state"], won["paid_cents"]) == ("paid", CHARGE), won
+    assert (lost["state"], lost["insurance_balance_cents"]) == ("closed", 0), lost
+
+
+async def test_an_835_for_a_rejected_draft_or_ready_claim_is_applied_in_one_batch(client: Any) -> None:
+    """The payer adjudicates a claim its 277CA rejected: its 835 is the truth, the claim moves on. An 835 for a
+    claim that is draft or ready again (rejected, then edited) applies its money and is recorded on the claim,
+    its state kept. None of them sends the batch to the dead-letter queue."""
+    from claims.handlers import apply_claim_status
+
+    rejected, edited, other = await submitted(client), await submitted(client), await submitted(client)
+    for claim_id in (rejected, edited):
+        async with client.app.state.engine.begin() as conn:
+            detail = {"source": "277CA", "summary": "rejected: A7:21", "codes": ["A7:21"]}
+            await apply_claim_status(
+                ClaimsUnit(conn, "org-1"), claim_id, accepted=False, detail=detail, actor=Actor("t")
+            )
+    document = (await client.get(f"/v1/claims/{edited}", headers=T)).json()["document"]
+    put = await client.put(f"/v1/claims/{edited}", json=document, headers=T)
+    assert put.status_code == 200 and put.json()["state"] == "ready", put.text
+    async with client.app.state.engine.begin() as conn:
+        events = [adjudicated(c, 20000, 0, "R1") for c in (rejected, edited, other)]
+        await on_adjudicated_many(ClaimsUnit(conn, "org-1"), [(e, Actor("event:test")) for e in events])
+    r, e, o = await claim(client, rejected), await claim(client, edited), await claim(client, other)
+    assert (r["state"], r["paid_cents"]) == ("paid", 20000), r
+    assert (e["state"], e["paid_cents"]) == ("ready", 20000), e
+    assert (o["state"], o["paid_cents"]) == ("paid", 20000), o
+    records = (await client.get(f"/v1/claims/{edited}/status-records", headers=T)).json()
+    assert records[-1]["source"] == "835" and "while it is ready" in records[-1]["summary"], records
 
 
 async def test_an_appealed_claim_can_be_voided_or_replaced(client: Any) -> None:

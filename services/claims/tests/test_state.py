@@ -47,6 +47,10 @@ LEGAL = [
     ("rejected", "ready"),  # fixed, and scrubbed clean
     ("rejected", "corrected"),  # a replacement claim takes its place
     ("rejected", "void"),
+    # the payer adjudicates a claim its 277CA rejected anyway: its 835 is the truth
+    ("rejected", "paid"),
+    ("rejected", "partially_paid"),
+    ("rejected", "denied"),
     # adjudicated: a reversal reopens it (accepted), a later 835 restates it, an underpayment is appealed
     ("paid", "closed"),
     ("paid", "accepted"),
@@ -77,7 +81,13 @@ LEGAL = [
     ("appealed", "corrected"),  # a replacement claim the payer accepts supersedes it
     ("appealed", "void"),  # billed in error: the payer accepts the void
     ("corrected", "closed"),  # the replacement carries on; the original is done
-    # closed and void are final
+    # closed is done until the payer changes its money on the claim: a reversal makes it owed again, a later
+    # payment (on appeal, a correction) restates it
+    ("closed", "accepted"),
+    ("closed", "paid"),
+    ("closed", "partially_paid"),
+    ("closed", "denied"),
+    # void is final
 ]
 ILLEGAL = [(a, b) for a, b in itertools.product(STATES, repeat=2) if (a, b) not in LEGAL]
 
@@ -105,7 +115,8 @@ def test_the_lifecycle_of_the_issue_is_reachable() -> None:
         st.check(a, b)
     for a, b in [(st.SUBMITTED, st.REJECTED), (st.DENIED, st.CORRECTED), (st.READY, st.VOID)]:
         st.check(a, b)
-    assert not st.TRANSITIONS[st.CLOSED] and not st.TRANSITIONS[st.VOID]  # terminal
+    assert not st.TRANSITIONS[st.VOID]  # terminal
+    assert st.VOID not in st.TRANSITIONS[st.CLOSED] and st.CORRECTED not in st.TRANSITIONS[st.CLOSED]
 
 
 def _trail(*steps: tuple[str | None, str, str]) -> list[SimpleNamespace]:

@@ -25,9 +25,10 @@ class Refused(AdapterError):
 
 
 # The 4xx answers about the request itself. Every other one is about this clearinghouse and us: 401/403 (our
-# credentials or enrollment there), 408 (it timed out), 429 (it throttles us). Those are retried, count against
-# its breaker and fail over, as a 5xx does: the next clearinghouse may well answer.
-REFUSALS = frozenset({400, 404, 409, 422})
+# credentials or enrollment there), 404 (its endpoint as configured here is wrong or gone), 408 (it timed out),
+# 429 (it throttles us). Those are retried, count against its breaker and fail over, as a 5xx does: the next
+# clearinghouse may well answer.
+REFUSALS = frozenset({400, 409, 422})
 
 
 @dataclass

@@ -324,9 +324,9 @@ async def test_a_refusal_is_our_error_and_goes_to_no_other_clearinghouse(client:
     assert problem["title"] == "Refused by the clearinghouse" and problem["clearinghouse"] == "primary"
     assert problem["upstream_status"] == 400 and "primary refused the 270 with 400" in problem["detail"]
     assert (client.primary.calls, client.backup.calls) == (1, 0)  # neither retried nor failed over
-    for n, status in enumerate((401, 403, 408, 429)):
-        # our credentials there, its timeout, its throttling: about that clearinghouse, not the request. Retried,
-        # counted against its breaker, failed over.
+    for n, status in enumerate((401, 403, 404, 408, 429)):
+        # our credentials there, its endpoint as configured, its timeout, its throttling: about that
+        # clearinghouse, not the request. Retried, counted against its breaker, failed over.
         client.primary.calls, client.primary.status_code, backup_calls = 0, status, client.backup.calls
         failures = client.app.state.failover.adapters[0].breaker.failures
         r = await client.post("/v1/eligibility/checks", json=request_body(f"W6{n}"), headers=T)

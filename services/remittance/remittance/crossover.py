@@ -53,14 +53,24 @@ def row_values(c: ClaimPayment) -> dict[str, Any]:
     }
 
 
+class AnsweredMeanwhile(RuntimeError):
+    """A forwarded payment changed its crossover state after this posting read it (``waiting`` locks it on
+    PostgreSQL, so this guards the invariant): the posting is rolled back rather than bill its patient
+    share twice or leave it unbilled."""
+
+
 async def waiting(conn: AsyncConnection, tenant: str, claim_ids: Sequence[str], payer_id: str) -> dict[str, Forwarded]:
     """The forwarded payments of these claims that another payer than ``payer_id`` forwarded and that no
-    crossover answer has come for yet, by claim id (the latest one of a claim)."""
+    crossover answer has come for yet, by claim id (the latest one of a claim).
+
+    On PostgreSQL the payments are locked until the posting commits: a statement run's ``release_late``
+    cannot bill a share this answer is about to take over (it skips them), and one that did first makes
+    this read wait for it and see the payment released (its share is then taken back)."""
     cp, r, le = claim_payment.c, remittance.c, ledger_entry.c
     found: dict[str, Forwarded] = {}
     ids = list(set(claim_ids))
     for start in range(0, len(ids), 500):
-        rows = await conn.execute(
+        stmt = (
             select(cp.id, cp.claim_id, cp.crossover_state, r.payer_id)
             .join(remittance, r.id == cp.remittance_id)
             .where(
@@ -74,6 +84,9 @@ async def waiting(conn: AsyncConnection, tenant: str, claim_ids: Sequence[str], 
             )
             .order_by(cp.posted_at, cp.id)
         )
+        if conn.dialect.name == "postgresql":
+            stmt = stmt.with_for_update(of=claim_payment)
+        rows = await conn.execute(stmt)
         for row in rows:
             found[row.claim_id] = Forwarded(row.id, row.claim_id, row.payer_id, row.crossover_state, [])
     if found:
@@ -181,14 +194,16 @@ def offsets(c: ClaimPayment, entries: list[Entry], forwarded: Forwarded) -> list
     return out
 
 
-def taken_back(answer: ClaimPayment, answer_id: str, remittance_id: str, forwarded: Forwarded) -> PatientShare | None:
+def taken_back(answer: ClaimPayment, remittance_id: str, forwarded: Forwarded) -> PatientShare | None:
     """A released forwarded payment's patient share, taken back from the patient when the answer comes (the
-    answer's own patient share is posted as any payment's)."""
+    answer's own patient share is posted as any payment's). Posted under the forwarded payment (from the
+    answer's remittance): what that payment leaves on the patient's ledger is then what a reversal of it may
+    take back, and the answer's own share is all a reversal of the answer finds."""
     if forwarded.state != RELEASED or not forwarded.patient:
         return None
     return PatientShare(
         answer.patient_control_number,
-        answer_id,
+        forwarded.id,
         remittance_id,
         answer.status,
         0,
@@ -199,11 +214,20 @@ def taken_back(answer: ClaimPayment, answer_id: str, remittance_id: str, forward
     )
 
 
-async def mark_answered(conn: AsyncConnection, answered: dict[str, str]) -> None:
-    """The forwarded payments (id -> the answering payment's id) have their crossover answer."""
+async def mark_answered(conn: AsyncConnection, answered: dict[str, str], read: dict[str, str]) -> None:
+    """The forwarded payments (id -> the answering payment's id) have their crossover answer. Each moves from
+    the state this posting read (``read``, by id; pending when not named: one posted in this transaction)
+    under a conditional update: a payment another transaction moved meanwhile raises ``AnsweredMeanwhile``."""
     cp = claim_payment.c
     for forwarded_id, answer_id in answered.items():
-        await conn.execute(update(claim_payment).where(cp.id == forwarded_id).values(crossover_state=ANSWERED))
+        was = read.get(forwarded_id, PENDING)
+        moved = await conn.execute(
+            update(claim_payment)
+            .where(and_(cp.id == forwarded_id, cp.crossover_state == was))
+            .values(crossover_state=ANSWERED)
+        )
+        if moved.rowcount != 1:
+            raise AnsweredMeanwhile(f"forwarded payment {forwarded_id} is no longer {was}")
         await conn.execute(update(claim_payment).where(cp.id == answer_id).values(crossover_of=forwarded_id))
 
 
@@ -216,7 +240,8 @@ async def release_late(
 
     Lateness is judged as of ``as_of`` but never after ``now``: a run dated ahead must not bill today what
     the crossover payer still has time to pay. Each payment moves from pending under a conditional update
-    and only the rows this call moved are posted, so two runs at once post a share once."""
+    and only the rows this call moved are posted, so two runs at once post a share once; on PostgreSQL a
+    payment another transaction holds (a run, or a posting of its crossover answer) is left to it."""
     cp, r, le = claim_payment.c, remittance.c, ledger_entry.c
     cutoff = min(as_of, now.date()) - timedelta(days=wait_days)
     late = (
@@ -238,11 +263,18 @@ async def release_late(
     late = [p for p in late if (p.payment_date or p.posted_at.date()) < cutoff]
     if not late:
         return []
+    ids = [p.id for p in late]
+    if conn.dialect.name == "postgresql":
+        # a payment locked by a posting (its crossover answer: ``waiting``) or by another run is skipped: the
+        # answer takes it over, the other run bills it; a run never waits on a posting, so the two cannot
+        # deadlock over the order they lock payments in
+        locked = select(cp.id).where(cp.id.in_(ids)).with_for_update(skip_locked=True)
+        ids = list((await conn.execute(locked)).scalars())
     moved = set(
         (
             await conn.execute(
                 update(claim_payment)
-                .where(and_(cp.id.in_([p.id for p in late]), cp.crossover_state == PENDING))
+                .where(and_(cp.id.in_(ids), cp.crossover_state == PENDING))
                 .values(crossover_state=RELEASED)
                 .returning(cp.id)
             )

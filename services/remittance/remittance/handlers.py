@@ -322,7 +322,7 @@ class _Poster:
                 assert forwarded is not None
                 answered[forwarded.id] = cp_id
                 posted = es + crossover.offsets(c, es, forwarded)
-                if (share := crossover.taken_back(c, cp_id, self.id, forwarded)) is not None:
+                if (share := crossover.taken_back(c, self.id, forwarded)) is not None:
                     taken_back.append(share)
             for e in posted:
                 ledger_rows.append(
@@ -352,7 +352,7 @@ class _Poster:
                 )
             if c.status == REVERSAL:
                 events.append(await self._reversal(conn, c, cp_id))
-            events.append(self._adjudicated_event(c, es, matched, is_answer))
+            events.append(self._adjudicated_event(c, es, matched, is_answer, cp_id in reversed_already))
         if ledger_rows:
             await bulk_insert(conn, ledger_entry, ledger_rows)
         await bulk_insert(conn, review_item, reviews)
@@ -370,14 +370,19 @@ class _Poster:
         )
         if taken_back:
             await post_shares(conn, self.outbox, tenant, taken_back, now)
-        await crossover.mark_answered(conn, answered)
+        await crossover.mark_answered(conn, answered, {f.id: f.state for f in waiting.values()})
         await self.outbox.add_many(conn, events)
 
     def _event(self, payload: EventPayload, subject: str) -> Envelope:
         return Envelope.wrap(payload, source=SOURCE, tenant_id=self.tenant, subject=subject)
 
     def _adjudicated_event(
-        self, c: ClaimPayment, es: list[Any], matched: bool, crossover_answer: bool = False
+        self,
+        c: ClaimPayment,
+        es: list[Any],
+        matched: bool,
+        crossover_answer: bool = False,
+        reversed_already: bool = False,
     ) -> tuple[Envelope, str, str | None]:
         payload = ClaimAdjudicatedV1(
             remittance_id=self.id,
@@ -417,6 +422,7 @@ class _Poster:
             crossover_payer_id=c.crossover_carrier.get("id") if c.forwarded else None,
             crossover_payer_name=c.crossover_carrier.get("name") if c.forwarded else None,
             crossover_answer=crossover_answer,
+            reversed_already=reversed_already,
         )
         key = c.patient_control_number
         return self._event(payload, key), "remittance.claim.adjudicated", key
@@ -476,8 +482,8 @@ class _Poster:
         """Pair this set's payments with the payer's reversals of them that were posted first and found no
         original (same claim, payer claim number and amount): the pair is marked as ``_reversal`` marks one,
         and the reversal's review item resolved. Claims applied the reversal's money when it came, so no
-        event is emitted again: the payment's own adjudication nets with it there. Returns the payment ids
-        paired."""
+        event is emitted again: the payment's own adjudication (marked ``reversed_already``) nets with it
+        there, leaving the state and patient share the reversal set. Returns the payment ids paired."""
         cp, v = claim_payment.c, review_item.c
         wanted = {
             (c.patient_control_number, c.payer_claim_control_number, -cents(c.paid)): cp_id

@@ -414,6 +414,32 @@ async def test_a_late_crossover_makes_the_share_due_and_its_answer_takes_it_back
     assert posted["patient_responsibility_cents"] == 0 and sum(posted["totals_cents"].values()) == 12500
 
 
+async def test_a_reversal_of_a_crossover_whose_late_share_was_taken_back_leaves_no_credit(
+    stack: tuple[Any, Any],
+) -> None:
+    """Medicare's coinsurance (20.00) is billed late, the Medigap plan's answer pays it (taken back from the
+    patient), then Medicare reverses its CLP02 19 payment: its share is off the patient's ledger already, so
+    the reversal takes nothing more back (no 20.00 credit)."""
+    client, engine = stack
+    await billed(engine, "XO6", "A1", payer_id="MCRB1")
+    today = datetime.now(UTC).date()
+    paid_on = today - timedelta(days=40)
+    medicare = interchange((header("EFTM8", "80.00", payer_id="MCRB1", paid_on=paid_on), [_forwarded("XO6")], []))
+    assert (await client.post("/v1/remittances", content=medicare, headers=X12)).status_code == 201
+    r = await client.post("/v1/statements/runs", json={"as_of": today.isoformat()}, headers=T)
+    assert r.status_code == 201, r.text
+    assert (await account(client, "A1"))["balance_cents"] == 2000
+    medigap = interchange((header("EFTG8", "20.00", payer_id="MGAP1"), [_crossover_answer("XO6")], []), isa=2)
+    assert (await client.post("/v1/remittances", content=medigap, headers=X12)).status_code == 201
+    assert (await account(client, "A1"))["balance_cents"] == 0
+    back = interchange(
+        (header("EFTM9", "-80.00", payer_id="MCRB1"), [_reversal_of("XO6", "80.00", "20.00")], []), isa=3
+    )
+    r = await client.post("/v1/remittances", content=back, headers=X12)
+    assert r.status_code == 201 and [s["status"] for s in r.json()["remittances"]] == ["posted"], r.text
+    assert (await account(client, "A1"))["balance_cents"] == 0
+
+
 async def test_a_run_dated_ahead_bills_no_crossover_share_the_payer_still_has_time_to_pay(
     stack: tuple[Any, Any],
 ) -> None:
@@ -437,8 +463,8 @@ async def test_a_run_dated_ahead_bills_no_crossover_share_the_payer_still_has_ti
 # SQLite lets one writer in at a time, so two runs cannot overlap there: PostgreSQL only.
 @pytest.mark.parametrize("backend", [pytest.param("postgres", marks=pytest.mark.postgres)])
 async def test_two_statement_runs_at_once_post_a_late_crossover_share_once(stack: tuple[Any, Any]) -> None:
-    """Two runs (two operators, a retry) find the same late crossover: the second waits for the first's row
-    lock, then finds it released and posts nothing."""
+    """Two runs (two operators, a retry) find the same late crossover: the second finds it held by the first
+    (row lock) and leaves it to it, posting nothing."""
     client, engine = stack
     from remittance import crossover
     from remittance.patients import outbox
@@ -453,11 +479,64 @@ async def test_two_statement_runs_at_once_post_a_late_crossover_share_once(stack
         await second.begin()
         assert await crossover.release_late(first, outbox(""), "org-1", now.date(), 30, now) == ["XO4"]
         racing = asyncio.create_task(crossover.release_late(second, outbox(""), "org-1", now.date(), 30, now))
-        await asyncio.sleep(0.5)  # the second run waits on the payment's row lock
+        await asyncio.sleep(0.5)  # the second run meets the payment's row lock
         await first.commit()
         assert await racing == []
         await second.commit()
     assert (await account(client, "A6"))["balance_cents"] == 2000
+
+
+# Two transactions overlap only on PostgreSQL (SQLite lets one writer in at a time).
+@pytest.mark.parametrize("backend", [pytest.param("postgres", marks=pytest.mark.postgres)])
+async def test_a_crossover_answer_posted_while_a_run_releases_the_share_takes_it_back(stack: tuple[Any, Any]) -> None:
+    """A statement run releases a late crossover share (20.00) and the Medigap plan's 835 paying it is posted
+    before the run commits: the posting waits for the run, sees the share released and takes it back, so the
+    patient is not billed the coinsurance the Medigap plan paid."""
+    client, engine = stack
+    from remittance import crossover
+    from remittance.patients import outbox
+
+    await billed(engine, "XO8", "A9", payer_id="MCRB1")
+    now = datetime.now(UTC)
+    paid_on = now.date() - timedelta(days=40)
+    medicare = interchange((header("EFTM8", "80.00", payer_id="MCRB1", paid_on=paid_on), [_forwarded("XO8")], []))
+    assert (await client.post("/v1/remittances", content=medicare, headers=X12)).status_code == 201
+    medigap = interchange((header("EFTG8", "20.00", payer_id="MGAP1"), [_crossover_answer("XO8")], []), isa=2)
+    async with engine.connect() as run:
+        await run.begin()
+        assert await crossover.release_late(run, outbox(""), "org-1", now.date(), 30, now) == ["XO8"]
+        posting = asyncio.create_task(client.post("/v1/remittances", content=medigap, headers=X12))
+        await asyncio.sleep(0.5)  # the posting meets the payment's row lock
+        await run.commit()
+        assert (await posting).status_code == 201
+    assert (await account(client, "A9"))["balance_cents"] == 0
+    forwarded = next(p for p in (await postings(client, "XO8"))["payments"] if p["status_code"] == "19")
+    assert forwarded["crossover_state"] == "answered"
+
+
+@pytest.mark.parametrize("backend", [pytest.param("postgres", marks=pytest.mark.postgres)])
+async def test_a_run_leaves_a_crossover_share_to_the_answer_being_posted(stack: tuple[Any, Any]) -> None:
+    """The Medigap plan's 835 is being posted (it has read the forwarded payment) when a statement run looks
+    for late crossovers: the run leaves that payment to the posting, without waiting for it."""
+    client, engine = stack
+    from remittance import crossover
+    from remittance.patients import outbox
+
+    await billed(engine, "XO9", "A8", payer_id="MCRB1")
+    now = datetime.now(UTC)
+    paid_on = now.date() - timedelta(days=40)
+    medicare = interchange((header("EFTM9", "80.00", payer_id="MCRB1", paid_on=paid_on), [_forwarded("XO9")], []))
+    assert (await client.post("/v1/remittances", content=medicare, headers=X12)).status_code == 201
+    async with engine.connect() as posting, engine.connect() as run:
+        await posting.begin()
+        assert list(await crossover.waiting(posting, "org-1", ["XO9"], "MGAP1")) == ["XO9"]
+        await run.begin()
+        released = crossover.release_late(run, outbox(""), "org-1", now.date(), 30, now)
+        assert await asyncio.wait_for(released, 10) == []
+        await run.commit()
+        await posting.rollback()
+    (forwarded,) = (await postings(client, "XO9"))["payments"]
+    assert forwarded["crossover_state"] == "pending"
 
 
 def _reversal_of(claim_id: str, paid: str, patient: str, pccn: str = "MCR1") -> Any:

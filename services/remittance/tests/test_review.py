@@ -467,6 +467,15 @@ async def test_a_released_835_pairs_its_payment_with_the_reversal_that_came_firs
     assert await rows(engine, patient_ledger, patient_ledger.c.claim_id == "PCN0001") == []
     reversed_events = await rows(engine, bus.outbox, bus.outbox.c.event_type == "remittance.claim_reversed")
     assert len(reversed_events) == 1  # the reversal's own, when it came
+    # the released payment's adjudication says so: claims nets its money and leaves the reversal's state
+    adjudicated = {
+        (key, data["status_code"]): data
+        for _topic, key, kind, data in events(await rows(engine, bus.outbox))
+        if kind == "remittance.claim_adjudicated"
+    }
+    assert adjudicated[("PCN0001", "1")]["reversed_already"] is True
+    assert adjudicated[("PCN0001", "22")]["reversed_already"] is False
+    assert adjudicated[("PCN0002", "1")]["reversed_already"] is False
     # the claim's ledger nets to nothing paid
     paid = [
         e.amount_cents

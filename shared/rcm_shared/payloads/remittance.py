@@ -55,6 +55,9 @@ class ClaimAdjudicatedV1(EventPayload):
     crossover_payer_name: str | None = None
     # this payment is a crossover payer's answer to a claim another payer forwarded to it
     crossover_answer: bool = False
+    # the payer's reversal of this payment was posted before it (its 835 was held, then released): the reversal
+    # already took the money back and set the claim's state and patient share; the payment only nets with it
+    reversed_already: bool = False
 
 
 class ClaimReversedV1(EventPayload):

@@ -204,7 +204,8 @@ async def claim_history(claim_id: str, request: Request, tenant: TenantDep, engi
 @router.get(
     "/claims/{claim_id}/status-records",
     response_model=list[StatusRecordRead],
-    summary="Acknowledgments and status answers received (999, 277CA, 277) and 276 inquiries sent, in order",
+    summary="Acknowledgments and status answers received (999, 277CA, 277), 276 inquiries sent, and 835s for a "
+    "claim while it was draft or ready (money applied, state kept), in order",
 )
 async def claim_status_records(
     claim_id: str, request: Request, tenant: TenantDep, engine: EngineDep

@@ -19,7 +19,8 @@ TRANSITIONS: dict[str, frozenset[str]] = {
     # A payment may arrive before the acceptance (277CA) does: it is not lost.
     SUBMITTED: frozenset({ACCEPTED, REJECTED, PAID, PARTIALLY_PAID, DENIED, VOID}),
     ACCEPTED: frozenset({PAID, PARTIALLY_PAID, DENIED, VOID}),
-    REJECTED: frozenset({DRAFT, READY, CORRECTED, VOID}),
+    # A payer may adjudicate a claim its 277CA rejected: its 835 is the truth, and the money it moves stands.
+    REJECTED: frozenset({DRAFT, READY, CORRECTED, VOID, PAID, PARTIALLY_PAID, DENIED}),
     # Adjudicated claims: a reversal reopens (back to accepted), a later payment restates.
     # A paid claim is appealed when the payer underpaid it.
     PAID: frozenset({CLOSED, ACCEPTED, PARTIALLY_PAID, DENIED, APPEALED, CORRECTED, VOID}),
@@ -27,7 +28,9 @@ TRANSITIONS: dict[str, frozenset[str]] = {
     DENIED: frozenset({PAID, PARTIALLY_PAID, APPEALED, CORRECTED, CLOSED, ACCEPTED, VOID}),
     APPEALED: frozenset({PAID, PARTIALLY_PAID, DENIED, CLOSED, ACCEPTED, CORRECTED, VOID}),
     CORRECTED: frozenset({CLOSED}),
-    CLOSED: frozenset(),
+    # Closed is done with the payer until the payer changes its money on the claim: a reversal reopens it
+    # (accepted, owed again), a later payment (on appeal, a correction) restates it.
+    CLOSED: frozenset({ACCEPTED, PAID, PARTIALLY_PAID, DENIED}),
     VOID: frozenset(),
 }
 STATES = frozenset(TRANSITIONS)

@@ -19,6 +19,7 @@ from rcm_shared.payloads.claims import BilledLine, ClaimStatusChangedV1
 from rcm_shared.payloads.denials import AppealSentV1, ClaimCorrection, DenialResolvedV1
 from rcm_shared.payloads.eligibility import EligibilityCheckCompletedV1
 from rcm_shared.payloads.remittance import ClaimAdjudicatedV1, ClaimReversedV1
+from rcm_shared.topics import topic_for
 from rcm_shared.x12.carc import CONTRACTUAL_CARCS, is_contractual
 from rcm_shared.x12.sets.x835 import FORWARDED
 from sqlalchemy import and_, insert, select, update
@@ -39,7 +40,6 @@ from claims.models import (
 )
 
 SOURCE = "/claims"
-TOPIC = "claims.claim.status-changed"
 
 
 CROSSOVER_PENDING, CROSSOVER_ANSWERED = "pending", "answered"  # claim.crossover_state
@@ -228,7 +228,7 @@ class ClaimsUnit:
                 causation_id=actor.causation_id,
                 traceparent=actor.traceparent,
             )
-            events.append((env, TOPIC, claim_id))
+            events.append((env, topic_for(payload.event_type), claim_id))
         await bulk_insert(self.conn, claim_transition, rows)
         await self.outbox.add_many(self.conn, events)
 

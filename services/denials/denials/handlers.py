@@ -22,6 +22,7 @@ from rcm_shared.payloads.denials import (
     ResubmissionRequestedV1,
 )
 from rcm_shared.payloads.remittance import ClaimAdjudicatedV1, ClaimReversedV1
+from rcm_shared.topics import topic_for
 from rcm_shared.x12.carc import is_contractual
 from sqlalchemy import and_, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -62,12 +63,12 @@ class Unit:
     def outbox(self) -> Outbox:
         return Outbox(bus, self.settings.kafka.topic_prefix)
 
-    async def emit(self, payload: EventPayload, topic: str, key: str, causation: Envelope | None = None) -> None:
+    async def emit(self, payload: EventPayload, key: str, causation: Envelope | None = None) -> None:
         if causation is not None:
             env = causation.caused(payload, source=SOURCE, subject=key)
         else:
             env = Envelope.wrap(payload, source=SOURCE, tenant_id=self.tenant, subject=key)
-        await self.outbox.add(self.conn, env, topic=topic, key=key)
+        await self.outbox.add(self.conn, env, topic=topic_for(payload.event_type), key=key)
 
     async def get(self, denial_id: str) -> Any:
         row = (
@@ -226,7 +227,6 @@ async def _open(
                 amount_cents=f.amount_cents,
                 deadline=deadline,
             ),
-            "denials.denial.opened",
             event.claim_id,
             envelope,
         )
@@ -409,7 +409,6 @@ async def _resolve(
             written_off_cents=written_off,
             source_remittance_id=row.source_id,
         ),
-        "denials.denial.resolved",
         row.claim_id,
         causation,
     )
@@ -485,7 +484,6 @@ async def act(
                 sent_on=now.date(),
                 answer_by=answer_by,
             ),
-            "denials.appeal.sent",
             row.claim_id,
         )
     elif action == "resubmit":
@@ -498,7 +496,6 @@ async def act(
                 reason=row.root_cause,  # the note, free text, stays in the denial's history
                 correction=correction or ClaimCorrection(),
             ),
-            "denials.resubmission.requested",
             row.claim_id,
         )
     elif action == "bill_patient":
@@ -706,7 +703,6 @@ async def due_deadlines(unit_conn: AsyncConnection, settings: DenialsSettings) -
                 amount_cents=row.amount_cents,
                 kind=kind,
             ),
-            "denials.denial.deadline-approaching",
             row.claim_id,
         )
     return len(rows)

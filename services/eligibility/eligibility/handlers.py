@@ -15,6 +15,7 @@ from rcm_shared.db import GroupCommit, bulk_insert, per_engine, read_connection
 from rcm_shared.events import Envelope
 from rcm_shared.ids import new_id
 from rcm_shared.payloads.eligibility import EligibilityCheckCompletedV1
+from rcm_shared.topics import topic_for
 from rcm_shared.x12.control import ControlBlocks
 from rcm_shared.x12.errors import X12Error
 from rcm_shared.x12.sets.x270 import EligibilityResponse, Inquiry, Member, build_270, read_271
@@ -30,7 +31,6 @@ from eligibility.models import audit as audit_table
 from eligibility.models import bus, control_number, eligibility_check
 
 SOURCE = "/eligibility"
-TOPIC = "eligibility.check.completed"
 CONTROL_KINDS = ("ISA", "GS", "ST")
 
 
@@ -317,7 +317,8 @@ def _rows(
         error_codes=[e["code"] for e in result.errors],
     )
     env = Envelope.wrap(payload, source=SOURCE, tenant_id=tenant, subject=check_id)
-    return CheckRows(values, Outbox(bus, settings.kafka.topic_prefix).row(env, topic=TOPIC, key=check_id))
+    outbox = Outbox(bus, settings.kafka.topic_prefix)
+    return CheckRows(values, outbox.row(env, topic=topic_for(payload.event_type), key=check_id))
 
 
 async def _insert_audited(conn: AsyncConnection, items: list[tuple[CheckRows, AuditEntry]]) -> Sequence[Any]:

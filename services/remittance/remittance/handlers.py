@@ -25,6 +25,7 @@ from rcm_shared.payloads.remittance import (
     LinePaymentOut,
     ProviderAdjustedV1,
 )
+from rcm_shared.topics import topic_for
 from rcm_shared.x12.sets.x835 import ClaimPayment, Item835, PaymentHeader, PaymentTrailer, ProviderAdjustment, iter_835
 from sqlalchemy import and_, case, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
@@ -419,7 +420,7 @@ class _Poster:
             crossover_answer=crossover_answer,
         )
         key = c.patient_control_number
-        return self._event(payload, key), "remittance.claim.adjudicated", key
+        return self._event(payload, key), topic_for(payload.event_type), key
 
     async def _reversal(self, conn: AsyncConnection, c: ClaimPayment, cp_id: str) -> tuple[Envelope, str, str | None]:
         """Pair a CLP02=22 reversal with the original posting of the same payer claim control number: the one
@@ -468,7 +469,7 @@ class _Poster:
             reversed_charge_cents=cents(c.charge),
             original_remittance_id=original.remittance_id if original is not None else None,
         )
-        return self._event(payload, c.patient_control_number), "remittance.claim.adjudicated", c.patient_control_number
+        return self._event(payload, c.patient_control_number), topic_for(payload.event_type), c.patient_control_number
 
     async def _pair_earlier_reversals(
         self, conn: AsyncConnection, claims: list[ClaimPayment], claim_ids: list[str]
@@ -577,7 +578,7 @@ class _Poster:
                 amount_cents=amount,
                 claim_id=claim_id,
             )
-            events.append((self._event(payload, self.id), "remittance.provider.adjusted", self.id))
+            events.append((self._event(payload, self.id), topic_for(payload.event_type), self.id))
         await self.outbox.add_many(conn, events)
 
     async def finish(self, conn: AsyncConnection, source: Path) -> IngestResult:

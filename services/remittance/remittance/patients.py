@@ -24,6 +24,7 @@ from rcm_shared.db import bulk_insert
 from rcm_shared.events import Envelope
 from rcm_shared.ids import new_id
 from rcm_shared.payloads.remittance import PatientBalanceChangedV1, StatementIssuedV1
+from rcm_shared.topics import topic_for
 from rcm_shared.x12.sets.x835 import FORWARDED, ClaimPayment
 from sqlalchemy import and_, func, select
 from sqlalchemy.exc import IntegrityError
@@ -43,8 +44,6 @@ from remittance.models import (
 )
 
 SOURCE = "/remittance"
-BALANCE_TOPIC = "remittance.patient.balance-changed"
-STATEMENT_TOPIC = "remittance.statement.issued"
 PRIMARY_PAID = ("1", "19")  # CLP02 codes after which claims bills the next payer
 AGING = ((0, 30, "0-30"), (31, 60, "31-60"), (61, 90, "61-90"), (91, None, "90+"))
 
@@ -249,7 +248,7 @@ async def _balance_events(
                 tenant_id=tenant,
                 subject=account,
             ),
-            BALANCE_TOPIC,
+            topic_for(PatientBalanceChangedV1.event_type),
             account,
         )
         for account, change in changes.items()
@@ -769,7 +768,7 @@ async def run_statements(
         await outbox.add(
             conn,
             Envelope.wrap(event, source=SOURCE, tenant_id=tenant, subject=account),
-            topic=STATEMENT_TOPIC,
+            topic=topic_for(event.event_type),
             key=account,
         )
         issued.append({"id": statement_id, "account_id": account, "amount_due_cents": doc["amount_due_cents"]})

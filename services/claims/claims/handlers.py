@@ -11,15 +11,13 @@ from decimal import Decimal
 from types import SimpleNamespace
 from typing import Any
 
-from rcm_shared.bus.outbox import Outbox
+from rcm_shared.bus.outbox import Outbox, staged
 from rcm_shared.db import bulk_insert, bulk_update, filter_only
 from rcm_shared.dialects import insert_ignore
-from rcm_shared.events import Envelope
 from rcm_shared.payloads.claims import BilledLine, ClaimStatusChangedV1
 from rcm_shared.payloads.denials import AppealSentV1, ClaimCorrection, DenialResolvedV1
 from rcm_shared.payloads.eligibility import EligibilityCheckCompletedV1
 from rcm_shared.payloads.remittance import ClaimAdjudicatedV1, ClaimReversedV1
-from rcm_shared.topics import topic_for
 from rcm_shared.x12.carc import CONTRACTUAL_CARCS, is_contractual
 from rcm_shared.x12.sets.x835 import FORWARDED
 from sqlalchemy import and_, insert, select, update
@@ -219,16 +217,17 @@ class ClaimsUnit:
                 next_payer_id=after.get("next_payer_id"),
                 **extra,
             )
-            env = Envelope.wrap(
-                payload,
-                source=SOURCE,
-                tenant_id=self.tenant,
-                subject=claim_id,
-                correlation_id=actor.correlation_id,
-                causation_id=actor.causation_id,
-                traceparent=actor.traceparent,
+            events.append(
+                staged(
+                    payload,
+                    source=SOURCE,
+                    tenant_id=self.tenant,
+                    key=claim_id,
+                    correlation_id=actor.correlation_id,
+                    causation_id=actor.causation_id,
+                    traceparent=actor.traceparent,
+                )
             )
-            events.append((env, topic_for(payload.event_type), claim_id))
         await bulk_insert(self.conn, claim_transition, rows)
         await self.outbox.add_many(self.conn, events)
 

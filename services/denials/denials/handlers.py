@@ -22,7 +22,6 @@ from rcm_shared.payloads.denials import (
     ResubmissionRequestedV1,
 )
 from rcm_shared.payloads.remittance import ClaimAdjudicatedV1, ClaimReversedV1
-from rcm_shared.topics import topic_for
 from rcm_shared.x12.carc import is_contractual
 from sqlalchemy import and_, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -64,11 +63,7 @@ class Unit:
         return Outbox(bus, self.settings.kafka.topic_prefix)
 
     async def emit(self, payload: EventPayload, key: str, causation: Envelope | None = None) -> None:
-        if causation is not None:
-            env = causation.caused(payload, source=SOURCE, subject=key)
-        else:
-            env = Envelope.wrap(payload, source=SOURCE, tenant_id=self.tenant, subject=key)
-        await self.outbox.add(self.conn, env, topic=topic_for(payload.event_type), key=key)
+        await self.outbox.emit(self.conn, payload, source=SOURCE, tenant_id=self.tenant, key=key, cause=causation)
 
     async def get(self, denial_id: str) -> Any:
         row = (

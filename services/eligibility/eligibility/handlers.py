@@ -10,12 +10,10 @@ from types import SimpleNamespace
 from typing import Any
 
 from rcm_shared.audit import AuditEntry, append_many
-from rcm_shared.bus.outbox import Outbox
+from rcm_shared.bus.outbox import Outbox, staged
 from rcm_shared.db import GroupCommit, bulk_insert, per_engine, read_connection
-from rcm_shared.events import Envelope
 from rcm_shared.ids import new_id
 from rcm_shared.payloads.eligibility import EligibilityCheckCompletedV1
-from rcm_shared.topics import topic_for
 from rcm_shared.x12.control import ControlBlocks
 from rcm_shared.x12.errors import X12Error
 from rcm_shared.x12.sets.x270 import EligibilityResponse, Inquiry, Member, build_270, read_271
@@ -316,9 +314,8 @@ def _rows(
         plan=result.plan,
         error_codes=[e["code"] for e in result.errors],
     )
-    env = Envelope.wrap(payload, source=SOURCE, tenant_id=tenant, subject=check_id)
     outbox = Outbox(bus, settings.kafka.topic_prefix)
-    return CheckRows(values, outbox.row(env, topic=topic_for(payload.event_type), key=check_id))
+    return CheckRows(values, outbox.row(*staged(payload, source=SOURCE, tenant_id=tenant, key=check_id)))
 
 
 async def _insert_audited(conn: AsyncConnection, items: list[tuple[CheckRows, AuditEntry]]) -> Sequence[Any]:

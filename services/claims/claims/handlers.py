@@ -14,6 +14,7 @@ from typing import Any
 from rcm_shared.bus.outbox import Outbox, staged
 from rcm_shared.db import bulk_insert, bulk_update, filter_only
 from rcm_shared.dialects import insert_ignore
+from rcm_shared.errors import NotFound
 from rcm_shared.payloads.claims import BilledLine, ClaimStatusChangedV1
 from rcm_shared.payloads.denials import AppealSentV1, ClaimCorrection, DenialResolvedV1
 from rcm_shared.payloads.eligibility import EligibilityCheckCompletedV1
@@ -41,10 +42,6 @@ SOURCE = "/claims"
 
 
 CROSSOVER_PENDING, CROSSOVER_ANSWERED = "pending", "answered"  # claim.crossover_state
-
-
-class NotFound(LookupError):
-    pass
 
 
 class Refused(Exception):

@@ -18,6 +18,7 @@ from typing import Any, Protocol
 
 import httpx
 from rcm_shared.db import filter_only, per_engine
+from rcm_shared.errors import NotFound
 from rcm_shared.ids import new_id
 from rcm_shared.x12.control import ControlBlocks, next_controls
 from rcm_shared.x12.control import next_control as shared_next_control
@@ -29,7 +30,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from claims.config import ClaimsSettings
 from claims.domain import state as st
 from claims.domain.encounter import ClaimCreate
-from claims.handlers import Actor, ClaimsUnit, NotFound, billed_lines, record_status
+from claims.handlers import Actor, ClaimsUnit, billed_lines, record_status
 from claims.models import claim, control_number, submission
 from claims.x12 import to_837
 

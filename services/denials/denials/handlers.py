@@ -10,6 +10,7 @@ from typing import Any
 from rcm_shared.bus.outbox import Outbox
 from rcm_shared.db import bulk_insert, filter_only
 from rcm_shared.dialects import insert_ignore
+from rcm_shared.errors import Conflict, NotFound
 from rcm_shared.events import Envelope, EventPayload
 from rcm_shared.ids import new_id
 from rcm_shared.payloads.claims import ClaimStatusChangedV1
@@ -38,14 +39,6 @@ RESOLVED_STATES = ("recovered", "written_off", "billed_patient", "closed")
 # What waits on someone in the billing office (a write-off over the threshold on its second person): the queue
 # a billing specialist opens, and the list of denials by default.
 WORK_STATES = ("open", "in_progress", "write_off_pending")
-
-
-class NotFound(LookupError):
-    pass
-
-
-class Conflict(ValueError):
-    pass
 
 
 class SameActor(PermissionError):

@@ -23,7 +23,7 @@ from rcm_shared.ids import new_id
 from rcm_shared.x12.control import ControlBlocks, next_controls
 from rcm_shared.x12.control import next_control as shared_next_control
 from rcm_shared.x12.sets.x837 import Receiver, Submitter, build_837
-from rcm_shared.x12.writer import InterchangeWriter, MemoryControlNumbers, Party
+from rcm_shared.x12.writer import MemoryControlNumbers, writer_for
 from sqlalchemy import and_, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -240,11 +240,10 @@ async def prepare(
                 continue  # the control numbers drawn are skipped: X12 asks for unique ones, not consecutive
             ts = _build([built[r.id] for r in members], settings, f"{gs:09d}", now, kind)
         numbers = MemoryControlNumbers({"ISA": isa - 1, "GS": gs - 1, "ST": st_number - 1})
-        writer = InterchangeWriter(
-            sender=Party("ZZ", settings.submitter_id, settings.submitter_id),
-            receiver=Party("ZZ", settings.receiver_id, settings.receiver_id),
-            functional_id="HC",
-            version=ts.implementation,
+        writer = writer_for(
+            ts,
+            sender=settings.submitter_id,
+            receiver=settings.receiver_id,
             numbers=numbers,
             usage=settings.usage_indicator,
             ack_requested=True,
@@ -357,11 +356,10 @@ async def prepare_status_inquiry(unit: ClaimsUnit, settings: ClaimsSettings, cla
     now = datetime.now(UTC)
     isa, gs, st_number = await interchange_numbers(unit.conn)
     ts = build_276([inquiry], reference=f"{gs:09d}", created=now.date())
-    writer = InterchangeWriter(
-        sender=Party("ZZ", settings.submitter_id, settings.submitter_id),
-        receiver=Party("ZZ", settings.receiver_id, settings.receiver_id),
-        functional_id="HR",
-        version=ts.implementation,
+    writer = writer_for(
+        ts,
+        sender=settings.submitter_id,
+        receiver=settings.receiver_id,
         numbers=MemoryControlNumbers({"ISA": isa - 1, "GS": gs - 1, "ST": st_number - 1}),
         usage=settings.usage_indicator,
     )

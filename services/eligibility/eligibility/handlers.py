@@ -17,7 +17,7 @@ from rcm_shared.payloads.eligibility import EligibilityCheckCompletedV1
 from rcm_shared.x12.control import ControlBlocks
 from rcm_shared.x12.errors import X12Error
 from rcm_shared.x12.sets.x270 import EligibilityResponse, Inquiry, Member, build_270, read_271
-from rcm_shared.x12.writer import InterchangeWriter, MemoryControlNumbers, Party
+from rcm_shared.x12.writer import MemoryControlNumbers, writer_for
 from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -164,13 +164,8 @@ async def _interchange(engine: AsyncEngine, settings: EligibilitySettings, body:
     blocks = per_engine(engine, "eligibility-controls", lambda: ControlBlocks(engine, control_number, CONTROL_KINDS))
     drawn = await blocks.take()
     numbers = MemoryControlNumbers({kind: value - 1 for kind, value in drawn.items()})
-    writer = InterchangeWriter(
-        sender=Party("ZZ", settings.submitter_id, settings.submitter_id),
-        receiver=Party("ZZ", settings.receiver_id, settings.receiver_id),
-        functional_id="HS",
-        version=ts.implementation,
-        numbers=numbers,
-        usage=settings.usage_indicator,
+    writer = writer_for(
+        ts, sender=settings.submitter_id, receiver=settings.receiver_id, numbers=numbers, usage=settings.usage_indicator
     )
     return writer.render([ts])
 

@@ -21,18 +21,24 @@ US = Party("ZZ", "CLINIC1", "CLINIC1")
 
 
 def header(
-    trace: str, total: str, method: str = "ACH", payer_id: str = "ACME01", paid_on: date | None = None
+    trace: str,
+    total: str,
+    method: str = "ACH",
+    payer_id: str = "ACME01",
+    paid_on: date | None = None,
+    handling: str = "I",
+    payer_name: str = "ACME HEALTH PLAN",
 ) -> PaymentHeader:
     return PaymentHeader(
         transaction="",
-        handling_code="I",
+        handling_code=handling,
         total_paid=D(total),
         credit_debit="C",
         payment_method=method,
         payment_date=paid_on or date(2026, 11, 20),
         trace_number=trace,
         trace_originator="1512345678",
-        payer_name="ACME HEALTH PLAN",
+        payer_name=payer_name,
         payer_id=payer_id,
         payee_name="VALLEY FAMILY CLINIC",
         payee_id_qualifier="XX",
@@ -48,14 +54,16 @@ def line(
     lcn: str | None = None,
     allowed: str | None = None,
     original: str | None = None,
+    modifiers: list[str] | None = None,
+    service_date: date = date(2026, 10, 1),
 ) -> ServicePayment:
     return ServicePayment(
-        procedure=Procedure("HC", code),
+        procedure=Procedure("HC", code, modifiers or []),
         charge=D(charge),
         paid=D(paid),
         units=D(1),
         original_procedure=Procedure("HC", original) if original else None,
-        service_date=date(2026, 10, 1),
+        service_date=service_date,
         line_control_number=lcn,
         adjustments=[Adjustment(g, r, D(a)) for g, r, a in adjustments],
         amounts={"B6": D(allowed)} if allowed else {},
@@ -71,6 +79,7 @@ def claim(
     lines: list[ServicePayment] | None = None,
     adjustments: list[tuple[str, str, str]] | None = None,
     patient_resp: str | None = None,
+    filing_indicator: str = "12",
 ) -> ClaimPayment:
     return ClaimPayment(
         patient_control_number=claim_id,
@@ -78,7 +87,7 @@ def claim(
         charge=D(charge),
         paid=D(paid),
         patient_responsibility=D(patient_resp) if patient_resp else None,
-        filing_indicator="12",
+        filing_indicator=filing_indicator,
         payer_claim_control_number=pccn,
         facility_type="11",
         frequency="1",

@@ -56,7 +56,7 @@ def row_values(c: ClaimPayment) -> dict[str, Any]:
 async def waiting(conn: AsyncConnection, tenant: str, claim_ids: Sequence[str], payer_id: str) -> dict[str, Forwarded]:
     """The forwarded payments of these claims that another payer than ``payer_id`` forwarded and that no
     crossover answer has come for yet, by claim id (the latest one of a claim)."""
-    cp, r, le = claim_payment.c, remittance.c, ledger_entry.c
+    cp, r = claim_payment.c, remittance.c
     found: dict[str, Forwarded] = {}
     ids = list(set(claim_ids))
     for start in range(0, len(ids), 500):
@@ -77,20 +77,30 @@ async def waiting(conn: AsyncConnection, tenant: str, claim_ids: Sequence[str], 
         for row in rows:
             found[row.claim_id] = Forwarded(row.id, row.claim_id, row.payer_id, row.crossover_state, [])
     if found:
-        by_id = {f.id: f for f in found.values()}
-        for payment_id, entry_type, amount in await conn.execute(
-            select(le.claim_payment_id, le.entry_type, le.amount_cents)
-            .where(
-                and_(
-                    le.claim_payment_id.in_(list(by_id)),
-                    le.entry_type.in_(PATIENT_TYPES),
-                    le.group_code.is_not(None),
-                )
+        shares = await patient_share(conn, [f.id for f in found.values()])
+        for f in found.values():
+            f.patient.extend(shares[f.id])
+    return found
+
+
+async def patient_share(conn: AsyncConnection, payment_ids: list[str]) -> dict[str, list[tuple[str, int]]]:
+    """The patient responsibility the payer's CAS gave each of these claim payments, as (entry type, cents)
+    in ledger order; the offsets posted without a CAS group are not the payer's word and stay out."""
+    le = ledger_entry.c
+    found: dict[str, list[tuple[str, int]]] = {i: [] for i in payment_ids}
+    for payment_id, entry_type, amount in await conn.execute(
+        select(le.claim_payment_id, le.entry_type, le.amount_cents)
+        .where(
+            and_(
+                le.claim_payment_id.in_(payment_ids),
+                le.entry_type.in_(PATIENT_TYPES),
+                le.group_code.is_not(None),
             )
-            .order_by(le.id)
-        ):
-            if amount:
-                by_id[payment_id].patient.append((entry_type, amount))
+        )
+        .order_by(le.id)
+    ):
+        if amount:
+            found[payment_id].append((entry_type, amount))
     return found
 
 
@@ -217,7 +227,7 @@ async def release_late(
     Lateness is judged as of ``as_of`` but never after ``now``: a run dated ahead must not bill today what
     the crossover payer still has time to pay. Each payment moves from pending under a conditional update
     and only the rows this call moved are posted, so two runs at once post a share once."""
-    cp, r, le = claim_payment.c, remittance.c, ledger_entry.c
+    cp, r = claim_payment.c, remittance.c
     cutoff = min(as_of, now.date()) - timedelta(days=wait_days)
     late = (
         await conn.execute(
@@ -251,20 +261,7 @@ async def release_late(
     late = [p for p in late if p.id in moved]  # another run released the rest meanwhile
     if not late:
         return []
-    entries: dict[str, list[tuple[str, int]]] = {p.id: [] for p in late}
-    for payment_id, entry_type, amount in await conn.execute(
-        select(le.claim_payment_id, le.entry_type, le.amount_cents)
-        .where(
-            and_(
-                le.claim_payment_id.in_(list(entries)),
-                le.entry_type.in_(PATIENT_TYPES),
-                le.group_code.is_not(None),
-            )
-        )
-        .order_by(le.id)
-    ):
-        if amount:
-            entries[payment_id].append((entry_type, amount))
+    entries = await patient_share(conn, [p.id for p in late])
     shares = [
         PatientShare(
             p.claim_id,

@@ -133,24 +133,19 @@ def paid_claim(claim_id: str = "PCN0001", pccn: str = "ICN1001", paid: str = "80
     )
 
 
-def standard_file(trace: str = "EFT0001", isa: int = 1) -> bytes:
-    """Two claims: one paid with deductible/coinsurance and a copay claim, 80 + 55 = 135.00."""
-    copay = claim(
+def copay_claim() -> ClaimPayment:
+    """Billed 90.00: allowed 70.00 (CO-45 20.00), copay 15.00 (PR-3), paid 55.00."""
+    return claim(
         "PCN0002",
         "1",
         "90.00",
         "55.00",
         "ICN1002",
         patient_resp="15.00",
-        lines=[
-            line(
-                "99212",
-                "90.00",
-                "55.00",
-                [("CO", "45", "20.00"), ("PR", "3", "15.00")],
-                lcn="PCN0002-1",
-                allowed="70.00",
-            ),
-        ],
+        lines=[line("99212", "90.00", "55.00", [("CO", "45", "20.00"), ("PR", "3", "15.00")], "PCN0002-1", "70.00")],
     )
-    return interchange((header(trace, "135.00"), [paid_claim(), copay], []), isa=isa)
+
+
+def standard_file(trace: str = "EFT0001", isa: int = 1) -> bytes:
+    """Two claims: one paid with deductible/coinsurance and a copay claim, 80 + 55 = 135.00."""
+    return interchange((header(trace, "135.00"), [paid_claim(), copay_claim()], []), isa=isa)

@@ -41,7 +41,14 @@ from rcm_shared.x12.sets.x276 import (
 )
 from rcm_shared.x12.sets.x835 import ClaimPayment, PaymentHeader, ProviderAdjustment, build_835
 from rcm_shared.x12.sets.x837 import Claim, read_837
-from rcm_shared.x12.writer import ControlNumbers, FileControlNumbers, InterchangeWriter, Party
+from rcm_shared.x12.writer import (
+    ControlNumbers,
+    FileControlNumbers,
+    InterchangeWriter,
+    Party,
+    TransactionSet,
+    writer_for,
+)
 
 from sandbox.adjudication import (
     DuplicateIndex,
@@ -57,6 +64,7 @@ from sandbox.payers import PayerConfig, PlanBook
 
 log = logging.getLogger(__name__)
 US = Party("ZZ", "SANDBOXCH", "SANDBOXCH")
+CLINIC = Party("ZZ", "RCMCLINIC", "RCMCLINIC")  # the platform, as the sandbox knows it
 
 
 def unanswered(payer: PayerConfig) -> frozenset[str]:
@@ -213,9 +221,7 @@ class Clearinghouse:
             delay = float(payer.setting("ack_delay_seconds", 1.0) if payer else 1.0) * self.delay_scale
             ref = f"{result.interchange_control}{payer_id}"[:30]
             ts = build_277(answers, reference=ref, created=today)
-            self._schedule(
-                self.clock() + delay, "277", f"{ref}.277", self._writer("HN", ts.implementation).render([ts])
-            )
+            self._schedule(self.clock() + delay, "277", f"{ref}.277", self._writer(ts).render([ts]))
         return out
 
     def _status_of(self, q: StatusInquiry) -> tuple[Status, str | None]:
@@ -412,7 +418,7 @@ class Clearinghouse:
             received=today,
             processed=today,
         )
-        return self._writer("HN", ts.implementation).render([ts])
+        return self._writer(ts).render([ts])
 
     def _render_835(
         self,
@@ -457,17 +463,10 @@ class Clearinghouse:
             production_date=today,
         )
         ts = build_835(header, payments, plbs)
-        return self._writer("HP", ts.implementation).render([ts])
+        return self._writer(ts).render([ts])
 
-    def _writer(self, functional_id: str, version: str) -> InterchangeWriter:
-        return InterchangeWriter(
-            sender=US,
-            receiver=Party("ZZ", "RCMCLINIC", "RCMCLINIC"),
-            functional_id=functional_id,
-            version=version,
-            numbers=self.numbers,
-            usage="T",
-        )
+    def _writer(self, ts: TransactionSet) -> InterchangeWriter:
+        return writer_for(ts, sender=US, receiver=CLINIC, numbers=self.numbers, usage="T")
 
     def _schedule(self, due: float, kind: str, name: str, text: str) -> None:
         target = self.pending / f"{int(due * 1000):015d}-{kind}-{name}"

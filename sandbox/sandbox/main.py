@@ -30,9 +30,9 @@ from rcm_shared.runtime import tune_gc
 from rcm_shared.tracing import configure_tracing, instrument_app, shutdown_tracing
 from rcm_shared.x12.errors import X12Error
 from rcm_shared.x12.sets.x270 import build_271, read_270
-from rcm_shared.x12.writer import InterchangeWriter, MemoryControlNumbers, Party
+from rcm_shared.x12.writer import MemoryControlNumbers, writer_for
 
-from sandbox.clearinghouse import US, Clearinghouse, delivery_from_env, short_paid, unanswered
+from sandbox.clearinghouse import CLINIC, US, Clearinghouse, delivery_from_env, short_paid, unanswered
 from sandbox.payers import default_book, load_book
 
 
@@ -90,14 +90,7 @@ def create_app() -> FastAPI:
             reference=inquiries[0].trace_number[:30],
             created=datetime.now(UTC).date(),
         )
-        writer = InterchangeWriter(
-            sender=US,
-            receiver=Party("ZZ", "RCMCLINIC", "RCMCLINIC"),
-            functional_id="HB",
-            version=ts.implementation,
-            numbers=numbers,
-            usage="T",
-        )
+        writer = writer_for(ts, sender=US, receiver=CLINIC, numbers=numbers, usage="T")
         return PlainTextResponse(writer.render([ts]), media_type="application/edi-x12")
 
     @app.post("/x12/837", response_class=PlainTextResponse)

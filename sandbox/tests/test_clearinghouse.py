@@ -14,7 +14,7 @@ import httpx
 from rcm_shared.x12.sets.x276 import read_277
 from rcm_shared.x12.sets.x835 import ClaimPayment, PaymentHeader, ProviderAdjustment, iter_835
 from rcm_shared.x12.sets.x837 import Claim, Payer, Person, Provider, Receiver, ServiceLine, Submitter, build_837
-from rcm_shared.x12.writer import InterchangeWriter, MemoryControlNumbers, Party
+from rcm_shared.x12.writer import MemoryControlNumbers, writer_for
 from sandbox.clearinghouse import Clearinghouse, FiledropDelivery, PushDelivery
 from sandbox.payers import default_book, mbi
 
@@ -74,14 +74,7 @@ def interchange(claims: list[Claim]) -> bytes:
         reference="0001",
         created=TODAY,
     )
-    w = InterchangeWriter(
-        sender=Party("ZZ", "RCMCLINIC", "RCMCLINIC"),
-        receiver=Party("ZZ", "SANDBOXCH", "SANDBOXCH"),
-        functional_id="HC",
-        version=ts.implementation,
-        numbers=MemoryControlNumbers(),
-        usage="T",
-    )
+    w = writer_for(ts, sender="RCMCLINIC", receiver="SANDBOXCH", usage="T")
     return w.render([ts]).encode()
 
 
@@ -264,14 +257,7 @@ async def test_institutional_claims_are_priced_by_revenue_code_and_pass_pyx12(tm
         created=TODAY,
         kind="I",
     )
-    w = InterchangeWriter(
-        sender=Party("ZZ", "MERCY01", "MERCY01"),
-        receiver=Party("ZZ", "SANDBOXCH", "SANDBOXCH"),
-        functional_id="HC",
-        version=ts.implementation,
-        numbers=MemoryControlNumbers(),
-        usage="T",
-    )
+    w = writer_for(ts, sender="MERCY01", receiver="SANDBOXCH", usage="T")
     clock, capture = Clock(), Capture()
     house = Clearinghouse(BOOK, tmp_path / "spool", capture, numbers=MemoryControlNumbers(), clock=clock)
     assert house.receive_837(w.render([ts]).encode(), today=TODAY).accepted
@@ -354,13 +340,7 @@ async def test_claims_of_unanswered_members_get_nothing_and_276s_are_answered_fr
 
     def ask(*claim_ids: str) -> None:
         ts = build_276([inquiry(c) for c in claim_ids], reference="Q1", created=TODAY)
-        w = InterchangeWriter(
-            sender=Party("ZZ", "RCMCLINIC", "RCMCLINIC"),
-            receiver=Party("ZZ", "SANDBOXCH", "SANDBOXCH"),
-            functional_id="HR",
-            version=ts.implementation,
-            numbers=MemoryControlNumbers(),
-        )
+        w = writer_for(ts, sender="RCMCLINIC", receiver="SANDBOXCH")
         got = house.receive(w.render([ts]).encode())
         assert got.accepted and "IK5*A" in got.ack_999 and got.claims == len(claim_ids)
 

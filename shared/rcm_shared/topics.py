@@ -134,3 +134,14 @@ def by_name(name: str) -> TopicSpec:
         if spec.name == name:
             return spec
     raise KeyError(f"unknown topic {name!r}")
+
+
+_BY_EVENT_TYPE = {event_type: spec.name for spec in CATALOG for event_type in spec.event_types}
+
+
+def topic_for(event_type: str) -> str:
+    """The topic an event type is published on: the catalog is the one place that pairs them."""
+    try:
+        return _BY_EVENT_TYPE[event_type]
+    except KeyError:
+        raise KeyError(f"event type {event_type!r} is on no topic of the catalog") from None

@@ -27,6 +27,7 @@ from rcm_shared.bus.tables import BusTables
 from rcm_shared.bus.worker import consumer_ready
 from rcm_shared.config import BaseServiceSettings
 from rcm_shared.db import create_engine, database_unreachable, read_connection, session_factory
+from rcm_shared.errors import Conflict, NotFound
 from rcm_shared.ids import new_id
 from rcm_shared.logging import configure_logging, correlation_id
 from rcm_shared.metrics import HTTP_LATENCY, DomainHook, refresh, render
@@ -190,6 +191,14 @@ def _install_problem_handlers(app: FastAPI) -> None:
         response = problem(exc.status, exc.title, exc.detail, exc.type, **exc.extra)
         response.headers.update(exc.headers)
         return response
+
+    @app.exception_handler(NotFound)
+    async def _not_found(_req: Request, exc: NotFound) -> JSONResponse:
+        return problem(404, "Not found", str(exc))
+
+    @app.exception_handler(Conflict)
+    async def _conflict(_req: Request, exc: Conflict) -> JSONResponse:
+        return problem(409, "Conflict", str(exc))
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_req: Request, exc: RequestValidationError) -> JSONResponse:

@@ -11,7 +11,7 @@ from rcm_shared.x12.ack import build_999, build_ta1, check
 from rcm_shared.x12.errors import X12Error
 from rcm_shared.x12.reader import X12Reader
 from rcm_shared.x12.sets.x835 import ClaimPayment, PaymentHeader, PaymentTrailer, ProviderAdjustment, iter_835
-from rcm_shared.x12.writer import FileControlNumbers, MemoryControlNumbers, Party
+from rcm_shared.x12.writer import FileControlNumbers, MemoryControlNumbers, Party, writer_for
 
 SAMPLES = Path(__file__).resolve().parents[2] / "tests" / "x12" / "samples"
 US = Party("ZZ", "RCMPLATFORM", "RCMPLATFORM")
@@ -129,7 +129,6 @@ def _crossover_835() -> str:
 
     from rcm_shared.x12.sets.common import Adjustment
     from rcm_shared.x12.sets.x835 import Procedure, ServicePayment, build_835
-    from rcm_shared.x12.writer import InterchangeWriter
 
     line = ServicePayment(
         Procedure("HC", "99213"),
@@ -156,13 +155,7 @@ def _crossover_835() -> str:
     header = PaymentHeader("", "I", Decimal("71.69"), "C", "ACH", date(2026, 11, 20), "123", "1000000001")
     header.payer_name, header.payer_id, header.payee_name, header.payee_id = "MEDICARE", "MCRB1", "CLINIC", "1234567893"
     ts = build_835(header, [claim])
-    writer = InterchangeWriter(
-        sender=US,
-        receiver=Party("ZZ", "CLINIC", "CLINIC"),
-        functional_id="HP",
-        version=ts.implementation,
-        numbers=MemoryControlNumbers(),
-    )
+    writer = writer_for(ts, sender=US, receiver="CLINIC")
     return writer.render([ts])
 
 

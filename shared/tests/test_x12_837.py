@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from rcm_shared.x12.errors import X12Error
 from rcm_shared.x12.sets.x837 import Claim, Receiver, Submitter, build_837, read_837
-from rcm_shared.x12.writer import InterchangeWriter, MemoryControlNumbers, Party
+from rcm_shared.x12.writer import writer_for
 
 sys.path.insert(0, str(Path(__file__).parent))
 from claims_fixtures import institutional_claims, professional_claims
@@ -27,14 +27,7 @@ def interchange(claims: list[Claim], kind: str) -> str:
     ts = build_837(
         claims, submitter=SUBMITTER, receiver=RECEIVER, reference="B0001", created=date(2026, 10, 2), kind=kind
     )  # type: ignore[arg-type]
-    w = InterchangeWriter(
-        sender=Party("ZZ", "SUB123", "SUB123"),
-        receiver=Party("ZZ", "CH999", "CH999"),
-        functional_id="HC",
-        version=ts.implementation,
-        numbers=MemoryControlNumbers(),
-        now=datetime(2026, 10, 2, 12, 0),
-    )
+    w = writer_for(ts, sender="SUB123", receiver="CH999", now=datetime(2026, 10, 2, 12, 0))
     return w.render([ts])
 
 

@@ -12,21 +12,15 @@ from rcm_shared.x12.errors import X12Error
 from rcm_shared.x12.sets.x270 import Inquiry, Member, build_270, read_270, read_271
 from rcm_shared.x12.sets.x276 import StatusInquiry, build_276, read_276, read_277
 from rcm_shared.x12.sets.x999 import read_999
-from rcm_shared.x12.writer import InterchangeWriter, MemoryControlNumbers, Party, TransactionSet
+from rcm_shared.x12.writer import TransactionSet, writer_for
 from x12sdk.io import X12ModelReader
 
 SAMPLES = Path(__file__).resolve().parents[2] / "tests" / "x12" / "samples"
 
 
 def envelope(ts: TransactionSet, functional_id: str) -> str:
-    w = InterchangeWriter(
-        sender=Party("ZZ", "CLINIC1", "CLINIC1"),
-        receiver=Party("ZZ", "PAYER1", "PAYER1"),
-        functional_id=functional_id,
-        version=ts.implementation,
-        numbers=MemoryControlNumbers(),
-        now=datetime(2026, 11, 1, 9, 30),
-    )
+    w = writer_for(ts, sender="CLINIC1", receiver="PAYER1", now=datetime(2026, 11, 1, 9, 30))
+    assert w.functional_id == functional_id  # the group writer_for picks for the set
     return w.render([ts])
 
 

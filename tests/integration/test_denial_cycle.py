@@ -11,7 +11,6 @@ import shutil
 import subprocess
 import sys
 from datetime import date
-from decimal import Decimal as D
 from pathlib import Path
 from typing import Any
 
@@ -25,19 +24,12 @@ from rcm_shared.db import create_engine
 from rcm_shared.payloads.denials import ClaimCorrection
 from rcm_shared.testing import poll_until, wait_for_assignment
 from rcm_shared.topics import CATALOG, consumed_by, produced_by
-from rcm_shared.x12.sets.x835 import (
-    Adjustment,
-    ClaimPayment,
-    PaymentHeader,
-    Procedure,
-    ServicePayment,
-    build_835,
-)
-from rcm_shared.x12.writer import InterchangeWriter, MemoryControlNumbers, Party
 from sqlalchemy import select
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "services" / "claims" / "tests"))
+sys.path.insert(0, str(ROOT / "services" / "remittance" / "tests"))
+from builders import claim, header, interchange, line  # noqa: E402
 from factory import DOS, encounter  # noqa: E402
 
 X12VALID = shutil.which("x12valid") or str(Path(sys.executable).with_name("x12valid"))
@@ -45,62 +37,15 @@ TENANT = "org-1"
 
 
 def denial_835(claim_id: str, pccn: str) -> bytes:
+    """The payer's 835 denying both lines of the claim (CO-197, no precertification): nothing paid."""
+    dos = date.fromisoformat(DOS)
     lines = [
-        ServicePayment(
-            Procedure("HC", "99214", ["25"]),
-            D("200.00"),
-            D("0"),
-            units=D(1),
-            service_date=date.fromisoformat(DOS),
-            line_control_number=f"{claim_id}-1",
-            adjustments=[Adjustment("CO", "197", D("200.00"))],
-        ),
-        ServicePayment(
-            Procedure("HC", "83036"),
-            D("45.50"),
-            D("0"),
-            units=D(1),
-            service_date=date.fromisoformat(DOS),
-            line_control_number=f"{claim_id}-2",
-            adjustments=[Adjustment("CO", "197", D("45.50"))],
-        ),
+        line("99214", "200.00", "0", [("CO", "197", "200.00")], f"{claim_id}-1", modifiers=["25"], service_date=dos),
+        line("83036", "45.50", "0", [("CO", "197", "45.50")], f"{claim_id}-2", service_date=dos),
     ]
-    claim = ClaimPayment(
-        claim_id,
-        "4",
-        D("245.50"),
-        D("0"),
-        None,
-        "MB",
-        pccn,
-        "11",
-        "1",
-        patient={"last": "DOE", "first": "JANE"},
-        services=lines,
-    )
-    header = PaymentHeader(
-        "",
-        "H",
-        D("0"),
-        "C",
-        "NON",
-        date.today(),
-        "NOPAY0001",
-        "1512345678",
-        "MEDICARE PART B",
-        "MCRB1",
-        "VALLEY FAMILY CLINIC",
-        "XX",
-        "1234567893",
-    )
-    w = InterchangeWriter(
-        sender=Party("ZZ", "MCR", "MCR"),
-        receiver=Party("ZZ", "CLINIC", "CLINIC"),
-        functional_id="HP",
-        version="005010X221A1",
-        numbers=MemoryControlNumbers(),
-    )
-    return w.render([build_835(header, [claim])]).encode()
+    denied = claim(claim_id, "4", "245.50", "0", pccn, lines, filing_indicator="MB")
+    eft = header("NOPAY0001", "0", "NON", "MCRB1", date.today(), handling="H", payer_name="MEDICARE PART B")
+    return interchange((eft, [denied], []))
 
 
 async def relay(engine: Any, tables: BusTables, kafka: KafkaSettings, service: str) -> int:

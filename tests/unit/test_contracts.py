@@ -6,8 +6,9 @@ import json
 from pathlib import Path
 
 import jsonschema_rs
+import pytest
 from rcm_cli.contracts import asyncapi, catalog_markdown, example_files, payload_classes, schemas, topics_yaml
-from rcm_shared.topics import CATALOG
+from rcm_shared.topics import CATALOG, topic_for
 
 ROOT = Path(__file__).resolve().parents[2] / "contracts"
 
@@ -55,6 +56,21 @@ def test_asyncapi_names_every_topic_message_producer_and_consumer() -> None:
 def test_every_catalog_event_type_has_a_payload_class() -> None:
     declared = {e for t in CATALOG for e in t.event_types}
     assert declared == {c.event_type for c in payload_classes()}
+
+
+def test_every_event_type_the_services_emit_has_one_topic_of_its_producer() -> None:
+    """The services take an event's topic from the catalog by its type: each payload class (one module of
+    ``rcm_shared.payloads`` per producer) maps to exactly one topic, produced by that service."""
+    for cls in payload_classes():
+        owners = [t for t in CATALOG if cls.event_type in t.event_types]
+        assert len(owners) == 1, cls.event_type
+        assert topic_for(cls.event_type) == owners[0].name
+        assert owners[0].producer == cls.__module__.rsplit(".", 1)[-1], cls.__name__
+
+
+def test_an_event_type_outside_the_catalog_has_no_topic() -> None:
+    with pytest.raises(KeyError, match=r"claim\.teleported"):
+        topic_for("claim.teleported")
 
 
 # The one identifier a consumer needs: claims matches coverage checks to claims by payer + member id.

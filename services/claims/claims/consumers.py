@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from rcm_shared.bus.consumer import HandlerRegistry, PermanentError
+from rcm_shared.errors import NotFound
 from rcm_shared.events import Envelope
 from rcm_shared.payloads.denials import AppealSentV1, DenialMoveUndoneV1, DenialResolvedV1, ResubmissionRequestedV1
 from rcm_shared.payloads.eligibility import EligibilityCheckCompletedV1
@@ -17,7 +18,6 @@ from claims.domain import state as st
 from claims.handlers import (
     Actor,
     ClaimsUnit,
-    NotFound,
     Refused,
     correct_claim,
     on_adjudicated_many,

@@ -69,9 +69,9 @@ class FollowUpItem:
     charge_cents: int
     submitted_on: date | None
     days_outstanding: int | None
-    reason: str
+    reason: str  # a key of REASONS
     reason_text: str
-    next_action: str
+    next_action: str  # a key of ACTIONS
     next_action_text: str
     inquiry_due: bool
     timely_filing_deadline: date

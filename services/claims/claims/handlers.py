@@ -11,10 +11,10 @@ from decimal import Decimal
 from types import SimpleNamespace
 from typing import Any
 
-from rcm_shared.bus.outbox import Outbox
+from rcm_shared.bus.outbox import Outbox, staged
 from rcm_shared.db import bulk_insert, bulk_update, filter_only
 from rcm_shared.dialects import insert_ignore
-from rcm_shared.events import Envelope
+from rcm_shared.errors import NotFound
 from rcm_shared.payloads.claims import BilledLine, ClaimStatusChangedV1
 from rcm_shared.payloads.denials import AppealSentV1, ClaimCorrection, DenialMoveUndoneV1, DenialResolvedV1
 from rcm_shared.payloads.eligibility import EligibilityCheckCompletedV1
@@ -39,14 +39,9 @@ from claims.models import (
 )
 
 SOURCE = "/claims"
-TOPIC = "claims.claim.status-changed"
 
 
 CROSSOVER_PENDING, CROSSOVER_ANSWERED = "pending", "answered"  # claim.crossover_state
-
-
-class NotFound(LookupError):
-    pass
 
 
 class Refused(Exception):
@@ -219,16 +214,17 @@ class ClaimsUnit:
                 next_payer_id=after.get("next_payer_id"),
                 **extra,
             )
-            env = Envelope.wrap(
-                payload,
-                source=SOURCE,
-                tenant_id=self.tenant,
-                subject=claim_id,
-                correlation_id=actor.correlation_id,
-                causation_id=actor.causation_id,
-                traceparent=actor.traceparent,
+            events.append(
+                staged(
+                    payload,
+                    source=SOURCE,
+                    tenant_id=self.tenant,
+                    key=claim_id,
+                    correlation_id=actor.correlation_id,
+                    causation_id=actor.causation_id,
+                    traceparent=actor.traceparent,
+                )
             )
-            events.append((env, TOPIC, claim_id))
         await bulk_insert(self.conn, claim_transition, rows)
         await self.outbox.add_many(self.conn, events)
 

@@ -18,18 +18,19 @@ from typing import Any, Protocol
 
 import httpx
 from rcm_shared.db import filter_only, per_engine
+from rcm_shared.errors import NotFound
 from rcm_shared.ids import new_id
 from rcm_shared.x12.control import ControlBlocks, next_controls
 from rcm_shared.x12.control import next_control as shared_next_control
 from rcm_shared.x12.sets.x837 import Receiver, Submitter, build_837
-from rcm_shared.x12.writer import InterchangeWriter, MemoryControlNumbers, Party
+from rcm_shared.x12.writer import MemoryControlNumbers, TransactionSet, writer_for
 from sqlalchemy import and_, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from claims.config import ClaimsSettings
 from claims.domain import state as st
 from claims.domain.encounter import ClaimCreate
-from claims.handlers import Actor, ClaimsUnit, NotFound, billed_lines, record_status
+from claims.handlers import Actor, ClaimsUnit, billed_lines, record_status
 from claims.models import claim, control_number, submission
 from claims.x12 import to_837
 
@@ -238,36 +239,10 @@ async def prepare(
             if not members:
                 continue  # the control numbers drawn are skipped: X12 asks for unique ones, not consecutive
             ts = _build([built[r.id] for r in members], settings, f"{gs:09d}", now, kind)
-        numbers = MemoryControlNumbers({"ISA": isa - 1, "GS": gs - 1, "ST": st_number - 1})
-        writer = InterchangeWriter(
-            sender=Party("ZZ", settings.submitter_id, settings.submitter_id),
-            receiver=Party("ZZ", settings.receiver_id, settings.receiver_id),
-            functional_id="HC",
-            version=ts.implementation,
-            numbers=numbers,
-            usage=settings.usage_indicator,
-            ack_requested=True,
+        sent = await _record_interchange(
+            unit, settings, ts, (isa, gs, st_number), payer_id, [r.id for r in members], kind, adapter_name, now
         )
-        text = writer.render([ts])
-        submission_id = new_id()
-        await unit.conn.execute(
-            insert(submission).values(
-                id=submission_id,
-                tenant_id=unit.tenant,
-                payer_id=payer_id,
-                kind=kind,
-                adapter=adapter_name,
-                interchange_control=f"{isa:09d}",
-                group_control=str(gs),
-                transaction_control=writer.st_controls[0],
-                claim_count=len(members),
-                x12=text,
-                status="pending",
-                attempts=0,
-                created_at=now,
-            )
-        )
-        values = {"submission_id": submission_id, "submitted_at": now}
+        values = {"submission_id": sent.submission_id, "submitted_at": now}
         await unit.conn.execute(
             update(claim)
             .where(and_(filter_only(c.tenant_id) == unit.tenant, c.id.in_([r.id for r in members])))
@@ -285,8 +260,52 @@ async def prepare(
             for r in members
         ]
         await unit.record(changes, actor)
-        prepared.append(Prepared(submission_id, payer_id, [r.id for r in members], text))
+        prepared.append(sent)
     return prepared
+
+
+async def _record_interchange(
+    unit: ClaimsUnit,
+    settings: ClaimsSettings,
+    ts: TransactionSet,
+    controls: tuple[int, int, int],
+    payer_id: str,
+    claim_ids: list[str],
+    kind: str,
+    adapter: str,
+    now: datetime,
+) -> Prepared:
+    """The interchange carrying ``ts`` under the control numbers drawn (ISA, GS, first ST), recorded as a
+    pending submission for the claims; a claim batch (837) asks for a 999, a status inquiry (276) does not."""
+    isa, gs, st_number = controls
+    writer = writer_for(
+        ts,
+        sender=settings.submitter_id,
+        receiver=settings.receiver_id,
+        numbers=MemoryControlNumbers({"ISA": isa - 1, "GS": gs - 1, "ST": st_number - 1}),
+        usage=settings.usage_indicator,
+        ack_requested=ts.set_id == "837",
+    )
+    text = writer.render([ts])
+    submission_id = new_id()
+    await unit.conn.execute(
+        insert(submission).values(
+            id=submission_id,
+            tenant_id=unit.tenant,
+            payer_id=payer_id,
+            kind=kind,
+            adapter=adapter,
+            interchange_control=f"{isa:09d}",
+            group_control=str(gs),
+            transaction_control=writer.st_controls[0],
+            claim_count=len(claim_ids),
+            x12=text,
+            status="pending",
+            attempts=0,
+            created_at=now,
+        )
+    )
+    return Prepared(submission_id, payer_id, claim_ids, text)
 
 
 async def mark_delivery(conn: AsyncConnection, submission_id: str, destination: str | None, error: str | None) -> None:
@@ -356,32 +375,8 @@ async def prepare_status_inquiry(unit: ClaimsUnit, settings: ClaimsSettings, cla
     now = datetime.now(UTC)
     isa, gs, st_number = await interchange_numbers(unit.conn)
     ts = build_276([inquiry], reference=f"{gs:09d}", created=now.date())
-    writer = InterchangeWriter(
-        sender=Party("ZZ", settings.submitter_id, settings.submitter_id),
-        receiver=Party("ZZ", settings.receiver_id, settings.receiver_id),
-        functional_id="HR",
-        version=ts.implementation,
-        numbers=MemoryControlNumbers({"ISA": isa - 1, "GS": gs - 1, "ST": st_number - 1}),
-        usage=settings.usage_indicator,
-    )
-    text = writer.render([ts])
-    submission_id = new_id()
-    await unit.conn.execute(
-        insert(submission).values(
-            id=submission_id,
-            tenant_id=unit.tenant,
-            payer_id=doc.payer.payer_id,
-            kind="S",
-            adapter="",
-            interchange_control=f"{isa:09d}",
-            group_control=str(gs),
-            transaction_control=writer.st_controls[0],
-            claim_count=1,
-            x12=text,
-            status="pending",
-            attempts=0,
-            created_at=now,
-        )
+    sent = await _record_interchange(
+        unit, settings, ts, (isa, gs, st_number), doc.payer.payer_id, [claim_id], "S", "", now
     )
     await record_status(unit, claim_id, "276", f"status inquiry sent (trace {inquiry.trace_number})", [])
-    return Prepared(submission_id, doc.payer.payer_id, [claim_id], text)
+    return sent

@@ -21,7 +21,7 @@ from rcm_shared.payloads.denials import ClaimCorrection, ResubmissionRequestedV1
 from rcm_shared.payloads.remittance import AdjustmentOut, ClaimAdjudicatedV1, ClaimReversedV1, LinePaymentOut
 from rcm_shared.testing import app_client, poll_until, wait_for_assignment
 from rcm_shared.x12.reader import X12Reader
-from rcm_shared.x12.writer import Composite, InterchangeWriter, MemoryControlNumbers, Party, TransactionSet
+from rcm_shared.x12.writer import Composite, TransactionSet, writer_for
 
 sys.path.insert(0, str(Path(__file__).parent))
 from factory import DOS, days_ago, encounter
@@ -81,13 +81,7 @@ def ack_999(gs06: str, st02: str, accepted: bool) -> str:
         ts.add("IK4", "9", None, "7", "XX")
     ts.add("IK5", "A" if accepted else "R", None if accepted else "5")
     ts.add("AK9", "A" if accepted else "R", "1", "1", "1" if accepted else "0")
-    return InterchangeWriter(
-        sender=Party("ZZ", "CLEARINGHOUSE", "CLEARINGHOUSE"),
-        receiver=Party("ZZ", "RCMCLINIC", "RCMCLINIC"),
-        functional_id="FA",
-        version="005010X231A1",
-        numbers=MemoryControlNumbers(),
-    ).render([ts])
+    return writer_for(ts, sender="CLEARINGHOUSE", receiver="RCMCLINIC").render([ts])
 
 
 def ack_277ca(claim_id: str, accepted: bool, pccn: str = "PAYERICN1", also: tuple[tuple[str, bool], ...] = ()) -> str:
@@ -114,13 +108,7 @@ def ack_277ca(claim_id: str, accepted: bool, pccn: str = "PAYERICN1", also: tupl
             ts.add("REF", "1K", pccn)
         else:
             ts.add("STC", Composite(("A7", "562", "85")), "20261120", "U", "245.5")
-    return InterchangeWriter(
-        sender=Party("ZZ", "CLEARINGHOUSE", "CLEARINGHOUSE"),
-        receiver=Party("ZZ", "RCMCLINIC", "RCMCLINIC"),
-        functional_id="HN",
-        version="005010X214",
-        numbers=MemoryControlNumbers(),
-    ).render([ts])
+    return writer_for(ts, sender="CLEARINGHOUSE", receiver="RCMCLINIC").render([ts])
 
 
 async def test_charge_entry_scrubs_and_bad_input_is_refused(client: Any) -> None:
@@ -772,13 +760,7 @@ async def test_follow_up_lists_what_is_late_sends_276s_and_reads_the_277_answers
 
     # the payer's 277: not on file -> resubmit
     answer = build_277([StatusAnswer(inquiry, Status("A4", "35"))], reference="R1", created=TODAY)
-    text = InterchangeWriter(
-        sender=Party("ZZ", "CLEARINGHOUSE", "CLEARINGHOUSE"),
-        receiver=Party("ZZ", "RCMCLINIC", "RCMCLINIC"),
-        functional_id="HN",
-        version=answer.implementation,
-        numbers=MemoryControlNumbers(),
-    ).render([answer])
+    text = writer_for(answer, sender="CLEARINGHOUSE", receiver="RCMCLINIC").render([answer])
     r = await client.post("/v1/acknowledgments", content=text, headers=T)
     assert r.json() == {"kind": "277", "claims_updated": [a["id"]], "unknown": []}
     item = (await listed(8))[a["id"]]

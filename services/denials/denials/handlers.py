@@ -10,6 +10,7 @@ from typing import Any
 from rcm_shared.bus.outbox import Outbox
 from rcm_shared.db import bulk_insert, filter_only
 from rcm_shared.dialects import insert_ignore
+from rcm_shared.errors import Conflict, NotFound
 from rcm_shared.events import Envelope, EventPayload
 from rcm_shared.ids import new_id
 from rcm_shared.payloads.claims import ClaimStatusChangedV1
@@ -44,14 +45,6 @@ MOVED_STATES = ("billed_patient", "written_off")
 WORK_STATES = ("open", "in_progress", "write_off_pending")
 
 
-class NotFound(LookupError):
-    pass
-
-
-class Conflict(ValueError):
-    pass
-
-
 class SameActor(PermissionError):
     """A write-off's approver is the person who asked for it: approval takes a second person."""
 
@@ -66,12 +59,8 @@ class Unit:
     def outbox(self) -> Outbox:
         return Outbox(bus, self.settings.kafka.topic_prefix)
 
-    async def emit(self, payload: EventPayload, topic: str, key: str, causation: Envelope | None = None) -> None:
-        if causation is not None:
-            env = causation.caused(payload, source=SOURCE, subject=key)
-        else:
-            env = Envelope.wrap(payload, source=SOURCE, tenant_id=self.tenant, subject=key)
-        await self.outbox.add(self.conn, env, topic=topic, key=key)
+    async def emit(self, payload: EventPayload, key: str, causation: Envelope | None = None) -> None:
+        await self.outbox.emit(self.conn, payload, source=SOURCE, tenant_id=self.tenant, key=key, cause=causation)
 
     async def get(self, denial_id: str) -> Any:
         row = (
@@ -330,7 +319,6 @@ async def _open(
                 amount_cents=f.amount_cents,
                 deadline=deadline,
             ),
-            "denials.denial.opened",
             event.claim_id,
             envelope,
         )
@@ -543,7 +531,6 @@ async def _resolve(
             written_off_cents=written_off,
             source_remittance_id=row.source_id,
         ),
-        "denials.denial.resolved",
         row.claim_id,
         causation,
     )
@@ -619,7 +606,6 @@ async def act(
                 sent_on=now.date(),
                 answer_by=answer_by,
             ),
-            "denials.appeal.sent",
             row.claim_id,
         )
     elif action == "resubmit":
@@ -632,7 +618,6 @@ async def act(
                 reason=row.root_cause,  # the note, free text, stays in the denial's history
                 correction=correction or ClaimCorrection(),
             ),
-            "denials.resubmission.requested",
             row.claim_id,
         )
     elif action == "bill_patient":
@@ -854,7 +839,6 @@ async def due_deadlines(unit_conn: AsyncConnection, settings: DenialsSettings) -
                 amount_cents=row.amount_cents,
                 kind=kind,
             ),
-            "denials.denial.deadline-approaching",
             row.claim_id,
         )
     return len(rows)

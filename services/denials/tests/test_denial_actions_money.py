@@ -17,6 +17,7 @@ from denials.config import DenialsSettings
 from denials.domain.classify import CATEGORIES, default_rules
 from denials.handlers import OPEN_STATES, RESOLVED_STATES, Unit, due_deadlines, on_adjudicated
 from denials.models import bus
+from rcm_shared.errors import Conflict
 from rcm_shared.events import Envelope
 from rcm_shared.testing import app_client
 from sqlalchemy import select
@@ -228,7 +229,7 @@ async def test_an_action_raced_by_another_on_the_same_denial_moves_its_money_onc
         return stale
 
     monkeypatch.setattr(handlers.Unit, "get", read_before_the_other_wrote)
-    with pytest.raises(handlers.Conflict, match="already"):
+    with pytest.raises(Conflict, match="already"):
         async with client.app.state.engine.begin() as conn:
             await handlers.act(Unit(conn, "org-1", DenialsSettings()), denial_id, "bill_patient", "joe")
     resolved = await outbox(client, "denials.denial.resolved")

@@ -10,15 +10,14 @@ from types import SimpleNamespace
 from typing import Any
 
 from rcm_shared.audit import AuditEntry, append_many
-from rcm_shared.bus.outbox import Outbox
+from rcm_shared.bus.outbox import Outbox, staged
 from rcm_shared.db import GroupCommit, bulk_insert, per_engine, read_connection
-from rcm_shared.events import Envelope
 from rcm_shared.ids import new_id
 from rcm_shared.payloads.eligibility import EligibilityCheckCompletedV1
 from rcm_shared.x12.control import ControlBlocks
 from rcm_shared.x12.errors import X12Error
 from rcm_shared.x12.sets.x270 import EligibilityResponse, Inquiry, Member, build_270, read_271
-from rcm_shared.x12.writer import InterchangeWriter, MemoryControlNumbers, Party
+from rcm_shared.x12.writer import MemoryControlNumbers, writer_for
 from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -30,7 +29,6 @@ from eligibility.models import audit as audit_table
 from eligibility.models import bus, control_number, eligibility_check
 
 SOURCE = "/eligibility"
-TOPIC = "eligibility.check.completed"
 CONTROL_KINDS = ("ISA", "GS", "ST")
 
 
@@ -166,13 +164,8 @@ async def _interchange(engine: AsyncEngine, settings: EligibilitySettings, body:
     blocks = per_engine(engine, "eligibility-controls", lambda: ControlBlocks(engine, control_number, CONTROL_KINDS))
     drawn = await blocks.take()
     numbers = MemoryControlNumbers({kind: value - 1 for kind, value in drawn.items()})
-    writer = InterchangeWriter(
-        sender=Party("ZZ", settings.submitter_id, settings.submitter_id),
-        receiver=Party("ZZ", settings.receiver_id, settings.receiver_id),
-        functional_id="HS",
-        version=ts.implementation,
-        numbers=numbers,
-        usage=settings.usage_indicator,
+    writer = writer_for(
+        ts, sender=settings.submitter_id, receiver=settings.receiver_id, numbers=numbers, usage=settings.usage_indicator
     )
     return writer.render([ts])
 
@@ -316,8 +309,8 @@ def _rows(
         plan=result.plan,
         error_codes=[e["code"] for e in result.errors],
     )
-    env = Envelope.wrap(payload, source=SOURCE, tenant_id=tenant, subject=check_id)
-    return CheckRows(values, Outbox(bus, settings.kafka.topic_prefix).row(env, topic=TOPIC, key=check_id))
+    outbox = Outbox(bus, settings.kafka.topic_prefix)
+    return CheckRows(values, outbox.row(*staged(payload, source=SOURCE, tenant_id=tenant, key=check_id)))
 
 
 async def _insert_audited(conn: AsyncConnection, items: list[tuple[CheckRows, AuditEntry]]) -> Sequence[Any]:

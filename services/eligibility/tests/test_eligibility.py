@@ -24,7 +24,7 @@ from rcm_shared.events import Envelope
 from rcm_shared.payloads.eligibility import EligibilityCheckCompletedV1
 from rcm_shared.testing import app_client, consume_until
 from rcm_shared.x12.sets.x270 import Benefit, EligibilityResponse, Member, RequestError, build_271, read_270, read_271
-from rcm_shared.x12.writer import InterchangeWriter, MemoryControlNumbers, Party
+from rcm_shared.x12.writer import writer_for
 from sqlalchemy import select
 
 SAMPLES = Path(__file__).resolve().parents[3] / "tests" / "x12" / "samples" / "271"
@@ -96,13 +96,7 @@ def answer(member_id: str, *, status: str = "1", errors: list[RequestError] | No
 
 def x271(*responses: EligibilityResponse) -> str:
     ts = build_271(list(responses), reference="R", created=date(2026, 11, 1))
-    return InterchangeWriter(
-        sender=Party("ZZ", "ACME", "ACME"),
-        receiver=Party("ZZ", "RCMCLINIC", "RCMCLINIC"),
-        functional_id="HB",
-        version=ts.implementation,
-        numbers=MemoryControlNumbers(),
-    ).render([ts])
+    return writer_for(ts, sender="ACME", receiver="RCMCLINIC").render([ts])
 
 
 def test_synthetic_answer_normalized() -> None:

@@ -66,7 +66,7 @@ async def waiting(conn: AsyncConnection, tenant: str, claim_ids: Sequence[str], 
     On PostgreSQL the payments are locked until the posting commits: a statement run's ``release_late``
     cannot bill a share this answer is about to take over (it skips them), and one that did first makes
     this read wait for it and see the payment released (its share is then taken back)."""
-    cp, r, le = claim_payment.c, remittance.c, ledger_entry.c
+    cp, r = claim_payment.c, remittance.c
     found: dict[str, Forwarded] = {}
     ids = list(set(claim_ids))
     for start in range(0, len(ids), 500):
@@ -90,20 +90,30 @@ async def waiting(conn: AsyncConnection, tenant: str, claim_ids: Sequence[str], 
         for row in rows:
             found[row.claim_id] = Forwarded(row.id, row.claim_id, row.payer_id, row.crossover_state, [])
     if found:
-        by_id = {f.id: f for f in found.values()}
-        for payment_id, entry_type, amount in await conn.execute(
-            select(le.claim_payment_id, le.entry_type, le.amount_cents)
-            .where(
-                and_(
-                    le.claim_payment_id.in_(list(by_id)),
-                    le.entry_type.in_(PATIENT_TYPES),
-                    le.group_code.is_not(None),
-                )
+        shares = await patient_share(conn, [f.id for f in found.values()])
+        for f in found.values():
+            f.patient.extend(shares[f.id])
+    return found
+
+
+async def patient_share(conn: AsyncConnection, payment_ids: list[str]) -> dict[str, list[tuple[str, int]]]:
+    """The patient responsibility the payer's CAS gave each of these claim payments, as (entry type, cents)
+    in ledger order; the offsets posted without a CAS group are not the payer's word and stay out."""
+    le = ledger_entry.c
+    found: dict[str, list[tuple[str, int]]] = {i: [] for i in payment_ids}
+    for payment_id, entry_type, amount in await conn.execute(
+        select(le.claim_payment_id, le.entry_type, le.amount_cents)
+        .where(
+            and_(
+                le.claim_payment_id.in_(payment_ids),
+                le.entry_type.in_(PATIENT_TYPES),
+                le.group_code.is_not(None),
             )
-            .order_by(le.id)
-        ):
-            if amount:
-                by_id[payment_id].patient.append((entry_type, amount))
+        )
+        .order_by(le.id)
+    ):
+        if amount:
+            found[payment_id].append((entry_type, amount))
     return found
 
 
@@ -242,7 +252,7 @@ async def release_late(
     the crossover payer still has time to pay. Each payment moves from pending under a conditional update
     and only the rows this call moved are posted, so two runs at once post a share once; on PostgreSQL a
     payment another transaction holds (a run, or a posting of its crossover answer) is left to it."""
-    cp, r, le = claim_payment.c, remittance.c, ledger_entry.c
+    cp, r = claim_payment.c, remittance.c
     cutoff = min(as_of, now.date()) - timedelta(days=wait_days)
     late = (
         await conn.execute(
@@ -283,20 +293,7 @@ async def release_late(
     late = [p for p in late if p.id in moved]  # another run released the rest meanwhile
     if not late:
         return []
-    entries: dict[str, list[tuple[str, int]]] = {p.id: [] for p in late}
-    for payment_id, entry_type, amount in await conn.execute(
-        select(le.claim_payment_id, le.entry_type, le.amount_cents)
-        .where(
-            and_(
-                le.claim_payment_id.in_(list(entries)),
-                le.entry_type.in_(PATIENT_TYPES),
-                le.group_code.is_not(None),
-            )
-        )
-        .order_by(le.id)
-    ):
-        if amount:
-            entries[payment_id].append((entry_type, amount))
+    entries = await patient_share(conn, [p.id for p in late])
     shares = [
         PatientShare(
             p.claim_id,

@@ -13,7 +13,7 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
-from rcm_shared.bus.outbox import Outbox
+from rcm_shared.bus.outbox import Outbox, staged
 from rcm_shared.db import bulk_insert, bulk_update, filter_only, write_transaction
 from rcm_shared.events import Envelope, EventPayload
 from rcm_shared.ids import new_id
@@ -373,8 +373,8 @@ class _Poster:
         await crossover.mark_answered(conn, answered, {f.id: f.state for f in waiting.values()})
         await self.outbox.add_many(conn, events)
 
-    def _event(self, payload: EventPayload, subject: str) -> Envelope:
-        return Envelope.wrap(payload, source=SOURCE, tenant_id=self.tenant, subject=subject)
+    def _event(self, payload: EventPayload, key: str) -> tuple[Envelope, str, str]:
+        return staged(payload, source=SOURCE, tenant_id=self.tenant, key=key)
 
     def _adjudicated_event(
         self,
@@ -425,7 +425,7 @@ class _Poster:
             reversed_already=reversed_already,
         )
         key = c.patient_control_number
-        return self._event(payload, key), "remittance.claim.adjudicated", key
+        return self._event(payload, key)
 
     async def _reversal(self, conn: AsyncConnection, c: ClaimPayment, cp_id: str) -> tuple[Envelope, str, str | None]:
         """Pair a CLP02=22 reversal with the original posting of the same payer claim control number: the one
@@ -474,7 +474,7 @@ class _Poster:
             reversed_charge_cents=cents(c.charge),
             original_remittance_id=original.remittance_id if original is not None else None,
         )
-        return self._event(payload, c.patient_control_number), "remittance.claim.adjudicated", c.patient_control_number
+        return self._event(payload, c.patient_control_number)
 
     async def _pair_earlier_reversals(
         self, conn: AsyncConnection, claims: list[ClaimPayment], claim_ids: list[str]
@@ -583,7 +583,7 @@ class _Poster:
                 amount_cents=amount,
                 claim_id=claim_id,
             )
-            events.append((self._event(payload, self.id), "remittance.provider.adjusted", self.id))
+            events.append(self._event(payload, self.id))
         await self.outbox.add_many(conn, events)
 
     async def finish(self, conn: AsyncConnection, source: Path) -> IngestResult:

@@ -19,9 +19,8 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from rcm_shared.bus.outbox import Outbox
+from rcm_shared.bus.outbox import Outbox, staged
 from rcm_shared.db import bulk_insert
-from rcm_shared.events import Envelope
 from rcm_shared.ids import new_id
 from rcm_shared.payloads.remittance import PatientBalanceChangedV1, StatementIssuedV1
 from rcm_shared.x12.sets.x835 import FORWARDED, ClaimPayment
@@ -43,8 +42,6 @@ from remittance.models import (
 )
 
 SOURCE = "/remittance"
-BALANCE_TOPIC = "remittance.patient.balance-changed"
-STATEMENT_TOPIC = "remittance.statement.issued"
 PRIMARY_PAID = ("1", "19")  # CLP02 codes after which claims bills the next payer
 AGING = ((0, 30, "0-30"), (31, 60, "31-60"), (61, 90, "61-90"), (91, None, "90+"))
 
@@ -236,21 +233,17 @@ async def _balance_events(
 ) -> None:
     balances = await account_balances(conn, tenant, list(changes))
     events = [
-        (
-            Envelope.wrap(
-                PatientBalanceChangedV1(
-                    account_id=account,
-                    balance_cents=balances.get(account, 0),
-                    change_cents=change,
-                    cause=cause,
-                    claim_ids=sorted(set((claims or {}).get(account, []))),
-                ),
-                source=SOURCE,
-                tenant_id=tenant,
-                subject=account,
+        staged(
+            PatientBalanceChangedV1(
+                account_id=account,
+                balance_cents=balances.get(account, 0),
+                change_cents=change,
+                cause=cause,
+                claim_ids=sorted(set((claims or {}).get(account, []))),
             ),
-            BALANCE_TOPIC,
-            account,
+            source=SOURCE,
+            tenant_id=tenant,
+            key=account,
         )
         for account, change in changes.items()
         if change
@@ -766,12 +759,7 @@ async def run_statements(
             due_date=date.fromisoformat(doc["due_date"]),
             visits=len(doc["visits"]),
         )
-        await outbox.add(
-            conn,
-            Envelope.wrap(event, source=SOURCE, tenant_id=tenant, subject=account),
-            topic=STATEMENT_TOPIC,
-            key=account,
-        )
+        await outbox.emit(conn, event, source=SOURCE, tenant_id=tenant, key=account)
         issued.append({"id": statement_id, "account_id": account, "amount_due_cents": doc["amount_due_cents"]})
     await conn.execute(
         statement_run.insert().values(

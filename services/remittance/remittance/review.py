@@ -13,8 +13,9 @@ import asyncio
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Annotated, Any
 
+from pydantic import Field
 from rcm_shared.audit import AuditEntry, append_many
 from rcm_shared.bus.outbox import Outbox
 from rcm_shared.db import write_transaction
@@ -36,7 +37,7 @@ class HeldClaim:
     charge_cents: int
     paid_cents: int
     adjustments_cents: int
-    off_by_cents: int  # charge - paid - adjustments: 0 when the claim foots
+    off_by_cents: Annotated[int, Field(description="charge - paid - adjustments: 0 when the claim foots")]
 
 
 @dataclass(frozen=True)
@@ -44,7 +45,7 @@ class HeldPlb:
     provider_id: str
     reason: str
     reference: str
-    amount_cents: int
+    amount_cents: Annotated[int, Field(description="positive: taken from the payment")]
 
 
 @dataclass(frozen=True)

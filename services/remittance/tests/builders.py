@@ -21,18 +21,24 @@ US = Party("ZZ", "CLINIC1", "CLINIC1")
 
 
 def header(
-    trace: str, total: str, method: str = "ACH", payer_id: str = "ACME01", paid_on: date | None = None
+    trace: str,
+    total: str,
+    method: str = "ACH",
+    payer_id: str = "ACME01",
+    paid_on: date | None = None,
+    handling: str = "I",
+    payer_name: str = "ACME HEALTH PLAN",
 ) -> PaymentHeader:
     return PaymentHeader(
         transaction="",
-        handling_code="I",
+        handling_code=handling,
         total_paid=D(total),
         credit_debit="C",
         payment_method=method,
         payment_date=paid_on or date(2026, 11, 20),
         trace_number=trace,
         trace_originator="1512345678",
-        payer_name="ACME HEALTH PLAN",
+        payer_name=payer_name,
         payer_id=payer_id,
         payee_name="VALLEY FAMILY CLINIC",
         payee_id_qualifier="XX",
@@ -48,14 +54,16 @@ def line(
     lcn: str | None = None,
     allowed: str | None = None,
     original: str | None = None,
+    modifiers: list[str] | None = None,
+    service_date: date = date(2026, 10, 1),
 ) -> ServicePayment:
     return ServicePayment(
-        procedure=Procedure("HC", code),
+        procedure=Procedure("HC", code, modifiers or []),
         charge=D(charge),
         paid=D(paid),
         units=D(1),
         original_procedure=Procedure("HC", original) if original else None,
-        service_date=date(2026, 10, 1),
+        service_date=service_date,
         line_control_number=lcn,
         adjustments=[Adjustment(g, r, D(a)) for g, r, a in adjustments],
         amounts={"B6": D(allowed)} if allowed else {},
@@ -71,6 +79,7 @@ def claim(
     lines: list[ServicePayment] | None = None,
     adjustments: list[tuple[str, str, str]] | None = None,
     patient_resp: str | None = None,
+    filing_indicator: str = "12",
 ) -> ClaimPayment:
     return ClaimPayment(
         patient_control_number=claim_id,
@@ -78,7 +87,7 @@ def claim(
         charge=D(charge),
         paid=D(paid),
         patient_responsibility=D(patient_resp) if patient_resp else None,
-        filing_indicator="12",
+        filing_indicator=filing_indicator,
         payer_claim_control_number=pccn,
         facility_type="11",
         frequency="1",
@@ -124,24 +133,19 @@ def paid_claim(claim_id: str = "PCN0001", pccn: str = "ICN1001", paid: str = "80
     )
 
 
-def standard_file(trace: str = "EFT0001", isa: int = 1) -> bytes:
-    """Two claims: one paid with deductible/coinsurance and a copay claim, 80 + 55 = 135.00."""
-    copay = claim(
+def copay_claim() -> ClaimPayment:
+    """Billed 90.00: allowed 70.00 (CO-45 20.00), copay 15.00 (PR-3), paid 55.00."""
+    return claim(
         "PCN0002",
         "1",
         "90.00",
         "55.00",
         "ICN1002",
         patient_resp="15.00",
-        lines=[
-            line(
-                "99212",
-                "90.00",
-                "55.00",
-                [("CO", "45", "20.00"), ("PR", "3", "15.00")],
-                lcn="PCN0002-1",
-                allowed="70.00",
-            ),
-        ],
+        lines=[line("99212", "90.00", "55.00", [("CO", "45", "20.00"), ("PR", "3", "15.00")], "PCN0002-1", "70.00")],
     )
-    return interchange((header(trace, "135.00"), [paid_claim(), copay], []), isa=isa)
+
+
+def standard_file(trace: str = "EFT0001", isa: int = 1) -> bytes:
+    """Two claims: one paid with deductible/coinsurance and a copay claim, 80 + 55 = 135.00."""
+    return interchange((header(trace, "135.00"), [paid_claim(), copay_claim()], []), isa=isa)

@@ -34,7 +34,7 @@ from remittance.models import (
 from sqlalchemy import func, select
 
 sys.path.insert(0, str(Path(__file__).parent))
-from builders import claim, header, interchange, line, paid_claim, standard_file
+from builders import claim, copay_claim, header, interchange, line, paid_claim, standard_file
 
 TENANT = "org-1"
 
@@ -67,25 +67,13 @@ async def count(engine: Any, table: Any, *where: Any) -> int:
 def short_paid(isa: int = 1) -> bytes:
     """The standard two claims (80.00 + 55.00) under a BPR02 of 125.00: the payer's check is 10.00 short of
     what its claims add up to, as when a PLB recouping an overpayment is left out of the file."""
-    return interchange((header("EFT0100", "125.00"), [paid_claim(), _copay()], []), isa=isa)
+    return interchange((header("EFT0100", "125.00"), [paid_claim(), copay_claim()], []), isa=isa)
 
 
 def corrected(isa: int = 2) -> bytes:
     """The payer's corrected file for the same TRN02: the 10.00 recoupment now stated as a PLB (WO)."""
     plb = ProviderAdjustment("", "1234567893", None, "WO", "ICN0999", D("10.00"))
-    return interchange((header("EFT0100", "125.00"), [paid_claim(), _copay()], [plb]), isa=isa)
-
-
-def _copay() -> Any:
-    return claim(
-        "PCN0002",
-        "1",
-        "90.00",
-        "55.00",
-        "ICN1002",
-        patient_resp="15.00",
-        lines=[line("99212", "90.00", "55.00", [("CO", "45", "20.00"), ("PR", "3", "15.00")], "PCN0002-1", "70.00")],
-    )
+    return interchange((header("EFT0100", "125.00"), [paid_claim(), copay_claim()], [plb]), isa=isa)
 
 
 def events(outbox_rows: list[Any]) -> list[tuple[str, str | None, str, dict[str, Any]]]:
@@ -281,7 +269,7 @@ async def test_an_amount_finer_than_a_cent_is_held_and_cannot_be_released(engine
 
 
 async def test_a_held_set_of_a_file_with_other_sets_keeps_only_its_own_x12(engine: Any, tmp_path: Path) -> None:
-    balanced = (header("EFT0200", "135.00"), [paid_claim("PCN0201", "ICN0201"), _copay()], [])
+    balanced = (header("EFT0200", "135.00"), [paid_claim("PCN0201", "ICN0201"), copay_claim()], [])
     unbalanced = (header("EFT0201", "1.00"), [paid_claim("PCN0301", "ICN0301")], [])
     path = tmp_path / "two.835"
     path.write_bytes(interchange(balanced, unbalanced))

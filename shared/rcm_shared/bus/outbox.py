@@ -14,7 +14,37 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from rcm_shared.bus.tables import BusTables
 from rcm_shared.db import bulk_insert
-from rcm_shared.events import Envelope
+from rcm_shared.events import Envelope, EventPayload
+from rcm_shared.topics import topic_for
+
+
+def staged(
+    payload: EventPayload,
+    *,
+    source: str,
+    tenant_id: str,
+    key: str,
+    cause: Envelope | None = None,
+    correlation_id: str | None = None,
+    causation_id: str | None = None,
+    traceparent: str | None = None,
+) -> tuple[Envelope, str, str]:
+    """An event ready for the outbox: (envelope, topic, key). The key is the aggregate id and the envelope's
+    subject; the topic is the catalog's for the payload's event type. An event caused by another (``cause``)
+    carries its tenant, correlation and trace; otherwise the caller's ids are used."""
+    if cause is not None:
+        envelope = cause.caused(payload, source=source, subject=key)
+    else:
+        envelope = Envelope.wrap(
+            payload,
+            source=source,
+            tenant_id=tenant_id,
+            subject=key,
+            correlation_id=correlation_id,
+            causation_id=causation_id,
+            traceparent=traceparent,
+        )
+    return envelope, topic_for(payload.event_type), key
 
 
 class Outbox:
@@ -28,6 +58,20 @@ class Outbox:
         self, session: AsyncSession | AsyncConnection, envelope: Envelope, *, topic: str, key: str | None
     ) -> None:
         await session.execute(insert(self._table).values(**self.row(envelope, topic, key)))
+
+    async def emit(
+        self,
+        session: AsyncSession | AsyncConnection,
+        payload: EventPayload,
+        *,
+        source: str,
+        tenant_id: str,
+        key: str,
+        cause: Envelope | None = None,
+    ) -> None:
+        """One event, wrapped and routed by ``staged``."""
+        envelope, topic, key = staged(payload, source=source, tenant_id=tenant_id, key=key, cause=cause)
+        await self.add(session, envelope, topic=topic, key=key)
 
     async def add_many(
         self, session: AsyncSession | AsyncConnection, events: Sequence[tuple[Envelope, str, str | None]]

@@ -222,6 +222,39 @@ class InterchangeWriter:
         yield format_segment(["IEA", "1", f"{self.isa_control:09d}"], d)
 
 
+# GS01: the functional group a transaction set travels in.
+FUNCTIONAL_IDS = {"270": "HS", "271": "HB", "276": "HR", "277": "HN", "835": "HP", "837": "HC", "999": "FA"}
+
+
+def _party(p: Party | str) -> Party:
+    return p if isinstance(p, Party) else Party("ZZ", p, p)
+
+
+def writer_for(
+    ts: TransactionSet,
+    *,
+    sender: Party | str,
+    receiver: Party | str,
+    numbers: ControlNumbers | None = None,
+    usage: str = "P",
+    ack_requested: bool = False,
+    now: datetime | None = None,
+) -> InterchangeWriter:
+    """The writer of an interchange carrying transaction sets like ``ts``: the functional group (GS01) and
+    the version (GS08) follow from the set. A party given as a bare id is a mutually defined one (ZZ) whose
+    application code is that id too, as trading partners set them up here."""
+    return InterchangeWriter(
+        sender=_party(sender),
+        receiver=_party(receiver),
+        functional_id=FUNCTIONAL_IDS[ts.set_id],
+        version=ts.implementation,
+        numbers=numbers if numbers is not None else MemoryControlNumbers(),
+        usage=usage,
+        ack_requested=ack_requested,
+        now=now,
+    )
+
+
 def one_segment_per_line(text: str) -> str:
     """The interchange with a line break after every segment terminator, for a person to read.
 

@@ -40,7 +40,6 @@ from claims.follow_up import follow_up_list, send_due_inquiries
 from claims.handlers import (
     Actor,
     ClaimsUnit,
-    NotFound,
     Refused,
     correct_claim,
     create_claim,
@@ -91,8 +90,6 @@ def _read(row: Any) -> ClaimRead:
 
 
 def _errors(exc: Exception) -> ProblemError:
-    if isinstance(exc, NotFound):
-        return ProblemError(404, "Not found", str(exc))
     if isinstance(exc, st.IllegalTransition):
         return ProblemError(409, "Illegal transition", str(exc), current_state=exc.current, target_state=exc.target)
     if isinstance(exc, Refused):
@@ -168,10 +165,7 @@ async def list_claims(
 @router.get("/claims/{claim_id}", response_model=ClaimRead)
 async def get_claim(claim_id: str, request: Request, tenant: TenantDep, engine: EngineDep) -> ClaimRead:
     async with read_connection(engine) as conn:
-        try:
-            return _read(await _unit(conn, tenant, request).get(claim_id))
-        except NotFound as exc:
-            raise _errors(exc) from None
+        return _read(await _unit(conn, tenant, request).get(claim_id))
 
 
 @router.put("/claims/{claim_id}", response_model=ClaimRead, summary="Edit a draft, ready or rejected claim")
@@ -183,17 +177,14 @@ async def put_claim(
             unit = _unit(conn, tenant, request)
             await update_claim(unit, claim_id, body, _resources(request).context(), _actor(request))
             return _read(await unit.get(claim_id))
-    except (NotFound, st.IllegalTransition) as exc:
+    except st.IllegalTransition as exc:
         raise _errors(exc) from None
 
 
 @router.get("/claims/{claim_id}/history", response_model=list[TransitionRead])
 async def claim_history(claim_id: str, request: Request, tenant: TenantDep, engine: EngineDep) -> list[TransitionRead]:
     async with read_connection(engine) as conn:
-        try:
-            await _unit(conn, tenant, request).get(claim_id)
-        except NotFound as exc:
-            raise _errors(exc) from None
+        await _unit(conn, tenant, request).get(claim_id)
         t = claim_transition.c
         rows = await conn.execute(
             select(claim_transition).where(and_(t.tenant_id == tenant, t.claim_id == claim_id)).order_by(t.id)
@@ -211,10 +202,7 @@ async def claim_status_records(
     claim_id: str, request: Request, tenant: TenantDep, engine: EngineDep
 ) -> list[StatusRecordRead]:
     async with read_connection(engine) as conn:
-        try:
-            await _unit(conn, tenant, request).get(claim_id)
-        except NotFound as exc:
-            raise _errors(exc) from None
+        await _unit(conn, tenant, request).get(claim_id)
         r = claim_status_record.c
         rows = await conn.execute(
             select(claim_status_record).where(and_(r.tenant_id == tenant, r.claim_id == claim_id)).order_by(r.id)
@@ -286,10 +274,7 @@ async def claim_x12(
     as_sent: Annotated[bool, Query(description="the interchange byte for byte as delivered")] = False,
 ) -> PlainTextResponse:
     async with read_connection(engine) as conn:
-        try:
-            row = await _unit(conn, tenant, request).get(claim_id)
-        except NotFound as exc:
-            raise _errors(exc) from None
+        row = await _unit(conn, tenant, request).get(claim_id)
         if row.submission_id is None:
             raise ProblemError(404, "Not submitted", f"claim {claim_id} has not been sent yet (state {row.state})")
         text = (await conn.execute(select(submission.c.x12).where(submission.c.id == row.submission_id))).scalar_one()
@@ -307,7 +292,7 @@ async def _submit(
             unit = _unit(conn, tenant, request)
             prepared = await prepare(unit, settings, claim_ids, _actor(request), adapter.name, held)
             await hold_for_caller(conn, prepared, settings.delivery_grace_s)
-    except (NotFound, st.IllegalTransition) as exc:
+    except st.IllegalTransition as exc:
         raise _errors(exc) from None
     if held and not prepared and claim_ids is not None:
         # the claims asked for were all held (back in draft, the reason in their edits): nothing was sent
@@ -375,7 +360,7 @@ async def status_inquiry(claim_id: str, request: Request, tenant: TenantDep, eng
         async with write_transaction(engine) as conn:
             prepared = await prepare_status_inquiry(_unit(conn, tenant, request), settings, claim_id)
             await hold_for_caller(conn, [prepared], settings.delivery_grace_s)
-    except (NotFound, st.IllegalTransition) as exc:
+    except st.IllegalTransition as exc:
         raise _errors(exc) from None
     return await _deliver(request, tenant, engine, adapter_for(settings), prepared)
 
@@ -403,7 +388,7 @@ async def correct(
                 correction=body.correction,
             )
             return _read(await unit.get(new_id))
-    except (NotFound, st.IllegalTransition, Refused, ValueError) as exc:
+    except (st.IllegalTransition, Refused, ValueError) as exc:
         raise _errors(exc) from None
 
 
@@ -419,7 +404,7 @@ async def void(claim_id: str, request: Request, tenant: TenantDep, engine: Engin
             unit = _unit(conn, tenant, request)
             new_id = await correct_claim(unit, claim_id, _resources(request).context(), _actor(request), void=True)
             return _read(await unit.get(new_id))
-    except (NotFound, st.IllegalTransition, Refused) as exc:
+    except (st.IllegalTransition, Refused) as exc:
         raise _errors(exc) from None
 
 
@@ -430,7 +415,7 @@ async def close(claim_id: str, request: Request, tenant: TenantDep, engine: Engi
             unit = _unit(conn, tenant, request)
             await unit.transition(await unit.get(claim_id, lock=True), st.CLOSED, _actor(request), reason="closed")
             return _read(await unit.get(claim_id))
-    except (NotFound, st.IllegalTransition) as exc:
+    except st.IllegalTransition as exc:
         raise _errors(exc) from None
 
 

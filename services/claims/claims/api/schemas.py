@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Literal
 
@@ -10,6 +11,8 @@ from rcm_shared.payloads.denials import ClaimCorrection
 
 from claims.domain.balance import insurance_balance
 from claims.domain.encounter import ClaimCreate
+from claims.follow_up import FollowUpItem
+from claims.reports import Kpis
 
 # The values a list filter accepts, so that the OpenAPI names them and an unknown one is refused (422) rather
 # than answered with an empty list; tests/test_state.py checks them against the domain's.
@@ -118,21 +121,9 @@ class AckRead(BaseModel):
     unknown: list[str]
 
 
-class KpisRead(BaseModel):
+@dataclass
+class KpisRead(Kpis):
     """Revenue-cycle KPIs over original claims (definitions in the claims service's reports module)."""
-
-    claims: int
-    submitted: int
-    adjudicated: int
-    clean_claim_rate: float | None
-    first_pass_yield: float | None
-    denial_rate: float | None
-    average_days_to_payment: float | None
-    net_collection_rate: float | None
-    charges_cents: int
-    paid_cents: int
-    contractual_cents: int
-    patient_responsibility_cents: int
 
 
 class AgingRow(BaseModel):
@@ -161,29 +152,9 @@ class StatusRecordRead(BaseModel):
     at: datetime
 
 
-class FollowUpRead(BaseModel):
+@dataclass
+class FollowUpRead(FollowUpItem):
     """One claim on the insurance follow-up work list: why it is there and what to do next."""
-
-    claim_id: str
-    payer_id: str
-    state: str
-    service_from: date
-    charge_cents: int
-    submitted_on: date | None
-    days_outstanding: int | None
-    reason: str  # no_999 | no_277ca | no_payment | no_crossover_payment | timely_filing
-    reason_text: str
-    # resend | status_inquiry | wait | resubmit | request_remittance | send_information | file_now
-    # | contact_crossover_payer
-    next_action: str
-    next_action_text: str
-    inquiry_due: bool
-    timely_filing_deadline: date
-    days_to_timely_filing_limit: int
-    timely_filing_warning: bool
-    last_inquiry_at: datetime | None
-    last_answer: dict[str, Any] | None
-    history: list[dict[str, Any]]
 
 
 class InquiryRequest(BaseModel):

@@ -23,7 +23,7 @@ from denials.api.schemas import (
     HistoryRead,
     QueueItem,
 )
-from denials.handlers import WORK_STATES, Conflict, NotFound, SameActor, Unit, act, work_queue
+from denials.handlers import WORK_STATES, SameActor, Unit, act, work_queue
 from denials.models import adjudication_seen, appeal, denial, denial_event
 
 router = APIRouter(prefix="/v1", tags=["denials"])
@@ -150,10 +150,7 @@ async def analytics(
 @router.get("/denials/{denial_id}", response_model=DenialDetail)
 async def get_denial(denial_id: str, request: Request, tenant: TenantDep, engine: EngineDep) -> DenialDetail:
     async with read_connection(engine) as conn:
-        try:
-            return await _detail(Unit(conn, tenant, request.app.state.settings), denial_id)
-        except NotFound as exc:
-            raise ProblemError(404, "Not found", str(exc)) from None
+        return await _detail(Unit(conn, tenant, request.app.state.settings), denial_id)
 
 
 def _actor(request: Request) -> str:
@@ -186,10 +183,6 @@ async def post_action(
                 unit, denial_id, body.action, actor, note=body.note, assignee=body.assignee, correction=body.correction
             )
             return await _detail(unit, denial_id)
-    except NotFound as exc:
-        raise ProblemError(404, "Not found", str(exc)) from None
-    except Conflict as exc:
-        raise ProblemError(409, "Conflict", str(exc)) from None
     except SameActor as exc:
         raise ProblemError(403, "Forbidden", str(exc)) from None
 

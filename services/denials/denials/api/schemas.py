@@ -8,6 +8,8 @@ from typing import Literal
 from pydantic import BaseModel, Field, model_validator
 from rcm_shared.payloads.denials import ClaimCorrection
 
+from denials.domain.classify import Category
+
 # The values a list filter accepts, so that the OpenAPI names them and an unknown one is refused (422)
 # rather than answered with an empty list; tests/test_denial_actions_money.py checks them against the domain's.
 DenialStatus = Literal[
@@ -22,21 +24,7 @@ DenialStatus = Literal[
     "closed",
     "superseded",
 ]
-DenialCategory = Literal[
-    "eligibility",
-    "authorization",
-    "coding_bundling",
-    "medical_necessity",
-    "missing_information",
-    "timely_filing",
-    "duplicate",
-    "coordination_of_benefits",
-    "contractual",
-    "contractual_adjustment",
-    "patient_responsibility",
-    "underpayment",
-    "unclassified",
-]
+DenialCategory = Category
 
 
 class DenialRead(BaseModel):

@@ -7,10 +7,11 @@ from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 from pathlib import Path
+from typing import Literal, get_args
 
 from rcm_shared.x12.carc import CONTRACTUAL_CARCS, CONTRACTUAL_GROUPS
 
-CATEGORIES = (
+Category = Literal[
     "eligibility",
     "authorization",
     "coding_bundling",
@@ -24,7 +25,8 @@ CATEGORIES = (
     "patient_responsibility",
     "underpayment",
     "unclassified",
-)
+]
+CATEGORIES: tuple[str, ...] = get_args(Category)
 # Adjustments that are expected outcomes of a paid claim, not denials.
 NOT_DENIALS = frozenset({"contractual_adjustment", "patient_responsibility"})
 

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Literal
 
 from pydantic import BaseModel, Field
+
+from remittance.review import HeldClaim, HeldPlb
 
 # The values a list filter accepts, so that the OpenAPI names them and an unknown one is refused (422) rather
 # than answered with an empty list (remittance.models says where each is written).
@@ -162,21 +165,14 @@ class ReviewResolve(BaseModel):
     note: str = Field(min_length=1, max_length=2000)
 
 
-class HeldClaimRead(BaseModel):
-    claim_id: str
-    payer_claim_control_number: str
-    status_code: str
-    charge_cents: int
-    paid_cents: int
-    adjustments_cents: int
-    off_by_cents: int = Field(description="charge - paid - adjustments: 0 when the claim foots")
+@dataclass(frozen=True)
+class HeldClaimRead(HeldClaim):
+    pass
 
 
-class HeldPlbRead(BaseModel):
-    provider_id: str
-    reason: str
-    reference: str
-    amount_cents: int = Field(description="positive: taken from the payment")
+@dataclass(frozen=True)
+class HeldPlbRead(HeldPlb):
+    pass
 
 
 class HeldSetRead(BaseModel):

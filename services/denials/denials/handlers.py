@@ -205,7 +205,6 @@ async def _undo_move(
             source_remittance_id=row.source_id,
             answered_by_remittance_id=answer,
         ),
-        "denials.denial.resolved",
         row.claim_id,
         causation,
     )

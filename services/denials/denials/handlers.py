@@ -99,10 +99,14 @@ async def on_adjudicated_many(
     seen: list[dict[str, Any]] = []
     work: list[tuple[ClaimAdjudicatedV1, Envelope, list[DenialFinding], Payment | None]] = []
     for event, envelope in items:
-        denied_now = findings(event, rules, fees)
+        # A payment released from a held 835 after the payer had already reversed it is no answer of the
+        # payer's any more: recorded as seen, it opens, recovers and undoes nothing.
+        denied_now = [] if event.reversed_already else findings(event, rules, fees)
         # Paid, or processed with the allowed amount left to the patient (deductible): a denial it answers is
         # overturned.
-        recovers = event.paid_cents > 0 or (event.patient_responsibility_cents > 0 and not denied_now)
+        recovers = not event.reversed_already and (
+            event.paid_cents > 0 or (event.patient_responsibility_cents > 0 and not denied_now)
+        )
         line_paid = {ln.line_number: ln.paid_cents for ln in event.lines}
         payment = Payment(
             event.claim_id, event.remittance_id, event.paid_cents, event.patient_responsibility_cents, line_paid
@@ -146,6 +150,8 @@ async def on_adjudicated_many(
     )
     opened = []
     for event, envelope, denied_now, recovering in work:
+        if event.reversed_already:
+            continue
         if recovering is not None and event.claim_id in with_moved and not event.crossover_answer:
             await _paid_after_move(unit, recovering, envelope)
         if recovering is not None and event.claim_id in with_open:

@@ -172,3 +172,30 @@ async def test_only_money_that_is_the_patients_is_billed_to_the_patient(client: 
     assert r.status_code == 409 and "not one the classification marks billable" in r.json()["detail"], r.text
     assert (await act(client, noncovered, {"action": "bill_patient"})).json()["status"] == "billed_patient"
     assert [e["claim_id"] for e in await outbox(client, RESOLVED)] == ["P10"]
+
+
+async def test_a_payment_released_after_its_reversal_undoes_no_move(client: Any) -> None:
+    """R1 (held for review) paid 150.00; the payer's R2 reverses R1 and its correction denies; the office writes
+    the denial off. Releasing R1 (``reversed_already``) is no answer of the payer's: the write-off stands."""
+    assert await reverse(client, "Q1", "R1", remittance="R2") == 0
+    (denial_id,) = await feed(client, adj("Q1", 0, [("CO", "29", 15000, None)], charge=15000, remittance="R2"))
+    assert (await act(client, denial_id, {"action": "write_off", "note": "late"})).json()["status"] == "written_off"
+    released = adj("Q1", 15000, [], charge=15000, remittance="R1").model_copy(update={"reversed_already": True})
+    await feed(client, released)
+    assert await status(client, denial_id) == "written_off"
+    assert await undone(client) == []
+
+
+async def test_a_payment_released_after_its_reversal_opens_no_denial(client: Any) -> None:
+    """R1 (held) paid line 1 and denied line 2 (CO-97, 45.00); the payer's R2 reverses R1 and pays both lines.
+    Releasing R1 opens no denial for money the payer has paid since."""
+    assert await reverse(client, "Q2", "R1", remittance="R2") == 0
+    assert (
+        await feed(client, adj("Q2", 14500, [], charge=14500, lines=[(10000, 10000), (4500, 4500)], remittance="R2"))
+        == []
+    )
+    released = adj(
+        "Q2", 10000, [("CO", "97", 4500, 2)], charge=14500, lines=[(10000, 10000), (4500, 0)], remittance="R1"
+    )
+    opened = await feed(client, released.model_copy(update={"reversed_already": True}))
+    assert opened == [], opened

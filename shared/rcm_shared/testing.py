@@ -78,3 +78,14 @@ async def app_client(create_app: Callable[[], Any], *resets: Callable[[], None])
     finally:
         for reset in resets:
             reset()
+
+
+def enum_of(schema: dict[str, Any]) -> set[str]:
+    """The values a query parameter's schema allows, however FastAPI nests them (array, anyOf)."""
+    found = set(schema.get("enum", ()))
+    for key in ("items", "schema"):
+        if isinstance(schema.get(key), dict):
+            found |= enum_of(schema[key])
+    for option in schema.get("anyOf", ()):
+        found |= enum_of(option)
+    return found

@@ -19,7 +19,7 @@ from rcm_shared.config import KafkaSettings
 from rcm_shared.events import Envelope
 from rcm_shared.payloads.denials import ClaimCorrection, ResubmissionRequestedV1
 from rcm_shared.payloads.remittance import AdjustmentOut, ClaimAdjudicatedV1, ClaimReversedV1, LinePaymentOut
-from rcm_shared.testing import app_client, poll_until, wait_for_assignment
+from rcm_shared.testing import app_client, enum_of, poll_until, wait_for_assignment
 from rcm_shared.x12.reader import X12Reader
 from rcm_shared.x12.writer import Composite, TransactionSet, writer_for
 
@@ -213,17 +213,6 @@ CLAIM_STATES = {
     "closed",
     "void",
 }
-
-
-def enum_of(schema: dict[str, Any]) -> set[str]:
-    """The values a query parameter's schema allows, however FastAPI nests them (array, anyOf)."""
-    found = set(schema.get("enum", ()))
-    for key in ("items", "schema"):
-        if isinstance(schema.get(key), dict):
-            found |= enum_of(schema[key])
-    for option in schema.get("anyOf", ()):
-        found |= enum_of(option)
-    return found
 
 
 async def test_list_filters_name_their_values_and_refuse_unknown_ones(client: Any) -> None:

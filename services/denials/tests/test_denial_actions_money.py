@@ -19,7 +19,7 @@ from denials.handlers import OPEN_STATES, RESOLVED_STATES, Unit, due_deadlines, 
 from denials.models import bus
 from rcm_shared.errors import Conflict
 from rcm_shared.events import Envelope
-from rcm_shared.testing import app_client
+from rcm_shared.testing import app_client, enum_of
 from sqlalchemy import select
 
 sys.path.insert(0, str(Path(__file__).parent))
@@ -121,17 +121,6 @@ DENIAL_STATUSES = {
     "closed",
     "superseded",
 }
-
-
-def enum_of(schema: dict[str, Any]) -> set[str]:
-    """The values a query parameter's schema allows, however FastAPI nests them (array, anyOf)."""
-    found = set(schema.get("enum", ()))
-    for key in ("items", "schema"):
-        if isinstance(schema.get(key), dict):
-            found |= enum_of(schema[key])
-    for option in schema.get("anyOf", ()):
-        found |= enum_of(option)
-    return found
 
 
 def test_the_filters_name_every_status_and_category_the_domain_has() -> None:

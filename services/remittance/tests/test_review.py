@@ -16,7 +16,7 @@ import pytest
 from rcm_shared.audit import verify
 from rcm_shared.db import create_engine
 from rcm_shared.payloads.claims import ClaimStatusChangedV1
-from rcm_shared.testing import app_client
+from rcm_shared.testing import app_client, enum_of
 from rcm_shared.x12.sets.x835 import ProviderAdjustment
 from remittance import review
 from remittance.handlers import ingest_835, on_claim_status_changed, record_deposit
@@ -344,17 +344,6 @@ async def test_the_held_queue_over_http_records_who_decided_and_audits_each_deci
     ]
     assert all(a.actor == "anonymous" for a in trail)  # the token's client (no authentication in this test)
     assert (await verify(engine, audit)).ok  # the decisions' rows, committed with them, keep the chain
-
-
-def enum_of(schema: dict[str, Any]) -> set[str]:
-    """The values a query parameter's schema allows, however FastAPI nests them (array, anyOf)."""
-    found = set(schema.get("enum", ()))
-    for key in ("items", "schema"):
-        if isinstance(schema.get(key), dict):
-            found |= enum_of(schema[key])
-    for option in schema.get("anyOf", ()):
-        found |= enum_of(option)
-    return found
 
 
 async def test_list_filters_name_their_values_and_refuse_unknown_ones(client: Any) -> None:

@@ -25,6 +25,7 @@ from rcm_shared.x12.writer import Composite, TransactionSet, writer_for
 
 sys.path.insert(0, str(Path(__file__).parent))
 from factory import DOS, days_ago, encounter
+from test_state import STATES
 
 T = {"X-Tenant-ID": "org-1"}
 X12VALID = shutil.which("x12valid") or str(Path(sys.executable).with_name("x12valid"))
@@ -199,20 +200,7 @@ async def test_pages_of_the_claim_list_neither_repeat_nor_skip_claims_entered_to
     assert sorted(seen) == sorted(c["id"] for c in created.json())
 
 
-CLAIM_STATES = {
-    "draft",
-    "ready",
-    "submitted",
-    "accepted",
-    "rejected",
-    "paid",
-    "partially_paid",
-    "denied",
-    "appealed",
-    "corrected",
-    "closed",
-    "void",
-}
+CLAIM_STATES = set(STATES)  # the lifecycle as the state tests write it out
 
 
 async def test_list_filters_name_their_values_and_refuse_unknown_ones(client: Any) -> None:

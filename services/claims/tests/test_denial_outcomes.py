@@ -109,6 +109,20 @@ async def run(client: Any, handler: Any, event: Any) -> None:
             await handler(unit, event, Actor("event:test"))
 
 
+def appeal_sent(claim_id: str, *, denial_id: str | None = None, answer_days: int = 30) -> AppealSentV1:
+    """The denials service's word that an appeal of the claim's denial went out today."""
+    today = datetime.now(UTC).date()
+    return AppealSentV1(
+        denial_id=denial_id or "D-" + claim_id,
+        claim_id=claim_id,
+        line_number=None,
+        payer_id="MCRB1",
+        amount_cents=CHARGE,
+        sent_on=today,
+        answer_by=today + timedelta(days=answer_days),
+    )
+
+
 async def claim(client: Any, claim_id: str) -> dict[str, Any]:
     return dict((await client.get(f"/v1/claims/{claim_id}", headers=T)).json())
 
@@ -119,15 +133,7 @@ async def test_an_appeal_sent_puts_the_claim_under_appeal_and_the_payers_next_83
     for claim_id in (paid_on_appeal, denied_again):
         await run(client, None, adjudicated(claim_id, 0, CHARGE, "R1"))
         assert (await claim(client, claim_id))["state"] == "denied"
-        appeal = AppealSentV1(
-            denial_id="D-" + claim_id,
-            claim_id=claim_id,
-            line_number=None,
-            payer_id="MCRB1",
-            amount_cents=CHARGE,
-            sent_on=today,
-            answer_by=today + timedelta(days=60),
-        )
+        appeal = appeal_sent(claim_id, answer_days=60)
         await run(client, on_appeal_sent, appeal)
         await run(client, on_appeal_sent, appeal.model_copy(update={"denial_id": "D2"}))  # a second appeal on it
         c = await claim(client, claim_id)
@@ -175,17 +181,7 @@ async def test_a_denial_billed_to_the_patient_or_written_off_leaves_the_claims_i
 async def test_an_appealed_claim_whose_appeal_is_upheld_by_letter_is_closed(client: Any) -> None:
     claim_id = await submitted(client)
     await run(client, None, adjudicated(claim_id, 0, CHARGE, "R1"))
-    today = datetime.now(UTC).date()
-    appeal = AppealSentV1(
-        denial_id="D-" + claim_id,
-        claim_id=claim_id,
-        line_number=None,
-        payer_id="MCRB1",
-        amount_cents=CHARGE,
-        sent_on=today,
-        answer_by=today + timedelta(days=30),
-    )
-    await run(client, on_appeal_sent, appeal)
+    await run(client, on_appeal_sent, appeal_sent(claim_id))
     await run(client, on_denial_resolved, resolved(claim_id, "closed"))
     assert (await claim(client, claim_id))["state"] == "closed"
 
@@ -199,33 +195,14 @@ async def test_the_worker_reads_appeals_sent(client: Any) -> None:
     await run(client, None, adjudicated(claim_id, 0, CHARGE, "R1"))
     handler = registry.get("denial.appeal_sent", 1)
     assert handler is not None, "claims does not read appeals sent"
-    today = datetime.now(UTC).date()
-    event = AppealSentV1(
-        denial_id="D1",
-        claim_id=claim_id,
-        line_number=None,
-        payer_id="MCRB1",
-        amount_cents=CHARGE,
-        sent_on=today,
-        answer_by=today + timedelta(days=45),
-    )
+    event = appeal_sent(claim_id, denial_id="D1", answer_days=45)
     async with session_factory(client.app.state.engine)() as session, session.begin():
         await handler(session, Envelope.wrap(event, source="/denials", tenant_id="org-1"))
     assert (await claim(client, claim_id))["state"] == "appealed"
 
 
 async def appealed(client: Any, claim_id: str) -> None:
-    today = datetime.now(UTC).date()
-    appeal = AppealSentV1(
-        denial_id="D-" + claim_id,
-        claim_id=claim_id,
-        line_number=None,
-        payer_id="MCRB1",
-        amount_cents=CHARGE,
-        sent_on=today,
-        answer_by=today + timedelta(days=30),
-    )
-    await run(client, on_appeal_sent, appeal)
+    await run(client, on_appeal_sent, appeal_sent(claim_id))
     assert (await claim(client, claim_id))["state"] == "appealed"
 
 

@@ -27,12 +27,13 @@ from rcm_shared.bus.tables import BusTables
 from rcm_shared.bus.worker import consumer_ready
 from rcm_shared.config import BaseServiceSettings
 from rcm_shared.db import create_engine, database_unreachable, read_connection, session_factory
-from rcm_shared.errors import Conflict, NotFound
+from rcm_shared.errors import Conflict, Invalid, NotFound
 from rcm_shared.ids import new_id
 from rcm_shared.logging import configure_logging, correlation_id
 from rcm_shared.metrics import HTTP_LATENCY, DomainHook, refresh, render
 from rcm_shared.runtime import tune_gc
 from rcm_shared.tracing import configure_tracing, instrument_app, shutdown_tracing
+from rcm_shared.unit import Actor, Units
 
 log = logging.getLogger(__name__)
 PROBLEM_JSON = "application/problem+json"
@@ -68,10 +69,29 @@ async def _engine(request: Request) -> AsyncEngine:
     return engine
 
 
+def actor_of(request: Request) -> Actor:
+    """Who acts: the token's client; without authentication (development and tests only) the X-Actor header,
+    else "api". A header never overrides a token: a second person's approval must be a second token."""
+    principal: Principal | None = getattr(request.state, "principal", None)
+    name = principal.client_id if principal is not None else request.headers.get("X-Actor", "api")
+    return Actor(name=name, correlation_id=correlation_id.get())
+
+
+async def _actor(request: Request) -> Actor:
+    return actor_of(request)
+
+
+async def _units(request: Request) -> Units:
+    units: Units = request.app.state.units
+    return units
+
+
 # Route dependencies. Async on purpose: FastAPI runs a plain ``def`` dependency in its thread pool, a
 # thread hop per dependency per request.
 TenantDep = Annotated[str, Depends(_tenant)]
 EngineDep = Annotated[AsyncEngine, Depends(_engine)]
+ActorDep = Annotated[Actor, Depends(_actor)]
+UnitsDep = Annotated[Units, Depends(_units)]
 
 
 def _verifier(request: Request) -> Verifier:
@@ -194,11 +214,15 @@ def _install_problem_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(NotFound)
     async def _not_found(_req: Request, exc: NotFound) -> JSONResponse:
-        return problem(404, "Not found", str(exc))
+        return problem(404, exc.title, str(exc), **exc.extra)
 
     @app.exception_handler(Conflict)
     async def _conflict(_req: Request, exc: Conflict) -> JSONResponse:
-        return problem(409, "Conflict", str(exc))
+        return problem(409, exc.title, str(exc), **exc.extra)
+
+    @app.exception_handler(Invalid)
+    async def _invalid(_req: Request, exc: Invalid) -> JSONResponse:
+        return problem(422, exc.title, str(exc), **exc.extra)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_req: Request, exc: RequestValidationError) -> JSONResponse:
@@ -293,6 +317,7 @@ def create_service_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         engine = create_engine(settings.database_url, schema=settings.db_schema, pool_size=settings.db_pool_size)
         app.state.engine = engine
+        app.state.units = Units.of_service(settings, tables, engine)
         app.state.sessions = session_factory(engine)
         app.state.settings = settings
         audit = tables.outbox.metadata.tables.get("audit_event")

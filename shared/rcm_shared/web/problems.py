@@ -1,0 +1,117 @@
+"""RFC 9457 problem details: the error a caller can act on, and the handlers that answer every error as one."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import Scope
+
+from rcm_shared.db import database_unreachable
+from rcm_shared.errors import Conflict, Invalid, NotFound
+from rcm_shared.logging import correlation_id
+
+log = logging.getLogger(__package__)  # the web package's one logger
+
+
+PROBLEM_JSON = "application/problem+json"
+
+
+class ProblemError(Exception):
+    """An error the caller can act on, rendered as an RFC 9457 problem detail."""
+
+    def __init__(
+        self,
+        status: int,
+        title: str,
+        detail: str,
+        *,
+        type_: str = "about:blank",
+        headers: dict[str, str] | None = None,
+        **extra: Any,
+    ) -> None:
+        super().__init__(detail)
+        self.headers = headers or {}
+        self.status = status
+        self.title = title
+        self.detail = detail
+        self.type = type_
+        self.extra = extra
+
+
+def where(scope: Scope) -> dict[str, Any]:
+    """The request's method and route template for a log line: the template, not the path, so that what a
+    caller put in the path or the query never reaches the log."""
+    route = scope.get("route")
+    return {"method": scope.get("method"), "route": getattr(route, "path", None) or "unmatched"}
+
+
+def problem(status: int, title: str, detail: str, type_: str = "about:blank", **extra: Any) -> JSONResponse:
+    body = {"type": type_, "title": title, "status": status, "detail": detail, **extra}
+    cid = correlation_id.get()
+    if cid:
+        body["correlation_id"] = cid
+    return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON)
+
+
+def install_problem_handlers(app: FastAPI) -> None:
+    @app.exception_handler(ProblemError)
+    async def _problem(_req: Request, exc: ProblemError) -> JSONResponse:
+        response = problem(exc.status, exc.title, exc.detail, exc.type, **exc.extra)
+        response.headers.update(exc.headers)
+        return response
+
+    @app.exception_handler(NotFound)
+    async def _not_found(_req: Request, exc: NotFound) -> JSONResponse:
+        return problem(404, exc.title, str(exc), **exc.extra)
+
+    @app.exception_handler(Conflict)
+    async def _conflict(_req: Request, exc: Conflict) -> JSONResponse:
+        return problem(409, exc.title, str(exc), **exc.extra)
+
+    @app.exception_handler(Invalid)
+    async def _invalid(_req: Request, exc: Invalid) -> JSONResponse:
+        return problem(422, exc.title, str(exc), **exc.extra)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(_req: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = [
+            {"field": ".".join(str(p) for p in e.get("loc", ()) if p != "body"), "message": e.get("msg", "")}
+            for e in exc.errors()
+        ]
+        return problem(422, "Invalid request", "the request did not validate; see errors", errors=errors)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_req: Request, exc: StarletteHTTPException) -> JSONResponse:
+        return problem(exc.status_code, _reason(exc.status_code), str(exc.detail))
+
+    @app.exception_handler(Exception)
+    async def _unhandled(req: Request, exc: Exception) -> JSONResponse:
+        # Logged with its traceback of places (rcm_shared.logging: no message, no values); the caller gets no internals.
+        if database_unreachable(exc):  # a restart, a failover, a cut connection: the caller may retry
+            log.warning("database unreachable", extra=where(req.scope), exc_info=exc)
+            response = problem(503, "Service Unavailable", DATABASE_UNREACHABLE)
+            response.headers["Retry-After"] = "2"
+            return response
+        log.error("unhandled error", extra=where(req.scope), exc_info=exc)
+        return problem(500, "Internal Server Error", "an unexpected error occurred; it has been logged")
+
+
+DATABASE_UNREACHABLE = (
+    "the service could not reach its database, or lost its connection to it, while answering; retry shortly. "
+    "A write whose connection was lost as it committed may have been applied: look it up before sending it "
+    "again, or send it again with the same Idempotency-Key where the route takes one"
+)
+
+
+def _reason(status: int) -> str:
+    from http import HTTPStatus
+
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return "Error"

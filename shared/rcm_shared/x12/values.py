@@ -1,4 +1,4 @@
-"""Element value parsers that raise located X12 errors."""
+"""Element values: parsers that raise located X12 errors, and the text X12 writes for a value."""
 
 from __future__ import annotations
 
@@ -77,3 +77,8 @@ def x12_amount(value: Decimal) -> str:
     """Money as X12 writes it: two decimals, or none for whole amounts (125, 45.50)."""
     text = format(value.quantize(Decimal("0.01")), "f")
     return text[:-3] if text.endswith(".00") else text
+
+
+def d8(value: date) -> str:
+    """A date as X12 writes it (format qualifier D8): CCYYMMDD."""
+    return value.strftime("%Y%m%d")

@@ -1,11 +1,12 @@
-"""Pieces several transaction sets share: claim adjustments (CAS) and how they are written."""
+"""Pieces several transaction sets share: claim adjustments (CAS), dates (DTP) and how they are written."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 from decimal import Decimal
 
-from rcm_shared.x12.values import x12_amount
+from rcm_shared.x12.values import d8, x12_amount
 from rcm_shared.x12.writer import TransactionSet
 
 
@@ -31,3 +32,11 @@ def cas_segments(ts: TransactionSet, adjustments: list[Adjustment]) -> None:
                 quantity = format(a.quantity.normalize(), "f") if a.quantity is not None else None
                 elements += [a.reason, x12_amount(a.amount), quantity]
             ts.add(*elements)
+
+
+def dtp(ts: TransactionSet, qualifier: str, start: date, end: date | None = None) -> None:
+    """A DTP segment: one date (D8), or a range (RD8) when ``end`` is given and differs from ``start``."""
+    if end is not None and end != start:
+        ts.add("DTP", qualifier, "RD8", f"{d8(start)}-{d8(end)}")
+    else:
+        ts.add("DTP", qualifier, "D8", d8(start))

@@ -1,15 +1,8 @@
-"""835 Health Care Claim Payment/Advice (005010X221A1): a streaming reader to typed models.
-
-``iter_835`` yields a :class:`PaymentHeader` per transaction set, then each :class:`ClaimPayment` as
-soon as its loop (2100 + 2110s) ends, then the transaction's :class:`ProviderAdjustment` (PLB) items and
-a :class:`PaymentTrailer`. Memory stays bounded by one claim, whatever the file size. Money is Decimal,
-dates are dates.
-"""
+"""Reading 835s as a stream of typed items (see the package's text): one dispatch per segment id."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -17,118 +10,17 @@ from typing import BinaryIO
 
 from rcm_shared.x12.errors import X12Error
 from rcm_shared.x12.reader import Segment, TransactionHeader, X12Reader
-from rcm_shared.x12.sets.common import Adjustment, cas_segments
-from rcm_shared.x12.values import ccyymmdd, located, money, x12_amount
-from rcm_shared.x12.writer import Composite, TransactionSet
-
-IMPLEMENTATION = "005010X221A1"
-FORWARDED = frozenset({"19", "20", "21"})  # CLP02: processed as primary/secondary/tertiary, forwarded on
-
-
-@dataclass(slots=True)
-class Procedure:
-    qualifier: str  # HC (CPT/HCPCS), NU (revenue), ...
-    code: str
-    modifiers: list[str] = field(default_factory=list)
-
-
-@dataclass(slots=True)
-class ServicePayment:
-    procedure: Procedure
-    charge: Decimal
-    paid: Decimal
-    revenue_code: str | None = None
-    units: Decimal | None = None
-    original_procedure: Procedure | None = None  # SVC06: the code as billed, when the payer restated it
-    original_units: Decimal | None = None
-    service_date: date | None = None
-    service_date_end: date | None = None
-    adjustments: list[Adjustment] = field(default_factory=list)
-    line_control_number: str | None = None  # REF*6R
-    references: list[tuple[str, str]] = field(default_factory=list)
-    amounts: dict[str, Decimal] = field(default_factory=dict)  # AMT: B6 allowed, ...
-    remarks: list[tuple[str, str]] = field(default_factory=list)  # LQ: (HE, RARC)
-
-
-@dataclass(slots=True)
-class ClaimPayment:
-    patient_control_number: str  # CLP01: our claim id as sent in CLM01
-    status: str  # CLP02: 1 primary, 2 secondary, 3 tertiary, 4 denied, 19-23 ..., 22 reversal
-    charge: Decimal
-    paid: Decimal
-    patient_responsibility: Decimal | None
-    filing_indicator: str
-    payer_claim_control_number: str
-    facility_type: str | None = None
-    frequency: str | None = None
-    adjustments: list[Adjustment] = field(default_factory=list)
-    patient: dict[str, str] = field(default_factory=dict)  # NM1*QC: last, first, id qualifier, id
-    insured: dict[str, str] = field(default_factory=dict)  # NM1*IL
-    corrected_insured: dict[str, str] = field(default_factory=dict)  # NM1*74
-    rendering_provider: dict[str, str] = field(default_factory=dict)  # NM1*82
-    dates: dict[str, date] = field(default_factory=dict)  # DTM qualifier -> date (232, 233, 050, 036 ...)
-    amounts: dict[str, Decimal] = field(default_factory=dict)  # AMT qualifier -> amount (AU, D8, ...)
-    quantities: dict[str, Decimal] = field(default_factory=dict)
-    references: list[tuple[str, str]] = field(default_factory=list)
-    remarks: list[str] = field(default_factory=list)  # MIA/MOA remark codes (RARC)
-    services: list[ServicePayment] = field(default_factory=list)
-    header_number: str | None = None  # LX01 of the 2000 loop
-    transaction: str = ""  # ST02, so items stay traceable in a stream
-    # NM1*TT, the crossover carrier: with CLP02 19-21 the payer forwarded the claim to this payer itself
-    # (name, id_qualifier PI payer id / XV CMS plan id, id)
-    crossover_carrier: dict[str, str] = field(default_factory=dict)
-
-    @property
-    def forwarded(self) -> bool:
-        """CLP02 19/20/21: processed, and forwarded by the payer to the next payer (a crossover): that payer
-        adjudicates without a claim from the provider, and sends its own 835."""
-        return self.status in FORWARDED
-
-    def adjustment_total(self) -> Decimal:
-        return sum((a.amount for a in self.adjustments), Decimal(0)) + sum(
-            (a.amount for s in self.services for a in s.adjustments), Decimal(0)
-        )
-
-
-@dataclass(slots=True)
-class PaymentHeader:
-    transaction: str
-    handling_code: str  # BPR01: I remittance + payment, H notification only, ...
-    total_paid: Decimal  # BPR02
-    credit_debit: str  # BPR03
-    payment_method: str  # BPR04: ACH, CHK, NON, ...
-    payment_date: date | None  # BPR16
-    trace_number: str  # TRN02 (EFT trace / check number)
-    trace_originator: str  # TRN03
-    payer_name: str = ""
-    payer_id: str = ""  # N1*PR 04 or REF*2U
-    payee_name: str = ""
-    payee_id_qualifier: str = ""
-    payee_id: str = ""  # N1*PE 04 (NPI with XX)
-    production_date: date | None = None  # DTM*405
-    interchange: str = ""
-    sender_id: str = ""
-
-
-@dataclass(slots=True)
-class ProviderAdjustment:
-    transaction: str
-    provider_id: str  # PLB01
-    fiscal_period_end: date | None  # PLB02
-    reason: str  # WO, L6, FB, 72, J1 ...
-    reference: str  # the identifier after the reason (often a payer claim control number)
-    amount: Decimal  # positive reduces the payment
-
-
-@dataclass(slots=True)
-class PaymentTrailer:
-    transaction: str
-    claims: int
-    segments: int
-
-
-Item835 = PaymentHeader | ClaimPayment | ProviderAdjustment | PaymentTrailer
-
+from rcm_shared.x12.sets.common import Adjustment
+from rcm_shared.x12.sets.x835.model import (
+    ClaimPayment,
+    Item835,
+    PaymentHeader,
+    PaymentTrailer,
+    Procedure,
+    ProviderAdjustment,
+    ServicePayment,
+)
+from rcm_shared.x12.values import ccyymmdd, located, money
 
 _PAD = [""] * 24
 _GROUPS = frozenset(("CO", "OA", "PI", "PR", "CR"))
@@ -469,152 +361,3 @@ def iter_835(source: str | Path | bytes | BinaryIO) -> Iterator[Item835]:
         if out:
             yield from out
             out.clear()
-
-
-# -- writer (payers, the sandbox and tests produce 835s) -------------------------------------------------
-@dataclass(frozen=True)
-class PayerContact:
-    address_line: str = "PO BOX 1000"
-    city: str = "SPRINGFIELD"
-    state: str = "IL"
-    postal_code: str = "62701"
-    phone: str = "8005551212"
-
-
-def build_835(
-    header: PaymentHeader,
-    claims: list[ClaimPayment],
-    plbs: list[ProviderAdjustment] = (),  # type: ignore[assignment]
-    *,
-    payer: PayerContact = PayerContact(),
-) -> TransactionSet:
-    """One 835 transaction set: BPR/TRN, payer (N1*PR with N3/N4/PER*BL), payee, one LX, claims, PLBs."""
-    ts = TransactionSet("835", IMPLEMENTATION, st03=False)
-    d8 = header.payment_date.strftime("%Y%m%d") if header.payment_date else None
-    if header.payment_method == "ACH":
-        ts.add(
-            "BPR",
-            header.handling_code,
-            x12_amount(header.total_paid),
-            header.credit_debit,
-            "ACH",
-            "CCP",
-            "01",
-            "011000015",
-            "DA",
-            "1234567",
-            header.trace_originator,
-            None,
-            "01",
-            "021000021",
-            "DA",
-            "7654321",
-            d8,
-        )
-    else:
-        ts.add(
-            "BPR",
-            header.handling_code,
-            x12_amount(header.total_paid),
-            header.credit_debit,
-            header.payment_method,
-            None,
-            None,
-            None,
-            None,
-            None,
-            None,
-            None,
-            None,
-            None,
-            None,
-            None,
-            d8,
-        )
-    ts.add("TRN", "1", header.trace_number, header.trace_originator)
-    if header.production_date:
-        ts.add("DTM", "405", header.production_date.strftime("%Y%m%d"))
-    ts.add("N1", "PR", header.payer_name)
-    ts.add("N3", payer.address_line)
-    ts.add("N4", payer.city, payer.state, payer.postal_code)
-    if header.payer_id:
-        ts.add("REF", "2U", header.payer_id)
-    ts.add("PER", "BL", "PROVIDER SERVICES", "TE", payer.phone)
-    ts.add("N1", "PE", header.payee_name, header.payee_id_qualifier or "XX", header.payee_id)
-    if claims:
-        ts.add("LX", "1")
-    for c in claims:
-        ts.add(
-            "CLP",
-            c.patient_control_number,
-            c.status,
-            x12_amount(c.charge),
-            x12_amount(c.paid),
-            x12_amount(c.patient_responsibility) if c.patient_responsibility is not None else None,
-            c.filing_indicator,
-            c.payer_claim_control_number,
-            c.facility_type,
-            c.frequency,
-        )
-        cas_segments(ts, c.adjustments)
-        p = c.patient
-        ts.add(
-            "NM1",
-            "QC",
-            "1",
-            p.get("last", "UNKNOWN"),
-            p.get("first"),
-            p.get("middle"),
-            None,
-            None,
-            p.get("id_qualifier") if p.get("id") else None,
-            p.get("id"),
-        )
-        tt = c.crossover_carrier
-        if tt:
-            ts.add("NM1", "TT", "2", tt.get("name"), None, None, None, None, tt.get("id_qualifier"), tt.get("id"))
-        if c.remarks:
-            ts.add("MOA", None, None, *c.remarks[:5])
-        for qualifier, value in c.dates.items():
-            ts.add("DTM", qualifier, value.strftime("%Y%m%d"))
-        for qualifier, amount in c.amounts.items():
-            ts.add("AMT", qualifier, x12_amount(amount))
-        for s in c.services:
-            proc = Composite((s.procedure.qualifier, s.procedure.code, *s.procedure.modifiers))
-            original = (
-                Composite((s.original_procedure.qualifier, s.original_procedure.code, *s.original_procedure.modifiers))
-                if s.original_procedure
-                else None
-            )
-            ts.add(
-                "SVC",
-                proc,
-                x12_amount(s.charge),
-                x12_amount(s.paid),
-                s.revenue_code,
-                format(s.units, "f") if s.units is not None else None,
-                original,
-                format(s.original_units, "f") if s.original_units is not None else None,
-            )
-            if s.service_date:
-                ts.add("DTM", "472", s.service_date.strftime("%Y%m%d"))
-            cas_segments(ts, s.adjustments)
-            if s.line_control_number:
-                ts.add("REF", "6R", s.line_control_number)
-            for qualifier, amount in s.amounts.items():
-                ts.add("AMT", qualifier, x12_amount(amount))
-            for qualifier, code in s.remarks:
-                ts.add("LQ", qualifier, code)
-    by_provider: dict[tuple[str, date | None], list[ProviderAdjustment]] = {}
-    for plb in plbs:
-        by_provider.setdefault((plb.provider_id, plb.fiscal_period_end), []).append(plb)
-    for (provider, fiscal), items in by_provider.items():
-        for start in range(0, len(items), 6):
-            elements: list[str | Composite | None] = ["PLB", provider, fiscal.strftime("%Y%m%d") if fiscal else None]
-            for plb in items[start : start + 6]:
-                elements += [
-                    Composite((plb.reason, plb.reference)) if plb.reference else plb.reason,
-                    x12_amount(plb.amount),
-                ]
-            ts.add(*elements)
-    return ts

@@ -40,3 +40,24 @@ def dtp(ts: TransactionSet, qualifier: str, start: date, end: date | None = None
         ts.add("DTP", qualifier, "RD8", f"{d8(start)}-{d8(end)}")
     else:
         ts.add("DTP", qualifier, "D8", d8(start))
+
+
+class Levels:
+    """The HL loops of a transaction set, numbered in the order they are written."""
+
+    def __init__(self, ts: TransactionSet) -> None:
+        self._ts = ts
+        self._count = 0
+
+    def add(self, parent: int | None, level: str, children: str | None = None) -> int:
+        """Write ``HL*<number>*<parent>*<level>*<children>`` and return the new loop's number."""
+        self._count += 1
+        self._ts.add("HL", str(self._count), None if parent is None else str(parent), level, children)
+        return self._count
+
+
+def payer_level(ts: TransactionSet, levels: Levels, name: str, payer_id: str) -> int:
+    """The information source loop (HL 20) naming the payer (NM1*PR with its payer id); its number."""
+    source = levels.add(None, "20", "1")
+    ts.add("NM1", "PR", "2", name, None, None, None, None, "PI", payer_id)
+    return source

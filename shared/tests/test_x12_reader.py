@@ -72,12 +72,12 @@ def test_bom_newlines_and_lowercase_ids_are_tolerated() -> None:
 
 
 def test_streaming_reads_in_chunks(monkeypatch: pytest.MonkeyPatch) -> None:
-    import rcm_shared.x12.reader as reader
+    import rcm_shared.x12.lexer as lexer
 
-    monkeypatch.setattr(reader, "CHUNK", 7)  # split segments and the ISA across many reads
+    monkeypatch.setattr(lexer, "CHUNK", 7)  # split segments and the ISA across many reads
     path = SAMPLES / "835/lfh__demo-file__demo.835"
     small = [s.elements for _h, s in X12Reader(io.BytesIO(path.read_bytes()))]
-    monkeypatch.setattr(reader, "CHUNK", 1 << 20)
+    monkeypatch.setattr(lexer, "CHUNK", 1 << 20)
     assert small == [s.elements for _h, s in X12Reader(path)]
 
 

@@ -20,10 +20,11 @@ from denials.api.schemas import (
     QueueItem,
 )
 from denials.domain.states import WORK_STATES
-from denials.use_cases import queries
+from denials.use_cases import analytics as period
+from denials.use_cases import queue as worklist
 from denials.use_cases.actions import act
 from denials.use_cases.approvals import SameActor
-from denials.use_cases.queries import Detail, detail, work_queue
+from denials.use_cases.queue import Detail, detail, work_queue
 
 router = APIRouter(prefix="/v1", tags=["denials"])
 
@@ -87,7 +88,7 @@ async def analytics(
     units: UnitsDep, tenant: TenantDep, since: date | None = None, until: date | None = None
 ) -> Analytics:
     async with units.read(tenant) as unit:
-        return Analytics.model_validate(await queries.analytics(unit, since, until))
+        return Analytics.model_validate(await period.analytics(unit, since, until))
 
 
 @router.get("/denials/{denial_id}", response_model=DenialDetail)
@@ -131,5 +132,5 @@ async def post_action(
 @router.get("/denials/{denial_id}/appeal.pdf", response_class=Response, summary="The appeal letter as PDF")
 async def appeal_pdf(denial_id: str, units: UnitsDep, tenant: TenantDep) -> Response:
     async with units.read(tenant) as unit:
-        pdf = await queries.appeal_pdf(unit, denial_id)
+        pdf = await worklist.appeal_pdf(unit, denial_id)
     return Response(pdf, media_type="application/pdf")

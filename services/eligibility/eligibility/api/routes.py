@@ -15,7 +15,7 @@ from eligibility.use_cases import checks
 from eligibility.use_cases.batches import batch_status, create_batch, run_batch
 from eligibility.use_cases.cache import remember
 from eligibility.use_cases.checks import CheckRefused, PayerUnavailable, run_check
-from eligibility.use_cases.ingestion import ingest_271
+from eligibility.use_cases.responses import ingest_271
 
 router = APIRouter(prefix="/v1/eligibility", tags=["eligibility"])
 

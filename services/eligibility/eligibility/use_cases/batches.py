@@ -12,7 +12,7 @@ from rcm_shared.errors import NotFound
 from rcm_shared.ids import new_id
 from rcm_shared.unit import Actor, Unit, Units
 
-from eligibility.adapters.clearinghouse import Failover
+from eligibility.adapters.clearinghouses import Failover
 from eligibility.config import EligibilitySettings
 from eligibility.domain.inquiry import CheckCreate
 from eligibility.repository import EligibilityRepository

@@ -15,7 +15,7 @@ from rcm_shared.payloads.eligibility import EligibilityCheckCompletedV1
 from rcm_shared.unit import Actor, Unit, Units
 from rcm_shared.x12.sets.x270 import EligibilityResponse
 
-from eligibility.adapters.clearinghouse import AdapterError, Failover, Refused
+from eligibility.adapters.clearinghouses import AdapterError, Failover, Refused
 from eligibility.adapters.x12 import answers, pick, render_270
 from eligibility.config import EligibilitySettings
 from eligibility.domain.inquiry import CheckCreate

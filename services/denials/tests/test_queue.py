@@ -1,4 +1,4 @@
-"""What the billing office reads (denials/use_cases/queries.py): the list filters name every status and category,
+"""What the billing office reads (denials/use_cases/queue.py): the list filters name every status and category,
 the default queue is what waits on the office (SQLite and PostgreSQL)."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The clearinghouse connections (eligibility/adapters/clearinghouse.py): the circuit breaker opens, half-opens and
+"""The clearinghouse connections (eligibility/adapters/clearinghouses.py): the circuit breaker opens, half-opens and
 lets one trial through."""
 
 from __future__ import annotations
@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
-from eligibility.adapters.clearinghouse import CircuitBreaker, HttpAdapter
+from eligibility.adapters.clearinghouses import CircuitBreaker, HttpAdapter
 from eligibility_builders import answer, x271
 
 
@@ -26,7 +26,7 @@ def test_circuit_breaker_opens_and_half_opens() -> None:
 async def test_a_half_open_circuit_lets_one_trial_through_until_its_outcome() -> None:
     import asyncio
 
-    from eligibility.adapters.clearinghouse import AdapterError
+    from eligibility.adapters.clearinghouses import AdapterError
 
     arrived, release, failing = asyncio.Event(), asyncio.Event(), [True]
     calls = 0

@@ -1,4 +1,4 @@
-"""A raw 271 ingested (eligibility/use_cases/ingestion.py) (SQLite and PostgreSQL)."""
+"""A raw 271 ingested (eligibility/use_cases/responses.py) (SQLite and PostgreSQL)."""
 
 from __future__ import annotations
 

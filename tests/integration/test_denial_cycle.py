@@ -114,9 +114,10 @@ async def test_denied_claim_is_resubmitted_as_a_frequency_7_claim(
     from claims.resources import default_resources
     from claims.submission import prepare
     from denials.consumers import registry as denials_registry
-    from denials.handlers import Unit, act
     from denials.models import bus as denials_bus
     from denials.models import denial
+    from denials.use_cases.actions import act
+    from rcm_shared import unit as uow
     from remittance.handlers import ingest_835
     from remittance.models import bus as remittance_bus
 
@@ -153,10 +154,10 @@ async def test_denied_claim_is_resubmitted_as_a_frequency_7_claim(
     # 4. The specialist resubmits with the authorization number; claims builds and sends the replacement.
     async with engines["denials"].begin() as conn:
         await act(
-            Unit(conn, TENANT, denials_settings()),
+            uow.Units.of_service(denials_settings(), denials_bus).on(conn, TENANT, uow.Actor("maria")),
+            denials_settings(),
             opened.id,
             "resubmit",
-            "maria",
             note="authorization obtained",
             correction=ClaimCorrection(prior_authorization="AUTH2026"),
         )

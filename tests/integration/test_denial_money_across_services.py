@@ -183,10 +183,13 @@ async def the_denial(stack: Stack, claim_id: str) -> Any:
 
 async def write_off(stack: Stack, denial_id: str) -> None:
     from denials.config import get_settings
-    from denials.handlers import Unit, act
+    from denials.models import bus
+    from denials.use_cases.actions import act
+    from rcm_shared.unit import Actor, Units
 
     async with stack.engines["denials"].begin() as conn:
-        await act(Unit(conn, TENANT, get_settings()), denial_id, "write_off", "maria", note="no authorization")
+        unit = Units.of_service(get_settings(), bus).on(conn, TENANT, Actor("maria"))
+        await act(unit, get_settings(), denial_id, "write_off", note="no authorization")
 
 
 async def books(stack: Stack, claim_id: str) -> tuple[tuple[int, int, int], list[tuple[str, int]]]:
@@ -225,7 +228,7 @@ async def test_a_write_off_the_payer_pays_on_appeal_is_undone_once_in_both_ledge
 
 
 async def test_a_payment_read_before_the_write_off_leaves_nothing_to_move(stack: Stack, tmp_path: Path) -> None:
-    from denials.handlers import Conflict
+    from rcm_shared.errors import Conflict
 
     claim_id = await accepted_claim(stack)
     await post_835(stack, tmp_path, claim_id, "DENY0002", paid=False)

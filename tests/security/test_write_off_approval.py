@@ -12,12 +12,14 @@ from typing import Any
 import pytest
 from denials.config import DenialsSettings
 from denials.domain.classify import default_rules
-from denials.handlers import Unit, on_adjudicated
+from denials.models import bus
+from denials.use_cases.intake import on_adjudicated
 from rcm_cli.issuer import Issuer
 from rcm_shared.auth import AuthSettings
 from rcm_shared.events import Envelope
 from rcm_shared.payloads.remittance import AdjustmentOut, ClaimAdjudicatedV1
 from rcm_shared.testing import app_client
+from rcm_shared.unit import Actor, Units
 
 sys.path.insert(0, str(Path(__file__).parent))
 from test_auth import Tokens
@@ -57,7 +59,8 @@ async def test_the_requester_cannot_approve_a_large_write_off_whatever_header_it
     )
     envelope = Envelope.wrap(event, source="/remittance", tenant_id="org-1")
     async with denials.app.state.engine.begin() as conn:
-        (denial_id,) = await on_adjudicated(Unit(conn, "org-1", DenialsSettings()), event, default_rules(), envelope)
+        unit = Units.of_service(DenialsSettings(), bus).on(conn, "org-1", Actor("test"))
+        (denial_id,) = await on_adjudicated(unit, event, default_rules(), envelope, settings=DenialsSettings())
 
     def as_(subject: str) -> dict[str, str]:
         token = denials.tokens.make(["denials:work", "denials:read"], sub=subject)

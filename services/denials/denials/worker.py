@@ -6,7 +6,7 @@ from rcm_shared.bus.worker import WorkerSpec, run_worker
 from rcm_shared.logging import configure_logging
 from rcm_shared.runtime import run
 
-from denials.background import deadline_watch
+from denials.background import LOOPS
 from denials.config import get_settings
 from denials.consumers import registry
 from denials.models import bus
@@ -15,7 +15,7 @@ from denials.models import bus
 def main() -> None:
     settings = get_settings()
     configure_logging(settings.service_name, settings.log_level, settings.log_json)
-    run(run_worker(WorkerSpec(settings=settings, tables=bus, registry=registry, background=[deadline_watch])))
+    run(run_worker(WorkerSpec(settings=settings, tables=bus, registry=registry, background=LOOPS)))
 
 
 if __name__ == "__main__":

@@ -1,4 +1,4 @@
-"""Event type -> handler table of the eligibility worker."""
+"""Event type -> use case table of the eligibility worker: eligibility consumes no event (it announces checks)."""
 
 from __future__ import annotations
 

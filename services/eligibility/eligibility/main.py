@@ -6,9 +6,9 @@ from fastapi import FastAPI
 from rcm_shared.metrics import grouped
 from rcm_shared.web import create_service_app
 
+from eligibility.adapters.clearinghouses import Failover, HttpAdapter
 from eligibility.api.compat import router as compat_router
 from eligibility.api.routes import router
-from eligibility.clearinghouse import Failover, HttpAdapter
 from eligibility.config import get_settings
 from eligibility.models import bus, eligibility_check
 

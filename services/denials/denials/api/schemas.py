@@ -11,7 +11,7 @@ from rcm_shared.payloads.denials import ClaimCorrection
 from denials.domain.classify import Category
 
 # The values a list filter accepts, so that the OpenAPI names them and an unknown one is refused (422)
-# rather than answered with an empty list; tests/test_denial_actions_money.py checks them against the domain's.
+# rather than answered with an empty list; tests/test_queue.py checks them against the domain's.
 DenialStatus = Literal[
     "open",
     "in_progress",

@@ -9,14 +9,14 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
-from rcm_shared.web import ProblemError, audit_entry, audited, tenant_of
+from rcm_shared.web import ProblemError, actor_of, audit_entry, audited, tenant_of
 from rcm_shared.x12.errors import X12Error
-from rcm_shared.x12.sets.x270 import Benefit, EligibilityResponse, Member, RequestError, read_271
+from rcm_shared.x12.sets.x270 import Benefit, EligibilityResponse, Member, RequestError
 
 from eligibility.api.routes import refused
 from eligibility.api.schemas import CheckCreate
 from eligibility.domain.normalize import NEXT_STEPS
-from eligibility.handlers import CheckRefused, PayerUnavailable, pick, run_check
+from eligibility.use_cases.checks import CheckRefused, PayerUnavailable, answer_of, run_check
 
 router = APIRouter(prefix="/change/medicalnetwork/eligibility", tags=["compatibility"])
 LABELS = {
@@ -265,10 +265,10 @@ async def chc_v3(request: Request) -> dict[str, Any]:
         raise ProblemError(422, "Invalid request", "the request did not validate; see errors", errors=errors) from None
     except ValueError as exc:
         raise ProblemError(400, "Malformed JSON", str(exc)) from None
-    app = request.app
+    state = request.app.state
     try:
         result = await run_check(
-            app.state.engine, app.state.settings, app.state.failover, tenant, check, audit_entry(request, 200)
+            state.units, tenant, actor_of(request), state.settings, state.failover, check, audit_entry(request, 200)
         )
     except CheckRefused as exc:
         raise refused(exc) from None
@@ -278,8 +278,7 @@ async def chc_v3(request: Request) -> dict[str, Any]:
         raise invalid_271(exc) from None
     if not result.cached:  # its audit row went in with the check's rows
         audited(request, 200)
-    response = pick(list(read_271(result.row.x12_271.encode(), lenient_envelope=True)), check.subscriber.member_id)
-    return to_response(req, response)
+    return to_response(req, answer_of(result.row, check.subscriber.member_id))
 
 
 def invalid_271(exc: X12Error) -> ProblemError:

@@ -7,16 +7,15 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
-from pydantic import BaseModel, Field
-from rcm_shared.db import read_connection, write_transaction
-from rcm_shared.web import EngineDep, ProblemError, TenantDep, audit_entry, audited
+from rcm_shared.web import ActorDep, ProblemError, TenantDep, UnitsDep, audit_entry, audited
 from rcm_shared.x12.errors import X12Error
-from sqlalchemy import and_, select
 
-from eligibility.api.schemas import CheckCreate, CheckRead
-from eligibility.batches import batch_status, create_batch, run_batch
-from eligibility.handlers import CheckRefused, PayerUnavailable, RecentAnswers, ingest_271, run_check
-from eligibility.models import eligibility_check
+from eligibility.api.schemas import BatchCreate, CheckCreate, CheckRead
+from eligibility.use_cases import checks
+from eligibility.use_cases.batches import batch_status, create_batch, run_batch
+from eligibility.use_cases.cache import remember
+from eligibility.use_cases.checks import CheckRefused, PayerUnavailable, run_check
+from eligibility.use_cases.responses import ingest_271
 
 router = APIRouter(prefix="/v1/eligibility", tags=["eligibility"])
 
@@ -51,10 +50,10 @@ def _read(row: Any, cached: bool = False) -> CheckRead:
     status_code=201,
     summary="Check coverage: a 270 to the payer through the clearinghouse, the 271 normalized",
 )
-async def post_check(body: CheckCreate, request: Request, tenant: TenantDep, engine: EngineDep) -> Any:
+async def post_check(body: CheckCreate, request: Request, units: UnitsDep, tenant: TenantDep, actor: ActorDep) -> Any:
     state = request.app.state
     try:  # a new check's audit row is committed with its rows: one commit, not two
-        result = await run_check(engine, state.settings, state.failover, tenant, body, audit_entry(request, 201))
+        result = await run_check(units, tenant, actor, state.settings, state.failover, body, audit_entry(request, 201))
     except CheckRefused as exc:
         raise refused(exc) from None
     except PayerUnavailable as exc:
@@ -68,34 +67,21 @@ async def post_check(body: CheckCreate, request: Request, tenant: TenantDep, eng
 
 
 @router.get("/checks/{check_id}", response_model=CheckRead)
-async def get_check(check_id: str, tenant: TenantDep, engine: EngineDep) -> CheckRead:
-    c = eligibility_check.c
-    async with read_connection(engine) as conn:
-        row = (
-            await conn.execute(select(eligibility_check).where(and_(c.tenant_id == tenant, c.id == check_id)))
-        ).first()
-    if row is None:
-        raise ProblemError(404, "Not found", f"no eligibility check {check_id}")
-    return _read(row)
+async def get_check(check_id: str, units: UnitsDep, tenant: TenantDep) -> CheckRead:
+    async with units.read(tenant) as unit:
+        return _read(await checks.get_check(unit, check_id))
 
 
 @router.get("/checks", response_model=list[CheckRead])
 async def list_checks(
+    units: UnitsDep,
     tenant: TenantDep,
-    engine: EngineDep,
     member: str,
     payer: str | None = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> list[CheckRead]:
-    c = eligibility_check.c
-    cond = [c.tenant_id == tenant, c.member_id == member]
-    if payer:
-        cond.append(c.payer_id == payer)
-    async with read_connection(engine) as conn:
-        rows = await conn.execute(
-            select(eligibility_check).where(and_(*cond)).order_by(c.created_at.desc()).limit(limit)
-        )
-        return [_read(r) for r in rows]
+    async with units.read(tenant) as unit:
+        return [_read(r) for r in await checks.list_checks(unit, member, payer, limit)]
 
 
 @router.post(
@@ -104,41 +90,30 @@ async def list_checks(
     status_code=201,
     summary="Ingest a raw 271 (text/plain or application/edi-x12)",
 )
-async def post_response(request: Request, tenant: TenantDep, engine: EngineDep) -> list[CheckRead]:
+async def post_response(request: Request, units: UnitsDep, tenant: TenantDep, actor: ActorDep) -> list[CheckRead]:
     body = (await request.body()).decode("utf-8", errors="replace")
-    if not body.strip():
-        raise ProblemError(422, "Empty body", "the request carries no 271")
-    try:
-        async with write_transaction(engine) as conn:
-            rows = await ingest_271(conn, request.app.state.settings, tenant, body)
-    except X12Error as exc:
-        raise ProblemError(422, "Invalid 271", str(exc), x12=exc.as_dict()) from None
-    recent = RecentAnswers.of(engine)
-    for row in rows:  # committed: the newest answers, as the database lookup would find them
-        recent.put(row)
+    async with units.write(tenant, actor) as unit:
+        rows = await ingest_271(unit, body)
+    remember(units, rows)  # committed
     return [_read(r) for r in rows]
 
 
-class BatchCreate(BaseModel):
-    checks: list[CheckCreate] = Field(min_length=1, max_length=5000)
-    per_payer_concurrency: int = Field(default=4, ge=1, le=50)
-
-
 @router.post("/batches", status_code=202, summary="Run many checks (e.g. tomorrow's appointments) in the background")
-async def post_batch(body: BatchCreate, request: Request, tenant: TenantDep, engine: EngineDep) -> dict[str, Any]:
-    batch_id = await create_batch(engine, tenant, body.checks)
-    app = request.app
+async def post_batch(
+    body: BatchCreate, request: Request, units: UnitsDep, tenant: TenantDep, actor: ActorDep
+) -> dict[str, Any]:
+    async with units.write(tenant, actor) as unit:
+        batch_id = await create_batch(unit, body.checks)
+    state = request.app.state
     task = asyncio.create_task(
-        run_batch(engine, app.state.settings, app.state.failover, tenant, batch_id, body.per_payer_concurrency)
+        run_batch(units, tenant, actor, state.settings, state.failover, batch_id, body.per_payer_concurrency)
     )
-    app.state.batch_tasks.add(task)  # keep a reference until done
-    task.add_done_callback(app.state.batch_tasks.discard)
+    state.batch_tasks.add(task)  # keep a reference until done
+    task.add_done_callback(state.batch_tasks.discard)
     return {"id": batch_id, "total": len(body.checks), "status": "running"}
 
 
 @router.get("/batches/{batch_id}", summary="Progress and results of a batch")
-async def get_batch(batch_id: str, tenant: TenantDep, engine: EngineDep) -> dict[str, Any]:
-    status = await batch_status(engine, tenant, batch_id)
-    if status is None:
-        raise ProblemError(404, "Not found", f"no batch {batch_id}")
-    return status
+async def get_batch(batch_id: str, units: UnitsDep, tenant: TenantDep) -> dict[str, Any]:
+    async with units.read(tenant) as unit:
+        return await batch_status(unit, batch_id)

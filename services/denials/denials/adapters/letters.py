@@ -1,4 +1,5 @@
-"""Appeal letters: a per-category template filled from the claim and remittance details, as text and PDF."""
+"""Appeal letters: a per-category template filled from the denial's claim and remittance details, rendered as
+text and as a PDF."""
 
 from __future__ import annotations
 

@@ -1,74 +1,69 @@
-"""The payer's later word on a denial whose money was moved: denials alone decides when the move is taken back
-(a payment on the denied line, a reversal of the adjudication it came from, the claim voided or replaced;
-never a crossover payer's answer) and says it once, in ``denial.move_undone`` (SQLite and PostgreSQL)."""
+"""Money moves and their undo (denials/use_cases/moves.py): a denial's money moves once, only while the adjudication it
+came from stands; the payer's later word on a moved denial (a payment on the denied line, a reversal of the
+adjudication it came from, the claim voided or replaced; never a crossover payer's answer) takes the move back
+once, in ``denial.move_undone`` (SQLite and PostgreSQL)."""
 
 from __future__ import annotations
 
-import sys
-from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import pytest
+from denial_builders import RESOLVED, T, act, adj, claim_becomes, feed, outbox, reverse, status, undone, unit_of
 from denials.config import DenialsSettings
-from denials.domain.classify import default_rules
-from denials.handlers import Unit, on_claim_status, on_reversed
+from denials.use_cases.intake import on_reversed
+from rcm_shared.errors import Conflict
 from rcm_shared.events import Envelope
-from rcm_shared.payloads.claims import ClaimStatusChangedV1
 from rcm_shared.payloads.remittance import ClaimReversedV1
-from rcm_shared.testing import app_client
-
-sys.path.insert(0, str(Path(__file__).parent))
-from test_denial_actions_money import T, act, feed, outbox
-from test_denials import adj
 
 
-@pytest.fixture
-async def client(db_factory: Any, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Any]:
-    db = await db_factory("denials")
-    monkeypatch.setenv("DENIALS_DATABASE_URL", db.url)
-    monkeypatch.setenv("DENIALS_DB_SCHEMA", db.schema)
-    from denials.config import get_settings
-    from denials.main import create_app
+@pytest.mark.write_off_approval_cents(20000)
+async def test_an_action_raced_by_another_on_the_same_denial_moves_its_money_once(
+    client: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two requests (a double click, a retry) both read the denial open before either resolves it: the
+    second finds it resolved when it writes and is refused, so one resolution (one transfer) goes out."""
+    from denials.repository import DenialRepository
+    from denials.use_cases import actions
 
-    async with app_client(create_app, get_settings.cache_clear) as c:
-        yield c
+    (denial_id,) = await feed(client, adj("C9", 0, [("CO", "27", 15000, None)], charge=15000))
+    async with client.app.state.engine.begin() as conn:
+        stale = await DenialRepository(unit_of(conn)).get(denial_id)
+    assert (await act(client, denial_id, {"action": "bill_patient"})).status_code == 200
+
+    async def read_before_the_other_wrote(self: Any, denial_id: str) -> Any:
+        return stale
+
+    monkeypatch.setattr(DenialRepository, "get", read_before_the_other_wrote)
+    with pytest.raises(Conflict, match="already"):
+        async with client.app.state.engine.begin() as conn:
+            await actions.act(unit_of(conn, actor="joe"), DenialsSettings(), denial_id, "bill_patient")
+    resolved = await outbox(client, "denials.denial.resolved")
+    assert [e["patient_transfer_cents"] for e in resolved] == [15000]
 
 
-RESOLVED = "denials.denial.resolved"
+@pytest.mark.write_off_approval_cents(20000)
+async def test_a_denial_whose_adjudication_the_payer_reversed_moves_no_money(client: Any) -> None:
+    """The payer took back the adjudication the denial came from: the money is no longer denied (its corrected
+    adjudication decides, with a denial of its own if it denies again), so billing the patient or writing it
+    off would move money out of A/R that is not there to move."""
 
-
-async def undone(client: Any) -> list[dict[str, Any]]:
-    """The undo events denials emitted, in order (they share the resolutions' topic)."""
-    return [e for e in await outbox(client, RESOLVED) if "outcome" in e and "days_to_resolve" not in e]
-
-
-async def status(client: Any, denial_id: str) -> str:
-    return str((await client.get(f"/v1/denials/{denial_id}", headers=T)).json()["status"])
-
-
-async def reverse(client: Any, claim_id: str, original: str, remittance: str = "R2") -> int:
-    event = ClaimReversedV1(
-        remittance_id=remittance,
-        claim_id=claim_id,
+    (denial_id,) = await feed(client, adj("C12", 0, [("CO", "27", 15000, None)], charge=15000))
+    reversal = ClaimReversedV1(
+        remittance_id="R2",
+        claim_id="C12",
         payer_id="ACME01",
-        payer_claim_control_number="PCCN-" + claim_id,
+        payer_claim_control_number="PCCN-C12",
         reversed_paid_cents=0,
         reversed_charge_cents=-15000,
-        original_remittance_id=original,
+        original_remittance_id="R1",
     )
-    env = Envelope.wrap(event, source="/remittance", tenant_id="org-1")
     async with client.app.state.engine.begin() as conn:
-        return await on_reversed(Unit(conn, "org-1", DenialsSettings()), event, env)
-
-
-async def claim_becomes(client: Any, claim_id: str, state: str) -> None:
-    event = ClaimStatusChangedV1(
-        claim_id=claim_id, old_state="paid", new_state=state, changed_at="2026-01-05T10:00:00Z"
-    )
-    env = Envelope.wrap(event, source="/claims", tenant_id="org-1")
-    async with client.app.state.engine.begin() as conn:
-        await on_claim_status(Unit(conn, "org-1", DenialsSettings()), event, env, default_rules())
+        env = Envelope.wrap(reversal, source="/remittance", tenant_id="org-1")
+        assert await on_reversed(unit_of(conn), reversal, env) == 1
+    for body in ({"action": "bill_patient"}, {"action": "write_off", "note": "small"}):
+        r = await act(client, denial_id, body)
+        assert r.status_code == 409 and "reversed" in r.json()["detail"], r.text
+    assert await outbox(client, "denials.denial.resolved") == []
 
 
 async def test_a_payment_read_before_the_action_leaves_nothing_to_bill_or_write_off(client: Any) -> None:
@@ -149,29 +144,6 @@ async def test_a_payer_reversed_denial_the_corrected_835_denies_again_is_superse
     queue = (await client.get("/v1/denials", headers=T)).json()
     assert [d["id"] for d in queue] == [second]
     assert [e["outcome"] for e in await outbox(client, RESOLVED)] == ["superseded"]
-
-
-async def test_only_money_that_is_the_patients_is_billed_to_the_patient(client: Any) -> None:
-    """F8: an underpayment (the payer's shortfall) and a denial no rule classifies are refused with the reason;
-    a non-covered service the classification marks billable to the patient (OA-204) is billed."""
-    from denials.domain.triage import FeeSchedule
-
-    fees = FeeSchedule({("ACME01", "99213"): 12000})
-    settings = DenialsSettings()
-    env_event = adj("P8", 8000, [("CO", "45", 2000, None)], charge=10000, lines=[(10000, 8000)])
-    from denials.handlers import on_adjudicated
-
-    async with client.app.state.engine.begin() as conn:
-        env = Envelope.wrap(env_event, source="/remittance", tenant_id="org-1")
-        (under,) = await on_adjudicated(Unit(conn, "org-1", settings), env_event, default_rules(), env, fees)
-    (unknown,) = await feed(client, adj("P9", 0, [("OA", "999", 15000, None)], charge=15000))
-    (noncovered,) = await feed(client, adj("P10", 0, [("OA", "204", 15000, None)], charge=15000))
-    r = await act(client, under, {"action": "bill_patient"})
-    assert r.status_code == 409 and "underpayment" in r.json()["detail"], r.text
-    r = await act(client, unknown, {"action": "bill_patient"})
-    assert r.status_code == 409 and "not one the classification marks billable" in r.json()["detail"], r.text
-    assert (await act(client, noncovered, {"action": "bill_patient"})).json()["status"] == "billed_patient"
-    assert [e["claim_id"] for e in await outbox(client, RESOLVED)] == ["P10"]
 
 
 async def test_a_payment_released_after_its_reversal_undoes_no_move(client: Any) -> None:

@@ -73,9 +73,9 @@ class HttpAdapter:
     retries: int = 2
     backoff: float = 0.2
     breaker: CircuitBreaker = field(default_factory=CircuitBreaker)
-    # One aiohttp session per adapter, its connections kept alive (a client per call made a TLS context and a
-    # TCP connection per 270). aiohttp rather than httpx: a 270 round trip costs the API about a sixth of the
-    # CPU (bench/eligibility_api.py is bound by the API's CPU).
+    # One aiohttp session per adapter, its connections kept alive (a client per call would make a TLS context and
+    # a TCP connection per 270). aiohttp rather than httpx: its round trip costs the API less CPU, and
+    # bench/eligibility_api.py is bound by the API's CPU.
     _session: aiohttp.ClientSession | None = field(default=None, init=False, repr=False)
 
     def _http(self) -> aiohttp.ClientSession:

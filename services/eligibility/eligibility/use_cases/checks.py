@@ -1,0 +1,159 @@
+"""A real-time check: answered from a recent answer, or a 270 to the payer through the clearinghouses and its
+271 stored, normalized and announced; and the checks read back."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from rcm_shared.audit import AuditEntry
+from rcm_shared.db import GroupCommit
+from rcm_shared.errors import NotFound
+from rcm_shared.ids import new_id
+from rcm_shared.payloads.eligibility import EligibilityCheckCompletedV1
+from rcm_shared.unit import Actor, Unit, Units
+from rcm_shared.x12.sets.x270 import EligibilityResponse
+
+from eligibility.adapters.clearinghouses import AdapterError, Failover, Refused
+from eligibility.adapters.x12 import answers, pick, render_270
+from eligibility.config import EligibilitySettings
+from eligibility.domain.inquiry import CheckCreate
+from eligibility.domain.normalize import normalize
+from eligibility.repository import EligibilityRepository, NewCheck, draw_control_numbers, store_checks
+from eligibility.use_cases.cache import RecentAnswers, answer_key
+
+
+class PayerUnavailable(RuntimeError):
+    pass
+
+
+class CheckRefused(RuntimeError):
+    """The clearinghouse refused the check's 270 (4xx): the request must change before it is sent again."""
+
+    def __init__(self, clearinghouse: str, status: int, reason: str) -> None:
+        super().__init__(f"{clearinghouse} refused the 270 with {status}" + (f": {reason}" if reason else ""))
+        self.clearinghouse, self.status = clearinghouse, status
+
+
+@dataclass
+class CheckResult:
+    row: Any
+    cached: bool
+
+
+async def run_check(
+    units: Units,
+    tenant: str,
+    actor: Actor,
+    settings: EligibilitySettings,
+    failover: Failover,
+    body: CheckCreate,
+    audit: AuditEntry | None = None,
+) -> CheckResult:
+    """A check answered from a recent answer, or a 270 to the payer and its 271 stored. ``audit``: the
+    request's audit row for a new check, committed with the check's rows (``rcm_shared.web.audit_entry``)."""
+    since = datetime.now(UTC) - timedelta(seconds=settings.cache_ttl_s)
+    key = answer_key(tenant, body)
+    recent = RecentAnswers.of(units.engine)
+    if (hit := recent.get(key, since)) is not None:
+        return CheckResult(hit, cached=True)
+    async with units.read(tenant, actor) as unit:  # a miss here: the database has every process's answers
+        hit = await EligibilityRepository(unit).recent_answer(*key[1:], since)
+    if hit is not None:
+        recent.put(hit)
+        return CheckResult(hit, cached=True)
+    check_id = new_id()
+    x12_270 = render_270(settings, body, check_id.replace("-", "")[:30], await draw_control_numbers(units.engine))
+    try:
+        source, x12_271 = await failover.exchange(x12_270)
+    except Refused as exc:
+        raise CheckRefused(exc.clearinghouse, exc.status, exc.reason.strip()) from exc
+    except AdapterError as exc:
+        raise PayerUnavailable(str(exc)) from exc
+    response = pick(answers(x12_271), body.subscriber.member_id)
+    # The unit the check was asked in names its event (staged here, in the request's span); the rows go in
+    # with what other requests of this process write meanwhile (checks, audit rows): one write transaction for
+    # all of them (on SQLite one writer at a time).
+    check = new_check(
+        unit,
+        check_id,
+        response,
+        source=source,
+        request=body.model_dump(mode="json"),
+        x12_270=x12_270,
+        x12_271=x12_271,
+        member_id=body.subscriber.member_id,
+        service_date=body.service_date,
+        service_types=body.service_types,
+        npi=body.provider.npi,
+        audit=audit,
+    )
+    row = await GroupCommit.of(units.engine).submit(store_checks, check)
+    recent.put(row)  # committed
+    return CheckResult(row, cached=False)
+
+
+def new_check(
+    unit: Unit,
+    check_id: str,
+    response: EligibilityResponse,
+    *,
+    source: str,
+    request: dict[str, Any],
+    x12_270: str | None,
+    x12_271: str,
+    member_id: str,
+    service_date: Any,
+    service_types: list[str],
+    npi: str,
+    audit: AuditEntry | None = None,
+) -> NewCheck:
+    """A check's row and its ``eligibility.check_completed`` from the payer's answer, normalized."""
+    result = normalize(response)
+    values = {
+        "id": check_id,
+        "tenant_id": unit.tenant,
+        "payer_id": response.payer_id or request.get("payer_id", ""),
+        "member_id": member_id,
+        "provider_npi": npi,
+        "service_date": service_date,
+        "service_types": " ".join(service_types),
+        "status": result.status,
+        "source": source,
+        "request": request,
+        "normalized": result.as_json(),
+        "x12_270": x12_270,
+        "x12_271": x12_271,
+        "reused_check_id": None,
+        "created_at": datetime.now(UTC),
+    }
+    payload = EligibilityCheckCompletedV1(
+        check_id=check_id,
+        payer_id=values["payer_id"],
+        member_id=member_id,
+        status=result.status,
+        service_date=service_date,
+        coverage_start=result.coverage_start,
+        coverage_end=result.coverage_end,
+        plan=result.plan,
+        error_codes=[e["code"] for e in result.errors],
+    )
+    return NewCheck(values, unit.outbox.row(*unit.event(payload, check_id)), audit)
+
+
+def answer_of(row: Any, member_id: str) -> EligibilityResponse:
+    """The payer's answer a stored check holds, about the member asked for."""
+    return pick(answers(row.x12_271), member_id)
+
+
+async def get_check(unit: Unit, check_id: str) -> Any:
+    row = await EligibilityRepository(unit).check(check_id)
+    if row is None:
+        raise NotFound(f"no eligibility check {check_id}")
+    return row
+
+
+async def list_checks(unit: Unit, member: str, payer: str | None, limit: int) -> list[Any]:
+    """The member's checks, newest first (with one payer's only, given ``payer``)."""
+    return await EligibilityRepository(unit).checks_of(member, payer, limit)

@@ -1,0 +1,73 @@
+"""Recent answers (eligibility/use_cases/cache.py): a repeated check answered from memory, else from the
+database (SQLite and PostgreSQL)."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Any
+
+from eligibility_builders import T, request_body
+
+
+async def test_a_repeated_check_is_answered_from_memory_as_stored_and_from_the_database_by_another_process(
+    client: Any,
+) -> None:
+    from eligibility.use_cases.cache import RecentAnswers
+    from sqlalchemy import event
+
+    engine = client.app.state.engine
+    statements: list[str] = []
+
+    def seen(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        statements.append(statement)
+
+    first = (await client.post("/v1/eligibility/checks", json=request_body(), headers=T)).json()
+    event.listen(engine.sync_engine, "before_cursor_execute", seen)
+    try:
+        again = await client.post("/v1/eligibility/checks", json=request_body(), headers=T)
+        assert again.status_code == 200 and again.json() == {**first, "cached": True}
+        assert not [s for s in statements if s.startswith("SELECT") and "eligibility_check" in s]  # no lookup
+        RecentAnswers.of(engine)._rows.clear()  # as in another API process: the database has the answer
+        other = await client.post("/v1/eligibility/checks", json=request_body(), headers=T)
+        assert other.status_code == 200 and other.json() == {**first, "cached": True}
+        assert [s for s in statements if s.startswith("SELECT") and "eligibility_check" in s]
+    finally:
+        event.remove(engine.sync_engine, "before_cursor_execute", seen)
+    assert client.primary.calls == 1
+    # another member, or another tenant, is not answered by it
+    assert (await client.post("/v1/eligibility/checks", json=request_body("W999"), headers=T)).status_code == 201
+    org2 = {"X-Tenant-ID": "org-2"}
+    assert (await client.post("/v1/eligibility/checks", json=request_body(), headers=org2)).status_code == 201
+
+
+def test_recent_answers_keep_the_newest_active_answer_and_forget_the_expired_and_the_oldest() -> None:
+    from types import SimpleNamespace
+
+    from eligibility.use_cases.cache import RecentAnswers
+
+    def row(at: int, status: str = "active", member: str = "M1") -> Any:
+        created = datetime(2026, 11, 29, 8, 0, at, tzinfo=UTC)
+        return SimpleNamespace(
+            tenant_id="t",
+            payer_id="P",
+            member_id=member,
+            service_date=date(2026, 11, 30),
+            service_types="30",
+            status=status,
+            created_at=created,
+            id=f"{member}-{at}",
+        )
+
+    recent, key = RecentAnswers(size=2), ("t", "P", "M1", date(2026, 11, 30), "30")
+    since = datetime(2026, 11, 29, 7, tzinfo=UTC)
+    recent.put(row(10))
+    recent.put(row(5))  # older: the newer one stays
+    recent.put(row(20, "inactive"))  # only active answers are reused
+    assert recent.get(key, since).id == "M1-10"
+    assert recent.get(key, datetime(2026, 11, 29, 8, 0, 11, tzinfo=UTC)) is None  # expired: dropped
+    assert recent.get(key, since) is None
+    recent.put(row(1))
+    recent.put(row(2, member="M2"))
+    recent.put(row(3, member="M3"))  # over the size: the least recently used (M1) goes
+    assert recent.get(key, since) is None
+    assert recent.get(("t", "P", "M3", date(2026, 11, 30), "30"), since).id == "M3-3"

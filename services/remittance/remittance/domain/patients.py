@@ -16,6 +16,7 @@ import hashlib
 import json
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
 
 from rcm_shared.x12.sets.x835 import FORWARDED
 
@@ -36,6 +37,23 @@ class PatientShare:
     name: tuple[str, str | None] | None  # NM1*QC last and first name, when the 835 gave one
     entries: list[tuple[str, int]]  # patient responsibility (entry type, cents)
     due: bool = False  # due whatever payer still has to answer (a late crossover, or one taken back)
+
+
+def share_of(
+    payment: Any, entries: list[tuple[str, int]], name: tuple[str, str | None] | None = None, due: bool = False
+) -> PatientShare:
+    """The share of a stored claim payment (its claim, id, remittance, CLP02, paid and charge)."""
+    return PatientShare(
+        payment.claim_id,
+        payment.id,
+        payment.remittance_id,
+        payment.status_code,
+        payment.paid_cents,
+        payment.charge_cents,
+        name,
+        entries,
+        due,
+    )
 
 
 def waits_for_another_payer(share: PatientShare, next_payer_id: str | None) -> bool:

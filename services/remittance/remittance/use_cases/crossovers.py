@@ -10,7 +10,7 @@ from rcm_shared.unit import Unit
 from rcm_shared.x12.sets.x835 import ClaimPayment
 
 from remittance.domain.crossover import PENDING, AnsweredMeanwhile, EarlyAnswer, Forwarded
-from remittance.domain.patients import PatientShare
+from remittance.domain.patients import share_of
 from remittance.repository.crossovers import CrossoverRepository
 from remittance.use_cases.patient_ledger import post_shares
 
@@ -81,19 +81,6 @@ async def release_late(unit: Unit, as_of: date, wait_days: int, now: datetime) -
     if not late:
         return []
     entries = await repo.patient_share([p.id for p in late])
-    shares = [
-        PatientShare(
-            p.claim_id,
-            p.id,
-            p.remittance_id,
-            p.status_code,
-            p.paid_cents,
-            p.charge_cents,
-            None,
-            entries[p.id],
-            due=True,
-        )
-        for p in late
-    ]
+    shares = [share_of(p, entries[p.id], due=True) for p in late]
     await post_shares(unit, shares, now)
     return sorted({p.claim_id for p in late})

@@ -10,7 +10,7 @@ from typing import Any
 from rcm_shared.unit import Unit
 
 from remittance.domain.matching import match_line, stored_service
-from remittance.domain.patients import PatientShare
+from remittance.domain.patients import share_of
 from remittance.repository.billed import BilledRepository
 from remittance.repository.ledger import LedgerRepository
 from remittance.repository.reviews import ReviewRepository
@@ -55,19 +55,10 @@ async def reconcile_late_claims(unit: Unit, claim_ids: set[str], now: datetime) 
         for payment_id, entry_type, amount in await ledger.patient_entries(list(entries)):
             if amount:
                 entries[payment_id].append((entry_type, amount))
-        shares = [
-            PatientShare(
-                p.claim_id,
-                p.id,
-                p.remittance_id,
-                p.status_code,
-                p.paid_cents,
-                p.charge_cents,
-                (p.held_patient_last_name, p.held_patient_first_name) if p.held_patient_last_name else None,
-                entries[p.id],
-            )
-            for p in late
-        ]
+        shares = []
+        for p in late:
+            name = (p.held_patient_last_name, p.held_patient_first_name) if p.held_patient_last_name else None
+            shares.append(share_of(p, entries[p.id], name))
         await post_shares(unit, shares, now)
         await ledger.mark_matched([p.id for p in late])
     done = [i.id for i in items if i.kind == "unmatched_claim" or i.claim_id not in unmatched]

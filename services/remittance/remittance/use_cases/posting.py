@@ -21,7 +21,7 @@ from rcm_shared.x12.sets.x835 import ClaimPayment, Item835, PaymentHeader, Provi
 from sqlalchemy.ext.asyncio import AsyncTransaction
 
 from remittance.adapters.x12 import held_set_x12
-from remittance.domain import crossover, events
+from remittance.domain import crossover
 from remittance.domain.matching import match_line
 from remittance.domain.patients import PatientShare
 from remittance.domain.posting import (
@@ -41,7 +41,7 @@ from remittance.repository.deposits import DepositRepository
 from remittance.repository.ledger import LedgerRepository
 from remittance.repository.remittances import RemittanceRepository
 from remittance.repository.reviews import ReviewRepository
-from remittance.use_cases import crossovers
+from remittance.use_cases import crossovers, events
 from remittance.use_cases.patient_ledger import post_patient_share, post_shares
 from remittance.use_cases.reversals import pair_earlier_reversals, reversal
 

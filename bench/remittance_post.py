@@ -107,8 +107,8 @@ async def child(url: str, schema: str, path: str, n: int) -> dict[str, float]:
     from rcm_shared.runtime import tune_gc
     from rcm_shared.testing import migrate
     from remittance.config import RemittanceSettings
-    from remittance.handlers import ingest_835
     from remittance.models import billed_claim, billed_line
+    from remittance.use_cases.ingestion import ingest_835
     from sqlalchemy import insert
 
     await migrate(ROOT / "services" / "remittance", url, schema)

@@ -118,8 +118,8 @@ async def test_denied_claim_is_resubmitted_as_a_frequency_7_claim(
     from denials.models import denial
     from denials.use_cases.actions import act
     from rcm_shared import unit as uow
-    from remittance.handlers import ingest_835
     from remittance.models import bus as remittance_bus
+    from remittance.use_cases.ingestion import ingest_835
 
     # 1. Claims: charge entry, submission, the payer's 277CA acceptance with its claim control number.
     async with engines["claims"].begin() as conn:

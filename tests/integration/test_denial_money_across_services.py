@@ -165,7 +165,7 @@ async def accepted_claim(stack: Stack) -> str:
 
 
 async def post_835(stack: Stack, tmp_path: Path, claim_id: str, trace: str, *, paid: bool) -> None:
-    from remittance.handlers import ingest_835
+    from remittance.use_cases.ingestion import ingest_835
 
     path = tmp_path / f"{trace}.835"
     path.write_bytes(answer_835(claim_id, trace, paid=paid))

@@ -65,7 +65,7 @@ async def _seed(name: str, client: Any, db: Any, auth: dict[str, str]) -> dict[s
         # the patient side: an account whose claims' patient responsibility is due, and its statement
         from builders import standard_file
         from rcm_shared.payloads.claims import ClaimStatusChangedV1
-        from remittance.handlers import on_claim_status_changed
+        from remittance.use_cases.billed_claims import on_claim_status_changed
 
         engine = create_engine(db.url, schema=db.schema)
         async with engine.begin() as conn:

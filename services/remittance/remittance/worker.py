@@ -1,4 +1,5 @@
-"""The remittance consumer worker: `python -m remittance.worker` (outbox relay + inbox consumer)."""
+"""The remittance consumer worker: `python -m remittance.worker` (outbox relay, inbox consumer, the inbound
+835 folder)."""
 
 from __future__ import annotations
 
@@ -6,9 +7,9 @@ from rcm_shared.bus.worker import WorkerSpec, run_worker
 from rcm_shared.logging import configure_logging
 from rcm_shared.runtime import run
 
+from remittance.background import watch
 from remittance.config import get_settings
 from remittance.consumers import registry
-from remittance.inbound import watch
 from remittance.models import bus
 
 

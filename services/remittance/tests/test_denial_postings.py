@@ -14,9 +14,10 @@ import pytest
 from rcm_shared.db import create_engine
 from rcm_shared.payloads.denials import DenialResolvedV1
 from rcm_shared.testing import app_client
-from remittance.denial_postings import on_denial_resolved
 from remittance.models import bus, denial_posting, patient_ledger
-from remittance.patients import outbox
+from remittance.use_cases import service_units
+from remittance.use_cases.denial_postings import on_denial_resolved
+from remittance.use_cases.ingestion import ACTOR
 from sqlalchemy import func, select
 
 sys.path.insert(0, str(Path(__file__).parent))
@@ -56,7 +57,7 @@ def resolved(denial_id: str, claim_id: str, outcome: str, **money: int) -> Denia
 
 async def deliver(engine: Any, event: DenialResolvedV1) -> None:
     async with engine.begin() as conn:
-        await on_denial_resolved(conn, outbox(""), "org-1", event)
+        await on_denial_resolved(service_units().on(conn, "org-1", ACTOR), event)
 
 
 async def denied_835(client: Any, engine: Any) -> None:

@@ -15,8 +15,8 @@ from rcm_shared.config import KafkaSettings
 from rcm_shared.db import create_engine
 from rcm_shared.payloads.claims import BilledLine, ClaimStatusChangedV1
 from rcm_shared.testing import app_client
-from remittance.handlers import on_claim_status_changed
 from remittance.models import bus, claim_payment, patient_ledger
+from remittance.use_cases.billed_claims import on_claim_status_changed
 from sqlalchemy import func, select, update
 
 sys.path.insert(0, str(Path(__file__).parent))
@@ -132,7 +132,7 @@ async def test_deductible_coinsurance_copay_to_the_balance_the_statement_and_its
     assert a2["balance_cents"] == 3500  # deductible 10 + coinsurance 10 (PCN0001), copay 15 (PCN0002)
     assert {c["claim_id"]: c["balance_cents"] for c in a2["claims"]} == {"PCN0001": 2000, "PCN0002": 1500}
 
-    from remittance.patients import cycle_day
+    from remittance.domain.patients import cycle_day
 
     today = datetime.now(UTC).date()  # the balances were posted today: a statement as of today has them all
     cycle = await client.post(
@@ -466,8 +466,8 @@ async def test_two_statement_runs_at_once_post_a_late_crossover_share_once(stack
     """Two runs (two operators, a retry) find the same late crossover: the second finds it held by the first
     (row lock) and leaves it to it, posting nothing."""
     client, engine = stack
-    from remittance import crossover
-    from remittance.patients import outbox
+    from remittance.use_cases import crossovers, service_units
+    from remittance.use_cases.ingestion import ACTOR
 
     await billed(engine, "XO4", "A6", payer_id="MCRB1")
     now = datetime.now(UTC)
@@ -477,8 +477,10 @@ async def test_two_statement_runs_at_once_post_a_late_crossover_share_once(stack
     async with engine.connect() as first, engine.connect() as second:
         await first.begin()
         await second.begin()
-        assert await crossover.release_late(first, outbox(""), "org-1", now.date(), 30, now) == ["XO4"]
-        racing = asyncio.create_task(crossover.release_late(second, outbox(""), "org-1", now.date(), 30, now))
+        assert await crossovers.release_late(service_units().on(first, "org-1", ACTOR), now.date(), 30, now) == ["XO4"]
+        racing = asyncio.create_task(
+            crossovers.release_late(service_units().on(second, "org-1", ACTOR), now.date(), 30, now)
+        )
         await asyncio.sleep(0.5)  # the second run meets the payment's row lock
         await first.commit()
         assert await racing == []
@@ -493,8 +495,8 @@ async def test_a_crossover_answer_posted_while_a_run_releases_the_share_takes_it
     before the run commits: the posting waits for the run, sees the share released and takes it back, so the
     patient is not billed the coinsurance the Medigap plan paid."""
     client, engine = stack
-    from remittance import crossover
-    from remittance.patients import outbox
+    from remittance.use_cases import crossovers, service_units
+    from remittance.use_cases.ingestion import ACTOR
 
     await billed(engine, "XO8", "A9", payer_id="MCRB1")
     now = datetime.now(UTC)
@@ -504,7 +506,7 @@ async def test_a_crossover_answer_posted_while_a_run_releases_the_share_takes_it
     medigap = interchange((header("EFTG8", "20.00", payer_id="MGAP1"), [_crossover_answer("XO8")], []), isa=2)
     async with engine.connect() as run:
         await run.begin()
-        assert await crossover.release_late(run, outbox(""), "org-1", now.date(), 30, now) == ["XO8"]
+        assert await crossovers.release_late(service_units().on(run, "org-1", ACTOR), now.date(), 30, now) == ["XO8"]
         posting = asyncio.create_task(client.post("/v1/remittances", content=medigap, headers=X12))
         await asyncio.sleep(0.5)  # the posting meets the payment's row lock
         await run.commit()
@@ -519,8 +521,8 @@ async def test_a_run_leaves_a_crossover_share_to_the_answer_being_posted(stack: 
     """The Medigap plan's 835 is being posted (it has read the forwarded payment) when a statement run looks
     for late crossovers: the run leaves that payment to the posting, without waiting for it."""
     client, engine = stack
-    from remittance import crossover
-    from remittance.patients import outbox
+    from remittance.use_cases import crossovers, service_units
+    from remittance.use_cases.ingestion import ACTOR
 
     await billed(engine, "XO9", "A8", payer_id="MCRB1")
     now = datetime.now(UTC)
@@ -529,9 +531,9 @@ async def test_a_run_leaves_a_crossover_share_to_the_answer_being_posted(stack: 
     assert (await client.post("/v1/remittances", content=medicare, headers=X12)).status_code == 201
     async with engine.connect() as posting, engine.connect() as run:
         await posting.begin()
-        assert list(await crossover.waiting(posting, "org-1", ["XO9"], "MGAP1")) == ["XO9"]
+        assert list(await crossovers.waiting(service_units().on(posting, "org-1", ACTOR), ["XO9"], "MGAP1")) == ["XO9"]
         await run.begin()
-        released = crossover.release_late(run, outbox(""), "org-1", now.date(), 30, now)
+        released = crossovers.release_late(service_units().on(run, "org-1", ACTOR), now.date(), 30, now)
         assert await asyncio.wait_for(released, 10) == []
         await run.commit()
         await posting.rollback()
@@ -610,7 +612,7 @@ async def test_a_crossover_answered_while_the_forwarding_835_was_held_is_not_bil
     answer posts as an ordinary payment. Releasing Medicare's 835 finds that answer: the forwarded payment
     is answered at once, so no late run bills the patient the coinsurance the Medigap plan paid, and the
     claim's totals count each dollar once."""
-    from remittance import review
+    from remittance.use_cases import review
 
     client, engine = stack
     await billed(engine, "XO7", "A2", payer_id="MCRB1")

@@ -18,8 +18,6 @@ from rcm_shared.db import create_engine
 from rcm_shared.payloads.claims import ClaimStatusChangedV1
 from rcm_shared.testing import app_client, enum_of
 from rcm_shared.x12.sets.x835 import ProviderAdjustment
-from remittance import review
-from remittance.handlers import ingest_835, on_claim_status_changed, record_deposit
 from remittance.models import (
     audit,
     bus,
@@ -31,6 +29,10 @@ from remittance.models import (
     remittance,
     review_item,
 )
+from remittance.use_cases import review, service_units
+from remittance.use_cases.billed_claims import on_claim_status_changed
+from remittance.use_cases.deposits import record_deposit
+from remittance.use_cases.ingestion import ACTOR, ingest_835
 from sqlalchemy import func, select
 
 sys.path.insert(0, str(Path(__file__).parent))
@@ -201,7 +203,8 @@ async def test_two_releases_at_once_post_once(engine: Any, tmp_path: Path) -> No
 async def test_a_corrected_file_dropped_in_the_inbound_folder_supersedes_the_held_one(
     engine: Any, tmp_path: Path
 ) -> None:
-    from remittance.inbound import Seen, scan_once
+    from remittance.adapters.inbound import Seen
+    from remittance.background import scan_once
 
     folder = tmp_path / "inbound"
     folder.mkdir()
@@ -242,8 +245,8 @@ async def test_a_held_set_shows_the_claim_that_does_not_foot_and_its_plbs(engine
     )
     assert held.status == "held"
     async with engine.connect() as conn:
-        contents = await review.held_contents(conn, TENANT, held.remittance_id)
-        assert await review.held_contents(conn, "org-2", held.remittance_id) is None
+        contents = await review.held_contents(service_units().on(conn, TENANT, ACTOR), held.remittance_id)
+        assert await review.held_contents(service_units().on(conn, "org-2", ACTOR), held.remittance_id) is None
     assert contents is not None
     assert [(c.claim_id, c.off_by_cents) for c in contents.claims] == [("PCN0001", 0), ("PCN0009", 1000)]
     assert [(p.reason, p.reference, p.amount_cents) for p in contents.provider_adjustments] == [("WO", "ICN0999", 500)]

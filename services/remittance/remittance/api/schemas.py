@@ -8,7 +8,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from remittance.review import HeldClaim, HeldPlb
+from remittance.domain.held import HeldClaim, HeldPlb
 
 # The values a list filter accepts, so that the OpenAPI names them and an unknown one is refused (422) rather
 # than answered with an empty list (remittance.models says where each is written).

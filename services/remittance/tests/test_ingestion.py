@@ -16,7 +16,6 @@ from rcm_shared.db import create_engine
 from rcm_shared.payloads.claims import BilledLine, ClaimStatusChangedV1
 from rcm_shared.x12.errors import X12Error
 from rcm_shared.x12.sets.x835 import ProviderAdjustment
-from remittance.handlers import ingest_835, on_claim_status_changed, on_claim_status_changes, record_deposit
 from remittance.models import (
     billed_claim,
     billed_line,
@@ -28,7 +27,12 @@ from remittance.models import (
     review_item,
     service_payment,
 )
-from remittance.repository import RemittanceRepository
+from remittance.repository.deposits import DepositRepository
+from remittance.repository.ledger import LedgerRepository
+from remittance.repository.remittances import RemittanceRepository
+from remittance.use_cases.billed_claims import on_claim_status_changed, on_claim_status_changes
+from remittance.use_cases.deposits import record_deposit
+from remittance.use_cases.ingestion import ingest_835
 from sqlalchemy import func, select
 
 sys.path.insert(0, str(Path(__file__).parent))
@@ -354,26 +358,26 @@ async def test_a_payment_posted_before_its_claim_matches_the_billed_line_by_the_
 async def test_crash_mid_file_then_retry_gives_the_uninterrupted_ledger(
     engine: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import remittance.handlers as handlers
+    from remittance.use_cases import posting
 
     claims = [paid_claim(f"PCN{i:04d}", f"ICN{i}") for i in range(1, 8)]  # batch_size=2: four batches
     data = interchange((header("EFT0100", "560.00"), claims, []))
-    original = handlers._Poster._post_claims
+    original = posting.Poster._post_claims
     calls = 0
 
-    async def crash_on_third_batch(self: Any, conn: Any, batch: Any) -> None:
+    async def crash_on_third_batch(self: Any, batch: Any) -> None:
         nonlocal calls
         calls += 1
         if calls == 3:
             raise ConnectionError("worker killed mid-file")
-        await original(self, conn, batch)
+        await original(self, batch)
 
-    monkeypatch.setattr(handlers._Poster, "_post_claims", crash_on_third_batch)
+    monkeypatch.setattr(posting.Poster, "_post_claims", crash_on_third_batch)
     with pytest.raises(ConnectionError):
         await ingest(engine, data, tmp_path)
     for table in (remittance, claim_payment, ledger_entry, bus.outbox):
         assert await count(engine, table) == 0  # nothing half-written
-    monkeypatch.setattr(handlers._Poster, "_post_claims", original)
+    monkeypatch.setattr(posting.Poster, "_post_claims", original)
     (result,) = await ingest(engine, data, tmp_path)
     assert result.status == "posted" and await count(engine, claim_payment) == 7
     assert (
@@ -421,7 +425,7 @@ async def test_deposits_match_and_reconcile(engine: Any, tmp_path: Path) -> None
     )
     (unmatched_835,) = await ingest(engine, standard_file(trace="EFT0002", isa=2), tmp_path, "b.835")
     async with engine.connect() as conn:
-        deposits, remits = await RemittanceRepository(conn, TENANT).reconciliation()
+        deposits, remits = await DepositRepository(conn, TENANT).reconciliation()
     assert [d.trace_number for d in deposits] == [stray.trace_number]
     assert [r.id for r in remits] == [unmatched_835.remittance_id]
     assert posted.remittance_id not in [r.id for r in remits]
@@ -433,11 +437,12 @@ async def test_tenants_never_see_each_other(engine: Any, tmp_path: Path) -> None
     assert theirs.status == "posted"  # the same file for another organization is not a duplicate
     async with engine.connect() as conn:
         assert await RemittanceRepository(conn, "org-b").get_remittance(mine.remittance_id) is None
-        assert len(await RemittanceRepository(conn, "org-a").claim_payments(claim_id="PCN0001")) == 1
+        assert len(await LedgerRepository(conn, "org-a").claim_payments(claim_id="PCN0001")) == 1
 
 
 async def test_inbound_folder_ingests_then_moves_files(engine: Any, tmp_path: Path) -> None:
-    from remittance.inbound import Seen, scan_once
+    from remittance.adapters.inbound import Seen
+    from remittance.background import scan_once
 
     folder = tmp_path / "inbound"
     folder.mkdir()
@@ -511,7 +516,7 @@ async def test_status_events_applied_together_store_what_one_at_a_time_stores(en
 
 
 def test_an_inbound_file_is_taken_once_unchanged_for_the_settle_time() -> None:
-    from remittance.inbound import Seen
+    from remittance.adapters.inbound import Seen
 
     seen, path, settle = Seen(), Path("a.835"), 1.0
     assert not seen.settled(path, (100, 1), now=10.0, settle=settle)  # first look

@@ -108,6 +108,7 @@ async def child(url: str, schema: str, path: str, n: int) -> dict[str, float]:
     from rcm_shared.testing import migrate
     from remittance.config import RemittanceSettings
     from remittance.models import billed_claim, billed_line
+    from remittance.use_cases import service_units
     from remittance.use_cases.ingestion import ingest_835
     from sqlalchemy import insert
 
@@ -150,7 +151,7 @@ async def child(url: str, schema: str, path: str, n: int) -> dict[str, float]:
                 ],
             )
     start = time.perf_counter()
-    (result,) = await ingest_835(engine, Path(path), tenant="bench", batch_size=1000)
+    (result,) = await ingest_835(service_units(engine), Path(path), tenant="bench", batch_size=1000)
     seconds = time.perf_counter() - start
     assert result.status == "posted" and result.claim_count == n, result
     await engine.dispose()

@@ -9,7 +9,7 @@ import httpx
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
-from eligibility.clearinghouse import Failover, HttpAdapter
+from eligibility.adapters.clearinghouses import Failover, HttpAdapter
 from rcm_shared.testing import app_client
 from sandbox.main import create_app as sandbox_app
 

@@ -119,6 +119,7 @@ async def test_denied_claim_is_resubmitted_as_a_frequency_7_claim(
     from denials.use_cases.actions import act
     from rcm_shared import unit as uow
     from remittance.models import bus as remittance_bus
+    from remittance.use_cases import service_units
     from remittance.use_cases.ingestion import ingest_835
 
     # 1. Claims: charge entry, submission, the payer's 277CA acceptance with its claim control number.
@@ -140,7 +141,7 @@ async def test_denied_claim_is_resubmitted_as_a_frequency_7_claim(
     # 2. Remittance: the payer's 835 denies it (CO-197, no authorization).
     (tmp_path / "denial.835").write_bytes(denial_835(claim_id, "PCCN0001"))
     (posted,) = await ingest_835(
-        engines["remittance"], tmp_path / "denial.835", tenant=TENANT, topic_prefix=kafka.topic_prefix
+        service_units(engines["remittance"], kafka.topic_prefix), tmp_path / "denial.835", tenant=TENANT
     )
     assert posted.status == "posted"
     assert await relay(engines["remittance"], remittance_bus, kafka, "remittance") == 1

@@ -165,11 +165,12 @@ async def accepted_claim(stack: Stack) -> str:
 
 
 async def post_835(stack: Stack, tmp_path: Path, claim_id: str, trace: str, *, paid: bool) -> None:
+    from remittance.use_cases import service_units
     from remittance.use_cases.ingestion import ingest_835
 
     path = tmp_path / f"{trace}.835"
     path.write_bytes(answer_835(claim_id, trace, paid=paid))
-    (posted,) = await ingest_835(stack.engines["remittance"], path, tenant=TENANT)
+    (posted,) = await ingest_835(service_units(stack.engines["remittance"]), path, tenant=TENANT)
     assert posted.status == "posted", posted
 
 

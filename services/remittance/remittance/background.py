@@ -27,12 +27,11 @@ log = logging.getLogger(__name__)
 
 
 async def scan_once(
-    units: Units | AsyncEngine,
+    units: Units,
     folder: Path,
     tenant: str,
     batch_size: int,
     seen: Seen,
-    topic_prefix: str = "",
     settle: float = 0.0,
 ) -> int:
     """Ingests the files that have settled: unchanged since an earlier look at least ``settle`` s ago (with
@@ -49,7 +48,7 @@ async def scan_once(
         try:
             # an 835 carries no trace context: each file starts a trace of its postings and their events
             with root_span("ingest 835 file", **{"rcm.file": path.name}):
-                results = await ingest_835(units, path, tenant=tenant, batch_size=batch_size, topic_prefix=topic_prefix)
+                results = await ingest_835(units, path, tenant=tenant, batch_size=batch_size)
         except X12Error as exc:
             move(path, folder / "failed", error=str(exc))
             log.warning("inbound file refused", extra={"file": path.name, "error": exc})

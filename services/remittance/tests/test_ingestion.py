@@ -30,6 +30,7 @@ from remittance.models import (
 from remittance.repository.deposits import DepositRepository
 from remittance.repository.ledger import LedgerRepository
 from remittance.repository.remittances import RemittanceRepository
+from remittance.use_cases import service_units
 from remittance.use_cases.billed_claims import on_claim_status_changed, on_claim_status_changes
 from remittance.use_cases.deposits import record_deposit
 from remittance.use_cases.ingestion import ingest_835
@@ -53,7 +54,7 @@ async def engine(db_factory: Any) -> Any:
 async def ingest(engine: Any, data: bytes, tmp_path: Path, name: str = "in.835", tenant: str = TENANT) -> list[Any]:
     path = tmp_path / name
     path.write_bytes(data)
-    return await ingest_835(engine, path, tenant=tenant, batch_size=2)
+    return await ingest_835(service_units(engine), path, tenant=tenant, batch_size=2)
 
 
 async def rows(engine: Any, table: Any, *where: Any) -> list[Any]:
@@ -108,7 +109,8 @@ async def test_same_file_twice_sequentially_and_concurrently_posts_once(engine: 
     (tmp_path / "x.835").write_bytes(data2)
     (tmp_path / "y.835").write_bytes(data2)
     results = await asyncio.gather(
-        ingest_835(engine, tmp_path / "x.835", tenant=TENANT), ingest_835(engine, tmp_path / "y.835", tenant=TENANT)
+        ingest_835(service_units(engine), tmp_path / "x.835", tenant=TENANT),
+        ingest_835(service_units(engine), tmp_path / "y.835", tenant=TENANT),
     )
     assert sorted(r[0].status for r in results) == ["duplicate", "posted"]
     assert await count(engine, remittance) == 2
@@ -400,10 +402,10 @@ async def test_crash_mid_file_then_retry_gives_the_uninterrupted_ledger(
 async def test_every_sample_835_posts_and_balances_or_is_refused(engine: Any, name: str, outcome: Any) -> None:
     if isinstance(outcome, str):
         with pytest.raises(X12Error, match=outcome.replace("(", r"\(").replace(")", r"\)")):
-            await ingest_835(engine, SAMPLES / name, tenant=TENANT)
+            await ingest_835(service_units(engine), SAMPLES / name, tenant=TENANT)
         assert await count(engine, remittance) == 0
         return
-    (result,) = await ingest_835(engine, SAMPLES / name, tenant=TENANT)
+    (result,) = await ingest_835(service_units(engine), SAMPLES / name, tenant=TENANT)
     assert (result.status, result.claim_count, result.total_paid_cents) == outcome
     async with engine.connect() as conn:
         paid = await conn.scalar(
@@ -416,12 +418,16 @@ async def test_every_sample_835_posts_and_balances_or_is_refused(engine: Any, na
 
 async def test_deposits_match_and_reconcile(engine: Any, tmp_path: Path) -> None:
     early = await record_deposit(
-        engine, tenant=TENANT, trace_number="EFT0001", amount_cents=13500, deposit_date=date(2026, 11, 21)
+        service_units(engine),
+        tenant=TENANT,
+        trace_number="EFT0001",
+        amount_cents=13500,
+        deposit_date=date(2026, 11, 21),
     )
     assert early.remittance_id is None  # the 835 has not arrived yet
     (posted,) = await ingest(engine, standard_file(), tmp_path)
     stray = await record_deposit(
-        engine, tenant=TENANT, trace_number="EFT9999", amount_cents=100, deposit_date=date(2026, 11, 21)
+        service_units(engine), tenant=TENANT, trace_number="EFT9999", amount_cents=100, deposit_date=date(2026, 11, 21)
     )
     (unmatched_835,) = await ingest(engine, standard_file(trace="EFT0002", isa=2), tmp_path, "b.835")
     async with engine.connect() as conn:
@@ -449,8 +455,10 @@ async def test_inbound_folder_ingests_then_moves_files(engine: Any, tmp_path: Pa
     (folder / "good.835").write_bytes(standard_file())
     (folder / "bad.835").write_bytes(b"not an 835 at all")
     seen = Seen()
-    assert await scan_once(engine, folder, TENANT, 500, seen) == 0  # first look: sizes noted, files may be growing
-    assert await scan_once(engine, folder, TENANT, 500, seen) == 1
+    assert (
+        await scan_once(service_units(engine), folder, TENANT, 500, seen) == 0
+    )  # first look: sizes noted, files may be growing
+    assert await scan_once(service_units(engine), folder, TENANT, 500, seen) == 1
     assert (folder / "processed" / "good.835").exists() and not (folder / "good.835").exists()
     error = (folder / "failed" / "bad.835.error.txt").read_text()
     assert "does not start with an ISA segment" in error

@@ -612,7 +612,7 @@ async def test_a_crossover_answered_while_the_forwarding_835_was_held_is_not_bil
     answer posts as an ordinary payment. Releasing Medicare's 835 finds that answer: the forwarded payment
     is answered at once, so no late run bills the patient the coinsurance the Medigap plan paid, and the
     claim's totals count each dollar once."""
-    from remittance.use_cases import review
+    from remittance.use_cases import review, service_units
 
     client, engine = stack
     await billed(engine, "XO7", "A2", payer_id="MCRB1")
@@ -624,7 +624,7 @@ async def test_a_crossover_answered_while_the_forwarding_835_was_held_is_not_bil
     medigap = interchange((header("EFTG7", "20.00", payer_id="MGAP1"), [_crossover_answer("XO7")], []), isa=2)
     assert (await client.post("/v1/remittances", content=medigap, headers=X12)).status_code == 201
     decision = review.Decision("biller.ann", "EOB checked: 10.00 withheld")
-    await review.release(engine, tenant="org-1", remittance_id=held["remittance_id"], decision=decision)
+    await review.release(service_units(engine), tenant="org-1", remittance_id=held["remittance_id"], decision=decision)
 
     posted = await postings(client, "XO7")
     by_status = {p["status_code"]: p for p in posted["payments"]}

@@ -52,7 +52,7 @@ async def engine(db_factory: Any) -> Any:
 async def ingest(engine: Any, data: bytes, tmp_path: Path, name: str, tenant: str = TENANT) -> Any:
     path = tmp_path / name
     path.write_bytes(data)
-    (result,) = await ingest_835(engine, path, tenant=tenant, batch_size=2)
+    (result,) = await ingest_835(service_units(engine), path, tenant=tenant, batch_size=2)
     return result
 
 
@@ -97,11 +97,13 @@ async def test_a_held_835_lists_why_and_a_release_posts_it_once_with_the_events_
     assert row.imbalance_cents == -1000 and row.hold_reasons[0].startswith("BPR02 125.00 does not equal")
     assert await count(engine, claim_payment) == 0 and await count(engine, bus.outbox) == 0
     await record_deposit(
-        engine, tenant=TENANT, trace_number="EFT0100", amount_cents=12500, deposit_date=row.payment_date
+        service_units(engine), tenant=TENANT, trace_number="EFT0100", amount_cents=12500, deposit_date=row.payment_date
     )
 
     decision = review.Decision("biller.ann", "EOB checked: 10.00 recouped for ICN0999, PLB missing from the file")
-    released = await review.release(engine, tenant=TENANT, remittance_id=held.remittance_id, decision=decision)
+    released = await review.release(
+        service_units(engine), tenant=TENANT, remittance_id=held.remittance_id, decision=decision
+    )
     assert (released.status, released.claim_count) == ("posted", 2)
     (row,) = await rows(engine, remittance, remittance.c.id == held.remittance_id)
     assert (row.status, row.review_decision, row.reviewed_by) == ("posted", "released", "biller.ann")
@@ -121,7 +123,7 @@ async def test_a_held_835_lists_why_and_a_release_posts_it_once_with_the_events_
 
     # nothing is posted twice: a second release, the same file again, the same TRN again
     with pytest.raises(review.ReviewError) as again:
-        await review.release(engine, tenant=TENANT, remittance_id=held.remittance_id, decision=decision)
+        await review.release(service_units(engine), tenant=TENANT, remittance_id=held.remittance_id, decision=decision)
     assert again.value.status == 409 and "released by biller.ann" in again.value.detail
     assert (await ingest(engine, short_paid(), tmp_path, "again.835")).status == "duplicate"
     assert (await ingest(engine, corrected(), tmp_path, "late.835")).status == "duplicate"  # a posted TRN
@@ -132,7 +134,7 @@ async def test_a_held_835_lists_why_and_a_release_posts_it_once_with_the_events_
 async def test_a_rejected_835_stays_unposted_with_the_note_and_cannot_be_released(engine: Any, tmp_path: Path) -> None:
     held = await ingest(engine, short_paid(), tmp_path, "held.835")
     decision = review.Decision("biller.bob", "payer called: corrected 835 on its way, do not post this one")
-    await review.reject(engine, tenant=TENANT, remittance_id=held.remittance_id, decision=decision)
+    await review.reject(service_units(engine), tenant=TENANT, remittance_id=held.remittance_id, decision=decision)
     (row,) = await rows(engine, remittance, remittance.c.id == held.remittance_id)
     assert (row.status, row.review_decision, row.reviewed_by, row.review_note) == (
         "rejected",
@@ -147,10 +149,10 @@ async def test_a_rejected_835_stays_unposted_with_the_note_and_cannot_be_release
     assert item.status == "resolved" and item.note == f"rejected: {decision.note}"
     for decide in (review.release, review.reject):
         with pytest.raises(review.ReviewError) as refused:
-            await decide(engine, tenant=TENANT, remittance_id=held.remittance_id, decision=decision)
+            await decide(service_units(engine), tenant=TENANT, remittance_id=held.remittance_id, decision=decision)
         assert refused.value.status == 409
     with pytest.raises(review.ReviewError) as missing:
-        await review.release(engine, tenant="org-2", remittance_id=held.remittance_id, decision=decision)
+        await review.release(service_units(engine), tenant="org-2", remittance_id=held.remittance_id, decision=decision)
     assert missing.value.status == 404  # another organization's remittance is not there
 
 
@@ -160,7 +162,9 @@ async def test_the_payers_corrected_835_for_the_same_trace_supersedes_the_held_o
 ) -> None:
     held = await ingest(engine, short_paid(), tmp_path, "held.835")
     if rejected_first:
-        await review.reject(engine, tenant=TENANT, remittance_id=held.remittance_id, decision=review.Decision("a", "b"))
+        await review.reject(
+            service_units(engine), tenant=TENANT, remittance_id=held.remittance_id, decision=review.Decision("a", "b")
+        )
     fixed = await ingest(engine, corrected(), tmp_path, "corrected.835")
     assert (fixed.status, fixed.supersedes) == ("posted", held.remittance_id)
     (old,) = await rows(engine, remittance, remittance.c.id == held.remittance_id)
@@ -181,7 +185,7 @@ async def test_the_payers_corrected_835_for_the_same_trace_supersedes_the_held_o
     assert (await ingest(engine, corrected(isa=3), tmp_path, "corrected-again.835")).status == "duplicate"
     with pytest.raises(review.ReviewError) as refused:
         await review.release(
-            engine, tenant=TENANT, remittance_id=held.remittance_id, decision=review.Decision("a", "b")
+            service_units(engine), tenant=TENANT, remittance_id=held.remittance_id, decision=review.Decision("a", "b")
         )
     assert refused.value.status == 409 and "superseded" in refused.value.detail
     assert await count(engine, claim_payment) == 2 and await count(engine, bus.outbox) == outbox
@@ -191,7 +195,12 @@ async def test_two_releases_at_once_post_once(engine: Any, tmp_path: Path) -> No
     held = await ingest(engine, short_paid(), tmp_path, "held.835")
     outcomes = await asyncio.gather(
         *(
-            review.release(engine, tenant=TENANT, remittance_id=held.remittance_id, decision=review.Decision(who, "x"))
+            review.release(
+                service_units(engine),
+                tenant=TENANT,
+                remittance_id=held.remittance_id,
+                decision=review.Decision(who, "x"),
+            )
             for who in ("ann", "bob")
         ),
         return_exceptions=True,
@@ -211,10 +220,10 @@ async def test_a_corrected_file_dropped_in_the_inbound_folder_supersedes_the_hel
     (folder / "a.835").write_bytes(short_paid())
     seen = Seen()
     for _look in range(2):  # the first look notes the file, the second takes it
-        await scan_once(engine, folder, TENANT, 500, seen)
+        await scan_once(service_units(engine), folder, TENANT, 500, seen)
     (folder / "b.835").write_bytes(corrected())
     for _look in range(2):
-        await scan_once(engine, folder, TENANT, 500, seen)
+        await scan_once(service_units(engine), folder, TENANT, 500, seen)
     assert sorted(p.name for p in (folder / "processed").iterdir()) == ["a.835", "b.835"]
     assert sorted(r.status for r in await rows(engine, remittance)) == ["posted", "superseded"]
     assert await count(engine, claim_payment) == 2
@@ -230,7 +239,10 @@ async def test_a_correction_that_does_not_balance_either_is_held_in_place_of_the
     assert statuses == {first.remittance_id: "superseded", second.remittance_id: "held"}
     assert await count(engine, held_set) == 2
     released = await review.release(
-        engine, tenant=TENANT, remittance_id=second.remittance_id, decision=review.Decision("a", "checked")
+        service_units(engine),
+        tenant=TENANT,
+        remittance_id=second.remittance_id,
+        decision=review.Decision("a", "checked"),
     )
     assert released.status == "posted" and await count(engine, claim_payment) == 2
 
@@ -264,7 +276,7 @@ async def test_an_amount_finer_than_a_cent_is_held_and_cannot_be_released(engine
     assert row.imbalance_cents == 0  # 80.01 - 80.005, to the cent
     with pytest.raises(review.ReviewError) as refused:
         await review.release(
-            engine, tenant=TENANT, remittance_id=held.remittance_id, decision=review.Decision("a", "b")
+            service_units(engine), tenant=TENANT, remittance_id=held.remittance_id, decision=review.Decision("a", "b")
         )
     assert refused.value.status == 409 and "more than two decimals" in refused.value.detail
     (row,) = await rows(engine, remittance)
@@ -276,9 +288,11 @@ async def test_a_held_set_of_a_file_with_other_sets_keeps_only_its_own_x12(engin
     unbalanced = (header("EFT0201", "1.00"), [paid_claim("PCN0301", "ICN0301")], [])
     path = tmp_path / "two.835"
     path.write_bytes(interchange(balanced, unbalanced))
-    posted, held = await ingest_835(engine, path, tenant=TENANT)
+    posted, held = await ingest_835(service_units(engine), path, tenant=TENANT)
     assert (posted.status, held.status) == ("posted", "held")
-    await review.release(engine, tenant=TENANT, remittance_id=held.remittance_id, decision=review.Decision("a", "b"))
+    await review.release(
+        service_units(engine), tenant=TENANT, remittance_id=held.remittance_id, decision=review.Decision("a", "b")
+    )
     claims = sorted((c.remittance_id == held.remittance_id, c.claim_id) for c in await rows(engine, claim_payment))
     assert claims == [(False, "PCN0002"), (False, "PCN0201"), (True, "PCN0301")]
 
@@ -437,7 +451,7 @@ async def test_a_released_835_pairs_its_payment_with_the_reversal_that_came_firs
     assert item.status == "open"
 
     decision = review.Decision("biller.ann", "EOB checked: 10.00 recouped for ICN0999")
-    await review.release(engine, tenant=TENANT, remittance_id=held.remittance_id, decision=decision)
+    await review.release(service_units(engine), tenant=TENANT, remittance_id=held.remittance_id, decision=decision)
     payments = await rows(engine, claim_payment, claim_payment.c.claim_id == "PCN0001")
     original = next(p for p in payments if p.status_code == "1")
     rev = next(p for p in payments if p.status_code == "22")

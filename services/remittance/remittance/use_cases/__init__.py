@@ -1,6 +1,6 @@
 """What the remittance service does, one module per capability. A use case takes a ``Unit`` (one
 transaction); those that commit in several transactions of their own (an 835's sets, one each) take the
-service's ``Units`` (or an engine, for a caller outside the service's processes: a bench, a test)."""
+service's ``Units``."""
 
 from __future__ import annotations
 
@@ -15,7 +15,3 @@ SOURCE = "/remittance"
 def service_units(engine: AsyncEngine | None = None, topic_prefix: str = "") -> Units:
     """The units of this service on ``engine`` (none: on connections the caller holds)."""
     return Units(bus, source=SOURCE, topic_prefix=topic_prefix, engine=engine)
-
-
-def units_of(units: Units | AsyncEngine, topic_prefix: str = "") -> Units:
-    return units if isinstance(units, Units) else service_units(units, topic_prefix)

@@ -10,10 +10,8 @@ from typing import Any
 from rcm_shared.errors import Conflict
 from rcm_shared.ids import new_id
 from rcm_shared.unit import Actor, Unit, Units
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from remittance.repository.deposits import DepositRepository
-from remittance.use_cases import units_of
 
 
 @dataclass
@@ -27,7 +25,7 @@ class DepositResult:
 
 
 async def record_deposit(
-    units: Units | AsyncEngine,
+    units: Units,
     *,
     tenant: str,
     trace_number: str,
@@ -37,7 +35,7 @@ async def record_deposit(
 ) -> DepositResult:
     """A bank deposit (EFT or check), matched to the remittance with the same trace number and amount. The
     same deposit again is answered as recorded (``created`` False)."""
-    async with units_of(units).write(tenant, actor or Actor("api")) as unit:
+    async with units.write(tenant, actor or Actor("api")) as unit:
         deposits = DepositRepository.of(unit)
         existing = await deposits.by_trace(trace_number)
         if existing is not None:

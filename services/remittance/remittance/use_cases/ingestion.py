@@ -18,12 +18,10 @@ from pathlib import Path
 from rcm_shared.unit import Actor, Unit, Units
 from rcm_shared.x12.sets.x835 import Item835, PaymentHeader, PaymentTrailer, iter_835
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from remittance.domain.posting import cents
 from remittance.repository.remittances import UNPOSTED, RemittanceRepository
 from remittance.repository.reviews import ReviewRepository
-from remittance.use_cases import units_of
 from remittance.use_cases.posting import Poster
 
 ACTOR = Actor("inbound")  # an 835 that arrives by itself (the folder, a bench)
@@ -54,22 +52,21 @@ def take(items: Iterator[Item835], n: int) -> list[Item835]:
 
 
 async def ingest_835(
-    units: Units | AsyncEngine,
+    units: Units,
     path: Path,
     *,
     tenant: str,
     actor: Actor = ACTOR,
     batch_size: int = 500,
     sha256: str | None = None,
-    topic_prefix: str = "",
 ) -> list[IngestResult]:
     """Post each 835 transaction set of the file atomically: all of it, or held, or nothing.
 
     One pass, memory bounded by a batch: each set is balanced as it streams and posted under a savepoint
     (``use_cases.posting``), in a transaction of its own. A file that is not a readable 835 raises X12Error
-    in the set where that shows; sets before it are committed. ``topic_prefix``: with an engine only.
+    in the set where that shows; sets before it are committed.
     """
-    units = units_of(units, topic_prefix)
+    units = units
     digest = sha256 if sha256 is not None else await asyncio.to_thread(sha256_of, path)
     results: list[IngestResult] = []
     items = iter_835(path)

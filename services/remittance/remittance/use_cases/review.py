@@ -18,14 +18,12 @@ from rcm_shared.audit import AuditEntry
 from rcm_shared.errors import Conflict, NotFound
 from rcm_shared.unit import Actor, Unit, Units
 from rcm_shared.x12.sets.x835 import ClaimPayment, PaymentHeader, PaymentTrailer, ProviderAdjustment, iter_835
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from remittance.adapters.x12 import held_contents as contents_of
 from remittance.adapters.x12 import held_set_bytes
 from remittance.domain.held import HeldContents
 from remittance.repository.remittances import RemittanceRepository
 from remittance.repository.reviews import ReviewRepository
-from remittance.use_cases import units_of
 from remittance.use_cases.ingestion import IngestResult, take
 from remittance.use_cases.posting import Poster
 
@@ -112,7 +110,7 @@ def _not_held(row: Any) -> str:
 
 
 async def release(
-    units: Units | AsyncEngine,
+    units: Units,
     *,
     tenant: str,
     remittance_id: str,
@@ -120,11 +118,10 @@ async def release(
     audit_entry: AuditEntry | None = None,
     actor: Actor | None = None,
     batch_size: int = 500,
-    topic_prefix: str = "",
 ) -> IngestResult:
     """Post a held 835 as the payer sent it, once: its claims, PLBs, patient shares and their events exactly
     as an ingested set's, the decision (who, why) on the remittance, its review item resolved."""
-    async with units_of(units, topic_prefix).write(tenant, actor or Actor(decision.actor)) as unit:
+    async with units.write(tenant, actor or Actor(decision.actor)) as unit:
         row, now = await _decide(unit, remittance_id, "posted", decision)
         stored = await RemittanceRepository.of(unit).held_set(remittance_id)
         if stored is None:  # held before its X12 was kept: only the payer's corrected file can post it
@@ -156,7 +153,7 @@ async def release(
 
 
 async def reject(
-    units: Units | AsyncEngine,
+    units: Units,
     *,
     tenant: str,
     remittance_id: str,
@@ -165,7 +162,7 @@ async def reject(
     actor: Actor | None = None,
 ) -> None:
     """Keep a held 835 unposted, with the operator's note; the payer's corrected file still supersedes it."""
-    async with units_of(units).write(tenant, actor or Actor(decision.actor)) as unit:
+    async with units.write(tenant, actor or Actor(decision.actor)) as unit:
         await _decide(unit, remittance_id, "rejected", decision)
         if audit_entry is not None:
             await RemittanceRepository.of(unit).append_audit(audit_entry)

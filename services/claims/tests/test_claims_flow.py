@@ -43,7 +43,7 @@ async def client(
     monkeypatch.setenv("CLAIMS_DEFAULT_TENANT", "org-1")
     from claims.config import get_settings
     from claims.main import create_app
-    from claims.resources import default_resources
+    from claims.adapters.scrub_resources import default_resources
 
     async with app_client(create_app, get_settings.cache_clear, default_resources.cache_clear) as c:
         yield c
@@ -277,7 +277,7 @@ async def test_a_submission_left_pending_is_retried_by_the_worker_after_the_grac
     import time
 
     from claims import background
-    from claims import submission as submission_module
+    from claims.adapters import clearinghouse as submission_module
     from claims.config import get_settings
 
     a = await create(client)
@@ -747,8 +747,8 @@ async def test_follow_up_lists_what_is_late_sends_276s_and_reads_the_277_answers
 
     # the worker's sweep: the same list, every tenant, inquiries prepared for delivery
     from claims.config import get_settings
-    from claims.follow_up import send_due_inquiries
-    from claims.resources import default_resources
+    from claims.use_cases.follow_up import send_due_inquiries
+    from claims.adapters.scrub_resources import default_resources
 
     b = await create(client, **{"subscriber.member_id": "W7"})
     await submit(client, b["id"])

@@ -35,9 +35,9 @@ async def client(db_factory: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Pat
     monkeypatch.setenv("CLAIMS_DB_SCHEMA", db.schema)
     monkeypatch.setenv("CLAIMS_OUTBOUND_DIR", str(tmp_path / "outbound"))
     monkeypatch.setenv("CLAIMS_DEFAULT_TENANT", "org-1")
+    from claims.adapters.scrub_resources import default_resources
     from claims.config import get_settings
     from claims.main import create_app
-    from claims.adapters.scrub_resources import default_resources
 
     async with app_client(create_app, get_settings.cache_clear, default_resources.cache_clear) as c:
         yield c

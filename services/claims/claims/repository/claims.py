@@ -72,7 +72,7 @@ class ClaimsRepository:
     async def documents(self, ids: set[str]) -> dict[str, Any]:
         """The claim documents (the encounters as entered) of these ids."""
         found = await self.conn.execute(select(claim.c.id, claim.c.document).where(self._many(ids)))
-        return dict(found.tuples().all())
+        return {claim_id: document for claim_id, document in found}
 
     async def ready(self) -> list[Any]:
         """The tenant's ready claims, oldest first."""

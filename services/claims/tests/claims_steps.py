@@ -1,14 +1,16 @@
-"""Steps of a claim's way through the claims service in tests: entry and submission through the API, the
-clearinghouse's 999 and 277CA, the payer's 835 through the broker, the 837 checked by pyx12."""
+"""Steps of a claim's way through the claims service in tests, and their `client` fixture: entry and submission
+through the API, the clearinghouse's 999 and 277CA, the payer's 835 through the broker, pyx12 on the 837."""
 
 from __future__ import annotations
 
 import shutil
 import subprocess
 import sys
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
+import pytest
 from claims.models import bus
 from factory import encounter
 from rcm_shared.bus.admin import TopicRequest, ensure_topics
@@ -16,7 +18,7 @@ from rcm_shared.bus.consumer import InboxConsumer
 from rcm_shared.config import KafkaSettings
 from rcm_shared.events import Envelope
 from rcm_shared.payloads.remittance import AdjustmentOut, ClaimAdjudicatedV1, LinePaymentOut
-from rcm_shared.testing import poll_until, wait_for_assignment
+from rcm_shared.testing import app_client, poll_until, wait_for_assignment
 from rcm_shared.x12.reader import X12Reader
 from rcm_shared.x12.writer import Composite, TransactionSet, writer_for
 
@@ -150,3 +152,22 @@ async def consume(client: Any, kafka: KafkaSettings, envelopes: list[tuple[str, 
     finally:
         await consumer.stop()
     return consumer
+
+
+@pytest.fixture(name="client")
+async def claims_client(
+    db_factory: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, kafka: KafkaSettings
+) -> AsyncIterator[Any]:
+    """The claims API over a fresh database (SQLite and PostgreSQL), its events under the test broker's prefix."""
+    db = await db_factory("claims")
+    monkeypatch.setenv("KAFKA_TOPIC_PREFIX", kafka.topic_prefix)
+    monkeypatch.setenv("CLAIMS_DATABASE_URL", db.url)
+    monkeypatch.setenv("CLAIMS_DB_SCHEMA", db.schema)
+    monkeypatch.setenv("CLAIMS_OUTBOUND_DIR", str(tmp_path / "outbound"))
+    monkeypatch.setenv("CLAIMS_DEFAULT_TENANT", "org-1")
+    from claims.adapters.scrub_resources import default_resources
+    from claims.config import get_settings
+    from claims.main import create_app
+
+    async with app_client(create_app, get_settings.cache_clear, default_resources.cache_clear) as c:
+        yield c

@@ -10,7 +10,15 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).parent))
-from claims_steps import T, ack_277ca, ack_999, controls, create, submit
+from claims_steps import (
+    T,
+    ack_277ca,
+    ack_999,
+    claims_client,  # noqa: F401 - the client fixture
+    controls,
+    create,
+    submit,
+)
 
 
 async def test_999_rejection_and_277ca_acceptance(client: Any) -> None:

@@ -14,7 +14,15 @@ from rcm_shared.events import Envelope
 from rcm_shared.payloads.remittance import AdjustmentOut, ClaimAdjudicatedV1
 
 sys.path.insert(0, str(Path(__file__).parent))
-from claims_steps import T, ack_277ca, adjudicated, consume, create, submit
+from claims_steps import (
+    T,
+    ack_277ca,
+    adjudicated,
+    claims_client,  # noqa: F401 - the client fixture
+    consume,
+    create,
+    submit,
+)
 
 
 async def test_payment_before_acceptance_and_redelivery_move_the_claim_once(client: Any, kafka: KafkaSettings) -> None:

@@ -12,7 +12,11 @@ from typing import Any
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
-from claims_steps import T, create
+from claims_steps import (
+    T,
+    claims_client,  # noqa: F401 - the client fixture
+    create,
+)
 from factory import DOS, days_ago, encounter
 
 

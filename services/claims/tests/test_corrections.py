@@ -14,7 +14,16 @@ from rcm_shared.payloads.denials import ClaimCorrection, ResubmissionRequestedV1
 from rcm_shared.payloads.remittance import ClaimReversedV1
 
 sys.path.insert(0, str(Path(__file__).parent))
-from claims_steps import T, ack_277ca, adjudicated, consume, create, pyx12, submit
+from claims_steps import (
+    T,
+    ack_277ca,
+    adjudicated,
+    claims_client,  # noqa: F401 - the client fixture
+    consume,
+    create,
+    pyx12,
+    submit,
+)
 
 
 async def test_denial_resubmission_produces_a_frequency_7_claim_that_passes_pyx12(

@@ -12,7 +12,11 @@ from typing import Any
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
-from claims_steps import T, create
+from claims_steps import (
+    T,
+    claims_client,  # noqa: F401 - the client fixture
+    create,
+)
 
 
 async def test_a_submission_left_pending_is_retried_by_the_worker_after_the_grace_and_written_once(

@@ -12,7 +12,14 @@ from typing import Any
 from rcm_shared.x12.writer import writer_for
 
 sys.path.insert(0, str(Path(__file__).parent))
-from claims_steps import T, ack_999, controls, create, submit
+from claims_steps import (
+    T,
+    ack_999,
+    claims_client,  # noqa: F401 - the client fixture
+    controls,
+    create,
+    submit,
+)
 from factory import days_ago
 
 

@@ -11,7 +11,12 @@ from typing import Any
 from rcm_shared.testing import enum_of
 
 sys.path.insert(0, str(Path(__file__).parent))
-from claims_steps import T, controls, create
+from claims_steps import (
+    T,
+    claims_client,  # noqa: F401 - the client fixture
+    controls,
+    create,
+)
 from factory import encounter
 from test_state import STATES
 

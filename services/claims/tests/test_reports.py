@@ -13,7 +13,15 @@ from rcm_shared.config import KafkaSettings
 from rcm_shared.events import Envelope
 
 sys.path.insert(0, str(Path(__file__).parent))
-from claims_steps import T, ack_277ca, adjudicated, consume, create, submit
+from claims_steps import (
+    T,
+    ack_277ca,
+    adjudicated,
+    claims_client,  # noqa: F401 - the client fixture
+    consume,
+    create,
+    submit,
+)
 
 
 async def test_kpis_and_ar_aging_follow_the_claims(client: Any, kafka: KafkaSettings) -> None:

@@ -16,7 +16,14 @@ from rcm_shared.events import Envelope
 from rcm_shared.payloads.remittance import AdjustmentOut, ClaimAdjudicatedV1, LinePaymentOut
 
 sys.path.insert(0, str(Path(__file__).parent))
-from claims_steps import T, consume, create, pyx12, submit
+from claims_steps import (
+    T,
+    claims_client,  # noqa: F401 - the client fixture
+    consume,
+    create,
+    pyx12,
+    submit,
+)
 from factory import encounter
 
 

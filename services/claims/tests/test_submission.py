@@ -12,7 +12,13 @@ from typing import Any
 from claims.models import bus
 
 sys.path.insert(0, str(Path(__file__).parent))
-from claims_steps import T, create, pyx12, submit
+from claims_steps import (
+    T,
+    claims_client,  # noqa: F401 - the client fixture
+    create,
+    pyx12,
+    submit,
+)
 
 
 async def test_submit_writes_an_837_that_passes_pyx12(client: Any, tmp_path: Path) -> None:

@@ -13,7 +13,7 @@ from pathlib import Path
 from rcm_shared.errors import Invalid
 from rcm_shared.folders import FolderWatch
 from rcm_shared.tracing import root_span
-from rcm_shared.unit import Actor, Units
+from rcm_shared.unit import Units
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from claims.adapters.clearinghouse import adapter_for
@@ -21,11 +21,10 @@ from claims.adapters.scrub_resources import default_resources
 from claims.config import get_settings
 from claims.models import bus
 from claims.use_cases.acknowledgments import acknowledge
-from claims.use_cases.delivery import deliver, pending_deliveries
+from claims.use_cases.delivery import CLEARINGHOUSE, deliver, pending_deliveries
 from claims.use_cases.follow_up import send_due_inquiries
 
 log = logging.getLogger(__name__)
-CLEARINGHOUSE = Actor("clearinghouse")
 
 
 def _units(engine: AsyncEngine) -> Units:

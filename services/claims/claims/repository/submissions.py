@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from rcm_shared.db import per_engine
+from rcm_shared.db import filter_only, per_engine
 from rcm_shared.unit import Unit
 from rcm_shared.x12.control import ControlBlocks, next_control, next_controls
 from sqlalchemy import and_, insert, or_, select, update
@@ -97,4 +97,4 @@ class SubmissionsRepository:
         return found
 
     def _these(self, ids: list[str]) -> Any:
-        return and_(submission.c.tenant_id == self.tenant, submission.c.id.in_(ids))
+        return and_(filter_only(submission.c.tenant_id) == self.tenant, submission.c.id.in_(ids))

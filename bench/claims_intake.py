@@ -22,14 +22,16 @@ sys.path.insert(0, str(ROOT / "services" / "claims" / "tests"))
 
 
 async def run(url: str, schema: str, n: int, batch: int) -> float:
+    from claims.adapters.scrub_resources import load_resources
     from claims.config import ClaimsSettings
     from claims.domain.encounter import ClaimCreate
-    from claims.handlers import Actor, ClaimsUnit, create_claims
-    from claims.resources import load_resources
-    from claims.submission import prepare
+    from claims.models import bus
+    from claims.use_cases.charge_entry import create_claims
+    from claims.use_cases.submission import prepare
     from factory import encounter
     from rcm_shared.db import create_engine
     from rcm_shared.testing import migrate
+    from rcm_shared.unit import Actor, Units
 
     await migrate(ROOT / "services" / "claims", url, schema)
     engine = create_engine(url, schema=schema)
@@ -40,13 +42,13 @@ async def run(url: str, schema: str, n: int, batch: int) -> float:
     from claims.domain import codesets
 
     codesets.icd_status("E119")
-    actor = Actor("bench")
+    units = Units(bus, source="/claims")
     start = time.perf_counter()
     for k in range(0, n, batch):
         async with engine.begin() as conn:
-            unit = ClaimsUnit(conn, "bench")
-            ids = [row["id"] for row in await create_claims(unit, docs[k : k + batch], resources.context(), actor)]
-            await prepare(unit, settings, ids, actor, "filedrop")
+            unit = units.on(conn, "bench", Actor("bench"))
+            ids = [row["id"] for row in await create_claims(unit, docs[k : k + batch], resources.context())]
+            await prepare(unit, settings, ids, "filedrop")
     seconds = time.perf_counter() - start
     await engine.dispose()
     return seconds

@@ -147,7 +147,7 @@ async def test_claims_sandbox_adapter_gets_a_999(
     sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "services" / "claims" / "tests"))
     from claims.config import get_settings
     from claims.main import create_app
-    from claims.resources import default_resources
+    from claims.adapters.scrub_resources import default_resources
     from factory import encounter
 
     db = await db_factory("claims")
@@ -156,14 +156,14 @@ async def test_claims_sandbox_adapter_gets_a_999(
     monkeypatch.setenv("CLAIMS_CLEARINGHOUSE_ADAPTER", "sandbox")
     get_settings.cache_clear()
     default_resources.cache_clear()
-    import claims.submission as submission
+    import claims.adapters.clearinghouse as submission
 
     real_adapter = submission.HttpAdapter
 
     def via_asgi(url: str, timeout: float = 10.0, name: str = "http") -> Any:
         return real_adapter(url, timeout, name, transport=httpx.ASGITransport(app=sandbox_app()))
 
-    monkeypatch.setattr("claims.api.routes.adapter_for", lambda s: via_asgi(s.sandbox_url, name="sandbox"))
+    monkeypatch.setattr("claims.api.deps.adapter_for", lambda s: via_asgi(s.sandbox_url, name="sandbox"))
     app = create_app()
     async with app.router.lifespan_context(app):
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as c:

@@ -247,7 +247,7 @@ async def test_a_submission_in_progress_does_not_hold_back_the_next_ones_interch
     drawn in the submission's transaction (one writer at a time), so a rolled-back one gives its back."""
     import asyncio
 
-    from claims.submission import interchange_numbers
+    from claims.repository.submissions import interchange_numbers
     from rcm_shared.db import write_transaction
 
     db = await db_factory("claims")

@@ -105,37 +105,35 @@ async def test_denied_claim_is_resubmitted_as_a_frequency_7_claim(
         + [TopicRequest(kafka.topic_prefix + t.dlq, 1) for t in CATALOG if t.consumers],
     )
 
+    from claims.adapters.scrub_resources import default_resources
     from claims.consumers import registry as claims_registry
     from claims.domain.encounter import ClaimCreate
-    from claims.handlers import Actor, ClaimsUnit, apply_claim_status, create_claims
     from claims.models import bus as claims_bus
     from claims.models import claim as claim_table
     from claims.models import submission
-    from claims.resources import default_resources
-    from claims.submission import prepare
+    from claims.use_cases.acknowledgments import apply_claim_status
+    from claims.use_cases.charge_entry import create_claims
+    from claims.use_cases.submission import prepare
     from denials.consumers import registry as denials_registry
     from denials.models import bus as denials_bus
     from denials.models import denial
     from denials.use_cases.actions import act
-    from rcm_shared import unit as uow
+    from rcm_shared.unit import Actor, Units
     from remittance.models import bus as remittance_bus
     from remittance.use_cases import service_units
     from remittance.use_cases.ingestion import ingest_835
 
     # 1. Claims: charge entry, submission, the payer's 277CA acceptance with its claim control number.
     async with engines["claims"].begin() as conn:
-        unit = ClaimsUnit(conn, TENANT, kafka.topic_prefix)
-        (created,) = await create_claims(
-            unit, [ClaimCreate.model_validate(encounter())], default_resources().context(), Actor("test")
-        )
+        unit = Units(claims_bus, source="/claims", topic_prefix=kafka.topic_prefix).on(conn, TENANT, Actor("test"))
+        (created,) = await create_claims(unit, [ClaimCreate.model_validate(encounter())], default_resources().context())
         claim_id = created["id"]
-        await prepare(unit, claims_settings(), [claim_id], Actor("test"), "filedrop")
+        await prepare(unit, claims_settings(), [claim_id], "filedrop")
         await apply_claim_status(
-            unit,
+            unit.acting_as(Actor("ch")),
             claim_id,
             accepted=True,
             detail={"source": "277CA", "summary": "277CA A2:20", "codes": ["A2:20"]},
-            actor=Actor("ch"),
             payer_claim_control_number="PCCN0001",
         )
     # 2. Remittance: the payer's 835 denies it (CO-197, no authorization).
@@ -155,7 +153,7 @@ async def test_denied_claim_is_resubmitted_as_a_frequency_7_claim(
     # 4. The specialist resubmits with the authorization number; claims builds and sends the replacement.
     async with engines["denials"].begin() as conn:
         await act(
-            uow.Units.of_service(denials_settings(), denials_bus).on(conn, TENANT, uow.Actor("maria")),
+            Units.of_service(denials_settings(), denials_bus).on(conn, TENANT, Actor("maria")),
             denials_settings(),
             opened.id,
             "resubmit",
@@ -189,11 +187,10 @@ async def test_denied_claim_is_resubmitted_as_a_frequency_7_claim(
     # 6. The payer accepts the replacement (277CA): it supersedes the original.
     async with engines["claims"].begin() as conn:
         await apply_claim_status(
-            ClaimsUnit(conn, TENANT, kafka.topic_prefix),
+            Units(claims_bus, source="/claims", topic_prefix=kafka.topic_prefix).on(conn, TENANT, Actor("ch")),
             replacement.id,
             accepted=True,
             detail={"source": "277CA", "summary": "277CA A2:20", "codes": ["A2:20"]},
-            actor=Actor("ch"),
             payer_claim_control_number="PCCN0002",
         )
         states = dict((await conn.execute(select(claim_table.c.id, claim_table.c.state))).tuples().all())

@@ -139,25 +139,25 @@ async def stack(db_factory: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 
 async def accepted_claim(stack: Stack) -> str:
     """A claim entered, sent and accepted by the payer (its claim number PCCN0001), announced to the others."""
+    from claims.adapters.scrub_resources import default_resources
     from claims.config import get_settings
     from claims.domain.encounter import ClaimCreate
-    from claims.handlers import Actor, ClaimsUnit, apply_claim_status, create_claims
-    from claims.resources import default_resources
-    from claims.submission import prepare
+    from claims.models import bus
+    from claims.use_cases.acknowledgments import apply_claim_status
+    from claims.use_cases.charge_entry import create_claims
+    from claims.use_cases.submission import prepare
+    from rcm_shared.unit import Actor, Units
 
     async with stack.engines["claims"].begin() as conn:
-        unit = ClaimsUnit(conn, TENANT)
-        (created,) = await create_claims(
-            unit, [ClaimCreate.model_validate(encounter())], default_resources().context(), Actor("test")
-        )
+        unit = Units(bus, source="/claims").on(conn, TENANT, Actor("test"))
+        (created,) = await create_claims(unit, [ClaimCreate.model_validate(encounter())], default_resources().context())
         claim_id = str(created["id"])
-        await prepare(unit, get_settings(), [claim_id], Actor("test"), "filedrop")
+        await prepare(unit, get_settings(), [claim_id], "filedrop")
         await apply_claim_status(
-            unit,
+            unit.acting_as(Actor("ch")),
             claim_id,
             accepted=True,
             detail={"source": "277CA", "summary": "277CA A2:20", "codes": ["A2:20"]},
-            actor=Actor("ch"),
             payer_claim_control_number="PCCN0001",
         )
     await stack.pump("claims")

@@ -1,4 +1,5 @@
-"""Worker loops: deliver pending submissions (retrying until delivered) and read the acknowledgment folder."""
+"""Worker loops: deliver pending submissions (retrying until delivered), read the acknowledgment folder, and
+send the 276 inquiries the follow-up list says are due."""
 
 from __future__ import annotations
 
@@ -9,60 +10,54 @@ import time
 from datetime import datetime
 from pathlib import Path
 
-from rcm_shared.db import read_connection, write_transaction
+from rcm_shared.errors import Invalid
 from rcm_shared.folders import FolderWatch
 from rcm_shared.tracing import root_span
-from rcm_shared.x12.errors import X12Error
+from rcm_shared.unit import Units
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from claims.acks import ingest_ack
+from claims.adapters.clearinghouse import adapter_for
+from claims.adapters.scrub_resources import default_resources
 from claims.config import get_settings
-from claims.follow_up import send_due_inquiries
-from claims.handlers import Actor, ClaimsUnit
-from claims.resources import default_resources
-from claims.submission import DeliveryError, adapter_for, mark_delivery, pending_submissions
+from claims.models import bus
+from claims.use_cases.acknowledgments import acknowledge
+from claims.use_cases.delivery import CLEARINGHOUSE, deliver, pending_deliveries
+from claims.use_cases.follow_up import send_due_inquiries
 
 log = logging.getLogger(__name__)
 
 
+def _units(engine: AsyncEngine) -> Units:
+    return Units.of_service(get_settings(), bus, engine)
+
+
 async def deliver_pending(engine: AsyncEngine, *, now: datetime | None = None) -> int:
-    """Deliver the pending submissions no API request is delivering (see ``hold_for_caller``): ones the
-    worker prepared itself (resubmissions), ones whose request failed, or whose API process died."""
-    async with read_connection(engine) as conn:
-        pending = await pending_submissions(conn, now=now)
+    """Deliver the pending submissions no API request is delivering; returns how many were delivered."""
+    units = _units(engine)
+    adapter = adapter_for(get_settings())
     delivered = 0
-    for sub in pending:
-        delivered += await deliver_one(engine, sub.id, sub.x12)
+    for sub in await pending_deliveries(units, now=now):
+        with root_span("deliver 837", **{"rcm.submission_id": sub.id}):
+            done = await deliver(units, sub.tenant_id, adapter, sub.id, sub.x12)
+        if done.acknowledgment is not None and "error" in done.acknowledgment:
+            log.warning("the clearinghouse's answer does not read", extra={"submission_id": sub.id})
+        delivered += done.delivered
     return delivered
 
 
-async def deliver_one(engine: AsyncEngine, submission_id: str, x12: str) -> bool:
-    settings = get_settings()
-    try:
-        with root_span("deliver 837", **{"rcm.submission_id": submission_id}):
-            destination, response = await adapter_for(settings).deliver(submission_id, x12)
-        error = None
-    except DeliveryError as exc:
-        destination, response, error = None, None, str(exc)
-    async with write_transaction(engine) as conn:
-        await mark_delivery(conn, submission_id, destination, error)
-        if response:
-            path = settings.inbound_ack_path()
-            path.mkdir(parents=True, exist_ok=True)
-            (path / f"{submission_id}.999").write_text(response)  # read by the folder loop like any other ack
-    return error is None
-
-
-async def read_ack_folder(engine: AsyncEngine, folder: Path, topic_prefix: str) -> int:
+async def read_ack_folder(engine: AsyncEngine, folder: Path) -> int:
+    """Apply each acknowledgment file in the folder, then move it to ``processed/``, or to ``failed/`` with an
+    ``.error.txt`` when it does not read. Acks carry no tenant: the folder belongs to the default tenant's
+    clearinghouse account."""
+    units = _units(engine)
     done = 0
     for path in sorted(p for p in folder.iterdir() if p.is_file() and not p.name.startswith(".")):
         try:
             with root_span("ingest acknowledgment file", **{"rcm.file": path.name}):
-                async with write_transaction(engine) as conn:
-                    # Acks carry no tenant: the folder belongs to the default tenant's clearinghouse account.
-                    unit = ClaimsUnit(conn, get_settings().default_tenant, topic_prefix)
-                    result = await ingest_ack(unit, path, Actor("clearinghouse"))
-        except X12Error as exc:
+                data = await asyncio.to_thread(path.read_bytes)
+                async with units.write(get_settings().default_tenant, CLEARINGHOUSE) as unit:
+                    result = await acknowledge(unit, data)
+        except Invalid as exc:
             target = folder / "failed"
             target.mkdir(exist_ok=True)
             shutil.move(str(path), target / path.name)
@@ -94,7 +89,7 @@ async def loop(stop: asyncio.Event, engine: AsyncEngine) -> None:
                     if sent:
                         log.info("follow-up: claim status inquiries (276) prepared", extra={"count": len(sent)})
                 await deliver_pending(engine)
-                await read_ack_folder(engine, folder, settings.kafka.topic_prefix)
+                await read_ack_folder(engine, folder)
             except OSError as exc:
                 log.warning("claims background loop failed", extra={"error": exc})
             await changes.wait(stop)

@@ -1,4 +1,5 @@
-"""Event type -> handler table of the claims worker."""
+"""Event type -> use case table of the claims worker: each handler opens the unit of its event (the event's
+tenant, the event as the actor) and calls one use case."""
 
 from __future__ import annotations
 
@@ -10,60 +11,49 @@ from rcm_shared.events import Envelope
 from rcm_shared.payloads.denials import AppealSentV1, DenialMoveUndoneV1, DenialResolvedV1, ResubmissionRequestedV1
 from rcm_shared.payloads.eligibility import EligibilityCheckCompletedV1
 from rcm_shared.payloads.remittance import ClaimAdjudicatedV1, ClaimReversedV1
-from rcm_shared.tracing import handling
+from rcm_shared.unit import Actor, Unit, Units
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from claims.adapters.scrub_resources import default_resources
 from claims.config import get_settings
-from claims.domain import state as st
-from claims.handlers import (
-    Actor,
-    ClaimsUnit,
-    Refused,
-    correct_claim,
-    on_adjudicated_many,
-    on_appeal_sent,
-    on_denial_move_undone,
-    on_denial_resolved,
-    on_eligibility,
-    on_reversed,
-)
-from claims.resources import default_resources
-from claims.submission import prepare
+from claims.models import bus
+from claims.use_cases.adjudication import on_adjudicated_many, on_reversed
+from claims.use_cases.corrections import request_resubmission
+from claims.use_cases.denial_outcomes import on_appeal_sent, on_denial_move_undone, on_denial_resolved
+from claims.use_cases.eligibility import on_eligibility
 
 registry = HandlerRegistry()
 
 
-async def _unit(session: AsyncSession, envelope: Envelope) -> ClaimsUnit:
-    return ClaimsUnit(await session.connection(), envelope.tenantid, get_settings().kafka.topic_prefix)
+def _units() -> Units:
+    return Units.of_service(get_settings(), bus)  # the settings of now: tests change the topic prefix
 
 
-def _actor(envelope: Envelope) -> Actor:
-    return Actor(
-        f"event:{envelope.type}:{envelope.id}", envelope.correlationid or envelope.id, envelope.id, handling(envelope)
-    )
+async def _unit(session: AsyncSession, envelope: Envelope) -> Unit:
+    return await _units().for_event(session, envelope)
 
 
 @registry.on_batch(ClaimAdjudicatedV1.event_type, ClaimAdjudicatedV1.schema_version)
 async def adjudicated(session: AsyncSession, envelopes: Sequence[Envelope]) -> None:
     by_tenant: dict[str, list[tuple[ClaimAdjudicatedV1, Actor]]] = {}
     for envelope in envelopes:  # tenants never share a claim: each tenant's events in their order
-        by_tenant.setdefault(envelope.tenantid, []).append((envelope.payload_as(ClaimAdjudicatedV1), _actor(envelope)))
+        event = envelope.payload_as(ClaimAdjudicatedV1)
+        by_tenant.setdefault(envelope.tenantid, []).append((event, Actor.of_event(envelope)))
     connection = await session.connection()
+    units = _units()
     for tenant, items in by_tenant.items():
-        unit = ClaimsUnit(connection, tenant, get_settings().kafka.topic_prefix)
+        unit = units.on(connection, tenant, items[0][1])
         await on_adjudicated_many(unit, items, default_resources().context())
 
 
 @registry.on(ClaimReversedV1.event_type, ClaimReversedV1.schema_version)
 async def reversed_(session: AsyncSession, envelope: Envelope) -> None:
-    await on_reversed(await _unit(session, envelope), envelope.payload_as(ClaimReversedV1), _actor(envelope))
+    await on_reversed(await _unit(session, envelope), envelope.payload_as(ClaimReversedV1))
 
 
 @registry.on(EligibilityCheckCompletedV1.event_type, EligibilityCheckCompletedV1.schema_version)
 async def eligibility(session: AsyncSession, envelope: Envelope) -> None:
-    await on_eligibility(
-        await session.connection(), envelope.tenantid, envelope.payload_as(EligibilityCheckCompletedV1)
-    )
+    await on_eligibility(await _unit(session, envelope), envelope.payload_as(EligibilityCheckCompletedV1))
 
 
 @registry.on(ResubmissionRequestedV1.event_type, ResubmissionRequestedV1.schema_version)
@@ -71,34 +61,26 @@ async def resubmission(session: AsyncSession, envelope: Envelope) -> None:
     """Denials asks for a corrected claim: build the frequency-7 claim, and queue it when it scrubs clean."""
     event = envelope.payload_as(ResubmissionRequestedV1)
     unit = await _unit(session, envelope)
-    actor = _actor(envelope)
     try:
-        new_id = await correct_claim(
-            unit, event.claim_id, default_resources().context(), actor, correction=event.correction
+        await request_resubmission(
+            unit, event.claim_id, event.correction, default_resources().context(), get_settings()
         )
     except NotFound as exc:
         raise PermanentError(str(exc)) from exc
-    except (st.IllegalTransition, Refused, ValueError) as exc:
+    except ValueError as exc:  # an illegal transition, a correction that does not fit, not possible yet
         raise PermanentError(f"cannot resubmit claim {event.claim_id}: {exc}") from exc
-    settings = get_settings()
-    if settings.auto_submit_resubmissions and (await unit.get(new_id)).state == st.READY:
-        # Delivered by the worker's delivery loop after this transaction commits.
-        await prepare(unit, settings, [new_id], actor, settings.clearinghouse_adapter)
 
 
 @registry.on(DenialResolvedV1.event_type, DenialResolvedV1.schema_version)
 async def denial_resolved(session: AsyncSession, envelope: Envelope) -> None:
-    unit = await _unit(session, envelope)
-    await on_denial_resolved(unit, envelope.payload_as(DenialResolvedV1), _actor(envelope))
+    await on_denial_resolved(await _unit(session, envelope), envelope.payload_as(DenialResolvedV1))
 
 
 @registry.on(DenialMoveUndoneV1.event_type, DenialMoveUndoneV1.schema_version)
 async def denial_move_undone(session: AsyncSession, envelope: Envelope) -> None:
-    unit = await _unit(session, envelope)
-    await on_denial_move_undone(unit, envelope.payload_as(DenialMoveUndoneV1), _actor(envelope))
+    await on_denial_move_undone(await _unit(session, envelope), envelope.payload_as(DenialMoveUndoneV1))
 
 
 @registry.on(AppealSentV1.event_type, AppealSentV1.schema_version)
 async def appeal_sent(session: AsyncSession, envelope: Envelope) -> None:
-    unit = await _unit(session, envelope)
-    await on_appeal_sent(unit, envelope.payload_as(AppealSentV1), _actor(envelope))
+    await on_appeal_sent(await _unit(session, envelope), envelope.payload_as(AppealSentV1))

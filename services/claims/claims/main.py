@@ -8,17 +8,18 @@ from fastapi import FastAPI
 from rcm_shared.metrics import grouped
 from rcm_shared.web import create_service_app
 
-from claims.api.routes import router
+from claims.adapters.scrub_resources import load_resources
+from claims.api import claims as claims_api
+from claims.api import exchange, reports
 from claims.config import get_settings
 from claims.domain import codesets
 from claims.models import bus, claim
-from claims.resources import load_resources
 
 
 async def _startup(app: FastAPI) -> None:
     app.state.scrub = load_resources(app.state.settings)
-    # the ICD-10-CM tables (~1.5 s to load) start loading now, off the loop, instead of in the first
-    # request that scrubs a claim (a request arriving meanwhile waits for the load, as it did before)
+    # the ICD-10-CM tables start loading now, off the loop, instead of in the first request that scrubs a
+    # claim (a request arriving meanwhile waits for the load)
     app.state.icd_loading = asyncio.get_running_loop().run_in_executor(None, codesets.load_icd)
 
 
@@ -27,7 +28,7 @@ def create_app() -> FastAPI:
         get_settings(),
         bus,
         title="RCM claims service",
-        routers=[router],
+        routers=[claims_api.router, exchange.router, reports.router],
         on_startup=_startup,
         domain_metrics=grouped(
             ("claims_by_state", claim, claim.c.state, None),

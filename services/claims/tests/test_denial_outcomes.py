@@ -12,24 +12,20 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from claims.handlers import (
-    Actor,
-    ClaimsUnit,
-    on_adjudicated_many,
-    on_appeal_sent,
-    on_denial_move_undone,
-    on_denial_resolved,
-    on_reversed,
-)
+from claims.models import bus
+from claims.use_cases.adjudication import on_adjudicated_many, on_reversed
+from claims.use_cases.denial_outcomes import on_appeal_sent, on_denial_move_undone, on_denial_resolved
 from rcm_shared.payloads.denials import AppealSentV1, DenialMoveUndoneV1, DenialResolvedV1
 from rcm_shared.payloads.remittance import AdjustmentOut, ClaimAdjudicatedV1, ClaimReversedV1, LinePaymentOut
 from rcm_shared.testing import app_client
+from rcm_shared.unit import Actor, Units
 
 sys.path.insert(0, str(Path(__file__).parent))
 from factory import encounter
 
 T = {"X-Tenant-ID": "org-1"}
 CHARGE = 24550  # the factory's encounter
+UNITS = Units(bus, source="/claims")
 
 
 @pytest.fixture
@@ -39,9 +35,9 @@ async def client(db_factory: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Pat
     monkeypatch.setenv("CLAIMS_DB_SCHEMA", db.schema)
     monkeypatch.setenv("CLAIMS_OUTBOUND_DIR", str(tmp_path / "outbound"))
     monkeypatch.setenv("CLAIMS_DEFAULT_TENANT", "org-1")
+    from claims.adapters.scrub_resources import default_resources
     from claims.config import get_settings
     from claims.main import create_app
-    from claims.resources import default_resources
 
     async with app_client(create_app, get_settings.cache_clear, default_resources.cache_clear) as c:
         yield c
@@ -102,11 +98,11 @@ def resolved(claim_id: str, outcome: str, *, transfer: int = 0, written_off: int
 
 async def run(client: Any, handler: Any, event: Any) -> None:
     async with client.app.state.engine.begin() as conn:
-        unit = ClaimsUnit(conn, "org-1")
+        unit = UNITS.on(conn, "org-1", Actor("event:test"))
         if isinstance(event, ClaimAdjudicatedV1):
             await on_adjudicated_many(unit, [(event, Actor("event:test"))])
         else:
-            await handler(unit, event, Actor("event:test"))
+            await handler(unit, event)
 
 
 def appeal_sent(claim_id: str, *, denial_id: str | None = None, answer_days: int = 30) -> AppealSentV1:
@@ -312,21 +308,19 @@ async def test_an_835_for_a_rejected_draft_or_ready_claim_is_applied_in_one_batc
     """The payer adjudicates a claim its 277CA rejected: its 835 is the truth, the claim moves on. An 835 for a
     claim that is draft or ready again (rejected, then edited) applies its money and is recorded on the claim,
     its state kept. None of them sends the batch to the dead-letter queue."""
-    from claims.handlers import apply_claim_status
+    from claims.use_cases.acknowledgments import apply_claim_status
 
     rejected, edited, other = await submitted(client), await submitted(client), await submitted(client)
     for claim_id in (rejected, edited):
         async with client.app.state.engine.begin() as conn:
             detail = {"source": "277CA", "summary": "rejected: A7:21", "codes": ["A7:21"]}
-            await apply_claim_status(
-                ClaimsUnit(conn, "org-1"), claim_id, accepted=False, detail=detail, actor=Actor("t")
-            )
+            await apply_claim_status(UNITS.on(conn, "org-1", Actor("t")), claim_id, accepted=False, detail=detail)
     document = (await client.get(f"/v1/claims/{edited}", headers=T)).json()["document"]
     put = await client.put(f"/v1/claims/{edited}", json=document, headers=T)
     assert put.status_code == 200 and put.json()["state"] == "ready", put.text
     async with client.app.state.engine.begin() as conn:
         events = [adjudicated(c, 20000, 0, "R1") for c in (rejected, edited, other)]
-        await on_adjudicated_many(ClaimsUnit(conn, "org-1"), [(e, Actor("event:test")) for e in events])
+        await on_adjudicated_many(UNITS.on(conn, "org-1", Actor("t")), [(e, Actor("event:test")) for e in events])
     r, e, o = await claim(client, rejected), await claim(client, edited), await claim(client, other)
     assert (r["state"], r["paid_cents"]) == ("paid", 20000), r
     assert (e["state"], e["paid_cents"]) == ("ready", 20000), e

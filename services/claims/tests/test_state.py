@@ -9,8 +9,8 @@ from typing import get_args
 import pytest
 from claims.api.schemas import ClaimState, FollowUpReason
 from claims.domain import state as st
-from claims.follow_up import REASONS
-from claims.reports import _entered_clean
+from claims.domain.follow_up import REASONS
+from claims.domain.reports import _entered_clean
 
 STATES = [
     "draft",

@@ -11,8 +11,8 @@ from rcm_shared.payloads.denials import ClaimCorrection
 
 from claims.domain.balance import insurance_balance
 from claims.domain.encounter import ClaimCreate
-from claims.follow_up import FollowUpItem
-from claims.reports import Kpis
+from claims.domain.follow_up import FollowUpItem
+from claims.domain.reports import Kpis
 
 # The values a list filter accepts, so that the OpenAPI names them and an unknown one is refused (422) rather
 # than answered with an empty list; tests/test_state.py checks them against the domain's.

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from rcm_shared.errors import Conflict
+
 DRAFT, READY, SUBMITTED, ACCEPTED, REJECTED = "draft", "ready", "submitted", "accepted", "rejected"
 PAID, PARTIALLY_PAID, DENIED = "paid", "partially_paid", "denied"
 APPEALED, CORRECTED, CLOSED, VOID = "appealed", "corrected", "closed", "void"
@@ -36,10 +38,17 @@ TRANSITIONS: dict[str, frozenset[str]] = {
 STATES = frozenset(TRANSITIONS)
 
 
-class IllegalTransition(ValueError):
+class IllegalTransition(Conflict):
+    """A transition the table does not allow: a 409 naming the current and the target state."""
+
     def __init__(self, current: str, target: str) -> None:
         allowed = ", ".join(sorted(TRANSITIONS.get(current, ()))) or "none"
-        super().__init__(f"a claim in state {current!r} cannot become {target!r} (allowed: {allowed})")
+        super().__init__(
+            f"a claim in state {current!r} cannot become {target!r} (allowed: {allowed})",
+            title="Illegal transition",
+            current_state=current,
+            target_state=target,
+        )
         self.current = current
         self.target = target
 

@@ -1,4 +1,5 @@
-"""Insurance follow-up: the work list of claims whose answer from the clearinghouse or the payer is late.
+"""Insurance follow-up, its rules: which claims are on the work list (their answer from the clearinghouse
+or the payer is late) and what to do next. Pure.
 
 A claim lands on the list when, counted from its (last) submission and per the payer's rules
 (``payer_rules.toml``): no 999 after ``ack_days``; no 277CA after ``payer_ack_days``; no payment after
@@ -15,19 +16,11 @@ makes the patient's share due from the same day (its ``crossover_wait_days``).
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
-from rcm_shared.db import write_transaction
-from sqlalchemy import and_, select
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
-
-from claims.config import ClaimsSettings
 from claims.domain import state as st
 from claims.domain.scrubber import PayerRuleBook
-from claims.handlers import CROSSOVER_PENDING, ClaimsUnit
-from claims.models import claim, claim_status_record
-from claims.submission import Prepared, hold_for_caller, prepare_status_inquiry
 
 # Claims the payer has not finished with; draft/ready/rejected ones only for the timely-filing flag.
 WAITING = (st.SUBMITTED, st.ACCEPTED)
@@ -188,89 +181,11 @@ def assess_crossover(row: Any, rules: PayerRuleBook, as_of: date) -> FollowUpIte
     )
 
 
-async def follow_up_list(
-    conn: AsyncConnection, tenant: str, rules: PayerRuleBook, as_of: date, payer_id: str | None = None
-) -> list[FollowUpItem]:
-    """The work list, most urgent first: timely-filing warnings by days left, then the longest waiting."""
-    c = claim.c
-    where = [c.tenant_id == tenant, c.state.in_((*WAITING, *NOT_FILED)), c.frequency != "8"]
-    if payer_id:
-        where.append(c.payer_id == payer_id)
-    rows = list(
-        await conn.execute(
-            select(c.id, c.payer_id, c.state, c.service_from, c.charge_cents, c.submitted_at).where(and_(*where))
-        )
+def by_urgency(item: FollowUpItem) -> tuple[bool, int, int, str]:
+    """The list's order, most urgent first: timely-filing warnings by days left, then the longest waiting."""
+    return (
+        not item.timely_filing_warning,
+        item.days_to_timely_filing_limit if item.timely_filing_warning else 0,
+        -(item.days_outstanding or 0),
+        item.claim_id,
     )
-    records: dict[str, list[StatusRecord]] = {}
-    ids = [row.id for row in rows]
-    for start in range(0, len(ids), 500):
-        chunk = ids[start : start + 500]
-        r = claim_status_record.c
-        for rec in await conn.execute(
-            select(r.claim_id, r.source, r.summary, r.codes, r.at)
-            .where(and_(r.tenant_id == tenant, r.claim_id.in_(chunk)))
-            .order_by(r.id)
-        ):
-            records.setdefault(rec.claim_id, []).append(StatusRecord(rec.source, rec.summary, list(rec.codes), rec.at))
-    items = [i for row in rows if (i := assess(row, records.get(row.id, []), rules, as_of)) is not None]
-    crossover = [c.tenant_id == tenant, c.crossover_state == CROSSOVER_PENDING]
-    if payer_id:
-        crossover.append(c.crossover_payer_id == payer_id)
-    for row in await conn.execute(
-        select(
-            c.id,
-            c.payer_id,
-            c.state,
-            c.service_from,
-            c.charge_cents,
-            c.submitted_at,
-            c.adjudicated_at,
-            c.paid_on,
-            c.crossover_payer_id,
-        ).where(and_(*crossover))
-    ):
-        if row.state in st.ADJUDICATED and (item := assess_crossover(row, rules, as_of)) is not None:
-            items.append(item)
-    items.sort(
-        key=lambda i: (
-            not i.timely_filing_warning,
-            i.days_to_timely_filing_limit if i.timely_filing_warning else 0,
-            -(i.days_outstanding or 0),
-            i.claim_id,
-        )
-    )
-    return items
-
-
-async def send_due_inquiries(
-    engine: AsyncEngine,
-    settings: ClaimsSettings,
-    rules: PayerRuleBook,
-    *,
-    tenant: str | None = None,
-    as_of: date | None = None,
-    limit: int = 500,
-    hold_s: float = 0.0,
-) -> list[Prepared]:
-    """A 276 for every listed claim whose inquiry is due, recorded pending; the caller delivers them (the
-    worker leaves them alone for ``hold_s``, see ``hold_for_caller``)."""
-    as_of = as_of or today()
-    prepared: list[Prepared] = []
-    async with write_transaction(engine) as conn:
-        tenants = [tenant] if tenant else await _open_tenants(conn)
-        for t in tenants:
-            unit = ClaimsUnit(conn, t, settings.kafka.topic_prefix)
-            for item in await follow_up_list(conn, t, rules, as_of):
-                if item.inquiry_due and len(prepared) < limit:
-                    prepared.append(await prepare_status_inquiry(unit, settings, item.claim_id))
-        await hold_for_caller(conn, prepared, hold_s)
-    return prepared
-
-
-async def _open_tenants(conn: AsyncConnection) -> list[str]:
-    rows = await conn.execute(select(claim.c.tenant_id).where(claim.c.state.in_(WAITING)).distinct())
-    return [t for (t,) in rows]
-
-
-def today() -> date:
-    return datetime.now(UTC).date()

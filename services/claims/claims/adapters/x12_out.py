@@ -1,11 +1,16 @@
-"""From this service's encounter documents to the shared 837 transaction-set models, and back."""
+"""X12 documents out: the claim document as an 837 claim, the 837 batch of a payer and claim type, the 276
+status inquiry, and the interchange that carries them under this clearinghouse account's envelope."""
 
 from __future__ import annotations
 
+from datetime import date
 from decimal import Decimal
 
 from rcm_shared.x12.sets import x837
+from rcm_shared.x12.sets.x276 import StatusInquiry, build_276
+from rcm_shared.x12.writer import MemoryControlNumbers, TransactionSet, writer_for
 
+from claims.config import ClaimsSettings
 from claims.domain.encounter import AddressIn, ClaimCreate, PersonIn, ProviderIn
 
 
@@ -122,3 +127,72 @@ def to_837(doc: ClaimCreate, *, claim_id: str, frequency: str, payer_claim_contr
         occurrence_codes=list(doc.occurrence_codes),
         value_codes=list(doc.value_codes),
     )
+
+
+def batch_837(
+    claims: list[x837.Claim], settings: ClaimsSettings, reference: str, created: date, kind: str
+) -> TransactionSet:
+    """One 837 of claims of one payer and kind (P or I); ValueError/TypeError when a claim cannot be written."""
+    return x837.build_837(
+        claims,
+        submitter=x837.Submitter(
+            settings.submitter_name, settings.submitter_id, settings.submitter_contact, settings.submitter_phone
+        ),
+        receiver=x837.Receiver(settings.receiver_name, settings.receiver_id),
+        reference=reference,
+        created=created,
+        kind="P" if kind == "P" else "I",
+    )
+
+
+def inquiry_276(
+    doc: ClaimCreate,
+    settings: ClaimsSettings,
+    *,
+    claim_id: str,
+    trace_number: str,
+    payer_claim_control_number: str | None,
+    reference: str,
+    created: date,
+) -> TransactionSet:
+    """A 276 claim status inquiry about one claim."""
+    patient = doc.patient
+    inquiry = StatusInquiry(
+        payer_name=doc.payer.name.upper(),
+        payer_id=doc.payer.payer_id,
+        submitter_name=settings.submitter_name,
+        submitter_id=settings.submitter_id,
+        provider_name=doc.billing_provider.name.upper(),
+        provider_npi=doc.billing_provider.npi,
+        subscriber_last=doc.subscriber.last_name.upper(),
+        subscriber_first=doc.subscriber.first_name.upper() if doc.subscriber.first_name else None,
+        member_id=doc.subscriber.member_id,
+        trace_number=trace_number,
+        claim_id=claim_id,
+        total_charge=doc.total_charge,
+        service_date=doc.service_from,
+        service_date_end=doc.service_to if doc.service_to != doc.service_from else None,
+        payer_claim_control_number=payer_claim_control_number,
+        subscriber_birth_date=None if patient else doc.subscriber.birth_date,
+        subscriber_sex=None if patient else doc.subscriber.sex,
+        patient_last=patient.last_name.upper() if patient else None,
+        patient_first=patient.first_name.upper() if patient and patient.first_name else None,
+        patient_birth_date=patient.birth_date if patient else None,
+        patient_sex=patient.sex if patient else None,
+    )
+    return build_276([inquiry], reference=reference, created=created)
+
+
+def interchange(ts: TransactionSet, settings: ClaimsSettings, controls: tuple[int, int, int]) -> tuple[str, str]:
+    """The interchange carrying ``ts`` under the control numbers drawn (ISA, GS, first ST): its text and the
+    transaction set's control number (ST02). A claim batch (837) asks for a 999, a status inquiry (276) not."""
+    isa, gs, st_number = controls
+    writer = writer_for(
+        ts,
+        sender=settings.submitter_id,
+        receiver=settings.receiver_id,
+        numbers=MemoryControlNumbers({"ISA": isa - 1, "GS": gs - 1, "ST": st_number - 1}),
+        usage=settings.usage_indicator,
+        ack_requested=ts.set_id == "837",
+    )
+    return writer.render([ts]), writer.st_controls[0]

@@ -1,4 +1,5 @@
-"""What the scrubber needs that is loaded once per process: payer rules and NCCI/MUE tables."""
+"""What the scrubber needs that is loaded once per process from files: payer rules and NCCI/MUE tables
+(replaceable through settings)."""
 
 from __future__ import annotations
 

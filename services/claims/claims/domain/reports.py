@@ -1,4 +1,4 @@
-"""Revenue-cycle KPIs and insurance A/R aging, from this service's claims and their transitions.
+"""Revenue-cycle KPIs and insurance A/R aging, computed from claims and their transitions. Pure.
 
 Definitions (over original claims, frequency 1, entered in the period; replacements count toward
 their original's outcome through the payments they bring):
@@ -18,18 +18,13 @@ their original's outcome through the payments they bring):
 
 from __future__ import annotations
 
-from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import and_, select
-from sqlalchemy.ext.asyncio import AsyncConnection
-
 from claims.domain import state as st
-from claims.domain.balance import OPEN_WITH_PAYER, insurance_balance
-from claims.models import claim, claim_transition
+from claims.domain.balance import insurance_balance
 
 NOT_FIRST_PASS = frozenset({st.REJECTED, st.DENIED, st.PARTIALLY_PAID, st.CORRECTED, st.APPEALED})
 BUCKETS = ((0, 30, "0-30"), (31, 60, "31-60"), (61, 90, "61-90"), (91, 120, "91-120"), (121, None, "120+"))
@@ -55,53 +50,14 @@ def _rate(n: int, d: int) -> float | None:
     return round(n / d, 4) if d else None
 
 
-async def kpis(conn: AsyncConnection, tenant: str, since: date | None = None, until: date | None = None) -> Kpis:
-    c = claim.c
-    cond = [c.tenant_id == tenant, c.frequency == "1"]
-    if since:
-        cond.append(c.service_from >= since)
-    if until:
-        cond.append(c.service_from <= until)
-    rows = list(
-        await conn.execute(
-            select(
-                c.id,
-                c.state,
-                c.charge_cents,
-                c.paid_cents,
-                c.contractual_cents,
-                c.patient_responsibility_cents,
-                c.paid_on,
-            ).where(and_(*cond))
-        )
-    )
-    ids = [r.id for r in rows]
-    # A replacement claim (frequency 7) carries its original's outcome: its money counts for the original.
-    replaced: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])
-    for start in range(0, len(ids), 500):
-        for rep in await conn.execute(
-            select(c.original_claim_id, c.paid_cents, c.contractual_cents, c.patient_responsibility_cents).where(
-                and_(c.tenant_id == tenant, c.frequency == "7", c.original_claim_id.in_(ids[start : start + 500]))
-            )
-        ):
-            money = replaced[rep.original_claim_id]
-            money[0] += rep.paid_cents
-            money[1] += rep.contractual_cents
-            money[2] += rep.patient_responsibility_cents
-    history: dict[str, list[Any]] = defaultdict(list)
-    t = claim_transition.c
-    for start in range(0, len(ids), 500):
-        for tr in await conn.execute(
-            select(t.claim_id, t.from_state, t.to_state, t.reason, t.at)
-            .where(and_(t.tenant_id == tenant, t.claim_id.in_(ids[start : start + 500])))
-            .order_by(t.id)
-        ):
-            history[tr.claim_id].append(tr)
+def kpis_of(rows: Sequence[Any], replaced: Mapping[str, list[int]], history: Mapping[str, list[Any]]) -> Kpis:
+    """The KPIs of these original claims, given the money of their replacements (paid, contractual, patient
+    responsibility, by original id) and each claim's transitions in order."""
     clean = submitted = first_pass = adjudicated = denied_first = 0
     days: list[int] = []
     totals = {"charge": 0, "paid": 0, "contractual": 0, "patient": 0}
     for r in rows:
-        trail = history[r.id]
+        trail = history.get(r.id, [])
         states = [tr.to_state for tr in trail]
         entered_ready = _entered_clean(trail)
         clean += entered_ready and st.REJECTED not in states
@@ -139,25 +95,9 @@ async def kpis(conn: AsyncConnection, tenant: str, since: date | None = None, un
     )
 
 
-async def ar_aging(conn: AsyncConnection, tenant: str, as_of: date) -> list[dict[str, Any]]:
-    """Open insurance balances by payer, aged from the date of service: charge - paid - contractual -
-    patient responsibility - what denials moved to the patient or wrote off, for claims the payer has not
-    finished with (``insurance_balance``); not void claims (frequency 8: they ask the payer to take money
-    back, nothing is owed on them)."""
-    c = claim.c
-    rows = await conn.execute(
-        select(
-            c.payer_id,
-            c.state,
-            c.service_from,
-            c.charge_cents,
-            c.paid_cents,
-            c.contractual_cents,
-            c.patient_responsibility_cents,
-            c.patient_transfer_cents,
-            c.written_off_cents,
-        ).where(and_(c.tenant_id == tenant, c.state.in_(OPEN_WITH_PAYER), c.frequency != "8"))
-    )
+def aging(rows: Iterable[Any], as_of: date) -> list[dict[str, Any]]:
+    """Open insurance balances by payer, aged from the date of service (``insurance_balance``); a credit (more
+    came off the claim than it charged) is counted apart, for a person to look at."""
     out: dict[str, dict[str, Any]] = {}
     for r in rows:
         balance = insurance_balance(
@@ -172,7 +112,7 @@ async def ar_aging(conn: AsyncConnection, tenant: str, as_of: date) -> list[dict
         if balance == 0:
             continue
         entry = out.setdefault(r.payer_id, _aging_row(r.payer_id))
-        if balance < 0:  # a credit: more came off the claim than it charged; counted apart, for a person
+        if balance < 0:
             entry["credit_claims"] += 1
             entry["credit_cents"] += balance
             continue

@@ -1,0 +1,95 @@
+"""Charge entry (claims.use_cases.charge_entry): the scrub at entry, batches, duplicates and per-day MUE units.
+
+Through the API, on SQLite and PostgreSQL, with the real broker where events are consumed."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))
+from claims_steps import (
+    T,
+    claims_client,  # noqa: F401 - the client fixture
+    create,
+)
+from factory import DOS, days_ago, encounter
+
+
+async def test_charge_entry_scrubs_and_bad_input_is_refused(client: Any) -> None:
+    ok = await create(client)
+    assert ok["state"] == "ready" and ok["edits"] == [] and ok["charge_cents"] == 24550
+    bad = await create(client, **{"billing_provider.npi": "1234567890", "lines.0.service_date": "2026-01-02"})
+    assert bad["state"] == "draft"
+    assert bad["edits"][0]["rule"] == "NPI001"
+    r = await client.post("/v1/claims", json={"kind": "professional"}, headers=T)
+    assert r.status_code == 422 and r.headers["content-type"] == "application/problem+json"
+    assert {"billing_provider", "subscriber", "payer", "diagnoses", "lines", "facility_code"} <= {
+        e["field"] for e in r.json()["errors"]
+    }
+    star = await client.post("/v1/claims", json=encounter(**{"subscriber.last_name": "O*BRIEN"}), headers=T)
+    assert star.status_code == 422  # an X12 delimiter in a name never reaches an 837
+    dup = await create(client)
+    assert dup["state"] == "draft" and any(e["rule"] == "DUP001" and ok["id"] in e["message"] for e in dup["edits"])
+    # one transition at entry: clean claims enter ready, the others draft
+    history = (await client.get(f"/v1/claims/{ok['id']}/history", headers=T)).json()
+    assert [(h["from_state"], h["to_state"], h["reason"]) for h in history] == [
+        (None, "ready", "charge entry, scrubbed clean")
+    ]
+    history = (await client.get(f"/v1/claims/{dup['id']}/history", headers=T)).json()
+    assert [(h["from_state"], h["to_state"], h["reason"]) for h in history] == [(None, "draft", "charge entry")]
+
+
+async def test_batch_charge_entry_flags_duplicates_within_the_batch(client: Any) -> None:
+    r = await client.post(
+        "/v1/claim-batches", json=[encounter(), encounter(**{"subscriber.member_id": "W9"}), encounter()], headers=T
+    )
+    assert r.status_code == 201
+    first, other, copy = r.json()
+    assert (first["state"], other["state"], copy["state"]) == ("ready", "ready", "draft")
+    assert any(e["rule"] == "DUP001" and first["id"] in e["message"] for e in copy["edits"])
+    too_many = await client.post("/v1/claim-batches", json=[], headers=T)
+    assert too_many.status_code == 422
+
+
+@pytest.fixture
+def mue_tables(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The MUE fixture loaded by the service (83036: MUE 1, MAI 3; 99214: MUE 1, MAI 2)."""
+    monkeypatch.setenv("CLAIMS_MUE_FILES", json.dumps([str(Path(__file__).parent / "fixtures" / "mue_sample.csv")]))
+
+
+def mue_findings(claim: dict[str, Any]) -> list[str]:
+    return [e["message"] for e in claim["edits"] if e["rule"] == "MUE001"]
+
+
+async def test_per_day_mue_adds_up_the_claims_of_the_same_patient_provider_and_date(
+    mue_tables: None, client: Any
+) -> None:
+    a1c = encounter()["lines"][1]  # 83036 x 1 on DOS
+    first = await create(client)
+    assert first["state"] == "ready"
+    second = await create(client, lines=[a1c])
+    assert second["state"] == "draft"
+    assert mue_findings(second) == [
+        f"2 units of 83036 on {DOS} exceed the MUE of 1 per date of service (MAI 3; 1 of them on other claims"
+        " from this provider)"
+    ]
+    # another date, another patient, another billing provider: nothing to add up
+    other_day = await create(client, lines=[{**a1c, "service_date": days_ago(11)}])
+    other_patient = await create(client, lines=[a1c], **{"subscriber.first_name": "John", "subscriber.member_id": "W8"})
+    other_provider = await create(client, lines=[a1c], **{"billing_provider.npi": "1245319599"})
+    assert other_day["state"] == other_patient["state"] == "ready"
+    assert mue_findings(other_day) == mue_findings(other_patient) == mue_findings(other_provider) == []
+    # editing the first claim does not count its own units; the held second claim is not billed
+    r = await client.put(f"/v1/claims/{first['id']}", json=encounter(), headers=T)
+    assert r.status_code == 200 and r.json()["state"] == "ready", r.text
+    # two claims entered together add up too
+    batch = await client.post(
+        "/v1/claim-batches", json=[encounter(lines=[{**a1c, "service_date": days_ago(12)}])] * 2, headers=T
+    )
+    assert [c["state"] for c in batch.json()] == ["ready", "draft"]
+    assert any("exceed the MUE of 1 per date of service" in m for m in mue_findings(batch.json()[1]))

@@ -1,0 +1,91 @@
+"""Insurance follow-up (claims.use_cases.follow_up): the work list, 276 inquiries and their 277 answers.
+
+Through the API, on SQLite and PostgreSQL, with the real broker where events are consumed."""
+
+from __future__ import annotations
+
+import sys
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from rcm_shared.x12.writer import writer_for
+
+sys.path.insert(0, str(Path(__file__).parent))
+from claims_steps import (
+    T,
+    ack_999,
+    claims_client,  # noqa: F401 - the client fixture
+    controls,
+    create,
+    submit,
+)
+from factory import days_ago
+
+
+async def test_follow_up_lists_what_is_late_sends_276s_and_reads_the_277_answers(client: Any) -> None:
+    """Medicare (MCRB1): 999 expected within 2 days, 277CA within 7, payment within 14 (payer_rules.toml)."""
+
+    from factory import TODAY
+    from rcm_shared.x12.sets.x276 import Status, StatusAnswer, build_277, read_276
+
+    def at(days: int) -> str:
+        return (TODAY + timedelta(days=days)).isoformat()
+
+    async def listed(days: int) -> dict[str, dict[str, Any]]:
+        r = await client.get("/v1/follow-up", params={"as_of": at(days)}, headers=T)
+        assert r.status_code == 200, r.text
+        return {i["claim_id"]: i for i in r.json()}
+
+    a = await create(client)
+    await submit(client, a["id"])
+    assert a["id"] not in await listed(0) and a["id"] not in await listed(2)
+    late = (await listed(3))[a["id"]]
+    assert (late["reason"], late["next_action"], late["inquiry_due"]) == ("no_999", "resend", False)
+    gs, st = controls((await client.get(f"/v1/claims/{a['id']}/x12", headers=T)).text)
+    await client.post("/v1/acknowledgments", content=ack_999(gs, st, accepted=True), headers=T)
+    assert a["id"] not in await listed(7)
+    item = (await listed(8))[a["id"]]
+    assert (item["reason"], item["next_action"], item["inquiry_due"]) == ("no_277ca", "status_inquiry", True)
+
+    sent = await client.post("/v1/follow-up/inquiries", json={"as_of": at(8)}, headers=T)
+    assert sent.status_code == 200 and [s["claim_ids"] for s in sent.json()] == [[a["id"]]]
+    (inquiry,) = read_276(Path(sent.json()[0]["destination"]).read_bytes())
+    assert inquiry.claim_id == a["id"]
+    again = await client.post("/v1/follow-up/inquiries", json={"as_of": at(8)}, headers=T)
+    assert again.json() == []  # asked already: the next one is due inquiry_every_days later
+    item = (await listed(8))[a["id"]]
+    assert item["last_inquiry_at"] and not item["inquiry_due"] and item["next_action"] == "status_inquiry"
+
+    # the payer's 277: not on file -> resubmit
+    answer = build_277([StatusAnswer(inquiry, Status("A4", "35"))], reference="R1", created=TODAY)
+    text = writer_for(answer, sender="CLEARINGHOUSE", receiver="RCMCLINIC").render([answer])
+    r = await client.post("/v1/acknowledgments", content=text, headers=T)
+    assert r.json() == {"kind": "277", "claims_updated": [a["id"]], "unknown": []}
+    item = (await listed(8))[a["id"]]
+    assert item["last_answer"]["codes"] == ["A4:35"] and item["next_action"] == "resubmit"
+    records = (await client.get(f"/v1/claims/{a['id']}/status-records", headers=T)).json()
+    assert [x["source"] for x in records] == ["999", "276", "277"]
+
+    # the worker's sweep: the same list, every tenant, inquiries prepared for delivery
+    from claims.adapters.scrub_resources import default_resources
+    from claims.config import get_settings
+    from claims.use_cases.follow_up import send_due_inquiries
+
+    b = await create(client, **{"subscriber.member_id": "W7"})
+    await submit(client, b["id"])
+    gs, st = controls((await client.get(f"/v1/claims/{b['id']}/x12", headers=T)).text)
+    await client.post("/v1/acknowledgments", content=ack_999(gs, st, accepted=True), headers=T)
+    engine = client.app.state.engine  # the app's own engine (same database)
+    swept = await send_due_inquiries(
+        engine, get_settings(), default_resources().payer_rules, as_of=TODAY + timedelta(days=30)
+    )
+    assert [p.claim_ids for p in swept] == [[b["id"]]]  # a's answer says resubmit: no second inquiry
+    assert (await listed(30))[b["id"]]["last_inquiry_at"]
+
+    # timely filing: flagged warn_days_before_limit (30) before the limit (365 days from the date of service)
+    old = await create(client, **{"lines.0.service_date": days_ago(340), "lines.1.service_date": days_ago(340)})
+    flagged = (await listed(0))[old["id"]]
+    assert flagged["reason"] == "timely_filing" and flagged["next_action"] == "file_now"
+    assert flagged["timely_filing_warning"] and flagged["days_to_timely_filing_limit"] == 25
+    assert next(iter(await listed(0))) == old["id"]  # the nearest limit comes first

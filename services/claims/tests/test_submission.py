@@ -1,0 +1,91 @@
+"""Submission (claims.use_cases.submission): 837s that pass pyx12, claims held when they cannot be built, 276 inquiries.
+
+Through the API, on SQLite and PostgreSQL, with the real broker where events are consumed."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from claims.models import bus
+
+sys.path.insert(0, str(Path(__file__).parent))
+from claims_steps import (
+    T,
+    claims_client,  # noqa: F401 - the client fixture
+    create,
+    pyx12,
+    submit,
+)
+
+
+async def test_submit_writes_an_837_that_passes_pyx12(client: Any, tmp_path: Path) -> None:
+    a = await create(client)
+    b = await create(client, **{"subscriber.member_id": "W2", "subscriber.first_name": "Ann"})
+    r = await client.post("/v1/submissions", json={}, headers=T)
+    (sub,) = r.json()
+    assert sub["delivered"] and sorted(sub["claim_ids"]) == sorted([a["id"], b["id"]])
+    assert Path(sub["destination"]).exists()
+    x12 = (await client.get(f"/v1/claims/{a['id']}/x12", headers=T)).text
+    assert pyx12(x12, tmp_path).endswith(": OK")
+    assert f"CLM*{a['id']}*245.50***11:B:1" in x12 and f"REF*6R*{a['id']}-1~" in x12
+    claim = (await client.get(f"/v1/claims/{a['id']}", headers=T)).json()
+    assert claim["state"] == "submitted"
+    again = await client.post(f"/v1/claims/{a['id']}/submit", headers=T)
+    assert again.status_code == 409 and again.json()["current_state"] == "submitted"
+    async with client.app.state.engine.connect() as conn:
+        from sqlalchemy import select
+
+        rows = list(await conn.execute(select(bus.outbox).where(bus.outbox.c.key == a["id"]).order_by(bus.outbox.c.id)))
+
+    submitted = json.loads(rows[-1].payload)
+    assert submitted["new_state"] == "submitted" and submitted["lines"][0]["line_control_number"] == f"{a['id']}-1"
+    assert "DOE" not in rows[-1].payload and "W123456789" not in rows[-1].payload  # no PHI in events
+
+
+async def test_a_claim_that_cannot_be_built_is_held_and_the_rest_of_the_batch_goes(client: Any) -> None:
+    """A frequency-8 claim stored without the payer's claim number (as a void asked too early once made
+    them) cannot be written into an 837: it goes back to draft with the reason; the other claims are sent."""
+    from claims.models import claim
+    from sqlalchemy import update
+
+    a = await create(client)
+    bad = await create(client, **{"subscriber.member_id": "W2"})
+    c = await create(client, **{"subscriber.member_id": "W3"})
+    async with client.app.state.engine.begin() as conn:
+        await conn.execute(
+            update(claim).where(claim.c.id == bad["id"]).values(frequency="8", original_claim_id=a["id"])
+        )
+    r = await client.post("/v1/submissions", json={}, headers=T)
+    assert r.status_code == 200, r.text
+    assert sorted(cid for s in r.json() for cid in s["claim_ids"]) == sorted([a["id"], c["id"]])
+    for sent in (a, c):
+        assert (await client.get(f"/v1/claims/{sent['id']}", headers=T)).json()["state"] == "submitted"
+    held = (await client.get(f"/v1/claims/{bad['id']}", headers=T)).json()
+    assert held["state"] == "draft"
+    (edit,) = [e for e in held["edits"] if e["rule"] == "SUB001"]
+    assert edit["severity"] == "error" and "needs the payer claim control number" in edit["message"]
+    history = (await client.get(f"/v1/claims/{bad['id']}/history", headers=T)).json()
+    assert history[-1]["to_state"] == "draft" and "held back from submission" in history[-1]["reason"]
+    # asked for alone, a claim that cannot be built is a problem for the caller, not a 500
+    await client.put(f"/v1/claims/{bad['id']}", json=held["document"], headers=T)
+    r = await client.post(f"/v1/claims/{bad['id']}/submit", headers=T)
+    assert r.status_code == 422 and r.json()["held"][0]["claim_id"] == bad["id"], r.text
+
+
+async def test_status_inquiry_sends_a_276(client: Any) -> None:
+    a = await create(client)
+    early = await client.post(f"/v1/claims/{a['id']}/status-inquiry", headers=T)
+    assert early.status_code == 409  # nothing to ask about before the claim is sent
+    await submit(client, a["id"])
+    r = await client.post(f"/v1/claims/{a['id']}/status-inquiry", headers=T)
+    assert r.status_code == 200 and r.json()["delivered"]
+    text = Path(r.json()["destination"]).read_text()
+    from rcm_shared.x12.sets.x276 import read_276
+
+    (inquiry,) = read_276(text.encode())
+    assert inquiry.claim_id == a["id"] and inquiry.total_charge == 245.5 and inquiry.member_id == "W123456789"
+    (record,) = (await client.get(f"/v1/claims/{a['id']}/status-records", headers=T)).json()
+    assert record["source"] == "276" and inquiry.trace_number in record["summary"]

@@ -145,9 +145,9 @@ async def test_claims_sandbox_adapter_gets_a_999(
     from pathlib import Path
 
     sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "services" / "claims" / "tests"))
+    from claims.adapters.scrub_resources import default_resources
     from claims.config import get_settings
     from claims.main import create_app
-    from claims.adapters.scrub_resources import default_resources
     from factory import encounter
 
     db = await db_factory("claims")

@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 from rcm_shared.config import KafkaSettings
 from rcm_shared.db import create_engine
-from rcm_shared.testing import unique
+from rcm_shared.testing import need_postgres, unique
 from sqlalchemy import text
 
 ROOT = Path(__file__).resolve().parent
@@ -96,15 +96,6 @@ def postgres_base_url() -> Iterator[str | None]:
     yield None
 
 
-def _need_postgres(url: str | None) -> str:
-    if url:
-        return url
-    reason = "PostgreSQL path: no TEST_POSTGRES_URL and no Docker engine for testcontainers"
-    if os.environ.get("RCM_REQUIRE_POSTGRES") == "1":
-        pytest.fail(reason + " (RCM_REQUIRE_POSTGRES=1)")
-    pytest.skip(reason)
-
-
 @dataclass(frozen=True)
 class Db:
     """Where one service's data lives in a test: an SQLite file, or a fresh PostgreSQL schema."""
@@ -123,7 +114,7 @@ def backend(request: pytest.FixtureRequest) -> str:
 async def db_factory(backend: str, tmp_path: Path, postgres_base_url: str | None) -> AsyncIterator[object]:
     """db_factory(service) -> Db with that service's real migrations applied; schemas dropped after."""
     created: list[Db] = []
-    pg_url = _need_postgres(postgres_base_url) if backend == "postgres" else None
+    pg_url = need_postgres(postgres_base_url) if backend == "postgres" else None
 
     async def make(service: str) -> Db:
         from rcm_shared.testing import migrate

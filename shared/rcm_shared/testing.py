@@ -89,3 +89,18 @@ def enum_of(schema: dict[str, Any]) -> set[str]:
     for option in schema.get("anyOf", ()):
         found |= enum_of(option)
     return found
+
+
+def need_postgres(url: str | None) -> str:
+    """The PostgreSQL URL a test runs against; without one the test skips, or fails where CI requires
+    PostgreSQL (RCM_REQUIRE_POSTGRES=1), so that a missing server never passes for a green run."""
+    import os
+
+    import pytest
+
+    if url:
+        return url
+    reason = "PostgreSQL path: no TEST_POSTGRES_URL and no Docker engine for testcontainers"
+    if os.environ.get("RCM_REQUIRE_POSTGRES") == "1":
+        pytest.fail(reason + " (RCM_REQUIRE_POSTGRES=1)")
+    pytest.skip(reason)

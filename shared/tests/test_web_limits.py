@@ -79,9 +79,9 @@ async def test_a_request_whose_audit_row_outlasts_the_timeout_still_gets_its_504
 async def test_postgres_tls_required_by_url_is_never_plaintext(postgres_base_url: Any) -> None:
     """?ssl=require (or verify-full, with PGSSLROOTCERT) reaches the driver: the session is encrypted, or
     the connection is refused; it never falls back to clear text."""
-    from conftest import _need_postgres
+    from rcm_shared.testing import need_postgres
 
-    url = _need_postgres(postgres_base_url)
+    url = need_postgres(postgres_base_url)
     engine = create_engine(url + ("&" if "?" in url else "?") + "ssl=require", schema="public")
     try:
         async with engine.connect() as conn:

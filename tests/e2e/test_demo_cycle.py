@@ -562,6 +562,6 @@ def test_a_seeded_day_runs_the_whole_cycle_on_sqlite(tmp_path: Path) -> None:
 
 @pytest.mark.postgres
 def test_a_seeded_day_runs_the_whole_cycle_on_postgres(tmp_path: Path, postgres_base_url: str | None) -> None:
-    from conftest import _need_postgres
+    from rcm_shared.testing import need_postgres
 
-    _run_cycle(tmp_path, _need_postgres(postgres_base_url))
+    _run_cycle(tmp_path, need_postgres(postgres_base_url))

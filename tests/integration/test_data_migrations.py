@@ -45,12 +45,12 @@ def _claim(claim_id: str, document: dict[str, Any], next_payer_id: str | None = 
 async def test_claims_0010_fills_the_next_payer_of_claims_entered_before_the_column(
     backend: str, tmp_path: Path, postgres_base_url: str | None
 ) -> None:
-    from conftest import _need_postgres
+    from rcm_shared.testing import need_postgres
 
     if backend == "sqlite":
         url, schema = f"sqlite+aiosqlite:///{tmp_path / 'claims.db'}", "claims"
     else:
-        url, schema = _need_postgres(postgres_base_url), unique("claims_")
+        url, schema = need_postgres(postgres_base_url), unique("claims_")
     config = alembic_config(CLAIMS, url, schema)
     await asyncio.to_thread(command.upgrade, config, "claims_0009")
     secondary = {"payer_id": "SECOND1", "name": "Second Payer", "responsibility": "S"}

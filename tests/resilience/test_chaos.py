@@ -373,6 +373,6 @@ def test_chaos_on_sqlite(tmp_path: Path) -> None:
 @pytest.mark.postgres
 @pytest.mark.timeout(600 + 3 * PATIENTS)
 def test_chaos_on_postgres(tmp_path: Path, postgres_base_url: str | None) -> None:
-    from conftest import _need_postgres
+    from rcm_shared.testing import need_postgres
 
-    _run_chaos(tmp_path, _need_postgres(postgres_base_url))
+    _run_chaos(tmp_path, need_postgres(postgres_base_url))

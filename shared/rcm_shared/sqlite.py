@@ -1,10 +1,8 @@
 """The embedded stack's SQLite connection for SQLAlchemy's async engine: statements run on the event loop.
 
 SQLAlchemy's ``sqlite+aiosqlite`` sends every statement to the connection's own thread four times (cursor,
-execute, fetchall, close), each trip a queue put, a thread wake-up and a loop wake-up. On this project's
-2-core machines a trip cost 150-300 us of CPU - more than the statements: a trivial ``SELECT`` through the
-engine took 1.2 ms of CPU against 0.12 ms through a synchronous engine, and an eligibility check's
-reads and writes were most of its CPU.
+execute, fetchall, close), each trip a queue put, a thread wake-up and a loop wake-up: on small machines
+the trips cost more CPU than the statements they carry.
 
 This connection keeps aiosqlite's thread (SQLAlchemy's adapter and the connection's set-up use it) but
 runs statements, fetches, commits and rollbacks on the calling event loop, because on this stack they do

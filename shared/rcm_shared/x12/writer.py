@@ -37,8 +37,8 @@ class FileControlNumbers:
             state: dict[str, int] = json.loads(text) if text.strip() else {}
             value = state.get(kind, 0) % 999_999_999 + 1
             state[kind] = value
-            # Overwritten in place, then cut at its end: truncating to zero first frees the file's block on
-            # every call (0.4-0.8 ms on ext4 here, against 23 us now); the text only grows, or shrinks on wrap-around.
+            # Overwritten in place, then cut at its end: truncating to zero first would free the file's block
+            # and allocate it again on every call; the text only grows, or shrinks on wrap-around.
             fh.seek(0)
             fh.write(json.dumps(state))
             fh.truncate()

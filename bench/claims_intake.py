@@ -18,17 +18,17 @@ import uuid
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "services" / "claims" / "tests"))
+sys.path.insert(0, str(ROOT / "tests"))  # the builders package
 
 
 async def run(url: str, schema: str, n: int, batch: int) -> float:
+    from builders.encounters import encounter
     from claims.adapters.scrub_resources import load_resources
     from claims.config import ClaimsSettings
     from claims.domain.encounter import ClaimCreate
     from claims.models import bus
     from claims.use_cases.charge_entry import create_claims
     from claims.use_cases.submission import prepare
-    from factory import encounter
     from rcm_shared.db import create_engine
     from rcm_shared.testing import migrate
     from rcm_shared.unit import Actor, Units

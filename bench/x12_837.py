@@ -17,9 +17,8 @@ from decimal import Decimal
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "shared" / "tests"))
-
-from claims_fixtures import professional_claims  # noqa: E402
+sys.path.insert(0, str(ROOT / "tests"))  # the builders package
+from builders.x837 import professional_claims  # noqa: E402
 from rcm_shared.x12.sets.x837 import Receiver, Submitter, build_837  # noqa: E402
 from rcm_shared.x12.writer import InterchangeWriter, MemoryControlNumbers, Party  # noqa: E402
 

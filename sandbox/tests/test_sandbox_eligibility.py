@@ -141,14 +141,10 @@ async def test_claims_sandbox_adapter_gets_a_999(
     db_factory: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Any
 ) -> None:
     """The claims service's 'sandbox' clearinghouse adapter: 837 in, the sandbox's 999 recorded on the claims."""
-    import sys
-    from pathlib import Path
-
-    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "services" / "claims" / "tests"))
+    from builders.encounters import encounter
     from claims.adapters.scrub_resources import default_resources
     from claims.config import get_settings
     from claims.main import create_app
-    from factory import encounter
 
     db = await db_factory("claims")
     monkeypatch.setenv("CLAIMS_DATABASE_URL", db.url)

@@ -10,12 +10,10 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from builders.x837 import institutional_claims, professional_claims
 from rcm_shared.x12.errors import X12Error
 from rcm_shared.x12.sets.x837 import Claim, Receiver, Submitter, build_837, read_837
 from rcm_shared.x12.writer import writer_for
-
-sys.path.insert(0, str(Path(__file__).parent))
-from claims_fixtures import institutional_claims, professional_claims
 
 SAMPLES = Path(__file__).resolve().parents[2] / "tests" / "x12" / "samples"
 X12VALID = shutil.which("x12valid") or str(Path(sys.executable).with_name("x12valid"))

@@ -10,11 +10,12 @@ from __future__ import annotations
 import shutil
 import subprocess
 import sys
-from datetime import date
 from pathlib import Path
 from typing import Any
 
 import pytest
+from builders.encounters import encounter
+from builders.x835 import encounter_835
 from rcm_shared.bus.admin import TopicRequest, ensure_topics
 from rcm_shared.bus.consumer import HandlerRegistry, InboxConsumer
 from rcm_shared.bus.relay import OutboxRelay
@@ -26,26 +27,8 @@ from rcm_shared.testing import poll_until, wait_for_assignment
 from rcm_shared.topics import CATALOG, consumed_by, produced_by
 from sqlalchemy import select
 
-ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT / "services" / "claims" / "tests"))
-sys.path.insert(0, str(ROOT / "services" / "remittance" / "tests"))
-from builders import claim, header, interchange, line  # noqa: E402
-from factory import DOS, encounter  # noqa: E402
-
 X12VALID = shutil.which("x12valid") or str(Path(sys.executable).with_name("x12valid"))
 TENANT = "org-1"
-
-
-def denial_835(claim_id: str, pccn: str) -> bytes:
-    """The payer's 835 denying both lines of the claim (CO-197, no precertification): nothing paid."""
-    dos = date.fromisoformat(DOS)
-    lines = [
-        line("99214", "200.00", "0", [("CO", "197", "200.00")], f"{claim_id}-1", modifiers=["25"], service_date=dos),
-        line("83036", "45.50", "0", [("CO", "197", "45.50")], f"{claim_id}-2", service_date=dos),
-    ]
-    denied = claim(claim_id, "4", "245.50", "0", pccn, lines, filing_indicator="MB")
-    eft = header("NOPAY0001", "0", "NON", "MCRB1", date.today(), handling="H", payer_name="MEDICARE PART B")
-    return interchange((eft, [denied], []))
 
 
 async def relay(engine: Any, tables: BusTables, kafka: KafkaSettings, service: str) -> int:
@@ -137,7 +120,7 @@ async def test_denied_claim_is_resubmitted_as_a_frequency_7_claim(
             payer_claim_control_number="PCCN0001",
         )
     # 2. Remittance: the payer's 835 denies it (CO-197, no authorization).
-    (tmp_path / "denial.835").write_bytes(denial_835(claim_id, "PCCN0001"))
+    (tmp_path / "denial.835").write_bytes(encounter_835(claim_id, "PCCN0001"))
     (posted,) = await ingest_835(
         service_units(engines["remittance"], kafka.topic_prefix), tmp_path / "denial.835", tenant=TENANT
     )

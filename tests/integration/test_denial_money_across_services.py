@@ -5,79 +5,21 @@ handler in order), without a broker: the order between topics is the test's to c
 
 from __future__ import annotations
 
-import sys
-from datetime import date
-from decimal import Decimal as D
+import itertools
 from pathlib import Path
 from typing import Any
 
 import pytest
+from builders.encounters import encounter
+from builders.x835 import encounter_835
 from rcm_shared.db import create_engine, session_factory
 from rcm_shared.events import Envelope
 from rcm_shared.topics import CATALOG
-from rcm_shared.x12.sets.x835 import Adjustment, ClaimPayment, PaymentHeader, Procedure, ServicePayment, build_835
-from rcm_shared.x12.writer import InterchangeWriter, MemoryControlNumbers, Party
 from sqlalchemy import select
-
-ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT / "services" / "claims" / "tests"))
-from factory import DOS, encounter  # noqa: E402
 
 TENANT = "org-1"
 CONSUMERS = {t.name: t.consumers for t in CATALOG}
-NUMBERS = MemoryControlNumbers()  # each 835 its own interchange number, as a payer's are
-
-
-def answer_835(claim_id: str, trace: str, *, paid: bool) -> bytes:
-    """The payer's 835 for the factory's encounter (245.50): denied whole (CO-197), or paid in full."""
-
-    def service(code: str, charge: str, modifiers: list[str], n: int) -> ServicePayment:
-        return ServicePayment(
-            Procedure("HC", code, modifiers),
-            D(charge),
-            D(charge) if paid else D("0"),
-            units=D(1),
-            service_date=date.fromisoformat(DOS),
-            line_control_number=f"{claim_id}-{n}",
-            adjustments=[] if paid else [Adjustment("CO", "197", D(charge))],
-        )
-
-    claim = ClaimPayment(
-        claim_id,
-        "1" if paid else "4",
-        D("245.50"),
-        D("245.50") if paid else D("0"),
-        None,
-        "MB",
-        "PCCN0001",
-        "11",
-        "1",
-        patient={"last": "DOE", "first": "JANE"},
-        services=[service("99214", "200.00", ["25"], 1), service("83036", "45.50", [], 2)],
-    )
-    header = PaymentHeader(
-        "",
-        "I" if paid else "H",
-        D("245.50") if paid else D("0"),
-        "C",
-        "CHK" if paid else "NON",
-        date.today(),
-        trace,
-        "1512345678",
-        "MEDICARE PART B",
-        "MCRB1",
-        "VALLEY FAMILY CLINIC",
-        "XX",
-        "1234567893",
-    )
-    w = InterchangeWriter(
-        sender=Party("ZZ", "MCR", "MCR"),
-        receiver=Party("ZZ", "CLINIC", "CLINIC"),
-        functional_id="HP",
-        version="005010X221A1",
-        numbers=NUMBERS,
-    )
-    return w.render([build_835(header, [claim])]).encode()
+ISA = itertools.count(1)  # each 835 its own interchange number, as a payer's are
 
 
 class Stack:
@@ -169,7 +111,7 @@ async def post_835(stack: Stack, tmp_path: Path, claim_id: str, trace: str, *, p
     from remittance.use_cases.ingestion import ingest_835
 
     path = tmp_path / f"{trace}.835"
-    path.write_bytes(answer_835(claim_id, trace, paid=paid))
+    path.write_bytes(encounter_835(claim_id, trace=trace, paid=paid, isa=next(ISA)))
     (posted,) = await ingest_835(service_units(stack.engines["remittance"]), path, tenant=TENANT)
     assert posted.status == "posted", posted
 

@@ -19,13 +19,12 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from builders.encounters import encounter
 from rcm_cli.broker import free_port
 from rcm_cli.procs import RunningStack, command_line, descendants
 
 ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT / "services" / "claims" / "tests"))
 sys.path.insert(0, str(ROOT / "tests" / "e2e"))
-from factory import encounter  # noqa: E402
 from test_rcm_run import _wait_all  # noqa: E402
 
 sys.path.insert(0, str(ROOT / "tests" / "resilience"))

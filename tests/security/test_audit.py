@@ -10,15 +10,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from builders.encounters import encounter
 from claims.models import audit
 from rcm_cli.issuer import Issuer
 from rcm_shared.auth import AuthSettings
 from rcm_shared.db import create_engine
 from rcm_shared.testing import app_client
 from sqlalchemy import delete, update
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "services" / "claims" / "tests"))
-from factory import encounter
 
 sys.path.insert(0, str(Path(__file__).parent))
 from test_auth import Tokens

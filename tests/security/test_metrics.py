@@ -14,9 +14,8 @@ from rcm_cli.issuer import Issuer
 from rcm_shared.auth import AuthSettings
 from rcm_shared.testing import app_client, migrate
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "services" / "claims" / "tests"))
 sys.path.insert(0, str(Path(__file__).parent))
-from factory import encounter
+from builders.encounters import encounter
 from test_auth import Tokens
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -19,9 +19,7 @@ from rcm_shared.db import create_engine
 from rcm_shared.testing import app_client
 
 sys.path.insert(0, str(Path(__file__).parent))
-sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "services" / "claims" / "tests"))
-sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "services" / "remittance" / "tests"))
-from factory import encounter
+from builders.encounters import encounter
 from test_auth import Tokens
 
 SAMPLES = Path(__file__).resolve().parents[1] / "x12" / "samples"
@@ -63,7 +61,7 @@ async def _seed(name: str, client: Any, db: Any, auth: dict[str, str]) -> dict[s
         ids = {"remittance_id": remittance_id, "claim_id": claims[0]["claim_id"]}
         ids["item_id"] = str(items[0]["id"]) if items else "1"
         # the patient side: an account whose claims' patient responsibility is due, and its statement
-        from builders import standard_file
+        from builders.x835 import standard_file
         from rcm_shared.payloads.claims import ClaimStatusChangedV1
         from remittance.use_cases.billed_claims import on_claim_status_changed
 

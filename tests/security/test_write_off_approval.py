@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from builders.events import adj
 from denials.config import DenialsSettings
 from denials.domain.classify import default_rules
 from denials.models import bus
@@ -17,7 +18,6 @@ from denials.use_cases.intake import on_adjudicated
 from rcm_cli.issuer import Issuer
 from rcm_shared.auth import AuthSettings
 from rcm_shared.events import Envelope
-from rcm_shared.payloads.remittance import AdjustmentOut, ClaimAdjudicatedV1
 from rcm_shared.testing import app_client
 from rcm_shared.unit import Actor, Units
 
@@ -44,19 +44,7 @@ async def denials(db_factory: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPat
 
 
 async def test_the_requester_cannot_approve_a_large_write_off_whatever_header_it_sends(denials: Any) -> None:
-    event = ClaimAdjudicatedV1(
-        remittance_id="R1",
-        claim_id="C1",
-        payer_id="ACME01",
-        payer_claim_control_number="PCCN-C1",
-        status_code="4",
-        charge_cents=25000,
-        paid_cents=0,
-        patient_responsibility_cents=0,
-        contractual_cents=0,
-        adjustments=[AdjustmentOut(group="CO", reason="29", amount_cents=25000)],
-        payment_date=date(2026, 11, 2),
-    )
+    event = adj("C1", 0, [("CO", "29", 25000, None)], charge=25000, payment_date=date(2026, 11, 2))
     envelope = Envelope.wrap(event, source="/remittance", tenant_id="org-1")
     async with denials.app.state.engine.begin() as conn:
         unit = Units.of_service(DenialsSettings(), bus).on(conn, "org-1", Actor("test"))

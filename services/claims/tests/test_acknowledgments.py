@@ -4,18 +4,13 @@ Through the API, on SQLite and PostgreSQL, with the real broker where events are
 
 from __future__ import annotations
 
-import sys
 from datetime import datetime, timedelta
-from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).parent))
+from builders import T
+from builders.acks import ack_277ca, ack_999, controls
 from claims_steps import (
-    T,
-    ack_277ca,
-    ack_999,
     claims_client,  # noqa: F401 - the client fixture
-    controls,
     create,
     submit,
 )

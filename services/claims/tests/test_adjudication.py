@@ -4,32 +4,28 @@ Through the API, on SQLite and PostgreSQL, with the real broker where events are
 
 from __future__ import annotations
 
-import sys
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
-from rcm_shared.config import KafkaSettings
-from rcm_shared.events import Envelope
-from rcm_shared.payloads.remittance import AdjustmentOut, ClaimAdjudicatedV1
-
-sys.path.insert(0, str(Path(__file__).parent))
+from builders import T
+from builders.acks import ack_277ca
+from builders.events import encounter_adjudicated
 from claims_steps import (
-    T,
-    ack_277ca,
-    adjudicated,
     claims_client,  # noqa: F401 - the client fixture
     consume,
     create,
     submit,
 )
+from rcm_shared.config import KafkaSettings
+from rcm_shared.events import Envelope
+from rcm_shared.payloads.remittance import AdjustmentOut, ClaimAdjudicatedV1
 
 
 async def test_payment_before_acceptance_and_redelivery_move_the_claim_once(client: Any, kafka: KafkaSettings) -> None:
     a = await create(client)
     await submit(client, a["id"])
-    paid = Envelope.wrap(adjudicated(a["id"], 20000, [15000, 5000]), source="/remittance", tenant_id="org-1")
-    denied_other = Envelope.wrap(adjudicated("CUNKNOWN", 0, []), source="/remittance", tenant_id="org-1")
+    paid = Envelope.wrap(encounter_adjudicated(a["id"], 20000, [15000, 5000]), source="/remittance", tenant_id="org-1")
+    denied_other = Envelope.wrap(encounter_adjudicated("CUNKNOWN", 0, []), source="/remittance", tenant_id="org-1")
     stats = await consume(
         client,
         kafka,

@@ -5,19 +5,16 @@ Through the API, on SQLite and PostgreSQL, with the real broker where events are
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
-
-sys.path.insert(0, str(Path(__file__).parent))
+from builders import T
+from builders.encounters import DOS, days_ago, encounter
 from claims_steps import (
-    T,
     claims_client,  # noqa: F401 - the client fixture
     create,
 )
-from factory import DOS, days_ago, encounter
 
 
 async def test_charge_entry_scrubs_and_bad_input_is_refused(client: Any) -> None:

@@ -4,26 +4,23 @@ Through the API, on SQLite and PostgreSQL, with the real broker where events are
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Any
 
-from rcm_shared.config import KafkaSettings
-from rcm_shared.events import Envelope
-from rcm_shared.payloads.denials import ClaimCorrection, ResubmissionRequestedV1
-from rcm_shared.payloads.remittance import ClaimReversedV1
-
-sys.path.insert(0, str(Path(__file__).parent))
+from builders import T
+from builders.acks import ack_277ca
+from builders.events import encounter_adjudicated
 from claims_steps import (
-    T,
-    ack_277ca,
-    adjudicated,
     claims_client,  # noqa: F401 - the client fixture
     consume,
     create,
     pyx12,
     submit,
 )
+from rcm_shared.config import KafkaSettings
+from rcm_shared.events import Envelope
+from rcm_shared.payloads.denials import ClaimCorrection, ResubmissionRequestedV1
+from rcm_shared.payloads.remittance import ClaimReversedV1
 
 
 async def test_denial_resubmission_produces_a_frequency_7_claim_that_passes_pyx12(
@@ -32,7 +29,7 @@ async def test_denial_resubmission_produces_a_frequency_7_claim_that_passes_pyx1
     a = await create(client)
     await submit(client, a["id"])
     await client.post("/v1/acknowledgments", content=ack_277ca(a["id"], accepted=True), headers=T)
-    denial = Envelope.wrap(adjudicated(a["id"], 0, [0, 0]), source="/remittance", tenant_id="org-1")
+    denial = Envelope.wrap(encounter_adjudicated(a["id"], 0, [0, 0]), source="/remittance", tenant_id="org-1")
     request = Envelope.wrap(
         ResubmissionRequestedV1(
             denial_id="D1",
@@ -109,7 +106,7 @@ async def test_void_waits_for_the_payer_claim_number_and_for_the_payer(client: A
 async def test_void_of_a_paid_claim_takes_effect_with_the_payers_reversal(client: Any, kafka: KafkaSettings) -> None:
     a = await create(client)
     await submit(client, a["id"])
-    paid = Envelope.wrap(adjudicated(a["id"], 20000, [15000, 5000]), source="/remittance", tenant_id="org-1")
+    paid = Envelope.wrap(encounter_adjudicated(a["id"], 20000, [15000, 5000]), source="/remittance", tenant_id="org-1")
     await consume(client, kafka, [("remittance.claim.adjudicated", paid, a["id"])])
     void_claim = (await client.post(f"/v1/claims/{a['id']}/void", headers=T)).json()
     await submit(client, void_claim["id"])
@@ -151,7 +148,7 @@ async def test_a_replacement_of_a_paid_claim_supersedes_it_and_its_reversal_take
         [
             (
                 "remittance.claim.adjudicated",
-                Envelope.wrap(adjudicated(c["id"], 20000, [15000, 5000]), source="/r", tenant_id="org-1"),
+                Envelope.wrap(encounter_adjudicated(c["id"], 20000, [15000, 5000]), source="/r", tenant_id="org-1"),
                 c["id"],
             )
             for c in (a, b)

@@ -4,16 +4,13 @@ Through the API, on SQLite and PostgreSQL, with the real broker where events are
 
 from __future__ import annotations
 
-import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
-
-sys.path.insert(0, str(Path(__file__).parent))
+from builders import T
 from claims_steps import (
-    T,
     claims_client,  # noqa: F401 - the client fixture
     create,
 )

@@ -5,26 +5,24 @@ from __future__ import annotations
 
 import itertools
 import json
-import sys
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
+from builders import T
+from builders.encounters import encounter
+from builders.events import ENCOUNTER_CHARGE, encounter_adjudicated, encounter_reversed
 from claims.models import bus
 from claims.use_cases.adjudication import on_adjudicated_many, on_reversed
 from claims.use_cases.denial_outcomes import on_appeal_sent, on_denial_move_undone, on_denial_resolved
 from rcm_shared.payloads.denials import AppealSentV1, DenialMoveUndoneV1, DenialResolvedV1
-from rcm_shared.payloads.remittance import AdjustmentOut, ClaimAdjudicatedV1, ClaimReversedV1, LinePaymentOut
+from rcm_shared.payloads.remittance import ClaimAdjudicatedV1
 from rcm_shared.testing import app_client
 from rcm_shared.unit import Actor, Units
 
-sys.path.insert(0, str(Path(__file__).parent))
-from factory import encounter
-
-T = {"X-Tenant-ID": "org-1"}
-CHARGE = 24550  # the factory's encounter
+CHARGE = ENCOUNTER_CHARGE  # the factory's encounter
 UNITS = Units(bus, source="/claims")
 
 
@@ -57,30 +55,6 @@ async def submitted(client: Any) -> str:
     claim_id = str(created.json()["id"])
     assert (await client.post(f"/v1/claims/{claim_id}/submit", headers=T)).status_code == 200
     return claim_id
-
-
-def adjudicated(claim_id: str, paid: int, denied: int, remittance: str) -> ClaimAdjudicatedV1:
-    """Paid ``paid``, CO-45 on what is neither paid nor denied, CO-50 (medical necessity) on ``denied``."""
-    adjustments = [AdjustmentOut(group="CO", reason="50", amount_cents=denied)] if denied else []
-    if CHARGE - paid - denied:
-        adjustments.append(AdjustmentOut(group="CO", reason="45", amount_cents=CHARGE - paid - denied))
-    return ClaimAdjudicatedV1(
-        remittance_id=remittance,
-        claim_id=claim_id,
-        payer_id="MCRB1",
-        payer_claim_control_number="PAYERICN1",
-        status_code="1" if paid else "4",
-        charge_cents=CHARGE,
-        paid_cents=paid,
-        patient_responsibility_cents=0,
-        contractual_cents=CHARGE - paid - denied,
-        adjustments=adjustments,
-        lines=[
-            LinePaymentOut(
-                line_number=1, line_control_number=None, procedure_code="99214", charge_cents=0, paid_cents=paid
-            )
-        ],
-    )
 
 
 def resolved(claim_id: str, outcome: str, *, transfer: int = 0, written_off: int = 0) -> DenialResolvedV1:
@@ -127,7 +101,7 @@ async def test_an_appeal_sent_puts_the_claim_under_appeal_and_the_payers_next_83
     paid_on_appeal, denied_again = await submitted(client), await submitted(client)
     today = datetime.now(UTC).date()
     for claim_id in (paid_on_appeal, denied_again):
-        await run(client, None, adjudicated(claim_id, 0, CHARGE, "R1"))
+        await run(client, None, encounter_adjudicated(claim_id, 0, denied=CHARGE, remittance="R1"))
         assert (await claim(client, claim_id))["state"] == "denied"
         appeal = appeal_sent(claim_id, answer_days=60)
         await run(client, on_appeal_sent, appeal)
@@ -139,8 +113,8 @@ async def test_an_appeal_sent_puts_the_claim_under_appeal_and_the_payers_next_83
         assert f"answers by {(today + timedelta(days=60)).isoformat()}" in history[-1]["reason"]
     aging = (await client.get("/v1/reports/ar-aging", headers=T)).json()
     assert aging[0]["claims"] == 2 and aging[0]["total_cents"] == 2 * CHARGE  # appealed claims are open A/R
-    await run(client, None, adjudicated(paid_on_appeal, 20000, 0, "R2"))
-    await run(client, None, adjudicated(denied_again, 0, CHARGE, "R3"))
+    await run(client, None, encounter_adjudicated(paid_on_appeal, 20000, denied=0, remittance="R2"))
+    await run(client, None, encounter_adjudicated(denied_again, 0, denied=CHARGE, remittance="R3"))
     won, lost = await claim(client, paid_on_appeal), await claim(client, denied_again)
     assert (won["state"], won["paid_cents"], won["insurance_balance_cents"]) == ("paid", 20000, 0)
     assert (lost["state"], lost["insurance_balance_cents"]) == ("denied", CHARGE)
@@ -150,9 +124,11 @@ async def test_a_denial_billed_to_the_patient_or_written_off_leaves_the_claims_i
     client: Any,
 ) -> None:
     billed, written, partly = await submitted(client), await submitted(client), await submitted(client)
-    await run(client, None, adjudicated(billed, 0, CHARGE, "R1"))
-    await run(client, None, adjudicated(written, 15000, 4550, "R1"))  # 45.50 denied, the rest paid and adjusted
-    await run(client, None, adjudicated(partly, 15000, 4550, "R1"))
+    await run(client, None, encounter_adjudicated(billed, 0, denied=CHARGE, remittance="R1"))
+    await run(
+        client, None, encounter_adjudicated(written, 15000, denied=4550, remittance="R1")
+    )  # 45.50 denied, the rest paid and adjusted
+    await run(client, None, encounter_adjudicated(partly, 15000, denied=4550, remittance="R1"))
     assert [(await claim(client, c))["insurance_balance_cents"] for c in (billed, written, partly)] == [
         CHARGE,
         4550,
@@ -176,7 +152,7 @@ async def test_a_denial_billed_to_the_patient_or_written_off_leaves_the_claims_i
 
 async def test_an_appealed_claim_whose_appeal_is_upheld_by_letter_is_closed(client: Any) -> None:
     claim_id = await submitted(client)
-    await run(client, None, adjudicated(claim_id, 0, CHARGE, "R1"))
+    await run(client, None, encounter_adjudicated(claim_id, 0, denied=CHARGE, remittance="R1"))
     await run(client, on_appeal_sent, appeal_sent(claim_id))
     await run(client, on_denial_resolved, resolved(claim_id, "closed"))
     assert (await claim(client, claim_id))["state"] == "closed"
@@ -188,7 +164,7 @@ async def test_the_worker_reads_appeals_sent(client: Any) -> None:
     from rcm_shared.events import Envelope
 
     claim_id = await submitted(client)
-    await run(client, None, adjudicated(claim_id, 0, CHARGE, "R1"))
+    await run(client, None, encounter_adjudicated(claim_id, 0, denied=CHARGE, remittance="R1"))
     handler = registry.get("denial.appeal_sent", 1)
     assert handler is not None, "claims does not read appeals sent"
     event = appeal_sent(claim_id, denial_id="D1", answer_days=45)
@@ -202,28 +178,16 @@ async def appealed(client: Any, claim_id: str) -> None:
     assert (await claim(client, claim_id))["state"] == "appealed"
 
 
-def reversal(claim_id: str, paid: int, remittance: str, original: str = "R1") -> ClaimReversedV1:
-    return ClaimReversedV1(
-        remittance_id=remittance,
-        claim_id=claim_id,
-        payer_id="MCRB1",
-        payer_claim_control_number="PAYERICN1",
-        reversed_paid_cents=-paid,
-        reversed_charge_cents=-CHARGE,
-        original_remittance_id=original,
-    )
-
-
 async def test_an_appeal_answered_by_a_reversal_and_a_new_payment_is_paid_once(client: Any) -> None:
     """The payer answers an appeal of an underpaid claim by taking back its first payment (22) and paying the
     claim again (1): the claim ends paid what the second payment says, not both."""
     claim_id = await submitted(client)
-    await run(client, None, adjudicated(claim_id, 10000, 14550, "R1"))
+    await run(client, None, encounter_adjudicated(claim_id, 10000, denied=14550, remittance="R1"))
     await appealed(client, claim_id)
-    await run(client, on_reversed, reversal(claim_id, 10000, "R2"))
+    await run(client, on_reversed, encounter_reversed(claim_id, 10000, "R2"))
     c = await claim(client, claim_id)
     assert (c["state"], c["paid_cents"]) == ("accepted", 0)
-    await run(client, None, adjudicated(claim_id, CHARGE, 0, "R2"))
+    await run(client, None, encounter_adjudicated(claim_id, CHARGE, denied=0, remittance="R2"))
     c = await claim(client, claim_id)
     assert (c["state"], c["paid_cents"], c["insurance_balance_cents"]) == ("paid", CHARGE, 0)
 
@@ -233,9 +197,11 @@ async def test_a_reversal_of_a_payment_claims_never_saw_is_kept_for_it(client: A
     its amount is applied still, so the payment's release (marked reversed already by remittance) nets to
     nothing, and the claim is owed by the payer, not paid."""
     claim_id = await submitted(client)
-    await run(client, on_reversed, reversal(claim_id, 10000, "R2"))
+    await run(client, on_reversed, encounter_reversed(claim_id, 10000, "R2"))
     assert (await claim(client, claim_id))["paid_cents"] == -10000
-    released = adjudicated(claim_id, 10000, 14550, "R1").model_copy(update={"reversed_already": True})
+    released = encounter_adjudicated(claim_id, 10000, denied=14550, remittance="R1").model_copy(
+        update={"reversed_already": True}
+    )
     await run(client, None, released)
     c = await claim(client, claim_id)
     assert (c["paid_cents"], c["state"], c["insurance_balance_cents"]) == (0, "accepted", CHARGE), c
@@ -249,10 +215,12 @@ async def test_a_released_payment_its_reversal_came_before_keeps_the_corrections
     """R1 (paid 200.00, 45.50 to the patient) is held; R2 reverses it and pays a correction leaving 20.00 to
     the patient; R1 is released last: its payment nets with the reversal, the correction's word stands."""
     claim_id = await submitted(client)
-    await run(client, on_reversed, reversal(claim_id, 20000, "R2"))
-    correction = adjudicated(claim_id, 20000, 0, "R2").model_copy(update={"patient_responsibility_cents": 2000})
+    await run(client, on_reversed, encounter_reversed(claim_id, 20000, "R2"))
+    correction = encounter_adjudicated(claim_id, 20000, denied=0, remittance="R2").model_copy(
+        update={"patient_responsibility_cents": 2000}
+    )
     await run(client, None, correction)
-    released = adjudicated(claim_id, 20000, 0, "R1").model_copy(
+    released = encounter_adjudicated(claim_id, 20000, denied=0, remittance="R1").model_copy(
         update={"patient_responsibility_cents": 4550, "reversed_already": True}
     )
     await run(client, None, released)
@@ -265,11 +233,11 @@ async def test_a_closed_claim_the_payer_takes_back_whole_is_owed_again(client: A
     no correction: the claim is reopened, and once denials undoes the write-off of the adjudication the payer
     took back (``denial.move_undone``), the whole charge is insurance A/R again (aging, follow-up)."""
     claim_id = await submitted(client)
-    await run(client, None, adjudicated(claim_id, 15000, 4550, "R1"))
+    await run(client, None, encounter_adjudicated(claim_id, 15000, denied=4550, remittance="R1"))
     written_off = resolved(claim_id, "written_off", written_off=4550).model_copy(update={"source_remittance_id": "R1"})
     await run(client, on_denial_resolved, written_off)
     assert (await claim(client, claim_id))["state"] == "closed"
-    await run(client, on_reversed, reversal(claim_id, 15000, "R3"))
+    await run(client, on_reversed, encounter_reversed(claim_id, 15000, "R3"))
     c = await claim(client, claim_id)
     assert (c["state"], c["paid_cents"], c["written_off_cents"]) == ("accepted", 0, 4550), c
     undo = DenialMoveUndoneV1(
@@ -293,12 +261,12 @@ async def test_a_closed_claim_paid_later_is_paid_and_one_the_payer_denies_again_
     claim the payer answers with no money again keeps its state (nothing of the payer's changed)."""
     paid_later, denied_again = await submitted(client), await submitted(client)
     for claim_id in (paid_later, denied_again):
-        await run(client, None, adjudicated(claim_id, 0, CHARGE, "R1"))
+        await run(client, None, encounter_adjudicated(claim_id, 0, denied=CHARGE, remittance="R1"))
         move = resolved(claim_id, "billed_patient", transfer=CHARGE).model_copy(update={"source_remittance_id": "R1"})
         await run(client, on_denial_resolved, move)
         assert (await claim(client, claim_id))["state"] == "closed"
-    await run(client, None, adjudicated(paid_later, CHARGE, 0, "R2"))
-    await run(client, None, adjudicated(denied_again, 0, CHARGE, "R2"))
+    await run(client, None, encounter_adjudicated(paid_later, CHARGE, denied=0, remittance="R2"))
+    await run(client, None, encounter_adjudicated(denied_again, 0, denied=CHARGE, remittance="R2"))
     won, lost = await claim(client, paid_later), await claim(client, denied_again)
     assert (won["state"], won["paid_cents"]) == ("paid", CHARGE), won
     assert (lost["state"], lost["insurance_balance_cents"]) == ("closed", 0), lost
@@ -319,7 +287,7 @@ async def test_an_835_for_a_rejected_draft_or_ready_claim_is_applied_in_one_batc
     put = await client.put(f"/v1/claims/{edited}", json=document, headers=T)
     assert put.status_code == 200 and put.json()["state"] == "ready", put.text
     async with client.app.state.engine.begin() as conn:
-        events = [adjudicated(c, 20000, 0, "R1") for c in (rejected, edited, other)]
+        events = [encounter_adjudicated(c, 20000, denied=0, remittance="R1") for c in (rejected, edited, other)]
         await on_adjudicated_many(UNITS.on(conn, "org-1", Actor("t")), [(e, Actor("event:test")) for e in events])
     r, e, o = await claim(client, rejected), await claim(client, edited), await claim(client, other)
     assert (r["state"], r["paid_cents"]) == ("paid", 20000), r
@@ -332,7 +300,7 @@ async def test_an_835_for_a_rejected_draft_or_ready_claim_is_applied_in_one_batc
 async def test_an_appealed_claim_can_be_voided_or_replaced(client: Any) -> None:
     voided, replaced = await submitted(client), await submitted(client)
     for claim_id in (voided, replaced):
-        await run(client, None, adjudicated(claim_id, 0, CHARGE, "R1"))
+        await run(client, None, encounter_adjudicated(claim_id, 0, denied=CHARGE, remittance="R1"))
         await appealed(client, claim_id)
     void = await client.post(f"/v1/claims/{voided}/void", headers=T)
     assert void.status_code == 200, void.text
@@ -341,7 +309,7 @@ async def test_an_appealed_claim_can_be_voided_or_replaced(client: Any) -> None:
     correct = await client.post(f"/v1/claims/{replaced}/correct", json={"correction": {}}, headers=T)
     assert correct.status_code == 201, correct.text
     # the payer's reversal answers the void; the original, under appeal still, becomes void
-    await run(client, on_reversed, reversal(voided, 0, "R2"))
+    await run(client, on_reversed, encounter_reversed(voided, 0, "R2"))
     assert (await claim(client, voided))["state"] == "void"
 
 
@@ -350,8 +318,8 @@ async def test_a_denials_money_is_moved_once_and_undone_once_when_denials_says_s
     on appeal, a reversal, a crossover payer's answer) undo nothing here: denials decides whether they answer
     the denied line, and its ``denial.move_undone`` takes the move off the claim, once."""
     billed, written = await submitted(client), await submitted(client)
-    await run(client, None, adjudicated(billed, 0, CHARGE, "R1"))
-    await run(client, None, adjudicated(written, 15000, 4550, "R1"))
+    await run(client, None, encounter_adjudicated(billed, 0, denied=CHARGE, remittance="R1"))
+    await run(client, None, encounter_adjudicated(written, 15000, denied=4550, remittance="R1"))
     transfer = resolved(billed, "billed_patient", transfer=CHARGE).model_copy(update={"source_remittance_id": "R1"})
     write_off = resolved(written, "written_off", written_off=4550).model_copy(update={"source_remittance_id": "R1"})
     for _ in range(2):
@@ -360,8 +328,10 @@ async def test_a_denials_money_is_moved_once_and_undone_once_when_denials_says_s
     b, w = await claim(client, billed), await claim(client, written)
     assert (b["state"], b["patient_transfer_cents"]) == ("closed", CHARGE)
     assert (w["state"], w["written_off_cents"]) == ("closed", 4550)
-    await run(client, None, adjudicated(billed, 20000, 0, "R2"))  # paid on appeal
-    medigap = adjudicated(written, 1000, 0, "R3").model_copy(update={"crossover_answer": True, "adjustments": []})
+    await run(client, None, encounter_adjudicated(billed, 20000, denied=0, remittance="R2"))  # paid on appeal
+    medigap = encounter_adjudicated(written, 1000, denied=0, remittance="R3").model_copy(
+        update={"crossover_answer": True, "adjustments": []}
+    )
     await run(client, None, medigap)  # a crossover answer paying the coinsurance, not the written-off line
     b, w = await claim(client, billed), await claim(client, written)
     assert (b["paid_cents"], b["patient_transfer_cents"]) == (20000, CHARGE)
@@ -394,13 +364,13 @@ async def test_a_denials_move_stands_on_the_adjudication_it_came_from(client: An
         update={"source_remittance_id": "R1", "claim_settled": False}
     )
     await run(client, on_denial_resolved, event)
-    await run(client, None, adjudicated(claim_id, 15000, 4550, "R1"))
+    await run(client, None, encounter_adjudicated(claim_id, 15000, denied=4550, remittance="R1"))
     assert (await claim(client, claim_id))["written_off_cents"] == 4550
 
 
 async def test_more_taken_off_a_claim_than_it_charged_shows_as_a_credit_not_as_zero(client: Any) -> None:
     claim_id = await submitted(client)
-    await run(client, None, adjudicated(claim_id, 15000, 4550, "R1"))
+    await run(client, None, encounter_adjudicated(claim_id, 15000, denied=4550, remittance="R1"))
     over = resolved(claim_id, "written_off", written_off=6000).model_copy(update={"claim_settled": False})
     await run(client, on_denial_resolved, over)
     c = await claim(client, claim_id)
@@ -422,7 +392,7 @@ async def test_a_replacement_and_its_original_are_one_claim_for_the_mue(mue_clie
     created = await client.post("/v1/claims", json=encounter(**patient), headers=T)
     original = str(created.json()["id"])
     assert (await client.post(f"/v1/claims/{original}/submit", headers=T)).status_code == 200
-    await run(client, None, adjudicated(original, 20000, 0, "R1"))
+    await run(client, None, encounter_adjudicated(original, 20000, denied=0, remittance="R1"))
     replacement = await client.post(f"/v1/claims/{original}/correct", json={"correction": {}}, headers=T)
     assert replacement.status_code == 201 and replacement.json()["state"] == "ready", replacement.text
     edited = await client.put(f"/v1/claims/{replacement.json()['id']}", json=encounter(**patient), headers=T)
@@ -440,11 +410,11 @@ async def test_a_reversal_naming_the_void_claim_takes_the_payment_back_from_its_
     """A payer may echo the void's own claim id (CLM01 of the frequency-8 claim) on its reversal: the payment
     it takes back is the original's, which is void with it; the void claim never carries money."""
     original = await submitted(client)
-    await run(client, None, adjudicated(original, 20000, 0, "R1"))
+    await run(client, None, encounter_adjudicated(original, 20000, denied=0, remittance="R1"))
     void = await client.post(f"/v1/claims/{original}/void", headers=T)
     void_id = void.json()["id"]
     assert (await client.post(f"/v1/claims/{void_id}/submit", headers=T)).status_code == 200
-    await run(client, on_reversed, reversal(void_id, 20000, "R2"))
+    await run(client, on_reversed, encounter_reversed(void_id, 20000, "R2"))
     o, v = await claim(client, original), await claim(client, void_id)
     assert (o["state"], o["paid_cents"]) == ("void", 0)
     assert (v["state"], v["paid_cents"]) == ("void", 0)

@@ -4,29 +4,25 @@ Through the API, on SQLite and PostgreSQL, with the real broker where events are
 
 from __future__ import annotations
 
-import sys
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from rcm_shared.x12.writer import writer_for
-
-sys.path.insert(0, str(Path(__file__).parent))
+from builders import T
+from builders.acks import ack_999, controls
+from builders.encounters import days_ago
 from claims_steps import (
-    T,
-    ack_999,
     claims_client,  # noqa: F401 - the client fixture
-    controls,
     create,
     submit,
 )
-from factory import days_ago
+from rcm_shared.x12.writer import writer_for
 
 
 async def test_follow_up_lists_what_is_late_sends_276s_and_reads_the_277_answers(client: Any) -> None:
     """Medicare (MCRB1): 999 expected within 2 days, 277CA within 7, payment within 14 (payer_rules.toml)."""
 
-    from factory import TODAY
+    from builders.encounters import TODAY
     from rcm_shared.x12.sets.x276 import Status, StatusAnswer, build_277, read_276
 
     def at(days: int) -> str:

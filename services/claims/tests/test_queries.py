@@ -4,20 +4,17 @@ Through the API, on SQLite and PostgreSQL, with the real broker where events are
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Any
 
-from rcm_shared.testing import enum_of
-
-sys.path.insert(0, str(Path(__file__).parent))
+from builders import T
+from builders.acks import controls
+from builders.encounters import encounter
 from claims_steps import (
-    T,
     claims_client,  # noqa: F401 - the client fixture
-    controls,
     create,
 )
-from factory import encounter
+from rcm_shared.testing import enum_of
 from test_state import STATES
 
 

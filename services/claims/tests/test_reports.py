@@ -4,24 +4,20 @@ Through the API, on SQLite and PostgreSQL, with the real broker where events are
 
 from __future__ import annotations
 
-import sys
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
-from rcm_shared.config import KafkaSettings
-from rcm_shared.events import Envelope
-
-sys.path.insert(0, str(Path(__file__).parent))
+from builders import T
+from builders.acks import ack_277ca
+from builders.events import encounter_adjudicated
 from claims_steps import (
-    T,
-    ack_277ca,
-    adjudicated,
     claims_client,  # noqa: F401 - the client fixture
     consume,
     create,
     submit,
 )
+from rcm_shared.config import KafkaSettings
+from rcm_shared.events import Envelope
 
 
 async def test_kpis_and_ar_aging_follow_the_claims(client: Any, kafka: KafkaSettings) -> None:
@@ -40,7 +36,7 @@ async def test_kpis_and_ar_aging_follow_the_claims(client: Any, kafka: KafkaSett
         (
             "remittance.claim.adjudicated",
             Envelope.wrap(
-                adjudicated(c, amount, [amount]).model_copy(update={"payment_date": paid_on}),
+                encounter_adjudicated(c, amount, [amount]).model_copy(update={"payment_date": paid_on}),
                 source="/r",
                 tenant_id="org-1",
             ),

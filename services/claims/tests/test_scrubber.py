@@ -3,19 +3,16 @@
 from __future__ import annotations
 
 import re
-import sys
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import pytest
+from builders.encounters import DOS, TODAY, days_ago, encounter, on
 from claims.domain.encounter import ClaimCreate
 from claims.domain.ncci import NcciTables, load_mue, load_ptp
 from claims.domain.scrubber import Eligibility, ScrubContext, load_payer_rules, rule_texts, scrub
-
-sys.path.insert(0, str(Path(__file__).parent))
-from factory import DOS, TODAY, days_ago, encounter, on
 
 FIXTURES = Path(__file__).parent / "fixtures"
 

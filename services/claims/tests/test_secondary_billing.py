@@ -5,26 +5,23 @@ Through the API, on SQLite and PostgreSQL, with the real broker where events are
 from __future__ import annotations
 
 import json
-import sys
 from datetime import date
 from pathlib import Path
 from typing import Any
 
+from builders import T
+from builders.encounters import encounter
 from claims.models import bus
-from rcm_shared.config import KafkaSettings
-from rcm_shared.events import Envelope
-from rcm_shared.payloads.remittance import AdjustmentOut, ClaimAdjudicatedV1, LinePaymentOut
-
-sys.path.insert(0, str(Path(__file__).parent))
 from claims_steps import (
-    T,
     claims_client,  # noqa: F401 - the client fixture
     consume,
     create,
     pyx12,
     submit,
 )
-from factory import encounter
+from rcm_shared.config import KafkaSettings
+from rcm_shared.events import Envelope
+from rcm_shared.payloads.remittance import AdjustmentOut, ClaimAdjudicatedV1, LinePaymentOut
 
 
 async def test_secondary_claim_with_prior_payer_adjudication_passes_pyx12(client: Any, tmp_path: Path) -> None:

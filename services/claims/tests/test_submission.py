@@ -5,15 +5,12 @@ Through the API, on SQLite and PostgreSQL, with the real broker where events are
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 from typing import Any
 
+from builders import T
 from claims.models import bus
-
-sys.path.insert(0, str(Path(__file__).parent))
 from claims_steps import (
-    T,
     claims_client,  # noqa: F401 - the client fixture
     create,
     pyx12,

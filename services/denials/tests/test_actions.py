@@ -8,7 +8,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from denial_builders import T, act, adj, feed, outbox
+from builders import T
+from builders.events import adj
+from denial_steps import act, feed, outbox
 from denials.config import DenialsSettings
 from denials.models import bus
 from denials.use_cases.deadlines import due_deadlines

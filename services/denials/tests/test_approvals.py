@@ -6,7 +6,9 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from denial_builders import T, act, adj, feed, outbox
+from builders import T
+from builders.events import adj
+from denial_steps import act, feed, outbox
 
 
 @pytest.mark.write_off_approval_cents(20000)

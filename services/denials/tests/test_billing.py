@@ -6,7 +6,9 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from denial_builders import RESOLVED, T, act, adj, feed, outbox, unit_of
+from builders import T
+from builders.events import adj
+from denial_steps import RESOLVED, act, feed, outbox, unit_of
 from denials.config import DenialsSettings
 from denials.domain.classify import default_rules
 from denials.use_cases.intake import on_adjudicated

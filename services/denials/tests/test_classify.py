@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from denial_builders import adj
+from builders.events import adj
 from denials.domain.classify import CATEGORIES, default_rules
 from denials.domain.triage import findings
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from denial_builders import adj, unit_of
+from builders.events import adj
+from denial_steps import unit_of
 from denials.config import DenialsSettings
 from denials.domain.classify import default_rules
 from denials.models import bus

@@ -8,14 +8,15 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from denial_builders import T, act, adj, feed, outbox, unit_of
+from builders import T
+from builders.events import adj, reversal
+from denial_steps import act, feed, outbox, unit_of
 from denials.config import DenialsSettings
 from denials.domain.classify import default_rules
 from denials.models import adjudication_seen, bus
 from denials.use_cases.intake import on_adjudicated_many, on_claim_status, on_reversed
 from rcm_shared.events import Envelope
 from rcm_shared.payloads.claims import ClaimStatusChangedV1
-from rcm_shared.payloads.remittance import ClaimReversedV1
 from sqlalchemy import select
 
 
@@ -83,15 +84,7 @@ async def test_a_payer_reversal_is_noted_on_the_denial_it_takes_back_and_the_cor
     other = await feed(client, adj("C16", 0, [("CO", "197", 10000, None)]))
 
     async def reverse(claim_id: str, original: str | None) -> int:
-        event = ClaimReversedV1(
-            remittance_id="R2",
-            claim_id=claim_id,
-            payer_id="ACME01",
-            payer_claim_control_number="PCCN-" + claim_id,
-            reversed_paid_cents=0,
-            reversed_charge_cents=-10000,
-            original_remittance_id=original,
-        )
+        event = reversal(claim_id, original)
         env = Envelope.wrap(event, source="/remittance", tenant_id="org-1")
         async with client.app.state.engine.begin() as conn:
             return await on_reversed(unit_of(conn), event, env)

@@ -8,7 +8,9 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from denial_builders import RESOLVED, T, act, adj, claim_becomes, feed, outbox, reverse, status, undone, unit_of
+from builders import T
+from builders.events import adj
+from denial_steps import RESOLVED, act, claim_becomes, feed, outbox, reverse, status, undone, unit_of
 from denials.config import DenialsSettings
 from denials.use_cases.intake import on_reversed
 from rcm_shared.errors import Conflict

@@ -6,7 +6,9 @@ from __future__ import annotations
 from typing import Any, get_args
 
 import pytest
-from denial_builders import T, act, adj, feed
+from builders import T
+from builders.events import adj
+from denial_steps import act, feed
 from denials.api.schemas import DenialCategory, DenialStatus
 from denials.domain.classify import CATEGORIES
 from denials.domain.states import OPEN_STATES, RESOLVED_STATES

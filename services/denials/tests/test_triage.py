@@ -6,7 +6,7 @@ from datetime import date, timedelta
 from typing import Any
 
 import pytest
-from denial_builders import adj
+from builders.events import adj
 from denials.domain.classify import default_rules
 from denials.domain.triage import findings, priority, recovery_probability
 

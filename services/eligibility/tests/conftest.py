@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
+from builders.x271 import FakePayer
 from eligibility.adapters.clearinghouses import Failover, HttpAdapter
-from eligibility_builders import FakePayer
 from rcm_shared.config import KafkaSettings
 from rcm_shared.testing import app_client
 

@@ -6,7 +6,8 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from typing import Any
 
-from eligibility_builders import T, request_body
+from builders import T
+from builders.x271 import request_body
 
 
 async def test_a_repeated_check_is_answered_from_memory_as_stored_and_from_the_database_by_another_process(

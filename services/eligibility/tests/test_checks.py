@@ -6,8 +6,9 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
+from builders import T
+from builders.x271 import request_body
 from eligibility.models import bus
-from eligibility_builders import T, request_body
 from rcm_shared.bus.admin import TopicRequest, ensure_topics
 from rcm_shared.bus.consumer import HandlerRegistry, InboxConsumer
 from rcm_shared.bus.relay import OutboxRelay

@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
+from builders.x271 import answer, x271
 from eligibility.adapters.clearinghouses import CircuitBreaker, HttpAdapter
-from eligibility_builders import answer, x271
 
 
 def test_circuit_breaker_opens_and_half_opens() -> None:

@@ -9,7 +9,8 @@ from pathlib import Path
 from typing import Any
 
 import jsonschema_rs
-from eligibility_builders import T, answer, x271
+from builders import T
+from builders.x271 import answer, x271
 from rcm_shared.x12.sets.x270 import Benefit, EligibilityResponse, Member
 
 OPTUM = json.loads((Path(__file__).parent / "contracts" / "optum-eligibility-v3-response.json").read_text())

@@ -6,8 +6,8 @@ from datetime import date
 from decimal import Decimal as D
 
 import pytest
+from builders.x271 import SAMPLES, answer, x271
 from eligibility.domain.normalize import normalize
-from eligibility_builders import SAMPLES, answer, x271
 from rcm_shared.x12.sets.x270 import read_271
 
 

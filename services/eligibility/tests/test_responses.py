@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from eligibility_builders import SAMPLES, T, answer, x271
+from builders import T
+from builders.x271 import SAMPLES, answer, x271
 
 
 async def test_ingest_raw_271(client: Any) -> None:

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from aiokafka import AIOKafkaConsumer
+from builders.x835 import standard_file
 from rcm_shared.bus.admin import TopicRequest, ensure_topics
 from rcm_shared.bus.relay import OutboxRelay
 from rcm_shared.config import KafkaSettings
@@ -16,9 +16,6 @@ from rcm_shared.events import Envelope
 from rcm_shared.payloads.remittance import ClaimAdjudicatedV1
 from rcm_shared.testing import app_client
 from remittance.models import bus
-
-sys.path.insert(0, str(Path(__file__).parent))
-from builders import standard_file
 
 
 @pytest.fixture

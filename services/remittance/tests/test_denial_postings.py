@@ -4,13 +4,13 @@ one written off leaves insurance A/R as an adjustment; a resolution delivered ag
 from __future__ import annotations
 
 import json
-import sys
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
+from builders.x835 import claim, header, interchange, line
 from rcm_shared.db import create_engine
 from rcm_shared.payloads.denials import DenialResolvedV1
 from rcm_shared.testing import app_client
@@ -19,9 +19,6 @@ from remittance.use_cases import service_units
 from remittance.use_cases.denial_postings import on_denial_resolved
 from remittance.use_cases.ingestion import ACTOR
 from sqlalchemy import func, select
-
-sys.path.insert(0, str(Path(__file__).parent))
-from builders import claim, header, interchange, line
 from test_patients import billed
 
 T = {"X-Tenant-ID": "org-1"}

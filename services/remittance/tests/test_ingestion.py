@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import sys
 from dataclasses import replace
 from datetime import UTC, date, datetime
 from decimal import Decimal as D
@@ -12,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from builders.x835 import claim, header, interchange, line, paid_claim, standard_file
 from rcm_shared.db import create_engine
 from rcm_shared.payloads.claims import BilledLine, ClaimStatusChangedV1
 from rcm_shared.x12.errors import X12Error
@@ -35,9 +35,6 @@ from remittance.use_cases.billed_claims import on_claim_status_changed, on_claim
 from remittance.use_cases.deposits import record_deposit
 from remittance.use_cases.ingestion import ingest_835
 from sqlalchemy import func, select
-
-sys.path.insert(0, str(Path(__file__).parent))
-from builders import claim, header, interchange, line, paid_claim, standard_file
 
 SAMPLES = Path(__file__).resolve().parents[3] / "tests" / "x12" / "samples" / "835"
 TENANT = "org-1"

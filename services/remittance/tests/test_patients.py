@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import sys
 from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -11,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from builders.x835 import claim, header, interchange, line, paid_claim, standard_file
 from rcm_shared.config import KafkaSettings
 from rcm_shared.db import create_engine
 from rcm_shared.payloads.claims import BilledLine, ClaimStatusChangedV1
@@ -18,9 +18,6 @@ from rcm_shared.testing import app_client
 from remittance.models import bus, claim_payment, patient_ledger
 from remittance.use_cases.billed_claims import on_claim_status_changed
 from sqlalchemy import func, select, update
-
-sys.path.insert(0, str(Path(__file__).parent))
-from builders import claim, header, interchange, line, paid_claim, standard_file
 
 T = {"X-Tenant-ID": "org-1"}
 X12 = {"content-type": "application/edi-x12", "X-Tenant-ID": "org-1"}

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import sys
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from decimal import Decimal as D
@@ -13,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from builders.x835 import claim, copay_claim, header, interchange, line, paid_claim, standard_file
 from rcm_shared.audit import verify
 from rcm_shared.db import create_engine
 from rcm_shared.payloads.claims import ClaimStatusChangedV1
@@ -34,9 +34,6 @@ from remittance.use_cases.billed_claims import on_claim_status_changed
 from remittance.use_cases.deposits import record_deposit
 from remittance.use_cases.ingestion import ACTOR, ingest_835
 from sqlalchemy import func, select
-
-sys.path.insert(0, str(Path(__file__).parent))
-from builders import claim, copay_claim, header, interchange, line, paid_claim, standard_file
 
 TENANT = "org-1"
 

@@ -1,4 +1,5 @@
-"""A clean professional encounter (scrubs with no edit), and helpers to break it one rule at a time."""
+"""Test data for the claims API: a clean professional encounter (scrubs with no edit), helpers to break it one
+rule at a time, and the dates around it."""
 
 from __future__ import annotations
 

@@ -1,58 +1,21 @@
-"""What the denials tests share: an adjudication builder, the events fed to the use cases, the actions asked over
-HTTP, the outbox read back."""
+"""Steps of the denials tests: events fed to the use cases, the actions asked over HTTP, the outbox read back.
+Their data (``adj``, ``reversal``...): ``builders.events``."""
 
 from __future__ import annotations
 
 import json
-from datetime import date
 from typing import Any
 
+from builders import T
+from builders.events import reversal, status_changed
 from denials.config import DenialsSettings
 from denials.domain.classify import default_rules
 from denials.models import bus
 from denials.use_cases.intake import on_adjudicated, on_claim_status, on_reversed
 from rcm_shared.events import Envelope
-from rcm_shared.payloads.claims import ClaimStatusChangedV1
-from rcm_shared.payloads.remittance import AdjustmentOut, ClaimAdjudicatedV1, ClaimReversedV1, LinePaymentOut
 from rcm_shared.unit import Actor, Unit, Units
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
-
-T = {"X-Tenant-ID": "org-1"}
-
-
-def adj(
-    claim_id: str,
-    paid: int,
-    adjustments: list[tuple[str, str, int, int | None]],
-    *,
-    charge: int = 10000,
-    lines: list[tuple[int, int]] | None = None,
-    remarks: list[str] | None = None,
-    remittance: str = "R1",
-    payer: str = "ACME01",
-    status: str | None = None,
-) -> ClaimAdjudicatedV1:
-    return ClaimAdjudicatedV1(
-        remittance_id=remittance,
-        claim_id=claim_id,
-        payer_id=payer,
-        payer_claim_control_number="PCCN-" + claim_id,
-        status_code=status or ("4" if paid == 0 else "1"),
-        charge_cents=charge,
-        paid_cents=paid,
-        patient_responsibility_cents=0,
-        contractual_cents=0,
-        adjustments=[AdjustmentOut(group=g, reason=r, amount_cents=a, line_number=ln) for g, r, a, ln in adjustments],
-        remarks=remarks or [],
-        payment_date=date.today(),
-        lines=[
-            LinePaymentOut(
-                line_number=n, line_control_number=None, procedure_code="99213", charge_cents=c, paid_cents=p
-            )
-            for n, (c, p) in enumerate(lines or [], start=1)
-        ],
-    )
 
 
 def unit_of(conn: AsyncConnection, tenant: str = "org-1", actor: str = "test") -> Unit:
@@ -89,24 +52,14 @@ async def status(client: Any, denial_id: str) -> str:
 
 
 async def reverse(client: Any, claim_id: str, original: str, remittance: str = "R2") -> int:
-    event = ClaimReversedV1(
-        remittance_id=remittance,
-        claim_id=claim_id,
-        payer_id="ACME01",
-        payer_claim_control_number="PCCN-" + claim_id,
-        reversed_paid_cents=0,
-        reversed_charge_cents=-15000,
-        original_remittance_id=original,
-    )
+    event = reversal(claim_id, original, remittance=remittance, charge=15000)
     env = Envelope.wrap(event, source="/remittance", tenant_id="org-1")
     async with client.app.state.engine.begin() as conn:
         return await on_reversed(unit_of(conn), event, env)
 
 
 async def claim_becomes(client: Any, claim_id: str, state: str) -> None:
-    event = ClaimStatusChangedV1(
-        claim_id=claim_id, old_state="paid", new_state=state, changed_at="2026-01-05T10:00:00Z"
-    )
+    event = status_changed(claim_id, state)
     env = Envelope.wrap(event, source="/claims", tenant_id="org-1")
     async with client.app.state.engine.begin() as conn:
         await on_claim_status(unit_of(conn), event, env, default_rules())

@@ -1,4 +1,4 @@
-"""A set of 837 claims covering what the writer must get right (used by tests and benchmarks)."""
+"""837 model claims covering what the writer must get right, with their providers, payers and patients."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
-"""What the eligibility tests share: 271 answers built and written out, a fake payer behind HTTP, a check's
-request."""
+"""Eligibility: 271 answers built and written out (and the 271 samples), a fake payer behind HTTP that answers
+the 270s it gets, an eligibility check's request to the API."""
 
 from __future__ import annotations
 
@@ -12,10 +12,7 @@ from aiohttp import web
 from rcm_shared.x12.sets.x270 import Benefit, EligibilityResponse, Member, RequestError, build_271, read_270
 from rcm_shared.x12.writer import writer_for
 
-SAMPLES = Path(__file__).resolve().parents[3] / "tests" / "x12" / "samples" / "271"
-
-
-T = {"X-Tenant-ID": "org-1"}
+SAMPLES = Path(__file__).resolve().parents[1] / "x12" / "samples" / "271"
 
 
 def answer(member_id: str, *, status: str = "1", errors: list[RequestError] | None = None) -> EligibilityResponse:

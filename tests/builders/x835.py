@@ -1,4 +1,6 @@
-"""835 builders for the remittance tests: real X12 written by the shared writer (checked by pyx12)."""
+"""835 payments: real X12 written by the shared writer (checked by pyx12). ``header``, ``claim`` (a CLP loop) and
+``line`` (an SVC loop) build the parts, ``interchange`` writes them; ``standard_file`` is a two-claim payment and
+``encounter_835`` the payer's answer to the factory's encounter."""
 
 from __future__ import annotations
 
@@ -15,6 +17,8 @@ from rcm_shared.x12.sets.x835 import (
     build_835,
 )
 from rcm_shared.x12.writer import InterchangeWriter, MemoryControlNumbers, Party
+
+from builders.encounters import DOS
 
 PAYER = Party("ZZ", "ACMEPAYER", "ACMEPAYER")
 US = Party("ZZ", "CLINIC1", "CLINIC1")
@@ -149,3 +153,32 @@ def copay_claim() -> ClaimPayment:
 def standard_file(trace: str = "EFT0001", isa: int = 1) -> bytes:
     """Two claims: one paid with deductible/coinsurance and a copay claim, 80 + 55 = 135.00."""
     return interchange((header(trace, "135.00"), [paid_claim(), copay_claim()], []), isa=isa)
+
+
+def encounter_835(
+    claim_id: str, pccn: str = "PCCN0001", *, paid: bool = False, trace: str = "NOPAY0001", isa: int = 1
+) -> bytes:
+    """Medicare Part B's 835 for the factory's encounter (245.50), paid today: both lines denied (CO-197, no
+    precertification) and nothing paid, or paid in full."""
+    dos = date.fromisoformat(DOS)
+
+    def service(code: str, charge: str, n: int, modifiers: list[str] | None = None) -> ServicePayment:
+        denial = [] if paid else [("CO", "197", charge)]
+        return line(
+            code, charge, charge if paid else "0", denial, f"{claim_id}-{n}", modifiers=modifiers, service_date=dos
+        )
+
+    lines = [service("99214", "200.00", 1, ["25"]), service("83036", "45.50", 2)]
+    answer = claim(
+        claim_id, "1" if paid else "4", "245.50", "245.50" if paid else "0", pccn, lines, filing_indicator="MB"
+    )
+    eft = header(
+        trace,
+        "245.50" if paid else "0",
+        "CHK" if paid else "NON",
+        "MCRB1",
+        date.today(),
+        handling="I" if paid else "H",
+        payer_name="MEDICARE PART B",
+    )
+    return interchange((eft, [answer], []), isa=isa)

@@ -20,7 +20,7 @@ from rcm_shared.bus.tables import BusTables
 from rcm_shared.config import BaseServiceSettings
 from rcm_shared.db import read_connection, write_transaction
 from rcm_shared.events import Envelope, EventPayload
-from rcm_shared.tracing import handling
+from rcm_shared.tracing import current_traceparent, handling
 
 
 @dataclass(frozen=True)
@@ -28,12 +28,15 @@ class Actor:
     """Who acts, for the audit trail and the events: a user or client id, or ``event:<type>:<id>``.
 
     ``correlation_id``/``causation_id`` chain the events a use case emits to the request or event that
-    started it; ``traceparent`` names the span acting when it is not the current one (a batch handler's)."""
+    started it; ``traceparent`` names the span acting when it is not the current one (a batch handler's);
+    ``cause_traceparent`` is the trace of the event acted upon, continued when no span is current (tracing off
+    in this process must not cut the trace the producer started)."""
 
     name: str
     correlation_id: str | None = None
     causation_id: str | None = None
     traceparent: str | None = None
+    cause_traceparent: str | None = None
 
     @classmethod
     def of_event(cls, envelope: Envelope) -> Actor:
@@ -43,6 +46,7 @@ class Actor:
             envelope.correlationid or envelope.id,
             envelope.id,
             handling(envelope),
+            envelope.traceparent,
         )
 
 
@@ -66,7 +70,7 @@ class Unit:
             key=key,
             correlation_id=self.actor.correlation_id,
             causation_id=self.actor.causation_id,
-            traceparent=self.actor.traceparent,
+            traceparent=self.actor.traceparent or current_traceparent() or self.actor.cause_traceparent,
         )
 
     async def emit(self, payload: EventPayload, key: str) -> Envelope:

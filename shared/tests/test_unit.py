@@ -51,7 +51,10 @@ async def test_events_commit_with_the_unit_and_roll_back_with_it(tmp_path: Path)
 async def test_a_unit_for_an_event_acts_in_its_tenant_and_chains_to_it(tmp_path: Path) -> None:
     from claims.models import bus
 
-    cause = Envelope.wrap(_changed("C-9"), source="/remittance", tenant_id="org-2", correlation_id="corr-9")
+    trace = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+    cause = Envelope.wrap(
+        _changed("C-9"), source="/remittance", tenant_id="org-2", correlation_id="corr-9", traceparent=trace
+    )
     url = f"sqlite+aiosqlite:///{tmp_path / 'claims.db'}"
     await migrate(ROOT / "services" / "claims", url, "claims")
     engine = create_engine(url, schema="claims")
@@ -64,6 +67,7 @@ async def test_a_unit_for_an_event_acts_in_its_tenant_and_chains_to_it(tmp_path:
     assert unit.tenant == "org-2"
     assert unit.actor.name == f"event:claim.status_changed:{cause.id}"
     assert (caused.tenantid, caused.correlationid, caused.causationid) == ("org-2", "corr-9", cause.id)
+    assert caused.traceparent == trace  # no span is current here (tracing off): the cause's trace goes on
 
 
 def test_units_without_an_engine_refuse_to_open_transactions() -> None:

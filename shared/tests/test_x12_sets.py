@@ -265,3 +265,18 @@ def test_277_answers_to_276_inquiries_pass_x12sdk_and_read_back(tmp_path: Path) 
     assert (s.category, s.code, s.paid, s.check_number, s.charge) == ("F1", "65", Decimal("100.00"), "EFT123", 125)
     assert (missing.claim_id, missing.member_last, missing.statuses[0].category) == ("PCN0003", "DOE", "A4")
     assert missing.service_date_end == date(2026, 10, 3)
+
+
+def test_a_one_day_range_in_a_271_reads_back_as_that_day() -> None:
+    """A plan period of one day (RD8 20261101-20261101) is written as a range again, not as an open D8."""
+    import dataclasses
+
+    from rcm_shared.x12.sets.x270 import build_271
+
+    (first, *_) = read_271(SAMPLES / "271" / "lfh__demo-file__demo.271")
+    day = date(2026, 11, 1)
+    one_day = dataclasses.replace(first, dates=[("346", day, day)])
+    text = envelope(build_271([one_day], reference="R1", created=day), "HB")
+    assert "DTP*346*RD8*20261101-20261101~" in text
+    (again,) = read_271(text.encode())
+    assert again.dates == [("346", day, day)]

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import shutil
 import time
 from datetime import datetime
 from pathlib import Path
@@ -16,6 +15,7 @@ from rcm_shared.tracing import root_span
 from rcm_shared.unit import Units
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from claims.adapters.ack_folder import file_away, waiting
 from claims.adapters.clearinghouse import adapter_for
 from claims.adapters.scrub_resources import default_resources
 from claims.config import get_settings
@@ -34,13 +34,14 @@ def _units(engine: AsyncEngine) -> Units:
 async def deliver_pending(engine: AsyncEngine, *, now: datetime | None = None) -> int:
     """Deliver the pending submissions no API request is delivering; returns how many were delivered."""
     units = _units(engine)
-    adapter = adapter_for(get_settings())
+    pending = await pending_deliveries(units, now=now)
+    if not pending:
+        return 0
+    adapter = adapter_for(get_settings())  # a misconfigured connection stops nothing while nothing is pending
     delivered = 0
-    for sub in await pending_deliveries(units, now=now):
+    for sub in pending:
         with root_span("deliver 837", **{"rcm.submission_id": sub.id}):
             done = await deliver(units, sub.tenant_id, adapter, sub.id, sub.x12)
-        if done.acknowledgment is not None and "error" in done.acknowledgment:
-            log.warning("the clearinghouse's answer does not read", extra={"submission_id": sub.id})
         delivered += done.delivered
     return delivered
 
@@ -51,21 +52,16 @@ async def read_ack_folder(engine: AsyncEngine, folder: Path) -> int:
     clearinghouse account."""
     units = _units(engine)
     done = 0
-    for path in sorted(p for p in folder.iterdir() if p.is_file() and not p.name.startswith(".")):
+    for path in await asyncio.to_thread(waiting, folder):
         try:
             with root_span("ingest acknowledgment file", **{"rcm.file": path.name}):
                 data = await asyncio.to_thread(path.read_bytes)
                 async with units.write(get_settings().default_tenant, CLEARINGHOUSE) as unit:
                     result = await acknowledge(unit, data)
         except Invalid as exc:
-            target = folder / "failed"
-            target.mkdir(exist_ok=True)
-            shutil.move(str(path), target / path.name)
-            (target / (path.name + ".error.txt")).write_text(str(exc) + "\n")
+            await asyncio.to_thread(file_away, folder, path, str(exc))
             continue
-        target = folder / "processed"
-        target.mkdir(exist_ok=True)
-        shutil.move(str(path), target / path.name)
+        await asyncio.to_thread(file_away, folder, path)
         log.info(
             "acknowledgment read", extra={"file": path.name, "kind": result.kind, "count": len(result.claims_updated)}
         )

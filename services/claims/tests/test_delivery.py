@@ -55,3 +55,42 @@ async def test_a_submission_left_pending_is_retried_by_the_worker_after_the_grac
     (destination,) = {r[0] for r in results}
     assert Path(destination).read_text() == x12
     assert [p.name for p in Path(destination).parent.iterdir()] == [Path(destination).name]
+
+
+async def test_an_answer_that_cannot_be_applied_never_undoes_the_delivery_and_is_kept(
+    client: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from claims.adapters import clearinghouse
+    from claims.config import get_settings
+    from claims.use_cases import delivery
+
+    monkeypatch.setattr(get_settings(), "inbound_ack_dir", str(tmp_path))
+
+    async def answers(self: Any, submission_id: str, x12: str) -> tuple[str, str | None]:
+        return f"out/{submission_id}", "NOT AN X12 ANSWER"
+
+    monkeypatch.setattr(clearinghouse.FiledropAdapter, "deliver", answers)
+    a = await create(client)
+    (unreadable,) = (await client.post("/v1/submissions", json={}, headers=T)).json()
+    # a deadlock, a bug: anything but an unreadable answer, once the delivery is recorded
+    broken = RuntimeError("deadlock detected")
+
+    async def fails(unit: Any, data: bytes) -> Any:
+        raise broken
+
+    monkeypatch.setattr(delivery, "acknowledge", fails)
+    b = await create(client, **{"subscriber.member_id": "W987654321"})
+    (unapplied,) = (await client.post("/v1/submissions", json={}, headers=T)).json()
+
+    for sub, claim in ((unreadable, a), (unapplied, b)):
+        assert sub["delivered"] and sub["error"] is None, sub
+        assert "error" in sub["acknowledgment"], sub
+        kept = tmp_path / "failed" / f"{sub['submission_id']}.999"
+        assert kept.read_bytes() == b"NOT AN X12 ANSWER"  # the payer's answer, kept to be sent again
+        assert (tmp_path / "failed" / f"{kept.name}.error.txt").read_text().strip()
+        assert (await client.get(f"/v1/claims/{claim['id']}", headers=T)).json()["state"] == "submitted"
+    # both deliveries stand: the worker has nothing to send again
+    from claims import background
+
+    later = datetime.now(UTC) + timedelta(seconds=get_settings().delivery_grace_s + 1)
+    assert await background.deliver_pending(client.app.state.engine, now=later) == 0

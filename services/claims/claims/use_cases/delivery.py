@@ -1,10 +1,17 @@
 """Delivery: a recorded interchange handed to the clearinghouse, the attempt recorded, and the immediate
 answer (a 999, from the http and sandbox adapters) applied to the claims at once. One path for the API,
 which delivers what a request prepared right after its commit, and for the worker, which retries what is
-still pending after the grace the API has."""
+still pending after the grace the API has.
+
+The attempt and the answer commit apart: an answer that cannot be applied never undoes the record of a
+delivery (which would send the interchange again). The answer is kept in the acknowledgment folder either
+way - in ``failed/`` with why, when it could not be applied, to be sent again with ``POST
+/v1/acknowledgments``."""
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -13,12 +20,15 @@ from rcm_shared.db import read_connection
 from rcm_shared.errors import Invalid
 from rcm_shared.unit import Actor, Units
 
+from claims.adapters.ack_folder import keep
 from claims.adapters.clearinghouse import Adapter, DeliveryError
+from claims.config import get_settings
 from claims.repository import SubmissionsRepository
 from claims.repository.submissions import pending_submissions
 from claims.use_cases.acknowledgments import acknowledge
 
 CLEARINGHOUSE = Actor("clearinghouse")  # who acts on what the clearinghouse answers
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -39,12 +49,27 @@ async def deliver(units: Units, tenant: str, adapter: Adapter, submission_id: st
         destination, response, done = None, None, Delivery(False, error=str(exc))
     async with units.write(tenant, CLEARINGHOUSE) as unit:
         await SubmissionsRepository(unit).mark_delivery(submission_id, destination, done.error)
-        if response:
-            try:
-                done.acknowledgment = (await acknowledge(unit, response.encode())).__dict__
-            except Invalid as exc:
-                done.acknowledgment = {"error": str(exc)}
+    if response:
+        done.acknowledgment = await take_answer(units, tenant, submission_id, response.encode())
     return done
+
+
+async def take_answer(units: Units, tenant: str, submission_id: str, data: bytes) -> dict[str, Any]:
+    """Apply the answer a delivery got back, in the submission's tenant, and keep it in the folder."""
+    folder, name = get_settings().inbound_ack_path(), f"{submission_id}.999"
+    try:
+        async with units.write(tenant, CLEARINGHOUSE) as unit:
+            result = await acknowledge(unit, data)
+    except Invalid as exc:
+        await asyncio.to_thread(keep, folder, name, data, str(exc))
+        log.warning("acknowledgment refused", extra={"file": name, "error": exc})
+        return {"error": str(exc)}
+    except Exception as exc:  # the delivery stands; the answer waits in failed/ to be sent again
+        await asyncio.to_thread(keep, folder, name, data, f"not applied ({type(exc).__name__}); send it again")
+        log.error("acknowledgment not applied", extra={"file": name}, exc_info=exc)
+        return {"error": "the answer could not be applied; it is kept to be sent again"}
+    await asyncio.to_thread(keep, folder, name, data)
+    return dict(result.__dict__)
 
 
 async def pending_deliveries(units: Units, *, now: datetime | None = None) -> list[Any]:

@@ -34,9 +34,11 @@ def cas_segments(ts: TransactionSet, adjustments: list[Adjustment]) -> None:
             ts.add(*elements)
 
 
-def dtp(ts: TransactionSet, qualifier: str, start: date, end: date | None = None) -> None:
-    """A DTP segment: one date (D8), or a range (RD8) when ``end`` is given and differs from ``start``."""
-    if end is not None and end != start:
+def dtp(ts: TransactionSet, qualifier: str, start: date, end: date | None = None, *, as_read: bool = False) -> None:
+    """A DTP segment: one date (D8), or a range (RD8) when ``end`` is given and differs from ``start``. With
+    ``as_read``, any range given is written as a range, one-day ranges too: dates read from a 271 and written
+    again keep their form (a plan period of one day reads back as that day, not as an open end)."""
+    if end is not None and (end != start or as_read):
         ts.add("DTP", qualifier, "RD8", f"{d8(start)}-{d8(end)}")
     else:
         ts.add("DTP", qualifier, "D8", d8(start))

@@ -90,7 +90,7 @@ def _benefits_and_member(ts: TransactionSet, r: EligibilityResponse, m: Member, 
     if r.relationship:
         ts.add("INS", "Y" if r.relationship == "18" else "N", r.relationship)
     for qualifier, start, end in r.dates:
-        dtp(ts, qualifier, start, end)
+        dtp(ts, qualifier, start, end, as_read=True)
     for b in r.benefits:
         ts.add(
             "EB",
@@ -111,7 +111,7 @@ def _benefits_and_member(ts: TransactionSet, r: EligibilityResponse, m: Member, 
         for q, v in b.references:
             ts.add("REF", q, v)
         for qualifier, start, end in b.dates:
-            dtp(ts, qualifier, start, end)
+            dtp(ts, qualifier, start, end, as_read=True)
         for message in b.messages:
             ts.add("MSG", message)
         if b.related:

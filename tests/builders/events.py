@@ -1,14 +1,15 @@
 """Event payloads as their producers publish them: remittance's ClaimAdjudicatedV1 and ClaimReversedV1, claims'
 ClaimStatusChangedV1. ``adj`` and ``reversal`` are the general builders (payer ACME01 unless told); the
-``encounter_*`` ones are Medicare Part B's word on the factory's encounter (``encounters.CLEAN``, 245.50)."""
+``encounter_*`` ones are Medicare Part B's word on the factory's encounter (``encounters.CLEAN``, 245.50);
+``submitted`` is a claim's event on submission, with its billed lines."""
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from types import EllipsisType
 from typing import Any
 
-from rcm_shared.payloads.claims import ClaimStatusChangedV1
+from rcm_shared.payloads.claims import BilledLine, ClaimStatusChangedV1
 from rcm_shared.payloads.remittance import AdjustmentOut, ClaimAdjudicatedV1, ClaimReversedV1, LinePaymentOut
 
 ENCOUNTER_CHARGE = 24550  # the factory's encounter: 200.00 + 45.50
@@ -127,3 +128,16 @@ def status_changed(
     claim_id: str, new_state: str, old_state: str | None = "paid", changed_at: datetime | str = "2026-01-05T10:00:00Z"
 ) -> ClaimStatusChangedV1:
     return ClaimStatusChangedV1(claim_id=claim_id, old_state=old_state, new_state=new_state, changed_at=changed_at)
+
+
+def submitted(claim_id: str, lines: list[BilledLine]) -> ClaimStatusChangedV1:
+    """The claim's event on submission, with its billed lines (the charge is theirs)."""
+    return ClaimStatusChangedV1(
+        claim_id=claim_id,
+        old_state="ready",
+        new_state="submitted",
+        changed_at=datetime.now(UTC),
+        payer_id="ACME01",
+        charge_cents=sum(line.charge_cents for line in lines),
+        lines=lines,
+    )

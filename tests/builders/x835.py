@@ -1,6 +1,7 @@
 """835 payments: real X12 written by the shared writer (checked by pyx12). ``header``, ``claim`` (a CLP loop) and
 ``line`` (an SVC loop) build the parts, ``interchange`` writes them; ``standard_file`` is a two-claim payment and
-``encounter_835`` the payer's answer to the factory's encounter."""
+``encounter_835`` the payer's answer to the factory's encounter; ``medicare_crossover`` a payment forwarded to a
+Medigap plan (CLP02 19) and ``medigap_answer`` that plan's own."""
 
 from __future__ import annotations
 
@@ -182,3 +183,34 @@ def encounter_835(
         payer_name="MEDICARE PART B",
     )
     return interchange((eft, [answer], []), isa=isa)
+
+
+def medicare_crossover(claim_id: str) -> ClaimPayment:
+    """Medicare's crossover: billed 125.00, allowed 100.00, paid 80.00, coinsurance 20.00 left to the
+    patient, and the claim forwarded to the Medigap plan MGAP1 (CLP02 19, NM1*TT)."""
+    c = claim(
+        claim_id,
+        "19",
+        "125.00",
+        "80.00",
+        "MCR1",
+        patient_resp="20.00",
+        lines=[line("99213", "125.00", "80.00", [("CO", "45", "25.00"), ("PR", "2", "20.00")], lcn=f"{claim_id}-1")],
+    )
+    c.crossover_carrier = {"name": "MEDIGAP MUTUAL", "id_qualifier": "PI", "id": "MGAP1"}
+    return c
+
+
+def medigap_answer(claim_id: str, paid: str = "20.00", left: str | None = None) -> ClaimPayment:
+    """The Medigap plan's own 835 for ``medicare_crossover``'s claim: it pays the coinsurance (CLP02 2), ``left``
+    is left to the patient; Medicare's part is CARC 23 (prior payer's adjudication)."""
+    adjustments = [("OA", "23", "105.00")] + ([("PR", "2", left)] if left else [])
+    return claim(
+        claim_id,
+        "2",
+        "125.00",
+        paid,
+        "MGAP9",
+        patient_resp=left,
+        lines=[line("99213", "125.00", paid, adjustments, lcn=f"{claim_id}-1")],
+    )

@@ -18,8 +18,8 @@ from remittance.models import bus, denial_posting, patient_ledger
 from remittance.use_cases import service_units
 from remittance.use_cases.denial_postings import on_denial_resolved
 from remittance.use_cases.ingestion import ACTOR
+from remittance_steps import billed
 from sqlalchemy import func, select
-from test_patients import billed
 
 T = {"X-Tenant-ID": "org-1"}
 X12 = {"content-type": "application/edi-x12", "X-Tenant-ID": "org-1"}

@@ -14,7 +14,6 @@ from typing import Any
 import pytest
 from builders.x835 import claim, copay_claim, header, interchange, line, paid_claim, standard_file
 from rcm_shared.audit import verify
-from rcm_shared.db import create_engine
 from rcm_shared.payloads.claims import ClaimStatusChangedV1
 from rcm_shared.testing import app_client, enum_of
 from rcm_shared.x12.sets.x835 import ProviderAdjustment
@@ -33,17 +32,10 @@ from remittance.use_cases import review, service_units
 from remittance.use_cases.billed_claims import on_claim_status_changed
 from remittance.use_cases.deposits import record_deposit
 from remittance.use_cases.ingestion import ACTOR, ingest_835
+from remittance_steps import rows
 from sqlalchemy import func, select
 
 TENANT = "org-1"
-
-
-@pytest.fixture
-async def engine(db_factory: Any) -> Any:
-    db = await db_factory("remittance")
-    eng = create_engine(db.url, schema=db.schema)
-    yield eng
-    await eng.dispose()
 
 
 async def ingest(engine: Any, data: bytes, tmp_path: Path, name: str, tenant: str = TENANT) -> Any:
@@ -51,11 +43,6 @@ async def ingest(engine: Any, data: bytes, tmp_path: Path, name: str, tenant: st
     path.write_bytes(data)
     (result,) = await ingest_835(service_units(engine), path, tenant=tenant, batch_size=2)
     return result
-
-
-async def rows(engine: Any, table: Any, *where: Any) -> list[Any]:
-    async with engine.connect() as conn:
-        return list(await conn.execute(select(table).where(*where)))
 
 
 async def count(engine: Any, table: Any, *where: Any) -> int:

@@ -81,7 +81,7 @@ async def loop(stop: asyncio.Event, engine: AsyncEngine) -> None:
                 if settings.follow_up_interval_s and time.monotonic() >= next_sweep:
                     next_sweep = time.monotonic() + settings.follow_up_interval_s
                     with root_span("follow-up sweep"):
-                        sent = await send_due_inquiries(engine, settings, default_resources().payer_rules)
+                        sent = await send_due_inquiries(_units(engine), settings, default_resources().payer_rules)
                     if sent:
                         log.info("follow-up: claim status inquiries (276) prepared", extra={"count": len(sent)})
                 await deliver_pending(engine)

@@ -72,9 +72,9 @@ async def test_follow_up_lists_what_is_late_sends_276s_and_reads_the_277_answers
     await submit(client, b["id"])
     gs, st = controls((await client.get(f"/v1/claims/{b['id']}/x12", headers=T)).text)
     await client.post("/v1/acknowledgments", content=ack_999(gs, st, accepted=True), headers=T)
-    engine = client.app.state.engine  # the app's own engine (same database)
+    units = client.app.state.units  # the app's own (same database)
     swept = await send_due_inquiries(
-        engine, get_settings(), default_resources().payer_rules, as_of=TODAY + timedelta(days=30)
+        units, get_settings(), default_resources().payer_rules, as_of=TODAY + timedelta(days=30)
     )
     assert [p.claim_ids for p in swept] == [[b["id"]]]  # a's answer says resubmit: no second inquiry
     assert (await listed(30))[b["id"]]["last_inquiry_at"]

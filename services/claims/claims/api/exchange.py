@@ -90,7 +90,7 @@ async def follow_up_inquiries(
 ) -> list[SubmissionRead]:
     body = body or InquiryRequest()
     prepared = await send_due_inquiries(
-        units.engine,
+        units,
         settings,
         scrub.payer_rules,
         tenant=tenant,

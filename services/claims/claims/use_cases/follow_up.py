@@ -6,12 +6,10 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 
 from rcm_shared.unit import Actor, Unit, Units
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from claims.config import ClaimsSettings
 from claims.domain.follow_up import FollowUpItem, assess, assess_crossover, by_urgency
 from claims.domain.scrubber import PayerRuleBook
-from claims.models import bus
 from claims.repository import ReportsRepository
 from claims.repository.reports import open_tenants
 from claims.use_cases.submission import Prepared, hold_for_caller, prepare_status_inquiry
@@ -35,7 +33,7 @@ async def follow_up_list(
 
 
 async def send_due_inquiries(
-    engine: AsyncEngine,
+    units: Units,
     settings: ClaimsSettings,
     rules: PayerRuleBook,
     *,
@@ -48,7 +46,7 @@ async def send_due_inquiries(
     pending, in one transaction; the caller delivers them (the worker leaves them alone for ``hold_s``)."""
     as_of = as_of or datetime.now(UTC).date()
     prepared: list[Prepared] = []
-    async with Units.of_service(settings, bus, engine).write(tenant or settings.default_tenant, FOLLOW_UP) as unit:
+    async with units.write(tenant or settings.default_tenant, FOLLOW_UP) as unit:
         for t in [tenant] if tenant else await open_tenants(unit.conn):
             of_tenant, theirs = unit.for_tenant(t), list[Prepared]()
             for item in await follow_up_list(of_tenant, rules, as_of):

@@ -187,3 +187,23 @@ denial_move = Table(
     Column("undone_at", UtcDateTime(), nullable=True),
     Index("ix_denial_move_claim", "tenant_id", "claim_id"),
 )
+
+# The charge master: the practice's price and description of each code (CPT/HCPCS with its modifiers, or a
+# revenue code), one row per version. A new price is a new row; the version before it ends the day before
+# (``effective_to``), and no price changes in place. Charge entry prices lines without a charge from it.
+charge_master_item = Table(
+    "charge_master_item",
+    metadata,
+    Column("tenant_id", String(64), primary_key=True),
+    Column("id", String(36), primary_key=True),
+    Column("code", String(5), nullable=False),
+    Column("modifiers", String(11), nullable=False),  # sorted, joined with ':'; '' when none
+    Column("revenue_code", String(4), nullable=True),
+    Column("description", Text, nullable=False),
+    Column("price_cents", BigInteger, nullable=False),
+    Column("effective_from", Date, nullable=False),
+    Column("effective_to", Date, nullable=True),  # the last day in effect; open when null
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("created_by", String(200), nullable=False),
+    Index("ix_charge_master_item_lookup", "tenant_id", "code", "modifiers", "effective_from"),
+)

@@ -56,6 +56,7 @@ CASES = [
     ("PTR001", {"lines.0.diagnosis_pointers": [3]}),
     ("UNIT001", {"lines.0.units": "0"}),
     ("CHG001", {"lines.0.charge": "0.00"}),
+    ("CM001", {"lines.0.charge": ...}),  # unpriced: the charge master had no item for it
     ("DATE001", {"lines.1.service_date": "2999-01-01"}),
     ("DATE002", {"subscriber.birth_date": "2030-01-01"}),
     ("POS001", {"facility_code": "98"}),

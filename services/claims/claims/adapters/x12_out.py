@@ -62,7 +62,7 @@ def to_837(doc: ClaimCreate, *, claim_id: str, frequency: str, payer_claim_contr
         ]
         lines.append(
             x837.ServiceLine(
-                charge=line.charge,
+                charge=line.amount,
                 units=line.units,
                 procedure_code=line.procedure_code,
                 modifiers=list(line.modifiers),

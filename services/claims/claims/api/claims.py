@@ -58,9 +58,12 @@ async def post_claim_batch(
     async with units.write(tenant, actor) as unit:
         rows = await create_claims(unit, body, scrub.context())
     # the answer is built from what was written, after the commit: the file's write turn is not held for
-    # reading the claims back and validating their documents again
+    # reading the claims back and validating their documents again (but those the charge master priced)
     return [
-        ClaimRead(**{k: row.get(k, NEW_CLAIM.get(k)) for k in ClaimRead.model_fields if k != "document"}, document=doc)
+        ClaimRead(
+            **{k: row.get(k, NEW_CLAIM.get(k)) for k in ClaimRead.model_fields if k != "document"},
+            document=row["document"] if any(line.charge is None for line in doc.lines) else doc,
+        )
         for row, doc in zip(rows, body, strict=True)
     ]
 

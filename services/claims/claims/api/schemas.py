@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
+from decimal import Decimal
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, computed_field
@@ -160,3 +161,46 @@ class FollowUpRead(FollowUpItem):
 class InquiryRequest(BaseModel):
     as_of: date | None = None  # evaluate the list as of this date (default today)
     limit: int = Field(500, ge=1, le=5000)
+
+
+class ChargeMasterItemCreate(BaseModel):
+    """A new version of a charge-master item: it starts after the code's latest version, which closes the day
+    before it starts if still open then."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    code: str = Field(
+        min_length=4, max_length=5, description="CPT (5 digits), HCPCS (letter + 4 digits) or revenue code (4 digits)"
+    )
+    modifiers: list[str] = Field(default=[], max_length=4)
+    revenue_code: str | None = Field(default=None, description="the revenue code billed with this code (837I)")
+    description: str = Field(min_length=1, max_length=200, description="the practice's own text")
+    price: Decimal = Field(gt=0, decimal_places=2, max_digits=10, description="unit price, in dollars")
+    effective_from: date
+    effective_to: date | None = Field(default=None, description="the last day in effect; open when omitted")
+
+
+class ChargeMasterItemRead(BaseModel):
+    id: str
+    code: str
+    modifiers: list[str]
+    revenue_code: str | None
+    description: str
+    price_cents: int
+    effective_from: date
+    effective_to: date | None
+    created_at: datetime
+    created_by: str
+
+
+class ImportRowError(BaseModel):
+    row: int = Field(description="the row in the file; the header is row 1")
+    field: str
+    reason: str
+
+
+class ChargeMasterImportRead(BaseModel):
+    rows: int = Field(description="data rows read")
+    accepted: int = Field(description="rows written (applied) or that would be (dry run)")
+    rejected: list[ImportRowError]
+    applied: bool

@@ -97,13 +97,23 @@ class ServiceLineIn(Model):
     procedure_code: str | None = Field(default=None, description="CPT/HCPCS")
     modifiers: list[str] = Field(default=[], max_length=4)
     revenue_code: str | None = Field(default=None, description="institutional: 4-digit revenue code")
-    charge: Decimal = Field(decimal_places=2, max_digits=12)
+    charge: Decimal | None = Field(
+        default=None,
+        decimal_places=2,
+        max_digits=12,
+        description="the line's charge; omitted: priced from the charge master on the service date",
+    )
     units: Decimal = Field(decimal_places=3, max_digits=10)
     service_date: date
     service_date_end: date | None = None
     diagnosis_pointers: list[int] = Field(default=[1], max_length=4)
     place_of_service: str | None = None
     prior_payments: list[LineAdjudicationIn] = Field(default=[], description="per prior payer, in order")
+
+    @property
+    def amount(self) -> Decimal:
+        """The charge, 0 while unpriced (a draft with the scrubber's CM001: it never reaches a payer)."""
+        return self.charge if self.charge is not None else Decimal(0)
 
 
 class ClaimCreate(Model):
@@ -149,7 +159,7 @@ class ClaimCreate(Model):
 
     @property
     def total_charge(self) -> Decimal:
-        return sum((line.charge for line in self.lines), Decimal(0))
+        return sum((line.amount for line in self.lines), Decimal(0))
 
     @property
     def service_from(self) -> date:

@@ -208,7 +208,11 @@ def _lines(claim: ClaimCreate, ctx: ScrubContext, f: _Findings) -> None:
                 f.add("PTR001", index=i, pointer=p, count=len(claim.diagnoses))
         if line.units <= 0:
             f.add("UNIT001", index=i)
-        if line.charge <= 0:
+        if line.charge is None:
+            code = line.procedure_code or line.revenue_code or "(none)"
+            mods = " ".join(line.modifiers) or "(none)"
+            f.add("CM001", index=i, code=code, modifiers=mods, date=line.service_date.isoformat())
+        elif line.charge <= 0:
             f.add("CHG001", index=i)
         if line.service_date > ctx.today or (line.service_date_end and line.service_date_end > ctx.today):
             f.add("DATE001", index=i, date=line.service_date.isoformat())

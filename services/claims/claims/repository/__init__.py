@@ -1,8 +1,9 @@
 """All the SQL of the claims service, every query scoped by the unit's tenant (but the worker's look for
 pending deliveries and open tenants, which spans them)."""
 
+from claims.repository.charge_master import ChargeMasterRepository
 from claims.repository.claims import ClaimsRepository
 from claims.repository.reports import ReportsRepository
 from claims.repository.submissions import SubmissionsRepository
 
-__all__ = ["ClaimsRepository", "ReportsRepository", "SubmissionsRepository"]
+__all__ = ["ChargeMasterRepository", "ClaimsRepository", "ReportsRepository", "SubmissionsRepository"]

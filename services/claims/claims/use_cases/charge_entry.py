@@ -27,6 +27,7 @@ from claims.domain.encounter import ClaimCreate
 from claims.domain.ncci import NcciTables
 from claims.domain.scrubber import Edit, ScrubContext, day_units, has_errors, scrub
 from claims.repository import ClaimsRepository
+from claims.use_cases.charge_master import price_lines
 from claims.use_cases.lifecycle import record, transition
 
 
@@ -99,8 +100,10 @@ async def create_claims(
 ) -> list[dict[str, Any]]:
     """Charge entry for a batch: a handful of round trips whatever its size (duplicates, eligibility,
     claims, history, events), each claim scrubbed and stored in its entry state (ready or draft) with one
-    transition. Returns the claim rows as inserted (every column but those a new claim leaves empty:
-    submission, adjudication, contractual amounts)."""
+    transition. Lines without a charge are priced from the charge master first (``price_lines``): the stored
+    document holds the priced charge. Returns the claim rows as inserted (every column but those a new claim
+    leaves empty: submission, adjudication, contractual amounts)."""
+    docs = await price_lines(unit, docs)
     claims = ClaimsRepository(unit)
     keys = [duplicate_key(doc) for doc in docs]
     known = await claims.duplicates_for(keys, exclude=original.id if original is not None else None)
@@ -155,6 +158,7 @@ async def update_claim(unit: Unit, claim_id: str, doc: ClaimCreate, ctx: ScrubCo
     row = await claims.get(claim_id, lock=True)
     if row.state not in (st.DRAFT, st.READY, st.REJECTED):
         raise st.IllegalTransition(row.state, st.DRAFT)
+    (doc,) = await price_lines(unit, [doc])
     (account,) = await patient_accounts(unit, [doc])
     edits = await scrub_document(unit, doc, ctx, exclude=claim_id, account=account)
     values = {**columns(doc), "edits": edits_json(edits), "patient_account": account}

@@ -257,7 +257,7 @@ def billed_lines(claim_id: str, doc: ClaimCreate) -> list[BilledLine]:
             modifiers=list(line.modifiers),
             service_date=line.service_date,
             units=str(line.units),
-            charge_cents=cents(line.charge),
+            charge_cents=cents(line.amount),
         )
         for n, line in enumerate(doc.lines, start=1)
     ]

@@ -20,7 +20,7 @@ from claims_steps import (
 async def test_charge_entry_scrubs_and_bad_input_is_refused(client: Any) -> None:
     ok = await create(client)
     assert ok["state"] == "ready" and ok["edits"] == [] and ok["charge_cents"] == 24550
-    bad = await create(client, **{"billing_provider.npi": "1234567890", "lines.0.service_date": "2026-01-02"})
+    bad = await create(client, **{"billing_provider.npi": "1234567890", "lines.0.service_date": days_ago(300)})
     assert bad["state"] == "draft"
     assert bad["edits"][0]["rule"] == "NPI001"
     r = await client.post("/v1/claims", json={"kind": "professional"}, headers=T)

@@ -9,7 +9,7 @@ from datetime import date, timedelta
 from typing import Any
 
 from builders import T
-from builders.encounters import DOS, days_ago, encounter
+from builders.encounters import DOS, TODAY, days_ago, encounter
 from claims.domain import charge_master as cm
 from claims_steps import (
     claims_client,  # noqa: F401 - the client fixture
@@ -18,9 +18,11 @@ from claims_steps import (
 
 OTHER = {"X-Tenant-ID": "org-2"}
 HEADER = "code,modifiers,revenue_code,description,price,effective_from,effective_to\n"
+# The versions the tests keep live in last year: their dates mean nothing to the clock, and move with it.
+Y = TODAY.year - 1
 
 
-def item(code: str = "99214", price: str = "150.00", since: str = "2026-01-01", **more: Any) -> dict[str, Any]:
+def item(code: str = "99214", price: str = "150.00", since: str = f"{Y}-01-01", **more: Any) -> dict[str, Any]:
     return {"code": code, "description": f"office visit {code}", "price": price, "effective_from": since, **more}
 
 
@@ -46,35 +48,35 @@ async def import_csv(client: Any, text: str, *, dry_run: bool) -> Any:
 
 
 async def test_a_new_price_closes_the_old_one_and_past_dates_keep_the_old_price(client: Any) -> None:
-    old = await post(client, item(price="150.00", since="2026-01-01", modifiers=["25"]))
+    old = await post(client, item(price="150.00", since=f"{Y}-01-01", modifiers=["25"]))
     assert (old["modifiers"], old["price_cents"], old["effective_to"]) == (["25"], 15000, None)
-    new = await post(client, item(price="160.00", since="2026-07-01", modifiers=["25"]))
+    new = await post(client, item(price="160.00", since=f"{Y}-07-01", modifiers=["25"]))
     versions = await items(client, code="99214")
     assert [(v["price_cents"], v["effective_from"], v["effective_to"]) for v in versions] == [
-        (15000, "2026-01-01", "2026-06-30"),  # closed the day before the new one, its price unchanged
-        (16000, "2026-07-01", None),
+        (15000, f"{Y}-01-01", f"{Y}-06-30"),  # closed the day before the new one, its price unchanged
+        (16000, f"{Y}-07-01", None),
     ]
-    assert [v["id"] for v in await items(client, code="99214", on="2026-03-15")] == [old["id"]]
-    assert [v["id"] for v in await items(client, on="2026-07-01")] == [new["id"]]
-    assert await items(client, on="2025-12-31") == []
+    assert [v["id"] for v in await items(client, code="99214", on=f"{Y}-03-15")] == [old["id"]]
+    assert [v["id"] for v in await items(client, on=f"{Y}-07-01")] == [new["id"]]
+    assert await items(client, on=f"{Y - 1}-12-31") == []
     # a version that does not start after the latest one would change a price in place
-    r = await client.post("/v1/charge-master", json=item(since="2026-07-01", modifiers=["25"]), headers=T)
+    r = await client.post("/v1/charge-master", json=item(since=f"{Y}-07-01", modifiers=["25"]), headers=T)
     assert r.status_code == 409, r.text
-    r = await client.post("/v1/charge-master", json=item(code="9921", price="-1", since="2026-01-01"), headers=T)
+    r = await client.post("/v1/charge-master", json=item(code="9921", price="-1", since=f"{Y}-01-01"), headers=T)
     assert r.status_code == 422
     assert await items(client, OTHER) == []  # another tenant sees none of it
 
 
 async def test_import_dry_run_reports_every_bad_row_and_changes_nothing(client: Any) -> None:
     text = HEADER + (
-        "99214,25,,Office visit est. moderate,150.00,2026-01-01,\n"  # row 2: good
-        "9921X,,,Bad code,10.00,2026-01-01,\n"  # row 3: code
-        "83036,,,HbA1c,12.345,2026-01-01,\n"  # row 4: 3 decimals
+        f"99214,25,,Office visit est. moderate,150.00,{Y}-01-01,\n"  # row 2: good
+        f"9921X,,,Bad code,10.00,{Y}-01-01,\n"  # row 3: code
+        f"83036,,,HbA1c,12.345,{Y}-01-01,\n"  # row 4: 3 decimals
         "\n"  # blank: skipped (a row number still)
-        "83036,25 59 76 77 91,,HbA1c,45.50,2026-13-01,\n"  # row 6: modifiers, effective_from
-        "G0439,,,Annual wellness visit,175.00,2026-02-01,2026-01-31\n"  # row 7: effective_to before from
-        "0450,,,Emergency room,900.00,2026-01-01,\n"  # row 8: good (a revenue code)
-        "99214,25,,Office visit again,155.00,2026-01-01,\n"  # row 9: same start as row 2
+        f"83036,25 59 76 77 91,,HbA1c,45.50,{Y}-13-01,\n"  # row 6: modifiers, effective_from
+        f"G0439,,,Annual wellness visit,175.00,{Y}-02-01,{Y}-01-31\n"  # row 7: effective_to before from
+        f"0450,,,Emergency room,900.00,{Y}-01-01,\n"  # row 8: good (a revenue code)
+        f"99214,25,,Office visit again,155.00,{Y}-01-01,\n"  # row 9: same start as row 2
     )
     r = await import_csv(client, text, dry_run=True)
     assert r.status_code == 200, r.text
@@ -92,12 +94,12 @@ async def test_import_dry_run_reports_every_bad_row_and_changes_nothing(client: 
 
 
 async def test_import_applied_writes_only_the_good_rows(client: Any) -> None:
-    await post(client, item(code="83036", price="40.00", since="2026-01-01"))
+    await post(client, item(code="83036", price="40.00", since=f"{Y}-01-01"))
     text = HEADER + (
-        "83036,,,HbA1c,45.50,2026-06-01,\n"  # a new version: closes the stored one on 2026-05-31
-        "99214,59:25,,Office visit,150.00,2026-01-01,\n"
-        "99214,25 59,,Office visit,170.00,2026-09-01,\n"  # closes the row above, in the same file
-        "99213,,,Office visit,abc,2026-01-01,\n"
+        f"83036,,,HbA1c,45.50,{Y}-06-01,\n"  # a new version: closes the stored one on May 31
+        f"99214,59:25,,Office visit,150.00,{Y}-01-01,\n"
+        f"99214,25 59,,Office visit,170.00,{Y}-09-01,\n"  # closes the row above, in the same file
+        f"99213,,,Office visit,abc,{Y}-01-01,\n"
     )
     r = await import_csv(client, text, dry_run=False)
     report = r.json()
@@ -108,10 +110,10 @@ async def test_import_applied_writes_only_the_good_rows(client: Any) -> None:
         for v in await items(client)
     ]
     assert got == [
-        ("83036", [], 4000, "2026-01-01", "2026-05-31"),
-        ("83036", [], 4550, "2026-06-01", None),
-        ("99214", ["25", "59"], 15000, "2026-01-01", "2026-08-31"),
-        ("99214", ["25", "59"], 17000, "2026-09-01", None),
+        ("83036", [], 4000, f"{Y}-01-01", f"{Y}-05-31"),
+        ("83036", [], 4550, f"{Y}-06-01", None),
+        ("99214", ["25", "59"], 15000, f"{Y}-01-01", f"{Y}-08-31"),
+        ("99214", ["25", "59"], 17000, f"{Y}-09-01", None),
     ]
     bad = await import_csv(client, "code,price\n99214,1.00\n", dry_run=True)
     assert bad.status_code == 422 and bad.json()["row"] == 1
@@ -169,7 +171,7 @@ def test_rows_are_checked_field_by_field() -> None:
         "modifiers": "rt:lt",
         "description": "Drug",
         "price": "$1.50",
-        "effective_from": "2026-01-01",
+        "effective_from": f"{Y}-01-01",
     }
     checked = cm.check_row(row, 2)
     assert isinstance(checked, cm.NewItem)
@@ -183,9 +185,9 @@ def test_rows_are_checked_field_by_field() -> None:
         (7, "effective_from"),
     ]
     versions = [
-        cm.Version("a", "99214", "", 100, date(2026, 1, 1), date(2026, 6, 30)),
-        cm.Version("b", "99214", "", 200, date(2026, 7, 1), None),
+        cm.Version("a", "99214", "", 100, date(Y, 1, 1), date(Y, 6, 30)),
+        cm.Version("b", "99214", "", 200, date(Y, 7, 1), None),
     ]
-    assert cm.in_effect(versions, date(2026, 6, 30)) is versions[0]
-    assert cm.in_effect(versions, date(2027, 1, 1)) is versions[1]
-    assert cm.in_effect(versions, date(2025, 12, 31)) is None
+    assert cm.in_effect(versions, date(Y, 6, 30)) is versions[0]
+    assert cm.in_effect(versions, date(Y + 1, 1, 1)) is versions[1]
+    assert cm.in_effect(versions, date(Y - 1, 12, 31)) is None

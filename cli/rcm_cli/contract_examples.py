@@ -6,7 +6,14 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 
 from rcm_shared.events import EventPayload
-from rcm_shared.payloads.claims import BilledLine, ClaimStatusChangedV1
+from rcm_shared.payloads.claims import (
+    BilledLine,
+    ClaimStatusChangedV1,
+    ClearinghouseConnection,
+    PracticeAddress,
+    PracticeChangedV1,
+    PracticeProvider,
+)
 from rcm_shared.payloads.denials import (
     AppealSentV1,
     ClaimCorrection,
@@ -59,6 +66,7 @@ def examples() -> list[EventPayload]:
             frequency="1",
             original_claim_id=None,
             payer_claim_control_number="ACM218239241470",
+            provider_name="Dr. Maria Lopez",
             lines=[
                 BilledLine(
                     line_number=1,
@@ -67,6 +75,7 @@ def examples() -> list[EventPayload]:
                     service_date=DOS,
                     units="1",
                     charge_cents=15000,
+                    description="Office visit, established patient, 20-29 minutes",
                 ),
                 BilledLine(
                     line_number=2,
@@ -204,5 +213,18 @@ def examples() -> list[EventPayload]:
             days_left=14,
             amount_cents=120000,
             kind="filing",
+        ),
+        PracticeChangedV1(
+            tenant_id="valley",
+            version=3,
+            effective_from=date(2026, 12, 1),
+            legal_name="Valley Family Clinic LLC",
+            statement_name="Valley Family Clinic",
+            statement_address=PracticeAddress(line1="100 Main St", city="Springfield", state="IL", postal_code="62701"),
+            statement_phone="(800) 555-0100",
+            pay_online="https://pay.valleyclinic.example",
+            pay_by_mail="Valley Family Clinic, PO Box 100, Springfield, IL 62701",
+            billing_provider=PracticeProvider(npi="1234567893", name="VALLEY FAMILY CLINIC", taxonomy="207Q00000X"),
+            connections=[ClearinghouseConnection(name="sandbox", submitter_id="VALLEY01", receiver_id="CLEARINGHOUSE")],
         ),
     ]

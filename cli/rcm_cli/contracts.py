@@ -73,10 +73,10 @@ def topics_yaml(replicas: int = 3, min_insync: int = 2) -> str:
     retention as code, DLQs kept 30 days. Generated: edit shared/rcm_shared/topics.py, run `rcm contracts`."""
     docs = []
     for t in CATALOG:
-        entries = [(t.name, t.partitions, t.retention_ms)]
+        entries = [(t.name, t.partitions, t.retention_ms, t.cleanup_policy)]
         if t.consumers:
-            entries.append((t.dlq, 1, 30 * 24 * 3600 * 1000))
-        for name, partitions, retention in entries:
+            entries.append((t.dlq, 1, 30 * 24 * 3600 * 1000, "delete"))
+        for name, partitions, retention, cleanup in entries:
             docs.append(
                 "\n".join(
                     [
@@ -92,7 +92,7 @@ def topics_yaml(replicas: int = 3, min_insync: int = 2) -> str:
                         "  config:",
                         f'    retention.ms: "{retention}"',
                         f'    min.insync.replicas: "{min_insync}"',
-                        '    cleanup.policy: "delete"',
+                        f'    cleanup.policy: "{cleanup}"',
                     ]
                 )
             )

@@ -79,7 +79,7 @@ def say(text: str) -> None:
 def all_topics(kafka: KafkaSettings) -> list[TopicRequest]:
     topics = []
     for t in CATALOG:
-        topics.append(TopicRequest(kafka.topic_prefix + t.name, t.partitions))
+        topics.append(TopicRequest(kafka.topic_prefix + t.name, t.partitions, t.config))
         if t.consumers:
             topics.append(TopicRequest(kafka.topic_prefix + t.dlq, 1))
     return topics

@@ -17,8 +17,14 @@ class TopicSpec:
     consumers: tuple[str, ...] = ()
     partitions: int = 3
     retention_ms: int = 7 * 24 * 3600 * 1000
+    cleanup_policy: str = "delete"  # "compact": the latest event per key is kept for consumers that start late
     description: str = ""
     event_types: tuple[str, ...] = field(default=())
+
+    @property
+    def config(self) -> dict[str, str] | None:
+        """Topic configs to create it with, beyond the broker's defaults."""
+        return {"cleanup.policy": self.cleanup_policy} if self.cleanup_policy != "delete" else None
 
     @property
     def dlq(self) -> str:
@@ -45,6 +51,17 @@ CATALOG: tuple[TopicSpec, ...] = (
         ("denials", "remittance"),
         description="Every claim state transition, ordered per claim.",
         event_types=("claim.status_changed",),
+    ),
+    TopicSpec(
+        "claims.practice.changed",
+        "claims",
+        "tenant id",
+        ("eligibility", "remittance"),
+        partitions=1,
+        cleanup_policy="compact",
+        description="A tenant's practice profile changed: statement header, billing provider, clearinghouse "
+        "connections (the ids that route inbound X12 to the tenant).",
+        event_types=("practice.changed",),
     ),
     TopicSpec(
         "remittance.claim.adjudicated",

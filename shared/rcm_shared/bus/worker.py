@@ -47,12 +47,12 @@ class WorkerSpec:
     @property
     def produced(self) -> list[TopicRequest]:
         s = self.settings
-        return [TopicRequest(s.topic(t.name), t.partitions) for t in produced_by(s.service_name)]
+        return [TopicRequest(s.topic(t.name), t.partitions, t.config) for t in produced_by(s.service_name)]
 
     @property
     def consumed(self) -> list[TopicRequest]:
         s = self.settings
-        return [TopicRequest(s.topic(t.name), t.partitions) for t in consumed_by(s.service_name)]
+        return [TopicRequest(s.topic(t.name), t.partitions, t.config) for t in consumed_by(s.service_name)]
 
     @property
     def dead_letter(self) -> list[TopicRequest]:

@@ -19,6 +19,8 @@ class BilledLine(BaseModel):
     service_date: date | None = None
     units: str
     charge_cents: int
+    # the practice's own words for the service (its charge master), printed on the patient's statement
+    description: str | None = None
 
 
 class ClaimStatusChangedV1(EventPayload):
@@ -44,4 +46,61 @@ class ClaimStatusChangedV1(EventPayload):
     payer_claim_control_number: str | None = None
     patient_account: str | None = None  # the patient's account number (an id, never the person)
     next_payer_id: str | None = None  # the payer billed after this one adjudicates (coordination of benefits)
+    # the rendering (else billing) provider's name as printed for the patient: a practice's, not a patient's
+    provider_name: str | None = None
     lines: list[BilledLine] = []
+
+
+class PracticeAddress(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    line1: str
+    line2: str | None = None
+    city: str
+    state: str
+    postal_code: str
+
+
+class PracticeProvider(BaseModel):
+    """The practice's billing provider as eligibility inquiries (270, 2100B) name it."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    npi: str
+    name: str  # organization or last name
+    first_name: str | None = None
+    is_person: bool = False
+    taxonomy: str | None = None
+
+
+class ClearinghouseConnection(BaseModel):
+    """One clearinghouse account of the practice: the ids its interchanges carry. Outbound we send as
+    ``submitter_id`` (ISA06/GS02) to ``receiver_id`` (ISA08/GS03); what comes back carries them swapped."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str
+    submitter_id: str
+    receiver_id: str
+
+
+class PracticeChangedV1(EventPayload):
+    """A tenant's practice profile changed (a new version took effect), keyed by tenant id. It carries what
+    the other services print or send in the practice's name: the statement header, the billing provider of
+    eligibility inquiries, and the clearinghouse connections that route inbound files to the tenant. The
+    latest ``version`` wins; an older one arriving late is ignored."""
+
+    event_type = "practice.changed"
+    schema_version = 1
+
+    tenant_id: str
+    version: int
+    effective_from: date
+    legal_name: str
+    statement_name: str
+    statement_address: PracticeAddress
+    statement_phone: str
+    pay_online: str | None = None  # how to pay, as printed on statements
+    pay_by_mail: str | None = None
+    billing_provider: PracticeProvider
+    connections: list[ClearinghouseConnection] = []

@@ -162,3 +162,13 @@ class EligibilityRepository:
 
     async def add_practice_profile(self, values: dict[str, Any]) -> None:
         await self.conn.execute(insert(practice_profile).values(tenant_id=self.tenant, **values))
+
+    async def practice_profile_on(self, day: date) -> Any | None:
+        """The newest version of the tenant's practice profile in effect on ``day``; when every version known
+        starts later, the earliest one (None when the tenant has none)."""
+        mine = _p.tenant_id == self.tenant
+        in_effect = select(practice_profile).where(mine, _p.effective_from <= day).order_by(_p.version.desc())
+        row = (await self.conn.execute(in_effect.limit(1))).first()
+        if row is None:
+            row = (await self.conn.execute(select(practice_profile).where(mine).order_by(_p.version).limit(1))).first()
+        return row

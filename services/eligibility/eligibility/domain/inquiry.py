@@ -76,7 +76,13 @@ class SubscriberIn(PersonIn):
 
 
 class CheckCreate(Model):
-    provider: ProviderIn
+    provider: ProviderIn | None = Field(
+        default=None,
+        description="The provider asking (270 loop 2100B, the information receiver). Leave it out to ask as the "
+        "organization's billing provider, from its practice profile (kept by the claims service) in effect "
+        "on `service_date`. Send it when the answer depends on who asks (a specialist's network status, a "
+        "referral). Left out while the organization has no practice profile: 422 'No provider for the 270'.",
+    )
     payer_id: str = Field(min_length=1, max_length=80, pattern=X12_SAFE)
     payer_name: str = Field(min_length=1, max_length=60, pattern=X12_SAFE)
     subscriber: SubscriberIn

@@ -1,4 +1,5 @@
-"""Each tenant's practice as the claims service announces it (``practice.changed``)."""
+"""Each tenant's practice as the claims service announces it (``practice.changed``), and the provider a check's
+270 names: the request's, else the billing provider of the tenant's practice in effect on the date of service."""
 
 from __future__ import annotations
 
@@ -9,10 +10,15 @@ from rcm_shared.errors import Invalid
 from rcm_shared.payloads.claims import PracticeChangedV1
 from rcm_shared.unit import Unit
 
-from eligibility.domain.inquiry import practice_provider
+from eligibility.domain.inquiry import CheckCreate, Provider, practice_provider
 from eligibility.repository import EligibilityRepository
 
 log = logging.getLogger(__name__)
+
+NO_PROVIDER = (
+    "the request names no provider and the organization has no practice profile yet: send `provider` (npi, name), "
+    "or set the organization's billing provider in its practice profile (claims service) first"
+)
 
 
 async def record_practice(unit: Unit, event: PracticeChangedV1, event_id: str) -> bool:
@@ -45,3 +51,14 @@ async def record_practice(unit: Unit, event: PracticeChangedV1, event_id: str) -
         }
     )
     return True
+
+
+async def provider_for(unit: Unit, body: CheckCreate) -> Provider:
+    """The information receiver (2100B) of the check's 270: the provider the request names, else the billing
+    provider of the tenant's practice in effect on the date of service. Raises ``Invalid`` when neither exists."""
+    if body.provider is not None:
+        return body.provider.as_provider()
+    row = await EligibilityRepository(unit).practice_profile_on(body.service_date)
+    if row is None:
+        raise Invalid(NO_PROVIDER, title="No provider for the 270")
+    return Provider(row.provider_npi, row.provider_name, row.provider_first_name, is_person=row.provider_is_person)

@@ -10,9 +10,11 @@ service in a facility place of service and the non-facility PE RVU elsewhere; th
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+import csv
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from pathlib import Path
 from types import MappingProxyType
 
 # Places of service (CMS POS code set) paid at the facility PE RVU, where the facility bears the practice expense:
@@ -50,6 +52,9 @@ class RvuRow:
     pctc_indicator: str  # 0 no split, 1 global/26/TC split, 2 professional only, 3 technical only, ...
     multiple_procedure_indicator: str  # 0 none, 2 standard 100/50 reduction, 3-7 special rules, 9 n/a
     bilateral_indicator: str  # 0 no 150 %, 1 150 % with modifier 50, 2 already bilateral, 3 each side, 9 n/a
+    # "+" in the file's NOT USED FOR MEDICARE PAYMENT column: CMS publishes the RVUs of a code Medicare does not
+    # pay (status I, N, R ...) for other payers to use, as a contract paying "a percent of Medicare" does.
+    rvus_for_other_payers: bool = False
 
 
 @dataclass(frozen=True)
@@ -104,7 +109,7 @@ class MedicareSchedule:
         pay, or no PE RVU in either setting)."""
         gpci = self.locality(locality)
         row = self.row(code, modifier)
-        if row is None or row.status not in PAYABLE_STATUSES:
+        if row is None or not (row.status in PAYABLE_STATUSES or row.rvus_for_other_payers):
             return None
         # NA in the non-facility column: CMS pays the service at the facility rate wherever it is performed.
         pe = row.pe_rvu_facility if facility or row.pe_rvu_non_facility is None else row.pe_rvu_non_facility
@@ -129,3 +134,128 @@ class MedicareSchedule:
     def pctc_indicator(self, code: str) -> str | None:
         row = self.row(code)
         return None if row is None else row.pctc_indicator
+
+
+# The PPRRVU CSV's columns by position (CMS's RVUPUF layout; the same for 2019-2026 up to BILAT SURG, where
+# 2026 adds a column further right). Its header is split over several lines, so positions, checked against
+# the last header line, are what identify a column.
+_HCPCS, _MOD, _STATUS, _NOT_USED, _WORK, _PE_NF, _PE_NF_NA, _PE_F, _PE_F_NA, _MP = 0, 1, 3, 4, 5, 6, 7, 8, 9, 10
+_PCTC, _MULT_PROC, _BILAT = 13, 18, 19
+_RVU_HEADER = {_HCPCS: "HCPCS", _MOD: "MOD", _PCTC: "IND", _MULT_PROC: "PROC", _BILAT: "SURG"}
+
+
+def _decimal(cell: str, where: str) -> Decimal:
+    try:
+        value = Decimal(cell.strip() or "0")
+    except InvalidOperation:
+        raise ValueError(f"{where}: {cell!r} is not a number") from None
+    if not value.is_finite() or value < 0:
+        raise ValueError(f"{where}: {cell!r} is not a non-negative number")
+    return value
+
+
+def _rows(path: Path) -> Iterator[tuple[int, list[str]]]:
+    # CMS's files are Windows-1252 text (the copyright lines carry no other encoding).
+    with path.open(newline="", encoding="cp1252") as f:
+        yield from enumerate(csv.reader(f), start=1)
+
+
+def read_rvus(path: Path) -> list[RvuRow]:
+    """The rows of CMS's PPRRVU CSV (e.g. PPRRVU25_JAN.csv from RVU25A.zip): the title and copyright lines and
+    the split header before the line starting HCPCS are skipped, and so is any row whose first cell is no code."""
+    rows: list[RvuRow] = []
+    header_seen = False
+    for number, row in _rows(path):
+        cells = [cell.strip() for cell in row]
+        if not header_seen:
+            if cells and cells[0].upper() == "HCPCS":
+                for index, name in _RVU_HEADER.items():
+                    if len(cells) <= index or cells[index].upper() != name:
+                        raise ValueError(
+                            f"{path.name} line {number}: not the PPRRVU layout (column {index + 1} is "
+                            f"{cells[index] if len(cells) > index else 'missing'!r}, expected {name!r})"
+                        )
+                header_seen = True
+            continue
+        if not cells or not cells[0] or not cells[0].isalnum():
+            continue
+        where = f"{path.name} line {number} ({cells[0]})"
+        if len(cells) <= _BILAT:
+            raise ValueError(f"{where}: {len(cells)} columns, the PPRRVU layout has at least {_BILAT + 1}")
+        rows.append(
+            RvuRow(
+                code=cells[_HCPCS].upper(),
+                modifier=cells[_MOD].upper(),
+                status=cells[_STATUS].upper(),
+                work_rvu=_decimal(cells[_WORK], where),
+                pe_rvu_non_facility=None if cells[_PE_NF_NA] == "NA" else _decimal(cells[_PE_NF], where),
+                pe_rvu_facility=None if cells[_PE_F_NA] == "NA" else _decimal(cells[_PE_F], where),
+                mp_rvu=_decimal(cells[_MP], where),
+                pctc_indicator=cells[_PCTC],
+                multiple_procedure_indicator=cells[_MULT_PROC],
+                bilateral_indicator=cells[_BILAT],
+                rvus_for_other_payers=cells[_NOT_USED] == "+",
+            )
+        )
+    if not header_seen:
+        raise ValueError(f"{path.name}: no header line starting with HCPCS: not CMS's PPRRVU CSV")
+    return rows
+
+
+def _gpci_columns(cells: list[str], where: str) -> dict[str, int]:
+    """Columns by name: the names carry the year ("2025 PE GPCI") and, in some years, the work GPCI comes both
+    with and without the 1.0 floor, of which the floored one is what CMS pays."""
+    lowered = [cell.lower() for cell in cells]
+    found: dict[str, int] = {}
+    for index, name in enumerate(lowered):
+        if name.startswith("medicare administrative contractor") or name in {"mac", "carrier"}:
+            found.setdefault("mac", index)
+        elif name.startswith("locality number") or name == "locality":
+            found.setdefault("locality", index)
+        elif name.startswith("locality name"):
+            found.setdefault("name", index)
+        elif "pw gpci" in name and "without" not in name:
+            found.setdefault("work", index)
+        elif "pe gpci" in name:
+            found.setdefault("pe", index)
+        elif "mp gpci" in name:
+            found.setdefault("mp", index)
+    missing = {"mac", "locality", "name", "work", "pe", "mp"} - found.keys()
+    if missing:
+        raise ValueError(f"{where}: the GPCI header has no {', '.join(sorted(missing))} column")
+    return found
+
+
+def read_gpcis(path: Path) -> list[GpciRow]:
+    """The localities of CMS's GPCI CSV (e.g. GPCI2025.csv, Addendum E): the title and blank lines before the
+    header and the footnotes after the table (rows whose MAC is no number) are skipped."""
+    columns: dict[str, int] | None = None
+    rows: list[GpciRow] = []
+    for number, row in _rows(path):
+        cells = [cell.strip() for cell in row]
+        where = f"{path.name} line {number}"
+        if columns is None:
+            if cells and cells[0].lower().startswith(("medicare administrative contractor", "mac", "carrier")):
+                columns = _gpci_columns(cells, where)
+            continue
+        if len(cells) <= max(columns.values()) or not cells[columns["mac"]].isdigit():
+            continue
+        rows.append(
+            GpciRow(
+                mac=cells[columns["mac"]].zfill(5),
+                locality=cells[columns["locality"]].zfill(2),
+                name=cells[columns["name"]].rstrip("*").strip(),
+                work_gpci=_decimal(cells[columns["work"]], where),
+                pe_gpci=_decimal(cells[columns["pe"]], where),
+                mp_gpci=_decimal(cells[columns["mp"]], where),
+            )
+        )
+    if columns is None:
+        raise ValueError(f"{path.name}: no header line naming the Medicare Administrative Contractor: not a GPCI CSV")
+    return rows
+
+
+def load(rvu_csv: Path, gpci_csv: Path, conversion_factor: Decimal) -> MedicareSchedule:
+    """A schedule from CMS's PPRRVU and GPCI CSVs of one year and that year's conversion factor (CMS states it in
+    the final rule and in the PPRRVU file's CONV FACTOR column: 32.3465 for 2025)."""
+    return MedicareSchedule(read_rvus(rvu_csv), read_gpcis(gpci_csv), conversion_factor)

@@ -8,8 +8,9 @@ A line is priced in this order, each step a line of the trail:
    a percent of the billed charge, or a percent of the Medicare fee schedule amount at the contract's locality
    x units; without either, no rate (``expected_allowed_cents`` None).
 2. Professional/technical split (26/TC) of a global rate, when the contract has no rate for the modifier
-   itself: in the proportion Medicare's PC/TC RVU rows give at the contract's locality (national when it
-   names none), else ``professional_component_percent`` for 26 and the rest for TC.
+   itself: in the proportion of Medicare's 26 or TC amount to its global amount at the contract's locality
+   (national when it names none; both non-facility, where the global service is priced), else
+   ``professional_component_percent`` for 26 and the rest for TC.
 3. Bilateral (modifier 50, one line with 1 unit): ``bilateral_percent`` (150 %) of one side, for a code
    Medicare's bilateral indicator is 1 (or unknown); indicator 2 (already bilateral) and 0 pay 100 %,
    indicator 3 (each side priced on its own) 200 %.
@@ -199,9 +200,9 @@ def _split(work: _Work, terms: ContractTerms, medicare: MedicareSchedule | None)
     code = work.line.code.strip().upper()
     share: Decimal | None = None
     if medicare is not None:
-        facility = is_facility(work.line.place_of_service)
-        part = medicare.allowed_cents(code, modifier, terms.medicare_locality, facility)
-        whole = medicare.allowed_cents(code, "", terms.medicare_locality, facility)
+        # At the non-facility rate, where the global service is priced (a facility pays no global imaging).
+        part = medicare.allowed_cents(code, modifier, terms.medicare_locality, False)
+        whole = medicare.allowed_cents(code, "", terms.medicare_locality, False)
         if part is not None and whole:
             share = Decimal(part) / Decimal(whole)
             why = f"Medicare {code}-{modifier} {money(part)} / global {money(whole)}"

@@ -62,7 +62,7 @@ def test_amounts_match_the_fee_schedule_cms_published_for_arkansas(schedule: Med
 
 def test_the_national_amount_uses_no_geographic_adjustment(schedule: MedicareSchedule) -> None:
     """National (every GPCI 1.000): 99213 (1.30 + 1.35 + 0.10) x 32.3465 = 2.75 x 32.3465 = 88.952875 -> 88.95;
-    99214 3.87 x 32.3465 = 125.180955 -> 125.18 (the national amounts CMS's look-up tool shows for 2025)."""
+    99214 3.87 x 32.3465 = 125.180955 -> 125.18."""
     assert schedule.allowed_cents("99213", "", None, facility=False) == 8895
     assert schedule.allowed_cents("99214", "", None, facility=False) == 12518
 

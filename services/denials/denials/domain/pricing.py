@@ -22,6 +22,7 @@ A line is priced in this order, each step a line of the trail:
    when every subject line of a date carries it, the primary is a line outside the rule and each is at 50 %.
    Indicators 0 and 9 (add-on and exempt codes) are never reduced; the special rules 3-7 (endoscopy families,
    imaging, therapy, cardiovascular and ophthalmology reductions) are not modelled: those lines price at 100 %.
+   The reduction ranks lines, not units: the units of one line are reduced together.
 5. Lesser of charge: the billed charge when it is lower than the amount (``lesser_of_charge``).
 
 Amounts are kept in unrounded Decimal cents through the steps and rounded to whole cents once, ROUND_HALF_UP,
@@ -99,11 +100,13 @@ class _Work:
 
 
 def money(cents: Decimal | int) -> str:
-    """Dollars with two decimals, or more where a step leaves a fraction of a cent."""
+    """Dollars with two decimals, or up to four where a step leaves a fraction of a cent (the trail shows it;
+    the line is rounded once, at its end)."""
     dollars = Decimal(cents) / HUNDRED
     if dollars == dollars.quantize(Decimal("0.01")):
         return f"{dollars.quantize(Decimal('0.01')):,}"
-    return f"{dollars.normalize():,f}"
+    shown = dollars.quantize(Decimal("0.0001"), rounding=ROUND_HALF_UP).normalize()
+    return f"{shown:,f}" if shown == dollars else f"{shown:,f}..."
 
 
 def _units(units: Decimal) -> str:

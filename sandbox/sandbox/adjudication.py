@@ -81,20 +81,22 @@ class Outcome:
 
 
 class DuplicateIndex:
-    """Original claims already adjudicated, by content: a second one with another claim id is CO-18."""
+    """Original claims already adjudicated, by billing provider and content: a second one with another claim id
+    is CO-18. The same services billed by another provider (another practice) are that provider's claim."""
 
     def __init__(self) -> None:
         self._seen: dict[str, str] = {}
 
     def first(self, claim: Claim) -> str | None:
-        key = content_key(claim)
+        key = f"{claim.billing_provider.npi}|{content_key(claim)}"
         earlier = self._seen.setdefault(key, claim.claim_id)
         return None if earlier == claim.claim_id else earlier
 
     def forwarded(self, claim: Claim, payer_id: str, member_id: str) -> None:
         """The claim was forwarded to this crossover payer: the same claim billed to it directly is a duplicate."""
         lines = ",".join(f"{ln.procedure_code}/{ln.service_date}/{ln.charge}" for ln in claim.lines)
-        self._seen.setdefault(f"{payer_id}|{member_id}|{lines}", f"crossover:{claim.claim_id}")
+        key = f"{claim.billing_provider.npi}|{payer_id}|{member_id}|{lines}"
+        self._seen.setdefault(key, f"crossover:{claim.claim_id}")
 
 
 def _claim_payment(claim: Claim, payer_id: str, services: list[ServicePayment]) -> ClaimPayment:

@@ -3,6 +3,7 @@
 Real time: POST /x12/270 takes a 270 interchange and answers the payers' 271 interchange.
 Batch: POST /x12/837 (or an 837 file dropped in the claims service's outbound folder) is answered with a
 999; the 277CA and the 835s follow after each payer's delays, through the filedrop folders or API push.
+Every answer is addressed to the submitter of what it answers.
 
 Settings (environment): SANDBOX_PAYERS_FILE (plan book), SANDBOX_SEED (default 1), SANDBOX_DELAY_SCALE
 (multiplies every delay; default 1), SANDBOX_POLL_SECONDS (how often the 837 inbox is looked at; default
@@ -32,7 +33,8 @@ from rcm_shared.x12.errors import X12Error
 from rcm_shared.x12.sets.x270 import build_271, read_270
 from rcm_shared.x12.writer import MemoryControlNumbers, writer_for
 
-from sandbox.clearinghouse import CLINIC, US, Clearinghouse, delivery_from_env, short_paid, unanswered
+from sandbox.addressing import reply_to
+from sandbox.clearinghouse import Clearinghouse, delivery_from_env, short_paid, unanswered
 from sandbox.payers import default_book, load_book
 
 
@@ -81,6 +83,7 @@ def create_app() -> FastAPI:
         body = await request.body()
         try:
             inquiries = list(read_270(body))
+            to = reply_to(body)
         except X12Error as exc:
             return PlainTextResponse(f"invalid 270: {exc}", status_code=400)
         if not inquiries:
@@ -90,7 +93,7 @@ def create_app() -> FastAPI:
             reference=inquiries[0].trace_number[:30],
             created=datetime.now(UTC).date(),
         )
-        writer = writer_for(ts, sender=US, receiver=CLINIC, numbers=numbers, usage="T")
+        writer = writer_for(ts, sender=to.us, receiver=to.them, numbers=numbers, usage=to.usage)
         return PlainTextResponse(writer.render([ts]), media_type="application/edi-x12")
 
     @app.post("/x12/837", response_class=PlainTextResponse)

@@ -212,6 +212,7 @@ class Clearinghouse:
                         "due": first_due,
                         "standing": standing_record(o.later[-1] if o.later else o.payment),
                         "last_due": first_due + adj_delay * bool(o.later),
+                        "variances": [v.record() for v in o.variances],
                     }
                     for c, o in outcomes
                 ]

@@ -55,9 +55,9 @@ class LineVariance:
             "code": self.code,
             "modifiers": list(self.modifiers),
             "units": str(self.units),
-            "charge": str(self.charge),
-            "contract_allowed": str(self.contract_allowed),
-            "allowed": str(self.allowed),
+            "charge": str(to_cents(self.charge)),
+            "contract_allowed": str(to_cents(self.contract_allowed)),
+            "allowed": str(to_cents(self.allowed)),
         }
 
 

@@ -95,6 +95,7 @@ class VoidsAndReplacements:
                         "due": start + adj_delay,
                         "standing": standing_record(o.later[-1] if o.later else o.payment),
                         "last_due": start + adj_delay * (1 + bool(o.later)),
+                        "variances": [v.record() for v in o.variances],
                     }
                 )
         self.claims.remember(remember)

@@ -11,7 +11,7 @@ Settings (environment): SANDBOX_PAYERS_FILE (plan book), SANDBOX_SEED (default 1
 (multiplies every delay; default 1), SANDBOX_POLL_SECONDS (how often the 837 inbox is looked at; default
 0.5), SANDBOX_DELIVERY (filedrop | push), SANDBOX_INBOX_DIR (837 files to
 take; default <var>/outbound/837), SANDBOX_ACK_DIR, SANDBOX_ERA_DIR, SANDBOX_CLAIMS_URL,
-SANDBOX_REMITTANCE_URL, SANDBOX_TENANT.
+SANDBOX_REMITTANCE_URL, SANDBOX_TENANT, SANDBOX_TENANTS (push: submitter id -> organization, JSON).
 """
 
 from __future__ import annotations

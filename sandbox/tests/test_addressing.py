@@ -17,6 +17,7 @@ from rcm_shared.x12.sets.x835 import ClaimPayment, iter_835
 from rcm_shared.x12.sets.x837 import Claim, Provider, Receiver, Submitter, build_837
 from rcm_shared.x12.writer import InterchangeWriter, MemoryControlNumbers, Party, TransactionSet
 from sandbox.addressing import reply_to
+from sandbox.channels import PushDelivery, tenant_map
 from sandbox.clearinghouse import Clearinghouse
 
 sys.path.insert(0, str(Path(__file__).parent))
@@ -207,3 +208,36 @@ async def test_the_271_answers_the_270s_submitter(tmp_path: Path, monkeypatch: p
     assert envelope(response.text) == answer_to(CH_B, PRACTICE_B)
     (answer,) = read_271(response.text.encode())
     assert answer.subscriber is not None and answer.subscriber.member_id == MET[0]
+
+
+async def test_push_delivery_posts_each_answer_for_its_submitters_organization(tmp_path: Path) -> None:
+    posted: list[tuple[str, str]] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        posted.append((request.headers["X-Tenant-ID"], envelope(request.content.decode())[3]))
+        return httpx.Response(201, json={})
+
+    push = PushDelivery(
+        "http://claims/v1/acknowledgments",
+        "http://remittance/v1/remittances",
+        "default",
+        httpx.MockTransport(handler),
+        tenants=tenant_map('{"VALLEY01": "valley", "987654321": "hillside"}'),
+    )
+    clock = Clock()
+    house = Clearinghouse(BOOK, tmp_path / "spool", push, seed=1, numbers=MemoryControlNumbers(), clock=clock)
+    house.receive_837(claims_837([claim("A1", MET[0], ("99213", "150.00"))], PRACTICE_A, CH_A, "VALLEY"), today=TODAY)
+    b1 = replace(claim("B1", MET[1], ("99214", "220.00")), billing_provider=HILLSIDE)
+    house.receive_837(claims_837([b1], PRACTICE_B, CH_B, "HILLSIDE"), today=TODAY)
+    stranger = replace(claim("C1", MET[2], ("99213", "150.00")), billing_provider=HILLSIDE)
+    house.receive_837(claims_837([stranger], Party("ZZ", "NOBODY", "NOBODY"), CH_A, "NOBODY"), today=TODAY)
+    clock.now += 60
+    assert await house.deliver_due() == 6
+    assert sorted(set(posted)) == [("default", "NOBODY"), ("hillside", "987654321"), ("valley", "VALLEY01")]
+    assert len(posted) == 6
+
+
+@pytest.mark.parametrize("setting", ["{not json", '["VALLEY01"]', '{"VALLEY01": 7}'])
+def test_a_bad_tenant_map_is_refused_with_its_reason(setting: str) -> None:
+    with pytest.raises(ValueError, match="SANDBOX_TENANTS"):
+        tenant_map(setting)

@@ -22,7 +22,7 @@ from sandbox.payers import mbi
 
 sys.path.insert(0, str(Path(__file__).parent))
 from test_clearinghouse import MET, claim, interchange, verdict
-from test_pricing import book_with
+from test_sandbox_pricing import book_with
 
 VISITS = [
     [("99213", "150.00")],

@@ -72,6 +72,17 @@ def mue_party(doc: ClaimCreate, account: str | None) -> MueParty:
     return (doc.payer.payer_id, doc.subscriber.member_id, account or "", doc.billing_provider.npi)
 
 
+def provider_name(doc: ClaimCreate) -> str | None:
+    """The provider as a patient's statement names the visit's: the rendering provider, else the billing one
+    (a person as first and last name, an organization by its name)."""
+    provider = doc.rendering_provider or doc.billing_provider
+    if provider is None:
+        return None
+    if provider.is_person and provider.first_name:
+        return f"{provider.first_name} {provider.name}"
+    return provider.name
+
+
 def cents(value: Any) -> int:
     return int((value * 100).to_integral_value())
 

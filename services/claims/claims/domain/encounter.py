@@ -109,6 +109,12 @@ class ServiceLineIn(Model):
     diagnosis_pointers: list[int] = Field(default=[1], max_length=4)
     place_of_service: str | None = None
     prior_payments: list[LineAdjudicationIn] = Field(default=[], description="per prior payer, in order")
+    description: str | None = Field(
+        default=None,
+        max_length=200,
+        description="the service in the practice's words, as the patient's statement prints it; omitted: the "
+        "charge master's description of the code on the service date",
+    )
 
     @property
     def amount(self) -> Decimal:

@@ -28,7 +28,8 @@ from claims.domain.ncci import NcciTables
 from claims.domain.scrubber import Edit, ScrubContext, day_units, has_errors, scrub
 from claims.repository import ClaimsRepository
 from claims.use_cases.charge_master import price_lines
-from claims.use_cases.lifecycle import record, transition
+from claims.use_cases.lifecycle import record, transition, what_was_billed
+from claims.use_cases.references import describe_lines
 
 
 async def units_billed(
@@ -103,7 +104,7 @@ async def create_claims(
     transition. Lines without a charge are priced from the charge master first (``price_lines``): the stored
     document holds the priced charge. Returns the claim rows as inserted (every column but those a new claim
     leaves empty: submission, adjudication, contractual amounts)."""
-    docs = await price_lines(unit, docs)
+    docs = await describe_lines(unit, await price_lines(unit, docs))
     claims = ClaimsRepository(unit)
     keys = [duplicate_key(doc) for doc in docs]
     known = await claims.duplicates_for(keys, exclude=original.id if original is not None else None)
@@ -146,7 +147,7 @@ async def create_claims(
         clean = not has_errors(edits)
         state, reason = (st.READY, st.ENTERED_CLEAN) if clean else (st.DRAFT, st.ENTERED)
         rows.append({**values, "state": state, "created_at": now, "updated_at": now})
-        changes.append(({**values, "state": state}, None, state, reason, {}))
+        changes.append(({**values, "state": state}, None, state, reason, what_was_billed(claim_id, doc)))
     await claims.insert_many(rows)
     await record(unit, changes)
     return rows
@@ -158,7 +159,7 @@ async def update_claim(unit: Unit, claim_id: str, doc: ClaimCreate, ctx: ScrubCo
     row = await claims.get(claim_id, lock=True)
     if row.state not in (st.DRAFT, st.READY, st.REJECTED):
         raise st.IllegalTransition(row.state, st.DRAFT)
-    (doc,) = await price_lines(unit, [doc])
+    (doc,) = await describe_lines(unit, await price_lines(unit, [doc]))
     (account,) = await patient_accounts(unit, [doc])
     edits = await scrub_document(unit, doc, ctx, exclude=claim_id, account=account)
     values = {**columns(doc), "edits": edits_json(edits), "patient_account": account}
@@ -166,5 +167,12 @@ async def update_claim(unit: Unit, claim_id: str, doc: ClaimCreate, ctx: ScrubCo
     if row.state == target:
         await claims.update(claim_id, values)
     else:
-        await transition(unit, row, target, reason="claim edited and scrubbed", values=values)
+        await transition(
+            unit,
+            row,
+            target,
+            reason="claim edited and scrubbed",
+            values=values,
+            event_extra=what_was_billed(claim_id, doc),
+        )
     return await claims.get(claim_id)

@@ -14,17 +14,15 @@ from typing import Any
 
 from rcm_shared.errors import Invalid, NotFound
 from rcm_shared.ids import new_id
-from rcm_shared.payloads.claims import BilledLine
 from rcm_shared.unit import Unit
 from rcm_shared.x12.writer import TransactionSet
 
 from claims.adapters.x12_out import batch_837, inquiry_276, interchange, to_837
 from claims.config import ClaimsSettings
 from claims.domain import state as st
-from claims.domain.claim import cents
 from claims.domain.encounter import ClaimCreate
 from claims.repository import ClaimsRepository, SubmissionsRepository
-from claims.use_cases.lifecycle import record, transition
+from claims.use_cases.lifecycle import record, transition, what_was_billed
 
 # The edit a claim carries when its 837 cannot be built (a void without the payer's claim number, ...).
 UNBUILDABLE = "SUB001"
@@ -172,7 +170,7 @@ async def prepare(
                 st.READY,
                 st.SUBMITTED,
                 reason,
-                {"lines": billed_lines(r.id, docs[r.id])},
+                what_was_billed(r.id, docs[r.id]),
             )
             for r in members
         ]
@@ -246,18 +244,3 @@ async def status_inquiry(unit: Unit, settings: ClaimsSettings, claim_id: str, *,
     prepared = await prepare_status_inquiry(unit, settings, claim_id)
     await hold_for_caller(unit, [prepared], hold_s)
     return prepared
-
-
-def billed_lines(claim_id: str, doc: ClaimCreate) -> list[BilledLine]:
-    return [
-        BilledLine(
-            line_number=n,
-            line_control_number=f"{claim_id}-{n}",
-            procedure_code=line.procedure_code or line.revenue_code or "",
-            modifiers=list(line.modifiers),
-            service_date=line.service_date,
-            units=str(line.units),
-            charge_cents=cents(line.amount),
-        )
-        for n, line in enumerate(doc.lines, start=1)
-    ]

@@ -1,0 +1,224 @@
+"""The practice master data of one organization: its profile (legal name, billing providers, pay-to address,
+statement header, clearinghouse connections), its rendering/referring/attending providers, service
+facilities and payer enrollments. Each is versioned by effective dates: a version is in effect from
+``effective_from`` to ``effective_to`` (its last day; open when None), and a new version starts after the
+latest one, which then ends the day before. Nothing changes in place.
+
+Pure data and rules; the field checks are in ``practice_checks``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import asdict, dataclass, field
+from datetime import date, timedelta
+from typing import Any, Protocol, TypeVar
+
+from rcm_shared.x12.identifiers import npi_valid
+
+
+def npi_is_valid(npi: str) -> bool:
+    """Ten digits whose last is the Luhn check digit over the prefix 80840 and the first nine (the NPI
+    standard): 1234567893 is valid, 1234567890 is not."""
+    return bool(npi_valid(npi))
+
+
+@dataclass(frozen=True)
+class Address:
+    line1: str
+    city: str
+    state: str  # USPS code
+    postal_code: str  # 5 or 9 digits, no dash
+    line2: str | None = None
+
+
+@dataclass(frozen=True)
+class BillingProvider:
+    """A billing provider (the 837's 2010AA): the organization, or a person billing in their own name."""
+
+    npi: str
+    name: str  # organization or last name
+    tax_id: str  # 9 digits
+    address: Address  # a street address with a 9-digit ZIP code
+    tax_id_type: str = "EIN"  # EIN (REF*EI) or SSN (REF*SY, a person only)
+    is_person: bool = False
+    first_name: str | None = None
+    taxonomy: str | None = None
+
+
+@dataclass(frozen=True)
+class StatementHeader:
+    """What patient statements print in the practice's name."""
+
+    name: str
+    address: Address
+    phone: str  # 10 digits
+    pay_online: str | None = None  # a URL
+    pay_by_mail: str | None = None  # whom to make checks out to, where to send them
+
+    @property
+    def phone_display(self) -> str:
+        return phone_display(self.phone)
+
+
+@dataclass(frozen=True)
+class Connection:
+    """One clearinghouse account: outbound interchanges go from ``submitter_id`` (ISA06, GS02 and the 837's
+    1000A NM109) to ``receiver_id`` (ISA08, GS03); inbound ones carry the two swapped."""
+
+    name: str
+    submitter_id: str
+    receiver_id: str
+    submitter_name: str  # 1000A NM103
+    contact_phone: str  # 1000A PER, 10 digits
+    contact_name: str | None = None
+    receiver_name: str | None = None  # 1000B NM103; the connection's name when None
+
+    @property
+    def receiver(self) -> str:
+        return self.receiver_name or self.name
+
+
+@dataclass(frozen=True)
+class Profile:
+    """One version of an organization's profile. ``version`` counts up per tenant (0 before it is stored)."""
+
+    version: int
+    effective_from: date
+    legal_name: str
+    billing_providers: tuple[BillingProvider, ...]
+    statement: StatementHeader
+    connections: tuple[Connection, ...] = ()
+    pay_to: Address | None = None  # the 837's 2010AB, when payments go elsewhere than the billing address
+    effective_to: date | None = None
+
+    @property
+    def billing_provider(self) -> BillingProvider:
+        """The primary billing provider: the first."""
+        return self.billing_providers[0]
+
+    def billing_provider_for(self, npi: str) -> BillingProvider | None:
+        return next((p for p in self.billing_providers if p.npi == npi), None)
+
+    def connection(self, name: str) -> Connection | None:
+        return next((c for c in self.connections if c.name == name), None)
+
+
+@dataclass(frozen=True)
+class Provider:
+    """A rendering, referring or attending provider (a person): the claim names the role."""
+
+    npi: str
+    name: str  # last name
+    effective_from: date
+    first_name: str | None = None
+    taxonomy: str | None = None
+    effective_to: date | None = None
+    id: str = ""  # the stored version's id
+
+
+@dataclass(frozen=True)
+class Facility:
+    """A service facility (the 837's 2310C): where the services are rendered."""
+
+    facility_id: str  # the practice's code for it, or one assigned
+    name: str
+    address: Address  # a street address with a 9-digit ZIP code
+    place_of_service: str  # CMS code, 2 digits
+    effective_from: date
+    npi: str | None = None
+    effective_to: date | None = None
+    id: str = ""
+
+
+@dataclass(frozen=True)
+class Enrollment:
+    """A payer the practice bills, and how."""
+
+    payer_id: str
+    name: str
+    claim_filing_indicator: str  # SBR09
+    effective_from: date
+    connection_payer_ids: Mapping[str, str] = field(default_factory=dict)  # connection name -> its payer id
+    era_enrolled: bool = False
+    eft_enrolled: bool = False
+    effective_to: date | None = None
+    id: str = ""
+
+    def payer_id_at(self, connection: str) -> str:
+        """The payer's id at a clearinghouse connection (its own ``payer_id`` where none is set)."""
+        return self.connection_payer_ids.get(connection, self.payer_id)
+
+
+def phone_display(digits: str) -> str:
+    """10 digits as printed for people: (800) 555-0100."""
+    return f"({digits[:3]}) {digits[3:6]}-{digits[6:]}" if len(digits) == 10 else digits
+
+
+class Dated(Protocol):
+    @property
+    def effective_from(self) -> date: ...
+
+    @property
+    def effective_to(self) -> date | None: ...
+
+
+D = TypeVar("D", bound=Dated)
+
+
+class NotAfterLatest(ValueError):
+    """A new version that does not start after the latest one would change a version in place."""
+
+
+def closing(latest: Dated | None, start: date, what: str) -> date | None:
+    """The new last day of the latest version when a version starting on ``start`` follows it: the day before
+    ``start`` if the latest is still in effect then, else None (it needs no closing). ``NotAfterLatest`` when
+    ``start`` is not after the latest version's start."""
+    if latest is None:
+        return None
+    if start <= latest.effective_from:
+        raise NotAfterLatest(
+            f"{what} already has a version from {latest.effective_from.isoformat()}: a new version must start after it"
+        )
+    if latest.effective_to is None or latest.effective_to >= start:
+        return start - timedelta(days=1)
+    return None
+
+
+def in_effect(versions: Iterable[D], on: date) -> D | None:
+    """The version in effect on a date: started on or before it, not ended before it (the latest start wins)."""
+    found = [v for v in versions if v.effective_from <= on and (v.effective_to is None or v.effective_to >= on)]
+    return max(found, key=lambda v: v.effective_from, default=None)
+
+
+def to_document(profile: Profile) -> dict[str, Any]:
+    """The profile's parts as stored (JSON): everything but its version and dates."""
+    return {
+        "billing_providers": [asdict(p) for p in profile.billing_providers],
+        "pay_to": asdict(profile.pay_to) if profile.pay_to else None,
+        "statement": asdict(profile.statement),
+        "connections": [asdict(c) for c in profile.connections],
+    }
+
+
+def _address(doc: Mapping[str, Any]) -> Address:
+    return Address(**doc)
+
+
+def from_document(
+    version: int, effective_from: date, effective_to: date | None, legal_name: str, doc: Mapping[str, Any]
+) -> Profile:
+    """A stored profile version (``to_document``'s output and its row's columns)."""
+    statement = doc["statement"]
+    return Profile(
+        version=version,
+        effective_from=effective_from,
+        effective_to=effective_to,
+        legal_name=legal_name,
+        billing_providers=tuple(
+            BillingProvider(**{**p, "address": _address(p["address"])}) for p in doc["billing_providers"]
+        ),
+        pay_to=_address(doc["pay_to"]) if doc.get("pay_to") else None,
+        statement=StatementHeader(**{**statement, "address": _address(statement["address"])}),
+        connections=tuple(Connection(**c) for c in doc.get("connections", ())),
+    )

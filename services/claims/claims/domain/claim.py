@@ -69,7 +69,8 @@ def account_key(tenant: str, doc: ClaimCreate) -> str:
 
 
 def mue_party(doc: ClaimCreate, account: str | None) -> MueParty:
-    return (doc.payer.payer_id, doc.subscriber.member_id, account or "", doc.billing_provider.npi)
+    npi = doc.billing_provider.npi if doc.billing_provider is not None else doc.billing_provider_npi
+    return (doc.payer.payer_id, doc.subscriber.member_id, account or "", npi or "")
 
 
 def provider_name(doc: ClaimCreate) -> str | None:

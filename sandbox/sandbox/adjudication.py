@@ -1,9 +1,10 @@
 """How the simulated payers decide: the 277CA verdict, then the 835 claim payment, from the plan book.
 
 Pure functions of (plan book, claim, dates, seed): the same inputs always give the same outcome, and what
-varies "now and then" (a reversal-and-correction pair, a PLB) is drawn from a hash of the seed and the
-claim's content, never from arrival order or clock time. Member accumulators are a snapshot (the plan
-book's met amounts), not updated between claims, for the same reason.
+varies "now and then" (a reversal-and-correction pair, a PLB, a claim allowed below or above the contract)
+is drawn from a hash of the seed and the claim's content, never from arrival order or clock time. Member
+accumulators are a snapshot (the plan book's met amounts), not updated between claims, for the same reason.
+Each line is priced by :mod:`sandbox.pricing`.
 """
 
 from __future__ import annotations
@@ -11,19 +12,17 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, field
 from datetime import date
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from typing import Any
 
 from rcm_shared.x12.sets.common import Adjustment
 from rcm_shared.x12.sets.x276 import ClaimAck, Status
 from rcm_shared.x12.sets.x835 import ClaimPayment, Procedure, ServicePayment
-from rcm_shared.x12.sets.x837 import Claim, ServiceLine
+from rcm_shared.x12.sets.x837 import Claim
 
-from sandbox.payers import Enrollment, PayerConfig, PlanBook
+from sandbox.payers import Enrollment, PayerConfig, PlanBook, VarianceRule
+from sandbox.pricing import LineVariance, denied_line, price_lines
 
-CENT = Decimal("0.01")
-OFFICE_VISITS = frozenset(f"992{n:02d}" for n in range(2, 16))  # E/M office codes take the office copay
-BYPASS_MODIFIERS = frozenset({"59", "XE", "XP", "XS", "XU"})  # distinct-service modifiers that unbundle a pair
 # 837 SBR09 -> 835 CLP06: the 835's code list has no CI/BL (commercial); a PPO plan reports 12.
 FILING_835 = {"CI": "12", "BL": "12", "11": "12"}
 
@@ -42,10 +41,6 @@ def content_key(claim: Claim) -> str:
 def payer_claim_number(payer_id: str, claim: Claim) -> str:
     """The payer's claim control number: stable for a claim id (a replacement gets its own)."""
     return f"{payer_id[:3]}{int(hashlib.sha256(claim.claim_id.encode()).hexdigest()[:12], 16) % 10**12:012d}"
-
-
-def _d(value: Decimal) -> Decimal:
-    return value.quantize(CENT, rounding=ROUND_HALF_UP)
 
 
 # -- 277CA -----------------------------------------------------------------------------------------------
@@ -81,50 +76,27 @@ class Outcome:
     reason: str = "paid"
     # (payer id, payment): the crossover payer's own 835 for a claim this payer forwarded to it (CLP02 19)
     crossover: list[tuple[str, ClaimPayment]] = field(default_factory=list)
+    # the lines of the standing payment a plan-book rule allowed off the contract
+    variances: list[LineVariance] = field(default_factory=list)
 
 
 class DuplicateIndex:
-    """Original claims already adjudicated, by content: a second one with another claim id is CO-18."""
+    """Original claims already adjudicated, by billing provider and content: a second one with another claim id
+    is CO-18. The same services billed by another provider (another practice) are that provider's claim."""
 
     def __init__(self) -> None:
         self._seen: dict[str, str] = {}
 
     def first(self, claim: Claim) -> str | None:
-        key = content_key(claim)
+        key = f"{claim.billing_provider.npi}|{content_key(claim)}"
         earlier = self._seen.setdefault(key, claim.claim_id)
         return None if earlier == claim.claim_id else earlier
 
     def forwarded(self, claim: Claim, payer_id: str, member_id: str) -> None:
         """The claim was forwarded to this crossover payer: the same claim billed to it directly is a duplicate."""
         lines = ",".join(f"{ln.procedure_code}/{ln.service_date}/{ln.charge}" for ln in claim.lines)
-        self._seen.setdefault(f"{payer_id}|{member_id}|{lines}", f"crossover:{claim.claim_id}")
-
-
-def _denied_line(ln: ServiceLine, group: str, carc: str, rarc: str | None) -> ServicePayment:
-    s = _service(ln)
-    s.adjustments = [Adjustment(group, carc, ln.charge)]
-    s.amounts = {"B6": Decimal("0.00")}
-    if rarc:
-        s.remarks = [("HE", rarc)]
-    return s
-
-
-def _service(ln: ServiceLine) -> ServicePayment:
-    # Institutional lines may carry only a revenue code: SVC01 is then NU:<revenue code>.
-    procedure = (
-        Procedure("HC", ln.procedure_code, list(ln.modifiers))
-        if ln.procedure_code
-        else Procedure("NU", ln.revenue_code or "")
-    )
-    return ServicePayment(
-        procedure,
-        ln.charge,
-        Decimal("0.00"),
-        revenue_code=ln.revenue_code if ln.procedure_code else None,
-        units=ln.units,
-        service_date=ln.service_date,
-        line_control_number=ln.line_control_number,
-    )
+        key = f"{claim.billing_provider.npi}|{payer_id}|{member_id}|{lines}"
+        self._seen.setdefault(key, f"crossover:{claim.claim_id}")
 
 
 def _claim_payment(claim: Claim, payer_id: str, services: list[ServicePayment]) -> ClaimPayment:
@@ -156,8 +128,20 @@ def _claim_payment(claim: Claim, payer_id: str, services: list[ServicePayment]) 
 
 
 def _whole_claim_denial(claim: Claim, payer_id: str, carc: str, rarc: str | None, reason: str) -> Outcome:
-    services = [_denied_line(ln, "CO", carc, rarc) for ln in claim.lines]
+    services = [denied_line(ln, "CO", carc, rarc) for ln in claim.lines]
     return Outcome(_claim_payment(claim, payer_id, services), reason=reason)
+
+
+def drawn_rule(payer: PayerConfig, claim: Claim, seed: int) -> VarianceRule | None:
+    """The variance rule, if any, that falls on this claim: one draw per claim, the rules' shares of claims laid
+    end to end (underpay first), so a claim is underpaid or overpaid, never both."""
+    draw = fraction(seed, content_key(claim), "contract variance") * 100
+    floor = 0.0
+    for rule in payer.variance_rules:
+        if floor <= draw < floor + float(rule.percent):
+            return rule
+        floor += float(rule.percent)
+    return None
 
 
 def adjudicate(
@@ -177,7 +161,7 @@ def adjudicate(
         return _whole_claim_denial(claim, payer.payer_id, "29", None, "timely filing limit expired")
     if duplicates is not None and claim.frequency == "1" and duplicates.first(claim):
         return _whole_claim_denial(claim, payer.payer_id, "18", "N522", "duplicate")
-    services = _price_lines(claim, payer, member)
+    services, variances = price_lines(claim, payer, member, rule=drawn_rule(payer, claim, seed))
     outcome = Outcome(_claim_payment(claim, payer.payer_id, services))
     denied = [s for s in services if s.paid == 0 and not any(a.group == "PR" for a in s.adjustments)]
     if denied:
@@ -186,6 +170,7 @@ def adjudicate(
         payer.setting("reversal_percent", "0")
     ):
         outcome = _paid_wrong_first(claim, payer, member, outcome.payment)
+    outcome.variances = variances
     if member.crossover and claim.responsibility == "P" and outcome.payment.status == "1" and not outcome.later:
         _forward(book, claim, outcome, member.crossover, duplicates)
     return outcome
@@ -231,52 +216,6 @@ def _forward(
         duplicates.forwarded(claim, payer_id, member_id)
 
 
-def _price_lines(
-    claim: Claim, payer: PayerConfig, member: Enrollment, fee_factor: Decimal = Decimal(1)
-) -> list[ServicePayment]:
-    plan = member.plan
-    fees = payer.fee_schedule
-    codes = {ln.procedure_code for ln in claim.lines}
-    bundled = {(a, b) for a, b in payer.setting("bundled", [])}
-    copay_left = Decimal(plan.get("copay", {}).get("98", "0")) if codes & OFFICE_VISITS else Decimal(0)
-    deductible_left = max(
-        Decimal(0), Decimal(plan.get("deductible", {}).get("individual", "0")) - member.deductible_met
-    )
-    coinsurance = Decimal(plan.get("coinsurance", "0"))
-    default_percent = Decimal(payer.setting("default_allowed_percent", "60"))
-    out: list[ServicePayment] = []
-    for ln in claim.lines:
-        code = ln.procedure_code or ""
-        if code in payer.setting("non_covered", []):
-            out.append(_denied_line(ln, "CO", "96", "N130"))
-            continue
-        if code in payer.setting("prior_authorization", []) and not claim.prior_authorization:
-            out.append(_denied_line(ln, "CO", "197", "M62"))
-            continue
-        column1 = [a for a, b in bundled if b == code and a in codes]
-        if column1 and not BYPASS_MODIFIERS & set(ln.modifiers):
-            out.append(_denied_line(ln, "CO", "97", "M15"))
-            continue
-        fee = fees.get(code)
-        allowed = _d(fee * ln.units * fee_factor) if fee is not None else _d(ln.charge * default_percent / 100)
-        allowed = min(allowed, ln.charge)
-        s = _service(ln)
-        s.amounts = {"B6": allowed}
-        if ln.charge > allowed:
-            s.adjustments.append(Adjustment("CO", "45", ln.charge - allowed))
-        copay = min(copay_left, allowed) if code in OFFICE_VISITS else Decimal(0)
-        copay_left -= copay
-        deductible = min(deductible_left, allowed - copay)
-        deductible_left -= deductible
-        coins = _d((allowed - copay - deductible) * coinsurance)
-        for carc, amount in (("1", deductible), ("2", coins), ("3", copay)):
-            if amount > 0:
-                s.adjustments.append(Adjustment("PR", carc, amount))
-        s.paid = allowed - copay - deductible - coins
-        out.append(s)
-    return out
-
-
 def _negated(p: ClaimPayment) -> ClaimPayment:
     services = [
         ServicePayment(
@@ -307,7 +246,7 @@ def _negated(p: ClaimPayment) -> ClaimPayment:
 
 def _paid_wrong_first(claim: Claim, payer: PayerConfig, member: Enrollment, correct: ClaimPayment) -> Outcome:
     """Paid at last year's fees (90%) first; a later 835 reverses that payment and pays it right."""
-    wrong = _claim_payment(claim, payer.payer_id, _price_lines(claim, payer, member, Decimal("0.9")))
+    wrong = _claim_payment(claim, payer.payer_id, price_lines(claim, payer, member, Decimal("0.9"))[0])
     return Outcome(wrong, later=[_negated(wrong), correct], reason="paid, reversed and corrected")
 
 

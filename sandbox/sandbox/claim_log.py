@@ -34,9 +34,17 @@ class ClaimLog:
                 fh.write(json.dumps(entry, sort_keys=True) + "\n")
                 known.setdefault(str(entry["claim_id"]), {}).update({k: v for k, v in entry.items() if k != "claim_id"})
 
-    def status_of(self, q: StatusInquiry) -> tuple[Status, str | None]:
+    def sent_by(self, claim_id: str, submitter: str) -> dict[str, object] | None:
+        """What is known of a claim this submitter sent (a claim logged before submitters were: any submitter's);
+        None for a claim never received, or received from another submitter."""
+        known = self.known().get(claim_id)
+        if known is None or known.get("submitter", submitter) != submitter:
+            return None
+        return known
+
+    def status_of(self, q: StatusInquiry, submitter: str) -> tuple[Status, str | None]:
         """STC for one inquired claim: not found, rejected, in process, or finalized (paid or denied)."""
-        known = self.known().get(q.claim_id)
+        known = self.sent_by(q.claim_id, submitter)
         today = datetime.now(UTC).date()
         if known is None or known.get("state") == "lost":
             return Status("A4", "35", effective_date=today), None  # claim/encounter not found

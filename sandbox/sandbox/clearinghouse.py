@@ -1,5 +1,6 @@
 """The simulated clearinghouse: takes 837 interchanges, answers a 999, later delivers 277CAs and 835s;
-answers 276 status inquiries with 277s from what it knows of each claim (``sandbox.claim_log``).
+answers 276 status inquiries with 277s from what it knows of each claim (``sandbox.claim_log``). Every answer
+goes back to the submitter of what it answers (``sandbox.addressing``), from the id the submitter sent it to.
 
 Everything it will send waits in its spool (``sandbox.spool``, under ``<var>/sandbox``) until due, then goes
 out through the channel configured (``sandbox.channels``: filedrop folders or API push).
@@ -24,18 +25,17 @@ from rcm_shared.x12.sets.x276 import StatusAnswer, build_277, read_276
 from rcm_shared.x12.sets.x837 import Claim, read_837
 from rcm_shared.x12.writer import ControlNumbers, FileControlNumbers
 
+from sandbox.addressing import ReplyTo, reply_to
 from sandbox.adjudication import DuplicateIndex, acknowledge, adjudicate, standing_record
 from sandbox.channels import Delivery, FiledropDelivery, PushDelivery, delivery_from_env
 from sandbox.claim_log import ClaimLog
-from sandbox.documents import CLINIC, US, Documents, crossovers, rounds
+from sandbox.documents import Documents, crossovers, rounds
 from sandbox.payers import PayerConfig, PlanBook
 from sandbox.spool import Spool
 from sandbox.voids import VoidsAndReplacements
 
 # its public names, with the channels and parties other code imports from here
 __all__ = [
-    "CLINIC",
-    "US",
     "Clearinghouse",
     "FiledropDelivery",
     "PushDelivery",
@@ -102,11 +102,11 @@ class Clearinghouse:
         return self.claim_log.known()
 
     # -- intake ----------------------------------------------------------------------------------------
-    def _acknowledge(self, data: bytes) -> tuple[AckResult, Received]:
+    def _acknowledge(self, data: bytes, to: ReplyTo) -> tuple[AckResult, Received]:
         """The envelope and syntax check and its 999; accepted when every transaction set is.
         Raises X12Error only when the file cannot be read at all."""
         result = check(data)
-        ack = build_999(result, us=US, numbers=self.numbers)
+        ack = build_999(result, us=to.us, numbers=self.numbers)
         sets = [s for g in result.groups for s in g.sets]
         accepted = bool(sets) and result.ta1_code == "000" and all(s.code is None and not s.errors for s in sets)
         return result, Received(ack, accepted)
@@ -117,30 +117,37 @@ class Clearinghouse:
         return self.receive_276(data) if set_id == "276" else self.receive_837(data)
 
     def receive_276(self, data: bytes) -> Received:
-        """The 999 now; a 277 per payer after the payer's acknowledgment delay, from what it knows."""
-        result, out = self._acknowledge(data)
+        """The 999 now; a 277 per payer after the payer's acknowledgment delay, from what it knows of the
+        claims this submitter sent (another submitter's claim is not found)."""
+        to = reply_to(data)
+        result, out = self._acknowledge(data, to)
         if not out.accepted:
             return out
         today = datetime.now(UTC).date()
         by_payer: dict[tuple[str, str], list[StatusAnswer]] = {}
         for q in read_276(data):
-            by_payer.setdefault((q.payer_id, q.submitter_id), []).append(StatusAnswer(q, *self.claim_log.status_of(q)))
+            status = self.claim_log.status_of(q, to.them.id)
+            by_payer.setdefault((q.payer_id, q.submitter_id), []).append(StatusAnswer(q, *status))
             out.claims += 1
         for (payer_id, _submitter), answers in sorted(by_payer.items()):
             payer = self.book.payers.get(payer_id)
             delay = float(payer.setting("ack_delay_seconds", 1.0) if payer else 1.0) * self.delay_scale
             ref = f"{result.interchange_control}{payer_id}"[:30]
             ts = build_277(answers, reference=ref, created=today)
-            self._schedule(self.clock() + delay, "277", f"{ref}.277", self.documents.render(ts))
+            name = f"{to.tag}-{ref}-status.277"
+            self._schedule(self.clock() + delay, "277", name, self.documents.render(ts, to))
         return out
 
     def receive_837(self, data: bytes, *, today: date | None = None) -> Received:
         """Check the envelope (the 999); when every transaction set is accepted, schedule 277CAs and 835s."""
-        result, out = self._acknowledge(data)
+        to = reply_to(data)
+        result, out = self._acknowledge(data, to)
         if not out.accepted:
             return out  # the 999 rejects the sets; the submitter corrects and sends again
         today = today or datetime.now(UTC).date()
         claims = list(read_837(data))
+        # each claim's submitter: its 835s, a 276 about it, a void or replacement of it answer that one alone
+        sent_by = {"submitter": to.them.id}
         by_payer: dict[str, list[Claim]] = {}
         for c in claims:
             by_payer.setdefault(c.payer.payer_id, []).append(c)
@@ -152,7 +159,7 @@ class Clearinghouse:
             lost = unanswered(payer) if payer else frozenset()
             self.claim_log.remember(
                 [
-                    {"claim_id": c.claim_id, "payer_id": payer_id, "state": "lost"}
+                    {"claim_id": c.claim_id, "payer_id": payer_id, "state": "lost", **sent_by}
                     for c in payer_claims
                     if c.subscriber.member_id in lost
                 ]
@@ -162,14 +169,16 @@ class Clearinghouse:
             if not payer_claims:
                 continue
             acks = [acknowledge(self.book, c) for c in payer_claims]
-            originals = self.requests.originals(payer_id, payer_claims, acks)
+            originals = self.requests.originals(payer_id, payer_claims, acks, to.them.id)
             out.rejected_claims += sum(not a.accepted for a in acks)
             ref = f"{result.interchange_control}{payer_id}"[:30]
+            # file names and trace keys carry the submitter: two submitters may number their interchanges alike
+            file, ic = f"{to.tag}-{ref}", f"{to.tag}:{result.interchange_control}"
             self._schedule(
                 now + ack_delay,
                 "277CA",
-                f"{ref}.277",
-                self.documents.ack_277ca(payer_id, payer_claims, acks, ref, today),
+                f"{file}.277",
+                self.documents.ack_277ca(payer_id, payer_claims, acks, ref, today, to),
             )
             self.claim_log.remember(
                 [
@@ -179,6 +188,7 @@ class Clearinghouse:
                         "state": "accepted" if a.accepted else "rejected",
                         "ack": f"{a.status.category}:{a.status.code}",
                         "icn": a.payer_claim_control_number,
+                        **sent_by,
                     }
                     for a in acks
                 ]
@@ -202,6 +212,7 @@ class Clearinghouse:
                         "due": first_due,
                         "standing": standing_record(o.later[-1] if o.later else o.payment),
                         "last_due": first_due + adj_delay * bool(o.later),
+                        "variances": [v.record() for v in o.variances],
                     }
                     for c, o in outcomes
                 ]
@@ -209,30 +220,30 @@ class Clearinghouse:
             payees = {c.billing_provider.npi or "": c.billing_provider.last_or_org for c in taken}
             if originals:
                 requests = [c for c in taken if c.claim_id in originals]
-                key = f"{result.interchange_control}:{payer_id}"
+                key = f"{ic}:{payer_id}"
                 start = now + ack_delay
-                self.requests.answer(payer_id, requests, originals, start, adj_delay, key, ref, today, payees)
+                self.requests.answer(payer_id, requests, originals, start, adj_delay, key, file, today, payees, to)
             for round_, items in enumerate(rounds(outcomes)):
                 due = now + ack_delay + adj_delay * (round_ + 1)
                 for npi, payments in sorted(items.items()):
-                    key = f"{result.interchange_control}:{payer_id}:{npi}:{round_}"
+                    key = f"{ic}:{payer_id}:{npi}:{round_}"
                     short = [p for p in payments if round_ == 0 and p.patient.get("id") in short_paid(payer)]
                     if short:
                         payments = [p for p in payments if p not in short]
                         text = self.documents.remittance_835(
-                            payer_id, npi, payees[npi], short, key + ":short", today, recouped=True
+                            payer_id, npi, payees[npi], short, key + ":short", today, to, recouped=True
                         )
-                        self._schedule(due, "835", f"{ref}-{npi}-{round_}-short.835", text)
+                        self._schedule(due, "835", f"{file}-{npi}-{round_}-short.835", text)
                     if not payments:
                         continue
-                    text = self.documents.remittance_835(payer_id, npi, payees[npi], payments, key, today)
-                    self._schedule(due, "835", f"{ref}-{npi}-{round_}.835", text)
+                    text = self.documents.remittance_835(payer_id, npi, payees[npi], payments, key, today, to)
+                    self._schedule(due, "835", f"{file}-{npi}-{round_}.835", text)
             # the crossover payers' own 835s, after the forwarding payer's (never a claim billed to them twice)
             for (other, npi), payments in sorted(crossovers(outcomes).items()):
                 delay = float(self.book.payers[other].setting("adjudication_delay_seconds", 2.0)) * self.delay_scale
-                key = f"{result.interchange_control}:{payer_id}:{npi}:crossover:{other}"
-                text = self.documents.remittance_835(other, npi, payees[npi], payments, key, today)
-                self._schedule(now + ack_delay + adj_delay + delay, "835", f"{ref}-{npi}-{other}.835", text)
+                key = f"{ic}:{payer_id}:{npi}:crossover:{other}"
+                text = self.documents.remittance_835(other, npi, payees[npi], payments, key, today, to)
+                self._schedule(now + ack_delay + adj_delay + delay, "835", f"{file}-{npi}-{other}.835", text)
         return out
 
     # -- delivery --------------------------------------------------------------------------------------

@@ -1,5 +1,6 @@
 """The interchanges the clearinghouse sends the platform: the 277CA for a payer's claims, the 835 for a payee's
-payments, and the envelope around those and the 277 status answers."""
+payments, and the envelope around those and the 277 status answers, addressed to the submitter they answer
+(``sandbox.addressing``)."""
 
 from __future__ import annotations
 
@@ -10,13 +11,11 @@ from decimal import Decimal
 from rcm_shared.x12.sets.x276 import ClaimAck, ProviderAcks, build_277ca
 from rcm_shared.x12.sets.x835 import ClaimPayment, PaymentHeader, ProviderAdjustment, build_835
 from rcm_shared.x12.sets.x837 import Claim
-from rcm_shared.x12.writer import ControlNumbers, Party, TransactionSet, writer_for
+from rcm_shared.x12.writer import ControlNumbers, TransactionSet, writer_for
 
+from sandbox.addressing import ReplyTo
 from sandbox.adjudication import Outcome, fraction
 from sandbox.payers import PlanBook
-
-US = Party("ZZ", "SANDBOXCH", "SANDBOXCH")
-CLINIC = Party("ZZ", "RCMCLINIC", "RCMCLINIC")  # the platform, as the sandbox knows it
 
 
 class Documents:
@@ -25,10 +24,12 @@ class Documents:
         self.numbers = numbers
         self.seed = seed
 
-    def render(self, ts: TransactionSet) -> str:
-        return writer_for(ts, sender=US, receiver=CLINIC, numbers=self.numbers, usage="T").render([ts])
+    def render(self, ts: TransactionSet, to: ReplyTo) -> str:
+        return writer_for(ts, sender=to.us, receiver=to.them, numbers=self.numbers, usage=to.usage).render([ts])
 
-    def ack_277ca(self, payer_id: str, claims: list[Claim], acks: list[ClaimAck], ref: str, today: date) -> str:
+    def ack_277ca(
+        self, payer_id: str, claims: list[Claim], acks: list[ClaimAck], ref: str, today: date, to: ReplyTo
+    ) -> str:
         providers: dict[str, ProviderAcks] = {}
         for c, a in zip(claims, acks, strict=True):
             bp = c.billing_provider
@@ -38,13 +39,13 @@ class Documents:
             list(providers.values()),
             payer_name=payer.name if payer else claims[0].payer.name,
             payer_id=payer_id,
-            receiver_name="RCM PLATFORM CLINIC",
-            receiver_id="RCMCLINIC",
+            receiver_name=to.receiver_name,
+            receiver_id=to.receiver_id,
             batch_reference=ref,
             received=today,
             processed=today,
         )
-        return self.render(ts)
+        return self.render(ts, to)
 
     def remittance_835(
         self,
@@ -54,6 +55,7 @@ class Documents:
         payments: list[ClaimPayment],
         key: str,
         today: date,
+        to: ReplyTo,
         *,
         recouped: bool = False,
     ) -> str:
@@ -89,7 +91,7 @@ class Documents:
             production_date=today,
         )
         ts = build_835(header, payments, plbs)
-        return self.render(ts)
+        return self.render(ts, to)
 
 
 def crossovers(outcomes: list[tuple[Claim, Outcome]]) -> dict[tuple[str, str], list[ClaimPayment]]:

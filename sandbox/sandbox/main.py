@@ -3,12 +3,15 @@
 Real time: POST /x12/270 takes a 270 interchange and answers the payers' 271 interchange.
 Batch: POST /x12/837 (or an 837 file dropped in the claims service's outbound folder) is answered with a
 999; the 277CA and the 835s follow after each payer's delays, through the filedrop folders or API push.
+Every answer is addressed to the submitter of what it answers. For checking a platform against it:
+GET /sandbox/payers/{payer_id}/contract (the contract as the payer prices it) and GET /sandbox/variances
+(the lines the plan book's rules allowed below or above that contract).
 
 Settings (environment): SANDBOX_PAYERS_FILE (plan book), SANDBOX_SEED (default 1), SANDBOX_DELAY_SCALE
 (multiplies every delay; default 1), SANDBOX_POLL_SECONDS (how often the 837 inbox is looked at; default
 0.5), SANDBOX_DELIVERY (filedrop | push), SANDBOX_INBOX_DIR (837 files to
 take; default <var>/outbound/837), SANDBOX_ACK_DIR, SANDBOX_ERA_DIR, SANDBOX_CLAIMS_URL,
-SANDBOX_REMITTANCE_URL, SANDBOX_TENANT.
+SANDBOX_REMITTANCE_URL, SANDBOX_TENANT, SANDBOX_TENANTS (push: submitter id -> organization, JSON).
 """
 
 from __future__ import annotations
@@ -32,8 +35,11 @@ from rcm_shared.x12.errors import X12Error
 from rcm_shared.x12.sets.x270 import build_271, read_270
 from rcm_shared.x12.writer import MemoryControlNumbers, writer_for
 
-from sandbox.clearinghouse import CLINIC, US, Clearinghouse, delivery_from_env, short_paid, unanswered
+from sandbox.addressing import reply_to
+from sandbox.clearinghouse import Clearinghouse, delivery_from_env, short_paid, unanswered
 from sandbox.payers import default_book, load_book
+from sandbox.pricing import contract
+from sandbox.variances import variance_report
 
 
 def create_app() -> FastAPI:
@@ -81,6 +87,7 @@ def create_app() -> FastAPI:
         body = await request.body()
         try:
             inquiries = list(read_270(body))
+            to = reply_to(body)
         except X12Error as exc:
             return PlainTextResponse(f"invalid 270: {exc}", status_code=400)
         if not inquiries:
@@ -90,7 +97,7 @@ def create_app() -> FastAPI:
             reference=inquiries[0].trace_number[:30],
             created=datetime.now(UTC).date(),
         )
-        writer = writer_for(ts, sender=US, receiver=CLINIC, numbers=numbers, usage="T")
+        writer = writer_for(ts, sender=to.us, receiver=to.them, numbers=numbers, usage=to.usage)
         return PlainTextResponse(writer.render([ts]), media_type="application/edi-x12")
 
     @app.post("/x12/837", response_class=PlainTextResponse)
@@ -140,6 +147,25 @@ def create_app() -> FastAPI:
             }
             for m in rows[offset : offset + max(0, min(limit, 5000))]
         ]
+
+    @app.get("/sandbox/payers/{payer_id}/contract")
+    async def payer_contract(payer_id: str) -> dict[str, Any]:
+        """The payer's contract as the sandbox prices claims: rate per unit by code, the default percent of
+        charge, and how units, the charge and modifiers are applied (no modifier rules: ``modifier_rules: []``)."""
+        payer = book.payers.get(payer_id)
+        if payer is None:
+            raise HTTPException(404, f"no payer {payer_id}")
+        return contract(payer)
+
+    @app.get("/sandbox/variances")
+    async def variances(payer_id: str | None = None, submitter_id: str | None = None) -> dict[str, Any]:
+        """Every claim line a plan-book rule allowed below (``under``) or above (``over``) the payer's contract,
+        optionally of one payer or one submitter (ISA06), and the totals of the lines whose claims stand."""
+        if payer_id is not None and payer_id not in book.payers:
+            raise HTTPException(404, f"no payer {payer_id}")
+        # a copy taken at once (the claims being received in another thread add to the log meanwhile)
+        known = dict(await asyncio.to_thread(house.known_claims))
+        return variance_report(known, house.clock(), payer_id=payer_id, submitter=submitter_id)
 
     @app.get("/v1/deliveries")
     async def deliveries() -> dict[str, int]:

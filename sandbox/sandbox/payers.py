@@ -58,12 +58,50 @@ class Enrollment:
         return self.start <= on and (self.end is None or on <= self.end)
 
 
+@dataclass(frozen=True)
+class VarianceRule:
+    """A plan-book rule by which the payer allows the listed codes of a share of its claims off its own
+    contract: below it (``underpay``) or above it (``overpay``) by ``by_percent``."""
+
+    kind: str  # "underpay" | "overpay"
+    percent: Decimal  # the share of claims drawn (by a hash of the seed and the claim's content)
+    codes: frozenset[str]
+    by_percent: Decimal
+
+    @property
+    def factor(self) -> Decimal:
+        sign = -1 if self.kind == "underpay" else 1
+        return (100 + sign * self.by_percent) / 100
+
+
+def _variance_rule(payer_id: str, kind: str, raw: object) -> VarianceRule:
+    where = f"plan book: payer {payer_id}: {kind}"
+    if not isinstance(raw, dict) or set(raw) != {"percent", "codes", "by_percent"}:
+        raise ValueError(f"{where} must be a table with exactly percent, codes and by_percent")
+    codes = raw["codes"]
+    if not isinstance(codes, list) or not codes or not all(isinstance(c, str) and c for c in codes):
+        raise ValueError(f"{where}.codes must be a non-empty list of procedure codes")
+    try:
+        percent, by = Decimal(str(raw["percent"])), Decimal(str(raw["by_percent"]))
+    except ArithmeticError as exc:
+        raise ValueError(f"{where}: percent and by_percent must be decimal strings") from exc
+    if not (percent.is_finite() and by.is_finite()):
+        raise ValueError(f"{where}: percent and by_percent must be numbers")
+    if not 0 <= percent <= 100:
+        raise ValueError(f"{where}.percent must be between 0 and 100, not {percent}")
+    if not 0 < by < (100 if kind == "underpay" else 1000):
+        raise ValueError(f"{where}.by_percent must be above 0 (and below 100 for an underpayment), not {by}")
+    return VarianceRule(kind, percent, frozenset(codes), by)
+
+
 @dataclass
 class PayerConfig:
     payer_id: str
     name: str
     data: dict[str, Any]
     members: dict[str, Enrollment] = field(default_factory=dict)
+    # underpay first, then overpay: the shares of claims they draw follow each other, never overlap
+    variance_rules: tuple[VarianceRule, ...] = ()
 
     @property
     def fee_schedule(self) -> dict[str, Decimal]:
@@ -181,7 +219,10 @@ def load_book(path: Path | None) -> PlanBook:
     text = path.read_text() if path else resources.files("sandbox.data").joinpath("payers.toml").read_text()
     payers: dict[str, PayerConfig] = {}
     for payer_id, data in tomllib.loads(text)["payers"].items():
-        config = PayerConfig(payer_id, data["name"], data, _roster(payer_id, data))
+        rules = tuple(_variance_rule(payer_id, k, data[k]) for k in ("underpay", "overpay") if k in data)
+        if sum((r.percent for r in rules), Decimal(0)) > 100:
+            raise ValueError(f"plan book: payer {payer_id}: underpay and overpay draw more than 100% of claims")
+        config = PayerConfig(payer_id, data["name"], data, _roster(payer_id, data), rules)
         for m in data.get("members", []):
             config.members[m["member_id"]] = Enrollment(
                 payer_id,

@@ -9,6 +9,7 @@ from rcm_shared.x12.sets.x276 import ClaimAck, Status
 from rcm_shared.x12.sets.x835 import ClaimPayment
 from rcm_shared.x12.sets.x837 import Claim
 
+from sandbox.addressing import ReplyTo
 from sandbox.adjudication import DuplicateIndex, adjudicate, carries_money, reversal, standing_record
 from sandbox.claim_log import ClaimLog
 from sandbox.documents import Documents
@@ -33,14 +34,19 @@ class VoidsAndReplacements:
         self.documents = documents
         self.spool = spool
 
-    def originals(self, payer_id: str, claims: list[Claim], acks: list[ClaimAck]) -> dict[str, str]:
-        """Voids and replacements among these claims: each must name (REF*F8) a claim this payer numbered and
-        has not yet seen voided or replaced, else it is rejected (A7:464, the payer claim control number).
+    def originals(self, payer_id: str, claims: list[Claim], acks: list[ClaimAck], submitter: str) -> dict[str, str]:
+        """Voids and replacements among these claims: each must name (REF*F8) a claim this payer numbered for
+        this submitter and has not yet seen voided or replaced, else it is rejected (A7:464, the payer claim
+        control number).
         Returns the original of each one accepted, which is superseded from now on."""
         if not any(c.frequency in ("7", "8") for c in claims):
             return {}
         known = self.claims.known()
-        by_icn = {str(v["icn"]): k for k, v in known.items() if v.get("icn") and v.get("payer_id") == payer_id}
+        by_icn = {
+            str(v["icn"]): k
+            for k, v in known.items()
+            if v.get("icn") and v.get("payer_id") == payer_id and self.claims.sent_by(k, submitter) is not None
+        }
         out: dict[str, str] = {}
         for c, a in zip(claims, acks, strict=True):
             if c.frequency not in ("7", "8") or not a.accepted:
@@ -61,9 +67,10 @@ class VoidsAndReplacements:
         start: float,
         adj_delay: float,
         key: str,
-        ref: str,
+        file: str,
         today: date,
         payees: dict[str, str],
+        to: ReplyTo,
     ) -> None:
         """The 835s for accepted voids and replacements: the original's standing adjudication reversed
         (CLP02 = 22) when it carried money, and a replacement adjudicated as the claim that now stands. They
@@ -88,12 +95,13 @@ class VoidsAndReplacements:
                         "due": start + adj_delay,
                         "standing": standing_record(o.later[-1] if o.later else o.payment),
                         "last_due": start + adj_delay * (1 + bool(o.later)),
+                        "variances": [v.record() for v in o.variances],
                     }
                 )
         self.claims.remember(remember)
         for round_, items in enumerate(r for r in rounds if any(r.values())):
             for npi, payments in sorted(items.items()):
                 text = self.documents.remittance_835(
-                    payer_id, npi, payees[npi], payments, f"{key}:{npi}:request:{round_}", today
+                    payer_id, npi, payees[npi], payments, f"{key}:{npi}:request:{round_}", today, to
                 )
-                self.spool.schedule(start + adj_delay * (round_ + 1), "835", f"{ref}-{npi}-request-{round_}.835", text)
+                self.spool.schedule(start + adj_delay * (round_ + 1), "835", f"{file}-{npi}-request-{round_}.835", text)

@@ -27,13 +27,13 @@ PROFILE: dict[str, Any] = {
             "name": "Valley Family Clinic",
             "tax_id": "12-3456789",
             "taxonomy": "207Q00000X",
-            "address": ADDRESS,
+            "address": dict(ADDRESS),
         }
     ],
     "pay_to": {"line1": "PO Box 100", "city": "Springfield", "state": "IL", "postal_code": "62701"},
     "statement": {
         "name": "Valley Family Clinic",
-        "address": ADDRESS,
+        "address": dict(ADDRESS),  # a copy of its own: a change to one address leaves the other
         "phone": "800-555-0100",
         "pay_online": "https://pay.valleyclinic.example",
         "pay_by_mail": "Valley Family Clinic, PO Box 100, Springfield, IL 62701",
@@ -91,20 +91,20 @@ def _dated(base: dict[str, Any], since: date | None, changes: dict[str, Any]) ->
     return _changed({**base, "effective_from": (since or TODAY).isoformat()}, changes)
 
 
-def profile_body(since: date | None = None, **changes: Any) -> dict[str, Any]:
+def profile_body(since: date | None = None, /, **changes: Any) -> dict[str, Any]:
     """The body of ``PUT /v1/practice``: a version effective from ``since`` (today when None)."""
     return _dated(PROFILE, since, changes)
 
 
-def provider_body(since: date | None = None, **changes: Any) -> dict[str, Any]:
+def provider_body(since: date | None = None, /, **changes: Any) -> dict[str, Any]:
     return _dated(PROVIDER, since, changes)
 
 
-def facility_body(since: date | None = None, **changes: Any) -> dict[str, Any]:
+def facility_body(since: date | None = None, /, **changes: Any) -> dict[str, Any]:
     return _dated(FACILITY, since, changes)
 
 
-def enrollment_body(since: date | None = None, **changes: Any) -> dict[str, Any]:
+def enrollment_body(since: date | None = None, /, **changes: Any) -> dict[str, Any]:
     return _dated(ENROLLMENT, since, changes)
 
 

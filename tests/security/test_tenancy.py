@@ -38,8 +38,12 @@ BODIES: dict[tuple[str, str], Any] = {
 async def _seed(name: str, client: Any, db: Any, auth: dict[str, str]) -> dict[str, str]:
     """org-1's records, one per kind of path id the service has."""
     if name == "claims":
+        from builders.practice import facility_body, provider_body
+
         r = await client.post("/v1/claims", json=encounter(), headers=auth)
-        return {"claim_id": r.json()["id"]}
+        provider = (await client.post("/v1/providers", json=provider_body(), headers=auth)).json()
+        facility = (await client.post("/v1/facilities", json=facility_body(), headers=auth)).json()
+        return {"claim_id": r.json()["id"], "npi": provider["npi"], "facility_id": facility["facility_id"]}
     if name == "eligibility":
         text = (SAMPLES / "271" / "lfh__271_005010X279A1__dependent-health-benefit-check.271").read_text()
         checks = (await client.post("/v1/eligibility/responses", content=text, headers=auth)).json()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from rcm_shared.audit import audit_table
 from rcm_shared.bus.tables import UtcDateTime, bus_tables
 from rcm_shared.db import make_metadata
-from sqlalchemy import JSON, BigInteger, Column, Date, Index, Integer, String, Table, Text
+from sqlalchemy import JSON, BigInteger, Boolean, Column, Date, Index, Integer, String, Table, Text
 
 metadata = make_metadata()
 bus = bus_tables(metadata)
@@ -60,4 +60,21 @@ eligibility_batch_item = Table(
     Column("status", String(16), nullable=False),  # pending | done | failed
     Column("check_id", String(36), nullable=True),
     Column("error", Text, nullable=True),
+)
+
+# Each tenant's practice as the claims service announces it (``practice.changed``): the billing provider its 270s
+# name when the request names none. One row per version received, newer versions only; the version in effect on a
+# check's date of service is the one used.
+practice_profile = Table(
+    "practice_profile",
+    metadata,
+    Column("tenant_id", String(64), primary_key=True),
+    Column("version", Integer, primary_key=True),
+    Column("effective_from", Date, nullable=False),
+    Column("provider_npi", String(10), nullable=False),
+    Column("provider_name", String(60), nullable=False),
+    Column("provider_first_name", String(35), nullable=True),
+    Column("provider_is_person", Boolean, nullable=False),
+    Column("event_id", String(64), nullable=False),  # the practice.changed event that brought it
+    Column("received_at", UtcDateTime(), nullable=False),
 )

@@ -1,5 +1,5 @@
-"""All the SQL of the eligibility service: checks, batches and the X12 control numbers, every query scoped by the
-unit's tenant."""
+"""All the SQL of the eligibility service: checks, batches, the practice profiles and the X12 control numbers,
+every query scoped by the unit's tenant."""
 
 from __future__ import annotations
 
@@ -13,15 +13,22 @@ from rcm_shared.audit import AuditEntry, append_many
 from rcm_shared.db import bulk_insert, per_engine
 from rcm_shared.unit import Unit
 from rcm_shared.x12.control import ControlBlocks
-from sqlalchemy import and_, bindparam, exists, insert, select, update
+from sqlalchemy import and_, bindparam, exists, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from eligibility.models import audit as audit_table
-from eligibility.models import bus, control_number, eligibility_batch, eligibility_batch_item, eligibility_check
+from eligibility.models import (
+    bus,
+    control_number,
+    eligibility_batch,
+    eligibility_batch_item,
+    eligibility_check,
+    practice_profile,
+)
 
 CONTROL_KINDS = ("ISA", "GS", "ST")
 
-_c, _b, _i = eligibility_check.c, eligibility_batch.c, eligibility_batch_item.c
+_c, _b, _i, _p = eligibility_check.c, eligibility_batch.c, eligibility_batch_item.c, practice_profile.c
 # Built once: a statement built per request spends more CPU on SQLAlchemy's expression building and cache key
 # than the query itself takes.
 _CACHED = (
@@ -69,7 +76,7 @@ async def draw_control_numbers(engine: AsyncEngine) -> dict[str, int]:
 
 
 class EligibilityRepository:
-    """The checks and batches of the unit's tenant."""
+    """The checks, batches and practice profiles of the unit's tenant."""
 
     def __init__(self, unit: Unit) -> None:
         self.conn = unit.conn
@@ -144,3 +151,24 @@ class EligibilityRepository:
             .where(and_(_b.tenant_id == self.tenant, _b.id == batch_id))
             .values(status="done", finished_at=finished_at)
         )
+
+    # -- practice profiles ---------------------------------------------------------------------------------
+    async def newest_practice_version(self) -> int | None:
+        """The highest version of the tenant's practice profile stored (None before the first)."""
+        newest: int | None = (
+            await self.conn.execute(select(func.max(_p.version)).where(_p.tenant_id == self.tenant))
+        ).scalar()
+        return newest
+
+    async def add_practice_profile(self, values: dict[str, Any]) -> None:
+        await self.conn.execute(insert(practice_profile).values(tenant_id=self.tenant, **values))
+
+    async def practice_profile_on(self, day: date) -> Any | None:
+        """The newest version of the tenant's practice profile in effect on ``day``; when every version known
+        starts later, the earliest one (None when the tenant has none)."""
+        mine = _p.tenant_id == self.tenant
+        in_effect = select(practice_profile).where(mine, _p.effective_from <= day).order_by(_p.version.desc())
+        row = (await self.conn.execute(in_effect.limit(1))).first()
+        if row is None:
+            row = (await self.conn.execute(select(practice_profile).where(mine).order_by(_p.version).limit(1))).first()
+        return row

@@ -1,4 +1,5 @@
-"""The X12 documents of a check: the 270 built from the caller's inquiry, and the answer read from the 271."""
+"""The X12 documents of a check: the 270 built from the caller's inquiry and the provider asking, and the answer
+read from the 271."""
 
 from __future__ import annotations
 
@@ -9,16 +10,19 @@ from rcm_shared.x12.sets.x270 import EligibilityResponse, Inquiry, Member, build
 from rcm_shared.x12.writer import MemoryControlNumbers, writer_for
 
 from eligibility.config import EligibilitySettings
-from eligibility.domain.inquiry import CheckCreate
+from eligibility.domain.inquiry import CheckCreate, Provider
 
 
-def render_270(settings: EligibilitySettings, body: CheckCreate, trace: str, numbers: dict[str, int]) -> str:
-    """The 270 interchange of the inquiry, under the control numbers drawn for it (ISA, GS, ST)."""
+def render_270(
+    settings: EligibilitySettings, body: CheckCreate, provider: Provider, trace: str, numbers: dict[str, int]
+) -> str:
+    """The 270 interchange of the inquiry asked by ``provider`` (loop 2100B), under the control numbers drawn
+    for it (ISA, GS, ST)."""
     inquiry = Inquiry(
         payer_name=body.payer_name.upper(),
         payer_id=body.payer_id,
-        provider_name=body.provider.name.upper(),
-        provider_npi=body.provider.npi,
+        provider_name=provider.name.upper(),
+        provider_npi=provider.npi,
         subscriber=Member(
             body.subscriber.last_name.upper(),
             body.subscriber.first_name.upper(),
@@ -39,8 +43,8 @@ def render_270(settings: EligibilitySettings, body: CheckCreate, trace: str, num
         )
         if body.dependent
         else None,
-        provider_is_person=body.provider.first_name is not None,
-        provider_first=body.provider.first_name.upper() if body.provider.first_name else None,
+        provider_is_person=provider.is_person,
+        provider_first=provider.first_name.upper() if provider.first_name else None,
     )
     ts = build_270([inquiry], reference=trace[:30], created=datetime.now(UTC).date())
     controls = MemoryControlNumbers({kind: value - 1 for kind, value in numbers.items()})

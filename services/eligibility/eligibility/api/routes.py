@@ -49,6 +49,12 @@ def _read(row: Any, cached: bool = False) -> CheckRead:
     response_model=CheckRead,
     status_code=201,
     summary="Check coverage: a 270 to the payer through the clearinghouse, the 271 normalized",
+    description="The 270 is asked by `provider` (loop 2100B) when the request names one. Left out, it is asked "
+    "by the organization's billing provider: the one of its practice profile (kept by the claims service) in "
+    "effect on `service_date`, or its earliest profile when `service_date` precedes them all. With no provider "
+    "in the request and no practice profile for the organization, the answer is 422 'No provider for the 270' "
+    "and nothing is sent. A recent active answer for the same member, payer, date and service types is "
+    "reused (200, `cached: true`) whoever the provider.",
 )
 async def post_check(body: CheckCreate, request: Request, units: UnitsDep, tenant: TenantDep, actor: ActorDep) -> Any:
     state = request.app.state

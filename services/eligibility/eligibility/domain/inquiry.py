@@ -1,12 +1,13 @@
 """A coverage inquiry as the caller asks it: the provider, the payer, the member (and a dependent), the dates and
-service types, each validated before a 270 is built from it. Pure data."""
+service types, each validated before a 270 is built from it; and the provider a 270 names. Pure data."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from rcm_shared.x12.identifiers import npi_valid
 
 X12_SAFE = r"^[^*~^:|\\]*$"
@@ -14,6 +15,16 @@ X12_SAFE = r"^[^*~^:|\\]*$"
 
 class Model(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+@dataclass(frozen=True)
+class Provider:
+    """The information receiver of a 270 (loop 2100B): the provider asking the payer."""
+
+    npi: str
+    name: str  # an organization's name, or a person's last name
+    first_name: str | None = None
+    is_person: bool = False
 
 
 class ProviderIn(Model):
@@ -27,6 +38,23 @@ class ProviderIn(Model):
         if not npi_valid(value):
             raise ValueError("NPI fails the check digit: re-key it from the NPPES record")
         return value
+
+    def as_provider(self) -> Provider:
+        """A provider named with a first name is a person; without one, an organization."""
+        return Provider(self.npi, self.name, self.first_name, is_person=self.first_name is not None)
+
+
+def practice_provider(npi: str, name: str, first_name: str | None, *, is_person: bool) -> Provider:
+    """A practice's billing provider as its 270s name it, checked as a provider a caller sends would be. Names
+    longer than the 270 holds (NM103 60, NM104 35 characters) are cut there; an organization has no first name.
+    Raises ``ValueError`` naming each field that cannot go into a 270 (a bad NPI, a delimiter in a name)."""
+    first = (first_name.strip()[:35] or None) if first_name and is_person else None
+    try:
+        checked = ProviderIn(npi=npi, name=name.strip()[:60], first_name=first)
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+        raise ValueError(f"the billing provider cannot be named in a 270: {problems}") from None
+    return Provider(checked.npi, checked.name, checked.first_name, is_person=is_person)
 
 
 class PersonIn(Model):
@@ -48,7 +76,13 @@ class SubscriberIn(PersonIn):
 
 
 class CheckCreate(Model):
-    provider: ProviderIn
+    provider: ProviderIn | None = Field(
+        default=None,
+        description="The provider asking (270 loop 2100B, the information receiver). Leave it out to ask as the "
+        "organization's billing provider, from its practice profile (kept by the claims service) in effect "
+        "on `service_date`. Send it when the answer depends on who asks (a specialist's network status, a "
+        "referral). Left out while the organization has no practice profile: 422 'No provider for the 270'.",
+    )
     payer_id: str = Field(min_length=1, max_length=80, pattern=X12_SAFE)
     payer_name: str = Field(min_length=1, max_length=60, pattern=X12_SAFE)
     subscriber: SubscriberIn

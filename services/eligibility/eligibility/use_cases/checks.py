@@ -22,6 +22,7 @@ from eligibility.domain.inquiry import CheckCreate
 from eligibility.domain.normalize import normalize
 from eligibility.repository import EligibilityRepository, NewCheck, draw_control_numbers, store_checks
 from eligibility.use_cases.cache import RecentAnswers, answer_key
+from eligibility.use_cases.practice import provider_for
 
 
 class PayerUnavailable(RuntimeError):
@@ -51,8 +52,10 @@ async def run_check(
     body: CheckCreate,
     audit: AuditEntry | None = None,
 ) -> CheckResult:
-    """A check answered from a recent answer, or a 270 to the payer and its 271 stored. ``audit``: the
-    request's audit row for a new check, committed with the check's rows (``rcm_shared.web.audit_entry``)."""
+    """A check answered from a recent answer, or a 270 to the payer and its 271 stored. The 270 names the
+    request's provider, else the tenant's billing provider (``provider_for``); a recent answer is reused whoever
+    asked it. ``audit``: the request's audit row for a new check, committed with the check's rows
+    (``rcm_shared.web.audit_entry``)."""
     since = datetime.now(UTC) - timedelta(seconds=settings.cache_ttl_s)
     key = answer_key(tenant, body)
     recent = RecentAnswers.of(units.engine)
@@ -60,11 +63,13 @@ async def run_check(
         return CheckResult(hit, cached=True)
     async with units.read(tenant, actor) as unit:  # a miss here: the database has every process's answers
         hit = await EligibilityRepository(unit).recent_answer(*key[1:], since)
-    if hit is not None:
-        recent.put(hit)
-        return CheckResult(hit, cached=True)
+        if hit is not None:
+            recent.put(hit)
+            return CheckResult(hit, cached=True)
+        provider = await provider_for(unit, body)
     check_id = new_id()
-    x12_270 = render_270(settings, body, check_id.replace("-", "")[:30], await draw_control_numbers(units.engine))
+    numbers = await draw_control_numbers(units.engine)
+    x12_270 = render_270(settings, body, provider, check_id.replace("-", "")[:30], numbers)
     try:
         source, x12_271 = await failover.exchange(x12_270)
     except Refused as exc:
@@ -86,7 +91,7 @@ async def run_check(
         member_id=body.subscriber.member_id,
         service_date=body.service_date,
         service_types=body.service_types,
-        npi=body.provider.npi,
+        npi=provider.npi,
         audit=audit,
     )
     row = await GroupCommit.of(units.engine).submit(store_checks, check)

@@ -7,28 +7,14 @@ from typing import Any
 
 import pytest
 from builders.practice import practice_changed
-from rcm_shared.db import session_factory
 from rcm_shared.errors import Invalid
-from rcm_shared.events import Envelope
-from rcm_shared.payloads.claims import PracticeChangedV1
 from remittance.domain.practice import Practice
 from remittance.models import practice_connection, practice_profile
 from remittance.use_cases import service_units
 from remittance.use_cases.practice import practice_of
-from remittance_steps import rows
+from remittance_steps import announce, rows
 
 SETTINGS_HEADER = Practice("Deployment Default Clinic", ("1 Default Way", "Nowhere, IL 60000"), "(800) 555-0000")
-
-
-async def announce(engine: Any, event: PracticeChangedV1, tenant: str | None = None) -> None:
-    """The event as the worker's consumer hands it over: through the registry, in one transaction."""
-    from remittance.consumers import registry
-
-    handler = registry.get(PracticeChangedV1.event_type, PracticeChangedV1.schema_version)
-    assert handler is not None, "remittance does not read practice.changed"
-    envelope = Envelope.wrap(event, source="/claims", tenant_id=tenant or event.tenant_id)
-    async with session_factory(engine)() as session, session.begin():
-        await handler(session, envelope)
 
 
 async def header(engine: Any, tenant: str) -> Practice:

@@ -15,7 +15,12 @@ from remittance.domain.held import HeldClaim, HeldPlb
 RemittanceStatus = Literal["posted", "held", "rejected", "superseded"]
 ReviewStatus = Literal["open", "resolved"]
 ReviewKind = Literal[
-    "unbalanced", "unmatched_claim", "unmatched_line", "unpaired_reversal", "unposted_patient_transfer"
+    "unbalanced",
+    "unmatched_claim",
+    "unmatched_line",
+    "unpaired_reversal",
+    "unposted_patient_transfer",
+    "quarantined_file",
 ]
 
 

@@ -261,7 +261,8 @@ def clinic_day(
             birth = date(1935, 1, 1) + timedelta(days=rng.randrange(0, 365 * 25))
         doc = {
             "kind": "professional",
-            "billing_provider": practice.clinic,
+            # the billing provider of the practice's profile, by its NPI: charge entry resolves it
+            "billing_provider_npi": practice.clinic["npi"],
             "rendering_provider": rng.choice(practice.doctors),
             "facility_code": "11",
             "subscriber": {

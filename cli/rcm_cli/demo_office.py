@@ -60,6 +60,17 @@ async def work_follow_up(demo: Demo, encounters: list[Encounter], ours: set[str]
     return result
 
 
+async def _paid_nothing(demo: Demo, claim_ids: set[str]) -> set[str]:
+    """The claims among these posted with no payment at all: a check that pays nothing has no recoupment to
+    be short by, so the payer's 835 for them balances and is posted, not held."""
+    out = set()
+    for cid in sorted(claim_ids):
+        posted = await demo.call("GET", "remittance", f"/v1/claims/{cid}/postings", missing_ok=True)
+        if posted and posted["payments"] and not any(p["paid_cents"] for p in posted["payments"]):
+            out.add(cid)
+    return out
+
+
 async def work_held_remittances(demo: Demo, encounters: list[Encounter]) -> dict[str, Any]:
     """The held-835 queue, as the payment poster works it: an ERA whose claims each foot but whose check total
     is short of them (a recoupment taken from the check, its PLB missing from the file) is checked against the
@@ -67,6 +78,7 @@ async def work_held_remittances(demo: Demo, encounters: list[Encounter]) -> dict
     ours = {cid for e in encounters if e.scenario == HELD for cid in e.claim_ids}
     deadline = time.monotonic() + event_wait(encounters)
     queue: dict[str, dict[str, Any]] = {}
+    nothing: set[str] = set()
     while ours and time.monotonic() < deadline:  # the payer's 835s come in with the others, by the clearinghouse
         held = await demo.call("GET", "remittance", "/v1/remittances", params={"status": "held", "limit": 500})
         for r in held:
@@ -74,7 +86,9 @@ async def work_held_remittances(demo: Demo, encounters: list[Encounter]) -> dict
                 queue[r["id"]] = r | {
                     "set": await demo.call("GET", "remittance", f"/v1/remittances/{r['id']}/held-set")
                 }
-        if ours <= {c["claim_id"] for r in queue.values() for c in r["set"]["claims"]}:
+        found = {c["claim_id"] for r in queue.values() for c in r["set"]["claims"]}
+        nothing |= await _paid_nothing(demo, ours - found - nothing)
+        if ours <= found | nothing:
             break
         await asyncio.sleep(0.5)
     released, left = [], []
@@ -92,12 +106,14 @@ async def work_held_remittances(demo: Demo, encounters: list[Encounter]) -> dict
         else:
             left.append(r["id"])
     found = {c["claim_id"] for r in queue.values() for c in r["set"]["claims"]}
+    missing = ours - found - nothing
     demo.say(
         f"  held 835s: {len(released)} released after review "
         f"({sum(-r['imbalance_cents'] for r in released) / 100:,.2f} recouped, PLBs missing), "
-        f"{len(left)} left for review, {len(ours - found)} expected claim(s) not seen"
+        f"{len(left)} left for review, {len(nothing)} posted (nothing paid, so no recoupment), "
+        f"{len(missing)} expected claim(s) not seen"
     )
-    return {"released": released, "left": left, "missing": sorted(ours - found)}
+    return {"released": released, "left": left, "nothing_paid": sorted(nothing), "missing": sorted(missing)}
 
 
 async def work_scrubber_holds(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 import subprocess
 import sys
+from dataclasses import replace
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -12,7 +13,7 @@ from pathlib import Path
 import pytest
 from builders.x837 import institutional_claims, professional_claims
 from rcm_shared.x12.errors import X12Error
-from rcm_shared.x12.sets.x837 import Claim, Receiver, Submitter, build_837, read_837
+from rcm_shared.x12.sets.x837 import Address, Claim, Provider, Receiver, Submitter, build_837, read_837
 from rcm_shared.x12.writer import writer_for
 
 SAMPLES = Path(__file__).resolve().parents[2] / "tests" / "x12" / "samples"
@@ -154,3 +155,51 @@ def test_every_837_sample_is_read_or_rejected_with_a_pinned_error(name: str) -> 
     for claim in claims:  # each line charges something and the lines add up to the claim
         assert all(line.charge > 0 for line in claim.lines), claim.claim_id
         assert sum(line.charge for line in claim.lines) == claim.total_charge, claim.claim_id
+
+
+CLINIC_ANNEX = Provider(
+    "VALLEY CLINIC NORTH ANNEX", npi="1992999999", address=Address("40 NORTH RD", "SPRINGFIELD", "IL", "627025000")
+)
+
+
+def with_facility(kind: str) -> list[Claim]:
+    """Every claim of the builders' set rendered at the annex, each with a referring and rendering provider, so
+    the 2310 loops all appear together in their guide's order."""
+    claims = professional_claims() if kind == "P" else institutional_claims()
+    rendering, referring = professional_claims()[1].rendering_provider, professional_claims()[1].referring_provider
+    assert rendering is not None
+    if kind == "I":  # 837I 2310D carries no taxonomy (PRV)
+        rendering = replace(rendering, taxonomy=None)
+    return [
+        replace(c, service_facility=CLINIC_ANNEX, rendering_provider=rendering, referring_provider=referring)
+        for c in claims
+    ]
+
+
+@pytest.mark.parametrize(("kind", "loop"), [("P", "2310C"), ("I", "2310E")])
+def test_a_service_facility_is_written_as_its_loop_and_passes_pyx12(kind: str, loop: str, tmp_path: Path) -> None:
+    claims = with_facility(kind)
+    text = interchange(claims, kind)
+    verdict = pyx12(text, tmp_path)
+    assert verdict.endswith(": OK"), verdict[-1500:]
+    segments = text.split("~")
+    at = segments.index("NM1*77*2*VALLEY CLINIC NORTH ANNEX*****XX*1992999999")
+    assert segments[at + 1 : at + 3] == ["N3*40 NORTH RD", "N4*SPRINGFIELD*IL*627025000"]
+    order = [s.split("*")[1] for s in segments[: segments.index("LX*1")] if s.startswith("NM1*")]
+    # the guide's order of the 2310 loops (837P: DN 2310A, 82 2310B, 77 2310C; 837I: 71 2310A, 82 2310D,
+    # 77 2310E, DN 2310F)
+    assert order[-3:] == (["DN", "82", "77"] if kind == "P" else ["82", "77", "DN"]), loop
+    back = sorted(read_837(text.encode()), key=lambda c: c.claim_id)
+    assert back == sorted(claims, key=lambda c: c.claim_id)
+
+
+def test_no_service_facility_loop_without_a_facility() -> None:
+    text = interchange(professional_claims(), "P")
+    assert "NM1*77*" not in text
+    assert all(c.service_facility is None for c in read_837(text.encode()))
+
+
+def test_a_service_facility_without_an_address_is_refused() -> None:
+    claim = replace(professional_claims()[0], service_facility=Provider("ANNEX", npi="1992999999"))
+    with pytest.raises(ValueError, match="the service facility ANNEX needs an address"):
+        interchange([claim], "P")

@@ -20,7 +20,7 @@ from claims.adapters.clearinghouse import adapter_for
 from claims.adapters.scrub_resources import default_resources
 from claims.config import get_settings
 from claims.models import bus
-from claims.use_cases.acknowledgments import acknowledge
+from claims.use_cases.acknowledgments import acknowledge, route_acknowledgment
 from claims.use_cases.delivery import CLEARINGHOUSE, deliver, pending_deliveries
 from claims.use_cases.follow_up import send_due_inquiries
 
@@ -47,23 +47,37 @@ async def deliver_pending(engine: AsyncEngine, *, now: datetime | None = None) -
 
 
 async def read_ack_folder(engine: AsyncEngine, folder: Path) -> int:
-    """Apply each acknowledgment file in the folder, then move it to ``processed/``, or to ``failed/`` with an
-    ``.error.txt`` when it does not read. Acks carry no tenant: the folder belongs to the default tenant's
-    clearinghouse account."""
+    """Apply each acknowledgment file in the folder to the claims of the tenant it is addressed to
+    (``route_acknowledgment``), then move it to ``processed/``; or to ``failed/`` with an ``.error.txt`` when it
+    does not read, or when it is addressed to no practice (quarantined: applied to no tenant, with a warning;
+    moved back into the folder, it is read again). Returns how many files were applied."""
     units = _units(engine)
+    settings = get_settings()
     done = 0
     for path in await asyncio.to_thread(waiting, folder):
         try:
             with root_span("ingest acknowledgment file", **{"rcm.file": path.name}):
                 data = await asyncio.to_thread(path.read_bytes)
-                async with units.write(get_settings().default_tenant, CLEARINGHOUSE) as unit:
-                    result = await acknowledge(unit, data)
+                async with units.write(settings.default_tenant, CLEARINGHOUSE) as unit:
+                    routing = await route_acknowledgment(unit, data, settings.default_tenant)
+                    if routing.tenant is not None:
+                        result = await acknowledge(unit.for_tenant(routing.tenant), data)
         except Invalid as exc:
             await asyncio.to_thread(file_away, folder, path, str(exc))
             continue
+        if routing.tenant is None:
+            await asyncio.to_thread(file_away, folder, path, routing.problem or "addressed to no practice")
+            log.warning("acknowledgment quarantined: addressed to no practice", extra={"file": path.name})
+            continue
         await asyncio.to_thread(file_away, folder, path)
         log.info(
-            "acknowledgment read", extra={"file": path.name, "kind": result.kind, "count": len(result.claims_updated)}
+            "acknowledgment read",
+            extra={
+                "file": path.name,
+                "kind": result.kind,
+                "count": len(result.claims_updated),
+                "tenant_id": routing.tenant,
+            },
         )
         done += 1
     return done

@@ -1,19 +1,25 @@
-"""Acknowledgments (claims.use_cases.acknowledgments): 999 and 277CA findings applied to the claims.
+"""Acknowledgments (claims.use_cases.acknowledgments): 999 and 277CA findings applied to the claims, and a file
+in the inbound folder applied to the tenant whose clearinghouse connection it is addressed to.
 
 Through the API, on SQLite and PostgreSQL, with the real broker where events are consumed."""
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
+import pytest
 from builders import T
 from builders.acks import ack_277ca, ack_999, controls
+from builders.encounters import encounter
 from claims_steps import (
     claims_client,  # noqa: F401 - the client fixture
     create,
     submit,
 )
+from practice_steps import connection, enter_practice, profile
 
 
 async def test_999_rejection_and_277ca_acceptance(client: Any) -> None:
@@ -56,3 +62,105 @@ async def test_one_277ca_for_many_claims_applies_its_findings_in_order(client: A
     ]
     records = (await client.get(f"/v1/claims/{a['id']}/status-records", headers=T)).json()
     assert [r["codes"] for r in records if r["source"] == "277CA"] == [["A2:20:PR"], ["A7:562:85"]]
+
+
+def addressed(x12: str, to: str, sender: str = "CLEARINGHOUSE") -> str:
+    """The interchange sent by ``sender`` to ``to`` (ISA06/ISA08 and GS02/GS03)."""
+    out = []
+    for segment in x12.split("~"):
+        e = segment.split("*")
+        if e[0].strip() == "ISA":
+            e[6], e[8] = sender.ljust(15), to.ljust(15)
+        elif e[0].strip() == "GS":
+            e[2], e[3] = sender, to
+        out.append("*".join(e))
+    return "~".join(out)
+
+
+async def submitted(client: Any, tenant: str, member_id: str = "W1") -> str:
+    headers = {"X-Tenant-ID": tenant}
+    r = await client.post("/v1/claims", json=encounter(**{"subscriber.member_id": member_id}), headers=headers)
+    claim_id = str(r.json()["id"])
+    assert (await client.post(f"/v1/claims/{claim_id}/submit", headers=headers)).status_code == 200
+    return claim_id
+
+
+async def state(client: Any, tenant: str, claim_id: str) -> str:
+    return str((await client.get(f"/v1/claims/{claim_id}", headers={"X-Tenant-ID": tenant})).json()["state"])
+
+
+async def test_a_file_in_the_folder_is_applied_to_the_tenant_it_is_addressed_to(
+    client: Any, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    from claims.background import read_ack_folder
+
+    await enter_practice(client, "org-a", practice=profile("Alpha", connections=[connection("ALPHA01")]))
+    await enter_practice(client, "org-b", practice=profile("Beta", connections=[connection("BETA02")]))
+    a, b = await submitted(client, "org-a"), await submitted(client, "org-b")
+    folder = tmp_path / "acks"
+    folder.mkdir()
+    # addressed to B: B's claim is accepted; A's claim, named in the same file, is not B's to touch
+    (folder / "1-beta.277").write_text(addressed(ack_277ca(b, True, also=((a, False),)), "BETA02"))
+    # addressed to A by its group only (an interchange id of the clearinghouse's own): still A's
+    to_a = addressed(ack_277ca(a, True, pccn="ICN-A"), "ALPHA01")
+    (folder / "2-alpha.277").write_text(to_a.replace("ALPHA01        ", "CHMAILBOX01    ", 1))
+    # addressed to nobody known, and to the default tenant's settings id: both quarantined
+    (folder / "3-stranger.277").write_text(addressed(ack_277ca(b, False), "STRANGER"))
+    (folder / "4-default.277").write_text(ack_277ca(a, False))
+    with caplog.at_level(logging.WARNING, logger="claims.background"):
+        assert await read_ack_folder(client.app.state.engine, folder) == 2
+    assert await state(client, "org-b", b) == "accepted"
+    a_now = (await client.get(f"/v1/claims/{a}", headers={"X-Tenant-ID": "org-a"})).json()
+    assert (a_now["state"], a_now["payer_claim_control_number"]) == ("accepted", "ICN-A")  # by its own file only
+    assert sorted(p.name for p in (folder / "processed").iterdir()) == ["1-beta.277", "2-alpha.277"]
+    failed = folder / "failed"
+    assert sorted(p.name for p in failed.iterdir()) == [
+        "3-stranger.277",
+        "3-stranger.277.error.txt",
+        "4-default.277",
+        "4-default.277.error.txt",
+    ]
+    why = (failed / "3-stranger.277.error.txt").read_text()
+    assert "no practice has a clearinghouse connection" in why and "ISA08 'STRANGER'" in why
+    assert "ISA06 'CLEARINGHOUSE'" in why and "PUT /v1/practice" in why
+    assert "ISA08 'RCMCLINIC'" in (failed / "4-default.277.error.txt").read_text()
+    warnings = [r for r in caplog.records if r.levelno == logging.WARNING]
+    assert [r.getMessage() for r in warnings] == ["acknowledgment quarantined: addressed to no practice"] * 2
+    assert all(r.__dict__.get("file") in ("3-stranger.277", "4-default.277") for r in warnings)
+    # each claim has the one finding of the file addressed to its tenant: none from another's, none quarantined
+    for tenant, claim_id in (("org-a", a), ("org-b", b)):
+        records = (await client.get(f"/v1/claims/{claim_id}/status-records", headers={"X-Tenant-ID": tenant})).json()
+        assert [(r["source"], r["codes"]) for r in records if r["source"] == "277CA"] == [("277CA", ["A2:20:PR"])]
+
+
+async def test_a_deployment_without_connections_files_everything_under_the_default_tenant(
+    client: Any, tmp_path: Path
+) -> None:
+    from claims.background import read_ack_folder
+
+    claim = await submitted(client, "org-1")
+    await enter_practice(client, "org-2", practice=profile("No connection"))  # a profile, but no connection
+    folder = tmp_path / "acks"
+    folder.mkdir()
+    (folder / "answer.277").write_text(addressed(ack_277ca(claim, True), "ANYTHING"))
+    gs, st = controls((await client.get(f"/v1/claims/{claim}/x12", headers=T)).text)
+    (folder / "answer.999").write_text(ack_999(gs, st, accepted=True))
+    (folder / "garbage.999").write_text("ISA*00*garbage")
+    assert await read_ack_folder(client.app.state.engine, folder) == 2
+    assert await state(client, "org-1", claim) == "accepted"
+    assert sorted(p.name for p in (folder / "failed").iterdir()) == ["garbage.999", "garbage.999.error.txt"]
+
+
+async def test_a_999_addressed_to_a_tenant_answers_that_tenants_submission(client: Any, tmp_path: Path) -> None:
+    """Submissions of two tenants may share control numbers: the 999's addressee says whose it answers."""
+    from claims.background import read_ack_folder
+
+    await enter_practice(client, "org-a", practice=profile("Alpha", connections=[connection("ALPHA01")]))
+    await enter_practice(client, "org-b", practice=profile("Beta", connections=[connection("BETA02")]))
+    a, b = await submitted(client, "org-a"), await submitted(client, "org-b")
+    gs, st = controls((await client.get(f"/v1/claims/{b}/x12", headers={"X-Tenant-ID": "org-b"})).text)
+    folder = tmp_path / "acks"
+    folder.mkdir()
+    (folder / "b.999").write_text(addressed(ack_999(gs, st, accepted=False), "BETA02"))
+    assert await read_ack_folder(client.app.state.engine, folder) == 1
+    assert (await state(client, "org-b", b), await state(client, "org-a", a)) == ("rejected", "submitted")

@@ -25,9 +25,10 @@ async def test_charge_entry_scrubs_and_bad_input_is_refused(client: Any) -> None
     assert bad["edits"][0]["rule"] == "NPI001"
     r = await client.post("/v1/claims", json={"kind": "professional"}, headers=T)
     assert r.status_code == 422 and r.headers["content-type"] == "application/problem+json"
-    assert {"billing_provider", "subscriber", "payer", "diagnoses", "lines", "facility_code"} <= {
-        e["field"] for e in r.json()["errors"]
-    }
+    # the billing provider and facility code may come from the practice's master data: not required here
+    assert {"subscriber", "payer", "diagnoses", "lines"} <= {e["field"] for e in r.json()["errors"]}
+    r = await client.post("/v1/claims", json=encounter(billing_provider_npi="123"), headers=T)
+    assert r.status_code == 422 and r.json()["errors"][0]["field"] == "billing_provider_npi"
     star = await client.post("/v1/claims", json=encounter(**{"subscriber.last_name": "O*BRIEN"}), headers=T)
     assert star.status_code == 422  # an X12 delimiter in a name never reaches an 837
     dup = await create(client)
@@ -90,3 +91,53 @@ async def test_per_day_mue_adds_up_the_claims_of_the_same_patient_provider_and_d
     )
     assert [c["state"] for c in batch.json()] == ["ready", "draft"]
     assert any("exceed the MUE of 1 per date of service" in m for m in mue_findings(batch.json()[1]))
+
+
+async def status_events(client: Any, claim_id: str) -> list[dict[str, Any]]:
+    from claims.models import bus
+    from sqlalchemy import select
+
+    async with client.app.state.engine.connect() as conn:
+        stmt = select(bus.outbox.c.payload).where(bus.outbox.c.key == claim_id).order_by(bus.outbox.c.id)
+        return [json.loads(payload) for (payload,) in await conn.execute(stmt)]
+
+
+async def test_the_entry_event_carries_the_lines_in_the_practices_words_and_the_providers_name(client: Any) -> None:
+    since = days_ago(400)
+    r = await client.post(
+        "/v1/charge-master",
+        json={
+            "code": "99214",
+            "modifiers": ["25"],
+            "description": "Office visit, 25 min",
+            "price": "200.00",
+            "effective_from": since,
+        },
+        headers=T,
+    )
+    assert r.status_code == 201, r.text
+    claim = await create(client, **{"lines.1.description": "Blood sugar test (A1c)"})
+    lines = claim["document"]["lines"]
+    assert [line["description"] for line in lines] == ["Office visit, 25 min", "Blood sugar test (A1c)"]
+    (entered,) = await status_events(client, claim["id"])
+    assert (entered["old_state"], entered["new_state"]) == (None, "ready")
+    assert entered["provider_name"] == "John Smith"  # the rendering provider, a person
+    assert [
+        (ln["line_control_number"], ln["procedure_code"], ln["charge_cents"], ln["description"])
+        for ln in entered["lines"]
+    ] == [
+        (f"{claim['id']}-1", "99214", 20000, "Office visit, 25 min"),
+        (f"{claim['id']}-2", "83036", 4550, "Blood sugar test (A1c)"),
+    ]
+    # without a rendering provider the billing provider names the visit; a code the charge master does not
+    # list has no description
+    other = await create(client, **{"rendering_provider": ..., "subscriber.member_id": "W2", "lines.0.modifiers": []})
+    (entered,) = await status_events(client, other["id"])
+    assert entered["provider_name"] == "Valley Family Clinic"
+    assert [ln["description"] for ln in entered["lines"]] == [None, None]
+    # an edit is described again: the line now names an item the charge master lists
+    doc = other["document"]
+    doc["lines"][0]["modifiers"] = ["25"]
+    r = await client.put(f"/v1/claims/{other['id']}", json=doc, headers=T)
+    assert r.status_code == 200, r.text
+    assert r.json()["document"]["lines"][0]["description"] == "Office visit, 25 min"

@@ -12,7 +12,7 @@ import pytest
 from builders.encounters import DOS, TODAY, days_ago, encounter, on
 from claims.domain.encounter import ClaimCreate
 from claims.domain.ncci import NcciTables, load_mue, load_ptp
-from claims.domain.scrubber import Eligibility, ScrubContext, load_payer_rules, rule_texts, scrub
+from claims.domain.scrubber import Eligibility, ScrubContext, Unresolved, load_payer_rules, rule_texts, scrub
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -64,6 +64,8 @@ CASES = [
     ("TF002", {"lines.0.service_date": days_ago(350), "lines.1.service_date": days_ago(350)}),
     ("AUTH001", {"payer.payer_id": "ACME01", "lines.1.procedure_code": "97110"}),
     ("PAYER001", {"payer.payer_id": "ACME01", "lines.1.procedure_code": "S9083"}),
+    ("PM002", {"billing_provider": ...}),  # none given, and no practice profile resolved one
+    ("PM005", {"facility_code": ...}),
 ]
 
 
@@ -112,17 +114,49 @@ def test_a_patient_with_birth_date_and_address_needs_none_from_the_subscriber() 
 
 
 def test_every_rule_in_the_data_file_is_exercised() -> None:
-    exercised = {c[0] for c in CASES} | {
-        "NCCI001",
-        "NCCI002",
-        "MUE001",
-        "DUP001",
-        "ELIG001",
-        "ELIG002",
-        "PROC002",
-        "DATE003",
-    }
+    exercised = (
+        {c[0] for c in CASES}
+        | {
+            "NCCI001",
+            "NCCI002",
+            "MUE001",
+            "DUP001",
+            "ELIG001",
+            "ELIG002",
+            "PROC002",
+            "DATE003",
+        }
+        | {p.rule for p in UNRESOLVED}
+    )
     assert set(rule_texts()) == exercised
+
+
+# What charge entry's resolution reports (use_cases.references; through the API in test_references).
+UNRESOLVED = [
+    Unresolved("PM001", {"npi": "1245319599", "date": DOS, "known": "1234567893"}),
+    Unresolved(
+        "PM003", {"field": "rendering_provider_npi", "role": "rendering provider", "npi": "1679576722", "date": DOS}
+    ),
+    Unresolved("PM004", {"facility": "NORTH", "date": DOS}),
+    Unresolved("PM006", {"field": "facility_id", "what": "service facility", "problem": "refused: name"}),
+]
+
+
+def test_a_reference_that_resolved_to_nothing_is_an_error_naming_its_field_and_the_date() -> None:
+    doc = encounter(**{"billing_provider": ..., "facility_code": ...})
+    edits = run(doc, unresolved=UNRESOLVED)
+    got = [(e.rule, e.severity, e.field) for e in edits if e.rule.startswith("PM")]
+    # no PM002 beside PM001 (the reference says why there is no billing provider), nor PM005 beside PM004 (the
+    # facility would have given the place of service)
+    assert got == [
+        ("PM001", "error", "billing_provider_npi"),
+        ("PM003", "error", "rendering_provider_npi"),
+        ("PM004", "error", "facility_id"),
+        ("PM006", "error", "facility_id"),
+    ]
+    messages = {e.rule: e.message for e in edits}
+    assert f"NPI 1245319599 is not a billing provider of the practice profile in effect on {DOS}" in messages["PM001"]
+    assert "(1234567893)" in messages["PM001"] and "NORTH" in messages["PM004"] and DOS in messages["PM003"]
 
 
 def test_institutional_rules() -> None:

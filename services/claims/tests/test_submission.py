@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from builders import T
+from builders.encounters import encounter
 from claims.models import bus
 from claims_steps import (
     claims_client,  # noqa: F401 - the client fixture
@@ -16,6 +17,9 @@ from claims_steps import (
     pyx12,
     submit,
 )
+from practice_steps import connection, enter_practice, profile
+from rcm_shared.x12.reader import X12Reader
+from rcm_shared.x12.sets.x276 import read_276
 
 
 async def test_submit_writes_an_837_that_passes_pyx12(client: Any, tmp_path: Path) -> None:
@@ -80,9 +84,58 @@ async def test_status_inquiry_sends_a_276(client: Any) -> None:
     r = await client.post(f"/v1/claims/{a['id']}/status-inquiry", headers=T)
     assert r.status_code == 200 and r.json()["delivered"]
     text = Path(r.json()["destination"]).read_text()
-    from rcm_shared.x12.sets.x276 import read_276
-
     (inquiry,) = read_276(text.encode())
     assert inquiry.claim_id == a["id"] and inquiry.total_charge == 245.5 and inquiry.member_id == "W123456789"
     (record,) = (await client.get(f"/v1/claims/{a['id']}/status-records", headers=T)).json()
     assert record["source"] == "276" and inquiry.trace_number in record["summary"]
+
+
+async def test_each_tenant_sends_under_its_own_clearinghouse_connection(client: Any, tmp_path: Path) -> None:
+    """Two practices with their own connection, and one without a profile (the settings' ids): each 837 and
+    276 carries its sender's ids in ISA06/ISA08, GS02/GS03 and the 837's 1000A/1000B, and holds its own
+    claims only."""
+    await enter_practice(client, "org-a", practice=profile("Alpha Clinic", connections=[connection("ALPHA01")]))
+    await enter_practice(
+        client, "org-b", practice=profile("Beta Clinic", connections=[connection("BETA02", "OTHERCH")])
+    )
+    sent = {}
+    for tenant in ("org-a", "org-b", "org-1"):
+        headers = {"X-Tenant-ID": tenant}
+        claim = (await client.post("/v1/claims", json=encounter(), headers=headers)).json()
+        r = await client.post("/v1/submissions", json={}, headers=headers)
+        (sub,) = r.json()
+        assert sub["claim_ids"] == [claim["id"]]  # a tenant's batch holds its claims only
+        x12 = (await client.get(f"/v1/claims/{claim['id']}/x12", headers=headers)).text
+        assert pyx12(x12, tmp_path).endswith(": OK")
+        header = next(h for h, _s in X12Reader(x12.encode()))
+        seg = [s.strip() for s in x12.split("~")]
+        ids = (header.interchange.sender_id, header.interchange.receiver_id, header.group.sender, header.group.receiver)
+        submitter = next(s for s in seg if s.startswith("NM1*41*"))
+        receiver = next(s for s in seg if s.startswith("NM1*40*"))
+        inquiry = await client.post(f"/v1/claims/{claim['id']}/status-inquiry", headers=headers)
+        text = Path(inquiry.json()["destination"]).read_text()
+        inquiry_header = next(h for h, _s in X12Reader(text.encode()))
+        (asked,) = read_276(text.encode())
+        sent[tenant] = (ids, submitter, receiver, inquiry_header.interchange.sender_id, asked.submitter_id)
+    assert sent["org-a"] == (
+        ("ALPHA01", "CLEARINGHOUSE", "ALPHA01", "CLEARINGHOUSE"),
+        "NM1*41*2*ALPHA01 BILLING*****46*ALPHA01",
+        "NM1*40*2*sandbox*****46*CLEARINGHOUSE",
+        "ALPHA01",
+        "ALPHA01",
+    )
+    assert sent["org-b"] == (
+        ("BETA02", "OTHERCH", "BETA02", "OTHERCH"),
+        "NM1*41*2*BETA02 BILLING*****46*BETA02",
+        "NM1*40*2*sandbox*****46*OTHERCH",
+        "BETA02",
+        "BETA02",
+    )
+    # no profile: the deployment's settings, as for a single practice
+    assert sent["org-1"] == (
+        ("RCMCLINIC", "CLEARINGHOUSE", "RCMCLINIC", "CLEARINGHOUSE"),
+        "NM1*41*2*RCM PLATFORM CLINIC*****46*RCMCLINIC",
+        "NM1*40*2*SANDBOX CLEARINGHOUSE*****46*CLEARINGHOUSE",
+        "RCMCLINIC",
+        "RCMCLINIC",
+    )

@@ -63,6 +63,29 @@ class Acknowledgment:
     findings: list[StatusFinding] = field(default_factory=list)
 
 
+@dataclass(frozen=True)
+class Addressed:
+    """Whom an inbound interchange is from and to: ISA06 and ISA08 (padding stripped), GS02 and GS03. An
+    answer from the clearinghouse is sent by its id (our connection's receiver id) to ours (its submitter id)."""
+
+    sender: str
+    receiver: str
+    group_sender: str
+    group_receiver: str
+
+
+def addressing(data: bytes) -> list[Addressed]:
+    """The distinct addresses of the file's interchanges and groups, in file order; X12Error when the bytes
+    do not read."""
+    found: dict[Addressed, None] = {}
+    for header, _segment in X12Reader(data, lenient_envelope=True):
+        i, g = header.interchange, header.group
+        found.setdefault(Addressed(i.sender_id, i.receiver_id, g.sender.strip(), g.receiver.strip()))
+    if not found:
+        raise X12Error("no transaction set in the file", code="empty")
+    return list(found)
+
+
 def read_acknowledgment(data: bytes) -> Acknowledgment:
     """The findings of a 999, 277CA or 277; X12Error when the bytes are none of them or do not read."""
     set_id, implementation = _set_of(data)

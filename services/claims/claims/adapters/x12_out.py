@@ -1,8 +1,9 @@
 """X12 documents out: the claim document as an 837 claim, the 837 batch of a payer and claim type, the 276
-status inquiry, and the interchange that carries them under this clearinghouse account's envelope."""
+status inquiry, and the interchange that carries them under the envelope of a clearinghouse connection."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
@@ -11,7 +12,7 @@ from rcm_shared.x12.sets.x276 import StatusInquiry, build_276
 from rcm_shared.x12.writer import MemoryControlNumbers, TransactionSet, writer_for
 
 from claims.config import ClaimsSettings
-from claims.domain.encounter import AddressIn, ClaimCreate, PersonIn, ProviderIn
+from claims.domain.encounter import AddressIn, ClaimCreate, FacilityIn, PersonIn, ProviderIn
 
 
 def _address(a: AddressIn | None) -> x837.Address | None:
@@ -30,6 +31,24 @@ def _provider(p: ProviderIn | None) -> x837.Provider | None:
         tax_id=p.tax_id,
         address=_address(p.address),
     )
+
+
+def _same_place(a: x837.Address | None, b: x837.Address | None) -> bool:
+    def key(x: x837.Address) -> tuple[str, ...]:
+        return tuple(
+            " ".join((v or "").upper().split()) for v in (x.line1, x.line2, x.city, x.state, x.postal_code[:5])
+        )
+
+    return a is not None and b is not None and key(a) == key(b)
+
+
+def _facility(f: FacilityIn | None, billing: x837.Provider) -> x837.Provider | None:
+    """The service facility loop (2310C/2310E) the guides require when the services were rendered elsewhere
+    than at the billing provider's address: none when the facility is at that address."""
+    if f is None:
+        return None
+    facility = x837.Provider(last_or_org=f.name.upper(), npi=f.npi, address=_address(f.address))
+    return None if _same_place(facility.address, billing.address) else facility
 
 
 def _person(p: PersonIn, member_id: str | None = None) -> x837.Person:
@@ -76,7 +95,10 @@ def to_837(doc: ClaimCreate, *, claim_id: str, frequency: str, payer_claim_contr
             )
         )
     billing = _provider(doc.billing_provider)
-    assert billing is not None
+    if billing is None:
+        raise ValueError(f"claim {claim_id} has no billing provider")
+    if doc.facility_code is None:
+        raise ValueError(f"claim {claim_id} has no facility code (place of service or type of bill)")
     return x837.Claim(
         kind=kind,
         claim_id=claim_id,
@@ -96,6 +118,7 @@ def to_837(doc: ClaimCreate, *, claim_id: str, frequency: str, payer_claim_contr
         rendering_provider=_provider(doc.rendering_provider),
         referring_provider=_provider(doc.referring_provider),
         attending_provider=_provider(doc.attending_provider),
+        service_facility=_facility(doc.service_facility, billing),
         prior_authorization=doc.prior_authorization,
         referral_number=doc.referral_number,
         payer_claim_control_number=payer_claim_control_number,
@@ -129,16 +152,39 @@ def to_837(doc: ClaimCreate, *, claim_id: str, frequency: str, payer_claim_contr
     )
 
 
-def batch_837(
-    claims: list[x837.Claim], settings: ClaimsSettings, reference: str, created: date, kind: str
-) -> TransactionSet:
+@dataclass(frozen=True)
+class Envelope:
+    """Who our interchanges are from and to: the submitter (ISA06, GS02, the 837's 1000A and the 276's 2100B)
+    and the receiver (ISA08, GS03, the 837's 1000B) of one clearinghouse connection."""
+
+    submitter_id: str
+    submitter_name: str
+    contact_name: str
+    phone: str
+    receiver_id: str
+    receiver_name: str
+    usage: str  # ISA15: T test, P production
+
+
+def settings_envelope(settings: ClaimsSettings) -> Envelope:
+    """The deployment's own connection (CLAIMS_SUBMITTER_*, CLAIMS_RECEIVER_*)."""
+    return Envelope(
+        settings.submitter_id,
+        settings.submitter_name,
+        settings.submitter_contact,
+        settings.submitter_phone,
+        settings.receiver_id,
+        settings.receiver_name,
+        settings.usage_indicator,
+    )
+
+
+def batch_837(claims: list[x837.Claim], envelope: Envelope, reference: str, created: date, kind: str) -> TransactionSet:
     """One 837 of claims of one payer and kind (P or I); ValueError/TypeError when a claim cannot be written."""
     return x837.build_837(
         claims,
-        submitter=x837.Submitter(
-            settings.submitter_name, settings.submitter_id, settings.submitter_contact, settings.submitter_phone
-        ),
-        receiver=x837.Receiver(settings.receiver_name, settings.receiver_id),
+        submitter=x837.Submitter(envelope.submitter_name, envelope.submitter_id, envelope.contact_name, envelope.phone),
+        receiver=x837.Receiver(envelope.receiver_name, envelope.receiver_id),
         reference=reference,
         created=created,
         kind="P" if kind == "P" else "I",
@@ -147,7 +193,7 @@ def batch_837(
 
 def inquiry_276(
     doc: ClaimCreate,
-    settings: ClaimsSettings,
+    envelope: Envelope,
     *,
     claim_id: str,
     trace_number: str,
@@ -157,11 +203,13 @@ def inquiry_276(
 ) -> TransactionSet:
     """A 276 claim status inquiry about one claim."""
     patient = doc.patient
+    if doc.billing_provider is None:
+        raise ValueError(f"claim {claim_id} has no billing provider")
     inquiry = StatusInquiry(
         payer_name=doc.payer.name.upper(),
         payer_id=doc.payer.payer_id,
-        submitter_name=settings.submitter_name,
-        submitter_id=settings.submitter_id,
+        submitter_name=envelope.submitter_name,
+        submitter_id=envelope.submitter_id,
         provider_name=doc.billing_provider.name.upper(),
         provider_npi=doc.billing_provider.npi,
         subscriber_last=doc.subscriber.last_name.upper(),
@@ -183,16 +231,16 @@ def inquiry_276(
     return build_276([inquiry], reference=reference, created=created)
 
 
-def interchange(ts: TransactionSet, settings: ClaimsSettings, controls: tuple[int, int, int]) -> tuple[str, str]:
+def interchange(ts: TransactionSet, envelope: Envelope, controls: tuple[int, int, int]) -> tuple[str, str]:
     """The interchange carrying ``ts`` under the control numbers drawn (ISA, GS, first ST): its text and the
     transaction set's control number (ST02). A claim batch (837) asks for a 999, a status inquiry (276) not."""
     isa, gs, st_number = controls
     writer = writer_for(
         ts,
-        sender=settings.submitter_id,
-        receiver=settings.receiver_id,
+        sender=envelope.submitter_id,
+        receiver=envelope.receiver_id,
         numbers=MemoryControlNumbers({"ISA": isa - 1, "GS": gs - 1, "ST": st_number - 1}),
-        usage=settings.usage_indicator,
+        usage=envelope.usage,
         ack_requested=ts.set_id == "837",
     )
     return writer.render([ts]), writer.st_controls[0]

@@ -69,7 +69,19 @@ def account_key(tenant: str, doc: ClaimCreate) -> str:
 
 
 def mue_party(doc: ClaimCreate, account: str | None) -> MueParty:
-    return (doc.payer.payer_id, doc.subscriber.member_id, account or "", doc.billing_provider.npi)
+    npi = doc.billing_provider.npi if doc.billing_provider is not None else doc.billing_provider_npi
+    return (doc.payer.payer_id, doc.subscriber.member_id, account or "", npi or "")
+
+
+def provider_name(doc: ClaimCreate) -> str | None:
+    """The provider as a patient's statement names the visit's: the rendering provider, else the billing one
+    (a person as first and last name, an organization by its name)."""
+    provider = doc.rendering_provider or doc.billing_provider
+    if provider is None:
+        return None
+    if provider.is_person and provider.first_name:
+        return f"{provider.first_name} {provider.name}"
+    return provider.name
 
 
 def cents(value: Any) -> int:

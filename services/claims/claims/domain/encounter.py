@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -35,6 +35,15 @@ class ProviderIn(Model):
     taxonomy: str | None = None
     tax_id: str | None = None
     address: AddressIn | None = None
+
+
+class FacilityIn(Model):
+    """Where the services were rendered (837P 2310C, 837I 2310E), when not at the billing provider's address."""
+
+    name: str = Field(min_length=1, max_length=60, pattern=X12_SAFE)
+    npi: str | None = Field(default=None, pattern=r"^\d{10}$", description="omitted when the location has none")
+    address: AddressIn
+    place_of_service: str | None = Field(default=None, pattern=r"^\d{2}$")
 
 
 class PersonIn(Model):
@@ -109,6 +118,12 @@ class ServiceLineIn(Model):
     diagnosis_pointers: list[int] = Field(default=[1], max_length=4)
     place_of_service: str | None = None
     prior_payments: list[LineAdjudicationIn] = Field(default=[], description="per prior payer, in order")
+    description: str | None = Field(
+        default=None,
+        max_length=200,
+        description="the service in the practice's words, as the patient's statement prints it; omitted: the "
+        "charge master's description of the code on the service date",
+    )
 
     @property
     def amount(self) -> Decimal:
@@ -116,14 +131,52 @@ class ServiceLineIn(Model):
         return self.charge if self.charge is not None else Decimal(0)
 
 
+def _reference(what: str) -> Any:
+    return Field(
+        default=None,
+        pattern=r"^\d{10}$",
+        description=f"the NPI of the {what} in the practice's providers, resolved on the date of service; when "
+        "given it wins over the inline provider, which the stored claim then holds as resolved",
+    )
+
+
 class ClaimCreate(Model):
+    """An encounter to bill. The practice's master data may be referenced instead of repeated: the billing
+    provider by NPI (else the practice profile's first), the other providers by NPI, the service facility by
+    id. References are resolved on the date of service (the earliest line's) and the stored claim holds both
+    the references and what they resolved to; one that resolves to nothing is a scrubber finding (PM001..)."""
+
     kind: Literal["professional", "institutional"] = "professional"
-    billing_provider: ProviderIn
+    billing_provider: ProviderIn | None = Field(
+        default=None, description="omitted: billing_provider_npi's, else the practice profile's first"
+    )
+    billing_provider_npi: str | None = Field(
+        default=None,
+        pattern=r"^\d{10}$",
+        description="a billing provider of the practice profile in effect on the date of service, by NPI; when "
+        "given it wins over billing_provider, which the stored claim then holds as resolved",
+    )
     rendering_provider: ProviderIn | None = None
+    rendering_provider_npi: str | None = _reference("rendering provider")
     referring_provider: ProviderIn | None = None
+    referring_provider_npi: str | None = _reference("referring provider")
     attending_provider: ProviderIn | None = None
-    facility_code: str = Field(
-        pattern=r"^\d{2}$", description="place of service (837P) or type of bill 1st-2nd digits (837I)"
+    attending_provider_npi: str | None = _reference("attending provider (institutional)")
+    service_facility: FacilityIn | None = Field(
+        default=None, description="where the services were rendered, when not at the billing provider's address"
+    )
+    facility_id: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=50,
+        description="a service facility of the practice, resolved on the date of service; when given it wins "
+        "over service_facility, which the stored claim then holds as resolved",
+    )
+    facility_code: str | None = Field(
+        default=None,
+        pattern=r"^\d{2}$",
+        description="place of service (837P) or type of bill 1st-2nd digits (837I); omitted on a professional "
+        "claim: its service facility's place of service",
     )
     subscriber: SubscriberIn
     patient: PatientIn | None = Field(default=None, description="omit when the subscriber is the patient")

@@ -28,6 +28,15 @@ class Edit:
 
 
 @dataclass(frozen=True)
+class Unresolved:
+    """A reference of the claim to the practice's master data that resolved to nothing on the date of service:
+    the rule it breaks and the values its message names."""
+
+    rule: str
+    values: dict[str, str]
+
+
+@dataclass(frozen=True)
 class RuleText:
     severity: str
     field: str
@@ -98,6 +107,8 @@ class ScrubContext:
     # units of each (procedure code, date of service) with a per-day MUE that the same patient's other
     # claims from the same provider to the same payer already bill (``day_units`` of each)
     units_billed: dict[tuple[str, date], Decimal] = field(default_factory=dict)
+    # the claim's references to the practice's master data that resolved to nothing (``use_cases.references``)
+    unresolved: list[Unresolved] = field(default_factory=list)
 
 
 class _Findings:
@@ -111,7 +122,9 @@ class _Findings:
 
 def scrub(claim: ClaimCreate, ctx: ScrubContext) -> list[Edit]:
     f = _Findings()
-    _providers(claim, f)
+    for problem in ctx.unresolved:
+        f.add(problem.rule, **problem.values)
+    _providers(claim, ctx, f)
     _diagnoses(claim, ctx, f)
     _lines(claim, ctx, f)
     _ncci(claim, ctx, f)
@@ -121,7 +134,7 @@ def scrub(claim: ClaimCreate, ctx: ScrubContext) -> list[Edit]:
     return f.edits
 
 
-def _providers(claim: ClaimCreate, f: _Findings) -> None:
+def _providers(claim: ClaimCreate, ctx: ScrubContext, f: _Findings) -> None:
     roles: list[tuple[str, ProviderIn | None]] = [
         ("billing_provider", claim.billing_provider),
         ("rendering_provider", claim.rendering_provider),
@@ -138,12 +151,19 @@ def _providers(claim: ClaimCreate, f: _Findings) -> None:
         if provider.is_person and not provider.first_name:
             f.add("NAME001", field=f"{role}.first_name", what=f"{role.replace('_', ' ')} first name")
     bp = claim.billing_provider
-    if not bp.tax_id or not codesets.EIN.match(bp.tax_id):
-        f.add("TAX001")
-    if bp.address is None:
-        f.add("NAME001", field="billing_provider.address", what="billing provider address")
-    elif bp.address.line1.upper().replace(".", "").replace(" ", "").startswith(("POBOX", "PMB")):
-        f.add("ADDR001")
+    if bp is None:
+        if not any(p.rule == "PM001" for p in ctx.unresolved):  # else the reference's finding says it
+            f.add("PM002", date=claim.service_from.isoformat())
+    else:
+        if not bp.tax_id or not codesets.EIN.match(bp.tax_id):
+            f.add("TAX001")
+        if bp.address is None:
+            f.add("NAME001", field="billing_provider.address", what="billing provider address")
+        elif bp.address.line1.upper().replace(".", "").replace(" ", "").startswith(("POBOX", "PMB")):
+            f.add("ADDR001")
+    facility_unresolved = any(p.rule == "PM004" for p in ctx.unresolved)  # its place of service is unknown
+    if claim.facility_code is None and not (claim.kind == "professional" and facility_unresolved):
+        f.add("PM005")
     if claim.kind == "institutional" and claim.attending_provider is None:
         f.add("NAME001", field="attending_provider", what="the attending provider (institutional claims)")
     sub = claim.subscriber

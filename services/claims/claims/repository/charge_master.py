@@ -52,6 +52,18 @@ class ChargeMasterRepository:
             out += [Version(*row) for row in await self.conn.execute(stmt)]
         return out
 
+    async def descriptions(self, keys: Collection[Key]) -> list[tuple[Version, str]]:
+        """Every version of these (code, modifiers) keys, with its description."""
+        c = charge_master_item.c
+        out: list[tuple[Version, str]] = []
+        wanted = sorted(set(keys))
+        for start in range(0, len(wanted), CHUNK):
+            stmt = select(
+                c.id, c.code, c.modifiers, c.price_cents, c.effective_from, c.effective_to, c.description
+            ).where(and_(c.tenant_id == self.tenant, tuple_(c.code, c.modifiers).in_(wanted[start : start + CHUNK])))
+            out += [(Version(*row[:6]), row[6]) for row in await self.conn.execute(stmt)]
+        return out
+
     async def latest(self, keys: Collection[Key]) -> dict[Key, Version]:
         """The latest version (by start) of each of these keys that has one."""
         out: dict[Key, Version] = {}

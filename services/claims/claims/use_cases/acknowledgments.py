@@ -1,5 +1,6 @@
 """Acknowledgments and status from the clearinghouse (999, 277CA, 277), from the bytes received, whoever
-received them: an API request, the immediate answer to a delivery, a file in the inbound folder.
+received them: an API request, the immediate answer to a delivery, a file in the inbound folder (which
+finds its tenant by the clearinghouse connection it is addressed to: ``route_acknowledgment``).
 
 A 999 rejection names the transaction set: every claim of that set is rejected with its findings (a 999
 acceptance is syntax only: the claim waits for the payer's 277CA). A 277CA accepts or rejects each claim;
@@ -17,10 +18,11 @@ from rcm_shared.errors import Invalid
 from rcm_shared.unit import Unit
 from rcm_shared.x12.errors import X12Error
 
-from claims.adapters.acknowledgments import read_acknowledgment
+from claims.adapters.acknowledgments import addressing, read_acknowledgment
 from claims.domain import state as st
 from claims.domain.claim import Change, StatusFinding
 from claims.repository import ClaimsRepository, SubmissionsRepository
+from claims.repository.practice import PracticeRepository
 from claims.use_cases.corrections import settle_acknowledged_requests
 from claims.use_cases.lifecycle import record
 
@@ -30,6 +32,54 @@ class AckResult:
     kind: str  # 999 | 277CA | 277
     claims_updated: list[str] = field(default_factory=list)
     unknown: list[str] = field(default_factory=list)  # control numbers or claim ids we do not know
+
+
+@dataclass(frozen=True)
+class Routing:
+    """The tenant an inbound file belongs to, or why it belongs to none (it is then applied to nobody)."""
+
+    tenant: str | None
+    problem: str | None = None
+
+
+async def route_acknowledgment(unit: Unit, data: bytes, default_tenant: str) -> Routing:
+    """The tenant whose clearinghouse connection an inbound file is addressed to: the answer comes from the
+    clearinghouse (ISA06/GS02 = a connection's receiver id) to the practice (ISA08/GS03 = its submitter id).
+    The interchange ids decide, the group ids when those match no connection. A file no connection claims
+    belongs to ``default_tenant`` while no tenant has any connection (a single-practice deployment keeps the
+    settings' ids); otherwise it belongs to nobody, nor does a file addressed to two practices. Invalid when
+    the bytes do not read."""
+    try:
+        addresses = addressing(data)
+    except X12Error as exc:
+        raise Invalid(str(exc), title="Invalid acknowledgment", x12=exc.as_dict()) from None
+    practices = PracticeRepository(unit.conn)
+    owners: dict[tuple[str, str], str | None] = {}
+    tenants: dict[str, None] = {}
+    for a in addresses:
+        for pair in dict.fromkeys([(a.receiver, a.sender), (a.group_receiver, a.group_sender)]):
+            if pair not in owners:
+                owners[pair] = await practices.tenant_of_connection(*pair)
+        owner = owners[(a.receiver, a.sender)] or owners[(a.group_receiver, a.group_sender)]
+        if owner is not None:
+            tenants.setdefault(owner)
+    if len(tenants) == 1:
+        (tenant,) = tenants
+        return Routing(tenant)
+    if len(tenants) > 1:
+        return Routing(None, "the file is addressed to more than one practice's connection: split it per practice")
+    if not await practices.any_connection():
+        return Routing(default_tenant)
+    ids = "; ".join(
+        f"to ISA08 {a.receiver!r} / GS03 {a.group_receiver!r} from ISA06 {a.sender!r} / GS02 {a.group_sender!r}"
+        for a in addresses
+    )
+    return Routing(
+        None,
+        f"no practice has a clearinghouse connection this file is addressed by ({ids}): a connection's submitter "
+        "id is what the file is sent to, its receiver id whom it is from. Register the connection in the "
+        "practice profile (PUT /v1/practice), then move the file back into the folder.",
+    )
 
 
 async def acknowledge(unit: Unit, data: bytes) -> AckResult:

@@ -25,10 +25,11 @@ from claims.domain.claim import (
 )
 from claims.domain.encounter import ClaimCreate
 from claims.domain.ncci import NcciTables
-from claims.domain.scrubber import Edit, ScrubContext, day_units, has_errors, scrub
+from claims.domain.scrubber import Edit, ScrubContext, Unresolved, day_units, has_errors, scrub
 from claims.repository import ClaimsRepository
 from claims.use_cases.charge_master import price_lines
-from claims.use_cases.lifecycle import record, transition
+from claims.use_cases.lifecycle import record, transition, what_was_billed
+from claims.use_cases.references import describe_lines, resolve_references
 
 
 async def units_billed(
@@ -56,6 +57,15 @@ async def units_billed(
         other = ClaimCreate.model_validate(row.document)
         add_units(out.setdefault(mue_party(other, row.patient_account), {}), day_units(other, tables))
     return out
+
+
+async def complete(unit: Unit, docs: Sequence[ClaimCreate]) -> tuple[list[ClaimCreate], list[list[Unresolved]]]:
+    """The documents as stored: references to the practice's master data resolved on the date of service
+    (with those that resolved to nothing, for the scrubber), lines without a charge priced and lines without a
+    description described from the charge master."""
+    resolved = await resolve_references(unit, docs)
+    priced = await describe_lines(unit, await price_lines(unit, [doc for doc, _problems in resolved]))
+    return priced, [problems for _doc, problems in resolved]
 
 
 async def scrub_document(
@@ -100,10 +110,10 @@ async def create_claims(
 ) -> list[dict[str, Any]]:
     """Charge entry for a batch: a handful of round trips whatever its size (duplicates, eligibility,
     claims, history, events), each claim scrubbed and stored in its entry state (ready or draft) with one
-    transition. Lines without a charge are priced from the charge master first (``price_lines``): the stored
-    document holds the priced charge. Returns the claim rows as inserted (every column but those a new claim
-    leaves empty: submission, adjudication, contractual amounts)."""
-    docs = await price_lines(unit, docs)
+    transition. The documents are completed first (``complete``): the stored document holds the references
+    resolved, the priced charges and the lines' descriptions. Returns the claim rows as inserted (every
+    column but those a new claim leaves empty: submission, adjudication, contractual amounts)."""
+    docs, unresolved = await complete(unit, docs)
     claims = ClaimsRepository(unit)
     keys = [duplicate_key(doc) for doc in docs]
     known = await claims.duplicates_for(keys, exclude=original.id if original is not None else None)
@@ -117,8 +127,9 @@ async def create_claims(
     now = datetime.now(UTC)
     rows: list[dict[str, Any]] = []
     changes: list[Change] = []
-    for doc, key, account in zip(docs, keys, accounts, strict=True):
+    for doc, key, account, problems in zip(docs, keys, accounts, unresolved, strict=True):
         claim_id = new_claim_id()
+        ctx.unresolved = problems
         ctx.duplicates = list(known.get(key, []))
         ctx.eligibility = coverage.get((doc.payer.payer_id, doc.subscriber.member_id))
         party = mue_party(doc, account)
@@ -146,7 +157,7 @@ async def create_claims(
         clean = not has_errors(edits)
         state, reason = (st.READY, st.ENTERED_CLEAN) if clean else (st.DRAFT, st.ENTERED)
         rows.append({**values, "state": state, "created_at": now, "updated_at": now})
-        changes.append(({**values, "state": state}, None, state, reason, {}))
+        changes.append(({**values, "state": state}, None, state, reason, what_was_billed(claim_id, doc)))
     await claims.insert_many(rows)
     await record(unit, changes)
     return rows
@@ -158,7 +169,7 @@ async def update_claim(unit: Unit, claim_id: str, doc: ClaimCreate, ctx: ScrubCo
     row = await claims.get(claim_id, lock=True)
     if row.state not in (st.DRAFT, st.READY, st.REJECTED):
         raise st.IllegalTransition(row.state, st.DRAFT)
-    (doc,) = await price_lines(unit, [doc])
+    (doc,), (ctx.unresolved,) = await complete(unit, [doc])
     (account,) = await patient_accounts(unit, [doc])
     edits = await scrub_document(unit, doc, ctx, exclude=claim_id, account=account)
     values = {**columns(doc), "edits": edits_json(edits), "patient_account": account}
@@ -166,5 +177,12 @@ async def update_claim(unit: Unit, claim_id: str, doc: ClaimCreate, ctx: ScrubCo
     if row.state == target:
         await claims.update(claim_id, values)
     else:
-        await transition(unit, row, target, reason="claim edited and scrubbed", values=values)
+        await transition(
+            unit,
+            row,
+            target,
+            reason="claim edited and scrubbed",
+            values=values,
+            event_extra=what_was_billed(claim_id, doc),
+        )
     return await claims.get(claim_id)

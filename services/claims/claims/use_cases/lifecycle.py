@@ -7,11 +7,12 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from rcm_shared.payloads.claims import ClaimStatusChangedV1
+from rcm_shared.payloads.claims import BilledLine, ClaimStatusChangedV1
 from rcm_shared.unit import Actor, Unit
 
 from claims.domain import state as st
-from claims.domain.claim import Change
+from claims.domain.claim import Change, cents, provider_name
+from claims.domain.encounter import ClaimCreate
 from claims.repository import ClaimsRepository
 
 
@@ -81,3 +82,27 @@ async def close_claim(unit: Unit, claim_id: str) -> Any:
     claims = ClaimsRepository(unit)
     await transition(unit, await claims.get(claim_id, lock=True), st.CLOSED, reason="closed")
     return await claims.get(claim_id)
+
+
+def billed_lines(claim_id: str, doc: ClaimCreate) -> list[BilledLine]:
+    """The claim's lines as its status events carry them (their control numbers are the 837's REF*6R)."""
+    return [
+        BilledLine(
+            line_number=n,
+            line_control_number=f"{claim_id}-{n}",
+            procedure_code=line.procedure_code or line.revenue_code or "",
+            modifiers=list(line.modifiers),
+            service_date=line.service_date,
+            units=str(line.units),
+            charge_cents=cents(line.amount),
+            description=line.description,
+        )
+        for n, line in enumerate(doc.lines, start=1)
+    ]
+
+
+def what_was_billed(claim_id: str, doc: ClaimCreate) -> dict[str, Any]:
+    """The members of a status event that describe the claim's services: its lines and its provider's name.
+    Sent when the claim is entered or edited (the denials service expects a payment from them at once) and
+    when it is submitted."""
+    return {"lines": billed_lines(claim_id, doc), "provider_name": provider_name(doc)}

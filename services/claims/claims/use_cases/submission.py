@@ -14,17 +14,16 @@ from typing import Any
 
 from rcm_shared.errors import Invalid, NotFound
 from rcm_shared.ids import new_id
-from rcm_shared.payloads.claims import BilledLine
 from rcm_shared.unit import Unit
 from rcm_shared.x12.writer import TransactionSet
 
-from claims.adapters.x12_out import batch_837, inquiry_276, interchange, to_837
+from claims.adapters.x12_out import Envelope, batch_837, inquiry_276, interchange, to_837
 from claims.config import ClaimsSettings
 from claims.domain import state as st
-from claims.domain.claim import cents
 from claims.domain.encounter import ClaimCreate
 from claims.repository import ClaimsRepository, SubmissionsRepository
-from claims.use_cases.lifecycle import record, transition
+from claims.use_cases.lifecycle import record, transition, what_was_billed
+from claims.use_cases.references import sender_envelope
 
 # The edit a claim carries when its 837 cannot be built (a void without the payer's claim number, ...).
 UNBUILDABLE = "SUB001"
@@ -121,8 +120,11 @@ async def prepare(
     groups: dict[tuple[str, str], list[Any]] = {}
     for row in rows:
         groups.setdefault((row.payer_id, row.kind), []).append(row)
+    if not groups:
+        return []
     prepared: list[Prepared] = []
     now = datetime.now(UTC)
+    envelope = await sender_envelope(unit, settings, now.date())  # the tenant's: a batch holds its claims only
     for (payer_id, kind), candidates in groups.items():
         docs: dict[str, ClaimCreate] = {}
         built: dict[str, Any] = {}
@@ -145,13 +147,13 @@ async def prepare(
         controls = await SubmissionsRepository(unit).interchange_numbers()
         reference = f"{controls[1]:09d}"
         try:
-            ts = batch_837([built[r.id] for r in members], settings, reference, now.date(), kind)
+            ts = batch_837([built[r.id] for r in members], envelope, reference, now.date(), kind)
         except (ValueError, TypeError):
             # some claim of the group cannot be written: find it (them) one by one, hold them, send the rest
             buildable = []
             for r in members:
                 try:
-                    batch_837([built[r.id]], settings, reference, now.date(), kind)
+                    batch_837([built[r.id]], envelope, reference, now.date(), kind)
                 except (ValueError, TypeError) as exc:
                     held.append(await hold(unit, r, str(exc)))
                     continue
@@ -159,9 +161,9 @@ async def prepare(
             members = buildable
             if not members:
                 continue  # the control numbers drawn are skipped: X12 asks for unique ones, not consecutive
-            ts = batch_837([built[r.id] for r in members], settings, reference, now.date(), kind)
+            ts = batch_837([built[r.id] for r in members], envelope, reference, now.date(), kind)
         sent = await _record_interchange(
-            unit, settings, ts, controls, payer_id, [r.id for r in members], kind, adapter_name, now
+            unit, envelope, ts, controls, payer_id, [r.id for r in members], kind, adapter_name, now
         )
         values = {"submission_id": sent.submission_id, "submitted_at": now}
         await claims.update_many([r.id for r in members], {**values, "state": st.SUBMITTED, "updated_at": now})
@@ -172,7 +174,7 @@ async def prepare(
                 st.READY,
                 st.SUBMITTED,
                 reason,
-                {"lines": billed_lines(r.id, docs[r.id])},
+                what_was_billed(r.id, docs[r.id]),
             )
             for r in members
         ]
@@ -183,7 +185,7 @@ async def prepare(
 
 async def _record_interchange(
     unit: Unit,
-    settings: ClaimsSettings,
+    envelope: Envelope,
     ts: TransactionSet,
     controls: tuple[int, int, int],
     payer_id: str,
@@ -193,7 +195,7 @@ async def _record_interchange(
     now: datetime,
 ) -> Prepared:
     """The interchange carrying ``ts`` under the control numbers drawn, recorded as a pending submission."""
-    text, transaction_control = interchange(ts, settings, controls)
+    text, transaction_control = interchange(ts, envelope, controls)
     submission_id = new_id()
     await SubmissionsRepository(unit).add(
         {
@@ -224,16 +226,17 @@ async def prepare_status_inquiry(unit: Unit, settings: ClaimsSettings, claim_id:
     trace_number = f"{claim_id}-{await submissions.next_control('TRN276')}"
     now = datetime.now(UTC)
     controls = await submissions.interchange_numbers()
+    envelope = await sender_envelope(unit, settings, now.date())
     ts = inquiry_276(
         doc,
-        settings,
+        envelope,
         claim_id=claim_id,
         trace_number=trace_number,
         payer_claim_control_number=row.payer_claim_control_number,
         reference=f"{controls[1]:09d}",
         created=now.date(),
     )
-    sent = await _record_interchange(unit, settings, ts, controls, doc.payer.payer_id, [claim_id], "S", "", now)
+    sent = await _record_interchange(unit, envelope, ts, controls, doc.payer.payer_id, [claim_id], "S", "", now)
     summary = f"status inquiry sent (trace {trace_number})"
     await ClaimsRepository(unit).add_status_records(
         [{"claim_id": claim_id, "source": "276", "summary": summary, "codes": [], "at": now}]
@@ -246,18 +249,3 @@ async def status_inquiry(unit: Unit, settings: ClaimsSettings, claim_id: str, *,
     prepared = await prepare_status_inquiry(unit, settings, claim_id)
     await hold_for_caller(unit, [prepared], hold_s)
     return prepared
-
-
-def billed_lines(claim_id: str, doc: ClaimCreate) -> list[BilledLine]:
-    return [
-        BilledLine(
-            line_number=n,
-            line_control_number=f"{claim_id}-{n}",
-            procedure_code=line.procedure_code or line.revenue_code or "",
-            modifiers=list(line.modifiers),
-            service_date=line.service_date,
-            units=str(line.units),
-            charge_cents=cents(line.amount),
-        )
-        for n, line in enumerate(doc.lines, start=1)
-    ]

@@ -121,6 +121,9 @@ class Claim:
     rendering_provider: Provider | None = None
     referring_provider: Provider | None = None
     attending_provider: Provider | None = None  # institutional
+    # where the services were rendered, when not at the billing provider's address: 837P 2310C, 837I 2310E
+    # (NM1*77 with the location's NPI when it has one; its street address is required)
+    service_facility: Provider | None = None
     prior_authorization: str | None = None  # REF*G1
     referral_number: str | None = None  # REF*9F
     payer_claim_control_number: str | None = None  # REF*F8, for frequency 7/8

@@ -90,6 +90,7 @@ def _target(ctx: _Ctx) -> Provider | Person | Payer | None:
             "82": ctx.claim.rendering_provider,
             "DN": ctx.claim.referring_provider,
             "71": ctx.claim.attending_provider,
+            "77": ctx.claim.service_facility,
         }.get(t)
     return None
 
@@ -153,9 +154,11 @@ def _apply(ctx: _Ctx, th: TransactionHeader, seg: Segment) -> None:
             patient = _person(seg)
             patient.member_id = None
             ctx.patient = patient
-        elif c is not None and q in ("82", "DN", "71"):
+        elif c is not None and q in ("82", "DN", "71", "77"):
             p = _provider(seg)
-            if q == "82":
+            if q == "77":
+                c.service_facility = p
+            elif q == "82":
                 c.rendering_provider = p
             elif q == "DN":
                 c.referring_provider = p

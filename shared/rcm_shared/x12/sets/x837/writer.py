@@ -174,6 +174,17 @@ def _group(claims: Iterable[Claim]) -> list[list[list[Claim]]]:
     return out
 
 
+def _service_facility(ts: TransactionSet, c: Claim) -> None:
+    """2310C (837P) / 2310E (837I): an organization (NM102 2) with its NPI when it has one, and its street
+    address, which both guides require."""
+    facility = c.service_facility
+    assert facility is not None
+    if facility.address is None:
+        raise ValueError(f"claim {c.claim_id}: the service facility {facility.last_or_org} needs an address")
+    ts.add("NM1", "77", "2", facility.last_or_org, None, None, None, None, "XX" if facility.npi else None, facility.npi)
+    _address(ts, facility.address)
+
+
 def _claim(ts: TransactionSet, c: Claim) -> None:
     if not c.lines:
         raise ValueError(f"claim {c.claim_id} has no service lines")
@@ -237,7 +248,9 @@ def _claim(ts: TransactionSet, c: Claim) -> None:
         _provider_nm1(ts, "71", c.attending_provider)
         if c.attending_provider.taxonomy:
             ts.add("PRV", "AT", "PXC", c.attending_provider.taxonomy)
-    if c.referring_provider is not None:
+    # The 2310 loops in the guides' order: 837P referring (A), rendering (B), service facility (C); 837I
+    # attending (A), rendering (D), service facility (E), referring (F).
+    if c.kind == "P" and c.referring_provider is not None:
         _provider_nm1(ts, "DN", c.referring_provider)
     if c.kind == "P" and c.rendering_provider is not None:
         _provider_nm1(ts, "82", c.rendering_provider)
@@ -245,6 +258,10 @@ def _claim(ts: TransactionSet, c: Claim) -> None:
             ts.add("PRV", "PE", "PXC", c.rendering_provider.taxonomy)
     if c.kind == "I" and c.rendering_provider is not None:
         _provider_nm1(ts, "82", c.rendering_provider)
+    if c.service_facility is not None:
+        _service_facility(ts, c)
+    if c.kind == "I" and c.referring_provider is not None:
+        _provider_nm1(ts, "DN", c.referring_provider)
     for op in c.other_payers:
         ts.add(
             "SBR",

@@ -52,6 +52,7 @@ async def test_references_are_resolved_on_the_date_of_service_and_stored(client:
         "is_person": True,
         "taxonomy": "207R00000X",
         "tax_id": None,
+        "tax_id_type": "EIN",
         "address": None,
     }
     assert doc["service_facility"]["name"] == "Valley North Clinic" and doc["facility_code"] == "22"

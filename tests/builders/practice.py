@@ -19,7 +19,7 @@ def practice_changed(
     postal_code: str = "62701",
     phone: str = "(217) 555-0100",
     pay_online: str | None = "https://pay.valleyclinic.example",
-    pay_by_mail: str | None = "Valley Family Clinic, PO Box 100, Springfield, IL 62701",
+    pay_by_mail: str | None = "",  # "": the practice's PO Box 100 in its city
     connections: tuple[tuple[str, str], ...] = (),  # (submitter_id, receiver_id) of each
 ) -> PracticeChangedV1:
     return PracticeChangedV1(
@@ -31,7 +31,7 @@ def practice_changed(
         statement_address=PracticeAddress(line1=line1, city=city, state=state, postal_code=postal_code),
         statement_phone=phone,
         pay_online=pay_online,
-        pay_by_mail=pay_by_mail,
+        pay_by_mail=f"{name}, PO Box 100, {city}, {state} {postal_code}" if pay_by_mail == "" else pay_by_mail,
         billing_provider=PracticeProvider(npi="1234567893", name=name.upper()),
         connections=[
             ClearinghouseConnection(name=f"ch{i}", submitter_id=s, receiver_id=r)

@@ -309,3 +309,27 @@ async def test_two_tenants_statements_carry_each_its_own_header(stack: tuple[Any
     assert "Valley Family Clinic" in texts["valley"] and "(217) 555-0100" in texts["valley"]
     assert "Hill Pediatrics" in texts["hill"] and "Peoria" in texts["hill"] and "(309) 555-0199" in texts["hill"]
     assert "Hill Pediatrics" not in texts["valley"] and "Valley Family Clinic" not in texts["hill"]
+
+
+async def test_a_name_the_pdf_fonts_cannot_print_is_printed_approximately_rather_than_failing_the_run(
+    stack: tuple[Any, Any],
+) -> None:
+    import pypdfium2 as pdfium
+    from remittance.adapters.statement_pdf import ADDRESS_BLOCK
+    from remittance.api.deps import address_book
+
+    client, engine = stack
+    await billed(engine, "PCN0001", "A2", description="Khám bệnh (office visit)", provider_name="Trần Thị Mai MD")
+    await billed(engine, "PCN0002", "A2", code="99212", charge_cents=9000)
+    book = FakeAddressBook({"A2": MailingAddress("NGUYỄN VĂN AN", ("12 Elm St", "Springfield, IL 62704"))})
+    client.app.dependency_overrides[address_book] = lambda: book
+    assert (await client.post("/v1/remittances", content=standard_file(), headers=X12)).status_code == 201
+    run = await client.post("/v1/statements/runs", json={}, headers=T)
+    assert run.status_code == 201, run.text
+    (issued,) = run.json()["statements"]
+    doc = (await client.get(f"/v1/statements/{issued['id']}", headers=T)).json()
+    assert doc["mailing"]["recipient"] == "NGUYỄN VĂN AN"  # the document keeps the name as claims has it
+    document = pdfium.PdfDocument((await client.get(f"/v1/statements/{issued['id']}/pdf", headers=T)).content)
+    assert in_block(document[0], ADDRESS_BLOCK) == "NGUY?N V?N AN | 12 Elm St | Springfield, IL 62704"
+    assert "Khám b?nh (office visit) (99213)" in document[0].get_textpage().get_text_range()
+    document.close()

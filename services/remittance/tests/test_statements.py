@@ -9,7 +9,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from builders import T
-from builders.practice import practice_changed
+from builders.practice_events import practice_changed
 from builders.x835 import claim, header, interchange, line, standard_file
 from remittance.domain.mailing import Mailing, MailingAddress
 from remittance.models import claim_payment, patient_ledger

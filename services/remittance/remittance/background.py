@@ -2,7 +2,9 @@
 
 The worker looks at the folder when a file lands in it (change events, ``rcm_shared.folders``) and every
 ``inbound_poll_seconds`` in any case, and takes a file once unchanged for ``inbound_settle_seconds``, for
-the default organization.
+the organization whose clearinghouse connection its interchanges were sent on (``use_cases.routing``; the
+default organization while no connection is known). A file that belongs to no organization, or to several,
+moves to ``quarantine/`` with the reason beside it and a review item in the default organization's list.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from remittance.adapters.inbound import Seen, listing, move
 from remittance.config import get_settings
 from remittance.models import bus
 from remittance.use_cases.ingestion import ingest_835
+from remittance.use_cases.routing import quarantine, route_file
 
 log = logging.getLogger(__name__)
 
@@ -35,7 +38,8 @@ async def scan_once(
     settle: float = 0.0,
 ) -> int:
     """Ingests the files that have settled: unchanged since an earlier look at least ``settle`` s ago (with
-    ``settle`` 0, since the previous look). The others wait in ``seen``."""
+    ``settle`` 0, since the previous look), each under the tenant it is routed to (``tenant``: the default
+    one). The others wait in ``seen``."""
     done = 0
     files = await asyncio.to_thread(listing, folder)
     now = time.monotonic()
@@ -48,7 +52,14 @@ async def scan_once(
         try:
             # an 835 carries no trace context: each file starts a trace of its postings and their events
             with root_span("ingest 835 file", **{"rcm.file": path.name}):
-                results = await ingest_835(units, path, tenant=tenant, batch_size=batch_size)
+                decided = await route_file(units, path, tenant)
+                if decided.tenant is None:
+                    target = folder / "quarantine"
+                    await quarantine(units, tenant, path.name, decided, f"{target.name}/{path.name}")
+                    move(path, target, error=decided.detail)
+                    log.warning("inbound file quarantined", extra={"file": path.name, "cause": decided.cause})
+                    continue
+                results = await ingest_835(units, path, tenant=decided.tenant, batch_size=batch_size)
         except X12Error as exc:
             move(path, folder / "failed", error=str(exc))
             log.warning("inbound file refused", extra={"file": path.name, "error": exc})
@@ -58,6 +69,7 @@ async def scan_once(
             "inbound file taken",
             extra={
                 "file": path.name,
+                "tenant_id": decided.tenant,
                 "statuses": [r.status for r in results],
                 "remittance_ids": [r.remittance_id for r in results],
                 "superseded_ids": [r.supersedes for r in results if r.supersedes],

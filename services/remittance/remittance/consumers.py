@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 from rcm_shared.bus.consumer import HandlerRegistry
 from rcm_shared.events import Envelope
-from rcm_shared.payloads.claims import ClaimStatusChangedV1
+from rcm_shared.payloads.claims import ClaimStatusChangedV1, PracticeChangedV1
 from rcm_shared.payloads.denials import DenialMoveUndoneV1, DenialResolvedV1
 from rcm_shared.unit import Units
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -15,6 +15,7 @@ from remittance.config import get_settings
 from remittance.models import bus
 from remittance.use_cases.billed_claims import on_claim_status_changes
 from remittance.use_cases.denial_postings import on_denial_move_undone, on_denial_resolved
+from remittance.use_cases.practice import on_practice_changed
 
 registry = HandlerRegistry()
 
@@ -40,3 +41,9 @@ async def denial_resolved(session: AsyncSession, envelope: Envelope) -> None:
 async def denial_move_undone(session: AsyncSession, envelope: Envelope) -> None:
     """The payer's later word took a denial's move back (denials decides it): the move's postings are undone."""
     await on_denial_move_undone(await _units().for_event(session, envelope), envelope.payload_as(DenialMoveUndoneV1))
+
+
+@registry.on(PracticeChangedV1.event_type, PracticeChangedV1.schema_version)
+async def practice_changed(session: AsyncSession, envelope: Envelope) -> None:
+    """A tenant's practice profile: statements print its header, inbound 835s are routed by its connections."""
+    await on_practice_changed(await _units().for_event(session, envelope), envelope.payload_as(PracticeChangedV1))

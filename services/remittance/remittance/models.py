@@ -192,6 +192,7 @@ billed_claim = Table(
     Column("next_payer_id", String(80), nullable=True),
     Column("original_claim_id", String(64), nullable=True),
     Column("service_from", Date, nullable=True),
+    Column("provider_name", Text, nullable=True),  # the rendering (else billing) provider, as statements print it
     UniqueConstraint("tenant_id", "claim_id"),
     Index("ix_billed_claim_tenant_account", "tenant_id", "patient_account"),  # an account's claims
 )
@@ -206,6 +207,7 @@ billed_line = Table(
     Column("service_date", Date, nullable=True),
     Column("units", String(20), nullable=True),
     Column("charge_cents", BigInteger, nullable=False),
+    Column("description", Text, nullable=True),  # the practice's words for the service (its charge master)
     Index("ix_billed_line_claim", "billed_claim_id"),
 )
 
@@ -215,7 +217,8 @@ review_item = Table(
     Column("id", BigId, primary_key=True, autoincrement=True),
     Column("tenant_id", String(64), nullable=False),
     Column("remittance_id", String(36), nullable=True),
-    # unbalanced | unmatched_claim | unmatched_line | unpaired_reversal | unposted_patient_transfer
+    # unbalanced | unmatched_claim | unmatched_line | unpaired_reversal | unposted_patient_transfer |
+    # quarantined_file (an inbound 835 no organization's connection claims: the default tenant's to look at)
     Column("kind", String(32), nullable=False),
     Column("claim_id", String(64), nullable=True),
     Column("detail", Text, nullable=False),
@@ -341,4 +344,35 @@ statement_run = Table(
     Column("statements", Integer, nullable=False),
     Column("amount_due_cents", BigInteger, nullable=False),
     Column("created_at", UtcDateTime(), nullable=False),
+)
+
+
+# -- each tenant's practice, as claims announces it (``claims.practice.changed``): the latest version only --
+practice_profile = Table(
+    "practice_profile",
+    metadata,
+    Column("tenant_id", String(64), primary_key=True),
+    Column("version", Integer, nullable=False),
+    Column("effective_from", Date, nullable=False),
+    Column("legal_name", Text, nullable=False),
+    Column("statement_name", Text, nullable=False),
+    Column("statement_address", JSON, nullable=False),  # line1, line2, city, state, postal_code
+    Column("statement_phone", Text, nullable=False),
+    Column("pay_online", Text, nullable=True),
+    Column("pay_by_mail", Text, nullable=True),
+    Column("updated_at", UtcDateTime(), nullable=False),
+)
+
+# The tenant's clearinghouse connections: an inbound interchange sent to ``submitter_id`` (ISA08) by
+# ``receiver_id`` (ISA06) is the tenant's. Replaced as a whole with each newer profile version.
+practice_connection = Table(
+    "practice_connection",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("tenant_id", String(64), nullable=False),
+    Column("name", String(80), nullable=False),
+    Column("submitter_id", String(80), nullable=False),
+    Column("receiver_id", String(80), nullable=False),
+    Index("ix_practice_connection_ids", "submitter_id", "receiver_id"),
+    Index("ix_practice_connection_tenant", "tenant_id"),
 )

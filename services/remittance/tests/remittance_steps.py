@@ -8,7 +8,9 @@ from pathlib import Path
 from typing import Any
 
 from builders import T
-from rcm_shared.payloads.claims import BilledLine, ClaimStatusChangedV1
+from rcm_shared.db import session_factory
+from rcm_shared.events import Envelope
+from rcm_shared.payloads.claims import BilledLine, ClaimStatusChangedV1, PracticeChangedV1
 from remittance.models import ledger_entry
 from remittance.use_cases import service_units
 from remittance.use_cases.billed_claims import on_claim_status_changed
@@ -19,7 +21,9 @@ X12 = {"content-type": "application/edi-x12", **T}
 TENANT = "org-1"
 
 
-async def billed(engine: Any, claim_id: str, account: str, state: str = "submitted", **kw: Any) -> None:
+async def billed(
+    engine: Any, claim_id: str, account: str, state: str = "submitted", tenant: str = TENANT, **kw: Any
+) -> None:
     event = ClaimStatusChangedV1(
         claim_id=claim_id,
         old_state=None,
@@ -36,12 +40,13 @@ async def billed(engine: Any, claim_id: str, account: str, state: str = "submitt
                 service_date=date(2026, 10, 1),
                 units="1",
                 charge_cents=12500,
+                description=kw.pop("description", None),
             )
         ],
         **kw,
     )
     async with engine.begin() as conn:
-        await on_claim_status_changed(conn, "org-1", event)
+        await on_claim_status_changed(conn, tenant, event)
 
 
 async def account(client: Any, account_id: str) -> dict[str, Any]:
@@ -77,3 +82,14 @@ async def ledger_totals(engine: Any, claim_id: str) -> dict[str, int]:
     for e in await rows(engine, ledger_entry, ledger_entry.c.claim_id == claim_id):
         totals[e.entry_type] = totals.get(e.entry_type, 0) + e.amount_cents
     return totals
+
+
+async def announce(engine: Any, event: PracticeChangedV1, tenant: str | None = None) -> None:
+    """A practice profile as the worker's consumer hands it over: through the registry, in one transaction."""
+    from remittance.consumers import registry
+
+    handler = registry.get(PracticeChangedV1.event_type, PracticeChangedV1.schema_version)
+    assert handler is not None, "remittance does not read practice.changed"
+    envelope = Envelope.wrap(event, source="/claims", tenant_id=tenant or event.tenant_id)
+    async with session_factory(engine)() as session, session.begin():
+        await handler(session, envelope)

@@ -396,6 +396,7 @@ async def test_list_filters_name_their_values_and_refuse_unknown_ones(client: An
         "unmatched_line",
         "unpaired_reversal",
         "unposted_patient_transfer",
+        "quarantined_file",
     }
 
 

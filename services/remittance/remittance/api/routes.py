@@ -43,6 +43,7 @@ from remittance.config import RemittanceSettings
 from remittance.domain.posting import PATIENT_TYPES
 from remittance.use_cases import deposits, queries, review
 from remittance.use_cases.ingestion import ingest_835
+from remittance.use_cases.routing import refuse_foreign
 
 router = APIRouter(prefix="/v1", tags=["remittance"])
 X12_TYPES = ("text/plain", "application/edi-x12", "application/octet-stream", "application/x12")
@@ -102,12 +103,16 @@ async def _spool(request: Request, settings: RemittanceSettings) -> tuple[Path, 
     response_model=IngestResponse,
     status_code=201,
     summary="Ingest an 835 (raw X12 body or multipart 'file'); a file already received is not posted twice",
-    responses={200: {"description": "every transaction set was already received (duplicates)"}},
+    responses={
+        200: {"description": "every transaction set was already received (duplicates)"},
+        409: {"description": "the 835's ISA/GS ids belong to another organization's clearinghouse connection"},
+    },
 )
 async def post_remittance(request: Request, tenant: TenantDep, actor: ActorDep, units: UnitsDep) -> Any:
     settings = settings_of(request)
     path, digest = await _spool(request, settings)
     try:
+        await refuse_foreign(units, path, tenant)
         results = await ingest_835(
             units, path, tenant=tenant, actor=actor, batch_size=settings.batch_size, sha256=digest
         )

@@ -64,6 +64,7 @@ async def on_claim_status_changes(
                 "state": event.new_state,
                 "updated_at": now,
                 "service_from": min(dates) if dates else None,
+                "provider_name": event.provider_name,
                 **patient,
             }
         else:
@@ -74,6 +75,8 @@ async def on_claim_status_changes(
                 row.update(patient)
             if dates:
                 row["service_from"] = min(dates)
+            if event.provider_name:  # an event that names no provider keeps the one named before
+                row["provider_name"] = event.provider_name
         if event.lines:
             lines[key] = event.lines
     fresh = [row for key, row in rows.items() if key not in stored]
@@ -123,6 +126,7 @@ async def _store_billed_lines(batch: BilledBatch, lines: dict[tuple[str, str], t
                 "service_date": line.service_date,
                 "units": line.units,
                 "charge_cents": line.charge_cents,
+                "description": line.description,
             }
             row_id = stored.get((billed_claim_id, line.line_control_number))
             if row_id in gone:  # the same line billed again (not twice in one submission)

@@ -203,3 +203,26 @@ def test_a_service_facility_without_an_address_is_refused() -> None:
     claim = replace(professional_claims()[0], service_facility=Provider("ANNEX", npi="1992999999"))
     with pytest.raises(ValueError, match="the service facility ANNEX needs an address"):
         interchange([claim], "P")
+
+
+def test_a_person_billing_under_an_ssn_sends_ref_sy_and_passes_pyx12(tmp_path: Path) -> None:
+    claims = [
+        replace(
+            c,
+            billing_provider=replace(
+                c.billing_provider,
+                last_or_org="LOPEZ",
+                first="MARIA",
+                is_person=True,
+                tax_id="123456789",
+                tax_id_qualifier="SY",
+            ),
+        )
+        for c in professional_claims()
+    ]
+    text = interchange(claims, "P")
+    assert "~REF*SY*123456789~" in text and "REF*EI" not in text
+    verdict = pyx12(text, tmp_path)
+    assert verdict.endswith(": OK"), verdict[-1500:]
+    back = read_837(text.encode())
+    assert {(c.billing_provider.tax_id, c.billing_provider.tax_id_qualifier) for c in back} == {("123456789", "SY")}

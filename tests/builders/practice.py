@@ -10,8 +10,6 @@ import copy
 from datetime import date
 from typing import Any
 
-from rcm_shared.payloads.claims import ClearinghouseConnection, PracticeAddress, PracticeChangedV1, PracticeProvider
-
 from builders.encounters import TODAY
 
 BAD_NPI = "1234567890"
@@ -113,35 +111,3 @@ def enrollment_body(since: date | None = None, /, **changes: Any) -> dict[str, A
 def connection(name: str, submitter_id: str, receiver_id: str = "CLEARINGHOUSE") -> dict[str, Any]:
     """A connection for ``profile_body(connections=[...])``."""
     return {**PROFILE["connections"][0], "name": name, "submitter_id": submitter_id, "receiver_id": receiver_id}
-
-
-def practice_changed(
-    tenant: str,
-    version: int = 1,
-    *,
-    name: str = "Valley Family Clinic",
-    line1: str = "100 Main St",
-    city: str = "Springfield",
-    state: str = "IL",
-    postal_code: str = "62701",
-    phone: str = "(217) 555-0100",
-    pay_online: str | None = "https://pay.valleyclinic.example",
-    pay_by_mail: str | None = "Valley Family Clinic, PO Box 100, Springfield, IL 62701",
-    connections: tuple[tuple[str, str], ...] = (),  # (submitter_id, receiver_id) of each
-) -> PracticeChangedV1:
-    return PracticeChangedV1(
-        tenant_id=tenant,
-        version=version,
-        effective_from=date(2026, 1, 1),  # when the profile took effect: any date, compared with nothing
-        legal_name=f"{name} LLC",
-        statement_name=name,
-        statement_address=PracticeAddress(line1=line1, city=city, state=state, postal_code=postal_code),
-        statement_phone=phone,
-        pay_online=pay_online,
-        pay_by_mail=pay_by_mail,
-        billing_provider=PracticeProvider(npi="1234567893", name=name.upper()),
-        connections=[
-            ClearinghouseConnection(name=f"ch{i}", submitter_id=s, receiver_id=r)
-            for i, (s, r) in enumerate(connections, 1)
-        ],
-    )

@@ -52,6 +52,7 @@ async def test_references_are_resolved_on_the_date_of_service_and_stored(client:
         "is_person": True,
         "taxonomy": "207R00000X",
         "tax_id": None,
+        "tax_id_type": "EIN",
         "address": None,
     }
     assert doc["service_facility"]["name"] == "Valley North Clinic" and doc["facility_code"] == "22"
@@ -126,3 +127,40 @@ async def test_another_tenants_master_data_is_never_used(client: Any) -> None:
     claim = await create(client, **REFERENCED)
     assert claim["state"] == "draft"
     assert sorted(e["rule"] for e in claim["edits"] if e["rule"].startswith("PM")) == ["PM001", "PM003", "PM004"]
+
+
+async def test_a_practice_entered_through_its_routes_bills_sends_and_hears_back_as_itself(
+    client: Any, tmp_path: Path
+) -> None:
+    """The whole way for a second organization: its master data through the practice routes, a claim that
+    references it, the 837 under its connection, and the 277CA addressed to that connection applied to it."""
+    from builders.acks import ack_277ca
+    from builders.practice import facility_body, profile_body, provider_body
+    from claims.background import read_ack_folder
+    from rcm_shared.x12.reader import X12Reader
+
+    org = {"X-Tenant-ID": "org-2"}
+    since = on(DOS) - timedelta(days=30)
+    for path, body in (
+        ("/v1/practice", profile_body(since)),
+        ("/v1/providers", provider_body(since)),
+        ("/v1/facilities", facility_body(since)),
+    ):
+        r = await client.request("PUT" if path == "/v1/practice" else "POST", path, json=body, headers=org)
+        assert r.status_code in (200, 201), r.text
+    changes = {**REFERENCED, "billing_provider_npi": ORG_NPI}
+    r = await client.post("/v1/claims", json=encounter(**changes), headers=org)
+    claim = r.json()
+    assert claim["state"] == "ready", claim["edits"]
+    assert (await client.post(f"/v1/claims/{claim['id']}/submit", headers=org)).status_code == 200
+    x12 = (await client.get(f"/v1/claims/{claim['id']}/x12", headers=org)).text
+    assert pyx12(x12, tmp_path).endswith(": OK")
+    interchange = next(h for h, _s in X12Reader(x12.encode())).interchange
+    assert (interchange.sender_id, interchange.receiver_id) == ("VALLEY01", "CLEARINGHOUSE")
+    assert "NM1*77*2*VALLEY NORTH CLINIC*****XX*1245319599" in segments(x12)
+    folder = tmp_path / "acks"
+    folder.mkdir()
+    answer = ack_277ca(claim["id"], True).replace("RCMCLINIC      ", "VALLEY01       ", 1)  # ISA08
+    (folder / "answer.277").write_text(answer.replace("*CLEARINGHOUSE*RCMCLINIC*", "*CLEARINGHOUSE*VALLEY01*", 1))
+    assert await read_ack_folder(client.app.state.engine, folder) == 1
+    assert (await client.get(f"/v1/claims/{claim['id']}", headers=org)).json()["state"] == "accepted"

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import os
 from functools import lru_cache
 from pathlib import Path
 from typing import ClassVar
@@ -27,15 +28,28 @@ class RemittanceSettings(BaseServiceSettings):
     # payment's patient share is due (from the next statement run); the claims follow-up's payment_days
     # (30 by default) lists the claim from the same day.
     crossover_wait_days: int = 30
-    # patient statements: the practice's header and how patients pay
+    # Patient statements print each tenant's own header, from the practice profile claims announces
+    # (claims.practice.changed). These stand in only for a tenant whose profile has not come yet (a
+    # single-practice deployment that never set one up): its name, address (street, city, ST ZIP on one
+    # line), phone, where to pay online, and where checks are mailed (on one line, as an address).
     practice_name: str = "Valley Family Clinic"
     practice_address: str = "100 Main St, Springfield, IL 62701"
     practice_phone: str = "(800) 555-0100"
-    pay_online: str = "Pay online at https://pay.example.org with your account number."
-    pay_by_mail: str = "Mail a check payable to Valley Family Clinic, PO Box 100, Springfield, IL 62701."
+    pay_online: str = "https://pay.example.org"
+    pay_by_mail: str = "Valley Family Clinic, PO Box 100, Springfield, IL 62701"
+    # The claims API, asked for each statement's mailing address on behalf of the caller who runs the
+    # statements (claims owns the patients' addresses). Unset: the local stack's (port 8002, moved by
+    # RCM_PORT_OFFSET as `make run` moves it); empty: none is asked, and statements are not mailable.
+    claims_url: str | None = None
+    claims_timeout_s: float = 5.0
 
     def inbound_path(self) -> Path:
         return Path(self.inbound_dir) if self.inbound_dir else project_var_dir() / "inbound" / "835"
+
+    def claims_api_url(self) -> str:
+        if self.claims_url is not None:
+            return self.claims_url
+        return f"http://127.0.0.1:{8002 + int(os.environ.get('RCM_PORT_OFFSET') or 0)}"
 
     def spool_path(self) -> Path:
         return Path(self.spool_dir) if self.spool_dir else project_var_dir() / "spool" / "remittance"

@@ -1,5 +1,6 @@
 """The remittance app and its database, fresh per test (SQLite and PostgreSQL): ``client`` (the API, uploads
-capped at 1 MB), ``stack`` (the API and an engine on its database) and ``engine`` (the database alone)."""
+capped at 1 MB), ``stack`` (the API and an engine on its database) and ``engine`` (the database alone). The
+apps ask no claims API for mailing addresses (a test that needs them plugs in its own address book)."""
 
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ async def client(
     monkeypatch.setenv("REMITTANCE_DATABASE_URL", db.url)
     monkeypatch.setenv("REMITTANCE_DB_SCHEMA", db.schema)
     monkeypatch.setenv("REMITTANCE_SPOOL_DIR", str(tmp_path / "spool"))
+    monkeypatch.setenv("REMITTANCE_CLAIMS_URL", "")
     monkeypatch.setenv("REMITTANCE_MAX_UPLOAD_MB", "1")
     from remittance.config import get_settings
     from remittance.main import create_app
@@ -39,6 +41,7 @@ async def stack(
     monkeypatch.setenv("REMITTANCE_DATABASE_URL", db.url)
     monkeypatch.setenv("REMITTANCE_DB_SCHEMA", db.schema)
     monkeypatch.setenv("REMITTANCE_SPOOL_DIR", str(tmp_path / "spool"))
+    monkeypatch.setenv("REMITTANCE_CLAIMS_URL", "")
     from remittance.config import get_settings
     from remittance.main import create_app
 

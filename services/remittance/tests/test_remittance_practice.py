@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from builders.practice import practice_changed
+from builders.practice_events import practice_changed
 from rcm_shared.errors import Invalid
 from remittance.domain.practice import Practice
 from remittance.models import practice_connection, practice_profile

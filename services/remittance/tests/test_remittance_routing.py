@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 from builders import T
-from builders.practice import practice_changed
+from builders.practice_events import practice_changed
 from builders.x835 import header, paid_claim, standard_file
 from builders.x835_routes import sent
 from remittance.adapters.inbound import Seen

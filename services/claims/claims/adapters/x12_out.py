@@ -29,6 +29,7 @@ def _provider(p: ProviderIn | None) -> x837.Provider | None:
         is_person=p.is_person,
         taxonomy=p.taxonomy,
         tax_id=p.tax_id,
+        tax_id_qualifier="SY" if p.tax_id_type == "SSN" else "EI",
         address=_address(p.address),
     )
 

@@ -34,6 +34,7 @@ class ProviderIn(Model):
     is_person: bool = False
     taxonomy: str | None = None
     tax_id: str | None = None
+    tax_id_type: Literal["EIN", "SSN"] = Field(default="EIN", description="what tax_id is: REF*EI or REF*SY")
     address: AddressIn | None = None
 
 

@@ -62,7 +62,13 @@ def _address(a: pm.Address) -> dict[str, Any]:
 
 def _billing(p: pm.BillingProvider) -> dict[str, Any]:
     values = {"npi": p.npi, "name": p.name, "first_name": p.first_name, "is_person": p.is_person}
-    return {**values, "taxonomy": p.taxonomy, "tax_id": p.tax_id, "address": _address(p.address)}
+    return {
+        **values,
+        "taxonomy": p.taxonomy,
+        "tax_id": p.tax_id,
+        "tax_id_type": p.tax_id_type,
+        "address": _address(p.address),
+    }
 
 
 def _person(p: pm.Provider) -> dict[str, Any]:

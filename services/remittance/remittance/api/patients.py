@@ -10,9 +10,11 @@ from fastapi.responses import JSONResponse, Response
 from rcm_shared.unit import Actor, Units
 from rcm_shared.web import ActorDep, ProblemError, TenantDep, UnitsDep
 
+from remittance.api.deps import AddressBookDep
 from remittance.api.routes import settings_of
 from remittance.api.schemas import (
     ClaimBalance,
+    NotMailable,
     PatientAccountRead,
     StatementRunCreate,
     StatementRunRead,
@@ -21,7 +23,8 @@ from remittance.api.schemas import (
     TenderRead,
 )
 from remittance.config import RemittanceSettings
-from remittance.domain.patients import Practice, Tender
+from remittance.domain.patients import Tender
+from remittance.domain.practice import Practice, split_address
 from remittance.use_cases import patient_ledger, payments, statements
 
 router = APIRouter(prefix="/v1", tags=["remittance"])
@@ -35,12 +38,14 @@ def _idempotency_key(request: Request) -> str:
 
 
 def _practice(settings: RemittanceSettings) -> Practice:
+    """The header of a tenant whose practice profile has not come from claims yet."""
     return Practice(
         settings.practice_name,
-        settings.practice_address,
+        split_address(settings.practice_address),
         settings.practice_phone,
-        settings.pay_online,
-        settings.pay_by_mail,
+        settings.pay_online or None,
+        settings.pay_by_mail or None,
+        from_profile=False,
     )
 
 
@@ -120,20 +125,39 @@ async def patient_account_balance(account_id: str, tenant: TenantDep, units: Uni
         "`as_of` is the statement date (default: today, UTC). A statement as of a date counts only what was "
         "posted by the end of that day (UTC): the patient's charges and payments, the payers' payments and "
         "adjustments. A run as of an earlier date shows each account as it stood then; an account that owed "
-        "nothing by then gets no statement, and nothing posted later is aged or billed in it."
+        "nothing by then gets no statement, and nothing posted later is aged or billed in it. Each statement "
+        "carries the organization's own header (its practice profile) and is addressed to the patient's "
+        "mailing address, asked of the claims API with the caller's token (scope `claims:read`); a statement "
+        "whose address is unknown is produced all the same and listed in `not_mailable`."
     ),
 )
 async def post_statement_run(
-    request: Request, tenant: TenantDep, actor: ActorDep, units: UnitsDep, body: StatementRunCreate | None = None
+    request: Request,
+    tenant: TenantDep,
+    actor: ActorDep,
+    units: UnitsDep,
+    addresses: AddressBookDep,
+    body: StatementRunCreate | None = None,
 ) -> StatementRunRead:
     body = body or StatementRunCreate()
     settings = settings_of(request)
     as_of = body.as_of or datetime.now(UTC).date()
-    async with units.write(tenant, actor) as unit:
-        run = await statements.run_statements(
-            unit, as_of, _practice(settings), body.cycle_day, crossover_wait_days=settings.crossover_wait_days
-        )
-    return StatementRunRead(run_id=run.run_id, as_of=as_of, statements=[StatementSummary(**i) for i in run.issued])
+    run = await statements.produce_statements(
+        units,
+        tenant,
+        actor,
+        as_of,
+        _practice(settings),
+        addresses,
+        body.cycle_day,
+        crossover_wait_days=settings.crossover_wait_days,
+    )
+    return StatementRunRead(
+        run_id=run.run_id,
+        as_of=as_of,
+        statements=[StatementSummary(**i) for i in run.issued],
+        not_mailable=[NotMailable(**n) for n in run.not_mailable],
+    )
 
 
 @router.get("/statements", response_model=list[StatementSummary])

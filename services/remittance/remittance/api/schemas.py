@@ -269,7 +269,16 @@ class StatementSummary(BaseModel):
     amount_due_cents: int
 
 
+class NotMailable(BaseModel):
+    statement_id: str
+    account_id: str
+    reason: str | None = Field(description="why no mailing address is known (the statement is produced all the same)")
+
+
 class StatementRunRead(BaseModel):
     run_id: str
     as_of: date
     statements: list[StatementSummary]
+    not_mailable: list[NotMailable] = Field(
+        default=[], description="the run's statements without a known mailing address: to hand out or fix"
+    )

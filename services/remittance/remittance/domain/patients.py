@@ -112,13 +112,15 @@ def applied(order: list[str], balances: dict[str | None, int], amount: int) -> l
     return rows
 
 
-@dataclass(frozen=True)
-class Practice:
-    name: str
-    address: str
-    phone: str
-    pay_online: str
-    pay_by_mail: str
+GENERIC_SERVICE = "Medical service"
+
+
+def service_label(procedure_code: str, description: str | None) -> str:
+    """A service as the patient reads it: the practice's own words (its charge master), else a generic name
+    with the procedure code (a patient can ask about a code; a claim id means nothing to them)."""
+    if description and description.strip():
+        return description.strip()
+    return f"{GENERIC_SERVICE} (procedure code {procedure_code})"
 
 
 def cycle_day(account: str) -> int:

@@ -98,13 +98,31 @@ class BilledRepository(Repository):
         ).scalar()
         return prior
 
-    async def charge_and_service_date(self, claim_id: str) -> Any | None:
+    async def visit(self, claim_id: str) -> Any | None:
+        """The claim's charge, first date of service and provider (as statements print them)."""
         b = billed_claim.c
         return (
             await self.conn.execute(
-                select(b.charge_cents, b.service_from).where(and_(b.tenant_id == self.tenant, b.claim_id == claim_id))
+                select(b.charge_cents, b.service_from, b.provider_name).where(
+                    and_(b.tenant_id == self.tenant, b.claim_id == claim_id)
+                )
             )
         ).first()
+
+    async def newest_claims(self, accounts: list[str], per_account: int) -> dict[str, list[str]]:
+        """Up to ``per_account`` claims of each account, the latest date of service first."""
+        b = billed_claim.c
+        out: dict[str, list[str]] = {account: [] for account in accounts}
+        for start in range(0, len(accounts), 500):  # an IN list within every database's parameter limit
+            rows = await self.conn.execute(
+                select(b.patient_account, b.claim_id)
+                .where(and_(b.tenant_id == self.tenant, b.patient_account.in_(accounts[start : start + 500])))
+                .order_by(b.patient_account, b.service_from.desc().nulls_last(), b.id.desc())
+            )
+            for account, claim_id in rows:
+                if len(out[account]) < per_account:
+                    out[account].append(claim_id)
+        return out
 
 
 class BilledBatch:

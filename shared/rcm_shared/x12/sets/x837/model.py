@@ -34,7 +34,8 @@ class Provider:
     middle: str | None = None
     is_person: bool = False
     taxonomy: str | None = None
-    tax_id: str | None = None  # EIN (REF*EI)
+    tax_id: str | None = None
+    tax_id_qualifier: str = "EI"  # REF01: EI an employer id (EIN), SY a social security number (a person)
     address: Address | None = None
 
 

@@ -172,8 +172,8 @@ def _apply(ctx: _Ctx, th: TransactionHeader, seg: Segment) -> None:
         if obj is not None and obj.address is not None:
             obj.address.city, obj.address.state, obj.address.postal_code = seg[1], seg[2], seg[3]
     elif sid == "REF":
-        if seg[1] == "EI" and ctx.target == "85" and ctx.billing is not None:
-            ctx.billing.tax_id = seg[2]
+        if seg[1] in ("EI", "SY") and ctx.target == "85" and ctx.billing is not None:
+            ctx.billing.tax_id, ctx.billing.tax_id_qualifier = seg[2], seg[1]
         elif c is not None and ctx.line is not None and seg[1] == "6R":
             ctx.line.line_control_number = seg[2]
         elif c is not None and seg[1] == "F8":

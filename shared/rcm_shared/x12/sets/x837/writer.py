@@ -101,7 +101,7 @@ def build_837(
         _provider_nm1(ts, "85", bp)
         _address(ts, bp.address)
         if bp.tax_id:
-            ts.add("REF", "EI", bp.tax_id)
+            ts.add("REF", bp.tax_id_qualifier, bp.tax_id)
         for subscriber_claims in by_subscriber:
             c0 = subscriber_claims[0]
             hl += 1

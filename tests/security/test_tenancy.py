@@ -113,8 +113,15 @@ async def _seed(name: str, client: Any, db: Any, auth: dict[str, str]) -> dict[s
                 updated_at=now,
             )
         )
+    ids = {"denial_id": denial_id, **await _seed_contract(client, auth)}
     await engine.dispose()
-    return {"denial_id": denial_id}
+    return ids
+
+
+async def _seed_contract(client: Any, auth: dict[str, str]) -> dict[str, str]:
+    from builders.contracts import contract
+
+    return {"contract_id": (await client.post("/v1/contracts", json=contract(), headers=auth)).json()["id"]}
 
 
 @pytest.fixture(params=SERVICES)

@@ -21,12 +21,13 @@ class DenialsSettings(BaseServiceSettings):
     deadline_warning_days: int = 14
     deadline_poll_seconds: float = 60.0
     classification_file: str = ""  # empty: the bundled denials/data/classification.csv
-    fee_schedule_file: str = ""  # contracted rates (payer_id, procedure_code, allowed): enables underpayment checks
     # CMS's Physician Fee Schedule files of one year (PPRRVU and GPCI CSVs) and its conversion factor: loaded at
     # start when set, for contracts paying a percent of Medicare and for the indicators of 51, 50 and 26/TC.
     medicare_rvu_file: str = ""
     medicare_gpci_file: str = ""
     medicare_conversion_factor: Decimal | None = Field(None, gt=0)
+    # An adjudicated line whose allowed amount is off the contract's by more than this is a worklist item.
+    underpayment_tolerance_cents: int = Field(0, ge=0)
     practice_name: str = "RCM PLATFORM CLINIC"
     # A write-off above this many cents waits for a second person's approval; None: none ever does.
     write_off_approval_cents: int | None = Field(50000, ge=0)

@@ -6,7 +6,7 @@ from fastapi import FastAPI
 from rcm_shared.metrics import grouped
 from rcm_shared.web import create_service_app
 
-from denials.api import contracts
+from denials.api import contracts, underpayments
 from denials.api.routes import router
 from denials.config import get_settings
 from denials.models import bus, denial
@@ -19,7 +19,7 @@ def create_app() -> FastAPI:
         settings,
         bus,
         title="RCM denials service",
-        routers=[router, contracts.router],
+        routers=[router, contracts.router, underpayments.router],
         domain_metrics=grouped(
             ("denials_by_status", denial, denial.c.status, None),
             ("denied_cents_by_status", denial, denial.c.status, denial.c.amount_cents),

@@ -91,12 +91,34 @@ class Pricer:
                     )
                 continue
             v = version_of[version_id]
-            try:
-                priced = price_claim(group, self.terms[version_id], self.medicare)
-            except ValueError as exc:  # a line or a contract no payer could price: the reason is the trail
-                priced = [PricedLine(line.line_number, None, "error", (str(exc),), None) for line in group]
+            priced = _price_apart(group, self.terms[version_id], self.medicare)
             out.update({p.line_number: Pricing(v, p) for p in priced})
         return out
+
+
+def _price_apart(
+    lines: Sequence[LineToPrice], terms: ContractTerms, medicare: MedicareSchedule | None
+) -> list[PricedLine]:
+    """The lines priced together; a line no payer would price (its units, its modifiers) is set apart with the
+    reason as its trail and the others priced together without it; a contract that cannot be applied gives
+    every line its reason."""
+    try:
+        return price_claim(lines, terms, medicare)
+    except ValueError:
+        pass
+    refused: dict[int, str] = {}
+    for line in lines:
+        try:
+            price_claim([line], terms, medicare)
+        except ValueError as exc:
+            refused[line.line_number] = str(exc)
+    good = [line for line in lines if line.line_number not in refused]
+    try:
+        priced = price_claim(good, terms, medicare) if good else []
+    except ValueError as exc:  # what no line alone shows (a line number twice): every line has the reason
+        refused.update({line.line_number: str(exc) for line in good})
+        priced = []
+    return priced + [PricedLine(number, None, "error", (reason,), None) for number, reason in refused.items()]
 
 
 def pricing_columns(p: Pricing, now: datetime) -> dict[str, Any]:

@@ -189,3 +189,36 @@ async def test_an_organization_never_sees_another_ones_expected_payment(client: 
     assert (await worklist(client, tenant="org-2"))["items"] == []
     assert (await expected_payment(client, "C1", tenant="org-2"))["lines"][0]["rule"] == "no_contract"
     assert len((await worklist(client))["items"]) == 1
+
+
+async def test_the_workers_handlers_price_the_lines_compare_the_835_and_cancel_on_reversal(client: Any) -> None:
+    """Through the worker's event table: the submitted claim (its lines), a claim accepted (passed over), the
+    835 and its reversal."""
+    from builders.events import reversal, status_changed
+    from denials.consumers import registry
+    from rcm_shared.db import session_factory
+    from rcm_shared.events import Envelope
+
+    await enter(client, contract(rates=RATES))
+
+    def wrap(event: Any) -> Envelope:
+        return Envelope.wrap(event, source="/test", tenant_id="org-1")
+
+    claims = [wrap(billed_claim("W1", [billed(1, "99213", 15000)])), wrap(status_changed("W1", "accepted"))]
+    assert [registry.wanted(e) for e in claims] == [True, False]
+    steps = [
+        ("claim.status_changed", [claims[0]]),
+        ("remittance.claim_adjudicated", [wrap(paid("W1", [(1, "99213", 15000, 8000, 0)]))]),
+    ]
+    for event_type, envelopes in steps:
+        handler = registry.batch(event_type, 1)
+        assert handler is not None
+        async with session_factory(client.app.state.engine)() as session, session.begin():
+            await handler(session, envelopes)
+    (item,) = (await worklist(client))["items"]
+    assert (item["claim_id"], item["amount_cents"]) == ("W1", 1250)
+    reversed_ = registry.get("remittance.claim_reversed", 1)
+    assert reversed_ is not None
+    async with session_factory(client.app.state.engine)() as session, session.begin():
+        await reversed_(session, wrap(reversal("W1", "R1")))
+    assert (await worklist(client))["items"] == []

@@ -32,6 +32,9 @@ BODIES: dict[tuple[str, str], Any] = {
     ("POST", "/v1/review-items/{item_id}/resolve"): {"note": "looked at it"},
     ("POST", "/v1/remittances/{remittance_id}/release"): {"note": "checked against the deposit"},
     ("POST", "/v1/remittances/{remittance_id}/reject"): {"note": "the payer will correct it"},
+    ("POST", "/v1/underpayments/{variance_id}:appeal"): {},
+    ("POST", "/v1/underpayments/{variance_id}:accept"): {"reason": "not worth pursuing"},
+    ("POST", "/v1/underpayments/{variance_id}:adjust-contract"): {"effective_from": "2026-03-01"},
 }
 
 
@@ -117,8 +120,33 @@ async def _seed(name: str, client: Any, db: Any, auth: dict[str, str]) -> dict[s
                 updated_at=now,
             )
         )
+    ids = {"denial_id": denial_id, **await _seed_underpayment(client, engine, auth)}
     await engine.dispose()
-    return {"denial_id": denial_id}
+    return ids
+
+
+async def _seed_underpayment(client: Any, engine: Any, auth: dict[str, str]) -> dict[str, str]:
+    """A contract, a claim priced under it and paid short: an item of the underpayment worklist."""
+    from builders.contracts import billed, billed_claim, contract, paid
+    from denials.config import DenialsSettings
+    from denials.models import bus, payment_variance
+    from denials.use_cases import expected
+    from rcm_shared.events import Envelope
+    from rcm_shared.unit import Actor, Units
+
+    contract_id = (await client.post("/v1/contracts", json=contract(), headers=auth)).json()["id"]
+    settings = DenialsSettings()
+    lines, answer = billed_claim("C1", [billed(1, "99213", 15000)]), paid("C1", [(1, "99213", 15000, 8000, 0)])
+    async with engine.begin() as conn:
+        unit = Units.of_service(settings, bus).on(conn, "org-1", Actor("seed"))
+        await expected.on_claim_lines(
+            unit, [(lines, Envelope.wrap(lines, source="/claims", tenant_id="org-1"))], None, settings
+        )
+        await expected.on_adjudications(
+            unit, [(answer, Envelope.wrap(answer, source="/remittance", tenant_id="org-1"))], None, settings
+        )
+        variance_id = (await conn.execute(payment_variance.select())).one().id
+    return {"contract_id": contract_id, "claim_id": "C1", "variance_id": variance_id}
 
 
 @pytest.fixture(params=SERVICES)

@@ -1,5 +1,6 @@
-"""Event type -> use case table of the denials worker, and the classification rules and fee schedule it hands
-the use cases (loaded once: the bundled files, or those the settings name)."""
+"""Event type -> use case table of the denials worker, and the classification rules and the Medicare fee
+schedule it hands the use cases (loaded once: the bundled rules or those the settings name; the schedule
+when the settings name its files)."""
 
 from __future__ import annotations
 
@@ -16,9 +17,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from denials.config import get_settings
 from denials.domain.classify import Rules, default_rules, load_rules
-from denials.domain.triage import FeeSchedule, load_fee_schedule
+from denials.domain.medicare import MedicareSchedule
 from denials.models import bus
+from denials.use_cases import expected
 from denials.use_cases.intake import concerns_denials, on_adjudicated_many, on_claim_status, on_reversed
+from denials.use_cases.pricing import medicare_schedule
 
 registry = HandlerRegistry()
 
@@ -29,10 +32,8 @@ def rules() -> Rules:
     return load_rules(Path(file)) if file else default_rules()
 
 
-@cache
-def fee_schedule() -> FeeSchedule:
-    file = get_settings().fee_schedule_file
-    return load_fee_schedule(Path(file)) if file else {}
+def medicare() -> MedicareSchedule | None:
+    return medicare_schedule(get_settings())
 
 
 def _units() -> Units:
@@ -46,26 +47,40 @@ async def adjudicated(session: AsyncSession, envelopes: Sequence[Envelope]) -> N
     for envelope in envelopes:  # tenants never share a claim: each tenant's events in their order
         by_tenant.setdefault(envelope.tenantid, []).append((envelope.payload_as(ClaimAdjudicatedV1), envelope))
     units = _units()
+    settings = get_settings()
     for items in by_tenant.values():
         unit = await units.for_event(session, items[0][1])
-        await on_adjudicated_many(unit, items, rules(), fee_schedule(), settings=get_settings())
+        await on_adjudicated_many(unit, items, rules(), settings=settings)
+        await expected.on_adjudications(unit, items, medicare(), settings)
 
 
-def _concerns_denials(envelope: Envelope) -> bool:
-    return concerns_denials(envelope.payload_as(ClaimStatusChangedV1))
+def _wanted(envelope: Envelope) -> bool:
+    event = envelope.payload_as(ClaimStatusChangedV1)
+    return concerns_denials(event) or bool(event.lines)
 
 
-# Most transitions mean nothing here (a claim submitted, accepted, paid): they are passed over, with no inbox row
-# and no transaction; only those ``on_claim_status`` acts on reach the handler.
-@registry.on_batch(ClaimStatusChangedV1.event_type, ClaimStatusChangedV1.schema_version, wants=_concerns_denials)
+# Most transitions mean nothing here (a claim accepted, paid): they are passed over, with no inbox row and no
+# transaction; only those ``on_claim_status`` acts on and those carrying the billed lines reach the handler.
+@registry.on_batch(ClaimStatusChangedV1.event_type, ClaimStatusChangedV1.schema_version, wants=_wanted)
 async def claim_status(session: AsyncSession, envelopes: Sequence[Envelope]) -> None:
     units = _units()
+    settings = get_settings()
+    by_tenant: dict[str, list[tuple[ClaimStatusChangedV1, Envelope]]] = {}
     for envelope in envelopes:
-        unit = await units.for_event(session, envelope)
-        await on_claim_status(unit, envelope.payload_as(ClaimStatusChangedV1), envelope, rules())
+        event = envelope.payload_as(ClaimStatusChangedV1)
+        by_tenant.setdefault(envelope.tenantid, []).append((event, envelope))
+        if concerns_denials(event):
+            await on_claim_status(await units.for_event(session, envelope), event, envelope, rules())
+    for items in by_tenant.values():  # the billed lines of a tenant's claims priced together
+        with_lines = [(event, envelope) for event, envelope in items if event.lines]
+        if with_lines:
+            unit = await units.for_event(session, with_lines[0][1])
+            await expected.on_claim_lines(unit, with_lines, medicare(), settings)
 
 
 @registry.on(ClaimReversedV1.event_type, ClaimReversedV1.schema_version)
 async def reversed_(session: AsyncSession, envelope: Envelope) -> None:
     unit = await _units().for_event(session, envelope)
-    await on_reversed(unit, envelope.payload_as(ClaimReversedV1), envelope)
+    event = envelope.payload_as(ClaimReversedV1)
+    await on_reversed(unit, event, envelope)
+    await expected.on_reversed(unit, event, envelope)

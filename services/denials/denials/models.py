@@ -106,3 +106,148 @@ adjudication_seen = Table(
     Index("ix_adjudication_seen_tenant_day", "tenant_id", "seen_on"),
     Index("ix_adjudication_seen_tenant_claim", "tenant_id", "claim_id"),
 )
+
+# -- payer contracts: a contract per payer (and plan, "" for all), changed only by adding a version ------------
+contract = Table(
+    "contract",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("tenant_id", String(64), nullable=False),
+    Column("payer_id", String(80), nullable=False),
+    Column("plan", String(40), nullable=False),  # "": every plan of the payer
+    Column("name", String(200), nullable=True),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("created_by", String(120), nullable=False),
+    UniqueConstraint("tenant_id", "payer_id", "plan"),
+)
+
+# A version is never changed once written: on a date the newest version whose window holds it is in effect.
+contract_version = Table(
+    "contract_version",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("tenant_id", String(64), nullable=False),
+    Column("contract_id", String(36), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("effective_from", Date, nullable=False),
+    Column("effective_to", Date, nullable=True),
+    Column("default_rule", String(24), nullable=False),  # none | percent_of_charges | percent_of_medicare
+    Column("default_percent", String(16), nullable=False),  # a Decimal as text: "80" is 80 %
+    Column("medicare_locality", String(12), nullable=True),
+    Column("multiple_procedure", Integer, nullable=False),
+    Column("bilateral_percent", String(16), nullable=False),
+    Column("lesser_of_charge", Integer, nullable=False),
+    Column("professional_component_percent", String(16), nullable=False),
+    Column("source", String(20), nullable=False),  # api | import | adjustment
+    Column("note", Text, nullable=True),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("created_by", String(120), nullable=False),
+    UniqueConstraint("contract_id", "version"),
+    Index("ix_contract_version_tenant_contract", "tenant_id", "contract_id"),
+)
+
+contract_fee_line = Table(
+    "contract_fee_line",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("tenant_id", String(64), nullable=False),
+    Column("version_id", String(36), nullable=False),
+    Column("code", String(5), nullable=False),
+    Column("modifier", String(2), nullable=False),  # "": the code's rate whatever its modifiers
+    Column("rate_cents", BigInteger, nullable=False),  # per unit
+    UniqueConstraint("version_id", "code", "modifier"),
+)
+
+# -- expected payment: each billed line priced under its payer's contract, and the 835's word on it ------------
+expected_line = Table(
+    "expected_line",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("tenant_id", String(64), nullable=False),
+    Column("claim_id", String(64), nullable=False),
+    Column("line_number", Integer, nullable=False),
+    Column("payer_id", String(80), nullable=False),
+    Column("code", String(8), nullable=False),
+    Column("modifiers", String(11), nullable=False),  # joined with ':'
+    Column("units", String(16), nullable=False),  # a Decimal as text
+    Column("charge_cents", BigInteger, nullable=False),
+    Column("service_date", Date, nullable=False),
+    Column("contract_id", String(36), nullable=True),  # None: no contract in effect on the service date
+    Column("version_id", String(36), nullable=True),
+    Column("contract_version", Integer, nullable=True),
+    Column("expected_allowed_cents", BigInteger, nullable=True),  # None: the contract sets no rate for it
+    Column("rule", String(24), nullable=False),  # fee_schedule | percent_of_* | no_rate | no_contract | error
+    Column("steps", JSON, nullable=False),  # the rule trail
+    Column("fee_line", JSON, nullable=True),  # {code, modifier, rate_cents} of the contract line applied
+    Column("priced_at", UtcDateTime(), nullable=False),
+    UniqueConstraint("tenant_id", "claim_id", "line_number"),
+)
+
+line_adjudication = Table(
+    "line_adjudication",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("tenant_id", String(64), nullable=False),
+    Column("claim_id", String(64), nullable=False),
+    Column("remittance_id", String(64), nullable=False),
+    Column("line_number", Integer, nullable=False),
+    Column("payer_id", String(80), nullable=False),
+    Column("allowed_cents", BigInteger, nullable=False),  # AMT*B6, else paid + patient share
+    Column("paid_cents", BigInteger, nullable=False),
+    Column("patient_cents", BigInteger, nullable=False),  # the line's PR adjustments
+    Column("payment_date", Date, nullable=True),
+    Column("compared", Integer, nullable=False),  # 1: held against the expected amount (once)
+    Column("expected_allowed_cents", BigInteger, nullable=True),  # as priced when compared
+    Column("reversed", Integer, nullable=False),  # 1: the payer reversed this posting
+    Column("seen_at", UtcDateTime(), nullable=False),
+    UniqueConstraint("tenant_id", "claim_id", "remittance_id", "line_number"),
+)
+
+# The underpayment/overpayment worklist: an adjudicated line whose allowed amount is off the contract's.
+payment_variance = Table(
+    "payment_variance",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("tenant_id", String(64), nullable=False),
+    Column("claim_id", String(64), nullable=False),
+    Column("line_number", Integer, nullable=False),
+    Column("remittance_id", String(64), nullable=False),
+    Column("payer_id", String(80), nullable=False),
+    Column("contract_id", String(36), nullable=False),
+    Column("version_id", String(36), nullable=False),
+    Column("contract_version", Integer, nullable=False),
+    Column("code", String(8), nullable=False),
+    Column("modifiers", String(11), nullable=False),
+    Column("units", String(16), nullable=False),
+    Column("service_date", Date, nullable=False),
+    Column("kind", String(8), nullable=False),  # under | over
+    Column("cause", String(24), nullable=False),
+    Column("expected_allowed_cents", BigInteger, nullable=False),
+    Column("allowed_cents", BigInteger, nullable=False),
+    Column("expected_paid_cents", BigInteger, nullable=False),  # expected allowed - the 835's patient share
+    Column("paid_cents", BigInteger, nullable=False),
+    Column("amount_cents", BigInteger, nullable=False),  # the money at stake: |allowed - expected allowed|
+    Column("rule", String(24), nullable=False),
+    Column("steps", JSON, nullable=False),
+    Column("fee_line", JSON, nullable=True),
+    Column("status", String(20), nullable=False),  # open | appealed | accepted | contract_adjusted | cancelled
+    Column("letter_text", Text, nullable=True),  # the appeal letter, once appealed
+    Column("adjusted_version_id", String(36), nullable=True),  # the contract version an adjustment wrote
+    Column("opened_at", UtcDateTime(), nullable=False),
+    Column("updated_at", UtcDateTime(), nullable=False),
+    UniqueConstraint("tenant_id", "claim_id", "line_number", "remittance_id"),
+    Index("ix_payment_variance_tenant_status", "tenant_id", "status"),
+)
+
+payment_variance_event = Table(
+    "payment_variance_event",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("tenant_id", String(64), nullable=False),
+    Column("variance_id", String(36), nullable=False),
+    Column("action", String(32), nullable=False),
+    Column("actor", String(120), nullable=False),
+    Column("note", Text, nullable=True),
+    Column("at", UtcDateTime(), nullable=False),
+    Index("ix_payment_variance_event_variance", "variance_id"),
+)

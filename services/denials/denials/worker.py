@@ -8,13 +8,14 @@ from rcm_shared.runtime import run
 
 from denials.background import LOOPS
 from denials.config import get_settings
-from denials.consumers import registry
+from denials.consumers import medicare, registry
 from denials.models import bus
 
 
 def main() -> None:
     settings = get_settings()
     configure_logging(settings.service_name, settings.log_level, settings.log_json)
+    medicare()  # the Medicare fee schedule files read at start: a bad one stops the worker now, not mid-batch
     run(run_worker(WorkerSpec(settings=settings, tables=bus, registry=registry, background=LOOPS)))
 
 

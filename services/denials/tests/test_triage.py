@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import date, timedelta
-from typing import Any
 
 import pytest
 from builders.events import adj
@@ -41,22 +40,6 @@ def test_a_crossover_payers_prior_payer_adjustment_is_no_denial() -> None:
     assert findings(event.model_copy(update={"crossover_answer": True}), default_rules()) == []
     (f,) = findings(event, default_rules())  # the same CARC on a payment that is no crossover answer
     assert f.classification.category == "coordination_of_benefits"
-
-
-def test_underpayment_against_the_contracted_rate(tmp_path: Any) -> None:
-    from denials.domain.triage import load_fee_schedule
-
-    fees_file = tmp_path / "fees.csv"
-    fees_file.write_text("payer_id,procedure_code,allowed\nACME01,99213,92.50\n")
-    fees = load_fee_schedule(fees_file)
-    # Allowed 80.00 (paid 60 + coinsurance 20) against a contracted 92.50: 12.50 short.
-    event = adj("C6", 6000, [("CO", "45", 2000, 1), ("PR", "2", 2000, 1)], charge=10000, lines=[(10000, 6000)])
-    (f,) = findings(event, default_rules(), fees)
-    assert (f.classification.category, f.amount_cents, f.line_number) == ("underpayment", 1250, 1)
-    assert "below the contracted 92.50" in f.classification.root_cause
-    fair = adj("C7", 7250, [("CO", "45", 750, 1), ("PR", "2", 2000, 1)], charge=10000, lines=[(10000, 7250)])
-    assert findings(fair, default_rules(), fees) == []
-    assert findings(event, default_rules()) == []  # no rate known: no underpayment claimed
 
 
 def test_bad_input_becomes_unclassified_never_dropped() -> None:

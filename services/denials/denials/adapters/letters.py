@@ -1,5 +1,5 @@
-"""Appeal letters: a per-category template filled from the denial's claim and remittance details, rendered as
-text and as a PDF."""
+"""Appeal letters: a per-category template filled from the denial's claim and remittance details, and the
+appeal of an underpaid line citing the contract line and the steps that price it; rendered as text and PDF."""
 
 from __future__ import annotations
 
@@ -44,6 +44,51 @@ def letter_text(d: Any, practice: str, today: date) -> str:
             f"Reason for denial as we understand it: {d.root_cause}.",
             "",
             body,
+            "",
+            "Sincerely,",
+            f"Billing office, {practice}",
+        ]
+    )
+
+
+def _dollars(cents: int) -> str:
+    return f"${cents / 100:,.2f}"
+
+
+def underpayment_letter_text(item: Any, contract: Any, version: Any, practice: str, today: date) -> str:
+    """The appeal of an underpaid line: the contract and version in effect on the date of service, the fee
+    schedule line applied (or the default rule), each step of the pricing, and the amount due."""
+    ends = version.effective_to.isoformat() if version.effective_to else "open"
+    plan = f", plan {contract.plan}" if contract.plan else ""
+    name = f" ({contract.name})" if contract.name else ""
+    fee = item.fee_line
+    if fee:
+        label = f"{fee['code']}-{fee['modifier']}" if fee["modifier"] else fee["code"]
+        cited = f"Contract line: {label} at {_dollars(fee['rate_cents'])} per unit."
+    else:
+        cited = f"Contract rule: {item.rule.replace('_', ' ')} (no fee schedule line for {item.code})."
+    modifiers = f" modifiers {item.modifiers.replace(':', ', ')}," if item.modifiers else ""
+    return "\n".join(
+        [
+            practice,
+            today.isoformat(),
+            "",
+            f"To: provider disputes, payer {item.payer_id}",
+            "",
+            f"Re: underpayment of claim {item.claim_id}, line {item.line_number} (remittance {item.remittance_id})",
+            f"Service: {item.code},{modifiers} {item.units} unit(s) on {item.service_date.isoformat()}",
+            f"Agreement: contract {contract.id}{name}, payer {contract.payer_id}{plan}, version {version.version} "
+            f"in effect {version.effective_from.isoformat()} to {ends}.",
+            cited,
+            "How the agreement prices this line:",
+            *[f"  {n}. {step}" for n, step in enumerate(item.steps, start=1)],
+            f"Allowed under the agreement: {_dollars(item.expected_allowed_cents)}; "
+            f"allowed in your remittance: {_dollars(item.allowed_cents)}.",
+            f"Amount due: {_dollars(item.amount_cents)} (expected payment {_dollars(item.expected_paid_cents)}, "
+            f"paid {_dollars(item.paid_cents)}).",
+            "",
+            "The line was paid below the rate of our agreement. We ask that you reprocess it at the contracted rate "
+            "and pay the difference.",
             "",
             "Sincerely,",
             f"Billing office, {practice}",

@@ -105,7 +105,7 @@ async def get_denial(denial_id: str, units: UnitsDep, tenant: TenantDep) -> Deni
     description="A resolved denial (recovered, written off, billed to the patient, closed, superseded) takes "
     "comments only; any other action on it is a 409 problem. bill_patient moves the denied amount to the "
     "patient's account (only money that is the patient's: coverage not in force, or a code the classification "
-    "marks billable to the patient; an underpayment or unclassified denial is a 409 saying why); "
+    "marks billable to the patient; an unclassified denial is a 409 saying why); "
     "write_off adjusts it off insurance A/R. A write-off over DENIALS_WRITE_OFF_APPROVAL_CENTS waits "
     "(status write_off_pending) until another person approves it (approve_write_off) or rejects it "
     "(reject_write_off); the one who asked approving it is a 403 problem.",

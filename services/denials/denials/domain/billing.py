@@ -14,9 +14,9 @@ def billable_to_the_patient(row: Any) -> None:
     classification recommends billing the patient (a service the plan does not cover) is the patient's.
     A PR (patient responsibility) amount is the patient's already: remittance puts it on the patient ledger
     from the 835. A CO (contractual obligation) amount is the provider's under its contract with the payer:
-    billing the patient for it is balance billing, refused; so is an underpayment (the payer's shortfall) and a
-    denial no rule classifies. (A patient who signed an advance notice, modifier GA on the line, would be
-    billable: the denial does not carry the claim's modifiers, so a person decides.)"""
+    billing the patient for it is balance billing, refused; so is a denial no rule classifies. (A patient who
+    signed an advance notice, modifier GA on the line, would be billable: the denial does not carry the claim's
+    modifiers, so a person decides.)"""
     patient = [code for code in row.carcs or [] if code.startswith("PR-")]
     if patient:
         raise Conflict(
@@ -30,11 +30,6 @@ def billable_to_the_patient(row: Any) -> None:
         raise Conflict(
             f"denial {row.id} is {', '.join(provider)}: a contractual obligation the payer puts on the provider, "
             "which may not be billed to the patient; appeal it, correct and resubmit the claim, or write it off"
-        )
-    if row.category == "underpayment":
-        raise Conflict(
-            f"denial {row.id} is an underpayment: the payer paid less than the contracted rate, a shortfall that is "
-            "the payer's to pay, not the patient's; appeal it or write it off"
         )
     if row.action != "bill_patient":
         raise Conflict(

@@ -23,7 +23,6 @@ Category = Literal[
     "contractual",
     "contractual_adjustment",
     "patient_responsibility",
-    "underpayment",
     "unclassified",
 ]
 CATEGORIES: tuple[str, ...] = get_args(Category)

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import csv
 from dataclasses import dataclass
 from datetime import date
-from pathlib import Path
 
 from rcm_shared.payloads.remittance import AdjustmentOut, ClaimAdjudicatedV1
 
@@ -33,41 +31,9 @@ def _primary(adjustments: list[AdjustmentOut], rules: Rules, rarcs: list[str]) -
     return best
 
 
-FeeSchedule = dict[tuple[str, str], int]  # (payer id, procedure code) -> expected allowed cents per unit
-
-
-def underpayments(event: ClaimAdjudicatedV1, fees: FeeSchedule, tolerance_cents: int = 100) -> list[DenialFinding]:
-    """Paid lines whose allowed amount (paid + patient share) falls short of the contracted rate."""
-    out = []
-    for line in event.lines:
-        expected = fees.get((event.payer_id, line.procedure_code))
-        if expected is None or line.paid_cents <= 0:
-            continue
-        patient = sum(
-            a.amount_cents for a in event.adjustments if a.line_number == line.line_number and a.group == "PR"
-        )
-        allowed = line.paid_cents + patient
-        short = expected - allowed
-        if short > tolerance_cents:
-            cause = (
-                f"allowed {allowed / 100:.2f} is below the contracted {expected / 100:.2f} for {line.procedure_code}"
-            )
-            c = Classification("underpayment", cause, "no", "appeal", "", "", None)
-            out.append(DenialFinding(line.line_number, short, c, [], []))
-    return out
-
-
-def findings(event: ClaimAdjudicatedV1, rules: Rules, fees: FeeSchedule | None = None) -> list[DenialFinding]:
-    """Denials in one claim payment: the whole claim when nothing was paid, else each denied line, and
-    underpaid lines when a contracted rate is known."""
-    denied = _denials(event, rules)
-    if fees:
-        denied_lines = {f.line_number for f in denied}
-        denied += [u for u in underpayments(event, fees) if u.line_number not in denied_lines]
-    return denied
-
-
-def _denials(event: ClaimAdjudicatedV1, rules: Rules) -> list[DenialFinding]:
+def findings(event: ClaimAdjudicatedV1, rules: Rules) -> list[DenialFinding]:
+    """Denials in one claim payment: the whole claim when nothing was paid, else each denied line. A line paid
+    below its contract is no denial: it is an item of the underpayment worklist (``use_cases/expected.py``)."""
     if event.status_code == "22":
         return []
     if event.crossover_answer:  # a crossover payer's CARC 23 is the forwarding payer's part, not a denial
@@ -112,14 +78,6 @@ def _denials(event: ClaimAdjudicatedV1, rules: Rules) -> list[DenialFinding]:
     if hit is not None:
         out.append(DenialFinding(None, hit[1], hit[0], sorted({f"{a.group}-{a.reason}" for a in claim_level}), rarcs))
     return out
-
-
-def load_fee_schedule(path: Path) -> FeeSchedule:
-    """Operator's contracted rates: CSV with payer_id, procedure_code, allowed (dollars, e.g. 92.50)."""
-    from decimal import Decimal
-
-    rows = csv.DictReader(line for line in path.read_text().splitlines() if line.strip() and not line.startswith("#"))
-    return {(r["payer_id"].strip(), r["procedure_code"].strip()): int(Decimal(r["allowed"]) * 100) for r in rows}
 
 
 # Category priors for the probability of recovery: Beta(a, b) per category, updated with history.

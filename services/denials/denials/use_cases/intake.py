@@ -19,7 +19,7 @@ from rcm_shared.unit import Actor, Unit
 from denials.config import DenialsSettings
 from denials.domain.classify import Rules
 from denials.domain.states import MOVED_STATES, OPEN_STATES
-from denials.domain.triage import DenialFinding, FeeSchedule, findings
+from denials.domain.triage import DenialFinding, findings
 from denials.repository import DenialRepository
 from denials.use_cases.moves import by_event, resolve, undo_move
 
@@ -42,20 +42,18 @@ async def on_adjudicated(
     event: ClaimAdjudicatedV1,
     rules: Rules,
     envelope: Envelope,
-    fees: FeeSchedule | None = None,
     *,
     settings: DenialsSettings,
 ) -> list[str]:
-    """Open a denial per denied or underpaid claim or line; a later payment on a claim under appeal or
+    """Open a denial per denied claim or line; a later payment on a claim under appeal or
     resubmission recovers it. Returns the denials opened."""
-    return await on_adjudicated_many(unit, [(event, envelope)], rules, fees, settings=settings)
+    return await on_adjudicated_many(unit, [(event, envelope)], rules, settings=settings)
 
 
 async def on_adjudicated_many(
     unit: Unit,
     items: Sequence[tuple[ClaimAdjudicatedV1, Envelope]],
     rules: Rules,
-    fees: FeeSchedule | None = None,
     *,
     settings: DenialsSettings,
 ) -> list[str]:
@@ -69,7 +67,7 @@ async def on_adjudicated_many(
     for event, envelope in items:
         # A payment released from a held 835 after the payer had already reversed it is no answer of the
         # payer's any more: recorded as seen, it opens, recovers and undoes nothing.
-        denied_now = [] if event.reversed_already else findings(event, rules, fees)
+        denied_now = [] if event.reversed_already else findings(event, rules)
         # Paid, or processed with the allowed amount left to the patient (deductible): a denial it answers is
         # overturned.
         recovers = not event.reversed_already and (

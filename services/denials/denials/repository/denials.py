@@ -1,6 +1,4 @@
-"""All the SQL of the denials service: denials, their history, appeals, write-off approvals and the
-adjudications seen, every query scoped by the unit's tenant (the deadline watch's sweep excepted: it looks
-across tenants, and acts on each denial in a unit of its own tenant)."""
+"""Denials, their history, appeals, write-off approvals and the adjudications seen."""
 
 from __future__ import annotations
 

@@ -1,0 +1,144 @@
+"""An adjudicated line held against what its contract says it is worth: the payer's allowed amount, the
+variance and its kind (under, over), the contract rule that explains it, and the rate that reproduces the
+payer's amount (what a contract adjusted to the payer's figure would say). Pure."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from decimal import ROUND_HALF_UP, Decimal
+
+from rcm_shared.payloads.remittance import AdjustmentOut, LinePaymentOut
+
+from denials.domain.medicare import MedicareSchedule
+from denials.domain.pricing import ContractTerms, FeeLine, LineToPrice, price_claim
+
+# The causes of a variance, in the order they are tried: a contract rule the payer applied differently
+# (its line priced with the rule turned the other way gives the payer's amount), else the rate itself.
+RULE_CAUSES = ("units", "multiple_procedure", "bilateral", "lesser_of_charge")
+CAUSES = (*RULE_CAUSES, "rate", "percent_of_charges", "percent_of_medicare")
+CENT = 1  # the payer's rounding may differ from ours by a cent
+
+
+@dataclass(frozen=True)
+class LineAnswer:
+    """The 835's word on one line: what the payer allowed, paid, and left to the patient."""
+
+    line_number: int
+    allowed_cents: int
+    paid_cents: int
+    patient_cents: int
+
+
+def answers(lines: Sequence[LinePaymentOut], adjustments: Sequence[AdjustmentOut]) -> list[LineAnswer]:
+    """Each line's allowed amount: the 835's AMT*B6, else paid + the line's patient share (PR)."""
+    out = []
+    for line in lines:
+        patient = sum(a.amount_cents for a in adjustments if a.line_number == line.line_number and a.group == "PR")
+        allowed = line.allowed_cents if line.allowed_cents is not None else line.paid_cents + patient
+        out.append(LineAnswer(line.line_number, allowed, line.paid_cents, patient))
+    return out
+
+
+@dataclass(frozen=True)
+class Variance:
+    kind: str  # under | over
+    amount_cents: int  # the money at stake, positive
+    expected_paid_cents: int  # expected allowed less the 835's patient share
+
+
+def variance(expected_allowed: int, answer: LineAnswer, tolerance_cents: int) -> Variance | None:
+    """None when the payer allowed the contract's amount (within the tolerance) or denied the line (allowed
+    0: a denial's business, not an underpayment)."""
+    if answer.allowed_cents <= 0:
+        return None
+    difference = answer.allowed_cents - expected_allowed
+    if abs(difference) <= tolerance_cents:
+        return None
+    expected_paid = max(0, expected_allowed - answer.patient_cents)
+    return Variance("under" if difference < 0 else "over", abs(difference), expected_paid)
+
+
+def _priced(
+    lines: Sequence[LineToPrice], terms: ContractTerms, medicare: MedicareSchedule | None, number: int
+) -> int | None:
+    try:
+        priced = price_claim(lines, terms, medicare)
+    except ValueError:
+        return None
+    return next((p.expected_allowed_cents for p in priced if p.line_number == number), None)
+
+
+def cause(
+    lines: Sequence[LineToPrice],
+    terms: ContractTerms,
+    medicare: MedicareSchedule | None,
+    line_number: int,
+    allowed_cents: int,
+    rule: str,
+) -> str:
+    """Why the payer's amount differs: the first contract rule which, turned the other way, prices the line at
+    the payer's amount (one unit paid of several, a multiple procedure reduction or a bilateral rate applied
+    or not as the contract says, the lesser of the charge); else the rate of the rule that priced it."""
+    line = next(ln for ln in lines if ln.line_number == line_number)
+    others = [ln for ln in lines if ln.line_number != line_number]
+    trials = {
+        "units": (lines, terms) if line.units <= 1 else ([*others, replace(line, units=Decimal(1))], terms),
+        "multiple_procedure": (lines, replace(terms, multiple_procedure=not terms.multiple_procedure)),
+        "bilateral": (lines, replace(terms, bilateral_percent=Decimal(100)))
+        if terms.bilateral_percent != 100
+        else (lines, terms),
+        "lesser_of_charge": (lines, replace(terms, lesser_of_charge=not terms.lesser_of_charge)),
+    }
+    baseline = _priced(lines, terms, medicare, line_number)
+    for name in RULE_CAUSES:
+        trial_lines, trial_terms = trials[name]
+        amount = _priced(trial_lines, trial_terms, medicare, line_number)
+        if amount is not None and amount != baseline and abs(amount - allowed_cents) <= CENT:
+            return name
+    return "rate" if rule == "fee_schedule" else rule if rule in CAUSES else "rate"
+
+
+def rate_reproducing(
+    lines: Sequence[LineToPrice],
+    terms: ContractTerms,
+    medicare: MedicareSchedule | None,
+    line_number: int,
+    key: tuple[str, str],
+    allowed_cents: int,
+) -> int | None:
+    """The rate per unit of fee line ``key`` under which the contract prices the line at the payer's allowed
+    amount, found by pricing the claim again: every rule of the contract (units, splits, reductions, lesser of
+    charge) applies to it as to the old rate. Where rounding lets several rates give the amount exactly, the one
+    nearest the old rate scaled by allowed / expected; where none does, the nearest (the lower of two). None
+    when no rate reaches the amount (the lesser of the charge caps it below)."""
+
+    def price(rate: int) -> int:
+        fees = {**terms.fee_lines, key: FeeLine(key[0], key[1], rate)}
+        amount = _priced(lines, replace(terms, fee_lines=fees), medicare, line_number)
+        return -1 if amount is None else amount
+
+    def least(at_least: int) -> int | None:
+        """The least rate pricing the line at ``at_least`` or more (the price rises with the rate)."""
+        low, high = 1, max(at_least, 1) * 64
+        if price(high) < at_least:
+            return None
+        while low < high:
+            middle = (low + high) // 2
+            if price(middle) >= at_least:
+                high = middle
+            else:
+                low = middle + 1
+        return low
+
+    low = least(allowed_cents)
+    if low is None:
+        return None
+    if price(low) != allowed_cents:
+        return low - 1 if low > 1 and allowed_cents - price(low - 1) <= price(low) - allowed_cents else low
+    above = least(allowed_cents + 1)
+    high = above - 1 if above is not None else low
+    old = terms.fee_lines.get(key)
+    reference = old.rate_cents if old is not None else low
+    scaled = Decimal(allowed_cents) * reference / max(price(reference), 1)
+    return min(max(int(scaled.quantize(Decimal(1), rounding=ROUND_HALF_UP)), low), high)

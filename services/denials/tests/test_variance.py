@@ -1,0 +1,66 @@
+"""An adjudicated line held against its contract (denials/domain/variance.py): the allowed amount, the variance,
+the rule that explains it and the rate that reproduces the payer's amount. Figures computed by hand in each
+test's docstring."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+from builders.contracts import paid
+from denials.domain.pricing import ContractTerms, FeeLine, LineToPrice
+from denials.domain.variance import LineAnswer, answers, cause, rate_reproducing, variance
+
+DAY = date(2026, 3, 2)
+
+
+def _terms(**rates: int) -> ContractTerms:
+    return ContractTerms(fee_lines={(code[1:], ""): FeeLine(code[1:], "", r) for code, r in rates.items()})
+
+
+def _line(number: int, code: str, charge: int, *modifiers: str, units: str = "1") -> LineToPrice:
+    return LineToPrice(number, code, modifiers, Decimal(units), charge, DAY)
+
+
+def test_the_allowed_amount_is_the_835s_or_paid_plus_the_patient_share() -> None:
+    stated = paid("C1", [(1, "99213", 15000, 8000, 1600)])
+    unstated = paid("C1", [(1, "99213", 15000, 8000, 1600)], allowed_stated=False)
+    assert answers(stated.lines, stated.adjustments) == [LineAnswer(1, 8000, 6400, 1600)]
+    assert answers(unstated.lines, unstated.adjustments) == [LineAnswer(1, 8000, 6400, 1600)]
+
+
+def test_a_variance_is_beyond_the_tolerance_and_a_denied_line_is_none() -> None:
+    """Expected 92.50, allowed 80.00 with 16.00 coinsurance: 12.50 under; expected payment 92.50 - 16.00."""
+    found = variance(9250, LineAnswer(1, 8000, 6400, 1600), 0)
+    assert (found.kind, found.amount_cents, found.expected_paid_cents) == ("under", 1250, 7650)  # type: ignore[union-attr]
+    assert variance(9250, LineAnswer(1, 8000, 6400, 1600), 1250) is None
+    assert variance(9250, LineAnswer(1, 9251, 9251, 0), 0).kind == "over"  # type: ignore[union-attr]
+    assert variance(9250, LineAnswer(1, 0, 0, 0), 0) is None
+
+
+def test_a_reduction_the_payer_left_out_is_the_multiple_procedure_rule() -> None:
+    """20610 at 100.00 and 20605-51 at 80.00 on one day: the second at 50 % = 40.00; paid 80.00 in full."""
+    lines = [_line(1, "20610", 20000), _line(2, "20605", 20000, "51")]
+    terms = _terms(c20610=10000, c20605=8000)
+    assert cause(lines, terms, None, 2, 8000, "fee_schedule") == "multiple_procedure"
+    assert cause(lines, terms, None, 2, 3600, "fee_schedule") == "rate"
+
+
+def test_bilateral_and_lesser_of_charge_explain_their_variances() -> None:
+    """20610-50 at 100.00: 150 % = 150.00, paid as one side 100.00. 99213 at 92.50 billed 80.00: the lesser is
+    80.00, paid 92.50."""
+    assert cause([_line(1, "20610", 30000, "50")], _terms(c20610=10000), None, 1, 10000, "fee_schedule") == "bilateral"
+    assert cause([_line(1, "99213", 8000)], _terms(c99213=9250), None, 1, 9250, "fee_schedule") == "lesser_of_charge"
+
+
+def test_the_payers_rate_is_found_under_the_contracts_own_rules() -> None:
+    """20605-51 reduced to 50 %: allowed 36.00 is a rate of 72.00 (71.99 gives 35.995 -> 36.00 too; the old rate
+    scaled, 80.00 x 36.00 / 40.00, decides). Three units allowed 7.51: 3 x 2.50 = 7.50 is nearer than 3 x 2.51 =
+    7.53. A charge of 80.00 caps any rate below an allowed 90.00."""
+    lines = [_line(1, "20610", 20000), _line(2, "20605", 20000, "51")]
+    terms = _terms(c20610=10000, c20605=8000)
+    assert rate_reproducing(lines, terms, None, 2, ("20605", ""), 3600) == 7200
+    three = [_line(1, "36415", 1500, units="3")]
+    assert rate_reproducing(three, _terms(c36415=300), None, 1, ("36415", ""), 751) == 250
+    capped = [_line(1, "99213", 8000)]
+    assert rate_reproducing(capped, _terms(c99213=9250), None, 1, ("99213", ""), 9000) is None

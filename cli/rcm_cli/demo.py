@@ -17,7 +17,7 @@ import random
 import time
 from collections import Counter
 from collections.abc import Callable
-from datetime import UTC, date, datetime, timedelta
+from datetime import date
 from typing import Any
 
 import httpx
@@ -33,14 +33,15 @@ from rcm_cli.demo_clinic import (
     SCENARIOS,
     UNANSWERED,
     VALLEY,
-    WALK_INS,
     Encounter,
     Practice,
     clinic_day,
     plant_canary,
     with_canary_text,
 )
+from rcm_cli.demo_contracts import load_contracts, reconcile, report_lines
 from rcm_cli.demo_office import (
+    check_eligibility,
     event_wait,
     void_paid_claims,
     wait_denial_money,
@@ -49,7 +50,14 @@ from rcm_cli.demo_office import (
     work_held_remittances,
     work_scrubber_holds,
 )
-from rcm_cli.demo_practice import PhaseBoard, ensure_practice, issuer_client
+from rcm_cli.demo_practice import (
+    PROFILE_BACKDATE,
+    PhaseBoard,
+    ensure_practice,
+    free_day,
+    issuer_client,
+    labelled,
+)
 from rcm_cli.demo_report import summarize, wait_final
 from rcm_cli.services import SERVICES
 
@@ -254,28 +262,6 @@ async def run_demo(
         shutdown_tracing()
 
 
-def _labelled(say: Any, label: str) -> Any:
-    """The second organization's output: each line named, its progress lines (rewritten in place) left out,
-    since one organization's on a terminal is enough."""
-
-    def out(text: str = "", end: str = "\n") -> None:
-        if end == "" or not text.strip():
-            return
-        say(f"[{label}] {text.strip()}")
-
-    return out
-
-
-async def _free_day(demo: Demo) -> date:
-    """The day to bill: yesterday, or the day before the earliest this organization billed already (the same
-    encounters again would rightly be held as duplicates)."""
-    taken = {c["service_from"] for c in (await demo.claims()).values()}
-    day = datetime.now(UTC).date() - timedelta(days=1)
-    while day.isoformat() in taken:
-        day -= timedelta(days=1)
-    return day
-
-
 async def _run_days(patients: int, second_patients: int, seed: int, timeout: float, say: Any) -> dict[str, Any]:
     started = time.monotonic()
     rng = random.Random(seed)
@@ -288,7 +274,7 @@ async def _run_days(patients: int, second_patients: int, seed: int, timeout: flo
         demos = [Demo(client, urls, tenants[0], say, board=board)]
         sizes = [patients]
         if second_patients:
-            label = _labelled(say, PRACTICES[1].name)
+            label = labelled(say, PRACTICES[1].name)
             demos.append(Demo(client, urls, tenants[1], label, lambda: issuer_client(tenants[1]), board))
             sizes.append(second_patients)
         await demos[0].wait_up(30)
@@ -300,7 +286,7 @@ async def _run_days(patients: int, second_patients: int, seed: int, timeout: flo
         days: list[tuple[date, list[Encounter]]] = []
         seen: frozenset[str] = frozenset()  # members already seen today, at either practice
         for demo, practice, size in zip(demos, PRACTICES, sizes, strict=False):
-            day = await _free_day(demo)
+            day = await free_day(demo)
             await ensure_practice(demo, practice, day)
             encounters = clinic_day(rng, size, rosters, day, practice, seen)
             seen |= {m for e in encounters for m in (e.member_id, e.true_member_id) if m}
@@ -311,6 +297,9 @@ async def _run_days(patients: int, second_patients: int, seed: int, timeout: flo
                 f"(seed {seed}); scenarios: "
                 + ", ".join(f"{k} {v}" for k, v in sorted(Counter(e.scenario for e in encounters).items()))
             )
+            # the payers' contracts before any charge is entered: each line is priced as it is billed
+            loaded = await load_contracts(demo, PAYERS, day - PROFILE_BACKDATE)
+            demo.say("  payer contracts: " + ", ".join(f"{p} {what}" for p, what in loaded.items()))
             days.append((day, encounters))
         summaries = await asyncio.gather(
             *(
@@ -318,7 +307,17 @@ async def _run_days(patients: int, second_patients: int, seed: int, timeout: flo
                 for demo, practice, (day, encounters) in zip(demos, PRACTICES, days, strict=False)
             )
         )
+        # 7. the underpayment worklist of each organization, against what the payers paid off contract
+        await demos[0].phase("underpayments")
+        found = await reconcile(
+            demos,
+            {d.tenant: set(s["claim_ids"]) for d, s in zip(demos, summaries, strict=True)},
+            event_wait([e for _day, encounters in days for e in encounters]),
+        )
+        for line in report_lines(found, {d.tenant: p.name for d, p in zip(demos, PRACTICES, strict=False)}):
+            say(line)
     summary = dict(summaries[0])
+    summary["underpayments"] = found
     summary["tenants"] = {demo.tenant: s for demo, s in zip(demos, summaries, strict=True)}
     summary["practices"] = [
         {
@@ -345,46 +344,7 @@ async def _run_day(
     say = demo.say
     # 1. eligibility, in one batch, as the night before the appointments
     await demo.phase("eligibility")
-    checks = [
-        {
-            "provider": {"npi": practice.clinic["npi"], "name": practice.clinic["name"]},
-            "payer_id": e.payer_id,
-            "payer_name": PAYERS[e.payer_id]["name"],
-            "subscriber": {
-                "member_id": e.member_id,
-                "first_name": e.document["subscriber"]["first_name"],
-                "last_name": e.document["subscriber"]["last_name"],
-                "birth_date": e.document["subscriber"]["birth_date"],
-            },
-            "service_date": day.isoformat(),
-            "service_types": ["30"],
-        }
-        for e in encounters
-        if e.scenario not in WALK_INS
-    ]
-    batch = await demo.call(
-        "POST", "eligibility", "/v1/eligibility/batches", json={"checks": checks, "per_payer_concurrency": 8}
-    )
-    deadline = time.monotonic() + timeout
-    status: dict[str, Any] = {}
-    while time.monotonic() < deadline:
-        status = await demo.call("GET", "eligibility", f"/v1/eligibility/batches/{batch['id']}")
-        say(f"\r  eligibility: {status['done'] + status['failed']}/{status['total']} checked", end="")
-        if status["pending"] == 0:
-            break
-        await asyncio.sleep(0.5)
-    say("")
-    verdicts: Counter[str] = Counter()
-    sem = asyncio.Semaphore(16)
-
-    async def verdict(check_id: str | None) -> str:
-        if not check_id:
-            return "failed"
-        async with sem:
-            return str((await demo.call("GET", "eligibility", f"/v1/eligibility/checks/{check_id}"))["status"])
-
-    verdicts.update(await asyncio.gather(*(verdict(i.get("check_id")) for i in status.get("items", []))))
-    say("  eligibility results: " + ", ".join(f"{k} {v}" for k, v in sorted(verdicts.items())))
+    await check_eligibility(demo, practice, encounters, day, timeout)
 
     # 2. charge entry (scrubbed) and 3. submission
     await demo.phase("charge-entry")
@@ -429,6 +389,7 @@ async def _run_day(
     summary["follow_up"] = follow_up
     summary["held_remittances"] = held
     summary["statements"] = statements["statements"]
+    summary["claim_ids"] = sorted(final)  # replacements and voids included
     say(
         f"patient statements: {len(statements['statements'])} accounts with a balance, "
         f"{sum(s['amount_due_cents'] for s in statements['statements']) / 100:,.2f} due"

@@ -293,7 +293,7 @@ def clinic_day(
             ],
         }
         if scenario == CROSSOVER:  # the Medigap card, entered as the claim's secondary payer
-            card = {**doc["subscriber"], "member_id": member["crossover_member_id"]}  # type: ignore[dict-item]
+            card = {**doc["subscriber"], "member_id": member["crossover_member_id"]}
             doc["secondary_payer"] = {**CROSSOVER_PAYERS[member["crossover_payer_id"]], "subscriber": card}
         out.append(
             Encounter(

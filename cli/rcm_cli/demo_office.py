@@ -11,10 +11,59 @@ from collections import Counter
 from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from rcm_cli.demo_clinic import CANARY, HELD, UNANSWERED, VOIDED, Encounter
+from rcm_cli.demo_clinic import CANARY, HELD, PAYERS, UNANSWERED, VOIDED, WALK_INS, Encounter, Practice
 
 if TYPE_CHECKING:
     from rcm_cli.demo import Demo
+
+
+async def check_eligibility(
+    demo: Demo, practice: Practice, encounters: list[Encounter], day: date, timeout: float
+) -> Counter[str]:
+    """Eligibility in one batch, as the night before the appointments (walk-ins are seen unchecked): the
+    verdicts, counted."""
+    say = demo.say
+    checks = [
+        {
+            "provider": {"npi": practice.clinic["npi"], "name": practice.clinic["name"]},
+            "payer_id": e.payer_id,
+            "payer_name": PAYERS[e.payer_id]["name"],
+            "subscriber": {
+                "member_id": e.member_id,
+                "first_name": e.document["subscriber"]["first_name"],
+                "last_name": e.document["subscriber"]["last_name"],
+                "birth_date": e.document["subscriber"]["birth_date"],
+            },
+            "service_date": day.isoformat(),
+            "service_types": ["30"],
+        }
+        for e in encounters
+        if e.scenario not in WALK_INS
+    ]
+    batch = await demo.call(
+        "POST", "eligibility", "/v1/eligibility/batches", json={"checks": checks, "per_payer_concurrency": 8}
+    )
+    deadline = time.monotonic() + timeout
+    status: dict[str, Any] = {}
+    while time.monotonic() < deadline:
+        status = await demo.call("GET", "eligibility", f"/v1/eligibility/batches/{batch['id']}")
+        say(f"\r  eligibility: {status['done'] + status['failed']}/{status['total']} checked", end="")
+        if status["pending"] == 0:
+            break
+        await asyncio.sleep(0.5)
+    say("")
+    verdicts: Counter[str] = Counter()
+    sem = asyncio.Semaphore(16)
+
+    async def verdict(check_id: str | None) -> str:
+        if not check_id:
+            return "failed"
+        async with sem:
+            return str((await demo.call("GET", "eligibility", f"/v1/eligibility/checks/{check_id}"))["status"])
+
+    verdicts.update(await asyncio.gather(*(verdict(i.get("check_id")) for i in status.get("items", []))))
+    say("  eligibility results: " + ", ".join(f"{k} {v}" for k, v in sorted(verdicts.items())))
+    return verdicts
 
 
 async def work_follow_up(demo: Demo, encounters: list[Encounter], ours: set[str]) -> dict[str, Any]:

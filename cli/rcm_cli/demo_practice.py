@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import os
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -83,6 +83,28 @@ async def ensure_practice(demo: Demo, practice: Practice, day: date) -> dict[str
             "(RCM_DEMO_TENANT, RCM_DEMO_SECOND_TENANT)"
         )
     return dict(await demo.call("PUT", "claims", "/v1/practice", json=wanted))
+
+
+def labelled(say: Any, label: str) -> Any:
+    """The second organization's output: each line named, its progress lines (rewritten in place) left out,
+    since one organization's on a terminal is enough."""
+
+    def out(text: str = "", end: str = "\n") -> None:
+        if end == "" or not text.strip():
+            return
+        say(f"[{label}] {text.strip()}")
+
+    return out
+
+
+async def free_day(demo: Demo) -> date:
+    """The day to bill: yesterday, or the day before the earliest this organization billed already (the same
+    encounters again would rightly be held as duplicates)."""
+    taken = {c["service_from"] for c in (await demo.claims()).values()}
+    day = datetime.now(UTC).date() - timedelta(days=1)
+    while day.isoformat() in taken:
+        day -= timedelta(days=1)
+    return day
 
 
 class PhaseBoard:

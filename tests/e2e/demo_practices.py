@@ -188,3 +188,35 @@ def check_isolation(urls: dict[str, str], tokens: dict[str, str], claims: dict[s
         figures[f"remittances of {tenant}"] = len(seen[tenant]["remittances"])
         figures[f"denials of {tenant}"] = len(seen[tenant]["denials"])
     return figures
+
+
+def check_underpayments(urls: dict[str, str], tokens: dict[str, str], found: dict[str, Any]) -> dict[str, int]:
+    """The organizations' underpayment worklists (denials, each read with its own token) hold, summed, the
+    money the sandbox's payers paid below their contracts on purpose, to the cent, and every overpayment
+    too; the demo found them equal line by line (``found``: its reconciliation)."""
+    with httpx.Client(timeout=30) as http:
+        sandbox = get(http, f"{urls['sandbox']}/sandbox/variances")
+        assert sandbox.status_code == 200, sandbox.text[:300]
+        made = sandbox.json()["totals"]
+        listed = {"under": {"count": 0, "amount_cents": 0}, "over": {"count": 0, "amount_cents": 0}}
+        for bearer in tokens.values():
+            http.headers["Authorization"] = f"Bearer {bearer}"
+            worklist = get(http, f"{urls['denials']}/v1/underpayments", limit=1)
+            assert worklist.status_code == 200, worklist.text[:300]
+            for t in worklist.json()["totals"]:
+                listed[t["kind"]]["count"] += t["count"]
+                listed[t["kind"]]["amount_cents"] += t["amount_cents"]
+    assert made["under"]["amount_cents"] > 0 and made["over"]["lines"] > 0, made  # the payers did vary
+    assert not found["differences"], found["differences"][:10]
+    assert listed["under"]["amount_cents"] == made["under"]["amount_cents"], (listed, made)
+    assert listed["under"]["count"] == made["under"]["lines"], (listed, made)
+    assert listed["over"]["count"] >= 1 and listed["over"]["amount_cents"] == made["over"]["amount_cents"], (
+        listed,
+        made,
+    )
+    return {
+        "underpaid lines": listed["under"]["count"],
+        "underpaid cents": listed["under"]["amount_cents"],
+        "overpaid lines": listed["over"]["count"],
+        "overpaid cents": listed["over"]["amount_cents"],
+    }

@@ -24,7 +24,7 @@ from typing import Any
 import httpx
 import jsonschema_rs
 import pytest
-from demo_practices import check_envelopes, check_isolation, check_statement_headers, token
+from demo_practices import check_envelopes, check_isolation, check_statement_headers, check_underpayments, token
 from otlp_collector import Collector
 from rcm_cli.broker import free_port
 from rcm_cli.demo import RETRY_SECONDS, SCENARIOS, retry_after
@@ -332,12 +332,15 @@ def _check_day(summary: dict[str, Any]) -> None:
 
 def _check_practices(offset: int, summary: dict[str, Any], var: Path) -> dict[str, int]:
     """Each organization's 837s carry its own billing provider and submitter, each one's statements its own
-    header, and neither sees the other's claims, remittances or denials."""
+    header, and neither sees the other's claims, remittances or denials; their underpayment worklists hold
+    the variances the payers introduced, to the cent."""
     practices = summary["practices"]
     urls = {name: f"http://127.0.0.1:{port + offset}" for name, port in zip(SERVICES, range(8001, 8005), strict=True)}
     tokens = {p["tenant"]: _token(offset, var, None if p is practices[0] else p["tenant"]) for p in practices}
     entered = {t: {cid for e in day["encounters"] for cid in e["claim_ids"]} for t, day in summary["tenants"].items()}
     figures = check_isolation(urls, tokens, entered)
+    urls["sandbox"] = f"http://127.0.0.1:{8009 + offset}"
+    figures.update(check_underpayments(urls, tokens, summary["underpayments"]))
     clients = {t: httpx.Client(timeout=30, headers={"Authorization": f"Bearer {b}"}) for t, b in tokens.items()}
     try:
         listed = {t: set(_all_claims(http, urls["claims"])) for t, http in clients.items()}

@@ -107,12 +107,14 @@ def statement_text(pdf: bytes) -> str:
         document.close()
 
 
-def check_statement_headers(http: httpx.Client, remit_url: str, practice: dict[str, Any]) -> int:
-    """Every statement of the organization, as a document and as the PDF sent, carries its own header: its
-    statement name and phone (not the deployment's settings, nor the other organization's)."""
+def check_statement_headers(
+    http: httpx.Client, remit_url: str, practice: dict[str, Any], listed: list[dict[str, Any]]
+) -> int:
+    """Every statement of the organization's run (``listed``: the demo's), as a document and as the PDF sent,
+    carries its own header: its statement name and phone (not the deployment's settings, nor the other
+    organization's)."""
     phone = practice["statement_phone"]
     printed = f"({phone[:3]}) {phone[3:6]}-{phone[6:]}"
-    listed = pages(http, f"{remit_url}/v1/statements")
     assert listed, practice
     for s in listed:
         doc = get(http, f"{remit_url}/v1/statements/{s['id']}")

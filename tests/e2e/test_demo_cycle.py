@@ -346,7 +346,8 @@ def _check_practices(offset: int, summary: dict[str, Any], var: Path) -> dict[st
         listed = {t: set(_all_claims(http, urls["claims"])) for t, http in clients.items()}
         figures.update(check_envelopes(var, practices, listed))
         for p in practices:
-            header = check_statement_headers(clients[p["tenant"]], urls["remittance"], p)
+            run = summary["tenants"][p["tenant"]]["statements"]
+            header = check_statement_headers(clients[p["tenant"]], urls["remittance"], p, run)
             figures[f"statements of {p['tenant']} with its header"] = header
     finally:
         for http in clients.values():
@@ -457,6 +458,11 @@ REVIEWED_WIDE_PLANS = {
     # the tenant's few clearinghouse connections, replaced with each newer profile
     r"WHERE practice_profile.tenant_id = \?( AND practice_profile.version < \?)?$": "practice profile",
     r"^DELETE FROM practice_connection WHERE practice_connection.tenant_id = \?$": "a tenant's connections",
+    # a tenant's practice profile versions, one per change of its practice (a handful in years): the one in
+    # effect on a date, or the latest, is picked from all of them
+    r"FROM practice_profile WHERE practice_profile.tenant_id = \? (AND practice_profile.effective_from <= \? "
+    r"AND \(practice_profile.effective_to IS NULL OR practice_profile.effective_to >= \?\) )?ORDER BY "
+    r"practice_profile\.(effective_from|version) DESC LIMIT": "practice profile versions",
     r"FROM audit_event WHERE audit_event.tenant_id = \? ORDER BY audit_event.id LIMIT": "audit pages",
 }
 
@@ -494,9 +500,9 @@ def _check_traces(collector: Collector, summary: dict[str, Any]) -> None:
     mine = [s for s in in_day if s["attributes"].get("cloudevents.event_subject") == claim_id]
     consumers = {(s["service"], s["name"]) for s in mine}
     assert ("remittance", "process claims.claim.status-changed") in consumers, consumers
-    # denials passes over a paid claim's transitions (no handling, so no span); the day's trace reaches it by
-    # its API and the events it does handle (rejections, replacements: "denials" in the services above)
-    assert ("denials", "process claims.claim.status-changed") not in consumers, consumers
+    # denials prices the claim's billed lines under the payer's contract from its status events (expected
+    # payment), so the day's trace reaches it by those too, besides its API
+    assert ("denials", "process claims.claim.status-changed") in consumers, consumers
     ids = {s["span_id"] for s in in_day}
     orphans = [s["name"] for s in in_day if s["parent_id"] and s["parent_id"] not in ids]
     assert not orphans, f"spans whose parent never arrived: {orphans[:5]}"

@@ -298,7 +298,7 @@ async def _run_days(patients: int, second_patients: int, seed: int, timeout: flo
                 + ", ".join(f"{k} {v}" for k, v in sorted(Counter(e.scenario for e in encounters).items()))
             )
             # the payers' contracts before any charge is entered: each line is priced as it is billed
-            loaded = await load_contracts(demo, PAYERS, day - PROFILE_BACKDATE)
+            loaded = await load_contracts(demo, PAYERS, day, day - PROFILE_BACKDATE)
             demo.say("  payer contracts: " + ", ".join(f"{p} {what}" for p, what in loaded.items()))
             days.append((day, encounters))
         summaries = await asyncio.gather(

@@ -85,10 +85,10 @@ def _terms(c: dict[str, Any]) -> tuple[Any, ...]:
     )
 
 
-async def load_contracts(demo: Demo, payer_ids: Iterable[str], since: date) -> dict[str, str]:
-    """Each payer's contract in the organization's denials service, from ``since``: kept when its latest
-    version prices as the payer does, else imported (a dry run first: a bad row loads nothing). Returns
-    what was done per payer."""
+async def load_contracts(demo: Demo, payer_ids: Iterable[str], day: date, since: date) -> dict[str, str]:
+    """Each payer's contract in the organization's denials service: kept when its latest version prices as
+    the payer does and is in effect on ``day`` (the day billed), else imported as a version from ``since``
+    (a dry run first: a bad row loads nothing). Returns what was done per payer."""
     done: dict[str, str] = {}
     wanted = []
     for payer_id in payer_ids:
@@ -97,7 +97,8 @@ async def load_contracts(demo: Demo, payer_ids: Iterable[str], since: date) -> d
         same = [c for c in listed if c["plan"] is None]
         if same:
             latest = await demo.call("GET", "denials", f"/v1/contracts/{same[0]['id']}")
-            if _terms(latest) == _terms(body) and date.fromisoformat(latest["effective_from"]) <= since:
+            window = (date.fromisoformat(latest["effective_from"]), latest["effective_to"] or date.max.isoformat())
+            if _terms(latest) == _terms(body) and window[0] <= day <= date.fromisoformat(window[1]):
                 done[payer_id] = f"kept (version {latest['version']})"
                 continue
         wanted.append(body)

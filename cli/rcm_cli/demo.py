@@ -12,13 +12,12 @@ the demo reports any claim that did not get there.
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 import random
 import time
 from collections import Counter
-from datetime import UTC, datetime, timedelta
-from pathlib import Path
+from collections.abc import Callable
+from datetime import date
 from typing import Any
 
 import httpx
@@ -29,16 +28,20 @@ from rcm_cli.demo_clinic import (
     CLINIC,
     DOCTORS,
     HELD,
+    LAKESIDE,
     PAYERS,
     SCENARIOS,
     UNANSWERED,
-    WALK_INS,
+    VALLEY,
     Encounter,
+    Practice,
     clinic_day,
     plant_canary,
     with_canary_text,
 )
+from rcm_cli.demo_contracts import load_contracts, reconcile, report_lines
 from rcm_cli.demo_office import (
+    check_eligibility,
     event_wait,
     void_paid_claims,
     wait_denial_money,
@@ -47,8 +50,15 @@ from rcm_cli.demo_office import (
     work_held_remittances,
     work_scrubber_holds,
 )
+from rcm_cli.demo_practice import (
+    PROFILE_BACKDATE,
+    PhaseBoard,
+    ensure_practice,
+    free_day,
+    issuer_client,
+    labelled,
+)
 from rcm_cli.demo_report import summarize, wait_final
-from rcm_cli.issuer import SCOPES, Issuer
 from rcm_cli.services import SERVICES
 
 __all__ = [
@@ -56,6 +66,7 @@ __all__ = [
     "CLINIC",
     "DOCTORS",
     "PAYERS",
+    "PRACTICES",
     "RETRY_SECONDS",
     "SCENARIOS",
     "WAITING",
@@ -100,32 +111,36 @@ def demo_credentials() -> tuple[str, str]:
     (its credentials kept beside the issuer's state, mode 0600)."""
     if os.environ.get("RCM_CLIENT_ID") and os.environ.get("RCM_CLIENT_SECRET"):
         return os.environ["RCM_CLIENT_ID"], os.environ["RCM_CLIENT_SECRET"]
-    issuer = Issuer.embedded()
-    saved = issuer.folder / "demo-client.json"
-    if saved.exists():
-        data = json.loads(saved.read_text())
-        if data["client_id"] in json.loads(issuer.clients_file.read_text() if issuer.clients_file.exists() else "{}"):
-            return data["client_id"], data["client_secret"]
-    issuer.ensure_key()
-    client_id, secret = issuer.create_client(
-        os.environ.get("RCM_DEMO_TENANT", "default"), list(SCOPES), name="rcm demo"
-    )
-    fd = os.open(saved, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as fh:
-        json.dump({"client_id": client_id, "client_secret": secret}, fh)
-    return client_id, secret
+    return issuer_client(os.environ.get("RCM_DEMO_TENANT", "default"))
+
+
+# The organizations of the demo, side by side: the first bills --patients encounters, the second a smaller day.
+PRACTICES = (VALLEY, LAKESIDE)
 
 
 class Demo:
-    def __init__(self, client: httpx.AsyncClient, urls: dict[str, str], tenant: str, say: Any) -> None:
+    """One organization's billing office at the APIs: its token, its tenant, its phase of the day."""
+
+    def __init__(
+        self,
+        client: httpx.AsyncClient,
+        urls: dict[str, str],
+        tenant: str,
+        say: Any,
+        credentials: Callable[[], tuple[str, str]] | None = None,
+        board: PhaseBoard | None = None,
+    ) -> None:
         self.http = client
         self.urls = urls
+        self.tenant = tenant
         self.headers = {"X-Tenant-ID": tenant, "X-Actor": "rcm-demo"}
         self.say = say
+        self.credentials = credentials  # None: the first organization's (demo_credentials)
+        self.board = board or PhaseBoard(WAITING)
 
     async def login(self) -> None:
         """A bearer token from the issuer (client credentials); without an issuer, none (auth off)."""
-        client_id, secret = demo_credentials()
+        client_id, secret = self.credentials() if self.credentials else demo_credentials()
         try:
             response = await self.http.post(
                 self.urls["issuer"] + "/oauth/token",
@@ -137,12 +152,12 @@ class Demo:
             raise RuntimeError(f"the token issuer refused the demo client: {response.text[:300]}")
         self.headers["Authorization"] = f"Bearer {response.json()['access_token']}"
 
-    async def call(self, method: str, service: str, path: str, **kw: Any) -> Any:
+    async def call(self, method: str, service: str, path: str, missing_ok: bool = False, **kw: Any) -> Any:
         """One API call. A service that is restarting (connection refused, 502/503/504) is waited for up to
         ``RETRY_SECONDS``: a read is sent again after any transport error; a write only when it never left
         (connection refused), since a write cut off mid-way may have been applied. A 429 (over the API's rate
         limit: nothing was done) is sent again after its Retry-After, for up to ``RETRY_SECONDS`` as well. A
-        401 (the token expired) gets a new token and one more try."""
+        401 (the token expired) gets a new token and one more try. With ``missing_ok`` a 404 answers None."""
         deadline = time.monotonic() + RETRY_SECONDS
         pause = 0.2
         renewed = False
@@ -167,17 +182,19 @@ class Demo:
                     break
             await asyncio.sleep(pause)
             pause = min(2.0, pause * 2)
+        if response.status_code == 404 and missing_ok:
+            return None
         if response.status_code >= 400:
             raise RuntimeError(f"{method} {service}{path}: {response.status_code} {response.text[:400]}")
         return response.json() if response.content else None
 
     async def phase(self, name: str) -> None:
         """Announce the demo's phase in ``RCM_DEMO_PHASE_FILE`` (for fault-injection runs, which restart the
-        APIs only while the demo merely reads). Leaving the waiting phase waits for every API to be back."""
-        path = os.environ.get("RCM_DEMO_PHASE_FILE")
-        if not path:
+        APIs only while the demo merely reads; ``PhaseBoard``: while every organization's day does). Leaving
+        the waiting phase waits for every API to be back."""
+        shown = self.board.announce(self.tenant, name)
+        if shown is None:
             return
-        Path(path).write_text(name)
         if name != WAITING:
             await asyncio.sleep(0.5)  # a restart decided just before the write has happened by now
             await self.wait_up(RETRY_SECONDS)
@@ -229,131 +246,152 @@ class Demo:
         return claims
 
 
-async def run_demo(patients: int, seed: int, timeout: float, say: Any = print) -> dict[str, Any]:
+async def run_demo(
+    patients: int, seed: int, timeout: float, say: Any = print, second_patients: int | None = None
+) -> dict[str, Any]:
     """The demo is the hospital system's client: with tracing configured (OTEL_TRACES_EXPORTER), its day is
-    one trace whose context every API call carries, so each claim's path through the services is in it."""
+    one trace whose context every API call carries, so each claim's path through the services is in it.
+    Two organizations bill side by side: ``patients`` encounters at the first, ``second_patients`` (a
+    quarter of them by default; 0: none) at the second."""
     configure_tracing("rcm-demo", "cli")
+    second = patients // 4 if second_patients is None else second_patients
     try:
         with root_span("rcm demo clinic day", **{"rcm.demo.seed": str(seed), "rcm.demo.patients": str(patients)}):
-            return await _run_day(patients, seed, timeout, say)
+            return await _run_days(patients, second, seed, timeout, say)
     finally:
         shutdown_tracing()
 
 
-async def _run_day(patients: int, seed: int, timeout: float, say: Any) -> dict[str, Any]:
+async def _run_days(patients: int, second_patients: int, seed: int, timeout: float, say: Any) -> dict[str, Any]:
     started = time.monotonic()
     rng = random.Random(seed)
     urls = _urls()
-    tenant = os.environ.get("RCM_DEMO_TENANT", "default")  # the demo client's organization
+    tenants = [os.environ.get("RCM_DEMO_TENANT", "default"), os.environ.get("RCM_DEMO_SECOND_TENANT", "lakeside")]
+    if tenants[0] == tenants[1]:
+        raise RuntimeError(f"the two organizations of the demo are one ({tenants[0]}): set RCM_DEMO_SECOND_TENANT")
+    board = PhaseBoard(WAITING)
     async with httpx.AsyncClient(timeout=60) as client:
-        demo = Demo(client, urls, tenant, say)
-        await demo.wait_up(30)
-        await demo.login()
+        demos = [Demo(client, urls, tenants[0], say, board=board)]
+        sizes = [patients]
+        if second_patients:
+            label = labelled(say, PRACTICES[1].name)
+            demos.append(Demo(client, urls, tenants[1], label, lambda: issuer_client(tenants[1]), board))
+            sizes.append(second_patients)
+        await demos[0].wait_up(30)
+        for demo in demos:
+            await demo.login()
         rosters = {
-            p: await demo.call("GET", "sandbox", f"/v1/payers/{p}/members", params={"limit": 5000}) for p in PAYERS
+            p: await demos[0].call("GET", "sandbox", f"/v1/payers/{p}/members", params={"limit": 5000}) for p in PAYERS
         }
-        # The same seed gives the same day; a stack that already billed a day gets the day before it
-        # (the same encounters again would rightly be held as duplicates).
-        taken = {c["service_from"] for c in (await demo.claims()).values()}
-        day = datetime.now(UTC).date() - timedelta(days=1)
-        while day.isoformat() in taken:
-            day -= timedelta(days=1)
-        encounters = clinic_day(rng, patients, rosters, day)
-        if os.environ.get("RCM_DEMO_CANARY"):
-            plant_canary(encounters)
-        say(
-            f"clinic day {day}: {len(encounters)} encounters (seed {seed}); scenarios: "
-            + ", ".join(f"{k} {v}" for k, v in sorted(Counter(e.scenario for e in encounters).items()))
+        days: list[tuple[date, list[Encounter]]] = []
+        seen: frozenset[str] = frozenset()  # members already seen today, at either practice
+        for demo, practice, size in zip(demos, PRACTICES, sizes, strict=False):
+            day = await free_day(demo)
+            await ensure_practice(demo, practice, day)
+            encounters = clinic_day(rng, size, rosters, day, practice, seen)
+            seen |= {m for e in encounters for m in (e.member_id, e.true_member_id) if m}
+            if os.environ.get("RCM_DEMO_CANARY") and demo is demos[0]:
+                plant_canary(encounters)
+            demo.say(
+                f"clinic day {day} at {practice.name} (organization {demo.tenant}): {len(encounters)} encounters "
+                f"(seed {seed}); scenarios: "
+                + ", ".join(f"{k} {v}" for k, v in sorted(Counter(e.scenario for e in encounters).items()))
+            )
+            # the payers' contracts before any charge is entered: each line is priced as it is billed
+            loaded = await load_contracts(demo, PAYERS, day, day - PROFILE_BACKDATE)
+            demo.say("  payer contracts: " + ", ".join(f"{p} {what}" for p, what in loaded.items()))
+            days.append((day, encounters))
+        summaries = await asyncio.gather(
+            *(
+                _run_day(demo, practice, day, encounters, timeout, started)
+                for demo, practice, (day, encounters) in zip(demos, PRACTICES, days, strict=False)
+            )
         )
-
-        # 1. eligibility, in one batch, as the night before the appointments
-        await demo.phase("eligibility")
-        checks = [
-            {
-                "provider": {"npi": CLINIC["npi"], "name": CLINIC["name"]},
-                "payer_id": e.payer_id,
-                "payer_name": PAYERS[e.payer_id]["name"],
-                "subscriber": {
-                    "member_id": e.member_id,
-                    "first_name": e.document["subscriber"]["first_name"],
-                    "last_name": e.document["subscriber"]["last_name"],
-                    "birth_date": e.document["subscriber"]["birth_date"],
-                },
-                "service_date": day.isoformat(),
-                "service_types": ["30"],
-            }
-            for e in encounters
-            if e.scenario not in WALK_INS
-        ]
-        batch = await demo.call(
-            "POST", "eligibility", "/v1/eligibility/batches", json={"checks": checks, "per_payer_concurrency": 8}
+        # 7. the underpayment worklist of each organization, against what the payers paid off contract
+        await demos[0].phase("underpayments")
+        found = await reconcile(
+            demos,
+            {d.tenant: set(s["claim_ids"]) for d, s in zip(demos, summaries, strict=True)},
+            event_wait([e for _day, encounters in days for e in encounters]),
         )
-        deadline = time.monotonic() + timeout
-        status: dict[str, Any] = {}
-        while time.monotonic() < deadline:
-            status = await demo.call("GET", "eligibility", f"/v1/eligibility/batches/{batch['id']}")
-            say(f"\r  eligibility: {status['done'] + status['failed']}/{status['total']} checked", end="")
-            if status["pending"] == 0:
-                break
-            await asyncio.sleep(0.5)
-        say("")
-        verdicts: Counter[str] = Counter()
-        sem = asyncio.Semaphore(16)
+        for line in report_lines(found, {d.tenant: p.name for d, p in zip(demos, PRACTICES, strict=False)}):
+            say(line)
+    summary = dict(summaries[0])
+    summary["underpayments"] = found
+    summary["tenants"] = {demo.tenant: s for demo, s in zip(demos, summaries, strict=True)}
+    summary["practices"] = [
+        {
+            "tenant": demo.tenant,
+            "name": practice.name,
+            "npi": practice.clinic["npi"],
+            "submitter_id": practice.submitter_id,
+            "statement_name": practice.statement["name"],
+            "statement_phone": practice.statement["phone"],
+        }
+        for demo, practice in zip(demos, PRACTICES, strict=False)
+    ]
+    # every organization's claims must reach their states: the exit status and the checks read these
+    summary["mismatches"] = [
+        m | {"tenant": demo.tenant} for demo, s in zip(demos, summaries, strict=True) for m in s["mismatches"]
+    ]
+    return summary
 
-        async def verdict(check_id: str | None) -> str:
-            if not check_id:
-                return "failed"
-            async with sem:
-                return str((await demo.call("GET", "eligibility", f"/v1/eligibility/checks/{check_id}"))["status"])
 
-        verdicts.update(await asyncio.gather(*(verdict(i.get("check_id")) for i in status.get("items", []))))
-        say("  eligibility results: " + ", ".join(f"{k} {v}" for k, v in sorted(verdicts.items())))
+async def _run_day(
+    demo: Demo, practice: Practice, day: date, encounters: list[Encounter], timeout: float, started: float
+) -> dict[str, Any]:
+    """One organization's day, from eligibility to the statements, and its summary."""
+    say = demo.say
+    # 1. eligibility, in one batch, as the night before the appointments
+    await demo.phase("eligibility")
+    await check_eligibility(demo, practice, encounters, day, timeout)
 
-        # 2. charge entry (scrubbed) and 3. submission
-        await demo.phase("charge-entry")
-        for start in range(0, len(encounters), 200):
-            chunk = encounters[start : start + 200]
-            created = await demo.call("POST", "claims", "/v1/claim-batches", json=[e.document for e in chunk])
-            for e, c in zip(chunk, created, strict=True):
-                e.claim_ids.append(c["id"])
-        ours = {cid for e in encounters for cid in e.claim_ids}
-        entered = await demo.claims(ours)
-        ready = sorted(cid for cid, c in entered.items() if c["state"] == "ready")
-        say(f"  charge entry: {len(ours)} claims, {len(ready)} clean, {len(ours) - len(ready)} held by the scrubber")
-        fixed = await work_scrubber_holds(demo, encounters, entered)
-        say("  scrubber holds worked: " + (", ".join(f"{k} {v}" for k, v in sorted(fixed.items())) or "none"))
-        ready = sorted(cid for cid, c in (await demo.claims(ours)).items() if c["state"] == "ready")
-        submissions = await demo.call("POST", "claims", "/v1/submissions", json={"claim_ids": ready}) if ready else []
-        say(f"  submitted: {len(ready)} claims in {len(submissions)} 837 interchange(s)")
-        remaining = max(5.0, timeout - (time.monotonic() - started))
-        answered = {cid for e in encounters if e.scenario not in (UNANSWERED, HELD) for cid in e.claim_ids}
-        await demo.phase(WAITING)
-        await demo.wait_settled(answered, "round 1", remaining / 2)
-        await demo.phase("held-remittances")
-        held = await work_held_remittances(demo, encounters)
+    # 2. charge entry (scrubbed) and 3. submission
+    await demo.phase("charge-entry")
+    for start in range(0, len(encounters), 200):
+        chunk = encounters[start : start + 200]
+        created = await demo.call("POST", "claims", "/v1/claim-batches", json=[e.document for e in chunk])
+        for e, c in zip(chunk, created, strict=True):
+            e.claim_ids.append(c["id"])
+    ours = {cid for e in encounters for cid in e.claim_ids}
+    entered = await demo.claims(ours)
+    ready = sorted(cid for cid, c in entered.items() if c["state"] == "ready")
+    say(f"  charge entry: {len(ours)} claims, {len(ready)} clean, {len(ours) - len(ready)} held by the scrubber")
+    fixed = await work_scrubber_holds(demo, encounters, entered)
+    say("  scrubber holds worked: " + (", ".join(f"{k} {v}" for k, v in sorted(fixed.items())) or "none"))
+    ready = sorted(cid for cid, c in (await demo.claims(ours)).items() if c["state"] == "ready")
+    submissions = await demo.call("POST", "claims", "/v1/submissions", json={"claim_ids": ready}) if ready else []
+    say(f"  submitted: {len(ready)} claims in {len(submissions)} 837 interchange(s)")
+    remaining = max(5.0, timeout - (time.monotonic() - started))
+    answered = {cid for e in encounters if e.scenario not in (UNANSWERED, HELD) for cid in e.claim_ids}
+    await demo.phase(WAITING)
+    await demo.wait_settled(answered, "round 1", remaining / 2)
+    await demo.phase("held-remittances")
+    held = await work_held_remittances(demo, encounters)
 
-        # 4. work the denial queue
-        await demo.phase("denials")
-        worked = await work_denials(demo, encounters, ours, day)
-        say("  denials worked: " + (", ".join(f"{k} {v}" for k, v in sorted(worked.items())) or "none"))
-        voided = await void_paid_claims(demo, encounters)
-        say("  voids: " + (", ".join(f"{k} {v}" for k, v in sorted(voided.items())) or "none"))
-        remaining = max(5.0, timeout - (time.monotonic() - started))
-        await demo.phase(WAITING)
-        await demo.wait_settled(answered, "round 2", remaining)
-        # give the denial-resolution events time to close their claims
-        final = await wait_final(demo, encounters, ours, max(5.0, timeout - (time.monotonic() - started)))
-        # 5. insurance follow-up, as the billing office works it a week later, and 6. patient statements
-        await demo.phase("follow-up")
-        follow_up = await work_follow_up(demo, encounters, ours)
-        await wait_denial_money(demo, ours, event_wait(encounters))
-        statements = await demo.call("POST", "remittance", "/v1/statements/runs", json={})
-        summary = await summarize(demo, encounters, final, time.monotonic() - started)
-        summary["follow_up"] = follow_up
-        summary["held_remittances"] = held
-        summary["statements"] = statements["statements"]
-        say(
-            f"patient statements: {len(statements['statements'])} accounts with a balance, "
-            f"{sum(s['amount_due_cents'] for s in statements['statements']) / 100:,.2f} due"
-        )
+    # 4. work the denial queue
+    await demo.phase("denials")
+    worked = await work_denials(demo, encounters, ours, day)
+    say("  denials worked: " + (", ".join(f"{k} {v}" for k, v in sorted(worked.items())) or "none"))
+    voided = await void_paid_claims(demo, encounters)
+    say("  voids: " + (", ".join(f"{k} {v}" for k, v in sorted(voided.items())) or "none"))
+    remaining = max(5.0, timeout - (time.monotonic() - started))
+    await demo.phase(WAITING)
+    await demo.wait_settled(answered, "round 2", remaining)
+    # give the denial-resolution events time to close their claims
+    final = await wait_final(demo, encounters, ours, max(5.0, timeout - (time.monotonic() - started)))
+    # 5. insurance follow-up, as the billing office works it a week later, and 6. patient statements
+    await demo.phase("follow-up")
+    follow_up = await work_follow_up(demo, encounters, ours)
+    await wait_denial_money(demo, ours, event_wait(encounters))
+    statements = await demo.call("POST", "remittance", "/v1/statements/runs", json={})
+    summary = await summarize(demo, encounters, final, time.monotonic() - started)
+    summary["follow_up"] = follow_up
+    summary["held_remittances"] = held
+    summary["statements"] = statements["statements"]
+    summary["claim_ids"] = sorted(final)  # replacements and voids included
+    say(
+        f"patient statements: {len(statements['statements'])} accounts with a balance, "
+        f"{sum(s['amount_due_cents'] for s in statements['statements']) / 100:,.2f} due"
+    )
     return summary

@@ -1,5 +1,5 @@
-"""The demo's clinic: its doctors, payers and visits, the scenarios its claims follow, a seeded day of
-encounters, and the planted PHI of leak tests."""
+"""The demo's clinics: their practices (billing provider, doctors, the profile each organization sets up), payers
+and visits, the scenarios their claims follow, a seeded day of encounters, and the planted PHI of leak tests."""
 
 from __future__ import annotations
 
@@ -21,6 +21,86 @@ DOCTORS = [
     {"npi": "1679576722", "name": "Smith", "first_name": "John", "is_person": True, "taxonomy": "207R00000X"},
     {"npi": "1003000126", "name": "Jones", "first_name": "Mary", "is_person": True, "taxonomy": "207Q00000X"},
 ]
+
+
+# The clearinghouse's id as the sandbox is addressed (ISA08, GS03): it answers from whatever id it was sent to.
+CLEARINGHOUSE = "CLEARINGHOUSE"
+
+
+@dataclass(frozen=True)
+class Practice:
+    """One organization of the demo: the billing provider its claims name, its doctors, and the profile it
+    sets up once (``PUT /v1/practice``): legal name, statement header, clearinghouse connection."""
+
+    name: str  # as the demo's output names it
+    clinic: dict[str, Any]  # the billing provider, as charge entry takes it
+    doctors: list[dict[str, Any]]
+    legal_name: str
+    statement: dict[str, Any]
+    submitter_id: str  # ISA06 / GS02 / 1000A of its 837s: the answers come back to it
+
+    def profile(self, since: date) -> dict[str, Any]:
+        """The body of ``PUT /v1/practice``: a version in effect from ``since``."""
+        return {
+            "effective_from": since.isoformat(),
+            "legal_name": self.legal_name,
+            "billing_providers": [self.clinic],
+            "statement": self.statement,
+            "connections": [
+                {
+                    "name": "sandbox",
+                    "submitter_id": self.submitter_id,
+                    "receiver_id": CLEARINGHOUSE,
+                    "receiver_name": "SANDBOX CLEARINGHOUSE",
+                    "submitter_name": self.clinic["name"],
+                    "contact_name": "Billing Office",
+                    "contact_phone": self.statement["phone"],
+                }
+            ],
+        }
+
+
+VALLEY = Practice(
+    name="Valley Family Clinic",
+    clinic=CLINIC,
+    doctors=DOCTORS,
+    legal_name="Valley Family Clinic LLC",
+    statement={
+        "name": "Valley Family Clinic",
+        "address": {"line1": "100 Main St", "city": "Springfield", "state": "IL", "postal_code": "627011234"},
+        "phone": "2175550142",
+        "pay_online": "https://pay.valleyclinic.example",
+        "pay_by_mail": "Valley Family Clinic, PO Box 100, Springfield, IL 62701",
+    },
+    submitter_id="VALLEY01",
+)
+
+
+# A second organization on the same stack and the same payers: its own NPI, tax id, doctors, header and
+# connection; a smaller day.
+LAKESIDE = Practice(
+    name="Lakeside Pediatrics",
+    clinic={
+        "npi": "1543219871",
+        "name": "Lakeside Pediatrics",
+        "taxonomy": "208000000X",
+        "tax_id": "364827115",
+        "address": {"line1": "250 Harbor Rd", "city": "Peoria", "state": "IL", "postal_code": "616021234"},
+    },
+    doctors=[
+        {"npi": "1768901237", "name": "Okafor", "first_name": "Ngozi", "is_person": True, "taxonomy": "208000000X"},
+        {"npi": "1204567899", "name": "Rossi", "first_name": "Luca", "is_person": True, "taxonomy": "208000000X"},
+    ],
+    legal_name="Lakeside Pediatrics PC",
+    statement={
+        "name": "Lakeside Pediatrics Billing",
+        "address": {"line1": "250 Harbor Rd", "city": "Peoria", "state": "IL", "postal_code": "616021234"},
+        "phone": "3095550177",
+        "pay_online": "https://billpay.lakesidepeds.example",
+        "pay_by_mail": "Lakeside Pediatrics, PO Box 77, Peoria, IL 61602",
+    },
+    submitter_id="LAKESIDE01",
+)
 
 
 WALK_INS = frozenset({"coverage_ended", "member_id_typo"})  # seen without an eligibility check
@@ -108,9 +188,15 @@ class Encounter:
 
 
 def clinic_day(
-    rng: random.Random, patients: int, rosters: dict[str, list[dict[str, Any]]], day: date
+    rng: random.Random,
+    patients: int,
+    rosters: dict[str, list[dict[str, Any]]],
+    day: date,
+    practice: Practice = VALLEY,
+    taken: frozenset[str] = frozenset(),
 ) -> list[Encounter]:
-    """A day of encounters: mostly clean visits, and a share of the errors a real office makes."""
+    """A day of encounters at ``practice``: mostly clean visits, and a share of the errors a real office makes.
+    The members in ``taken`` (another practice's patients of the day) are not seen."""
     active = {
         p: [
             m
@@ -122,7 +208,7 @@ def clinic_day(
     short_paid = [m for m in rosters["ACME01"] if m.get("remittance_short_paid")]
     lost = [m for m in rosters["ACME01"] if m.get("claims_unanswered")]
     ended = [m for m in rosters["ACME01"] if m["coverage_end"] is not None]
-    used: set[str] = set()
+    used: set[str] = set(taken)
     names = list(SCENARIOS)
     weights = [SCENARIOS[n][0] for n in names]
     out: list[Encounter] = []
@@ -175,8 +261,9 @@ def clinic_day(
             birth = date(1935, 1, 1) + timedelta(days=rng.randrange(0, 365 * 25))
         doc = {
             "kind": "professional",
-            "billing_provider": CLINIC,
-            "rendering_provider": rng.choice(DOCTORS),
+            # the billing provider of the practice's profile, by its NPI: charge entry resolves it
+            "billing_provider_npi": practice.clinic["npi"],
+            "rendering_provider": rng.choice(practice.doctors),
             "facility_code": "11",
             "subscriber": {
                 "last_name": rng.choice(LAST),
@@ -206,7 +293,7 @@ def clinic_day(
             ],
         }
         if scenario == CROSSOVER:  # the Medigap card, entered as the claim's secondary payer
-            card = {**doc["subscriber"], "member_id": member["crossover_member_id"]}  # type: ignore[dict-item]
+            card = {**doc["subscriber"], "member_id": member["crossover_member_id"]}
             doc["secondary_payer"] = {**CROSSOVER_PAYERS[member["crossover_payer_id"]], "subscriber": card}
         out.append(
             Encounter(

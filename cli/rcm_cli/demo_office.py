@@ -11,10 +11,59 @@ from collections import Counter
 from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from rcm_cli.demo_clinic import CANARY, HELD, UNANSWERED, VOIDED, Encounter
+from rcm_cli.demo_clinic import CANARY, HELD, PAYERS, UNANSWERED, VOIDED, WALK_INS, Encounter, Practice
 
 if TYPE_CHECKING:
     from rcm_cli.demo import Demo
+
+
+async def check_eligibility(
+    demo: Demo, practice: Practice, encounters: list[Encounter], day: date, timeout: float
+) -> Counter[str]:
+    """Eligibility in one batch, as the night before the appointments (walk-ins are seen unchecked): the
+    verdicts, counted."""
+    say = demo.say
+    checks = [
+        {
+            "provider": {"npi": practice.clinic["npi"], "name": practice.clinic["name"]},
+            "payer_id": e.payer_id,
+            "payer_name": PAYERS[e.payer_id]["name"],
+            "subscriber": {
+                "member_id": e.member_id,
+                "first_name": e.document["subscriber"]["first_name"],
+                "last_name": e.document["subscriber"]["last_name"],
+                "birth_date": e.document["subscriber"]["birth_date"],
+            },
+            "service_date": day.isoformat(),
+            "service_types": ["30"],
+        }
+        for e in encounters
+        if e.scenario not in WALK_INS
+    ]
+    batch = await demo.call(
+        "POST", "eligibility", "/v1/eligibility/batches", json={"checks": checks, "per_payer_concurrency": 8}
+    )
+    deadline = time.monotonic() + timeout
+    status: dict[str, Any] = {}
+    while time.monotonic() < deadline:
+        status = await demo.call("GET", "eligibility", f"/v1/eligibility/batches/{batch['id']}")
+        say(f"\r  eligibility: {status['done'] + status['failed']}/{status['total']} checked", end="")
+        if status["pending"] == 0:
+            break
+        await asyncio.sleep(0.5)
+    say("")
+    verdicts: Counter[str] = Counter()
+    sem = asyncio.Semaphore(16)
+
+    async def verdict(check_id: str | None) -> str:
+        if not check_id:
+            return "failed"
+        async with sem:
+            return str((await demo.call("GET", "eligibility", f"/v1/eligibility/checks/{check_id}"))["status"])
+
+    verdicts.update(await asyncio.gather(*(verdict(i.get("check_id")) for i in status.get("items", []))))
+    say("  eligibility results: " + ", ".join(f"{k} {v}" for k, v in sorted(verdicts.items())))
+    return verdicts
 
 
 async def work_follow_up(demo: Demo, encounters: list[Encounter], ours: set[str]) -> dict[str, Any]:
@@ -60,6 +109,17 @@ async def work_follow_up(demo: Demo, encounters: list[Encounter], ours: set[str]
     return result
 
 
+async def _paid_nothing(demo: Demo, claim_ids: set[str]) -> set[str]:
+    """The claims among these posted with no payment at all: a check that pays nothing has no recoupment to
+    be short by, so the payer's 835 for them balances and is posted, not held."""
+    out = set()
+    for cid in sorted(claim_ids):
+        posted = await demo.call("GET", "remittance", f"/v1/claims/{cid}/postings", missing_ok=True)
+        if posted and posted["payments"] and not any(p["paid_cents"] for p in posted["payments"]):
+            out.add(cid)
+    return out
+
+
 async def work_held_remittances(demo: Demo, encounters: list[Encounter]) -> dict[str, Any]:
     """The held-835 queue, as the payment poster works it: an ERA whose claims each foot but whose check total
     is short of them (a recoupment taken from the check, its PLB missing from the file) is checked against the
@@ -67,6 +127,7 @@ async def work_held_remittances(demo: Demo, encounters: list[Encounter]) -> dict
     ours = {cid for e in encounters if e.scenario == HELD for cid in e.claim_ids}
     deadline = time.monotonic() + event_wait(encounters)
     queue: dict[str, dict[str, Any]] = {}
+    nothing: set[str] = set()
     while ours and time.monotonic() < deadline:  # the payer's 835s come in with the others, by the clearinghouse
         held = await demo.call("GET", "remittance", "/v1/remittances", params={"status": "held", "limit": 500})
         for r in held:
@@ -74,7 +135,9 @@ async def work_held_remittances(demo: Demo, encounters: list[Encounter]) -> dict
                 queue[r["id"]] = r | {
                     "set": await demo.call("GET", "remittance", f"/v1/remittances/{r['id']}/held-set")
                 }
-        if ours <= {c["claim_id"] for r in queue.values() for c in r["set"]["claims"]}:
+        found = {c["claim_id"] for r in queue.values() for c in r["set"]["claims"]}
+        nothing |= await _paid_nothing(demo, ours - found - nothing)
+        if ours <= found | nothing:
             break
         await asyncio.sleep(0.5)
     released, left = [], []
@@ -92,12 +155,14 @@ async def work_held_remittances(demo: Demo, encounters: list[Encounter]) -> dict
         else:
             left.append(r["id"])
     found = {c["claim_id"] for r in queue.values() for c in r["set"]["claims"]}
+    missing = ours - found - nothing
     demo.say(
         f"  held 835s: {len(released)} released after review "
         f"({sum(-r['imbalance_cents'] for r in released) / 100:,.2f} recouped, PLBs missing), "
-        f"{len(left)} left for review, {len(ours - found)} expected claim(s) not seen"
+        f"{len(left)} left for review, {len(nothing)} posted (nothing paid, so no recoupment), "
+        f"{len(missing)} expected claim(s) not seen"
     )
-    return {"released": released, "left": left, "missing": sorted(ours - found)}
+    return {"released": released, "left": left, "nothing_paid": sorted(nothing), "missing": sorted(missing)}
 
 
 async def work_scrubber_holds(

@@ -95,24 +95,31 @@ def auth_client_create(
 @app.command()
 def demo(
     patients: Annotated[int, typer.Option(min=1, max=5000, help="encounters in the clinic day")] = 200,
+    second_patients: Annotated[
+        int | None,
+        typer.Option(min=0, max=5000, help="encounters at the second organization (default: a quarter; 0: none)"),
+    ] = None,
     seed: Annotated[int, typer.Option(help="the same seed gives the same day")] = 1,
     timeout: Annotated[float, typer.Option(help="seconds to wait for the whole cycle")] = 110.0,
     json_out: Annotated[str | None, typer.Option("--json", help="also write the summary as JSON here")] = None,
 ) -> None:
-    """Push a seeded clinic day through the running stack (`make run`) and print the summary and KPIs."""
+    """Push a seeded clinic day of two organizations through the running stack (`make run`) and print the
+    summary and KPIs."""
     import json
 
     from rcm_cli.console import ProgressPrinter
     from rcm_cli.demo import run_demo
 
     try:
-        summary = asyncio.run(run_demo(patients, seed, timeout, ProgressPrinter()))
+        second = {} if second_patients is None else {"second_patients": second_patients}
+        summary = asyncio.run(run_demo(patients, seed, timeout, ProgressPrinter(), **second))
     except RuntimeError as exc:
         _fail(str(exc))
     if json_out:
         with open(json_out, "w") as fh:
             json.dump(summary, fh, indent=2, default=str)
-    raise typer.Exit(1 if summary["mismatches"] or summary["money"]["unaccounted_cents"] else 0)
+    each = summary.get("tenants", {}).values() or [summary]
+    raise typer.Exit(1 if summary["mismatches"] or any(s["money"]["unaccounted_cents"] for s in each) else 0)
 
 
 @app.command()

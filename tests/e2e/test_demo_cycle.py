@@ -24,6 +24,7 @@ from typing import Any
 import httpx
 import jsonschema_rs
 import pytest
+from demo_practices import check_envelopes, check_isolation, check_statement_headers, check_underpayments, token
 from otlp_collector import Collector
 from rcm_cli.broker import free_port
 from rcm_cli.demo import RETRY_SECONDS, SCENARIOS, retry_after
@@ -86,15 +87,10 @@ def _all_claims(http: httpx.Client, base: str) -> dict[str, dict[str, Any]]:
     return {c["id"]: c for c in _pages(http, f"{base}/v1/claims")}
 
 
-def _token(offset: int, var: Path) -> str:
-    """A bearer token for the demo's client (auth is on), from the stack's own issuer."""
-    creds = json.loads((var / "auth" / "demo-client.json").read_text())
-    response = httpx.post(
-        f"http://127.0.0.1:{8010 + offset}/oauth/token",
-        data={"grant_type": "client_credentials", **creds},
-    )
-    assert response.status_code == 200, response.text
-    return str(response.json()["access_token"])
+def _token(offset: int, var: Path, tenant: str | None = None) -> str:
+    """A bearer token for the demo's client (auth is on) of ``tenant`` (the first organization's when None),
+    from the stack's own issuer."""
+    return token(offset, var, tenant)
 
 
 def released_imbalance(r: dict[str, Any]) -> int:
@@ -108,14 +104,16 @@ def released_imbalance(r: dict[str, Any]) -> int:
     return int(r["imbalance_cents"])
 
 
-def _check_books(offset: int, summary: dict[str, Any], var: Path) -> dict[str, int]:
+def _check_books(offset: int, summary: dict[str, Any], var: Path, tenant: str | None = None) -> dict[str, int]:
+    """The books of one organization's day (``summary``), read with its token (the first organization's when
+    ``tenant`` is None)."""
     claims_url = f"http://127.0.0.1:{8002 + offset}"
     remit_url = f"http://127.0.0.1:{8003 + offset}"
     denials_url = f"http://127.0.0.1:{8004 + offset}"
     figures: Counter[str] = Counter()
     with httpx.Client(timeout=30) as http:
         assert http.get(f"{claims_url}/v1/claims").status_code == 401  # auth is on
-        http.headers["Authorization"] = f"Bearer {_token(offset, var)}"
+        http.headers["Authorization"] = f"Bearer {_token(offset, var, tenant)}"
         claims = _all_claims(http, claims_url)
         # every remittance: each claim payment balances to the cent, and BPR02 = the claim payments - the
         # provider-level adjustments (off by its recorded imbalance only when released after review)
@@ -300,6 +298,63 @@ def _check_denial_money(
     return checks
 
 
+def _check_day(summary: dict[str, Any]) -> None:
+    """One organization's day as the demo summed it up: every claim in the state its scenario dictates, the
+    money accounted for, the held 835s and the follow-up worked, the statements billing what patients owe."""
+    assert not summary["mismatches"] and summary["money"]["unaccounted_cents"] == 0, summary["mismatches"][:10]
+    scenarios = Counter(e["scenario"] for e in summary["encounters"])
+    # the held 835s (a check short by a recoupment whose PLB the payer left out): reviewed and released
+    # (a check that pays nothing has no recoupment to be short by: its 835 balances and is posted)
+    held = summary["held_remittances"]
+    assert bool(held["released"] or held["nothing_paid"]) == bool(scenarios["held_remittance"]), held
+    assert not held["left"] and not held["missing"], held
+    # insurance follow-up: exactly the claims the payer never answered, each asked about with a 276,
+    # each answered by a 277 saying the payer has no record of it
+    follow = summary["follow_up"]
+    lost = follow["never_answered"]
+    assert bool(lost) == bool(scenarios["payer_never_answers"]), follow
+    assert follow["listed"] == lost and follow["reasons"] == ({"no_277ca": len(lost)} if lost else {}), follow
+    assert follow["inquiries"] == len(lost), follow
+    assert follow["next_actions"] == ({"resubmit": len(lost)} if lost else {}), follow
+    assert all(codes == ["A4:35"] for codes in follow["answers"].values()), follow
+    # patient statements: every patient with a balance got one, for the patient responsibility the 835s
+    # posted (no claim of the day has a second payer), to the cent
+    statements = summary["statements"]
+    assert (
+        statements
+        and sum(s["amount_due_cents"] for s in statements)
+        == summary["money"]["patient_responsibility_cents"] + summary["money"]["patient_transfer_cents"]
+    )
+    # the denials worked moved money: a coverage-ended claim billed to its patient, denied lines written off
+    assert (summary["money"]["patient_transfer_cents"] > 0) == bool(scenarios["coverage_ended"]), summary["money"]
+    assert summary["money"]["written_off_cents"] > 0, summary["money"]
+
+
+def _check_practices(offset: int, summary: dict[str, Any], var: Path) -> dict[str, int]:
+    """Each organization's 837s carry its own billing provider and submitter, each one's statements its own
+    header, and neither sees the other's claims, remittances or denials; their underpayment worklists hold
+    the variances the payers introduced, to the cent."""
+    practices = summary["practices"]
+    urls = {name: f"http://127.0.0.1:{port + offset}" for name, port in zip(SERVICES, range(8001, 8005), strict=True)}
+    tokens = {p["tenant"]: _token(offset, var, None if p is practices[0] else p["tenant"]) for p in practices}
+    entered = {t: {cid for e in day["encounters"] for cid in e["claim_ids"]} for t, day in summary["tenants"].items()}
+    figures = check_isolation(urls, tokens, entered)
+    urls["sandbox"] = f"http://127.0.0.1:{8009 + offset}"
+    figures.update(check_underpayments(urls, tokens, summary["underpayments"]))
+    clients = {t: httpx.Client(timeout=30, headers={"Authorization": f"Bearer {b}"}) for t, b in tokens.items()}
+    try:
+        listed = {t: set(_all_claims(http, urls["claims"])) for t, http in clients.items()}
+        figures.update(check_envelopes(var, practices, listed))
+        for p in practices:
+            run = summary["tenants"][p["tenant"]]["statements"]
+            header = check_statement_headers(clients[p["tenant"]], urls["remittance"], p, run)
+            figures[f"statements of {p['tenant']} with its header"] = header
+    finally:
+        for http in clients.values():
+            http.close()
+    return figures
+
+
 def _run_cycle(tmp: Path, pg_url: str | None) -> None:
     env, offset, schemas = _stack_env(tmp, pg_url)
     plans = tmp / "wide-plans.jsonl"
@@ -336,32 +391,27 @@ def _run_cycle(tmp: Path, pg_url: str | None) -> None:
             timeout=240,
         )
         took = time.monotonic() - started
+        (tmp / "demo.out").write_text(demo.stdout + demo.stderr)  # what the demo printed, for a failure's reader
         assert demo.returncode == 0, demo.stdout[-4000:] + demo.stderr[-3000:]
         summary = json.loads(out.read_text())
-        assert not summary["mismatches"] and summary["money"]["unaccounted_cents"] == 0
+        assert not summary["mismatches"], summary["mismatches"][:10]
         scenarios = Counter(e["scenario"] for e in summary["encounters"])
         assert sum(scenarios.values()) == PATIENTS and len(scenarios) == len(SCENARIOS), scenarios  # every kind occurs
-        # the held 835s (a check short by a recoupment whose PLB the payer left out): reviewed and released
-        held = summary["held_remittances"]
-        assert held["released"] and not held["left"] and not held["missing"], held
-        # insurance follow-up: exactly the claims the payer never answered, each asked about with a 276,
-        # each answered by a 277 saying the payer has no record of it
-        follow = summary["follow_up"]
-        lost = follow["never_answered"]
-        assert lost and follow["listed"] == lost and follow["reasons"] == {"no_277ca": len(lost)}, follow
-        assert follow["inquiries"] == len(lost) and follow["next_actions"] == {"resubmit": len(lost)}, follow
-        assert all(codes == ["A4:35"] for codes in follow["answers"].values()), follow
-        # patient statements: every patient with a balance got one, for the patient responsibility the 835s
-        # posted (no claim of the day has a second payer), to the cent
-        statements = summary["statements"]
-        assert (
-            statements
-            and sum(s["amount_due_cents"] for s in statements)
-            == summary["money"]["patient_responsibility_cents"] + summary["money"]["patient_transfer_cents"]
-        )
-        # the denials worked moved money: a coverage-ended claim billed to its patient, denied lines written off
-        assert summary["money"]["patient_transfer_cents"] > 0 and summary["money"]["written_off_cents"] > 0
-        figures = _check_books(offset, summary, tmp / "var")
+        assert summary["held_remittances"]["released"], summary["held_remittances"]
+        # two organizations billed side by side, each under its own practice (the first's day is the summary's)
+        practices = summary["practices"]
+        assert [p["tenant"] for p in practices] == list(summary["tenants"]) and len(practices) == 2, practices
+        assert summary["tenants"][practices[0]["tenant"]]["encounters"] == summary["encounters"]
+        assert len(summary["tenants"][practices[1]["tenant"]]["encounters"]) == PATIENTS // 4
+        assert len({(p["npi"], p["submitter_id"], p["statement_name"]) for p in practices}) == 2
+        figures: dict[str, int] = {}
+        for p in practices:
+            day = summary["tenants"][p["tenant"]]
+            _check_day(day)
+            first = p is practices[0]
+            books = _check_books(offset, day, tmp / "var", None if first else p["tenant"])
+            figures.update(books if first else {f"{k} ({p['tenant']})": v for k, v in books.items()})
+        figures.update(_check_practices(offset, summary, tmp / "var"))
         figures["canary checks"] = _no_canary_leaks(offset, summary, tmp / "var", env)
         print(f"\n{'postgres' if pg_url else 'sqlite'}: demo {took:.0f} s; states {summary['states']}; {figures}")
         print("KPIs", {k: summary["kpis"][k] for k in ("clean_claim_rate", "first_pass_yield", "denial_rate")})
@@ -408,6 +458,11 @@ REVIEWED_WIDE_PLANS = {
     # the tenant's few clearinghouse connections, replaced with each newer profile
     r"WHERE practice_profile.tenant_id = \?( AND practice_profile.version < \?)?$": "practice profile",
     r"^DELETE FROM practice_connection WHERE practice_connection.tenant_id = \?$": "a tenant's connections",
+    # a tenant's practice profile versions, one per change of its practice (a handful in years): the one in
+    # effect on a date, or the latest, is picked from all of them
+    r"FROM practice_profile WHERE practice_profile.tenant_id = \? (AND practice_profile.effective_from <= \? "
+    r"AND \(practice_profile.effective_to IS NULL OR practice_profile.effective_to >= \?\) )?ORDER BY "
+    r"practice_profile\.(effective_from|version) DESC LIMIT": "practice profile versions",
     r"FROM audit_event WHERE audit_event.tenant_id = \? ORDER BY audit_event.id LIMIT": "audit pages",
 }
 
@@ -445,9 +500,9 @@ def _check_traces(collector: Collector, summary: dict[str, Any]) -> None:
     mine = [s for s in in_day if s["attributes"].get("cloudevents.event_subject") == claim_id]
     consumers = {(s["service"], s["name"]) for s in mine}
     assert ("remittance", "process claims.claim.status-changed") in consumers, consumers
-    # denials passes over a paid claim's transitions (no handling, so no span); the day's trace reaches it by
-    # its API and the events it does handle (rejections, replacements: "denials" in the services above)
-    assert ("denials", "process claims.claim.status-changed") not in consumers, consumers
+    # denials prices the claim's billed lines under the payer's contract from its status events (expected
+    # payment), so the day's trace reaches it by those too, besides its API
+    assert ("denials", "process claims.claim.status-changed") in consumers, consumers
     ids = {s["span_id"] for s in in_day}
     orphans = [s["name"] for s in in_day if s["parent_id"] and s["parent_id"] not in ids]
     assert not orphans, f"spans whose parent never arrived: {orphans[:5]}"

@@ -160,7 +160,9 @@ async def seeded(
     monkeypatch.setenv(f"{name.upper()}_DATABASE_URL", db.url)
     monkeypatch.setenv(f"{name.upper()}_DB_SCHEMA", db.schema)
     monkeypatch.setenv("CLAIMS_OUTBOUND_DIR", str(tmp_path / "outbound"))
-    monkeypatch.setenv("REMITTANCE_CLAIMS_URL", "")  # no address lookup: whatever listens on the claims port is not ours
+    monkeypatch.setenv(
+        "REMITTANCE_CLAIMS_URL", ""
+    )  # no address lookup: whatever listens on the claims port is not ours
     issuer = Issuer(tmp_path / "auth", AuthSettings())
     issuer.ensure_key()
     tokens = Tokens(issuer)

@@ -9,7 +9,7 @@ from typing import Any
 
 from rcm_shared.db import bulk_insert
 from rcm_shared.unit import Unit
-from sqlalchemy import and_, or_, select, tuple_, update
+from sqlalchemy import and_, or_, select, update
 
 from claims.domain.charge_master import Key, NewItem, Version
 from claims.models import charge_master_item
@@ -42,26 +42,21 @@ class ChargeMasterRepository:
 
     async def versions(self, keys: Collection[Key]) -> list[Version]:
         """Every version of these (code, modifiers) keys."""
-        c = charge_master_item.c
-        out: list[Version] = []
-        wanted = sorted(set(keys))
-        for start in range(0, len(wanted), CHUNK):
-            stmt = select(c.id, c.code, c.modifiers, c.price_cents, c.effective_from, c.effective_to).where(
-                and_(c.tenant_id == self.tenant, tuple_(c.code, c.modifiers).in_(wanted[start : start + CHUNK]))
-            )
-            out += [Version(*row) for row in await self.conn.execute(stmt)]
-        return out
+        return [v for v, _description in await self.descriptions(keys)]
 
     async def descriptions(self, keys: Collection[Key]) -> list[tuple[Version, str]]:
-        """Every version of these (code, modifiers) keys, with its description."""
+        """Every version of these (code, modifiers) keys, with its description. Selected by code (the lookup
+        index's second column: a (code, modifiers) row-value list makes SQLite read the tenant's whole charge
+        master), the modifiers matched here."""
         c = charge_master_item.c
         out: list[tuple[Version, str]] = []
-        wanted = sorted(set(keys))
-        for start in range(0, len(wanted), CHUNK):
+        wanted = set(keys)
+        codes = sorted({code for code, _modifiers in wanted})
+        for start in range(0, len(codes), CHUNK):
             stmt = select(
                 c.id, c.code, c.modifiers, c.price_cents, c.effective_from, c.effective_to, c.description
-            ).where(and_(c.tenant_id == self.tenant, tuple_(c.code, c.modifiers).in_(wanted[start : start + CHUNK])))
-            out += [(Version(*row[:6]), row[6]) for row in await self.conn.execute(stmt)]
+            ).where(and_(c.tenant_id == self.tenant, c.code.in_(codes[start : start + CHUNK])))
+            out += [(Version(*row[:6]), row[6]) for row in await self.conn.execute(stmt) if (row[1], row[2]) in wanted]
         return out
 
     async def latest(self, keys: Collection[Key]) -> dict[Key, Version]:

@@ -21,6 +21,9 @@ class BilledLine(BaseModel):
     charge_cents: int
     # the practice's own words for the service (its charge master), printed on the patient's statement
     description: str | None = None
+    # the line's place of service (else the claim's): a contract priced at a percent of Medicare pays
+    # facility or non-facility rates by it
+    place_of_service: str | None = None
 
 
 class ClaimStatusChangedV1(EventPayload):

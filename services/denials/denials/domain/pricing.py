@@ -12,8 +12,8 @@ A line is priced in this order, each step a line of the trail:
    (national when it names none; both non-facility, where the global service is priced), else
    ``professional_component_percent`` for 26 and the rest for TC.
 3. Bilateral (modifier 50, one line with 1 unit): ``bilateral_percent`` (150 %) of one side, for a code
-   Medicare's bilateral indicator is 1 (or unknown); indicator 2 (already bilateral) and 0 pay 100 %,
-   indicator 3 (each side priced on its own) 200 %.
+   Medicare's bilateral indicator is 1 (or unknown); indicators 0 (150 % does not apply), 2 (already
+   bilateral) and 9 (the concept does not apply) pay 100 %, indicator 3 (each side priced on its own) 200 %.
 4. Multiple procedures (modifier 51 / CMS's multiple procedure payment reduction): on one date of service,
    the lines subject to it are ranked by their amount after steps 1-3; the highest is paid 100 % and each
    other 50 %. A line is subject when Medicare's multiple procedure indicator for its code is 2 - with or
@@ -223,7 +223,8 @@ def _bilateral(work: _Work, terms: ContractTerms, medicare: MedicareSchedule | N
     if not work.adjustable or work.amount is None or "50" not in _mods(work.line) or "50" in work.priced_modifiers:
         return
     indicator = medicare.bilateral_indicator(work.line.code.strip()) if medicare is not None else None
-    percent = {"0": HUNDRED, "2": HUNDRED, "3": HUNDRED * 2}.get(indicator or "", terms.bilateral_percent)
+    # 0: 150 % does not apply; 2: the code is bilateral already; 9: the concept does not apply; 3: each side paid
+    percent = {"0": HUNDRED, "2": HUNDRED, "3": HUNDRED * 2, "9": HUNDRED}.get(indicator or "", terms.bilateral_percent)
     why = f"Medicare bilateral indicator {indicator}" if indicator is not None else "the contract"
     work.amount = work.amount * percent / HUNDRED
     work.steps.append(f"bilateral (50, {why}): {percent.normalize():f}% = {money(work.amount)}")

@@ -20,6 +20,7 @@ from denials.api.underpayment_schemas import (
     GroupBy,
     GroupTotal,
     HistoryRead,
+    NotCompared,
     VarianceDetail,
     VarianceKind,
     VarianceRead,
@@ -165,6 +166,7 @@ async def get_expected_payment(claim_id: str, units: UnitsDep, tenant: TenantDep
                 units=r.units,
                 charge_cents=r.charge_cents,
                 service_date=r.service_date,
+                place_of_service=r.place_of_service,
                 contract_id=r.contract_id,
                 contract_version=r.contract_version,
                 rule=r.rule,
@@ -175,6 +177,8 @@ async def get_expected_payment(claim_id: str, units: UnitsDep, tenant: TenantDep
                 if a is None
                 else Adjudicated(
                     remittance_id=a.remittance_id,
+                    line_number=a.line_number,
+                    matched_by=a.match,
                     allowed_cents=a.allowed_cents,
                     paid_cents=a.paid_cents,
                     patient_cents=a.patient_cents,
@@ -190,4 +194,16 @@ async def get_expected_payment(claim_id: str, units: UnitsDep, tenant: TenantDep
         expected_allowed_cents=None if None in amounts else sum(a for a in amounts if a is not None),
         lines=lines,
         items=[_item(r) for r in found.items],
+        not_compared=[
+            NotCompared(
+                remittance_id=a.remittance_id,
+                line_number=a.line_number,
+                procedure_code=a.procedure_code,
+                line_control_number=a.line_control_number,
+                allowed_cents=a.allowed_cents,
+                paid_cents=a.paid_cents,
+                reason=a.note,
+            )
+            for a in found.not_compared
+        ],
     )

@@ -70,7 +70,8 @@ async def test_a_short_paid_line_opens_an_underpayment_and_an_over_paid_one_an_o
     under, over = items["C1"], items["C2"]
     assert (under["kind"], under["line_number"], under["amount_cents"], under["cause"]) == ("under", 1, 1250, "rate")
     assert (under["expected_allowed_cents"], under["allowed_cents"]) == (9250, 8000)
-    assert (under["expected_paid_cents"], under["paid_cents"]) == (9250 - 1600, 6400)
+    # at 92.50 the payer pays its 80 %: 64.00 + 12.50 x 0.8 = 74.00
+    assert (under["expected_paid_cents"], under["paid_cents"]) == (7400, 6400)
     assert (over["kind"], over["amount_cents"], over["remittance_id"], over["status"]) == ("over", 550, "R2", "open")
     line1, line2 = (await expected_payment(client, "C1"))["lines"]
     assert line1["adjudicated"] == {
@@ -80,7 +81,7 @@ async def test_a_short_paid_line_opens_an_underpayment_and_an_over_paid_one_an_o
         "allowed_cents": 8000,
         "paid_cents": 6400,
         "patient_cents": 1600,
-        "expected_paid_cents": 7650,
+        "expected_paid_cents": 7400,
         "variance_cents": -1250,
     }
     assert line2["adjudicated"]["variance_cents"] == 0

@@ -85,6 +85,18 @@ async def test_an_appeal_letter_cites_the_contract_line_and_the_pricing_steps(cl
     assert (await worklist(client, status="appealed"))["totals"][0]["amount_cents"] == 1250
 
 
+async def test_an_appeal_asks_the_payers_share_of_the_difference(client: Any) -> None:
+    """A2: 99213 contracted 92.50, allowed 90.00 with 18.00 coinsurance (20 %), paid 72.00: 2.50 below. At 92.50
+    the payer pays its 80 %: 72.00 x 92.50 / 90.00 = 74.00; the letter asks 2.00 (the other 0.50 is the
+    patient's), not 2.50."""
+    ids = await _worked_day(client)
+    r = await client.post(f"/v1/underpayments/{ids['A2.1']}:appeal", json={}, headers=headers())
+    item = r.json()
+    assert (item["amount_cents"], item["expected_paid_cents"], item["paid_cents"]) == (250, 7400, 7200)
+    assert "Amount due: $2.00 " in item["appeal_letter"]
+    assert "allowed in your remittance: $90.00 ($2.50 below)" in item["appeal_letter"]
+
+
 async def test_accepting_needs_a_reason_and_takes_the_item_off_the_worklist(client: Any) -> None:
     ids = await _worked_day(client)
     r = await client.post(f"/v1/underpayments/{ids['A2.1']}:accept", json={"reason": "  "}, headers=headers())

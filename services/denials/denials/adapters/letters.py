@@ -83,8 +83,11 @@ def underpayment_letter_text(item: Any, contract: Any, version: Any, practice: s
             "How the agreement prices this line:",
             *[f"  {n}. {step}" for n, step in enumerate(item.steps, start=1)],
             f"Allowed under the agreement: {_dollars(item.expected_allowed_cents)}; "
-            f"allowed in your remittance: {_dollars(item.allowed_cents)}.",
-            f"Amount due: {_dollars(item.amount_cents)} (expected payment {_dollars(item.expected_paid_cents)}, "
+            f"allowed in your remittance: {_dollars(item.allowed_cents)} "
+            f"({_dollars(item.amount_cents)} below).",
+            f"Amount due: {_dollars(max(0, item.expected_paid_cents - item.paid_cents))} (your payment at the "
+            f"agreement's allowed amount, in the share of the allowed amount your remittance paid, "
+            f"{_dollars(item.paid_cents)} of {_dollars(item.allowed_cents)}: {_dollars(item.expected_paid_cents)}; "
             f"paid {_dollars(item.paid_cents)}).",
             "",
             "The line was paid below the rate of our agreement. We ask that you reprocess it at the contracted rate "

@@ -37,7 +37,9 @@ class VarianceRead(BaseModel):
     )
     expected_allowed_cents: int
     allowed_cents: int
-    expected_paid_cents: int = Field(description="expected allowed less the 835's patient share")
+    expected_paid_cents: int = Field(
+        description="what the payer pays at the expected allowed amount: paid x expected allowed / allowed"
+    )
     paid_cents: int
     amount_cents: int = Field(description="the money at stake: |allowed - expected allowed|")
     rule: str

@@ -272,7 +272,7 @@ class LineView:
 
     row: Any
     answer: Any | None
-    expected_paid_cents: int | None  # the expected allowed amount less the 835's patient share
+    expected_paid_cents: int | None  # what the payer pays at the expected allowed amount (``vd.expected_paid``)
     variance_cents: int | None  # allowed - expected allowed, as compared
 
 
@@ -299,7 +299,8 @@ async def expected_payment(unit: Unit, claim_id: str) -> ExpectedPayment:
             views.append(LineView(row, answer, None, None))
             continue
         expected = answer.expected_allowed_cents
-        views.append(LineView(row, answer, max(0, expected - answer.patient_cents), answer.allowed_cents - expected))
+        paid = vd.expected_paid(expected, answer.allowed_cents, answer.paid_cents)
+        views.append(LineView(row, answer, paid, answer.allowed_cents - expected))
     items = await VarianceRepository(unit).of_claim(claim_id)
     unmatched = [a for a in standing if a.compared and a.billed_line_number is None]
     return ExpectedPayment(claim_id, lines[0].payer_id, views, items, unmatched)

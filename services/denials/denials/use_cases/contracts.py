@@ -1,5 +1,5 @@
 """Payer contracts: listed, read (a version with its fee lines and the list of versions), a new version
-entered, imported from CSV or JSON (a dry run reports, an apply writes the good rows), exported."""
+entered, imported from CSV or JSON (a dry run reports, an apply writes the versions without a bad row), exported."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from typing import Any
 from rcm_shared.errors import Conflict, Invalid
 from rcm_shared.unit import Unit
 
+from denials.domain import contract_files as files
 from denials.domain import contracts as cd
 from denials.domain.medicare import MedicareSchedule
 from denials.domain.pricing import FeeLine
@@ -49,6 +50,7 @@ class ImportReport:
     rejected: list[cd.RowError] = field(default_factory=list)
     versions: list[Planned] = field(default_factory=list)
     applied: bool = False
+    refused: list[files.Refused] = field(default_factory=list)  # versions not written because of bad rows
 
 
 async def list_contracts(unit: Unit, payer_id: str | None) -> list[tuple[Any, Any]]:
@@ -104,15 +106,16 @@ async def import_contracts(
     unit: Unit, document: str | Any, *, csv: bool, dry_run: bool, medicare: MedicareSchedule | None
 ) -> ImportReport:
     """Contracts as CSV text (fee lines; terms carried from each contract's latest version) or as parsed JSON
-    (the shape ``GET /v1/contracts/{id}`` returns, one or a list): every bad row reported; a dry run writes
-    nothing, an apply writes the versions of the good rows. Invalid when a CSV is not one (its row named)."""
+    (the shape ``GET /v1/contracts/{id}`` returns, one or a list): every bad row reported, and every version a
+    bad row refuses (a version is written whole or not at all); a dry run writes nothing, an apply writes the
+    versions none of whose rows is bad. Invalid when a CSV is not one (its row named)."""
     if csv:
         try:
-            checked = cd.read_csv(document)
-        except cd.BadFile as exc:
+            checked = files.read_csv(document)
+        except files.BadFile as exc:
             raise Invalid(str(exc), title="Not a contract CSV", row=exc.row) from exc
     else:
-        checked = cd.read_json(document)
+        checked = files.read_json(document)
     versions = []
     for version in checked.versions:
         problems = medicare_problems(version.terms, medicare) if version.terms is not None else []
@@ -123,7 +126,7 @@ async def import_contracts(
             versions.append(version)
     planned = await _write(unit, versions, "import", dry_run=dry_run)
     rejected = sorted(checked.rejected, key=lambda e: (e.row, e.field))
-    return ImportReport(checked.rows, checked.accepted, rejected, planned, applied=not dry_run)
+    return ImportReport(checked.rows, checked.accepted, rejected, planned, not dry_run, checked.refused)
 
 
 async def _write(unit: Unit, versions: Sequence[cd.NewVersion], source: str, *, dry_run: bool) -> list[Planned]:
@@ -168,7 +171,7 @@ async def _write(unit: Unit, versions: Sequence[cd.NewVersion], source: str, *, 
 async def export_csv(unit: Unit, contract_id: str, version: int | None) -> str:
     view = await get_contract(unit, contract_id, version)
     v = view.version
-    return cd.write_csv(
+    return files.write_csv(
         view.contract.payer_id, view.contract.plan, [(v.effective_from, v.effective_to, view.fee_lines)]
     )
 

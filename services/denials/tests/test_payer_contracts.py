@@ -253,3 +253,25 @@ def test_the_newest_version_whose_window_holds_the_date_is_in_effect() -> None:
     assert [chosen[d].version for d in (date(2026, 1, 15), date(2026, 3, 10))] == [1, 3]  # type: ignore[union-attr]
     assert in_effect(versions[:2], date(2026, 3, 10)).version == 2  # type: ignore[union-attr]
     assert in_effect(versions[:2], date(2026, 4, 1)).version == 1  # type: ignore[union-attr]
+
+
+async def test_a_write_racing_another_on_the_same_contract_is_a_409(client: Any, monkeypatch: Any) -> None:
+    """Two requests read the contracts at once: the second's read misses the contract (or the version) the first
+    then writes. Its insert hits the unique key: a 409 saying so, not a 500, and nothing of it written."""
+    from denials.repository.contracts import ContractRepository
+
+    first = await enter(client, contract())
+
+    async def nothing_yet(self: Any, keys: Any) -> dict[Any, Any]:
+        return {}  # as read before the first request committed
+
+    with monkeypatch.context() as m:
+        m.setattr(ContractRepository, "by_key", nothing_yet)
+        r = await client.post("/v1/contracts", json=contract(rates={("99213", ""): 9900}), headers=headers())
+    assert r.status_code == 409 and "created meanwhile" in r.json()["detail"], r.text
+    with monkeypatch.context() as m:
+        m.setattr(ContractRepository, "latest_numbers", nothing_yet)
+        r = await client.post("/v1/contracts", json=contract(rates={("99213", ""): 9900}), headers=headers())
+    assert r.status_code == 409 and "version 1 of contract" in r.json()["detail"], r.text
+    now = (await client.get(f"/v1/contracts/{first['id']}", headers=headers())).json()
+    assert (len(now["versions"]), now["fee_lines"][1]["rate_cents"]) == (1, 9250)

@@ -23,6 +23,7 @@ from denials.domain.variance import variance as vd_variance
 from denials.repository import ContractRepository, ExpectedRepository, VarianceRepository
 from denials.use_cases.contracts import Adjusted, adjust_rate
 from denials.use_cases.expected import LIVE
+from denials.use_cases.letterhead import letterhead
 from denials.use_cases.pricing import Pricer, to_price
 
 STATUSES = ("open", "appealed", "accepted", "contract_adjusted", "cancelled")
@@ -100,7 +101,9 @@ async def appeal(unit: Unit, settings: DenialsSettings, variance_id: str, note: 
     contracts = ContractRepository(unit)
     contract = await contracts.get(row.contract_id)
     version = await contracts.version(row.contract_id, row.contract_version)
-    text = underpayment_letter_text(row, contract, version, settings.practice_name, datetime.now(UTC).date())
+    today = datetime.now(UTC).date()
+    head = await letterhead(unit, today, settings.practice_name)
+    text = underpayment_letter_text(row, contract, version, head, today)
     await _moved(repo, row, status="appealed", letter_text=text)
     await repo.log(row.id, "appealed", unit.actor.name, note)
     return await detail(unit, variance_id)

@@ -50,7 +50,7 @@ async def adjudicated(session: AsyncSession, envelopes: Sequence[Envelope]) -> N
         by_tenant.setdefault(envelope.tenantid, []).append((envelope.payload_as(ClaimAdjudicatedV1), envelope))
     units = _units()
     settings = get_settings()
-    for items in by_tenant.values():
+    for _tenant, items in sorted(by_tenant.items()):  # tenants in one order: the claims' locks taken in one order
         unit = await units.for_event(session, items[0][1])
         await on_adjudicated_many(unit, items, rules(), settings=settings)
         await expected.on_adjudications(unit, items, medicare(), settings)
@@ -73,7 +73,8 @@ async def claim_status(session: AsyncSession, envelopes: Sequence[Envelope]) -> 
         by_tenant.setdefault(envelope.tenantid, []).append((event, envelope))
         if concerns_denials(event):
             await on_claim_status(await units.for_event(session, envelope), event, envelope, rules())
-    for items in by_tenant.values():  # the billed lines of a tenant's claims priced together
+    # the billed lines of a tenant's claims priced together; tenants in one order: the claims' locks in one order
+    for _tenant, items in sorted(by_tenant.items()):
         with_lines = [(event, envelope) for event, envelope in items if event.lines]
         if with_lines:
             unit = await units.for_event(session, with_lines[0][1])

@@ -165,6 +165,7 @@ class Envelope:
     receiver_id: str
     receiver_name: str
     usage: str  # ISA15: T test, P production
+    connection: str | None = None  # the practice's name of the connection; None: the deployment's own
 
 
 def settings_envelope(settings: ClaimsSettings) -> Envelope:

@@ -17,6 +17,7 @@ from datetime import date
 from typing import Any
 
 from pydantic import ValidationError
+from rcm_shared.errors import Conflict
 from rcm_shared.unit import Unit
 
 from claims.adapters.x12_out import Envelope, settings_envelope
@@ -144,14 +145,28 @@ async def _resolve(doc: ClaimCreate, lookups: _Lookups) -> tuple[ClaimCreate, li
     return (doc.model_copy(update=update) if update else doc), problems
 
 
+class NoConnection(Conflict):
+    """The tenant has no clearinghouse connection to send under: nothing is sent (its claims stay ready)."""
+
+    default_title = "No clearinghouse connection"
+
+
 async def sender_envelope(unit: Unit, settings: ClaimsSettings, on: date) -> Envelope:
     """The envelope of the tenant's interchanges sent on a date: its practice profile's clearinghouse connection
-    in effect then (the first, when it has several), else the settings' submitter and receiver (a deployment
-    for one practice, or a tenant without a profile). The usage indicator (test or production) is the
-    deployment's."""
+    in effect then (the first, when it has several). The settings' submitter and receiver are the default
+    tenant's connection when its profile names none (a deployment for one practice); any other tenant without
+    one cannot send (``NoConnection``): under the deployment's ids its answers would come back to the default
+    tenant. The usage indicator (test or production) is the deployment's."""
     profile = await PracticeRepository(unit).profile(on)
     if profile is None or not profile.connections:
-        return settings_envelope(settings)
+        if unit.tenant == settings.default_tenant:
+            return settings_envelope(settings)
+        having = "no practice profile" if profile is None else "a practice profile without a clearinghouse connection"
+        raise NoConnection(
+            f"nothing was sent: the organization has {having} in effect on {on.isoformat()}; enter its "
+            "clearinghouse account (submitter and receiver ids) in the practice profile's connections "
+            "(PUT /v1/practice), then submit again"
+        )
     c = profile.connections[0]
     return Envelope(
         submitter_id=c.submitter_id,
@@ -161,6 +176,7 @@ async def sender_envelope(unit: Unit, settings: ClaimsSettings, on: date) -> Env
         receiver_id=c.receiver_id,
         receiver_name=c.receiver,
         usage=settings.usage_indicator,
+        connection=c.name,
     )
 
 

@@ -103,7 +103,8 @@ async def prepare(
 ) -> list[Prepared]:
     """Group ready claims by payer and type into 837 interchanges; claims move to submitted. Each claim is
     built on its own merits: one that cannot be built is held (``hold``, appended to ``held``) and the rest
-    of its batch goes."""
+    of its batch goes. ``NoConnection`` when the tenant has no clearinghouse connection to send under,
+    raised before anything is written: the claims stay ready."""
     held = [] if held is None else held
     claims = ClaimsRepository(unit)
     if claim_ids is not None:
@@ -217,16 +218,17 @@ async def _record_interchange(
 
 
 async def prepare_status_inquiry(unit: Unit, settings: ClaimsSettings, claim_id: str) -> Prepared:
-    """A 276 claim status inquiry for one submitted claim, recorded like a submission (kind 'S')."""
+    """A 276 claim status inquiry for one submitted claim, recorded like a submission (kind 'S');
+    ``NoConnection`` before anything is written when the tenant has no clearinghouse connection."""
     row = await ClaimsRepository(unit).get(claim_id)
     if row.submitted_at is None:
         raise st.IllegalTransition(row.state, "status inquiry")
+    now = datetime.now(UTC)
+    envelope = await sender_envelope(unit, settings, now.date())
     doc = ClaimCreate.model_validate(row.document)
     submissions = SubmissionsRepository(unit)
     trace_number = f"{claim_id}-{await submissions.next_control('TRN276')}"
-    now = datetime.now(UTC)
     controls = await submissions.interchange_numbers()
-    envelope = await sender_envelope(unit, settings, now.date())
     ts = inquiry_276(
         doc,
         envelope,

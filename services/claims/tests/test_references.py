@@ -14,6 +14,7 @@ from typing import Any
 from builders import T
 from builders.encounters import DOS, encounter, on
 from builders.practice import ORG_NPI, PERSON_NPI
+from claims.domain.practice import Address
 from claims_steps import (
     claims_client,  # noqa: F401 - the client fixture
     create,
@@ -83,6 +84,42 @@ async def test_no_billing_provider_given_takes_the_profiles_first(client: Any, t
     assert pyx12(x12, tmp_path).endswith(": OK")
     assert "NM1*85*2*VALLEY FAMILY CLINIC*****XX*1234567893" in segments(x12)
     assert "NM1*77" not in x12  # the facility is at the billing provider's address: no 2310C
+
+
+LOCKBOX = Address("PO Box 100", "Springfield", "IL", "62701")
+
+
+async def test_the_profiles_pay_to_address_is_the_837s_2010ab_when_payments_go_elsewhere(
+    client: Any, tmp_path: Path
+) -> None:
+    """A billing provider from the profile brings the profile's pay-to address; the 837 carries it (NM1*87)
+    only when it is not the billing address. A billing provider given inline brings none."""
+    await enter_practice(client, practice=replace(profile(), pay_to=LOCKBOX))
+    claim = await create(client, billing_provider=...)
+    assert claim["state"] == "ready", claim["edits"]
+    assert claim["document"]["pay_to"] == {
+        "line1": "PO Box 100",
+        "line2": None,
+        "city": "Springfield",
+        "state": "IL",
+        "postal_code": "62701",
+    }
+    await submit(client, claim["id"])
+    x12 = (await client.get(f"/v1/claims/{claim['id']}/x12", headers=T)).text
+    assert pyx12(x12, tmp_path).endswith(": OK")
+    seg = segments(x12)
+    at = seg.index("NM1*87*2")
+    assert seg[at - 4].startswith("NM1*85*2*VALLEY FAMILY CLINIC") and seg[at + 1 : at + 3] == [
+        "N3*PO Box 100",
+        "N4*Springfield*IL*62701",
+    ]
+    inline = await create(client, **{"subscriber.member_id": "W2"})
+    assert inline["document"]["pay_to"] is None
+    at_home = await create(
+        client, **{"subscriber.member_id": "W3", "pay_to": encounter()["billing_provider"]["address"]}
+    )
+    await submit(client, at_home["id"])
+    assert "NM1*87" not in (await client.get(f"/v1/claims/{at_home['id']}/x12", headers=T)).text
 
 
 async def test_a_reference_to_nothing_in_effect_is_a_finding_on_a_draft(client: Any) -> None:

@@ -98,6 +98,7 @@ def to_837(doc: ClaimCreate, *, claim_id: str, frequency: str, payer_claim_contr
     billing = _provider(doc.billing_provider)
     if billing is None:
         raise ValueError(f"claim {claim_id} has no billing provider")
+    pay_to = _address(doc.pay_to)  # 2010AB only when payments go elsewhere than the billing address
     if doc.facility_code is None:
         raise ValueError(f"claim {claim_id} has no facility code (place of service or type of bill)")
     return x837.Claim(
@@ -107,6 +108,7 @@ def to_837(doc: ClaimCreate, *, claim_id: str, frequency: str, payer_claim_contr
         facility_code=doc.facility_code,
         frequency=frequency,
         billing_provider=billing,
+        pay_to=None if _same_place(pay_to, billing.address) else pay_to,
         subscriber=_person(doc.subscriber, doc.subscriber.member_id),
         payer=x837.Payer(doc.payer.name.upper(), doc.payer.payer_id),
         responsibility=doc.payer.responsibility,

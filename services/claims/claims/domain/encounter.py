@@ -175,6 +175,11 @@ class ClaimCreate(Model):
         description="a billing provider of the practice profile in effect on the date of service, by NPI; when "
         "given it wins over billing_provider, which the stored claim then holds as resolved",
     )
+    pay_to: AddressIn | None = Field(
+        default=None,
+        description="where the payer sends payments when not to the billing provider's address (837 2010AB); "
+        "omitted: the practice profile's pay-to address when the billing provider is the profile's",
+    )
     rendering_provider: ProviderIn | None = None
     rendering_provider_npi: str | None = _reference("rendering provider")
     referring_provider: ProviderIn | None = None

@@ -1,5 +1,6 @@
 """Charge entry's references to the practice's master data, resolved on the date of service (the claim's
-earliest line): the billing provider (by NPI among the practice profile's, else the profile's first), the
+earliest line): the billing provider (by NPI among the practice profile's, else the profile's first, with
+the profile's pay-to address), the
 rendering, referring and attending providers (by NPI), the service facility (by id, and its place of service
 when the claim gives none), and each line's description from the charge master; and the envelope of the
 tenant's interchanges (its clearinghouse connection). A reference that resolves to
@@ -24,7 +25,7 @@ from claims.adapters.x12_out import Envelope, settings_envelope
 from claims.config import ClaimsSettings
 from claims.domain import charge_master as cm
 from claims.domain import practice as pm
-from claims.domain.encounter import ClaimCreate, FacilityIn, ProviderIn, ServiceLineIn
+from claims.domain.encounter import AddressIn, ClaimCreate, FacilityIn, ProviderIn, ServiceLineIn
 from claims.domain.scrubber import Unresolved
 from claims.repository import ChargeMasterRepository
 from claims.repository.practice import PracticeRepository
@@ -81,7 +82,9 @@ def _facility(f: pm.Facility) -> dict[str, Any]:
     return {**values, "place_of_service": f.place_of_service}
 
 
-def _checked(model: type[ProviderIn] | type[FacilityIn], values: dict[str, Any], where: str, what: str) -> Any:
+def _checked(
+    model: type[ProviderIn] | type[FacilityIn] | type[AddressIn], values: dict[str, Any], where: str, what: str
+) -> Any:
     """The master data as the claim holds it, or the finding that it cannot be held (a field the claim
     refuses, e.g. a name too long for the 837)."""
     try:
@@ -123,6 +126,8 @@ async def _resolve(doc: ClaimCreate, lookups: _Lookups) -> tuple[ClaimCreate, li
         if billing is not None:
             where = "billing_provider_npi" if doc.billing_provider_npi else "billing_provider"
             take("billing_provider", _checked(ProviderIn, _billing(billing), where, "billing provider"))
+            if profile is not None and profile.pay_to is not None and doc.pay_to is None:
+                take("pay_to", _checked(AddressIn, _address(profile.pay_to), "pay_to", "pay-to address"))
     for role in ROLES:
         npi = getattr(doc, f"{role}_npi")
         if not npi:

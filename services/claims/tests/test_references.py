@@ -149,6 +149,25 @@ async def test_a_reference_to_nothing_in_effect_is_a_finding_on_a_draft(client: 
     assert r.status_code == 200 and r.json()["state"] == "ready", r.text
 
 
+async def test_a_practice_set_up_today_bills_last_weeks_visit_once_its_profile_is_backdated(client: Any) -> None:
+    """Entered today (the default start), the profile knows no billing provider on the date of service (PM001);
+    a version of it backdated to before the visit resolves the claim's edit, and the same-day fix of a typo
+    in it is a version too: the newest one in effect on the date of service is the claim's."""
+    from builders.practice import profile_body
+
+    assert (await client.put("/v1/practice", json=profile_body(), headers=T)).status_code == 200
+    claim = await create(client, **{"billing_provider": ..., "billing_provider_npi": ORG_NPI})
+    assert [e["rule"] for e in claim["edits"]] == ["PM001"] and "no profile then" in claim["edits"][0]["message"]
+    since = on(DOS) - timedelta(days=30)
+    for name in ("Valey Family Clinic", "Valley Family Clinic"):  # a typo, fixed the same day
+        body = profile_body(since, **{"billing_providers.0.name": name})
+        r = await client.put("/v1/practice", json=body, headers=T)
+        assert r.status_code == 200, r.text
+    r = await client.put(f"/v1/claims/{claim['id']}", json=claim["document"], headers=T)
+    assert r.status_code == 200 and r.json()["state"] == "ready", r.text
+    assert r.json()["document"]["billing_provider"]["name"] == "Valley Family Clinic"
+
+
 async def test_without_a_profile_nothing_given_is_a_finding_not_an_error(client: Any) -> None:
     claim = await create(client, **{"billing_provider": ..., "facility_id": "NOWHERE", "facility_code": ...})
     assert claim["state"] == "draft"

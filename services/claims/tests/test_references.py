@@ -220,3 +220,70 @@ async def test_a_practice_entered_through_its_routes_bills_sends_and_hears_back_
     (folder / "answer.277").write_text(answer.replace("*CLEARINGHOUSE*RCMCLINIC*", "*CLEARINGHOUSE*VALLEY01*", 1))
     assert await read_ack_folder(client.app.state.engine, folder) == 1
     assert (await client.get(f"/v1/claims/{claim['id']}", headers=org)).json()["state"] == "accepted"
+
+
+async def test_the_payers_enrollment_gives_its_id_at_the_connection_and_the_filing_indicator(
+    client: Any, tmp_path: Path
+) -> None:
+    """Medicare Part B is MCRB1 to the practice and 00952 at its clearinghouse connection "sandbox": the 837
+    (2010BB) and the 276 name it so; its SBR09 is the enrollment's unless the claim gives one. A payer the
+    practice has no enrollment with is a warning (the claim goes); a practice with no enrollment at all gets
+    none (see the other tests: their claims to MCRB1 are clean)."""
+    from builders.practice import enrollment_body, profile_body
+    from rcm_shared.x12.sets.x276 import read_276
+
+    since = (on(DOS) - timedelta(days=30)).isoformat()
+    org = {"X-Tenant-ID": "org-2"}
+    for method, path, body in (
+        ("PUT", "/v1/practice", profile_body(on(since))),
+        ("POST", "/v1/payer-enrollments", enrollment_body(on(since))),  # MB, "sandbox": "00952"
+        (
+            "POST",
+            "/v1/payer-enrollments",
+            enrollment_body(on(since), payer_id="ACME01", connection_payer_ids={}, claim_filing_indicator="HM"),
+        ),
+    ):
+        r = await client.request(method, path, json=body, headers=org)
+        assert r.status_code in (200, 201), r.text
+
+    async def entered(**changes: Any) -> dict[str, Any]:
+        r = await client.post("/v1/claims", json=encounter(**changes), headers=org)
+        assert r.status_code == 201, r.text
+        return dict(r.json())
+
+    medicare = await entered(**{"payer.filing_indicator": ...})
+    assert medicare["state"] == "ready" and medicare["edits"] == [], medicare["edits"]
+    assert medicare["document"]["payer"] == {
+        "payer_id": "MCRB1",
+        "name": "Medicare Part B",
+        "responsibility": "P",
+        "filing_indicator": "MB",
+    }
+    given = await entered(**{"payer.filing_indicator": "16", "subscriber.member_id": "W2"})
+    acme = await entered(**{"payer.payer_id": "ACME01", "payer.filing_indicator": ..., "subscriber.member_id": "W3"})
+    stranger = await entered(
+        **{"payer.payer_id": "NOTENR1", "payer.filing_indicator": ..., "subscriber.member_id": "W4"}
+    )
+    assert stranger["state"] == "ready" and [(e["rule"], e["severity"]) for e in stranger["edits"]] == [
+        ("PM007", "warning")
+    ]
+    assert stranger["document"]["payer"]["filing_indicator"] == "CI"
+    sent = (await client.post("/v1/submissions", json={}, headers=org)).json()
+    assert len(sent) == 3  # one 837 per payer
+    by_claim = {}
+    for claim in (medicare, given, acme, stranger):
+        x12 = (await client.get(f"/v1/claims/{claim['id']}/x12", headers=org)).text
+        assert pyx12(x12, tmp_path).endswith(": OK")
+        seg = segments(x12)
+        payer = next(s for s in seg if s.startswith("NM1*PR*"))
+        sbr = [s for s in seg if s.startswith("SBR*")]
+        by_claim[claim["id"]] = (payer.split("*")[-1], {s.split("*")[-1] for s in sbr})
+    assert by_claim == {
+        medicare["id"]: ("00952", {"MB", "16"}),  # the two Medicare claims share an 837, one SBR each
+        given["id"]: ("00952", {"MB", "16"}),
+        acme["id"]: ("ACME01", {"HM"}),  # enrolled, no id of its own at the connection: the claim's
+        stranger["id"]: ("NOTENR1", {"CI"}),
+    }
+    inquiry = await client.post(f"/v1/claims/{medicare['id']}/status-inquiry", headers=org)
+    (asked,) = read_276(Path(inquiry.json()["destination"]).read_bytes())
+    assert asked.payer_id == "00952"

@@ -85,7 +85,12 @@ class PayerIn(Model):
     payer_id: str = Field(min_length=1, max_length=80, pattern=X12_SAFE)
     name: str = Field(min_length=1, max_length=60, pattern=X12_SAFE)
     responsibility: Literal["P", "S", "T"] = "P"
-    filing_indicator: str = Field(default="CI", pattern=r"^[0-9A-Z]{2}$")
+    filing_indicator: str | None = Field(
+        default=None,
+        pattern=r"^[0-9A-Z]{2}$",
+        description="SBR09 (CI commercial, MB Medicare Part B, MC Medicaid, ...); omitted: the practice's payer "
+        "enrollment's on the date of service, else CI",
+    )
 
 
 class PriorPayerIn(PayerIn):

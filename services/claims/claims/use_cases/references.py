@@ -1,10 +1,11 @@
 """Charge entry's references to the practice's master data, resolved on the date of service (the claim's
 earliest line): the billing provider (by NPI among the practice profile's, else the profile's first, with
-the profile's pay-to address), the
-rendering, referring and attending providers (by NPI), the service facility (by id, and its place of service
-when the claim gives none), and each line's description from the charge master; and the envelope of the
-tenant's interchanges (its clearinghouse connection). A reference that resolves to
-nothing is left to the scrubber as a finding (``Unresolved``): the claim stays a draft.
+the profile's pay-to address), the rendering, referring and attending providers (by NPI), the service
+facility (by id, and its place of service when the claim gives none), the payer's enrollment (its claim
+filing indicator when the claim gives none), and each line's description from the charge master; and the
+envelope of the tenant's interchanges (its clearinghouse connection) with the payer's id at that connection.
+A reference that resolves to nothing is left to the scrubber as a finding (``Unresolved``): an error keeps
+the claim a draft.
 
 The stored document holds what was resolved, so that the 837 and the events built from it later say what
 was true on the date of service, whatever the master data says by then.
@@ -12,7 +13,7 @@ was true on the date of service, whatever the master data says by then.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import date
 from typing import Any
@@ -21,7 +22,7 @@ from pydantic import ValidationError
 from rcm_shared.errors import Conflict
 from rcm_shared.unit import Unit
 
-from claims.adapters.x12_out import Envelope, settings_envelope
+from claims.adapters.x12_out import DEFAULT_FILING_INDICATOR, Envelope, settings_envelope
 from claims.config import ClaimsSettings
 from claims.domain import charge_master as cm
 from claims.domain import practice as pm
@@ -41,6 +42,8 @@ class _Lookups:
     profiles: dict[date, pm.Profile | None] = field(default_factory=dict)
     providers: dict[tuple[str, date], pm.Provider | None] = field(default_factory=dict)
     facilities: dict[tuple[str, date], pm.Facility | None] = field(default_factory=dict)
+    enrollments: dict[tuple[str, date], pm.Enrollment | None] = field(default_factory=dict)
+    any_enrollment: bool | None = None
 
     async def profile(self, on: date) -> pm.Profile | None:
         if on not in self.profiles:
@@ -56,6 +59,16 @@ class _Lookups:
         if (facility_id, on) not in self.facilities:
             self.facilities[(facility_id, on)] = await self.repo.facility(facility_id, on)
         return self.facilities[(facility_id, on)]
+
+    async def enrollment(self, payer_id: str, on: date) -> pm.Enrollment | None:
+        """The payer's enrollment on a date; nothing is read for a practice that configured none."""
+        if self.any_enrollment is None:
+            self.any_enrollment = await self.repo.any_enrollment()
+        if not self.any_enrollment:
+            return None
+        if (payer_id, on) not in self.enrollments:
+            self.enrollments[(payer_id, on)] = await self.repo.enrollment(payer_id, on)
+        return self.enrollments[(payer_id, on)]
 
 
 def _address(a: pm.Address) -> dict[str, Any]:
@@ -144,6 +157,12 @@ async def _resolve(doc: ClaimCreate, lookups: _Lookups) -> tuple[ClaimCreate, li
             problems.append(Unresolved("PM004", {"facility": doc.facility_id, "date": day}))
         else:
             take("service_facility", _checked(FacilityIn, _facility(facility), "facility_id", "service facility"))
+    enrollment = await lookups.enrollment(doc.payer.payer_id, on)
+    if enrollment is None and lookups.any_enrollment:
+        problems.append(Unresolved("PM007", {"payer": doc.payer.payer_id, "date": day}))
+    if doc.payer.filing_indicator is None:
+        indicator = enrollment.claim_filing_indicator if enrollment else DEFAULT_FILING_INDICATOR
+        update["payer"] = doc.payer.model_copy(update={"filing_indicator": indicator})
     place = update.get("service_facility", doc.service_facility)
     if doc.facility_code is None and doc.kind == "professional" and place is not None and place.place_of_service:
         update["facility_code"] = place.place_of_service
@@ -183,6 +202,21 @@ async def sender_envelope(unit: Unit, settings: ClaimsSettings, on: date) -> Env
         usage=settings.usage_indicator,
         connection=c.name,
     )
+
+
+async def payer_ids_at(unit: Unit, docs: Mapping[str, ClaimCreate], envelope: Envelope) -> dict[str, str]:
+    """The payer id of each claim (by id) whose 837 or 276 names its payer otherwise than the claim does: the
+    payer's id at the connection used, from the practice's enrollment with the payer in effect on the claim's
+    date of service. Nothing is read when the envelope is the deployment's (no enrollment names it)."""
+    if envelope.connection is None:
+        return {}
+    lookups = _Lookups(PracticeRepository(unit))
+    out = {}
+    for claim_id, doc in docs.items():
+        enrollment = await lookups.enrollment(doc.payer.payer_id, doc.service_from)
+        if enrollment is not None and envelope.connection in enrollment.connection_payer_ids:
+            out[claim_id] = enrollment.connection_payer_ids[envelope.connection]
+    return out
 
 
 def _item_key(line: ServiceLineIn) -> cm.Key | None:

@@ -23,7 +23,7 @@ from claims.domain import state as st
 from claims.domain.encounter import ClaimCreate
 from claims.repository import ClaimsRepository, SubmissionsRepository
 from claims.use_cases.lifecycle import record, transition, what_was_billed
-from claims.use_cases.references import sender_envelope
+from claims.use_cases.references import payer_ids_at, sender_envelope
 
 # The edit a claim carries when its 837 cannot be built (a void without the payer's claim number, ...).
 UNBUILDABLE = "SUB001"
@@ -133,11 +133,19 @@ async def prepare(
         for r in candidates:
             try:
                 docs[r.id] = ClaimCreate.model_validate(r.document)
+            except (ValueError, TypeError) as exc:
+                held.append(await hold(unit, r, str(exc)))
+        at_connection = await payer_ids_at(unit, docs, envelope)
+        for r in candidates:
+            if r.id not in docs:
+                continue
+            try:
                 built[r.id] = to_837(
                     docs[r.id],
                     claim_id=r.id,
                     frequency=r.frequency,
                     payer_claim_control_number=r.payer_claim_control_number,
+                    payer_id=at_connection.get(r.id),
                 )
             except (ValueError, TypeError) as exc:
                 held.append(await hold(unit, r, str(exc)))
@@ -237,6 +245,7 @@ async def prepare_status_inquiry(unit: Unit, settings: ClaimsSettings, claim_id:
         payer_claim_control_number=row.payer_claim_control_number,
         reference=f"{controls[1]:09d}",
         created=now.date(),
+        payer_id=(await payer_ids_at(unit, {claim_id: doc}, envelope)).get(claim_id),
     )
     sent = await _record_interchange(unit, envelope, ts, controls, doc.payer.payer_id, [claim_id], "S", "", now)
     summary = f"status inquiry sent (trace {trace_number})"

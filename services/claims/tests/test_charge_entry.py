@@ -141,3 +141,39 @@ async def test_the_entry_event_carries_the_lines_in_the_practices_words_and_the_
     r = await client.put(f"/v1/claims/{other['id']}", json=doc, headers=T)
     assert r.status_code == 200, r.text
     assert r.json()["document"]["lines"][0]["description"] == "Office visit, 25 min"
+
+
+async def test_each_billed_line_carries_its_place_of_service(client: Any) -> None:
+    """Denials prices a percent-of-Medicare contract at facility or office rates by it: a line's own place of
+    service, else the professional claim's; none on an institutional claim (its code is a type of bill)."""
+    claim = await create(client, **{"facility_code": "22", "lines.1.place_of_service": "11"})
+    (entered,) = await status_events(client, claim["id"])
+    assert [ln["place_of_service"] for ln in entered["lines"]] == ["22", "11"]
+    hospital = await create(
+        client,
+        kind="institutional",
+        facility_code="13",
+        statement_from=DOS,
+        statement_to=DOS,
+        attending_provider=encounter()["rendering_provider"],
+        **{"lines.0.revenue_code": "0450", "lines.1.revenue_code": "0300", "subscriber.member_id": "W2"},
+    )
+    (entered,) = await status_events(client, hospital["id"])
+    assert [ln["place_of_service"] for ln in entered["lines"]] == [None, None]
+
+
+async def test_a_code_or_modifier_no_837_can_hold_is_refused_and_lower_case_is_read_as_upper(client: Any) -> None:
+    """A procedure code is 5 letters or digits and a modifier 2: anything longer never reaches a draft (the
+    denials service stores the lines of drafts too, in columns of that size)."""
+    for changes, field in (
+        ({"lines.0.procedure_code": "99213XYZW"}, "lines.0.procedure_code"),
+        ({"lines.0.procedure_code": "9921"}, "lines.0.procedure_code"),
+        ({"lines.0.modifiers": ["25X"]}, "lines.0.modifiers.0"),
+        ({"lines.1.modifiers": ["59", "2"]}, "lines.1.modifiers.1"),
+    ):
+        r = await client.post("/v1/claims", json=encounter(**changes), headers=T)
+        assert r.status_code == 422 and [e["field"] for e in r.json()["errors"]] == [field], (changes, r.text)
+    claim = await create(client, **{"lines.0.procedure_code": "g0439", "lines.0.modifiers": [" 25 "]})
+    line = claim["document"]["lines"][0]
+    assert (line["procedure_code"], line["modifiers"]) == ("G0439", ["25"])
+    assert (await client.get("/v1/claims", headers=T)).json()[0]["id"] == claim["id"]  # nothing refused was stored

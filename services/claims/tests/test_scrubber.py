@@ -51,7 +51,9 @@ CASES = [
     ("DX005", {"diagnoses": ["N40.1"]}),
     ("DX006", {"diagnoses": ["P07.14"]}),
     ("DX007", {"diagnoses": ["E11.9", "E11.9"]}),
-    ("PROC001", {"lines.0.procedure_code": "9921A"}),  # the shape of a code (the schema's), but none
+    ("PROC001", {"lines.0.procedure_code": "9921A"}),  # the shape of a code, but none
+    ("PROC001", {"lines.0.procedure_code": "99213XYZW"}),
+    ("MOD001", {"lines.0.modifiers": ["2"]}),
     ("PTR001", {"lines.0.diagnosis_pointers": [3]}),
     ("UNIT001", {"lines.0.units": "0"}),
     ("CHG001", {"lines.0.charge": "0.00"}),

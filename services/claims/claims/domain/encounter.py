@@ -8,15 +8,11 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 X12_SAFE = r"^[^*~^:|\\]*$"  # no X12 delimiters in free text
-# The shape of a procedure code and a modifier: what the 837, the charge master and the denials service's
-# tables hold. Whether the code is a real CPT/HCPCS code is the scrubber's finding (PROC001), not a 422.
-PROCEDURE_CODE = r"^[A-Z0-9]{5}$"
-MODIFIER = r"^[A-Z0-9]{2}$"
 
 
 class Model(BaseModel):
@@ -113,12 +109,10 @@ class SecondaryPayerIn(PayerIn):
 
 
 class ServiceLineIn(Model):
-    procedure_code: str | None = Field(
-        default=None, pattern=PROCEDURE_CODE, description="CPT/HCPCS: 5 letters or digits"
-    )
-    modifiers: list[Annotated[str, Field(pattern=MODIFIER)]] = Field(
-        default=[], max_length=4, description="each 2 letters or digits"
-    )
+    # A code or modifier of the wrong shape is the scrubber's finding (PROC001, MOD001: the claim stays a draft
+    # and never reaches a payer), not a 422: the stored drafts that hold one must still read back.
+    procedure_code: str | None = Field(default=None, description="CPT/HCPCS: 5 letters or digits")
+    modifiers: list[str] = Field(default=[], max_length=4, description="each 2 letters or digits")
     revenue_code: str | None = Field(default=None, description="institutional: 4-digit revenue code")
     charge: Decimal | None = Field(
         default=None,

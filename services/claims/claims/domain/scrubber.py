@@ -220,6 +220,9 @@ def _lines(claim: ClaimCreate, ctx: ScrubContext, f: _Findings) -> None:
                 f.add("PROC001", index=i, code=code or "(none)")
         if claim.kind == "institutional" and not (line.revenue_code and codesets.REVENUE.match(line.revenue_code)):
             f.add("PROC002", index=i)
+        for m in line.modifiers:
+            if not codesets.MODIFIER.match(m):
+                f.add("MOD001", index=i, modifier=m)
         for p in line.diagnosis_pointers:
             if not 1 <= p <= len(claim.diagnoses):
                 f.add("PTR001", index=i, pointer=p, count=len(claim.diagnoses))

@@ -150,6 +150,7 @@ async def test_claims_sandbox_adapter_gets_a_999(
     monkeypatch.setenv("CLAIMS_DATABASE_URL", db.url)
     monkeypatch.setenv("CLAIMS_DB_SCHEMA", db.schema)
     monkeypatch.setenv("CLAIMS_CLEARINGHOUSE_ADAPTER", "sandbox")
+    monkeypatch.setenv("CLAIMS_DEFAULT_TENANT", T["X-Tenant-ID"])  # it sends under the deployment's own ids
     get_settings.cache_clear()
     default_resources.cache_clear()
     import claims.adapters.clearinghouse as submission

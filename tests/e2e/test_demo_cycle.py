@@ -463,6 +463,13 @@ REVIEWED_WIDE_PLANS = {
     r"practice_profile\.(effective_from|version) DESC LIMIT": "practice profile versions",
     # migration remittance_0014, once: copies of a clearinghouse connection's pair dropped before its unique index
     r"^DELETE FROM practice_connection WHERE id NOT IN \(SELECT min\(id\) FROM practice_connection": "0014",
+    # migration claims_0019, once: each master-data row stored before it gets its version number
+    r"^UPDATE (practice_provider|service_facility|payer_enrollment|charge_master_item) SET version = "
+    r"\(SELECT count\(\*\)": "0019",
+    # migration denials_0010, once: the 835 lines compared before it are marked matched by position
+    r"^UPDATE line_adjudication SET billed_line_number=line_adjudication.line_number": "0010",
+    # whether the tenant configured any payer enrollment (PM007 applies only then): its first row answers
+    r"^SELECT EXISTS \(SELECT \* FROM payer_enrollment WHERE payer_enrollment.tenant_id = \?\)": "enrollments",
     r"FROM audit_event WHERE audit_event.tenant_id = \? ORDER BY audit_event.id LIMIT": "audit pages",
 }
 

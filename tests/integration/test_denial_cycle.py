@@ -77,6 +77,7 @@ async def test_denied_claim_is_resubmitted_as_a_frequency_7_claim(
     engines = {name: create_engine(db.url, schema=db.schema) for name, db in dbs.items()}
     monkeypatch.setenv("KAFKA_TOPIC_PREFIX", kafka.topic_prefix)
     monkeypatch.setenv("CLAIMS_OUTBOUND_DIR", str(tmp_path / "out"))
+    monkeypatch.setenv("CLAIMS_DEFAULT_TENANT", TENANT)  # it sends under the deployment's own clearinghouse ids
     from claims.config import get_settings as claims_settings
     from denials.config import get_settings as denials_settings
 

@@ -55,6 +55,7 @@ async def stack(db_factory: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
     dbs = {name: await db_factory(name) for name in ("claims", "remittance", "denials")}
     engines = {name: create_engine(db.url, schema=db.schema) for name, db in dbs.items()}
     monkeypatch.setenv("CLAIMS_OUTBOUND_DIR", str(tmp_path / "out"))
+    monkeypatch.setenv("CLAIMS_DEFAULT_TENANT", TENANT)  # it sends under the deployment's own clearinghouse ids
     monkeypatch.delenv("KAFKA_TOPIC_PREFIX", raising=False)
     from claims.config import get_settings as claims_settings
     from claims.consumers import registry as claims_registry

@@ -9,7 +9,7 @@ from rcm_shared.metrics import grouped
 from rcm_shared.web import create_service_app
 
 from claims.adapters.scrub_resources import load_resources
-from claims.api import charge_master, exchange, practice, reports
+from claims.api import charge_master, encounters, exchange, practice, reports
 from claims.api import claims as claims_api
 from claims.config import get_settings
 from claims.domain import codesets
@@ -28,7 +28,14 @@ def create_app() -> FastAPI:
         get_settings(),
         bus,
         title="RCM claims service",
-        routers=[claims_api.router, charge_master.router, practice.router, exchange.router, reports.router],
+        routers=[
+            claims_api.router,
+            charge_master.router,
+            practice.router,
+            exchange.router,
+            reports.router,
+            encounters.router,
+        ],
         on_startup=_startup,
         domain_metrics=grouped(
             ("claims_by_state", claim, claim.c.state, None),

@@ -22,7 +22,7 @@ from hl7.util import escape
 from claims.domain import hl7 as h
 
 ACCEPT, ERROR, REJECT = "AA", "AE", "AR"
-V25 = ("2.5", "2.5.1")
+BEFORE_V25 = ("2.1", "2.2", "2.3", "2.3.1", "2.4")  # ERR-1 only; later versions (and unknown ones) ERR-2..8
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,7 +69,7 @@ def acknowledgment(
     structure = "" if head.version == "2.3" else f"{component}ACK"
     msh.assign_field(f"ACK{component}{trigger}{structure}", 9)
     msh.assign_field(escape(message, head.version), 12)
-    old = head.version not in V25
+    old = head.version in BEFORE_V25
     if old and problems:
         ack.segment("MSA").assign_field(escape(message, problems[0].text[:80]), 3)
     for problem in problems:

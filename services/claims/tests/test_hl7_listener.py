@@ -248,3 +248,66 @@ async def test_a_visit_over_mllp_becomes_the_claim_charge_entry_makes_of_it(
     assert "cannot follow" in words
     detail = (await client.get(f"/v1/encounters/{encounter['id']}", headers=ORG)).json()
     assert [c["reversed_units"] for c in detail["charges"]] == ["0", "0", "1"]
+
+
+def self_signed(tmp_path: Path) -> tuple[Path, Path]:
+    """A certificate for 127.0.0.1 and its key, written as PEM files."""
+    import datetime as dt
+    import ipaddress
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "rcm-hl7-test")])
+    now = dt.datetime.now(dt.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(minutes=5))
+        .not_valid_after(now + dt.timedelta(days=1))
+        .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), False)
+        .sign(key, hashes.SHA256())
+    )
+    cert_file, key_file = tmp_path / "hl7.crt", tmp_path / "hl7.key"
+    cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_file.write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
+    return cert_file, key_file
+
+
+async def test_the_listener_speaks_tls_when_given_a_certificate(client: Any, tmp_path: Path) -> None:
+    import ssl
+
+    from claims.config import get_settings
+    from claims.listener import Listener
+
+    cert_file, key_file = self_signed(tmp_path)
+    settings = get_settings().model_copy(
+        update={"hl7_tls_cert_file": str(cert_file), "hl7_tls_key_file": str(key_file)}
+    )
+    listener = Listener(settings, client.app.state.engine)
+    await listener.start("127.0.0.1", 0)
+    trusting = ssl.create_default_context(cafile=str(cert_file))
+    try:
+        conn = await open_hl7_connection("127.0.0.1", listener.port, ssl=trusting)
+        check_ack(await send(conn, adt("T1")), "T1", "A04", "AA")
+        conn[1].close()
+        # a client speaking plain MLLP to the TLS port gets nothing and breaks nothing
+        plain = await open_hl7_connection("127.0.0.1", listener.port)
+        plain[1].writeblock(adt("T2").encode())
+        await plain[1].drain()
+        with pytest.raises((asyncio.IncompleteReadError, ConnectionError)):
+            await asyncio.wait_for(plain[0].readblock(), 10)
+        plain[1].close()
+        conn = await open_hl7_connection("127.0.0.1", listener.port, ssl=trusting)
+        check_ack(await send(conn, adt("T1")), "T1", "A04", "AA")  # the first one's ACK again
+        conn[1].close()
+    finally:
+        await listener.close()

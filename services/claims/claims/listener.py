@@ -91,7 +91,8 @@ class Listener:
     async def _serve(self, reader: HL7StreamReader, writer: HL7StreamWriter) -> None:
         while True:
             try:
-                frame = await asyncio.wait_for(reader.readblock(), self.settings.hl7_idle_timeout_s)
+                async with asyncio.timeout(self.settings.hl7_idle_timeout_s):  # no task a frame, as wait_for makes
+                    frame = await reader.readblock()
             except InvalidBlockError:
                 log.warning("hl7 frame dropped: it does not start with MLLP's start block", extra={"kind": "mllp"})
                 continue

@@ -119,7 +119,7 @@ async def test_the_worker_releases_the_encounters_whose_hold_ended(client: Any, 
     assert (await send(adt("A1")))[0] == "AA"
     assert (await send(dft("D1", ft1(1, DOS, "99214"), visit="V1")))[0] == "AA"  # due 2 days after DOS
     assert (await send(dft("D2", ft1(1, TODAY, "99214"), visit="V2")))[0] == "AA"  # due in 2 days
-    # a patient known only from a DFT's PID: no coverage to bill
+    # a patient never registered (a DFT's PID alone registers nobody): nothing to bill
     assert (await send(dft("D3", ft1(1, DOS, "99214"), visit="V3", mrn="MRN0002")))[0] == "AA"
     settings = get_settings()
     units = Units.of_service(settings, bus, client.app.state.engine)
@@ -127,10 +127,10 @@ async def test_the_worker_releases_the_encounters_whose_hold_ended(client: Any, 
     by_visit = {e["visit_number"]: e for e in (await client.get("/v1/encounters", headers=T)).json()}
     assert by_visit["V1"]["state"] == "released" and by_visit["V1"]["claim_id"]
     assert by_visit["V2"]["state"] == "open" and by_visit["V2"]["due_on"] == (TODAY + timedelta(days=2)).isoformat()
-    assert by_visit["V3"]["state"] == "open" and "no coverage" in by_visit["V3"]["problem"]
+    assert by_visit["V3"]["state"] == "open" and "no registration" in by_visit["V3"]["problem"]
     assert await release_due(units, settings, load_resources(settings).context(), today=TODAY + timedelta(days=2)) == 1
     r = await client.post(f"/v1/encounters/{by_visit['V3']['id']}:release", headers=T)
-    assert r.status_code == 422 and "no coverage" in r.json()["detail"]
+    assert r.status_code == 422 and "no registration" in r.json()["detail"]
 
 
 async def test_a_merge_moves_the_open_encounters_to_the_surviving_record(client: Any, send: Any) -> None:

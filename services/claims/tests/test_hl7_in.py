@@ -116,3 +116,14 @@ def test_a_coverage_of_someone_else_needs_the_insured_and_a_known_relationship()
 def test_a_frame_without_a_readable_header_is_unreadable(frame: bytes) -> None:
     with pytest.raises(hl7_in.Unreadable):
         hl7_in.header(hl7_in.parse(hl7_in.decode(frame)))
+
+
+def test_the_parse_tree_is_python_hl7s_own() -> None:
+    """``parse`` makes each level's plan once; the tree is the one ``hl7.parse`` builds, node for node."""
+    import hl7
+
+    for text in (dft("C8", ft1(1, DOS, "99214", modifiers=["25", "59"]), "DG1|1||R73.9&x^^I10"), adt("C9")):
+        text = text.strip("\r")
+        ours, theirs = hl7_in.parse(text), hl7.parse(text)
+        assert ours == theirs and str(ours) == str(theirs)
+        assert [type(f) for seg in ours for f in seg] == [type(f) for seg in theirs for f in seg]

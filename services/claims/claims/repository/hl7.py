@@ -4,22 +4,22 @@ encounters, which spans them)."""
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import asdict
 from datetime import UTC, date, datetime
+from functools import cache
 from typing import Any
 
 from rcm_shared.db import bulk_insert, bulk_update
 from rcm_shared.errors import NotFound
 from rcm_shared.unit import Unit
-from sqlalchemy import and_, delete, insert, select, update
+from sqlalchemy import and_, bindparam, delete, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from claims.domain import hl7 as h
-from claims.models import hl7_charge, hl7_coverage, hl7_encounter, hl7_message, hl7_patient
+from claims.models import charge_master_item, hl7_charge, hl7_coverage, hl7_encounter, hl7_message, hl7_patient
 
 OPEN, RELEASED = "open", "released"
 
@@ -54,14 +54,11 @@ class Hl7Repository:
     # messages handled
 
     async def handled(self, sender: str, control_id: str) -> Any:
-        c = hl7_message.c
-        stmt = select(hl7_message).where(
-            and_(c.tenant_id == self.tenant, c.sender == sender, c.control_id == control_id)
-        )
-        return (await self.conn.execute(stmt)).first()
+        params = {"tenant": self.tenant, "sender": sender[:200], "control_id": control_id[:199]}
+        return (await self.conn.execute(_HANDLED, params)).first()
 
     async def record_message(self, head: h.Header, ack_code: str, ack: str) -> None:
-        values = {
+        row = {
             "tenant_id": self.tenant,
             "sender": head.sender[:200],
             "control_id": head.control_id[:199],
@@ -70,7 +67,7 @@ class Hl7Repository:
             "ack": ack,
             "received_at": datetime.now(UTC),
         }
-        await self.conn.execute(insert(hl7_message).values(**values))
+        await bulk_insert(self.conn, hl7_message, [row])
 
     # registrations
 
@@ -87,13 +84,7 @@ class Hl7Repository:
             "created_at": now,
             "updated_at": now,
         }
-        changed = {"person", "control_id", "updated_at"} | ({"guarantor"} if reg.guarantor else set())
-        stmt = (pg_insert if self.conn.dialect.name == "postgresql" else sqlite_insert)(hl7_patient).values(**values)
-        await self.conn.execute(
-            stmt.on_conflict_do_update(
-                index_elements=["tenant_id", "mrn"], set_={k: stmt.excluded[k] for k in sorted(changed)}
-            )
-        )
+        await self.conn.execute(_upsert_patient(self.conn.dialect.name, reg.guarantor is not None), values)
         if reg.coverages is not None:
             c = hl7_coverage.c
             await self.conn.execute(delete(hl7_coverage).where(and_(c.tenant_id == self.tenant, c.mrn == reg.mrn)))
@@ -158,9 +149,8 @@ class Hl7Repository:
         return bool(self.conn.dialect.name == "postgresql")
 
     async def encounter_of_visit(self, visit_number: str) -> Any:
-        e = hl7_encounter.c
-        stmt = select(hl7_encounter).where(and_(e.tenant_id == self.tenant, e.visit_number == visit_number))
-        return (await self.conn.execute(stmt.with_for_update() if self._locking() else stmt)).first()
+        stmt = _VISIT_LOCKED if self._locking() else _VISIT
+        return (await self.conn.execute(stmt, {"tenant": self.tenant, "visit": visit_number})).first()
 
     async def encounter(self, encounter_id: str, *, lock: bool = False) -> Any:
         e = hl7_encounter.c
@@ -170,29 +160,38 @@ class Hl7Repository:
             raise NotFound(f"no encounter {encounter_id}")
         return row
 
-    async def open_encounter(self, visit_number: str, mrn: str, facility_id: str | None) -> str:
+    async def open_encounter(
+        self, encounter_id: str, visit_number: str, mrn: str, facility_id: str | None, due_on: date | None
+    ) -> None:
         now = datetime.now(UTC)
-        encounter_id = str(uuid.uuid4())
-        values = {
+        row = {
             "tenant_id": self.tenant,
             "id": encounter_id,
             "visit_number": visit_number[:80],
             "mrn": mrn,
             "facility_id": (facility_id or "")[:50] or None,
             "state": OPEN,
+            "due_on": due_on,
+            "claim_id": None,
+            "problem": None,
             "created_at": now,
             "updated_at": now,
+            "released_at": None,
         }
-        await self.conn.execute(insert(hl7_encounter).values(**values))
-        return encounter_id
+        await bulk_insert(self.conn, hl7_encounter, [row])
 
     async def update_encounter(self, encounter_id: str, **values: Any) -> None:
-        e = hl7_encounter.c
-        await self.conn.execute(
-            update(hl7_encounter)
-            .where(and_(e.tenant_id == self.tenant, e.id == encounter_id))
-            .values(**values, updated_at=datetime.now(UTC))
-        )
+        params = {**values, "updated_at": datetime.now(UTC), "tenant": self.tenant, "encounter": encounter_id}
+        await self.conn.execute(_UPDATE_ENCOUNTER, params)
+
+    async def charge_master_codes(self, codes: Collection[str]) -> list[tuple[str, date, date | None]]:
+        """(code, effective_from, effective_to) of every charge-master version of these codes (a statement a
+        code: the same compiled statement each time, where an IN list of varying length is built again)."""
+        out: list[tuple[str, date, date | None]] = []
+        for code in sorted(codes):
+            rows = await self.conn.execute(_CODE_VERSIONS, {"tenant": self.tenant, "code": code})
+            out += [(code, r[0], r[1]) for r in rows]
+        return out
 
     async def encounters(self, state: str | None, mrn: str | None, limit: int, offset: int) -> list[Any]:
         e = hl7_encounter.c
@@ -227,6 +226,32 @@ class Hl7Repository:
             return
         rows = [{"tenant_id": self.tenant, "id": k, "reversed_milli": v} for k, v in reversed_milli.items()]
         await bulk_update(self.conn, hl7_charge, ["tenant_id", "id"], rows)
+
+
+_m, _e = hl7_message.c, hl7_encounter.c
+_HANDLED = select(_m.ack, _m.ack_code).where(
+    and_(
+        _m.tenant_id == bindparam("tenant"), _m.sender == bindparam("sender"), _m.control_id == bindparam("control_id")
+    )
+)
+_VISIT = select(hl7_encounter).where(and_(_e.tenant_id == bindparam("tenant"), _e.visit_number == bindparam("visit")))
+_VISIT_LOCKED = _VISIT.with_for_update()
+_cm = charge_master_item.c
+_CODE_VERSIONS = select(_cm.effective_from, _cm.effective_to).where(
+    and_(_cm.tenant_id == bindparam("tenant"), _cm.code == bindparam("code"))
+)
+_UPDATE_ENCOUNTER = update(hl7_encounter).where(
+    and_(_e.tenant_id == bindparam("tenant"), _e.id == bindparam("encounter"))
+)
+
+
+@cache
+def _upsert_patient(dialect: str, guarantor: bool) -> Any:
+    """INSERT ... ON CONFLICT (tenant, mrn) DO UPDATE of the demographics (and the guarantor when sent), built
+    once per dialect: the statement takes its values as parameters."""
+    stmt = (pg_insert if dialect == "postgresql" else sqlite_insert)(hl7_patient)
+    changed = ["control_id", "person", "updated_at", *(["guarantor"] if guarantor else [])]
+    return stmt.on_conflict_do_update(index_elements=["tenant_id", "mrn"], set_={k: stmt.excluded[k] for k in changed})
 
 
 async def due_encounters(conn: AsyncConnection, today: date, limit: int) -> list[tuple[str, str]]:

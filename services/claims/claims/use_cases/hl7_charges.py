@@ -23,7 +23,7 @@ from claims.domain import hl7_encounter as enc
 from claims.domain import state as st
 from claims.domain.encounter import ClaimCreate
 from claims.domain.scrubber import ScrubContext
-from claims.repository import ChargeMasterRepository, ClaimsRepository
+from claims.repository import ClaimsRepository
 from claims.repository.hl7 import OPEN, RELEASED, Hl7Repository, due_encounters, person_json, person_of
 from claims.repository.practice import PracticeRepository
 from claims.use_cases.charge_entry import create_claims, update_claim
@@ -50,9 +50,16 @@ def stored(row: Any) -> enc.StoredCharge:
 async def _check_codes(unit: Unit, charges: Sequence[h.ChargeIn]) -> None:
     """A code that came as FT1-7's transaction code (FT1-25 empty) must be one of the practice's charge
     master on the date of service: the charge master is what maps transaction codes to CPT/HCPCS."""
-    repo = ChargeMasterRepository(unit)
-    for charge in charges:
-        if charge.code_from_transaction and not await repo.items(charge.procedure_code, charge.service_date, 1, 0):
+    wanted = [c for c in charges if c.code_from_transaction]
+    if not wanted:
+        return
+    versions = await Hl7Repository(unit).charge_master_codes({c.procedure_code for c in wanted})
+    for charge in wanted:
+        day = charge.service_date
+        if not any(
+            code == charge.procedure_code and start <= day and (end is None or end >= day)
+            for code, start, end in versions
+        ):
             raise h.MessageError(
                 h.TABLE_VALUE_NOT_FOUND,
                 f"FT1-7 {charge.procedure_code} is not in the charge master on FT1-4's date, and FT1-25 is empty",
@@ -62,16 +69,17 @@ async def _check_codes(unit: Unit, charges: Sequence[h.ChargeIn]) -> None:
 
 async def apply_dft(unit: Unit, dft: h.Dft, settings: ClaimsSettings, ctx: ScrubContext) -> None:
     """The message's charges and reversals on its encounter (opened at its first charge), the hold window
-    moved to the latest date of service; an encounter already a claim has the claim follow."""
+    moved to the latest date of service; an encounter already a claim has the claim follow. The patient is
+    registered by ADT: a DFT's PID updates the registration only when the DFT carries IN1 or GT1 too."""
     repo = Hl7Repository(unit)
-    await repo.save_registration(dft.registration, dft.header.control_id)
+    if dft.registration.coverages is not None or dft.registration.guarantor is not None:
+        await repo.save_registration(dft.registration, dft.header.control_id)
     if not dft.charges:
         return
     await _check_codes(unit, dft.charges)
     row = await repo.encounter_of_visit(dft.visit_number)
     if row is None:
-        encounter_id = await repo.open_encounter(dft.visit_number, dft.registration.mrn, dft.facility_id)
-        state, charges = OPEN, []
+        encounter_id, state, charges = str(uuid.uuid4()), OPEN, []
     else:
         if row.mrn != dft.registration.mrn:
             raise h.MessageError(
@@ -96,11 +104,14 @@ async def apply_dft(unit: Unit, dft: h.Dft, settings: ClaimsSettings, ctx: Scrub
             values = _charge_row(encounter_id, dft.header.control_id, charge)
             rows[values["id"]] = values
             charges.append(stored(SimpleNamespace(**values)))
+    due = enc.due_on(charges, settings.hl7_charge_hold_days)
+    if row is None:
+        await repo.open_encounter(encounter_id, dft.visit_number, dft.registration.mrn, dft.facility_id, due)
     await repo.add_charges(list(rows.values()))
     await repo.set_reversed(changed)
-    if state == OPEN:
-        await repo.update_encounter(encounter_id, due_on=enc.due_on(charges, settings.hl7_charge_hold_days))
-    else:
+    if row is not None and state == OPEN:
+        await repo.update_encounter(encounter_id, due_on=due)
+    elif state != OPEN:
         await _follow(unit, encounter_id, settings, ctx)
 
 

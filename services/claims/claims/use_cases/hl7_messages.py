@@ -3,9 +3,9 @@
 1. A frame without a readable MSH has nobody to answer: ``None`` (the listener logs a warning and reads on).
 2. The header is checked (version, processing id, message type and event) and the sending facility (MSH-4)
    names the tenant (``CLAIMS_HL7_SENDERS``): else AR, nothing stored.
-3. In the tenant's transaction: a control id (MSH-10) this sender used before is answered with the
-   acknowledgment stored for it, and nothing is applied again. Otherwise the message is applied (ADT: the
-   registration; DFT: the charges) and stored as handled with its AA in the same transaction.
+3. In the tenant's transaction the message is applied (ADT: the registration; DFT: the charges) and stored
+   as handled with its AA. A control id (MSH-10) this sender used before fails on that row's key: the
+   transaction rolls back, and the acknowledgment stored for it is answered again; nothing is applied twice.
 4. A message whose content is wrong is applied not at all and answered AE (ERR naming segment, field and
    reason), the AE stored as handled in a transaction of its own.
 5. The database away, or a failure of ours: AR with code 207, nothing stored; the sender may send it again.
@@ -102,10 +102,9 @@ class Handler:
             error = exc
         try:
             async with self.units.write(tenant, actor) as unit:
+                # no look for the control id first: a message sent again fails on the handled row's key
+                # at the end of this transaction, which rolls back all it did (below)
                 repo = Hl7Repository(unit)
-                earlier = await repo.handled(head.sender, head.control_id)
-                if earlier is not None:
-                    return self._answer(head, earlier.ack, earlier.ack_code, duplicate=True)
                 if content is None:
                     assert error is not None
                     ack = self._ack(message, head, hl7_ack.ERROR, [hl7_ack.of_error(error)])

@@ -76,6 +76,7 @@ def examples() -> list[EventPayload]:
                     units="1",
                     charge_cents=15000,
                     description="Office visit, established patient, 20-29 minutes",
+                    place_of_service="11",
                 ),
                 BilledLine(
                     line_number=2,

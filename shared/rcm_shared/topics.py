@@ -56,11 +56,11 @@ CATALOG: tuple[TopicSpec, ...] = (
         "claims.practice.changed",
         "claims",
         "tenant id",
-        ("eligibility", "remittance"),
+        ("denials", "eligibility", "remittance"),
         partitions=1,
         cleanup_policy="compact",
         description="A tenant's practice profile changed: statement header, billing provider, clearinghouse "
-        "connections (the ids that route inbound X12 to the tenant).",
+        "connections (the ids that route inbound X12 to the tenant), legal name (appeal letters).",
         event_types=("practice.changed",),
     ),
     TopicSpec(

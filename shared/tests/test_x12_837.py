@@ -226,3 +226,35 @@ def test_a_person_billing_under_an_ssn_sends_ref_sy_and_passes_pyx12(tmp_path: P
     assert verdict.endswith(": OK"), verdict[-1500:]
     back = read_837(text.encode())
     assert {(c.billing_provider.tax_id, c.billing_provider.tax_id_qualifier) for c in back} == {("123456789", "SY")}
+
+
+PAY_TO = Address("PO BOX 100", "SPRINGFIELD", "IL", "62701")
+
+
+@pytest.mark.parametrize("kind", ["P", "I"])
+def test_a_pay_to_address_is_written_as_2010ab_and_passes_pyx12(kind: str, tmp_path: Path) -> None:
+    """Payments go to a lockbox, not to the billing provider's street address: the billing provider's 2000A
+    carries NM1*87 (no name: the guides do not use NM103) and the address, right after 2010AA; claims of the
+    same billing provider with another pay-to address (or none) get a 2000A of their own."""
+    claims = professional_claims() if kind == "P" else institutional_claims()
+    paid_elsewhere = [replace(c, pay_to=PAY_TO) for c in claims]
+    text = interchange([*paid_elsewhere, replace(claims[0], claim_id="NOPAYTO1")], kind)
+    verdict = pyx12(text, tmp_path)
+    assert verdict.endswith(": OK"), verdict[-1500:]
+    segments = text.split("~")
+    at = segments.index("NM1*87*2")
+    assert segments[at - 1].startswith("REF*EI*") and segments[at + 1 : at + 3] == [
+        "N3*PO BOX 100",
+        "N4*SPRINGFIELD*IL*62701",
+    ]
+    assert segments.count("NM1*87*2") == 1 and segments.count("HL*1**20*1") == 1
+    assert len([s for s in segments if s.startswith("HL*") and s.endswith("*20*1")]) == 2  # one per pay-to
+    back = {c.claim_id: c for c in read_837(text.encode())}
+    assert back.pop("NOPAYTO1").pay_to is None
+    assert sorted(back.values(), key=lambda c: c.claim_id) == sorted(paid_elsewhere, key=lambda c: c.claim_id)
+
+
+def test_a_public_sample_with_a_pay_to_address_reads_it() -> None:
+    (claim,) = read_837(SAMPLES / "837P/lfh__837_005010X222A2__demo.example2.837")
+    assert claim.pay_to == Address("2345 OCEAN BLVD", "MIAMI", "FL", "33111")
+    assert claim.billing_provider.address == Address("234 SEAWAY ST", "MIAMI", "FL", "33111")

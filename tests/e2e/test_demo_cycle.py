@@ -454,15 +454,15 @@ REVIEWED_WIDE_PLANS = {
     r"FROM patient_ledger WHERE patient_ledger.tenant_id = \? AND patient_ledger.created_at < \? "
     r"GROUP BY patient_ledger.account_id$": "statement run",
     r"FROM claim WHERE claim.tenant_id = \? AND claim.frequency = \?": "KPI report",
-    # keyed by the tenant alone: remittance's copy of a tenant's practice profile (one row, its primary key) and
-    # the tenant's few clearinghouse connections, replaced with each newer profile
+    # keyed by the tenant alone: a tenant's few practice profile versions
     r"WHERE practice_profile.tenant_id = \?( AND practice_profile.version < \?)?$": "practice profile",
-    r"^DELETE FROM practice_connection WHERE practice_connection.tenant_id = \?$": "a tenant's connections",
     # a tenant's practice profile versions, one per change of its practice (a handful in years): the one in
     # effect on a date, or the latest, is picked from all of them
     r"FROM practice_profile WHERE practice_profile.tenant_id = \? (AND practice_profile.effective_from <= \? "
     r"AND \(practice_profile.effective_to IS NULL OR practice_profile.effective_to >= \?\) )?ORDER BY "
     r"practice_profile\.(effective_from|version) DESC LIMIT": "practice profile versions",
+    # migration remittance_0014, once: copies of a clearinghouse connection's pair dropped before its unique index
+    r"^DELETE FROM practice_connection WHERE id NOT IN \(SELECT min\(id\) FROM practice_connection": "0014",
     r"FROM audit_event WHERE audit_event.tenant_id = \? ORDER BY audit_event.id LIMIT": "audit pages",
 }
 

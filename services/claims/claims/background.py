@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from claims.adapters.ack_folder import file_away, waiting
 from claims.adapters.clearinghouse import adapter_for
+from claims.adapters.quarantine import note
 from claims.adapters.scrub_resources import default_resources
 from claims.config import get_settings
 from claims.models import bus
@@ -50,26 +51,29 @@ async def deliver_pending(engine: AsyncEngine, *, now: datetime | None = None) -
 
 async def read_ack_folder(engine: AsyncEngine, folder: Path) -> int:
     """Apply each acknowledgment file in the folder to the claims of the tenant it is addressed to
-    (``route_acknowledgment``), then move it to ``processed/``; or to ``failed/`` with an ``.error.txt`` when it
-    does not read, or when it is addressed to no practice (quarantined: applied to no tenant, with a warning;
+    (``route_acknowledgment``: the deployment's own ids are the default tenant's), then move it to
+    ``processed/``; or to ``failed/`` with an ``.error.txt`` when it does not read, or when it is no one
+    practice's (quarantined: applied to no tenant, with a warning, and listed by ``GET /v1/inbound/quarantine``;
     moved back into the folder, it is read again). Returns how many files were applied."""
     units = _units(engine)
     settings = get_settings()
+    home = (settings.submitter_id.strip(), settings.receiver_id.strip())
     done = 0
     for path in await asyncio.to_thread(waiting, folder):
         try:
             with root_span("ingest acknowledgment file", **{"rcm.file": path.name}):
                 data = await asyncio.to_thread(path.read_bytes)
                 async with units.write(settings.default_tenant, CLEARINGHOUSE) as unit:
-                    routing = await route_acknowledgment(unit, data, settings.default_tenant)
-                    if routing.tenant is not None:
-                        result = await acknowledge(unit.for_tenant(routing.tenant), data)
+                    decided = await route_acknowledgment(unit, data, home, settings.default_tenant)
+                    if decided.tenant is not None:
+                        result = await acknowledge(unit.for_tenant(decided.tenant), data)
         except Invalid as exc:
             await asyncio.to_thread(file_away, folder, path, str(exc))
             continue
-        if routing.tenant is None:
-            await asyncio.to_thread(file_away, folder, path, routing.problem or "addressed to no practice")
-            log.warning("acknowledgment quarantined: addressed to no practice", extra={"file": path.name})
+        if decided.tenant is None:
+            await asyncio.to_thread(file_away, folder, path, note(decided))
+            why = {"file": path.name, "cause": decided.cause}
+            log.warning("acknowledgment quarantined: addressed to no practice", extra=why)
             continue
         await asyncio.to_thread(file_away, folder, path)
         log.info(
@@ -78,7 +82,7 @@ async def read_ack_folder(engine: AsyncEngine, folder: Path) -> int:
                 "file": path.name,
                 "kind": result.kind,
                 "count": len(result.claims_updated),
-                "tenant_id": routing.tenant,
+                "tenant_id": decided.tenant,
             },
         )
         done += 1

@@ -190,8 +190,9 @@ denial_move = Table(
 )
 
 # The charge master: the practice's price and description of each code (CPT/HCPCS with its modifiers, or a
-# revenue code), one row per version. A new price is a new row; the version before it ends the day before
-# (``effective_to``), and no price changes in place. Charge entry prices lines without a charge from it.
+# revenue code), one row per version, numbered per code and modifiers. A new price is a new row from any date;
+# on a date the newest version whose window holds it prices, and no price changes in place. Charge entry
+# prices lines without a charge from it.
 charge_master_item = Table(
     "charge_master_item",
     metadata,
@@ -199,6 +200,7 @@ charge_master_item = Table(
     Column("id", String(36), primary_key=True),
     Column("code", String(5), nullable=False),
     Column("modifiers", String(11), nullable=False),  # sorted, joined with ':'; '' when none
+    Column("version", Integer, nullable=False),  # 1, 2, ... per code and modifiers
     Column("revenue_code", String(4), nullable=True),
     Column("description", Text, nullable=False),
     Column("price_cents", BigInteger, nullable=False),
@@ -207,11 +209,12 @@ charge_master_item = Table(
     Column("created_at", UtcDateTime(), nullable=False),
     Column("created_by", String(200), nullable=False),
     Index("ix_charge_master_item_lookup", "tenant_id", "code", "modifiers", "effective_from"),
+    Index("ix_charge_master_item_version", "tenant_id", "code", "modifiers", "version", unique=True),
 )
 
 # The practice master data of each tenant (its organization, providers, facilities, payer enrollments), one
-# row per version like the charge master: a new version starts after the latest one, which then ends the
-# day before (``effective_to``); nothing changes in place, and the rows are the history.
+# row per version like the charge master: numbered per key, from any date; on a date the newest version whose
+# window holds it applies. Nothing changes in place, and the rows are the history.
 
 # The organization profile: its version number counts up per tenant; the billing providers, pay-to address,
 # statement header and clearinghouse connections are one document, read and written whole.
@@ -251,6 +254,7 @@ practice_provider = Table(
     Column("tenant_id", String(64), primary_key=True),
     Column("id", String(36), primary_key=True),
     Column("npi", String(10), nullable=False),
+    Column("version", Integer, nullable=False),  # 1, 2, ... per NPI
     Column("name", String(60), nullable=False),  # last name (or organization)
     Column("first_name", String(35), nullable=True),
     Column("taxonomy", String(10), nullable=True),
@@ -258,7 +262,7 @@ practice_provider = Table(
     Column("effective_to", Date, nullable=True),
     Column("created_at", UtcDateTime(), nullable=False),
     Column("created_by", String(200), nullable=False),
-    Index("ix_practice_provider_version", "tenant_id", "npi", "effective_from", unique=True),
+    Index("ix_practice_provider_version", "tenant_id", "npi", "version", unique=True),
 )
 
 # Service facilities (the 837's 2310C), known by the practice's own code or one assigned here.
@@ -268,6 +272,7 @@ service_facility = Table(
     Column("tenant_id", String(64), primary_key=True),
     Column("id", String(36), primary_key=True),
     Column("facility_id", String(30), nullable=False),
+    Column("version", Integer, nullable=False),  # 1, 2, ... per facility_id
     Column("name", String(60), nullable=False),
     Column("npi", String(10), nullable=True),
     Column("address_line1", String(55), nullable=False),
@@ -280,7 +285,7 @@ service_facility = Table(
     Column("effective_to", Date, nullable=True),
     Column("created_at", UtcDateTime(), nullable=False),
     Column("created_by", String(200), nullable=False),
-    Index("ix_service_facility_version", "tenant_id", "facility_id", "effective_from", unique=True),
+    Index("ix_service_facility_version", "tenant_id", "facility_id", "version", unique=True),
 )
 
 # The payers the practice bills: the payer's id at each clearinghouse connection, the claim filing
@@ -291,6 +296,7 @@ payer_enrollment = Table(
     Column("tenant_id", String(64), primary_key=True),
     Column("id", String(36), primary_key=True),
     Column("payer_id", String(80), nullable=False),
+    Column("version", Integer, nullable=False),  # 1, 2, ... per payer_id
     Column("name", String(60), nullable=False),
     Column("connection_payer_ids", JSON, nullable=False),  # connection name -> the payer's id there
     Column("claim_filing_indicator", String(2), nullable=False),
@@ -300,7 +306,7 @@ payer_enrollment = Table(
     Column("effective_to", Date, nullable=True),
     Column("created_at", UtcDateTime(), nullable=False),
     Column("created_by", String(200), nullable=False),
-    Index("ix_payer_enrollment_version", "tenant_id", "payer_id", "effective_from", unique=True),
+    Index("ix_payer_enrollment_version", "tenant_id", "payer_id", "version", unique=True),
 )
 
 # HL7 v2 interfaces (``claims.listener``): the registrations and charges an EHR's interface engine sends.

@@ -68,9 +68,9 @@ async def enter_practice(
     async with units.write(tenant, Actor("tester")) as unit:
         repo = PracticeRepository(unit)
         if practice is not None:
-            saved = await repo.add_profile(practice, None)
+            saved = await repo.add_profile(practice)
             await repo.register_connections(saved.version, saved.connections)
         for p in providers:
-            await repo.add_provider(p, None)
+            await repo.add_provider(p)
         for f in facilities:
-            await repo.add_facility(f, None)
+            await repo.add_facility(f)

@@ -1,5 +1,6 @@
 """Acknowledgments (claims.use_cases.acknowledgments): 999 and 277CA findings applied to the claims, and a file
-in the inbound folder applied to the tenant whose clearinghouse connection it is addressed to.
+in the inbound folder applied to the tenant whose clearinghouse connection it is addressed to
+(``rcm_shared.x12.routing``), or quarantined and listed for review (``GET /v1/inbound/quarantine``).
 
 Through the API, on SQLite and PostgreSQL, with the real broker where events are consumed."""
 
@@ -20,6 +21,14 @@ from claims_steps import (
     submit,
 )
 from practice_steps import connection, enter_practice, profile
+
+OPERATOR = {"X-Tenant-ID": "org-1"}  # the default organization (CLAIMS_DEFAULT_TENANT in these tests)
+
+
+@pytest.fixture(autouse=True)
+def _ack_folder(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """The acknowledgment folder of the app under test (before the app starts: autouse fixtures come first)."""
+    monkeypatch.setenv("CLAIMS_INBOUND_ACK_DIR", str(tmp_path / "acks"))
 
 
 async def test_999_rejection_and_277ca_acceptance(client: Any) -> None:
@@ -104,9 +113,12 @@ async def test_a_file_in_the_folder_is_applied_to_the_tenant_it_is_addressed_to(
     # addressed to A by its group only (an interchange id of the clearinghouse's own): still A's
     to_a = addressed(ack_277ca(a, True, pccn="ICN-A"), "ALPHA01")
     (folder / "2-alpha.277").write_text(to_a.replace("ALPHA01        ", "CHMAILBOX01    ", 1))
-    # addressed to nobody known, and to the default tenant's settings id: both quarantined
+    # addressed to nobody known: quarantined
     (folder / "3-stranger.277").write_text(addressed(ack_277ca(b, False), "STRANGER"))
-    (folder / "4-default.277").write_text(ack_277ca(a, False))
+    # review finding 17: one interchange to A and one to nobody: the whole file is quarantined (it was applied
+    # to A whole, the stranger's findings with it)
+    mixed = addressed(ack_277ca(a, False), "ALPHA01") + addressed(ack_277ca(a, False), "STRANGER")
+    (folder / "4-mixed.277").write_text(mixed)
     with caplog.at_level(logging.WARNING, logger="claims.background"):
         assert await read_ack_folder(client.app.state.engine, folder) == 2
     assert await state(client, "org-b", b) == "accepted"
@@ -117,38 +129,83 @@ async def test_a_file_in_the_folder_is_applied_to_the_tenant_it_is_addressed_to(
     assert sorted(p.name for p in failed.iterdir()) == [
         "3-stranger.277",
         "3-stranger.277.error.txt",
-        "4-default.277",
-        "4-default.277.error.txt",
+        "4-mixed.277",
+        "4-mixed.277.error.txt",
     ]
     why = (failed / "3-stranger.277.error.txt").read_text()
-    assert "no practice has a clearinghouse connection" in why and "ISA08 'STRANGER'" in why
+    assert "no organization's clearinghouse connection has" in why and "ISA08 'STRANGER'" in why
     assert "ISA06 'CLEARINGHOUSE'" in why and "PUT /v1/practice" in why
-    assert "ISA08 'RCMCLINIC'" in (failed / "4-default.277.error.txt").read_text()
+    assert "ISA08 'ALPHA01'" not in (failed / "4-mixed.277.error.txt").read_text()  # names the unknown one
     warnings = [r for r in caplog.records if r.levelno == logging.WARNING]
     assert [r.getMessage() for r in warnings] == ["acknowledgment quarantined: addressed to no practice"] * 2
-    assert all(r.__dict__.get("file") in ("3-stranger.277", "4-default.277") for r in warnings)
+    assert [(r.__dict__.get("file"), r.__dict__.get("cause")) for r in warnings] == [
+        ("3-stranger.277", "no_connection"),
+        ("4-mixed.277", "no_connection"),
+    ]
     # each claim has the one finding of the file addressed to its tenant: none from another's, none quarantined
     for tenant, claim_id in (("org-a", a), ("org-b", b)):
         records = (await client.get(f"/v1/claims/{claim_id}/status-records", headers={"X-Tenant-ID": tenant})).json()
         assert [(r["source"], r["codes"]) for r in records if r["source"] == "277CA"] == [("277CA", ["A2:20:PR"])]
+    # the office's review list: the quarantined files (not the unreadable ones), for the default organization
+    listed = (await client.get("/v1/inbound/quarantine", headers=OPERATOR)).json()  # oldest first
+    assert [(q["file"], q["cause"]) for q in listed] == [
+        ("3-stranger.277", "no_connection"),
+        ("4-mixed.277", "no_connection"),
+    ]
+    stranger = next(q for q in listed if q["file"] == "3-stranger.277")
+    assert stranger["interchanges"] == [
+        {
+            "control_number": "000000001",
+            "sender_id": "CLEARINGHOUSE",
+            "receiver_id": "STRANGER",
+            "groups": [{"sender_id": "CLEARINGHOUSE", "receiver_id": "STRANGER"}],
+        }
+    ]
+    assert "ISA08 'STRANGER'" in stranger["reason"] and "PUT /v1/practice" in stranger["reason"]
+    assert "DOE" not in str(listed) and "JANE" not in str(listed)  # envelope ids only, never the patient
+    assert (await client.get("/v1/inbound/quarantine", headers={"X-Tenant-ID": "org-a"})).json() == []
+    # moved back once the connection exists: read again, applied, no longer listed
+    await enter_practice(
+        client,
+        "org-b",
+        practice=profile("Beta", connections=[connection("BETA02"), connection("STRANGER", name="second")]),
+    )
+    (failed / "3-stranger.277").rename(folder / "3-stranger.277")
+    (failed / "3-stranger.277.error.txt").unlink()
+    assert await read_ack_folder(client.app.state.engine, folder) == 1
+    assert [q["file"] for q in (await client.get("/v1/inbound/quarantine", headers=OPERATOR)).json()] == ["4-mixed.277"]
 
 
-async def test_a_deployment_without_connections_files_everything_under_the_default_tenant(
-    client: Any, tmp_path: Path
+@pytest.mark.parametrize("others", [False, True], ids=["no connection anywhere", "another tenant has one"])
+async def test_a_file_addressed_to_the_deployments_own_ids_is_the_default_tenants(
+    client: Any, tmp_path: Path, others: bool
 ) -> None:
+    """Review finding 2: the settings' ids (CLAIMS_SUBMITTER_ID/RECEIVER_ID) are the default tenant's connection,
+    also once another tenant registered one (such a file was quarantined then); ids no one registered are
+    quarantined even while no tenant has a connection."""
     from claims.background import read_ack_folder
 
     claim = await submitted(client, "org-1")
+    if others:
+        await enter_practice(client, "org-a", practice=profile("Alpha", connections=[connection("ALPHA01")]))
     await enter_practice(client, "org-2", practice=profile("No connection"))  # a profile, but no connection
     folder = tmp_path / "acks"
     folder.mkdir()
-    (folder / "answer.277").write_text(addressed(ack_277ca(claim, True), "ANYTHING"))
     gs, st = controls((await client.get(f"/v1/claims/{claim}/x12", headers=T)).text)
-    (folder / "answer.999").write_text(ack_999(gs, st, accepted=True))
+    (folder / "answer.999").write_text(ack_999(gs, st, accepted=True))  # from CLEARINGHOUSE to RCMCLINIC
+    (folder / "answer.277").write_text(ack_277ca(claim, True))
+    (folder / "stranger.277").write_text(addressed(ack_277ca(claim, False), "ANYTHING"))
     (folder / "garbage.999").write_text("ISA*00*garbage")
     assert await read_ack_folder(client.app.state.engine, folder) == 2
     assert await state(client, "org-1", claim) == "accepted"
-    assert sorted(p.name for p in (folder / "failed").iterdir()) == ["garbage.999", "garbage.999.error.txt"]
+    assert sorted(p.name for p in (folder / "failed").iterdir()) == [
+        "garbage.999",
+        "garbage.999.error.txt",
+        "stranger.277",
+        "stranger.277.error.txt",
+    ]
+    listed = (await client.get("/v1/inbound/quarantine", headers=OPERATOR)).json()
+    assert [q["file"] for q in listed] == ["stranger.277"]
 
 
 async def test_a_999_addressed_to_a_tenant_answers_that_tenants_submission(client: Any, tmp_path: Path) -> None:

@@ -141,3 +141,40 @@ async def test_the_entry_event_carries_the_lines_in_the_practices_words_and_the_
     r = await client.put(f"/v1/claims/{other['id']}", json=doc, headers=T)
     assert r.status_code == 200, r.text
     assert r.json()["document"]["lines"][0]["description"] == "Office visit, 25 min"
+
+
+async def test_each_billed_line_carries_its_place_of_service(client: Any) -> None:
+    """Denials prices a percent-of-Medicare contract at facility or office rates by it: a line's own place of
+    service, else the professional claim's; none on an institutional claim (its code is a type of bill)."""
+    claim = await create(client, **{"facility_code": "22", "lines.1.place_of_service": "11"})
+    (entered,) = await status_events(client, claim["id"])
+    assert [ln["place_of_service"] for ln in entered["lines"]] == ["22", "11"]
+    hospital = await create(
+        client,
+        kind="institutional",
+        facility_code="13",
+        statement_from=DOS,
+        statement_to=DOS,
+        attending_provider=encounter()["rendering_provider"],
+        **{"lines.0.revenue_code": "0450", "lines.1.revenue_code": "0300", "subscriber.member_id": "W2"},
+    )
+    (entered,) = await status_events(client, hospital["id"])
+    assert [ln["place_of_service"] for ln in entered["lines"]] == [None, None]
+
+
+async def test_a_code_or_modifier_no_837_can_hold_is_a_draft_and_lower_case_is_read_as_upper(client: Any) -> None:
+    """A code or modifier of the wrong shape is the scrubber's error: the claim is stored as a draft that says
+    what to fix (it never reaches a payer), and it reads back, in the list too."""
+    for changes, rule in (
+        ({"lines.0.procedure_code": "99213XYZW"}, "PROC001"),
+        ({"lines.0.modifiers": ["25X"]}, "MOD001"),
+        ({"lines.1.modifiers": ["59", "2"]}, "MOD001"),
+    ):
+        claim = await create(client, **changes)
+        assert claim["state"] == "draft" and rule in {e["rule"] for e in claim["edits"]}, (changes, claim["edits"])
+        assert (await client.get(f"/v1/claims/{claim['id']}", headers=T)).status_code == 200
+    claim = await create(client, **{"lines.0.procedure_code": "g0439", "lines.0.modifiers": [" 25 "]})
+    line = claim["document"]["lines"][0]
+    assert (line["procedure_code"], line["modifiers"]) == ("G0439", ["25"])
+    listed = (await client.get("/v1/claims", headers=T, params={"limit": 10})).json()
+    assert claim["id"] in {c["id"] for c in listed} and len(listed) == 4

@@ -187,3 +187,39 @@ async def test_a_replacement_of_a_paid_claim_supersedes_it_and_its_reversal_take
     assert (await client.get(f"/v1/claims/{fixes[a['id']]}", headers=T)).json()["state"] == "accepted"
     history = [h["to_state"] for h in (await client.get(f"/v1/claims/{a['id']}/history", headers=T)).json()]
     assert history == ["ready", "submitted", "paid", "corrected"]
+
+
+async def test_a_resubmission_without_a_connection_to_send_it_stays_ready(client: Any, kafka: KafkaSettings) -> None:
+    """The organization's profile no longer names a clearinghouse connection: the replacement is built and
+    waits, ready, for the billing office (its submission then says why it cannot go); the request is done,
+    not retried into the dead-letter topic."""
+    from builders.encounters import TODAY
+    from practice_steps import connection, enter_practice, profile
+
+    org = {"X-Tenant-ID": "org-2"}
+    await enter_practice(client, "org-2", practice=profile("Beta", connections=[connection("BETA02")]))
+    a = await create_for(client, org)
+    assert (await client.post(f"/v1/claims/{a}/submit", headers=org)).status_code == 200
+    await client.post("/v1/acknowledgments", content=ack_277ca(a, accepted=True), headers=org)
+    denial = Envelope.wrap(encounter_adjudicated(a, 0, [0, 0]), source="/remittance", tenant_id="org-2")
+    await consume(client, kafka, [("remittance.claim.adjudicated", denial, a)])
+    await enter_practice(client, "org-2", practice=profile("Beta", since=TODAY))  # drops the connection today
+    request = Envelope.wrap(
+        ResubmissionRequestedV1(
+            denial_id="D1", claim_id=a, reason="missing prior authorization", correction=ClaimCorrection()
+        ),
+        source="/denials",
+        tenant_id="org-2",
+    )
+    consumer = await consume(client, kafka, [("denials.resubmission.requested", request, a)])
+    assert (consumer.stats.handled, consumer.stats.dead_lettered) == (1, 0)
+    (replacement,) = [c for c in (await client.get("/v1/claims", headers=org)).json() if c["frequency"] == "7"]
+    assert (replacement["state"], replacement["original_claim_id"]) == ("ready", a)
+
+
+async def create_for(client: Any, headers: dict[str, str]) -> str:
+    from builders.encounters import encounter
+
+    r = await client.post("/v1/claims", json=encounter(), headers=headers)
+    assert r.status_code == 201, r.text
+    return str(r.json()["id"])

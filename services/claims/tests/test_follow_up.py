@@ -4,13 +4,15 @@ Through the API, on SQLite and PostgreSQL, with the real broker where events are
 
 from __future__ import annotations
 
+import logging
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
 from builders import T
 from builders.acks import ack_999, controls
-from builders.encounters import days_ago
+from builders.encounters import days_ago, encounter
 from claims_steps import (
     claims_client,  # noqa: F401 - the client fixture
     create,
@@ -85,3 +87,39 @@ async def test_follow_up_lists_what_is_late_sends_276s_and_reads_the_277_answers
     assert flagged["reason"] == "timely_filing" and flagged["next_action"] == "file_now"
     assert flagged["timely_filing_warning"] and flagged["days_to_timely_filing_limit"] == 25
     assert next(iter(await listed(0))) == old["id"]  # the nearest limit comes first
+
+
+async def test_the_sweep_passes_over_an_organization_that_lost_its_connection(
+    client: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Its claims went out under a connection its latest profile no longer names: the sweep sends none of its
+    276s (under the deployment's ids the answers would go to the default tenant) and says so; the other
+    organizations' inquiries go."""
+    from builders.encounters import TODAY
+    from claims.adapters.scrub_resources import default_resources
+    from claims.config import get_settings
+    from claims.use_cases.follow_up import send_due_inquiries
+    from practice_steps import connection, enter_practice, profile
+
+    await enter_practice(client, "org-2", practice=profile("Beta", connections=[connection("BETA02")]))
+    sent = {}
+    for headers in (T, {"X-Tenant-ID": "org-2"}):
+        claim = (await client.post("/v1/claims", json=encounter(), headers=headers)).json()
+        assert (await client.post(f"/v1/claims/{claim['id']}/submit", headers=headers)).status_code == 200
+        gs, st = controls((await client.get(f"/v1/claims/{claim['id']}/x12", headers=headers)).text)
+        await client.post("/v1/acknowledgments", content=ack_999(gs, st, accepted=True), headers=headers)
+        sent[headers["X-Tenant-ID"]] = claim["id"]
+    await enter_practice(client, "org-2", practice=profile("Beta", since=TODAY))  # drops the connection today
+    with caplog.at_level(logging.WARNING, logger="claims.use_cases.follow_up"):
+        swept = await send_due_inquiries(
+            client.app.state.units, get_settings(), default_resources().payer_rules, as_of=TODAY + timedelta(days=30)
+        )
+    assert [p.claim_ids for p in swept] == [[sent["org-1"]]]
+    (warning,) = [r for r in caplog.records if r.levelno == logging.WARNING]
+    assert warning.__dict__["tenant_id"] == "org-2" and "no clearinghouse connection" in warning.getMessage()
+    asked = await client.post(
+        "/v1/follow-up/inquiries",
+        json={"as_of": (TODAY + timedelta(days=30)).isoformat()},
+        headers={"X-Tenant-ID": "org-2"},
+    )
+    assert asked.status_code == 409 and "PUT /v1/practice" in asked.json()["detail"]

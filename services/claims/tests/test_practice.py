@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 from typing import Any
+from unittest.mock import ANY
 
 from builders import T
 from builders.encounters import TODAY
@@ -57,7 +58,7 @@ async def practice_events(client: Any) -> list[tuple[str, str | None, PracticeCh
         return [(topic, key, PracticeChangedV1.model_validate_json(payload)) for topic, key, payload in rows]
 
 
-async def test_a_new_profile_version_closes_the_last_and_each_date_reads_its_own(client: Any) -> None:
+async def test_each_date_reads_the_newest_profile_version_in_effect_then(client: Any) -> None:
     first = await put(client, profile_body(EARLY))
     assert (first["version"], first["effective_from"], first["effective_to"]) == (1, day(EARLY), None)
     provider = first["billing_providers"][0]
@@ -69,27 +70,34 @@ async def test_a_new_profile_version_closes_the_last_and_each_date_reads_its_own
     )
     second = await put(client, profile_body(LATER, legal_name="Valley Clinic PC"))
     assert (second["version"], second["effective_from"]) == (2, day(LATER))
-    now = (await client.get("/v1/practice", headers=T)).json()
-    assert (now["version"], now["legal_name"], now["effective_to"]) == (
-        1,
-        first["legal_name"],
-        day(LATER - timedelta(1)),
-    )
-    later = (await client.get("/v1/practice", params={"on": day(LATER)}, headers=T)).json()
-    assert (later["version"], later["legal_name"]) == (2, "Valley Clinic PC")
+
+    async def on(d: Any) -> tuple[int, str]:
+        r = await client.get("/v1/practice", params={"on": day(d)}, headers=T)
+        assert r.status_code == 200, r.text
+        return r.json()["version"], r.json()["legal_name"]
+
+    assert await on(TODAY) == (1, first["legal_name"]) and await on(LATER) == (2, "Valley Clinic PC")
     before = await client.get("/v1/practice", params={"on": day(EARLY - timedelta(1))}, headers=T)
     assert before.status_code == 404 and before.headers["content-type"] == "application/problem+json"
-    for start in (LATER, TODAY):  # not after the latest version's start: a version never changes in place
-        r = await client.put("/v1/practice", json=profile_body(start), headers=T)
-        assert r.status_code == 409 and day(LATER) in r.json()["detail"], r.text
+    # a typo fixed the same day: the newer version wins from its start on, over the later one too
+    fixed = await put(client, profile_body(LATER, legal_name="Valley Clinic P.C."))
+    assert fixed["version"] == 3 and await on(LATER) == (3, "Valley Clinic P.C.") and await on(TODAY) == (1, ANY)
+    # backdated: a practice set up today bills last month's visits
+    backdated = await put(client, profile_body(EARLY - timedelta(30), legal_name="Valley Family Clinic"))
+    assert await on(EARLY - timedelta(1)) == (4, "Valley Family Clinic") == await on(LATER)
+    assert backdated["version"] == 4
     versions = (await client.get("/v1/practice/versions", headers=T)).json()
-    assert [(v["version"], v["effective_to"]) for v in versions] == [(1, day(LATER - timedelta(1))), (2, None)]
+    assert [(v["version"], v["legal_name"], v["effective_to"]) for v in versions] == [
+        (1, first["legal_name"], None),  # the versions before stay as they were
+        (2, "Valley Clinic PC", None),
+        (3, "Valley Clinic P.C.", None),
+        (4, "Valley Family Clinic", None),
+    ]
 
 
 async def test_each_change_emits_practice_changed_once_with_its_header_provider_and_connections(client: Any) -> None:
     await put(client, profile_body(EARLY))
-    await put(client, profile_body(EARLY), status=409)  # refused: nothing announced
-    await put(client, profile_body(TODAY, **{"billing_providers.0.npi": BAD_NPI}), status=422)
+    await put(client, profile_body(TODAY, **{"billing_providers.0.npi": BAD_NPI}), status=422)  # nothing announced
     ((topic, key, event),) = await practice_events(client)
     assert topic.endswith("claims.practice.changed") and key == "org-1"
     assert event.model_dump(mode="json") == {
@@ -228,27 +236,40 @@ async def test_bad_input_is_a_problem_naming_each_field(client: Any) -> None:
 
 async def test_providers_are_versioned_by_npi_and_read_on_a_date(client: Any) -> None:
     first = await post(client, "/v1/providers", provider_body(EARLY))
-    assert (first["npi"], first["taxonomy"], first["effective_to"]) == (PERSON_NPI, "207R00000X", None)
+    assert (first["npi"], first["taxonomy"], first["version"], first["effective_to"]) == (
+        PERSON_NPI,
+        "207R00000X",
+        1,
+        None,
+    )
     renamed = await post(client, "/v1/providers", provider_body(LATER, name="Smith-Jones"))
     now = (await client.get(f"/v1/providers/{PERSON_NPI}", headers=T)).json()
-    assert (now["id"], now["name"], now["effective_to"]) == (first["id"], "Smith", day(LATER - timedelta(1)))
+    assert (now["id"], now["name"], now["effective_to"]) == (first["id"], "Smith", None)  # nothing closed in place
     later = (await client.get(f"/v1/providers/{PERSON_NPI}", params={"on": day(LATER)}, headers=T)).json()
-    assert (later["id"], later["name"]) == (renamed["id"], "Smith-Jones")
+    assert (later["id"], later["name"], later["version"]) == (renamed["id"], "Smith-Jones", 2)
     assert (
         await client.get(f"/v1/providers/{PERSON_NPI}", params={"on": day(EARLY - timedelta(1))}, headers=T)
     ).status_code == 404
-    assert (await client.post("/v1/providers", json=provider_body(LATER), headers=T)).status_code == 409
-    assert (await client.post("/v1/providers", json=provider_body(TODAY), headers=T)).status_code == 409
+    # a correction for one week, backdated: it wins in its window only
+    week = provider_body(TODAY - timedelta(7), taxonomy="207Q00000X", effective_to=day(TODAY - timedelta(1)))
+    fix = await post(client, "/v1/providers", week)
+    assert fix["version"] == 3
+    taxonomy = {}
+    for d in (TODAY - timedelta(8), TODAY - timedelta(7), TODAY - timedelta(1), TODAY):
+        got = await client.get(f"/v1/providers/{PERSON_NPI}", params={"on": day(d)}, headers=T)
+        taxonomy[d] = got.json()["taxonomy"]
+    assert list(taxonomy.values()) == ["207R00000X", "207Q00000X", "207Q00000X", "207R00000X"]
     other = await post(client, "/v1/providers", provider_body(None, npi=ORG_NPI, name="Doe", first_name=...))
     assert other["effective_from"] == day(TODAY)  # today when not given
     listed = (await client.get("/v1/providers", headers=T)).json()
-    assert [(p["npi"], p["effective_from"]) for p in listed] == [
-        (ORG_NPI, day(TODAY)),
-        (PERSON_NPI, day(EARLY)),
-        (PERSON_NPI, day(LATER)),
+    assert [(p["npi"], p["version"]) for p in listed] == [
+        (ORG_NPI, 1),
+        (PERSON_NPI, 1),
+        (PERSON_NPI, 2),
+        (PERSON_NPI, 3),
     ]
-    on = (await client.get("/v1/providers", params={"on": day(TODAY), "npi": PERSON_NPI}, headers=T)).json()
-    assert [p["id"] for p in on] == [first["id"]]
+    on = {"on": day(TODAY - timedelta(1)), "npi": PERSON_NPI}  # the one in effect then, not every window holding it
+    assert [p["id"] for p in (await client.get("/v1/providers", params=on, headers=T)).json()] == [fix["id"]]
     assert (await client.get(f"/v1/providers/{BAD_NPI}", headers=T)).status_code == 404
 
 
@@ -262,10 +283,13 @@ async def test_facilities_keep_the_callers_code_or_get_one_and_are_versioned(cli
     moved = await post(
         client, "/v1/facilities", facility_body(LATER, place_of_service="22", **{"address.line1": "9 Oak St"})
     )
-    assert (await client.get("/v1/facilities/NORTH", headers=T)).json()["effective_to"] == day(LATER - timedelta(1))
+    assert (await client.get("/v1/facilities/NORTH", headers=T)).json()["id"] == north["id"]
     got = (await client.get("/v1/facilities/NORTH", params={"on": day(LATER)}, headers=T)).json()
     assert (got["id"], got["place_of_service"], got["address"]["line1"]) == (moved["id"], "22", "9 Oak St")
-    assert (await client.post("/v1/facilities", json=facility_body(EARLY), headers=T)).status_code == 409
+    # the same start again: a correction of the first version, which the later one still follows
+    fixed = await post(client, "/v1/facilities", facility_body(EARLY, effective_to=day(LATER - timedelta(1)), npi=...))
+    assert (await client.get("/v1/facilities/NORTH", headers=T)).json()["id"] == fixed["id"]
+    assert (await client.get("/v1/facilities/NORTH", params={"on": day(LATER)}, headers=T)).json()["id"] == moved["id"]
     unnamed = await post(
         client, "/v1/facilities", facility_body(EARLY, facility_id=..., npi=..., effective_to=day(TODAY - timedelta(1)))
     )
@@ -274,7 +298,7 @@ async def test_facilities_keep_the_callers_code_or_get_one_and_are_versioned(cli
     past = {"on": day(TODAY - timedelta(1))}
     assert (await client.get(f"/v1/facilities/{unnamed['facility_id']}", params=past, headers=T)).status_code == 200
     listed = (await client.get("/v1/facilities", params={"facility_id": "NORTH"}, headers=T)).json()
-    assert [f["id"] for f in listed] == [north["id"], moved["id"]]
+    assert [(f["id"], f["version"]) for f in listed] == [(north["id"], 1), (moved["id"], 2), (fixed["id"], 3)]
 
 
 async def test_payer_enrollments_name_the_payer_at_each_connection_and_are_versioned(client: Any) -> None:
@@ -287,13 +311,15 @@ async def test_payer_enrollments_name_the_payer_at_each_connection_and_are_versi
     assert (first["connection_payer_ids"], first["claim_filing_indicator"]) == ({"sandbox": "00952"}, "MB")
     eft = await post(client, "/v1/payer-enrollments", enrollment_body(LATER, eft_enrolled=True))
     now = (await client.get("/v1/payer-enrollments", params={"payer_id": "MCRB1", "on": day(TODAY)}, headers=T)).json()
-    assert [(e["id"], e["eft_enrolled"], e["effective_to"]) for e in now] == [
-        (first["id"], False, day(LATER - timedelta(1)))
-    ]
+    assert [(e["id"], e["eft_enrolled"], e["effective_to"]) for e in now] == [(first["id"], False, None)]
     later = (await client.get("/v1/payer-enrollments", params={"on": day(LATER)}, headers=T)).json()
     assert [(e["payer_id"], e["eft_enrolled"]) for e in later] == [("ACME01", False), ("MCRB1", True)]
     assert eft["id"] in {e["id"] for e in later}
-    assert (await client.post("/v1/payer-enrollments", json=enrollment_body(EARLY), headers=T)).status_code == 409
+    # EFT was done from the start after all: a version from the same day as the first, until the later one
+    done = enrollment_body(EARLY, eft_enrolled=True, effective_to=day(LATER - timedelta(1)))
+    assert (await post(client, "/v1/payer-enrollments", done))["version"] == 3
+    now = (await client.get("/v1/payer-enrollments", params={"payer_id": "MCRB1", "on": day(TODAY)}, headers=T)).json()
+    assert [(e["version"], e["eft_enrolled"]) for e in now] == [(3, True)]
 
 
 async def test_every_practice_request_is_on_the_audit_trail(client: Any) -> None:

@@ -1,5 +1,5 @@
 """The rules of the practice master data (claims.domain.practice, practice_checks), without I/O: the NPI's
-check digit, tax ids, addresses the 837 accepts, versions that follow each other."""
+check digit, tax ids, addresses the 837 accepts, the version in effect on a date."""
 
 from __future__ import annotations
 
@@ -12,11 +12,9 @@ from claims.domain.practice import (
     BillingProvider,
     Connection,
     Enrollment,
-    NotAfterLatest,
     Profile,
     Provider,
     StatementHeader,
-    closing,
     from_document,
     in_effect,
     npi_is_valid,
@@ -115,18 +113,19 @@ def test_an_enrollment_names_only_the_practices_connections() -> None:
     assert isinstance(ok, Enrollment) and ok.claim_filing_indicator == "MB" and ok.payer_id_at("sandbox") == "00952"
 
 
-def test_a_new_version_closes_the_latest_the_day_before_and_must_start_after_it() -> None:
-    open_ = Provider("1679576722", "Smith", JAN)
-    assert closing(None, JUL, "x") is None
-    assert closing(open_, JUL, "x") == date(2025, 6, 30)
-    assert closing(replace(open_, effective_to=date(2025, 3, 31)), JUL, "x") is None  # ended before: kept
-    assert closing(replace(open_, effective_to=date(2025, 12, 31)), JUL, "x") == date(2025, 6, 30)
-    with pytest.raises(NotAfterLatest, match="2025-01-01"):
-        closing(open_, JAN, "the provider")
-    versions = [replace(open_, effective_to=date(2025, 6, 30)), Provider("1679576722", "Smith-Jones", JUL)]
-    assert in_effect(versions, date(2025, 6, 30)) is versions[0]
-    assert in_effect(versions, JUL) is versions[1]
+def test_on_a_date_the_newest_version_whose_window_holds_it_applies() -> None:
+    """Like the payer contracts: a later version may start on any date, before the others (backdated) or on
+    the same day (a correction), for good or for a window; the versions before it stay as they were."""
+    v1 = Provider("1679576722", "Smith", JUL, version=1)
+    v2 = Provider("1679576722", "Smyth", JUL, version=2)  # the same day: a typo fixed
+    v3 = Provider("1679576722", "Smith", JAN, version=3, effective_to=date(2025, 3, 31))  # backdated, one quarter
+    versions = [v3, v1, v2]
     assert in_effect(versions, date(2024, 12, 31)) is None
+    assert in_effect(versions, JAN) is v3 and in_effect(versions, date(2025, 3, 31)) is v3
+    assert in_effect(versions, date(2025, 4, 1)) is None  # no version's window holds it
+    assert in_effect(versions, JUL) is v2 and in_effect(versions, date(2030, 1, 1)) is v2
+    v4 = Provider("1679576722", "Smith-Jones", JAN, version=4)  # from January on, for good: wins everywhere
+    assert all(in_effect([*versions, v4], d) is v4 for d in (JAN, date(2025, 4, 1), JUL))
 
 
 def test_a_profile_reads_back_from_its_stored_document() -> None:

@@ -57,17 +57,14 @@ async def units(db_factory: Any) -> AsyncIterator[Units]:
 async def test_each_read_finds_the_version_in_effect_on_the_date(units: Units) -> None:
     async with units.write("org-1", Actor("tester")) as unit:
         repo = PracticeRepository(unit)
-        first = await repo.add_profile(profile("Valley", connection("VALLEY01")), None)
-        await repo.add_profile(
-            replace(first, version=0, effective_from=LATER, legal_name="Valley 2"),
-            (first.version, LATER - timedelta(days=1)),
-        )
-        await repo.add_provider(Provider(PERSON_NPI, "Smith", EARLY, first_name="John"), None)
-        await repo.add_facility(Facility("NORTH", "North", STREET, "11", EARLY, effective_to=TODAY), None)
-        await repo.add_enrollment(Enrollment("MCRB1", "Medicare B", "MB", EARLY, {"sandbox": "00952"}), None)
+        first = await repo.add_profile(profile("Valley", connection("VALLEY01")))
+        await repo.add_profile(replace(first, version=0, effective_from=LATER, legal_name="Valley 2"))
+        await repo.add_provider(Provider(PERSON_NPI, "Smith", EARLY, first_name="John"))
+        await repo.add_facility(Facility("NORTH", "North", STREET, "11", EARLY, effective_to=TODAY))
+        await repo.add_enrollment(Enrollment("MCRB1", "Medicare B", "MB", EARLY, {"sandbox": "00952"}))
     async with units.read("org-1") as unit:
         repo = PracticeRepository(unit)
-        assert repo_profile_name(await repo.profile(TODAY)) == ("Valley", 1, LATER - timedelta(days=1))
+        assert repo_profile_name(await repo.profile(TODAY)) == ("Valley", 1, None)  # nothing closed in place
         assert repo_profile_name(await repo.profile(LATER)) == ("Valley 2", 2, None)
         assert await repo.profile(EARLY - timedelta(days=1)) is None
         current = await repo.profile(TODAY)
@@ -97,7 +94,7 @@ async def test_a_connection_finds_its_tenant_across_tenants_and_only_one_may_hol
         assert not await PracticeRepository(conn).any_connection()
     async with units.write("org-1", Actor("tester")) as unit:
         repo = PracticeRepository(unit)
-        saved = await repo.add_profile(profile("Valley", connection("VALLEY01")), None)
+        saved = await repo.add_profile(profile("Valley", connection("VALLEY01")))
         await repo.register_connections(saved.version, saved.connections)
         await repo.register_connections(saved.version, saved.connections)  # held already: unchanged
     async with units.engine.connect() as conn:
@@ -111,3 +108,40 @@ async def test_a_connection_finds_its_tenant_across_tenants_and_only_one_may_hol
     async with units.read("org-2") as unit:
         owners = await PracticeRepository(unit).connection_owners([("VALLEY01", "CLEARINGHOUSE")])
         assert owners == {("VALLEY01", "CLEARINGHOUSE"): "org-1"}
+
+
+async def test_the_newest_version_whose_window_holds_the_date_is_read_and_listed(units: Units) -> None:
+    """Backdated and same-day versions: each read and each list on a date answers the highest version number
+    whose window holds it; the versions before stay as they were."""
+    middle = EARLY + timedelta(days=10)
+    async with units.write("org-1", Actor("tester")) as unit:
+        repo = PracticeRepository(unit)
+        v1 = await repo.add_provider(Provider(PERSON_NPI, "Smith", TODAY, first_name="John"))
+        v2 = await repo.add_provider(Provider(PERSON_NPI, "Smyth", TODAY, first_name="John"))  # same day: a fix
+        v3 = await repo.add_provider(  # backdated, for ten days only
+            Provider(PERSON_NPI, "Smith", EARLY, first_name="John", effective_to=middle)
+        )
+        other = await repo.add_provider(Provider(ORG_NPI, "Doe", EARLY, first_name="Jane"))
+        p1 = await repo.add_profile(profile("Valley"))
+        p2 = await repo.add_profile(replace(profile("Valley Fixed"), effective_from=EARLY))  # the same start
+    assert [v.version for v in (v1, v2, v3, other, p1, p2)] == [1, 2, 3, 1, 1, 2]
+    async with units.read("org-1") as unit:
+        repo = PracticeRepository(unit)
+
+        async def name(on: Any) -> str | None:
+            found = await repo.provider(PERSON_NPI, on)
+            return found.name if found else None
+
+        assert [await name(d) for d in (EARLY, middle, middle + timedelta(days=1), TODAY, LATER)] == [
+            "Smith",
+            "Smith",
+            None,  # between the backdated window and the first version's start
+            "Smyth",
+            "Smyth",
+        ]
+        assert (await repo.provider(PERSON_NPI, EARLY)).id == v3.id  # type: ignore[union-attr]
+        listed = await repo.providers(None, TODAY, 100, 0)
+        assert [(p.npi, p.version) for p in listed] == [(ORG_NPI, 1), (PERSON_NPI, 2)]
+        assert [(p.npi, p.version) for p in await repo.providers(PERSON_NPI, EARLY, 100, 0)] == [(PERSON_NPI, 3)]
+        assert [p.version for p in await repo.providers(PERSON_NPI, None, 100, 0)] == [1, 2, 3]
+        assert repo_profile_name(await repo.profile(TODAY)) == ("Valley Fixed", 2, None)

@@ -14,6 +14,7 @@ from typing import Any
 from builders import T
 from builders.encounters import DOS, encounter, on
 from builders.practice import ORG_NPI, PERSON_NPI
+from claims.domain.practice import Address
 from claims_steps import (
     claims_client,  # noqa: F401 - the client fixture
     create,
@@ -85,6 +86,42 @@ async def test_no_billing_provider_given_takes_the_profiles_first(client: Any, t
     assert "NM1*77" not in x12  # the facility is at the billing provider's address: no 2310C
 
 
+LOCKBOX = Address("PO Box 100", "Springfield", "IL", "62701")
+
+
+async def test_the_profiles_pay_to_address_is_the_837s_2010ab_when_payments_go_elsewhere(
+    client: Any, tmp_path: Path
+) -> None:
+    """A billing provider from the profile brings the profile's pay-to address; the 837 carries it (NM1*87)
+    only when it is not the billing address. A billing provider given inline brings none."""
+    await enter_practice(client, practice=replace(profile(), pay_to=LOCKBOX))
+    claim = await create(client, billing_provider=...)
+    assert claim["state"] == "ready", claim["edits"]
+    assert claim["document"]["pay_to"] == {
+        "line1": "PO Box 100",
+        "line2": None,
+        "city": "Springfield",
+        "state": "IL",
+        "postal_code": "62701",
+    }
+    await submit(client, claim["id"])
+    x12 = (await client.get(f"/v1/claims/{claim['id']}/x12", headers=T)).text
+    assert pyx12(x12, tmp_path).endswith(": OK")
+    seg = segments(x12)
+    at = seg.index("NM1*87*2")
+    assert seg[at - 4].startswith("NM1*85*2*VALLEY FAMILY CLINIC") and seg[at + 1 : at + 3] == [
+        "N3*PO Box 100",
+        "N4*Springfield*IL*62701",
+    ]
+    inline = await create(client, **{"subscriber.member_id": "W2"})
+    assert inline["document"]["pay_to"] is None
+    at_home = await create(
+        client, **{"subscriber.member_id": "W3", "pay_to": encounter()["billing_provider"]["address"]}
+    )
+    await submit(client, at_home["id"])
+    assert "NM1*87" not in (await client.get(f"/v1/claims/{at_home['id']}/x12", headers=T)).text
+
+
 async def test_a_reference_to_nothing_in_effect_is_a_finding_on_a_draft(client: Any) -> None:
     later = on(DOS) + timedelta(days=1)  # each of these starts the day after the date of service
     await enter_practice(
@@ -110,6 +147,25 @@ async def test_a_reference_to_nothing_in_effect_is_a_finding_on_a_draft(client: 
     fixed = encounter(**{"facility_code": "11"})
     r = await client.put(f"/v1/claims/{claim['id']}", json=fixed, headers=T)
     assert r.status_code == 200 and r.json()["state"] == "ready", r.text
+
+
+async def test_a_practice_set_up_today_bills_last_weeks_visit_once_its_profile_is_backdated(client: Any) -> None:
+    """Entered today (the default start), the profile knows no billing provider on the date of service (PM001);
+    a version of it backdated to before the visit resolves the claim's edit, and the same-day fix of a typo
+    in it is a version too: the newest one in effect on the date of service is the claim's."""
+    from builders.practice import profile_body
+
+    assert (await client.put("/v1/practice", json=profile_body(), headers=T)).status_code == 200
+    claim = await create(client, **{"billing_provider": ..., "billing_provider_npi": ORG_NPI})
+    assert [e["rule"] for e in claim["edits"]] == ["PM001"] and "no profile then" in claim["edits"][0]["message"]
+    since = on(DOS) - timedelta(days=30)
+    for name in ("Valey Family Clinic", "Valley Family Clinic"):  # a typo, fixed the same day
+        body = profile_body(since, **{"billing_providers.0.name": name})
+        r = await client.put("/v1/practice", json=body, headers=T)
+        assert r.status_code == 200, r.text
+    r = await client.put(f"/v1/claims/{claim['id']}", json=claim["document"], headers=T)
+    assert r.status_code == 200 and r.json()["state"] == "ready", r.text
+    assert r.json()["document"]["billing_provider"]["name"] == "Valley Family Clinic"
 
 
 async def test_without_a_profile_nothing_given_is_a_finding_not_an_error(client: Any) -> None:
@@ -164,3 +220,70 @@ async def test_a_practice_entered_through_its_routes_bills_sends_and_hears_back_
     (folder / "answer.277").write_text(answer.replace("*CLEARINGHOUSE*RCMCLINIC*", "*CLEARINGHOUSE*VALLEY01*", 1))
     assert await read_ack_folder(client.app.state.engine, folder) == 1
     assert (await client.get(f"/v1/claims/{claim['id']}", headers=org)).json()["state"] == "accepted"
+
+
+async def test_the_payers_enrollment_gives_its_id_at_the_connection_and_the_filing_indicator(
+    client: Any, tmp_path: Path
+) -> None:
+    """Medicare Part B is MCRB1 to the practice and 00952 at its clearinghouse connection "sandbox": the 837
+    (2010BB) and the 276 name it so; its SBR09 is the enrollment's unless the claim gives one. A payer the
+    practice has no enrollment with is a warning (the claim goes); a practice with no enrollment at all gets
+    none (see the other tests: their claims to MCRB1 are clean)."""
+    from builders.practice import enrollment_body, profile_body
+    from rcm_shared.x12.sets.x276 import read_276
+
+    since = (on(DOS) - timedelta(days=30)).isoformat()
+    org = {"X-Tenant-ID": "org-2"}
+    for method, path, body in (
+        ("PUT", "/v1/practice", profile_body(on(since))),
+        ("POST", "/v1/payer-enrollments", enrollment_body(on(since))),  # MB, "sandbox": "00952"
+        (
+            "POST",
+            "/v1/payer-enrollments",
+            enrollment_body(on(since), payer_id="ACME01", connection_payer_ids={}, claim_filing_indicator="HM"),
+        ),
+    ):
+        r = await client.request(method, path, json=body, headers=org)
+        assert r.status_code in (200, 201), r.text
+
+    async def entered(**changes: Any) -> dict[str, Any]:
+        r = await client.post("/v1/claims", json=encounter(**changes), headers=org)
+        assert r.status_code == 201, r.text
+        return dict(r.json())
+
+    medicare = await entered(**{"payer.filing_indicator": ...})
+    assert medicare["state"] == "ready" and medicare["edits"] == [], medicare["edits"]
+    assert medicare["document"]["payer"] == {
+        "payer_id": "MCRB1",
+        "name": "Medicare Part B",
+        "responsibility": "P",
+        "filing_indicator": "MB",
+    }
+    given = await entered(**{"payer.filing_indicator": "16", "subscriber.member_id": "W2"})
+    acme = await entered(**{"payer.payer_id": "ACME01", "payer.filing_indicator": ..., "subscriber.member_id": "W3"})
+    stranger = await entered(
+        **{"payer.payer_id": "NOTENR1", "payer.filing_indicator": ..., "subscriber.member_id": "W4"}
+    )
+    assert stranger["state"] == "ready" and [(e["rule"], e["severity"]) for e in stranger["edits"]] == [
+        ("PM007", "warning")
+    ]
+    assert stranger["document"]["payer"]["filing_indicator"] == "CI"
+    sent = (await client.post("/v1/submissions", json={}, headers=org)).json()
+    assert len(sent) == 3  # one 837 per payer
+    by_claim = {}
+    for claim in (medicare, given, acme, stranger):
+        x12 = (await client.get(f"/v1/claims/{claim['id']}/x12", headers=org)).text
+        assert pyx12(x12, tmp_path).endswith(": OK")
+        seg = segments(x12)
+        payer = next(s for s in seg if s.startswith("NM1*PR*"))
+        sbr = [s for s in seg if s.startswith("SBR*")]
+        by_claim[claim["id"]] = (payer.split("*")[-1], {s.split("*")[-1] for s in sbr})
+    assert by_claim == {
+        medicare["id"]: ("00952", {"MB", "16"}),  # the two Medicare claims share an 837, one SBR each
+        given["id"]: ("00952", {"MB", "16"}),
+        acme["id"]: ("ACME01", {"HM"}),  # enrolled, no id of its own at the connection: the claim's
+        stranger["id"]: ("NOTENR1", {"CI"}),
+    }
+    inquiry = await client.post(f"/v1/claims/{medicare['id']}/status-inquiry", headers=org)
+    (asked,) = read_276(Path(inquiry.json()["destination"]).read_bytes())
+    assert asked.payer_id == "00952"

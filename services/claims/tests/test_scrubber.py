@@ -51,7 +51,8 @@ CASES = [
     ("DX005", {"diagnoses": ["N40.1"]}),
     ("DX006", {"diagnoses": ["P07.14"]}),
     ("DX007", {"diagnoses": ["E11.9", "E11.9"]}),
-    ("PROC001", {"lines.0.procedure_code": "9921"}),
+    ("PROC001", {"lines.0.procedure_code": "9921A"}),  # the shape of a code, but none
+    ("PROC001", {"lines.0.procedure_code": "99213XYZW"}),
     ("MOD001", {"lines.0.modifiers": ["2"]}),
     ("PTR001", {"lines.0.diagnosis_pointers": [3]}),
     ("UNIT001", {"lines.0.units": "0"}),
@@ -139,10 +140,11 @@ UNRESOLVED = [
     ),
     Unresolved("PM004", {"facility": "NORTH", "date": DOS}),
     Unresolved("PM006", {"field": "facility_id", "what": "service facility", "problem": "refused: name"}),
+    Unresolved("PM007", {"payer": "MCRB1", "date": DOS}),
 ]
 
 
-def test_a_reference_that_resolved_to_nothing_is_an_error_naming_its_field_and_the_date() -> None:
+def test_a_reference_that_resolved_to_nothing_is_a_finding_naming_its_field_and_the_date() -> None:
     doc = encounter(**{"billing_provider": ..., "facility_code": ...})
     edits = run(doc, unresolved=UNRESOLVED)
     got = [(e.rule, e.severity, e.field) for e in edits if e.rule.startswith("PM")]
@@ -153,8 +155,10 @@ def test_a_reference_that_resolved_to_nothing_is_an_error_naming_its_field_and_t
         ("PM003", "error", "rendering_provider_npi"),
         ("PM004", "error", "facility_id"),
         ("PM006", "error", "facility_id"),
+        ("PM007", "warning", "payer.payer_id"),  # a payer the practice may bill out of network: a warning
     ]
     messages = {e.rule: e.message for e in edits}
+    assert f"payer MCRB1 is not among the practice's payer enrollments in effect on {DOS}" in messages["PM007"]
     assert f"NPI 1245319599 is not a billing provider of the practice profile in effect on {DOS}" in messages["PM001"]
     assert "(1234567893)" in messages["PM001"] and "NORTH" in messages["PM004"] and DOS in messages["PM003"]
 

@@ -139,3 +139,44 @@ async def test_each_tenant_sends_under_its_own_clearinghouse_connection(client: 
         "RCMCLINIC",
         "RCMCLINIC",
     )
+
+
+async def test_an_organization_without_a_connection_cannot_submit(client: Any, tmp_path: Path) -> None:
+    """Under the deployment's ids its answers would come back to the default tenant: an organization other than
+    the default sends nothing until its profile names its clearinghouse connection (the reason names the
+    route), and its claims stay ready. The default tenant (org-1 here) keeps the deployment's ids, with or
+    without a profile."""
+    await enter_practice(client, "org-3", practice=profile("Gamma Clinic"))  # a profile, no connection
+    for tenant, having in (("org-2", "no practice profile"), ("org-3", "without a clearinghouse connection")):
+        headers = {"X-Tenant-ID": tenant}
+        claim = (await client.post("/v1/claims", json=encounter(), headers=headers)).json()
+        assert claim["state"] == "ready", claim["edits"]
+        for r in (
+            await client.post("/v1/submissions", json={}, headers=headers),
+            await client.post(f"/v1/claims/{claim['id']}/submit", headers=headers),
+        ):
+            assert r.status_code == 409 and r.json()["title"] == "No clearinghouse connection", r.text
+            assert having in r.json()["detail"] and "PUT /v1/practice" in r.json()["detail"]
+        assert (await client.get(f"/v1/claims/{claim['id']}", headers=headers)).json()["state"] == "ready"
+        history = (await client.get(f"/v1/claims/{claim['id']}/history", headers=headers)).json()
+        assert [h["to_state"] for h in history] == ["ready"]
+    outbound = tmp_path / "outbound"
+    assert not outbound.exists() or not any(outbound.rglob("*")), "nothing was sent"
+    async with client.app.state.engine.connect() as conn:
+        from claims.models import submission
+        from sqlalchemy import func, select
+
+        assert (await conn.execute(select(func.count()).select_from(submission))).scalar() == 0
+    # with a connection it sends, under its own ids
+    await enter_practice(client, "org-2", practice=profile("Beta Clinic", connections=[connection("BETA02")]))
+    (sub,) = (await client.post("/v1/submissions", json={}, headers={"X-Tenant-ID": "org-2"})).json()
+    assert sender(Path(sub["destination"]).read_text()) == "BETA02"
+    await enter_practice(client, practice=profile("Default Clinic"))  # org-1, the default: no connection named
+    claim = await create(client)
+    await submit(client, claim["id"])
+    assert sender((await client.get(f"/v1/claims/{claim['id']}/x12", headers=T)).text) == "RCMCLINIC"
+
+
+def sender(x12: str) -> str:
+    """ISA06 of an interchange."""
+    return str(next(h for h, _s in X12Reader(x12.encode())).interchange.sender_id)

@@ -28,6 +28,8 @@ class DenialsSettings(BaseServiceSettings):
     medicare_conversion_factor: Decimal | None = Field(None, gt=0)
     # An adjudicated line whose allowed amount is off the contract's by more than this is a worklist item.
     underpayment_tolerance_cents: int = Field(0, ge=0)
+    # The appeal letters' sender for a tenant with no practice profile (practice.changed) in effect on the letter's
+    # date; a tenant's own legal name and statement header otherwise.
     practice_name: str = "RCM PLATFORM CLINIC"
     # A write-off above this many cents waits for a second person's approval; None: none ever does.
     write_off_approval_cents: int | None = Field(50000, ge=0)

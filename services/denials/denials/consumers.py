@@ -1,6 +1,6 @@
 """Event type -> use case table of the denials worker, and the classification rules and the Medicare fee
 schedule it hands the use cases (loaded once: the bundled rules or those the settings name; the schedule
-when the settings name its files)."""
+when the settings name its files). Denials reads each tenant's practice (its appeal letters' letterhead)."""
 
 from __future__ import annotations
 
@@ -8,9 +8,10 @@ from collections.abc import Sequence
 from functools import cache
 from pathlib import Path
 
-from rcm_shared.bus.consumer import HandlerRegistry
+from rcm_shared.bus.consumer import HandlerRegistry, PermanentError
+from rcm_shared.errors import Invalid
 from rcm_shared.events import Envelope
-from rcm_shared.payloads.claims import ClaimStatusChangedV1
+from rcm_shared.payloads.claims import ClaimStatusChangedV1, PracticeChangedV1
 from rcm_shared.payloads.remittance import ClaimAdjudicatedV1, ClaimReversedV1
 from rcm_shared.unit import Units
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -21,6 +22,7 @@ from denials.domain.medicare import MedicareSchedule
 from denials.models import bus
 from denials.use_cases import expected
 from denials.use_cases.intake import concerns_denials, on_adjudicated_many, on_claim_status, on_reversed
+from denials.use_cases.letterhead import on_practice_changed
 from denials.use_cases.pricing import medicare_schedule
 
 registry = HandlerRegistry()
@@ -48,7 +50,7 @@ async def adjudicated(session: AsyncSession, envelopes: Sequence[Envelope]) -> N
         by_tenant.setdefault(envelope.tenantid, []).append((envelope.payload_as(ClaimAdjudicatedV1), envelope))
     units = _units()
     settings = get_settings()
-    for items in by_tenant.values():
+    for _tenant, items in sorted(by_tenant.items()):  # tenants in one order: the claims' locks taken in one order
         unit = await units.for_event(session, items[0][1])
         await on_adjudicated_many(unit, items, rules(), settings=settings)
         await expected.on_adjudications(unit, items, medicare(), settings)
@@ -71,7 +73,8 @@ async def claim_status(session: AsyncSession, envelopes: Sequence[Envelope]) -> 
         by_tenant.setdefault(envelope.tenantid, []).append((event, envelope))
         if concerns_denials(event):
             await on_claim_status(await units.for_event(session, envelope), event, envelope, rules())
-    for items in by_tenant.values():  # the billed lines of a tenant's claims priced together
+    # the billed lines of a tenant's claims priced together; tenants in one order: the claims' locks in one order
+    for _tenant, items in sorted(by_tenant.items()):
         with_lines = [(event, envelope) for event, envelope in items if event.lines]
         if with_lines:
             unit = await units.for_event(session, with_lines[0][1])
@@ -84,3 +87,12 @@ async def reversed_(session: AsyncSession, envelope: Envelope) -> None:
     event = envelope.payload_as(ClaimReversedV1)
     await on_reversed(unit, event, envelope)
     await expected.on_reversed(unit, event, envelope)
+
+
+@registry.on(PracticeChangedV1.event_type, PracticeChangedV1.schema_version)
+async def practice_changed(session: AsyncSession, envelope: Envelope) -> None:
+    unit = await _units().for_event(session, envelope)
+    try:
+        await on_practice_changed(unit, envelope.payload_as(PracticeChangedV1), envelope.id)
+    except Invalid as exc:  # a profile no retry can make usable: dead-lettered, the versions stored stay in force
+        raise PermanentError(str(exc)) from exc

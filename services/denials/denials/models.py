@@ -5,7 +5,19 @@ from __future__ import annotations
 from rcm_shared.audit import audit_table
 from rcm_shared.bus.tables import BigId, UtcDateTime, bus_tables
 from rcm_shared.db import make_metadata
-from sqlalchemy import JSON, BigInteger, Column, Date, Index, Integer, String, Table, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Column,
+    Date,
+    Index,
+    Integer,
+    PrimaryKeyConstraint,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
 
 metadata = make_metadata()
 bus = bus_tables(metadata)
@@ -172,6 +184,11 @@ expected_line = Table(
     Column("units", String(16), nullable=False),  # a Decimal as text
     Column("charge_cents", BigInteger, nullable=False),
     Column("service_date", Date, nullable=False),
+    Column("line_control_number", String(80), nullable=True),  # the 837's REF*6R, echoed by the 835
+    Column("place_of_service", String(2), nullable=True),  # the line's, else the claim's
+    # Why the line cannot be priced as billed (an odd code, modifier, units or place of service, as received):
+    # its code and modifiers are then stored cut to fit, and the line is never priced from them.
+    Column("problem", Text, nullable=True),
     Column("contract_id", String(36), nullable=True),  # None: no contract in effect on the service date
     Column("version_id", String(36), nullable=True),
     Column("contract_version", Integer, nullable=True),
@@ -190,17 +207,34 @@ line_adjudication = Table(
     Column("tenant_id", String(64), nullable=False),
     Column("claim_id", String(64), nullable=False),
     Column("remittance_id", String(64), nullable=False),
-    Column("line_number", Integer, nullable=False),
+    Column("line_number", Integer, nullable=False),  # the line's position in the 835's claim payment
     Column("payer_id", String(80), nullable=False),
+    Column("line_control_number", String(80), nullable=True),  # the 835's REF*6R
+    Column("procedure_code", String(48), nullable=True),  # SVC01-2 as the payer adjudicated it
     Column("allowed_cents", BigInteger, nullable=False),  # AMT*B6, else paid + patient share
     Column("paid_cents", BigInteger, nullable=False),
     Column("patient_cents", BigInteger, nullable=False),  # the line's PR adjustments
     Column("payment_date", Date, nullable=True),
     Column("compared", Integer, nullable=False),  # 1: held against the expected amount (once)
     Column("expected_allowed_cents", BigInteger, nullable=True),  # as priced when compared
+    Column("billed_line_number", Integer, nullable=True),  # the billed line it answers, once matched
+    Column("match", String(24), nullable=True),  # line_control_number | position | none
+    Column("note", Text, nullable=True),  # why it was not held against an expected amount
     Column("reversed", Integer, nullable=False),  # 1: the payer reversed this posting
     Column("seen_at", UtcDateTime(), nullable=False),
     UniqueConstraint("tenant_id", "claim_id", "remittance_id", "line_number"),
+)
+
+# One row per claim with billed lines or an adjudication: the billed lines and the 835 arrive on two topics,
+# possibly in two workers at once; each locks the claim's row before reading what the other wrote, so the second
+# to lock reads the first's rows committed.
+expected_claim = Table(
+    "expected_claim",
+    metadata,
+    Column("tenant_id", String(64), nullable=False),
+    Column("claim_id", String(64), nullable=False),
+    Column("touched_at", UtcDateTime(), nullable=False),
+    PrimaryKeyConstraint("tenant_id", "claim_id"),
 )
 
 # The underpayment/overpayment worklist: an adjudicated line whose allowed amount is off the contract's.
@@ -250,4 +284,22 @@ payment_variance_event = Table(
     Column("note", Text, nullable=True),
     Column("at", UtcDateTime(), nullable=False),
     Index("ix_payment_variance_event_variance", "variance_id"),
+)
+
+# Each tenant's practice as claims announces it (practice.changed), by version: appeal letters are signed with
+# the legal name and headed with the statement header of the version in effect on the letter's date.
+practice_profile = Table(
+    "practice_profile",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("tenant_id", String(64), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("effective_from", Date, nullable=False),
+    Column("legal_name", Text, nullable=False),
+    Column("statement_name", Text, nullable=False),
+    Column("statement_address", JSON, nullable=False),  # {line1, line2, city, state, postal_code}
+    Column("statement_phone", Text, nullable=False),
+    Column("event_id", String(64), nullable=False),
+    Column("received_at", UtcDateTime(), nullable=False),
+    UniqueConstraint("tenant_id", "version"),
 )

@@ -9,8 +9,8 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from builders.contracts import contract
-from contract_steps import enter, headers
+from builders.contracts import billed, billed_claim, contract
+from contract_steps import bill, enter, expected_payment, headers
 from denials.domain.contracts import StoredVersion, Terms, in_effect
 from denials.domain.medicare import load
 
@@ -80,14 +80,19 @@ ACME01,,71046,26,11.00,2026-01-01,
 MCRB1,,99213,,81.00,2026-01-01,2026-12-31
 MCRB1,,99214,XYZ,1.00,2026-01-01,2026-12-31
 MCRB1,,99215,,1.234,2026-01-01,2026-12-31
+BCBS1,,99213,,88.00,2026-01-01,2026-12-31
+BCBS1,,99214,,120.00,2026-01-01,2026-12-31
 """
 
 
 async def test_an_import_reports_every_bad_row_and_a_dry_run_changes_nothing(client: Any) -> None:
+    """ACME01's version (rows 2, 7) has bad rows 3 and 5 (rate, 99213 twice) and may have rows 4 (its date
+    cannot be read) and 6 (its payer cannot be read): refused. MCRB1's (row 9) has rows 10 and 11: refused.
+    BCBS1's rows are all good: the one version written."""
     r = await client.post("/v1/contracts:import", content=BAD_CSV, headers=csv_headers())
     assert r.status_code == 200, r.text
     report = r.json()
-    assert (report["rows"], report["accepted"], report["applied"]) == (9, 3, False)
+    assert (report["rows"], report["accepted"], report["applied"]) == (11, 2, False)
     assert [(e["row"], e["field"]) for e in report["rejected"]] == [
         (3, "rate"),
         (4, "effective_from"),
@@ -98,24 +103,49 @@ async def test_an_import_reports_every_bad_row_and_a_dry_run_changes_nothing(cli
     ]
     assert "row 2" in report["rejected"][2]["reason"] and "2 decimals" in report["rejected"][5]["reason"]
     assert [(v["payer_id"], v["version"], v["fee_lines"], v["rows"], v["contract_id"]) for v in report["versions"]] == [
-        ("ACME01", 1, 2, [2, 7], None),
-        ("MCRB1", 1, 1, [9], None),
+        ("BCBS1", 1, 2, [12, 13], None),
+    ]
+    assert [(v["payer_id"], v["effective_to"], v["rows"], v["because_of"]) for v in report["refused"]] == [
+        ("ACME01", None, [2, 7], [3, 4, 5, 6]),
+        ("MCRB1", "2026-12-31", [9], [10, 11]),
     ]
     assert (await client.get("/v1/contracts", headers=headers())).json() == []
 
 
-async def test_an_applied_import_writes_only_the_good_rows(client: Any) -> None:
+async def test_an_applied_import_writes_only_the_versions_without_a_bad_row(client: Any) -> None:
     r = await client.post("/v1/contracts:import?dry_run=false", content=BAD_CSV, headers=csv_headers())
     assert r.status_code == 200 and r.json()["applied"] is True, r.text
-    assert len(r.json()["rejected"]) == 6
-    by_payer = {c["payer_id"]: c for c in (await client.get("/v1/contracts", headers=headers())).json()}
-    acme = (await client.get(f"/v1/contracts/{by_payer['ACME01']['id']}", headers=headers())).json()
-    assert acme["fee_lines"] == [
-        {"code": "71046", "modifier": "26", "rate_cents": 1100},
-        {"code": "99213", "modifier": "", "rate_cents": 9250},
+    assert len(r.json()["rejected"]) == 6 and len(r.json()["refused"]) == 2
+    (bcbs,) = (await client.get("/v1/contracts", headers=headers())).json()
+    written = (await client.get(f"/v1/contracts/{bcbs['id']}", headers=headers())).json()
+    assert written["fee_lines"] == [
+        {"code": "99213", "modifier": "", "rate_cents": 8800},
+        {"code": "99214", "modifier": "", "rate_cents": 12000},
     ]
-    assert (acme["source"], acme["default_rule"], acme["lesser_of_charge"]) == ("import", "none", True)
-    assert by_payer["MCRB1"]["effective_to"] == "2026-12-31"
+    assert (written["source"], written["default_rule"], written["lesser_of_charge"]) == ("import", "none", True)
+    assert written["effective_to"] == "2026-12-31"
+
+
+async def test_a_version_with_a_bad_row_is_not_written_and_no_rate_is_dropped(client: Any) -> None:
+    """Version 1 pays 99213 92.50 and 36415 3.00. A file for April on: 99213 at 95.00, 36415 at 'x'. Written
+    without the bad row, version 2 would have no 36415 line and price it no_rate from April; it is refused."""
+    await enter(client, contract(rates={("99213", ""): 9250, ("36415", ""): 300}))
+    text = (
+        "payer_id,plan,code,modifier,rate,effective_from,effective_to\n"
+        "ACME01,,99213,,95.00,2026-04-01,\n"
+        "ACME01,,36415,,x,2026-04-01,\n"
+    )
+    r = await client.post("/v1/contracts:import?dry_run=false", content=text, headers=csv_headers())
+    report = r.json()
+    assert (report["versions"], report["accepted"], [(e["row"], e["field"]) for e in report["rejected"]]) == (
+        [],
+        0,
+        [(3, "rate")],
+    )
+    assert [(v["effective_from"], v["rows"], v["because_of"]) for v in report["refused"]] == [("2026-04-01", [2], [3])]
+    await bill(client, billed_claim("A1", [billed(1, "36415", 1500, service_date=date(2026, 4, 2))]))
+    (line,) = (await expected_payment(client, "A1"))["lines"]
+    assert (line["contract_version"], line["rule"], line["expected_allowed_cents"]) == (1, "fee_schedule", 300)
 
 
 async def test_a_csv_import_carries_the_contracts_terms_and_adds_a_version(client: Any) -> None:
@@ -171,8 +201,10 @@ async def test_a_json_import_names_the_contract_and_field_of_each_problem(client
         (3, "default_rule"),
         (4, ""),
     ]
-    assert [(v["payer_id"], v["fee_lines"]) for v in report["versions"]] == [("MCRB1", 2), ("ACME01", 1)]
-    assert (report["rows"], report["accepted"]) == (4, 3)
+    # a contract with a bad fee line is refused whole: written without it, 99214's rate would be dropped
+    assert [(v["payer_id"], v["fee_lines"]) for v in report["versions"]] == [("MCRB1", 2)]
+    assert [(v["payer_id"], v["rows"], v["because_of"]) for v in report["refused"]] == [("ACME01", [2], [2])]
+    assert (report["rows"], report["accepted"]) == (4, 2)
     r = await client.post(
         "/v1/contracts:import", content="{not json", headers={**headers(), "Content-Type": "application/json"}
     )
@@ -221,3 +253,25 @@ def test_the_newest_version_whose_window_holds_the_date_is_in_effect() -> None:
     assert [chosen[d].version for d in (date(2026, 1, 15), date(2026, 3, 10))] == [1, 3]  # type: ignore[union-attr]
     assert in_effect(versions[:2], date(2026, 3, 10)).version == 2  # type: ignore[union-attr]
     assert in_effect(versions[:2], date(2026, 4, 1)).version == 1  # type: ignore[union-attr]
+
+
+async def test_a_write_racing_another_on_the_same_contract_is_a_409(client: Any, monkeypatch: Any) -> None:
+    """Two requests read the contracts at once: the second's read misses the contract (or the version) the first
+    then writes. Its insert hits the unique key: a 409 saying so, not a 500, and nothing of it written."""
+    from denials.repository.contracts import ContractRepository
+
+    first = await enter(client, contract())
+
+    async def nothing_yet(self: Any, keys: Any) -> dict[Any, Any]:
+        return {}  # as read before the first request committed
+
+    with monkeypatch.context() as m:
+        m.setattr(ContractRepository, "by_key", nothing_yet)
+        r = await client.post("/v1/contracts", json=contract(rates={("99213", ""): 9900}), headers=headers())
+    assert r.status_code == 409 and "created meanwhile" in r.json()["detail"], r.text
+    with monkeypatch.context() as m:
+        m.setattr(ContractRepository, "latest_numbers", nothing_yet)
+        r = await client.post("/v1/contracts", json=contract(rates={("99213", ""): 9900}), headers=headers())
+    assert r.status_code == 409 and "version 1 of contract" in r.json()["detail"], r.text
+    now = (await client.get(f"/v1/contracts/{first['id']}", headers=headers())).json()
+    assert (len(now["versions"]), now["fee_lines"][1]["rate_cents"]) == (1, 9250)

@@ -155,6 +155,14 @@ def test_bilateral_follows_medicare_indicators_3_and_0(medicare: MedicareSchedul
     assert (jaw.expected_allowed_cents, chest.expected_allowed_cents) == (8000, 3000)
 
 
+def test_bilateral_does_not_apply_to_a_code_of_indicator_9(medicare: MedicareSchedule) -> None:
+    """99242 (office consultation; bilateral indicator 9: the concept does not apply) billed with modifier 50 at
+    a contract rate of 70.00: 70.00 at 100 %, not 105.00."""
+    (consult,) = price_claim([line(1, "99242", 20000, "50")], ContractTerms(fees(("99242", "", 7000))), medicare)
+    assert consult.expected_allowed_cents == 7000
+    assert consult.steps[1] == "bilateral (50, Medicare bilateral indicator 9): 100% = 70.00"
+
+
 def test_a_bilateral_procedure_ranks_at_its_150_percent_amount(medicare: MedicareSchedule) -> None:
     """20605 60.00 and 20610-50 112.50 the same day: the bilateral line ranks first at 112.50 (100 %), 20605
     second at 30.00, as CMS ranks the bilateral-adjusted amount."""

@@ -85,6 +85,18 @@ async def test_an_appeal_letter_cites_the_contract_line_and_the_pricing_steps(cl
     assert (await worklist(client, status="appealed"))["totals"][0]["amount_cents"] == 1250
 
 
+async def test_an_appeal_asks_the_payers_share_of_the_difference(client: Any) -> None:
+    """A2: 99213 contracted 92.50, allowed 90.00 with 18.00 coinsurance (20 %), paid 72.00: 2.50 below. At 92.50
+    the payer pays its 80 %: 72.00 x 92.50 / 90.00 = 74.00; the letter asks 2.00 (the other 0.50 is the
+    patient's), not 2.50."""
+    ids = await _worked_day(client)
+    r = await client.post(f"/v1/underpayments/{ids['A2.1']}:appeal", json={}, headers=headers())
+    item = r.json()
+    assert (item["amount_cents"], item["expected_paid_cents"], item["paid_cents"]) == (250, 7400, 7200)
+    assert "Amount due: $2.00 " in item["appeal_letter"]
+    assert "allowed in your remittance: $90.00 ($2.50 below)" in item["appeal_letter"]
+
+
 async def test_accepting_needs_a_reason_and_takes_the_item_off_the_worklist(client: Any) -> None:
     ids = await _worked_day(client)
     r = await client.post(f"/v1/underpayments/{ids['A2.1']}:accept", json={"reason": "  "}, headers=headers())
@@ -105,7 +117,7 @@ async def test_adjusting_the_contract_makes_the_payers_rate_a_new_version(client
     assert r.status_code == 200, r.text
     item = r.json()
     assert item["status"] == "contract_adjusted" and item["adjusted_version_id"]
-    assert "version 2 from 2026-03-01: 99213 at 71.00 per unit" in item["history"][-1]["note"]
+    assert "version 2 from 2026-03-01 to open: 99213 at 71.00 per unit" in item["history"][-1]["note"]
     contract_id = item["contract_id"]
     now = (await client.get(f"/v1/contracts/{contract_id}", headers=headers())).json()
     assert (now["version"], now["effective_from"], now["source"], now["note"]) == (
@@ -155,3 +167,82 @@ async def test_an_organization_never_sees_or_works_another_ones_items(client: An
         r = await client.post(f"/v1/underpayments/{ids['A1.1']}:{action}", json=body, headers=other)
         assert r.status_code == 404, (action, r.text)
     assert (await client.get(f"/v1/underpayments/{ids['A1.1']}", headers=headers())).json()["status"] == "open"
+
+
+async def _adjust(client: Any, item_id: str, effective_from: str) -> Any:
+    body = {"effective_from": effective_from}
+    return await client.post(f"/v1/underpayments/{item_id}:adjust-contract", json=body, headers=headers())
+
+
+async def _priced(client: Any, claim_id: str, code: str, day: date) -> tuple[int, int]:
+    """(contract version, expected allowed) of a new claim of one line billed on ``day``."""
+    await bill(client, billed_claim(claim_id, [billed(1, code, 15000, service_date=day)]))
+    (line,) = (await expected_payment(client, claim_id))["lines"]
+    return line["contract_version"], line["expected_allowed_cents"]
+
+
+async def test_an_adjustment_changes_one_rate_of_the_items_version_and_no_other_period(client: Any) -> None:
+    """v1 from January (99213 92.50, 36415 3.00); v2 from July (36415 4.00). A March line of 99213 allowed 80.00
+    adjusted from March 1: v3 is v1 with 99213 at 80.00, from March 1 to June 30. July's 36415 stays 4.00 (v3
+    built on the latest version would carry it back to March), and 99213 from July stays v2's 92.50."""
+    await enter(client, contract(rates=RATES))
+    await enter(client, contract(rates={("99213", ""): 9250, ("36415", ""): 400}, effective_from=date(2026, 7, 1)))
+    await bill(client, billed_claim("P1", [billed(1, "99213", 15000)]))
+    await adjudicate(client, paid("P1", [(1, "99213", 15000, 8000, 0)]))
+    (item,) = (await worklist(client))["items"]
+    r = await _adjust(client, item["id"], "2026-03-01")
+    assert r.status_code == 200, r.text
+    v3 = (await client.get(f"/v1/contracts/{item['contract_id']}?version=3", headers=headers())).json()
+    assert (v3["effective_from"], v3["effective_to"]) == ("2026-03-01", "2026-06-30")
+    assert {f["code"]: f["rate_cents"] for f in v3["fee_lines"]} == {"99213": 8000, "36415": 300, "20610": 10000}
+    assert await _priced(client, "P2", "36415", date(2026, 4, 1)) == (3, 300)
+    assert await _priced(client, "P3", "36415", date(2026, 8, 3)) == (2, 400)
+    assert await _priced(client, "P4", "99213", date(2026, 8, 3)) == (2, 9250)
+    assert await _priced(client, "P5", "99213", date(2026, 2, 2)) == (1, 9250)
+
+
+async def test_an_adjustment_is_refused_where_the_items_version_is_not_the_contract(client: Any) -> None:
+    """The item was priced by v1 (March); on August 1 v2 is in effect (409), and before January v1 is not (422):
+    nothing is written."""
+    await enter(client, contract(rates=RATES))
+    await enter(client, contract(rates={("99213", ""): 9500}, effective_from=date(2026, 7, 1)))
+    await bill(client, billed_claim("P1", [billed(1, "99213", 15000)]))
+    await adjudicate(client, paid("P1", [(1, "99213", 15000, 8000, 0)]))
+    (item,) = (await worklist(client))["items"]
+    later = await _adjust(client, item["id"], "2026-08-01")
+    assert later.status_code == 409 and "version 2" in later.json()["detail"], later.text
+    before = await _adjust(client, item["id"], "2025-12-01")
+    assert before.status_code == 422 and "outside version 1" in before.json()["detail"], before.text
+    versions = (await client.get(f"/v1/contracts/{item['contract_id']}", headers=headers())).json()["versions"]
+    assert len(versions) == 2
+    assert (await client.get(f"/v1/underpayments/{item['id']}", headers=headers())).json()["status"] == "open"
+
+
+async def test_adjusting_the_contract_evaluates_the_other_items_of_that_fee_line_again(client: Any) -> None:
+    """99213 at 92.50; S1 and S2 (appealed) allowed 80.00, S3 allowed 90.00, all in March; S4 allowed 80.00 in
+    February. Adjusting S1 from March 1 makes 99213 80.00: S2 is settled by it (contract_adjusted too); S3 is now
+    over by 10.00 against 80.00 (the payer pays its full 90.00: expected paid 80.00); S4, before the window, is
+    left as it was."""
+    await enter(client, contract(rates=RATES))
+    march, february = date(2026, 3, 2), date(2026, 2, 2)
+    for claim_id, day, allowed in (
+        ("S1", march, 8000),
+        ("S2", march, 8000),
+        ("S3", march, 9000),
+        ("S4", february, 8000),
+    ):
+        await bill(client, billed_claim(claim_id, [billed(1, "99213", 15000, service_date=day)]))
+        await adjudicate(client, paid(claim_id, [(1, "99213", 15000, allowed, 0)], remittance=f"R-{claim_id}"))
+    ids = {i["claim_id"]: i["id"] for i in (await worklist(client))["items"]}
+    assert (await client.post(f"/v1/underpayments/{ids['S2']}:appeal", json={}, headers=headers())).status_code == 200
+    assert (await _adjust(client, ids["S1"], "2026-03-01")).status_code == 200
+
+    async def item(claim_id: str) -> dict[str, Any]:
+        return dict((await client.get(f"/v1/underpayments/{ids[claim_id]}", headers=headers())).json())
+
+    s2, s3, s4 = await item("S2"), await item("S3"), await item("S4")
+    assert (s2["status"], s2["history"][-1]["action"]) == ("contract_adjusted", "contract_adjusted")
+    assert s2["adjusted_version_id"] == (await item("S1"))["adjusted_version_id"]
+    assert (s3["status"], s3["kind"], s3["amount_cents"], s3["expected_allowed_cents"]) == ("open", "over", 1000, 8000)
+    assert (s3["contract_version"], s3["expected_paid_cents"], s3["history"][-1]["action"]) == (2, 8000, "reevaluated")
+    assert (s4["status"], s4["kind"], s4["amount_cents"], s4["contract_version"]) == ("open", "under", 1250, 1)

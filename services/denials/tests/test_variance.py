@@ -9,7 +9,7 @@ from decimal import Decimal
 
 from builders.contracts import paid
 from denials.domain.pricing import ContractTerms, FeeLine, LineToPrice
-from denials.domain.variance import LineAnswer, answers, cause, rate_reproducing, variance
+from denials.domain.variance import LineAnswer, answers, cause, expected_paid, rate_reproducing, variance
 
 DAY = date(2026, 3, 2)
 
@@ -30,12 +30,24 @@ def test_the_allowed_amount_is_the_835s_or_paid_plus_the_patient_share() -> None
 
 
 def test_a_variance_is_beyond_the_tolerance_and_a_denied_line_is_none() -> None:
-    """Expected 92.50, allowed 80.00 with 16.00 coinsurance: 12.50 under; expected payment 92.50 - 16.00."""
+    """Expected 92.50, allowed 80.00 with 16.00 coinsurance (20 %): 12.50 under; the payer pays 80 % of what it
+    allows, so at 92.50 it pays 64.00 + 12.50 x 0.8 = 74.00 (not 92.50 - 16.00 = 76.50: the patient's 20 %
+    of the 12.50 is the patient's)."""
     found = variance(9250, LineAnswer(1, 8000, 6400, 1600), 0)
-    assert (found.kind, found.amount_cents, found.expected_paid_cents) == ("under", 1250, 7650)  # type: ignore[union-attr]
+    assert (found.kind, found.amount_cents, found.expected_paid_cents) == ("under", 1250, 7400)  # type: ignore[union-attr]
     assert variance(9250, LineAnswer(1, 8000, 6400, 1600), 1250) is None
     assert variance(9250, LineAnswer(1, 9251, 9251, 0), 0).kind == "over"  # type: ignore[union-attr]
     assert variance(9250, LineAnswer(1, 0, 0, 0), 0) is None
+
+
+def test_the_payer_pays_its_own_share_of_the_difference_in_the_allowed_amount() -> None:
+    """Allowed 80.00 all to the deductible (paid 0.00): at 92.50 the deductible takes the 12.50 too, 0.00 paid.
+    Allowed 98.00 paid in full against 92.50: 92.50 is what it should have paid. 1/3 paid of 100.00 allowed,
+    expected 50.00: 33.33 x 50 / 100 = 16.665 -> 16.67 (half up)."""
+    assert expected_paid(9250, 8000, 0) == 0
+    assert expected_paid(9250, 9800, 9800) == 9250
+    assert expected_paid(5000, 10000, 3333) == 1667
+    assert expected_paid(9250, 0, 0) == 9250  # nothing allowed: nothing to go by
 
 
 def test_a_reduction_the_payer_left_out_is_the_multiple_procedure_rule() -> None:

@@ -24,6 +24,11 @@ class RemittanceSettings(BaseServiceSettings):
     request_timeout_s: float = 900.0  # a 200 MB 835 is streamed, parsed and posted within one request
     spool_dir: str = ""  # empty: ./var/spool/remittance (uploads are streamed here before parsing)
     batch_size: int = 500
+    # The deployment's own clearinghouse ids, which must equal claims' (CLAIMS_SUBMITTER_ID/RECEIVER_ID): an
+    # 835 sent to the submitter id by the receiver id is the default organization's, whatever connections
+    # other organizations registered (``rcm_shared.x12.routing``).
+    submitter_id: str = "RCMCLINIC"
+    receiver_id: str = "CLEARINGHOUSE"
     # A crossover payer's 835 later than this after the forwarding payer's payment date: the forwarded
     # payment's patient share is due (from the next statement run); the claims follow-up's payment_days
     # (30 by default) lists the claim from the same day.
@@ -45,6 +50,10 @@ class RemittanceSettings(BaseServiceSettings):
 
     def inbound_path(self) -> Path:
         return Path(self.inbound_dir) if self.inbound_dir else project_var_dir() / "inbound" / "835"
+
+    def own_connection(self) -> tuple[str, str]:
+        """The deployment's own (submitter_id, receiver_id): the default organization's connection."""
+        return (self.submitter_id.strip(), self.receiver_id.strip())
 
     def claims_api_url(self) -> str:
         if self.claims_url is not None:

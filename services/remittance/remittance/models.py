@@ -347,12 +347,13 @@ statement_run = Table(
 )
 
 
-# -- each tenant's practice, as claims announces it (``claims.practice.changed``): the latest version only --
+# -- each tenant's practice, as claims announces it (``claims.practice.changed``): every version it announced,
+# from its ``effective_from`` (a statement prints the version in effect on its date) --
 practice_profile = Table(
     "practice_profile",
     metadata,
     Column("tenant_id", String(64), primary_key=True),
-    Column("version", Integer, nullable=False),
+    Column("version", Integer, primary_key=True),
     Column("effective_from", Date, nullable=False),
     Column("legal_name", Text, nullable=False),
     Column("statement_name", Text, nullable=False),
@@ -361,10 +362,12 @@ practice_profile = Table(
     Column("pay_online", Text, nullable=True),
     Column("pay_by_mail", Text, nullable=True),
     Column("updated_at", UtcDateTime(), nullable=False),
+    Index("ix_practice_profile_tenant_from", "tenant_id", "effective_from"),
 )
 
-# The tenant's clearinghouse connections: an inbound interchange sent to ``submitter_id`` (ISA08) by
-# ``receiver_id`` (ISA06) is the tenant's. Replaced as a whole with each newer profile version.
+# The clearinghouse connections of every version: an inbound interchange sent to ``submitter_id`` (ISA08) by
+# ``receiver_id`` (ISA06) is the tenant's. A pair is one tenant's and stays its own when a later version drops
+# it (an 835 for claims sent under it may come months later): rows are added, never deleted.
 practice_connection = Table(
     "practice_connection",
     metadata,
@@ -373,6 +376,5 @@ practice_connection = Table(
     Column("name", String(80), nullable=False),
     Column("submitter_id", String(80), nullable=False),
     Column("receiver_id", String(80), nullable=False),
-    Index("ix_practice_connection_ids", "submitter_id", "receiver_id"),
-    Index("ix_practice_connection_tenant", "tenant_id"),
+    Index("ux_practice_connection_ids", "submitter_id", "receiver_id", unique=True),
 )

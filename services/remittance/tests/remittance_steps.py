@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from builders import T
+from builders.x835 import PAYER, US
 from rcm_shared.db import session_factory
 from rcm_shared.events import Envelope
 from rcm_shared.payloads.claims import BilledLine, ClaimStatusChangedV1, PracticeChangedV1
@@ -19,6 +20,9 @@ from sqlalchemy import func, select
 
 X12 = {"content-type": "application/edi-x12", **T}
 TENANT = "org-1"
+# The deployment's own (submitter_id, receiver_id) in these tests: the builders' 835s are sent by the payer's
+# id to the clinic's, so a file of theirs in the inbound folder is the default tenant's.
+HOME = (US.id, PAYER.id)
 
 
 async def billed(

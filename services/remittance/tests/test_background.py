@@ -8,7 +8,7 @@ from typing import Any
 from builders.x835 import standard_file
 from remittance.models import remittance
 from remittance.use_cases import service_units
-from remittance_steps import TENANT, count
+from remittance_steps import HOME, TENANT, count
 
 
 async def test_inbound_folder_ingests_then_moves_files(engine: Any, tmp_path: Path) -> None:
@@ -21,9 +21,9 @@ async def test_inbound_folder_ingests_then_moves_files(engine: Any, tmp_path: Pa
     (folder / "bad.835").write_bytes(b"not an 835 at all")
     seen = Seen()
     assert (
-        await scan_once(service_units(engine), folder, TENANT, 500, seen) == 0
+        await scan_once(service_units(engine), folder, TENANT, 500, seen, HOME) == 0
     )  # first look: sizes noted, files may be growing
-    assert await scan_once(service_units(engine), folder, TENANT, 500, seen) == 1
+    assert await scan_once(service_units(engine), folder, TENANT, 500, seen, HOME) == 1
     assert (folder / "processed" / "good.835").exists() and not (folder / "good.835").exists()
     error = (folder / "failed" / "bad.835.error.txt").read_text()
     assert "does not start with an ISA segment" in error

@@ -1,7 +1,7 @@
 """Inbound 835s find their tenant by the clearinghouse connection they were sent on (ISA08/ISA06, else each
-group's GS03/GS02); one no connection claims is quarantined with a review item, never posted; a deployment
-with no connection at all posts everything under the default tenant; an upload of another tenant's 835 is
-refused."""
+group's GS03/GS02; ``rcm_shared.x12.routing``); one no connection claims is quarantined with a review item,
+never posted; the deployment's own ids are the default tenant's, whatever connections others have; a pair stays
+its tenant's after a later version drops it; an upload of another tenant's 835 is refused."""
 
 from __future__ import annotations
 
@@ -14,14 +14,16 @@ from builders import T
 from builders.practice_events import practice_changed
 from builders.x835 import header, paid_claim, standard_file
 from builders.x835_routes import sent
+from rcm_shared.x12.routing import Pair
 from remittance.adapters.inbound import Seen
 from remittance.background import scan_once
-from remittance.models import claim_payment, remittance, review_item
+from remittance.models import claim_payment, practice_connection, remittance, review_item
 from remittance.use_cases import service_units
 from remittance_steps import TENANT, X12, announce, billed, rows
 
 VALLEY = ("VALLEY01", "CLEARINGHOUSE")  # (submitter_id, receiver_id): we send as VALLEY01 to CLEARINGHOUSE
 HILL = ("HILL01", "CLEARINGHOUSE")
+OWN = ("RCMCLINIC", "CLEARINGHOUSE")  # the deployment's own ids (the settings'): the default tenant's
 
 
 def payment(trace: str = "EFT0001") -> tuple[Any, list[Any], list[Any]]:
@@ -33,13 +35,13 @@ async def two_practices(engine: Any) -> None:
     await announce(engine, practice_changed("hill", 1, name="Hill Pediatrics", connections=(HILL,)))
 
 
-async def scan(engine: Any, folder: Path, *files: tuple[str, bytes]) -> int:
+async def scan(engine: Any, folder: Path, *files: tuple[str, bytes], home: Pair = OWN) -> int:
     folder.mkdir(exist_ok=True)
     for name, data in files:
         (folder / name).write_bytes(data)
     seen, units = Seen(), service_units(engine)
-    assert await scan_once(units, folder, TENANT, 500, seen) == 0  # the first look notes the files' sizes
-    return await scan_once(units, folder, TENANT, 500, seen)
+    assert await scan_once(units, folder, TENANT, 500, seen, home) == 0  # the first look notes the files' sizes
+    return await scan_once(units, folder, TENANT, 500, seen, home)
 
 
 async def test_an_835_sent_to_a_tenants_submitter_id_posts_to_that_tenants_claims(engine: Any, tmp_path: Path) -> None:
@@ -92,13 +94,45 @@ async def test_an_835_no_connection_claims_is_quarantined_with_a_review_item_and
     assert "DOE" not in str(record.__dict__) and "JANE" not in str(record.__dict__)  # the patient: never logged
 
 
-async def test_a_deployment_without_connections_posts_every_835_under_the_default_tenant(
-    engine: Any, tmp_path: Path
+@pytest.mark.parametrize("others", [False, True], ids=["no connection anywhere", "other tenants have some"])
+async def test_an_835_sent_to_the_deployments_own_ids_is_the_default_tenants(
+    engine: Any, tmp_path: Path, others: bool
 ) -> None:
-    await announce(engine, practice_changed("valley", 1))  # a profile, but no connection: single practice
+    """Review finding 2: the settings' ids are the default tenant's connection, also once other tenants registered
+    theirs (it was quarantined then); ids no one registered are quarantined even with no connection at all."""
+    if others:
+        await two_practices(engine)
+    await announce(engine, practice_changed("nobody", 1))  # a profile without a connection changes nothing
     folder = tmp_path / "inbound"
-    assert await scan(engine, folder, ("any.835", standard_file())) == 1
-    assert [r.tenant_id for r in await rows(engine, remittance)] == [TENANT]
+    own = sent("CLEARINGHOUSE", "RCMCLINIC", payment())
+    assert await scan(engine, folder, ("own.835", own), ("odd.835", standard_file("EFT0002"))) == 1
+    assert [(r.tenant_id, r.trace_number) for r in await rows(engine, remittance)] == [(TENANT, "EFT0001")]
+    assert (folder / "quarantine" / "odd.835").exists()
+    (item,) = await rows(engine, review_item, review_item.c.kind == "quarantined_file")
+    assert "ISA08 'CLINIC1'" in item.detail and "'RCMCLINIC'" in item.detail  # the ids, and the deployment's own
+
+
+async def test_a_connection_a_later_version_drops_stays_its_tenants(engine: Any, tmp_path: Path) -> None:
+    """Review finding 3: version 2 (from next month) replaces VALLEY01 by VALLEY02; claims sends as VALLEY01 until
+    then, and 835s for those claims come for months: they are still valley's (they were quarantined). Another
+    tenant never gets the pair."""
+    await announce(engine, practice_changed("valley", 1, connections=(VALLEY,)))
+    await announce(engine, practice_changed("valley", 2, connections=(("VALLEY02", "CLEARINGHOUSE"),)))
+    await announce(engine, practice_changed("hill", 1, connections=(VALLEY, HILL)))  # a fault claims prevents
+    await billed(engine, "PCN0001", "A1", tenant="valley")
+    folder = tmp_path / "inbound"
+    old = sent("CLEARINGHOUSE", "VALLEY01", payment())
+    new = sent("CLEARINGHOUSE", "VALLEY02", payment("EFT0002"), isa=2)
+    assert await scan(engine, folder, ("old.835", old), ("new.835", new)) == 2
+    assert sorted((r.tenant_id, r.trace_number) for r in await rows(engine, remittance)) == [
+        ("valley", "EFT0001"),
+        ("valley", "EFT0002"),
+    ]
+    assert sorted((c.tenant_id, c.submitter_id) for c in await rows(engine, practice_connection)) == [
+        ("hill", "HILL01"),
+        ("valley", "VALLEY01"),
+        ("valley", "VALLEY02"),
+    ]
 
 
 async def test_an_upload_of_another_tenants_835_is_refused_and_nothing_of_it_posted(stack: Any) -> None:

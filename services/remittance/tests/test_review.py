@@ -32,7 +32,7 @@ from remittance.use_cases import review, service_units
 from remittance.use_cases.billed_claims import on_claim_status_changed
 from remittance.use_cases.deposits import record_deposit
 from remittance.use_cases.ingestion import ACTOR, ingest_835
-from remittance_steps import rows
+from remittance_steps import HOME, rows
 from sqlalchemy import func, select
 
 TENANT = "org-1"
@@ -204,10 +204,10 @@ async def test_a_corrected_file_dropped_in_the_inbound_folder_supersedes_the_hel
     (folder / "a.835").write_bytes(short_paid())
     seen = Seen()
     for _look in range(2):  # the first look notes the file, the second takes it
-        await scan_once(service_units(engine), folder, TENANT, 500, seen)
+        await scan_once(service_units(engine), folder, TENANT, 500, seen, HOME)
     (folder / "b.835").write_bytes(corrected())
     for _look in range(2):
-        await scan_once(service_units(engine), folder, TENANT, 500, seen)
+        await scan_once(service_units(engine), folder, TENANT, 500, seen, HOME)
     assert sorted(p.name for p in (folder / "processed").iterdir()) == ["a.835", "b.835"]
     assert sorted(r.status for r in await rows(engine, remittance)) == ["posted", "superseded"]
     assert await count(engine, claim_payment) == 2

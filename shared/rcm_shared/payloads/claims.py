@@ -21,6 +21,9 @@ class BilledLine(BaseModel):
     charge_cents: int
     # the practice's own words for the service (its charge master), printed on the patient's statement
     description: str | None = None
+    # the line's place of service (else the claim's): a contract priced at a percent of Medicare pays
+    # facility or non-facility rates by it
+    place_of_service: str | None = None
 
 
 class ClaimStatusChangedV1(EventPayload):
@@ -85,10 +88,12 @@ class ClearinghouseConnection(BaseModel):
 
 
 class PracticeChangedV1(EventPayload):
-    """A tenant's practice profile changed (a new version took effect), keyed by tenant id. It carries what
-    the other services print or send in the practice's name: the statement header, the billing provider of
-    eligibility inquiries, and the clearinghouse connections that route inbound files to the tenant. The
-    latest ``version`` wins; an older one arriving late is ignored."""
+    """A tenant's practice profile took a new version, keyed by tenant id; sent when the version is entered,
+    which may be before ``effective_from``. It carries what the other services print or send in the practice's
+    name: its legal name, the statement header, the billing provider of eligibility inquiries, and the
+    clearinghouse connections that route inbound files to the tenant. Consumers keep the versions and use the
+    one in effect on the date at hand; a version already kept (a redelivery, or one arriving late after a
+    newer one) changes nothing, and a connection once announced stays the tenant's."""
 
     event_type = "practice.changed"
     schema_version = 1

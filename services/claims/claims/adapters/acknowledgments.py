@@ -3,7 +3,8 @@
 
 A 999 speaks per transaction set (our ST02 in our GS06), with the segments at fault; a 277CA per claim
 (TRN02 = our CLM01): accepted claims get the payer's claim control number, rejected ones the STC codes. A
-277 status response is recorded on the claim, whatever it says.
+277 status response is recorded on the claim, whatever it says. (Whose a file is, by its envelope ids:
+``rcm_shared.x12.routing``.)
 """
 
 from __future__ import annotations
@@ -61,29 +62,6 @@ class Acknowledgment:
     kind: str  # 999 | 277CA | 277
     sets: list[SetAnswer] = field(default_factory=list)
     findings: list[StatusFinding] = field(default_factory=list)
-
-
-@dataclass(frozen=True)
-class Addressed:
-    """Whom an inbound interchange is from and to: ISA06 and ISA08 (padding stripped), GS02 and GS03. An
-    answer from the clearinghouse is sent by its id (our connection's receiver id) to ours (its submitter id)."""
-
-    sender: str
-    receiver: str
-    group_sender: str
-    group_receiver: str
-
-
-def addressing(data: bytes) -> list[Addressed]:
-    """The distinct addresses of the file's interchanges and groups, in file order; X12Error when the bytes
-    do not read."""
-    found: dict[Addressed, None] = {}
-    for header, _segment in X12Reader(data, lenient_envelope=True):
-        i, g = header.interchange, header.group
-        found.setdefault(Addressed(i.sender_id, i.receiver_id, g.sender.strip(), g.receiver.strip()))
-    if not found:
-        raise X12Error("no transaction set in the file", code="empty")
-    return list(found)
 
 
 def read_acknowledgment(data: bytes) -> Acknowledgment:

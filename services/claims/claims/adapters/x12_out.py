@@ -64,7 +64,19 @@ def _person(p: PersonIn, member_id: str | None = None) -> x837.Person:
     )
 
 
-def to_837(doc: ClaimCreate, *, claim_id: str, frequency: str, payer_claim_control_number: str | None) -> x837.Claim:
+DEFAULT_FILING_INDICATOR = "CI"  # commercial insurance: SBR09 when neither the claim nor an enrollment says
+
+
+def to_837(
+    doc: ClaimCreate,
+    *,
+    claim_id: str,
+    frequency: str,
+    payer_claim_control_number: str | None,
+    payer_id: str | None = None,
+) -> x837.Claim:
+    """The claim as an 837 claim; ``payer_id`` names the payer in 2010BB when the clearinghouse knows it by
+    another id than the claim's (the practice's payer enrollment for the connection used)."""
     kind: x837.Kind = "P" if doc.kind == "professional" else "I"
     lines = []
     for n, line in enumerate(doc.lines, start=1):
@@ -98,6 +110,7 @@ def to_837(doc: ClaimCreate, *, claim_id: str, frequency: str, payer_claim_contr
     billing = _provider(doc.billing_provider)
     if billing is None:
         raise ValueError(f"claim {claim_id} has no billing provider")
+    pay_to = _address(doc.pay_to)  # 2010AB only when payments go elsewhere than the billing address
     if doc.facility_code is None:
         raise ValueError(f"claim {claim_id} has no facility code (place of service or type of bill)")
     return x837.Claim(
@@ -107,10 +120,11 @@ def to_837(doc: ClaimCreate, *, claim_id: str, frequency: str, payer_claim_contr
         facility_code=doc.facility_code,
         frequency=frequency,
         billing_provider=billing,
+        pay_to=None if _same_place(pay_to, billing.address) else pay_to,
         subscriber=_person(doc.subscriber, doc.subscriber.member_id),
-        payer=x837.Payer(doc.payer.name.upper(), doc.payer.payer_id),
+        payer=x837.Payer(doc.payer.name.upper(), payer_id or doc.payer.payer_id),
         responsibility=doc.payer.responsibility,
-        filing_indicator=doc.payer.filing_indicator,
+        filing_indicator=doc.payer.filing_indicator or DEFAULT_FILING_INDICATOR,
         group_number=doc.subscriber.group_number,
         patient=_person(doc.patient) if doc.patient else None,
         patient_relationship=doc.patient.relationship if doc.patient else None,
@@ -127,7 +141,7 @@ def to_837(doc: ClaimCreate, *, claim_id: str, frequency: str, payer_claim_contr
             x837.OtherPayer(
                 responsibility=p.responsibility,
                 relationship=p.relationship,
-                filing_indicator=p.filing_indicator,
+                filing_indicator=p.filing_indicator or DEFAULT_FILING_INDICATOR,
                 subscriber=x837.Person(
                     p.subscriber.last_name.upper(),
                     p.subscriber.first_name.upper() if p.subscriber.first_name else None,
@@ -165,6 +179,7 @@ class Envelope:
     receiver_id: str
     receiver_name: str
     usage: str  # ISA15: T test, P production
+    connection: str | None = None  # the practice's name of the connection; None: the deployment's own
 
 
 def settings_envelope(settings: ClaimsSettings) -> Envelope:
@@ -201,14 +216,15 @@ def inquiry_276(
     payer_claim_control_number: str | None,
     reference: str,
     created: date,
+    payer_id: str | None = None,
 ) -> TransactionSet:
-    """A 276 claim status inquiry about one claim."""
+    """A 276 claim status inquiry about one claim (``payer_id``: as for ``to_837``)."""
     patient = doc.patient
     if doc.billing_provider is None:
         raise ValueError(f"claim {claim_id} has no billing provider")
     inquiry = StatusInquiry(
         payer_name=doc.payer.name.upper(),
-        payer_id=doc.payer.payer_id,
+        payer_id=payer_id or doc.payer.payer_id,
         submitter_name=envelope.submitter_name,
         submitter_id=envelope.submitter_id,
         provider_name=doc.billing_provider.name.upper(),

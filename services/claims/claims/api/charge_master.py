@@ -31,13 +31,13 @@ def _read(row: Any) -> ChargeMasterItemRead:
 @router.get(
     "/charge-master",
     response_model=list[ChargeMasterItemRead],
-    summary="The charge master's items, every version (or those in effect on a date), by code",
+    summary="The charge master's items, every version (or the one in effect on a date of each), by code",
 )
 async def list_items(
     units: UnitsDep,
     tenant: TenantDep,
     code: Annotated[str | None, Query(max_length=5)] = None,
-    on: Annotated[date | None, Query(description="only the versions in effect on this date")] = None,
+    on: Annotated[date | None, Query(description="only the version of each item in effect on this date")] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 500,
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> list[ChargeMasterItemRead]:
@@ -49,9 +49,9 @@ async def list_items(
     "/charge-master",
     response_model=ChargeMasterItemRead,
     status_code=201,
-    summary="A new version of an item: the code's previous version closes the day before it starts",
-    description="409 when it does not start after the latest version of its code and modifiers (a price never "
-    "changes in place); 422 naming each field that is wrong.",
+    summary="A new version of an item, from any date: on a date the newest version whose window holds it prices",
+    description="Earlier versions stay as they were (a price never changes in place); 422 naming each field "
+    "that is wrong.",
 )
 async def post_item(
     body: ChargeMasterItemCreate, units: UnitsDep, tenant: TenantDep, actor: ActorDep

@@ -36,10 +36,13 @@ from claims.use_cases import practice
 router = APIRouter(prefix="/v1", tags=["practice"])
 
 OnQuery = Annotated[date | None, Query(description="the version in effect on this date; today when omitted")]
-OnlyOnQuery = Annotated[date | None, Query(description="only the versions in effect on this date")]
+OnlyOnQuery = Annotated[date | None, Query(description="only the version of each in effect on this date")]
 LimitQuery = Annotated[int, Query(ge=1, le=1000)]
 OffsetQuery = Annotated[int, Query(ge=0)]
-CONFLICT = "409 when it does not start after the latest version (nothing changes in place); 422 naming each field."
+NEW_VERSION = (
+    "From any date (today by default; backdated, or a same-day correction): on a date the newest version whose "
+    "window holds it applies, and earlier versions stay as they were. 422 naming each field."
+)
 
 
 def _today() -> date:
@@ -91,16 +94,15 @@ async def list_profiles(units: UnitsDep, tenant: TenantDep) -> list[ProfileRead]
     "/practice",
     response_model=ProfileRead,
     summary="A new version of the organization profile, effective from a date (today by default)",
-    description="The version before it ends the day before; `claims.practice.changed` announces it. " + CONFLICT + " "
-    "409 too when a connection's submitter and receiver ids are another organization's (inbound files are routed "
-    "by them).",
+    description="`claims.practice.changed` announces it. " + NEW_VERSION + " 409 when a connection's submitter "
+    "and receiver ids are another organization's (inbound files are routed by them).",
 )
 async def put_profile(body: ProfileUpdate, units: UnitsDep, tenant: TenantDep, actor: ActorDep) -> ProfileRead:
     async with units.write(tenant, actor) as unit:
         return _profile_read(await practice.put_profile(unit, _profile(body)))
 
 
-@router.get("/providers", response_model=list[ProviderRead], summary="Providers' versions, by NPI and start")
+@router.get("/providers", response_model=list[ProviderRead], summary="Providers' versions, by NPI and version")
 async def list_providers(
     units: UnitsDep,
     tenant: TenantDep,
@@ -124,7 +126,7 @@ async def get_provider(npi: str, units: UnitsDep, tenant: TenantDep, on: OnQuery
     response_model=ProviderRead,
     status_code=201,
     summary="A new version of a provider (by NPI)",
-    description=CONFLICT,
+    description=NEW_VERSION,
 )
 async def post_provider(body: ProviderCreate, units: UnitsDep, tenant: TenantDep, actor: ActorDep) -> ProviderRead:
     provider = Provider(**{**body.model_dump(), "effective_from": body.effective_from or _today()})
@@ -136,7 +138,7 @@ def _facility_read(f: Facility) -> FacilityRead:
     return FacilityRead.model_validate(asdict(f))
 
 
-@router.get("/facilities", response_model=list[FacilityRead], summary="Service facilities' versions, by id and start")
+@router.get("/facilities", response_model=list[FacilityRead], summary="Service facilities' versions, by id and version")
 async def list_facilities(
     units: UnitsDep,
     tenant: TenantDep,
@@ -160,7 +162,7 @@ async def get_facility(facility_id: str, units: UnitsDep, tenant: TenantDep, on:
     response_model=FacilityRead,
     status_code=201,
     summary="A new version of a service facility (by facility_id; a new one is given an id when it has none)",
-    description=CONFLICT,
+    description=NEW_VERSION,
 )
 async def post_facility(body: FacilityCreate, units: UnitsDep, tenant: TenantDep, actor: ActorDep) -> FacilityRead:
     values = body.model_dump(exclude={"address"})
@@ -177,7 +179,9 @@ async def post_facility(body: FacilityCreate, units: UnitsDep, tenant: TenantDep
 
 
 @router.get(
-    "/payer-enrollments", response_model=list[EnrollmentRead], summary="Payer enrollments' versions, by payer and start"
+    "/payer-enrollments",
+    response_model=list[EnrollmentRead],
+    summary="Payer enrollments' versions, by payer and version",
 )
 async def list_enrollments(
     units: UnitsDep,
@@ -197,7 +201,7 @@ async def list_enrollments(
     response_model=EnrollmentRead,
     status_code=201,
     summary="A new version of a payer enrollment (by payer_id)",
-    description=CONFLICT + " The payer's ids per connection name connections of the practice profile.",
+    description=NEW_VERSION + " The payer's ids per connection name connections of the practice profile.",
 )
 async def post_enrollment(
     body: EnrollmentCreate, units: UnitsDep, tenant: TenantDep, actor: ActorDep

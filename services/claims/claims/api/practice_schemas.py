@@ -101,6 +101,7 @@ class ProviderCreate(Body):
 
 class ProviderRead(BaseModel):
     id: str = Field(description="this version's id")
+    version: int = Field(description="1, 2, ... per key: on a date the highest whose window holds it applies")
     npi: str
     name: str
     first_name: str | None
@@ -123,6 +124,7 @@ class FacilityCreate(Body):
 
 class FacilityRead(BaseModel):
     id: str = Field(description="this version's id")
+    version: int = Field(description="1, 2, ... per key: on a date the highest whose window holds it applies")
     facility_id: str
     name: str
     npi: str | None
@@ -149,6 +151,7 @@ class EnrollmentCreate(Body):
 
 class EnrollmentRead(BaseModel):
     id: str = Field(description="this version's id")
+    version: int = Field(description="1, 2, ... per key: on a date the highest whose window holds it applies")
     payer_id: str
     name: str
     connection_payer_ids: dict[str, str]

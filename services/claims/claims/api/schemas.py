@@ -164,8 +164,8 @@ class InquiryRequest(BaseModel):
 
 
 class ChargeMasterItemCreate(BaseModel):
-    """A new version of a charge-master item: it starts after the code's latest version, which closes the day
-    before it starts if still open then."""
+    """A new version of a charge-master item, from any date (backdated, or a same-day correction): the newest
+    version of its code and modifiers, it prices every date of its window; earlier versions price the rest."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -184,6 +184,7 @@ class ChargeMasterItemRead(BaseModel):
     id: str
     code: str
     modifiers: list[str]
+    version: int = Field(description="1, 2, ... per code and modifiers: on a date the highest whose window holds it")
     revenue_code: str | None
     description: str
     price_cents: int

@@ -1,8 +1,11 @@
 """The charge master: the practice's price and description of each code, versioned by effective dates.
 
 Pure rules: a row checked field by field (every problem reported, each naming its row and field), the key an
-item is found by (code and its modifiers, sorted), the item in effect on a date, and the plan of a batch of
-new versions: each one closes the version before it the day before it starts; prices never change in place.
+item is found by (code and its modifiers, sorted), the item in effect on a date, and the numbering of a batch
+of new versions. Versions work like the payer contracts of the denials service: each has a window
+(``effective_from`` to ``effective_to``, open when none) and a number per key, and on a date the newest version
+whose window holds it prices. A new version may start on any date (a price backdated, a typo fixed the same
+day); the versions before it stay as they were, and prices never change in place.
 """
 
 from __future__ import annotations
@@ -11,8 +14,8 @@ import csv
 import io
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
-from datetime import date, timedelta
+from dataclasses import dataclass, replace
+from datetime import date
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 from claims.domain import codesets
@@ -45,6 +48,7 @@ class NewItem:
     effective_from: date
     effective_to: date | None
     row: int = 0  # its row in an import (the header is row 1)
+    version: int = 0  # its number among its key's versions, once planned
 
     @property
     def key(self) -> Key:
@@ -53,7 +57,7 @@ class NewItem:
 
 @dataclass(frozen=True)
 class Version:
-    """A stored version of an item: enough to close it or to choose it."""
+    """A stored version of an item: enough to choose it on a date."""
 
     id: str
     code: str
@@ -61,15 +65,7 @@ class Version:
     price_cents: int
     effective_from: date
     effective_to: date | None
-
-
-@dataclass
-class Plan:
-    """What a batch of new versions writes: the items, and the stored versions closed (id -> effective_to)."""
-
-    items: list[NewItem] = field(default_factory=list)
-    closes: dict[str, date] = field(default_factory=dict)
-    rejected: list[RowError] = field(default_factory=list)
+    version: int
 
 
 def modifiers_key(modifiers: Iterable[str]) -> str:
@@ -149,33 +145,14 @@ def check_row(values: Mapping[str, str | None], row: int) -> NewItem | list[RowE
     return NewItem(code, modifiers_key(mods), revenue, description, price, start, end, row)
 
 
-def plan(items: Sequence[NewItem], latest: Mapping[Key, Version]) -> Plan:
-    """New versions in order, each after the latest version of its code and modifiers (stored or earlier in
-    the batch): that version closes the day before the new one starts, if still open then. A version that
-    does not start after the latest one is rejected (a price is never changed in place)."""
-    out = Plan()
-    last: dict[Key, Version | NewItem] = dict(latest)
+def plan(items: Sequence[NewItem], latest: Mapping[Key, int]) -> list[NewItem]:
+    """The new versions numbered in order, each one above the latest of its code and modifiers (``latest``: the
+    highest stored number of each key that has one; a version earlier in the batch counts too)."""
+    last = dict(latest)
+    out = []
     for item in items:
-        before = last.get(item.key)
-        if before is not None and item.effective_from <= before.effective_from:
-            out.rejected.append(
-                RowError(
-                    item.row,
-                    "effective_from",
-                    f"{item.code} {item.modifiers or '(no modifiers)'} already has a version from "
-                    f"{before.effective_from.isoformat()}: a new version must start after it",
-                )
-            )
-            continue
-        if before is not None and (before.effective_to is None or before.effective_to >= item.effective_from):
-            closed = item.effective_from - timedelta(days=1)
-            if isinstance(before, Version):
-                out.closes[before.id] = closed
-            else:  # a version earlier in this batch, not yet stored
-                index = out.items.index(before)
-                out.items[index] = replace(before, effective_to=closed)
-        out.items.append(item)
-        last[item.key] = item
+        last[item.key] = last.get(item.key, 0) + 1
+        out.append(replace(item, version=last[item.key]))
     return out
 
 
@@ -207,9 +184,9 @@ def read_csv(text: str) -> list[tuple[int, dict[str, str]]]:
 
 
 def in_effect(versions: Iterable[Version], on: date) -> Version | None:
-    """The version in effect on a date: started on or before it, not ended before it (the latest start wins)."""
-    found = [v for v in versions if v.effective_from <= on and (v.effective_to is None or v.effective_to >= on)]
-    return max(found, key=lambda v: v.effective_from, default=None)
+    """The version in effect on a date: the newest (highest number) whose window holds it, or None."""
+    found = (v for v in versions if v.effective_from <= on and (v.effective_to is None or v.effective_to >= on))
+    return max(found, key=lambda v: v.version, default=None)
 
 
 def line_charge(price_cents: int, units: Decimal) -> Decimal:

@@ -81,7 +81,12 @@ class PayerIn(Model):
     payer_id: str = Field(min_length=1, max_length=80, pattern=X12_SAFE)
     name: str = Field(min_length=1, max_length=60, pattern=X12_SAFE)
     responsibility: Literal["P", "S", "T"] = "P"
-    filing_indicator: str = Field(default="CI", pattern=r"^[0-9A-Z]{2}$")
+    filing_indicator: str | None = Field(
+        default=None,
+        pattern=r"^[0-9A-Z]{2}$",
+        description="SBR09 (CI commercial, MB Medicare Part B, MC Medicaid, ...); omitted: the practice's payer "
+        "enrollment's on the date of service, else CI",
+    )
 
 
 class PriorPayerIn(PayerIn):
@@ -104,8 +109,10 @@ class SecondaryPayerIn(PayerIn):
 
 
 class ServiceLineIn(Model):
-    procedure_code: str | None = Field(default=None, description="CPT/HCPCS")
-    modifiers: list[str] = Field(default=[], max_length=4)
+    # A code or modifier of the wrong shape is the scrubber's finding (PROC001, MOD001: the claim stays a draft
+    # and never reaches a payer), not a 422: the stored drafts that hold one must still read back.
+    procedure_code: str | None = Field(default=None, description="CPT/HCPCS: 5 letters or digits")
+    modifiers: list[str] = Field(default=[], max_length=4, description="each 2 letters or digits")
     revenue_code: str | None = Field(default=None, description="institutional: 4-digit revenue code")
     charge: Decimal | None = Field(
         default=None,
@@ -125,6 +132,16 @@ class ServiceLineIn(Model):
         description="the service in the practice's words, as the patient's statement prints it; omitted: the "
         "charge master's description of the code on the service date",
     )
+
+    @field_validator("procedure_code", mode="before")
+    @classmethod
+    def _upper_code(cls, value: Any) -> Any:
+        return value.strip().upper() if isinstance(value, str) else value
+
+    @field_validator("modifiers", mode="before")
+    @classmethod
+    def _upper_modifiers(cls, value: Any) -> Any:
+        return [m.strip().upper() if isinstance(m, str) else m for m in value] if isinstance(value, list) else value
 
     @property
     def amount(self) -> Decimal:
@@ -156,6 +173,11 @@ class ClaimCreate(Model):
         pattern=r"^\d{10}$",
         description="a billing provider of the practice profile in effect on the date of service, by NPI; when "
         "given it wins over billing_provider, which the stored claim then holds as resolved",
+    )
+    pay_to: AddressIn | None = Field(
+        default=None,
+        description="where the payer sends payments when not to the billing provider's address (837 2010AB); "
+        "omitted: the practice profile's pay-to address when the billing provider is the profile's",
     )
     rendering_provider: ProviderIn | None = None
     rendering_provider_npi: str | None = _reference("rendering provider")

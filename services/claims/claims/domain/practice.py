@@ -1,8 +1,11 @@
 """The practice master data of one organization: its profile (legal name, billing providers, pay-to address,
 statement header, clearinghouse connections), its rendering/referring/attending providers, service
-facilities and payer enrollments. Each is versioned by effective dates: a version is in effect from
-``effective_from`` to ``effective_to`` (its last day; open when None), and a new version starts after the
-latest one, which then ends the day before. Nothing changes in place.
+facilities and payer enrollments. Each is versioned like the payer contracts of the denials service: a
+version's window runs from ``effective_from`` to ``effective_to`` (its last day; open when None), and on a
+date the version in effect is the newest one (highest ``version``) whose window holds it. A new version may
+start on any date, so a practice set up today can bill yesterday's visits (backdated) and a typo is fixed
+the same day (a version from the same date); the versions before it stay as they were, and nothing changes
+in place.
 
 Pure data and rules; the field checks are in ``practice_checks``.
 """
@@ -11,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field
-from datetime import date, timedelta
+from datetime import date
 from typing import Any, Protocol, TypeVar
 
 from rcm_shared.x12.identifiers import npi_valid
@@ -115,6 +118,7 @@ class Provider:
     taxonomy: str | None = None
     effective_to: date | None = None
     id: str = ""  # the stored version's id
+    version: int = 0  # counts up per NPI (0 before it is stored)
 
 
 @dataclass(frozen=True)
@@ -129,6 +133,7 @@ class Facility:
     npi: str | None = None
     effective_to: date | None = None
     id: str = ""
+    version: int = 0  # counts up per facility_id
 
 
 @dataclass(frozen=True)
@@ -144,6 +149,7 @@ class Enrollment:
     eft_enrolled: bool = False
     effective_to: date | None = None
     id: str = ""
+    version: int = 0  # counts up per payer_id
 
     def payer_id_at(self, connection: str) -> str:
         """The payer's id at a clearinghouse connection (its own ``payer_id`` where none is set)."""
@@ -157,6 +163,9 @@ def phone_display(digits: str) -> str:
 
 class Dated(Protocol):
     @property
+    def version(self) -> int: ...
+
+    @property
     def effective_from(self) -> date: ...
 
     @property
@@ -166,29 +175,14 @@ class Dated(Protocol):
 D = TypeVar("D", bound=Dated)
 
 
-class NotAfterLatest(ValueError):
-    """A new version that does not start after the latest one would change a version in place."""
-
-
-def closing(latest: Dated | None, start: date, what: str) -> date | None:
-    """The new last day of the latest version when a version starting on ``start`` follows it: the day before
-    ``start`` if the latest is still in effect then, else None (it needs no closing). ``NotAfterLatest`` when
-    ``start`` is not after the latest version's start."""
-    if latest is None:
-        return None
-    if start <= latest.effective_from:
-        raise NotAfterLatest(
-            f"{what} already has a version from {latest.effective_from.isoformat()}: a new version must start after it"
-        )
-    if latest.effective_to is None or latest.effective_to >= start:
-        return start - timedelta(days=1)
-    return None
+def covers(v: Dated, on: date) -> bool:
+    """Whether a version's window holds the date."""
+    return v.effective_from <= on and (v.effective_to is None or v.effective_to >= on)
 
 
 def in_effect(versions: Iterable[D], on: date) -> D | None:
-    """The version in effect on a date: started on or before it, not ended before it (the latest start wins)."""
-    found = [v for v in versions if v.effective_from <= on and (v.effective_to is None or v.effective_to >= on)]
-    return max(found, key=lambda v: v.effective_from, default=None)
+    """The version in effect on a date: the newest (highest number) whose window holds it, or None."""
+    return max((v for v in versions if covers(v, on)), key=lambda v: v.version, default=None)
 
 
 def to_document(profile: Profile) -> dict[str, Any]:

@@ -12,7 +12,7 @@ from typing import Any
 
 from rcm_shared.errors import Conflict
 from rcm_shared.unit import Unit
-from sqlalchemy import Table, and_, exists, func, insert, or_, select, true, tuple_, update
+from sqlalchemy import Table, and_, exists, func, insert, or_, select, true, tuple_
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -40,6 +40,7 @@ def _provider(row: Any) -> Provider:
         effective_from=row.effective_from,
         effective_to=row.effective_to,
         id=row.id,
+        version=row.version,
     )
 
 
@@ -53,6 +54,7 @@ def _facility(row: Any) -> Facility:
         effective_from=row.effective_from,
         effective_to=row.effective_to,
         id=row.id,
+        version=row.version,
     )
 
 
@@ -67,6 +69,7 @@ def _enrollment(row: Any) -> Enrollment:
         effective_from=row.effective_from,
         effective_to=row.effective_to,
         id=row.id,
+        version=row.version,
     )
 
 
@@ -94,16 +97,28 @@ class PracticeRepository:
             raise RuntimeError("this repository has no tenant: open it on a unit for the tenant's data")
         return self._tenant
 
-    # reads by date --------------------------------------------------------------------------------------
+    # reads by date: the newest version (highest number) whose window holds the date ----------------------------
 
     def _on(self, table: Table, on: date) -> Any:
+        """The tenant's versions whose window holds the date."""
         c = table.c
         return and_(
             c.tenant_id == self.tenant, c.effective_from <= on, or_(c.effective_to.is_(None), c.effective_to >= on)
         )
 
+    def _in_effect(self, table: Table, on: date) -> Any:
+        """The tenant's versions in effect on the date: whose window holds it, and no newer version's of the same
+        key (the profile's key is the tenant) does."""
+        newer = table.alias("newer")
+        n = newer.c
+        same = [n.tenant_id == table.c.tenant_id, n.version > table.c.version]
+        if table.name in _KEYS:
+            same.append(n[_KEYS[table.name]] == table.c[_KEYS[table.name]])
+        covering = and_(n.effective_from <= on, or_(n.effective_to.is_(None), n.effective_to >= on))
+        return and_(self._on(table, on), ~exists().where(*same, covering))
+
     async def _one_on(self, table: Table, key: Any, on: date) -> Any:
-        stmt = select(table).where(self._on(table, on), key).order_by(table.c.effective_from.desc()).limit(1)
+        stmt = select(table).where(self._on(table, on), key).order_by(table.c.version.desc()).limit(1)
         return (await self.conn.execute(stmt)).first()
 
     async def profile(self, on: date) -> Profile | None:
@@ -122,6 +137,11 @@ class PracticeRepository:
     async def enrollment(self, payer_id: str, on: date) -> Enrollment | None:
         row = await self._one_on(payer_enrollment, payer_enrollment.c.payer_id == payer_id, on)
         return _enrollment(row) if row else None
+
+    async def any_enrollment(self) -> bool:
+        """Whether the tenant configured any payer enrollment (of any date)."""
+        stmt = select(exists().where(payer_enrollment.c.tenant_id == self.tenant))
+        return bool((await self.conn.execute(stmt)).scalar())
 
     # the cross-tenant lookups of inbound routing ----------------------------------------------------------
 
@@ -154,16 +174,9 @@ class PracticeRepository:
         row = (await self.conn.execute(stmt)).first()
         return _profile(row) if row else None
 
-    async def add_profile(self, profile: Profile, close: tuple[int, date] | None) -> Profile:
-        """Store ``profile`` as the next version (closing the version ``close`` names on its last day);
-        Conflict when another request stored a version meanwhile."""
+    async def add_profile(self, profile: Profile) -> Profile:
+        """Store ``profile`` as the tenant's next version; Conflict when another request stored one meanwhile."""
         c = practice_profile.c
-        if close is not None:
-            await self.conn.execute(
-                update(practice_profile)
-                .where(and_(c.tenant_id == self.tenant, c.version == close[0]))
-                .values(effective_to=close[1])
-            )
         latest = (await self.conn.execute(select(func.max(c.version)).where(c.tenant_id == self.tenant))).scalar()
         version = (latest or 0) + 1
         values = {
@@ -214,46 +227,36 @@ class PracticeRepository:
 
     async def _versions(self, table: Table, key: Any, on: date | None, limit: int, offset: int) -> list[Any]:
         c = table.c
-        cond = [self._on(table, on) if on is not None else c.tenant_id == self.tenant]
+        cond = [self._in_effect(table, on) if on is not None else c.tenant_id == self.tenant]
         if key is not None:
             cond.append(key)
         key_column = table.c[_KEYS[table.name]]
-        stmt = select(table).where(*cond).order_by(key_column, c.effective_from).limit(limit).offset(offset)
+        stmt = select(table).where(*cond).order_by(key_column, c.version).limit(limit).offset(offset)
         return list(await self.conn.execute(stmt))
 
-    async def _latest(self, table: Table, key: Any) -> Any:
-        stmt = (
-            select(table).where(table.c.tenant_id == self.tenant, key).order_by(table.c.effective_from.desc()).limit(1)
-        )
-        return (await self.conn.execute(stmt)).first()
-
-    async def _add_version(self, table: Table, values: dict[str, Any], close: tuple[str, date] | None) -> Any:
-        """Close the version ``close`` names (id, last day) and insert a new one; the new row."""
+    async def _add_version(self, table: Table, values: dict[str, Any]) -> Any:
+        """Insert the next version of a key (its number one above the key's highest); the new row. Conflict when
+        another request added one meanwhile."""
+        key = _KEYS[table.name]
         c = table.c
-        if close is not None:
-            await self.conn.execute(
-                update(table).where(and_(c.tenant_id == self.tenant, c.id == close[0])).values(effective_to=close[1])
-            )
+        stmt = select(func.max(c.version)).where(c.tenant_id == self.tenant, c[key] == values[key])
+        latest = (await self.conn.execute(stmt)).scalar()
         row = {
             **values,
             "tenant_id": self.tenant,
             "id": str(uuid.uuid4()),
+            "version": (latest or 0) + 1,
             "created_at": datetime.now(UTC),
             "created_by": self.actor[:200],
         }
-        key = _KEYS[table.name]
-        await self._insert(table, row, f"{row[key]} has a version starting on that date already")
+        await self._insert(table, row, f"{row[key]} got another version meanwhile; read it and retry")
         return _Row(row)
 
     async def providers(self, npi: str | None, on: date | None, limit: int, offset: int) -> list[Provider]:
         key = practice_provider.c.npi == npi if npi else None
         return [_provider(r) for r in await self._versions(practice_provider, key, on, limit, offset)]
 
-    async def latest_provider(self, npi: str) -> Provider | None:
-        row = await self._latest(practice_provider, practice_provider.c.npi == npi)
-        return _provider(row) if row else None
-
-    async def add_provider(self, p: Provider, close: tuple[str, date] | None) -> Provider:
+    async def add_provider(self, p: Provider) -> Provider:
         values = {
             "npi": p.npi,
             "name": p.name,
@@ -262,17 +265,13 @@ class PracticeRepository:
             "effective_from": p.effective_from,
             "effective_to": p.effective_to,
         }
-        return _provider(await self._add_version(practice_provider, values, close))
+        return _provider(await self._add_version(practice_provider, values))
 
     async def facilities(self, facility_id: str | None, on: date | None, limit: int, offset: int) -> list[Facility]:
         key = service_facility.c.facility_id == facility_id if facility_id else None
         return [_facility(r) for r in await self._versions(service_facility, key, on, limit, offset)]
 
-    async def latest_facility(self, facility_id: str) -> Facility | None:
-        row = await self._latest(service_facility, service_facility.c.facility_id == facility_id)
-        return _facility(row) if row else None
-
-    async def add_facility(self, f: Facility, close: tuple[str, date] | None) -> Facility:
+    async def add_facility(self, f: Facility) -> Facility:
         values = {
             "facility_id": f.facility_id,
             "name": f.name,
@@ -286,17 +285,13 @@ class PracticeRepository:
             "effective_from": f.effective_from,
             "effective_to": f.effective_to,
         }
-        return _facility(await self._add_version(service_facility, values, close))
+        return _facility(await self._add_version(service_facility, values))
 
     async def enrollments(self, payer_id: str | None, on: date | None, limit: int, offset: int) -> list[Enrollment]:
         key = payer_enrollment.c.payer_id == payer_id if payer_id else None
         return [_enrollment(r) for r in await self._versions(payer_enrollment, key, on, limit, offset)]
 
-    async def latest_enrollment(self, payer_id: str) -> Enrollment | None:
-        row = await self._latest(payer_enrollment, payer_enrollment.c.payer_id == payer_id)
-        return _enrollment(row) if row else None
-
-    async def add_enrollment(self, e: Enrollment, close: tuple[str, date] | None) -> Enrollment:
+    async def add_enrollment(self, e: Enrollment) -> Enrollment:
         values = {
             "payer_id": e.payer_id,
             "name": e.name,
@@ -307,7 +302,7 @@ class PracticeRepository:
             "effective_from": e.effective_from,
             "effective_to": e.effective_to,
         }
-        return _enrollment(await self._add_version(payer_enrollment, values, close))
+        return _enrollment(await self._add_version(payer_enrollment, values))
 
     async def _insert(self, table: Table, values: dict[str, Any], conflict: str) -> None:
         """Insert one row; a key another transaction took meanwhile is a Conflict (the caller may retry), not

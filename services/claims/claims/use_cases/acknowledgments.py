@@ -9,16 +9,20 @@ a 277 status response is recorded on the claim.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from rcm_shared.errors import Invalid
 from rcm_shared.unit import Unit
 from rcm_shared.x12.errors import X12Error
+from rcm_shared.x12.routing import Pair, Route, interchange_parties, pairs, route
 
-from claims.adapters.acknowledgments import addressing, read_acknowledgment
+from claims.adapters.acknowledgments import read_acknowledgment
+from claims.adapters.quarantine import Quarantined, quarantined
 from claims.domain import state as st
 from claims.domain.claim import Change, StatusFinding
 from claims.repository import ClaimsRepository, SubmissionsRepository
@@ -34,52 +38,27 @@ class AckResult:
     unknown: list[str] = field(default_factory=list)  # control numbers or claim ids we do not know
 
 
-@dataclass(frozen=True)
-class Routing:
-    """The tenant an inbound file belongs to, or why it belongs to none (it is then applied to nobody)."""
-
-    tenant: str | None
-    problem: str | None = None
-
-
-async def route_acknowledgment(unit: Unit, data: bytes, default_tenant: str) -> Routing:
-    """The tenant whose clearinghouse connection an inbound file is addressed to: the answer comes from the
-    clearinghouse (ISA06/GS02 = a connection's receiver id) to the practice (ISA08/GS03 = its submitter id).
-    The interchange ids decide, the group ids when those match no connection. A file no connection claims
-    belongs to ``default_tenant`` while no tenant has any connection (a single-practice deployment keeps the
-    settings' ids); otherwise it belongs to nobody, nor does a file addressed to two practices. Invalid when
-    the bytes do not read."""
+async def route_acknowledgment(unit: Unit, data: bytes, home: Pair, default_tenant: str) -> Route:
+    """The tenant an inbound file belongs to, by the clearinghouse connection its interchanges are addressed
+    with (``rcm_shared.x12.routing``, as remittance routes 835s): the tenant that registered the connection
+    (``PracticeRepository.tenant_of_connection``); ``home``, the deployment's own (submitter_id, receiver_id),
+    is ``default_tenant``'s. ``Route.tenant`` None: the file is no one tenant's, and why. Invalid when the
+    bytes are not X12."""
     try:
-        addresses = addressing(data)
+        interchanges = interchange_parties(data)
     except X12Error as exc:
         raise Invalid(str(exc), title="Invalid acknowledgment", x12=exc.as_dict()) from None
     practices = PracticeRepository(unit.conn)
-    owners: dict[tuple[str, str], str | None] = {}
-    tenants: dict[str, None] = {}
-    for a in addresses:
-        for pair in dict.fromkeys([(a.receiver, a.sender), (a.group_receiver, a.group_sender)]):
-            if pair not in owners:
-                owners[pair] = await practices.tenant_of_connection(*pair)
-        owner = owners[(a.receiver, a.sender)] or owners[(a.group_receiver, a.group_sender)]
-        if owner is not None:
-            tenants.setdefault(owner)
-    if len(tenants) == 1:
-        (tenant,) = tenants
-        return Routing(tenant)
-    if len(tenants) > 1:
-        return Routing(None, "the file is addressed to more than one practice's connection: split it per practice")
-    if not await practices.any_connection():
-        return Routing(default_tenant)
-    ids = "; ".join(
-        f"to ISA08 {a.receiver!r} / GS03 {a.group_receiver!r} from ISA06 {a.sender!r} / GS02 {a.group_sender!r}"
-        for a in addresses
-    )
-    return Routing(
-        None,
-        f"no practice has a clearinghouse connection this file is addressed by ({ids}): a connection's submitter "
-        "id is what the file is sent to, its receiver id whom it is from. Register the connection in the "
-        "practice profile (PUT /v1/practice), then move the file back into the folder.",
-    )
+    owners = {pair: await practices.tenant_of_connection(*pair) for pair in pairs(interchanges)}
+    return route(interchanges, owners.get, home, default_tenant)
+
+
+async def quarantined_files(folder: Path, tenant: str, default_tenant: str) -> list[Quarantined]:
+    """The acknowledgment files set aside because no one practice's connection claims them. They are no
+    organization's: the deployment's operator (the default organization) sees them, another organization none."""
+    if tenant != default_tenant:
+        return []
+    return await asyncio.to_thread(quarantined, folder)
 
 
 async def acknowledge(unit: Unit, data: bytes) -> AckResult:

@@ -1,4 +1,4 @@
-"""The charge master: items listed, a new version entered, CSV imports (dry run or applied); and the
+"""The charge master: items listed, a new version entered (from any date), CSV imports (dry run or applied); and the
 pricing of charge entry's lines that come without a charge."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from rcm_shared.errors import Conflict, Invalid
+from rcm_shared.errors import Invalid
 from rcm_shared.unit import Unit
 
 from claims.domain import charge_master as cm
@@ -29,8 +29,8 @@ async def list_items(unit: Unit, code: str | None, on: date | None, limit: int, 
 
 
 async def add_item(unit: Unit, values: Mapping[str, str | None]) -> Any:
-    """A new version of an item (its fields as text): the version before it closes the day before it starts.
-    Invalid when a field is wrong (each named), a conflict when it does not start after the latest version."""
+    """A new version of an item (its fields as text), from any date: the newest of its code and modifiers, it
+    prices every date of its window. Invalid when a field is wrong (each named)."""
     item = cm.check_row(values, 0)
     if isinstance(item, list):
         raise Invalid(
@@ -38,18 +38,16 @@ async def add_item(unit: Unit, values: Mapping[str, str | None]) -> Any:
             errors=[{"field": e.field, "reason": e.reason} for e in item],
         )
     repo = ChargeMasterRepository(unit)
-    planned = cm.plan([item], await repo.latest([item.key]))
-    if planned.rejected:
-        raise Conflict(planned.rejected[0].reason)
-    (new_id,) = await repo.write(planned.items, planned.closes)
+    (new_id,) = await repo.write(cm.plan([item], await repo.latest([item.key])))
     (row,) = await repo.get([new_id])
     return row
 
 
 async def import_items(unit: Unit, text: str, *, dry_run: bool) -> ImportReport:
     """A charge-master CSV: every bad row reported with its field and reason; a dry run writes nothing, an
-    applied import writes the good rows (in this unit's one transaction). Invalid when the file is not a
-    charge-master CSV (the row named)."""
+    applied import writes the good rows (in this unit's one transaction), each a new version numbered in file
+    order (a later row of the same item is the newer version). Invalid when the file is not a charge-master
+    CSV (the row named)."""
     try:
         records = cm.read_csv(text)
     except cm.BadFile as exc:
@@ -62,12 +60,10 @@ async def import_items(unit: Unit, text: str, *, dry_run: bool) -> ImportReport:
             rejected += checked
         else:
             good.append(checked)
-    repo = ChargeMasterRepository(unit)
-    planned = cm.plan(good, await repo.latest({item.key for item in good}))
-    rejected = sorted(rejected + planned.rejected, key=lambda e: e.row)
     if not dry_run:
-        await repo.write(planned.items, planned.closes)
-    return ImportReport(len(records), len(planned.items), rejected, applied=not dry_run)
+        repo = ChargeMasterRepository(unit)
+        await repo.write(cm.plan(good, await repo.latest({item.key for item in good})))
+    return ImportReport(len(records), len(good), rejected, applied=not dry_run)
 
 
 def _line_key(procedure_code: str | None, revenue_code: str | None, modifiers: Sequence[str]) -> cm.Key | None:

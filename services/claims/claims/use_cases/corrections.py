@@ -18,6 +18,7 @@ from claims.domain.scrubber import ScrubContext
 from claims.repository import ClaimsRepository
 from claims.use_cases.charge_entry import create_claim
 from claims.use_cases.lifecycle import transition
+from claims.use_cases.references import NoConnection
 from claims.use_cases.submission import prepare
 
 NOT_YET = "Not possible yet"  # the claim's standing with the payer does not allow the request yet
@@ -83,10 +84,15 @@ async def request_resubmission(
     unit: Unit, claim_id: str, correction: ClaimCorrection, ctx: ScrubContext, settings: ClaimsSettings
 ) -> str:
     """Denials asks for a corrected claim: the frequency-7 claim, queued for delivery (by the worker's
-    delivery loop, after this transaction commits) when it scrubs clean and resubmissions go out on their own."""
+    delivery loop, after this transaction commits) when it scrubs clean and resubmissions go out on their own.
+    An organization with no clearinghouse connection to send it under keeps it ready, as if it were entered
+    by hand: submitting it then says why it cannot go."""
     new_id = await correct_claim(unit, claim_id, ctx, correction=correction)
     if settings.auto_submit_resubmissions and (await ClaimsRepository(unit).get(new_id)).state == st.READY:
-        await prepare(unit, settings, [new_id], settings.clearinghouse_adapter)
+        try:
+            await prepare(unit, settings, [new_id], settings.clearinghouse_adapter)
+        except NoConnection:
+            pass  # raised before anything is written: the claim stays ready
     return new_id
 
 

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, date, datetime
 
 from rcm_shared.unit import Actor, Unit, Units
@@ -12,8 +13,10 @@ from claims.domain.follow_up import FollowUpItem, assess, assess_crossover, by_u
 from claims.domain.scrubber import PayerRuleBook
 from claims.repository import ReportsRepository
 from claims.repository.reports import open_tenants
+from claims.use_cases.references import NoConnection
 from claims.use_cases.submission import Prepared, hold_for_caller, prepare_status_inquiry
 
+log = logging.getLogger(__name__)
 FOLLOW_UP = Actor("follow-up")
 
 
@@ -43,15 +46,24 @@ async def send_due_inquiries(
     hold_s: float = 0.0,
 ) -> list[Prepared]:
     """A 276 for every listed claim (of ``tenant``, else of every tenant) whose inquiry is due, recorded
-    pending, in one transaction; the caller delivers them (the worker leaves them alone for ``hold_s``)."""
+    pending, in one transaction; the caller delivers them (the worker leaves them alone for ``hold_s``).
+    ``NoConnection`` when ``tenant`` has no clearinghouse connection; in the sweep of every tenant, one without
+    is passed over with a warning (its claims were sent before it lost it), the others' inquiries go."""
     as_of = as_of or datetime.now(UTC).date()
     prepared: list[Prepared] = []
     async with units.write(tenant or settings.default_tenant, FOLLOW_UP) as unit:
         for t in [tenant] if tenant else await open_tenants(unit.conn):
             of_tenant, theirs = unit.for_tenant(t), list[Prepared]()
-            for item in await follow_up_list(of_tenant, rules, as_of):
-                if item.inquiry_due and len(prepared) + len(theirs) < limit:
-                    theirs.append(await prepare_status_inquiry(of_tenant, settings, item.claim_id))
+            try:
+                for item in await follow_up_list(of_tenant, rules, as_of):
+                    if item.inquiry_due and len(prepared) + len(theirs) < limit:
+                        theirs.append(await prepare_status_inquiry(of_tenant, settings, item.claim_id))
+            except NoConnection:
+                if tenant:
+                    raise
+                # raised before that inquiry wrote anything: the tenant has no connection to send under today
+                log.warning("follow-up: no clearinghouse connection to send 276s under", extra={"tenant_id": t})
+                continue
             await hold_for_caller(of_tenant, theirs, hold_s)
             prepared += theirs
     return prepared

@@ -85,7 +85,11 @@ async def close_claim(unit: Unit, claim_id: str) -> Any:
 
 
 def billed_lines(claim_id: str, doc: ClaimCreate) -> list[BilledLine]:
-    """The claim's lines as its status events carry them (their control numbers are the 837's REF*6R)."""
+    """The claim's lines as its status events carry them (their control numbers are the 837's REF*6R). A
+    line's place of service is its own, else the claim's facility code on a professional claim (the 837P's
+    CLM05-1 stands for every line without SV105). An institutional claim's lines carry none: its facility
+    code is a type of bill, and the 837I has no place of service to send."""
+    professional = doc.kind == "professional"
     return [
         BilledLine(
             line_number=n,
@@ -96,6 +100,7 @@ def billed_lines(claim_id: str, doc: ClaimCreate) -> list[BilledLine]:
             units=str(line.units),
             charge_cents=cents(line.amount),
             description=line.description,
+            place_of_service=(line.place_of_service or doc.facility_code) if professional else None,
         )
         for n, line in enumerate(doc.lines, start=1)
     ]

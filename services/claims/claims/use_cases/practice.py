@@ -1,6 +1,7 @@
 """The practice master data: the organization profile read on a date and changed by a new version (which
 announces itself as ``practice.changed``), and the providers, service facilities and payer enrollments
-listed, read and given new versions. A new version starts after the latest one, which ends the day before."""
+listed, read and given new versions. A new version may start on any date: on a date the newest version whose
+window holds it applies (``domain.practice``), so nothing changes in place."""
 
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ from rcm_shared.payloads.claims import (
 )
 from rcm_shared.unit import Unit
 
-from claims.domain.practice import Enrollment, Facility, NotAfterLatest, Profile, Provider, closing
+from claims.domain.practice import Enrollment, Facility, Profile, Provider
 from claims.domain.practice_checks import (
     FieldError,
     check_enrollment,
@@ -34,13 +35,6 @@ def _invalid(errors: Sequence[FieldError]) -> Invalid:
         "; ".join(f"{e.field}: {e.message}" for e in errors),
         errors=[{"field": e.field, "message": e.message} for e in errors],
     )
-
-
-def _closing(latest: Profile | Provider | Facility | Enrollment | None, start: date, what: str) -> date | None:
-    try:
-        return closing(latest, start, what)
-    except NotAfterLatest as exc:
-        raise Conflict(str(exc), title="Not after the latest version") from exc
 
 
 async def profile_on(unit: Unit, on: date) -> Profile:
@@ -85,16 +79,14 @@ def changed_event(tenant: str, p: Profile) -> PracticeChangedV1:
 
 
 async def put_profile(unit: Unit, profile: Profile) -> Profile:
-    """A new version of the tenant's profile, effective from its ``effective_from``: Invalid naming each field
-    that is wrong; Conflict when it does not start after the latest version, or when a connection (submitter
-    and receiver id) is another tenant's: inbound files are routed to their tenant by it. Emits
-    ``practice.changed`` in the same transaction."""
+    """A new version of the tenant's profile, in effect from its ``effective_from`` (any date: from then on it
+    is the newest version) until a newer one's: Invalid naming each field that is wrong; Conflict when a
+    connection (submitter and receiver id) is another tenant's: inbound files are routed to their tenant by it.
+    Emits ``practice.changed`` in the same transaction."""
     checked = check_profile(profile)
     if isinstance(checked, list):
         raise _invalid(checked)
     repo = PracticeRepository(unit)
-    latest = await repo.latest_profile()
-    close = _closing(latest, checked.effective_from, "the practice profile")
     owners = await repo.connection_owners([(c.submitter_id, c.receiver_id) for c in checked.connections])
     taken = [
         FieldError(f"connections.{i}.submitter_id", f"{c.submitter_id} -> {c.receiver_id} is another organization's")
@@ -108,7 +100,7 @@ async def put_profile(unit: Unit, profile: Profile) -> Profile:
             title="Connection registered by another organization",
             errors=[{"field": e.field, "message": e.message} for e in taken],
         )
-    saved = await repo.add_profile(checked, (latest.version, close) if latest and close else None)
+    saved = await repo.add_profile(checked)
     await repo.register_connections(saved.version, saved.connections)
     await unit.emit(changed_event(unit.tenant, saved), key=unit.tenant)
     return saved
@@ -126,15 +118,11 @@ async def provider_on(unit: Unit, npi: str, on: date) -> Provider:
 
 
 async def add_provider(unit: Unit, provider: Provider) -> Provider:
-    """A new version of a provider (by NPI). Invalid naming each wrong field; Conflict when it does not start
-    after the NPI's latest version."""
+    """A new version of a provider (by NPI), from any date. Invalid naming each wrong field."""
     checked = check_provider(provider)
     if isinstance(checked, list):
         raise _invalid(checked)
-    repo = PracticeRepository(unit)
-    latest = await repo.latest_provider(checked.npi)
-    close = _closing(latest, checked.effective_from, f"the provider {checked.npi}")
-    return await repo.add_provider(checked, (latest.id, close) if latest and close else None)
+    return await PracticeRepository(unit).add_provider(checked)
 
 
 async def list_facilities(
@@ -159,10 +147,7 @@ async def add_facility(unit: Unit, facility: Facility) -> Facility:
     checked = check_facility(facility if facility.facility_id else replace(facility, facility_id=new_facility_id()))
     if isinstance(checked, list):
         raise _invalid(checked)
-    repo = PracticeRepository(unit)
-    latest = await repo.latest_facility(checked.facility_id)
-    close = _closing(latest, checked.effective_from, f"the facility {checked.facility_id}")
-    return await repo.add_facility(checked, (latest.id, close) if latest and close else None)
+    return await PracticeRepository(unit).add_facility(checked)
 
 
 async def list_enrollments(
@@ -179,6 +164,4 @@ async def add_enrollment(unit: Unit, enrollment: Enrollment) -> Enrollment:
     checked = check_enrollment(enrollment, {c.name: c for c in profile.connections} if profile else {})
     if isinstance(checked, list):
         raise _invalid(checked)
-    latest = await repo.latest_enrollment(checked.payer_id)
-    close = _closing(latest, checked.effective_from, f"the enrollment with {checked.payer_id}")
-    return await repo.add_enrollment(checked, (latest.id, close) if latest and close else None)
+    return await repo.add_enrollment(checked)

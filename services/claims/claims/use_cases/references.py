@@ -1,9 +1,11 @@
 """Charge entry's references to the practice's master data, resolved on the date of service (the claim's
-earliest line): the billing provider (by NPI among the practice profile's, else the profile's first), the
-rendering, referring and attending providers (by NPI), the service facility (by id, and its place of service
-when the claim gives none), and each line's description from the charge master; and the envelope of the
-tenant's interchanges (its clearinghouse connection). A reference that resolves to
-nothing is left to the scrubber as a finding (``Unresolved``): the claim stays a draft.
+earliest line): the billing provider (by NPI among the practice profile's, else the profile's first, with
+the profile's pay-to address), the rendering, referring and attending providers (by NPI), the service
+facility (by id, and its place of service when the claim gives none), the payer's enrollment (its claim
+filing indicator when the claim gives none), and each line's description from the charge master; and the
+envelope of the tenant's interchanges (its clearinghouse connection) with the payer's id at that connection.
+A reference that resolves to nothing is left to the scrubber as a finding (``Unresolved``): an error keeps
+the claim a draft.
 
 The stored document holds what was resolved, so that the 837 and the events built from it later say what
 was true on the date of service, whatever the master data says by then.
@@ -11,19 +13,20 @@ was true on the date of service, whatever the master data says by then.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import date
 from typing import Any
 
 from pydantic import ValidationError
+from rcm_shared.errors import Conflict
 from rcm_shared.unit import Unit
 
-from claims.adapters.x12_out import Envelope, settings_envelope
+from claims.adapters.x12_out import DEFAULT_FILING_INDICATOR, Envelope, settings_envelope
 from claims.config import ClaimsSettings
 from claims.domain import charge_master as cm
 from claims.domain import practice as pm
-from claims.domain.encounter import ClaimCreate, FacilityIn, ProviderIn, ServiceLineIn
+from claims.domain.encounter import AddressIn, ClaimCreate, FacilityIn, ProviderIn, ServiceLineIn
 from claims.domain.scrubber import Unresolved
 from claims.repository import ChargeMasterRepository
 from claims.repository.practice import PracticeRepository
@@ -39,6 +42,8 @@ class _Lookups:
     profiles: dict[date, pm.Profile | None] = field(default_factory=dict)
     providers: dict[tuple[str, date], pm.Provider | None] = field(default_factory=dict)
     facilities: dict[tuple[str, date], pm.Facility | None] = field(default_factory=dict)
+    enrollments: dict[tuple[str, date], pm.Enrollment | None] = field(default_factory=dict)
+    any_enrollment: bool | None = None
 
     async def profile(self, on: date) -> pm.Profile | None:
         if on not in self.profiles:
@@ -54,6 +59,16 @@ class _Lookups:
         if (facility_id, on) not in self.facilities:
             self.facilities[(facility_id, on)] = await self.repo.facility(facility_id, on)
         return self.facilities[(facility_id, on)]
+
+    async def enrollment(self, payer_id: str, on: date) -> pm.Enrollment | None:
+        """The payer's enrollment on a date; nothing is read for a practice that configured none."""
+        if self.any_enrollment is None:
+            self.any_enrollment = await self.repo.any_enrollment()
+        if not self.any_enrollment:
+            return None
+        if (payer_id, on) not in self.enrollments:
+            self.enrollments[(payer_id, on)] = await self.repo.enrollment(payer_id, on)
+        return self.enrollments[(payer_id, on)]
 
 
 def _address(a: pm.Address) -> dict[str, Any]:
@@ -80,7 +95,9 @@ def _facility(f: pm.Facility) -> dict[str, Any]:
     return {**values, "place_of_service": f.place_of_service}
 
 
-def _checked(model: type[ProviderIn] | type[FacilityIn], values: dict[str, Any], where: str, what: str) -> Any:
+def _checked(
+    model: type[ProviderIn] | type[FacilityIn] | type[AddressIn], values: dict[str, Any], where: str, what: str
+) -> Any:
     """The master data as the claim holds it, or the finding that it cannot be held (a field the claim
     refuses, e.g. a name too long for the 837)."""
     try:
@@ -122,6 +139,8 @@ async def _resolve(doc: ClaimCreate, lookups: _Lookups) -> tuple[ClaimCreate, li
         if billing is not None:
             where = "billing_provider_npi" if doc.billing_provider_npi else "billing_provider"
             take("billing_provider", _checked(ProviderIn, _billing(billing), where, "billing provider"))
+            if profile is not None and profile.pay_to is not None and doc.pay_to is None:
+                take("pay_to", _checked(AddressIn, _address(profile.pay_to), "pay_to", "pay-to address"))
     for role in ROLES:
         npi = getattr(doc, f"{role}_npi")
         if not npi:
@@ -138,20 +157,40 @@ async def _resolve(doc: ClaimCreate, lookups: _Lookups) -> tuple[ClaimCreate, li
             problems.append(Unresolved("PM004", {"facility": doc.facility_id, "date": day}))
         else:
             take("service_facility", _checked(FacilityIn, _facility(facility), "facility_id", "service facility"))
+    enrollment = await lookups.enrollment(doc.payer.payer_id, on)
+    if enrollment is None and lookups.any_enrollment:
+        problems.append(Unresolved("PM007", {"payer": doc.payer.payer_id, "date": day}))
+    if doc.payer.filing_indicator is None:
+        indicator = enrollment.claim_filing_indicator if enrollment else DEFAULT_FILING_INDICATOR
+        update["payer"] = doc.payer.model_copy(update={"filing_indicator": indicator})
     place = update.get("service_facility", doc.service_facility)
     if doc.facility_code is None and doc.kind == "professional" and place is not None and place.place_of_service:
         update["facility_code"] = place.place_of_service
     return (doc.model_copy(update=update) if update else doc), problems
 
 
+class NoConnection(Conflict):
+    """The tenant has no clearinghouse connection to send under: nothing is sent (its claims stay ready)."""
+
+    default_title = "No clearinghouse connection"
+
+
 async def sender_envelope(unit: Unit, settings: ClaimsSettings, on: date) -> Envelope:
     """The envelope of the tenant's interchanges sent on a date: its practice profile's clearinghouse connection
-    in effect then (the first, when it has several), else the settings' submitter and receiver (a deployment
-    for one practice, or a tenant without a profile). The usage indicator (test or production) is the
-    deployment's."""
+    in effect then (the first, when it has several). The settings' submitter and receiver are the default
+    tenant's connection when its profile names none (a deployment for one practice); any other tenant without
+    one cannot send (``NoConnection``): under the deployment's ids its answers would come back to the default
+    tenant. The usage indicator (test or production) is the deployment's."""
     profile = await PracticeRepository(unit).profile(on)
     if profile is None or not profile.connections:
-        return settings_envelope(settings)
+        if unit.tenant == settings.default_tenant:
+            return settings_envelope(settings)
+        having = "no practice profile" if profile is None else "a practice profile without a clearinghouse connection"
+        raise NoConnection(
+            f"nothing was sent: the organization has {having} in effect on {on.isoformat()}; enter its "
+            "clearinghouse account (submitter and receiver ids) in the practice profile's connections "
+            "(PUT /v1/practice), then submit again"
+        )
     c = profile.connections[0]
     return Envelope(
         submitter_id=c.submitter_id,
@@ -161,7 +200,23 @@ async def sender_envelope(unit: Unit, settings: ClaimsSettings, on: date) -> Env
         receiver_id=c.receiver_id,
         receiver_name=c.receiver,
         usage=settings.usage_indicator,
+        connection=c.name,
     )
+
+
+async def payer_ids_at(unit: Unit, docs: Mapping[str, ClaimCreate], envelope: Envelope) -> dict[str, str]:
+    """The payer id of each claim (by id) whose 837 or 276 names its payer otherwise than the claim does: the
+    payer's id at the connection used, from the practice's enrollment with the payer in effect on the claim's
+    date of service. Nothing is read when the envelope is the deployment's (no enrollment names it)."""
+    if envelope.connection is None:
+        return {}
+    lookups = _Lookups(PracticeRepository(unit))
+    out = {}
+    for claim_id, doc in docs.items():
+        enrollment = await lookups.enrollment(doc.payer.payer_id, doc.service_from)
+        if enrollment is not None and envelope.connection in enrollment.connection_payer_ids:
+            out[claim_id] = enrollment.connection_payer_ids[envelope.connection]
+    return out
 
 
 def _item_key(line: ServiceLineIn) -> cm.Key | None:

@@ -23,7 +23,7 @@ from claims.domain import state as st
 from claims.domain.encounter import ClaimCreate
 from claims.repository import ClaimsRepository, SubmissionsRepository
 from claims.use_cases.lifecycle import record, transition, what_was_billed
-from claims.use_cases.references import sender_envelope
+from claims.use_cases.references import payer_ids_at, sender_envelope
 
 # The edit a claim carries when its 837 cannot be built (a void without the payer's claim number, ...).
 UNBUILDABLE = "SUB001"
@@ -103,7 +103,8 @@ async def prepare(
 ) -> list[Prepared]:
     """Group ready claims by payer and type into 837 interchanges; claims move to submitted. Each claim is
     built on its own merits: one that cannot be built is held (``hold``, appended to ``held``) and the rest
-    of its batch goes."""
+    of its batch goes. ``NoConnection`` when the tenant has no clearinghouse connection to send under,
+    raised before anything is written: the claims stay ready."""
     held = [] if held is None else held
     claims = ClaimsRepository(unit)
     if claim_ids is not None:
@@ -132,11 +133,19 @@ async def prepare(
         for r in candidates:
             try:
                 docs[r.id] = ClaimCreate.model_validate(r.document)
+            except (ValueError, TypeError) as exc:
+                held.append(await hold(unit, r, str(exc)))
+        at_connection = await payer_ids_at(unit, docs, envelope)
+        for r in candidates:
+            if r.id not in docs:
+                continue
+            try:
                 built[r.id] = to_837(
                     docs[r.id],
                     claim_id=r.id,
                     frequency=r.frequency,
                     payer_claim_control_number=r.payer_claim_control_number,
+                    payer_id=at_connection.get(r.id),
                 )
             except (ValueError, TypeError) as exc:
                 held.append(await hold(unit, r, str(exc)))
@@ -217,16 +226,17 @@ async def _record_interchange(
 
 
 async def prepare_status_inquiry(unit: Unit, settings: ClaimsSettings, claim_id: str) -> Prepared:
-    """A 276 claim status inquiry for one submitted claim, recorded like a submission (kind 'S')."""
+    """A 276 claim status inquiry for one submitted claim, recorded like a submission (kind 'S');
+    ``NoConnection`` before anything is written when the tenant has no clearinghouse connection."""
     row = await ClaimsRepository(unit).get(claim_id)
     if row.submitted_at is None:
         raise st.IllegalTransition(row.state, "status inquiry")
+    now = datetime.now(UTC)
+    envelope = await sender_envelope(unit, settings, now.date())
     doc = ClaimCreate.model_validate(row.document)
     submissions = SubmissionsRepository(unit)
     trace_number = f"{claim_id}-{await submissions.next_control('TRN276')}"
-    now = datetime.now(UTC)
     controls = await submissions.interchange_numbers()
-    envelope = await sender_envelope(unit, settings, now.date())
     ts = inquiry_276(
         doc,
         envelope,
@@ -235,6 +245,7 @@ async def prepare_status_inquiry(unit: Unit, settings: ClaimsSettings, claim_id:
         payer_claim_control_number=row.payer_claim_control_number,
         reference=f"{controls[1]:09d}",
         created=now.date(),
+        payer_id=(await payer_ids_at(unit, {claim_id: doc}, envelope)).get(claim_id),
     )
     sent = await _record_interchange(unit, envelope, ts, controls, doc.payer.payer_id, [claim_id], "S", "", now)
     summary = f"status inquiry sent (trace {trace_number})"

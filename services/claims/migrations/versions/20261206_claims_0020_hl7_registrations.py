@@ -1,7 +1,7 @@
 """HL7 v2 interfaces: messages handled, registered patients and their coverage, encounters and their charges
 
 Revision ID: claims_0020
-Revises: claims_0018
+Revises: claims_0019
 Create Date: 2026-12-06 08:00:00.000000
 """
 
@@ -12,7 +12,7 @@ from alembic import op
 
 
 revision: str = "claims_0020"
-down_revision: str | None = "claims_0018"
+down_revision: str | None = "claims_0019"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,9 +1,11 @@
 """Appeal letters: a per-category template filled from the denial's claim and remittance details, and the
-appeal of an underpaid line citing the contract line and the steps that price it; rendered as text and PDF."""
+appeal of an underpaid line citing the contract line and the steps that price it; headed and signed by the
+tenant's practice (``Letterhead``); rendered as text and PDF."""
 
 from __future__ import annotations
 
 import base64
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
@@ -22,17 +24,28 @@ TEMPLATES = {
     "responsibility. We ask that you reprocess the claim as secondary.",
     "missing_information": "The requested information is enclosed. We ask that you reprocess the claim.",
 }
+
+
 DEFAULT = "We believe the claim was processed in error and ask that you reconsider it in light of the enclosed records."
 
 
-def letter_text(d: Any, practice: str, today: date) -> str:
+@dataclass(frozen=True)
+class Letterhead:
+    """Who sends a letter: the practice's legal name (it signs), and the lines printed under it."""
+
+    name: str
+    lines: tuple[str, ...] = ()
+
+
+def letter_text(d: Any, head: Letterhead, today: date) -> str:
     body = TEMPLATES.get(d.category, DEFAULT).format(auth="on file")
     codes = ", ".join(d.carcs) or "none given"
     remarks = ", ".join(d.rarcs) or "none"
     line = f"line {d.line_number}" if d.line_number else "the whole claim"
     return "\n".join(
         [
-            practice,
+            head.name,
+            *head.lines,
             today.isoformat(),
             "",
             f"To: claims appeals, payer {d.payer_id}",
@@ -46,7 +59,7 @@ def letter_text(d: Any, practice: str, today: date) -> str:
             body,
             "",
             "Sincerely,",
-            f"Billing office, {practice}",
+            f"Billing office, {head.name}",
         ]
     )
 
@@ -55,7 +68,7 @@ def _dollars(cents: int) -> str:
     return f"${cents / 100:,.2f}"
 
 
-def underpayment_letter_text(item: Any, contract: Any, version: Any, practice: str, today: date) -> str:
+def underpayment_letter_text(item: Any, contract: Any, version: Any, head: Letterhead, today: date) -> str:
     """The appeal of an underpaid line: the contract and version in effect on the date of service, the fee
     schedule line applied (or the default rule), each step of the pricing, and the amount due."""
     ends = version.effective_to.isoformat() if version.effective_to else "open"
@@ -70,7 +83,8 @@ def underpayment_letter_text(item: Any, contract: Any, version: Any, practice: s
     modifiers = f" modifiers {item.modifiers.replace(':', ', ')}," if item.modifiers else ""
     return "\n".join(
         [
-            practice,
+            head.name,
+            *head.lines,
             today.isoformat(),
             "",
             f"To: provider disputes, payer {item.payer_id}",
@@ -83,15 +97,18 @@ def underpayment_letter_text(item: Any, contract: Any, version: Any, practice: s
             "How the agreement prices this line:",
             *[f"  {n}. {step}" for n, step in enumerate(item.steps, start=1)],
             f"Allowed under the agreement: {_dollars(item.expected_allowed_cents)}; "
-            f"allowed in your remittance: {_dollars(item.allowed_cents)}.",
-            f"Amount due: {_dollars(item.amount_cents)} (expected payment {_dollars(item.expected_paid_cents)}, "
+            f"allowed in your remittance: {_dollars(item.allowed_cents)} "
+            f"({_dollars(item.amount_cents)} below).",
+            f"Amount due: {_dollars(max(0, item.expected_paid_cents - item.paid_cents))} (your payment at the "
+            f"agreement's allowed amount, in the share of the allowed amount your remittance paid, "
+            f"{_dollars(item.paid_cents)} of {_dollars(item.allowed_cents)}: {_dollars(item.expected_paid_cents)}; "
             f"paid {_dollars(item.paid_cents)}).",
             "",
             "The line was paid below the rate of our agreement. We ask that you reprocess it at the contracted rate "
             "and pay the difference.",
             "",
             "Sincerely,",
-            f"Billing office, {practice}",
+            f"Billing office, {head.name}",
         ]
     )
 

@@ -95,9 +95,22 @@ class ImportedVersion(BaseModel):
     rows: list[int]
 
 
+class RefusedVersion(BaseModel):
+    payer_id: str
+    plan: str | None
+    effective_from: date
+    effective_to: date | None
+    rows: list[int] = Field(description="its own rows, each good")
+    because_of: list[int] = Field(
+        description="the bad rows that may be its (by the payer, plan and dates they name; any version where "
+        "one cannot be read): written without them it would drop their codes' rates, so it is not written"
+    )
+
+
 class ContractImportRead(BaseModel):
     rows: int = Field(description="data rows read (CSV rows; JSON contracts)")
     accepted: int = Field(description="fee lines written (applied) or that would be (dry run)")
     rejected: list[ImportRowError]
     versions: list[ImportedVersion]
+    refused: list[RefusedVersion] = Field(description="versions not written because of bad rows")
     applied: bool

@@ -18,9 +18,10 @@ from denials.api.contract_schemas import (
     FeeLineBody,
     ImportedVersion,
     ImportRowError,
+    RefusedVersion,
     VersionSummary,
 )
-from denials.domain.contracts import CSV_HEADER
+from denials.domain.contract_files import CSV_HEADER
 from denials.use_cases import contracts
 from denials.use_cases.contracts import ContractView
 
@@ -122,16 +123,18 @@ async def post_contract(
 @router.post(
     "/contracts:import",
     response_model=ContractImportRead,
-    summary="Import contracts from CSV or JSON: every bad row reported; a dry run writes nothing, else the good rows",
+    summary="Import contracts from CSV or JSON: every bad row reported; a dry run writes nothing, else the versions "
+    "without a bad row",
     description="`text/csv` with the header `" + ",".join(CSV_HEADER) + "` (rate in dollars per unit; dates "
     "YYYY-MM-DD; one modifier or none; plan empty for every plan): the rows of one payer, plan, "
     "effective_from and effective_to make one new version of that contract, whose terms (default rule, "
     "adjustment flags) are its latest version's (a new contract's: no default rule, 51 and 50 and lesser of "
     "charge on). `application/json`: one contract or a list, each in the shape `GET /v1/contracts/{id}` "
-    "returns (its read-only fields ignored), fee lines in cents. A version's fee lines are exactly its good "
-    "rows. Rows are numbered as in the file (the header is row 1); a JSON problem names the contract's "
-    "position and the field (`fee_lines[2].rate_cents`). `dry_run=false` writes the good rows' versions in "
-    "one transaction.",
+    "returns (its read-only fields ignored), fee lines in cents. A version's fee lines are exactly its rows: "
+    "a version a bad row may belong to (by the payer, plan and dates it names; any version where one cannot "
+    "be read) is refused whole and listed in `refused` with the rows that refuse it. Rows are numbered as in "
+    "the file (the header is row 1); a JSON problem names the contract's position and the field "
+    "(`fee_lines[2].rate_cents`). `dry_run=false` writes the other versions in one transaction.",
     openapi_extra=IMPORT_BODY,
 )
 async def import_contracts(
@@ -174,6 +177,17 @@ async def import_contracts(
                 rows=list(p.rows),
             )
             for p in report.versions
+        ],
+        refused=[
+            RefusedVersion(
+                payer_id=r.payer_id,
+                plan=_plan(r.plan),
+                effective_from=r.effective_from,
+                effective_to=r.effective_to,
+                rows=list(r.rows),
+                because_of=list(r.because_of),
+            )
+            for r in report.refused
         ],
         applied=report.applied,
     )

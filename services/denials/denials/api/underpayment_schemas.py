@@ -37,7 +37,9 @@ class VarianceRead(BaseModel):
     )
     expected_allowed_cents: int
     allowed_cents: int
-    expected_paid_cents: int = Field(description="expected allowed less the 835's patient share")
+    expected_paid_cents: int = Field(
+        description="what the payer pays at the expected allowed amount: paid x expected allowed / allowed"
+    )
     paid_cents: int
     amount_cents: int = Field(description="the money at stake: |allowed - expected allowed|")
     rule: str
@@ -96,6 +98,11 @@ class AdjustContractBody(BaseModel):
 
 class Adjudicated(BaseModel):
     remittance_id: str
+    line_number: int = Field(description="the line's position in the 835's claim payment, from 1")
+    matched_by: str | None = Field(
+        description="line_control_number (REF*6R) or position (the same code at the same position); none "
+        "before it is compared"
+    )
     allowed_cents: int
     paid_cents: int
     patient_cents: int
@@ -110,13 +117,27 @@ class ExpectedLine(BaseModel):
     units: str
     charge_cents: int
     service_date: date
+    place_of_service: str | None
     contract_id: str | None
     contract_version: int | None
-    rule: str = Field(description="fee_schedule, percent_of_charges, percent_of_medicare, no_rate, no_contract, error")
+    rule: str = Field(
+        description="fee_schedule, percent_of_charges, percent_of_medicare, no_rate, no_contract, error (the "
+        "reason in steps: a line no payer prices, e.g. an odd code or modifier)"
+    )
     steps: list[str]
     fee_line: ContractLine | None
     expected_allowed_cents: int | None
     adjudicated: Adjudicated | None
+
+
+class NotCompared(BaseModel):
+    remittance_id: str
+    line_number: int = Field(description="the line's position in the 835's claim payment, from 1")
+    procedure_code: str | None
+    line_control_number: str | None
+    allowed_cents: int
+    paid_cents: int
+    reason: str | None = Field(description="why it answers no billed line")
 
 
 class ExpectedPaymentRead(BaseModel):
@@ -125,3 +146,7 @@ class ExpectedPaymentRead(BaseModel):
     expected_allowed_cents: int | None = Field(description="the lines' sum; none when a line has no expected amount")
     lines: list[ExpectedLine]
     items: list[VarianceRead]
+    not_compared: list[NotCompared] = Field(
+        description="lines of the 835 matched to no billed line (neither by control number, REF*6R, nor by "
+        "position with the same code): held against nothing"
+    )

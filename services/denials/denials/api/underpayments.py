@@ -20,6 +20,7 @@ from denials.api.underpayment_schemas import (
     GroupBy,
     GroupTotal,
     HistoryRead,
+    NotCompared,
     VarianceDetail,
     VarianceKind,
     VarianceRead,
@@ -131,16 +132,20 @@ async def accept(
     "/underpayments/{variance_id}:adjust-contract",
     response_model=VarianceDetail,
     summary="Make the payer's rate the contract's from a date: a new contract version; -> contract_adjusted",
-    description="The new version is the contract's latest with the rate of the line's fee line (else a new "
-    "line for its code) set to the rate that prices the line at the payer's allowed amount under the same "
-    "rules. Again on an adjusted item: the item as it is (no second version). A cancelled item: 409.",
+    description="The new version is the version the line was priced by, with the rate of the line's fee line "
+    "(else a new line for its code) set to the rate that prices the line at the payer's allowed amount under "
+    "the same rules; from effective_from to that version's end, or the day before a newer version starts. "
+    "effective_from outside that version's window: 422; a newer version in effect on it: 409. The other items "
+    "at stake of the same contract and fee line in the window are priced again: contract_adjusted when the new "
+    "rate settles them, else with the new figures. Again on an adjusted item: the item as it is (no second "
+    "version). A cancelled item: 409.",
 )
 async def adjust_contract(
     variance_id: str, body: AdjustContractBody, request: Request, units: UnitsDep, tenant: TenantDep, actor: ActorDep
 ) -> VarianceDetail:
     async with units.write(tenant, actor) as unit:
         found = await underpayments.adjust_contract(
-            unit, variance_id, body.effective_from, body.note, request.app.state.medicare
+            unit, request.app.state.settings, variance_id, body.effective_from, body.note, request.app.state.medicare
         )
         return _detail(found)
 
@@ -165,6 +170,7 @@ async def get_expected_payment(claim_id: str, units: UnitsDep, tenant: TenantDep
                 units=r.units,
                 charge_cents=r.charge_cents,
                 service_date=r.service_date,
+                place_of_service=r.place_of_service,
                 contract_id=r.contract_id,
                 contract_version=r.contract_version,
                 rule=r.rule,
@@ -175,6 +181,8 @@ async def get_expected_payment(claim_id: str, units: UnitsDep, tenant: TenantDep
                 if a is None
                 else Adjudicated(
                     remittance_id=a.remittance_id,
+                    line_number=a.line_number,
+                    matched_by=a.match,
                     allowed_cents=a.allowed_cents,
                     paid_cents=a.paid_cents,
                     patient_cents=a.patient_cents,
@@ -190,4 +198,16 @@ async def get_expected_payment(claim_id: str, units: UnitsDep, tenant: TenantDep
         expected_allowed_cents=None if None in amounts else sum(a for a in amounts if a is not None),
         lines=lines,
         items=[_item(r) for r in found.items],
+        not_compared=[
+            NotCompared(
+                remittance_id=a.remittance_id,
+                line_number=a.line_number,
+                procedure_code=a.procedure_code,
+                line_control_number=a.line_control_number,
+                allowed_cents=a.allowed_cents,
+                paid_cents=a.paid_cents,
+                reason=a.note,
+            )
+            for a in found.not_compared
+        ],
     )

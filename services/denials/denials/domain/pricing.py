@@ -12,8 +12,8 @@ A line is priced in this order, each step a line of the trail:
    (national when it names none; both non-facility, where the global service is priced), else
    ``professional_component_percent`` for 26 and the rest for TC.
 3. Bilateral (modifier 50, one line with 1 unit): ``bilateral_percent`` (150 %) of one side, for a code
-   Medicare's bilateral indicator is 1 (or unknown); indicator 2 (already bilateral) and 0 pay 100 %,
-   indicator 3 (each side priced on its own) 200 %.
+   Medicare's bilateral indicator is 1 (or unknown); indicators 0 (150 % does not apply), 2 (already
+   bilateral) and 9 (the concept does not apply) pay 100 %, indicator 3 (each side priced on its own) 200 %.
 4. Multiple procedures (modifier 51 / CMS's multiple procedure payment reduction): on one date of service,
    the lines subject to it are ranked by their amount after steps 1-3; the highest is paid 100 % and each
    other 50 %. A line is subject when Medicare's multiple procedure indicator for its code is 2 - with or
@@ -31,6 +31,7 @@ price for what was done: steps 2-4 do not apply to it."""
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -43,6 +44,14 @@ from denials.domain.medicare import MedicareSchedule, is_facility
 DefaultRule = Literal["none", "percent_of_charges", "percent_of_medicare"]
 SPLIT_MODIFIERS = ("26", "TC")
 HUNDRED = Decimal(100)
+# A billed line's fields as a payer takes them: CPT (incl. category II/III), HCPCS level II, or an institutional
+# revenue code; modifiers of 2 letters or digits, at most 4 (the 837's SV1-3..6); a 2-digit place of service.
+CODE = re.compile(r"^(?:[0-9]{4}[0-9A-Z]|[A-Z][0-9]{4}|[0-9]{4})$")
+MODIFIER = re.compile(r"^[0-9A-Z]{2}$")
+MAX_MODIFIERS = 4
+UNITS = re.compile(r"^[0-9]+(?:\.[0-9]+)?$")
+MAX_UNITS_TEXT = 16
+PLACE_OF_SERVICE = re.compile(r"^[0-9]{2}$")
 
 
 @dataclass(frozen=True)
@@ -75,6 +84,7 @@ class LineToPrice:
     charge_cents: int
     service_date: date
     place_of_service: str | None = None
+    problem: str | None = None  # why the line cannot be priced as billed (``odd_fields``): priced as an error
 
 
 @dataclass(frozen=True)
@@ -113,6 +123,26 @@ def _units(units: Decimal) -> str:
     return f"{units.normalize():f} unit{'' if units == 1 else 's'}"
 
 
+def odd_fields(code: str, modifiers: Sequence[str], units: str, place_of_service: str | None) -> str | None:
+    """Why a billed line's own fields are none a payer prices (as received, before any is stored): a code that
+    is no CPT/HCPCS or revenue code, a modifier that is not 2 letters or digits, more than 4 modifiers, units
+    that are no number, a place of service that is not 2 digits; None when they are fine."""
+    problems = []
+    if not CODE.match(code.strip().upper()):
+        problems.append(f"procedure code {code[:20]!r} is no CPT/HCPCS or revenue code")
+    marked = [m for m in modifiers if m.strip()]
+    odd = [m for m in marked if not MODIFIER.match(m.strip().upper())]
+    if odd:
+        problems.append(f"modifier {odd[0][:20]!r} is not 2 letters or digits")
+    if len(marked) > MAX_MODIFIERS:
+        problems.append(f"{len(marked)} modifiers, at most {MAX_MODIFIERS}")
+    if len(units) > MAX_UNITS_TEXT or not UNITS.match(units.strip()):
+        problems.append(f"units {units[:20]!r} are no number")
+    if place_of_service is not None and not PLACE_OF_SERVICE.match(place_of_service):
+        problems.append(f"place of service {place_of_service[:20]!r} is not 2 digits")
+    return "; ".join(problems) or None
+
+
 def _check(lines: Sequence[LineToPrice], terms: ContractTerms, medicare: MedicareSchedule | None) -> None:
     seen: set[int] = set()
     for line in lines:
@@ -120,6 +150,8 @@ def _check(lines: Sequence[LineToPrice], terms: ContractTerms, medicare: Medicar
         if line.line_number in seen:
             raise ValueError(f"line number {line.line_number} appears twice on the claim")
         seen.add(line.line_number)
+        if line.problem:
+            raise ValueError(f"line {line.line_number} is not priced as billed: {line.problem}")
         if not line.code.strip():
             raise ValueError(f"line {line.line_number} has no procedure code")
         if not line.units.is_finite() or line.units <= 0:
@@ -223,7 +255,8 @@ def _bilateral(work: _Work, terms: ContractTerms, medicare: MedicareSchedule | N
     if not work.adjustable or work.amount is None or "50" not in _mods(work.line) or "50" in work.priced_modifiers:
         return
     indicator = medicare.bilateral_indicator(work.line.code.strip()) if medicare is not None else None
-    percent = {"0": HUNDRED, "2": HUNDRED, "3": HUNDRED * 2}.get(indicator or "", terms.bilateral_percent)
+    # 0: 150 % does not apply; 2: the code is bilateral already; 9: the concept does not apply; 3: each side paid
+    percent = {"0": HUNDRED, "2": HUNDRED, "3": HUNDRED * 2, "9": HUNDRED}.get(indicator or "", terms.bilateral_percent)
     why = f"Medicare bilateral indicator {indicator}" if indicator is not None else "the contract"
     work.amount = work.amount * percent / HUNDRED
     work.steps.append(f"bilateral (50, {why}): {percent.normalize():f}% = {money(work.amount)}")
@@ -278,8 +311,8 @@ def price_claim(
 ) -> list[PricedLine]:
     """The expected allowed amount of each line under the contract, in the lines' order. Raises ValueError for
     a line no payer would price (units not positive, a negative charge, modifier 50 with other than 1 unit,
-    a line number twice) and for a contract that cannot be applied (percent of Medicare without a schedule,
-    a locality the schedule does not have)."""
+    a line number twice, a ``problem`` found in its fields) and for a contract that cannot be applied (percent
+    of Medicare without a schedule, a locality the schedule does not have)."""
     _check(lines, terms, medicare)
     works = [_base(line, terms, medicare) for line in lines]
     for work in works:

@@ -43,8 +43,21 @@ def answers(lines: Sequence[LinePaymentOut], adjustments: Sequence[AdjustmentOut
 @dataclass(frozen=True)
 class Variance:
     kind: str  # under | over
-    amount_cents: int  # the money at stake, positive
-    expected_paid_cents: int  # expected allowed less the 835's patient share
+    amount_cents: int  # the money at stake, positive: |allowed - expected allowed|
+    expected_paid_cents: int  # what the payer pays at the contract's allowed amount (``expected_paid``)
+
+
+def expected_paid(expected_allowed: int, allowed: int, paid: int) -> int:
+    """What the payer pays when it allows the contract's amount: it pays its own share of whatever it allows
+    (coinsurance, a deductible already met or not), so the difference in the allowed amount is paid in the
+    proportion the 835 shows, paid / allowed: paid + (expected allowed - allowed) x paid / allowed, which is
+    paid x expected allowed / allowed (half up to the cent). 92.50 contracted, 80.00 allowed with 16.00 of
+    coinsurance and 64.00 paid: 64.00 + 12.50 x 0.8 = 74.00; the payer owes 10.00, the patient the other 2.50.
+    Nothing allowed: nothing to go by, the payer's share is taken as all of it (expected allowed)."""
+    if allowed <= 0:
+        return max(0, expected_allowed)
+    share = Decimal(paid) * Decimal(expected_allowed) / Decimal(allowed)
+    return max(0, int(share.quantize(Decimal(1), rounding=ROUND_HALF_UP)))
 
 
 def variance(expected_allowed: int, answer: LineAnswer, tolerance_cents: int) -> Variance | None:
@@ -55,8 +68,8 @@ def variance(expected_allowed: int, answer: LineAnswer, tolerance_cents: int) ->
     difference = answer.allowed_cents - expected_allowed
     if abs(difference) <= tolerance_cents:
         return None
-    expected_paid = max(0, expected_allowed - answer.patient_cents)
-    return Variance("under" if difference < 0 else "over", abs(difference), expected_paid)
+    paid = expected_paid(expected_allowed, answer.allowed_cents, answer.paid_cents)
+    return Variance("under" if difference < 0 else "over", abs(difference), paid)
 
 
 def _priced(

@@ -8,10 +8,11 @@ from decimal import Decimal
 from typing import Any
 
 from rcm_shared.db import bulk_insert
-from rcm_shared.errors import NotFound
+from rcm_shared.errors import Conflict, NotFound
 from rcm_shared.ids import new_id
 from rcm_shared.unit import Unit
 from sqlalchemy import and_, func, insert, select
+from sqlalchemy.exc import IntegrityError
 
 from denials.domain.contracts import NewVersion, StoredVersion, Terms
 from denials.domain.pricing import FeeLine
@@ -75,18 +76,25 @@ class ContractRepository:
         return found
 
     async def add_contract(self, payer_id: str, plan: str, name: str | None) -> str:
+        """A new contract; Conflict when another request made the payer's (and plan's) meanwhile."""
         contract_id = new_id()
-        await self.conn.execute(
-            insert(contract).values(
-                id=contract_id,
-                tenant_id=self.tenant,
-                payer_id=payer_id,
-                plan=plan,
-                name=name,
-                created_at=datetime.now(UTC),
-                created_by=self.actor,
+        try:
+            await self.conn.execute(
+                insert(contract).values(
+                    id=contract_id,
+                    tenant_id=self.tenant,
+                    payer_id=payer_id,
+                    plan=plan,
+                    name=name,
+                    created_at=datetime.now(UTC),
+                    created_by=self.actor,
+                )
             )
-        )
+        except IntegrityError as exc:
+            raise Conflict(
+                f"the contract of payer {payer_id}{f', plan {plan}' if plan else ''} was created meanwhile by "
+                "another request: nothing was written; send it again to add a version"
+            ) from exc
         return contract_id
 
     # -- versions ----------------------------------------------------------------------------------------
@@ -136,6 +144,19 @@ class ContractRepository:
 
     async def add_version(
         self, contract_id: str, number: int, new: NewVersion, terms: Terms, source: str, note: str | None = None
+    ) -> str:
+        """Version ``number`` of the contract with its fee lines; Conflict when another request wrote that number
+        meanwhile (two writes of one contract read the same latest version)."""
+        try:
+            return await self._add_version(contract_id, number, new, terms, source, note)
+        except IntegrityError as exc:
+            raise Conflict(
+                f"version {number} of contract {contract_id} was written meanwhile by another request: nothing "
+                "was written; read the contract and send it again"
+            ) from exc
+
+    async def _add_version(
+        self, contract_id: str, number: int, new: NewVersion, terms: Terms, source: str, note: str | None
     ) -> str:
         version_id = new_id()
         await self.conn.execute(

@@ -4,16 +4,20 @@ kept to be held against them."""
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
+from datetime import UTC, datetime
 from typing import Any
 
 from rcm_shared.db import bulk_insert, bulk_update
 from rcm_shared.unit import Unit
 from sqlalchemy import and_, delete, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from denials.models import expected_line, line_adjudication
+from denials.models import expected_claim, expected_line, line_adjudication
 
 x, la = expected_line.c, line_adjudication.c
 CHUNK = 500  # claim ids per IN list
+LOCK_CHUNK = 250  # claims per INSERT of lock rows (3 parameters each, under SQLite's 999)
 
 
 def _chunks(values: Collection[str]) -> list[list[str]]:
@@ -25,6 +29,23 @@ class ExpectedRepository:
     def __init__(self, unit: Unit) -> None:
         self.conn = unit.conn
         self.tenant = unit.tenant
+
+    async def lock_claims(self, claim_ids: Collection[str]) -> None:
+        """Each claim's row locked to the end of the transaction (made when it has none yet), in claim id order
+        so that two transactions locking several claims wait for each other instead of deadlocking. On
+        PostgreSQL the upsert waits for a transaction holding the row, or that inserted it uncommitted; read
+        committed, the statements after it see that transaction's rows. SQLite has one writer at a time."""
+        ordered = sorted(set(claim_ids))
+        now = datetime.now(UTC)
+        insert = pg_insert if self.conn.dialect.name == "postgresql" else sqlite_insert
+        for i in range(0, len(ordered), LOCK_CHUNK):
+            rows = [{"tenant_id": self.tenant, "claim_id": c, "touched_at": now} for c in ordered[i : i + LOCK_CHUNK]]
+            stmt = insert(expected_claim).values(rows)
+            await self.conn.execute(
+                stmt.on_conflict_do_update(
+                    index_elements=["tenant_id", "claim_id"], set_={"touched_at": stmt.excluded.touched_at}
+                )
+            )
 
     # -- billed lines and their expected amounts ------------------------------------------------------------
     async def replace_lines(self, claim_ids: Collection[str], rows: Sequence[Mapping[str, Any]]) -> None:
@@ -72,7 +93,8 @@ class ExpectedRepository:
         return out
 
     async def mark_compared(self, rows: Sequence[Mapping[str, Any]]) -> None:
-        """Each row: an adjudicated line's ``id`` and the ``expected_allowed_cents`` it was held against."""
+        """Each row: an adjudicated line's ``id``, the ``expected_allowed_cents`` it was held against, the
+        ``billed_line_number`` it answers, ``match`` (how it was found) and ``note`` (why it was not compared)."""
         await bulk_update(self.conn, line_adjudication, ["id"], [{**row, "compared": 1} for row in rows])
 
     async def answers_of(self, claim_id: str) -> list[Any]:

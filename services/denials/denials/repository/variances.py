@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from rcm_shared.dialects import insert_ignore
@@ -98,6 +98,21 @@ class VarianceRepository:
                 )
             )
         )
+
+    async def of_contract_code(
+        self, contract_id: str, code: str, start: date, end: date | None, statuses: Sequence[str]
+    ) -> list[Any]:
+        """The items of a contract and code whose date of service is in [start, end] (end None: open)."""
+        cond = [
+            pv.tenant_id == self.tenant,
+            pv.contract_id == contract_id,
+            pv.code == code,
+            pv.service_date >= start,
+            pv.status.in_(statuses),
+        ]
+        if end is not None:
+            cond.append(pv.service_date <= end)
+        return list(await self.conn.execute(select(payment_variance).where(and_(*cond)).order_by(pv.opened_at, pv.id)))
 
     async def move(self, row: Any, **values: Any) -> bool:
         """Change the item only if its status is still the one ``row`` read: of two requests racing on it, the

@@ -17,6 +17,7 @@ from denials.domain.billing import billable_to_the_patient
 from denials.domain.states import RESOLVED_STATES
 from denials.repository import DenialRepository
 from denials.use_cases.approvals import approve_write_off, reject_write_off, request_write_off
+from denials.use_cases.letterhead import letterhead
 from denials.use_cases.moves import act_on, resolve, resolved, still_denied
 
 # What a denial awaiting a second person's approval of its write-off still takes.
@@ -93,7 +94,7 @@ async def _appeal(unit: Unit, settings: DenialsSettings, row: Any, note: str | N
     if row.status == "appealed":
         raise Conflict(f"denial {row.id} is already under appeal")
     repo = DenialRepository(unit)
-    text = letter_text(row, settings.practice_name, now.date())
+    text = letter_text(row, await letterhead(unit, now.date(), settings.practice_name), now.date())
     answer_by = now.date() + timedelta(days=settings.appeal_answer_days)
     await repo.add_appeal(
         {

@@ -1,20 +1,22 @@
 """Payer contracts: listed, read (a version with its fee lines and the list of versions), a new version
-entered, imported from CSV or JSON (a dry run reports, an apply writes the good rows), exported."""
+entered, imported from CSV or JSON (a dry run reports, an apply writes the versions without a bad row), exported."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import date, timedelta
 from typing import Any
 
-from rcm_shared.errors import Invalid
+from rcm_shared.errors import Conflict, Invalid
 from rcm_shared.unit import Unit
 
+from denials.domain import contract_files as files
 from denials.domain import contracts as cd
 from denials.domain.medicare import MedicareSchedule
 from denials.domain.pricing import FeeLine
 from denials.repository import ContractRepository
-from denials.repository.contracts import terms_of
+from denials.repository.contracts import stored, terms_of
 
 
 @dataclass(frozen=True)
@@ -48,6 +50,7 @@ class ImportReport:
     rejected: list[cd.RowError] = field(default_factory=list)
     versions: list[Planned] = field(default_factory=list)
     applied: bool = False
+    refused: list[files.Refused] = field(default_factory=list)  # versions not written because of bad rows
 
 
 async def list_contracts(unit: Unit, payer_id: str | None) -> list[tuple[Any, Any]]:
@@ -103,15 +106,16 @@ async def import_contracts(
     unit: Unit, document: str | Any, *, csv: bool, dry_run: bool, medicare: MedicareSchedule | None
 ) -> ImportReport:
     """Contracts as CSV text (fee lines; terms carried from each contract's latest version) or as parsed JSON
-    (the shape ``GET /v1/contracts/{id}`` returns, one or a list): every bad row reported; a dry run writes
-    nothing, an apply writes the versions of the good rows. Invalid when a CSV is not one (its row named)."""
+    (the shape ``GET /v1/contracts/{id}`` returns, one or a list): every bad row reported, and every version a
+    bad row refuses (a version is written whole or not at all); a dry run writes nothing, an apply writes the
+    versions none of whose rows is bad. Invalid when a CSV is not one (its row named)."""
     if csv:
         try:
-            checked = cd.read_csv(document)
-        except cd.BadFile as exc:
+            checked = files.read_csv(document)
+        except files.BadFile as exc:
             raise Invalid(str(exc), title="Not a contract CSV", row=exc.row) from exc
     else:
-        checked = cd.read_json(document)
+        checked = files.read_json(document)
     versions = []
     for version in checked.versions:
         problems = medicare_problems(version.terms, medicare) if version.terms is not None else []
@@ -122,7 +126,7 @@ async def import_contracts(
             versions.append(version)
     planned = await _write(unit, versions, "import", dry_run=dry_run)
     rejected = sorted(checked.rejected, key=lambda e: (e.row, e.field))
-    return ImportReport(checked.rows, checked.accepted, rejected, planned, applied=not dry_run)
+    return ImportReport(checked.rows, checked.accepted, rejected, planned, not dry_run, checked.refused)
 
 
 async def _write(unit: Unit, versions: Sequence[cd.NewVersion], source: str, *, dry_run: bool) -> list[Planned]:
@@ -167,35 +171,53 @@ async def _write(unit: Unit, versions: Sequence[cd.NewVersion], source: str, *, 
 async def export_csv(unit: Unit, contract_id: str, version: int | None) -> str:
     view = await get_contract(unit, contract_id, version)
     v = view.version
-    return cd.write_csv(
+    return files.write_csv(
         view.contract.payer_id, view.contract.plan, [(v.effective_from, v.effective_to, view.fee_lines)]
     )
 
 
+@dataclass(frozen=True)
+class Adjusted:
+    """The version an adjustment wrote, and its window."""
+
+    row: Any
+    effective_from: date
+    effective_to: date | None
+
+
 async def adjust_rate(
-    unit: Unit, contract_id: str, key: tuple[str, str], rate_cents: int, effective_from: Any, note: str
-) -> Any:
-    """A new version of the contract from ``effective_from``: its latest version's terms and fee lines with
-    the rate of fee line ``key`` set (added when it had none), to the latest version's end. Invalid when the
-    latest version ends before that date. Returns the new version's row."""
+    unit: Unit, contract_id: str, base: int, key: tuple[str, str], rate_cents: int, effective_from: date, note: str
+) -> Adjusted:
+    """A new version of the contract changing one rate and nothing else: version ``base``'s terms and fee lines
+    with the rate of fee line ``key`` set (added when it had none), from ``effective_from`` to the end of
+    ``base``'s window, or to the day before a newer version starts, whichever is first (on those dates the
+    newer version stays in effect as it was). Invalid when ``effective_from`` is outside ``base``'s window;
+    Conflict when a newer version is in effect on it (``base`` is no longer the contract there)."""
     repo = ContractRepository(unit)
     contract = await repo.get(contract_id)
-    latest = await repo.version(contract_id)
-    if latest.effective_to is not None and latest.effective_to < effective_from:
+    row = await repo.version(contract_id, base)
+    version = stored(row)
+    if not cd.covers(version, effective_from):
+        ends = version.effective_to.isoformat() if version.effective_to else "open"
         raise Invalid(
-            f"contract {contract_id}'s latest version ends on {latest.effective_to.isoformat()}, before "
-            f"{effective_from.isoformat()}: enter a new version of the contract instead"
+            f"effective_from {effective_from.isoformat()} is outside version {base} of contract {contract_id} "
+            f"({version.effective_from.isoformat()} to {ends}), the version the rate was found under"
         )
-    fees = {(fee.code, fee.modifier): fee for fee in (await repo.fee_lines([latest.id]))[latest.id]}
+    newer = [stored(r) for r in await repo.version_rows([contract_id]) if r.version > base]
+    over = [v for v in newer if cd.covers(v, effective_from)]
+    if over:
+        raise Conflict(
+            f"version {over[-1].version} of contract {contract_id} is in effect on {effective_from.isoformat()}, "
+            f"not version {base}: enter a new version of the contract instead"
+        )
+    end = version.effective_to
+    starts = [v.effective_from for v in newer if v.effective_from > effective_from]
+    if starts and (end is None or min(starts) <= end):
+        end = min(starts) - timedelta(days=1)
+    fees = {(fee.code, fee.modifier): fee for fee in (await repo.fee_lines([row.id]))[row.id]}
     fees[key] = FeeLine(key[0], key[1], rate_cents)
-    new = cd.NewVersion(
-        contract.payer_id,
-        contract.plan,
-        effective_from,
-        latest.effective_to,
-        tuple(fees.values()),
-        terms_of(latest),
-        note=note,
-    )
-    await repo.add_version(contract_id, latest.version + 1, new, terms_of(latest), "adjustment")
-    return await repo.version(contract_id, latest.version + 1)
+    terms = terms_of(row)
+    new = cd.NewVersion(contract.payer_id, contract.plan, effective_from, end, tuple(fees.values()), terms, note=note)
+    number = (await repo.latest_numbers([contract_id]))[contract_id] + 1
+    await repo.add_version(contract_id, number, new, terms, "adjustment")
+    return Adjusted(await repo.version(contract_id, number), effective_from, end)

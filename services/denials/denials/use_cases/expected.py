@@ -1,8 +1,10 @@
 """Expected payment: each claim's billed lines priced under its payer's contract in effect on their service
-dates when claims sends them, and again when the payer adjudicates; each adjudicated line held against its
-expected amount once, a variance beyond the tolerance opening an item of the underpayment/overpayment
-worklist; a payer's reversal cancelling the items of the posting it takes back. The lines and the 835 may
-come in either order (two topics): whichever comes second does the comparison."""
+dates when claims sends them, and again when the payer adjudicates; each adjudicated line matched to the
+billed line it answers (its REF*6R, else the same code at the same position) and held against its expected
+amount once, a variance beyond the tolerance opening an item of the underpayment/overpayment worklist; a
+payer's reversal cancelling the items of the posting it takes back. The lines and the 835 may come in either
+order (two topics), even at once in two workers: each locks the claim's row before it writes and reads, so
+whichever comes second sees the other's rows and does the comparison."""
 
 from __future__ import annotations
 
@@ -21,9 +23,11 @@ from rcm_shared.unit import Unit
 from denials.config import DenialsSettings
 from denials.domain import variance as vd
 from denials.domain.contracts import in_effect
+from denials.domain.line_match import AnswerRef, BilledRef, match_lines
 from denials.domain.medicare import MedicareSchedule
+from denials.domain.pricing import LineToPrice
 from denials.repository import ExpectedRepository, VarianceRepository
-from denials.use_cases.pricing import Pricer, Pricing, billed_line, pricing_columns, to_price
+from denials.use_cases.pricing import Pricer, Pricing, billed_line, pricing_columns, stored_columns, to_price
 
 PRIMARY = ("1", "19")  # processed as primary (19: and forwarded to a crossover payer)
 LIVE = ("open", "appealed")  # the items still at stake
@@ -44,6 +48,7 @@ async def on_claim_lines(
         claim_id: (str(e.payer_id), [billed_line(ln, e.changed_at.date()) for ln in e.lines])
         for claim_id, e in latest.items()
     }
+    control = {(cid, ln.line_number): ln.line_control_number for cid, e in latest.items() for ln in e.lines}
     pricer = Pricer(unit, medicare)
     await pricer.load(claims)
     now = datetime.now(UTC)
@@ -54,17 +59,14 @@ async def on_claim_lines(
             rows.append(
                 {
                     "claim_id": claim_id,
-                    "line_number": line.line_number,
                     "payer_id": payer_id,
-                    "code": line.code,
-                    "modifiers": ":".join(line.modifiers),
-                    "units": str(line.units),
-                    "charge_cents": line.charge_cents,
-                    "service_date": line.service_date,
+                    **stored_columns(line, control[(claim_id, line.line_number)]),
                     **pricing_columns(priced[line.line_number], now),
                 }
             )
-    await ExpectedRepository(unit).replace_lines(latest, rows)
+    repo = ExpectedRepository(unit)
+    await repo.lock_claims(latest)
+    await repo.replace_lines(latest, rows)
     await _compare(unit, set(latest), medicare, settings, f"event:{ClaimStatusChangedV1.event_type}")
 
 
@@ -81,25 +83,33 @@ async def on_adjudications(
     for event, _envelope in items:
         if event.status_code not in PRIMARY or event.crossover_answer or event.reversed_already:
             continue
-        for answer in vd.answers(event.lines, event.adjustments):
+        for line, answer in zip(event.lines, vd.answers(event.lines, event.adjustments), strict=True):
+            lcn = line.line_control_number
             rows.append(
                 {
                     "claim_id": event.claim_id,
                     "remittance_id": event.remittance_id,
                     "line_number": answer.line_number,
                     "payer_id": event.payer_id,
+                    "line_control_number": lcn if lcn and len(lcn) <= 80 else None,
+                    "procedure_code": line.procedure_code[:48],
                     "allowed_cents": answer.allowed_cents,
                     "paid_cents": answer.paid_cents,
                     "patient_cents": answer.patient_cents,
                     "payment_date": event.payment_date,
                     "compared": 0,
                     "expected_allowed_cents": None,
+                    "billed_line_number": None,
+                    "match": None,
+                    "note": None,
                     "reversed": 0,
                     "seen_at": now,
                 }
             )
     if rows:
-        await ExpectedRepository(unit).add_answers(rows)
+        repo = ExpectedRepository(unit)
+        await repo.lock_claims({str(r["claim_id"]) for r in rows})
+        await repo.add_answers(rows)
         claim_ids = {str(r["claim_id"]) for r in rows}
         await _compare(unit, claim_ids, medicare, settings, f"event:{ClaimAdjudicatedV1.event_type}")
 
@@ -107,8 +117,9 @@ async def on_adjudications(
 async def _compare(
     unit: Unit, claim_ids: Collection[str], medicare: MedicareSchedule | None, settings: DenialsSettings, actor: str
 ) -> None:
-    """The adjudicated lines of these claims not compared yet, each held against its line priced again under
-    the contract now in effect on its date; the lines' expected amounts are updated to that pricing."""
+    """The adjudicated lines of these claims not compared yet, each matched to the billed line it answers
+    (``domain.line_match``) and held against that line priced again under the contract now in effect on its
+    date; the lines' expected amounts are updated to that pricing. The caller holds the claims' locks."""
     expected = ExpectedRepository(unit)
     answers = await expected.uncompared(claim_ids)
     billed = await expected.lines({a.claim_id for a in answers}) if answers else {}
@@ -128,29 +139,65 @@ async def _compare(
     )
     compared = []
     items = VarianceRepository(unit)
-    for answer in answers:
-        rows = {r.line_number: r for r in billed.get(answer.claim_id, [])}
+    for (claim_id, _remittance), payment in _payments(answers).items():
+        rows = {r.line_number: r for r in billed.get(claim_id, [])}
         if not rows:
             continue  # the claim's lines have not come: they compare it when they do
-        row = rows.get(answer.line_number)
-        pricing = priced[answer.claim_id].get(answer.line_number)
-        if row is None or pricing is None or row.payer_id != answer.payer_id:
-            compared.append({"id": answer.id, "expected_allowed_cents": None})
-            continue  # a line the claim has not, or another payer's answer
-        amount = pricing.priced.expected_allowed_cents
-        compared.append({"id": answer.id, "expected_allowed_cents": amount})
-        if amount is None or pricing.version is None:
-            continue  # no contract, or one that sets no rate for the line
-        line = vd.LineAnswer(answer.line_number, answer.allowed_cents, answer.paid_cents, answer.patient_cents)
-        found = vd.variance(amount, line, settings.underpayment_tolerance_cents)
-        if found is None:
-            continue
-        terms = pricer.terms[pricing.version.id]
-        lines = claims[answer.claim_id][1]
-        group = [ln for ln in lines if in_effect(pricer.versions[row.payer_id], ln.service_date) == pricing.version]
-        why = vd.cause(group, terms, medicare, answer.line_number, answer.allowed_cents, pricing.priced.rule)
-        await _open(items, row, answer, pricing, found, why, actor, now)
+        refs = [BilledRef(r.line_number, r.line_control_number, r.code) for r in rows.values()]
+        found = match_lines(refs, [AnswerRef(a.line_number, a.line_control_number, a.procedure_code) for a in payment])
+        for answer in payment:
+            match = found[answer.line_number]
+            done = {"id": answer.id, "billed_line_number": match.billed_line_number, "match": match.how}
+            row = rows.get(match.billed_line_number) if match.billed_line_number is not None else None
+            if row is None:
+                compared.append({**done, "expected_allowed_cents": None, "note": match.reason})
+                continue
+            if row.payer_id != answer.payer_id:
+                why = f"answered by payer {answer.payer_id}, billed to {row.payer_id}: not this contract's"
+                compared.append({**done, "expected_allowed_cents": None, "note": why})
+                continue
+            pricing = priced[claim_id][row.line_number]
+            amount = pricing.priced.expected_allowed_cents
+            compared.append({**done, "expected_allowed_cents": amount, "note": None})
+            if amount is None or pricing.version is None:
+                continue  # no contract, or one that sets no rate for the line
+            line = vd.LineAnswer(row.line_number, answer.allowed_cents, answer.paid_cents, answer.patient_cents)
+            variance = vd.variance(amount, line, settings.underpayment_tolerance_cents)
+            if variance is None:
+                continue
+            why = _cause(pricer, claims[claim_id][1], priced[claim_id], row, pricing, medicare, answer.allowed_cents)
+            await _open(items, row, answer, pricing, variance, why, actor, now)
     await expected.mark_compared(compared)
+
+
+def _payments(answers: Sequence[Any]) -> dict[tuple[str, str], list[Any]]:
+    """The answers by claim payment (claim, remittance), each in the 835's line order."""
+    out: dict[tuple[str, str], list[Any]] = {}
+    for answer in answers:
+        out.setdefault((answer.claim_id, answer.remittance_id), []).append(answer)
+    return out
+
+
+def _cause(
+    pricer: Pricer,
+    lines: Sequence[LineToPrice],
+    priced: dict[int, Pricing],
+    row: Any,
+    pricing: Pricing,
+    medicare: MedicareSchedule | None,
+    allowed_cents: int,
+) -> str:
+    """The variance's cause, found among the claim's lines priced by the same version (the multiple procedure
+    ranking sees them all); an error line, priced by none, is left out."""
+    assert pricing.version is not None
+    versions = pricer.versions[row.payer_id]
+    group = [
+        ln
+        for ln in lines
+        if in_effect(versions, ln.service_date) == pricing.version and priced[ln.line_number].priced.rule != "error"
+    ]
+    terms = pricer.terms[pricing.version.id]
+    return vd.cause(group, terms, medicare, row.line_number, allowed_cents, pricing.priced.rule)
 
 
 async def _open(
@@ -225,7 +272,7 @@ class LineView:
 
     row: Any
     answer: Any | None
-    expected_paid_cents: int | None  # the expected allowed amount less the 835's patient share
+    expected_paid_cents: int | None  # what the payer pays at the expected allowed amount (``vd.expected_paid``)
     variance_cents: int | None  # allowed - expected allowed, as compared
 
 
@@ -235,6 +282,7 @@ class ExpectedPayment:
     payer_id: str
     lines: list[LineView]
     items: list[Any]
+    not_compared: list[Any]  # lines of the 835 (not reversed) that answer no billed line, with the reason
 
 
 async def expected_payment(unit: Unit, claim_id: str) -> ExpectedPayment:
@@ -242,7 +290,8 @@ async def expected_payment(unit: Unit, claim_id: str) -> ExpectedPayment:
     lines = (await repo.lines([claim_id])).get(claim_id)
     if not lines:
         raise NotFound(f"no billed lines of claim {claim_id} have been seen")
-    latest = {a.line_number: a for a in await repo.answers_of(claim_id) if not a.reversed}
+    standing = [a for a in await repo.answers_of(claim_id) if not a.reversed]
+    latest = {a.billed_line_number: a for a in standing if a.billed_line_number is not None}
     views = []
     for row in lines:
         answer = latest.get(row.line_number)
@@ -250,6 +299,8 @@ async def expected_payment(unit: Unit, claim_id: str) -> ExpectedPayment:
             views.append(LineView(row, answer, None, None))
             continue
         expected = answer.expected_allowed_cents
-        views.append(LineView(row, answer, max(0, expected - answer.patient_cents), answer.allowed_cents - expected))
+        paid = vd.expected_paid(expected, answer.allowed_cents, answer.paid_cents)
+        views.append(LineView(row, answer, paid, answer.allowed_cents - expected))
     items = await VarianceRepository(unit).of_claim(claim_id)
-    return ExpectedPayment(claim_id, lines[0].payer_id, views, items)
+    unmatched = [a for a in standing if a.compared and a.billed_line_number is None]
+    return ExpectedPayment(claim_id, lines[0].payer_id, views, items, unmatched)

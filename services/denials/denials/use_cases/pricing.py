@@ -19,7 +19,7 @@ from denials.config import DenialsSettings
 from denials.domain import medicare as cms
 from denials.domain.contracts import StoredVersion, contract_terms, in_effect
 from denials.domain.medicare import MedicareSchedule
-from denials.domain.pricing import ContractTerms, LineToPrice, PricedLine, price_claim
+from denials.domain.pricing import ContractTerms, LineToPrice, PricedLine, odd_fields, price_claim
 from denials.repository import ContractRepository
 
 
@@ -143,17 +143,49 @@ def _units(text: str) -> Decimal:
 
 
 def billed_line(line: BilledLine, fallback: date) -> LineToPrice:
+    """A billed line to price; fields no payer prices (``odd_fields``) make it an error line with the reason."""
+    pos = line.place_of_service.strip() if line.place_of_service is not None else None
+    problem = odd_fields(line.procedure_code, line.modifiers, line.units, pos)
     return LineToPrice(
         line.line_number,
         line.procedure_code,
         tuple(line.modifiers),
-        _units(line.units),
+        Decimal(0) if problem else _units(line.units),
         line.charge_cents,
         line.service_date or fallback,
+        pos if not problem else None,
+        problem,
     )
+
+
+def stored_columns(line: LineToPrice, line_control_number: str | None) -> dict[str, Any]:
+    """A billed line's own columns. A line with a problem keeps its code and modifiers cut to the columns'
+    widths (the problem, stored with it, names them whole, and keeps it from being priced)."""
+    modifiers = ":".join(line.modifiers)
+    lcn = line_control_number if line_control_number and len(line_control_number) <= 80 else None
+    return {
+        "line_number": line.line_number,
+        "code": line.code[:8],
+        "modifiers": modifiers[:11],
+        "units": str(line.units),
+        "charge_cents": line.charge_cents,
+        "service_date": line.service_date,
+        "line_control_number": lcn,
+        "place_of_service": line.place_of_service,
+        "problem": line.problem,
+    }
 
 
 def to_price(row: Any) -> LineToPrice:
     """A stored billed line, to be priced again."""
     modifiers = tuple(m for m in row.modifiers.split(":") if m)
-    return LineToPrice(row.line_number, row.code, modifiers, _units(row.units), row.charge_cents, row.service_date)
+    return LineToPrice(
+        row.line_number,
+        row.code,
+        modifiers,
+        _units(row.units),
+        row.charge_cents,
+        row.service_date,
+        row.place_of_service,
+        row.problem,
+    )

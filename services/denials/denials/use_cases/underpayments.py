@@ -18,11 +18,13 @@ from denials.adapters.letters import letter_pdf, underpayment_letter_text
 from denials.config import DenialsSettings
 from denials.domain.contracts import contract_terms, covers
 from denials.domain.medicare import MedicareSchedule
-from denials.domain.variance import rate_reproducing
+from denials.domain.variance import LineAnswer, cause, rate_reproducing
+from denials.domain.variance import variance as vd_variance
 from denials.repository import ContractRepository, ExpectedRepository, VarianceRepository
-from denials.use_cases.contracts import adjust_rate
+from denials.use_cases.contracts import Adjusted, adjust_rate
 from denials.use_cases.expected import LIVE
-from denials.use_cases.pricing import to_price
+from denials.use_cases.letterhead import letterhead
+from denials.use_cases.pricing import Pricer, to_price
 
 STATUSES = ("open", "appealed", "accepted", "contract_adjusted", "cancelled")
 
@@ -99,7 +101,9 @@ async def appeal(unit: Unit, settings: DenialsSettings, variance_id: str, note: 
     contracts = ContractRepository(unit)
     contract = await contracts.get(row.contract_id)
     version = await contracts.version(row.contract_id, row.contract_version)
-    text = underpayment_letter_text(row, contract, version, settings.practice_name, datetime.now(UTC).date())
+    today = datetime.now(UTC).date()
+    head = await letterhead(unit, today, settings.practice_name)
+    text = underpayment_letter_text(row, contract, version, head, today)
     await _moved(repo, row, status="appealed", letter_text=text)
     await repo.log(row.id, "appealed", unit.actor.name, note)
     return await detail(unit, variance_id)
@@ -119,11 +123,18 @@ async def accept(unit: Unit, variance_id: str, reason: str) -> Detail:
 
 
 async def adjust_contract(
-    unit: Unit, variance_id: str, effective_from: date, note: str | None, medicare: MedicareSchedule | None
+    unit: Unit,
+    settings: DenialsSettings,
+    variance_id: str,
+    effective_from: date,
+    note: str | None,
+    medicare: MedicareSchedule | None,
 ) -> Detail:
-    """The payer's amount is the agreed one: a new version of the contract from ``effective_from`` whose rate
-    for the line's code (its fee line, else the code without modifier) prices the line at the payer's allowed
-    amount, every other rule of the contract applied as before."""
+    """The payer's amount is the agreed one: a new version of the contract from ``effective_from`` (its window:
+    ``use_cases.contracts.adjust_rate``) whose rate for the line's code (its fee line, else the code without
+    modifier) prices the line at the payer's allowed amount, every other rule and rate of the version the line
+    was priced by applied as before. The other items still at stake of the same contract and fee line within
+    the new version's window are evaluated again under it (``_reevaluate``)."""
     repo = VarianceRepository(unit)
     row = await repo.get(variance_id)
     if row.status == "contract_adjusted":
@@ -135,12 +146,11 @@ async def adjust_contract(
     version = (await contracts.stored_versions([row.version_id])).get(row.version_id)
     if version is None or not any(r.line_number == row.line_number for r in billed):
         raise Conflict(f"item {row.id}: the claim's lines or the contract version it was priced by are gone")
-    # the claim's lines this version prices (the multiple procedure ranking sees them all)
-    group = [to_price(r) for r in billed if covers(version, r.service_date)]
+    # the claim's lines this version prices (the multiple procedure ranking sees them all); error lines price by none
+    group = [to_price(r) for r in billed if covers(version, r.service_date) and r.rule != "error"]
     fees = (await contracts.fee_lines([version.id], {ln.code.upper() for ln in group}))[version.id]
     terms = contract_terms(version.terms, fees)
-    fee = row.fee_line
-    key = (fee["code"], fee["modifier"]) if fee else (row.code, "")
+    key = _key(row)
     rate = rate_reproducing(group, terms, medicare, row.line_number, key, row.allowed_cents)
     if rate is None:
         raise Conflict(
@@ -149,7 +159,77 @@ async def adjust_contract(
         )
     label = f"{key[0]}-{key[1]}" if key[1] else key[0]
     why = f"{label} at {rate / 100:.2f} per unit, the payer's rate on claim {row.claim_id} line {row.line_number}"
-    new = await adjust_rate(unit, row.contract_id, key, rate, effective_from, note or why)
-    await _moved(repo, row, status="contract_adjusted", adjusted_version_id=new.id)
-    await repo.log(row.id, "contract_adjusted", unit.actor.name, f"version {new.version} from {effective_from}: {why}")
+    new = await adjust_rate(unit, row.contract_id, version.version, key, rate, effective_from, note or why)
+    await _moved(repo, row, status="contract_adjusted", adjusted_version_id=new.row.id)
+    ends = new.effective_to.isoformat() if new.effective_to else "open"
+    window = f"version {new.row.version} from {effective_from} to {ends}"
+    await repo.log(row.id, "contract_adjusted", unit.actor.name, f"{window}: {why}")
+    await _reevaluate(unit, settings, row, key, new, medicare, f"{window}, adjusted from item {row.id}")
     return await detail(unit, variance_id)
+
+
+def _key(row: Any) -> tuple[str, str]:
+    """The fee line an item was priced by, else its code without modifier (a default rule priced it)."""
+    fee = row.fee_line
+    return (fee["code"], fee["modifier"]) if fee else (row.code, "")
+
+
+async def _reevaluate(
+    unit: Unit,
+    settings: DenialsSettings,
+    adjusted: Any,
+    key: tuple[str, str],
+    new: Adjusted,
+    medicare: MedicareSchedule | None,
+    why: str,
+) -> None:
+    """The items still at stake of the adjusted item's contract and fee line dated in the new version's window,
+    priced again under it: one the new rate settles (within the tolerance) is contract_adjusted as well; any
+    other takes the new version's figures (kind, amounts, cause), its status kept, with a note in its history."""
+    repo = VarianceRepository(unit)
+    found = await repo.of_contract_code(adjusted.contract_id, key[0], new.effective_from, new.effective_to, LIVE)
+    siblings = [s for s in found if s.id != adjusted.id and _key(s) == key]
+    if not siblings:
+        return
+    billed = await ExpectedRepository(unit).lines({s.claim_id for s in siblings})
+    claims = {cid: (rows[0].payer_id, [to_price(r) for r in rows]) for cid, rows in billed.items()}
+    pricer = Pricer(unit, medicare)
+    await pricer.load(claims)
+    priced = {cid: pricer.price(payer, lines) for cid, (payer, lines) in claims.items()}
+    for item in siblings:
+        pricing = priced.get(item.claim_id, {}).get(item.line_number)
+        amount = pricing.priced.expected_allowed_cents if pricing else None
+        if pricing is None or pricing.version is None or pricing.version.id != new.row.id or amount is None:
+            continue  # the claim's lines changed since: the new version does not price this line
+        answer = LineAnswer(item.line_number, item.allowed_cents, item.paid_cents, 0)
+        variance = vd_variance(amount, answer, settings.underpayment_tolerance_cents)
+        if variance is None:
+            if await repo.move(item, status="contract_adjusted", adjusted_version_id=new.row.id):
+                await repo.log(item.id, "contract_adjusted", unit.actor.name, f"{why}: the payer's amount now")
+            continue
+        mine = priced[item.claim_id]
+        lines = [
+            ln
+            for ln in claims[item.claim_id][1]
+            if mine[ln.line_number].version == pricing.version and mine[ln.line_number].priced.rule != "error"
+        ]
+        terms = pricer.terms[new.row.id]
+        fee = pricing.priced.fee_line
+        values = {
+            "version_id": new.row.id,
+            "contract_version": new.row.version,
+            "kind": variance.kind,
+            "cause": cause(lines, terms, medicare, item.line_number, item.allowed_cents, pricing.priced.rule),
+            "expected_allowed_cents": amount,
+            "expected_paid_cents": variance.expected_paid_cents,
+            "amount_cents": variance.amount_cents,
+            "rule": pricing.priced.rule,
+            "steps": list(pricing.priced.steps),
+            "fee_line": {"code": fee.code, "modifier": fee.modifier, "rate_cents": fee.rate_cents} if fee else None,
+        }
+        if await repo.move(item, **values):
+            note = (
+                f"{why}: {variance.kind}paid by {variance.amount_cents / 100:.2f}, allowed "
+                f"{item.allowed_cents / 100:.2f} against {amount / 100:.2f}"
+            )
+            await repo.log(item.id, "reevaluated", unit.actor.name, note)

@@ -1,5 +1,5 @@
-"""The X12 this service keeps: a held 835 transaction set, cut out of the file it came in, and what it carries;
-the envelope ids of a file's interchanges, which say whose it is (``domain.routing``)."""
+"""The X12 this service keeps: a held 835 transaction set, cut out of the file it came in, and what it carries.
+(Whose a file is, by its envelope ids: ``rcm_shared.x12.routing``.)"""
 
 from __future__ import annotations
 
@@ -8,13 +8,10 @@ from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
 
-from rcm_shared.x12.errors import X12Error
-from rcm_shared.x12.lexer import iter_raw_chunks
 from rcm_shared.x12.reader import iter_raw_segments
 from rcm_shared.x12.sets.x835 import ClaimPayment, ProviderAdjustment, iter_835
 
 from remittance.domain.held import HeldClaim, HeldContents, HeldPlb
-from remittance.domain.routing import Parties
 
 
 def held_set_x12(source: Path, sender_id: str, interchange: str, transaction: str) -> bytes:
@@ -90,33 +87,3 @@ def _cents(amount: Decimal) -> int:
     """Cents of an amount as the payer sent it (a held set may carry one finer than a cent: rounded here,
     for the reviewer's eyes only)."""
     return int((amount * 100).to_integral_value())
-
-
-def interchange_parties(source: Path | bytes) -> list[Parties]:
-    """Each interchange's ISA13, ISA06, ISA08 and the (GS02, GS03) of its groups, in file order.
-
-    One pass over the file's segments as text, looking only at ISA and GS (the 835's own reader checks the
-    envelopes as it posts); memory bounded by a chunk. Not X12 at all: X12Error, as the reader says it."""
-    found: list[Parties] = []
-    groups: list[tuple[str, str]] = []
-    for delims, parts in iter_raw_chunks(source):
-        isa, gs = "ISA" + delims.element, "GS" + delims.element
-        for raw in parts:
-            if raw[:4].upper() == isa:
-                e = raw.split(delims.element)
-                if len(e) < 14:
-                    raise X12Error(f"ISA has {len(e) - 1} elements, 16 expected", segment_id="ISA", code="bad_isa")
-                if found:
-                    found[-1] = _with_groups(found[-1], groups)
-                found.append(Parties(e[13].strip(), e[6].strip(), e[8].strip()))
-                groups = []
-            elif raw[:3].upper() == gs:
-                e = raw.split(delims.element)
-                groups.append((e[2].strip() if len(e) > 2 else "", e[3].strip() if len(e) > 3 else ""))
-    if found:
-        found[-1] = _with_groups(found[-1], groups)
-    return found
-
-
-def _with_groups(parties: Parties, groups: list[tuple[str, str]]) -> Parties:
-    return Parties(parties.control_number, parties.sender, parties.receiver, tuple(groups))

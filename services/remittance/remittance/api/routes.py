@@ -112,7 +112,7 @@ async def post_remittance(request: Request, tenant: TenantDep, actor: ActorDep, 
     settings = settings_of(request)
     path, digest = await _spool(request, settings)
     try:
-        await refuse_foreign(units, path, tenant)
+        await refuse_foreign(units, path, tenant, settings.own_connection(), settings.default_tenant)
         results = await ingest_835(
             units, path, tenant=tenant, actor=actor, batch_size=settings.batch_size, sha256=digest
         )

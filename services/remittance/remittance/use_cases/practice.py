@@ -1,10 +1,13 @@
-"""Each tenant's practice as claims announces it (``practice.changed``): the latest version's statement header
-and clearinghouse connections are kept; an older version, or the same one again, changes nothing. Statements
-print the header (``practice_of``); inbound files are routed by the connections (``use_cases.routing``)."""
+"""Each tenant's practice as claims announces it (``practice.changed``): every version is kept with its
+``effective_from`` (also one arriving late: statements dated in its time print it), and every clearinghouse
+connection any version named (a pair stays its tenant's: answers to claims sent under it may come months after
+a later version drops it). Statements print the version in effect on their date (``practice_of``); inbound
+files are routed by the connections (``use_cases.routing``)."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import logging
+from datetime import UTC, date, datetime
 
 from rcm_shared.errors import Invalid
 from rcm_shared.payloads.claims import PracticeChangedV1
@@ -13,40 +16,45 @@ from rcm_shared.unit import Unit
 from remittance.domain.practice import Practice, address_lines
 from remittance.repository.practice import PracticeRepository
 
+log = logging.getLogger(__name__)
+
 
 async def on_practice_changed(unit: Unit, event: PracticeChangedV1) -> bool:
-    """Keep the profile if it is newer than the one stored; True when it was."""
+    """Keep the version and its connections; True when the version was not stored yet (a redelivery
+    changes nothing)."""
     if event.tenant_id != unit.tenant:  # keyed and sent by the tenant it describes: anything else is a fault
         raise Invalid(f"practice.changed for tenant {event.tenant_id!r} came from tenant {unit.tenant!r}")
     repo = PracticeRepository.of(unit)
-    stored = await repo.version()
-    if stored is not None and stored >= event.version:
+    if await repo.has_version(event.version):
         return False
-    values = {
-        "version": event.version,
-        "effective_from": event.effective_from,
-        "legal_name": event.legal_name,
-        "statement_name": event.statement_name,
-        "statement_address": event.statement_address.model_dump(mode="json"),
-        "statement_phone": event.statement_phone,
-        "pay_online": event.pay_online,
-        "pay_by_mail": event.pay_by_mail,
-        "updated_at": datetime.now(UTC),
-    }
-    if stored is None:
-        await repo.add(values)
-    elif not await repo.replace(values):
-        return False
-    await repo.set_connections(
-        {"name": c.name, "submitter_id": c.submitter_id.strip(), "receiver_id": c.receiver_id.strip()}
-        for c in event.connections
+    await repo.add_version(
+        {
+            "version": event.version,
+            "effective_from": event.effective_from,
+            "legal_name": event.legal_name,
+            "statement_name": event.statement_name,
+            "statement_address": event.statement_address.model_dump(mode="json"),
+            "statement_phone": event.statement_phone,
+            "pay_online": event.pay_online,
+            "pay_by_mail": event.pay_by_mail,
+            "updated_at": datetime.now(UTC),
+        }
     )
+    taken = await repo.keep_connections(
+        {(c.submitter_id.strip(), c.receiver_id.strip()): c.name for c in event.connections}
+    )
+    if taken:  # claims refuses a pair another tenant registered: this is a fault upstream, never a takeover
+        log.warning(
+            "practice connection kept as another tenant's",
+            extra={"tenant_id": unit.tenant, "count": len(taken)},
+        )
     return True
 
 
-async def practice_of(unit: Unit, fallback: Practice) -> Practice:
-    """The tenant's practice as statements print it: its profile's, else ``fallback`` (the settings')."""
-    row = await PracticeRepository.of(unit).profile()
+async def practice_of(unit: Unit, fallback: Practice, on: date) -> Practice:
+    """The tenant's practice as a statement dated ``on`` prints it: the profile version in effect then
+    (``PracticeRepository.in_effect``), else ``fallback`` (the settings') for a tenant without a profile."""
+    row = await PracticeRepository.of(unit).in_effect(on)
     if row is None:
         return fallback
     a = row.statement_address

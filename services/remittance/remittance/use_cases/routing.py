@@ -1,23 +1,23 @@
-"""Whose an inbound 835 is (``domain.routing``): the tenant whose clearinghouse connection it was sent on.
+"""Whose an inbound 835 is (``rcm_shared.x12.routing``, the rules claims applies to its acknowledgments too):
+the tenant whose clearinghouse connection it was sent on.
 
 A file from the inbound folder carries no tenant: its interchanges' ISA/GS ids name the connection, and so the
-tenant. A file no connection claims (once any tenant has one) is quarantined: moved aside by the caller, with
-a review item in the default tenant's list (the deployment's operator), never posted under any tenant. An
-upload names its tenant itself; one whose ids belong to another tenant's connection is refused.
+tenant; the deployment's own ids (``REMITTANCE_SUBMITTER_ID``/``RECEIVER_ID``, claims' own) are the default
+tenant's. A file that is not all one tenant's is quarantined: moved aside by the caller, with a review item in
+the default tenant's list (the deployment's operator), never posted under any tenant. An upload names its
+tenant itself; one whose ids belong to another tenant's connection is refused.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
 from rcm_shared.errors import Conflict
 from rcm_shared.unit import Actor, Units
+from rcm_shared.x12.routing import Pair, Parties, Route, interchange_parties, pairs, route
 
-from remittance.adapters.x12 import interchange_parties
-from remittance.domain.routing import Connection, Parties, Route, foreign, route
 from remittance.repository.practice import Connections
 from remittance.repository.reviews import ReviewRepository
 
@@ -25,53 +25,38 @@ QUARANTINED = "quarantined_file"  # the review item's kind
 ACTOR = Actor("inbound")
 
 
-async def _connections(units: Units, tenant: str, interchanges: Sequence[Parties]) -> tuple[bool, list[Connection]]:
-    """Whether any connection is stored at all, and those on which we send as an id these interchanges name."""
-    ours = {p.receiver for p in interchanges} | {receiver for p in interchanges for _sender, receiver in p.groups}
-    async with units.read(tenant) as unit:
-        directory = Connections(unit.conn)
-        if not await directory.any_stored():
-            return False, []
-        return True, await directory.to(ours)
+async def _route(units: Units, path: Path, home: Pair, default_tenant: str, uploader: str | None) -> Route:
+    interchanges: list[Parties] = await asyncio.to_thread(interchange_parties, path)
+    async with units.read(default_tenant) as unit:
+        owners = await Connections(unit.conn).owners(pairs(interchanges))
+    return route(interchanges, owners.get, home, default_tenant, uploader=uploader)
 
 
-async def route_file(units: Units, path: Path, default_tenant: str) -> Route:
+async def route_file(units: Units, path: Path, home: Pair, default_tenant: str) -> Route:
     """The tenant the file's interchanges all belong to, or why it belongs to none (``Route.tenant`` None).
-    Not X12: X12Error, as the 835 reader says it."""
-    interchanges = await asyncio.to_thread(interchange_parties, path)
-    any_stored, connections = await _connections(units, default_tenant, interchanges)
-    return route(interchanges, connections, any_stored, default_tenant)
+    ``home``: the deployment's own (submitter_id, receiver_id). Not X12: X12Error, as the reader says it."""
+    return await _route(units, path, home, default_tenant, None)
 
 
 async def quarantine(units: Units, default_tenant: str, name: str, decided: Route, moved_to: str) -> None:
     """The review item that tells the operator a file was set aside, why, and how to post it."""
     detail = (
-        f"835 file {name} was not posted: {decided.detail}. It is in {moved_to}. Add the connection to the "
-        "practice profile of the organization it belongs to (claims), then move the file back into the inbound "
-        "folder to post it there."
+        f"835 file {name} was not posted: {decided.reason}. It is in {moved_to}. Add the connection to the "
+        "practice profile of the organization it belongs to (claims, PUT /v1/practice), then move the file back "
+        "into the inbound folder to post it there."
     )
     async with units.write(default_tenant, ACTOR) as unit:
         await ReviewRepository.of(unit).add(None, QUARANTINED, None, detail, datetime.now(UTC))
 
 
-async def refuse_foreign(units: Units, path: Path, tenant: str) -> None:
-    """An upload by ``tenant`` whose interchanges were sent on another tenant's connection (and on none of its
-    own) is refused (Conflict, naming the ids), before anything of it is posted."""
-    interchanges = await asyncio.to_thread(interchange_parties, path)
-    _any, connections = await _connections(units, tenant, interchanges)
-    theirs = foreign(interchanges, connections, tenant)
-    if theirs:
+async def refuse_foreign(units: Units, path: Path, tenant: str, home: Pair, default_tenant: str) -> None:
+    """An upload by ``tenant`` with an interchange sent on another tenant's connection (the deployment's own
+    ids are the default tenant's) is refused (Conflict, naming the ids), before anything of it is posted; one
+    no connection claims is the uploader's."""
+    decided = await _route(units, path, home, default_tenant, tenant)
+    if decided.tenant is None:
         raise Conflict(
-            "the 835 was sent on another organization's clearinghouse connection: "
-            + "; ".join(p.describe() for p in theirs),
+            decided.reason,
             title="Another organization's 835",
-            interchanges=[
-                {
-                    "control_number": p.control_number,
-                    "sender_id": p.sender,
-                    "receiver_id": p.receiver,
-                    "groups": [{"sender_id": s, "receiver_id": r} for s, r in p.groups],
-                }
-                for p in theirs
-            ],
+            interchanges=[p.as_dict() for p in decided.interchanges],
         )

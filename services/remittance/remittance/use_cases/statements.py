@@ -67,7 +67,7 @@ async def run_statements(
     crossovers' patient shares are released first (they are due)."""
     if crossover_wait_days is not None:
         await release_late(unit, as_of, crossover_wait_days, datetime.now(UTC))
-    header = await practice_of(unit, practice)
+    header = await practice_of(unit, practice, as_of)
     statements = StatementRepository.of(unit)
     run = Run(new_id(), as_of, [])
     now = datetime.now(UTC)

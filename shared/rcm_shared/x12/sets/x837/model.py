@@ -112,6 +112,9 @@ class Claim:
     billing_provider: Provider
     subscriber: Person
     payer: Payer
+    # where the payer sends payments when not to the billing provider's address: the pay-to address loop
+    # (2010AB, NM1*87 with N3/N4) of the billing provider's 2000A, which claims with another one do not share
+    pay_to: Address | None = None
     responsibility: str = "P"  # SBR01 for the payer this claim goes to
     filing_indicator: str = "CI"
     group_number: str | None = None

@@ -29,6 +29,7 @@ from rcm_shared.x12.values import ccyymmdd, date_range, located, money, number, 
 class _Ctx:
     kind: Kind = "P"
     billing: Provider | None = None
+    pay_to: Address | None = None  # 2010AB
     subscriber: Person | None = None
     payer: Payer | None = None
     responsibility: str = "P"
@@ -120,7 +121,7 @@ def _apply(ctx: _Ctx, th: TransactionHeader, seg: Segment) -> None:
     if sid == "HL":
         level = seg[3]
         if level == "20":
-            ctx.billing, ctx.target, ctx.billing_taxonomy = None, "85", None
+            ctx.billing, ctx.pay_to, ctx.target, ctx.billing_taxonomy = None, None, "85", None
         elif level == "22":
             ctx.subscriber, ctx.payer, ctx.patient, ctx.relationship = None, None, None, None
         elif level == "23":
@@ -166,11 +167,15 @@ def _apply(ctx: _Ctx, th: TransactionHeader, seg: Segment) -> None:
                 c.attending_provider = p
     elif sid == "N3":
         ctx_addr = Address(line1=seg[1], line2=seg[2] or None, city="", state="", postal_code="")
-        _set_address(ctx, ctx_addr)
+        if ctx.target == "87" and c is None:
+            ctx.pay_to = ctx_addr
+        else:
+            _set_address(ctx, ctx_addr)
     elif sid == "N4":
         obj = _target(ctx)
-        if obj is not None and obj.address is not None:
-            obj.address.city, obj.address.state, obj.address.postal_code = seg[1], seg[2], seg[3]
+        address = ctx.pay_to if ctx.target == "87" and c is None else obj.address if obj is not None else None
+        if address is not None:
+            address.city, address.state, address.postal_code = seg[1], seg[2], seg[3]
     elif sid == "REF":
         if seg[1] in ("EI", "SY") and ctx.target == "85" and ctx.billing is not None:
             ctx.billing.tax_id, ctx.billing.tax_id_qualifier = seg[2], seg[1]
@@ -215,6 +220,7 @@ def _apply(ctx: _Ctx, th: TransactionHeader, seg: Segment) -> None:
             facility_code=parts[0],
             frequency=parts[2],
             billing_provider=ctx.billing,
+            pay_to=ctx.pay_to,
             subscriber=ctx.subscriber,
             payer=ctx.payer,
             responsibility=ctx.responsibility,

@@ -102,6 +102,9 @@ def build_837(
         _address(ts, bp.address)
         if bp.tax_id:
             ts.add("REF", bp.tax_id_qualifier, bp.tax_id)
+        if first.pay_to is not None:  # 2010AB: an address only (NM103 is not used)
+            ts.add("NM1", "87", "1" if bp.is_person else "2")
+            _address(ts, first.pay_to)
         for subscriber_claims in by_subscriber:
             c0 = subscriber_claims[0]
             hl += 1
@@ -136,19 +139,29 @@ def build_837(
     return ts
 
 
+_Billing = tuple[Provider, Address | None]  # a 2000A loop: the billing provider and its pay-to address
+
+
 def _group(claims: Iterable[Claim]) -> list[list[list[Claim]]]:
-    """Claims by billing provider, then by subscriber/patient/payer: one 2000A and 2000B/C loop each.
+    """Claims by billing provider and pay-to address, then by subscriber/patient/payer: one 2000A and 2000B/C
+    loop each.
 
     A cheap key finds the candidates; equality decides, so equal parties in distinct objects share a loop.
     """
-    providers: list[tuple[Provider, dict[tuple[object, ...], list[tuple[tuple[object, ...], list[Claim]]]]]] = []
+    providers: list[tuple[_Billing, dict[tuple[object, ...], list[tuple[tuple[object, ...], list[Claim]]]]]] = []
     out: list[list[list[Claim]]] = []
     for c in claims:
+        billing = (c.billing_provider, c.pay_to)
         index = next(
-            (i for i, (p, _s) in enumerate(providers) if p is c.billing_provider or p == c.billing_provider), -1
+            (
+                i
+                for i, ((p, pay_to), _s) in enumerate(providers)
+                if (p is c.billing_provider or p == c.billing_provider) and pay_to == c.pay_to
+            ),
+            -1,
         )
         if index < 0:
-            providers.append((c.billing_provider, {}))
+            providers.append((billing, {}))
             out.append([])
             index = len(providers) - 1
         subscribers = providers[index][1]

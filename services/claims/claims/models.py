@@ -309,11 +309,8 @@ payer_enrollment = Table(
     Index("ix_payer_enrollment_version", "tenant_id", "payer_id", "version", unique=True),
 )
 
-# HL7 v2 interfaces (``claims.listener``): the registrations and charges an EHR's interface engine sends.
-
-# Every message handled, per sending application and facility and its control id (MSH-10): a message sent
-# again is answered with the acknowledgment stored here and never applied twice. Written in the transaction
-# that applied the message (or, for an AE, alone: nothing was applied).
+# HL7 v2 (``claims.listener``). Every message handled, per sender (application and facility) and control id
+# (MSH-10), written in the transaction that applied it: a message sent again gets the stored ACK, no effect.
 hl7_message = Table(
     "hl7_message",
     metadata,
@@ -326,8 +323,7 @@ hl7_message = Table(
     Column("received_at", UtcDateTime(), nullable=False),
 )
 
-# The patients the practice registered (ADT, or a DFT's PID): demographics, guarantor and coverage by the
-# practice's medical record number (PID-3). ``merged_into``: an A40 merged this record into another.
+# The patients registered (ADT) by medical record number (PID-3); ``merged_into``: an A40 merged it there.
 hl7_patient = Table(
     "hl7_patient",
     metadata,
@@ -357,8 +353,7 @@ hl7_coverage = Table(
     Column("insured", JSON, nullable=True),  # domain.hl7.Person; null when the patient is the insured
 )
 
-# A visit's charges (PV1-19, the visit number) gathered until the charge-hold window ends (``due_on``) or
-# someone releases it; then it is a claim (``claim_id``), and later changes correct that claim.
+# A visit's charges (PV1-19) gathered until the hold ends (``due_on``) or a release; then a claim (``claim_id``).
 hl7_encounter = Table(
     "hl7_encounter",
     metadata,

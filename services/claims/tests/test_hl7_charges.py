@@ -21,7 +21,7 @@ from claims_steps import (
     pyx12,
     submit,
 )
-from practice_steps import SINCE, SMITH, enter_practice, profile
+from practice_steps import SINCE, SMITH, connection, enter_practice, profile
 from rcm_shared.config import KafkaSettings
 from rcm_shared.events import Envelope
 
@@ -47,7 +47,7 @@ async def send(client: Any) -> Any:
     handler = Handler(
         Units.of_service(settings, bus, client.app.state.engine), settings, load_resources(settings).context
     )
-    await enter_practice(client, practice=profile(), providers=[SMITH])
+    await enter_practice(client, practice=profile(connections=[connection("VALLEY01")]), providers=[SMITH])
     for code, price in (("99214", "200.00"), ("83036", "45.50"), ("36415", "12.00")):
         body = {"code": code, "description": f"item {code}", "price": price, "effective_from": SINCE.isoformat()}
         assert (await client.post("/v1/charge-master", json=body, headers=T)).status_code == 201

@@ -23,6 +23,7 @@ from claims_steps import (
 )
 from hl7.mllp import HL7StreamReader, HL7StreamWriter, open_hl7_connection
 from practice_steps import SINCE, SMITH, enter_practice, profile
+from practice_steps import connection as account
 
 ORG, OTHER = {"X-Tenant-ID": "org-1"}, {"X-Tenant-ID": "org-2"}
 DOS = TODAY - timedelta(days=10)
@@ -76,8 +77,9 @@ def err(ack: str, sequence: int = 1) -> tuple[str, str, str, str]:
     return str(seg(2)), str(seg(3)), str(seg(4)), str(seg(8))
 
 
-async def practice(client: Any, tenant: str) -> None:
-    await enter_practice(client, tenant, practice=profile(), providers=[SMITH])
+async def practice(client: Any, tenant: str, submitter: str) -> None:
+    practice = profile(connections=[account(submitter)])
+    await enter_practice(client, tenant, practice=practice, providers=[SMITH])
     for code, modifiers, price in (("99214", ["25"], "200.00"), ("83036", [], "45.50"), ("36415", [], "12.00")):
         body = {"code": code, "modifiers": modifiers, "description": f"item {code}", "price": price}
         r = await client.post(
@@ -136,20 +138,21 @@ def same_visit_by_rest() -> dict[str, Any]:
 
 
 def comparable(x12: str, claim_id: str) -> list[str]:
-    """The 837's segments but for its envelope and control numbers, and the claim id (CLM01)."""
+    """The 837's segments but for its envelope and control numbers, the claim id (CLM01) and the submitter
+    (the tenants' clearinghouse accounts)."""
     skip = ("ISA", "GS", "ST", "BHT", "SE", "GE", "IEA")
     out = []
     for seg in x12.replace("\n", "").split("~"):
         if seg and seg.split("*")[0] not in skip:
-            out.append(seg.replace(claim_id, "<CLAIM>"))
+            out.append(seg.replace(claim_id, "<CLAIM>").replace("VALLEY02", "VALLEY01"))
     return out
 
 
 async def test_a_visit_over_mllp_becomes_the_claim_charge_entry_makes_of_it(
     client: Any, connection: Any, tmp_path: Path
 ) -> None:
-    await practice(client, "org-1")
-    await practice(client, "org-2")
+    await practice(client, "org-1", "VALLEY01")
+    await practice(client, "org-2", "VALLEY02")  # a clearinghouse account of its own
     conn = connection
 
     # the registration: patient, guarantor, primary and secondary coverage

@@ -108,7 +108,7 @@ def header(message: hl7.Message) -> h.Header:
     listener does not take, or a missing control id."""
     msh = message.segment("MSH")
     raw = [str(msh(i)) if i < len(msh) else "" for i in range(0, 13)]
-    head = h.Header(
+    return h.Header(
         field_separator=raw[1],
         encoding_characters=raw[2],
         sending_application=raw[3],
@@ -121,7 +121,6 @@ def header(message: hl7.Message) -> h.Header:
         processing_id=value(msh, 11, 1).upper(),
         version=value(msh, 12, 1),
     )
-    return head
 
 
 def check_header(head: h.Header) -> None:

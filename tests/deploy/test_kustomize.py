@@ -137,7 +137,10 @@ def test_claims_has_its_hl7_listener_on_port_2575(kustomize: str) -> None:
     (container,) = pod["containers"]
     assert container["command"] == ["python", "-m", "claims.listener"]
     assert container["image"] == "registry.example.org/rcm/claims:0.1.0" and pod["securityContext"]["runAsNonRoot"]
-    assert {e["name"]: e["value"] for e in container["env"]} == {"CLAIMS_HL7_HOST": "0.0.0.0", "CLAIMS_HL7_PORT": "2575"}
+    assert {e["name"]: e["value"] for e in container["env"]} == {
+        "CLAIMS_HL7_HOST": "0.0.0.0",
+        "CLAIMS_HL7_PORT": "2575",
+    }
     assert container["readinessProbe"]["tcpSocket"]["port"] == "mllp"
     assert [next(iter(e.values()))["name"] for e in container["envFrom"]][1] == "claims-secrets"
     (port,) = by[("Service", "claims-listener")]["spec"]["ports"]

@@ -104,7 +104,11 @@ class Listener:
                 continue
             except (asyncio.IncompleteReadError, TimeoutError):
                 return  # closed by the peer mid-frame or between frames, or idle too long
-            answer = await self.handler.handle(bytes(frame))
+            try:
+                answer = await self.handler.handle(bytes(frame))
+            except Exception as exc:  # noqa: BLE001 - a frame this listener cannot read costs that frame only
+                log.warning("hl7 frame dropped: it could not be read", extra={"kind": "mllp", "error": exc})
+                continue
             if answer is None:
                 log.warning("hl7 frame dropped: no readable MSH segment to answer to", extra={"kind": "mllp"})
                 continue

@@ -7,9 +7,11 @@ from datetime import date
 from decimal import Decimal
 
 import pytest
-from builders.hl7 import PRIMARY, adt, dft, ft1, in1, message, msh, pid, pv1
-from claims.adapters import hl7_in
+from builders.hl7 import PRIMARY, adt, dft, fields, ft1, in1, message, msh, pid, pv1, value
+from claims.adapters import hl7_ack, hl7_in
 from claims.domain import hl7 as h
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 DOS = date(2026, 3, 2)  # any date: nothing here is compared with today
 
@@ -127,3 +129,36 @@ def test_the_parse_tree_is_python_hl7s_own() -> None:
         ours, theirs = hl7_in.parse(text), hl7.parse(text)
         assert ours == theirs and str(ours) == str(theirs)
         assert [type(f) for seg in ours for f in seg] == [type(f) for seg in theirs for f in seg]
+
+
+JUNK = st.sampled_from([b"|", b"^", b"~", b"&", b"\\", b"\r", b"\r\r", b"\n", b"X", b"1", b"\xe9"])
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.data())
+def test_no_frame_however_broken_raises_anything_but_an_answerable_error(data: st.DataObject) -> None:
+    """Bytes changed, cut or added anywhere in a valid message: reading it either works, or fails as a frame
+    nobody can be answered (``Unreadable``) or as a message answered AE/AR (``MessageError``), whose ACK
+    reads and names the message's control id."""
+    text = bytearray(dft("C10", ft1(1, DOS, "99214", modifiers=["25"]), ft1(2, DOS, "83036", amount="1.00")).encode())
+    for _ in range(data.draw(st.integers(1, 8))):
+        at = data.draw(st.integers(0, len(text)))
+        action = data.draw(st.sampled_from(["set", "cut", "add"]))
+        junk = data.draw(JUNK | st.binary(min_size=1, max_size=3))
+        if action == "set":
+            text[at : at + 1] = junk
+        elif action == "cut":
+            del text[at : at + data.draw(st.integers(1, 40))]
+        else:
+            text[at:at] = junk
+    try:
+        msg = hl7_in.parse(hl7_in.decode(bytes(text)))
+        head = hl7_in.header(msg)
+    except hl7_in.Unreadable:
+        return
+    try:
+        hl7_in.check_header(head)
+        hl7_in.dft(msg, head) if head.message_code == "DFT" else hl7_in.adt(msg, head)
+    except h.MessageError as exc:
+        ack = hl7_ack.acknowledgment(head, "AE", [hl7_ack.of_error(exc)], application="RCM")
+        assert value(fields(ack, "MSA"), 2) == head.control_id

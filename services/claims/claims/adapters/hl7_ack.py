@@ -1,5 +1,5 @@
-"""HL7 v2 acknowledgments out (original mode, chapter 2): the ACK of a message, built with python-hl7 in the
-message's own separators and version.
+"""HL7 v2 acknowledgments out (original mode, chapter 2): the ACK of a message in its own separators and
+version, written from the message's header alone.
 
 MSH swaps the message's sender and receiver (MSH-3/4 <- MSH-5/6, MSH-5/6 <- MSH-3/4; our application name
 when the message named none), MSH-9 is ACK^<trigger>^ACK (ACK^<trigger> in v2.3, which has no message
@@ -15,9 +15,6 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-
-import hl7
-from hl7.util import escape
 
 from claims.domain import hl7 as h
 
@@ -46,7 +43,6 @@ def new_control_id() -> str:
 
 
 def acknowledgment(
-    message: hl7.Message,
     head: h.Header,
     code: str,
     problems: Sequence[Problem] = (),
@@ -55,52 +51,54 @@ def acknowledgment(
     control_id: str | None = None,
     now: datetime | None = None,
 ) -> str:
-    """The ACK's text (segments ending in CR, unframed)."""
-    ack = message.create_ack(
-        code,
-        message_id=control_id or new_control_id(),
-        application=head.receiving_application or escape(message, application),
-        facility=head.receiving_facility,
-    )
-    msh = ack.segment("MSH")
-    msh.assign_field((now or datetime.now(UTC)).strftime("%Y%m%d%H%M%S+0000"), 7)
-    component = head.encoding_characters[:1] or "^"
-    trigger = escape(message, head.trigger)
+    """The ACK's text (segments ending in CR, unframed), written from the message's header alone: whatever
+    else the message holds, its ACK can be written."""
+    fs, enc = head.field_separator, head.encoding_characters
+    chars = (enc + "^~\\&"[len(enc) :])[:4]
+    component, repetition, esc, sub = chars[0], chars[1], chars[2], chars[3]
+    escapes = [(esc, "E"), (fs, "F"), (component, "S"), (repetition, "R"), (sub, "T")]  # the escape first
+
+    def text(value: str) -> str:
+        """A value in the message's separators: theirs escaped (HL7 2.7.4); other characters as they are,
+        the ACK being written in UTF-8 like the message read (python-hl7's escape spells characters past
+        U+00FF in a way its own reader does not read back)."""
+        for char, name in escapes:
+            value = value.replace(char, f"{esc}{name}{esc}")
+        return value
+
     structure = "" if head.version == "2.3" else f"{component}ACK"
-    msh.assign_field(f"ACK{component}{trigger}{structure}", 9)
-    msh.assign_field(escape(message, head.version), 12)
+    msh = [
+        "MSH",
+        enc,
+        head.receiving_application or text(application),
+        head.receiving_facility,
+        head.sending_application,
+        head.sending_facility,
+        (now or datetime.now(UTC)).strftime("%Y%m%d%H%M%S+0000"),
+        "",
+        f"ACK{component}{text(head.trigger)}{structure}",
+        control_id or new_control_id(),
+        text(head.processing_id),
+        text(head.version),
+    ]
     old = head.version in BEFORE_V25
+    msa = ["MSA", code, text(head.control_id)]
     if old and problems:
-        ack.segment("MSA").assign_field(escape(message, problems[0].text[:80]), 3)
-    for problem in problems:
-        ack.append(_err(ack, problem, old))
-    return str(ack)
-
-
-def _err(ack: hl7.Message, p: Problem, old: bool) -> hl7.Segment:
-    seg = ack.create_segment([ack.create_field(["ERR"])])
-    where = p.location
-    text = escape(ack, h.CONDITION_TEXT.get(p.code, ""))
-    if old:
+        msa.append(text(problems[0].text[:80]))
+    segments = [fs.join(msh), fs.join(msa)]
+    for p in problems:
+        where = p.location
+        condition = [str(p.code), text(h.CONDITION_TEXT.get(p.code, "")), "HL70357"]
+        if old:
+            place = [where.segment, str(where.sequence), str(where.field or "")] if where else ["", "", ""]
+            segments.append(fs.join(["ERR", component.join([*place, sub.join(condition)])]))
+            continue
+        location = ""
         if where is not None:
-            seg.assign_field(where.segment, 1, 1, 1)
-            seg.assign_field(str(where.sequence), 1, 1, 2)
-            seg.assign_field(str(where.field) if where.field else "", 1, 1, 3)
-        seg.assign_field(str(p.code), 1, 1, 4, 1)
-        seg.assign_field(text, 1, 1, 4, 2)
-        seg.assign_field("HL70357", 1, 1, 4, 3)
-        return seg
-    if where is not None:
-        seg.assign_field(where.segment, 2, 1, 1)
-        seg.assign_field(str(where.sequence), 2, 1, 2)
-        if where.field:
-            seg.assign_field(str(where.field), 2, 1, 3)
-            seg.assign_field("1", 2, 1, 4)
-            if where.component:
-                seg.assign_field(str(where.component), 2, 1, 5)
-    seg.assign_field(str(p.code), 3, 1, 1)
-    seg.assign_field(text, 3, 1, 2)
-    seg.assign_field("HL70357", 3, 1, 3)
-    seg.assign_field(p.severity, 4)
-    seg.assign_field(escape(ack, p.text), 8)
-    return seg
+            parts = [where.segment, str(where.sequence)]
+            if where.field:
+                parts += [str(where.field), "1"] + ([str(where.component)] if where.component else [])
+            location = component.join(parts)
+        err = ["ERR", "", location, component.join(condition), p.severity, "", "", "", text(p.text)]
+        segments.append(fs.join(err))
+    return "\r".join(segments) + "\r"

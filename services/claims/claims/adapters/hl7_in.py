@@ -64,6 +64,12 @@ def parse(text: str) -> hl7.Message:
     """The message's tree, as ``hl7.parse`` builds it."""
     if not text.startswith("MSH") or len(text) < 8:
         raise Unreadable("the frame does not start with an MSH segment")
+    fs, end = text[3], text.find(text[3], 4)
+    encoding = text[4:end]
+    if fs.isalnum() or fs.isspace() or not 1 <= len(encoding) <= 5 or len(set(fs + encoding)) != len(encoding) + 1:
+        raise Unreadable("MSH-1 and MSH-2 are not separators")
+    if any(c.isalnum() or c.isspace() for c in encoding):
+        raise Unreadable("MSH-2 holds a letter, digit or space")
     try:
         plan = create_parse_plan(text)
         return _split(text, _Plan(*_args(plan)))
@@ -106,7 +112,7 @@ def repetitions(seg: hl7.Segment, n: int) -> int:
 def header(message: hl7.Message) -> h.Header:
     """MSH, checked as an acknowledgment needs it: AR for a version, processing id or message type this
     listener does not take, or a missing control id."""
-    msh = message.segment("MSH")
+    msh = message[0]  # the text starts with it (``parse``); a search by id trips on an empty segment
     raw = [str(msh(i)) if i < len(msh) else "" for i in range(0, 13)]
     return h.Header(
         field_separator=raw[1],

@@ -59,7 +59,7 @@ class Handler:
         self.scrub = scrub
 
     def _ack(self, message: hl7.Message, head: h.Header, code: str, problems: Sequence[hl7_ack.Problem] = ()) -> str:
-        return hl7_ack.acknowledgment(message, head, code, problems, application=self.settings.hl7_application)
+        return hl7_ack.acknowledgment(head, code, problems, application=self.settings.hl7_application)
 
     @staticmethod
     def _answer(head: h.Header, ack: str, code: str, *, duplicate: bool = False) -> Answer:
@@ -69,7 +69,7 @@ class Handler:
         try:
             message = hl7_in.parse(hl7_in.decode(frame))
             head = hl7_in.header(message)
-        except hl7_in.Unreadable:
+        except Exception:  # noqa: BLE001 - whatever keeps the header from reading: nobody to answer
             return None
         try:
             hl7_in.check_header(head)

@@ -58,7 +58,7 @@ class Handler:
         self.settings = settings
         self.scrub = scrub
 
-    def _ack(self, message: hl7.Message, head: h.Header, code: str, problems: Sequence[hl7_ack.Problem] = ()) -> str:
+    def _ack(self, head: h.Header, code: str, problems: Sequence[hl7_ack.Problem] = ()) -> str:
         return hl7_ack.acknowledgment(head, code, problems, application=self.settings.hl7_application)
 
     @staticmethod
@@ -74,12 +74,12 @@ class Handler:
         try:
             hl7_in.check_header(head)
         except h.MessageError as exc:
-            return self._answer(head, self._ack(message, head, hl7_ack.REJECT, [hl7_ack.of_error(exc)]), hl7_ack.REJECT)
+            return self._answer(head, self._ack(head, hl7_ack.REJECT, [hl7_ack.of_error(exc)]), hl7_ack.REJECT)
         tenant = self.settings.hl7_senders.get(head.facility)
         if tenant is None:
             where = h.Location("MSH", 1, 4, 1)
             problem = hl7_ack.Problem(h.UNKNOWN_KEY_IDENTIFIER, "MSH-4 names no sender this listener serves", where)
-            return self._answer(head, self._ack(message, head, hl7_ack.REJECT, [problem]), hl7_ack.REJECT)
+            return self._answer(head, self._ack(head, hl7_ack.REJECT, [problem]), hl7_ack.REJECT)
         try:
             return await self._apply(tenant, message, head)
         except Exception as exc:  # noqa: BLE001 - answered AR: the sender keeps the message and retries
@@ -90,7 +90,7 @@ class Handler:
                 extra={"control_id": head.control_id, "message_type": head.message_type, "error": exc},
             )
             problem = hl7_ack.Problem(h.APPLICATION_INTERNAL_ERROR, "not handled now: send the message again", None)
-            return self._answer(head, self._ack(message, head, hl7_ack.REJECT, [problem]), hl7_ack.REJECT)
+            return self._answer(head, self._ack(head, hl7_ack.REJECT, [problem]), hl7_ack.REJECT)
 
     async def _apply(self, tenant: str, message: hl7.Message, head: h.Header) -> Answer:
         actor = Actor(f"hl7:{head.sender}"[:120], correlation_id=head.control_id[:64])
@@ -107,7 +107,7 @@ class Handler:
                 repo = Hl7Repository(unit)
                 if content is None:
                     assert error is not None
-                    ack = self._ack(message, head, hl7_ack.ERROR, [hl7_ack.of_error(error)])
+                    ack = self._ack(head, hl7_ack.ERROR, [hl7_ack.of_error(error)])
                     await repo.record_message(head, hl7_ack.ERROR, ack)
                     return self._answer(head, ack, hl7_ack.ERROR)
                 try:
@@ -115,7 +115,7 @@ class Handler:
                 except h.MessageError as exc:
                     error = exc
                     raise
-                ack = self._ack(message, head, hl7_ack.ACCEPT, [hl7_ack.of_notice(n) for n in notices])
+                ack = self._ack(head, hl7_ack.ACCEPT, [hl7_ack.of_notice(n) for n in notices])
                 await repo.record_message(head, hl7_ack.ACCEPT, ack)
                 return self._answer(head, ack, hl7_ack.ACCEPT)
         except h.MessageError:
@@ -123,7 +123,7 @@ class Handler:
         except IntegrityError:
             return await self._stored(tenant, head)  # the same message, handled meanwhile on another connection
         assert error is not None
-        ack = self._ack(message, head, hl7_ack.ERROR, [hl7_ack.of_error(error)])
+        ack = self._ack(head, hl7_ack.ERROR, [hl7_ack.of_error(error)])
         try:
             async with self.units.write(tenant, actor) as unit:
                 await Hl7Repository(unit).record_message(head, hl7_ack.ERROR, ack)

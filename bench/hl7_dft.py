@@ -98,7 +98,7 @@ async def _setup(url: str, schema: str) -> object:
             await add_item(unit, {"code": code, "description": code, "price": price, "effective_from": since})
         from claims.adapters import hl7_in
 
-        msg = hl7_in.parse(hl7_in.decode(adt("REG").encode()))
+        msg = hl7_in.read(adt("REG").encode())
         await apply_adt(unit, hl7_in.adt(msg, hl7_in.header(msg)))
     return engine
 

@@ -50,7 +50,7 @@ async def _seed_hl7(client: Any, auth: dict[str, str]) -> dict[str, str]:
     from rcm_shared.unit import Actor, Units
 
     def read(text: str) -> Any:
-        msg = hl7_in.parse(hl7_in.decode(text.encode()))
+        msg = hl7_in.read(text.encode())
         return msg, hl7_in.header(msg)
 
     units = Units.of_service(get_settings(), bus, client.app.state.engine)

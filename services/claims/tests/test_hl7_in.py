@@ -8,7 +8,7 @@ from decimal import Decimal
 
 import pytest
 from builders.hl7 import PRIMARY, adt, dft, fields, ft1, in1, message, msh, pid, pv1, value
-from claims.adapters import hl7_ack, hl7_in
+from claims.adapters import hl7_ack, hl7_in, hl7_tree
 from claims.domain import hl7 as h
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -17,14 +17,14 @@ DOS = date(2026, 3, 2)  # any date: nothing here is compared with today
 
 
 def read_dft(text: str) -> h.Dft:
-    msg = hl7_in.parse(hl7_in.decode(text.encode("latin-1")))
+    msg = hl7_in.read(text.encode("latin-1"))
     head = hl7_in.header(msg)
     hl7_in.check_header(head)
     return hl7_in.dft(msg, head)
 
 
 def problem(text: str) -> tuple[int, h.Location | None, bool]:
-    msg = hl7_in.parse(hl7_in.decode(text.encode()))
+    msg = hl7_in.read(text.encode())
     head = hl7_in.header(msg)
     with pytest.raises(h.MessageError) as caught:
         hl7_in.check_header(head)
@@ -83,6 +83,8 @@ def test_unit_amounts_names_in_latin_1_and_coverage_from_in2() -> None:
         (("MRN0001^^^VALLEY^MR~999-99-9999^^^SSA^SS", ""), (h.REQUIRED_FIELD_MISSING, h.Location("PID", 1, 3))),
         (("Doe^Jane", "Do*e^Jane"), (h.DATA_TYPE_ERROR, h.Location("PID", 1, 5, 1))),
         (("^IL^62704", "^Illinois^62704"), (h.DATA_TYPE_ERROR, h.Location("PID", 1, 11, 4))),
+        (("1679576722^Smith", "12345^Smith"), (h.DATA_TYPE_ERROR, h.Location("FT1", 1, 20, 1))),
+        (("|V20001", "|" + "V" * 81), (h.DATA_TYPE_ERROR, h.Location("PV1", 1, 19))),
     ],
 )
 def test_a_wrong_field_is_named_with_its_code(change: tuple[str, str], expected: tuple[int, h.Location]) -> None:
@@ -117,7 +119,7 @@ def test_a_coverage_of_someone_else_needs_the_insured_and_a_known_relationship()
 @pytest.mark.parametrize("frame", [b"", b"PID|1", b"MSH", b"MSH|^~"])
 def test_a_frame_without_a_readable_header_is_unreadable(frame: bytes) -> None:
     with pytest.raises(hl7_in.Unreadable):
-        hl7_in.header(hl7_in.parse(hl7_in.decode(frame)))
+        hl7_in.header(hl7_in.read(frame))
 
 
 def test_the_parse_tree_is_python_hl7s_own() -> None:
@@ -126,7 +128,7 @@ def test_the_parse_tree_is_python_hl7s_own() -> None:
 
     for text in (dft("C8", ft1(1, DOS, "99214", modifiers=["25", "59"]), "DG1|1||R73.9&x^^I10"), adt("C9")):
         text = text.strip("\r")
-        ours, theirs = hl7_in.parse(text), hl7.parse(text)
+        ours, theirs = hl7_tree.parse(text), hl7.parse(text)
         assert ours == theirs and str(ours) == str(theirs)
         assert [type(f) for seg in ours for f in seg] == [type(f) for seg in theirs for f in seg]
 
@@ -152,7 +154,7 @@ def test_no_frame_however_broken_raises_anything_but_an_answerable_error(data: s
         else:
             text[at:at] = junk
     try:
-        msg = hl7_in.parse(hl7_in.decode(bytes(text)))
+        msg = hl7_in.read(bytes(text))
         head = hl7_in.header(msg)
     except hl7_in.Unreadable:
         return

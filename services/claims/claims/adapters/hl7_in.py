@@ -16,97 +16,20 @@ from datetime import date
 from decimal import Decimal, InvalidOperation
 
 import hl7
-from hl7.parser import _ParsePlan, _split, create_parse_plan
-from hl7.util import unescape
 
+from claims.adapters.hl7_tree import Unreadable, decode, parse, repetitions, value
 from claims.domain import codesets
 from claims.domain import hl7 as h
+
+__all__ = ["Unreadable", "adt", "check_header", "dft", "header", "read", "registration"]
 
 X12_DELIMITERS = re.compile(r"[*~^:|\\]")
 SEXES = {"F": "F", "M": "M"}
 
 
-class Unreadable(ValueError):
-    """The frame has no header to answer to: it is dropped with a warning (no ACK can name it)."""
-
-
-def decode(frame: bytes) -> str:
-    """The frame's text: UTF-8 (HL7's preferred character set), else ISO 8859-1, which reads any byte.
-    Segments end in CR; senders that end them in LF or CRLF are read the same."""
-    try:
-        text = frame.decode("utf-8")
-    except UnicodeDecodeError:
-        text = frame.decode("latin-1")
-    return text.replace("\r\n", "\r").replace("\n", "\r").strip("\r\n \x00")
-
-
-class _Plan(_ParsePlan):  # type: ignore[misc]
-    """python-hl7's parse plan with each level's next one made once: the library makes a new plan object for
-    every field, repetition and component it splits (a quarter of its parsing time). The tree it builds is
-    the same (``hl7.parse`` of python-hl7 0.4.5, pinned)."""
-
-    _next: _Plan | None
-
-    def next(self) -> _Plan | None:
-        try:
-            return self._next
-        except AttributeError:
-            plan = super().next()
-            self._next = None if plan is None else _Plan(*_args(plan))
-            return self._next
-
-
-def _args(plan: _ParsePlan) -> tuple[object, ...]:
-    return (plan.separator, plan.separators, plan.containers, plan.esc, plan.factory)
-
-
-def parse(text: str) -> hl7.Message:
-    """The message's tree, as ``hl7.parse`` builds it."""
-    if not text.startswith("MSH") or len(text) < 8:
-        raise Unreadable("the frame does not start with an MSH segment")
-    fs, end = text[3], text.find(text[3], 4)
-    encoding = text[4:end]
-    if fs.isalnum() or fs.isspace() or not 1 <= len(encoding) <= 5 or len(set(fs + encoding)) != len(encoding) + 1:
-        raise Unreadable("MSH-1 and MSH-2 are not separators")
-    if any(c.isalnum() or c.isspace() for c in encoding):
-        raise Unreadable("MSH-2 holds a letter, digit or space")
-    try:
-        plan = create_parse_plan(text)
-        return _split(text, _Plan(*_args(plan)))
-    except (hl7.ParseException, ValueError, IndexError, AssertionError) as exc:
-        raise Unreadable(f"the header does not read: {type(exc).__name__}") from None
-
-
-def value(seg: hl7.Segment, n: int, component: int = 1, repetition: int = 1, sub: int = 1) -> str:
-    """A field's component (unescaped), '' when absent: python-hl7's ``extract_field`` read straight off the
-    parsed tree (it builds an accessor for every read: a third of the time of reading a message)."""
-    if n >= len(seg):
-        return ""
-    field = seg[n]
-    if repetition > len(field):
-        return ""
-    node = field[repetition - 1]
-    if not isinstance(node, str):
-        if component > len(node):
-            return ""
-        node = node[component - 1]
-        if not isinstance(node, str):
-            node = node[sub - 1] if sub <= len(node) else ""
-        elif sub != 1:
-            return ""
-    elif component != 1 or sub != 1:
-        return ""
-    text = str(node)
-    return (unescape(seg, text) if seg.esc in text else text).strip()
-
-
-def repetitions(seg: hl7.Segment, n: int) -> int:
-    if n >= len(seg):
-        return 0
-    field = seg(n)
-    if field and isinstance(field[0], hl7.Repetition):
-        return len(field)
-    return 1 if str(field) else 0
+def read(frame: bytes) -> hl7.Message:
+    """The frame's message tree; ``Unreadable`` when it has no header to answer to."""
+    return parse(decode(frame))
 
 
 def header(message: hl7.Message) -> h.Header:
@@ -135,6 +58,8 @@ def check_header(head: h.Header) -> None:
 
     if not head.control_id:
         reject(h.REQUIRED_FIELD_MISSING, "MSH-10 (message control id) is empty", 10)
+    if len(head.control_id) > 199 or len(head.sender) > 200:
+        reject(h.DATA_TYPE_ERROR, "MSH-10 is longer than 199 characters, or MSH-3.1 and MSH-4.1 than 200", 10)
     if head.version not in h.VERSIONS:
         reject(
             h.UNSUPPORTED_VERSION_ID, f"version {head.version or '(none)'} is not one of {', '.join(h.VERSIONS)}", 12
@@ -226,12 +151,22 @@ def _identifier(seg: hl7.Segment, field: int, wanted: str = "MR") -> str:
     return value(seg, field, 1)
 
 
-def _npi(seg: hl7.Segment, field: int) -> str | None:
+def _npi(seg: hl7.Segment, seq: int, field: int) -> str | None:
     """The NPI among an XCN list: component 1 of the repetition whose identifier type (component 13) is NPI."""
     for rep in range(1, repetitions(seg, field) + 1):
-        if value(seg, field, 13, rep).upper() == "NPI" and value(seg, field, 1, rep):
-            return value(seg, field, 1, rep)
+        npi = value(seg, field, 1, rep)
+        if value(seg, field, 13, rep).upper() == "NPI" and npi:
+            if not re.fullmatch(r"\d{10}", npi):
+                raise _error(h.DATA_TYPE_ERROR, f"FT1-{field}.1 of type NPI is not 10 digits", "FT1", seq, field, 1)
+            return npi
     return None
+
+
+def _key(text: str, where: tuple[str, int], field: int, limit: int = 80) -> str:
+    """An identifier this service keys by, as sent: one too long is refused rather than cut (two could meet)."""
+    if len(text) > limit:
+        raise _error(h.DATA_TYPE_ERROR, f"{where[0]}-{field} is longer than {limit} characters", *where, field)
+    return text
 
 
 def registration(message: hl7.Message) -> h.Registration:
@@ -242,7 +177,7 @@ def registration(message: hl7.Message) -> h.Registration:
     for name, seq, seg in _segments(message):
         if name == "PID" and pid is None:
             pid = seg
-            mrn = _identifier(seg, 3)
+            mrn = _key(_identifier(seg, 3), (name, 1), 3)
             if not mrn:
                 raise _error(h.REQUIRED_FIELD_MISSING, "PID-3 (patient identifier list) has no identifier", name, 1, 3)
             patient = _person(seg, (name, 1), 5, 7, 8, 11)
@@ -270,7 +205,7 @@ def _coverage(seg: hl7.Segment, seq: int, position: int) -> h.Coverage:
     set_text = value(seg, 1)
     if set_text and not set_text.isdigit():
         raise _error(h.DATA_TYPE_ERROR, "IN1-1 (set id) is not a number", *where, 1)
-    payer_id = value(seg, 3)
+    payer_id = _key(value(seg, 3), where, 3)
     if not payer_id:
         raise _error(h.REQUIRED_FIELD_MISSING, "IN1-3 (insurance company id) is empty", *where, 3)
     code = value(seg, 17).upper() or "SEL"
@@ -286,7 +221,7 @@ def _coverage(seg: hl7.Segment, seq: int, position: int) -> h.Coverage:
         set_id=int(set_text) if set_text else position,
         payer_id=payer_id,
         payer_name=_text(seg, where, 4),
-        member_id=value(seg, 36) or value(seg, 49),
+        member_id=_key(value(seg, 36), where, 36) or _key(value(seg, 49), where, 49),
         group_number=_text(seg, where, 8),
         relationship=relationship,
         insured=insured,
@@ -323,7 +258,7 @@ def dft(message: hl7.Message, head: h.Header) -> h.Dft:
             dg1s.append((int(priority) if priority.isdigit() else 99, seq, value(seg, 3)))
     if pv1 is None:
         raise _error(h.SEGMENT_SEQUENCE_ERROR, "a DFT^P03 needs a PV1 segment", "PV1", 1, 0)
-    visit = value(pv1, 19)
+    visit = _key(value(pv1, 19), ("PV1", 1), 19)
     if not visit:
         raise _error(h.REQUIRED_FIELD_MISSING, "PV1-19 (visit number) is empty", "PV1", 1, 19)
     if not ft1s:
@@ -400,7 +335,7 @@ def _charge(seg: hl7.Segment, seq: int, fallback: tuple[str, ...]) -> h.ChargeIn
         modifiers=modifiers,
         extended_cents=int(extended * 100) if extended is not None else None,
         diagnoses=tuple(d for d in diagnoses if d) or fallback,
-        performing_npi=_npi(seg, 20),
-        ordering_npi=_npi(seg, 21),
+        performing_npi=_npi(seg, seq, 20),
+        ordering_npi=_npi(seg, seq, 21),
         code_from_transaction=from_transaction,
     )

@@ -67,7 +67,7 @@ class Handler:
 
     async def handle(self, frame: bytes) -> Answer | None:
         try:
-            message = hl7_in.parse(hl7_in.decode(frame))
+            message = hl7_in.read(frame)
             head = hl7_in.header(message)
         except Exception:  # noqa: BLE001 - whatever keeps the header from reading: nobody to answer
             return None

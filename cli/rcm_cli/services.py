@@ -12,14 +12,34 @@ from rcm_shared.config import BaseServiceSettings
 
 
 @dataclass(frozen=True)
+class Listener:
+    """A service's entry point for a protocol besides HTTP and Kafka: ``python -m <service>.listener``."""
+
+    base_port: int
+    port_setting: str  # the service's setting of its port, e.g. CLAIMS_HL7_PORT
+    host_setting: str
+    what: str
+
+
+@dataclass(frozen=True)
 class ServiceInfo:
     name: str
     base_port: int
+    listener: Listener | None = None
 
     @property
     def port(self) -> int:
         # RCM_PORT_OFFSET moves all four ports, e.g. to run a second stack beside the first.
         return self.base_port + int(os.environ.get("RCM_PORT_OFFSET", "0"))
+
+    @property
+    def listener_port(self) -> int | None:
+        if self.listener is None:
+            return None
+        return self.listener.base_port + int(os.environ.get("RCM_PORT_OFFSET", "0"))
+
+    def listener_command(self, python: str) -> list[str]:
+        return [python, "-m", f"{self.name}.listener"]
 
     def api_command(self, python: str) -> list[str]:
         return [
@@ -41,7 +61,7 @@ class ServiceInfo:
 
 SERVICES: tuple[ServiceInfo, ...] = (
     ServiceInfo("eligibility", 8001),
-    ServiceInfo("claims", 8002),
+    ServiceInfo("claims", 8002, Listener(2575, "CLAIMS_HL7_PORT", "CLAIMS_HL7_HOST", "HL7 v2 over MLLP")),
     ServiceInfo("remittance", 8003),
     ServiceInfo("denials", 8004),
 )

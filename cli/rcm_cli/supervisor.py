@@ -1,4 +1,5 @@
-"""`rcm run`: the embedded stack (broker, migrations, four APIs and four workers) under one supervisor.
+"""`rcm run`: the embedded stack (broker, migrations, four APIs and four workers, claims' HL7 listener) under
+one supervisor.
 
 Ctrl-C (or SIGTERM) stops the services first (SIGTERM, then SIGKILL after a grace period) and the
 broker last; every child also gets PR_SET_PDEATHSIG so none outlives a supervisor that was killed.
@@ -159,6 +160,15 @@ def _children(root: Path, var: Path, python: str) -> list[Child]:
                 extra_env={f"{svc.name.upper()}_WORKER_METRICS_PORT": str(svc.port + 1100)},
             )
         )
+        if svc.listener is not None:
+            children.append(
+                Child(
+                    f"{svc.name}-listener",
+                    svc.listener_command(python),
+                    var / "log" / f"{svc.name}-listener.log",
+                    extra_env={svc.listener.port_setting: str(svc.listener_port), svc.listener.host_setting: host},
+                )
+            )
     return children
 
 
@@ -272,6 +282,9 @@ def _supervise(
                 say("\nall services ready. OpenAPI pages:")
                 for svc in SERVICES:
                     say(f"  {svc.name:<12} {_url(svc, '/docs')}")
+                for svc in SERVICES:
+                    if svc.listener is not None:
+                        say(f"  {svc.name:<12} 127.0.0.1:{svc.listener_port} ({svc.listener.what})")
                 say(f"  {'sandbox':<12} http://127.0.0.1:{sandbox_port()}/docs (simulated clearinghouse and payers)")
                 token_url = f"http://127.0.0.1:{issuer_port()}/oauth/token"
                 say(f"  {'issuer':<12} {token_url} (local tokens: rcm auth client create)")

@@ -65,8 +65,10 @@ LOG_FIELDS = frozenset(
         "previous_cluster",
         "exporter",
         "role",
+        "control_id",  # an HL7 message's MSH-10 (the sender's message number, no patient data)
         # codes and states
         "event_type",
+        "message_type",  # an HL7 message's MSH-9 (ADT^A04, DFT^P03)
         "schema_version",
         "method",
         "route",

@@ -82,8 +82,9 @@ def build(kustomize: str, overlay: str) -> list[dict[str, Any]]:
 def test_overlays_build_and_validate_against_the_kubernetes_schemas(kustomize: str, overlay: str) -> None:
     docs = build(kustomize, overlay)
     kinds = Counter(d["kind"] for d in docs)
-    assert kinds["Deployment"] == 8 and kinds["Job"] == 4 and kinds["HorizontalPodAutoscaler"] == 4
-    assert kinds["PodDisruptionBudget"] == 8 and kinds["Service"] == 4 and kinds["ScaledObject"] == 4
+    # each service's API and worker, and claims' HL7 listener
+    assert kinds["Deployment"] == 9 and kinds["Job"] == 4 and kinds["HorizontalPodAutoscaler"] == 4
+    assert kinds["PodDisruptionBudget"] == 9 and kinds["Service"] == 5 and kinds["ScaledObject"] == 4
     for doc in docs:
         assert doc["metadata"]["namespace"] == ("rcm-dev" if overlay == "dev" else "rcm")
         if doc["kind"] not in CRDS:
@@ -127,6 +128,24 @@ def test_each_service_has_its_api_worker_migration_and_scaling(kustomize: str) -
         (trigger,) = scaled["triggers"]
         assert trigger["type"] == "kafka" and trigger["metadata"]["consumerGroup"] == f"{name}-worker"
         assert "$RCM_SERVICE.worker" in " ".join(worker["spec"]["template"]["spec"]["containers"][0]["command"])
+
+
+def test_claims_has_its_hl7_listener_on_port_2575(kustomize: str) -> None:
+    docs = build(kustomize, "prod")
+    by = {(d["kind"], d["metadata"]["name"]): d for d in docs}
+    pod = by[("Deployment", "claims-listener")]["spec"]["template"]["spec"]
+    (container,) = pod["containers"]
+    assert container["command"] == ["python", "-m", "claims.listener"]
+    assert container["image"] == "registry.example.org/rcm/claims:0.1.0" and pod["securityContext"]["runAsNonRoot"]
+    assert {e["name"]: e["value"] for e in container["env"]} == {
+        "CLAIMS_HL7_HOST": "0.0.0.0",
+        "CLAIMS_HL7_PORT": "2575",
+    }
+    assert container["readinessProbe"]["tcpSocket"]["port"] == "mllp"
+    assert [next(iter(e.values()))["name"] for e in container["envFrom"]][1] == "claims-secrets"
+    (port,) = by[("Service", "claims-listener")]["spec"]["ports"]
+    assert (port["port"], port["targetPort"]) == (2575, "mllp")
+    assert by[("Service", "claims-listener")]["spec"]["selector"]["app.kubernetes.io/component"] == "listener"
 
 
 def test_topics_as_code_match_the_catalog(kustomize: str) -> None:

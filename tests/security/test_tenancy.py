@@ -8,7 +8,7 @@ import importlib
 import sys
 import uuid
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +38,30 @@ BODIES: dict[tuple[str, str], Any] = {
 }
 
 
+async def _seed_hl7(client: Any, auth: dict[str, str]) -> dict[str, str]:
+    """A registration and an encounter of org-1 from HL7 messages (what the claims listener applies)."""
+    from builders.hl7 import MRN, adt, dft, ft1
+    from claims.adapters import hl7_in
+    from claims.adapters.scrub_resources import default_resources
+    from claims.config import get_settings
+    from claims.models import bus
+    from claims.use_cases.hl7_charges import apply_dft
+    from claims.use_cases.hl7_messages import apply_adt
+    from rcm_shared.unit import Actor, Units
+
+    def read(text: str) -> Any:
+        msg = hl7_in.read(text.encode())
+        return msg, hl7_in.header(msg)
+
+    units = Units.of_service(get_settings(), bus, client.app.state.engine)
+    async with units.write("org-1", Actor("seed")) as unit:
+        await apply_adt(unit, hl7_in.adt(*read(adt("S1"))))
+        charges = dft("S2", ft1(1, date(2026, 11, 2), "99214", procedure="99214"))
+        await apply_dft(unit, hl7_in.dft(*read(charges)), get_settings(), default_resources().context())
+    (encounter,) = (await client.get("/v1/encounters", headers=auth)).json()
+    return {"encounter_id": encounter["id"], "mrn": MRN}
+
+
 async def _seed(name: str, client: Any, db: Any, auth: dict[str, str]) -> dict[str, str]:
     """org-1's records, one per kind of path id the service has."""
     if name == "claims":
@@ -46,7 +70,8 @@ async def _seed(name: str, client: Any, db: Any, auth: dict[str, str]) -> dict[s
         r = await client.post("/v1/claims", json=encounter(), headers=auth)
         provider = (await client.post("/v1/providers", json=provider_body(), headers=auth)).json()
         facility = (await client.post("/v1/facilities", json=facility_body(), headers=auth)).json()
-        return {"claim_id": r.json()["id"], "npi": provider["npi"], "facility_id": facility["facility_id"]}
+        ids = {"claim_id": r.json()["id"], "npi": provider["npi"], "facility_id": facility["facility_id"]}
+        return {**ids, **await _seed_hl7(client, auth)}
     if name == "eligibility":
         text = (SAMPLES / "271" / "lfh__271_005010X279A1__dependent-health-benefit-check.271").read_text()
         checks = (await client.post("/v1/eligibility/responses", content=text, headers=auth)).json()

@@ -22,7 +22,7 @@ TEMPLATE = {
     "adapters",
     "domain",
 }
-OPTIONAL = {"data"}  # reference files, where a service has them
+OPTIONAL = {"data", "listener"}  # reference files; an entry point for a protocol besides HTTP and Kafka (claims: HL7)
 MAX_LINES = 400
 
 

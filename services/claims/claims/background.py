@@ -1,5 +1,6 @@
-"""Worker loops: deliver pending submissions (retrying until delivered), read the acknowledgment folder, and
-send the 276 inquiries the follow-up list says are due."""
+"""Worker loops: deliver pending submissions (retrying until delivered), read the acknowledgment folder, send
+the 276 inquiries the follow-up list says are due, and make claims of the HL7 encounters whose charge hold
+has ended."""
 
 from __future__ import annotations
 
@@ -24,6 +25,7 @@ from claims.models import bus
 from claims.use_cases.acknowledgments import acknowledge, route_acknowledgment
 from claims.use_cases.delivery import CLEARINGHOUSE, deliver, pending_deliveries
 from claims.use_cases.follow_up import send_due_inquiries
+from claims.use_cases.hl7_charges import release_due
 
 log = logging.getLogger(__name__)
 
@@ -92,6 +94,7 @@ async def loop(stop: asyncio.Event, engine: AsyncEngine) -> None:
     folder = settings.inbound_ack_path()
     folder.mkdir(parents=True, exist_ok=True)
     next_sweep = time.monotonic() + min(settings.follow_up_interval_s, 60.0)  # not in the start-up rush
+    next_release = time.monotonic()
     # an acknowledgment landing in the folder wakes the loop at once; pending deliveries wait for the poll
     async with FolderWatch(folder, poll_seconds=settings.poll_seconds) as changes:
         while not stop.is_set():
@@ -102,6 +105,12 @@ async def loop(stop: asyncio.Event, engine: AsyncEngine) -> None:
                         sent = await send_due_inquiries(_units(engine), settings, default_resources().payer_rules)
                     if sent:
                         log.info("follow-up: claim status inquiries (276) prepared", extra={"count": len(sent)})
+                if settings.hl7_release_interval_s and time.monotonic() >= next_release:
+                    next_release = time.monotonic() + settings.hl7_release_interval_s
+                    with root_span("hl7 charge hold"):
+                        released = await release_due(_units(engine), settings, default_resources().context())
+                    if released:
+                        log.info("hl7 encounters released as claims", extra={"count": released})
                 await deliver_pending(engine)
                 await read_ack_folder(engine, folder)
             except OSError as exc:

@@ -4,6 +4,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import ClassVar
 
+from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 from rcm_shared.config import BaseServiceSettings, project_var_dir
 
@@ -38,6 +39,21 @@ class ClaimsSettings(BaseServiceSettings):
     # the worker sends the 276 inquiries the follow-up list says are due, this often (0: never; the
     # billing office then uses POST /v1/follow-up/inquiries)
     follow_up_interval_s: float = 3600.0
+    # HL7 v2 over MLLP (``python -m claims.listener``, docs/hl7.md)
+    hl7_host: str = "127.0.0.1"  # 0.0.0.0 in a container
+    hl7_port: int = 2575
+    # MSH-4's sending facility (first component) -> the tenant its messages are for; others are refused (AR)
+    hl7_senders: dict[str, str] = {}
+    hl7_application: str = "RCM"  # our MSH-3 in acknowledgments when the message's MSH-5 names none
+    hl7_tls_cert_file: str = ""  # with the key file: the listener speaks TLS (MLLP inside it)
+    hl7_tls_key_file: str = ""
+    hl7_tls_client_ca_file: str = ""  # when set: only clients with a certificate it signed connect
+    hl7_max_message_bytes: int = 1_048_576  # a larger frame is dropped (its sender gets no ACK)
+    hl7_idle_timeout_s: float = 600.0  # a connection silent this long is closed
+    # a visit's charges wait this many days after its latest date of service before they become a claim
+    hl7_charge_hold_days: int = Field(default=2, ge=0)
+    hl7_place_of_service: str = Field(default="11", pattern=r"^\d{2}$")  # when PV1-3.4 names no practice facility
+    hl7_release_interval_s: float = 300.0  # how often the worker releases the encounters due (0: never)
 
     def outbound_path(self) -> Path:
         return Path(self.outbound_dir) if self.outbound_dir else project_var_dir() / "outbound" / "837"

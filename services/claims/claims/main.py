@@ -9,7 +9,7 @@ from rcm_shared.metrics import grouped
 from rcm_shared.web import create_service_app
 
 from claims.adapters.scrub_resources import load_resources
-from claims.api import charge_master, exchange, inbound, practice, reports
+from claims.api import charge_master, encounters, exchange, inbound, practice, reports
 from claims.api import claims as claims_api
 from claims.config import get_settings
 from claims.domain import codesets
@@ -35,6 +35,7 @@ def create_app() -> FastAPI:
             exchange.router,
             reports.router,
             inbound.router,
+            encounters.router,
         ],
         on_startup=_startup,
         domain_metrics=grouped(

@@ -308,3 +308,93 @@ payer_enrollment = Table(
     Column("created_by", String(200), nullable=False),
     Index("ix_payer_enrollment_version", "tenant_id", "payer_id", "version", unique=True),
 )
+
+# HL7 v2 (``claims.listener``). Every message handled, per sender (application and facility) and control id
+# (MSH-10), written in the transaction that applied it: a message sent again gets the stored ACK, no effect.
+hl7_message = Table(
+    "hl7_message",
+    metadata,
+    Column("tenant_id", String(64), primary_key=True),
+    Column("sender", String(200), primary_key=True),  # MSH-3.1 ^ MSH-4.1
+    Column("control_id", String(199), primary_key=True),
+    Column("message_type", String(20), nullable=False),  # ADT^A04, DFT^P03
+    Column("ack_code", String(2), nullable=False),  # AA | AE
+    Column("ack", Text, nullable=False),  # the acknowledgment as sent
+    Column("received_at", UtcDateTime(), nullable=False),
+)
+
+# The patients registered (ADT) by medical record number (PID-3); ``merged_into``: an A40 merged it there.
+hl7_patient = Table(
+    "hl7_patient",
+    metadata,
+    Column("tenant_id", String(64), primary_key=True),
+    Column("mrn", String(80), primary_key=True),
+    Column("person", JSON, nullable=False),  # domain.hl7.Person
+    Column("guarantor", JSON, nullable=True),
+    Column("merged_into", String(80), nullable=True),
+    Column("control_id", String(199), nullable=False),  # the message that last changed it
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("updated_at", UtcDateTime(), nullable=False),
+)
+
+# A patient's coverages in IN1-1 order: position 1 primary, 2 secondary, 3 tertiary. A message with IN1
+# segments replaces them all; one without keeps them.
+hl7_coverage = Table(
+    "hl7_coverage",
+    metadata,
+    Column("tenant_id", String(64), primary_key=True),
+    Column("mrn", String(80), primary_key=True),
+    Column("position", Integer, primary_key=True),
+    Column("payer_id", String(80), nullable=False),
+    Column("payer_name", String(60), nullable=True),
+    Column("member_id", String(80), nullable=False),
+    Column("group_number", String(50), nullable=True),
+    Column("relationship", String(2), nullable=False),  # the 837's code: 18 self
+    Column("insured", JSON, nullable=True),  # domain.hl7.Person; null when the patient is the insured
+)
+
+# A visit's charges (PV1-19) gathered until the hold ends (``due_on``) or a release; then a claim (``claim_id``).
+hl7_encounter = Table(
+    "hl7_encounter",
+    metadata,
+    Column("tenant_id", String(64), primary_key=True),
+    Column("id", String(36), primary_key=True),
+    Column("visit_number", String(80), nullable=False),
+    Column("mrn", String(80), nullable=False),
+    Column("facility_id", String(50), nullable=True),  # PV1-3.4
+    Column("state", String(10), nullable=False),  # open | released
+    Column("due_on", Date, nullable=True),  # released by the worker from this day (no live charge: null)
+    Column("claim_id", String(20), nullable=True),  # the claim it became (its latest replacement)
+    Column("problem", Text, nullable=True),  # why the last release did not make a claim
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("updated_at", UtcDateTime(), nullable=False),
+    Column("released_at", UtcDateTime(), nullable=True),
+    UniqueConstraint("tenant_id", "visit_number"),
+    Index("ix_hl7_encounter_due", "state", "due_on"),  # the worker's look for due encounters of every tenant
+    Index("ix_hl7_encounter_patient", "tenant_id", "mrn", "state"),
+)
+
+# One FT1 charge; a reversal takes units back (``reversed_milli``) from the charges of its code, modifiers
+# and date, newest first. Units in thousandths; the amount as sent (FT1-11, or FT1-12 times the quantity) for
+# all the charge's units, null when the charge master prices it.
+hl7_charge = Table(
+    "hl7_charge",
+    metadata,
+    Column("tenant_id", String(64), primary_key=True),
+    Column("id", String(36), primary_key=True),
+    Column("encounter_id", String(36), nullable=False),
+    Column("control_id", String(199), nullable=False),
+    Column("set_id", Integer, nullable=False),
+    Column("service_date", Date, nullable=False),
+    Column("procedure_code", String(5), nullable=False),
+    Column("modifiers", String(11), nullable=False),  # in the order sent, joined with ":"
+    Column("transaction_code", String(80), nullable=False),
+    Column("units_milli", BigInteger, nullable=False),
+    Column("reversed_milli", BigInteger, nullable=False),
+    Column("amount_cents", BigInteger, nullable=True),
+    Column("diagnoses", JSON, nullable=False),
+    Column("performing_npi", String(10), nullable=True),
+    Column("ordering_npi", String(10), nullable=True),
+    Column("received_at", UtcDateTime(), nullable=False),
+    Index("ix_hl7_charge_encounter", "tenant_id", "encounter_id"),
+)

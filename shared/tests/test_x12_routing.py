@@ -37,11 +37,27 @@ def decide(*interchanges: Parties, registered: dict[Pair, str] | None = None, up
     return route(interchanges, table.get, HOME, DEFAULT, uploader=uploader)
 
 
-def test_an_interchange_is_its_isa_pairs_tenants() -> None:
+def test_an_interchange_is_its_isa_pairs_tenants_when_no_group_names_another() -> None:
     assert decide(to("HILL01")).tenant == "hill"
-    # the ISA decides even when its groups name another connection
-    crossed = to("HILL01", groups=(("VALLEY01", "CLEARINGHOUSE"),))
-    assert decide(crossed).tenant == "hill"
+    # a group no one owns under an owned ISA is the ISA owner's
+    assert decide(to("HILL01", groups=(("HILL01", "CLEARINGHOUSE"), ("HILLGS", "CHGS")))).tenant == "hill"
+    assert owners(to("HILL01", groups=(("HILLGS", "CHGS"),)), REGISTERED.get, HOME, DEFAULT) == {"hill"}
+
+
+@pytest.mark.parametrize(
+    "isa",
+    [("HILL01", "CLEARINGHOUSE"), HOME],
+    ids=["a tenant's ISA pair", "the deployment's own ISA pair"],
+)
+def test_an_owned_isa_with_a_group_of_another_tenant_is_several_organizations(isa: Pair) -> None:
+    """The ISA alone never settles an interchange whose groups name another tenant's connection."""
+    crossed = to(*isa, groups=(("VALLEY01", "CLEARINGHOUSE"),))
+    refused = decide(crossed)
+    assert (refused.tenant, refused.cause) == (None, SEVERAL_TENANTS)
+    assert "GS03 'VALLEY01'" in refused.reason
+    # and the groups may not disagree among themselves either
+    split = to("HILL01", groups=(("HILL01", "CLEARINGHOUSE"), ("VALLEY01", "CHGROUPB")))
+    assert decide(split).cause == SEVERAL_TENANTS
 
 
 def test_the_groups_decide_when_the_isa_pair_is_no_ones_and_must_all_agree() -> None:
@@ -99,6 +115,21 @@ def test_an_upload_is_the_uploaders_unless_an_interchange_is_another_tenants() -
     # the deployment's ids are the default tenant's: its upload is its own, another's is refused
     assert decide(to("RCMCLINIC"), uploader=DEFAULT).tenant == DEFAULT
     assert decide(to("RCMCLINIC"), uploader="hill").cause == ANOTHER_TENANT
+
+
+def test_an_upload_is_refused_when_any_group_is_another_tenants() -> None:
+    """An interchange half no one's and half another tenant's is not the uploader's for the half no one owns."""
+    hub = ("BIGCHHUB", "BIGCH")
+    half = to(*hub, groups=(("VALLEY01", "CLEARINGHOUSE"), ("STRANGER", "CLEARINGHOUSE")))
+    refused = decide(half, uploader="hill")
+    assert (refused.tenant, refused.cause, refused.interchanges) == (None, ANOTHER_TENANT, (half,))
+    assert "GS03 'VALLEY01'" in refused.reason
+    # an owned ISA pair does not hide a group of another tenant from the upload check
+    crossed = to("HILL01", groups=(("VALLEY01", "CLEARINGHOUSE"),))
+    assert decide(crossed, uploader="hill").cause == ANOTHER_TENANT
+    # groups of the uploader and of no one are the uploader's
+    own = to(*hub, groups=(("HILL01", "CLEARINGHOUSE"), ("STRANGER", "CLEARINGHOUSE")))
+    assert decide(own, uploader="hill").tenant == "hill"
 
 
 def test_pairs_lists_every_pair_to_look_up() -> None:

@@ -160,6 +160,21 @@ async def test_a_connection_belongs_to_one_organization_only(client: Any) -> Non
     assert [e.tenant_id for _t, _k, e in await practice_events(client)] == ["org-1", "org-2", "org-1"]
 
 
+async def test_only_the_default_organization_may_register_the_deployments_own_ids(client: Any) -> None:
+    """The settings' submitter and receiver ids are the default tenant's connection, registered or not: another
+    organization naming them would leave every file addressed to them several organizations' (set aside)."""
+    own = profile_body(EARLY, connections=[connection("own", "HILL01"), connection("home", "RCMCLINIC")])
+    r = await client.put("/v1/practice", json=own, headers=OTHER)
+    assert r.status_code == 409 and [e["field"] for e in r.json()["errors"]] == ["connections.1.submitter_id"]
+    assert "RCMCLINIC -> CLEARINGHOUSE" in r.text and "org-1" not in r.text  # the default tenant is not named
+    assert (await client.get("/v1/practice", headers=OTHER)).status_code == 404
+    # the default organization (org-1: CLAIMS_DEFAULT_TENANT in these tests) may; another receiver id is anyone's
+    home = profile_body(EARLY, connections=[connection("home", "RCMCLINIC")])
+    assert (await put(client, home))["connections"][0]["submitter_id"] == "RCMCLINIC"
+    elsewhere = profile_body(EARLY, connections=[connection("other", "RCMCLINIC", "OTHERCH")])
+    assert (await put(client, elsewhere, OTHER))["connections"][0]["receiver_id"] == "OTHERCH"
+
+
 async def test_another_organization_sees_none_of_the_practice(client: Any) -> None:
     await put(client, profile_body(EARLY))
     await post(client, "/v1/providers", provider_body(EARLY))

@@ -208,12 +208,16 @@ line_adjudication = Table(
     Column("claim_id", String(64), nullable=False),
     Column("remittance_id", String(64), nullable=False),
     Column("line_number", Integer, nullable=False),  # the line's position in the 835's claim payment
+    # the claim payment's CLP07: a claim the payer split is two claim payments (CLPs) in one 835, each its own
+    Column("payer_claim_control_number", String(80), nullable=False),
     Column("payer_id", String(80), nullable=False),
     Column("line_control_number", String(80), nullable=True),  # the 835's REF*6R
     Column("procedure_code", String(48), nullable=True),  # SVC01-2 as the payer adjudicated it
     Column("allowed_cents", BigInteger, nullable=False),  # AMT*B6, else paid + patient share
     Column("paid_cents", BigInteger, nullable=False),
     Column("patient_cents", BigInteger, nullable=False),  # the line's PR adjustments
+    Column("deductible_cents", BigInteger, nullable=False),  # of them PR 1
+    Column("copay_cents", BigInteger, nullable=False),  # of them PR 3
     Column("payment_date", Date, nullable=True),
     Column("compared", Integer, nullable=False),  # 1: held against the expected amount (once)
     Column("expected_allowed_cents", BigInteger, nullable=True),  # as priced when compared
@@ -222,7 +226,14 @@ line_adjudication = Table(
     Column("note", Text, nullable=True),  # why it was not held against an expected amount
     Column("reversed", Integer, nullable=False),  # 1: the payer reversed this posting
     Column("seen_at", UtcDateTime(), nullable=False),
-    UniqueConstraint("tenant_id", "claim_id", "remittance_id", "line_number"),
+    UniqueConstraint(
+        "tenant_id",
+        "claim_id",
+        "remittance_id",
+        "payer_claim_control_number",
+        "line_number",
+        name="uq_line_adjudication_claim_payment_line",  # the convention's name is over PostgreSQL's 63
+    ),
 )
 
 # One row per claim with billed lines or an adjudication: the billed lines and the 835 arrive on two topics,
@@ -258,8 +269,10 @@ payment_variance = Table(
     Column("cause", String(24), nullable=False),
     Column("expected_allowed_cents", BigInteger, nullable=False),
     Column("allowed_cents", BigInteger, nullable=False),
-    Column("expected_paid_cents", BigInteger, nullable=False),  # expected allowed - the 835's patient share
+    Column("expected_paid_cents", BigInteger, nullable=False),  # ``domain.variance.expected_paid``
     Column("paid_cents", BigInteger, nullable=False),
+    Column("deductible_cents", BigInteger, nullable=False),  # the 835 line's PR 1, which expected paid keeps
+    Column("copay_cents", BigInteger, nullable=False),  # the 835 line's PR 3
     Column("amount_cents", BigInteger, nullable=False),  # the money at stake: |allowed - expected allowed|
     Column("rule", String(24), nullable=False),
     Column("steps", JSON, nullable=False),

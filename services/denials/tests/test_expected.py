@@ -15,11 +15,12 @@ from contract_steps import adjudicate, bill, enter, expected_payment, reverse, w
 from denial_steps import unit_of
 from denials.config import DenialsSettings
 from denials.domain.medicare import load
+from denials.models import line_adjudication
 from denials.use_cases import expected
 from rcm_shared.events import Envelope
 from rcm_shared.payloads.claims import BilledLine
 from rcm_shared.payloads.remittance import ClaimAdjudicatedV1
-from sqlalchemy import text
+from sqlalchemy import func, select, text
 
 DATA = Path(__file__).parent / "data"
 RATES = {("99213", ""): 9250, ("36415", ""): 300, ("20610", ""): 10000}
@@ -94,6 +95,26 @@ async def test_the_same_posting_again_opens_nothing_new(client: Any) -> None:
     await adjudicate(client, answer)
     await adjudicate(client, answer)  # a reposted file
     assert [i["amount_cents"] for i in (await worklist(client))["items"]] == [1250]
+
+
+async def test_a_claim_the_payer_split_in_two_claim_payments_is_compared_in_both(client: Any) -> None:
+    """One 835 (R1) pays C1 in two CLPs (a split claim, each with its own CLP07), each numbering its one line 1:
+    99213 allowed 80.00 (12.50 under 92.50) in the first, 20610 allowed 90.00 (10.00 under 100.00) in the
+    second. Both lines are kept and compared; the same two again (a redelivery) add nothing."""
+    await enter(client, contract(rates=RATES))
+    lines = [billed(1, "99213", 15000), billed(2, "20610", 20000)]
+    await bill(client, billed_claim("C1", controlled("C1", lines)))
+    first = echoed(paid("C1", [(1, "99213", 15000, 8000, 0)]), ["C1-1"])
+    second = echoed(paid("C1", [(1, "20610", 20000, 9000, 0)]), ["C1-2"])
+    second = second.model_copy(update={"payer_claim_control_number": "PCCN-C1-SPLIT"})
+    for answer in (first, second, first, second):
+        await adjudicate(client, answer)
+    items = sorted((i["line_number"], i["amount_cents"]) for i in (await worklist(client))["items"])
+    assert items == [(1, 1250), (2, 1000)]
+    one, two = (await expected_payment(client, "C1"))["lines"]
+    assert (one["adjudicated"]["allowed_cents"], two["adjudicated"]["allowed_cents"]) == (8000, 9000)
+    async with client.app.state.engine.connect() as conn:
+        assert (await conn.execute(select(func.count()).select_from(line_adjudication))).scalar() == 2
 
 
 async def test_an_allowed_amount_the_835_does_not_state_is_paid_plus_the_patient_share(client: Any) -> None:

@@ -9,6 +9,7 @@ from typing import Any
 
 from builders.contracts import billed, billed_claim, contract, paid
 from contract_steps import adjudicate, bill, enter, expected_payment, headers, worklist
+from rcm_shared.payloads.remittance import AdjustmentOut, ClaimAdjudicatedV1
 
 RATES = {("99213", ""): 9250, ("36415", ""): 300, ("20610", ""): 10000}
 
@@ -95,6 +96,38 @@ async def test_an_appeal_asks_the_payers_share_of_the_difference(client: Any) ->
     assert (item["amount_cents"], item["expected_paid_cents"], item["paid_cents"]) == (250, 7400, 7200)
     assert "Amount due: $2.00 " in item["appeal_letter"]
     assert "allowed in your remittance: $90.00 ($2.50 below)" in item["appeal_letter"]
+
+
+def _patient_share(event: ClaimAdjudicatedV1, *shares: tuple[str, int]) -> ClaimAdjudicatedV1:
+    """Line 1's patient share as these PR adjustments (CARC, cents) instead of the builder's one PR 2."""
+    kept = [a for a in event.adjustments if a.group != "PR"]
+    pr = [AdjustmentOut(group="PR", reason=carc, amount_cents=cents, line_number=1) for carc, cents in shares]
+    return event.model_copy(update={"adjustments": [*kept, *pr]})
+
+
+async def test_an_appeal_leaves_the_copay_and_the_deductible_the_patients(client: Any) -> None:
+    """99213 contracted 92.50, allowed 80.00 (12.50 below). C1: copay 20.00, paid 60.00: at 92.50 the copay is
+    still 20.00, the payer pays 60.00 + 12.50 x 60/60 = 72.50 and owes all 12.50. C2: deductible 50.00 and 20 %
+    coinsurance of the other 30.00 (6.00), paid 24.00: 24.00 + 12.50 x 24/30 = 34.00, owed 10.00."""
+    await enter(client, contract(rates=RATES))
+    for claim_id in ("C1", "C2"):
+        await bill(client, billed_claim(claim_id, [billed(1, "99213", 15000)]))
+    await adjudicate(client, _patient_share(paid("C1", [(1, "99213", 15000, 8000, 2000)]), ("3", 2000)))
+    c2 = paid("C2", [(1, "99213", 15000, 8000, 5600)], remittance="R2")
+    await adjudicate(client, _patient_share(c2, ("1", 5000), ("2", 600)))
+    ids = {i["claim_id"]: i["id"] for i in (await worklist(client))["items"]}
+    asked = {}
+    for claim_id, item_id in ids.items():
+        r = await client.post(f"/v1/underpayments/{item_id}:appeal", json={}, headers=headers())
+        assert r.status_code == 200, r.text
+        asked[claim_id] = r.json()
+    one, two = asked["C1"], asked["C2"]
+    assert (one["amount_cents"], one["expected_paid_cents"], one["paid_cents"]) == (1250, 7250, 6000)
+    assert "Amount due: $12.50 " in one["appeal_letter"] and "the copay $20.00" in one["appeal_letter"]
+    assert (two["amount_cents"], two["expected_paid_cents"], two["paid_cents"]) == (1250, 3400, 2400)
+    assert "Amount due: $10.00 " in two["appeal_letter"] and "$24.00 of $30.00" in two["appeal_letter"]
+    c1 = (await expected_payment(client, "C1"))["lines"][0]["adjudicated"]
+    assert (c1["expected_paid_cents"], c1["patient_cents"]) == (7250, 2000)
 
 
 async def test_accepting_needs_a_reason_and_takes_the_item_off_the_worklist(client: Any) -> None:

@@ -10,6 +10,7 @@ from decimal import Decimal
 from builders.contracts import paid
 from denials.domain.pricing import ContractTerms, FeeLine, LineToPrice
 from denials.domain.variance import LineAnswer, answers, cause, expected_paid, rate_reproducing, variance
+from rcm_shared.payloads.remittance import AdjustmentOut
 
 DAY = date(2026, 3, 2)
 
@@ -41,13 +42,49 @@ def test_a_variance_is_beyond_the_tolerance_and_a_denied_line_is_none() -> None:
 
 
 def test_the_payer_pays_its_own_share_of_the_difference_in_the_allowed_amount() -> None:
-    """Allowed 80.00 all to the deductible (paid 0.00): at 92.50 the deductible takes the 12.50 too, 0.00 paid.
+    """Allowed 80.00, nothing paid and no deductible or copay: the payer's share is 0, 0.00 at 92.50 too.
     Allowed 98.00 paid in full against 92.50: 92.50 is what it should have paid. 1/3 paid of 100.00 allowed,
-    expected 50.00: 33.33 x 50 / 100 = 16.665 -> 16.67 (half up)."""
+    expected 50.00: 33.33 - 50.00 x 33.33 / 100 = 16.665 -> 16.67 (half up)."""
     assert expected_paid(9250, 8000, 0) == 0
     assert expected_paid(9250, 9800, 9800) == 9250
     assert expected_paid(5000, 10000, 3333) == 1667
     assert expected_paid(9250, 0, 0) == 9250  # nothing allowed: nothing to go by
+
+
+def test_a_copay_and_a_deductible_stay_the_patients_at_the_contracts_amount() -> None:
+    """92.50 contracted, 80.00 allowed (12.50 under) in each case; the payer owes expected paid - paid:
+    - coinsurance 20 % (16.00), paid 64.00: 64.00 + 12.50 x 64/80 = 74.00, owed 10.00;
+    - copay 20.00, paid 60.00: 60.00 + 12.50 x 60/(80 - 20) = 72.50, owed 12.50 (the copay does not grow);
+    - deductible 50.00 + 20 % coinsurance of the other 30.00 (6.00), paid 24.00: 24.00 + 12.50 x 24/(80 - 50)
+      = 34.00, owed 10.00;
+    - all 80.00 to the deductible, paid 0.00: nothing left to read the payer's share from: 92.50 - 80.00 = 12.50;
+      copay 20.00 of an allowed 15.00 (more than allowed): 92.50 - 20.00 = 72.50."""
+    assert expected_paid(9250, 8000, 6400) - 6400 == 1000
+    assert expected_paid(9250, 8000, 6000, copay=2000) - 6000 == 1250
+    assert expected_paid(9250, 8000, 2400, deductible=5000) - 2400 == 1000
+    assert expected_paid(9250, 8000, 0, deductible=8000) == 1250
+    assert expected_paid(9250, 1500, 0, copay=2000) == 7250
+    assert expected_paid(1000, 8000, 0, deductible=8000) == 0  # never below nothing
+    # the variance carries them: allowed 80.00, copay 20.00, paid 60.00
+    found = variance(9250, LineAnswer(1, 8000, 6000, 2000, 0, 2000), 0)
+    assert (found.kind, found.amount_cents, found.expected_paid_cents) == ("under", 1250, 7250)  # type: ignore[union-attr]
+
+
+def test_the_835s_line_deductible_and_copay_are_its_pr_1_and_pr_3() -> None:
+    """Allowed 80.00: PR 1 50.00 and PR 2 6.00 on line 1; PR 3 20.00 on line 2; a claim-level PR 1 is no line's."""
+    event = paid("C1", [(1, "99213", 15000, 8000, 5600), (2, "99213", 15000, 8000, 2000)])
+    shares = [
+        AdjustmentOut(group="PR", reason="1", amount_cents=5000, line_number=1),
+        AdjustmentOut(group="PR", reason="2", amount_cents=600, line_number=1),
+        AdjustmentOut(group="PR", reason="3", amount_cents=2000, line_number=2),
+        AdjustmentOut(group="CO", reason="3", amount_cents=100, line_number=2),  # not the patient's
+        AdjustmentOut(group="PR", reason="1", amount_cents=900, line_number=None),
+    ]
+    kept = [a for a in event.adjustments if a.group != "PR"]
+    assert answers(event.lines, [*kept, *shares]) == [
+        LineAnswer(1, 8000, 2400, 5600, 5000, 0),
+        LineAnswer(2, 8000, 6000, 2000, 0, 2000),
+    ]
 
 
 def test_a_reduction_the_payer_left_out_is_the_multiple_procedure_rule() -> None:

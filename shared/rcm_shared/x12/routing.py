@@ -6,17 +6,19 @@ A practice sends as a connection's submitter id (ISA06/GS02) to its receiver id 
 answers with them swapped. So an inbound interchange names the connection ``(submitter_id, receiver_id)`` =
 (ISA08, ISA06), and each of its functional groups one as (GS03, GS02). The rules:
 
-1. An interchange's owner is the tenant of its ISA pair. When no one owns that pair (a clearinghouse that uses
-   one ISA id for all its customers), its groups' pairs decide: every group must name an owner, and the same
-   one; a group no one owns leaves the interchange no one's, groups of different owners make it several's.
+1. An interchange's owners are the tenants of its ISA pair and of each of its groups' pairs. When no one owns
+   the ISA pair (a clearinghouse that uses one ISA id for all its customers), every group must name an owner:
+   a group no one owns leaves the interchange no one's. When the ISA pair has an owner, a group no one owns
+   is the ISA owner's (the clearinghouse's GS ids for the same connection). One owner or the interchange is
+   several's: an ISA of one tenant with a group of another is never settled by the ISA alone.
 2. The deployment's own pair (its settings' submitter and receiver ids) is the default tenant's connection,
    registered or not, whatever connections other tenants have: it is what a single-practice deployment
    sends under. Should another tenant have registered that same pair, an interchange addressed by it is
    several's (never guessed).
 3. A file's tenant is the one owner of all its interchanges. An interchange no one owns, or interchanges of
    different owners, refuse the file, with a reason naming the ids (envelope ids only: no patient data).
-4. An upload names its tenant: an interchange no one owns is the uploader's; one owned by another tenant
-   refuses the upload.
+4. An upload names its tenant: an interchange whose pairs (ISA or group) no one owns is the uploader's; one
+   where any pair is another tenant's refuses the upload, even when another of its pairs is no one's.
 """
 
 from __future__ import annotations
@@ -85,19 +87,26 @@ def pairs(interchanges: Iterable[Parties]) -> set[Pair]:
     return {pair for p in interchanges for pair in (p.pair, *p.group_pairs())}
 
 
+def _of(pair: Pair, lookup: Lookup, home: Pair, default_tenant: str) -> set[str]:
+    """The tenants one pair is registered to (rule 2: the deployment's own pair is the default tenant's)."""
+    found = {default_tenant} if pair == home else set()
+    registered = lookup(pair)
+    return found | {registered} if registered is not None else found
+
+
 def owners(parties: Parties, lookup: Lookup, home: Pair, default_tenant: str) -> set[str]:
     """The tenants one interchange belongs to (rules 1 and 2): none, one, or several (a conflict)."""
+    by_isa = _of(parties.pair, lookup, home, default_tenant)
+    by_group = [_of(pair, lookup, home, default_tenant) for pair in parties.group_pairs()]
+    if not by_isa and (not by_group or not all(by_group)):
+        return set()
+    return by_isa.union(*by_group)
 
-    def of(pair: Pair) -> set[str]:
-        found = {default_tenant} if pair == home else set()
-        registered = lookup(pair)
-        return found | {registered} if registered is not None else found
 
-    by_isa = of(parties.pair)
-    if by_isa or not parties.groups:
-        return by_isa
-    by_group = [of(pair) for pair in parties.group_pairs()]
-    return set().union(*by_group) if all(by_group) else set()
+def claimants(parties: Parties, lookup: Lookup, home: Pair, default_tenant: str) -> set[str]:
+    """Every tenant any of the interchange's pairs (ISA or group) is registered to, whether or not that makes
+    it theirs: an upload is refused when one of them is not the uploader (rule 4)."""
+    return set().union(*(_of(pair, lookup, home, default_tenant) for pair in (parties.pair, *parties.group_pairs())))
 
 
 def route(
@@ -112,7 +121,10 @@ def route(
     upload by that tenant) the uploader or why not (rule 4). ``home`` is the deployment's own pair."""
     if not interchanges:
         return Route(None, NO_CONNECTION, "the file has no interchange (no ISA segment)")
-    found = [(p, owners(p, lookup, home, default_tenant) or ({uploader} if uploader else set())) for p in interchanges]
+    if uploader is not None:
+        found = [(p, claimants(p, lookup, home, default_tenant) or {uploader}) for p in interchanges]
+    else:
+        found = [(p, owners(p, lookup, home, default_tenant)) for p in interchanges]
     nobodys = tuple(p for p, who in found if not who)
     if nobodys:
         return Route(

@@ -10,6 +10,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from rcm_shared.web import ActorDep, TenantDep, UnitsDep
 
+from claims.api.deps import SettingsDep
 from claims.api.practice_schemas import (
     AddressBody,
     EnrollmentCreate,
@@ -95,11 +96,14 @@ async def list_profiles(units: UnitsDep, tenant: TenantDep) -> list[ProfileRead]
     response_model=ProfileRead,
     summary="A new version of the organization profile, effective from a date (today by default)",
     description="`claims.practice.changed` announces it. " + NEW_VERSION + " 409 when a connection's submitter "
-    "and receiver ids are another organization's (inbound files are routed by them).",
+    "and receiver ids are another organization's (inbound files are routed by them), the deployment's own ids "
+    "(settings) included for any organization but the default.",
 )
-async def put_profile(body: ProfileUpdate, units: UnitsDep, tenant: TenantDep, actor: ActorDep) -> ProfileRead:
+async def put_profile(
+    body: ProfileUpdate, units: UnitsDep, tenant: TenantDep, actor: ActorDep, settings: SettingsDep
+) -> ProfileRead:
     async with units.write(tenant, actor) as unit:
-        return _profile_read(await practice.put_profile(unit, _profile(body)))
+        return _profile_read(await practice.put_profile(unit, _profile(body), settings))
 
 
 @router.get("/providers", response_model=list[ProviderRead], summary="Providers' versions, by NPI and version")

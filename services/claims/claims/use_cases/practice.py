@@ -19,6 +19,7 @@ from rcm_shared.payloads.claims import (
 )
 from rcm_shared.unit import Unit
 
+from claims.config import ClaimsSettings
 from claims.domain.practice import Enrollment, Facility, Profile, Provider
 from claims.domain.practice_checks import (
     FieldError,
@@ -78,16 +79,20 @@ def changed_event(tenant: str, p: Profile) -> PracticeChangedV1:
     )
 
 
-async def put_profile(unit: Unit, profile: Profile) -> Profile:
+async def put_profile(unit: Unit, profile: Profile, settings: ClaimsSettings) -> Profile:
     """A new version of the tenant's profile, in effect from its ``effective_from`` (any date: from then on it
     is the newest version) until a newer one's: Invalid naming each field that is wrong; Conflict when a
     connection (submitter and receiver id) is another tenant's: inbound files are routed to their tenant by it.
-    Emits ``practice.changed`` in the same transaction."""
+    The deployment's own pair (the settings' submitter and receiver ids) is the default tenant's whether it
+    registered it or not (``rcm_shared.x12.routing`` rule 2): another tenant naming it would make every file
+    addressed to it several organizations' and set aside. Emits ``practice.changed`` in the same transaction."""
     checked = check_profile(profile)
     if isinstance(checked, list):
         raise _invalid(checked)
     repo = PracticeRepository(unit)
     owners = await repo.connection_owners([(c.submitter_id, c.receiver_id) for c in checked.connections])
+    if unit.tenant != settings.default_tenant:
+        owners[(settings.submitter_id, settings.receiver_id)] = settings.default_tenant
     taken = [
         FieldError(f"connections.{i}.submitter_id", f"{c.submitter_id} -> {c.receiver_id} is another organization's")
         for i, c in enumerate(checked.connections)

@@ -68,6 +68,25 @@ def _dollars(cents: int) -> str:
     return f"${cents / 100:,.2f}"
 
 
+def _share(item: Any) -> str:
+    """The share of the allowed amount the remittance paid, as ``domain.variance.expected_paid`` reads it: the
+    patient's deductible and copay are fixed amounts and stay the patient's at any allowed amount."""
+    fixed = [
+        f"the {name} {_dollars(cents)}"
+        for name, cents in (("deductible", item.deductible_cents), ("copay", item.copay_cents))
+        if cents
+    ]
+    if not fixed:
+        return (
+            f"of the allowed amount your remittance paid, {_dollars(item.paid_cents)} of {_dollars(item.allowed_cents)}"
+        )
+    rest = item.allowed_cents - item.deductible_cents - item.copay_cents
+    return (
+        f"your remittance paid of the allowed amount less the patient's {' and '.join(fixed)} (which stay the "
+        f"patient's), {_dollars(item.paid_cents)} of {_dollars(max(0, rest))}"
+    )
+
+
 def underpayment_letter_text(item: Any, contract: Any, version: Any, head: Letterhead, today: date) -> str:
     """The appeal of an underpaid line: the contract and version in effect on the date of service, the fee
     schedule line applied (or the default rule), each step of the pricing, and the amount due."""
@@ -100,8 +119,7 @@ def underpayment_letter_text(item: Any, contract: Any, version: Any, head: Lette
             f"allowed in your remittance: {_dollars(item.allowed_cents)} "
             f"({_dollars(item.amount_cents)} below).",
             f"Amount due: {_dollars(max(0, item.expected_paid_cents - item.paid_cents))} (your payment at the "
-            f"agreement's allowed amount, in the share of the allowed amount your remittance paid, "
-            f"{_dollars(item.paid_cents)} of {_dollars(item.allowed_cents)}: {_dollars(item.expected_paid_cents)}; "
+            f"agreement's allowed amount, in the share {_share(item)}: {_dollars(item.expected_paid_cents)}; "
             f"paid {_dollars(item.paid_cents)}).",
             "",
             "The line was paid below the rate of our agreement. We ask that you reprocess it at the contracted rate "

@@ -20,23 +20,37 @@ CAUSES = (*RULE_CAUSES, "rate", "percent_of_charges", "percent_of_medicare")
 CENT = 1  # the payer's rounding may differ from ours by a cent
 
 
+DEDUCTIBLE, COPAY = "1", "3"  # the CARCs of the patient's share the payer's own share is not a percentage of
+
+
 @dataclass(frozen=True)
 class LineAnswer:
-    """The 835's word on one line: what the payer allowed, paid, and left to the patient."""
+    """The 835's word on one line: what the payer allowed, paid, and left to the patient (all PR), and of that
+    the deductible (PR 1) and the copay (PR 3)."""
 
     line_number: int
     allowed_cents: int
     paid_cents: int
     patient_cents: int
+    deductible_cents: int = 0
+    copay_cents: int = 0
 
 
 def answers(lines: Sequence[LinePaymentOut], adjustments: Sequence[AdjustmentOut]) -> list[LineAnswer]:
-    """Each line's allowed amount: the 835's AMT*B6, else paid + the line's patient share (PR)."""
+    """Each line's allowed amount (the 835's AMT*B6, else paid + the line's patient share, PR) and its PR
+    adjustments under CARC 1 (deductible) and 3 (copay), from the line's own CAS. A patient share the 835 puts
+    at the claim level (no line number) is not apportioned to lines: the line's deductible and copay are then
+    0 and its expected payment is the proportional one (``expected_paid``)."""
     out = []
     for line in lines:
-        patient = sum(a.amount_cents for a in adjustments if a.line_number == line.line_number and a.group == "PR")
+        mine = [a for a in adjustments if a.line_number == line.line_number and a.group == "PR"]
+        patient = sum(a.amount_cents for a in mine)
+
+        def of(carc: str, mine: list[AdjustmentOut] = mine) -> int:
+            return sum(a.amount_cents for a in mine if a.reason.lstrip("0") == carc)
+
         allowed = line.allowed_cents if line.allowed_cents is not None else line.paid_cents + patient
-        out.append(LineAnswer(line.line_number, allowed, line.paid_cents, patient))
+        out.append(LineAnswer(line.line_number, allowed, line.paid_cents, patient, of(DEDUCTIBLE), of(COPAY)))
     return out
 
 
@@ -47,16 +61,26 @@ class Variance:
     expected_paid_cents: int  # what the payer pays at the contract's allowed amount (``expected_paid``)
 
 
-def expected_paid(expected_allowed: int, allowed: int, paid: int) -> int:
-    """What the payer pays when it allows the contract's amount: it pays its own share of whatever it allows
-    (coinsurance, a deductible already met or not), so the difference in the allowed amount is paid in the
-    proportion the 835 shows, paid / allowed: paid + (expected allowed - allowed) x paid / allowed, which is
-    paid x expected allowed / allowed (half up to the cent). 92.50 contracted, 80.00 allowed with 16.00 of
-    coinsurance and 64.00 paid: 64.00 + 12.50 x 0.8 = 74.00; the payer owes 10.00, the patient the other 2.50.
-    Nothing allowed: nothing to go by, the payer's share is taken as all of it (expected allowed)."""
-    if allowed <= 0:
-        return max(0, expected_allowed)
-    share = Decimal(paid) * Decimal(expected_allowed) / Decimal(allowed)
+def expected_paid(expected_allowed: int, allowed: int, paid: int, deductible: int = 0, copay: int = 0) -> int:
+    """What the payer pays when it allows the contract's amount. The patient's deductible (PR 1) and copay
+    (PR 3) are fixed amounts: a higher allowed amount leaves them as they are. What is left of the allowed
+    amount after them the payer pays in the proportion the 835 shows (its share against the coinsurance):
+    paid + (expected allowed - allowed) x paid / (allowed - deductible - copay), half up to the cent.
+
+    - coinsurance only: 92.50 contracted, 80.00 allowed, 16.00 coinsurance, 64.00 paid: 64.00 + 12.50 x 64/80
+      = 74.00; the payer owes 10.00, the patient the other 2.50;
+    - a copay: 92.50 contracted, 80.00 allowed, 20.00 copay, 60.00 paid: 60.00 + 12.50 x 60/60 = 72.50; the
+      payer owes all of the 12.50;
+    - a deductible and 20% coinsurance: 92.50 contracted, 80.00 allowed, 50.00 deductible, 6.00 coinsurance,
+      24.00 paid: 24.00 + 12.50 x 24/30 = 34.00; the payer owes 10.00.
+
+    Nothing left after the deductible and copay (allowed - deductible - copay <= 0, nothing allowed included):
+    the payer's share of the rest cannot be read off the 835, so all of it is taken as the payer's: expected
+    allowed - deductible - copay (not below 0). Something left but nothing paid: the payer's share is 0."""
+    base = allowed - deductible - copay
+    if base <= 0:
+        return max(0, expected_allowed - deductible - copay)
+    share = Decimal(paid) + Decimal(expected_allowed - allowed) * Decimal(paid) / Decimal(base)
     return max(0, int(share.quantize(Decimal(1), rounding=ROUND_HALF_UP)))
 
 
@@ -68,7 +92,9 @@ def variance(expected_allowed: int, answer: LineAnswer, tolerance_cents: int) ->
     difference = answer.allowed_cents - expected_allowed
     if abs(difference) <= tolerance_cents:
         return None
-    paid = expected_paid(expected_allowed, answer.allowed_cents, answer.paid_cents)
+    paid = expected_paid(
+        expected_allowed, answer.allowed_cents, answer.paid_cents, answer.deductible_cents, answer.copay_cents
+    )
     return Variance("under" if difference < 0 else "over", abs(difference), paid)
 
 

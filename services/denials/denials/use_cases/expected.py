@@ -89,6 +89,7 @@ async def on_adjudications(
                 {
                     "claim_id": event.claim_id,
                     "remittance_id": event.remittance_id,
+                    "payer_claim_control_number": event.payer_claim_control_number[:80],
                     "line_number": answer.line_number,
                     "payer_id": event.payer_id,
                     "line_control_number": lcn if lcn and len(lcn) <= 80 else None,
@@ -96,6 +97,8 @@ async def on_adjudications(
                     "allowed_cents": answer.allowed_cents,
                     "paid_cents": answer.paid_cents,
                     "patient_cents": answer.patient_cents,
+                    "deductible_cents": answer.deductible_cents,
+                    "copay_cents": answer.copay_cents,
                     "payment_date": event.payment_date,
                     "compared": 0,
                     "expected_allowed_cents": None,
@@ -139,7 +142,7 @@ async def _compare(
     )
     compared = []
     items = VarianceRepository(unit)
-    for (claim_id, _remittance), payment in _payments(answers).items():
+    for (claim_id, _remittance, _clp07), payment in _payments(answers).items():
         rows = {r.line_number: r for r in billed.get(claim_id, [])}
         if not rows:
             continue  # the claim's lines have not come: they compare it when they do
@@ -161,7 +164,14 @@ async def _compare(
             compared.append({**done, "expected_allowed_cents": amount, "note": None})
             if amount is None or pricing.version is None:
                 continue  # no contract, or one that sets no rate for the line
-            line = vd.LineAnswer(row.line_number, answer.allowed_cents, answer.paid_cents, answer.patient_cents)
+            line = vd.LineAnswer(
+                row.line_number,
+                answer.allowed_cents,
+                answer.paid_cents,
+                answer.patient_cents,
+                answer.deductible_cents,
+                answer.copay_cents,
+            )
             variance = vd.variance(amount, line, settings.underpayment_tolerance_cents)
             if variance is None:
                 continue
@@ -170,11 +180,12 @@ async def _compare(
     await expected.mark_compared(compared)
 
 
-def _payments(answers: Sequence[Any]) -> dict[tuple[str, str], list[Any]]:
-    """The answers by claim payment (claim, remittance), each in the 835's line order."""
-    out: dict[tuple[str, str], list[Any]] = {}
+def _payments(answers: Sequence[Any]) -> dict[tuple[str, str, str], list[Any]]:
+    """The answers by claim payment (claim, remittance, the payer's claim control number: a claim the payer
+    split is two claim payments in one 835, their lines each numbered from 1), each in the 835's line order."""
+    out: dict[tuple[str, str, str], list[Any]] = {}
     for answer in answers:
-        out.setdefault((answer.claim_id, answer.remittance_id), []).append(answer)
+        out.setdefault((answer.claim_id, answer.remittance_id, answer.payer_claim_control_number), []).append(answer)
     return out
 
 
@@ -233,6 +244,8 @@ async def _open(
             "allowed_cents": answer.allowed_cents,
             "expected_paid_cents": found.expected_paid_cents,
             "paid_cents": answer.paid_cents,
+            "deductible_cents": answer.deductible_cents,
+            "copay_cents": answer.copay_cents,
             "amount_cents": found.amount_cents,
             "rule": pricing.priced.rule,
             "steps": list(pricing.priced.steps),
@@ -299,7 +312,9 @@ async def expected_payment(unit: Unit, claim_id: str) -> ExpectedPayment:
             views.append(LineView(row, answer, None, None))
             continue
         expected = answer.expected_allowed_cents
-        paid = vd.expected_paid(expected, answer.allowed_cents, answer.paid_cents)
+        paid = vd.expected_paid(
+            expected, answer.allowed_cents, answer.paid_cents, answer.deductible_cents, answer.copay_cents
+        )
         views.append(LineView(row, answer, paid, answer.allowed_cents - expected))
     items = await VarianceRepository(unit).of_claim(claim_id)
     unmatched = [a for a in standing if a.compared and a.billed_line_number is None]

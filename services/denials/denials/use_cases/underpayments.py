@@ -201,7 +201,9 @@ async def _reevaluate(
         amount = pricing.priced.expected_allowed_cents if pricing else None
         if pricing is None or pricing.version is None or pricing.version.id != new.row.id or amount is None:
             continue  # the claim's lines changed since: the new version does not price this line
-        answer = LineAnswer(item.line_number, item.allowed_cents, item.paid_cents, 0)
+        answer = LineAnswer(
+            item.line_number, item.allowed_cents, item.paid_cents, 0, item.deductible_cents, item.copay_cents
+        )
         variance = vd_variance(amount, answer, settings.underpayment_tolerance_cents)
         if variance is None:
             if await repo.move(item, status="contract_adjusted", adjusted_version_id=new.row.id):

@@ -50,6 +50,20 @@ async def test_billed_lines_are_priced_under_the_contract_in_effect_on_their_dat
     assert (two["units"], two["expected_allowed_cents"], two["adjudicated"]) == ("3", 900, None)
 
 
+async def test_the_same_lines_billed_again_keep_their_pricing_and_changed_ones_are_priced_anew(client: Any) -> None:
+    """A claim submitted as it was entered sends its lines twice: the second time costs a read, not a new
+    pricing (the payer's answer prices them again in any case); lines that changed are priced again."""
+    await enter(client, contract(rates=RATES))
+    await bill(client, billed_claim("C1", [billed(1, "99213", 15000)]))
+    await enter(client, contract(rates={**RATES, ("99213", ""): 9500}))  # version 2, from the same day
+    await bill(client, billed_claim("C1", [billed(1, "99213", 15000)]))
+    (line,) = (await expected_payment(client, "C1"))["lines"]
+    assert (line["contract_version"], line["expected_allowed_cents"]) == (1, 9250)
+    await bill(client, billed_claim("C1", [billed(1, "99213", 16000)]))
+    (line,) = (await expected_payment(client, "C1"))["lines"]
+    assert (line["contract_version"], line["expected_allowed_cents"]) == (2, 9500)
+
+
 async def test_a_line_no_payer_would_price_is_set_apart_with_the_reason(client: Any) -> None:
     await enter(client, contract(rates=RATES))
     lines = [billed(1, "99213", 15000), billed(2, "20610", 20000, units="2", modifiers=("50",))]

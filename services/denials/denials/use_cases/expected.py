@@ -8,7 +8,7 @@ whichever comes second sees the other's rows and does the comparison."""
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -40,7 +40,9 @@ async def on_claim_lines(
     settings: DenialsSettings,
 ) -> None:
     """Claims' billed lines (at entry or submission): priced and stored, replacing an earlier billing's; an
-    adjudication seen before them is compared now. A line without a date of service takes the event's day."""
+    adjudication seen before them is compared now. A line without a date of service takes the event's day.
+    Lines already stored as they are (a claim submitted as it was entered) are left as priced: the payer's
+    answer prices them again anyway."""
     latest = {event.claim_id: event for event, _envelope in items if event.lines and event.payer_id}
     if not latest:
         return
@@ -49,6 +51,14 @@ async def on_claim_lines(
         for claim_id, e in latest.items()
     }
     control = {(cid, ln.line_number): ln.line_control_number for cid, e in latest.items() for ln in e.lines}
+    stored = await ExpectedRepository(unit).lines(set(latest))
+    for claim_id in [cid for cid in latest if cid in stored]:
+        payer_id, lines = claims[claim_id]
+        billed = [stored_columns(ln, control[(claim_id, ln.line_number)]) for ln in lines]
+        if _unchanged(payer_id, billed, stored[claim_id]):
+            del latest[claim_id], claims[claim_id]
+    if not latest:
+        return
     pricer = Pricer(unit, medicare)
     await pricer.load(claims)
     now = datetime.now(UTC)
@@ -68,6 +78,14 @@ async def on_claim_lines(
     await repo.lock_claims(latest)
     await repo.replace_lines(latest, rows)
     await _compare(unit, set(latest), medicare, settings, f"event:{ClaimStatusChangedV1.event_type}")
+
+
+def _unchanged(payer_id: str, billed: Sequence[Mapping[str, Any]], rows: Sequence[Any]) -> bool:
+    """Whether the stored lines of a claim are these, for this payer, in this order."""
+    return len(rows) == len(billed) and all(
+        row.payer_id == payer_id and all(getattr(row, k) == v for k, v in columns.items())
+        for row, columns in zip(rows, billed, strict=True)
+    )
 
 
 async def on_adjudications(

@@ -13,17 +13,22 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from builders.acks import ack_277ca
 from builders.encounters import TODAY
+from builders.events import encounter_adjudicated
 from builders.hl7 import FACILITY, MRN, adt, dft, fields, ft1, value
 from builders.practice import PERSON_NPI
 from claims_steps import (
     claims_client,  # noqa: F401 - the client fixture
+    consume,
     pyx12,
     submit,
 )
 from hl7.mllp import HL7StreamReader, HL7StreamWriter, open_hl7_connection
 from practice_steps import SINCE, SMITH, enter_practice, profile
 from practice_steps import connection as account
+from rcm_shared.config import KafkaSettings
+from rcm_shared.events import Envelope
 
 ORG, OTHER = {"X-Tenant-ID": "org-1"}, {"X-Tenant-ID": "org-2"}
 DOS = TODAY - timedelta(days=10)
@@ -149,7 +154,7 @@ def comparable(x12: str, claim_id: str) -> list[str]:
 
 
 async def test_a_visit_over_mllp_becomes_the_claim_charge_entry_makes_of_it(
-    client: Any, connection: Any, tmp_path: Path
+    client: Any, connection: Any, tmp_path: Path, kafka: KafkaSettings
 ) -> None:
     await practice(client, "org-1", "VALLEY01")
     await practice(client, "org-2", "VALLEY02")  # a clearinghouse account of its own
@@ -243,14 +248,41 @@ async def test_a_visit_over_mllp_becomes_the_claim_charge_entry_makes_of_it(
     assert comparable(x12, by_hl7["id"]) == comparable(rest_x12, by_rest["id"])
     assert pyx12(x12, tmp_path).endswith(": OK")
 
-    # a reversal once the payer has the claim (not yet numbered by it): refused, nothing applied
+    from claims.adapters.scrub_resources import load_resources
+    from claims.config import get_settings
+    from claims.models import bus
+    from claims.use_cases.hl7_charges import release_due
+    from rcm_shared.unit import Units
+
+    settings = get_settings()
+    units = Units.of_service(settings, bus, client.app.state.engine)
+    # a reversal once the payer has the claim, not yet numbered by it: stored and acknowledged (an AE would
+    # be final to the engine, the reversal lost); the encounter waits, and its claim follows once it can
     ack = await send(conn, dft("D4", ft1(1, DOS, "83036", quantity="-1", amount="45.50")))
-    check_ack(ack, "D4", "P03", "AE")
-    location, code, _severity, words = err(ack)
-    assert (location, code) == ("FT1^1", "206^Application record locked^HL70357")
-    assert "cannot follow" in words
+    check_ack(ack, "D4", "P03", "AA")
     detail = (await client.get(f"/v1/encounters/{encounter['id']}", headers=ORG)).json()
-    assert [c["reversed_units"] for c in detail["charges"]] == ["0", "0", "1"]
+    assert [c["reversed_units"] for c in detail["charges"]] == ["0", "1", "1"]
+    assert detail["state"] == "pending" and "cannot follow" in detail["problem"]
+    assert detail["claim_id"] == by_hl7["id"]
+    await client.post("/v1/acknowledgments", content=ack_277ca(by_hl7["id"], accepted=True), headers=ORG)
+    assert await release_due(units, settings, load_resources(settings).context(), today=TODAY) == 0
+    detail = (await client.get(f"/v1/encounters/{encounter['id']}", headers=ORG)).json()
+    assert detail["state"] == "pending"  # tried again a day on: failing encounters never crowd out the others
+    # accepted (numbered) but not adjudicated: a replacement waits for the payer's answer (the 835)
+    await release_due(units, settings, load_resources(settings).context(), today=TODAY + timedelta(days=1))
+    detail = (await client.get(f"/v1/encounters/{encounter['id']}", headers=ORG)).json()
+    assert detail["state"] == "pending" and "accepted" in detail["problem"]
+    paid = Envelope.wrap(encounter_adjudicated(by_hl7["id"], 29100, [20000, 9100]), source="/r", tenant_id="org-1")
+    await consume(client, kafka, [("remittance.claim.adjudicated", paid, by_hl7["id"])])
+    await release_due(units, settings, load_resources(settings).context(), today=TODAY + timedelta(days=2))
+    detail = (await client.get(f"/v1/encounters/{encounter['id']}", headers=ORG)).json()
+    assert (detail["state"], detail["problem"]) == ("released", None)
+    replacement = (await client.get(f"/v1/claims/{detail['claim_id']}", headers=ORG)).json()
+    assert (replacement["frequency"], replacement["original_claim_id"]) == ("7", by_hl7["id"])
+    assert [(line["procedure_code"], line["units"]) for line in replacement["document"]["lines"]] == [
+        ("99214", "1"),
+        ("83036", "1"),
+    ]
 
 
 def self_signed(tmp_path: Path) -> tuple[Path, Path]:

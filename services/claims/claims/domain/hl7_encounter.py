@@ -2,11 +2,12 @@
 
 A charge keeps the units it came with; reversals take units back from the live charges of the same code,
 modifiers (in any order) and date of service: the charge whose transaction id (FT1-2) the reversal names
-when it names one, else those of the reversal's amount a unit first, newest first. The live units are what is billed: a charge
-with none left is not on the claim. The claim is built the way charge entry takes an encounter: the billing
-provider left to the practice profile (its first, on the date of service), the performing provider as the
-rendering provider by NPI, lines without an amount priced by the charge master, the subscriber, patient and
-payer from the registration's primary coverage and its secondary as ``secondary_payer``.
+when it names one, else those of the reversal's amount a unit first, newest first. The live units are
+what is billed: a charge with none left is not on the claim. The claim is built the way charge entry
+takes an encounter: the billing provider left to the practice profile (its first, on the date of
+service), the performing provider as the rendering provider by NPI, lines without an amount priced by the
+charge master, the subscriber, patient and payer from the registration's primary coverage and its
+secondary as ``secondary_payer``.
 """
 
 from __future__ import annotations

@@ -20,6 +20,7 @@ router = APIRouter(prefix="/v1", tags=["hl7 encounters"])
 class ChargeRead(BaseModel):
     id: str
     control_id: str  # the DFT message's MSH-10
+    transaction_id: str | None = None  # FT1-2
     set_id: int
     service_date: date
     procedure_code: str

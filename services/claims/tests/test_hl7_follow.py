@@ -21,9 +21,11 @@ from test_hl7_charges import (  # the handler fixture and readers of test_hl7_ch
     T,
     claim,
     codes,
-    send,  # noqa: F401 - fixture
-    senders,  # noqa: F401 - fixture
+    send,
+    senders,
 )
+
+FIXTURES = (send, senders)  # test_hl7_charges' handler and senders, by their names here
 
 
 def with_id(segment: str, transaction_id: str) -> str:
@@ -134,11 +136,11 @@ async def test_reversals_take_the_charge_their_ft1_2_names_else_one_of_their_amo
     assert [(c["amount"], c["reversed_units"]) for c in row["charges"]] == [("100", "1"), ("150", "0")]
     # the engine sends T2 again under a new control id: billed once, a warning says so
     code, ack = await send(dft("D3", with_id(ft1(1, DOS, "99214", amount="150.00"), "T2")))
-    assert code == "AA" and str(fields(ack, "ERR")(2)) == "FT1^1^2^1^1" and str(fields(ack, "ERR")(4)) == "W"
+    assert code == "AA" and str(fields(ack, "ERR")(2)) == "FT1^1^2^1" and str(fields(ack, "ERR")(4)) == "W"
     assert len((await encounter(client))["charges"]) == 2
     # a reversal naming T2 takes it back; sent again, it finds nothing left to take
     assert (await send(dft("D4", with_id(ft1(1, DOS, "99214", kind="CD"), "T2"))))[0] == "AA"
     row = await encounter(client)
     assert [c["reversed_units"] for c in row["charges"]] == ["1", "1"]
     code, ack = await send(dft("D5", with_id(ft1(1, DOS, "99214", kind="CD"), "T2")))
-    assert code == "AE" and str(fields(ack, "ERR")(2)) == "FT1^1^2^1^1"
+    assert code == "AE" and str(fields(ack, "ERR")(2)) == "FT1^1^2^1"

@@ -285,8 +285,8 @@ async def test_a_visit_over_mllp_becomes_the_claim_charge_entry_makes_of_it(
     ]
 
 
-def self_signed(tmp_path: Path) -> tuple[Path, Path]:
-    """A certificate for 127.0.0.1 and its key, written as PEM files."""
+def self_signed(tmp_path: Path, name: str = "hl7") -> tuple[Path, Path]:
+    """A certificate for 127.0.0.1 and its key, written as PEM files; its subject CN ``rcm-<name>-test``."""
     import datetime as dt
     import ipaddress
 
@@ -296,12 +296,12 @@ def self_signed(tmp_path: Path) -> tuple[Path, Path]:
     from cryptography.x509.oid import NameOID
 
     key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "rcm-hl7-test")])
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, f"rcm-{name}-test")])
     now = dt.datetime.now(dt.UTC)
     cert = (
         x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
+        .subject_name(subject)
+        .issuer_name(subject)
         .public_key(key.public_key())
         .serial_number(x509.random_serial_number())
         .not_valid_before(now - dt.timedelta(minutes=5))
@@ -309,7 +309,7 @@ def self_signed(tmp_path: Path) -> tuple[Path, Path]:
         .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), False)
         .sign(key, hashes.SHA256())
     )
-    cert_file, key_file = tmp_path / "hl7.crt", tmp_path / "hl7.key"
+    cert_file, key_file = tmp_path / f"{name}.crt", tmp_path / f"{name}.key"
     cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
     key_file.write_bytes(
         key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
@@ -346,3 +346,62 @@ async def test_the_listener_speaks_tls_when_given_a_certificate(client: Any, tmp
         conn[1].close()
     finally:
         await listener.close()
+
+
+async def test_a_client_certificate_sends_only_for_its_facilities(client: Any, tmp_path: Path) -> None:
+    import ssl
+
+    from claims.config import get_settings
+    from claims.listener import Listener
+
+    cert_file, key_file = self_signed(tmp_path)
+    clinic_file, clinic_key = self_signed(tmp_path, "clinic")  # a client certificate, its own CA here
+    base = {"hl7_tls_cert_file": str(cert_file), "hl7_tls_key_file": str(key_file)}
+    settings = get_settings().model_copy(update={**base, "hl7_tls_client_ca_file": str(clinic_file)})
+    with pytest.raises(ValueError, match="CLAIMS_HL7_TLS_CLIENT_FACILITIES"):
+        Listener(settings, client.app.state.engine)
+    senders = {FACILITY: "org-1", "OTHEREHR": "org-2"}
+    allowed = {"rcm-clinic-test": ["OTHEREHR"]}
+    settings = settings.model_copy(update={"hl7_senders": senders, "hl7_tls_client_facilities": allowed})
+    listener = Listener(settings, client.app.state.engine)
+    await listener.start("127.0.0.1", 0)
+    context = ssl.create_default_context(cafile=str(cert_file))
+    context.load_cert_chain(str(clinic_file), str(clinic_key))
+    try:
+        conn = await open_hl7_connection("127.0.0.1", listener.port, ssl=context)
+        ack = await send(conn, adt("T1"))  # VALLEYEHR's: not this certificate's to send
+        check_ack(ack, "T1", "A04", "AR")
+        assert err(ack)[:2] == ("MSH^1^4^1^1", "204^Unknown key identifier^HL70357")
+        ack = await send(conn, adt("T2", facility="OTHEREHR"))
+        assert value(fields(ack, "MSA"), 1) == "AA"
+        conn[1].close()
+    finally:
+        await listener.close()
+
+
+async def test_two_facilities_of_one_tenant_are_refused_at_start(client: Any) -> None:
+    from claims.config import get_settings
+    from claims.listener import Listener
+
+    settings = get_settings().model_copy(update={"hl7_senders": {FACILITY: "org-1", "EASTEHR": "org-1"}})
+    with pytest.raises(ValueError, match="one tenant"):
+        Listener(settings, client.app.state.engine)
+
+
+async def test_frames_ended_with_cr_lf_and_other_processing_ids(client: Any, connection: Any) -> None:
+    await practice(client, "org-1", "VALLEY01")
+    reader, writer = connection
+    # an engine that ends its frames FS CR LF: the LF before the next VT is passed over, every frame answered
+    for control_id in ("L1", "L2", "L3"):
+        writer.write(b"\x0b" + adt(control_id).encode() + b"\x1c\r\n")
+    await writer.drain()
+    for control_id in ("L1", "L2", "L3"):
+        ack = (await asyncio.wait_for(reader.readblock(), 20)).decode()
+        check_ack(ack, control_id, "A04", "AA")
+    # training and debugging messages never reach a production listener's data (CLAIMS_HL7_PROCESSING_ID)
+    for processing in ("T", "D"):
+        ack = await send(connection, adt(f"P{processing}", processing=processing))
+        assert (value(fields(ack, "MSA"), 1), err(ack)[:2]) == (
+            "AR",
+            ("MSH^1^11^1", "202^Unsupported processing id^HL70357"),
+        )

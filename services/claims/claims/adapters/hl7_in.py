@@ -53,7 +53,10 @@ def header(message: hl7.Message) -> h.Header:
     )
 
 
-def check_header(head: h.Header) -> None:
+def check_header(head: h.Header, processing_id: str = "P") -> None:
+    """AR for what this listener does not take; ``processing_id`` is the one it serves (MSH-11: a listener
+    of production data refuses training and debugging messages, which must never become claims)."""
+
     def reject(code: int, text: str, field: int, component: int = 0) -> None:
         raise h.MessageError(code, text, h.Location("MSH", 1, field, component), reject=True)
 
@@ -65,8 +68,8 @@ def check_header(head: h.Header) -> None:
         reject(
             h.UNSUPPORTED_VERSION_ID, f"version {head.version or '(none)'} is not one of {', '.join(h.VERSIONS)}", 12
         )
-    if head.processing_id not in h.PROCESSING_IDS:
-        reject(h.UNSUPPORTED_PROCESSING_ID, "MSH-11 must be P, T or D", 11)
+    if head.processing_id != processing_id:
+        reject(h.UNSUPPORTED_PROCESSING_ID, f"MSH-11 must be {processing_id}: this listener takes no other", 11)
     events = {"ADT": h.ADT_EVENTS, "DFT": h.DFT_EVENTS}.get(head.message_code)
     if events is None:
         reject(h.UNSUPPORTED_MESSAGE_TYPE, f"message type {head.message_code or '(none)'} is not ADT or DFT", 9, 1)

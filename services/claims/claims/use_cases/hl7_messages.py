@@ -67,17 +67,24 @@ class Handler:
     def _answer(head: h.Header, ack: str, code: str, *, duplicate: bool = False) -> Answer:
         return Answer(ack, code, head.control_id, head.message_type, duplicate)
 
-    async def handle(self, frame: bytes) -> Answer | None:
+    async def handle(self, frame: bytes, facilities: frozenset[str] | None = None) -> Answer | None:
+        """The frame's answer; ``facilities``: those the connection's client certificate may send for (None:
+        no client certificate is asked for, any facility of ``CLAIMS_HL7_SENDERS``)."""
         try:
             message = hl7_in.read(frame)
             head = hl7_in.header(message)
         except Exception:  # noqa: BLE001 - whatever keeps the header from reading: nobody to answer
             return None
         try:
-            hl7_in.check_header(head)
+            hl7_in.check_header(head, self.settings.hl7_processing_id)
         except h.MessageError as exc:
             return self._answer(head, self._ack(head, hl7_ack.REJECT, [hl7_ack.of_error(exc)]), hl7_ack.REJECT)
         tenant = self.settings.hl7_senders.get(head.facility)
+        if tenant is not None and facilities is not None and head.facility not in facilities:
+            where = h.Location("MSH", 1, 4, 1)
+            text = "MSH-4 names a facility the client certificate may not send for"
+            problem = hl7_ack.Problem(h.UNKNOWN_KEY_IDENTIFIER, text, where)
+            return self._answer(head, self._ack(head, hl7_ack.REJECT, [problem]), hl7_ack.REJECT)
         if tenant is None:
             where = h.Location("MSH", 1, 4, 1)
             problem = hl7_ack.Problem(h.UNKNOWN_KEY_IDENTIFIER, "MSH-4 names no sender this listener serves", where)

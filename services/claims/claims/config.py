@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
-from typing import ClassVar
+from typing import ClassVar, Literal
 
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
@@ -44,10 +44,14 @@ class ClaimsSettings(BaseServiceSettings):
     hl7_port: int = 2575
     # MSH-4's sending facility (first component) -> the tenant its messages are for; others are refused (AR)
     hl7_senders: dict[str, str] = {}
+    hl7_processing_id: Literal["P", "T", "D"] = "P"  # MSH-11 taken: production, training or debugging
     hl7_application: str = "RCM"  # our MSH-3 in acknowledgments when the message's MSH-5 names none
     hl7_tls_cert_file: str = ""  # with the key file: the listener speaks TLS (MLLP inside it)
     hl7_tls_key_file: str = ""
     hl7_tls_client_ca_file: str = ""  # when set: only clients with a certificate it signed connect
+    # with client certificates: a certificate's subject CN or DNS/IP SAN -> the facilities (MSH-4.1) it sends
+    # for; a message of another facility is refused (AR). Required when ``hl7_tls_client_ca_file`` is set.
+    hl7_tls_client_facilities: dict[str, list[str]] = {}
     hl7_max_message_bytes: int = 1_048_576  # a larger frame is dropped (its sender gets no ACK)
     hl7_idle_timeout_s: float = 600.0  # a connection silent this long is closed
     # a visit's charges wait this many days after its latest date of service before they become a claim

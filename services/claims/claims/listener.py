@@ -4,8 +4,9 @@
 Each connection is read frame by frame (python-hl7's ``hl7.mllp`` streams) and every frame answered in
 order, as MLLP's senders expect: one message, its ACK, the next. A frame that is not MLLP (no start block),
 is over ``CLAIMS_HL7_MAX_MESSAGE_BYTES`` or has no readable MSH is dropped with a warning and the
-connection read on; nothing a sender writes stops the listener or loses what it already acknowledged. The
-lines logged name control ids and message types, never a message's content.
+connection read on (bytes between frames, as an LF after FS CR, are passed over); nothing a sender
+writes stops the listener or loses what it already acknowledged. The lines logged name control ids and
+message types, never a message's content.
 """
 
 from __future__ import annotations
@@ -32,6 +33,31 @@ from claims.use_cases.hl7_messages import Handler
 
 log = logging.getLogger(__name__)
 
+START_BLOCK, END_BLOCK = b"\x0b", b"\x1c\x0d"
+
+
+async def read_frame(reader: HL7StreamReader) -> bytes:
+    """The next MLLP frame's content. Bytes before its start block are passed over: a sender ending its
+    frames with FS CR LF leaves an LF before the next VT, which ``readblock`` takes for a frame without a
+    start block (and drops the message). ``InvalidBlockError`` when there is no start block at all,
+    ``ValueError`` when the frame is over the reader's limit (read to its end and dropped)."""
+    try:
+        block = await reader.readuntil(END_BLOCK)
+    except asyncio.LimitOverrunError as exc:
+        consumed = exc.consumed
+        while True:  # drop the frame up to its end block, a limit's worth at a time
+            await reader.readexactly(consumed)
+            try:
+                await reader.readuntil(END_BLOCK)
+                break
+            except asyncio.LimitOverrunError as more:
+                consumed = more.consumed
+        raise ValueError("frame over the limit") from None
+    start = block.find(START_BLOCK)
+    if start < 0:
+        raise InvalidBlockError("Block does not begin with Start Block character <VT>")
+    return bytes(block[start + 1 : -len(END_BLOCK)])
+
 
 def ssl_context(settings: ClaimsSettings) -> ssl.SSLContext | None:
     """TLS from the certificate and key files when both are set; client certificates required when a CA is."""
@@ -46,10 +72,39 @@ def ssl_context(settings: ClaimsSettings) -> ssl.SSLContext | None:
     return context
 
 
+def check_settings(settings: ClaimsSettings) -> None:
+    """Refuse to start on settings that would mix practices: two facilities mapped to one tenant share its
+    MRN and visit number spaces (a patient or visit of one would be taken for the other's), and client
+    certificates without the facilities each may send for would let any of them send as any practice."""
+    tenants: dict[str, str] = {}
+    for facility, tenant in settings.hl7_senders.items():
+        if tenant in tenants:
+            raise ValueError(
+                f"CLAIMS_HL7_SENDERS maps facilities {tenants[tenant]} and {facility} to one tenant: their MRNs and "
+                "visit numbers would share one space; give each tenant one sending facility"
+            )
+        tenants[tenant] = facility
+    if settings.hl7_tls_client_ca_file and not settings.hl7_tls_client_facilities:
+        raise ValueError(
+            "CLAIMS_HL7_TLS_CLIENT_CA_FILE is set without CLAIMS_HL7_TLS_CLIENT_FACILITIES: name the facilities "
+            "each client certificate (subject CN or SAN) may send for"
+        )
+
+
+def certificate_names(peer: dict[str, Any] | None) -> set[str]:
+    """A verified client certificate's subject common names and DNS/IP subject alternative names."""
+    if not peer:
+        return set()
+    names = {value for rdn in peer.get("subject", ()) for key, value in rdn if key == "commonName"}
+    names |= {value for kind, value in peer.get("subjectAltName", ()) if kind in ("DNS", "IP Address")}
+    return names
+
+
 class Listener:
     """The MLLP server over one engine: start it, then close it (open connections are closed too)."""
 
     def __init__(self, settings: ClaimsSettings, engine: AsyncEngine) -> None:
+        check_settings(settings)
         self.settings = settings
         resources = load_resources(settings)
         self.handler = Handler(Units.of_service(settings, bus, engine), settings, resources.context)
@@ -88,11 +143,21 @@ class Listener:
             self._writers.discard(writer)
             writer.close()
 
+    def _facilities(self, writer: HL7StreamWriter) -> frozenset[str] | None:
+        """The facilities the connection's client certificate may send for (None: any, without client
+        certificates)."""
+        if not self.settings.hl7_tls_client_ca_file:
+            return None
+        names = certificate_names(writer.get_extra_info("peercert"))
+        mapping = self.settings.hl7_tls_client_facilities
+        return frozenset(f for name in names for f in mapping.get(name, ()))
+
     async def _serve(self, reader: HL7StreamReader, writer: HL7StreamWriter) -> None:
+        facilities = self._facilities(writer)
         while True:
             try:
                 async with asyncio.timeout(self.settings.hl7_idle_timeout_s):  # no task a frame, as wait_for makes
-                    frame = await reader.readblock()
+                    frame = await read_frame(reader)
             except InvalidBlockError:
                 log.warning("hl7 frame dropped: it does not start with MLLP's start block", extra={"kind": "mllp"})
                 continue
@@ -105,7 +170,7 @@ class Listener:
             except (asyncio.IncompleteReadError, TimeoutError):
                 return  # closed by the peer mid-frame or between frames, or idle too long
             try:
-                answer = await self.handler.handle(bytes(frame))
+                answer = await self.handler.handle(bytes(frame), facilities)
             except Exception as exc:  # noqa: BLE001 - a frame this listener cannot read costs that frame only
                 log.warning("hl7 frame dropped: it could not be read", extra={"kind": "mllp", "error": exc})
                 continue

@@ -323,7 +323,7 @@ hl7_message = Table(
     Column("received_at", UtcDateTime(), nullable=False),
 )
 
-# The patients registered (ADT) by medical record number (PID-3); ``merged_into``: an A40 merged it there.
+# The patients registered (ADT) by MRN (PID-3); ``merged_into``: an A40 merged it there.
 hl7_patient = Table(
     "hl7_patient",
     metadata,
@@ -337,8 +337,7 @@ hl7_patient = Table(
     Column("updated_at", UtcDateTime(), nullable=False),
 )
 
-# A patient's coverages in IN1-1 order: position 1 primary, 2 secondary, 3 tertiary. A message with IN1
-# segments replaces them all; one without keeps them.
+# A patient's coverages in IN1-1 order (1 primary); a message with IN1 segments replaces them all.
 hl7_coverage = Table(
     "hl7_coverage",
     metadata,
@@ -362,8 +361,8 @@ hl7_encounter = Table(
     Column("visit_number", String(80), nullable=False),
     Column("mrn", String(80), nullable=False),
     Column("facility_id", String(50), nullable=True),  # PV1-3.4
-    Column("state", String(10), nullable=False),  # open | released
-    Column("due_on", Date, nullable=True),  # released by the worker from this day (no live charge: null)
+    Column("state", String(10), nullable=False),  # open | released | pending (its claim to follow)
+    Column("due_on", Date, nullable=True),  # the worker releases (or follows) it from this day
     Column("claim_id", String(20), nullable=True),  # the claim it became (its latest replacement)
     Column("problem", Text, nullable=True),  # why the last release did not make a claim
     Column("created_at", UtcDateTime(), nullable=False),
@@ -374,9 +373,8 @@ hl7_encounter = Table(
     Index("ix_hl7_encounter_patient", "tenant_id", "mrn", "state"),
 )
 
-# One FT1 charge; a reversal takes units back (``reversed_milli``) from the charges of its code, modifiers
-# and date, newest first. Units in thousandths; the amount as sent (FT1-11, or FT1-12 times the quantity) for
-# all the charge's units, null when the charge master prices it.
+# One FT1 charge (FT1-2 ``transaction_id`` once per visit); reversals take units back (``reversed_milli``).
+# Units in thousandths; the amount sent for all its units (null: the charge master prices it).
 hl7_charge = Table(
     "hl7_charge",
     metadata,
@@ -396,5 +394,7 @@ hl7_charge = Table(
     Column("performing_npi", String(10), nullable=True),
     Column("ordering_npi", String(10), nullable=True),
     Column("received_at", UtcDateTime(), nullable=False),
+    Column("transaction_id", String(80), nullable=True),  # FT1-2
     Index("ix_hl7_charge_encounter", "tenant_id", "encounter_id"),
+    Index("ix_hl7_charge_transaction", "tenant_id", "encounter_id", "transaction_id", unique=True),
 )

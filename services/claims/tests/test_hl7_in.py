@@ -164,3 +164,57 @@ def test_no_frame_however_broken_raises_anything_but_an_answerable_error(data: s
     except h.MessageError as exc:
         ack = hl7_ack.acknowledgment(head, "AE", [hl7_ack.of_error(exc)], application="RCM")
         assert value(fields(ack, "MSA"), 2) == head.control_id
+
+
+def with_fields(segment: str, **values: str) -> str:
+    """The segment with fields replaced: ``f11="-1.00"`` sets field 11."""
+    parts = segment.split("|")
+    for key, text in values.items():
+        n = int(key[1:])
+        parts += [""] * (n + 1 - len(parts))
+        parts[n] = text
+    return "|".join(parts)
+
+
+@pytest.mark.parametrize(
+    ("values", "field"),
+    [
+        ({"f11": "-100.00"}, 11),  # a negative amount on a charge of one unit: no $100 charge
+        ({"f11": "", "f12": "-40.00"}, 12),
+        ({"f10": "sNaN"}, 10),
+        ({"f10": "1E+999999"}, 10),
+        ({"f11": "1E+27"}, 11),  # more digits than the quantize's context holds
+        ({"f11": "1E+20"}, 11),  # an amount out of bounds (it would overflow the cents column)
+        ({"f11": "", "f12": "99999999.99", "f10": "2"}, 12),
+    ],
+)
+def test_an_amount_or_quantity_that_cannot_be_billed_is_an_error_of_its_field(
+    values: dict[str, str], field: int
+) -> None:
+    text = dft("C5", with_fields(ft1(1, DOS, "99214"), **values))
+    code, location, reject = problem(text)
+    assert (code, location and location.segment, location and location.field, reject) == (
+        h.DATA_TYPE_ERROR,
+        "FT1",
+        field,
+        False,
+    )
+
+
+def test_negative_amounts_reverse_only_with_a_credit_or_a_negative_quantity() -> None:
+    credit = with_fields(ft1(1, DOS, "99214", kind="CD", amount="-100.00"), f2="T100")
+    negative = ft1(2, DOS, "99214", quantity="-1", amount="-100.00")
+    d = read_dft(dft("C6", credit, negative))
+    assert [(c.reversal, c.extended_cents, c.units_milli, c.transaction_id) for c in d.charges] == [
+        (True, 10000, 1000, "T100"),
+        (True, 10000, 1000, None),
+    ]
+
+
+def test_digits_that_are_not_decimal_never_crash_the_reading() -> None:
+    odd = with_fields(ft1(1, DOS, "99214"), f1="\u00b2")  # a superscript two: isdigit(), but int() fails
+    text = dft("C7", odd) + "DG1|1||E11.9^^I10||||||||||||\u00b2\r"
+    (charge,) = read_dft(text).charges
+    assert charge.set_id == 1
+    bad_set = adt("C8").replace(PRIMARY, "IN1|\u00b2" + PRIMARY[len("IN1|1") :])
+    assert problem(bad_set)[:2] == (h.DATA_TYPE_ERROR, h.Location("IN1", 1, 1))

@@ -13,17 +13,22 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from builders.acks import ack_277ca
 from builders.encounters import TODAY
+from builders.events import encounter_adjudicated
 from builders.hl7 import FACILITY, MRN, adt, dft, fields, ft1, value
 from builders.practice import PERSON_NPI
 from claims_steps import (
     claims_client,  # noqa: F401 - the client fixture
+    consume,
     pyx12,
     submit,
 )
 from hl7.mllp import HL7StreamReader, HL7StreamWriter, open_hl7_connection
 from practice_steps import SINCE, SMITH, enter_practice, profile
 from practice_steps import connection as account
+from rcm_shared.config import KafkaSettings
+from rcm_shared.events import Envelope
 
 ORG, OTHER = {"X-Tenant-ID": "org-1"}, {"X-Tenant-ID": "org-2"}
 DOS = TODAY - timedelta(days=10)
@@ -149,7 +154,7 @@ def comparable(x12: str, claim_id: str) -> list[str]:
 
 
 async def test_a_visit_over_mllp_becomes_the_claim_charge_entry_makes_of_it(
-    client: Any, connection: Any, tmp_path: Path
+    client: Any, connection: Any, tmp_path: Path, kafka: KafkaSettings
 ) -> None:
     await practice(client, "org-1", "VALLEY01")
     await practice(client, "org-2", "VALLEY02")  # a clearinghouse account of its own
@@ -243,18 +248,45 @@ async def test_a_visit_over_mllp_becomes_the_claim_charge_entry_makes_of_it(
     assert comparable(x12, by_hl7["id"]) == comparable(rest_x12, by_rest["id"])
     assert pyx12(x12, tmp_path).endswith(": OK")
 
-    # a reversal once the payer has the claim (not yet numbered by it): refused, nothing applied
+    from claims.adapters.scrub_resources import load_resources
+    from claims.config import get_settings
+    from claims.models import bus
+    from claims.use_cases.hl7_charges import release_due
+    from rcm_shared.unit import Units
+
+    settings = get_settings()
+    units = Units.of_service(settings, bus, client.app.state.engine)
+    # a reversal once the payer has the claim, not yet numbered by it: stored and acknowledged (an AE would
+    # be final to the engine, the reversal lost); the encounter waits, and its claim follows once it can
     ack = await send(conn, dft("D4", ft1(1, DOS, "83036", quantity="-1", amount="45.50")))
-    check_ack(ack, "D4", "P03", "AE")
-    location, code, _severity, words = err(ack)
-    assert (location, code) == ("FT1^1", "206^Application record locked^HL70357")
-    assert "cannot follow" in words
+    check_ack(ack, "D4", "P03", "AA")
     detail = (await client.get(f"/v1/encounters/{encounter['id']}", headers=ORG)).json()
-    assert [c["reversed_units"] for c in detail["charges"]] == ["0", "0", "1"]
+    assert [c["reversed_units"] for c in detail["charges"]] == ["0", "1", "1"]
+    assert detail["state"] == "pending" and "cannot follow" in detail["problem"]
+    assert detail["claim_id"] == by_hl7["id"]
+    await client.post("/v1/acknowledgments", content=ack_277ca(by_hl7["id"], accepted=True), headers=ORG)
+    assert await release_due(units, settings, load_resources(settings).context(), today=TODAY) == 0
+    detail = (await client.get(f"/v1/encounters/{encounter['id']}", headers=ORG)).json()
+    assert detail["state"] == "pending"  # tried again a day on: failing encounters never crowd out the others
+    # accepted (numbered) but not adjudicated: a replacement waits for the payer's answer (the 835)
+    await release_due(units, settings, load_resources(settings).context(), today=TODAY + timedelta(days=1))
+    detail = (await client.get(f"/v1/encounters/{encounter['id']}", headers=ORG)).json()
+    assert detail["state"] == "pending" and "accepted" in detail["problem"]
+    paid = Envelope.wrap(encounter_adjudicated(by_hl7["id"], 29100, [20000, 9100]), source="/r", tenant_id="org-1")
+    await consume(client, kafka, [("remittance.claim.adjudicated", paid, by_hl7["id"])])
+    await release_due(units, settings, load_resources(settings).context(), today=TODAY + timedelta(days=2))
+    detail = (await client.get(f"/v1/encounters/{encounter['id']}", headers=ORG)).json()
+    assert (detail["state"], detail["problem"]) == ("released", None)
+    replacement = (await client.get(f"/v1/claims/{detail['claim_id']}", headers=ORG)).json()
+    assert (replacement["frequency"], replacement["original_claim_id"]) == ("7", by_hl7["id"])
+    assert [(line["procedure_code"], line["units"]) for line in replacement["document"]["lines"]] == [
+        ("99214", "1"),
+        ("83036", "1"),
+    ]
 
 
-def self_signed(tmp_path: Path) -> tuple[Path, Path]:
-    """A certificate for 127.0.0.1 and its key, written as PEM files."""
+def self_signed(tmp_path: Path, name: str = "hl7") -> tuple[Path, Path]:
+    """A certificate for 127.0.0.1 and its key, written as PEM files; its subject CN ``rcm-<name>-test``."""
     import datetime as dt
     import ipaddress
 
@@ -264,12 +296,12 @@ def self_signed(tmp_path: Path) -> tuple[Path, Path]:
     from cryptography.x509.oid import NameOID
 
     key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "rcm-hl7-test")])
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, f"rcm-{name}-test")])
     now = dt.datetime.now(dt.UTC)
     cert = (
         x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
+        .subject_name(subject)
+        .issuer_name(subject)
         .public_key(key.public_key())
         .serial_number(x509.random_serial_number())
         .not_valid_before(now - dt.timedelta(minutes=5))
@@ -277,7 +309,7 @@ def self_signed(tmp_path: Path) -> tuple[Path, Path]:
         .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), False)
         .sign(key, hashes.SHA256())
     )
-    cert_file, key_file = tmp_path / "hl7.crt", tmp_path / "hl7.key"
+    cert_file, key_file = tmp_path / f"{name}.crt", tmp_path / f"{name}.key"
     cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
     key_file.write_bytes(
         key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
@@ -314,3 +346,62 @@ async def test_the_listener_speaks_tls_when_given_a_certificate(client: Any, tmp
         conn[1].close()
     finally:
         await listener.close()
+
+
+async def test_a_client_certificate_sends_only_for_its_facilities(client: Any, tmp_path: Path) -> None:
+    import ssl
+
+    from claims.config import get_settings
+    from claims.listener import Listener
+
+    cert_file, key_file = self_signed(tmp_path)
+    clinic_file, clinic_key = self_signed(tmp_path, "clinic")  # a client certificate, its own CA here
+    base = {"hl7_tls_cert_file": str(cert_file), "hl7_tls_key_file": str(key_file)}
+    settings = get_settings().model_copy(update={**base, "hl7_tls_client_ca_file": str(clinic_file)})
+    with pytest.raises(ValueError, match="CLAIMS_HL7_TLS_CLIENT_FACILITIES"):
+        Listener(settings, client.app.state.engine)
+    senders = {FACILITY: "org-1", "OTHEREHR": "org-2"}
+    allowed = {"rcm-clinic-test": ["OTHEREHR"]}
+    settings = settings.model_copy(update={"hl7_senders": senders, "hl7_tls_client_facilities": allowed})
+    listener = Listener(settings, client.app.state.engine)
+    await listener.start("127.0.0.1", 0)
+    context = ssl.create_default_context(cafile=str(cert_file))
+    context.load_cert_chain(str(clinic_file), str(clinic_key))
+    try:
+        conn = await open_hl7_connection("127.0.0.1", listener.port, ssl=context)
+        ack = await send(conn, adt("T1"))  # VALLEYEHR's: not this certificate's to send
+        check_ack(ack, "T1", "A04", "AR")
+        assert err(ack)[:2] == ("MSH^1^4^1^1", "204^Unknown key identifier^HL70357")
+        ack = await send(conn, adt("T2", facility="OTHEREHR"))
+        assert value(fields(ack, "MSA"), 1) == "AA"
+        conn[1].close()
+    finally:
+        await listener.close()
+
+
+async def test_two_facilities_of_one_tenant_are_refused_at_start(client: Any) -> None:
+    from claims.config import get_settings
+    from claims.listener import Listener
+
+    settings = get_settings().model_copy(update={"hl7_senders": {FACILITY: "org-1", "EASTEHR": "org-1"}})
+    with pytest.raises(ValueError, match="one tenant"):
+        Listener(settings, client.app.state.engine)
+
+
+async def test_frames_ended_with_cr_lf_and_other_processing_ids(client: Any, connection: Any) -> None:
+    await practice(client, "org-1", "VALLEY01")
+    reader, writer = connection
+    # an engine that ends its frames FS CR LF: the LF before the next VT is passed over, every frame answered
+    for control_id in ("L1", "L2", "L3"):
+        writer.write(b"\x0b" + adt(control_id).encode() + b"\x1c\r\n")
+    await writer.drain()
+    for control_id in ("L1", "L2", "L3"):
+        ack = (await asyncio.wait_for(reader.readblock(), 20)).decode()
+        check_ack(ack, control_id, "A04", "AA")
+    # training and debugging messages never reach a production listener's data (CLAIMS_HL7_PROCESSING_ID)
+    for processing in ("T", "D"):
+        ack = await send(connection, adt(f"P{processing}", processing=processing))
+        assert (value(fields(ack, "MSA"), 1), err(ack)[:2]) == (
+            "AR",
+            ("MSH^1^11^1", "202^Unsupported processing id^HL70357"),
+        )

@@ -4,7 +4,7 @@ and its table 0357 code; the header's problems are rejections (AR), the content'
 
 Fields read: MSH-3..12; PID-3 (the MR repetition, else the first), -5, -7, -8, -11; GT1-3, -5, -8, -9;
 IN1-1, -3, -4, -8, -16..19, -36, -43, -49 and IN2-6/-8 (Medicare/Medicaid numbers when IN1-36 and -49 are
-empty); MRG-1; PV1-3.4, -19; FT1-1, -4, -6, -7, -10, -11, -12, -19, -20, -21, -25, -26; DG1-3, -15.
+empty); MRG-1; PV1-3.4, -19; FT1-1, -2, -4, -6, -7, -10, -11, -12, -19, -20, -21, -25, -26; DG1-3, -15.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import date
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 import hl7
 
@@ -24,6 +24,7 @@ from claims.domain import hl7 as h
 __all__ = ["Unreadable", "adt", "check_header", "dft", "header", "read", "registration"]
 
 X12_DELIMITERS = re.compile(r"[*~^:|\\]")
+MAX_AMOUNT = Decimal("99999999.99")  # the largest line amount taken (an 837 SV102 holds it; BigInteger cents too)
 SEXES = {"F": "F", "M": "M"}
 
 
@@ -52,7 +53,10 @@ def header(message: hl7.Message) -> h.Header:
     )
 
 
-def check_header(head: h.Header) -> None:
+def check_header(head: h.Header, processing_id: str = "P") -> None:
+    """AR for what this listener does not take; ``processing_id`` is the one it serves (MSH-11: a listener
+    of production data refuses training and debugging messages, which must never become claims)."""
+
     def reject(code: int, text: str, field: int, component: int = 0) -> None:
         raise h.MessageError(code, text, h.Location("MSH", 1, field, component), reject=True)
 
@@ -64,8 +68,8 @@ def check_header(head: h.Header) -> None:
         reject(
             h.UNSUPPORTED_VERSION_ID, f"version {head.version or '(none)'} is not one of {', '.join(h.VERSIONS)}", 12
         )
-    if head.processing_id not in h.PROCESSING_IDS:
-        reject(h.UNSUPPORTED_PROCESSING_ID, "MSH-11 must be P, T or D", 11)
+    if head.processing_id != processing_id:
+        reject(h.UNSUPPORTED_PROCESSING_ID, f"MSH-11 must be {processing_id}: this listener takes no other", 11)
     events = {"ADT": h.ADT_EVENTS, "DFT": h.DFT_EVENTS}.get(head.message_code)
     if events is None:
         reject(h.UNSUPPORTED_MESSAGE_TYPE, f"message type {head.message_code or '(none)'} is not ADT or DFT", 9, 1)
@@ -203,7 +207,7 @@ def registration(message: hl7.Message) -> h.Registration:
 def _coverage(seg: hl7.Segment, seq: int, position: int) -> h.Coverage:
     where = ("IN1", seq)
     set_text = value(seg, 1)
-    if set_text and not set_text.isdigit():
+    if set_text and not set_text.isdecimal():
         raise _error(h.DATA_TYPE_ERROR, "IN1-1 (set id) is not a number", *where, 1)
     payer_id = _key(value(seg, 3), where, 3)
     if not payer_id:
@@ -255,7 +259,7 @@ def dft(message: hl7.Message, head: h.Header) -> h.Dft:
             ft1s.append((seq, seg))
         elif name == "DG1" and value(seg, 3):
             priority = value(seg, 15)
-            dg1s.append((int(priority) if priority.isdigit() else 99, seq, value(seg, 3)))
+            dg1s.append((int(priority) if priority.isdecimal() else 99, seq, value(seg, 3)))
     if pv1 is None:
         raise _error(h.SEGMENT_SEQUENCE_ERROR, "a DFT^P03 needs a PV1 segment", "PV1", 1, 0)
     visit = _key(value(pv1, 19), ("PV1", 1), 19)
@@ -279,16 +283,20 @@ def dft(message: hl7.Message, head: h.Header) -> h.Dft:
 
 
 def _amount(seg: hl7.Segment, where: tuple[str, int], field: int) -> Decimal | None:
+    """The amount as sent, sign kept; an error of the field when it is no amount in cents or out of bounds."""
     text = value(seg, field, 1, 1, 1)
     if not text:
         return None
     try:
         amount = Decimal(text)
-    except InvalidOperation:
-        raise _error(h.DATA_TYPE_ERROR, f"FT1-{field} is not an amount", *where, field, 1) from None
-    if not amount.is_finite() or amount != amount.quantize(Decimal("0.01")):
-        raise _error(h.DATA_TYPE_ERROR, f"FT1-{field} is not an amount in cents", *where, field, 1)
-    return abs(amount)
+        ok = amount.is_finite() and abs(amount) <= MAX_AMOUNT and amount == amount.quantize(Decimal("0.01"))
+    except ArithmeticError:  # InvalidOperation: sNaN, or more digits than the context quantizes
+        ok = False
+    if not ok:
+        raise _error(
+            h.DATA_TYPE_ERROR, f"FT1-{field} is not an amount in cents of at most {MAX_AMOUNT}", *where, field, 1
+        )
+    return amount
 
 
 def _charge(seg: hl7.Segment, seq: int, fallback: tuple[str, ...]) -> h.ChargeIn:
@@ -300,10 +308,11 @@ def _charge(seg: hl7.Segment, seq: int, fallback: tuple[str, ...]) -> h.ChargeIn
     assert service_date is not None
     try:
         quantity = Decimal(value(seg, 10) or "1")
-    except InvalidOperation:
-        raise _error(h.DATA_TYPE_ERROR, "FT1-10 (quantity) is not a number", *where, 10) from None
-    milli = abs(quantity) * 1000
-    if not quantity.is_finite() or quantity == 0 or milli != milli.to_integral_value() or milli >= 10**9:
+        milli = abs(quantity) * 1000 if quantity.is_finite() else Decimal(0)
+        ok = milli != 0 and milli == milli.to_integral_value() and milli < 10**9
+    except ArithmeticError:  # InvalidOperation: not a number, sNaN
+        ok = False
+    if not ok:
         raise _error(h.DATA_TYPE_ERROR, "FT1-10 must be a non-zero quantity of at most 3 decimals", *where, 10)
     code = value(seg, 25).upper()
     from_transaction = not code
@@ -320,11 +329,26 @@ def _charge(seg: hl7.Segment, seq: int, fallback: tuple[str, ...]) -> h.ChargeIn
         raise _error(h.DATA_TYPE_ERROR, "FT1-26 must be at most 4 modifiers of 2 letters or digits", *where, 26)
     extended = _amount(seg, where, 11)
     unit = _amount(seg, where, 12)
+    for field, amount in ((11, extended), (12, unit)):
+        # a negative amount takes money back: only a credit or a negative quantity does (a charge of 1 unit
+        # at -100.00 is no $100 charge, whatever the sender meant)
+        if amount is not None and amount < 0 and kind == h.CHARGE and quantity > 0:
+            raise _error(
+                h.DATA_TYPE_ERROR,
+                f"FT1-{field} is negative on a charge (CG) of a positive quantity: send a credit (CD) "
+                "or a negative quantity to reverse",
+                *where,
+                field,
+                1,
+            )
     if extended is None and unit is not None:
-        extended = (unit * abs(quantity)).quantize(Decimal("0.01"))
+        extended = (abs(unit) * abs(quantity)).quantize(Decimal("0.01"))
+        if extended > MAX_AMOUNT:
+            raise _error(h.DATA_TYPE_ERROR, f"FT1-12 times FT1-10 is over {MAX_AMOUNT}", *where, 12, 1)
+    extended = abs(extended) if extended is not None else None
     diagnoses = tuple(value(seg, 19, 1, rep).upper() for rep in range(1, repetitions(seg, 19) + 1))
     return h.ChargeIn(
-        set_id=int(value(seg, 1)) if value(seg, 1).isdigit() else seq,
+        set_id=int(value(seg, 1)) if value(seg, 1).isdecimal() and len(value(seg, 1)) < 9 else seq,
         sequence=seq,
         service_date=service_date,
         kind=kind,
@@ -338,4 +362,5 @@ def _charge(seg: hl7.Segment, seq: int, fallback: tuple[str, ...]) -> h.ChargeIn
         performing_npi=_npi(seg, seq, 20),
         ordering_npi=_npi(seg, seq, 21),
         code_from_transaction=from_transaction,
+        transaction_id=_key(value(seg, 2), where, 2) or None,
     )

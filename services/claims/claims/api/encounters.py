@@ -20,6 +20,7 @@ router = APIRouter(prefix="/v1", tags=["hl7 encounters"])
 class ChargeRead(BaseModel):
     id: str
     control_id: str  # the DFT message's MSH-10
+    transaction_id: str | None = None  # FT1-2
     set_id: int
     service_date: date
     procedure_code: str
@@ -39,7 +40,7 @@ class EncounterRead(BaseModel):
     visit_number: str
     mrn: str
     facility_id: str | None
-    state: Literal["open", "released"]
+    state: Literal["open", "released", "pending"]
     due_on: date | None  # the worker releases it from this day (None: no charge to bill)
     claim_id: str | None
     problem: str | None  # why the last release made no claim
@@ -103,7 +104,7 @@ def _charge(row: Any) -> ChargeRead:
 async def list_encounters(
     units: UnitsDep,
     tenant: TenantDep,
-    state: Literal["open", "released"] | None = None,
+    state: Literal["open", "released", "pending"] | None = None,
     mrn: Annotated[str | None, Query(max_length=80, description="the patient's medical record number")] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
     offset: Annotated[int, Query(ge=0)] = 0,

@@ -197,6 +197,7 @@ class ChargeIn:
     performing_npi: str | None
     ordering_npi: str | None
     code_from_transaction: bool  # FT1-25 was empty: the code is FT1-7's
+    transaction_id: str | None = None  # FT1-2: the sender's id of the transaction (a reversal's: of its charge)
 
     @property
     def reversal(self) -> bool:

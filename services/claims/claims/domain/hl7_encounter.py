@@ -1,11 +1,13 @@
 """An encounter's charges from HL7 (DFT^P03) and the claim they become. Pure.
 
 A charge keeps the units it came with; reversals take units back from the live charges of the same code,
-modifiers (in any order) and date of service, newest first. The live units are what is billed: a charge
-with none left is not on the claim. The claim is built the way charge entry takes an encounter: the billing
-provider left to the practice profile (its first, on the date of service), the performing provider as the
-rendering provider by NPI, lines without an amount priced by the charge master, the subscriber, patient and
-payer from the registration's primary coverage and its secondary as ``secondary_payer``.
+modifiers (in any order) and date of service: the charge whose transaction id (FT1-2) the reversal names
+when it names one, else those of the reversal's amount a unit first, newest first. The live units are
+what is billed: a charge with none left is not on the claim. The claim is built the way charge entry
+takes an encounter: the billing provider left to the practice profile (its first, on the date of
+service), the performing provider as the rendering provider by NPI, lines without an amount priced by the
+charge master, the subscriber, patient and payer from the registration's primary coverage and its
+secondary as ``secondary_payer``.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ class StoredCharge:
     amount_cents: int | None
     diagnoses: tuple[str, ...]
     performing_npi: str | None
+    transaction_id: str | None = None  # FT1-2
 
     @property
     def live_milli(self) -> int:
@@ -50,30 +53,50 @@ def same_service(modifiers: Sequence[str], other: Sequence[str]) -> bool:
     return sorted(modifiers) == sorted(other)
 
 
+def _same_price(charge: StoredCharge, reversal: h.ChargeIn) -> bool:
+    """Whether the reversal's amount a unit is the charge's (cross-multiplied: no rounding)."""
+    if reversal.extended_cents is None or charge.amount_cents is None:
+        return False
+    return reversal.extended_cents * charge.units_milli == charge.amount_cents * reversal.units_milli
+
+
 def reverse(charges: Sequence[StoredCharge], reversal: h.ChargeIn) -> dict[str, int]:
-    """The charges' new reversed units (id -> thousandths) once the reversal takes its units back, newest
-    charge first; a ``MessageError`` when the encounter has fewer live units of that service."""
+    """The charges' new reversed units (id -> thousandths) once the reversal takes its units back; a
+    ``MessageError`` when the charges it may take from have fewer live units. A reversal whose FT1-2 is a
+    charge's of the visit takes from that charge only (a reversal sent again finds it reversed already);
+    else from the charges of its code, modifiers and date, those of its amount a unit first, newest first."""
+    named = [c for c in charges if reversal.transaction_id and c.transaction_id == reversal.transaction_id]
+    if named:
+        candidates = named
+    else:
+        same = [
+            c
+            for c in reversed(charges)
+            if c.procedure_code == reversal.procedure_code
+            and c.service_date == reversal.service_date
+            and same_service(c.modifiers, reversal.modifiers)
+        ]
+        candidates = [c for c in same if _same_price(c, reversal)] + [c for c in same if not _same_price(c, reversal)]
     wanted = reversal.units_milli
     out: dict[str, int] = {}
-    for charge in reversed(charges):
+    for charge in candidates:
         if wanted == 0:
             break
-        if (
-            charge.procedure_code != reversal.procedure_code
-            or charge.service_date != reversal.service_date
-            or not same_service(charge.modifiers, reversal.modifiers)
-            or charge.live_milli <= 0
-        ):
+        if charge.live_milli <= 0:
             continue
         taken = min(wanted, charge.live_milli)
         out[charge.id] = charge.reversed_milli + taken
         wanted -= taken
     if wanted:
-        field = 10 if reversal.negative else 7
+        field = 2 if named else 10 if reversal.negative else 7
         raise h.MessageError(
             h.UNKNOWN_KEY_IDENTIFIER,
-            f"the reversal of {reversal.procedure_code} on FT1-4's date takes back more units than the visit's "
-            "live charges of that code and modifiers have",
+            f"the reversal of {reversal.procedure_code} on FT1-4's date takes back more units than "
+            + (
+                "the charge its FT1-2 names has live"
+                if named
+                else "the visit's live charges of that code and modifiers have"
+            ),
             h.Location("FT1", reversal.sequence, field),
         )
     return out

@@ -21,7 +21,10 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from claims.domain import hl7 as h
 from claims.models import charge_master_item, hl7_charge, hl7_coverage, hl7_encounter, hl7_message, hl7_patient
 
-OPEN, RELEASED = "open", "released"
+# open: charges gathering; released: a claim bills them; pending: released, and its claim is still to follow
+# the charges received since (``use_cases.hl7_follow``)
+OPEN, RELEASED, PENDING = "open", "released", "pending"
+MERGE_HOPS = 10  # how far a chain of A40 merges is followed
 
 
 def person_json(p: h.Person | None) -> dict[str, Any] | None:
@@ -143,6 +146,39 @@ class Hl7Repository:
         )
         return int(moved.rowcount or 0)
 
+    async def merged_chain(self, mrn: str) -> list[str]:
+        """The MRN and the records it was merged into, in turn (A40s), up to ``MERGE_HOPS``."""
+        p = hl7_patient.c
+        chain = [mrn]
+        while len(chain) <= MERGE_HOPS:
+            stmt = select(p.merged_into).where(and_(p.tenant_id == self.tenant, p.mrn == chain[-1]))
+            into = (await self.conn.execute(stmt)).scalar()
+            if not into or into in chain:
+                break
+            chain.append(str(into))
+        return chain
+
+    async def same_patient(self, mrn: str, other: str) -> bool:
+        """Whether two MRNs are one patient: one was merged into the other, or both into a third."""
+        return bool(set(await self.merged_chain(mrn)) & set(await self.merged_chain(other)))
+
+    async def retry_problems(self, mrn: str) -> None:
+        """The patient's encounters that could not make or follow their claim are tried again by the worker's
+        next pass: the registration they may have lacked has changed."""
+        e = hl7_encounter.c
+        await self.conn.execute(
+            update(hl7_encounter)
+            .where(
+                and_(
+                    e.tenant_id == self.tenant,
+                    e.mrn == mrn,
+                    e.state.in_((OPEN, PENDING)),
+                    e.problem.is_not(None),
+                )
+            )
+            .values(due_on=datetime.now(UTC).date(), updated_at=datetime.now(UTC))
+        )
+
     # encounters and charges
 
     def _locking(self) -> bool:
@@ -254,13 +290,14 @@ def _upsert_patient(dialect: str, guarantor: bool) -> Any:
     return stmt.on_conflict_do_update(index_elements=["tenant_id", "mrn"], set_={k: stmt.excluded[k] for k in changed})
 
 
-async def due_encounters(conn: AsyncConnection, today: date, limit: int) -> list[tuple[str, str]]:
-    """(tenant, encounter id) of the open encounters whose hold ends by today, across tenants, oldest first."""
+async def due_encounters(conn: AsyncConnection, today: date, limit: int) -> list[tuple[str, str, str]]:
+    """(tenant, encounter id, state) of the open encounters whose hold ends by today and the pending ones
+    due for their claim to follow, across tenants, oldest first."""
     e = hl7_encounter.c
     stmt = (
-        select(e.tenant_id, e.id)
-        .where(and_(e.state == OPEN, e.due_on <= today))
+        select(e.tenant_id, e.id, e.state)
+        .where(and_(e.state.in_((OPEN, PENDING)), e.due_on <= today))
         .order_by(e.due_on, e.created_at)
         .limit(limit)
     )
-    return [(str(t), str(i)) for t, i in await conn.execute(stmt)]
+    return [(str(t), str(i), str(s)) for t, i, s in await conn.execute(stmt)]

@@ -28,6 +28,7 @@ from claims.domain import hl7 as h
 from claims.domain.scrubber import ScrubContext
 from claims.repository.hl7 import Hl7Repository
 from claims.use_cases.hl7_charges import apply_dft
+from claims.use_cases.hl7_follow import follow_up
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +47,7 @@ async def apply_adt(unit: Unit, adt: h.Adt) -> None:
     encounters (charges not yet a claim) here."""
     repo = Hl7Repository(unit)
     await repo.save_registration(adt.registration, adt.header.control_id)
+    await repo.retry_problems(adt.registration.mrn)
     if adt.merged_mrn is not None and adt.merged_mrn != adt.registration.mrn:
         await repo.merge(adt.merged_mrn, adt.registration.mrn)
 
@@ -65,17 +67,24 @@ class Handler:
     def _answer(head: h.Header, ack: str, code: str, *, duplicate: bool = False) -> Answer:
         return Answer(ack, code, head.control_id, head.message_type, duplicate)
 
-    async def handle(self, frame: bytes) -> Answer | None:
+    async def handle(self, frame: bytes, facilities: frozenset[str] | None = None) -> Answer | None:
+        """The frame's answer; ``facilities``: those the connection's client certificate may send for (None:
+        no client certificate is asked for, any facility of ``CLAIMS_HL7_SENDERS``)."""
         try:
             message = hl7_in.read(frame)
             head = hl7_in.header(message)
         except Exception:  # noqa: BLE001 - whatever keeps the header from reading: nobody to answer
             return None
         try:
-            hl7_in.check_header(head)
+            hl7_in.check_header(head, self.settings.hl7_processing_id)
         except h.MessageError as exc:
             return self._answer(head, self._ack(head, hl7_ack.REJECT, [hl7_ack.of_error(exc)]), hl7_ack.REJECT)
         tenant = self.settings.hl7_senders.get(head.facility)
+        if tenant is not None and facilities is not None and head.facility not in facilities:
+            where = h.Location("MSH", 1, 4, 1)
+            text = "MSH-4 names a facility the client certificate may not send for"
+            problem = hl7_ack.Problem(h.UNKNOWN_KEY_IDENTIFIER, text, where)
+            return self._answer(head, self._ack(head, hl7_ack.REJECT, [problem]), hl7_ack.REJECT)
         if tenant is None:
             where = h.Location("MSH", 1, 4, 1)
             problem = hl7_ack.Problem(h.UNKNOWN_KEY_IDENTIFIER, "MSH-4 names no sender this listener serves", where)
@@ -100,6 +109,10 @@ class Handler:
             content = hl7_in.adt(message, head) if head.message_code == "ADT" else hl7_in.dft(message, head)
         except h.MessageError as exc:
             error = exc
+        except (ArithmeticError, ValueError):
+            # a value the reading above did not foresee (the fields it knows are named): the same every
+            # time the message comes, so an error of its content, never "send it again"
+            error = h.MessageError(h.DATA_TYPE_ERROR, "a field of the message does not read (a number or date)")
         try:
             async with self.units.write(tenant, actor) as unit:
                 # no look for the control id first: a message sent again fails on the handled row's key
@@ -111,13 +124,23 @@ class Handler:
                     await repo.record_message(head, hl7_ack.ERROR, ack)
                     return self._answer(head, ack, hl7_ack.ERROR)
                 try:
-                    notices = await self._apply_content(unit, content)
+                    notices, follow = await self._apply_content(unit, content)
                 except h.MessageError as exc:
                     error = exc
                     raise
                 ack = self._ack(head, hl7_ack.ACCEPT, [hl7_ack.of_notice(n) for n in notices])
                 await repo.record_message(head, hl7_ack.ACCEPT, ack)
-                return self._answer(head, ack, hl7_ack.ACCEPT)
+            if follow is not None:
+                # the charges are stored and acknowledged whatever comes of this: a claim that cannot
+                # follow them now keeps its encounter pending, for the worker (use_cases.hl7_follow)
+                try:
+                    await follow_up(self.units, tenant, follow, self.settings, self.scrub(), actor)
+                except Exception as exc:  # noqa: BLE001 - the message is applied: the worker follows up
+                    log.warning(
+                        "hl7 claim follow-up left to the worker",
+                        extra={"control_id": head.control_id, "message_type": head.message_type, "error": exc},
+                    )
+            return self._answer(head, ack, hl7_ack.ACCEPT)
         except h.MessageError:
             pass  # rolled back: nothing of the message is applied
         except IntegrityError:
@@ -131,12 +154,12 @@ class Handler:
             return await self._stored(tenant, head)
         return self._answer(head, ack, hl7_ack.ERROR)
 
-    async def _apply_content(self, unit: Unit, content: h.Adt | h.Dft) -> tuple[h.Notice, ...]:
+    async def _apply_content(self, unit: Unit, content: h.Adt | h.Dft) -> tuple[tuple[h.Notice, ...], str | None]:
         if isinstance(content, h.Adt):
             await apply_adt(unit, content)
-            return ()
-        await apply_dft(unit, content, self.settings, self.scrub())
-        return content.notices
+            return (), None
+        applied = await apply_dft(unit, content, self.settings, self.scrub())
+        return applied.notices, applied.follow
 
     async def _stored(self, tenant: str, head: h.Header) -> Answer:
         async with self.units.read(tenant) as unit:

@@ -115,8 +115,8 @@ async def test_a_file_in_the_folder_is_applied_to_the_tenant_it_is_addressed_to(
     (folder / "2-alpha.277").write_text(to_a.replace("ALPHA01        ", "CHMAILBOX01    ", 1))
     # addressed to nobody known: quarantined
     (folder / "3-stranger.277").write_text(addressed(ack_277ca(b, False), "STRANGER"))
-    # review finding 17: one interchange to A and one to nobody: the whole file is quarantined (it was applied
-    # to A whole, the stranger's findings with it)
+    # one interchange to A and one to nobody: the whole file is quarantined, so the stranger's findings are
+    # never applied to A's claims
     mixed = addressed(ack_277ca(a, False), "ALPHA01") + addressed(ack_277ca(a, False), "STRANGER")
     (folder / "4-mixed.277").write_text(mixed)
     with caplog.at_level(logging.WARNING, logger="claims.background"):
@@ -180,9 +180,8 @@ async def test_a_file_in_the_folder_is_applied_to_the_tenant_it_is_addressed_to(
 async def test_a_file_addressed_to_the_deployments_own_ids_is_the_default_tenants(
     client: Any, tmp_path: Path, others: bool
 ) -> None:
-    """Review finding 2: the settings' ids (CLAIMS_SUBMITTER_ID/RECEIVER_ID) are the default tenant's connection,
-    also once another tenant registered one (such a file was quarantined then); ids no one registered are
-    quarantined even while no tenant has a connection."""
+    """The settings' ids (CLAIMS_SUBMITTER_ID/RECEIVER_ID) are the default tenant's connection, also once another
+    tenant registered one; ids no one registered are quarantined even while no tenant has a connection."""
     from claims.background import read_ack_folder
 
     claim = await submitted(client, "org-1")

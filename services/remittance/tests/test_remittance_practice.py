@@ -57,8 +57,8 @@ async def test_every_version_and_every_connection_is_kept_and_a_redelivery_chang
 
 
 async def test_a_statement_prints_the_version_in_effect_on_its_date(engine: Any) -> None:
-    """Review finding 3: a version entered ahead of its date does not head statements dated before it (the
-    newest version printed whatever its ``effective_from``)."""
+    """A version entered ahead of its date does not head statements dated before it: each statement prints the
+    version in effect on its date."""
     await announce(engine, since(practice_changed("valley", 1, phone="(217) 555-0101"), date(2026, 1, 1)))
     await announce(engine, since(practice_changed("valley", 2, name="Valley Health"), date(2026, 7, 1)))
     assert (await header(engine, "valley", date(2026, 6, 30))).phone == "(217) 555-0101"

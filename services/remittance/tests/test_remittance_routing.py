@@ -98,8 +98,8 @@ async def test_an_835_no_connection_claims_is_quarantined_with_a_review_item_and
 async def test_an_835_sent_to_the_deployments_own_ids_is_the_default_tenants(
     engine: Any, tmp_path: Path, others: bool
 ) -> None:
-    """Review finding 2: the settings' ids are the default tenant's connection, also once other tenants registered
-    theirs (it was quarantined then); ids no one registered are quarantined even with no connection at all."""
+    """The settings' ids are the default tenant's connection, also once other tenants registered theirs; ids no
+    one registered are quarantined even with no connection at all."""
     if others:
         await two_practices(engine)
     await announce(engine, practice_changed("nobody", 1))  # a profile without a connection changes nothing
@@ -113,9 +113,8 @@ async def test_an_835_sent_to_the_deployments_own_ids_is_the_default_tenants(
 
 
 async def test_a_connection_a_later_version_drops_stays_its_tenants(engine: Any, tmp_path: Path) -> None:
-    """Review finding 3: version 2 (from next month) replaces VALLEY01 by VALLEY02; claims sends as VALLEY01 until
-    then, and 835s for those claims come for months: they are still valley's (they were quarantined). Another
-    tenant never gets the pair."""
+    """Version 2 (from next month) replaces VALLEY01 by VALLEY02; claims sends as VALLEY01 until then, and 835s
+    for those claims come for months: they are still valley's. Another tenant never gets the pair."""
     await announce(engine, practice_changed("valley", 1, connections=(VALLEY,)))
     await announce(engine, practice_changed("valley", 2, connections=(("VALLEY02", "CLEARINGHOUSE"),)))
     await announce(engine, practice_changed("hill", 1, connections=(VALLEY, HILL)))  # a fault claims prevents

@@ -19,6 +19,12 @@ MRN = "MRN0001"
 VISIT = "V20001"
 
 
+# Birth dates are facts about the people, never compared with today; February 29 checks that an HL7 DT of a
+# leap day reads as one.
+PATIENT_BIRTH = date(1980, 2, 29)
+INSURED_BIRTH = date(1978, 1, 1)
+
+
 def segment(name: str, fields: dict[int, str]) -> str:
     """A segment from its fields by number (the others empty)."""
     last = max(fields, default=0)
@@ -37,7 +43,9 @@ def msh(
     return "|".join([*head, control_id, processing, version])
 
 
-def pid(mrn: str = MRN, *, last: str = "Doe", first: str = "Jane", birth: str = "19800229") -> str:
+def pid(
+    mrn: str = MRN, *, last: str = "Doe", first: str = "Jane", birth: str = PATIENT_BIRTH.strftime("%Y%m%d")
+) -> str:
     return segment(
         "PID",
         {
@@ -56,7 +64,10 @@ def pv1(visit: str = VISIT, facility: str = "") -> str:
 
 
 def gt1() -> str:
-    return segment("GT1", {1: "1", 3: "Doe^John", 5: "12 Elm St^^Springfield^IL^62704", 8: "19780101", 9: "M"})
+    return segment(
+        "GT1",
+        {1: "1", 3: "Doe^John", 5: "12 Elm St^^Springfield^IL^62704", 8: INSURED_BIRTH.strftime("%Y%m%d"), 9: "M"},
+    )
 
 
 def in1(
@@ -78,7 +89,14 @@ def in1(
 
 PRIMARY = in1(1, "MCRB1", "MEDICARE PART B", "W123456789")
 SECONDARY = in1(
-    2, "BCBS1", "BLUE CROSS", "XYZ987", group="G100", relationship="SPO", insured="Doe^John", insured_birth="19780101"
+    2,
+    "BCBS1",
+    "BLUE CROSS",
+    "XYZ987",
+    group="G100",
+    relationship="SPO",
+    insured="Doe^John",
+    insured_birth=INSURED_BIRTH.strftime("%Y%m%d"),
 )
 
 

@@ -16,7 +16,7 @@ import pytest
 from builders.acks import ack_277ca
 from builders.encounters import TODAY
 from builders.events import encounter_adjudicated
-from builders.hl7 import FACILITY, MRN, adt, dft, fields, ft1, value
+from builders.hl7 import FACILITY, INSURED_BIRTH, MRN, PATIENT_BIRTH, adt, dft, fields, ft1, value
 from builders.practice import PERSON_NPI
 from claims_steps import (
     claims_client,  # noqa: F401 - the client fixture
@@ -101,7 +101,7 @@ def same_visit_by_rest() -> dict[str, Any]:
         "subscriber": {
             "last_name": "Doe",
             "first_name": "Jane",
-            "birth_date": "1980-02-29",
+            "birth_date": PATIENT_BIRTH.isoformat(),
             "sex": "F",
             "address": ADDRESS,
             "member_id": "W123456789",
@@ -114,7 +114,7 @@ def same_visit_by_rest() -> dict[str, Any]:
             "subscriber": {
                 "last_name": "Doe",
                 "first_name": "John",
-                "birth_date": "1978-01-01",
+                "birth_date": INSURED_BIRTH.isoformat(),
                 "sex": "M",
                 "address": ADDRESS,
                 "member_id": "XYZ987",

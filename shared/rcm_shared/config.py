@@ -108,6 +108,9 @@ class BaseServiceSettings(BaseSettings):
     # Until token-based tenancy (auth) is configured, the caller's organization comes from the
     # X-Tenant-ID header; requests without it belong to this tenant.
     default_tenant: str = "default"
+    # The public base of the FHIR API (e.g. https://api.example.org/fhir/R4 behind the one Ingress base);
+    # empty: the URL each request came to + /fhir/R4. Bundle entries and paging links are made of it.
+    fhir_base_url: str = ""
 
     @model_validator(mode="after")
     def _defaults_and_secrets(self) -> Self:

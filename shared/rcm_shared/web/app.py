@@ -17,6 +17,8 @@ from rcm_shared.bus.tables import BusTables
 from rcm_shared.bus.worker import consumer_ready
 from rcm_shared.config import BaseServiceSettings
 from rcm_shared.db import create_engine, read_connection, session_factory
+from rcm_shared.fhir.capability import Surface
+from rcm_shared.fhir.web import install_fhir
 from rcm_shared.logging import configure_logging
 from rcm_shared.metrics import DomainHook, refresh, render
 from rcm_shared.runtime import tune_gc
@@ -38,6 +40,7 @@ def create_service_app(
     on_startup: Callable[[FastAPI], Awaitable[None]] | None = None,
     on_shutdown: Callable[[FastAPI], Awaitable[None]] | None = None,
     domain_metrics: DomainHook | None = None,
+    fhir: Surface | None = None,
 ) -> FastAPI:
     """The app a service serves: its routers plus /healthz and /readyz, problem details, JSON logs."""
     configure_logging(settings.service_name, settings.log_level, settings.log_json)
@@ -119,6 +122,8 @@ def create_service_app(
         body = {"status": "ready" if ok else "not ready", "service": settings.service_name, "checks": checks}
         return JSONResponse(body, status_code=200 if ok else 503)
 
+    if fhir is not None:
+        install_fhir(app, fhir)
     audit = tables.outbox.metadata.tables.get("audit_event")
     if audit is not None:
         routers = [*routers, audit_router(audit)]

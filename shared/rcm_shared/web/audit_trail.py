@@ -14,7 +14,7 @@ from rcm_shared.config import BaseServiceSettings
 from rcm_shared.logging import correlation_id
 from rcm_shared.web.dependencies import TENANT_HEADER, TENANT_PATTERN
 from rcm_shared.web.middleware import CORRELATION_HEADER
-from rcm_shared.web.problems import problem, where
+from rcm_shared.web.problems import answer, where
 
 log = logging.getLogger(__package__)  # the web package's one logger
 
@@ -77,9 +77,8 @@ class AuditTrail:
                 return
             if message["type"] == "http.response.start" and not await self._record(scope, message):
                 refused = True
-                await problem(503, "Service Unavailable", "the audit trail could not record this request; retry later")(
-                    scope, receive, send
-                )
+                unrecorded = "the audit trail could not record this request; retry later"
+                await answer(scope["path"], 503, "Service Unavailable", unrecorded)(scope, receive, send)
                 return
             await send(message)
 

@@ -12,7 +12,7 @@ from rcm_shared.config import BaseServiceSettings
 from rcm_shared.ids import new_id
 from rcm_shared.logging import correlation_id
 from rcm_shared.metrics import HTTP_LATENCY
-from rcm_shared.web.problems import ProblemError, problem, where
+from rcm_shared.web.problems import ProblemError, answer, where
 
 log = logging.getLogger(__package__)  # the web package's one logger
 
@@ -37,7 +37,7 @@ class BodyLimit:
         declared = dict(scope["headers"]).get(b"content-length", b"")
         if declared.isdigit() and int(declared) > self.limit:
             exc = self._too_large()
-            await problem(exc.status, exc.title, exc.detail)(scope, receive, send)
+            await answer(scope["path"], exc.status, exc.title, exc.detail)(scope, receive, send)
             return
         seen = 0
 
@@ -96,7 +96,7 @@ class RequestContext:
         except TimeoutError:
             log.warning("request timed out", extra={"timeout_s": timeout, **where(scope)})
             if not sent_start:
-                await problem(504, "Gateway Timeout", f"the request took longer than {timeout} s")(
+                await answer(scope["path"], 504, "Gateway Timeout", f"the request took longer than {timeout} s")(
                     scope, receive, send_with_id
                 )
         finally:

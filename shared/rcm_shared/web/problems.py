@@ -13,6 +13,9 @@ from starlette.types import Scope
 
 from rcm_shared.db import database_unreachable
 from rcm_shared.errors import Conflict, Invalid, NotFound
+from rcm_shared.fhir.outcome import FhirError, operation_outcome, outcome_of_problem
+from rcm_shared.fhir.resources import FhirResponse
+from rcm_shared.fhir.web import is_fhir_path
 from rcm_shared.logging import correlation_id
 
 log = logging.getLogger(__package__)  # the web package's one logger
@@ -58,47 +61,64 @@ def problem(status: int, title: str, detail: str, type_: str = "about:blank", **
     return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON)
 
 
+def answer(path: str, status: int, title: str, detail: str, type_: str = "about:blank", **extra: Any) -> JSONResponse:
+    """The error in the form the caller's API speaks: an OperationOutcome under the FHIR base, else a problem."""
+    if is_fhir_path(path):
+        outcome = outcome_of_problem(status, detail, extra)
+        cid = correlation_id.get()
+        if cid:
+            outcome["id"] = cid
+        return FhirResponse(outcome, status_code=status)
+    return problem(status, title, detail, type_, **extra)
+
+
 def install_problem_handlers(app: FastAPI) -> None:
     @app.exception_handler(ProblemError)
-    async def _problem(_req: Request, exc: ProblemError) -> JSONResponse:
-        response = problem(exc.status, exc.title, exc.detail, exc.type, **exc.extra)
+    async def _problem(req: Request, exc: ProblemError) -> JSONResponse:
+        response = answer(req.url.path, exc.status, exc.title, exc.detail, exc.type, **exc.extra)
+        response.headers.update(exc.headers)
+        return response
+
+    @app.exception_handler(FhirError)
+    async def _fhir(_req: Request, exc: FhirError) -> JSONResponse:
+        response = FhirResponse(operation_outcome(exc.issues, correlation_id.get() or None), status_code=exc.status)
         response.headers.update(exc.headers)
         return response
 
     @app.exception_handler(NotFound)
-    async def _not_found(_req: Request, exc: NotFound) -> JSONResponse:
-        return problem(404, exc.title, str(exc), **exc.extra)
+    async def _not_found(req: Request, exc: NotFound) -> JSONResponse:
+        return answer(req.url.path, 404, exc.title, str(exc), **exc.extra)
 
     @app.exception_handler(Conflict)
-    async def _conflict(_req: Request, exc: Conflict) -> JSONResponse:
-        return problem(409, exc.title, str(exc), **exc.extra)
+    async def _conflict(req: Request, exc: Conflict) -> JSONResponse:
+        return answer(req.url.path, 409, exc.title, str(exc), **exc.extra)
 
     @app.exception_handler(Invalid)
-    async def _invalid(_req: Request, exc: Invalid) -> JSONResponse:
-        return problem(422, exc.title, str(exc), **exc.extra)
+    async def _invalid(req: Request, exc: Invalid) -> JSONResponse:
+        return answer(req.url.path, 422, exc.title, str(exc), **exc.extra)
 
     @app.exception_handler(RequestValidationError)
-    async def _validation(_req: Request, exc: RequestValidationError) -> JSONResponse:
+    async def _validation(req: Request, exc: RequestValidationError) -> JSONResponse:
         errors = [
             {"field": ".".join(str(p) for p in e.get("loc", ()) if p != "body"), "message": e.get("msg", "")}
             for e in exc.errors()
         ]
-        return problem(422, "Invalid request", "the request did not validate; see errors", errors=errors)
+        return answer(req.url.path, 422, "Invalid request", "the request did not validate; see errors", errors=errors)
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(_req: Request, exc: StarletteHTTPException) -> JSONResponse:
-        return problem(exc.status_code, _reason(exc.status_code), str(exc.detail))
+    async def _http(req: Request, exc: StarletteHTTPException) -> JSONResponse:
+        return answer(req.url.path, exc.status_code, _reason(exc.status_code), str(exc.detail))
 
     @app.exception_handler(Exception)
     async def _unhandled(req: Request, exc: Exception) -> JSONResponse:
         # Logged with its traceback of places (rcm_shared.logging: no message, no values); the caller gets no internals.
         if database_unreachable(exc):  # a restart, a failover, a cut connection: the caller may retry
             log.warning("database unreachable", extra=where(req.scope), exc_info=exc)
-            response = problem(503, "Service Unavailable", DATABASE_UNREACHABLE)
+            response = answer(req.url.path, 503, "Service Unavailable", DATABASE_UNREACHABLE)
             response.headers["Retry-After"] = "2"
             return response
         log.error("unhandled error", extra=where(req.scope), exc_info=exc)
-        return problem(500, "Internal Server Error", "an unexpected error occurred; it has been logged")
+        return answer(req.url.path, 500, "Internal Server Error", "an unexpected error occurred; it has been logged")
 
 
 DATABASE_UNREACHABLE = (

@@ -1,0 +1,53 @@
+"""FHIR R4 plumbing shared by the services, by capability: OperationOutcome errors (``outcome``), reading and
+validating resources (``resources``), search parameters and searchset Bundles (``search``), the
+CapabilityStatement (``capability``) and the open routes of a service's FHIR base (``web``)."""
+
+from rcm_shared.fhir.capability import Operation, ResourceCapability, Surface, capability_statement
+from rcm_shared.fhir.outcome import FhirError, Issue, operation_outcome
+from rcm_shared.fhir.resources import (
+    FHIR_JSON,
+    FHIR_VERSION,
+    FhirResponse,
+    check_format,
+    read_resource,
+    validation_issues,
+)
+from rcm_shared.fhir.search import (
+    Cursor,
+    DateRange,
+    Search,
+    instant,
+    parse_search,
+    reference_id,
+    searchset,
+    token,
+)
+from rcm_shared.fhir.web import BASE_PATH, fhir_base, install_fhir, is_fhir_path
+
+__all__ = [
+    "BASE_PATH",
+    "FHIR_JSON",
+    "FHIR_VERSION",
+    "Cursor",
+    "DateRange",
+    "FhirError",
+    "FhirResponse",
+    "Issue",
+    "Operation",
+    "ResourceCapability",
+    "Search",
+    "Surface",
+    "capability_statement",
+    "check_format",
+    "fhir_base",
+    "install_fhir",
+    "instant",
+    "is_fhir_path",
+    "operation_outcome",
+    "parse_search",
+    "read_resource",
+    "reference_id",
+    "searchset",
+    "token",
+    "validation_issues",
+]

@@ -1,0 +1,239 @@
+"""FHIR search: the parameters every search takes (`_count`, `_lastUpdated`, paging), date, token and
+reference parameters, and the `searchset` Bundle with its paging links.
+
+Paging is by keyset: a page's `next` link carries an opaque cursor (the last entry's sort key and id), so a
+claim written while a client pages never makes it see an entry twice or skip one, as an offset would.
+Unknown parameters are ignored and named in an OperationOutcome entry of the Bundle, unless the client
+asks `Prefer: handling=strict` (then they are a 400), as the FHIR search page prescribes.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+from urllib.parse import urlencode
+
+from starlette.requests import Request
+
+from rcm_shared.fhir.outcome import FhirError, Issue, operation_outcome
+
+DEFAULT_COUNT = 20
+MAX_COUNT = 100
+CURSOR = "_cursor"
+COMMON = frozenset({"_count", "_lastUpdated", CURSOR, "_format", "_total"})
+
+_DATE = re.compile(r"^(?P<prefix>eq|ne|gt|lt|ge|le|sa|eb|ap)?(?P<value>\d{4}(-\d{2}(-\d{2}(T.+)?)?)?)$")
+
+
+@dataclass(frozen=True)
+class DateRange:
+    """Matches moments t with lower <= t < upper (either end open when None); UTC."""
+
+    lower: datetime | None = None
+    upper: datetime | None = None
+
+    def narrowed(self, other: DateRange) -> DateRange:
+        lower = max((d for d in (self.lower, other.lower) if d is not None), default=None)
+        upper = min((d for d in (self.upper, other.upper) if d is not None), default=None)
+        return DateRange(lower, upper)
+
+    def holds(self, moment: datetime) -> bool:
+        moment = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+        return (self.lower is None or moment >= self.lower) and (self.upper is None or moment < self.upper)
+
+    def dates(self) -> tuple[date | None, date | None]:
+        """The same range over whole days, for date columns: a day matches when it begins in the range
+        (first <= day < after)."""
+        return _day_from(self.lower), _day_from(self.upper)
+
+
+def _day_from(moment: datetime | None) -> date | None:
+    """The first day beginning at or after `moment`."""
+    if moment is None:
+        return None
+    return moment.date() if moment.time() == time.min else moment.date() + timedelta(days=1)
+
+
+def _span(text: str, name: str) -> tuple[datetime, datetime]:
+    """The instants a date parameter's value covers at its precision: [start, end)."""
+    try:
+        if len(text) == 4:
+            start = datetime(int(text), 1, 1, tzinfo=UTC)
+            return start, start.replace(year=start.year + 1)
+        if len(text) == 7:
+            start = datetime(int(text[:4]), int(text[5:7]), 1, tzinfo=UTC)
+            year, month = divmod(start.month, 12)
+            return start, start.replace(year=start.year + year, month=month + 1)
+        if len(text) == 10:
+            start = datetime.fromisoformat(text).replace(tzinfo=UTC)
+            return start, start + timedelta(days=1)
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise FhirError.of(400, f"{name}: {text!r} is not a FHIR date or dateTime", expression=name) from None
+    if moment.tzinfo is None:
+        raise FhirError.of(400, f"{name}: a time needs a time zone (e.g. Z or +00:00)", expression=name)
+    moment = moment.astimezone(UTC)
+    precision = timedelta(seconds=1) if moment.microsecond == 0 else timedelta(microseconds=1)
+    return moment, moment + precision
+
+
+def date_range(name: str, values: Sequence[str]) -> DateRange:
+    """Every value of a date parameter (repeated: all must hold) as one range; eq, gt, ge, lt, le only."""
+    found = DateRange()
+    for raw in values:
+        match = _DATE.match(raw)
+        if not match:
+            raise FhirError.of(400, f"{name}: {raw!r} is not a FHIR date search value", expression=name)
+        prefix = match["prefix"] or "eq"
+        start, end = _span(match["value"], name)
+        if prefix == "eq":
+            this = DateRange(start, end)
+        elif prefix == "ge":
+            this = DateRange(start, None)
+        elif prefix == "gt":
+            this = DateRange(end, None)
+        elif prefix == "le":
+            this = DateRange(None, end)
+        elif prefix == "lt":
+            this = DateRange(None, start)
+        else:
+            raise FhirError.of(400, f"{name}: the prefix {prefix!r} is not supported (eq, gt, ge, lt, le are)")
+        found = found.narrowed(this)
+    return found
+
+
+def reference_id(name: str, value: str, kind: str) -> str:
+    """`Patient/123`, `123` or `https://.../Patient/123` -> `123`; another type is a 400."""
+    parts = value.rstrip("/").split("/")
+    if len(parts) >= 2 and parts[-2] != kind:
+        raise FhirError.of(400, f"{name} must reference a {kind} (got {value!r})", expression=name)
+    ident = parts[-1]
+    if not ident or len(ident) > 64:
+        raise FhirError.of(400, f"{name}: {value!r} is not a {kind} reference", expression=name)
+    return ident
+
+
+def token(value: str) -> tuple[str | None, str]:
+    """A token parameter `system|code`, `|code` (no system) or `code` (any system) -> (system, code)."""
+    if "|" not in value:
+        return None, value
+    system, code = value.split("|", 1)
+    return system, code
+
+
+@dataclass(frozen=True)
+class Cursor:
+    """Where the previous page ended: the last entry's sort key (ISO instant or other text) and its id."""
+
+    key: str
+    id: str
+
+    def encode(self) -> str:
+        return base64.urlsafe_b64encode(json.dumps([self.key, self.id]).encode()).decode().rstrip("=")
+
+    @classmethod
+    def decode(cls, text: str) -> Cursor:
+        try:
+            key, ident = json.loads(base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)))
+            return cls(str(key), str(ident))
+        except (ValueError, TypeError):
+            raise FhirError.of(400, f"{CURSOR} is not a cursor this server handed out", expression=CURSOR) from None
+
+
+@dataclass
+class Search:
+    """A search request's parameters: the ones the resource supports, the common ones, and what was ignored."""
+
+    params: dict[str, list[str]]
+    count: int = DEFAULT_COUNT
+    last_updated: DateRange = field(default_factory=DateRange)
+    cursor: Cursor | None = None
+    ignored: list[str] = field(default_factory=list)
+
+    def one(self, name: str) -> str | None:
+        values = self.params.get(name)
+        if not values:
+            return None
+        if len(values) > 1:
+            raise FhirError.of(400, f"{name} may be given once", expression=name)
+        return values[0]
+
+    def date(self, name: str) -> DateRange:
+        return date_range(name, self.params.get(name, []))
+
+
+def parse_search(request: Request, supported: Sequence[str]) -> Search:
+    """The request's query as a Search over the `supported` parameters (comma-separated values are ORs,
+    left to the caller; a parameter repeated is an AND)."""
+    strict = "handling=strict" in request.headers.get("prefer", "").replace(" ", "")
+    params: dict[str, list[str]] = {}
+    ignored: list[str] = []
+    for name, value in request.query_params.multi_items():
+        base = name.split(":")[0]
+        if base in COMMON:
+            params.setdefault(name, []).append(value)
+        elif base in supported and name == base:
+            params.setdefault(name, []).append(value)
+        elif strict:
+            raise FhirError.of(400, f"the search parameter {name!r} is not supported here", expression=name)
+        else:
+            ignored.append(name)
+    search = Search(params, ignored=sorted(set(ignored)))
+    count = search.one("_count")
+    if count is not None:
+        if not count.isdigit() or not 0 < int(count):
+            raise FhirError.of(400, "_count must be a positive whole number", expression="_count")
+        search.count = min(int(count), MAX_COUNT)
+    search.last_updated = date_range("_lastUpdated", params.get("_lastUpdated", []))
+    cursor = search.one(CURSOR)
+    search.cursor = Cursor.decode(cursor) if cursor else None
+    return search
+
+
+def searchset(
+    base: str,
+    kind: str,
+    search: Search,
+    resources: Sequence[Mapping[str, Any]],
+    next_cursor: Cursor | None,
+) -> dict[str, Any]:
+    """The Bundle a search answers: its matches (at most `search.count`), `self` and `next` links made of the
+    parameters that were used, and, when some were ignored, an OperationOutcome entry naming them."""
+    used = [(name, v) for name, values in search.params.items() if name != CURSOR for v in values]
+    self_query = [*used, *([(CURSOR, search.cursor.encode())] if search.cursor else [])]
+    links = [{"relation": "self", "url": _url(base, kind, self_query)}]
+    if next_cursor is not None:
+        links.append({"relation": "next", "url": _url(base, kind, [*used, (CURSOR, next_cursor.encode())])})
+    entries: list[dict[str, Any]] = [
+        {"fullUrl": f"{base}/{r['resourceType']}/{r['id']}", "resource": r, "search": {"mode": "match"}}
+        for r in resources
+    ]
+    if search.ignored:
+        note = Issue(
+            f"ignored search parameter(s): {', '.join(search.ignored)} (send Prefer: handling=strict to be refused)",
+            "not-supported",
+            severity="warning",
+        )
+        entries.append({"resource": operation_outcome([note]), "search": {"mode": "outcome"}})
+    return {
+        "resourceType": "Bundle",
+        "type": "searchset",
+        "timestamp": datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z"),
+        "link": links,
+        "entry": entries,
+    }
+
+
+def _url(base: str, kind: str, query: list[tuple[str, str]]) -> str:
+    return f"{base}/{kind}" + (f"?{urlencode(query)}" if query else "")
+
+
+def instant(moment: datetime) -> str:
+    """A FHIR instant (UTC, Z) for meta.lastUpdated and the like; naive values are taken as UTC."""
+    moment = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")

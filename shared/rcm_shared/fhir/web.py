@@ -1,0 +1,39 @@
+"""A service's FHIR base: `[base]/metadata` (open, as FHIR clients expect to read it before a token), the
+public base URL entries and links are made of, and the JSON-only rule every FHIR route applies."""
+
+from __future__ import annotations
+
+from fastapi import Depends, FastAPI, Request
+
+from rcm_shared.fhir.capability import Surface, capability_statement
+from rcm_shared.fhir.resources import FhirResponse, check_format
+
+BASE_PATH = "/fhir/R4"
+
+
+def fhir_base(request: Request) -> str:
+    """The base URL clients reach this service's FHIR API at: `FHIR_BASE_URL`-style setting when the
+    service sits behind the one Ingress base, else the URL the request came to."""
+    configured: str = request.app.state.settings.fhir_base_url
+    if configured:
+        return configured.rstrip("/")
+    return str(request.base_url).rstrip("/") + BASE_PATH
+
+
+def is_fhir_path(path: str) -> bool:
+    return path == BASE_PATH or path.startswith(BASE_PATH + "/")
+
+
+def install_fhir(app: FastAPI, surface: Surface) -> None:
+    """The open routes of the service's FHIR base."""
+
+    @app.get(
+        f"{BASE_PATH}/metadata",
+        tags=["fhir"],
+        summary=f"CapabilityStatement of the {surface.service} FHIR API",
+        response_class=FhirResponse,
+        dependencies=[Depends(check_format)],
+    )
+    async def metadata(request: Request) -> FhirResponse:
+        settings = request.app.state.settings
+        return FhirResponse(capability_statement(surface, fhir_base(request), settings.auth.token_url, app.version))

@@ -1,0 +1,228 @@
+"""The FHIR base every service shares: the CapabilityStatement (open), OperationOutcome for every error,
+searchset Bundles paged by keyset cursor, the common search parameters, and reading a posted resource."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from builders.fhir import assert_fhir, outcome_issues
+from fastapi import APIRouter, Depends, Request
+from rcm_shared.config import BaseServiceSettings
+from rcm_shared.fhir import (
+    Cursor,
+    DateRange,
+    FhirError,
+    FhirResponse,
+    ResourceCapability,
+    Surface,
+    check_format,
+    fhir_base,
+    instant,
+    parse_search,
+    read_resource,
+    reference_id,
+    searchset,
+    token,
+)
+from rcm_shared.fhir.search import date_range
+from rcm_shared.testing import app_client, migrate
+from rcm_shared.web import create_service_app
+
+# Patients whose meta.lastUpdated step back one hour each from a pinned instant; their ids sort the same way.
+T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
+PATIENTS = [
+    {"resourceType": "Patient", "id": f"p{i:02}", "meta": {"lastUpdated": instant(T0 - timedelta(hours=i))}}
+    for i in range(7)
+]
+SURFACE = Surface("claims", "Test FHIR API", (ResourceCapability("Patient", search=(("identifier", "token", "MRN"),)),))
+
+
+def _router() -> APIRouter:
+    router = APIRouter(prefix="/fhir/R4", dependencies=[Depends(check_format)])
+
+    @router.get("/Patient", response_class=FhirResponse)
+    async def search(request: Request) -> FhirResponse:
+        found = parse_search(request, ["identifier"])
+        rows = [
+            p
+            for p in PATIENTS
+            if found.last_updated.holds(datetime.fromisoformat(p["meta"]["lastUpdated"]))
+            and (found.cursor is None or (p["meta"]["lastUpdated"], p["id"]) < (found.cursor.key, found.cursor.id))
+        ]
+        page = rows[: found.count]
+        more = len(rows) > found.count
+        last = page[-1] if page else None
+        cursor = Cursor(last["meta"]["lastUpdated"], last["id"]) if more and last else None
+        return FhirResponse(searchset(fhir_base(request), "Patient", found, page, cursor))
+
+    @router.post("/Patient", response_class=FhirResponse)
+    async def create(request: Request) -> FhirResponse:
+        resource = await read_resource(request, "Patient")
+        return FhirResponse({**resource, "id": "new"}, status_code=201)
+
+    @router.get("/Patient/{ident}", response_class=FhirResponse)
+    async def read(ident: str) -> FhirResponse:
+        raise FhirError.of(404, f"no Patient {ident}")
+
+    @router.get("/Claim/boom")
+    async def boom() -> None:
+        raise RuntimeError("an unexpected failure")
+
+    return router
+
+
+@pytest.fixture
+async def client(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
+    from claims.models import bus
+
+    monkeypatch.setenv("AUTH_MODE", "off")
+    url = f"sqlite+aiosqlite:///{tmp_path / 'claims.db'}"
+    await migrate(Path(__file__).resolve().parents[2] / "services" / "claims", url, "claims")
+    settings = BaseServiceSettings(database_url=url)
+    app = lambda: create_service_app(settings, bus, title="t", routers=[_router()], fhir=SURFACE)  # noqa: E731
+    async with app_client(app) as c:
+        yield c
+
+
+async def test_metadata_is_a_valid_capability_statement(client: Any) -> None:
+    r = await client.get("/fhir/R4/metadata")
+    assert r.status_code == 200 and r.headers["content-type"] == "application/fhir+json"
+    statement = assert_fhir(r.json())
+    assert statement["fhirVersion"] == "4.0.1" and statement["kind"] == "instance"
+    (patient,) = statement["rest"][0]["resource"]
+    assert [p["name"] for p in patient["searchParam"]] == ["identifier", "_count", "_lastUpdated"]
+    token_url = statement["rest"][0]["security"]["extension"][0]["extension"][0]["valueUri"]
+    assert token_url.endswith("/oauth/token")
+
+
+async def test_metadata_is_open_and_searches_need_a_token(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from claims.models import bus
+
+    monkeypatch.setenv("AUTH_MODE", "on")
+    url = f"sqlite+aiosqlite:///{tmp_path / 'claims.db'}"
+    await migrate(Path(__file__).resolve().parents[2] / "services" / "claims", url, "claims")
+    settings = BaseServiceSettings(database_url=url)
+    async with app_client(lambda: create_service_app(settings, bus, title="t", routers=[_router()], fhir=SURFACE)) as c:
+        assert (await c.get("/fhir/R4/metadata")).status_code == 200
+        r = await c.get("/fhir/R4/Patient")
+        assert r.status_code == 401 and r.headers["content-type"] == "application/fhir+json"
+        assert r.headers["www-authenticate"].startswith("Bearer")
+        assert outcome_issues(r.json())[0][0] == "login"
+
+
+async def test_search_pages_by_cursor_and_every_page_validates(client: Any) -> None:
+    seen: list[str] = []
+    url = "/fhir/R4/Patient?_count=3"
+    pages = 0
+    while url:
+        r = await client.get(url)
+        bundle = assert_fhir(r.json())
+        assert bundle["type"] == "searchset"
+        seen += [e["resource"]["id"] for e in bundle["entry"]]
+        assert all(e["fullUrl"] == f"http://test/fhir/R4/Patient/{e['resource']['id']}" for e in bundle["entry"])
+        links = {link["relation"]: link["url"] for link in bundle["link"]}
+        assert "_count=3" in links["self"]
+        url = links.get("next", "").removeprefix("http://test")
+        pages += 1
+    assert seen == [p["id"] for p in PATIENTS] and pages == 3
+
+
+async def test_last_updated_narrows_the_search(client: Any) -> None:
+    r = await client.get(
+        "/fhir/R4/Patient",
+        params=[("_lastUpdated", "ge2026-03-01T09:00:00Z"), ("_lastUpdated", "lt2026-03-01T11:00:00Z")],
+    )
+    assert [e["resource"]["id"] for e in r.json()["entry"]] == ["p02", "p03"]
+    r = await client.get("/fhir/R4/Patient", params={"_lastUpdated": "2026-02"})
+    assert r.json()["entry"] == []
+
+
+async def test_unknown_parameters_are_named_or_refused_when_strict(client: Any) -> None:
+    r = await client.get("/fhir/R4/Patient", params={"colour": "blue", "_count": "1"})
+    bundle = assert_fhir(r.json())
+    outcome = [e for e in bundle["entry"] if e["search"]["mode"] == "outcome"]
+    assert len(outcome) == 1 and "colour" in outcome[0]["resource"]["issue"][0]["diagnostics"]
+    assert "colour" not in bundle["link"][0]["url"]
+    r = await client.get("/fhir/R4/Patient", params={"colour": "blue"}, headers={"Prefer": "handling=strict"})
+    assert r.status_code == 400
+    assert outcome_issues(r.json())[0][2] == ["colour"]
+
+
+@pytest.mark.parametrize(
+    ("query", "expression"),
+    [
+        ("_count=0", "_count"),
+        ("_count=x", "_count"),
+        ("_lastUpdated=yesterday", "_lastUpdated"),
+        ("_cursor=zz", "_cursor"),
+    ],
+)
+async def test_bad_search_values_are_400_naming_the_parameter(client: Any, query: str, expression: str) -> None:
+    r = await client.get(f"/fhir/R4/Patient?{query}")
+    assert r.status_code == 400
+    assert outcome_issues(r.json())[0][2] == [expression]
+
+
+async def test_posted_resources_are_validated_with_the_element_named(client: Any) -> None:
+    post = client.post
+    headers = {"content-type": "application/fhir+json"}
+    r = await post("/fhir/R4/Patient", content=b'{"resourceType": "Patient", "gender": "male"}', headers=headers)
+    assert r.status_code == 201
+    r = await post(
+        "/fhir/R4/Patient", content=b'{"resourceType": "Patient", "birthDate": "1990-13-40"}', headers=headers
+    )
+    assert r.status_code == 400 and outcome_issues(r.json())[0][2] == ["Patient.birthDate"]
+    r = await post("/fhir/R4/Patient", content=b'{"resourceType": "Claim"}', headers=headers)
+    assert r.status_code == 400 and outcome_issues(r.json())[0][2] == ["resourceType"]
+    r = await post("/fhir/R4/Patient", content=b"<Patient/>", headers=headers)
+    assert r.status_code == 400 and outcome_issues(r.json())[0][0] == "structure"
+    r = await post("/fhir/R4/Patient", content=b"<Patient/>", headers={"content-type": "application/fhir+xml"})
+    assert r.status_code == 415
+
+
+async def test_every_error_under_the_fhir_base_is_an_operation_outcome(client: Any) -> None:
+    for path, status, code in (
+        ("/fhir/R4/Patient/p99", 404, "not-found"),
+        ("/fhir/R4/Nothing", 404, "not-found"),
+        ("/fhir/R4/Patient?_format=xml", 406, "not-supported"),
+    ):
+        r = await client.get(path)
+        assert (r.status_code, r.headers["content-type"]) == (status, "application/fhir+json"), path
+        assert outcome_issues(r.json())[0][0] == code, path
+    r = await client.get("/fhir/R4/Patient", headers={"accept": "application/fhir+xml"})
+    assert r.status_code == 406
+    app = client.app  # the server error: the app answers it (ServerErrorMiddleware re-raises it after)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app, raise_app_exceptions=False)) as raw:
+        r = await raw.get("http://test/fhir/R4/Claim/boom")
+    assert (r.status_code, r.headers["content-type"]) == (500, "application/fhir+json")
+    assert outcome_issues(r.json())[0][0] == "exception"
+    r = await client.get("/nothing")  # the REST API keeps its problem details
+    assert r.headers["content-type"] == "application/problem+json"
+
+
+def test_date_values_cover_their_precision() -> None:
+    day = date_range("created", ["2026-02-28"])
+    assert (day.lower, day.upper) == (datetime(2026, 2, 28, tzinfo=UTC), datetime(2026, 3, 1, tzinfo=UTC))
+    assert date_range("d", ["2025-12"]).upper == datetime(2026, 1, 1, tzinfo=UTC)
+    assert date_range("d", ["gt2026"]).lower == datetime(2027, 1, 1, tzinfo=UTC)
+    assert date_range("d", ["le2026-02-28"]).upper == datetime(2026, 3, 1, tzinfo=UTC)
+    assert date_range("d", ["lt2026-02-28T10:00:00+02:00"]).upper == datetime(2026, 2, 28, 8, tzinfo=UTC)
+    assert date_range("d", ["ge2026-01-01", "lt2026-02-01"]).dates() == (date(2026, 1, 1), date(2026, 2, 1))
+    assert DateRange(datetime(2026, 1, 1, 10, tzinfo=UTC), None).dates() == (date(2026, 1, 2), None)
+    for bad in ("ap2026-01-01", "2026-01-01T10:00", "2026-1-1"):
+        with pytest.raises(FhirError):
+            date_range("d", [bad])
+
+
+def test_references_and_tokens() -> None:
+    assert reference_id("patient", "Patient/abc", "Patient") == "abc"
+    assert reference_id("patient", "https://x.example/fhir/R4/Patient/abc", "Patient") == "abc"
+    assert reference_id("patient", "abc", "Patient") == "abc"
+    with pytest.raises(FhirError):
+        reference_id("patient", "Claim/abc", "Patient")
+    assert token("urn:oid:1.2|123") == ("urn:oid:1.2", "123")
+    assert token("|123") == ("", "123") and token("123") == (None, "123")

@@ -24,6 +24,7 @@ from typing import Any
 import kubernetes_validate
 import pytest
 import yaml
+from rcm_shared.fhir.owners import FRONT, OWNERS
 from rcm_shared.topics import CATALOG
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -85,6 +86,7 @@ def test_overlays_build_and_validate_against_the_kubernetes_schemas(kustomize: s
     # each service's API and worker, and claims' HL7 listener
     assert kinds["Deployment"] == 9 and kinds["Job"] == 4 and kinds["HorizontalPodAutoscaler"] == 4
     assert kinds["PodDisruptionBudget"] == 9 and kinds["Service"] == 5 and kinds["ScaledObject"] == 4
+    assert kinds["Ingress"] == 1  # the one FHIR base
     for doc in docs:
         assert doc["metadata"]["namespace"] == ("rcm-dev" if overlay == "dev" else "rcm")
         if doc["kind"] not in CRDS:
@@ -146,6 +148,24 @@ def test_claims_has_its_hl7_listener_on_port_2575(kustomize: str) -> None:
     (port,) = by[("Service", "claims-listener")]["spec"]["ports"]
     assert (port["port"], port["targetPort"]) == (2575, "mllp")
     assert by[("Service", "claims-listener")]["spec"]["selector"]["app.kubernetes.io/component"] == "listener"
+
+
+@pytest.mark.parametrize(("overlay", "host"), [("dev", "api.dev.example.org"), ("prod", "api.example.org")])
+def test_one_fhir_base_routes_each_type_to_its_owner(kustomize: str, overlay: str, host: str) -> None:
+    docs = build(kustomize, overlay)
+    by = {(d["kind"], d["metadata"]["name"]): d for d in docs}
+    ingress = by[("Ingress", "fhir")]["spec"]
+    (rule,) = ingress["rules"]
+    assert rule["host"] == host and ingress["tls"] == [{"hosts": [host], "secretName": "fhir-tls"}]
+    routes = {p["path"]: (p["pathType"], p["backend"]["service"]["name"]) for p in rule["http"]["paths"]}
+    expected = {f"/fhir/R4/{kind}": ("Prefix", f"{owner}-api") for kind, owner in OWNERS.items()}
+    expected |= {f"/fhir/R4/{p}": ("Exact", f"{FRONT}-api") for p in ("metadata", ".well-known/smart-configuration")}
+    assert routes == expected
+    for _, service in routes.values():  # every backend is a Service of the build, on its named port
+        assert by[("Service", service)]["spec"]["ports"][0]["name"] == "http"
+    platform_cm = next(d for d in docs if d["kind"] == "ConfigMap" and d["metadata"]["name"].startswith("platform-"))
+    for owner in set(OWNERS.values()):  # entries and links are made of the one base, not a pod's address
+        assert platform_cm["data"][f"{owner.upper()}_FHIR_BASE_URL"] == f"https://{host}/fhir/R4"
 
 
 def test_topics_as_code_match_the_catalog(kustomize: str) -> None:

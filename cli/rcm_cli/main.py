@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import sys
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -74,22 +75,65 @@ def run(
 @client_app.command("create")
 def auth_client_create(
     org: Annotated[str, typer.Option(help="the organization (tenant) the client acts for")],
-    scopes: Annotated[list[str], typer.Option("--scopes", "-s", help="repeat, or space separated")],
+    scopes: Annotated[
+        list[str],
+        typer.Option(
+            "--scopes",
+            "-s",
+            help="repeat, or space separated: ours (claims:read ...) or SMART system scopes (system/Claim.read, "
+            "system/*.rs, system/ExplanationOfBenefit.cruds ...)",
+        ),
+    ],
     name: Annotated[str, typer.Option(help="a label for the client")] = "",
+    jwks: Annotated[
+        Path | None,
+        typer.Option(
+            "--jwks",
+            help="a JWKS file of the client's PUBLIC keys (each with a kid; RS384, ES384, RS256, ES256 or "
+            "EdDSA): it then authenticates with JWTs signed by them (private_key_jwt, SMART Backend Services)",
+        ),
+    ] = None,
+    jwks_url: Annotated[
+        str, typer.Option("--jwks-url", help="instead of --jwks: the https URL the client serves its JWKS at")
+    ] = "",
+    secret: Annotated[
+        bool | None,
+        typer.Option("--secret/--no-secret", help="issue a client secret too (default: only when no keys are given)"),
+    ] = None,
 ) -> None:
     """Register an API client with the local issuer and print its credentials (the secret only now)."""
+    import json
+
+    from rcm_cli.client_assertion import ASSERTION_TYPE
     from rcm_cli.issuer import Issuer
 
+    keys = None
+    if jwks is not None:
+        try:
+            keys = json.loads(jwks.read_text())
+        except OSError as exc:
+            _fail(f"cannot read {jwks}: {exc.strerror}", 2)
+        except ValueError as exc:
+            _fail(f"{jwks} is not JSON: {exc}", 2)
     issuer = Issuer.embedded()
     issuer.ensure_key()
     wanted = [s for item in scopes for s in item.replace(",", " ").split()]
     try:
-        client_id, secret = issuer.create_client(org, wanted, name)
+        client_id, plain = issuer.create_client(org, wanted, name, secret=secret, jwks=keys, jwks_url=jwks_url)
     except ValueError as exc:
         _fail(str(exc), 2)
-    print(f"client_id     {client_id}\nclient_secret {secret}\norg           {org}")
-    print(f"scopes        {' '.join(sorted(set(wanted)))}")
+    print(f"client_id     {client_id}")
+    if plain:
+        print(f"client_secret {plain}")
+    if keys is not None:
+        print(f"keys          {' '.join(key['kid'] for key in keys['keys'])}")
+    if jwks_url:
+        print(f"keys at       {jwks_url}")
+    print(f"org           {org}\nscopes        {' '.join(sorted(set(wanted)))}")
     print(f"token         POST {issuer.settings.token_url} grant_type=client_credentials")
+    if keys is not None or jwks_url:
+        print(f"              client_assertion_type={ASSERTION_TYPE}")
+        print(f"              client_assertion=<a JWT signed by a key: iss=sub={client_id}, aud=the token URL>")
 
 
 @app.command()

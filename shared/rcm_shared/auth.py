@@ -9,14 +9,21 @@ A token names its client (``sub``), its organization (``org``: the tenant every 
 and its scopes (``scope``, space separated). A route requires one scope: ``<service>:read`` for reads,
 the service's write scope for the rest (``claims:write``, ``eligibility:check``, ``remittance:post``,
 ``denials:work``), unless the route names its own (``openapi_extra={"x-required-scope": ...}``).
+
+SMART on FHIR system scopes (``system/Claim.read``, ``system/*.rs``, ...) stand for those scopes by the
+service that owns the resource type (``FHIR_TYPE_SERVICE``): a token carrying them holds the scopes they
+map to as well (``expand_smart_scopes``), and ``smart_configuration`` is the discovery document a FHIR
+client reads first.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import re
 import threading
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -27,6 +34,19 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 ALGORITHMS = ["EdDSA", "RS256", "ES256"]
 SCOPE_KEY = "x-required-scope"
+SCOPES = (
+    "eligibility:check",
+    "eligibility:read",
+    "claims:write",
+    "claims:read",
+    "remittance:post",
+    "remittance:read",
+    "denials:work",
+    "denials:read",
+    "audit:read",
+)
+# What a client may sign its token-endpoint assertion with (private_key_jwt); SMART requires RS384 and ES384.
+ASSERTION_ALGORITHMS = ("RS384", "ES384", "RS256", "ES256", "EdDSA")
 
 
 class AuthSettings(BaseSettings):
@@ -152,7 +172,9 @@ class Verifier:
         if not isinstance(org, str) or not org:
             raise AuthError(401, "the token names no organization (org claim)")
         scopes = claims.get("scope", "")
-        principal = Principal(str(claims["sub"]), org, frozenset(scopes.split() if isinstance(scopes, str) else []))
+        principal = Principal(
+            str(claims["sub"]), org, expand_smart_scopes(scopes.split() if isinstance(scopes, str) else [])
+        )
         return principal, float(claims["exp"])
 
     async def averify(self, token: str) -> Principal:
@@ -168,3 +190,133 @@ def required_scope(service: str, write_scope: str, method: str, openapi_extra: d
     if openapi_extra and SCOPE_KEY in openapi_extra:
         return str(openapi_extra[SCOPE_KEY])
     return f"{service}:read" if method.upper() in READ_METHODS else write_scope
+
+
+# -- SMART on FHIR system scopes -----------------------------------------------------------------------
+# The one mapping from FHIR resource types to the services that own them, and each service's
+# (read, write) scopes. Denials and the audit trail own no FHIR resource type: no SMART scope reaches them.
+SERVICE_SCOPES: dict[str, tuple[str, str]] = {
+    "eligibility": ("eligibility:read", "eligibility:check"),
+    "claims": ("claims:read", "claims:write"),
+    "remittance": ("remittance:read", "remittance:post"),
+}
+FHIR_TYPE_SERVICE: dict[str, str] = {
+    "CoverageEligibilityRequest": "eligibility",
+    "CoverageEligibilityResponse": "eligibility",
+    "Claim": "claims",
+    "ClaimResponse": "claims",
+    "Patient": "claims",
+    "Coverage": "claims",
+    "ExplanationOfBenefit": "remittance",
+    "PaymentReconciliation": "remittance",
+}
+# SMART v1 permissions in v2 letters (App Launch 2.0, "Scopes for requesting FHIR resources")
+_V1_PERMISSIONS = {"read": "rs", "write": "cud", "*": "cruds"}
+_READ, _WRITE = frozenset("rs"), frozenset("cud")
+_SYSTEM_SCOPE = re.compile(r"system/(?P<type>\*|[A-Z][A-Za-z]*)\.(?P<perm>[^?\s]+)(?P<query>\?.*)?")
+
+
+@dataclass(frozen=True)
+class SmartScope:
+    """A SMART system scope: a FHIR resource type (or ``*``) and the permissions on it, as v2 letters."""
+
+    resource: str
+    permissions: frozenset[str]
+
+    def platform_scopes(self) -> frozenset[str]:
+        services = tuple(SERVICE_SCOPES) if self.resource == "*" else (FHIR_TYPE_SERVICE[self.resource],)
+        out: set[str] = set()
+        for service in services:
+            read, write = SERVICE_SCOPES[service]
+            if self.permissions & _READ:
+                out.add(read)
+            if self.permissions & _WRITE:
+                out.add(write)
+        return frozenset(out)
+
+
+def parse_smart_scope(scope: str) -> SmartScope | None:
+    """The SMART system scope ``scope`` names; None for any other scope (ours, or another SMART context);
+    ValueError for a system scope this platform cannot grant, saying why."""
+    if not scope.startswith("system/"):
+        return None
+    found = _SYSTEM_SCOPE.fullmatch(scope)
+    if found is None:
+        raise ValueError(f"{scope!r} is not a SMART system scope (system/<Type>.<read|write|*|cruds>)")
+    if found["query"]:
+        raise ValueError(f"{scope!r}: scope parameters (?...) are not supported")
+    resource, permission = found["type"], found["perm"]
+    if resource != "*" and resource not in FHIR_TYPE_SERVICE:
+        known = ", ".join(sorted(FHIR_TYPE_SERVICE))
+        raise ValueError(f"{scope!r}: no service here holds FHIR {resource} resources (known: *, {known})")
+    letters = _V1_PERMISSIONS.get(permission, permission)
+    # v2 permissions are letters of "cruds", each at most once, in that order
+    if not letters or "".join(c for c in "cruds" if c in letters) != letters:
+        raise ValueError(f"{scope!r}: the permission must be read, write, * or letters of cruds in that order")
+    return SmartScope(resource, frozenset(letters))
+
+
+def expand_smart_scopes(scopes: Iterable[str]) -> frozenset[str]:
+    """The scopes as given, plus the platform scopes their SMART system scopes stand for. A system scope
+    that cannot be mapped (an unknown resource type, say, from another identity provider) adds nothing."""
+    given = frozenset(scopes)
+    out = set(given)
+    for scope in given:
+        try:
+            smart = parse_smart_scope(scope)
+        except ValueError:
+            continue
+        if smart is not None:
+            out |= smart.platform_scopes()
+    return frozenset(out)
+
+
+def check_scope(scope: str) -> None:
+    """ValueError unless ``scope`` is one a client may be granted: ours, or a SMART system scope we map."""
+    if scope not in SCOPES and parse_smart_scope(scope) is None:
+        raise ValueError(f"unknown scope {scope!r}; known: {', '.join(SCOPES)} and SMART system/<Type>.<perm>")
+
+
+def scope_granted(requested: str, granted: Iterable[str]) -> bool:
+    """Whether a client granted ``granted`` may have ``requested`` in a token.
+
+    A SMART scope is granted by the SMART scopes on its resource type or on ``*`` together
+    (``system/*.read`` grants ``system/Claim.rs``; ``system/Claim.r`` and ``system/Claim.s`` grant
+    ``system/Claim.read``); ``system/*`` is granted only by ``system/*`` scopes, and our own scopes never
+    grant a SMART one. One of our scopes is granted by itself or by a SMART scope that maps to it.
+    ValueError for a SMART scope this platform cannot grant.
+    """
+    wanted = parse_smart_scope(requested)
+    held = list(granted)
+    if wanted is None:
+        return requested in expand_smart_scopes(held)
+    permissions: set[str] = set()
+    for scope in held:
+        try:
+            smart = parse_smart_scope(scope)
+        except ValueError:
+            continue
+        if smart is not None and smart.resource in ("*", wanted.resource):
+            permissions |= smart.permissions
+    return wanted.permissions <= permissions
+
+
+def smart_scopes_supported() -> list[str]:
+    scopes = list(SCOPES)
+    for resource in ("*", *sorted(FHIR_TYPE_SERVICE)):
+        scopes += [f"system/{resource}.{perm}" for perm in ("read", "write", "*", "rs", "cud", "cruds")]
+    return scopes
+
+
+def smart_configuration(settings: AuthSettings | None = None) -> dict[str, Any]:
+    """The SMART App Launch 2.0 discovery document (``/.well-known/smart-configuration``) for backend
+    services: clients authenticate at ``AuthSettings.token_url`` with a signed assertion or a secret."""
+    settings = settings or AuthSettings()
+    return {
+        "token_endpoint": settings.token_url,
+        "grant_types_supported": ["client_credentials"],
+        "token_endpoint_auth_methods_supported": ["private_key_jwt", "client_secret_basic", "client_secret_post"],
+        "token_endpoint_auth_signing_alg_values_supported": list(ASSERTION_ALGORITHMS),
+        "scopes_supported": smart_scopes_supported(),
+        "capabilities": ["client-confidential-asymmetric", "permission-v1", "permission-v2"],
+    }

@@ -1,0 +1,177 @@
+"""SMART on FHIR system scopes: what each stands for among our scopes, which a client granted some may
+request, the discovery document, and a token carrying them passing the Verifier."""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from pathlib import Path
+
+import jwt
+import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from rcm_shared.auth import (
+    SCOPES,
+    AuthSettings,
+    SmartScope,
+    Verifier,
+    check_scope,
+    expand_smart_scopes,
+    parse_smart_scope,
+    scope_granted,
+    smart_configuration,
+)
+
+ALL_READ = {"eligibility:read", "claims:read", "remittance:read"}
+ALL_WRITE = {"eligibility:check", "claims:write", "remittance:post"}
+
+
+@pytest.mark.parametrize(
+    ("scope", "resource", "letters"),
+    [
+        ("system/Claim.read", "Claim", "rs"),
+        ("system/Claim.write", "Claim", "cud"),
+        ("system/Claim.*", "Claim", "cruds"),
+        ("system/*.read", "*", "rs"),
+        ("system/*.*", "*", "cruds"),
+        ("system/Patient.cruds", "Patient", "cruds"),
+        ("system/ExplanationOfBenefit.rs", "ExplanationOfBenefit", "rs"),
+        ("system/Coverage.s", "Coverage", "s"),
+        ("system/CoverageEligibilityRequest.cu", "CoverageEligibilityRequest", "cu"),
+    ],
+)
+def test_v1_and_v2_system_scopes_read_as_resource_and_permission_letters(
+    scope: str, resource: str, letters: str
+) -> None:
+    assert parse_smart_scope(scope) == SmartScope(resource, frozenset(letters))
+
+
+@pytest.mark.parametrize(
+    ("scope", "why"),
+    [
+        ("system/Observation.read", "no service here holds FHIR Observation"),
+        ("system/Claim.sr", "letters of cruds in that order"),
+        ("system/Claim.rr", "letters of cruds in that order"),
+        ("system/Claim.x", "letters of cruds in that order"),
+        ("system/Claim.rs?status=active", "scope parameters"),
+        ("system/claim.read", "not a SMART system scope"),
+        ("system/Claim", "not a SMART system scope"),
+    ],
+)
+def test_system_scopes_this_platform_cannot_grant_are_refused_with_the_reason(scope: str, why: str) -> None:
+    with pytest.raises(ValueError, match=why):
+        parse_smart_scope(scope)
+    with pytest.raises(ValueError, match=why):
+        check_scope(scope)
+    with pytest.raises(ValueError, match=why):
+        scope_granted(scope, ["system/*.*"])
+
+
+def test_other_scopes_are_not_smart_system_scopes() -> None:
+    assert parse_smart_scope("claims:read") is None
+    assert parse_smart_scope("patient/Claim.read") is None
+    with pytest.raises(ValueError, match="unknown scope"):
+        check_scope("patient/Claim.read")
+    for scope in SCOPES:
+        check_scope(scope)
+
+
+@pytest.mark.parametrize(
+    ("scopes", "adds"),
+    [
+        (["system/CoverageEligibilityRequest.read"], {"eligibility:read"}),
+        (["system/CoverageEligibilityResponse.write"], {"eligibility:check"}),
+        (["system/Claim.read"], {"claims:read"}),
+        (["system/ClaimResponse.*"], {"claims:read", "claims:write"}),
+        (["system/Patient.s"], {"claims:read"}),
+        (["system/Coverage.c"], {"claims:write"}),
+        (["system/ExplanationOfBenefit.rs"], {"remittance:read"}),
+        (["system/PaymentReconciliation.ud"], {"remittance:post"}),
+        (["system/*.read"], ALL_READ),
+        (["system/*.rs"], ALL_READ),
+        (["system/*.write"], ALL_WRITE),
+        (["system/*.*"], ALL_READ | ALL_WRITE),
+        (["system/*.cruds"], ALL_READ | ALL_WRITE),
+        (["denials:work"], set()),
+        (["system/Observation.read", "patient/Claim.read"], set()),  # unmapped: nothing more
+    ],
+)
+def test_each_resource_type_stands_for_its_services_scopes(scopes: list[str], adds: set[str]) -> None:
+    expanded = expand_smart_scopes(scopes)
+    assert expanded == frozenset(scopes) | adds
+    assert not expanded & {"denials:read", "denials:work", "audit:read"} - set(scopes)
+
+
+@pytest.mark.parametrize(
+    ("requested", "granted", "allowed"),
+    [
+        # a narrower SMART scope of a wider grant
+        ("system/Claim.read", ["system/*.read"], True),
+        ("system/Claim.rs", ["system/*.read"], True),
+        ("system/Claim.r", ["system/Claim.read"], True),
+        ("system/Claim.read", ["system/Claim.r", "system/Claim.s"], True),  # together
+        ("system/Claim.cruds", ["system/Claim.read", "system/*.write"], True),
+        ("system/*.read", ["system/*.*"], True),
+        # never wider than the grant
+        ("system/Claim.write", ["system/*.read"], False),
+        ("system/Claim.read", ["system/ClaimResponse.read"], False),
+        ("system/*.read", ["system/Claim.read", "system/ExplanationOfBenefit.read"], False),
+        ("system/Patient.read", ["system/Claim.read"], False),  # the same service, another resource type
+        ("system/Claim.read", ["claims:read"], False),  # our scopes grant no SMART scope
+        # our scopes: granted themselves, or by a SMART scope that stands for them
+        ("claims:read", ["claims:read"], True),
+        ("claims:read", ["system/*.read"], True),
+        ("remittance:post", ["system/ExplanationOfBenefit.c"], True),
+        ("claims:write", ["system/*.read"], False),
+        ("denials:read", ["system/*.*"], False),
+        ("audit:read", ["system/*.*"], False),
+    ],
+)
+def test_a_client_may_request_what_its_grant_covers(requested: str, granted: list[str], allowed: bool) -> None:
+    assert scope_granted(requested, granted) is allowed
+
+
+def test_the_discovery_document_names_the_token_endpoint_and_what_it_accepts() -> None:
+    doc = smart_configuration(AuthSettings(token_url="https://auth.example/oauth/token"))
+    assert doc["token_endpoint"] == "https://auth.example/oauth/token"
+    assert doc["grant_types_supported"] == ["client_credentials"]
+    assert doc["token_endpoint_auth_methods_supported"] == [
+        "private_key_jwt",
+        "client_secret_basic",
+        "client_secret_post",
+    ]
+    assert {"RS384", "ES384"} <= set(doc["token_endpoint_auth_signing_alg_values_supported"])
+    assert "none" not in doc["token_endpoint_auth_signing_alg_values_supported"]
+    assert set(doc["capabilities"]) == {"client-confidential-asymmetric", "permission-v1", "permission-v2"}
+    for scope in doc["scopes_supported"]:
+        check_scope(scope)
+    assert {"system/*.read", "system/Claim.rs", "claims:read"} <= set(doc["scopes_supported"])
+    json.dumps(doc)
+
+
+def test_a_token_with_smart_scopes_holds_the_scopes_they_stand_for(tmp_path: Path) -> None:
+    key = Ed25519PrivateKey.generate()
+    jwk = json.loads(jwt.algorithms.OKPAlgorithm.to_jwk(key.public_key()))
+    (tmp_path / "jwks.json").write_text(json.dumps({"keys": [{**jwk, "kid": "k1"}]}))
+    settings = AuthSettings(jwks_file=str(tmp_path / "jwks.json"))
+    now = int(time.time())
+    claims = {
+        "iss": settings.issuer,
+        "aud": settings.audience,
+        "sub": "c1",
+        "iat": now,
+        "exp": now + 300,
+        "jti": uuid.uuid4().hex,
+        "org": "org-1",
+        "scope": "system/Claim.read system/ExplanationOfBenefit.rs system/Observation.read",
+    }
+    token = jwt.encode(claims, key, algorithm="EdDSA", headers={"kid": "k1"})
+    principal = Verifier(settings).verify(token)
+    assert principal.scopes == {
+        "system/Claim.read",
+        "system/ExplanationOfBenefit.rs",
+        "system/Observation.read",
+        "claims:read",
+        "remittance:read",
+    }

@@ -108,6 +108,9 @@ async def test_metadata_is_open_and_searches_need_a_token(tmp_path: Path, monkey
     settings = BaseServiceSettings(database_url=url)
     async with app_client(lambda: create_service_app(settings, bus, title="t", routers=[_router()], fhir=SURFACE)) as c:
         assert (await c.get("/fhir/R4/metadata")).status_code == 200
+        smart = (await c.get("/fhir/R4/.well-known/smart-configuration")).json()
+        assert smart["token_endpoint"] == settings.auth.token_url
+        assert "private_key_jwt" in smart["token_endpoint_auth_methods_supported"]
         r = await c.get("/fhir/R4/Patient")
         assert r.status_code == 401 and r.headers["content-type"] == "application/fhir+json"
         assert r.headers["www-authenticate"].startswith("Bearer")

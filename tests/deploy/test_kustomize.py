@@ -24,7 +24,8 @@ from typing import Any
 import kubernetes_validate
 import pytest
 import yaml
-from rcm_shared.fhir.owners import FRONT, OWNERS
+from rcm_shared.auth import FHIR_TYPE_SERVICE as OWNERS
+from rcm_shared.fhir import FRONT
 from rcm_shared.topics import CATALOG
 
 ROOT = Path(__file__).resolve().parents[2]

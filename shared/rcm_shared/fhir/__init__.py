@@ -22,12 +22,13 @@ from rcm_shared.fhir.search import (
     searchset,
     token,
 )
-from rcm_shared.fhir.web import BASE_PATH, fhir_base, install_fhir, is_fhir_path
+from rcm_shared.fhir.web import BASE_PATH, FRONT, fhir_base, install_fhir, is_fhir_path
 
 __all__ = [
     "BASE_PATH",
     "FHIR_JSON",
     "FHIR_VERSION",
+    "FRONT",
     "Cursor",
     "DateRange",
     "FhirError",

@@ -1,14 +1,19 @@
-"""A service's FHIR base: `[base]/metadata` (open, as FHIR clients expect to read it before a token), the
-public base URL entries and links are made of, and the JSON-only rule every FHIR route applies."""
+"""A service's FHIR base: `[base]/metadata` and SMART discovery (open: FHIR clients read them before they
+hold a token), the public base URL entries and links are made of, and the JSON-only rule of its routes."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import Depends, FastAPI, Request
 
+from rcm_shared.auth import smart_configuration
 from rcm_shared.fhir.capability import Surface, capability_statement
 from rcm_shared.fhir.resources import FhirResponse, check_format
 
 BASE_PATH = "/fhir/R4"
+# Behind the one base (deploy/base/gateway) this service answers the base's open routes, for every type.
+FRONT = "claims"
 
 
 def fhir_base(request: Request) -> str:
@@ -37,3 +42,11 @@ def install_fhir(app: FastAPI, surface: Surface) -> None:
     async def metadata(request: Request) -> FhirResponse:
         settings = request.app.state.settings
         return FhirResponse(capability_statement(surface, fhir_base(request), settings.auth.token_url, app.version))
+
+    @app.get(
+        f"{BASE_PATH}/.well-known/smart-configuration",
+        tags=["fhir"],
+        summary="SMART discovery: the token endpoint and how clients authenticate to it (Backend Services)",
+    )
+    async def smart(request: Request) -> dict[str, Any]:
+        return smart_configuration(request.app.state.settings.auth)

@@ -9,7 +9,10 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestServer
 from builders import T
 from builders.fhir import assert_fhir, outcome_issues
 from builders.x271 import request_body
@@ -175,6 +178,41 @@ async def test_rejected_and_inactive_answers(client: Any) -> None:
     assert "AAA 72" in response["disposition"]
     inactive = assert_fhir((await post(client, contained_request("OLD1"))).json())
     assert inactive["outcome"] == "complete" and inactive["insurance"][0]["inforce"] is False
+
+
+@pytest.fixture
+async def sandboxed(client: Any) -> Any:
+    """The client with the sandbox's simulated payers behind its clearinghouse (plan book figures, family amounts,
+    AAA rejections), reached over HTTP as the sandbox eligibility tests reach them."""
+    from eligibility.adapters.clearinghouses import Failover, HttpAdapter
+    from sandbox.main import create_app as sandbox_app
+
+    sandbox = httpx.AsyncClient(transport=httpx.ASGITransport(app=sandbox_app()), base_url="http://sandbox")
+
+    async def forward(request: web.Request) -> web.Response:
+        answer = await sandbox.post(request.path, content=await request.read(), headers=dict(request.headers))
+        return web.Response(status=answer.status_code, body=answer.content, content_type="application/edi-x12")
+
+    front = web.Application()
+    front.router.add_post("/x12/270", forward)
+    fakes = client.app.state.failover
+    async with sandbox, TestServer(front) as server:
+        client.app.state.failover = Failover([HttpAdapter("sandbox", str(server.make_url("/x12/270")))])
+        yield client
+        await client.app.state.failover.aclose()
+        client.app.state.failover = fakes
+
+
+async def test_the_sandbox_payers_figures_and_rejections_map_one_for_one(sandboxed: Any) -> None:
+    response = assert_fhir((await post(sandboxed, contained_request("W123456789"))).json())
+    rest = (await sandboxed.get(f"/v1/eligibility/checks/{response['id']}", headers=T)).json()
+    assert rest["source"] == "sandbox" and response["disposition"] == f"Coverage active: {rest['result']['plan']}"
+    got = figures(response)
+    assert got == expected(rest["result"])
+    assert ("30", "in", "family", "deductible") in got and ("30", "in", "individual", "maxoutofpocket") in got
+    unknown_payer = changed(contained_request("W123456789"), ["contained", 2, "identifier", 0, "value"], "ZZZ")
+    rejected = assert_fhir((await post(sandboxed, unknown_payer)).json())
+    assert rejected["outcome"] == "error" and rejected["error"][0]["code"]["coding"][0]["code"] == "79"
 
 
 CONTAINED = contained_request("W400")

@@ -118,8 +118,9 @@ def inquiry_of(posted: dict[str, Any]) -> AskedCheck:
         check = CheckCreate.model_validate(asked)
     except ValidationError as exc:
         raise FhirError(422, [_issue(err, paths) for err in exc.errors(include_url=False)]) from None
-    patient_id = _PATIENT_URL.search(patient.url).group(1) if patient.url and _PATIENT_URL.search(patient.url) else None
-    return AskedCheck(check, patient_id, {"purpose": purposes, "relationship": relationship})
+    # a Bundle entry at a Patient's URL is that Patient (its id: the claims service's patient account)
+    at = _PATIENT_URL.search(patient.url or "")
+    return AskedCheck(check, at.group(1) if at else None, {"purpose": purposes, "relationship": relationship})
 
 
 def _issue(err: Any, paths: dict[str, str]) -> Issue:

@@ -24,6 +24,19 @@ from eligibility.repository import CheckQuery, EligibilityRepository, NewCheck, 
 from eligibility.use_cases.cache import RecentAnswers, answer_key
 from eligibility.use_cases.practice import provider_for
 
+__all__ = [
+    "CheckQuery",
+    "CheckRefused",
+    "CheckResult",
+    "PayerUnavailable",
+    "answer_of",
+    "get_check",
+    "list_checks",
+    "new_check",
+    "run_check",
+    "search_checks",
+]
+
 
 class PayerUnavailable(RuntimeError):
     pass

@@ -29,7 +29,14 @@ eligibility_check = Table(
     Column("x12_271", Text, nullable=False),
     Column("reused_check_id", String(36), nullable=True),
     Column("created_at", UtcDateTime(), nullable=False),
+    # A check asked through the FHIR API: the Patient id its request referenced literally (the claims service's
+    # patient account; None for a contained patient, a REST or an ingested check), and what the request said that
+    # the inquiry does not hold (its purposes, the patient's relationship to the subscriber).
+    Column("patient_id", String(64), nullable=True),
+    Column("fhir_request", JSON(none_as_null=True), nullable=True),
     Index("ix_eligibility_check_member", "tenant_id", "payer_id", "member_id", "created_at"),
+    Index("ix_eligibility_check_created", "tenant_id", "created_at", "id"),
+    Index("ix_eligibility_check_patient", "tenant_id", "patient_id", "created_at"),
 )
 
 control_number = Table(

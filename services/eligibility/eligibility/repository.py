@@ -13,7 +13,7 @@ from rcm_shared.audit import AuditEntry, append_many
 from rcm_shared.db import bulk_insert, per_engine
 from rcm_shared.unit import Unit
 from rcm_shared.x12.control import ControlBlocks
-from sqlalchemy import and_, bindparam, exists, func, insert, select, update
+from sqlalchemy import and_, bindparam, exists, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from eligibility.models import audit as audit_table
@@ -75,6 +75,19 @@ async def draw_control_numbers(engine: AsyncEngine) -> dict[str, int]:
     return drawn
 
 
+@dataclass(frozen=True)
+class CheckQuery:
+    """A search of the tenant's checks, newest first (created_at, then id, descending): each given condition
+    holds (a list: any of its values); ``after`` is the (created_at, id) of the last check of the page before."""
+
+    patient_ids: list[str] | None = None
+    check_ids: list[str] | None = None
+    created_from: datetime | None = None  # created_at >= this
+    created_before: datetime | None = None  # created_at < this
+    after: tuple[datetime, str] | None = None
+    limit: int = 20
+
+
 class EligibilityRepository:
     """The checks, batches and practice profiles of the unit's tenant."""
 
@@ -110,6 +123,25 @@ class EligibilityRepository:
             cond.append(_c.payer_id == payer)
         rows = await self.conn.execute(
             select(eligibility_check).where(and_(*cond)).order_by(_c.created_at.desc()).limit(limit)
+        )
+        return list(rows)
+
+    async def search(self, query: CheckQuery) -> list[Any]:
+        """The checks ``query`` asks for, newest first, at most ``query.limit``."""
+        cond = [_c.tenant_id == self.tenant]
+        if query.patient_ids is not None:
+            cond.append(_c.patient_id.in_(query.patient_ids))
+        if query.check_ids is not None:
+            cond.append(_c.id.in_(query.check_ids))
+        if query.created_from is not None:
+            cond.append(_c.created_at >= query.created_from)
+        if query.created_before is not None:
+            cond.append(_c.created_at < query.created_before)
+        if query.after is not None:
+            moment, last_id = query.after
+            cond.append(or_(_c.created_at < moment, and_(_c.created_at == moment, _c.id < last_id)))
+        rows = await self.conn.execute(
+            select(eligibility_check).where(and_(*cond)).order_by(_c.created_at.desc(), _c.id.desc()).limit(query.limit)
         )
         return list(rows)
 

@@ -20,9 +20,22 @@ from eligibility.adapters.x12 import answers, pick, render_270
 from eligibility.config import EligibilitySettings
 from eligibility.domain.inquiry import CheckCreate
 from eligibility.domain.normalize import normalize
-from eligibility.repository import EligibilityRepository, NewCheck, draw_control_numbers, store_checks
+from eligibility.repository import CheckQuery, EligibilityRepository, NewCheck, draw_control_numbers, store_checks
 from eligibility.use_cases.cache import RecentAnswers, answer_key
 from eligibility.use_cases.practice import provider_for
+
+__all__ = [
+    "CheckQuery",
+    "CheckRefused",
+    "CheckResult",
+    "PayerUnavailable",
+    "answer_of",
+    "get_check",
+    "list_checks",
+    "new_check",
+    "run_check",
+    "search_checks",
+]
 
 
 class PayerUnavailable(RuntimeError):
@@ -51,11 +64,15 @@ async def run_check(
     failover: Failover,
     body: CheckCreate,
     audit: AuditEntry | None = None,
+    *,
+    patient_id: str | None = None,
+    fhir_request: dict[str, Any] | None = None,
 ) -> CheckResult:
     """A check answered from a recent answer, or a 270 to the payer and its 271 stored. The 270 names the
     request's provider, else the tenant's billing provider (``provider_for``); a recent answer is reused whoever
     asked it. ``audit``: the request's audit row for a new check, committed with the check's rows
-    (``rcm_shared.web.audit_entry``)."""
+    (``rcm_shared.web.audit_entry``). ``patient_id``, ``fhir_request``: what a FHIR request said beyond the
+    inquiry, kept with a new check (a reused answer keeps those of the check that asked it)."""
     since = datetime.now(UTC) - timedelta(seconds=settings.cache_ttl_s)
     key = answer_key(tenant, body)
     recent = RecentAnswers.of(units.engine)
@@ -93,6 +110,8 @@ async def run_check(
         service_types=body.service_types,
         npi=provider.npi,
         audit=audit,
+        patient_id=patient_id,
+        fhir_request=fhir_request,
     )
     row = await GroupCommit.of(units.engine).submit(store_checks, check)
     recent.put(row)  # committed
@@ -113,6 +132,8 @@ def new_check(
     service_types: list[str],
     npi: str,
     audit: AuditEntry | None = None,
+    patient_id: str | None = None,
+    fhir_request: dict[str, Any] | None = None,
 ) -> NewCheck:
     """A check's row and its ``eligibility.check_completed`` from the payer's answer, normalized."""
     result = normalize(response)
@@ -132,6 +153,9 @@ def new_check(
         "x12_271": x12_271,
         "reused_check_id": None,
         "created_at": datetime.now(UTC),
+        # every row carries every column: the rows of one group commit go in as one statement
+        "patient_id": patient_id,
+        "fhir_request": fhir_request,
     }
     payload = EligibilityCheckCompletedV1(
         check_id=check_id,
@@ -157,6 +181,11 @@ async def get_check(unit: Unit, check_id: str) -> Any:
     if row is None:
         raise NotFound(f"no eligibility check {check_id}")
     return row
+
+
+async def search_checks(unit: Unit, query: CheckQuery) -> list[Any]:
+    """The tenant's checks a search asks for (``CheckQuery``), newest first."""
+    return await EligibilityRepository(unit).search(query)
 
 
 async def list_checks(unit: Unit, member: str, payer: str | None, limit: int) -> list[Any]:

@@ -1,0 +1,186 @@
+"""The eligibility service's FHIR R4 API: a CoverageEligibilityRequest checked as the REST check is (the same use
+case: the same 270, the same normalized 271, the same reuse of a recent answer), answered with the
+CoverageEligibilityResponse; both read and searched by the check's id."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from fastapi import APIRouter, Depends, Request
+from rcm_shared.errors import Invalid
+from rcm_shared.fhir import (
+    BASE_PATH,
+    Cursor,
+    FhirError,
+    FhirResponse,
+    Issue,
+    Search,
+    check_format,
+    fhir_base,
+    instant,
+    parse_search,
+    read_resource,
+    reference_id,
+    searchset,
+    token,
+)
+from rcm_shared.web import ActorDep, TenantDep, UnitsDep, audit_entry, audited
+from rcm_shared.x12.errors import X12Error
+from rcm_shared.x12.sets.x270 import EligibilityResponse
+
+from eligibility.api.fhir_request_in import inquiry_of
+from eligibility.api.fhir_resources import eligibility_request, eligibility_response
+from eligibility.use_cases import checks
+from eligibility.use_cases.checks import CheckQuery, CheckRefused, PayerUnavailable, answer_of, run_check
+
+router = APIRouter(prefix=BASE_PATH, tags=["fhir"], dependencies=[Depends(check_format)])
+
+REQUEST = "CoverageEligibilityRequest"
+RESPONSE = "CoverageEligibilityResponse"
+REQUEST_SEARCH = ("patient", "created", "status")
+RESPONSE_SEARCH = (*REQUEST_SEARCH, "request")
+
+
+def _answer(row: Any) -> EligibilityResponse | None:
+    """The payer's answer as the stored 271 holds it (names, time periods the normalized answer leaves out)."""
+    try:
+        return answer_of(row, row.member_id)
+    except X12Error:
+        return None
+
+
+async def _check(request: Request, units: UnitsDep, tenant: str, actor: Any, body: dict[str, Any], created: int) -> Any:
+    """The posted request checked: answered with its CoverageEligibilityResponse, ``created`` (201 or 200) for a
+    new check, 200 for a recent answer reused (the earlier check's)."""
+    asked = inquiry_of(body)
+    state = request.app.state
+    audit = audit_entry(request, created)
+    try:
+        result = await run_check(
+            units,
+            tenant,
+            actor,
+            state.settings,
+            state.failover,
+            asked.check,
+            audit,
+            patient_id=asked.patient_id,
+            fhir_request=asked.fhir_request,
+        )
+    except Invalid as exc:  # no provider named and no practice profile to ask as
+        raise FhirError(422, [Issue(str(exc), "required", expression=f"{REQUEST}.provider")]) from None
+    except CheckRefused as exc:
+        status = 422 if exc.status in (400, 422) else 502
+        raise FhirError(status, [Issue(str(exc), "processing" if status == 422 else "exception")]) from None
+    except PayerUnavailable as exc:
+        raise FhirError(502, [Issue(f"payer unavailable: {exc}", "transient")]) from None
+    except X12Error as exc:
+        raise FhirError(502, [Issue(f"invalid 271 from the payer: {exc}", "exception")]) from None
+    if not result.cached:
+        audited(request, created)
+    row = result.row
+    base = fhir_base(request)
+    headers = {"Content-Location": f"{base}/{RESPONSE}/{row.id}"}
+    if created == 201 and not result.cached:
+        headers["Location"] = f"{base}/{REQUEST}/{row.id}"
+    status = 200 if result.cached else created
+    return FhirResponse(eligibility_response(row, _answer(row)), status_code=status, headers=headers)
+
+
+@router.post(
+    f"/{REQUEST}",
+    response_class=FhirResponse,
+    status_code=201,
+    summary="Check coverage: a CoverageEligibilityRequest (contained resources or a collection Bundle) in, the "
+    "CoverageEligibilityResponse out",
+    description="The same check as `POST /v1/eligibility/checks`: a 270 to the payer, the 271 normalized and "
+    "stored. 201 with Location (the request) for a new check; a recent answer to the same question is reused "
+    "(200, the earlier check's response).",
+)
+async def create_request(request: Request, units: UnitsDep, tenant: TenantDep, actor: ActorDep) -> Any:
+    body = await read_resource(request, REQUEST, "Bundle")
+    return await _check(request, units, tenant, actor, body, 201)
+
+
+@router.post(
+    f"/{REQUEST}/$submit",
+    response_class=FhirResponse,
+    summary="Check coverage ($submit): the request, a Bundle of it, or Parameters with `resource`",
+)
+async def submit_request(request: Request, units: UnitsDep, tenant: TenantDep, actor: ActorDep) -> Any:
+    body = await read_resource(request, REQUEST, "Bundle", "Parameters")
+    return await _check(request, units, tenant, actor, body, 200)
+
+
+@router.get(f"/{REQUEST}/{{check_id}}", response_class=FhirResponse, summary="A check as the request it asked")
+async def read_request(check_id: str, units: UnitsDep, tenant: TenantDep) -> FhirResponse:
+    async with units.read(tenant) as unit:
+        row = await checks.get_check(unit, check_id)
+    return FhirResponse(eligibility_request(row, _answer(row)))
+
+
+@router.get(f"/{RESPONSE}/{{check_id}}", response_class=FhirResponse, summary="A check's answer")
+async def read_response(check_id: str, units: UnitsDep, tenant: TenantDep) -> FhirResponse:
+    async with units.read(tenant) as unit:
+        row = await checks.get_check(unit, check_id)
+    return FhirResponse(eligibility_response(row, _answer(row)))
+
+
+@router.get(f"/{REQUEST}", response_class=FhirResponse, summary="Search the checks as requests")
+async def search_requests(request: Request, units: UnitsDep, tenant: TenantDep) -> FhirResponse:
+    return await _search(request, units, tenant, REQUEST)
+
+
+@router.get(f"/{RESPONSE}", response_class=FhirResponse, summary="Search the checks' answers")
+async def search_responses(request: Request, units: UnitsDep, tenant: TenantDep) -> FhirResponse:
+    return await _search(request, units, tenant, RESPONSE)
+
+
+async def _search(request: Request, units: UnitsDep, tenant: str, kind: str) -> FhirResponse:
+    search = parse_search(request, RESPONSE_SEARCH if kind == RESPONSE else REQUEST_SEARCH)
+    query = _query(search)
+    rows: list[Any] = []
+    if query is not None:
+        async with units.read(tenant) as unit:
+            rows = await checks.search_checks(unit, query)
+    page = rows[: search.count]
+    last = page[-1] if page else None
+    cursor = Cursor(instant(last.created_at), last.id) if last is not None and len(rows) > search.count else None
+    build = eligibility_response if kind == RESPONSE else eligibility_request
+    bundle = searchset(fhir_base(request), kind, search, [build(r, _answer(r)) for r in page], cursor)
+    if not bundle["entry"]:  # FHIR allows no empty array: an empty searchset has no entry element
+        del bundle["entry"]
+    return FhirResponse(bundle)
+
+
+def _values(search: Search, name: str) -> list[str] | None:
+    """A parameter's values (each repetition's comma-separated ORs), None when not given; repeated, a 400 (each
+    check has one of each)."""
+    one = search.one(name)
+    return None if one is None else [v for v in one.split(",") if v]
+
+
+def _query(search: Search) -> CheckQuery | None:
+    """The checks' query of a search (None: nothing can match). Every check is `active`; `created` and
+    `_lastUpdated` are both the moment the check was made (a check never changes)."""
+    statuses = _values(search, "status")
+    if statuses is not None and "active" not in {token(v)[1] for v in statuses}:
+        return None
+    patients = _values(search, "patient")
+    requests = _values(search, "request")
+    moments = search.last_updated.narrowed(search.date("created"))
+    after = None
+    if search.cursor is not None:
+        try:
+            after = (datetime.fromisoformat(search.cursor.key.replace("Z", "+00:00")), search.cursor.id)
+        except ValueError:
+            raise FhirError.of(400, "_cursor is not a cursor this server handed out", expression="_cursor") from None
+    return CheckQuery(
+        patient_ids=None if patients is None else [reference_id("patient", p, "Patient") for p in patients],
+        check_ids=None if requests is None else [reference_id("request", r, REQUEST) for r in requests],
+        created_from=moments.lower,
+        created_before=moments.upper,
+        after=after,
+        limit=search.count + 1,
+    )

@@ -22,11 +22,14 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from rcm_cli.issuer import SCOPES, Issuer
 from rcm_shared.auth import SCOPE_KEY, AuthSettings
+from rcm_shared.fhir import FHIR_JSON, is_fhir_path
 from rcm_shared.testing import app_client, migrate
 
 ROOT = Path(__file__).resolve().parents[2]
 SERVICES = ("eligibility", "claims", "remittance", "denials")
 OPEN = {"/healthz", "/readyz", "/metrics", "/docs", "/openapi.json", "/redoc", "/docs/oauth2-redirect"}
+# a FHIR base's CapabilityStatement and SMART discovery: clients read them before they hold a token
+OPEN |= {"/fhir/R4/metadata", "/fhir/R4/.well-known/smart-configuration"}
 
 
 class Tokens:
@@ -109,11 +112,15 @@ async def test_every_route_requires_a_valid_token_with_its_scope(service: Any, i
         for why, token in refused.items():
             r = await call(service, method, path, token)
             assert r.status_code == 401, (why, method, path, r.text)
-            assert r.headers["content-type"] == "application/problem+json"
+            assert r.headers["content-type"] == (FHIR_JSON if is_fhir_path(path) else "application/problem+json")
             assert r.headers["www-authenticate"].startswith("Bearer")
         others = [s for s in SCOPES if s != scope]
         r = await call(service, method, path, tokens.make(others))
-        assert r.status_code == 403 and r.json()["required_scope"] == scope, (method, path, r.text)
+        assert r.status_code == 403, (method, path, r.text)
+        if is_fhir_path(path):  # an OperationOutcome: the scope is named in its diagnostics
+            assert repr(scope) in r.json()["issue"][0]["diagnostics"], (method, path, r.text)
+        else:
+            assert r.json()["required_scope"] == scope, (method, path, r.text)
         r = await call(service, method, path, tokens.make([scope]))
         assert r.status_code not in (401, 403, 500), (method, path, r.status_code, r.text)
 

@@ -39,6 +39,7 @@ _CACHED = (
         _c.member_id == bindparam("member"),
         _c.service_date == bindparam("service_date"),
         _c.service_types == bindparam("service_types"),
+        _c.asked_for == bindparam("asked_for"),
         _c.status == "active",
         _c.created_at >= bindparam("since"),
     )
@@ -97,7 +98,7 @@ class EligibilityRepository:
 
     # -- checks ------------------------------------------------------------------------------------------
     async def recent_answer(
-        self, payer: str, member: str, service_date: date, service_types: str, since: datetime
+        self, payer: str, member: str, service_date: date, service_types: str, whose: str, since: datetime
     ) -> Any | None:
         """The newest active answer to the same question asked since ``since``."""
         params = {
@@ -106,6 +107,7 @@ class EligibilityRepository:
             "member": member,
             "service_date": service_date,
             "service_types": service_types,
+            "asked_for": whose,
             "since": since,
         }
         return (await self.conn.execute(_CACHED, params)).first()

@@ -41,6 +41,30 @@ async def test_a_repeated_check_is_answered_from_memory_as_stored_and_from_the_d
     assert (await client.post("/v1/eligibility/checks", json=request_body(), headers=org2)).status_code == 201
 
 
+async def test_one_family_members_answer_is_never_reused_for_another(client: Any) -> None:
+    """A dependent shares the subscriber's member id: each person's question is asked of the payer, and asked
+    again (however the name is cased) it gets that person's own answer back, from memory or the database."""
+    from eligibility.use_cases.cache import RecentAnswers
+
+    subscriber = request_body("W777")
+    child = {**subscriber, "dependent": {"first_name": "Jim", "last_name": "Doe", "birth_date": "2015-06-01"}}
+    sibling = {**subscriber, "dependent": {"first_name": "Ann", "last_name": "Doe", "birth_date": "2017-03-02"}}
+    first = {}
+    for name, body in (("subscriber", subscriber), ("child", child), ("sibling", sibling)):
+        r = await client.post("/v1/eligibility/checks", json=body, headers=T)
+        assert r.status_code == 201, name  # a new 270 each: no other person's answer reused
+        first[name] = r.json()["id"]
+    assert client.primary.calls == 3
+    shouting = {**child, "dependent": {**child["dependent"], "first_name": "JIM", "last_name": "DOE"}}
+    for forget in (False, True):
+        if forget:
+            RecentAnswers.of(client.app.state.engine)._rows.clear()  # another process: the database's rows
+        for name, body in (("subscriber", subscriber), ("child", shouting), ("sibling", sibling)):
+            again = (await client.post("/v1/eligibility/checks", json=body, headers=T)).json()
+            assert again["cached"] and again["id"] == first[name], (name, forget)
+    assert client.primary.calls == 3
+
+
 def test_recent_answers_keep_the_newest_active_answer_and_forget_the_expired_and_the_oldest() -> None:
     from types import SimpleNamespace
 
@@ -55,11 +79,12 @@ def test_recent_answers_keep_the_newest_active_answer_and_forget_the_expired_and
             service_date=date(2026, 11, 30),
             service_types="30",
             status=status,
+            asked_for="",
             created_at=created,
             id=f"{member}-{at}",
         )
 
-    recent, key = RecentAnswers(size=2), ("t", "P", "M1", date(2026, 11, 30), "30")
+    recent, key = RecentAnswers(size=2), ("t", "P", "M1", date(2026, 11, 30), "30", "")
     since = datetime(2026, 11, 29, 7, tzinfo=UTC)
     recent.put(row(10))
     recent.put(row(5))  # older: the newer one stays
@@ -71,4 +96,4 @@ def test_recent_answers_keep_the_newest_active_answer_and_forget_the_expired_and
     recent.put(row(2, member="M2"))
     recent.put(row(3, member="M3"))  # over the size: the least recently used (M1) goes
     assert recent.get(key, since) is None
-    assert recent.get(("t", "P", "M3", date(2026, 11, 30), "30"), since).id == "M3-3"
+    assert recent.get(("t", "P", "M3", date(2026, 11, 30), "30", ""), since).id == "M3-3"

@@ -220,13 +220,15 @@ def searchset(
             severity="warning",
         )
         entries.append({"resource": operation_outcome([note]), "search": {"mode": "outcome"}})
-    return {
+    bundle: dict[str, Any] = {
         "resourceType": "Bundle",
         "type": "searchset",
         "timestamp": datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z"),
         "link": links,
-        "entry": entries,
     }
+    if entries:  # FHIR JSON has no empty arrays: no match, no entry element
+        bundle["entry"] = entries
+    return bundle
 
 
 def _url(base: str, kind: str, query: list[tuple[str, str]]) -> str:

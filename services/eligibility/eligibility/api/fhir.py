@@ -148,10 +148,7 @@ async def _search(request: Request, units: UnitsDep, tenant: str, kind: str) -> 
     last = page[-1] if page else None
     cursor = Cursor(instant(last.created_at), last.id) if last is not None and len(rows) > search.count else None
     build = eligibility_response if kind == RESPONSE else eligibility_request
-    bundle = searchset(fhir_base(request), kind, search, [build(r, _answer(r)) for r in page], cursor)
-    if not bundle["entry"]:  # FHIR allows no empty array: an empty searchset has no entry element
-        del bundle["entry"]
-    return FhirResponse(bundle)
+    return FhirResponse(searchset(fhir_base(request), kind, search, [build(r, _answer(r)) for r in page], cursor))
 
 
 def _values(search: Search, name: str) -> list[str] | None:

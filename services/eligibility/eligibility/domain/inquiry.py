@@ -3,6 +3,7 @@ service types, each validated before a 270 is built from it; and the provider a 
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from datetime import date
 from typing import Literal
@@ -104,3 +105,15 @@ class CheckCreate(Model):
         if self.service_date_end and self.service_date_end < self.service_date:
             raise ValueError("service_date_end is before service_date")
         return self
+
+
+def asked_for(dependent_last: str | None, dependent_first: str | None, dependent_birth: date | None) -> str:
+    """Whose coverage a check is about, as its reuse key: "" for the subscriber, else a digest of the
+    dependent's name and birth date. A dependent's answer is the subscriber's member id's too (a dependent
+    has no id of its own), so without it one family member's benefits would answer for another."""
+    if not dependent_last:
+        return ""
+    person = "|".join(
+        (dependent_last.strip().upper(), (dependent_first or "").strip().upper(), str(dependent_birth or ""))
+    )
+    return hashlib.sha256(person.encode()).hexdigest()[:32]

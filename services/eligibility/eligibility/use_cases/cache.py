@@ -12,14 +12,15 @@ from rcm_shared.db import per_engine
 from rcm_shared.unit import Units
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from eligibility.domain.inquiry import CheckCreate
+from eligibility.domain.inquiry import CheckCreate, asked_for
 
-AnswerKey = tuple[str, str, str, date, str]
-"""What an answer is reused for: tenant, payer, member, date of service, service types (as stored)."""
+AnswerKey = tuple[str, str, str, date, str, str]
+"""What an answer is reused for: tenant, payer, member, date of service, service types (as stored), and
+whose coverage it is (the subscriber's or a dependent's: ``asked_for``)."""
 
 
 def _key_of(row: Any) -> AnswerKey:
-    return (row.tenant_id, row.payer_id, row.member_id, row.service_date, row.service_types)
+    return (row.tenant_id, row.payer_id, row.member_id, row.service_date, row.service_types, row.asked_for)
 
 
 class RecentAnswers:
@@ -63,7 +64,9 @@ class RecentAnswers:
 
 
 def answer_key(tenant: str, body: CheckCreate) -> AnswerKey:
-    return (tenant, body.payer_id, body.subscriber.member_id, body.service_date, " ".join(body.service_types))
+    dependent = body.dependent
+    whose = asked_for(dependent.last_name, dependent.first_name, dependent.birth_date) if dependent else ""
+    return (tenant, body.payer_id, body.subscriber.member_id, body.service_date, " ".join(body.service_types), whose)
 
 
 def remember(units: Units, rows: Iterable[Any]) -> None:

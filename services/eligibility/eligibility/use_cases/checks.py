@@ -18,7 +18,7 @@ from rcm_shared.x12.sets.x270 import EligibilityResponse
 from eligibility.adapters.clearinghouses import AdapterError, Failover, Refused
 from eligibility.adapters.x12 import answers, pick, render_270
 from eligibility.config import EligibilitySettings
-from eligibility.domain.inquiry import CheckCreate
+from eligibility.domain.inquiry import CheckCreate, asked_for
 from eligibility.domain.normalize import normalize
 from eligibility.repository import CheckQuery, EligibilityRepository, NewCheck, draw_control_numbers, store_checks
 from eligibility.use_cases.cache import RecentAnswers, answer_key
@@ -112,10 +112,17 @@ async def run_check(
         audit=audit,
         patient_id=patient_id,
         fhir_request=fhir_request,
+        whose=key[-1],
     )
     row = await GroupCommit.of(units.engine).submit(store_checks, check)
     recent.put(row)  # committed
     return CheckResult(row, cached=False)
+
+
+def _asked_for(response: EligibilityResponse) -> str:
+    """An ingested answer is about the dependent the 271 names (a 2100D loop), else the subscriber."""
+    dependent = response.dependent
+    return asked_for(dependent.last, dependent.first, dependent.birth_date) if dependent else ""
 
 
 def new_check(
@@ -134,8 +141,10 @@ def new_check(
     audit: AuditEntry | None = None,
     patient_id: str | None = None,
     fhir_request: dict[str, Any] | None = None,
+    whose: str | None = None,
 ) -> NewCheck:
-    """A check's row and its ``eligibility.check_completed`` from the payer's answer, normalized."""
+    """A check's row and its ``eligibility.check_completed`` from the payer's answer, normalized. ``whose``:
+    whom the question was about (its reuse key's ``asked_for``); None: whom the 271 answers about."""
     result = normalize(response)
     values = {
         "id": check_id,
@@ -156,6 +165,7 @@ def new_check(
         # every row carries every column: the rows of one group commit go in as one statement
         "patient_id": patient_id,
         "fhir_request": fhir_request,
+        "asked_for": _asked_for(response) if whose is None else whose,
     }
     payload = EligibilityCheckCompletedV1(
         check_id=check_id,

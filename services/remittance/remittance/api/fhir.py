@@ -118,6 +118,13 @@ def _page(
     return page, Cursor(instant(moment), ident)
 
 
+def _bundle(request: Request, kind: str, search: Search, resources: list[Any], cursor: Cursor | None) -> FhirResponse:
+    bundle = searchset(fhir_base(request), kind, search, resources, cursor)
+    if not bundle["entry"]:  # FHIR allows no empty arrays: a search that found nothing has no entry element
+        del bundle["entry"]
+    return FhirResponse(bundle)
+
+
 @router.get(f"/{EOB}/{{ident}}", response_class=FhirResponse, summary="One claim payment as an ExplanationOfBenefit")
 async def read_eob(ident: str, tenant: TenantDep, units: UnitsDep) -> FhirResponse:
     async with units.read(tenant) as unit:
@@ -143,7 +150,7 @@ async def search_eobs(request: Request, tenant: TenantDep, units: UnitsDep) -> F
         found = await fhir_reads.adjudications(unit, criteria)
     page, cursor = _page(found, search, lambda a: (a.payment.updated_at, a.payment.id))
     resources = [explanation_of_benefit(a) for a in page]
-    return FhirResponse(searchset(fhir_base(request), EOB, search, resources, cursor))
+    return _bundle(request, EOB, search, resources, cursor)
 
 
 @router.get(f"/{PR}/{{ident}}", response_class=FhirResponse, summary="One posted 835 as a PaymentReconciliation")
@@ -171,4 +178,4 @@ async def search_reconciliations(request: Request, tenant: TenantDep, units: Uni
             found = await fhir_reads.reconciliations(unit, criteria)
     page, cursor = _page(found, search, lambda r: (r.remittance.posted_at, r.remittance.id))
     resources = [payment_reconciliation(r) for r in page]
-    return FhirResponse(searchset(fhir_base(request), PR, search, resources, cursor))
+    return _bundle(request, PR, search, resources, cursor)

@@ -125,10 +125,12 @@ def _bundle(request: Request, kind: str, search: Search, resources: list[Any], c
     return FhirResponse(bundle)
 
 
-@router.get(f"/{EOB}/{{ident}}", response_class=FhirResponse, summary="One claim payment as an ExplanationOfBenefit")
-async def read_eob(ident: str, tenant: TenantDep, units: UnitsDep) -> FhirResponse:
+@router.get(
+    f"/{EOB}/{{claim_payment_id}}", response_class=FhirResponse, summary="One claim payment as an ExplanationOfBenefit"
+)
+async def read_eob(claim_payment_id: str, tenant: TenantDep, units: UnitsDep) -> FhirResponse:
     async with units.read(tenant) as unit:
-        found = await fhir_reads.adjudication(unit, ident)
+        found = await fhir_reads.adjudication(unit, claim_payment_id)
     return FhirResponse(explanation_of_benefit(found))
 
 
@@ -153,10 +155,12 @@ async def search_eobs(request: Request, tenant: TenantDep, units: UnitsDep) -> F
     return _bundle(request, EOB, search, resources, cursor)
 
 
-@router.get(f"/{PR}/{{ident}}", response_class=FhirResponse, summary="One posted 835 as a PaymentReconciliation")
-async def read_reconciliation(ident: str, tenant: TenantDep, units: UnitsDep) -> FhirResponse:
+@router.get(
+    f"/{PR}/{{remittance_id}}", response_class=FhirResponse, summary="One posted 835 as a PaymentReconciliation"
+)
+async def read_reconciliation(remittance_id: str, tenant: TenantDep, units: UnitsDep) -> FhirResponse:
     async with units.read(tenant) as unit:
-        found = await fhir_reads.reconciliation(unit, ident)
+        found = await fhir_reads.reconciliation(unit, remittance_id)
     return FhirResponse(payment_reconciliation(found))
 
 

@@ -189,7 +189,8 @@ async def test_a_token_without_remittance_read_is_refused_with_an_operation_outc
         client_id, secret = issuer.create_client("org-1", list(scopes))
         return {"Authorization": f"Bearer {issuer.token(client_id, secret)['access_token']}"}
 
-    assert (await client.get(f"{BASE}/metadata")).status_code == 200  # open, as FHIR clients expect
+    r = await client.get(f"{BASE}/metadata")  # open, as FHIR clients expect
+    assert r.status_code == 200 and assert_fhir(r.json())["resourceType"] == "CapabilityStatement"
     for path in (EOB, PR, f"{EOB}/x", f"{PR}/x"):
         r = await client.get(f"{BASE}/{path}")
         assert r.status_code == 401 and outcome_issues(r.json())[0][0] == "login"

@@ -197,5 +197,7 @@ async def test_a_token_without_remittance_read_is_refused_with_an_operation_outc
         r = await client.get(f"{BASE}/{path}", headers=bearer("claims:read", "remittance:post"))
         assert (r.status_code, r.headers["content-type"]) == (403, "application/fhir+json")
         assert outcome_issues(r.json())[0][0] == "forbidden"
-    r = await client.get(f"{BASE}/{EOB}", headers=bearer("remittance:read"))
-    assert r.status_code == 200 and assert_fhir(r.json())["type"] == "searchset"
+    for scopes in (["remittance:read"], ["system/ExplanationOfBenefit.rs", "system/PaymentReconciliation.read"]):
+        for path in (EOB, PR):
+            r = await client.get(f"{BASE}/{path}", headers=bearer(*scopes))
+            assert r.status_code == 200 and assert_fhir(r.json())["type"] == "searchset", (scopes, r.text)

@@ -118,13 +118,6 @@ def _page(
     return page, Cursor(instant(moment), ident)
 
 
-def _bundle(request: Request, kind: str, search: Search, resources: list[Any], cursor: Cursor | None) -> FhirResponse:
-    bundle = searchset(fhir_base(request), kind, search, resources, cursor)
-    if not bundle["entry"]:  # FHIR allows no empty arrays: a search that found nothing has no entry element
-        del bundle["entry"]
-    return FhirResponse(bundle)
-
-
 @router.get(
     f"/{EOB}/{{claim_payment_id}}", response_class=FhirResponse, summary="One claim payment as an ExplanationOfBenefit"
 )
@@ -152,7 +145,7 @@ async def search_eobs(request: Request, tenant: TenantDep, units: UnitsDep) -> F
         found = await fhir_reads.adjudications(unit, criteria)
     page, cursor = _page(found, search, lambda a: (a.payment.updated_at, a.payment.id))
     resources = [explanation_of_benefit(a) for a in page]
-    return _bundle(request, EOB, search, resources, cursor)
+    return FhirResponse(searchset(fhir_base(request), EOB, search, resources, cursor))
 
 
 @router.get(
@@ -182,4 +175,4 @@ async def search_reconciliations(request: Request, tenant: TenantDep, units: Uni
             found = await fhir_reads.reconciliations(unit, criteria)
     page, cursor = _page(found, search, lambda r: (r.remittance.posted_at, r.remittance.id))
     resources = [payment_reconciliation(r) for r in page]
-    return _bundle(request, PR, search, resources, cursor)
+    return FhirResponse(searchset(fhir_base(request), PR, search, resources, cursor))

@@ -37,7 +37,8 @@ async def on_claim_status_changes(
     """``on_claim_status_changed`` for (tenant, event) pairs in order, in six statements whatever their
     number: the claims' rows are read at once, every event is applied to them in memory, and the result is
     written back (new rows inserted, changed rows updated, the lines of a claim replaced by those of its
-    last event that has lines: ``_store_billed_lines``). Payments that came before their claim's lines are
+    last event that has lines: ``_store_billed_lines``), and one more per tenant whose claims' patient
+    accounts became known (their payments' EOBs change). Payments that came before their claim's lines are
     then reconciled."""
     if not events:
         return

@@ -6,7 +6,7 @@ from fastapi import FastAPI
 from rcm_shared.metrics import grouped
 from rcm_shared.web import create_service_app
 
-from remittance.api import patients, routes
+from remittance.api import fhir, patients, routes
 from remittance.config import get_settings
 from remittance.models import bus, ledger_entry
 
@@ -16,6 +16,7 @@ def create_app() -> FastAPI:
         get_settings(),
         bus,
         title="RCM remittance service",
-        routers=[routes.router, patients.router],
+        routers=[routes.router, patients.router, fhir.router],
         domain_metrics=grouped(("ledger_cents", ledger_entry, ledger_entry.c.entry_type, ledger_entry.c.amount_cents)),
+        fhir=fhir.SURFACE,
     )

@@ -68,6 +68,7 @@ remittance = Table(
     Column("reviewed_at", UtcDateTime(), nullable=True),
     Column("review_note", Text, nullable=True),
     Column("superseded_by", String(36), nullable=True),  # the payer's corrected 835 with the same TRN02
+    Column("payee_id_qualifier", String(4), nullable=True),  # N1*PE03: XX an NPI, FI a tax id (None: before 0015)
     UniqueConstraint("tenant_id", "sender_id", "interchange_control", "transaction_control"),
     # One payment per payer trace number; a held (or rejected) set the payer corrected steps aside for it.
     Index(
@@ -82,6 +83,7 @@ remittance = Table(
     Index("ix_remittance_tenant_payment_date", "tenant_id", "payment_date"),
     Index("ix_remittance_tenant_received", "tenant_id", "received_at", "id"),  # the list's order
     Index("ix_remittance_tenant_status_received", "tenant_id", "status", "received_at", "id"),  # the held queue
+    Index("ix_remittance_tenant_posted", "tenant_id", "posted_at", "id"),  # PaymentReconciliation's order
 )
 
 # Claim and line payments get client-side UUIDs: bulk inserts need no RETURNING round trip per row.
@@ -115,7 +117,10 @@ claim_payment = Table(
     Column("crossover_payer_name", String(60), nullable=True),
     Column("crossover_state", String(10), nullable=True),
     Column("crossover_of", String(36), nullable=True),  # the forwarded claim_payment this one answers
+    # when what its ExplanationOfBenefit shows last changed: posted, paired with a reversal, its patient known
+    Column("updated_at", UtcDateTime(), nullable=False),
     Index("ix_claim_payment_tenant_claim", "tenant_id", "claim_id"),
+    Index("ix_claim_payment_tenant_updated", "tenant_id", "updated_at", "id"),  # ExplanationOfBenefit's order
     Index("ix_claim_payment_crossover", "crossover_state", "tenant_id"),
     Index("ix_claim_payment_tenant_pccn", "tenant_id", "payer_claim_control_number"),
     Index("ix_claim_payment_remittance", "remittance_id"),
@@ -129,8 +134,10 @@ service_payment = Table(
     Column("claim_payment_id", String(36), nullable=False),
     Column("line_number", Integer, nullable=False),
     Column("line_control_number", String(50), nullable=True),
+    Column("procedure_qualifier", String(4), nullable=True),  # SVC01-1: HC (CPT/HCPCS), NU (revenue), N4 (NDC)
     Column("procedure_code", String(48), nullable=False),
     Column("modifiers", String(12), nullable=False),  # space-separated
+    Column("revenue_code", String(48), nullable=True),  # SVC04: an institutional line's revenue code
     Column("original_procedure_code", String(48), nullable=True),  # SVC06: the code as billed, if restated
     Column("charge_cents", BigInteger, nullable=False),
     Column("paid_cents", BigInteger, nullable=False),
@@ -140,6 +147,7 @@ service_payment = Table(
     Column("service_date", Date, nullable=True),
     Column("billed_line_id", BigInteger, nullable=True),
     Column("match_method", String(24), nullable=False),  # line_control_number | code_date_units | none
+    Column("remarks", String(200), nullable=True),  # the line's RARC codes (LQ*HE), space-separated
     Index("ix_service_payment_claim", "claim_payment_id"),
 )
 

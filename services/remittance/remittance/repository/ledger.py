@@ -66,15 +66,19 @@ class LedgerRepository(Repository):
             )
         ).first()
 
-    async def pair(self, original_id: str, reversal_id: str) -> None:
-        """The payment and the payer's reversal of it, each naming the other."""
+    async def pair(self, original_id: str, reversal_id: str, now: datetime) -> None:
+        """The payment and the payer's reversal of it, each naming the other (both changed ``now``)."""
         cp = claim_payment.c
         scope = filter_only(cp.tenant_id) == self.tenant
         await self.conn.execute(
-            update(claim_payment).where(and_(scope, cp.id == original_id)).values(reversed_by=reversal_id)
+            update(claim_payment)
+            .where(and_(scope, cp.id == original_id))
+            .values(reversed_by=reversal_id, updated_at=now)
         )
         await self.conn.execute(
-            update(claim_payment).where(and_(scope, cp.id == reversal_id)).values(reversal_of=original_id)
+            update(claim_payment)
+            .where(and_(scope, cp.id == reversal_id))
+            .values(reversal_of=original_id, updated_at=now)
         )
 
     async def unpaired_reversals(self, claim_ids: list[str], not_of_remittance: str) -> list[Any]:
@@ -149,12 +153,21 @@ class LedgerRepository(Repository):
         )
         return list(rows)
 
-    async def mark_matched(self, claim_payment_ids: list[str]) -> None:
+    async def mark_matched(self, claim_payment_ids: list[str], now: datetime) -> None:
         cp = claim_payment.c
         await self.conn.execute(
             update(claim_payment)
             .where(and_(filter_only(cp.tenant_id) == self.tenant, cp.id.in_(claim_payment_ids)))
-            .values(matched=True, held_patient_last_name=None, held_patient_first_name=None)
+            .values(matched=True, held_patient_last_name=None, held_patient_first_name=None, updated_at=now)
+        )
+
+    async def touch_claims(self, claim_ids: list[str], now: datetime) -> None:
+        """The payments of these claims changed ``now``: their claim's patient account became known here."""
+        cp = claim_payment.c
+        await self.conn.execute(
+            update(claim_payment)
+            .where(and_(cp.tenant_id == self.tenant, cp.claim_id.in_(claim_ids)))
+            .values(updated_at=now)
         )
 
     async def paid_lines(self, claim_ids: list[str], billed_line_ids: list[int]) -> list[int]:

@@ -37,7 +37,8 @@ async def on_claim_status_changes(
     """``on_claim_status_changed`` for (tenant, event) pairs in order, in six statements whatever their
     number: the claims' rows are read at once, every event is applied to them in memory, and the result is
     written back (new rows inserted, changed rows updated, the lines of a claim replaced by those of its
-    last event that has lines: ``_store_billed_lines``). Payments that came before their claim's lines are
+    last event that has lines: ``_store_billed_lines``), and one more per tenant whose claims' patient
+    accounts became known (their payments' EOBs change). Payments that came before their claim's lines are
     then reconciled."""
     if not events:
         return
@@ -45,6 +46,7 @@ async def on_claim_status_changes(
     batch = BilledBatch(conn)
     rows = await batch.stored({tenant for tenant, _event in events}, {event.claim_id for _tenant, event in events})
     stored = set(rows)
+    accounts_before = {key: row.get("patient_account") for key, row in rows.items()}
     lines: dict[tuple[str, str], list[Any]] = {}
     for tenant, event in events:
         key = (tenant, event.claim_id)
@@ -91,6 +93,7 @@ async def on_claim_status_changes(
                 for key in dict.fromkeys(touched)
             ]
         )
+    await _touch_payments_of_new_accounts(conn, rows, accounts_before, now)
     if lines:
         await _store_billed_lines(batch, {key: (rows[key]["id"], billed) for key, billed in lines.items()})
         late: dict[str, set[str]] = {}
@@ -99,6 +102,22 @@ async def on_claim_status_changes(
         units = service_units(topic_prefix=topic_prefix)
         for tenant, ids in late.items():
             await reconcile_late_claims(units.on(conn, tenant, ACTOR), ids, now)
+
+
+async def _touch_payments_of_new_accounts(
+    conn: AsyncConnection,
+    rows: dict[tuple[str, str], dict[str, Any]],
+    before: dict[tuple[str, str], str | None],
+    now: datetime,
+) -> None:
+    """A claim whose patient account became known (or changed) changes the patient its payments'
+    ExplanationOfBenefits name: they are marked changed, so a client syncing by ``_lastUpdated`` sees it."""
+    changed: dict[str, list[str]] = {}
+    for (tenant, claim_id), row in rows.items():
+        if row.get("patient_account") and row.get("patient_account") != before.get((tenant, claim_id)):
+            changed.setdefault(tenant, []).append(claim_id)
+    for tenant, claim_ids in changed.items():
+        await LedgerRepository(conn, tenant).touch_claims(claim_ids, now)
 
 
 async def _store_billed_lines(batch: BilledBatch, lines: dict[tuple[str, str], tuple[int, list[Any]]]) -> None:

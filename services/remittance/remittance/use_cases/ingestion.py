@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from rcm_shared.unit import Actor, Unit, Units
 from rcm_shared.x12.sets.x835 import Item835, PaymentHeader, PaymentTrailer, iter_835
@@ -123,7 +124,7 @@ async def _start(unit: Unit, poster: Poster, digest: str) -> tuple[IngestResult 
     dup, corrected = await _find_duplicate(unit, h)
     if dup is not None:
         return dup, None
-    row = {
+    row: dict[str, Any] = {
         "id": poster.id,
         "tenant_id": unit.tenant,
         "status": "posted",
@@ -131,6 +132,7 @@ async def _start(unit: Unit, poster: Poster, digest: str) -> tuple[IngestResult 
         "payer_id": h.payer_id,
         "payer_name": h.payer_name,
         "payee_id": h.payee_id,
+        "payee_id_qualifier": h.payee_id_qualifier[:4] or None,
         "payee_name": h.payee_name,
         "trace_number": h.trace_number,
         "trace_originator": h.trace_originator,

@@ -60,7 +60,7 @@ async def reconcile_late_claims(unit: Unit, claim_ids: set[str], now: datetime) 
             name = (p.held_patient_last_name, p.held_patient_first_name) if p.held_patient_last_name else None
             shares.append(share_of(p, entries[p.id], name))
         await post_shares(unit, shares, now)
-        await ledger.mark_matched([p.id for p in late])
+        await ledger.mark_matched([p.id for p in late], now)
     done = [i.id for i in items if i.kind == "unmatched_claim" or i.claim_id not in unmatched]
     if done:
         await reviews.resolve(done, LATE_NOTE, now)

@@ -211,6 +211,7 @@ class Poster:
             "reversal_of": None,
             "reversed_by": None,
             "posted_at": self.now,
+            "updated_at": self.now,
             "held_patient_last_name": last,
             "held_patient_first_name": c.patient.get("first") if last else None,
             **crossover.row_values(c),
@@ -223,8 +224,10 @@ class Poster:
             "claim_payment_id": cp_id,
             "line_number": n,
             "line_control_number": s.line_control_number,
+            "procedure_qualifier": s.procedure.qualifier[:4] or None,
             "procedure_code": s.procedure.code,
             "modifiers": " ".join(s.procedure.modifiers),
+            "revenue_code": s.revenue_code,
             "original_procedure_code": s.original_procedure.code if s.original_procedure else None,
             "charge_cents": cents(s.charge),
             "paid_cents": cents(s.paid),
@@ -234,6 +237,7 @@ class Poster:
             "service_date": s.service_date,
             "billed_line_id": billed_id,
             "match_method": method,
+            "remarks": " ".join(code for qualifier, code in s.remarks if qualifier == "HE")[:200],
         }
 
     def _entry_row(self, c: ClaimPayment, cp_id: str, line_id: str | None, e: Entry) -> dict[str, Any]:

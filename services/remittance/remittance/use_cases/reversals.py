@@ -30,7 +30,7 @@ async def reversal(unit: Unit, remittance_id: str, c: ClaimPayment, cp_id: str, 
             now,
         )
         return None
-    await ledger.pair(original.id, cp_id)
+    await ledger.pair(original.id, cp_id, now)
     return str(original.remittance_id)
 
 
@@ -58,7 +58,7 @@ async def pair_earlier_reversals(
             paired[payment] = r
     reviews = ReviewRepository.of(unit)
     for payment, r in paired.items():
-        await ledger.pair(payment, r.id)
+        await ledger.pair(payment, r.id, now)
         await reviews.resolve_unpaired_reversal(
             r.remittance_id, r.claim_id, f"paired with its original, released from held remittance {remittance_id}", now
         )

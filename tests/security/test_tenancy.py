@@ -90,7 +90,7 @@ async def _seed(name: str, client: Any, db: Any, auth: dict[str, str]) -> dict[s
         remittance_id = posted["remittances"][0]["remittance_id"]
         claims = (await client.get(f"/v1/remittances/{remittance_id}/claims", headers=auth)).json()
         items = (await client.get("/v1/review-items", headers=auth)).json()
-        ids = {"remittance_id": remittance_id, "claim_id": claims[0]["claim_id"]}
+        ids = {"remittance_id": remittance_id, "claim_id": claims[0]["claim_id"], "claim_payment_id": claims[0]["id"]}
         ids["item_id"] = str(items[0]["id"]) if items else "1"
         # the patient side: an account whose claims' patient responsibility is due, and its statement
         from builders.x835 import standard_file

@@ -48,14 +48,16 @@ def _name(found: Found) -> tuple[dict[str, Any], Where]:
 
 
 def address(found: Found) -> tuple[dict[str, Any] | None, Where]:
-    """The resource's current address (home first) as the command's address, or None when it has none."""
-    current = [
-        a for a in found.get("address") or [] if a.get("use") != "old" and not (a.get("period") or {}).get("end")
-    ]
+    """The resource's current address (home first) as the command's address, or None when it has none. A
+    Location has one address, people a list."""
+    raw = found.get("address")
+    listed = isinstance(raw, list)
+    every = raw if listed else [raw] if raw else []
+    current = [a for a in every if a.get("use") != "old" and not (a.get("period") or {}).get("end")]
     if not current:
         return None, {}
     chosen = next((a for a in current if a.get("use") == "home"), current[0])
-    at = found.at(f"address[{(found.get('address') or []).index(chosen)}]")
+    at = found.at(f"address[{every.index(chosen)}]" if listed else "address")
     if chosen.get("country") and chosen["country"].upper() not in ("US", "USA", "UNITED STATES"):
         raise refuse(f"{at}.country", "the 837 takes US addresses only here")
     lines = chosen.get("line") or []
@@ -144,6 +146,10 @@ def parties(refs: Resolver, patient: Found, coverage: Found) -> Parties:
     if relationship == "self" and subscriber.path != patient.path:
         raise refuse(
             coverage.at("subscriber"), "relationship self: the subscriber must be the claim's patient", "invalid"
+        )
+    if relationship != "self" and subscriber.path == patient.path:
+        raise refuse(
+            coverage.at("subscriber"), f"relationship {relationship}: name the subscriber (a RelatedPerson)", "required"
         )
     if relationship not in fc.SBR02:
         raise refuse(coverage.at("relationship"), f"the relationship {relationship!r} has no 837 code here")

@@ -145,6 +145,8 @@ def test_lines_priced_by_unit_price_or_by_the_charge_master_and_placed_apart() -
 
 
 NO_FOCAL = {"insurance.0.focal": False}
+FOCAL_SECOND = {"sequence": 2, "focal": True, "coverage": {"reference": "#cov"}}
+SECOND_FIRST = {"sequence": 1, "focal": False, "coverage": {"reference": "#cov"}}  # a payer before the focal one
 DX3 = {"item.1.diagnosisSequence": [3]}
 
 
@@ -152,6 +154,8 @@ DX3 = {"item.1.diagnosisSequence": [3]}
     ("changes", "expression", "code"),
     [
         (NO_FOCAL, "Claim.insurance", "required"),
+        ({"insurance": [FOCAL_SECOND, SECOND_FIRST]}, "Claim.insurance[0].focal", "not-supported"),
+        ({"contained.0.gender": "x"}, "Claim.contained[0].gender", "invalid"),
         (
             {"item.0.productOrService": code("http://snomed.info/sct", "185349003")},
             "Claim.item[0].productOrService",

@@ -16,7 +16,7 @@ from pydantic import ValidationError
 from rcm_shared.fhir import FhirError, Issue
 
 from claims.api import fhir_codes as fc
-from claims.api.fhir_coverage_in import Where, address, medical_record_numbers, parties
+from claims.api.fhir_coverage_in import Where, address, insurance, medical_record_numbers
 from claims.api.fhir_refs import Found, Loc, Resolver, check_keys, coded, identifier_of, refuse, unwrap
 from claims.domain.encounter import ClaimCreate
 from claims.use_cases.fhir_claims import Submission
@@ -52,7 +52,6 @@ ITEM_REFUSED = {
     "locationAddress": "give a line's place as locationCodeableConcept (a place-of-service code)",
     "locationReference": "give a line's place as locationCodeableConcept (a place-of-service code)",
 }
-INSURANCE_READ = {"id", "sequence", "focal", "coverage", "preAuthRef", "identifier"}
 DIAGNOSIS_READ = {"id", "sequence", "diagnosisCodeableConcept", "type"}
 CARE_TEAM_READ = {"id", "sequence", "provider", "role", "responsible", "qualification"}
 
@@ -103,7 +102,9 @@ class _Reader:
             raise refuse(self.at("type"), f"claim type {kind!r} is not supported: professional claims (837P) are")
         identifiers = self._identifiers()
         patient = self.refs.resolve(c.get("patient"), self.at("patient"), ("Patient",))
-        self._insurance(patient)
+        covered, where = insurance(self.refs, c, patient)
+        self.doc |= covered
+        self.where |= where
         self._provider()
         roles = self._care_team()
         sequences = self._diagnoses()
@@ -142,70 +143,6 @@ class _Reader:
                 raise refuse(self.at(f"identifier[{i}]"), f"at most {MAX_IDENTIFIER} characters each", "too-long")
             out.append((str(system), str(value)))
         return tuple(out)
-
-    def _insurance(self, patient: Found) -> None:
-        entries = sorted(enumerate(self.claim.get("insurance") or []), key=lambda e: e[1].get("sequence", 0))
-        focal = [(i, e) for i, e in entries if e.get("focal")]
-        if len(focal) != 1:
-            raise refuse(self.at("insurance"), "one insurance must be focal: the coverage billed", "required")
-        (i, first), later = (
-            focal[0],
-            [(j, e) for j, e in entries if e.get("sequence", 0) > focal[0][1].get("sequence", 0)],
-        )
-        if entries[0][0] != i:
-            raise refuse(
-                self.at(f"insurance[{i}].focal"),
-                "the focal coverage must come first: a later payer's claim needs the earlier payers' adjudication, "
-                "and the claims service bills secondary payers itself when the primary has paid",
-            )
-        for j, entry in entries:
-            check_keys(
-                entry,
-                self.at(f"insurance[{j}]"),
-                INSURANCE_READ,
-                {"claimResponse": "prior payers' answers are not supported"},
-            )
-            if j != i and entry.get("preAuthRef"):
-                raise refuse(
-                    self.at(f"insurance[{j}].preAuthRef"),
-                    "a prior authorization is carried for the focal coverage only",
-                )
-        billed = self.refs.resolve(first.get("coverage"), self.at(f"insurance[{i}].coverage"), ("Coverage",))
-        found = parties(self.refs, patient, billed)
-        self.doc |= {"payer": found.payer, "subscriber": found.subscriber}
-        if found.patient is not None:
-            self.doc["patient"] = found.patient
-        self.where |= found.where
-        auths = first.get("preAuthRef") or []
-        if len(auths) > 1:
-            raise refuse(self.at(f"insurance[{i}].preAuthRef[1]"), "one prior authorization number per claim")
-        if auths:
-            self.doc["prior_authorization"] = auths[0]
-            self.where[("prior_authorization",)] = self.at(f"insurance[{i}].preAuthRef[0]")
-        if len(later) > 1:
-            raise refuse(
-                self.at(f"insurance[{later[1][0]}]"), "one payer after the billed one is supported (a secondary)"
-            )
-        if later:
-            j, entry = later[0]
-            other = self.refs.resolve(entry.get("coverage"), self.at(f"insurance[{j}].coverage"), ("Coverage",))
-            then = parties(self.refs, patient, other)
-            self.doc["secondary_payer"] = {
-                **then.payer,
-                "subscriber": then.subscriber,
-                "relationship": then.relationship,
-            }
-            for k, v in then.where.items():
-                if k[0] == "payer":
-                    self.where[("secondary_payer", *k[1:])] = v
-                elif k[0] == "subscriber":
-                    self.where[("secondary_payer", *k)] = v
-        insurer = self.claim.get("insurer")
-        if insurer:
-            org = self.refs.resolve(insurer, self.at("insurer"), ("Organization",))
-            named = identifier_of(org, fc.PAYER_ID)
-            if named is not None and named[0] != found.payer["payer_id"]:
-                raise refuse(self.at("insurer"), "the insurer is not the focal coverage's payor", "invalid")
 
     def _provider(self) -> None:
         provider = self.refs.resolve(self.claim.get("provider"), self.at("provider"), ("Organization", "Practitioner"))

@@ -9,9 +9,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from claims.api import fhir_codes as fc
-from claims.api.fhir_refs import Found, Loc, Resolver, coded, identifier_of, refuse
+from claims.api.fhir_refs import Found, Loc, Resolver, check_keys, coded, identifier_of, refuse
 
 Where = dict[Loc, str]  # a location in the command -> the FHIRPath it was read from
+INSURANCE_READ = {"id", "sequence", "focal", "coverage", "preAuthRef", "identifier"}
 
 
 @dataclass(frozen=True)
@@ -89,6 +90,8 @@ def person(found: Found) -> tuple[dict[str, Any], Where]:
         values["birth_date"] = found.get("birthDate")
         where[("birth_date",)] = found.at("birthDate")
     if found.get("gender"):
+        if found.get("gender") not in fc.GENDER:  # the models take any code: the value set is checked here
+            raise refuse(found.at("gender"), f"gender is one of {', '.join(fc.GENDER)}", "invalid")
         values["sex"] = fc.GENDER[found.get("gender")]
         where[("sex",)] = found.at("gender")
     place, at = address(found)
@@ -181,3 +184,48 @@ def parties(refs: Resolver, patient: Found, coverage: Found) -> Parties:
         fc.SBR02[relationship],
         where,
     )
+
+
+def insurance(refs: Resolver, claim: Found, patient: Found) -> tuple[dict[str, Any], Where]:
+    """The claim's focal coverage as the command's payer, subscriber, patient and prior authorization, and the
+    coverage after it (by sequence) as its secondary payer. The focal one comes first: a claim to a later payer
+    needs the earlier ones' adjudication, which the claims service sends itself when the primary has paid."""
+    entries = sorted(enumerate(claim.get("insurance") or []), key=lambda e: e[1]["sequence"])
+    focal = [i for i, e in entries if e.get("focal")]
+    if len(focal) != 1:
+        raise refuse(claim.at("insurance"), "one insurance must be focal: the coverage billed", "required")
+    at = claim.at(f"insurance[{focal[0]}]")
+    if entries[0][0] != focal[0]:
+        raise refuse(f"{at}.focal", "the focal coverage comes first: the claims service bills later payers itself")
+    for i, entry in entries:
+        check_keys(entry, claim.at(f"insurance[{i}]"), INSURANCE_READ, {"claimResponse": "prior payers' answers"})
+        if i != focal[0] and entry.get("preAuthRef"):
+            raise refuse(claim.at(f"insurance[{i}].preAuthRef"), "a prior authorization goes with the focal coverage")
+    first = entries[0][1]
+    found = parties(refs, patient, refs.resolve(first.get("coverage"), f"{at}.coverage", ("Coverage",)))
+    doc: dict[str, Any] = {"payer": found.payer, "subscriber": found.subscriber}
+    where = dict(found.where)
+    if found.patient is not None:
+        doc["patient"] = found.patient
+    auths = first.get("preAuthRef") or []
+    if len(auths) > 1:
+        raise refuse(f"{at}.preAuthRef[1]", "one prior authorization number per claim")
+    if auths:
+        doc["prior_authorization"], where[("prior_authorization",)] = auths[0], f"{at}.preAuthRef[0]"
+    if len(entries) > 2:
+        raise refuse(claim.at(f"insurance[{entries[2][0]}]"), "one payer after the billed one (a secondary) at most")
+    if len(entries) == 2:
+        j, entry = entries[1]
+        then = parties(
+            refs, patient, refs.resolve(entry.get("coverage"), claim.at(f"insurance[{j}].coverage"), ("Coverage",))
+        )
+        doc["secondary_payer"] = {**then.payer, "subscriber": then.subscriber, "relationship": then.relationship}
+        for k, v in then.where.items():
+            if k[0] in ("payer", "subscriber"):
+                where[("secondary_payer", *(k[1:] if k[0] == "payer" else k))] = v
+    insurer = claim.get("insurer")
+    if insurer:
+        named = identifier_of(refs.resolve(insurer, claim.at("insurer"), ("Organization",)), fc.PAYER_ID)
+        if named is not None and named[0] != found.payer["payer_id"]:
+            raise refuse(claim.at("insurer"), "the insurer is not the focal coverage's payor", "invalid")
+    return doc, where

@@ -157,6 +157,12 @@ DX3 = {"item.1.diagnosisSequence": [3]}
         ({"insurance": [FOCAL_SECOND, SECOND_FIRST]}, "Claim.insurance[0].focal", "not-supported"),
         ({"contained.0.gender": "x"}, "Claim.contained[0].gender", "invalid"),
         (
+            {"contained.1.modifierExtension": [{"url": "urn:x", "valueBoolean": True}]},
+            "Claim.contained[1].modifierExtension",
+            "not-supported",
+        ),
+        ({"modifierExtension": [{"url": "urn:x", "valueBoolean": True}]}, "Claim.modifierExtension", "not-supported"),
+        (
             {"item.0.productOrService": code("http://snomed.info/sct", "185349003")},
             "Claim.item[0].productOrService",
             "not-supported",

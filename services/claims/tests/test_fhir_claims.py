@@ -13,6 +13,7 @@ from typing import Any
 
 from builders import T
 from builders.acks import ack_277ca, ack_999, controls
+from builders.encounters import DOS, encounter
 from builders.events import encounter_adjudicated
 from builders.fhir import assert_fhir, outcome_issues
 from claims_steps import claims_client, consume, pyx12  # noqa: F401 - the client fixture
@@ -240,3 +241,64 @@ async def test_the_stored_claim_reads_as_a_fhir_claim_that_submits_again_the_sam
     stored = [(await client.get(f"/v1/claims/{c}", headers=T)).json()["document"] for c in (answer["id"], again["id"])]
     assert stored[0] == stored[1]
     assert [e["code"]["coding"][0]["code"] for e in again["error"]] == ["DUP001"]
+
+
+async def test_claims_entered_over_rest_in_every_shape_read_as_fhir(client: Any) -> None:
+    """An institutional claim, a dependent's with a secondary payer, a service facility, a referral and a prior
+    authorization, and a draft without a billing provider: each reads as a valid Claim and ClaimResponse."""
+    hospital = encounter(
+        kind="institutional",
+        facility_code="13",
+        statement_from=DOS,
+        statement_to=DOS,
+        attending_provider=encounter()["rendering_provider"],
+        **{"lines.0.revenue_code": "0450", "lines.1.revenue_code": "0300", "lines.1.procedure_code": None},
+    )
+    spouse = {"last_name": "Doe", "first_name": "John", "birth_date": "1978-05-01", "sex": "M", "member_id": "W7"}
+    dependent = encounter(
+        subscriber=spouse,
+        patient={
+            "last_name": "Doe",
+            "first_name": "Jane",
+            "birth_date": "1980-02-29",
+            "sex": "F",
+            "relationship": "01",
+        },
+        secondary_payer={
+            "payer_id": "MGAP1",
+            "name": "MEDIGAP",
+            "subscriber": {**spouse, "member_id": "MG7"},
+            "relationship": "01",
+        },
+        service_facility={
+            "name": "Valley North",
+            "npi": "1245319599",
+            "address": {"line1": "200 North Ave", "city": "Springfield", "state": "IL", "postal_code": "627021111"},
+        },
+        referral_number="REF-1",
+        prior_authorization="PA-1",
+    )
+    unbilled = encounter(billing_provider=..., **{"subscriber.member_id": "W9"})
+    read_back = []
+    for body in (hospital, dependent, unbilled):
+        r = await client.post("/v1/claims", json=body, headers=T)
+        assert r.status_code == 201, r.text
+        claim = await read(client, f"Claim/{r.json()['id']}")
+        answer = await read(client, f"ClaimResponse/{r.json()['id']}")
+        assert claim["type"] == answer["type"] == code("http://terminology.hl7.org/CodeSystem/claim-type", body["kind"])
+        read_back.append(claim)
+    assert [i.get("revenue", {}).get("coding", [{}])[0].get("code") for i in read_back[0]["item"]] == ["0450", "0300"]
+    family = read_back[1]
+    assert sorted(r["id"] for r in family["contained"] if r["resourceType"] == "RelatedPerson") == [
+        "subscriber",
+        "subscriber-2",
+    ]
+    assert [i["focal"] for i in family["insurance"]] == [True, False] and family["insurance"][0]["preAuthRef"] == [
+        "PA-1"
+    ]
+    assert family["facility"] == {"reference": "#facility"} and family["referral"]["identifier"]["value"] == "REF-1"
+    kinds = sorted(r["resourceType"] for r in claim["contained"])
+    assert kinds == ["Coverage", "Organization", "Patient", "Practitioner"] and claim["provider"] == {
+        "display": "not given"
+    }
+    assert answer["outcome"] == "error" and "PM002" in {e["code"]["coding"][0]["code"] for e in answer["error"]}

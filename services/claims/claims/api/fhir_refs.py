@@ -118,6 +118,9 @@ class Resolver:
             raise refuse(at, "the reference has neither a reference nor an identifier", "required")
         if found.type not in kinds:
             raise refuse(at, f"must reference a {' or '.join(kinds)}, not a {found.type}", "invalid")
+        for name in ("modifierExtension", "implicitRules"):  # they may change what the resource means
+            if found.get(name):
+                raise refuse(found.at(name), f"{name} is not supported here")
         return found
 
     def _literal(self, target: str) -> Found | None:

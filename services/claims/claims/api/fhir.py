@@ -111,10 +111,7 @@ def _answer(
 ) -> FhirResponse:
     page = list(rows[: search.count])
     after = Cursor(instant(key(page[-1])[0]), key(page[-1])[1]) if len(rows) > search.count else None
-    bundle = searchset(fhir_base(request), kind, search, [build(r) for r in page], after)
-    if not bundle["entry"]:  # FHIR allows no empty arrays: a search that finds nothing has no entry
-        del bundle["entry"]
-    return FhirResponse(bundle)
+    return FhirResponse(searchset(fhir_base(request), kind, search, [build(r) for r in page], after))
 
 
 @router.post(

@@ -9,7 +9,7 @@ from rcm_shared.metrics import grouped
 from rcm_shared.web import create_service_app
 
 from claims.adapters.scrub_resources import load_resources
-from claims.api import charge_master, encounters, exchange, inbound, practice, reports
+from claims.api import charge_master, encounters, exchange, fhir, inbound, practice, reports
 from claims.api import claims as claims_api
 from claims.config import get_settings
 from claims.domain import codesets
@@ -36,7 +36,9 @@ def create_app() -> FastAPI:
             reports.router,
             inbound.router,
             encounters.router,
+            fhir.router,
         ],
+        fhir=fhir.SURFACE,
         on_startup=_startup,
         domain_metrics=grouped(
             ("claims_by_state", claim, claim.c.state, None),

@@ -206,7 +206,6 @@ FHIR_TYPE_SERVICE: dict[str, str] = {
     "Claim": "claims",
     "ClaimResponse": "claims",
     "Patient": "claims",
-    "Coverage": "claims",
     "ExplanationOfBenefit": "remittance",
     "PaymentReconciliation": "remittance",
 }

@@ -37,7 +37,7 @@ ALL_WRITE = {"eligibility:check", "claims:write", "remittance:post"}
         ("system/*.*", "*", "cruds"),
         ("system/Patient.cruds", "Patient", "cruds"),
         ("system/ExplanationOfBenefit.rs", "ExplanationOfBenefit", "rs"),
-        ("system/Coverage.s", "Coverage", "s"),
+        ("system/Patient.s", "Patient", "s"),
         ("system/CoverageEligibilityRequest.cu", "CoverageEligibilityRequest", "cu"),
     ],
 )
@@ -85,7 +85,7 @@ def test_other_scopes_are_not_smart_system_scopes() -> None:
         (["system/Claim.read"], {"claims:read"}),
         (["system/ClaimResponse.*"], {"claims:read", "claims:write"}),
         (["system/Patient.s"], {"claims:read"}),
-        (["system/Coverage.c"], {"claims:write"}),
+        (["system/Patient.c"], {"claims:write"}),
         (["system/ExplanationOfBenefit.rs"], {"remittance:read"}),
         (["system/PaymentReconciliation.ud"], {"remittance:post"}),
         (["system/*.read"], ALL_READ),

@@ -71,6 +71,7 @@ async def _seed(name: str, client: Any, db: Any, auth: dict[str, str]) -> dict[s
         provider = (await client.post("/v1/providers", json=provider_body(), headers=auth)).json()
         facility = (await client.post("/v1/facilities", json=facility_body(), headers=auth)).json()
         ids = {"claim_id": r.json()["id"], "npi": provider["npi"], "facility_id": facility["facility_id"]}
+        ids["account"] = r.json()["patient_account"]  # the FHIR Patient's id
         return {**ids, **await _seed_hl7(client, auth)}
     if name == "eligibility":
         text = (SAMPLES / "271" / "lfh__271_005010X279A1__dependent-health-benefit-check.271").read_text()

@@ -229,3 +229,32 @@ def test_references_and_tokens() -> None:
         reference_id("patient", "Claim/abc", "Patient")
     assert token("urn:oid:1.2|123") == ("urn:oid:1.2", "123")
     assert token("|123") == ("", "123") and token("123") == (None, "123")
+
+
+def test_each_type_is_owned_where_it_is_served() -> None:
+    """The scopes and the Ingress route each type to the service whose surface declares it."""
+    from rcm_shared.auth import FHIR_TYPE_SERVICE
+    from rcm_shared.fhir.surfaces import PLATFORM, SURFACES
+
+    assert FHIR_TYPE_SERVICE == {r.type: s.service for s in SURFACES for r in s.resources}
+    assert len({r.type for r in PLATFORM.resources}) == len(PLATFORM.resources)
+
+
+async def test_behind_the_one_base_metadata_lists_every_services_types(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from claims.models import bus
+    from rcm_shared.auth import FHIR_TYPE_SERVICE
+
+    monkeypatch.setenv("AUTH_MODE", "off")
+    url = f"sqlite+aiosqlite:///{tmp_path / 'claims.db'}"
+    await migrate(Path(__file__).resolve().parents[2] / "services" / "claims", url, "claims")
+    base = "https://api.example.org/fhir/R4"
+    settings = BaseServiceSettings(database_url=url, fhir_base_url=base)
+    async with app_client(lambda: create_service_app(settings, bus, title="t", routers=[_router()], fhir=SURFACE)) as c:
+        statement = assert_fhir((await c.get("/fhir/R4/metadata")).json())
+        assert statement["implementation"]["url"] == base
+        assert {r["type"] for r in statement["rest"][0]["resource"]} == set(FHIR_TYPE_SERVICE)
+        bundle = (await c.get("/fhir/R4/Patient?_count=2")).json()
+        assert all(link["url"].startswith(base + "/Patient?") for link in bundle["link"])
+        assert bundle["entry"][0]["fullUrl"] == f"{base}/Patient/p00"

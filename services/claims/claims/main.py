@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 
 from fastapi import FastAPI
+from rcm_shared.fhir.surfaces import CLAIMS
 from rcm_shared.metrics import grouped
 from rcm_shared.web import create_service_app
 
@@ -38,7 +39,7 @@ def create_app() -> FastAPI:
             encounters.router,
             fhir.router,
         ],
-        fhir=fhir.SURFACE,
+        fhir=CLAIMS,
         on_startup=_startup,
         domain_metrics=grouped(
             ("claims_by_state", claim, claim.c.state, None),

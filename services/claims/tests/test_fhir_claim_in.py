@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from claims.api.fhir_claim_in import read_submission
 from claims.domain.encounter import ClaimCreate
-from fhir_steps import (
+from claims_fhir_steps import (
     CLAIM,
     CLAIM_ID,
     CPT,

@@ -16,8 +16,7 @@ from builders.acks import ack_277ca, ack_999, controls
 from builders.encounters import DOS, encounter
 from builders.events import encounter_adjudicated
 from builders.fhir import assert_fhir, outcome_issues
-from claims_steps import claims_client, consume, pyx12  # noqa: F401 - the client fixture
-from fhir_steps import (
+from claims_fhir_steps import (
     CLAIM,
     CPT,
     EHR,
@@ -32,6 +31,7 @@ from fhir_steps import (
     read,
     submit_claim,
 )
+from claims_steps import claims_client, consume, pyx12  # noqa: F401 - the client fixture
 from practice_steps import connection
 from rcm_shared.config import KafkaSettings
 from rcm_shared.events import Envelope

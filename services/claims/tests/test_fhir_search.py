@@ -20,8 +20,20 @@ from builders.encounters import TODAY, days_ago
 from builders.fhir import outcome_issues
 from builders.hl7 import FACILITY, adt, dft, ft1
 from builders.hl7 import MRN as HL7_MRN
+from claims_fhir_steps import (
+    ACCOUNT,
+    CLAIM,
+    CLAIM_ID,
+    CPT,
+    EHR,
+    MRN,
+    code,
+    enter_clinic,
+    fhir_claim,
+    read,
+    submit_claim,
+)
 from claims_steps import claims_client  # noqa: F401 - the client fixture
-from fhir_steps import ACCOUNT, CLAIM, CLAIM_ID, CPT, EHR, MRN, code, enter_clinic, fhir_claim, read, submit_claim
 from practice_steps import SINCE
 from rcm_cli.issuer import Issuer
 from rcm_shared.auth import AuthSettings

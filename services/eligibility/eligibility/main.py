@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from fastapi import FastAPI
-from rcm_shared.fhir import Operation, ResourceCapability, Surface
+from rcm_shared.fhir.surfaces import ELIGIBILITY
 from rcm_shared.metrics import grouped
 from rcm_shared.web import create_service_app
 
@@ -13,43 +13,6 @@ from eligibility.api.fhir import router as fhir_router
 from eligibility.api.routes import router
 from eligibility.config import get_settings
 from eligibility.models import bus, eligibility_check
-
-_CHECKS = (
-    (
-        "patient",
-        "reference",
-        "the Patient (Patient/<patient account>) the request referenced literally (a Bundle "
-        "entry's fullUrl); checks with a contained patient, and those made through REST, have none",
-    ),
-    ("created", "date", "when the check was made (eq, gt, ge, lt, le)"),
-    ("status", "token", "every check is active"),
-)
-FHIR = Surface(
-    "eligibility",
-    "RCM eligibility FHIR API",
-    (
-        ResourceCapability(
-            "CoverageEligibilityRequest",
-            interactions=("create", "read", "search-type"),
-            search=_CHECKS,
-            operations=(
-                Operation(
-                    "submit",
-                    "http://hl7.org/fhir/OperationDefinition/CoverageEligibilityRequest-submit",
-                    "the request (or a collection Bundle of it, or Parameters with `resource`) checked now: a 270 to "
-                    "the payer; answers the CoverageEligibilityResponse",
-                ),
-            ),
-            documentation="A coverage check: the request it asked, by the check's id. Create and $submit check "
-            "coverage now, as POST /v1/eligibility/checks does.",
-        ),
-        ResourceCapability(
-            "CoverageEligibilityResponse",
-            search=(*_CHECKS, ("request", "reference", "the CoverageEligibilityRequest answered (the check's id)")),
-            documentation="A check's answer: the payer's 271 as normalized, by the check's id.",
-        ),
-    ),
-)
 
 
 async def _startup(app: FastAPI) -> None:
@@ -73,5 +36,5 @@ def create_app() -> FastAPI:
         on_startup=_startup,
         on_shutdown=_shutdown,
         domain_metrics=grouped(("checks_by_status", eligibility_check, eligibility_check.c.status, None)),
-        fhir=FHIR,
+        fhir=ELIGIBILITY,
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from fastapi import FastAPI
+from rcm_shared.fhir.surfaces import REMITTANCE
 from rcm_shared.metrics import grouped
 from rcm_shared.web import create_service_app
 
@@ -18,5 +19,5 @@ def create_app() -> FastAPI:
         title="RCM remittance service",
         routers=[routes.router, patients.router, fhir.router],
         domain_metrics=grouped(("ledger_cents", ledger_entry, ledger_entry.c.entry_type, ledger_entry.c.amount_cents)),
-        fhir=fhir.SURFACE,
+        fhir=REMITTANCE,
     )

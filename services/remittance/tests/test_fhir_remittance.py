@@ -12,7 +12,8 @@ from typing import Any
 from builders import T
 from builders.fhir import outcome_issues
 from builders.x835 import claim, copay_claim, header, interchange, line, paid_claim
-from fhir_steps import (
+from rcm_shared.x12.sets.x835 import ClaimPayment, ProviderAdjustment
+from remittance_fhir_steps import (
     BASE,
     TRACE,
     assert_eob_says,
@@ -25,7 +26,6 @@ from fhir_steps import (
     search,
     usd,
 )
-from rcm_shared.x12.sets.x835 import ClaimPayment, ProviderAdjustment
 from remittance_steps import billed
 
 

@@ -13,8 +13,8 @@ import pytest
 from builders import T
 from builders.fhir import assert_fhir, outcome_issues
 from builders.x835 import claim, copay_claim, header, interchange, line, paid_claim
-from fhir_steps import BASE, PCCN, TRACE, bpr02, post_835, read, search
 from rcm_shared.testing import app_client
+from remittance_fhir_steps import BASE, PCCN, TRACE, bpr02, post_835, read, search
 from remittance_steps import billed
 
 EOB = "ExplanationOfBenefit"

@@ -76,6 +76,11 @@ class Surface:
     title: str
     resources: Sequence[ResourceCapability] = field(default_factory=tuple)
 
+    def search_names(self, kind: str) -> list[str]:
+        """The search parameters declared for a type (beside the common ones): what its search route parses."""
+        (resource,) = (r for r in self.resources if r.type == kind)
+        return [name for name, _type, _doc in resource.search]
+
 
 STARTED = datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 

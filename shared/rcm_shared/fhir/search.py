@@ -12,16 +12,17 @@ from __future__ import annotations
 import base64
 import json
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlencode
 
 from starlette.requests import Request
 
 from rcm_shared.fhir.outcome import FhirError, Issue, operation_outcome
 
+T = TypeVar("T")
 DEFAULT_COUNT = 20
 MAX_COUNT = 100
 CURSOR = "_cursor"
@@ -165,6 +166,29 @@ class Search:
 
     def date(self, name: str) -> DateRange:
         return date_range(name, self.params.get(name, []))
+
+    def after(self) -> Keyset | None:
+        """Where this page starts: after the (instant, id) the cursor names; None on the first page."""
+        if self.cursor is None:
+            return None
+        try:
+            return datetime.fromisoformat(self.cursor.key.replace("Z", "+00:00")), self.cursor.id
+        except ValueError:
+            raise FhirError.of(400, f"{CURSOR} is not a cursor this server handed out", expression=CURSOR) from None
+
+
+Keyset = tuple[datetime, str]
+"""A search's sort key: the instant it orders by (newest first) and the id that breaks ties."""
+
+
+def paged(rows: Sequence[T], search: Search, key: Callable[[T], Keyset]) -> tuple[list[T], Cursor | None]:
+    """A page of a query that read up to ``search.count + 1`` rows in keyset order: at most ``count`` of them,
+    and the cursor after the last when there was one more."""
+    page = list(rows[: search.count])
+    if len(rows) <= search.count:
+        return page, None
+    moment, ident = key(page[-1])
+    return page, Cursor(instant(moment), ident)
 
 
 def parse_search(request: Request, supported: Sequence[str]) -> Search:

@@ -10,6 +10,7 @@ from fastapi import Depends, FastAPI, Request
 from rcm_shared.auth import smart_configuration
 from rcm_shared.fhir.capability import Surface, capability_statement
 from rcm_shared.fhir.resources import FhirResponse, check_format
+from rcm_shared.fhir.surfaces import PLATFORM
 
 BASE_PATH = "/fhir/R4"
 # Behind the one base (deploy/base/gateway) this service answers the base's open routes, for every type.
@@ -41,7 +42,9 @@ def install_fhir(app: FastAPI, surface: Surface) -> None:
     )
     async def metadata(request: Request) -> FhirResponse:
         settings = request.app.state.settings
-        return FhirResponse(capability_statement(surface, fhir_base(request), settings.auth.token_url, app.version))
+        # Behind the one base (FHIR_BASE_URL set) this statement is the base's: it lists every service's types.
+        served = PLATFORM if settings.fhir_base_url else surface
+        return FhirResponse(capability_statement(served, fhir_base(request), settings.auth.token_url, app.version))
 
     @app.get(
         f"{BASE_PATH}/.well-known/smart-configuration",

@@ -10,23 +10,21 @@ from typing import Any
 from fastapi import APIRouter, Depends, Request
 from rcm_shared.fhir import (
     BASE_PATH,
-    Cursor,
     DateRange,
     FhirError,
     FhirResponse,
-    Operation,
-    ResourceCapability,
+    Keyset,
     Search,
-    Surface,
     check_format,
     fhir_base,
-    instant,
+    paged,
     parse_search,
     read_resource,
     reference_id,
     searchset,
     token,
 )
+from rcm_shared.fhir.surfaces import CLAIMS as SURFACE
 from rcm_shared.web import ActorDep, TenantDep, UnitsDep
 
 from claims.api import fhir_codes as fc
@@ -36,51 +34,7 @@ from claims.api.fhir_claim_out import claim_resource
 from claims.api.fhir_resources import STATES_OF_OUTCOME, STATES_OF_STATUS, claim_response, patient_resource
 from claims.use_cases import fhir_claims
 
-CLAIM_SEARCH = (
-    ("patient", "reference", "the patient account (Patient/<account>)"),
-    ("identifier", "token", f"an identifier the client gave the claim (system|value), or our claim id ({fc.CLAIM_ID})"),
-    ("created", "date", "when the claim was entered"),
-    ("status", "token", "active, or cancelled (void); the workflow state is the ClaimResponse's outcome"),
-)
-RESPONSE_SEARCH = (
-    ("request", "reference", "the claim answered (Claim/<id>)"),
-    ("patient", "reference", "the patient account (Patient/<account>)"),
-    ("outcome", "token", "queued, complete, error or partial"),
-    ("created", "date", "when the claim was entered"),
-)
-PATIENT_SEARCH = (("identifier", "token", f"the account number ({fc.ACCOUNT}) or an MRN"),)
-SUBMIT = Operation(
-    "submit",
-    "http://hl7.org/fhir/OperationDefinition/Claim-submit",
-    "a professional claim (its patient, coverage, payer and providers contained, or in a collection Bundle "
-    "after it, or either in a Parameters) entered as POST /v1/claims enters one; answers its ClaimResponse",
-)
-SURFACE = Surface(
-    "claims",
-    "RCM claims FHIR API",
-    (
-        ResourceCapability(
-            "Claim", search=CLAIM_SEARCH, operations=(SUBMIT,), documentation="one per claim, id = CLM01"
-        ),
-        ResourceCapability(
-            "ClaimResponse", search=RESPONSE_SEARCH, documentation="the claim's current state, id = its claim's"
-        ),
-        ResourceCapability(
-            "Patient", search=PATIENT_SEARCH, documentation="a patient account, id = the account number"
-        ),
-    ),
-)
-
 router = APIRouter(prefix=BASE_PATH, tags=["fhir"], dependencies=[Depends(check_format)])
-
-
-def _after(search: Search) -> tuple[datetime, str] | None:
-    if search.cursor is None:
-        return None
-    try:
-        return datetime.fromisoformat(search.cursor.key.replace("Z", "+00:00")), search.cursor.id
-    except ValueError:
-        raise FhirError.of(400, "_cursor is not a cursor this server handed out", expression="_cursor") from None
 
 
 def _span(found: DateRange) -> tuple[datetime | None, datetime | None]:
@@ -106,11 +60,10 @@ def _answer(
     kind: str,
     search: Search,
     rows: Sequence[Any],
-    key: Callable[[Any], tuple[datetime, str]],
+    key: Callable[[Any], Keyset],
     build: Callable[[Any], dict[str, Any]],
 ) -> FhirResponse:
-    page = list(rows[: search.count])
-    after = Cursor(instant(key(page[-1])[0]), key(page[-1])[1]) if len(rows) > search.count else None
+    page, after = paged(rows, search, key)
     return FhirResponse(searchset(fhir_base(request), kind, search, [build(r) for r in page], after))
 
 
@@ -149,7 +102,7 @@ async def _claims(request: Request, units: Any, tenant: str, names: Sequence[str
             states=states,
             created=_span(search.date("created")),
             updated=_span(search.last_updated),
-            after=_after(search),
+            after=search.after(),
             limit=search.count + 1,
         )
     return search, rows
@@ -161,7 +114,7 @@ def _claim_key(found: fhir_claims.StoredClaim) -> tuple[datetime, str]:
 
 @router.get("/Claim", response_class=FhirResponse, summary="Search claims")
 async def search_claims(request: Request, units: UnitsDep, tenant: TenantDep) -> FhirResponse:
-    search, rows = await _claims(request, units, tenant, [name for name, _t, _d in CLAIM_SEARCH])
+    search, rows = await _claims(request, units, tenant, SURFACE.search_names("Claim"))
     return _answer(request, "Claim", search, rows, _claim_key, claim_resource)
 
 
@@ -175,7 +128,7 @@ async def read_claim_response(claim_id: str, units: UnitsDep, tenant: TenantDep)
 
 @router.get("/ClaimResponse", response_class=FhirResponse, summary="Search claim responses")
 async def search_claim_responses(request: Request, units: UnitsDep, tenant: TenantDep) -> FhirResponse:
-    search, rows = await _claims(request, units, tenant, [name for name, _t, _d in RESPONSE_SEARCH])
+    search, rows = await _claims(request, units, tenant, SURFACE.search_names("ClaimResponse"))
     return _answer(request, "ClaimResponse", search, rows, _claim_key, claim_response)
 
 
@@ -187,7 +140,7 @@ async def read_patient(account: str, units: UnitsDep, tenant: TenantDep) -> Fhir
 
 @router.get("/Patient", response_class=FhirResponse, summary="Search patient accounts")
 async def search_patients(request: Request, units: UnitsDep, tenant: TenantDep) -> FhirResponse:
-    search = parse_search(request, [name for name, _t, _d in PATIENT_SEARCH])
+    search = parse_search(request, SURFACE.search_names("Patient"))
     ident = search.one("identifier")
     async with units.read(tenant) as unit:
         rows = await fhir_claims.search_patients(
@@ -196,7 +149,7 @@ async def search_patients(request: Request, units: UnitsDep, tenant: TenantDep) 
             account_system=fc.ACCOUNT,
             mrn_system=fc.MRN,
             seen=_span(search.last_updated),
-            after=_after(search),
+            after=search.after(),
             limit=search.count + 1,
         )
     return _answer(request, "Patient", search, rows, lambda p: (p.seen, p.account), patient_resource)

@@ -4,27 +4,26 @@ CoverageEligibilityResponse; both read and searched by the check's id."""
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
 from rcm_shared.errors import Invalid
 from rcm_shared.fhir import (
     BASE_PATH,
-    Cursor,
     FhirError,
     FhirResponse,
     Issue,
     Search,
     check_format,
     fhir_base,
-    instant,
+    paged,
     parse_search,
     read_resource,
     reference_id,
     searchset,
     token,
 )
+from rcm_shared.fhir.surfaces import ELIGIBILITY
 from rcm_shared.web import ActorDep, TenantDep, UnitsDep, audit_entry, audited
 from rcm_shared.x12.errors import X12Error
 from rcm_shared.x12.sets.x270 import EligibilityResponse
@@ -38,8 +37,6 @@ router = APIRouter(prefix=BASE_PATH, tags=["fhir"], dependencies=[Depends(check_
 
 REQUEST = "CoverageEligibilityRequest"
 RESPONSE = "CoverageEligibilityResponse"
-REQUEST_SEARCH = ("patient", "created", "status")
-RESPONSE_SEARCH = (*REQUEST_SEARCH, "request")
 
 
 def _answer(row: Any) -> EligibilityResponse | None:
@@ -138,15 +135,13 @@ async def search_responses(request: Request, units: UnitsDep, tenant: TenantDep)
 
 
 async def _search(request: Request, units: UnitsDep, tenant: str, kind: str) -> FhirResponse:
-    search = parse_search(request, RESPONSE_SEARCH if kind == RESPONSE else REQUEST_SEARCH)
+    search = parse_search(request, ELIGIBILITY.search_names(kind))
     query = _query(search)
     rows: list[Any] = []
     if query is not None:
         async with units.read(tenant) as unit:
             rows = await checks.search_checks(unit, query)
-    page = rows[: search.count]
-    last = page[-1] if page else None
-    cursor = Cursor(instant(last.created_at), last.id) if last is not None and len(rows) > search.count else None
+    page, cursor = paged(rows, search, lambda r: (r.created_at, r.id))
     build = eligibility_response if kind == RESPONSE else eligibility_request
     return FhirResponse(searchset(fhir_base(request), kind, search, [build(r, _answer(r)) for r in page], cursor))
 
@@ -167,12 +162,7 @@ def _query(search: Search) -> CheckQuery | None:
     patients = _values(search, "patient")
     requests = _values(search, "request")
     moments = search.last_updated.narrowed(search.date("created"))
-    after = None
-    if search.cursor is not None:
-        try:
-            after = (datetime.fromisoformat(search.cursor.key.replace("Z", "+00:00")), search.cursor.id)
-        except ValueError:
-            raise FhirError.of(400, "_cursor is not a cursor this server handed out", expression="_cursor") from None
+    after = search.after()
     return CheckQuery(
         patient_ids=None if patients is None else [reference_id("patient", p, "Patient") for p in patients],
         check_ids=None if requests is None else [reference_id("request", r, REQUEST) for r in requests],

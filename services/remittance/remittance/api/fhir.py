@@ -4,70 +4,35 @@ PaymentReconciliation (one per posted 835), read and searched in keyset pages, e
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
 from rcm_shared.fhir import (
     BASE_PATH,
-    Cursor,
     FhirError,
     FhirResponse,
-    ResourceCapability,
     Search,
-    Surface,
     check_format,
     fhir_base,
-    instant,
+    paged,
     parse_search,
     reference_id,
     searchset,
     token,
 )
+from rcm_shared.fhir.surfaces import REMITTANCE as SURFACE
 from rcm_shared.web import TenantDep, UnitsDep
 
 from remittance.api.fhir_codes import PAYER_CLAIM_NUMBER, TRACE_NUMBER
 from remittance.api.fhir_eob import explanation_of_benefit
 from remittance.api.fhir_reconciliation import payment_reconciliation
 from remittance.use_cases import fhir_reads
-from remittance.use_cases.fhir_reads import After, PaymentCriteria, RemittanceCriteria
+from remittance.use_cases.fhir_reads import PaymentCriteria, RemittanceCriteria
 
 EOB = "ExplanationOfBenefit"
 PR = "PaymentReconciliation"
 FM_STATUS = "http://hl7.org/fhir/fm-status"
 STATUSES = frozenset({"active", "cancelled", "draft", "entered-in-error"})
-EOB_SEARCH = (
-    ("claim", "reference", "Claim/<our claim id> (CLP01) the payment is for"),
-    ("patient", "reference", "Patient/<patient account>: payments of that patient's claims"),
-    ("created", "date", "when the payment was posted"),
-    ("status", "token", "active (a standing adjudication) or cancelled (a payer's reversal, or a payment reversed)"),
-    ("identifier", "token", f"the payer's claim control number (CLP07), system {PAYER_CLAIM_NUMBER}"),
-)
-PR_SEARCH = (
-    ("created", "date", "when the 835 was posted"),
-    ("status", "token", "active (every posted 835)"),
-    ("identifier", "token", f"the payment's trace number (TRN02), system {TRACE_NUMBER}"),
-    ("payment-issuer", "reference", "the payer: Organization/<payer id> or the payer id"),
-)
-SURFACE = Surface(
-    "remittance",
-    "RCM remittance: 835 payments as ExplanationOfBenefit and PaymentReconciliation",
-    (
-        ResourceCapability(
-            EOB,
-            search=EOB_SEARCH,
-            documentation="One per claim payment (CLP) of a posted 835; a reversal and the payment it reverses "
-            "are both cancelled. Read-only.",
-        ),
-        ResourceCapability(
-            PR,
-            search=PR_SEARCH,
-            documentation="One per posted 835 transaction set (id: the remittance id); held, rejected and "
-            "superseded 835s posted nothing and are not served. Read-only.",
-        ),
-    ),
-)
-
 router = APIRouter(prefix=BASE_PATH, tags=["fhir"], dependencies=[Depends(check_format)])
 
 
@@ -98,26 +63,6 @@ def _status(raw: str) -> str | None:
     return code
 
 
-def _after(search: Search) -> After | None:
-    if search.cursor is None:
-        return None
-    try:
-        return datetime.fromisoformat(search.cursor.key.replace("Z", "+00:00")), search.cursor.id
-    except ValueError:
-        raise FhirError.of(400, "_cursor is not a cursor this server handed out", expression="_cursor") from None
-
-
-def _page(
-    rows: list[Any], search: Search, key: Callable[[Any], tuple[datetime, str]]
-) -> tuple[list[Any], Cursor | None]:
-    """At most ``search.count`` rows, and the cursor after the last when the query found one more."""
-    page = rows[: search.count]
-    if len(rows) <= search.count:
-        return page, None
-    moment, ident = key(page[-1])
-    return page, Cursor(instant(moment), ident)
-
-
 @router.get(
     f"/{EOB}/{{claim_payment_id}}", response_class=FhirResponse, summary="One claim payment as an ExplanationOfBenefit"
 )
@@ -129,7 +74,7 @@ async def read_eob(claim_payment_id: str, tenant: TenantDep, units: UnitsDep) ->
 
 @router.get(f"/{EOB}", response_class=FhirResponse, summary="Search ExplanationOfBenefits, latest change first")
 async def search_eobs(request: Request, tenant: TenantDep, units: UnitsDep) -> FhirResponse:
-    search = parse_search(request, [name for name, _kind, _doc in EOB_SEARCH])
+    search = parse_search(request, SURFACE.search_names(EOB))
     created = search.date("created")
     criteria = PaymentCriteria(
         limit=search.count + 1,
@@ -139,11 +84,11 @@ async def search_eobs(request: Request, tenant: TenantDep, units: UnitsDep) -> F
         statuses=_any_of(search, "status", _status),
         created=(created.lower, created.upper),
         updated=(search.last_updated.lower, search.last_updated.upper),
-        after=_after(search),
+        after=search.after(),
     )
     async with units.read(tenant) as unit:
         found = await fhir_reads.adjudications(unit, criteria)
-    page, cursor = _page(found, search, lambda a: (a.payment.updated_at, a.payment.id))
+    page, cursor = paged(found, search, lambda a: (a.payment.updated_at, a.payment.id))
     resources = [explanation_of_benefit(a) for a in page]
     return FhirResponse(searchset(fhir_base(request), EOB, search, resources, cursor))
 
@@ -159,7 +104,7 @@ async def read_reconciliation(remittance_id: str, tenant: TenantDep, units: Unit
 
 @router.get(f"/{PR}", response_class=FhirResponse, summary="Search PaymentReconciliations, latest posted first")
 async def search_reconciliations(request: Request, tenant: TenantDep, units: UnitsDep) -> FhirResponse:
-    search = parse_search(request, [name for name, _kind, _doc in PR_SEARCH])
+    search = parse_search(request, SURFACE.search_names(PR))
     created = search.date("created").narrowed(search.last_updated)  # a posted 835 changes no more
     statuses = _any_of(search, "status", _status)
     criteria = RemittanceCriteria(
@@ -167,12 +112,12 @@ async def search_reconciliations(request: Request, tenant: TenantDep, units: Uni
         traces=_any_of(search, "identifier", _in_system("identifier", TRACE_NUMBER)),
         payer_ids=_any_of(search, "payment-issuer", lambda v: reference_id("payment-issuer", v, "Organization")),
         created=(created.lower, created.upper),
-        after=_after(search),
+        after=search.after(),
     )
     found: list[Any] = []
     if statuses is None or "active" in statuses:
         async with units.read(tenant) as unit:
             found = await fhir_reads.reconciliations(unit, criteria)
-    page, cursor = _page(found, search, lambda r: (r.remittance.posted_at, r.remittance.id))
+    page, cursor = paged(found, search, lambda r: (r.remittance.posted_at, r.remittance.id))
     resources = [payment_reconciliation(r) for r in page]
     return FhirResponse(searchset(fhir_base(request), PR, search, resources, cursor))

@@ -40,6 +40,7 @@ from rcm_cli.demo_clinic import (
     with_canary_text,
 )
 from rcm_cli.demo_contracts import load_contracts, reconcile, report_lines
+from rcm_cli.demo_fhir import fhir_visit, read_fhir_visit, submit_fhir_visit
 from rcm_cli.demo_office import (
     check_eligibility,
     event_wait,
@@ -348,11 +349,15 @@ async def _run_day(
 
     # 2. charge entry (scrubbed) and 3. submission
     await demo.phase("charge-entry")
-    for start in range(0, len(encounters), 200):
-        chunk = encounters[start : start + 200]
+    by_fhir = fhir_visit(encounters)  # one visit comes from the EHR over FHIR, the rest as the office's batch
+    batch = [e for e in encounters if e is not by_fhir]
+    for start in range(0, len(batch), 200):
+        chunk = batch[start : start + 200]
         created = await demo.call("POST", "claims", "/v1/claim-batches", json=[e.document for e in chunk])
         for e, c in zip(chunk, created, strict=True):
             e.claim_ids.append(c["id"])
+    if by_fhir is not None:
+        by_fhir.claim_ids.append(await submit_fhir_visit(demo, practice, by_fhir, day))
     ours = {cid for e in encounters for cid in e.claim_ids}
     entered = await demo.claims(ours)
     ready = sorted(cid for cid, c in entered.items() if c["state"] == "ready")
@@ -390,6 +395,8 @@ async def _run_day(
     summary["held_remittances"] = held
     summary["statements"] = statements["statements"]
     summary["claim_ids"] = sorted(final)  # replacements and voids included
+    if by_fhir is not None:
+        summary["fhir_visit"] = await read_fhir_visit(demo, by_fhir.claim_ids[0])
     say(
         f"patient statements: {len(statements['statements'])} accounts with a balance, "
         f"{sum(s['amount_due_cents'] for s in statements['statements']) / 100:,.2f} due"

@@ -24,6 +24,7 @@ from typing import Any
 import httpx
 import jsonschema_rs
 import pytest
+from demo_fhir import check_fhir_visit
 from demo_practices import check_envelopes, check_isolation, check_statement_headers, check_underpayments, token
 from otlp_collector import Collector
 from rcm_cli.broker import free_port
@@ -412,6 +413,7 @@ def _run_cycle(tmp: Path, pg_url: str | None) -> None:
             books = _check_books(offset, day, tmp / "var", None if first else p["tenant"])
             figures.update(books if first else {f"{k} ({p['tenant']})": v for k, v in books.items()})
         figures.update(_check_practices(offset, summary, tmp / "var"))
+        figures.update(check_fhir_visit(offset, summary, tmp / "var"))  # one visit in through Claim/$submit
         figures["canary checks"] = _no_canary_leaks(offset, summary, tmp / "var", env)
         print(f"\n{'postgres' if pg_url else 'sqlite'}: demo {took:.0f} s; states {summary['states']}; {figures}")
         print("KPIs", {k: summary["kpis"][k] for k in ("clean_claim_rate", "first_pass_yield", "denial_rate")})
@@ -471,6 +473,12 @@ REVIEWED_WIDE_PLANS = {
     # whether the tenant configured any payer enrollment (PM007 applies only then): its first row answers
     r"^SELECT EXISTS \(SELECT \* FROM payer_enrollment WHERE payer_enrollment.tenant_id = \?\)": "enrollments",
     r"FROM audit_event WHERE audit_event.tenant_id = \? ORDER BY audit_event.id LIMIT": "audit pages",
+    # migration eligibility_0008, once: the answers stored before it are never reused
+    r"^UPDATE eligibility_check SET asked_for=\?$": "0008",
+    # migration remittance_0015, once: each claim payment's last change, from its posting or its reversal's
+    r"^UPDATE claim_payment SET updated_at = (posted_at|\(SELECT r.posted_at FROM claim_payment r WHERE)": "0015",
+    # a batch migration (alembic, SQLite) reading an index's definition to rebuild it
+    r"^SELECT sql FROM sqlite_master WHERE name = \? AND type = 'index'$": "alembic batch",
 }
 
 

@@ -35,6 +35,7 @@ BODIES: dict[tuple[str, str], Any] = {
     ("POST", "/v1/underpayments/{variance_id}:appeal"): {},
     ("POST", "/v1/underpayments/{variance_id}:accept"): {"reason": "not worth pursuing"},
     ("POST", "/v1/underpayments/{variance_id}:adjust-contract"): {"effective_from": "2026-03-01"},
+    ("POST", "/v1/eligibility/patients/{mrn}/checks"): {"service_date": "2026-11-20"},
 }
 
 
@@ -62,6 +63,23 @@ async def _seed_hl7(client: Any, auth: dict[str, str]) -> dict[str, str]:
     return {"encounter_id": encounter["id"], "mrn": MRN}
 
 
+def _registrations_of_org_1(client: Any) -> None:
+    """Checks by MRN read the registration from the claims API in the caller's tenant: its registrations are
+    org-1's (another tenant's request finds none there)."""
+    import httpx
+    from eligibility.api.deps import claims_transport
+
+    jane = {"last_name": "DOE", "first_name": "JANE", "birth_date": "1980-01-02"}
+    known = {"mrn": "MRN1", "patient": jane, "coverages": [], "merged_into": None}
+
+    def claims_api(request: httpx.Request) -> httpx.Response:
+        if request.headers.get("x-tenant-id") == "org-1" and request.url.path == "/v1/patients/MRN1":
+            return httpx.Response(200, json=known)
+        return httpx.Response(404, json={"title": "Not found", "status": 404})
+
+    client.app.dependency_overrides[claims_transport] = lambda: httpx.MockTransport(claims_api)
+
+
 async def _seed(name: str, client: Any, db: Any, auth: dict[str, str]) -> dict[str, str]:
     """org-1's records, one per kind of path id the service has."""
     if name == "claims":
@@ -84,7 +102,8 @@ async def _seed(name: str, client: Any, db: Any, auth: dict[str, str]) -> dict[s
             "service_date": "2026-11-20",
         }
         batch = (await client.post("/v1/eligibility/batches", json={"checks": [check]}, headers=auth)).json()
-        return {"check_id": checks[0]["id"], "batch_id": batch["id"]}
+        _registrations_of_org_1(client)
+        return {"check_id": checks[0]["id"], "batch_id": batch["id"], "mrn": "MRN1"}
     if name == "remittance":
         text = (SAMPLES / "835" / "lfh__demo-file__demo.835").read_bytes()
         posted = (await client.post("/v1/remittances", content=text, headers=auth)).json()

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import os
 from functools import lru_cache
 from typing import ClassVar
 
@@ -22,6 +23,16 @@ class EligibilitySettings(BaseServiceSettings):
     submitter_id: str = "RCMCLINIC"
     receiver_id: str = "CLEARINGHOUSE"
     usage_indicator: str = "T"
+    # The claims API, asked for a registered patient's coverages (claims keeps the EHR's ADT registrations) on
+    # behalf of the caller of a check by MRN. Unset: the local stack's (port 8002, moved by RCM_PORT_OFFSET as
+    # `make run` moves it); empty: none is asked, and checks by MRN are unavailable.
+    claims_url: str | None = None
+    claims_timeout_s: float = 5.0
+
+    def claims_api_url(self) -> str:
+        if self.claims_url is not None:
+            return self.claims_url
+        return f"http://127.0.0.1:{8002 + int(os.environ.get('RCM_PORT_OFFSET') or 0)}"
 
 
 @lru_cache

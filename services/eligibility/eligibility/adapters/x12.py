@@ -29,6 +29,7 @@ def render_270(
             member_id=body.subscriber.member_id,
             birth_date=body.subscriber.birth_date,
             sex=body.subscriber.sex,
+            references=[("6P", body.subscriber.group_number)] if body.subscriber.group_number else [],
         ),
         trace_number=trace,
         trace_originator="9" + settings.submitter_id[:9].ljust(9, "0"),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
@@ -10,11 +11,15 @@ from fastapi.responses import Response
 from rcm_shared.web import ActorDep, ProblemError, TenantDep, UnitsDep, audit_entry, audited
 from rcm_shared.x12.errors import X12Error
 
-from eligibility.api.schemas import BatchCreate, CheckCreate, CheckRead
+from eligibility.adapters.claims_api import SCOPE as CLAIMS_SCOPE
+from eligibility.adapters.claims_api import ClaimsApiError, ClaimsApiRefused, ClaimsApiUnavailable
+from eligibility.api.deps import RegistrationsDep
+from eligibility.api.schemas import BatchCreate, CheckCreate, CheckRead, RegistrationCheckCreate
 from eligibility.use_cases import checks
 from eligibility.use_cases.batches import batch_status, create_batch, run_batch
 from eligibility.use_cases.cache import remember
-from eligibility.use_cases.checks import CheckRefused, PayerUnavailable, run_check
+from eligibility.use_cases.checks import CheckRefused, CheckResult, PayerUnavailable, run_check
+from eligibility.use_cases.registration_checks import check_registration
 from eligibility.use_cases.responses import ingest_271
 
 router = APIRouter(prefix="/v1/eligibility", tags=["eligibility"])
@@ -58,8 +63,54 @@ def _read(row: Any, cached: bool = False) -> CheckRead:
 )
 async def post_check(body: CheckCreate, request: Request, units: UnitsDep, tenant: TenantDep, actor: ActorDep) -> Any:
     state = request.app.state
-    try:  # a new check's audit row is committed with its rows: one commit, not two
-        result = await run_check(units, tenant, actor, state.settings, state.failover, body, audit_entry(request, 201))
+    # a new check's audit row is committed with its rows: one commit, not two
+    return await _answer(
+        request, run_check(units, tenant, actor, state.settings, state.failover, body, audit_entry(request, 201))
+    )
+
+
+@router.post(
+    "/patients/{mrn}/checks",
+    response_model=CheckRead,
+    status_code=201,
+    summary="Check a registered patient's coverage: the subscriber, payer and member id from the EHR's ADT",
+    description="The patient's registration (HL7 ADT, kept by the claims service) is read from the claims API "
+    "on behalf of the caller: its token is passed on and needs the scope `claims:read` (else 403). The "
+    "coverage at IN1 position `coverage` (1 primary, 2 secondary, 3 tertiary; 422 naming the positions there "
+    "are) is checked as `POST /v1/eligibility/checks` checks: its insured person is the subscriber when the "
+    "patient is not the insured (the patient then the dependent), else the patient; its member id, group "
+    "number and payer. 404 when the MRN is not registered; 422 naming what a 270 needs and the registration "
+    "lacks (a birth date, a first name); 503 with Retry-After when the claims API is down or slow.",
+)
+async def post_registration_check(
+    mrn: str,
+    body: RegistrationCheckCreate,
+    request: Request,
+    units: UnitsDep,
+    tenant: TenantDep,
+    actor: ActorDep,
+    registrations: RegistrationsDep,
+) -> Any:
+    state = request.app.state
+    check = check_registration(
+        units, tenant, actor, state.settings, state.failover, registrations, mrn, body, audit_entry(request, 201)
+    )
+    try:
+        return await _answer(request, check)
+    except ClaimsApiRefused as exc:
+        raise ProblemError(403, "Refused by the claims API", str(exc), required_scope=CLAIMS_SCOPE) from None
+    except ClaimsApiUnavailable as exc:
+        retry = {"Retry-After": str(exc.retry_after)} if exc.retry_after is not None else None
+        raise ProblemError(503, "Claims API unavailable", str(exc), headers=retry) from None
+    except ClaimsApiError as exc:
+        raise ProblemError(502, "Invalid answer from the claims API", str(exc)) from None
+
+
+async def _answer(request: Request, check: Awaitable[CheckResult]) -> Response:
+    """A check's answer: 201 and the new check, or 200 and the recent one reused; the payer's and the
+    clearinghouses' failures as problems."""
+    try:
+        result = await check
     except CheckRefused as exc:
         raise refused(exc) from None
     except PayerUnavailable as exc:

@@ -8,8 +8,9 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from eligibility.domain.inquiry import CheckCreate
+from eligibility.domain.registration import RegistrationCheckCreate
 
-__all__ = ["BatchCreate", "CheckCreate", "CheckRead"]
+__all__ = ["BatchCreate", "CheckCreate", "CheckRead", "RegistrationCheckCreate"]
 
 
 class CheckRead(BaseModel):

@@ -74,6 +74,21 @@ class PersonIn(Model):
 
 class SubscriberIn(PersonIn):
     member_id: str = Field(min_length=2, max_length=80, pattern=X12_SAFE)
+    group_number: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=50,
+        pattern=X12_SAFE,
+        description="The plan's group number (the 270's REF*6P): some payers need it to find the member",
+    )
+
+
+def service_type_codes(value: list[str]) -> list[str]:
+    """Service type codes as a 270 asks them: each checked, upper case, once each, in order."""
+    for code in value:
+        if not (1 <= len(code) <= 2 and code.isalnum()):
+            raise ValueError(f"{code!r} is not a service type code (1-2 letters or digits, e.g. 30)")
+    return sorted(set(code.upper() for code in value))
 
 
 class CheckCreate(Model):
@@ -95,10 +110,7 @@ class CheckCreate(Model):
     @field_validator("service_types")
     @classmethod
     def _types(cls, value: list[str]) -> list[str]:
-        for code in value:
-            if not (1 <= len(code) <= 2 and code.isalnum()):
-                raise ValueError(f"{code!r} is not a service type code (1-2 letters or digits, e.g. 30)")
-        return sorted(set(code.upper() for code in value))
+        return service_type_codes(value)
 
     @model_validator(mode="after")
     def _dates(self) -> CheckCreate:

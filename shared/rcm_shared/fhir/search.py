@@ -164,6 +164,16 @@ class Search:
             raise FhirError.of(400, f"{name} may be given once", expression=name)
         return values[0]
 
+    def any_of(self, name: str, value_of: Callable[[str], str | None] = lambda v: v) -> set[str] | None:
+        """A parameter's values, None when it is not given: comma-separated values are alternatives (OR), a
+        repeated parameter must hold each time (AND: the sets intersect). ``value_of`` turns a value into what
+        is stored (None: a value that can match nothing)."""
+        found: set[str] | None = None
+        for raw in self.params.get(name, []):
+            these = {v for part in raw.split(",") if part and (v := value_of(part)) is not None}
+            found = these if found is None else found & these
+        return found
+
     def date(self, name: str) -> DateRange:
         return date_range(name, self.params.get(name, []))
 

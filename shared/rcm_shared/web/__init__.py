@@ -6,6 +6,7 @@ package's public interface."""
 from rcm_shared.web.app import create_service_app
 from rcm_shared.web.audit_trail import AUDITED, AuditTrail, audit_entry, audited
 from rcm_shared.web.dependencies import (
+    MAX_OFFSET,
     TENANT_HEADER,
     ActorDep,
     EngineDep,
@@ -22,6 +23,7 @@ __all__ = [
     "AUDITED",
     "CORRELATION_HEADER",
     "DATABASE_UNREACHABLE",
+    "MAX_OFFSET",
     "PROBLEM_JSON",
     "TENANT_HEADER",
     "ActorDep",

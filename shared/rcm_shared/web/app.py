@@ -26,7 +26,7 @@ from rcm_shared.tracing import configure_tracing, instrument_app, shutdown_traci
 from rcm_shared.unit import Units
 from rcm_shared.web.audit_trail import install_audit_trail
 from rcm_shared.web.middleware import BodyLimit, RequestContext
-from rcm_shared.web.problems import install_problem_handlers
+from rcm_shared.web.problems import document_problems, install_problem_handlers
 from rcm_shared.web.security import authorize, document_security
 
 
@@ -131,4 +131,5 @@ def create_service_app(
     for router in routers:
         app.include_router(router, dependencies=[Depends(authorize)])
     document_security(app, settings)
+    document_problems(app)
     return app

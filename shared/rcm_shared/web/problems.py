@@ -14,7 +14,7 @@ from starlette.types import Scope
 from rcm_shared.db import database_unreachable
 from rcm_shared.errors import Conflict, Invalid, NotFound
 from rcm_shared.fhir.outcome import FhirError, operation_outcome, outcome_of_problem
-from rcm_shared.fhir.resources import FhirResponse
+from rcm_shared.fhir.resources import FHIR_JSON, FhirResponse
 from rcm_shared.fhir.web import is_fhir_path
 from rcm_shared.logging import correlation_id
 
@@ -70,6 +70,60 @@ def answer(path: str, status: int, title: str, detail: str, type_: str = "about:
             outcome["id"] = cid
         return FhirResponse(outcome, status_code=status)
     return problem(status, title, detail, type_, **extra)
+
+
+PROBLEM_SCHEMA = {
+    "type": "object",
+    "description": "RFC 9457 problem details",
+    "required": ["type", "title", "status", "detail"],
+    "properties": {
+        "type": {"type": "string"},
+        "title": {"type": "string"},
+        "status": {"type": "integer"},
+        "detail": {"type": "string"},
+        "correlation_id": {"type": "string"},
+        "errors": {
+            "type": "array",
+            "items": {"type": "object", "properties": {"field": {"type": "string"}, "message": {"type": "string"}}},
+        },
+    },
+    "additionalProperties": True,
+}
+OUTCOME_SCHEMA = {
+    "type": "object",
+    "description": "a FHIR R4 OperationOutcome",
+    "required": ["resourceType", "issue"],
+    "properties": {"resourceType": {"type": "string", "enum": ["OperationOutcome"]}, "issue": {"type": "array"}},
+    "additionalProperties": True,
+}
+
+
+def document_problems(app: FastAPI) -> None:
+    """The OpenAPI document says what the errors it documents look like: a problem detail, or under the FHIR
+    base an OperationOutcome. FastAPI's own 422 (a JSON ``HTTPValidationError``) is documented as the problem
+    detail it is answered with."""
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema:
+            return app.openapi_schema
+        schema = generate()
+        schemas = schema.setdefault("components", {}).setdefault("schemas", {})
+        schemas["Problem"], schemas["OperationOutcome"] = PROBLEM_SCHEMA, OUTCOME_SCHEMA
+        for path, operations in schema.get("paths", {}).items():
+            media, ref = (FHIR_JSON, "OperationOutcome") if is_fhir_path(path) else (PROBLEM_JSON, "Problem")
+            content = {media: {"schema": {"$ref": f"#/components/schemas/{ref}"}}}
+            for operation in operations.values():
+                responses = operation.setdefault("responses", {})
+                for code, response in responses.items():
+                    if code[0] in "45":
+                        response["content"] = content
+        schemas.pop("HTTPValidationError", None)
+        schemas.pop("ValidationError", None)
+        app.openapi_schema = schema
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 def install_problem_handlers(app: FastAPI) -> None:

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from rcm_shared.errors import Invalid
-from rcm_shared.web import ActorDep, TenantDep, UnitsDep
+from rcm_shared.web import MAX_OFFSET, ActorDep, TenantDep, UnitsDep
 
 from claims.api.schemas import ChargeMasterImportRead, ChargeMasterItemCreate, ChargeMasterItemRead, ImportRowError
 from claims.domain.charge_master import HEADER
@@ -39,7 +39,7 @@ async def list_items(
     code: Annotated[str | None, Query(max_length=5)] = None,
     on: Annotated[date | None, Query(description="only the version of each item in effect on this date")] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 500,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
 ) -> list[ChargeMasterItemRead]:
     async with units.read(tenant) as unit:
         return [_read(r) for r in await charge_master.list_items(unit, code, on, limit, offset)]

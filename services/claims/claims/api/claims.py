@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Query
 from fastapi.responses import PlainTextResponse
-from rcm_shared.web import ActorDep, TenantDep, UnitsDep
+from rcm_shared.web import MAX_OFFSET, ActorDep, TenantDep, UnitsDep
 from rcm_shared.x12.writer import one_segment_per_line
 
 from claims.api.deps import ScrubDep
@@ -81,7 +81,7 @@ async def list_claims(
     state: Annotated[list[ClaimState] | None, Query()] = None,
     payer_id: str | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
 ) -> list[ClaimRead]:
     async with units.read(tenant) as unit:
         return [_read(r) for r in await queries.list_claims(unit, state, payer_id, limit, offset)]

@@ -9,7 +9,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query
 from pydantic import BaseModel
-from rcm_shared.web import ActorDep, TenantDep, UnitsDep
+from rcm_shared.web import MAX_OFFSET, ActorDep, TenantDep, UnitsDep
 
 from claims.api.deps import ScrubDep, SettingsDep
 from claims.use_cases import hl7_charges
@@ -107,7 +107,7 @@ async def list_encounters(
     state: Literal["open", "released", "pending"] | None = None,
     mrn: Annotated[str | None, Query(max_length=80, description="the patient's medical record number")] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
 ) -> list[EncounterRead]:
     async with units.read(tenant) as unit:
         return [_encounter(r) for r in await hl7_charges.list_encounters(unit, state, mrn, limit, offset)]

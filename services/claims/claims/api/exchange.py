@@ -9,7 +9,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 from rcm_shared.errors import Invalid
 from rcm_shared.unit import Actor, Units
-from rcm_shared.web import ActorDep, TenantDep, UnitsDep
+from rcm_shared.web import MAX_OFFSET, ActorDep, TenantDep, UnitsDep
 
 from claims.adapters.clearinghouse import Adapter
 from claims.api.deps import ClearinghouseDep, ScrubDep, SettingsDep
@@ -66,7 +66,7 @@ async def follow_up(
     payer_id: str | None = None,
     reason: FollowUpReason | None = None,
     limit: Annotated[int, Query(ge=1, le=5000)] = 500,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
 ) -> list[FollowUpRead]:
     async with units.read(tenant) as unit:
         items = await follow_up_list(unit, scrub.payer_rules, as_of or datetime.now(UTC).date(), payer_id)

@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query
-from rcm_shared.web import ActorDep, TenantDep, UnitsDep
+from rcm_shared.web import MAX_OFFSET, ActorDep, TenantDep, UnitsDep
 
 from claims.api.deps import SettingsDep
 from claims.api.practice_schemas import (
@@ -39,7 +39,7 @@ router = APIRouter(prefix="/v1", tags=["practice"])
 OnQuery = Annotated[date | None, Query(description="the version in effect on this date; today when omitted")]
 OnlyOnQuery = Annotated[date | None, Query(description="only the version of each in effect on this date")]
 LimitQuery = Annotated[int, Query(ge=1, le=1000)]
-OffsetQuery = Annotated[int, Query(ge=0)]
+OffsetQuery = Annotated[int, Query(ge=0, le=MAX_OFFSET)]
 NEW_VERSION = (
     "From any date (today by default; backdated, or a same-day correction): on a date the newest version whose "
     "window holds it applies, and earlier versions stay as they were. 422 naming each field."

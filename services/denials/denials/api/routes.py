@@ -7,7 +7,7 @@ from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
-from rcm_shared.web import ActorDep, ProblemError, TenantDep, UnitsDep
+from rcm_shared.web import MAX_OFFSET, ActorDep, ProblemError, TenantDep, UnitsDep
 
 from denials.api.schemas import (
     ActionRequest,
@@ -59,7 +59,7 @@ async def queue(
     payer_id: str | None = None,
     assignee: str | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
 ) -> list[QueueItem]:
     async with units.read(tenant) as unit:
         rows = await work_queue(

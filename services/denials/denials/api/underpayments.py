@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
-from rcm_shared.web import ActorDep, TenantDep, UnitsDep
+from rcm_shared.web import MAX_OFFSET, ActorDep, TenantDep, UnitsDep
 
 from denials.api.underpayment_schemas import (
     AcceptBody,
@@ -69,7 +69,7 @@ async def list_items(
     status: Annotated[list[VarianceStatus] | None, Query(description="default: open, appealed")] = None,
     payer_id: str | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
-    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
 ) -> WorklistRead:
     async with units.read(tenant) as unit:
         found = await underpayments.worklist(

@@ -11,7 +11,6 @@ from rcm_shared.fhir import (
     BASE_PATH,
     FhirError,
     FhirResponse,
-    Search,
     check_format,
     fhir_base,
     paged,
@@ -34,16 +33,6 @@ PR = "PaymentReconciliation"
 FM_STATUS = "http://hl7.org/fhir/fm-status"
 STATUSES = frozenset({"active", "cancelled", "draft", "entered-in-error"})
 router = APIRouter(prefix=BASE_PATH, tags=["fhir"], dependencies=[Depends(check_format)])
-
-
-def _any_of(search: Search, name: str, value_of: Callable[[str], str | None]) -> set[str] | None:
-    """A parameter's values: comma-separated ones are alternatives, a repeated parameter must hold each
-    time; ``value_of`` turns a value into what is stored (None: a value that can match nothing)."""
-    found: set[str] | None = None
-    for raw in search.params.get(name, []):
-        these = {v for part in raw.split(",") if part and (v := value_of(part)) is not None}
-        found = these if found is None else found & these
-    return found
 
 
 def _in_system(name: str, system: str) -> Callable[[str], str | None]:
@@ -78,10 +67,10 @@ async def search_eobs(request: Request, tenant: TenantDep, units: UnitsDep) -> F
     created = search.date("created")
     criteria = PaymentCriteria(
         limit=search.count + 1,
-        claim_ids=_any_of(search, "claim", lambda v: reference_id("claim", v, "Claim")),
-        accounts=_any_of(search, "patient", lambda v: reference_id("patient", v, "Patient")),
-        control_numbers=_any_of(search, "identifier", _in_system("identifier", PAYER_CLAIM_NUMBER)),
-        statuses=_any_of(search, "status", _status),
+        claim_ids=search.any_of("claim", lambda v: reference_id("claim", v, "Claim")),
+        accounts=search.any_of("patient", lambda v: reference_id("patient", v, "Patient")),
+        control_numbers=search.any_of("identifier", _in_system("identifier", PAYER_CLAIM_NUMBER)),
+        statuses=search.any_of("status", _status),
         created=(created.lower, created.upper),
         updated=(search.last_updated.lower, search.last_updated.upper),
         after=search.after(),
@@ -106,11 +95,11 @@ async def read_reconciliation(remittance_id: str, tenant: TenantDep, units: Unit
 async def search_reconciliations(request: Request, tenant: TenantDep, units: UnitsDep) -> FhirResponse:
     search = parse_search(request, SURFACE.search_names(PR))
     created = search.date("created").narrowed(search.last_updated)  # a posted 835 changes no more
-    statuses = _any_of(search, "status", _status)
+    statuses = search.any_of("status", _status)
     criteria = RemittanceCriteria(
         limit=search.count + 1,
-        traces=_any_of(search, "identifier", _in_system("identifier", TRACE_NUMBER)),
-        payer_ids=_any_of(search, "payment-issuer", lambda v: reference_id("payment-issuer", v, "Organization")),
+        traces=search.any_of("identifier", _in_system("identifier", TRACE_NUMBER)),
+        payer_ids=search.any_of("payment-issuer", lambda v: reference_id("payment-issuer", v, "Organization")),
         created=(created.lower, created.upper),
         after=search.after(),
     )

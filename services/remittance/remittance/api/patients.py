@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse, Response
 from rcm_shared.unit import Actor, Units
-from rcm_shared.web import ActorDep, ProblemError, TenantDep, UnitsDep
+from rcm_shared.web import MAX_OFFSET, ActorDep, ProblemError, TenantDep, UnitsDep
 
 from remittance.api.deps import AddressBookDep
 from remittance.api.routes import settings_of
@@ -167,7 +167,7 @@ async def list_statements(
     account_id: str | None = None,
     run_id: str | None = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
 ) -> list[StatementSummary]:
     async with units.read(tenant) as unit:
         rows = await statements.statements(unit, account_id, run_id, limit, offset)

@@ -27,7 +27,7 @@ from sqlalchemy import Column, Index, Integer, MetaData, Select, String, Table, 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from rcm_shared.bus.tables import BigId, UtcDateTime
-from rcm_shared.db import GroupCommit, bulk_insert, read_connection
+from rcm_shared.db import MAX_OFFSET, GroupCommit, bulk_insert, read_connection
 
 GENESIS = "0" * 64
 ACTIONS = {"GET": "read", "HEAD": "read", "POST": "create", "PUT": "update", "PATCH": "update", "DELETE": "delete"}
@@ -236,7 +236,7 @@ def audit_router(table: Table) -> APIRouter:
         actor: str | None = None,
         since: datetime | None = None,
         limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-        offset: Annotated[int, Query(ge=0)] = 0,
+        offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
     ) -> list[AuditRead]:
         from rcm_shared.web import tenant_of
 

@@ -4,6 +4,8 @@ reached (``outages``), write transactions and the SQLite write turn (``transacti
 
 from rcm_shared.db.bulk import COPY_MIN_ROWS, bulk_insert, bulk_update
 from rcm_shared.db.engines import (
+    MAX_OFFSET,
+    MAX_ROW_ID,
     NAMING_CONVENTION,
     READ_ONLY,
     check_schema_name,
@@ -22,6 +24,8 @@ from rcm_shared.db.transactions import per_engine, read_connection, write_queue,
 __all__ = [
     "COPY_MIN_ROWS",
     "DATABASE_WAIT_MAX",
+    "MAX_OFFSET",
+    "MAX_ROW_ID",
     "NAMING_CONVENTION",
     "READ_ONLY",
     "GroupCommit",

@@ -26,6 +26,10 @@ from sqlalchemy.sql.visitors import InternalTraversal
 from rcm_shared.sqlite import InlineConnection
 from rcm_shared.sqlite import connect as sqlite_connect
 
+# The largest `offset` a list takes: past any real list, and inside a 64-bit integer, which the databases
+# refuse with an error rather than an empty page.
+MAX_OFFSET = 1_000_000
+MAX_ROW_ID = 2**63 - 1  # a numbered row's id (BIGINT): a larger one in a path is a 422, not a database error
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_N_name)s",

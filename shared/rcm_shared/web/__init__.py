@@ -3,10 +3,10 @@
 (``security``), middleware (``middleware``) and the audit trail (``audit_trail``). The names below are the
 package's public interface."""
 
+from rcm_shared.db import MAX_OFFSET, MAX_ROW_ID  # the limits of list and path parameters
 from rcm_shared.web.app import create_service_app
 from rcm_shared.web.audit_trail import AUDITED, AuditTrail, audit_entry, audited
 from rcm_shared.web.dependencies import (
-    MAX_OFFSET,
     TENANT_HEADER,
     ActorDep,
     EngineDep,
@@ -24,6 +24,7 @@ __all__ = [
     "CORRELATION_HEADER",
     "DATABASE_UNREACHABLE",
     "MAX_OFFSET",
+    "MAX_ROW_ID",
     "PROBLEM_JSON",
     "TENANT_HEADER",
     "ActorDep",

@@ -15,9 +15,6 @@ from rcm_shared.unit import Actor, Units
 from rcm_shared.web.problems import ProblemError
 
 TENANT_HEADER = "X-Tenant-ID"
-# The largest `offset` a list takes: past any real list, and inside a 64-bit integer, which the databases
-# refuse with an error rather than an empty page.
-MAX_OFFSET = 1_000_000
 
 
 TENANT_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")

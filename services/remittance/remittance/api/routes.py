@@ -9,9 +9,19 @@ from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
+from fastapi import Path as PathParam
 from fastapi.responses import JSONResponse
 from rcm_shared.unit import Units
-from rcm_shared.web import ActorDep, ProblemError, TenantDep, UnitsDep, audit_entry, audited
+from rcm_shared.web import (
+    MAX_OFFSET,
+    MAX_ROW_ID,
+    ActorDep,
+    ProblemError,
+    TenantDep,
+    UnitsDep,
+    audit_entry,
+    audited,
+)
 from rcm_shared.x12.errors import X12Error
 
 from remittance.api.schemas import (
@@ -150,7 +160,7 @@ async def list_remittances(
     since: date | None = None,
     until: date | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
 ) -> list[RemittanceRead]:
     async with units.read(tenant) as unit:
         rows = await queries.remittances(
@@ -258,7 +268,7 @@ async def remittance_claims(
     tenant: TenantDep,
     units: UnitsDep,
     limit: Annotated[int, Query(ge=1, le=1000)] = 200,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
 ) -> list[ClaimPaymentRead]:
     async with units.read(tenant) as unit:
         payments = await queries.remittance_claims(unit, remittance_id, limit, offset)
@@ -298,7 +308,7 @@ async def review_items(
     status: Annotated[list[ReviewStatus] | None, Query(description="default: open")] = None,
     kind: ReviewKind | None = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 200,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
 ) -> list[ReviewItemRead]:
     async with units.read(tenant) as unit:
         rows = await queries.review_items(unit, status=status or ["open"], kind=kind, limit=limit, offset=offset)
@@ -307,7 +317,11 @@ async def review_items(
 
 @router.post("/review-items/{item_id}/resolve", response_model=ReviewItemRead)
 async def resolve_review_item(
-    item_id: int, body: ReviewResolve, tenant: TenantDep, actor: ActorDep, units: UnitsDep
+    item_id: Annotated[int, PathParam(ge=1, le=MAX_ROW_ID)],
+    body: ReviewResolve,
+    tenant: TenantDep,
+    actor: ActorDep,
+    units: UnitsDep,
 ) -> ReviewItemRead:
     async with units.write(tenant, actor) as unit:
         row = await queries.resolve_review_item(unit, item_id, body.note)

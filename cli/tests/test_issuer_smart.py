@@ -203,6 +203,24 @@ async def test_requested_scopes_are_checked_against_the_grant(
     refused(await ask(http, es384.sign(client_id), "denials:read"), 400, "invalid_scope", "not granted")
 
 
+async def test_a_write_permission_on_a_read_only_type_is_an_invalid_scope(
+    http: httpx.AsyncClient, issuer: Issuer, es384: Key
+) -> None:
+    # remittance:post posts 835s and claims:write voids claims: no FHIR write on an EOB or a Patient reaches them
+    for scopes in (["system/ExplanationOfBenefit.c"], ["system/Patient.write"], ["system/ClaimResponse.*"]):
+        with pytest.raises(ValueError, match="is read-only here"):
+            issuer.create_client("org-7", scopes, jwks={"keys": [es384.jwk]})
+    client_id, _ = issuer.create_client("org-7", ["system/*.*"], jwks={"keys": [es384.jwk]})
+    for scope in ("system/ExplanationOfBenefit.c", "system/PaymentReconciliation.u", "system/Patient.write"):
+        refused(await ask(http, es384.sign(client_id), scope), 400, "invalid_scope", "is read-only here")
+    r = await ask(http, es384.sign(client_id), "system/*.write")
+    principal = Verifier(issuer.settings).verify(r.json()["access_token"])
+    assert principal.scopes & {"claims:write", "eligibility:check", "remittance:post"} == {
+        "claims:write",
+        "eligibility:check",
+    }
+
+
 async def test_a_secret_client_may_hold_smart_scopes_and_both_methods(
     http: httpx.AsyncClient, issuer: Issuer, rs384: Key
 ) -> None:

@@ -232,11 +232,14 @@ def test_references_and_tokens() -> None:
 
 
 def test_each_type_is_owned_where_it_is_served() -> None:
-    """The scopes and the Ingress route each type to the service whose surface declares it."""
-    from rcm_shared.auth import FHIR_TYPE_SERVICE
+    """The scopes and the Ingress route each type to the service whose surface declares it, and a SMART write
+    permission is granted on exactly the types a client can write (create, or an operation such as $submit)."""
+    from rcm_shared.auth import FHIR_TYPE_SERVICE, FHIR_WRITABLE_TYPES
     from rcm_shared.fhir.surfaces import PLATFORM, SURFACES
 
     assert FHIR_TYPE_SERVICE == {r.type: s.service for s in SURFACES for r in s.resources}
+    writable = {r.type for r in PLATFORM.resources if "create" in r.interactions or r.operations}
+    assert writable == FHIR_WRITABLE_TYPES
     assert len({r.type for r in PLATFORM.resources}) == len(PLATFORM.resources)
 
 

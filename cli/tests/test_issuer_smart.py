@@ -30,7 +30,7 @@ from typer.testing import CliRunner
 
 ROOT = Path(__file__).resolve().parents[2]
 TOKEN_URL = "https://auth.example/oauth/token"  # AUTH_TOKEN_URL: what the issuer is known as
-HERE = "http://issuer.test/oauth/token"  # the URL the test's requests come to
+HERE = "http://issuer.test/oauth/token"  # the URL the test's requests come to: not an audience
 
 
 class Key:
@@ -99,8 +99,8 @@ async def test_rs384_and_es384_assertions_get_tokens_carrying_the_granted_smart_
     client_id, secret = issuer.create_client("org-7", scopes, jwks={"keys": [rs384.jwk, es384.jwk]})
     assert secret == ""  # keys and no secret, unless asked
     verifier = Verifier(issuer.settings)
-    for key, aud in ((rs384, TOKEN_URL), (es384, HERE)):  # the configured URL, or the one the request came to
-        r = await ask(http, key.sign(client_id, aud=aud), "system/Claim.read")
+    for key in (rs384, es384):
+        r = await ask(http, key.sign(client_id), "system/Claim.read")
         assert r.status_code == 200, r.text
         body = r.json()
         assert (body["token_type"], body["scope"]) == ("Bearer", "system/Claim.read")
@@ -159,6 +159,27 @@ async def test_each_bad_assertion_is_refused_with_its_reason(
     refused(await ask(http, rs384.sign(client_id), client_secret="s"), 400, "invalid_request", "not both")
     r = await http.post("/oauth/token", data={"grant_type": "password", "client_assertion": rs384.sign(client_id)})
     refused(r, 400, "unsupported_grant_type", "client_credentials")
+
+
+async def test_the_aud_is_the_configured_token_url_whatever_url_the_request_came_to(
+    http: httpx.AsyncClient, issuer: Issuer, rs384: Key
+) -> None:
+    # RFC 7523 section 3: the aud identifies this authorization server; the Host header is the caller's to
+    # choose, so an assertion minted for (and captured at) another server must not pass here
+    client_id, _ = issuer.create_client("org-7", ["system/Claim.read"], jwks={"keys": [rs384.jwk]})
+    other = "http://other-as.example/oauth/token"
+    r = await http.post(
+        "/oauth/token",
+        data={
+            "grant_type": "client_credentials",
+            "client_assertion_type": ASSERTION_TYPE,
+            "client_assertion": rs384.sign(client_id, aud=other),
+        },
+        headers={"host": "other-as.example"},
+    )
+    refused(r, 401, "invalid_client", f"aud must be the token endpoint URL, {TOKEN_URL}")
+    refused(await ask(http, rs384.sign(client_id, aud=HERE)), 401, "invalid_client", "aud must be")
+    assert (await ask(http, rs384.sign(client_id, aud=TOKEN_URL))).status_code == 200
 
 
 async def test_an_assertion_works_once(http: httpx.AsyncClient, issuer: Issuer, rs384: Key, tmp_path: Path) -> None:

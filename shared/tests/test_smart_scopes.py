@@ -11,6 +11,7 @@ from pathlib import Path
 import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from pydantic import ValidationError
 from rcm_shared.auth import (
     SCOPES,
     AuthSettings,
@@ -22,6 +23,7 @@ from rcm_shared.auth import (
     scope_granted,
     smart_configuration,
 )
+from rcm_shared.config import BaseServiceSettings
 
 ALL_READ = {"eligibility:read", "claims:read", "remittance:read"}
 ALL_WRITE = {"eligibility:check", "claims:write"}  # what Claim and CoverageEligibilityRequest writes need
@@ -169,6 +171,34 @@ def test_the_discovery_document_names_the_token_endpoint_and_what_it_accepts() -
     assert {"system/Claim.write", "system/CoverageEligibilityRequest.cud"} <= set(doc["scopes_supported"])
     assert not {"system/Patient.write", "system/ExplanationOfBenefit.cruds"} & set(doc["scopes_supported"])
     json.dumps(doc)
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://127.0.0.1:8010/oauth/token",  # the embedded issuer's default
+        "http://localhost:8010/oauth/token",
+        "https://LOCALHOST./oauth/token",
+        "http://auth.localhost/oauth/token",
+        "http://127.0.0.2/oauth/token",
+        "http://[::1]:8010/oauth/token",
+        "http://0.0.0.0:8010/oauth/token",
+        "/oauth/token",
+        "",
+    ],
+)
+def test_a_token_url_on_this_machine_is_refused_outside_development(url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    # discovery and the CapabilityStatement send FHIR clients there: loopback sends them to their own machine
+    monkeypatch.setenv("AUTH_MODE", "on")
+    monkeypatch.setenv("AUTH_TOKEN_URL", url)
+    database = "postgresql+asyncpg://u@db/rcm"
+    for environment in ("staging", "production"):
+        with pytest.raises(ValidationError, match="AUTH_TOKEN_URL"):
+            BaseServiceSettings(environment=environment, database_url=database)
+    for environment in ("development", "test"):
+        assert BaseServiceSettings(environment=environment, database_url=database).auth.token_url == url
+    monkeypatch.setenv("AUTH_TOKEN_URL", "https://login.example.org/oauth2/token")
+    assert BaseServiceSettings(environment="production", database_url=database).environment == "production"
 
 
 def test_a_token_with_smart_scopes_holds_the_scopes_they_stand_for(tmp_path: Path) -> None:

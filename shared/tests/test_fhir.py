@@ -3,6 +3,7 @@ searchset Bundles paged by keyset cursor, the common search parameters, and read
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -265,6 +266,28 @@ def test_date_values_cover_their_precision() -> None:
         with pytest.raises(FhirError) as refused:
             date_range("created", [bad])
         assert refused.value.issues[0].expression == "created", bad
+
+
+def test_money_coding_and_concept_validate_as_fhir_datatypes() -> None:
+    from decimal import Decimal
+
+    from fhir.resources.R4B import get_fhir_model_class
+    from rcm_shared.fhir import coding, concept, money, money_from_cents
+
+    assert money_from_cents(12345) == {"value": 123.45, "currency": "USD"}
+    assert money_from_cents(-5) == {"value": -0.05, "currency": "USD"}
+    assert money(Decimal("80")) == money(Decimal("80.004")) == {"value": 80.0, "currency": "USD"}
+    assert json.dumps(money_from_cents(1999)) == '{"value": 19.99, "currency": "USD"}'
+    with pytest.raises(TypeError):
+        money_from_cents(Decimal("19.99"))  # type: ignore[arg-type]  # dollars where cents are due
+    with pytest.raises(TypeError):
+        money(1999)  # type: ignore[arg-type]
+    assert coding("http://x.example/cs", "a") == {"system": "http://x.example/cs", "code": "a"}
+    found = concept("http://x.example/cs", "a", "An A", text="a")
+    assert found == {"coding": [{"system": "http://x.example/cs", "code": "a", "display": "An A"}], "text": "a"}
+    get_fhir_model_class("Money").model_validate(money_from_cents(12345))
+    get_fhir_model_class("Coding").model_validate(coding("http://x.example/cs", "a", ""))
+    get_fhir_model_class("CodeableConcept").model_validate(found)
 
 
 def test_references_and_tokens() -> None:

@@ -195,16 +195,12 @@ class Issuer:
         return self._issue(client_id, client, requested)
 
     def token_for_assertion(
-        self,
-        assertion: str,
-        requested: list[str] | None = None,
-        *,
-        audiences: tuple[str, ...] = (),
-        client_id: str = "",
+        self, assertion: str, requested: list[str] | None = None, *, client_id: str = ""
     ) -> dict[str, Any]:
         """A token for a client that authenticates with a JWT signed by one of its registered keys
-        (``private_key_jwt``). Its aud is the configured token URL or one of ``audiences`` (the URL the
-        request came to); ``client_id``, when the form carries one too, must be the assertion's iss."""
+        (``private_key_jwt``). Its aud is the configured token URL (``AUTH_TOKEN_URL``), never the URL the
+        request came to: the caller picks that with the Host header, so an assertion minted for another
+        authorization server would pass. ``client_id``, when the form carries one too, must be the iss."""
         claimed = assertion_issuer(assertion)
         if client_id and client_id != claimed:
             raise InvalidClient(f"client_id {client_id!r} is not the client_assertion's iss {claimed!r}")
@@ -216,7 +212,7 @@ class Issuer:
             assertion,
             claimed,
             client_keys(claimed, client, self.remote_keys),
-            (self.settings.token_url, *audiences),
+            (self.settings.token_url,),
             leeway,
         )
         self._use_jti(claimed, claims["jti"], float(claims["exp"]) + leeway)
@@ -303,13 +299,8 @@ def create_app() -> FastAPI:
                 return _oauth_error(401, "invalid_client", f"client_assertion_type must be {ASSERTION_TYPE}")
             if not form.get("client_assertion"):
                 return _oauth_error(401, "invalid_client", "client_assertion is empty")
-            here = (str(request.url.replace(query="")),)
             issue = partial(
-                issuer.token_for_assertion,
-                form["client_assertion"],
-                requested,
-                audiences=here,
-                client_id=form.get("client_id", ""),
+                issuer.token_for_assertion, form["client_assertion"], requested, client_id=form.get("client_id", "")
             )
         else:
             client_id, secret = form.get("client_id", ""), form.get("client_secret", "")

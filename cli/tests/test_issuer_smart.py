@@ -5,91 +5,27 @@ token it gets, carrying SMART scopes, passes a service route that requires the s
 from __future__ import annotations
 
 import json
-import threading
 import time
-import uuid
-from collections.abc import AsyncIterator, Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, ClassVar
 
 import httpx
 import jwt
 import pytest
-from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.hazmat.primitives.asymmetric import rsa
 from fastapi import APIRouter
 from rcm_cli import client_assertion
 from rcm_cli.client_assertion import ASSERTION_TYPE
-from rcm_cli.issuer import Issuer, create_app
+from rcm_cli.issuer import Issuer
 from rcm_cli.main import app as cli
 from rcm_shared.auth import AuthSettings, Verifier
 from rcm_shared.config import BaseServiceSettings
 from rcm_shared.testing import app_client, migrate
 from rcm_shared.web import create_service_app
+from smart_steps import HERE, TOKEN_URL, Key, ask, refused
 from typer.testing import CliRunner
 
 ROOT = Path(__file__).resolve().parents[2]
-TOKEN_URL = "https://auth.example/oauth/token"  # AUTH_TOKEN_URL: what the issuer is known as
-HERE = "http://issuer.test/oauth/token"  # the URL the test's requests come to
-
-
-class Key:
-    """A client's key pair: the private half signs assertions, the public half is registered."""
-
-    def __init__(self, private: Any, alg: str, kid: str, *, declare_alg: bool = True) -> None:
-        self.private, self.alg, self.kid = private, alg, kid
-        algorithm = jwt.algorithms.RSAAlgorithm if alg.startswith("RS") else jwt.algorithms.ECAlgorithm
-        self.jwk: dict[str, Any] = {**json.loads(algorithm.to_jwk(private.public_key())), "kid": kid}
-        if declare_alg:
-            self.jwk["alg"] = alg
-
-    def sign(self, client_id: str, *, aud: str = TOKEN_URL, **claims: Any) -> str:
-        now = int(time.time())
-        body = {"iss": client_id, "sub": client_id, "aud": aud, "iat": now, "exp": now + 240, "jti": uuid.uuid4().hex}
-        body = {k: v for k, v in {**body, **claims}.items() if v is not None}  # None: leave the claim out
-        header = {"kid": self.kid} if self.kid else {}
-        return jwt.encode(body, self.private, algorithm=self.alg, headers=header)
-
-
-@pytest.fixture(scope="module")
-def rs384() -> Key:
-    return Key(rsa.generate_private_key(public_exponent=65537, key_size=2048), "RS384", "rsa-1")
-
-
-@pytest.fixture(scope="module")
-def es384() -> Key:
-    return Key(ec.generate_private_key(ec.SECP384R1()), "ES384", "ec-1", declare_alg=False)
-
-
-@pytest.fixture
-def issuer(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Issuer:
-    monkeypatch.setenv("RCM_VAR_DIR", str(tmp_path))
-    monkeypatch.setenv("AUTH_TOKEN_URL", TOKEN_URL)
-    monkeypatch.setenv("AUTH_MODE", "on")
-    for name in ("AUTH_JWKS_FILE", "AUTH_JWKS_URL", "AUTH_ISSUER", "AUTH_AUDIENCE"):
-        monkeypatch.delenv(name, raising=False)
-    found = Issuer.embedded()
-    found.ensure_key()
-    return found
-
-
-@pytest.fixture
-async def http(issuer: Issuer) -> AsyncIterator[httpx.AsyncClient]:
-    app = create_app()
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://issuer.test") as client:
-        client.app = app  # type: ignore[attr-defined]
-        yield client
-
-
-async def ask(http: httpx.AsyncClient, assertion: str, scope: str = "", **form: str) -> httpx.Response:
-    fields = {"grant_type": "client_credentials", "client_assertion_type": ASSERTION_TYPE}
-    fields |= {"client_assertion": assertion, "scope": scope, **form}
-    return await http.post("/oauth/token", data={k: v for k, v in fields.items() if v})
-
-
-def refused(r: httpx.Response, status: int, error: str, why: str) -> None:
-    assert (r.status_code, r.json()["error"]) == (status, error), r.text
-    assert why in r.json()["error_description"], r.json()
 
 
 async def test_rs384_and_es384_assertions_get_tokens_carrying_the_granted_smart_scopes(
@@ -99,8 +35,8 @@ async def test_rs384_and_es384_assertions_get_tokens_carrying_the_granted_smart_
     client_id, secret = issuer.create_client("org-7", scopes, jwks={"keys": [rs384.jwk, es384.jwk]})
     assert secret == ""  # keys and no secret, unless asked
     verifier = Verifier(issuer.settings)
-    for key, aud in ((rs384, TOKEN_URL), (es384, HERE)):  # the configured URL, or the one the request came to
-        r = await ask(http, key.sign(client_id, aud=aud), "system/Claim.read")
+    for key in (rs384, es384):
+        r = await ask(http, key.sign(client_id), "system/Claim.read")
         assert r.status_code == 200, r.text
         body = r.json()
         assert (body["token_type"], body["scope"]) == ("Bearer", "system/Claim.read")
@@ -161,6 +97,27 @@ async def test_each_bad_assertion_is_refused_with_its_reason(
     refused(r, 400, "unsupported_grant_type", "client_credentials")
 
 
+async def test_the_aud_is_the_configured_token_url_whatever_url_the_request_came_to(
+    http: httpx.AsyncClient, issuer: Issuer, rs384: Key
+) -> None:
+    # RFC 7523 section 3: the aud identifies this authorization server; the Host header is the caller's to
+    # choose, so an assertion minted for (and captured at) another server must not pass here
+    client_id, _ = issuer.create_client("org-7", ["system/Claim.read"], jwks={"keys": [rs384.jwk]})
+    other = "http://other-as.example/oauth/token"
+    r = await http.post(
+        "/oauth/token",
+        data={
+            "grant_type": "client_credentials",
+            "client_assertion_type": ASSERTION_TYPE,
+            "client_assertion": rs384.sign(client_id, aud=other),
+        },
+        headers={"host": "other-as.example"},
+    )
+    refused(r, 401, "invalid_client", f"aud must be the token endpoint URL, {TOKEN_URL}")
+    refused(await ask(http, rs384.sign(client_id, aud=HERE)), 401, "invalid_client", "aud must be")
+    assert (await ask(http, rs384.sign(client_id, aud=TOKEN_URL))).status_code == 200
+
+
 async def test_an_assertion_works_once(http: httpx.AsyncClient, issuer: Issuer, rs384: Key, tmp_path: Path) -> None:
     client_id, _ = issuer.create_client("org-7", ["system/Claim.read"], jwks={"keys": [rs384.jwk]})
     stale = {f"{client_id} old": time.time() - 1, f"{client_id} live": time.time() + 200}
@@ -203,6 +160,24 @@ async def test_requested_scopes_are_checked_against_the_grant(
     refused(await ask(http, es384.sign(client_id), "denials:read"), 400, "invalid_scope", "not granted")
 
 
+async def test_a_write_permission_on_a_read_only_type_is_an_invalid_scope(
+    http: httpx.AsyncClient, issuer: Issuer, es384: Key
+) -> None:
+    # remittance:post posts 835s and claims:write voids claims: no FHIR write on an EOB or a Patient reaches them
+    for scopes in (["system/ExplanationOfBenefit.c"], ["system/Patient.write"], ["system/ClaimResponse.*"]):
+        with pytest.raises(ValueError, match="is read-only here"):
+            issuer.create_client("org-7", scopes, jwks={"keys": [es384.jwk]})
+    client_id, _ = issuer.create_client("org-7", ["system/*.*"], jwks={"keys": [es384.jwk]})
+    for scope in ("system/ExplanationOfBenefit.c", "system/PaymentReconciliation.u", "system/Patient.write"):
+        refused(await ask(http, es384.sign(client_id), scope), 400, "invalid_scope", "is read-only here")
+    r = await ask(http, es384.sign(client_id), "system/*.write")
+    principal = Verifier(issuer.settings).verify(r.json()["access_token"])
+    assert principal.scopes & {"claims:write", "eligibility:check", "remittance:post"} == {
+        "claims:write",
+        "eligibility:check",
+    }
+
+
 async def test_a_secret_client_may_hold_smart_scopes_and_both_methods(
     http: httpx.AsyncClient, issuer: Issuer, rs384: Key
 ) -> None:
@@ -234,6 +209,8 @@ def test_registration_takes_public_keys_only(issuer: Issuer, rs384: Key, es384: 
         "'HS256' is not accepted": {"keys": [{**rs384.jwk, "alg": "HS256"}]},
         "non-empty": {"keys": []},
         "private key material (k)": {"keys": [{"kty": "oct", "k": "c2VjcmV0", "kid": "s"}]},
+        "is for use 'enc'": {"keys": [{**rs384.jwk, "use": "enc"}]},
+        "key_ops do not include verify": {"keys": [{**rs384.jwk, "key_ops": ["encrypt"]}]},
     }
     for why, jwks in refusals.items():
         with pytest.raises(ValueError, match=why.replace("(", r"\(").replace(")", r"\)")):
@@ -269,36 +246,6 @@ def test_the_cli_registers_a_client_by_its_keys(issuer: Issuer, rs384: Key, es38
     assert result.exit_code == 2 and "private key material" in result.output
 
 
-class _JwksServer(BaseHTTPRequestHandler):
-    jwks: ClassVar[dict[str, Any]] = {}
-    fetches: ClassVar[list[str]] = []
-
-    def do_GET(self) -> None:
-        self.fetches.append(self.path)
-        body = json.dumps(self.jwks).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args: Any) -> None:
-        pass
-
-
-@pytest.fixture
-def jwks_server() -> Iterator[tuple[str, type[_JwksServer]]]:
-    handler = type("Handler", (_JwksServer,), {"jwks": {}, "fetches": []})
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/jwks.json", handler
-    finally:
-        server.shutdown()
-        server.server_close()
-
-
 async def test_keys_at_a_jwks_url_are_fetched_cached_and_refetched_for_a_new_kid(
     http: httpx.AsyncClient, issuer: Issuer, rs384: Key, es384: Key, jwks_server: Any
 ) -> None:
@@ -313,7 +260,7 @@ async def test_keys_at_a_jwks_url_are_fetched_cached_and_refetched_for_a_new_kid
         assert (await ask(http, rs384.sign(client_id))).status_code == 200
     assert len(served.fetches) == 1
     served.jwks = {"keys": [rs384.jwk, es384.jwk]}  # the client adds a key
-    refused(await ask(http, es384.sign(client_id)), 401, "invalid_client", "has no key with kid 'ec-1'")
+    refused(await ask(http, es384.sign(client_id)), 401, "invalid_client", "JWKS has no key with kid 'ec-1'")
     assert len(served.fetches) == 1  # an unknown kid soon after a fetch does not fetch again
     remote.clock = lambda: start + client_assertion.REMOTE_RETRY_S
     assert (await ask(http, es384.sign(client_id))).status_code == 200
@@ -322,7 +269,9 @@ async def test_keys_at_a_jwks_url_are_fetched_cached_and_refetched_for_a_new_kid
     leaked = json.loads(jwt.algorithms.ECAlgorithm.to_jwk(es384.private)) | {"kid": "ec-1"}
     served.jwks = {"keys": [leaked]}
     remote.clock = lambda: start + client_assertion.REMOTE_RETRY_S + client_assertion.REMOTE_TTL_S
-    refused(await ask(http, es384.sign(client_id)), 401, "invalid_client", "private key material")
+    r = await ask(http, es384.sign(client_id))  # why is the log's: the caller is not authenticated yet
+    refused(r, 401, "invalid_client", "registered JWKS URL cannot be used now")
+    assert url not in r.text and "private" not in r.text
     assert len(served.fetches) == 3
 
 

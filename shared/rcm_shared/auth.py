@@ -13,7 +13,7 @@ the service's write scope for the rest (``claims:write``, ``eligibility:check``,
 SMART on FHIR system scopes (``system/Claim.read``, ``system/*.rs``, ...) stand for those scopes by the
 service that owns the resource type (``FHIR_TYPE_SERVICE``): a token carrying them holds the scopes they
 map to as well (``expand_smart_scopes``), and ``smart_configuration`` is the discovery document a FHIR
-client reads first.
+client reads first. Write permissions exist only on the types a client can write (``FHIR_WRITABLE_TYPES``).
 """
 
 from __future__ import annotations
@@ -209,6 +209,12 @@ FHIR_TYPE_SERVICE: dict[str, str] = {
     "ExplanationOfBenefit": "remittance",
     "PaymentReconciliation": "remittance",
 }
+# The types a FHIR client can write, and so the only ones a write permission (c, u, d) is granted on: Claim
+# (Claim/$submit) and CoverageEligibilityRequest (create and $submit). The owning service's write scope does
+# far more than write these (remittance:post posts 835s, claims:write voids claims), so a write permission on a
+# read-only type stands for nothing. rcm_shared.fhir.surfaces declares the same (a test holds them equal; auth
+# cannot import it).
+FHIR_WRITABLE_TYPES = frozenset({"Claim", "CoverageEligibilityRequest"})
 # SMART v1 permissions in v2 letters (App Launch 2.0, "Scopes for requesting FHIR resources")
 _V1_PERMISSIONS = {"read": "rs", "write": "cud", "*": "cruds"}
 _READ, _WRITE = frozenset("rs"), frozenset("cud")
@@ -223,13 +229,15 @@ class SmartScope:
     permissions: frozenset[str]
 
     def platform_scopes(self) -> frozenset[str]:
-        services = tuple(SERVICE_SCOPES) if self.resource == "*" else (FHIR_TYPE_SERVICE[self.resource],)
+        """Our scopes this stands for: the read scope of the services owning its type(s), and the write scope
+        of those owning a writable one (``*``: eligibility's and claims', never remittance's)."""
+        types = tuple(FHIR_TYPE_SERVICE) if self.resource == "*" else (self.resource,)
         out: set[str] = set()
-        for service in services:
-            read, write = SERVICE_SCOPES[service]
+        for kind in types:
+            read, write = SERVICE_SCOPES[FHIR_TYPE_SERVICE[kind]]
             if self.permissions & _READ:
                 out.add(read)
-            if self.permissions & _WRITE:
+            if self.permissions & _WRITE and kind in FHIR_WRITABLE_TYPES:
                 out.add(write)
         return frozenset(out)
 
@@ -252,12 +260,19 @@ def parse_smart_scope(scope: str) -> SmartScope | None:
     # v2 permissions are letters of "cruds", each at most once, in that order
     if not letters or "".join(c for c in "cruds" if c in letters) != letters:
         raise ValueError(f"{scope!r}: the permission must be read, write, * or letters of cruds in that order")
+    if resource != "*" and resource not in FHIR_WRITABLE_TYPES and _WRITE & set(letters):
+        writable = ", ".join(sorted(FHIR_WRITABLE_TYPES))
+        raise ValueError(
+            f"{scope!r}: {resource} is read-only here, so only read permissions (read, r, s, rs) apply to it "
+            f"(c, u, d, write and * only on {writable}, or *)"
+        )
     return SmartScope(resource, frozenset(letters))
 
 
 def expand_smart_scopes(scopes: Iterable[str]) -> frozenset[str]:
     """The scopes as given, plus the platform scopes their SMART system scopes stand for. A system scope
-    that cannot be mapped (an unknown resource type, say, from another identity provider) adds nothing."""
+    that cannot be mapped (an unknown resource type, say, or a write permission on a read-only type, from
+    another identity provider) adds nothing."""
     given = frozenset(scopes)
     out = set(given)
     for scope in given:
@@ -303,7 +318,9 @@ def scope_granted(requested: str, granted: Iterable[str]) -> bool:
 def smart_scopes_supported() -> list[str]:
     scopes = list(SCOPES)
     for resource in ("*", *sorted(FHIR_TYPE_SERVICE)):
-        scopes += [f"system/{resource}.{perm}" for perm in ("read", "write", "*", "rs", "cud", "cruds")]
+        writable = resource == "*" or resource in FHIR_WRITABLE_TYPES
+        perms = ("read", "write", "*", "rs", "cud", "cruds") if writable else ("read", "rs")
+        scopes += [f"system/{resource}.{perm}" for perm in perms]
     return scopes
 
 

@@ -8,10 +8,12 @@ looks like a placeholder secret is refused outside development.
 
 from __future__ import annotations
 
+import ipaddress
 from datetime import timedelta
 from enum import StrEnum
 from pathlib import Path
 from typing import Any, ClassVar, Self
+from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -124,6 +126,7 @@ class BaseServiceSettings(BaseSettings):
             self._refuse_placeholders()
             if self.auth.mode != "on":
                 raise ValueError(f"AUTH_MODE=off is refused in {self.environment.value}: every API requires a token")
+            self._refuse_local_token_url()
         return self
 
     @property
@@ -143,6 +146,25 @@ class BaseServiceSettings(BaseSettings):
                 )
         if self.database_url.startswith("sqlite") and self.environment == Environment.production:
             raise ValueError("SQLite is the embedded default only; set a PostgreSQL database_url in production")
+
+    def _refuse_local_token_url(self) -> None:
+        """Outside development, SMART discovery and the CapabilityStatement advertise ``AUTH_TOKEN_URL`` to
+        clients elsewhere: the embedded issuer's loopback default would send them to their own machine."""
+        url = self.auth.token_url
+        parts = urlsplit(url)
+        host = (parts.hostname or "").rstrip(".")
+        if not host or parts.scheme not in ("http", "https"):
+            raise ValueError(f"AUTH_TOKEN_URL {url!r} is not an http(s) URL; set the identity provider's token URL")
+        try:
+            address = ipaddress.ip_address(host)
+            local = address.is_loopback or address.is_unspecified
+        except ValueError:  # a name, not an address
+            local = host == "localhost" or host.endswith(".localhost")
+        if local:
+            raise ValueError(
+                f"AUTH_TOKEN_URL {url!r} is on this machine (the embedded issuer's default); set the identity "
+                f"provider's token endpoint for environment {self.environment.value}: clients are sent there"
+            )
 
     def _secret_fields(self) -> list[tuple[str, SecretStr | None]]:
         secrets: list[tuple[str, SecretStr | None]] = []

@@ -3,7 +3,8 @@ searchset Bundles paged by keyset cursor, the common search parameters, and read
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+import json
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +15,6 @@ from fastapi import APIRouter, Depends, Request
 from rcm_shared.config import BaseServiceSettings
 from rcm_shared.fhir import (
     Cursor,
-    DateRange,
     FhirError,
     FhirResponse,
     ResourceCapability,
@@ -22,13 +22,14 @@ from rcm_shared.fhir import (
     check_format,
     fhir_base,
     instant,
+    paged,
     parse_search,
     read_resource,
     reference_id,
     searchset,
     token,
 )
-from rcm_shared.fhir.search import date_range
+from rcm_shared.fhir.search import Search, date_range
 from rcm_shared.testing import app_client, migrate
 from rcm_shared.web import create_service_app
 
@@ -155,19 +156,65 @@ async def test_unknown_parameters_are_named_or_refused_when_strict(client: Any) 
     assert outcome_issues(r.json())[0][2] == ["colour"]
 
 
+@pytest.mark.parametrize("name", ["_count:x", "_lastUpdated:above", "identifier:missing", "_cursor:x"])
+async def test_a_parameter_with_a_modifier_is_named_as_ignored_or_refused_when_strict(client: Any, name: str) -> None:
+    # no modifier is supported: applying the parameter without its modifier would answer another question
+    r = await client.get(f"/fhir/R4/Patient?{name}=1")
+    bundle = assert_fhir(r.json())
+    assert [e["resource"]["id"] for e in bundle["entry"] if e["search"]["mode"] == "match"] == [
+        p["id"] for p in PATIENTS
+    ]
+    (outcome,) = [e["resource"] for e in bundle["entry"] if e["search"]["mode"] == "outcome"]
+    assert name in outcome["issue"][0]["diagnostics"]
+    assert name.split(":")[0] not in bundle["link"][0]["url"]
+    r = await client.get(f"/fhir/R4/Patient?{name}=1", headers={"Prefer": "handling=strict"})
+    assert r.status_code == 400 and outcome_issues(r.json())[0][2] == [name]
+    assert "takes no modifier" in r.json()["issue"][0]["diagnostics"]
+
+
 @pytest.mark.parametrize(
     ("query", "expression"),
     [
-        ("_count=0", "_count"),
         ("_count=x", "_count"),
+        ("_count=-1", "_count"),
+        ("_count=%C2%B2", "_count"),  # '²': str.isdigit() says yes, int() says no
+        ("_count=5%0A", "_count"),
         ("_lastUpdated=yesterday", "_lastUpdated"),
+        ("_lastUpdated=9999-12-31", "_lastUpdated"),  # the day after is past datetime's range
+        ("_lastUpdated=le9999-12-31T23:59:59Z", "_lastUpdated"),
+        ("_lastUpdated=0001-01-01T00:00:00%2B01:00", "_lastUpdated"),  # before year 1 in UTC
+        ("_lastUpdated=ap2026", "_lastUpdated"),
         ("_cursor=zz", "_cursor"),
     ],
 )
 async def test_bad_search_values_are_400_naming_the_parameter(client: Any, query: str, expression: str) -> None:
     r = await client.get(f"/fhir/R4/Patient?{query}")
-    assert r.status_code == 400
+    assert r.status_code == 400, r.text
     assert outcome_issues(r.json())[0][2] == [expression]
+
+
+async def test_a_count_of_zero_answers_a_bundle_without_entries_or_next_page(client: Any) -> None:
+    bundle = assert_fhir((await client.get("/fhir/R4/Patient?_count=0")).json())
+    assert "entry" not in bundle and [link["relation"] for link in bundle["link"]] == ["self"]
+    rows = [("b", T0), ("a", T0)]
+    assert paged(rows, Search({}, count=0), lambda r: (r[1], r[0])) == ([], None)  # the query read count + 1
+    assert paged(rows, Search({}, count=1), lambda r: (r[1], r[0]))[1] == Cursor(instant(T0), "b")
+    huge = assert_fhir((await client.get("/fhir/R4/Patient?_count=" + "9" * 5000)).json())
+    assert len(huge["entry"]) == len(PATIENTS)  # over the maximum: the maximum
+
+
+@pytest.mark.parametrize("fmt", ["json", "application/fhir%2Bjson", "application/fhir+json", "application/json"])
+async def test_format_json_is_accepted_with_its_plus_sent_unencoded(client: Any, fmt: str) -> None:
+    # an unencoded '+' in a query string is a space: _format=application/fhir+json arrives as "application/fhir json"
+    r = await client.get(f"/fhir/R4/Patient?_format={fmt}")
+    assert r.status_code == 200, r.text
+
+
+async def test_a_deeply_nested_body_is_a_400_not_a_500(client: Any) -> None:
+    body = '{"resourceType": "Patient", "x": ' + "[" * 100_000 + "]" * 100_000 + "}"
+    headers = {"content-type": "application/fhir+json"}
+    r = await client.post("/fhir/R4/Patient", content=body, headers=headers)
+    assert r.status_code == 400 and outcome_issues(r.json())[0][0] == "structure"
 
 
 async def test_posted_resources_are_validated_with_the_element_named(client: Any) -> None:
@@ -214,11 +261,33 @@ def test_date_values_cover_their_precision() -> None:
     assert date_range("d", ["gt2026"]).lower == datetime(2027, 1, 1, tzinfo=UTC)
     assert date_range("d", ["le2026-02-28"]).upper == datetime(2026, 3, 1, tzinfo=UTC)
     assert date_range("d", ["lt2026-02-28T10:00:00+02:00"]).upper == datetime(2026, 2, 28, 8, tzinfo=UTC)
-    assert date_range("d", ["ge2026-01-01", "lt2026-02-01"]).dates() == (date(2026, 1, 1), date(2026, 2, 1))
-    assert DateRange(datetime(2026, 1, 1, 10, tzinfo=UTC), None).dates() == (date(2026, 1, 2), None)
-    for bad in ("ap2026-01-01", "2026-01-01T10:00", "2026-1-1"):
-        with pytest.raises(FhirError):
-            date_range("d", [bad])
+    assert date_range("d", ["ge9999-12-30", "lt0002"]).lower == datetime(9999, 12, 30, tzinfo=UTC)
+    for bad in ("ap2026-01-01", "2026-01-01T10:00", "2026-1-1", "9999", "9999-12", "le9999-12-31T23:59:59.999999Z"):
+        with pytest.raises(FhirError) as refused:
+            date_range("created", [bad])
+        assert refused.value.issues[0].expression == "created", bad
+
+
+def test_money_coding_and_concept_validate_as_fhir_datatypes() -> None:
+    from decimal import Decimal
+
+    from fhir.resources.R4B import get_fhir_model_class
+    from rcm_shared.fhir import coding, concept, money, money_from_cents
+
+    assert money_from_cents(12345) == {"value": 123.45, "currency": "USD"}
+    assert money_from_cents(-5) == {"value": -0.05, "currency": "USD"}
+    assert money(Decimal("80")) == money(Decimal("80.004")) == {"value": 80.0, "currency": "USD"}
+    assert json.dumps(money_from_cents(1999)) == '{"value": 19.99, "currency": "USD"}'
+    with pytest.raises(TypeError):
+        money_from_cents(Decimal("19.99"))  # type: ignore[arg-type]  # dollars where cents are due
+    with pytest.raises(TypeError):
+        money(1999)  # type: ignore[arg-type]
+    assert coding("http://x.example/cs", "a") == {"system": "http://x.example/cs", "code": "a"}
+    found = concept("http://x.example/cs", "a", "An A", text="a")
+    assert found == {"coding": [{"system": "http://x.example/cs", "code": "a", "display": "An A"}], "text": "a"}
+    get_fhir_model_class("Money").model_validate(money_from_cents(12345))
+    get_fhir_model_class("Coding").model_validate(coding("http://x.example/cs", "a", ""))
+    get_fhir_model_class("CodeableConcept").model_validate(found)
 
 
 def test_references_and_tokens() -> None:
@@ -232,11 +301,14 @@ def test_references_and_tokens() -> None:
 
 
 def test_each_type_is_owned_where_it_is_served() -> None:
-    """The scopes and the Ingress route each type to the service whose surface declares it."""
-    from rcm_shared.auth import FHIR_TYPE_SERVICE
+    """The scopes and the Ingress route each type to the service whose surface declares it, and a SMART write
+    permission is granted on exactly the types a client can write (create, or an operation such as $submit)."""
+    from rcm_shared.auth import FHIR_TYPE_SERVICE, FHIR_WRITABLE_TYPES
     from rcm_shared.fhir.surfaces import PLATFORM, SURFACES
 
     assert FHIR_TYPE_SERVICE == {r.type: s.service for s in SURFACES for r in s.resources}
+    writable = {r.type for r in PLATFORM.resources if "create" in r.interactions or r.operations}
+    assert writable == FHIR_WRITABLE_TYPES
     assert len({r.type for r in PLATFORM.resources}) == len(PLATFORM.resources)
 
 

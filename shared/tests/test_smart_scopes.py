@@ -11,6 +11,7 @@ from pathlib import Path
 import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from pydantic import ValidationError
 from rcm_shared.auth import (
     SCOPES,
     AuthSettings,
@@ -22,9 +23,10 @@ from rcm_shared.auth import (
     scope_granted,
     smart_configuration,
 )
+from rcm_shared.config import BaseServiceSettings
 
 ALL_READ = {"eligibility:read", "claims:read", "remittance:read"}
-ALL_WRITE = {"eligibility:check", "claims:write", "remittance:post"}
+ALL_WRITE = {"eligibility:check", "claims:write"}  # what Claim and CoverageEligibilityRequest writes need
 
 
 @pytest.mark.parametrize(
@@ -35,7 +37,8 @@ ALL_WRITE = {"eligibility:check", "claims:write", "remittance:post"}
         ("system/Claim.*", "Claim", "cruds"),
         ("system/*.read", "*", "rs"),
         ("system/*.*", "*", "cruds"),
-        ("system/Patient.cruds", "Patient", "cruds"),
+        ("system/Claim.cruds", "Claim", "cruds"),
+        ("system/Patient.rs", "Patient", "rs"),
         ("system/ExplanationOfBenefit.rs", "ExplanationOfBenefit", "rs"),
         ("system/Patient.s", "Patient", "s"),
         ("system/CoverageEligibilityRequest.cu", "CoverageEligibilityRequest", "cu"),
@@ -57,6 +60,14 @@ def test_v1_and_v2_system_scopes_read_as_resource_and_permission_letters(
         ("system/Claim.rs?status=active", "scope parameters"),
         ("system/claim.read", "not a SMART system scope"),
         ("system/Claim", "not a SMART system scope"),
+        # a write permission on a type no client can write: the owning service's write scope posts 835s or
+        # voids claims
+        ("system/ExplanationOfBenefit.c", "ExplanationOfBenefit is read-only here"),
+        ("system/PaymentReconciliation.u", "PaymentReconciliation is read-only here"),
+        ("system/ClaimResponse.d", "ClaimResponse is read-only here"),
+        ("system/Patient.write", "Patient is read-only here"),
+        ("system/CoverageEligibilityResponse.*", "CoverageEligibilityResponse is read-only here"),
+        ("system/Patient.cruds", "only read permissions"),
     ],
 )
 def test_system_scopes_this_platform_cannot_grant_are_refused_with_the_reason(scope: str, why: str) -> None:
@@ -81,13 +92,18 @@ def test_other_scopes_are_not_smart_system_scopes() -> None:
     ("scopes", "adds"),
     [
         (["system/CoverageEligibilityRequest.read"], {"eligibility:read"}),
-        (["system/CoverageEligibilityResponse.write"], {"eligibility:check"}),
+        (["system/CoverageEligibilityRequest.c"], {"eligibility:check"}),
+        (["system/CoverageEligibilityResponse.read"], {"eligibility:read"}),
         (["system/Claim.read"], {"claims:read"}),
-        (["system/ClaimResponse.*"], {"claims:read", "claims:write"}),
+        (["system/Claim.*"], {"claims:read", "claims:write"}),
+        (["system/ClaimResponse.rs"], {"claims:read"}),
         (["system/Patient.s"], {"claims:read"}),
-        (["system/Patient.c"], {"claims:write"}),
         (["system/ExplanationOfBenefit.rs"], {"remittance:read"}),
-        (["system/PaymentReconciliation.ud"], {"remittance:post"}),
+        # a write permission on a read-only type (another identity provider's token) stands for nothing
+        (["system/Patient.c"], set()),
+        (["system/ClaimResponse.*"], set()),
+        (["system/PaymentReconciliation.ud"], set()),
+        (["system/ExplanationOfBenefit.cruds"], set()),
         (["system/*.read"], ALL_READ),
         (["system/*.rs"], ALL_READ),
         (["system/*.write"], ALL_WRITE),
@@ -122,7 +138,12 @@ def test_each_resource_type_stands_for_its_services_scopes(scopes: list[str], ad
         # our scopes: granted themselves, or by a SMART scope that stands for them
         ("claims:read", ["claims:read"], True),
         ("claims:read", ["system/*.read"], True),
-        ("remittance:post", ["system/ExplanationOfBenefit.c"], True),
+        ("remittance:post", ["system/ExplanationOfBenefit.c"], False),  # EOBs are read-only
+        ("remittance:post", ["system/*.*"], False),  # no FHIR write posts an 835
+        ("claims:write", ["system/Patient.write"], False),
+        ("claims:write", ["system/*.cud"], True),
+        ("eligibility:check", ["system/*.write"], True),
+        ("system/Claim.c", ["system/*.write"], True),
         ("claims:write", ["system/*.read"], False),
         ("denials:read", ["system/*.*"], False),
         ("audit:read", ["system/*.*"], False),
@@ -147,7 +168,37 @@ def test_the_discovery_document_names_the_token_endpoint_and_what_it_accepts() -
     for scope in doc["scopes_supported"]:
         check_scope(scope)
     assert {"system/*.read", "system/Claim.rs", "claims:read"} <= set(doc["scopes_supported"])
+    assert {"system/Claim.write", "system/CoverageEligibilityRequest.cud"} <= set(doc["scopes_supported"])
+    assert not {"system/Patient.write", "system/ExplanationOfBenefit.cruds"} & set(doc["scopes_supported"])
     json.dumps(doc)
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://127.0.0.1:8010/oauth/token",  # the embedded issuer's default
+        "http://localhost:8010/oauth/token",
+        "https://LOCALHOST./oauth/token",
+        "http://auth.localhost/oauth/token",
+        "http://127.0.0.2/oauth/token",
+        "http://[::1]:8010/oauth/token",
+        "http://0.0.0.0:8010/oauth/token",
+        "/oauth/token",
+        "",
+    ],
+)
+def test_a_token_url_on_this_machine_is_refused_outside_development(url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    # discovery and the CapabilityStatement send FHIR clients there: loopback sends them to their own machine
+    monkeypatch.setenv("AUTH_MODE", "on")
+    monkeypatch.setenv("AUTH_TOKEN_URL", url)
+    database = "postgresql+asyncpg://u@db/rcm"
+    for environment in ("staging", "production"):
+        with pytest.raises(ValidationError, match="AUTH_TOKEN_URL"):
+            BaseServiceSettings(environment=environment, database_url=database)
+    for environment in ("development", "test"):
+        assert BaseServiceSettings(environment=environment, database_url=database).auth.token_url == url
+    monkeypatch.setenv("AUTH_TOKEN_URL", "https://login.example.org/oauth2/token")
+    assert BaseServiceSettings(environment="production", database_url=database).environment == "production"
 
 
 def test_a_token_with_smart_scopes_holds_the_scopes_they_stand_for(tmp_path: Path) -> None:
@@ -164,7 +215,9 @@ def test_a_token_with_smart_scopes_holds_the_scopes_they_stand_for(tmp_path: Pat
         "exp": now + 300,
         "jti": uuid.uuid4().hex,
         "org": "org-1",
-        "scope": "system/Claim.read system/ExplanationOfBenefit.rs system/Observation.read",
+        # another identity provider may grant what ours refuses: a write on a read-only type stands for nothing
+        "scope": "system/Claim.read system/ExplanationOfBenefit.rs system/Observation.read "
+        "system/ExplanationOfBenefit.c system/Patient.write",
     }
     token = jwt.encode(claims, key, algorithm="EdDSA", headers={"kid": "k1"})
     principal = Verifier(settings).verify(token)
@@ -172,6 +225,8 @@ def test_a_token_with_smart_scopes_holds_the_scopes_they_stand_for(tmp_path: Pat
         "system/Claim.read",
         "system/ExplanationOfBenefit.rs",
         "system/Observation.read",
+        "system/ExplanationOfBenefit.c",
+        "system/Patient.write",
         "claims:read",
         "remittance:read",
     }

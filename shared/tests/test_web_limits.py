@@ -112,6 +112,7 @@ def test_docs_and_openapi_are_served_only_in_development_and_test(monkeypatch: p
     from claims.models import bus
 
     monkeypatch.setenv("AUTH_MODE", "on")
+    monkeypatch.setenv("AUTH_TOKEN_URL", "https://login.example.org/oauth2/token")
     prod = BaseServiceSettings(environment="production", database_url="postgresql+asyncpg://u@db/rcm")
     app = create_service_app(prod, bus, title="t")
     assert (app.openapi_url, app.docs_url, app.redoc_url) == (None, None, None)

@@ -25,6 +25,7 @@ import kubernetes_validate
 import pytest
 import yaml
 from rcm_shared.auth import FHIR_TYPE_SERVICE as OWNERS
+from rcm_shared.config import BaseServiceSettings
 from rcm_shared.fhir import FRONT
 from rcm_shared.topics import CATALOG
 
@@ -167,6 +168,27 @@ def test_one_fhir_base_routes_each_type_to_its_owner(kustomize: str, overlay: st
     platform_cm = next(d for d in docs if d["kind"] == "ConfigMap" and d["metadata"]["name"].startswith("platform-"))
     for owner in set(OWNERS.values()):  # entries and links are made of the one base, not a pod's address
         assert platform_cm["data"][f"{owner.upper()}_FHIR_BASE_URL"] == f"https://{host}/fhir/R4"
+
+
+@pytest.mark.parametrize(
+    ("overlay", "login"), [("dev", "https://login.dev.example.org"), ("prod", "https://login.example.org")]
+)
+def test_the_token_endpoint_advertised_is_the_identity_providers(
+    kustomize: str, overlay: str, login: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # SMART discovery and the CapabilityStatement send FHIR clients to AUTH_TOKEN_URL: unset, it is the embedded
+    # issuer's loopback default, which the settings refuse outside development and test
+    docs = build(kustomize, overlay)
+    data = next(d for d in docs if d["kind"] == "ConfigMap" and d["metadata"]["name"].startswith("platform-"))["data"]
+    assert data["AUTH_TOKEN_URL"] == f"{login}/oauth2/token"
+    assert data["AUTH_ISSUER"].startswith(login) and data["AUTH_JWKS_URL"].startswith(login)
+    for name, value in data.items():
+        if name.startswith("AUTH_"):
+            monkeypatch.setenv(name, value)
+    for owner in set(OWNERS.values()):  # each service that serves FHIR starts with this configuration
+        environment = data[f"{owner.upper()}_ENVIRONMENT"]
+        settings = BaseServiceSettings(environment=environment, database_url="postgresql+asyncpg://u@db/rcm")
+        assert settings.auth.token_url == f"{login}/oauth2/token"
 
 
 def test_topics_as_code_match_the_catalog(kustomize: str) -> None:

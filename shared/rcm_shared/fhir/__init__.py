@@ -1,8 +1,10 @@
 """FHIR R4 plumbing shared by the services, by capability: OperationOutcome errors (``outcome``), reading and
-validating resources (``resources``), search parameters and searchset Bundles (``search``), the
-CapabilityStatement (``capability``) and the open routes of a service's FHIR base (``web``)."""
+validating resources (``resources``), Money, Coding and CodeableConcept (``datatypes``), search parameters and
+searchset Bundles (``search``), the CapabilityStatement (``capability``) and the open routes of a service's FHIR
+base (``web``)."""
 
 from rcm_shared.fhir.capability import Operation, ResourceCapability, Surface, capability_statement
+from rcm_shared.fhir.datatypes import coding, concept, money, money_from_cents
 from rcm_shared.fhir.outcome import FhirError, Issue, operation_outcome
 from rcm_shared.fhir.resources import (
     FHIR_JSON,
@@ -43,10 +45,14 @@ __all__ = [
     "Surface",
     "capability_statement",
     "check_format",
+    "coding",
+    "concept",
     "fhir_base",
     "install_fhir",
     "instant",
     "is_fhir_path",
+    "money",
+    "money_from_cents",
     "operation_outcome",
     "paged",
     "parse_search",

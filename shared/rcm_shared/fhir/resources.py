@@ -63,6 +63,8 @@ async def read_resource(request: Request, *types: str) -> dict[str, Any]:
         body = json.loads(await request.body())
     except (ValueError, UnicodeDecodeError):
         raise FhirError.of(400, "the body is not JSON", code="structure") from None
+    except RecursionError:  # arrays or objects nested deeper than the parser recurses (a few hundred KB do it)
+        raise FhirError.of(400, "the body's JSON is nested too deeply", code="structure") from None
     if not isinstance(body, dict):
         raise FhirError.of(400, "the body must be one FHIR resource (a JSON object)", code="structure")
     if types and body.get("resourceType") not in types:
@@ -81,7 +83,8 @@ async def read_resource(request: Request, *types: str) -> dict[str, Any]:
 def check_format(request: Request) -> None:
     """`_format` and Accept: JSON only; asking for XML or Turtle is a 406, not a JSON answer unasked for."""
     wanted = request.query_params.get("_format")
-    if wanted and wanted not in ("json", FHIR_JSON, "application/json"):
+    # a '+' sent unencoded in a query string arrives as a space: application/fhir json is application/fhir+json
+    if wanted and wanted.replace(" ", "+") not in ("json", FHIR_JSON, "application/json"):
         raise FhirError.of(406, f"_format={wanted} is not supported: this server speaks FHIR JSON only")
     accept = request.headers.get("accept", "")
     if accept and not any(

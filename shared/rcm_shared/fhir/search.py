@@ -3,8 +3,9 @@ reference parameters, and the `searchset` Bundle with its paging links.
 
 Paging is by keyset: a page's `next` link carries an opaque cursor (the last entry's sort key and id), so a
 claim written while a client pages never makes it see an entry twice or skip one, as an offset would.
-Unknown parameters are ignored and named in an OperationOutcome entry of the Bundle, unless the client
-asks `Prefer: handling=strict` (then they are a 400), as the FHIR search page prescribes.
+Unknown parameters, and parameters with a modifier (`patient:missing`, `_count:x`: none is supported), are
+ignored and named in an OperationOutcome entry of the Bundle, unless the client asks `Prefer: handling=strict`
+(then they are a 400), as the FHIR search page prescribes.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import json
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 from urllib.parse import urlencode
 
@@ -28,6 +29,7 @@ MAX_COUNT = 100
 CURSOR = "_cursor"
 COMMON = frozenset({"_count", "_lastUpdated", CURSOR, "_format", "_total"})
 
+_COUNT = re.compile(r"[0-9]+")  # ASCII digits (fullmatch): str.isdigit() is true of "²", which int() refuses
 _DATE = re.compile(r"^(?P<prefix>eq|ne|gt|lt|ge|le|sa|eb|ap)?(?P<value>\d{4}(-\d{2}(-\d{2}(T.+)?)?)?)$")
 
 
@@ -47,21 +49,11 @@ class DateRange:
         moment = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
         return (self.lower is None or moment >= self.lower) and (self.upper is None or moment < self.upper)
 
-    def dates(self) -> tuple[date | None, date | None]:
-        """The same range over whole days, for date columns: a day matches when it begins in the range
-        (first <= day < after)."""
-        return _day_from(self.lower), _day_from(self.upper)
-
-
-def _day_from(moment: datetime | None) -> date | None:
-    """The first day beginning at or after `moment`."""
-    if moment is None:
-        return None
-    return moment.date() if moment.time() == time.min else moment.date() + timedelta(days=1)
-
 
 def _span(text: str, name: str) -> tuple[datetime, datetime]:
-    """The instants a date parameter's value covers at its precision: [start, end)."""
+    """The instants a date parameter's value covers at its precision: [start, end). A value whose span leaves
+    the years 1 to 9999 (the last day of 9999, the first instant of year 1 east of UTC) is a 400 too:
+    datetime arithmetic raises OverflowError there, not ValueError."""
     try:
         if len(text) == 4:
             start = datetime(int(text), 1, 1, tzinfo=UTC)
@@ -74,13 +66,15 @@ def _span(text: str, name: str) -> tuple[datetime, datetime]:
             start = datetime.fromisoformat(text).replace(tzinfo=UTC)
             return start, start + timedelta(days=1)
         moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        raise FhirError.of(400, f"{name}: {text!r} is not a FHIR date or dateTime", expression=name) from None
-    if moment.tzinfo is None:
-        raise FhirError.of(400, f"{name}: a time needs a time zone (e.g. Z or +00:00)", expression=name)
-    moment = moment.astimezone(UTC)
-    precision = timedelta(seconds=1) if moment.microsecond == 0 else timedelta(microseconds=1)
-    return moment, moment + precision
+        if moment.tzinfo is None:
+            raise FhirError.of(400, f"{name}: a time needs a time zone (e.g. Z or +00:00)", expression=name)
+        moment = moment.astimezone(UTC)
+        precision = timedelta(seconds=1) if moment.microsecond == 0 else timedelta(microseconds=1)
+        return moment, moment + precision
+    except (ValueError, OverflowError):
+        raise FhirError.of(
+            400, f"{name}: {text!r} is not a FHIR date or dateTime between the years 1 and 9999", expression=name
+        ) from None
 
 
 def date_range(name: str, values: Sequence[str]) -> DateRange:
@@ -103,7 +97,9 @@ def date_range(name: str, values: Sequence[str]) -> DateRange:
         elif prefix == "lt":
             this = DateRange(None, start)
         else:
-            raise FhirError.of(400, f"{name}: the prefix {prefix!r} is not supported (eq, gt, ge, lt, le are)")
+            raise FhirError.of(
+                400, f"{name}: the prefix {prefix!r} is not supported (eq, gt, ge, lt, le are)", expression=name
+            )
         found = found.narrowed(this)
     return found
 
@@ -195,7 +191,7 @@ def paged(rows: Sequence[T], search: Search, key: Callable[[T], Keyset]) -> tupl
     """A page of a query that read up to ``search.count + 1`` rows in keyset order: at most ``count`` of them,
     and the cursor after the last when there was one more."""
     page = list(rows[: search.count])
-    if len(rows) <= search.count:
+    if len(rows) <= search.count or not page:  # _count=0: no entries and no next page, only the Bundle
         return page, None
     moment, ident = key(page[-1])
     return page, Cursor(instant(moment), ident)
@@ -208,11 +204,13 @@ def parse_search(request: Request, supported: Sequence[str]) -> Search:
     params: dict[str, list[str]] = {}
     ignored: list[str] = []
     for name, value in request.query_params.multi_items():
-        base = name.split(":")[0]
-        if base in COMMON:
+        base, modified, _modifier = name.partition(":")
+        if not modified and (name in COMMON or name in supported):
             params.setdefault(name, []).append(value)
-        elif base in supported and name == base:
-            params.setdefault(name, []).append(value)
+        elif strict and modified and (base in COMMON or base in supported):
+            raise FhirError.of(
+                400, f"the search parameter {base!r} takes no modifier here (got {name!r})", expression=name
+            )
         elif strict:
             raise FhirError.of(400, f"the search parameter {name!r} is not supported here", expression=name)
         else:
@@ -220,9 +218,10 @@ def parse_search(request: Request, supported: Sequence[str]) -> Search:
     search = Search(params, ignored=sorted(set(ignored)))
     count = search.one("_count")
     if count is not None:
-        if not count.isdigit() or not 0 < int(count):
-            raise FhirError.of(400, "_count must be a positive whole number", expression="_count")
-        search.count = min(int(count), MAX_COUNT)
+        if not _COUNT.fullmatch(count):
+            raise FhirError.of(400, "_count must be a whole number (0 or more)", expression="_count")
+        # a count of thousands of digits is more than int() converts; any count over MAX_COUNT is MAX_COUNT
+        search.count = min(int(count), MAX_COUNT) if len(count) <= 6 else MAX_COUNT
     search.last_updated = date_range("_lastUpdated", params.get("_lastUpdated", []))
     cursor = search.one(CURSOR)
     search.cursor = Cursor.decode(cursor) if cursor else None

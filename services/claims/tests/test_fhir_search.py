@@ -159,15 +159,70 @@ async def test_patients_read_and_found_by_account_or_mrn(client: Any) -> None:
     assert ids(await read(client, f"Patient?identifier={ACCOUNT}|{roe}")) == [roe]
     assert ids(await read(client, f"Patient?identifier={roe}")) == [roe]
     assert ids(await read(client, f"Patient?identifier={ACCOUNT}|MRN-1001")) == []
-    assert ids(await read(client, "Patient")) == [jane, roe]  # Jane's latest claim (c) is the newest
+    assert ids(await read(client, "Patient")) == [roe, jane]  # newest account first: Roe's opened with b
     first = await read(client, "Patient?_count=1")
-    assert ids(first) == [jane]
+    assert ids(first) == [roe]
     after = next(link["url"] for link in first["link"] if link["relation"] == "next")
-    assert ids(await read(client, after.removeprefix("http://test/fhir/R4/"))) == [roe]
+    assert ids(await read(client, after.removeprefix("http://test/fhir/R4/"))) == [jane]
     assert ids(await read(client, "Patient?_lastUpdated=lt2001")) == []
+    assert patient["meta"]["lastUpdated"] > (await read(client, f"Patient/{roe}"))["meta"]["lastUpdated"]
+    assert ids(await read(client, f"Patient?_lastUpdated=ge{patient['meta']['lastUpdated']}")) == [jane]  # c's
     r = await client.get("/fhir/R4/Patient/ANOBODY", headers=T)
     assert r.status_code == 404 and outcome_issues(r.json())[0][0] == "not-found"
     assert c
+
+
+async def test_a_comma_is_an_or_and_a_repeated_parameter_an_and(client: Any) -> None:
+    a, b, c = await _three_claims(client)
+    jane, roe = a["patient"]["reference"], b["patient"]["reference"]
+    assert ids(await read(client, f"Claim?identifier={EHR}|V-1001,{EHR}|V-B")) == [b["id"], a["id"]]
+    assert ids(await read(client, f"Claim?identifier={EHR}|V-1001&identifier={CLAIM_ID}|{a['id']}")) == [a["id"]]
+    assert ids(await read(client, f"Claim?identifier={EHR}|V-1001&identifier={EHR}|V-B")) == []
+    assert ids(await read(client, f"Claim?patient={jane},{roe}")) == [c["id"], b["id"], a["id"]]
+    assert ids(await read(client, f"Claim?patient={jane}&patient={jane.split('/')[1]}")) == [c["id"], a["id"]]
+    assert ids(await read(client, f"Claim?patient={jane}&patient={roe}")) == []
+    assert ids(await read(client, "Claim?status=active&status=cancelled")) == []
+    assert ids(await read(client, f"ClaimResponse?request=Claim/{a['id']},{c['id']}")) == [c["id"], a["id"]]
+    assert ids(await read(client, f"ClaimResponse?request={a['id']}&request={c['id']}")) == []
+    assert ids(await read(client, f"ClaimResponse?patient={jane},{roe}&outcome=error")) == [b["id"]]
+    assert ids(await read(client, "ClaimResponse?outcome=queued,error")) == [c["id"], b["id"], a["id"]]
+    assert ids(await read(client, "ClaimResponse?outcome=queued&outcome=error")) == []
+    janes, roes = jane.split("/")[1], roe.split("/")[1]
+    assert sorted(ids(await read(client, f"Patient?identifier={MRN}|MRN-1001,{MRN}|MRN-2002"))) == sorted([janes, roes])
+    assert ids(await read(client, f"Patient?identifier=MRN-1001&identifier={ACCOUNT}|{janes}")) == [janes]
+    assert ids(await read(client, "Patient?identifier=MRN-1001&identifier=MRN-2002")) == []
+    r = await client.get("/fhir/R4/Claim?patient=Claim/C1,Patient/P1", headers=T)
+    assert r.status_code == 400 and outcome_issues(r.json())[0][2] == ["patient"]
+    r = await client.get("/fhir/R4/ClaimResponse?outcome=queued,paid", headers=T)
+    assert r.status_code == 400 and outcome_issues(r.json())[0][2] == ["outcome"]
+
+
+async def test_a_claim_entered_while_a_client_pages_patients_moves_no_patient(client: Any) -> None:
+    await enter_clinic(client)
+    poe = {
+        **ROE,
+        "contained.0.name": [{"family": "Poe", "given": ["Ann"]}],
+        "contained.0.identifier": [{"system": MRN, "value": "MRN-3003"}],
+    }
+    visits = {}  # account -> the claim changes that bill that patient
+    for n, changes in enumerate(({}, ROE, poe)):
+        made = await submit_claim(client, fhir_claim(identifier=[{"system": EHR, "value": f"V-{n}"}], **changes))
+        visits[made["patient"]["reference"].split("/")[1]] = changes
+    assert len(visits) == 3
+    seen: list[str] = []
+    url = "Patient?_count=1"
+    while url:
+        bundle = await read(client, url)
+        seen += ids(bundle)
+        unseen = sorted(set(visits) - set(seen))
+        if unseen:  # a new claim for a patient not yet seen: the newest claim of all, between two pages
+            later = {f"item.{i}.servicedDate": days_ago(len(seen) + 3) for i in (0, 1)}
+            value = f"V-NEW-{len(seen)}"
+            changes = {**visits[unseen[0]], **later, "identifier": [{"system": EHR, "value": value}]}
+            await submit_claim(client, fhir_claim(**changes))
+        url = next((link["url"] for link in bundle["link"] if link["relation"] == "next"), "")
+        url = url.removeprefix("http://test/fhir/R4/")
+    assert sorted(seen) == sorted(visits)  # every patient once
 
 
 @pytest.fixture

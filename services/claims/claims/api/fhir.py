@@ -1,5 +1,6 @@
 """The claims service's FHIR R4 API (under /fhir/R4): `Claim/$submit` (charge entry, as `POST /v1/claims`),
-Claim, ClaimResponse and Patient reads and searches. Searches page newest first (created, id) by keyset."""
+Claim, ClaimResponse and Patient reads and searches. Searches page by keyset, newest first: claims by (created,
+id), patients by when their account was opened (and its number)."""
 
 from __future__ import annotations
 
@@ -41,18 +42,29 @@ def _span(found: DateRange) -> tuple[datetime | None, datetime | None]:
     return found.lower, found.upper
 
 
-def _codes(search: Search, name: str, states: dict[str, frozenset[str]]) -> set[str] | None:
-    """The states a token parameter's codes (comma-separated: any of them) stand for; None when not given."""
-    value = search.one(name)
-    if value is None:
-        return None
-    found: set[str] = set()
-    for code in value.split(","):
-        _system, code = token(code)
+def _states(search: Search, name: str, states: dict[str, frozenset[str]]) -> set[str] | None:
+    """The states a token parameter's codes stand for (a comma: any of them; repeated: each); None when not
+    given."""
+
+    def known(value: str) -> str:
+        _system, code = token(value)
         if code not in states:
             raise FhirError.of(400, f"{name}: {code!r} is none of {', '.join(sorted(states))}", expression=name)
-        found |= states[code]
-    return found
+        return code
+
+    codes = search.any_of(name, known)
+    return None if codes is None else {state for code in codes for state in states[code]}
+
+
+def _tokens(search: Search, name: str) -> fhir_claims.Tokens:
+    """An identifier parameter's tokens, a set each time it is given (a comma: any of them). Unlike a claim's
+    patient or state, a claim or patient has several identifiers: a repeated identifier asks for one matching
+    each set, which intersecting the values (`Search.any_of`) would not find."""
+    return tuple(frozenset(token(v) for v in raw.split(",") if v) for raw in search.params.get(name, []))
+
+
+def _references(search: Search, name: str, kind: str) -> set[str] | None:
+    return search.any_of(name, lambda value: reference_id(name, value, kind))
 
 
 def _answer(
@@ -87,25 +99,23 @@ async def read_claim(claim_id: str, units: UnitsDep, tenant: TenantDep) -> FhirR
 
 async def _claims(request: Request, units: Any, tenant: str, names: Sequence[str]) -> tuple[Search, list[Any]]:
     search = parse_search(request, names)
-    states = _codes(search, "status", STATES_OF_STATUS)
-    outcome = _codes(search, "outcome", STATES_OF_OUTCOME)
+    states = _states(search, "status", STATES_OF_STATUS)
+    outcome = _states(search, "outcome", STATES_OF_OUTCOME)
     if outcome is not None:
         states = outcome if states is None else states & outcome
-    patient, ident, request_ref = search.one("patient"), search.one("identifier"), search.one("request")
+    query = fhir_claims.ClaimQuery(
+        own_system=fc.CLAIM_ID,
+        limit=search.count + 1,
+        claim_ids=_references(search, "request", "Claim"),
+        identifiers=_tokens(search, "identifier"),
+        accounts=_references(search, "patient", "Patient"),
+        states=states,
+        created=_span(search.date("created")),
+        updated=_span(search.last_updated),
+        after=search.after(),
+    )
     async with units.read(tenant) as unit:
-        rows = await fhir_claims.search_claims(
-            unit,
-            claim_ids={reference_id("request", request_ref, "Claim")} if request_ref else None,
-            identifier=token(ident) if ident else None,
-            own_system=fc.CLAIM_ID,
-            account=reference_id("patient", patient, "Patient") if patient else None,
-            states=states,
-            created=_span(search.date("created")),
-            updated=_span(search.last_updated),
-            after=search.after(),
-            limit=search.count + 1,
-        )
-    return search, rows
+        return search, await fhir_claims.search_claims(unit, query)
 
 
 def _claim_key(found: fhir_claims.StoredClaim) -> tuple[datetime, str]:
@@ -135,21 +145,20 @@ async def search_claim_responses(request: Request, units: UnitsDep, tenant: Tena
 @router.get("/Patient/{account}", response_class=FhirResponse, summary="A patient account as a Patient")
 async def read_patient(account: str, units: UnitsDep, tenant: TenantDep) -> FhirResponse:
     async with units.read(tenant) as unit:
-        return FhirResponse(patient_resource(await fhir_claims.patient_account(unit, account, fc.MRN)))
+        return FhirResponse(patient_resource(await fhir_claims.patient_account(unit, account, fc.ACCOUNT, fc.MRN)))
 
 
 @router.get("/Patient", response_class=FhirResponse, summary="Search patient accounts")
 async def search_patients(request: Request, units: UnitsDep, tenant: TenantDep) -> FhirResponse:
     search = parse_search(request, SURFACE.search_names("Patient"))
-    ident = search.one("identifier")
+    query = fhir_claims.PatientQuery(
+        account_system=fc.ACCOUNT,
+        mrn_system=fc.MRN,
+        limit=search.count + 1,
+        identifiers=_tokens(search, "identifier"),
+        seen=_span(search.last_updated),
+        after=search.after(),
+    )
     async with units.read(tenant) as unit:
-        rows = await fhir_claims.search_patients(
-            unit,
-            identifier=token(ident) if ident else None,
-            account_system=fc.ACCOUNT,
-            mrn_system=fc.MRN,
-            seen=_span(search.last_updated),
-            after=search.after(),
-            limit=search.count + 1,
-        )
-    return _answer(request, "Patient", search, rows, lambda p: (p.seen, p.account), patient_resource)
+        rows = await fhir_claims.search_patients(unit, query)
+    return _answer(request, "Patient", search, rows, lambda p: (p.opened, p.account), patient_resource)

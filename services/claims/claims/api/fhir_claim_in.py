@@ -17,12 +17,12 @@ from rcm_shared.fhir import FhirError, Issue
 
 from claims.api import fhir_codes as fc
 from claims.api.fhir_coverage_in import Where, address, insurance, medical_record_numbers
-from claims.api.fhir_refs import Found, Loc, Resolver, check_keys, coded, identifier_of, refuse, unwrap
-from claims.domain.encounter import ClaimCreate
+from claims.api.fhir_refs import Found, Loc, Resolver, check_keys, coded, held, identifier_of, refuse, unwrap
+from claims.domain.encounter import CHARGE_DIGITS, CHARGE_PLACES, UNITS_DIGITS, UNITS_PLACES, ClaimCreate
 from claims.use_cases.fhir_claims import Submission
 
 CENT = Decimal("0.01")
-MAX_IDENTIFIER = 255
+AMOUNT_DIGITS = 18  # the 837's amounts (CLM02, SV102, AMT02) are R 1/18: the most any amount of a claim has
 
 CLAIM_READ = {
     # read
@@ -63,20 +63,29 @@ def read_submission(body: dict[str, Any]) -> Submission:
     return _Reader(claim, Resolver(claim, entries)).submission()
 
 
+def _bounded(number: Decimal, at: str, digits: int, places: int, what: str) -> Decimal:
+    """`number`, refused naming `at` when it has more than `digits - places` digits before the point: more than
+    a claim carries (and more than the decimal context could quantize: FHIR decimals have no bound)."""
+    if abs(number) >= Decimal(10) ** (digits - places):
+        largest = Decimal(10) ** (digits - places) - Decimal(1).scaleb(-places)
+        raise refuse(at, f"{what} is at most {largest:,}: more than a claim carries", "value")
+    return number
+
+
 def _money(value: dict[str, Any], at: str) -> Decimal:
     if value.get("currency", "USD") != "USD":
         raise refuse(f"{at}.currency", "amounts are in USD")
     if value.get("value") is None:
         raise refuse(f"{at}.value", "an amount has a value", "required")
-    amount = Decimal(str(value.get("value")))
+    amount = _bounded(Decimal(str(value.get("value"))), f"{at}.value", AMOUNT_DIGITS, 2, "an amount")
     if amount != amount.quantize(CENT):
         raise refuse(f"{at}.value", "an amount has whole cents", "invalid")
     return amount.quantize(CENT)
 
 
-def _units(value: Any) -> Decimal:
+def _units(value: Any, at: str) -> Decimal:
     """The number as charge entry writes it: 1, 1.5 (no trailing zeros, no exponent)."""
-    number = Decimal(str(value))
+    number = _bounded(Decimal(str(value)), at, UNITS_DIGITS, UNITS_PLACES, "a quantity")
     return number.quantize(Decimal(1)) if number == number.to_integral_value() else number.normalize()
 
 
@@ -139,9 +148,7 @@ class _Reader:
                 raise refuse(self.at(f"identifier[{i}]"), "an identifier needs a system and a value", "required")
             if system == fc.CLAIM_ID:
                 raise refuse(self.at(f"identifier[{i}].system"), "claim ids in this system are this server's to give")
-            if len(system) > MAX_IDENTIFIER or len(value) > MAX_IDENTIFIER:
-                raise refuse(self.at(f"identifier[{i}]"), f"at most {MAX_IDENTIFIER} characters each", "too-long")
-            out.append((str(system), str(value)))
+            out.append(held(str(system), str(value), self.at(f"identifier[{i}]")))
         return tuple(out)
 
     def _provider(self) -> None:
@@ -241,7 +248,7 @@ class _Reader:
         else:
             raise refuse(f"{at}.serviced[x]", "each item has its date of service", "required")
         quantity = item.get("quantity") or {}
-        units = _units(quantity.get("value", 1))
+        units = _units(quantity.get("value", 1), f"{at}.quantity.value")
         line["units"] = units
         for missing in sorted({s for s in item.get("diagnosisSequence") or [] if s not in diagnoses}):
             n = item["diagnosisSequence"].index(missing)
@@ -272,7 +279,11 @@ class _Reader:
         if not item.get("unitPrice"):
             return net
         factor = Decimal(str(item.get("factor", 1)))
-        computed = (_money(item["unitPrice"], f"{at}.unitPrice") * units * factor).quantize(CENT, ROUND_HALF_UP)
+        product = _money(item["unitPrice"], f"{at}.unitPrice") * units * factor
+        what = "a line's charge (unitPrice x quantity x factor)"
+        computed = _bounded(product, f"{at}.unitPrice", CHARGE_DIGITS, CHARGE_PLACES, what).quantize(
+            CENT, ROUND_HALF_UP
+        )
         if net is not None and net != computed:
             raise refuse(f"{at}.net", f"net {net} is not unitPrice x quantity x factor ({computed})", "invalid")
         return computed

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from claims.api import fhir_codes as fc
-from claims.api.fhir_refs import Found, Loc, Resolver, check_keys, coded, identifier_of, refuse
+from claims.api.fhir_refs import Found, Loc, Resolver, check_keys, coded, held, identifier_of, refuse
 
 Where = dict[Loc, str]  # a location in the command -> the FHIRPath it was read from
 INSURANCE_READ = {"id", "sequence", "focal", "coverage", "preAuthRef", "identifier"}
@@ -85,6 +85,12 @@ def address(found: Found) -> tuple[dict[str, Any] | None, Where]:
 
 def person(found: Found) -> tuple[dict[str, Any], Where]:
     """A Patient or RelatedPerson as the command's person: name, birth date, sex, address."""
+    if found.logical:  # an identifier (and a display) only: none of what the 837 says of the person
+        raise refuse(
+            found.path,
+            f"send the {found.type} with the claim (contained, or a Bundle entry) and reference it: the claim "
+            "needs its name, birth date and address, which a reference by identifier does not carry",
+        )
     values, where = _name(found)
     if found.get("birthDate"):
         values["birth_date"] = found.get("birthDate")
@@ -104,10 +110,10 @@ def person(found: Found) -> tuple[dict[str, Any], Where]:
 def medical_record_numbers(patient: Found) -> list[tuple[str, str]]:
     """The patient's MRNs: identifiers in our MRN system, or of type MR (HL7 v2 table 0203) in the sender's."""
     out = []
-    for ident in patient.get("identifier") or []:
+    for i, ident in enumerate(patient.get("identifier") or []):
         of_type = coded(ident.get("type"), (fc.IDENTIFIER_TYPE,)) == "MR"
         if ident.get("value") and ident.get("system") and (ident["system"] == fc.MRN or of_type):
-            out.append((str(ident["system"]), str(ident["value"])))
+            out.append(held(str(ident["system"]), str(ident["value"]), patient.at(f"identifier[{i}]")))
     return out
 
 

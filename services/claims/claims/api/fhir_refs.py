@@ -12,6 +12,7 @@ from typing import Any
 from rcm_shared.fhir import FhirError, Issue
 
 Loc = tuple[str | int, ...]  # a location in the charge-entry command (a pydantic error's loc)
+MAX_IDENTIFIER = 255  # the identifier tables' system and value columns (claim_identifier, patient_identifier)
 
 
 def refuse(expression: str, diagnostics: str, code: str = "not-supported") -> FhirError:
@@ -139,6 +140,15 @@ def identifier_of(found: Found, system: str) -> tuple[str, str] | None:
         if ident.get("system") == system and ident.get("value"):
             return str(ident["value"]), found.at(f"identifier[{i}].value")
     return None
+
+
+def held(system: str, value: str, at: str) -> tuple[str, str]:
+    """An identifier's system and value, refused (naming the one at `at`) when longer than the identifier
+    tables hold."""
+    for name, text in (("system", system), ("value", value)):
+        if len(text) > MAX_IDENTIFIER:
+            raise refuse(f"{at}.{name}", f"an identifier's {name} has at most {MAX_IDENTIFIER} characters", "too-long")
+    return system, value
 
 
 def coded(concept: dict[str, Any] | None, systems: Iterable[str]) -> str | None:

@@ -13,6 +13,8 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 X12_SAFE = r"^[^*~^:|\\]*$"  # no X12 delimiters in free text
+CHARGE_DIGITS, CHARGE_PLACES = 12, 2  # a line's charge: at most 9,999,999,999.99
+UNITS_DIGITS, UNITS_PLACES = 10, 3  # a line's units: at most 9,999,999.999
 
 
 class Model(BaseModel):
@@ -116,11 +118,11 @@ class ServiceLineIn(Model):
     revenue_code: str | None = Field(default=None, description="institutional: 4-digit revenue code")
     charge: Decimal | None = Field(
         default=None,
-        decimal_places=2,
-        max_digits=12,
+        decimal_places=CHARGE_PLACES,
+        max_digits=CHARGE_DIGITS,
         description="the line's charge; omitted: priced from the charge master on the service date",
     )
-    units: Decimal = Field(decimal_places=3, max_digits=10)
+    units: Decimal = Field(decimal_places=UNITS_PLACES, max_digits=UNITS_DIGITS)
     service_date: date
     service_date_end: date | None = None
     diagnosis_pointers: list[int] = Field(default=[1], max_length=4)

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -17,8 +16,23 @@ from rcm_shared.unit import Unit
 from claims.domain.encounter import ClaimCreate
 from claims.domain.scrubber import ScrubContext
 from claims.repository import ClaimsRepository
-from claims.repository.fhir import OPEN, After, FhirRepository, Span
+from claims.repository.fhir import ClaimQuery, FhirRepository, PatientQuery, Tokens
 from claims.use_cases.charge_entry import create_claim
+
+__all__ = [
+    "ClaimQuery",
+    "IdentifierConflict",
+    "PatientAccount",
+    "PatientQuery",
+    "StoredClaim",
+    "Submission",
+    "Tokens",
+    "patient_account",
+    "search_claims",
+    "search_patients",
+    "stored_claim",
+    "submit",
+]
 
 
 @dataclass(frozen=True)
@@ -52,10 +66,11 @@ class StoredClaim:
 
 @dataclass(frozen=True)
 class PatientAccount:
-    """A patient account: its latest claim (whose document holds the demographics last billed) and the
-    identifiers given for it."""
+    """A patient account: when it was opened, its latest claim (whose document holds the demographics last
+    billed) and the identifiers given for it."""
 
     account: str
+    opened: datetime
     latest: Any
     identifiers: list[tuple[str, str]]
 
@@ -115,63 +130,24 @@ async def stored_claim(unit: Unit, claim_id: str) -> StoredClaim:
     return StoredClaim(row, identifiers.get(claim_id, []))
 
 
-async def search_claims(
-    unit: Unit,
-    *,
-    claim_ids: Collection[str] | None = None,
-    identifier: tuple[str | None, str] | None = None,
-    own_system: str = "",
-    account: str | None = None,
-    states: Collection[str] | None = None,
-    created: Span = OPEN,
-    updated: Span = OPEN,
-    after: After = None,
-    limit: int,
-) -> list[StoredClaim]:
-    """The tenant's claims that match, newest first (created, id), at most `limit` after the keyset `after`."""
+async def search_claims(unit: Unit, query: ClaimQuery) -> list[StoredClaim]:
+    """The tenant's claims `query` asks for, newest first (created, id)."""
     fhir = FhirRepository(unit)
-    rows = await fhir.claims(
-        claim_ids=claim_ids,
-        identifier=identifier,
-        own_system=own_system,
-        account=account,
-        states=states,
-        created=created,
-        updated=updated,
-        after=after,
-        limit=limit,
-    )
+    rows = await fhir.claims(query)
     identifiers = await fhir.claim_identifiers([r.id for r in rows])
     return [StoredClaim(r, identifiers.get(r.id, [])) for r in rows]
 
 
-async def patient_account(unit: Unit, account: str, mrn_system: str) -> PatientAccount:
-    found = await search_patients(unit, accounts={account}, mrn_system=mrn_system, limit=1)
+async def patient_account(unit: Unit, account: str, account_system: str, mrn_system: str) -> PatientAccount:
+    found = await search_patients(unit, PatientQuery(account_system, mrn_system, limit=1, accounts={account}))
     if not found:
         raise NotFound(f"no patient account {account}")
     return found[0]
 
 
-async def search_patients(
-    unit: Unit,
-    *,
-    accounts: Collection[str] | None = None,
-    identifier: tuple[str | None, str] | None = None,
-    account_system: str = "",
-    mrn_system: str,
-    seen: Span = OPEN,
-    after: After = None,
-    limit: int,
-) -> list[PatientAccount]:
-    """Patient accounts with their latest claim, newest first: these `accounts`, or those an identifier names
-    (the account number in `account_system`, an MRN given with a claim or of an HL7 visit)."""
+async def search_patients(unit: Unit, query: PatientQuery) -> list[PatientAccount]:
+    """The patient accounts `query` asks for, newest account first, each with its latest claim."""
     fhir = FhirRepository(unit)
-    if identifier is not None:
-        system, value = identifier
-        named = set() if system == account_system else await fhir.accounts_identified(system, value, mrn_system)
-        if system in (None, account_system):
-            named.add(value)
-        accounts = named if accounts is None else set(accounts) & named
-    rows = await fhir.patients(accounts=accounts, seen=seen, after=after, limit=limit)
-    identifiers = await fhir.patient_identifiers([r.patient_account for r in rows], mrn_system)
-    return [PatientAccount(r.patient_account, r, identifiers.get(r.patient_account, [])) for r in rows]
+    rows = await fhir.patients(query)
+    identifiers = await fhir.patient_identifiers([r.patient_account for r in rows], query.mrn_system)
+    return [PatientAccount(r.patient_account, r.opened, r, identifiers.get(r.patient_account, [])) for r in rows]

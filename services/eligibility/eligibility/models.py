@@ -34,7 +34,8 @@ eligibility_check = Table(
     # the inquiry does not hold (its purposes, the patient's relationship to the subscriber).
     Column("patient_id", String(64), nullable=True),
     Column("fhir_request", JSON(none_as_null=True), nullable=True),
-    # whose coverage it is about (domain.inquiry.asked_for): "" the subscriber's, else a dependent's digest
+    # whom it is about (domain.inquiry.asked_for): a digest of the dependent, else the subscriber; "" a 271
+    # naming no member, "?" a row older than the column: keys no question has
     Column("asked_for", String(32), nullable=False, server_default=""),
     Index("ix_eligibility_check_member", "tenant_id", "payer_id", "member_id", "created_at"),
     Index("ix_eligibility_check_created", "tenant_id", "created_at", "id"),

@@ -13,6 +13,8 @@ NPI = "http://hl7.org/fhir/sid/us-npi"
 PAYER_ID = "https://rcm.example.org/fhir/sid/payer-id"
 SERVICE_TYPES = "https://x12.org/codes/service-type-codes"
 SERVICE_DATE = "2026-11-30"  # request_body's date of service
+OURS = "http://test/fhir/R4"  # the FHIR base the test client reaches
+EHR = "http://clinic.example/fhir/R4"  # another server's base
 
 
 def patient(ident: str = "pat", family: str = "Doe", given: str = "Jane", born: str = "1980-02-29") -> dict[str, Any]:
@@ -88,9 +90,10 @@ def contained_request(member: str = "W123456789") -> dict[str, Any]:
     }
 
 
-def bundle_request(member: str, account: str, *, dependent: bool = False) -> dict[str, Any]:
-    """The request and its resources as Bundle entries; the patient at Patient/<account>. ``dependent``: the
-    patient is the subscriber's child, the subscriber another entry."""
+def bundle_request(member: str, account: str, *, dependent: bool = False, base: str = OURS) -> dict[str, Any]:
+    """The request and its resources as Bundle entries; the patient at Patient/<account> of ``base`` (ours by
+    default: one of the claims service's patient accounts). ``dependent``: the patient is the subscriber's
+    child, the subscriber another entry."""
     request = contained_request(member)
     request.pop("contained")
     request |= {
@@ -102,7 +105,7 @@ def bundle_request(member: str, account: str, *, dependent: bool = False) -> dic
     cov = coverage(member, f"Patient/{account}", "urn:uuid:payer")
     resources = [
         ("urn:uuid:req", request),
-        (f"http://clinic.example/fhir/R4/Patient/{account}", patient(account, given="Jim", born="2015-06-01")),
+        (f"{base}/Patient/{account}", patient(account, given="Jim", born="2015-06-01")),
         ("urn:uuid:cov", cov),
         ("urn:uuid:payer", payer()),
         ("urn:uuid:doc", practitioner()),
@@ -136,3 +139,11 @@ def changed(request: dict[str, Any], path: list[Any], value: Any) -> dict[str, A
 
 async def post(client: Any, body: dict[str, Any], path: str = "", **headers: str) -> Any:
     return await client.post(f"/fhir/R4/CoverageEligibilityRequest{path}", json=body, headers={**FHIR, **headers})
+
+
+async def answered(client: Any, body: dict[str, Any]) -> dict[str, Any]:
+    """The CoverageEligibilityResponse of a request submitted (`$submit`)."""
+    r = await post(client, body, "/$submit")
+    assert r.status_code == 200, r.text
+    found: dict[str, Any] = r.json()
+    return found

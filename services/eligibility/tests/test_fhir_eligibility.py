@@ -18,6 +18,7 @@ from builders.fhir import assert_fhir, outcome_issues
 from builders.x271 import request_body
 from eligibility_fhir_steps import (
     FHIR,
+    answered,
     bundle_request,
     changed,
     contained_request,
@@ -91,10 +92,15 @@ def expected(normalized: dict[str, Any]) -> dict[tuple[str, str, str, str], Any]
 async def test_a_contained_request_is_the_rest_check_and_its_response_the_normalized_271(client: Any) -> None:
     r = await post(client, contained_request())
     assert r.status_code == 201, r.text
-    response = assert_fhir(r.json())
-    check_id = response["id"]
-    assert r.headers["location"] == f"http://test/fhir/R4/CoverageEligibilityRequest/{check_id}"
+    created = assert_fhir(r.json())  # a create answers with the resource created: the request as checked
+    check_id = created["id"]
+    assert created["resourceType"] == "CoverageEligibilityRequest"
+    here = f"http://test/fhir/R4/CoverageEligibilityRequest/{check_id}"
+    assert r.headers["location"] == here and r.headers["content-location"] == here
     assert r.headers["content-type"] == "application/fhir+json"
+    read = await client.get(f"/fhir/R4/CoverageEligibilityResponse/{check_id}", headers=T)
+    assert read.status_code == 200, read.text
+    response = assert_fhir(read.json())  # its answer: the response of the same id
     rest = (await client.get(f"/v1/eligibility/checks/{check_id}", headers=T)).json()
     normalized = rest["result"]
     assert rest["status"] == "active" and rest["service_types"] == ["30", "98"]
@@ -125,20 +131,25 @@ async def test_a_contained_request_is_the_rest_check_and_its_response_the_normal
     types = {b["type"]["coding"][0]["system"] for b in general["benefit"]}
     assert types == {BENEFIT_TYPE, COPAY_TYPE}
 
-    read = await client.get(f"/fhir/R4/CoverageEligibilityResponse/{check_id}", headers=T)
-    assert read.status_code == 200 and assert_fhir(read.json()) == response  # rebuilt the same from the check
+    submitted = (await post(client, contained_request(), "/$submit")).json()  # the recent answer, reused
+    assert submitted == response  # rebuilt the same from the check
     asked = assert_fhir((await client.get(f"/fhir/R4/CoverageEligibilityRequest/{check_id}", headers=T)).json())
+    assert asked == created
     assert asked["servicedDate"] == "2026-11-30" and asked["provider"] == {"reference": "#provider"}
     assert sorted(i["category"]["coding"][0]["code"] for i in asked["item"]) == ["30", "98"]
     again = await post(client, contained_request())  # the recent answer reused, as the REST check does
-    assert again.status_code == 200 and again.json()["id"] == check_id and "location" not in again.headers
+    assert again.status_code == 200 and again.json() == created and "location" not in again.headers
+    assert again.headers["content-location"] == here
     assert client.primary.calls == 2  # this check and its REST twin
 
 
 async def test_a_bundle_request_resolves_entries_by_full_url_and_keeps_the_patient(client: Any) -> None:
     r = await post(client, bundle_request("W200", "ACC-7", dependent=True))
     assert r.status_code == 201, r.text
-    response = assert_fhir(r.json())
+    assert assert_fhir(r.json())["patient"] == {"reference": "Patient/ACC-7"}
+    response = assert_fhir(
+        (await client.get(f"/fhir/R4/CoverageEligibilityResponse/{r.json()['id']}", headers=T)).json()
+    )
     assert response["patient"] == {"reference": "Patient/ACC-7"}
     contained = {c["id"]: c for c in response["contained"]}
     assert contained["coverage"]["beneficiary"] == {"reference": "Patient/ACC-7"}
@@ -157,6 +168,7 @@ async def test_submit_takes_the_request_a_bundle_or_parameters(client: Any) -> N
     r = await post(client, parameters(contained_request("W301")), "/$submit")
     assert r.status_code == 200 and "location" not in r.headers, r.text
     assert assert_fhir(r.json())["resourceType"] == "CoverageEligibilityResponse"
+    assert r.headers["content-location"] == f"http://test/fhir/R4/CoverageEligibilityResponse/{r.json()['id']}"
     r = await post(client, bundle_request("W302", "ACC-2"), "/$submit")
     assert r.status_code == 200 and r.json()["patient"] == {"reference": "Patient/ACC-2"}
     r = await post(client, parameters(bundle_request("W303", "ACC-3")), "/$submit")
@@ -168,15 +180,14 @@ async def test_submit_takes_the_request_a_bundle_or_parameters(client: Any) -> N
 
 
 async def test_rejected_and_inactive_answers(client: Any) -> None:
-    r = await post(client, contained_request("BAD1"))
-    response = assert_fhir(r.json())
+    response = assert_fhir(await answered(client, contained_request("BAD1")))
     normalized = (await client.get(f"/v1/eligibility/checks/{response['id']}", headers=T)).json()["result"]
     assert response["outcome"] == "error" and "inforce" not in response["insurance"][0]
     (error,) = response["error"]
     assert error["code"]["coding"][0] == {"system": "https://codesystem.x12.org/005010/901", "code": "72"}
     assert normalized["errors"][0]["code"] == "72" and error["code"]["text"] == normalized["errors"][0]["next_step"]
     assert "AAA 72" in response["disposition"]
-    inactive = assert_fhir((await post(client, contained_request("OLD1"))).json())
+    inactive = assert_fhir(await answered(client, contained_request("OLD1")))
     assert inactive["outcome"] == "complete" and inactive["insurance"][0]["inforce"] is False
 
 
@@ -204,14 +215,14 @@ async def sandboxed(client: Any) -> Any:
 
 
 async def test_the_sandbox_payers_figures_and_rejections_map_one_for_one(sandboxed: Any) -> None:
-    response = assert_fhir((await post(sandboxed, contained_request("W123456789"))).json())
+    response = assert_fhir(await answered(sandboxed, contained_request("W123456789")))
     rest = (await sandboxed.get(f"/v1/eligibility/checks/{response['id']}", headers=T)).json()
     assert rest["source"] == "sandbox" and response["disposition"] == f"Coverage active: {rest['result']['plan']}"
     got = figures(response)
     assert got == expected(rest["result"])
     assert ("30", "in", "family", "deductible") in got and ("30", "in", "individual", "maxoutofpocket") in got
     unknown_payer = changed(contained_request("W123456789"), ["contained", 2, "identifier", 0, "value"], "ZZZ")
-    rejected = assert_fhir((await post(sandboxed, unknown_payer)).json())
+    rejected = assert_fhir(await answered(sandboxed, unknown_payer))
     assert rejected["outcome"] == "error" and rejected["error"][0]["code"]["coding"][0]["code"] == "79"
 
 

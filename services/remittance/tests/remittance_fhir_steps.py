@@ -156,6 +156,13 @@ def assert_eob_says(eob: dict[str, Any], c: ClaimPayment, h: PaymentHeader, stat
     assert cas_of(header) == expected_cas(c.adjustments) and remarks_of(header) == c.remarks
     if not c.services:
         assert figures(header) == {"submitted": usd(c.charge), "benefit": usd(c.paid)}
+    else:  # what the claim paid beyond its lines (CLP04 less the SVC03s) is a header-level benefit, if any
+        beyond = c.paid - sum((s.paid for s in c.services), Decimal(0))
+        assert figures(header) == ({"benefit": usd(beyond)} if beyond else {})
+    benefits = [
+        a for i in [*items, eob] for a in i.get("adjudication", []) if a["category"]["coding"][0]["code"] == "benefit"
+    ]
+    assert sum(Decimal(str(a["amount"]["value"])) for a in benefits) == c.paid  # items + header = total
     kind = "institutional" if any(s.revenue_code for s in c.services) else "professional"
     assert eob["type"]["coding"][0]["code"] == kind
     payment = eob["payment"]

@@ -1,12 +1,12 @@
 """The eligibility service's FHIR R4 API: a CoverageEligibilityRequest checked as the REST check is (the same use
-case: the same 270, the same normalized 271, the same reuse of a recent answer), answered with the
-CoverageEligibilityResponse; both read and searched by the check's id."""
+case: the same 270, the same normalized 271, the same reuse of a recent answer): created (the request back), or
+submitted (`$submit`: the CoverageEligibilityResponse back); both read and searched by the check's id."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Request, Response
 from rcm_shared.errors import Invalid
 from rcm_shared.fhir import (
     BASE_PATH,
@@ -16,6 +16,7 @@ from rcm_shared.fhir import (
     Search,
     check_format,
     fhir_base,
+    operation_outcome,
     paged,
     parse_search,
     read_resource,
@@ -37,6 +38,7 @@ router = APIRouter(prefix=BASE_PATH, tags=["fhir"], dependencies=[Depends(check_
 
 REQUEST = "CoverageEligibilityRequest"
 RESPONSE = "CoverageEligibilityResponse"
+FM_STATUS = "http://hl7.org/fhir/fm-status"
 
 
 def _answer(row: Any) -> EligibilityResponse | None:
@@ -48,9 +50,9 @@ def _answer(row: Any) -> EligibilityResponse | None:
 
 
 async def _check(request: Request, units: UnitsDep, tenant: str, actor: Any, body: dict[str, Any], created: int) -> Any:
-    """The posted request checked: answered with its CoverageEligibilityResponse, ``created`` (201 or 200) for a
-    new check, 200 for a recent answer reused (the earlier check's)."""
-    asked = inquiry_of(body)
+    """The posted request checked: the check made (``created``: the status of a new one, audited so), or the
+    earlier check whose recent answer is reused (``.cached``)."""
+    asked = inquiry_of(body, fhir_base(request))
     state = request.app.state
     audit = audit_entry(request, created)
     try:
@@ -76,13 +78,17 @@ async def _check(request: Request, units: UnitsDep, tenant: str, actor: Any, bod
         raise FhirError(502, [Issue(f"invalid 271 from the payer: {exc}", "exception")]) from None
     if not result.cached:
         audited(request, created)
-    row = result.row
-    base = fhir_base(request)
-    headers = {"Content-Location": f"{base}/{RESPONSE}/{row.id}"}
-    if created == 201 and not result.cached:
-        headers["Location"] = f"{base}/{REQUEST}/{row.id}"
-    status = 200 if result.cached else created
-    return FhirResponse(eligibility_response(row, _answer(row)), status_code=status, headers=headers)
+    return result
+
+
+def _preferred_return(request: Request) -> str:
+    """What a create's answer holds (the Prefer header's `return`): the resource (representation, the default),
+    nothing (minimal) or an OperationOutcome."""
+    for part in request.headers.get("prefer", "").split(";"):
+        name, _, value = part.strip().partition("=")
+        if name.strip().lower() == "return" and value.strip().strip('"') in ("minimal", "OperationOutcome"):
+            return value.strip().strip('"')
+    return "representation"
 
 
 @router.post(
@@ -90,24 +96,41 @@ async def _check(request: Request, units: UnitsDep, tenant: str, actor: Any, bod
     response_class=FhirResponse,
     status_code=201,
     summary="Check coverage: a CoverageEligibilityRequest (contained resources or a collection Bundle) in, the "
-    "CoverageEligibilityResponse out",
+    "request as checked out; its answer at CoverageEligibilityResponse/{id}",
     description="The same check as `POST /v1/eligibility/checks`: a 270 to the payer, the 271 normalized and "
-    "stored. 201 with Location (the request) for a new check; a recent answer to the same question is reused "
-    "(200, the earlier check's response).",
+    "stored. 201 with the CoverageEligibilityRequest created (Location and Content-Location name it; "
+    "`Prefer: return=minimal` for no body, `return=OperationOutcome` for an outcome); its answer is the "
+    "CoverageEligibilityResponse of the same id (`$submit` answers with it). A recent answer to the same "
+    "question is reused: 200 and the earlier check's request.",
 )
 async def create_request(request: Request, units: UnitsDep, tenant: TenantDep, actor: ActorDep) -> Any:
     body = await read_resource(request, REQUEST, "Bundle")
-    return await _check(request, units, tenant, actor, body, 201)
+    result = await _check(request, units, tenant, actor, body, 201)
+    row = result.row
+    here = f"{fhir_base(request)}/{REQUEST}/{row.id}"
+    headers = {"Content-Location": here} | ({} if result.cached else {"Location": here})
+    status = 200 if result.cached else 201
+    preferred = _preferred_return(request)
+    if preferred == "minimal":
+        return Response(status_code=status, headers=headers)
+    if preferred == "OperationOutcome":
+        said = f"checked: the answer is {RESPONSE}/{row.id}" + (" (a recent answer reused)" if result.cached else "")
+        outcome = operation_outcome([Issue(said, "informational", severity="information")])
+        return FhirResponse(outcome, status_code=status, headers=headers)
+    return FhirResponse(eligibility_request(row, _answer(row)), status_code=status, headers=headers)
 
 
 @router.post(
     f"/{REQUEST}/$submit",
     response_class=FhirResponse,
-    summary="Check coverage ($submit): the request, a Bundle of it, or Parameters with `resource`",
+    summary="Check coverage ($submit): the request, a Bundle of it, or Parameters with `resource`; the "
+    "CoverageEligibilityResponse out",
 )
 async def submit_request(request: Request, units: UnitsDep, tenant: TenantDep, actor: ActorDep) -> Any:
     body = await read_resource(request, REQUEST, "Bundle", "Parameters")
-    return await _check(request, units, tenant, actor, body, 200)
+    row = (await _check(request, units, tenant, actor, body, 200)).row
+    headers = {"Content-Location": f"{fhir_base(request)}/{RESPONSE}/{row.id}"}
+    return FhirResponse(eligibility_response(row, _answer(row)), headers=headers)
 
 
 @router.get(f"/{REQUEST}/{{check_id}}", response_class=FhirResponse, summary="A check as the request it asked")
@@ -146,28 +169,27 @@ async def _search(request: Request, units: UnitsDep, tenant: str, kind: str) -> 
     return FhirResponse(searchset(fhir_base(request), kind, search, [build(r, _answer(r)) for r in page], cursor))
 
 
-def _values(search: Search, name: str) -> list[str] | None:
-    """A parameter's values (each repetition's comma-separated ORs), None when not given; repeated, a 400 (each
-    check has one of each)."""
-    one = search.one(name)
-    return None if one is None else [v for v in one.split(",") if v]
+def _status(value: str) -> str | None:
+    """A status token's code: of the fm-status code system, or of no system named."""
+    system, code = token(value)
+    return code if system in (None, "", FM_STATUS) else None
 
 
 def _query(search: Search) -> CheckQuery | None:
-    """The checks' query of a search (None: nothing can match). Every check is `active`; `created` and
-    `_lastUpdated` are both the moment the check was made (a check never changes)."""
-    statuses = _values(search, "status")
-    if statuses is not None and "active" not in {token(v)[1] for v in statuses}:
+    """The checks' query of a search (None: nothing can match). Each parameter's comma-separated values are
+    alternatives, a repeated parameter must hold each time (``Search.any_of``). Every check is `active`;
+    `created` and `_lastUpdated` are both the moment the check was made (a check never changes)."""
+    statuses = search.any_of("status", _status)
+    patients = search.any_of("patient", lambda v: reference_id("patient", v, "Patient"))
+    requests = search.any_of("request", lambda v: reference_id("request", v, REQUEST))
+    if (statuses is not None and "active" not in statuses) or patients == set() or requests == set():
         return None
-    patients = _values(search, "patient")
-    requests = _values(search, "request")
     moments = search.last_updated.narrowed(search.date("created"))
-    after = search.after()
     return CheckQuery(
-        patient_ids=None if patients is None else [reference_id("patient", p, "Patient") for p in patients],
-        check_ids=None if requests is None else [reference_id("request", r, REQUEST) for r in requests],
+        patient_ids=None if patients is None else sorted(patients),
+        check_ids=None if requests is None else sorted(requests),
         created_from=moments.lower,
         created_before=moments.upper,
-        after=after,
+        after=search.after(),
         limit=search.count + 1,
     )

@@ -23,7 +23,7 @@ SERVICE_TYPES_X12 = "https://codesystem.x12.org/005010/1365"
 MEMBER_NUMBER = "MB"  # http://terminology.hl7.org/CodeSystem/v2-0203: an identifier that is the member id
 PURPOSES = ("benefits", "validation")
 SEX = {"male": "M", "female": "F", "other": "U", "unknown": "U"}
-_PATIENT_URL = re.compile(r"(?:^|/)Patient/([A-Za-z0-9\-.]{1,64})$")
+_PATIENT_ID = re.compile(r"Patient/([A-Za-z0-9\-.]{1,64})")
 
 
 @dataclass(frozen=True)
@@ -77,9 +77,10 @@ def _identifier(found: Found, system: str) -> tuple[str | None, str]:
     return None, found.at("identifier")
 
 
-def inquiry_of(posted: dict[str, Any]) -> AskedCheck:
+def inquiry_of(posted: dict[str, Any], base: str) -> AskedCheck:
     """The inquiry a posted request asks (see ``unwrap``); a 400/422 OperationOutcome naming the element when
-    the request cannot be asked as a 270 or the inquiry's rules refuse it."""
+    the request cannot be asked as a 270 or the inquiry's rules refuse it. ``base``: our FHIR base, under which
+    a Patient's fullUrl is one of ours."""
     body = unwrap(posted)
     req = body.request
     res = req.resource
@@ -118,9 +119,18 @@ def inquiry_of(posted: dict[str, Any]) -> AskedCheck:
         check = CheckCreate.model_validate(asked)
     except ValidationError as exc:
         raise FhirError(422, [_issue(err, paths) for err in exc.errors(include_url=False)]) from None
-    # a Bundle entry at a Patient's URL is that Patient (its id: the claims service's patient account)
-    at = _PATIENT_URL.search(patient.url or "")
-    return AskedCheck(check, at.group(1) if at else None, {"purpose": purposes, "relationship": relationship})
+    return AskedCheck(check, our_patient_id(patient.url, base), {"purpose": purposes, "relationship": relationship})
+
+
+def our_patient_id(url: str | None, base: str) -> str | None:
+    """The id of one of our Patients (the claims service's patient accounts) a Bundle entry's fullUrl names:
+    under our base, or relative (`Patient/<id>`, on our server). Another server's Patient (an EHR's) is not one
+    of ours whatever its id: None, and the check keeps the person's name and birth date (contained)."""
+    if not url:
+        return None
+    path = url.removeprefix(f"{base.rstrip('/')}/") if url.startswith(("http:", "https:")) else url
+    at = _PATIENT_ID.fullmatch(path)
+    return at.group(1) if at else None
 
 
 def _issue(err: Any, paths: dict[str, str]) -> Issue:

@@ -141,11 +141,11 @@ def _serviced(row: Any) -> dict[str, Any]:
     return {"servicedPeriod": {"start": start, "end": end}} if end else {"servicedDate": start}
 
 
-def _provider(row: Any) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+def _provider(row: Any, answer: EligibilityResponse | None) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
     """The provider who asked: as the request named it, else by NPI alone (the practice's billing provider)."""
     named = (row.request or {}).get("provider")
     if not named:
-        return [], {"identifier": {"system": NPI, "value": row.provider_npi}}
+        return [], _npi_of(row, answer)
     ident = [{"system": NPI, "value": named["npi"]}]
     if named.get("first_name"):
         name = [{"family": named["name"], "given": [named["first_name"]]}]
@@ -160,13 +160,13 @@ def _provider(row: Any) -> tuple[list[dict[str, Any]], dict[str, Any]]:
 def eligibility_request(row: Any, answer: EligibilityResponse | None) -> dict[str, Any]:
     """The CoverageEligibilityRequest a check asked (an ingested 271's: what it answered)."""
     contained, patient = _parties(row, answer, answered=False)
-    provider_contained, provider = _provider(row)
+    provider_contained, provider = _provider(row, answer)
     return _common("CoverageEligibilityRequest", row) | {
         "contained": [*contained, *provider_contained],
         "patient": patient,
         **_serviced(row),
         "created": instant(row.created_at),
-        "provider": provider,
+        **({"provider": provider} if provider else {}),
         "insurer": {"reference": "#insurer"},
         "insurance": [{"focal": True, "coverage": {"reference": "#coverage"}}],
         "item": [{"category": _coding(SERVICE_TYPES, code)} for code in row.service_types.split()],
@@ -193,7 +193,7 @@ def eligibility_response(row: Any, answer: EligibilityResponse | None) -> dict[s
         "patient": patient,
         **_serviced(row),
         "created": instant(row.created_at),
-        "requestor": _npi_of(row),
+        **({"requestor": requestor} if (requestor := _npi_of(row, answer)) else {}),
         "request": {"reference": f"CoverageEligibilityRequest/{row.id}"},
         "outcome": "error" if status == "error" else "complete",
         "disposition": _disposition(status, normalized),
@@ -204,8 +204,13 @@ def eligibility_response(row: Any, answer: EligibilityResponse | None) -> dict[s
     return found | ({"error": errors} if errors else {})
 
 
-def _npi_of(row: Any) -> dict[str, Any]:
-    return {"identifier": {"system": NPI, "value": row.provider_npi}}
+def _npi_of(row: Any, answer: EligibilityResponse | None) -> dict[str, Any] | None:
+    """The provider by NPI; an ingested 271 naming its provider without an id, by the name it gives (FHIR has no
+    empty values); naming neither, None (the element is left out)."""
+    if row.provider_npi:
+        return {"identifier": {"system": NPI, "value": row.provider_npi}}
+    name = answer.provider_name.strip() if answer and answer.provider_name else ""
+    return {"display": name} if name else None
 
 
 def _disposition(status: str, normalized: dict[str, Any]) -> str:

@@ -119,13 +119,11 @@ class CheckCreate(Model):
         return self
 
 
-def asked_for(dependent_last: str | None, dependent_first: str | None, dependent_birth: date | None) -> str:
-    """Whose coverage a check is about, as its reuse key: "" for the subscriber, else a digest of the
-    dependent's name and birth date. A dependent's answer is the subscriber's member id's too (a dependent
-    has no id of its own), so without it one family member's benefits would answer for another."""
-    if not dependent_last:
-        return ""
-    person = "|".join(
-        (dependent_last.strip().upper(), (dependent_first or "").strip().upper(), str(dependent_birth or ""))
-    )
+def asked_for(last_name: str, first_name: str | None, birth_date: date | None) -> str:
+    """Whose coverage a check is about, as its reuse key: a digest of the person's name and birth date (the
+    dependent's when there is one, else the subscriber's), case and spacing aside. A member id does not name one
+    person: a dependent has none of its own, and a member id keyed for another person (a typo, a borrowed card)
+    names someone else; without the person in the key one person's benefits, name and birth date would answer
+    another's question."""
+    person = "|".join((last_name.strip().upper(), (first_name or "").strip().upper(), str(birth_date or "")))
     return hashlib.sha256(person.encode()).hexdigest()[:32]

@@ -16,7 +16,7 @@ from eligibility.domain.inquiry import CheckCreate, asked_for
 
 AnswerKey = tuple[str, str, str, date, str, str]
 """What an answer is reused for: tenant, payer, member, date of service, service types (as stored), and
-whose coverage it is (the subscriber's or a dependent's: ``asked_for``)."""
+whom it is about (the dependent, else the subscriber: ``asked_for``)."""
 
 
 def _key_of(row: Any) -> AnswerKey:
@@ -64,8 +64,8 @@ class RecentAnswers:
 
 
 def answer_key(tenant: str, body: CheckCreate) -> AnswerKey:
-    dependent = body.dependent
-    whose = asked_for(dependent.last_name, dependent.first_name, dependent.birth_date) if dependent else ""
+    person = body.dependent or body.subscriber  # whom the question is about
+    whose = asked_for(person.last_name, person.first_name, person.birth_date)
     return (tenant, body.payer_id, body.subscriber.member_id, body.service_date, " ".join(body.service_types), whose)
 
 

@@ -120,9 +120,10 @@ async def run_check(
 
 
 def _asked_for(response: EligibilityResponse) -> str:
-    """An ingested answer is about the dependent the 271 names (a 2100D loop), else the subscriber."""
-    dependent = response.dependent
-    return asked_for(dependent.last, dependent.first, dependent.birth_date) if dependent else ""
+    """An ingested answer is about the dependent the 271 names (a 2100D loop), else the subscriber; a 271 naming
+    neither is reused for no question ("": no question's key)."""
+    member = response.member
+    return asked_for(member.last, member.first, member.birth_date) if member else ""
 
 
 def new_check(

@@ -1,7 +1,8 @@
 """what the FHIR API (ExplanationOfBenefit, PaymentReconciliation) reads besides what posting kept: when a
 claim payment last changed (a reversal paired with it, its patient account known), the payee's id qualifier
 (N1*PE03: an NPI or a tax id), and per service line the SVC01 qualifier, the revenue code (SVC04) and its
-remark codes (LQ*HE); indexes for the searches' order
+remark codes (LQ*HE); indexes for the searches' order (claim payments by posting, which never changes) and for
+_lastUpdated
 
 Revision ID: remittance_0015
 Revises: remittance_0014
@@ -31,6 +32,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("claim_payment", schema=None) as batch_op:
         batch_op.alter_column("updated_at", existing_type=sa.DateTime(timezone=True), nullable=False)
+        batch_op.create_index("ix_claim_payment_tenant_posted", ["tenant_id", "posted_at", "id"], unique=False)
         batch_op.create_index("ix_claim_payment_tenant_updated", ["tenant_id", "updated_at", "id"], unique=False)
     with op.batch_alter_table("service_payment", schema=None) as batch_op:
         batch_op.add_column(sa.Column("procedure_qualifier", sa.String(length=4), nullable=True))
@@ -51,4 +53,5 @@ def downgrade() -> None:
         batch_op.drop_column("procedure_qualifier")
     with op.batch_alter_table("claim_payment", schema=None) as batch_op:
         batch_op.drop_index("ix_claim_payment_tenant_updated")
+        batch_op.drop_index("ix_claim_payment_tenant_posted")
         batch_op.drop_column("updated_at")

@@ -61,7 +61,7 @@ async def read_eob(claim_payment_id: str, tenant: TenantDep, units: UnitsDep) ->
     return FhirResponse(explanation_of_benefit(found))
 
 
-@router.get(f"/{EOB}", response_class=FhirResponse, summary="Search ExplanationOfBenefits, latest change first")
+@router.get(f"/{EOB}", response_class=FhirResponse, summary="Search ExplanationOfBenefits, latest posted first")
 async def search_eobs(request: Request, tenant: TenantDep, units: UnitsDep) -> FhirResponse:
     search = parse_search(request, SURFACE.search_names(EOB))
     created = search.date("created")
@@ -77,7 +77,7 @@ async def search_eobs(request: Request, tenant: TenantDep, units: UnitsDep) -> F
     )
     async with units.read(tenant) as unit:
         found = await fhir_reads.adjudications(unit, criteria)
-    page, cursor = paged(found, search, lambda a: (a.payment.updated_at, a.payment.id))
+    page, cursor = paged(found, search, lambda a: (a.payment.posted_at, a.payment.id))
     resources = [explanation_of_benefit(a) for a in page]
     return FhirResponse(searchset(fhir_base(request), EOB, search, resources, cursor))
 

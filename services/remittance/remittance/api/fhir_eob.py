@@ -1,6 +1,8 @@
 """A claim payment (one CLP of an 835) as an ExplanationOfBenefit, shaped after the CARIN Blue Button
 professional EOB (whose profile it does not claim): the payer's figures per service line and in total,
-every CAS adjustment with its CARC, the RARCs, and the payment.
+every CAS adjustment with its CARC, the RARCs, and the payment. When the claim's payment (CLP04) is not the
+sum of its lines' (SVC03), the difference is a header-level benefit (CLAIM_LEVEL_PAYMENT): the items' and the
+header's benefits add up to the total.
 
 A payer's reversal (CLP02 22) and the payment it reverses are both ``cancelled`` (fm-status: withdrawn,
 rescinded or reversed), each naming the other in ``related``; the reversal keeps the 835's negative
@@ -63,6 +65,11 @@ ELIGIBLE = concept(ADJUDICATION, "eligible", "Eligible Amount")
 BENEFIT = concept(ADJUDICATION, "benefit", "Benefit Amount")
 MEMBER_LIABILITY = concept(C4BB_ADJUDICATION, "memberliability", "Member liability")
 REMARK = concept(OUR_ADJUDICATION, "remark", "Remittance advice remark")
+# What the payer paid at claim level beyond (or short of) its service lines' payments: CLP04 less the sum of
+# SVC03, so the items' benefits and the header's add up to the total benefit.
+CLAIM_LEVEL_PAYMENT = {
+    "text": "Claim-level payment difference: the claim's payment (CLP04) less its service lines' payments (SVC03)"
+}
 
 
 def is_cancelled(payment: Any) -> bool:
@@ -79,6 +86,8 @@ def explanation_of_benefit(found: Adjudication) -> dict[str, Any]:
     header = [cas(a) for a in found.adjustments if a.line_number is None] + remarks(p.remarks)
     if not lines:  # a claim paid without service lines: its figures are the claim's
         header = [_amount(SUBMITTED, p.charge_cents), _amount(BENEFIT, p.paid_cents), *header]
+    elif difference := p.paid_cents - sum(line.paid_cents for line in lines):
+        header = [_amount(BENEFIT, difference) | {"reason": CLAIM_LEVEL_PAYMENT}, *header]
     partial = p.status_code in PARTIAL_STATUSES
     institutional = any(line.revenue_code or line.procedure_qualifier == "NU" for line in lines)
     eob: dict[str, Any] = {

@@ -1,5 +1,8 @@
 """The FHIR API's reads: claim payments (one ExplanationOfBenefit each) and posted remittances (one
-PaymentReconciliation each) by their search parameters, newest change first, in keyset pages.
+PaymentReconciliation each) by their search parameters, the latest posted first, in keyset pages. Pages are
+ordered by when each was posted, which never changes: ordered by a payment's last change (a reversal pairs
+with it, its patient account becomes known), a payment the client has not reached yet would move ahead of
+the cursor while it pages and never be seen.
 
 Only posted remittances are read: a held, rejected or superseded one posted nothing (its claim payments
 were never written), so it is no PaymentReconciliation and has no ExplanationOfBenefits.
@@ -43,11 +46,13 @@ def _within(column: Any, span: Span) -> list[ColumnElement[bool]]:
 
 
 def _before(column: Any, ident: Any, after: After | None) -> list[ColumnElement[bool]]:
-    """Rows after the cursor in (column desc, id desc) order."""
+    """Rows after the cursor in (column desc, id desc) order. ``column <= key`` on its own is a range an index
+    on (tenant, column, id) reads from the cursor on; the OR alone (a MULTI-INDEX OR on SQLite) would gather
+    every earlier row and sort them."""
     if after is None:
         return []
     key, last_id = after
-    return [or_(column < key, and_(column == key, ident < last_id))]
+    return [column <= key, or_(column < key, ident < last_id)]
 
 
 def cancelled() -> ColumnElement[bool]:
@@ -56,11 +61,12 @@ def cancelled() -> ColumnElement[bool]:
     return or_(cp.status_code == REVERSAL, cp.reversed_by.is_not(None))
 
 
-def _newest(column: ColumnElement[Any], narrow: bool) -> ColumnElement[Any]:
-    """The order's key. A claim's (an account's, a control number's) few payments are found by their own index
-    and sorted; ordered by the bare column, SQLite (no statistics) walks the tenant's payments in the order's
-    index instead, testing each. The same value as an expression no index holds keeps it off that walk;
-    PostgreSQL weighs both with its statistics either way."""
+def _moment(column: ColumnElement[Any], narrow: bool) -> ColumnElement[Any]:
+    """A moment column as the order, the cursor and the date ranges use it. A claim's (an account's, a control
+    number's) few payments are found by their own index and sorted; given the bare column, SQLite (no
+    statistics) walks the tenant's payments in that column's index instead (the order's, or _lastUpdated's),
+    testing each. The same value as an expression no index holds keeps it off that walk; PostgreSQL weighs
+    both with its statistics either way."""
     return func.coalesce(column, column) if narrow else column
 
 
@@ -78,8 +84,9 @@ class FhirRepository(Repository):
         after: After | None = None,
         limit: int,
     ) -> list[Any]:
-        """Claim payments with their 835's header and the claim's patient account, newest change first.
-        ``statuses``: active and/or cancelled (``cancelled()``)."""
+        """Claim payments with their 835's header and the claim's patient account, the latest posted first
+        (posted_at, id: a key that never changes). ``statuses``: active and/or cancelled (``cancelled()``);
+        ``updated``: when each last changed (a filter only)."""
         cp, r, b = claim_payment.c, remittance.c, billed_claim.c
         cond: list[ColumnElement[bool]] = [cp.tenant_id == self.tenant, r.status == POSTED]
         if ids is not None:
@@ -97,9 +104,9 @@ class FhirRepository(Repository):
                 *([cancelled()] if "cancelled" in statuses else []),
             ]
             cond.append(or_(*wanted) if wanted else false())
-        cond += _within(cp.posted_at, created) + _within(cp.updated_at, updated)
-        cond += _before(cp.updated_at, cp.id, after)
         narrow = claim_ids is not None or accounts is not None or control_numbers is not None
+        posted, updated_at = _moment(cp.posted_at, narrow), _moment(cp.updated_at, narrow)
+        cond += _within(posted, created) + _within(updated_at, updated) + _before(posted, cp.id, after)
         query = (
             select(claim_payment, *_HEADER)
             .select_from(
@@ -108,7 +115,7 @@ class FhirRepository(Repository):
                 )
             )
             .where(and_(*cond))
-            .order_by(_newest(cp.updated_at, narrow).desc(), cp.id.desc())
+            .order_by(posted.desc(), cp.id.desc())
             .limit(limit)
         )
         return list(await self.conn.execute(query))

@@ -81,7 +81,7 @@ def auth_client_create(
             "--scopes",
             "-s",
             help="repeat, or space separated: ours (claims:read ...) or SMART system scopes (system/Claim.read, "
-            "system/*.rs, system/ExplanationOfBenefit.cruds ...)",
+            "system/*.rs, system/Claim.cruds ...)",
         ),
     ],
     name: Annotated[str, typer.Option(help="a label for the client")] = "",

@@ -41,6 +41,7 @@ def test_placeholder_secret_refused_outside_development(monkeypatch: pytest.Monk
     with pytest.raises(ValidationError, match="AUTH_MODE=off is refused in production"):
         DemoSettings()  # the test suite runs in-process apps with auth off; production may not
     monkeypatch.setenv("AUTH_MODE", "on")
+    monkeypatch.setenv("AUTH_TOKEN_URL", "https://login.example.org/oauth2/token")  # not the loopback default
     assert DemoSettings().environment == "production"
 
 

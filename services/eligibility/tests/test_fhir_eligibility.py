@@ -338,7 +338,7 @@ async def test_searches_page_by_cursor_and_filter_by_each_parameter(client: Any)
     assert await _ids(client, "CoverageEligibilityResponse", answered) == [made[1]["id"]]
     r = await client.get("/fhir/R4/CoverageEligibilityRequest?request=x", headers={**T, "Prefer": "handling=strict"})
     assert r.status_code == 400 and outcome_issues(r.json())[0][2] == ["request"]  # the responses' parameter only
-    for bad, where in (("patient=Claim/1", "patient"), ("created=yesterday", "created"), ("_count=0", "_count")):
+    for bad, where in (("patient=Claim/1", "patient"), ("created=yesterday", "created"), ("_count=-1", "_count")):
         r = await client.get(f"/fhir/R4/CoverageEligibilityResponse?{bad}", headers=T)
         assert r.status_code == 400 and outcome_issues(r.json())[0][2] == [where], bad
 

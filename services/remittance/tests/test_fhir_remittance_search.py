@@ -125,7 +125,7 @@ async def test_another_tenants_resources_are_not_found(client: Any) -> None:
 @pytest.mark.parametrize(
     ("kind", "query", "status", "expression"),
     [
-        (EOB, "_count=0", 400, ["_count"]),
+        (EOB, "_count=-1", 400, ["_count"]),
         (EOB, "created=yesterday", 400, ["created"]),
         (EOB, "claim=Patient/PCN0001", 400, ["claim"]),
         (EOB, "patient=Claim/A1", 400, ["patient"]),

@@ -4,26 +4,14 @@ reads, so that a Claim read here can be sent again. Pure."""
 
 from __future__ import annotations
 
-from decimal import Decimal
 from typing import Any
 
-from rcm_shared.fhir import instant
+from rcm_shared.fhir import concept, instant, money, money_from_cents
 
 from claims.api import fhir_codes as fc
 from claims.domain import state as st
 from claims.domain.encounter import AddressIn, ClaimCreate, PayerIn, PersonIn, ProviderIn, ServiceLineIn, SubscriberIn
 from claims.use_cases.fhir_claims import StoredClaim
-
-
-def money(cents: int | Decimal) -> dict[str, Any]:
-    """FHIR Money from cents (int) or dollars (Decimal): a JSON number, USD."""
-    value = Decimal(cents) / 100 if isinstance(cents, int) else cents
-    return {"value": float(value), "currency": "USD"}
-
-
-def concept(system: str, code: str, display: str | None = None) -> dict[str, Any]:
-    coding = {"system": system, "code": code} | ({"display": display} if display else {})
-    return {"coding": [coding]}
 
 
 def icd10(code: str) -> str:
@@ -159,7 +147,7 @@ def _item(n: int, line: ServiceLineIn, doc: ClaimCreate, rendering: int | None) 
     units = line.units
     item["quantity"] = {"value": int(units) if units == units.to_integral_value() else float(units)}
     if line.charge is not None:
-        item["net"] = money(line.charge)
+        item["net"] = money(line.charge)  # dollars (Decimal)
     return item
 
 
@@ -234,5 +222,5 @@ def claim_resource(found: StoredClaim) -> dict[str, Any]:
     ]
     resource["insurance"] = insurance
     resource["item"] = [_item(n, line, doc, rendering) for n, line in enumerate(doc.lines, 1)]
-    resource["total"] = money(row.charge_cents)
+    resource["total"] = money_from_cents(row.charge_cents)
     return resource

@@ -13,10 +13,10 @@ import re
 from decimal import Decimal
 from typing import Any
 
-from rcm_shared.fhir import instant
+from rcm_shared.fhir import concept, instant, money, money_from_cents
 
 from claims.api import fhir_codes as fc
-from claims.api.fhir_claim_out import concept, human, money, payer_reference, reference_to
+from claims.api.fhir_claim_out import human, payer_reference, reference_to
 from claims.domain import state as st
 from claims.use_cases.fhir_claims import PatientAccount, StoredClaim
 
@@ -139,7 +139,7 @@ def claim_response(found: StoredClaim) -> dict[str, Any]:
     }
     if doc.prior_authorization:
         resource["preAuthRef"] = doc.prior_authorization
-    submitted = [{"category": concept(fc.ADJUDICATION, "submitted"), "amount": money(row.charge_cents)}]
+    submitted = [{"category": concept(fc.ADJUDICATION, "submitted"), "amount": money_from_cents(row.charge_cents)}]
     resource["item"] = [
         {"itemSequence": n, "adjudication": [_submitted(line.charge)]} for n, line in enumerate(doc.lines, 1)
     ]
@@ -147,18 +147,20 @@ def claim_response(found: StoredClaim) -> dict[str, Any]:
     if adjudicated:
         # the claim keeps the payer's amounts for the whole claim (the 835's lines stay with remittance)
         resource["adjudication"] = [
-            {"category": concept(fc.ADJUDICATION, "benefit"), "amount": money(row.paid_cents)},
+            {"category": concept(fc.ADJUDICATION, "benefit"), "amount": money_from_cents(row.paid_cents)},
             {
                 "category": concept(fc.CARIN_ADJUDICATION, "memberliability"),
-                "amount": money(row.patient_responsibility_cents),
+                "amount": money_from_cents(row.patient_responsibility_cents),
             },
         ]
     resource["total"] = submitted + (
-        [{"category": concept(fc.ADJUDICATION, "benefit"), "amount": money(row.paid_cents)}] if adjudicated else []
+        [{"category": concept(fc.ADJUDICATION, "benefit"), "amount": money_from_cents(row.paid_cents)}]
+        if adjudicated
+        else []
     )
     if adjudicated:
         kind = "complete" if row.state == st.PAID else "partial"
-        payment: dict[str, Any] = {"type": concept(fc.PAYMENT_TYPE, kind), "amount": money(row.paid_cents)}
+        payment: dict[str, Any] = {"type": concept(fc.PAYMENT_TYPE, kind), "amount": money_from_cents(row.paid_cents)}
         if row.paid_on:
             payment["date"] = row.paid_on.isoformat()
         resource["payment"] = payment

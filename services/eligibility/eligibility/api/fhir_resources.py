@@ -13,7 +13,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from rcm_shared.fhir import instant
+from rcm_shared.fhir import concept, instant, money
 from rcm_shared.x12.sets.x270 import EligibilityResponse, Member
 
 from eligibility.api.fhir_request_in import NPI, PAYER_ID, SERVICE_TYPES
@@ -34,17 +34,8 @@ TERMS = {"21": "annual", "22": "annual", "23": "annual", "25": "annual", "32": "
 SEX = {"F": "female", "M": "male", "U": "unknown"}
 
 
-def _money(amount: Decimal) -> dict[str, Any]:
-    return {"value": float(amount.quantize(Decimal("0.01"))), "currency": "USD"}
-
-
 def _amount(text: Any) -> Decimal | None:
     return None if text is None else Decimal(str(text))
-
-
-def _coding(system: str, code: str, display: str | None = None) -> dict[str, Any]:
-    coding = {"system": system, "code": code} | ({"display": display} if display else {})
-    return {"coding": [coding]}
 
 
 def _person(ident: str, asked: dict[str, Any] | None, said: Member | None) -> dict[str, Any]:
@@ -101,7 +92,7 @@ def _parties(row: Any, answer: EligibilityResponse | None, *, answered: bool) ->
         "payor": [{"reference": "#insurer"}],
     }
     if relationship:
-        coverage["relationship"] = _coding(RELATIONSHIP, relationship)
+        coverage["relationship"] = concept(RELATIONSHIP, relationship)
     if answered:
         coverage |= _plan(normalized)
     return [*contained, payer, coverage], patient
@@ -115,10 +106,10 @@ def _plan(normalized: dict[str, Any]) -> dict[str, Any]:
         found["period"] = {k: v for k, v in (("start", start), ("end", end)) if v}
     classes = []
     if normalized.get("group_number"):
-        classes.append({"type": _coding(COVERAGE_CLASS, "group"), "value": normalized["group_number"]})
+        classes.append({"type": concept(COVERAGE_CLASS, "group"), "value": normalized["group_number"]})
     if normalized.get("plan"):
         classes.append(
-            {"type": _coding(COVERAGE_CLASS, "plan"), "value": normalized["plan"], "name": normalized["plan"]}
+            {"type": concept(COVERAGE_CLASS, "plan"), "value": normalized["plan"], "name": normalized["plan"]}
         )
     if classes:
         found["class"] = classes
@@ -169,7 +160,7 @@ def eligibility_request(row: Any, answer: EligibilityResponse | None) -> dict[st
         **({"provider": provider} if provider else {}),
         "insurer": {"reference": "#insurer"},
         "insurance": [{"focal": True, "coverage": {"reference": "#coverage"}}],
-        "item": [{"category": _coding(SERVICE_TYPES, code)} for code in row.service_types.split()],
+        "item": [{"category": concept(SERVICE_TYPES, code)} for code in row.service_types.split()],
     }
 
 
@@ -226,7 +217,7 @@ def _disposition(status: str, normalized: dict[str, Any]) -> str:
 def _error(e: dict[str, Any]) -> dict[str, Any]:
     code = {"text": e.get("next_step") or "rejected by the payer"}
     if e.get("code"):
-        code |= _coding(REJECT_REASON, str(e["code"]))
+        code |= concept(REJECT_REASON, str(e["code"]))
     return {"code": code}
 
 
@@ -245,23 +236,21 @@ def _terms(answer: EligibilityResponse) -> dict[tuple[str, str, str | None], str
 
 
 def _item(b: dict[str, Any], terms: dict[tuple[str, str, str | None], str]) -> dict[str, Any]:
-    item: dict[str, Any] = {"category": _coding(SERVICE_TYPES, b["service_type"])}
+    item: dict[str, Any] = {"category": concept(SERVICE_TYPES, b["service_type"])}
     if b["network"] in ("in", "out"):
-        item["network"] = _coding(NETWORK_SYSTEM, b["network"])
+        item["network"] = concept(NETWORK_SYSTEM, b["network"])
     if b.get("coverage_level") in UNITS:
-        item["unit"] = _coding(UNIT_SYSTEM, UNITS[b["coverage_level"]])
+        item["unit"] = concept(UNIT_SYSTEM, UNITS[b["coverage_level"]])
     term = terms.get((b["service_type"], b["network"], b.get("coverage_level")))
     if term:
-        item["term"] = _coding(TERM_SYSTEM, term)
+        item["term"] = concept(TERM_SYSTEM, term)
     benefits = [
-        *_accumulator(_coding(BENEFIT_TYPE, "deductible", "Deductible"), b.get("deductible") or {}),
-        *_accumulator(_coding(COPAY_TYPE, "maxoutofpocket", "Maximum out of pocket"), b.get("out_of_pocket") or {}),
+        *_accumulator(concept(BENEFIT_TYPE, "deductible", "Deductible"), b.get("deductible") or {}),
+        *_accumulator(concept(COPAY_TYPE, "maxoutofpocket", "Maximum out of pocket"), b.get("out_of_pocket") or {}),
     ]
     copay = _amount(b.get("copay"))
     if copay is not None:
-        benefits.append(
-            {"type": _coding(BENEFIT_TYPE, "copay", "Copayment per service"), "allowedMoney": _money(copay)}
-        )
+        benefits.append({"type": concept(BENEFIT_TYPE, "copay", "Copayment per service"), "allowedMoney": money(copay)})
     rate = _amount(b.get("coinsurance"))
     if rate is not None:
         percent = (rate * 100).normalize()
@@ -270,7 +259,7 @@ def _item(b: dict[str, Any], terms: dict[tuple[str, str, str | None], str]) -> d
             if percent == percent.to_integral_value()
             else {"allowedString": f"{percent}%"}
         )
-        benefits.append({"type": _coding(BENEFIT_TYPE, "copay-percent", "Copayment Percent per service")} | share)
+        benefits.append({"type": concept(BENEFIT_TYPE, "copay-percent", "Copayment Percent per service")} | share)
     if benefits:
         item["benefit"] = benefits
     if b.get("prior_authorization_required") is not None:
@@ -291,9 +280,9 @@ def _accumulator(kind: dict[str, Any], amounts: dict[str, Any]) -> list[dict[str
     )
     benefit: dict[str, Any] = {"type": kind}
     if left is not None:
-        benefit["extension"] = [{"url": REMAINING, "valueMoney": _money(left)}]
+        benefit["extension"] = [{"url": REMAINING, "valueMoney": money(left)}]
     if limit is not None:
-        benefit["allowedMoney"] = _money(limit)
+        benefit["allowedMoney"] = money(limit)
     if used is not None:
-        benefit["usedMoney"] = _money(used)
+        benefit["usedMoney"] = money(used)
     return [benefit]

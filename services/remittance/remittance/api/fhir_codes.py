@@ -4,7 +4,6 @@ small pieces every resource is made of (money, the payer and payee references)."
 from __future__ import annotations
 
 import re
-from decimal import Decimal
 from typing import Any
 
 # -- code systems -------------------------------------------------------------------------------------
@@ -117,18 +116,6 @@ PLB_REASONS = {  # PLB03-1, the ones payers send most
 PLB_ADVANCES = frozenset({"AP", "PI"})  # money paid ahead of claims: FHIR's payment-type "advance"
 
 _FHIR_ID = re.compile(r"^[A-Za-z0-9\-.]{1,64}$")
-
-
-def money(cents: int) -> dict[str, Any]:
-    return {"value": float(Decimal(cents) / 100), "currency": "USD"}
-
-
-def coding(system: str, code: str, display: str | None = None) -> dict[str, str]:
-    return {"system": system, "code": code, **({"display": display} if display else {})}
-
-
-def concept(system: str, code: str, display: str | None = None) -> dict[str, Any]:
-    return {"coding": [coding(system, code, display)]}
 
 
 def claim_reference(claim_id: str) -> dict[str, Any]:

@@ -16,7 +16,7 @@ from collections.abc import Iterable
 from decimal import Decimal
 from typing import Any
 
-from rcm_shared.fhir import instant
+from rcm_shared.fhir import coding, concept, instant, money_from_cents
 
 from remittance.api.fhir_codes import (
     ADJUDICATION,
@@ -45,9 +45,6 @@ from remittance.api.fhir_codes import (
     REVENUE,
     TRACE_NUMBER,
     claim_reference,
-    coding,
-    concept,
-    money,
     payee,
     payer,
 )
@@ -152,7 +149,7 @@ def _insurance(p: Any) -> list[dict[str, Any]]:
 
 
 def _amount(category: dict[str, Any], cents: int) -> dict[str, Any]:
-    return {"category": category, "amount": money(cents)}
+    return {"category": category, "amount": money_from_cents(cents)}
 
 
 def cas(a: Any) -> dict[str, Any]:
@@ -164,7 +161,7 @@ def cas(a: Any) -> dict[str, Any]:
         "extension": [{"url": CAS_GROUP_EXTENSION, "valueCoding": group}],
         "category": category or {"coding": [group]},
         "reason": concept(CARC, a.reason_code),
-        "amount": money(a.amount_cents),
+        "amount": money_from_cents(a.amount_cents),
     }
 
 
@@ -190,7 +187,7 @@ def _item(line: Any, adjustments: Iterable[Any]) -> dict[str, Any]:
         item["servicedDate"] = line.service_date.isoformat()
     if line.units:
         item["quantity"] = {"value": float(Decimal(line.units))}
-    item["net"] = money(line.charge_cents)
+    item["net"] = money_from_cents(line.charge_cents)
     item["adjudication"] = adjudication
     return item
 
@@ -220,7 +217,7 @@ def _payment(p: Any, partial: bool) -> dict[str, Any]:
     payment: dict[str, Any] = {"type": concept(EOB_PAYMENT_TYPE, *kind)}
     if p.payment_date:
         payment["date"] = p.payment_date.isoformat()
-    payment["amount"] = money(p.paid_cents)
+    payment["amount"] = money_from_cents(p.paid_cents)
     if p.trace_number:
         payment["identifier"] = {"system": TRACE_NUMBER, "value": p.trace_number}
     return payment

@@ -12,7 +12,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from rcm_shared.fhir import instant
+from rcm_shared.fhir import coding, concept, instant, money_from_cents
 
 from remittance.api.fhir_codes import (
     PAYER_CLAIM_NUMBER,
@@ -22,9 +22,6 @@ from remittance.api.fhir_codes import (
     PLB_REASONS,
     TRACE_NUMBER,
     claim_reference,
-    coding,
-    concept,
-    money,
     payee,
     payer,
 )
@@ -61,7 +58,7 @@ def payment_reconciliation(found: Reconciliation) -> dict[str, Any]:
         "outcome": "complete",
         "disposition": "released after review as the payer sent it" if r.review_decision else "posted",
         "paymentDate": paid_on.isoformat(),
-        "paymentAmount": money(signed_total_cents(r)),
+        "paymentAmount": money_from_cents(signed_total_cents(r)),
     }
     if r.trace_number:
         trace = {"system": TRACE_NUMBER, "value": r.trace_number}
@@ -84,7 +81,7 @@ def _claim_detail(p: Any, paid_on: date) -> dict[str, Any]:
         "request": claim_reference(p.claim_id),
         "response": {"reference": f"ExplanationOfBenefit/{p.id}"},
         "date": paid_on.isoformat(),
-        "amount": money(p.paid_cents),
+        "amount": money_from_cents(p.paid_cents),
     }
     return detail
 
@@ -103,7 +100,7 @@ def _plb_detail(a: Any, paid_on: date) -> dict[str, Any]:
     }
     if a.claim_id:
         detail["request"] = claim_reference(a.claim_id)
-    detail |= {"date": paid_on.isoformat(), "amount": money(-a.amount_cents)}
+    detail |= {"date": paid_on.isoformat(), "amount": money_from_cents(-a.amount_cents)}
     return detail
 
 

@@ -186,7 +186,6 @@ DX3 = {"item.1.diagnosisSequence": [3]}
         ({"item.0.unitPrice": {"value": 150.0, "currency": "USD"}}, "Claim.item[0].net", "invalid"),
         ({"item.0.net": {"value": 200.0, "currency": "EUR"}}, "Claim.item[0].net.currency", "not-supported"),
         ({"item.0.net": {"value": 200.001, "currency": "USD"}}, "Claim.item[0].net.value", "invalid"),
-        ({"provider": {"reference": "#nobody"}}, "Claim.provider.reference", "not-found"),
         ({"provider": {"reference": "#pat"}}, "Claim.provider", "invalid"),
         ({"contained.3.identifier": []}, "Claim.contained[3].identifier", "required"),
         ({"contained.2.identifier": [{"system": "urn:x", "value": "1"}]}, "Claim.contained[2].identifier", "required"),
@@ -243,16 +242,25 @@ def test_the_element_is_named_where_it_sits_in_a_bundle_or_parameters() -> None:
     ]
     long_member = as_bundle(fhir_claim(**{"contained.1.subscriberId": "W" * 81}))
     assert refused(long_member)[2] == ["Bundle.entry[2].resource.subscriberId"]
-    assert refused({**as_bundle(CLAIM), "type": "transaction"})[2] == ["Bundle.type"]
+
+
+def test_a_body_that_is_not_what_submit_takes_or_not_self_consistent_is_a_400() -> None:
+    """A Bundle of another type, a Claim not first, a parameter other than `resource`, a reference naming nothing
+    the body holds: the body is malformed, a 400 as eligibility's `$submit` answers it (rcm_shared.fhir.body),
+    where charge entry used to answer 422 (what it refuses of a well-formed claim)."""
+    assert refused({**as_bundle(CLAIM), "type": "transaction"}) == (400, "not-supported", ["Bundle.type"])
     bundle = as_bundle(CLAIM)
     bundle["entry"].reverse()
-    assert refused(bundle)[2] == ["Bundle.entry[0].resource"]
-    assert refused({"resourceType": "Parameters", "parameter": [{"name": "claim", "resource": CLAIM}]})[2] == [
-        "Parameters.parameter[0].name"
-    ]
+    assert refused(bundle) == (400, "invalid", ["Bundle.entry[0].resource"])
+    assert refused({"resourceType": "Parameters", "parameter": [{"name": "claim", "resource": CLAIM}]}) == (
+        400,
+        "not-supported",
+        ["Parameters.parameter[0].name"],
+    )
     unresolved = as_bundle(CLAIM)
     del unresolved["entry"][4]  # the clinic
-    assert refused(unresolved)[2] == ["Bundle.entry[0].resource.provider.reference"]
+    assert refused(unresolved) == (400, "invalid", ["Bundle.entry[0].resource.provider.reference"])
+    assert refused(fhir_claim(provider={"reference": "#nobody"})) == (400, "invalid", ["Claim.provider.reference"])
 
 
 def test_relative_references_resolve_against_the_bundle_entries() -> None:

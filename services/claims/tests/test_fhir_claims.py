@@ -158,6 +158,13 @@ async def test_bad_input_is_an_operation_outcome_naming_the_element_and_nothing_
         (json.dumps(fhir_claim(use="preauthorization")).encode(), 422, "not-supported", ["Claim.use"]),
         (json.dumps(fhir_claim(**{"total.value": 300.0})).encode(), 422, "invalid", ["Claim.total"]),
         (json.dumps({"resourceType": "Patient"}).encode(), 400, "structure", ["resourceType"]),
+        # a reference naming nothing the body holds: the body is not self-consistent (rcm_shared.fhir.body)
+        (
+            json.dumps(fhir_claim(provider={"reference": "#nobody"})).encode(),
+            400,
+            "invalid",
+            ["Claim.provider.reference"],
+        ),
     ]
     for body, status, issue, expression in cases:
         r = await post("/fhir/R4/Claim/$submit", content=body, headers={**T, **FHIR_JSON})

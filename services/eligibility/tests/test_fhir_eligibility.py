@@ -236,6 +236,7 @@ BAD = [
     (changed(CONTAINED, ["contained", 0, "birthDate"], "1980-02-30"), 400, f"{REQ}.contained[0].birthDate"),
     (changed(CONTAINED, ["patient"], {"reference": "#nobody"}), 400, f"{REQ}.patient.reference"),
     (changed(CONTAINED, ["patient"], {"reference": "#payer"}), 422, f"{REQ}.patient"),
+    (changed(CONTAINED, ["patient"], {"identifier": {"system": "urn:x", "value": "1"}}), 422, f"{REQ}.patient"),
     (changed(CONTAINED, ["contained", 1, "subscriberId"], ...), 422, f"{REQ}.contained[1].subscriberId"),
     (changed(CONTAINED, ["contained", 1, "subscriberId"], "W*1"), 422, f"{REQ}.contained[1].subscriberId"),
     (changed(CONTAINED, ["contained", 0, "name", 0, "given"], ...), 422, f"{REQ}.contained[0].name[0].given"),
@@ -277,6 +278,13 @@ async def test_bad_requests_are_refused_naming_the_element_and_nothing_is_asked(
         assert expression in [e for _, _, where in issues for e in where], (expression, issues)
     r = await post(client, {"resourceType": "Parameters", "parameter": []}, "/$submit")
     assert r.status_code == 400 and outcome_issues(r.json())[0][2] == ["Parameters.parameter"]
+    # an operation's parameter is never dropped unread: one $submit does not take is named (rcm_shared.fhir.body)
+    extra = parameters(CONTAINED)
+    extra["parameter"].append({"name": "timeout", "valueInteger": 5})
+    r = await post(client, extra, "/$submit")
+    assert r.status_code == 400, r.text
+    ((code, _, where),) = outcome_issues(r.json())
+    assert (code, where) == ("not-supported", ["Parameters.parameter[1].name"])
     r = await client.post("/fhir/R4/CoverageEligibilityRequest", content=b"{not json", headers=FHIR)
     assert r.status_code == 400 and outcome_issues(r.json())[0][0] == "structure"
     assert (client.primary.calls, await count_checks(client)) == (0, 0)

@@ -3,6 +3,7 @@ validating resources (``resources``), Money, Coding and CodeableConcept (``datat
 searchset Bundles (``search``), the CapabilityStatement (``capability``) and the open routes of a service's FHIR
 base (``web``)."""
 
+from rcm_shared.fhir.body import Body, Found, unwrap
 from rcm_shared.fhir.capability import Operation, ResourceCapability, Surface, capability_statement
 from rcm_shared.fhir.datatypes import coding, concept, money, money_from_cents
 from rcm_shared.fhir.outcome import FhirError, Issue, operation_outcome
@@ -33,10 +34,12 @@ __all__ = [
     "FHIR_JSON",
     "FHIR_VERSION",
     "FRONT",
+    "Body",
     "Cursor",
     "DateRange",
     "FhirError",
     "FhirResponse",
+    "Found",
     "Issue",
     "Keyset",
     "Operation",
@@ -60,5 +63,6 @@ __all__ = [
     "reference_id",
     "searchset",
     "token",
+    "unwrap",
     "validation_issues",
 ]

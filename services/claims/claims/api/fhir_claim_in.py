@@ -13,11 +13,11 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from pydantic import ValidationError
-from rcm_shared.fhir import FhirError, Issue
+from rcm_shared.fhir import Body, FhirError, Found, Issue, unwrap
 
 from claims.api import fhir_codes as fc
 from claims.api.fhir_coverage_in import Where, address, insurance, medical_record_numbers
-from claims.api.fhir_refs import Found, Loc, Resolver, check_keys, coded, held, identifier_of, refuse, unwrap
+from claims.api.fhir_refs import Loc, check_keys, coded, held, identifier_of, refuse
 from claims.domain.encounter import CHARGE_DIGITS, CHARGE_PLACES, UNITS_DIGITS, UNITS_PLACES, ClaimCreate
 from claims.use_cases.fhir_claims import Submission
 
@@ -59,8 +59,8 @@ CARE_TEAM_READ = {"id", "sequence", "provider", "role", "responsible", "qualific
 def read_submission(body: dict[str, Any]) -> Submission:
     """The charge-entry command of a `$submit` body (a Claim, a collection Bundle or a Parameters), with the
     claim's identifiers, its patient's MRNs and its total; a FhirError naming the element when it cannot be."""
-    claim, entries = unwrap(body)
-    return _Reader(claim, Resolver(claim, entries)).submission()
+    posted = unwrap(body, "Claim")
+    return _Reader(posted.focus, posted).submission()
 
 
 def _bounded(number: Decimal, at: str, digits: int, places: int, what: str) -> Decimal:
@@ -90,7 +90,7 @@ def _units(value: Any, at: str) -> Decimal:
 
 
 class _Reader:
-    def __init__(self, claim: Found, refs: Resolver) -> None:
+    def __init__(self, claim: Found, refs: Body) -> None:
         self.claim = claim
         self.refs = refs
         self.where: Where = {(): claim.path}
@@ -110,7 +110,7 @@ class _Reader:
         if kind != "professional":
             raise refuse(self.at("type"), f"claim type {kind!r} is not supported: professional claims (837P) are")
         identifiers = self._identifiers()
-        patient = self.refs.resolve(c.get("patient"), self.at("patient"), ("Patient",))
+        patient = self.refs.resolve(c.get("patient"), self.at("patient"), c, ("Patient",))
         covered, where = insurance(self.refs, c, patient)
         self.doc |= covered
         self.where |= where
@@ -152,7 +152,8 @@ class _Reader:
         return tuple(out)
 
     def _provider(self) -> None:
-        provider = self.refs.resolve(self.claim.get("provider"), self.at("provider"), ("Organization", "Practitioner"))
+        c = self.claim
+        provider = self.refs.resolve(c.get("provider"), self.at("provider"), c, ("Organization", "Practitioner"))
         npi = identifier_of(provider, fc.NPI)
         if npi is None:
             raise refuse(
@@ -172,7 +173,7 @@ class _Reader:
                 raise refuse(f"{at}.role", f"role {code!r} is not supported: primary (or rendering) and referring are")
             if f"{role}_npi" in self.doc:
                 raise refuse(f"{at}.role", f"one {role.replace('_', ' ')} per claim")
-            person = self.refs.resolve(member.get("provider"), f"{at}.provider", ("Practitioner",))
+            person = self.refs.resolve(member.get("provider"), f"{at}.provider", self.claim, ("Practitioner",))
             npi = identifier_of(person, fc.NPI)
             if npi is None:
                 raise refuse(
@@ -312,7 +313,7 @@ class _Reader:
                 raise refuse(self.at("referral"), "a referral is given by its number (Reference.identifier)")
             self.doc["referral_number"], self.where[("referral_number",)] = number, self.at("referral.identifier.value")
         if c.get("facility"):
-            self._facility(self.refs.resolve(c.get("facility"), self.at("facility"), ("Location",)))
+            self._facility(self.refs.resolve(c.get("facility"), self.at("facility"), c, ("Location",)))
         payee = c.get("payee")
         if payee:
             if coded(payee.get("type"), (fc.PAYEE_TYPE,)) != "provider":

@@ -8,8 +8,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from rcm_shared.fhir import Body, Found
+
 from claims.api import fhir_codes as fc
-from claims.api.fhir_refs import Found, Loc, Resolver, check_keys, coded, held, identifier_of, refuse
+from claims.api.fhir_refs import Loc, check_keys, coded, held, identifier_of, refuse
 
 Where = dict[Loc, str]  # a location in the command -> the FHIRPath it was read from
 INSURANCE_READ = {"id", "sequence", "focal", "coverage", "preAuthRef", "identifier"}
@@ -117,13 +119,13 @@ def medical_record_numbers(patient: Found) -> list[tuple[str, str]]:
     return out
 
 
-def payer(refs: Resolver, coverage: Found) -> tuple[dict[str, Any], Where]:
+def payer(refs: Body, coverage: Found) -> tuple[dict[str, Any], Where]:
     """The coverage's payor: an Organization known by its payer id; the filing indicator (SBR09) from
     Coverage.type when it is coded in our system (else the payer enrollment's, as in charge entry)."""
     payors = coverage.get("payor") or []
     if len(payors) != 1:
         raise refuse(coverage.at("payor"), "a coverage has one payor here: the Organization billed")
-    org = refs.resolve(payors[0], coverage.at("payor[0]"), ("Organization",))
+    org = refs.resolve(payors[0], coverage.at("payor[0]"), coverage, ("Organization",))
     found = identifier_of(org, fc.PAYER_ID)
     if found is None:
         raise refuse(
@@ -138,16 +140,18 @@ def payer(refs: Resolver, coverage: Found) -> tuple[dict[str, Any], Where]:
     return {k: v for k, v in values.items() if v is not None}, where
 
 
-def parties(refs: Resolver, patient: Found, coverage: Found) -> Parties:
+def parties(refs: Body, patient: Found, coverage: Found) -> Parties:
     """The payer, subscriber and patient of a coverage of the claim's patient."""
     if coverage.get("status") != "active":
         raise refuse(coverage.at("status"), f"the coverage is {coverage.get('status')}: bill an active one", "invalid")
-    beneficiary = refs.resolve(coverage.get("beneficiary"), coverage.at("beneficiary"), ("Patient",))
+    beneficiary = refs.resolve(coverage.get("beneficiary"), coverage.at("beneficiary"), coverage, ("Patient",))
     if beneficiary.path != patient.path:
         raise refuse(coverage.at("beneficiary"), "the coverage's beneficiary must be the claim's patient", "invalid")
     relationship = coded(coverage.get("relationship"), (fc.RELATIONSHIP,))
     holder = coverage.get("subscriber")
-    subscriber = refs.resolve(holder, coverage.at("subscriber"), ("Patient", "RelatedPerson")) if holder else patient
+    subscriber = (
+        refs.resolve(holder, coverage.at("subscriber"), coverage, ("Patient", "RelatedPerson")) if holder else patient
+    )
     if relationship is None:
         if subscriber.path != patient.path:
             raise refuse(coverage.at("relationship"), "say how the patient is related to the subscriber", "required")
@@ -192,7 +196,7 @@ def parties(refs: Resolver, patient: Found, coverage: Found) -> Parties:
     )
 
 
-def insurance(refs: Resolver, claim: Found, patient: Found) -> tuple[dict[str, Any], Where]:
+def insurance(refs: Body, claim: Found, patient: Found) -> tuple[dict[str, Any], Where]:
     """The claim's focal coverage as the command's payer, subscriber, patient and prior authorization, and the
     coverage after it (by sequence) as its secondary payer. The focal one comes first: a claim to a later payer
     needs the earlier ones' adjudication, which the claims service sends itself when the primary has paid."""
@@ -208,7 +212,7 @@ def insurance(refs: Resolver, claim: Found, patient: Found) -> tuple[dict[str, A
         if i != focal[0] and entry.get("preAuthRef"):
             raise refuse(claim.at(f"insurance[{i}].preAuthRef"), "a prior authorization goes with the focal coverage")
     first = entries[0][1]
-    found = parties(refs, patient, refs.resolve(first.get("coverage"), f"{at}.coverage", ("Coverage",)))
+    found = parties(refs, patient, refs.resolve(first.get("coverage"), f"{at}.coverage", claim, ("Coverage",)))
     doc: dict[str, Any] = {"payer": found.payer, "subscriber": found.subscriber}
     where = dict(found.where)
     if found.patient is not None:
@@ -223,7 +227,9 @@ def insurance(refs: Resolver, claim: Found, patient: Found) -> tuple[dict[str, A
     if len(entries) == 2:
         j, entry = entries[1]
         then = parties(
-            refs, patient, refs.resolve(entry.get("coverage"), claim.at(f"insurance[{j}].coverage"), ("Coverage",))
+            refs,
+            patient,
+            refs.resolve(entry.get("coverage"), claim.at(f"insurance[{j}].coverage"), claim, ("Coverage",)),
         )
         doc["secondary_payer"] = {**then.payer, "subscriber": then.subscriber, "relationship": then.relationship}
         for k, v in then.where.items():
@@ -231,7 +237,7 @@ def insurance(refs: Resolver, claim: Found, patient: Found) -> tuple[dict[str, A
                 where[("secondary_payer", *(k[1:] if k[0] == "payer" else k))] = v
     insurer = claim.get("insurer")
     if insurer:
-        named = identifier_of(refs.resolve(insurer, claim.at("insurer"), ("Organization",)), fc.PAYER_ID)
+        named = identifier_of(refs.resolve(insurer, claim.at("insurer"), claim, ("Organization",)), fc.PAYER_ID)
         if named is not None and named[0] != found.payer["payer_id"]:
             raise refuse(claim.at("insurer"), "the insurer is not the focal coverage's payor", "invalid")
     return doc, where

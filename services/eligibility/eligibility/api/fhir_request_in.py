@@ -1,6 +1,6 @@
 """A posted CoverageEligibilityRequest as the inquiry the REST check takes (``CheckCreate``): its patient, coverage,
-payer and provider (resolved in the body: ``fhir_body``), dates and service types, each refusal naming the FHIR
-element (a FHIRPath into the body as posted). Pure."""
+payer and provider (resolved in the body: ``rcm_shared.fhir.body``), dates and service types, each refusal naming
+the FHIR element (a FHIRPath into the body as posted). Pure."""
 
 from __future__ import annotations
 
@@ -10,9 +10,8 @@ from datetime import date
 from typing import Any
 
 from pydantic import ValidationError
-from rcm_shared.fhir import FhirError, Issue
+from rcm_shared.fhir import Body, FhirError, Found, Issue, unwrap
 
-from eligibility.api.fhir_body import Body, Found, refused, unwrap
 from eligibility.domain.inquiry import CheckCreate
 
 NPI = "http://hl7.org/fhir/sid/us-npi"
@@ -33,6 +32,24 @@ class AskedCheck:
     check: CheckCreate
     patient_id: str | None
     fhir_request: dict[str, Any]
+
+
+def refused(diagnostics: str, expression: str, code: str = "required") -> FhirError:
+    """A 422: the request is FHIR, but cannot be asked as a 270 as it is."""
+    return FhirError(422, [Issue(diagnostics, code, expression=expression)])
+
+
+def _sent(body: Body, ref: Any, where: str, holder: Found, types: tuple[str, ...]) -> Found:
+    """The resource a reference names among those the body holds: the 270 needs the person or coverage itself,
+    which a logical reference (an identifier, a display) does not carry."""
+    found = body.resolve(ref, where, holder, types)
+    if found.logical:
+        raise refused(
+            f"{where} names a resource by identifier or display only: contain it or send it in the Bundle",
+            where,
+            "invalid",
+        )
+    return found
 
 
 def _codes(concept: Any) -> list[tuple[int, str | None, str]]:
@@ -81,8 +98,8 @@ def inquiry_of(posted: dict[str, Any], base: str) -> AskedCheck:
     """The inquiry a posted request asks (see ``unwrap``); a 400/422 OperationOutcome naming the element when
     the request cannot be asked as a 270 or the inquiry's rules refuse it. ``base``: our FHIR base, under which
     a Patient's fullUrl is one of ours."""
-    body = unwrap(posted)
-    req = body.request
+    body = unwrap(posted, "CoverageEligibilityRequest")
+    req = body.focus
     res = req.resource
     if res.get("status") != "active":
         raise refused(
@@ -90,7 +107,7 @@ def inquiry_of(posted: dict[str, Any], base: str) -> AskedCheck:
         )
     purposes = _purposes(req)
     paths: dict[str, str] = {"": req.path}
-    patient = body.resolve(res.get("patient"), req.at("patient"), req, ("Patient",))
+    patient = _sent(body, res.get("patient"), req.at("patient"), req, ("Patient",))
     coverage = _coverage(body, req)
     cov = coverage.resource
     member_id, paths["subscriber.member_id"] = _member_id(coverage)
@@ -106,7 +123,7 @@ def inquiry_of(posted: dict[str, Any], base: str) -> AskedCheck:
             raise refused(
                 f"no subscriber: the patient is the subscriber's {relationship}, and the 270 names both", where
             )
-        subscriber, sub_paths = _person(body.resolve(cov["subscriber"], where, coverage, ("Patient", "RelatedPerson")))
+        subscriber, sub_paths = _person(_sent(body, cov["subscriber"], where, coverage, ("Patient", "RelatedPerson")))
         asked["subscriber"] = {"member_id": member_id, **subscriber}
         asked["dependent"] = person
         paths |= {f"subscriber.{k}": v for k, v in sub_paths.items()}
@@ -168,7 +185,7 @@ def _coverage(body: Body, req: Found) -> Found:
         raise refused("one coverage per request: mark the one to check focal", req.at("insurance"), "not-supported")
     i = focal[0] if focal else 0
     where = req.at(f"insurance[{i}].coverage")
-    return body.resolve(insurance[i].get("coverage"), where, req, ("Coverage",))
+    return _sent(body, insurance[i].get("coverage"), where, req, ("Coverage",))
 
 
 def _member_id(coverage: Found) -> tuple[str, str]:
@@ -189,7 +206,7 @@ def _payer(body: Body, req: Found, coverage: Found, paths: dict[str, str]) -> di
     for ref, where, holder in holders:
         if not ref:
             continue
-        org = body.resolve(ref, where, holder, ("Organization", "Patient", "RelatedPerson"), logical=True)
+        org = body.resolve(ref, where, holder, ("Organization", "Patient", "RelatedPerson"))
         if org.resource["resourceType"] != "Organization":
             continue  # a person paying: no payer to send a 270 to
         payer_id, paths["payer_id"] = _identifier(org, PAYER_ID)
@@ -213,7 +230,8 @@ def _provider(body: Body, req: Found, paths: dict[str, str]) -> dict[str, Any] |
     ref = req.resource.get("provider")
     if not ref:
         return None
-    found = body.resolve(ref, req.at("provider"), req, ("Practitioner", "Organization"), logical=True)
+    # a provider named by identifier alone is taken for an Organization: the 270 needs a person's name
+    found = body.resolve(ref, req.at("provider"), req, ("Organization", "Practitioner"))
     npi, paths["provider.npi"] = _identifier(found, NPI)
     if npi is None:
         raise refused(f"no NPI for the provider (an identifier of system {NPI})", found.at("identifier"))

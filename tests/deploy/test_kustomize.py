@@ -10,6 +10,7 @@ and say so, unless RCM_REQUIRE_KUSTOMIZE=1 (CI), where that fails the run.
 
 from __future__ import annotations
 
+import importlib
 import os
 import platform
 import shutil
@@ -200,3 +201,26 @@ def test_topics_as_code_match_the_catalog(kustomize: str) -> None:
         assert topics[name]["config"]["retention.ms"] == str(spec.retention_ms)
     dev = {d["spec"]["topicName"]: d["spec"] for d in build(kustomize, "dev") if d["kind"] == "KafkaTopic"}
     assert {s["replicas"] for s in dev.values()} == {1}
+
+
+@pytest.mark.parametrize("overlay", ["dev", "prod"])
+@pytest.mark.parametrize("service", ["eligibility", "remittance"])
+def test_the_services_that_ask_claims_on_a_callers_behalf_name_its_api(
+    kustomize: str, overlay: str, service: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # unset, the claims API is this machine's port 8002 (callers' bearer tokens would go there): the settings
+    # refuse that outside development and test, so a service started with the overlay's configuration names it
+    docs = build(kustomize, overlay)
+    maps = [d for d in docs if d["kind"] == "ConfigMap"]
+    data = next(d for d in maps if d["metadata"]["name"].startswith("platform-"))["data"]
+    data |= next(d for d in maps if d["metadata"]["name"].startswith(f"{service}-config-"))["data"]
+    assert data[f"{service.upper()}_CLAIMS_URL"] == "http://claims-api"
+    for name in [n for n in os.environ if n.startswith((f"{service.upper()}_", "AUTH_", "KAFKA_"))]:
+        monkeypatch.delenv(name)
+    for name, value in data.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("KAFKA_SASL_PASSWORD", "from-the-secret-store")  # the service's secret, not a ConfigMap's
+    settings_class = getattr(importlib.import_module(f"{service}.config"), f"{service.capitalize()}Settings")
+    settings = settings_class(database_url="postgresql+asyncpg://u@db/rcm")
+    assert settings.environment == {"dev": "staging", "prod": "production"}[overlay]
+    assert settings.claims_api_url() == "http://claims-api"

@@ -2,10 +2,11 @@ from __future__ import annotations
 
 import os
 from functools import lru_cache
-from typing import ClassVar
+from typing import ClassVar, Self
 
+from pydantic import model_validator
 from pydantic_settings import SettingsConfigDict
-from rcm_shared.config import BaseServiceSettings
+from rcm_shared.config import BaseServiceSettings, Environment
 
 
 class EligibilitySettings(BaseServiceSettings):
@@ -25,9 +26,21 @@ class EligibilitySettings(BaseServiceSettings):
     usage_indicator: str = "T"
     # The claims API, asked for a registered patient's coverages (claims keeps the EHR's ADT registrations) on
     # behalf of the caller of a check by MRN. Unset: the local stack's (port 8002, moved by RCM_PORT_OFFSET as
-    # `make run` moves it); empty: none is asked, and checks by MRN are unavailable.
+    # `make run` moves it), in development and test only (elsewhere it must be set); empty: none is asked, and
+    # checks by MRN are unavailable.
     claims_url: str | None = None
     claims_timeout_s: float = 5.0
+
+    @model_validator(mode="after")
+    def _claims_url_named_outside_development(self) -> Self:
+        # unset, it is this machine's port 8002: callers' bearer tokens would go to whatever listens there
+        if self.claims_url is None and self.environment not in (Environment.development, Environment.test):
+            raise ValueError(
+                f"ELIGIBILITY_CLAIMS_URL is unset: set the claims API's URL for environment "
+                f"{self.environment.value} (the local stack's is the default in development and test only), or "
+                "empty for none (checks by MRN are unavailable)"
+            )
+        return self
 
     def claims_api_url(self) -> str:
         if self.claims_url is not None:

@@ -96,6 +96,7 @@ REGISTRATIONS = {
     # an A40 merged it into MRN100
     "MRN099": registration("MRN099", {**JANE, "first_name": "JAYNE"}, merged_into="MRN100"),
     "MRN300": registration("MRN300", JANE),  # no IN1
+    "MRN098": registration("MRN098", JANE, merged_into=".."),  # an MRN that is no path segment of its own
     "MRN400": registration(
         "MRN400", JIM, coverage(1, "ACME01", "W200", relationship="19", insured=person({**JOHN, "birth_date": None}))
     ),
@@ -218,7 +219,8 @@ async def test_what_the_registration_lacks_is_named_and_nothing_is_sent(client: 
 @pytest.mark.parametrize(
     ("answer", "status", "title"),
     [
-        (httpx.Response(401), 403, "Refused by the claims API"),
+        # claims does not trust the token at all (its audience, its issuer): no scope the caller could get helps
+        (httpx.Response(401), 502, "Token not accepted by the claims API"),
         (httpx.Response(403), 403, "Refused by the claims API"),
         (httpx.ReadTimeout("slow"), 503, "Claims API unavailable"),
         (httpx.ConnectError("refused"), 503, "Claims API unavailable"),
@@ -244,6 +246,10 @@ async def test_a_claims_api_that_refuses_or_fails_is_a_problem_and_no_phi_is_log
     assert problem["title"] == title and r.headers["content-type"] == "application/problem+json"
     if status == 403:
         assert problem["required_scope"] == "claims:read" and "needs the scope claims:read" in problem["detail"]
+    else:
+        assert "required_scope" not in problem
+    if title == "Token not accepted by the claims API":
+        assert problem["detail"].startswith("the claims API did not accept the forwarded token (401)")
     if status == 503:
         assert r.headers["retry-after"] == "5"
     assert client.primary.calls == 1  # the first check only
@@ -264,21 +270,47 @@ async def test_a_claims_api_that_refuses_or_fails_is_a_problem_and_no_phi_is_log
     assert lines and not [(value, line) for line in lines for value in (*PHI, "MRN200") if value in line]
 
 
+@pytest.mark.parametrize(
+    "segment",
+    [
+        "%2E",  # ".": GET /v1/patients/ instead
+        "%2E%2E",  # "..": GET /v1 instead
+        "..%2FMRN100",  # no single path segment: no route of this API either
+        "MRN100%3Fx",
+        "MRN100%23x",
+        "MRN100%25",
+        "MRN%20100",
+        "MRN%C2%B2",
+        "M" * 81,  # claims keeps MRNs of up to 80 characters
+    ],
+)
+async def test_an_mrn_that_would_make_another_path_is_refused_before_claims_is_asked(
+    client: Any, claims_api: FakeClaimsApi, segment: str
+) -> None:
+    r = await check(client, segment)
+    assert r.status_code in ({404, 422} if "%2F" in segment else {422}), r.text
+    assert r.headers["content-type"] == "application/problem+json"
+    assert claims_api.seen == [] and client.primary.calls == 0
+
+
+async def test_an_mrn_of_letters_digits_dashes_underscores_and_dots_is_asked_for_as_it_is(
+    client: Any, claims_api: FakeClaimsApi
+) -> None:
+    mrns = ("A-1_2.3", ".5", "M" * 80)
+    for mrn in mrns:
+        assert (await check(client, mrn)).status_code == 404
+    assert [q.url.raw_path.decode() for q in claims_api.seen] == [f"/v1/patients/{mrn}" for mrn in mrns]
+    # a record claims merged into an MRN that is no path segment: not asked for, a fault of the claims API's
+    merged = await check(client, "MRN098")
+    assert merged.status_code == 502 and merged.json()["title"] == "Invalid answer from the claims API"
+    assert claims_api.seen[-1].url.path == "/v1/patients/MRN098"
+
+
 async def test_without_a_claims_api_checks_by_mrn_are_unavailable(client: Any, claims_api: FakeClaimsApi) -> None:
     client.app.state.settings = client.app.state.settings.model_copy(update={"claims_url": ""})
     r = await check(client, "MRN100")
     assert r.status_code == 503 and "ELIGIBILITY_CLAIMS_URL" in r.json()["detail"]
     assert "retry-after" not in r.headers and claims_api.seen == []
-
-
-def test_the_claims_api_is_the_local_stacks_unless_set(monkeypatch: pytest.MonkeyPatch) -> None:
-    from eligibility.config import EligibilitySettings
-
-    monkeypatch.setenv("RCM_PORT_OFFSET", "100")
-    monkeypatch.delenv("ELIGIBILITY_CLAIMS_URL", raising=False)
-    assert EligibilitySettings().claims_api_url() == "http://127.0.0.1:8102"
-    monkeypatch.setenv("ELIGIBILITY_CLAIMS_URL", "http://claims-api:8000")
-    assert EligibilitySettings().claims_api_url() == "http://claims-api:8000"
 
 
 # -- the inquiry made from a registration, pure ---------------------------------------------------------------

@@ -3,10 +3,11 @@ from __future__ import annotations
 import os
 from functools import lru_cache
 from pathlib import Path
-from typing import ClassVar
+from typing import ClassVar, Self
 
+from pydantic import model_validator
 from pydantic_settings import SettingsConfigDict
-from rcm_shared.config import BaseServiceSettings, project_var_dir
+from rcm_shared.config import BaseServiceSettings, Environment, project_var_dir
 
 
 class RemittanceSettings(BaseServiceSettings):
@@ -44,7 +45,8 @@ class RemittanceSettings(BaseServiceSettings):
     pay_by_mail: str = "Valley Family Clinic, PO Box 100, Springfield, IL 62701"
     # The claims API, asked for each statement's mailing address on behalf of the caller who runs the
     # statements (claims owns the patients' addresses). Unset: the local stack's (port 8002, moved by
-    # RCM_PORT_OFFSET as `make run` moves it); empty: none is asked, and statements are not mailable.
+    # RCM_PORT_OFFSET as `make run` moves it), in development and test only (elsewhere it must be set); empty:
+    # none is asked, and statements are not mailable.
     claims_url: str | None = None
     claims_timeout_s: float = 5.0
 
@@ -54,6 +56,17 @@ class RemittanceSettings(BaseServiceSettings):
     def own_connection(self) -> tuple[str, str]:
         """The deployment's own (submitter_id, receiver_id): the default organization's connection."""
         return (self.submitter_id.strip(), self.receiver_id.strip())
+
+    @model_validator(mode="after")
+    def _claims_url_named_outside_development(self) -> Self:
+        # unset, it is this machine's port 8002: callers' bearer tokens would go to whatever listens there
+        if self.claims_url is None and self.environment not in (Environment.development, Environment.test):
+            raise ValueError(
+                f"REMITTANCE_CLAIMS_URL is unset: set the claims API's URL for environment "
+                f"{self.environment.value} (the local stack's is the default in development and test only), or "
+                "empty for none (statements are not mailable)"
+            )
+        return self
 
     def claims_api_url(self) -> str:
         if self.claims_url is not None:

@@ -6,7 +6,10 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
+import pytest
+from pydantic import ValidationError
 from remittance.adapters.claims_api import ClaimsApiAddressBook
+from remittance.config import RemittanceSettings
 from remittance.domain.mailing import MailingAddress
 
 ELM = {"line1": "12 Elm St", "line2": None, "city": "Springfield", "state": "IL", "postal_code": "62704"}
@@ -65,3 +68,35 @@ async def test_a_refusal_an_outage_or_no_address_is_a_reason_on_each_account() -
     none = await book({"C1": httpx.Response(200, json=claim(None))}, seen).mailings("valley", {"A1": ["C1"], "A2": []})
     assert none["A1"].problem == "no mailing address on the patient's claims"
     assert none["A2"].problem == "the account has no claim to take the address from"
+
+
+async def test_a_token_the_claims_api_does_not_accept_is_said_so_not_a_missing_scope() -> None:
+    # 401: claims does not trust the token (its audience, its issuer), which no scope of the caller's would change
+    seen: list[httpx.Request] = []
+    answers: dict[str, httpx.Response | Exception] = {"C1": httpx.Response(401), "C2": httpx.Response(401)}
+    untrusted = await book(answers, seen).mailings("valley", {"A1": ["C1"], "A2": ["C2"]})
+    assert {m.problem for m in untrusted.values()} == {
+        "the claims API did not accept the forwarded token (401): its authentication (audience, issuer) does not "
+        "trust the tokens this service's callers present"
+    }
+    assert not any(m.mailable for m in untrusted.values())
+    anonymous = ClaimsApiAddressBook("http://claims.test", None, transport=httpx.MockTransport(lambda _: answers["C1"]))
+    (problem,) = {m.problem for m in (await anonymous.mailings("valley", {"A1": ["C1"]})).values()}
+    assert problem == "the claims API requires a token (401), and this request carried none to pass on"
+
+
+@pytest.mark.parametrize("environment", ["staging", "production"])
+def test_outside_development_the_claims_api_is_named(environment: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    # the local stack's default would send callers' bearer tokens to whatever listens on this machine's port 8002
+    monkeypatch.setenv("AUTH_MODE", "on")
+    monkeypatch.setenv("AUTH_TOKEN_URL", "https://login.example.org/oauth2/token")
+    monkeypatch.delenv("REMITTANCE_CLAIMS_URL", raising=False)
+    database = "postgresql+asyncpg://u@db/rcm"
+    with pytest.raises(ValidationError, match="REMITTANCE_CLAIMS_URL is unset"):
+        RemittanceSettings(environment=environment, database_url=database)
+    named = RemittanceSettings(environment=environment, database_url=database, claims_url="http://claims-api")
+    assert named.claims_api_url() == "http://claims-api"
+    # empty: no claims API, said so (statements not mailable)
+    assert RemittanceSettings(environment=environment, database_url=database, claims_url="").claims_api_url() == ""
+    for local in ("development", "test"):
+        assert RemittanceSettings(environment=local, database_url=database).claims_api_url().startswith("http://127.")

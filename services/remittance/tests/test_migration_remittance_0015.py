@@ -9,9 +9,11 @@ from pathlib import Path
 from typing import Any
 
 from alembic import command
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
 from rcm_shared.db import create_engine
 from rcm_shared.testing import alembic_config, need_postgres, unique
-from remittance.models import claim_payment, remittance
+from remittance.models import claim_payment, metadata, remittance
 from sqlalchemy import insert, select, text
 
 REMITTANCE = Path(__file__).resolve().parents[1]
@@ -98,3 +100,49 @@ async def test_remittance_0015_dates_each_payment_by_its_posting_or_its_reversal
                 await conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
         await engine.dispose()
     assert dated == {"original": REVERSED, "other": POSTED, "reversal": REVERSED}
+
+
+async def test_remittance_0015_downgrades_with_payments_on_file_and_upgrades_again(
+    backend: str, tmp_path: Path, postgres_base_url: str | None
+) -> None:
+    # claim_payment refers to remittance: on SQLite, dropping a remittance column may not rebuild that table
+    if backend == "sqlite":
+        url, schema = f"sqlite+aiosqlite:///{tmp_path / 'remittance.db'}", "remittance"
+    else:
+        url, schema = need_postgres(postgres_base_url), unique("remittance_")
+    config = alembic_config(REMITTANCE, url, schema)
+    await asyncio.to_thread(command.upgrade, config, "remittance_0014")
+    engine = create_engine(url, schema=schema)
+    try:
+        async with engine.begin() as conn:
+            await conn.execute(insert(remittance), [_remittance("R1", POSTED), _remittance("R2", REVERSED)])
+            await conn.execute(
+                insert(claim_payment),
+                [
+                    _payment("original", "R1", POSTED, reversed_by="reversal"),
+                    _payment("reversal", "R2", REVERSED, status_code="22", paid_cents=-8000, reversal_of="original"),
+                ],
+            )
+        await asyncio.to_thread(command.upgrade, config, "head")
+        await asyncio.to_thread(command.downgrade, config, "remittance_0014")
+        async with engine.connect() as conn:
+            kept = set(await conn.scalars(select(claim_payment.c.id)))
+        await asyncio.to_thread(command.upgrade, config, "head")
+        async with engine.connect() as conn:
+            cp = claim_payment.c
+            dated = {ident: moment for ident, moment in await conn.execute(select(cp.id, cp.updated_at))}
+            remittances = set(await conn.scalars(select(remittance.c.id)))
+            if backend == "postgres":  # the engine maps names onto its schema; reflection reads the search path
+                await conn.exec_driver_sql(f'SET search_path TO "{schema}"')
+            diff = await conn.run_sync(
+                lambda sync: compare_metadata(MigrationContext.configure(sync, opts={"compare_type": True}), metadata)
+            )
+    finally:
+        if backend == "postgres":
+            async with engine.begin() as conn:
+                await conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+        await engine.dispose()
+    assert kept == {"original", "reversal"}
+    assert remittances == {"R1", "R2"}
+    assert dated == {"original": REVERSED, "reversal": REVERSED}
+    assert diff == []

@@ -9,6 +9,7 @@ organization, so the caller's own is the one that may read this tenant's registr
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import date
 from typing import Any, Protocol
@@ -20,17 +21,46 @@ from eligibility.domain.registration import RegisteredCoverage, RegisteredPerson
 
 SCOPE = "claims:read"
 RETRY_AFTER_S = 5  # what a caller is told to wait when the claims API is down or slow
+# An MRN is a segment of the request's path: these characters only, and not dots alone ("." and ".." are
+# segments a URL resolves away, so the request would go to another path of the claims API). Claims keeps an
+# MRN (PID-3) of up to 80 characters.
+MRN_PATTERN = r"^[A-Za-z0-9._-]*[A-Za-z0-9_-][A-Za-z0-9._-]*$"
+MRN_MAX_LENGTH = 80
+_MRN = re.compile(MRN_PATTERN)
+_SECONDS = re.compile(r"^[0-9]{1,6}$")
+
+
+def mrn_in_path(mrn: str) -> bool:
+    """Whether the MRN can be asked for (``GET /v1/patients/{mrn}``) as it is."""
+    return len(mrn) <= MRN_MAX_LENGTH and _MRN.fullmatch(mrn) is not None
 
 
 class ClaimsApiRefused(Exception):
-    """The claims API will not answer this caller (401/403): its token lacks ``claims:read`` or is none."""
+    """The claims API will not answer this caller (403): its token lacks ``claims:read``. (401, the token not
+    accepted at all: ``ClaimsApiUntrusted``.)"""
 
-    def __init__(self, status: int) -> None:
+    def __init__(self, status: int, message: str = "") -> None:
         super().__init__(
-            f"the claims API refused to give the patient's registration ({status}): the caller's token is passed "
-            f"on, and it needs the scope {SCOPE}"
+            message
+            or f"the claims API refused to give the patient's registration ({status}): the caller's token is "
+            f"passed on, and it needs the scope {SCOPE}"
         )
         self.status = status
+
+
+class ClaimsApiUntrusted(ClaimsApiRefused):
+    """The claims API did not accept the token passed on (401): it does not trust this deployment's tokens (its
+    audience or issuer configuration), or the request carried none. A fault between the two services'
+    configurations, not the caller's: no scope would help."""
+
+    def __init__(self, forwarded: bool) -> None:
+        super().__init__(
+            401,
+            "the claims API did not accept the forwarded token (401): its authentication (audience, issuer) does "
+            "not trust the tokens this service's callers present"
+            if forwarded
+            else "the claims API requires a token (401), and this request carried none to pass on",
+        )
 
 
 class ClaimsApiUnavailable(Exception):
@@ -51,7 +81,7 @@ class ClaimsApiError(Exception):
 class Registrations(Protocol):
     async def registration(self, tenant: str, mrn: str) -> Registration | None:
         """The patient's registration, None when the MRN is not registered. Raises ``ClaimsApiRefused``,
-        ``ClaimsApiUnavailable``, ``ClaimsApiError``."""
+        ``ClaimsApiUntrusted``, ``ClaimsApiUnavailable``, ``ClaimsApiError``."""
         ...
 
 
@@ -75,6 +105,8 @@ class ClaimsApiRegistrations:
     transport: httpx.AsyncBaseTransport | None = None  # tests plug a transport in; production uses the network
 
     async def registration(self, tenant: str, mrn: str) -> Registration | None:
+        if not mrn_in_path(mrn):  # the route refuses a caller's such MRN; this one is claims' (an A40's merge)
+            raise ClaimsApiError("the claims API merged the record into an MRN that cannot be put in a URL path")
         headers = {"X-Tenant-ID": tenant, "Accept": "application/json"}
         if self.authorization:
             headers["Authorization"] = self.authorization
@@ -92,7 +124,9 @@ class ClaimsApiRegistrations:
                     f"the claims API could not be reached ({type(exc).__name__})", "connect"
                 ) from None
         status = response.status_code
-        if status in (401, 403):
+        if status == 401:
+            raise ClaimsApiUntrusted(forwarded=bool(self.authorization))
+        if status == 403:
             raise ClaimsApiRefused(status)
         if status == 404:
             return None
@@ -107,8 +141,9 @@ class ClaimsApiRegistrations:
 
 
 def _retry_after(response: httpx.Response) -> int:
-    given = response.headers.get("retry-after", "")
-    return int(given) if given.isdigit() else RETRY_AFTER_S
+    given = response.headers.get("retry-after", "").strip()
+    # seconds only (an HTTP date is possible too): isdigit() would take "²", which int() refuses
+    return int(given) if _SECONDS.fullmatch(given) else RETRY_AFTER_S
 
 
 def _person(values: dict[str, Any]) -> RegisteredPerson:

@@ -6,13 +6,20 @@ import asyncio
 from collections.abc import Awaitable
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import Response
 from rcm_shared.web import ActorDep, ProblemError, TenantDep, UnitsDep, audit_entry, audited
 from rcm_shared.x12.errors import X12Error
 
+from eligibility.adapters.claims_api import (
+    MRN_MAX_LENGTH,
+    MRN_PATTERN,
+    ClaimsApiError,
+    ClaimsApiRefused,
+    ClaimsApiUnavailable,
+    ClaimsApiUntrusted,
+)
 from eligibility.adapters.claims_api import SCOPE as CLAIMS_SCOPE
-from eligibility.adapters.claims_api import ClaimsApiError, ClaimsApiRefused, ClaimsApiUnavailable
 from eligibility.api.deps import RegistrationsDep
 from eligibility.api.schemas import BatchCreate, CheckCreate, CheckRead, RegistrationCheckCreate
 from eligibility.use_cases import checks
@@ -75,7 +82,9 @@ async def post_check(body: CheckCreate, request: Request, units: UnitsDep, tenan
     status_code=201,
     summary="Check a registered patient's coverage: the subscriber, payer and member id from the EHR's ADT",
     description="The patient's registration (HL7 ADT, kept by the claims service) is read from the claims API "
-    "on behalf of the caller: its token is passed on and needs the scope `claims:read` (else 403). The "
+    "on behalf of the caller: its token is passed on and needs the scope `claims:read` (else 403; 502 when the "
+    "claims API does not accept the token at all, a configuration fault between the services). The MRN has up to "
+    "80 letters, digits, '-', '_' and '.' (not dots alone), else 422. The "
     "coverage at IN1 position `coverage` (1 primary, 2 secondary, 3 tertiary; 422 naming the positions there "
     "are) is checked as `POST /v1/eligibility/checks` checks: its insured person is the subscriber when the "
     "patient is not the insured (the patient then the dependent), else the patient; its member id, group "
@@ -83,7 +92,8 @@ async def post_check(body: CheckCreate, request: Request, units: UnitsDep, tenan
     "lacks (a birth date, a first name); 503 with Retry-After when the claims API is down or slow.",
 )
 async def post_registration_check(
-    mrn: str,
+    # a segment of the claims API's path: "..", "/" or "?" would make it another path
+    mrn: Annotated[str, Path(pattern=MRN_PATTERN, max_length=MRN_MAX_LENGTH)],
     body: RegistrationCheckCreate,
     request: Request,
     units: UnitsDep,
@@ -97,6 +107,8 @@ async def post_registration_check(
     )
     try:
         return await _answer(request, check)
+    except ClaimsApiUntrusted as exc:
+        raise ProblemError(502, "Token not accepted by the claims API", str(exc)) from None
     except ClaimsApiRefused as exc:
         raise ProblemError(403, "Refused by the claims API", str(exc), required_scope=CLAIMS_SCOPE) from None
     except ClaimsApiUnavailable as exc:

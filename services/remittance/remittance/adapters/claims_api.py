@@ -40,7 +40,8 @@ class NoAddressBook:
 
 
 class _Refused(Exception):
-    """The claims API will not answer this caller at all (401/403): no use asking for the other accounts."""
+    """The claims API will not answer this caller at all (403), or does not accept its token (401): no use
+    asking for the other accounts."""
 
 
 @dataclass
@@ -83,10 +84,16 @@ class ClaimsApiAddressBook:
                 response = await http.get(f"/v1/claims/{claim_id}")
             except httpx.HTTPError as exc:
                 return Mailing(None, f"the claims API could not be reached ({type(exc).__name__})")
-            if response.status_code in (401, 403):
+            if response.status_code == 401:  # no scope would help: claims does not trust the token
                 raise _Refused(
-                    f"the claims API refused to give addresses ({response.status_code}): the statements' caller "
-                    "needs the claims:read scope"
+                    "the claims API did not accept the forwarded token (401): its authentication (audience, "
+                    "issuer) does not trust the tokens this service's callers present"
+                    if self.authorization
+                    else "the claims API requires a token (401), and this request carried none to pass on"
+                )
+            if response.status_code == 403:
+                raise _Refused(
+                    "the claims API refused to give addresses (403): the statements' caller needs the claims:read scope"
                 )
             if response.status_code == 404:
                 continue

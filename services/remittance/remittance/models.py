@@ -120,7 +120,6 @@ claim_payment = Table(
     # when what its ExplanationOfBenefit shows last changed: posted, paired with a reversal, its patient known
     Column("updated_at", UtcDateTime(), nullable=False),
     Index("ix_claim_payment_tenant_claim", "tenant_id", "claim_id"),
-    Index("ix_claim_payment_tenant_posted", "tenant_id", "posted_at", "id"),  # ExplanationOfBenefit's order
     Index("ix_claim_payment_tenant_updated", "tenant_id", "updated_at", "id"),  # its _lastUpdated
     Index("ix_claim_payment_crossover", "crossover_state", "tenant_id"),
     Index("ix_claim_payment_tenant_pccn", "tenant_id", "payer_claim_control_number"),

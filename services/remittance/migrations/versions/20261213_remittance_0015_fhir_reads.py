@@ -1,7 +1,7 @@
 """what the FHIR API (ExplanationOfBenefit, PaymentReconciliation) reads besides what posting kept: when a
 claim payment last changed (a reversal paired with it, its patient account known), the payee's id qualifier
 (N1*PE03: an NPI or a tax id), and per service line the SVC01 qualifier, the revenue code (SVC04) and its
-remark codes (LQ*HE); indexes for the searches' order (claim payments by posting, which never changes) and for
+remark codes (LQ*HE); indexes for the searches: remittances by posting (which never changes; their claim payments follow) and
 _lastUpdated
 
 Revision ID: remittance_0015
@@ -32,7 +32,6 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("claim_payment", schema=None) as batch_op:
         batch_op.alter_column("updated_at", existing_type=sa.DateTime(timezone=True), nullable=False)
-        batch_op.create_index("ix_claim_payment_tenant_posted", ["tenant_id", "posted_at", "id"], unique=False)
         batch_op.create_index("ix_claim_payment_tenant_updated", ["tenant_id", "updated_at", "id"], unique=False)
     with op.batch_alter_table("service_payment", schema=None) as batch_op:
         batch_op.add_column(sa.Column("procedure_qualifier", sa.String(length=4), nullable=True))
@@ -54,5 +53,4 @@ def downgrade() -> None:
     op.drop_column("service_payment", "revenue_code")
     op.drop_column("service_payment", "procedure_qualifier")
     op.drop_index("ix_claim_payment_tenant_updated", table_name="claim_payment")
-    op.drop_index("ix_claim_payment_tenant_posted", table_name="claim_payment")
     op.drop_column("claim_payment", "updated_at")

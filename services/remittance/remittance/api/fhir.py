@@ -77,7 +77,7 @@ async def search_eobs(request: Request, tenant: TenantDep, units: UnitsDep) -> F
     )
     async with units.read(tenant) as unit:
         found = await fhir_reads.adjudications(unit, criteria)
-    page, cursor = paged(found, search, lambda a: (a.payment.posted_at, a.payment.id))
+    page, cursor = paged(found, search, lambda a: (a.payment.remittance_posted_at, a.payment.id))
     resources = [explanation_of_benefit(a) for a in page]
     return FhirResponse(searchset(fhir_base(request), EOB, search, resources, cursor))
 

@@ -33,6 +33,7 @@ _HEADER = (
     remittance.c.payee_name,
     remittance.c.trace_number,
     remittance.c.payment_date,
+    remittance.c.posted_at.label("remittance_posted_at"),  # the EOBs' order: when their 835 was posted
     billed_claim.c.patient_account,
 )
 
@@ -62,7 +63,7 @@ def cancelled() -> ColumnElement[bool]:
 
 
 def _moment(column: ColumnElement[Any], narrow: bool) -> ColumnElement[Any]:
-    """A moment column as the order, the cursor and the date ranges use it. A claim's (an account's, a control
+    """A column as the order, the cursor and the filters use it. A claim's (an account's, a control
     number's) few payments are found by their own index and sorted; given the bare column, SQLite (no
     statistics) walks the tenant's payments in that column's index instead (the order's, or _lastUpdated's),
     testing each. The same value as an expression no index holds keeps it off that walk; PostgreSQL weighs
@@ -84,11 +85,21 @@ class FhirRepository(Repository):
         after: After | None = None,
         limit: int,
     ) -> list[Any]:
-        """Claim payments with their 835's header and the claim's patient account, the latest posted first
-        (posted_at, id: a key that never changes). ``statuses``: active and/or cancelled (``cancelled()``);
+        """Claim payments with their 835's header and the claim's patient account, the latest posted 835 first
+        (its posted_at, the payment's id: a key that never changes; walked in ix_remittance_tenant_posted's
+        order, so claim_payment needs no index of its own on posted_at, which SQLite would then prefer for the
+        posting's reads by claim). ``statuses``: active and/or cancelled (``cancelled()``);
         ``updated``: when each last changed (a filter only)."""
         cp, r, b = claim_payment.c, remittance.c, billed_claim.c
-        cond: list[ColumnElement[bool]] = [cp.tenant_id == self.tenant, r.status == POSTED]
+        narrow = claim_ids is not None or accounts is not None or control_numbers is not None
+        # Unnarrowed, the tenant's 835s are walked in posting order and each one's payments read by
+        # ix_claim_payment_remittance: the tenant is matched on the payment as an expression, or SQLite would walk
+        # the tenant's payments in some index of claim_payment led by tenant_id and sort them all.
+        cond: list[ColumnElement[bool]] = [
+            _moment(cp.tenant_id, not narrow) == self.tenant,
+            r.tenant_id == self.tenant,
+            r.status == POSTED,
+        ]
         if ids is not None:
             cond.append(cp.id.in_(ids))
         if claim_ids is not None:
@@ -104,13 +115,12 @@ class FhirRepository(Repository):
                 *([cancelled()] if "cancelled" in statuses else []),
             ]
             cond.append(or_(*wanted) if wanted else false())
-        narrow = claim_ids is not None or accounts is not None or control_numbers is not None
-        posted, updated_at = _moment(cp.posted_at, narrow), _moment(cp.updated_at, narrow)
+        posted, updated_at = _moment(r.posted_at, narrow), _moment(cp.updated_at, narrow)
         cond += _within(posted, created) + _within(updated_at, updated) + _before(posted, cp.id, after)
         query = (
             select(claim_payment, *_HEADER)
             .select_from(
-                claim_payment.join(remittance, and_(r.id == cp.remittance_id, r.tenant_id == cp.tenant_id)).outerjoin(
+                claim_payment.join(remittance, r.id == cp.remittance_id).outerjoin(
                     billed_claim, and_(b.tenant_id == cp.tenant_id, b.claim_id == cp.claim_id)
                 )
             )

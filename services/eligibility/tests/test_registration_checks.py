@@ -90,7 +90,15 @@ REGISTRATIONS = {
     "MRN200": registration(
         "MRN200",
         JIM,
-        coverage(1, "ACME01", "W200", relationship="19", insured=person(JOHN), payer_name="Acme Health Plan"),
+        coverage(
+            1,
+            "ACME01",
+            "W200",
+            relationship="19",
+            insured=person(JOHN),
+            payer_name="Acme Health Plan",
+            group_number="GRP200",
+        ),
         coverage(2, "BCBS01", "S300"),
     ),
     # an A40 merged it into MRN100
@@ -187,7 +195,7 @@ async def test_a_child_insured_through_a_parent_is_the_dependent_and_a_secondary
     s, d = inquiry.subscriber, inquiry.dependent
     assert (s.last, s.first, s.member_id, s.birth_date) == ("DOE", "JOHN", "W200", date(1978, 4, 1))
     assert d is not None and (d.last, d.first, d.member_id, d.birth_date) == ("DOE", "JIM", None, date(2015, 6, 1))
-    assert s.references == []  # the coverage has no group number
+    assert s.references == [("6P", "GRP200")]  # the subscriber's group, in 2100C ahead of the dependent
     secondary = await check(client, "MRN200", coverage=2)
     assert secondary.status_code == 201, secondary.text
     assert secondary.json()["member_id"] == "S300"  # (its payer_id is the 271's: the fake payer answers as ACME01)

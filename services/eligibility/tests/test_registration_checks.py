@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Any
 
@@ -374,3 +374,19 @@ def test_what_a_270_needs_and_the_registration_lacks_is_named(
         inquiry_from_registration(registration, ask(coverage=coverage))
     assert said in str(raised.value) and "MRN1" in str(raised.value)
     assert "W" + "200" not in json.dumps(raised.value.extra)  # the problem's members name fields, not values
+
+
+def test_names_with_accents_are_asked_about_by_their_base_letters() -> None:
+    patient = RegisteredPerson("Muñoz", "José", birth_date=date(1990, 1, 2))
+    own = RegisteredCoverage(1, "ACME01", "Salud Médica", "W200", None, "18", None)
+    inquiry = inquiry_from_registration(registered(own, patient=patient), ask())
+    assert (inquiry.subscriber.last_name, inquiry.subscriber.first_name, inquiry.payer_name) == (
+        "Munoz",
+        "Jose",
+        "Salud Medica",
+    )
+    # a letter without an ASCII base letter, a control character: refused by field, as any text a 270 cannot carry
+    with pytest.raises(Invalid, match=r"subscriber\.last_name"):
+        inquiry_from_registration(registered(own, patient=replace(patient, last_name="Ørsted")), ask())
+    with pytest.raises(Invalid, match=r"subscriber\.group_number"):
+        inquiry_from_registration(registered(replace(own, group_number="G\x071")), ask())

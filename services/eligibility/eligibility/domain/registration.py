@@ -8,6 +8,7 @@ from datetime import date
 
 from pydantic import Field, ValidationError, field_validator, model_validator
 from rcm_shared.errors import Invalid
+from rcm_shared.x12.values import x12_folded
 
 from eligibility.domain.inquiry import CheckCreate, Model, ProviderIn, service_type_codes
 
@@ -79,8 +80,9 @@ def _named(position: int) -> str:
 
 
 def _person(person: RegisteredPerson, whom: str, mrn: str) -> dict[str, object]:
-    """A person as a 270 names them; the registration must give what the 270 needs. Names longer than the 270
-    holds are cut there (60 characters, a first name 35)."""
+    """A person as a 270 names them; the registration must give what the 270 needs. Letters with accents are
+    written as their base letter (an EHR keeps MUÑOZ, a 270 carries MUNOZ); names longer than the 270 holds are
+    cut there (60 characters, a first name 35)."""
     where = "PID-7" if whom == "patient" else "IN2/IN1-18"
     if person.birth_date is None:
         raise Invalid(
@@ -96,8 +98,8 @@ def _person(person: RegisteredPerson, whom: str, mrn: str) -> dict[str, object]:
             missing=f"{whom}.first_name",
         )
     return {
-        "last_name": person.last_name.strip()[:60],
-        "first_name": (person.first_name or "").strip()[:35],
+        "last_name": x12_folded(person.last_name).strip()[:60],
+        "first_name": x12_folded(person.first_name or "").strip()[:35],
         "birth_date": person.birth_date,
         "sex": person.sex if person.sex in SEXES else None,
     }
@@ -134,7 +136,7 @@ def inquiry_from_registration(registration: Registration, ask: RegistrationCheck
     values = {
         "provider": ask.provider,
         "payer_id": coverage.payer_id,
-        "payer_name": ((coverage.payer_name or "").strip() or coverage.payer_id)[:60],
+        "payer_name": (x12_folded(coverage.payer_name or "").strip() or coverage.payer_id)[:60],
         "subscriber": {
             **(subscriber or patient),
             "member_id": coverage.member_id,

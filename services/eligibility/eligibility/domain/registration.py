@@ -105,6 +105,20 @@ def _person(person: RegisteredPerson, whom: str, mrn: str) -> dict[str, object]:
     }
 
 
+def _letters(text: str | None) -> str:
+    """A name as two spellings of it compare: its letters and digits, upper case, without accents."""
+    return "".join(c for c in x12_folded(text or "").upper() if c.isalnum())
+
+
+def _same_person(one: RegisteredPerson, other: RegisteredPerson) -> bool:
+    """Whether two people of a registration are one, as far as both say: the family names, the given names
+    and the birth dates compared where both give them (case, accents, spacing and punctuation aside)."""
+    for mine, theirs in ((one.last_name, other.last_name), (one.first_name, other.first_name)):
+        if _letters(mine) and _letters(theirs) and _letters(mine) != _letters(theirs):
+            return False
+    return one.birth_date is None or other.birth_date is None or one.birth_date == other.birth_date
+
+
 def coverage_at(registration: Registration, position: int) -> RegisteredCoverage:
     """The registration's coverage at an IN1 position; ``Invalid`` naming the positions it has otherwise."""
     for coverage in registration.coverages:
@@ -127,9 +141,19 @@ def inquiry_from_registration(registration: Registration, ask: RegistrationCheck
     """The inquiry about one of a registered patient's coverages. The subscriber is the coverage's insured
     person when the registration names one other than the patient (the patient then the dependent), else
     the patient; the member id and group number are the coverage's, the payer its payer (named by its id when
-    the registration has no name). Raises ``Invalid`` naming what the registration lacks for a 270."""
+    the registration has no name). Raises ``Invalid`` naming what the registration lacks for a 270, or a
+    coverage that says the patient is the insured and names someone else as the insured: asked about as the
+    subscriber under that person's member id, the patient would be taken for them."""
     coverage = coverage_at(registration, ask.coverage)
     mrn = registration.mrn
+    if coverage.relationship == SELF and coverage.insured and not _same_person(coverage.insured, registration.patient):
+        raise Invalid(
+            f"the registration of MRN {mrn} says the patient is the insured of its {_named(ask.coverage)} coverage "
+            "(relationship self) but names another person as the insured (IN1-16, IN1-18): the EHR has to send "
+            "the insured's relationship to the patient (IN1-17)",
+            title="Inconsistent registration",
+            coverage=ask.coverage,
+        )
     someone_else = coverage.relationship != SELF and coverage.insured is not None
     subscriber = _person(coverage.insured, "insured", mrn) if coverage.insured and someone_else else None
     patient = _person(registration.patient, "patient", mrn)

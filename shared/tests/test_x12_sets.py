@@ -68,6 +68,33 @@ def test_270_passes_x12sdk_and_round_trips(tmp_path: Path) -> None:
     assert list(read_270(text.encode())) == INQUIRIES
 
 
+def test_a_dependents_270_names_the_subscribers_group_and_address_in_2100c(tmp_path: Path) -> None:
+    address = ("12 ELM ST", None, "SPRINGFIELD", "IL", "62704")
+    subscriber = Member("DOE", "JOHN", None, "W200", date(1978, 4, 1), "M", *address, references=[("6P", "GRP100")])
+    inquiry = Inquiry(
+        "ACME HEALTH PLAN",
+        "ACME01",
+        "VALLEY FAMILY CLINIC",
+        "1234567893",
+        subscriber,
+        "TRACE0003",
+        "9123456789",
+        date(2026, 11, 2),
+        dependent=Member("DOE", "JIM", None, None, date(2015, 6, 1), "M"),
+    )
+    text = envelope(build_270([inquiry], reference="REQ2", created=date(2026, 11, 1)), "HS")
+    assert "NM1*IL*1*DOE*JOHN****MI*W200~REF*6P*GRP100~N3*12 ELM ST~N4*SPRINGFIELD*IL*62704~DMG*D8*19780401*M~" in (
+        text.replace("\n", "")
+    )
+    (model,) = x12sdk_models(text, tmp_path)
+    loop_2000c = model.loop_2000a[0].loop_2000b[0].loop_2000c[0]  # type: ignore[attr-defined]
+    assert [
+        (r.reference_identification_qualifier, r.reference_identification) for r in loop_2000c.loop_2100c.ref_segment
+    ] == [("6P", "GRP100")]
+    assert loop_2000c.loop_2000d[0].loop_2100d.nm1_segment.name_first == "JIM"
+    assert list(read_270(text.encode())) == [inquiry]
+
+
 @pytest.mark.parametrize("name", sorted(p.name for p in (SAMPLES / "270").iterdir()))
 def test_public_270_read_write_read(name: str) -> None:
     first = list(read_270(SAMPLES / "270" / name))

@@ -14,7 +14,22 @@ import pytest
 from builders.acks import ack_277ca
 from builders.encounters import TODAY
 from builders.events import encounter_adjudicated
-from builders.hl7 import FACILITY, adt, dft, fields, ft1, merge, message, msh, pid, pv1, value
+from builders.hl7 import (
+    FACILITY,
+    INSURED_BIRTH,
+    MRN,
+    adt,
+    dft,
+    fields,
+    ft1,
+    merge,
+    message,
+    msh,
+    pid,
+    pv1,
+    segment,
+    value,
+)
 from claims_steps import (
     claims_client,  # noqa: F401 - the client fixture
     consume,
@@ -177,3 +192,40 @@ async def test_a_transaction_code_outside_the_charge_master_is_an_error_of_that_
     unused = message(msh("DFT^P03^DFT_P03", "D4"), pid(), pv1(""), ft1(1, DOS, "99214"))
     code, ack = await send(unused)
     assert code == "AE" and str(fields(ack, "ERR")(2)) == "PV1^1^19^1"
+
+
+async def test_an_insured_named_without_a_relationship_is_billed_as_the_subscriber(
+    client: Any, send: Any, tmp_path: Path
+) -> None:
+    # IN1-17 is optional: an interface that leaves it empty while IN1-16/18 name the patient's husband
+    husband = segment(
+        "IN1",
+        {
+            1: "1",
+            3: "BCBS1",
+            4: "BLUE CROSS",
+            8: "G100",
+            16: "Doe^John",
+            18: INSURED_BIRTH.strftime("%Y%m%d"),
+            19: "12 Elm St^^Springfield^IL^62704",
+            36: "XYZ987",
+            43: "M",
+        },
+    )
+    registration = message(msh("ADT^A04^ADT_A01", "A1"), "EVN|A04|20261206120000", pid(), pv1(), husband)
+    assert (await send(registration))[0] == "AA"
+    coverage = (await client.get(f"/v1/patients/{MRN}", headers=T)).json()["coverages"][0]
+    assert (coverage["relationship"], coverage["insured"]["first_name"]) == ("21", "John")
+    assert (await send(dft("D1", ft1(1, DOS, "99214"))))[0] == "AA"
+    (encounter,) = (await client.get("/v1/encounters", headers=T)).json()
+    released = (await client.post(f"/v1/encounters/{encounter['id']}:release", headers=T)).json()
+    made = await claim(client, released["claim_id"])
+    assert made["state"] == "ready", made["edits"]
+    subscriber, patient = made["document"]["subscriber"], made["document"]["patient"]
+    assert (subscriber["first_name"], subscriber["member_id"], subscriber["group_number"]) == ("John", "XYZ987", "G100")
+    assert (patient["first_name"], patient["relationship"]) == ("Jane", "21")
+    await submit(client, made["id"])
+    x12 = (await client.get(f"/v1/claims/{made['id']}/x12", headers=T)).text
+    # the husband in 2010BA, Jane in loop 2000C of relationship 21 (unknown), SBR02 empty
+    assert "SBR*P**G100" in x12 and "NM1*IL*1*DOE*JOHN" in x12 and "PAT*21~" in x12 and "NM1*QC*1*DOE*JANE" in x12
+    assert pyx12(x12, tmp_path).endswith(": OK")

@@ -7,7 +7,7 @@ from datetime import date
 from decimal import Decimal
 
 import pytest
-from builders.hl7 import PRIMARY, adt, dft, fields, ft1, in1, message, msh, pid, pv1, value
+from builders.hl7 import PRIMARY, adt, dft, fields, ft1, in1, message, msh, pid, pv1, segment, value
 from claims.adapters import hl7_ack, hl7_in, hl7_tree
 from claims.domain import hl7 as h
 from hypothesis import given, settings
@@ -114,6 +114,34 @@ def test_a_coverage_of_someone_else_needs_the_insured_and_a_known_relationship()
         h.TABLE_VALUE_NOT_FOUND,
         h.Location("IN1", 1, 17),
     )
+
+
+def insured_in1(insured: str, birth: str) -> str:
+    """An IN1 with IN1-16 (insured's name) and IN1-18 (birth date) as given and IN1-17 empty."""
+    return segment("IN1", {1: "1", 3: "ACME01", 4: "ACME", 16: insured, 18: birth, 36: "W200"})
+
+
+def registered_coverage(coverage: str) -> h.Coverage:
+    """The coverage of an ADT for Jim Doe (born 2015-06-01) with that IN1."""
+    msg = hl7_in.read(message(msh("ADT^A04^ADT_A01", "C10"), pid(first="Jim", birth="20150601"), coverage).encode())
+    (read,) = hl7_in.adt(msg, hl7_in.header(msg)).registration.coverages or ()
+    return read
+
+
+def test_an_insured_named_without_a_relationship_is_kept_as_of_unknown_relationship() -> None:
+    # IN1-17 is optional, and many interfaces leave it empty: a father named in IN1-16/18 is still the insured
+    father = registered_coverage(insured_in1("Doe^John", "19780401"))
+    assert father.relationship == "21" and father.insured is not None
+    assert (father.insured.first_name, father.insured.birth_date) == ("John", date(1978, 4, 1))
+    assert registered_coverage(insured_in1("Doe^John", "")).relationship == "21"
+    assert registered_coverage(insured_in1("Doe", "19780401")).relationship == "21"
+    # the patient himself (spelled otherwise, or by his birth date only), or no one: self, as before
+    for insured, birth in (("DOE^JIM^Q", "20150601"), (" doe ^jim", ""), ("Doe", ""), ("", "20150601"), ("", "")):
+        own = registered_coverage(insured_in1(insured, birth))
+        assert (own.relationship, own.insured) == ("18", None), (insured, birth)
+    # another birth date and no name: someone else, whom the message does not name
+    text = message(msh("ADT^A08", "C11"), pid(first="Jim", birth="20150601"), insured_in1("", "19780401"))
+    assert problem(text)[:2] == (h.REQUIRED_FIELD_MISSING, h.Location("IN1", 1, 16))
 
 
 @pytest.mark.parametrize("frame", [b"", b"PID|1", b"MSH", b"MSH|^~"])

@@ -150,3 +150,34 @@ async def test_check_event_reaches_a_consumer_once(client: Any, kafka: KafkaSett
     await consume_until(consumer, lambda: len(seen) == 1)
     assert seen[0].status == "active" and seen[0].member_id == "W123456789" and seen[0].plan == "GOLD PLAN"
     assert isinstance(seen[0].service_date, date)
+
+
+async def test_text_a_270_cannot_carry_is_refused_and_nothing_is_sent(client: Any) -> None:
+    # the X12 extended character set's printable characters only: no control character (a line feed ends a
+    # segment for some readers), no letter outside ASCII, no delimiter
+    refused = [
+        ("group_number", "GRP\n100"),
+        ("group_number", "GRPÉ100"),
+        ("group_number", "\x07"),
+        ("group_number", "GRP*100"),
+        ("member_id", "W123\t456"),
+        ("last_name", "Do\x00e"),
+        ("first_name", "José"),
+    ]
+    for name, text in refused:
+        body = request_body()
+        body["subscriber"][name] = text
+        r = await client.post("/v1/eligibility/checks", json=body, headers=T)
+        assert r.status_code == 422, (name, text, r.text)
+        assert [e["field"] for e in r.json()["errors"]] == [f"subscriber.{name}"], (name, text)
+    dependent = {"last_name": "Doe", "first_name": "Jim\r", "birth_date": "2015-06-01"}
+    r = await client.post("/v1/eligibility/checks", json={**request_body(), "dependent": dependent}, headers=T)
+    assert r.status_code == 201, r.text  # white space around a name is trimmed, not refused
+    dependent["first_name"] = "J\rim"
+    r = await client.post("/v1/eligibility/checks", json={**request_body("W5"), "dependent": dependent}, headers=T)
+    assert r.status_code == 422 and r.json()["errors"][0]["field"] == "dependent.first_name"
+    assert client.primary.calls == 1
+    body = request_body("W6")
+    body["subscriber"]["group_number"] = "GRP-100 (A/B) #2 & co.; <x>=y? [z]_{w}'\"!$%@`"
+    r = await client.post("/v1/eligibility/checks", json=body, headers=T)
+    assert r.status_code == 201, r.text  # every other printable character is X12 text

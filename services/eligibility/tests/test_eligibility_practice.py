@@ -189,6 +189,10 @@ def test_a_practice_provider_is_cut_to_what_a_270_holds_and_an_organization_has_
     assert (person.name, person.first_name) == ("Smith", "Anna-Maria Josephine Catherine Elis")
     with pytest.raises(ValueError, match="first_name: String should match pattern"):
         practice_provider(NPI_A, "Smith", "An|na", is_person=True)
+    # the practice profile is claims' text: accents become their base letter, control characters are refused
+    assert practice_provider(NPI_A, "Clínica Médica", None, is_person=False).name == "Clinica Medica"
+    with pytest.raises(ValueError, match="name: String should match pattern"):
+        practice_provider(NPI_A, "Valley\nClinic", None, is_person=False)
 
 
 async def test_the_worker_learns_the_practice_from_the_topic(client: Any, kafka: KafkaSettings) -> None:

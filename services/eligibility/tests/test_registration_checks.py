@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Any
 
@@ -90,7 +90,15 @@ REGISTRATIONS = {
     "MRN200": registration(
         "MRN200",
         JIM,
-        coverage(1, "ACME01", "W200", relationship="19", insured=person(JOHN), payer_name="Acme Health Plan"),
+        coverage(
+            1,
+            "ACME01",
+            "W200",
+            relationship="19",
+            insured=person(JOHN),
+            payer_name="Acme Health Plan",
+            group_number="GRP200",
+        ),
         coverage(2, "BCBS01", "S300"),
     ),
     # an A40 merged it into MRN100
@@ -100,6 +108,8 @@ REGISTRATIONS = {
     "MRN400": registration(
         "MRN400", JIM, coverage(1, "ACME01", "W200", relationship="19", insured=person({**JOHN, "birth_date": None}))
     ),
+    # "self", yet another person named as the insured
+    "MRN500": registration("MRN500", JIM, coverage(1, "ACME01", "W200", relationship="18", insured=person(JOHN))),
 }
 
 
@@ -188,7 +198,7 @@ async def test_a_child_insured_through_a_parent_is_the_dependent_and_a_secondary
     s, d = inquiry.subscriber, inquiry.dependent
     assert (s.last, s.first, s.member_id, s.birth_date) == ("DOE", "JOHN", "W200", date(1978, 4, 1))
     assert d is not None and (d.last, d.first, d.member_id, d.birth_date) == ("DOE", "JIM", None, date(2015, 6, 1))
-    assert s.references == []  # the coverage has no group number
+    assert s.references == [("6P", "GRP200")]  # the subscriber's group, in 2100C ahead of the dependent
     secondary = await check(client, "MRN200", coverage=2)
     assert secondary.status_code == 201, secondary.text
     assert secondary.json()["member_id"] == "S300"  # (its payer_id is the 271's: the fake payer answers as ACME01)
@@ -211,6 +221,9 @@ async def test_what_the_registration_lacks_is_named_and_nothing_is_sent(client: 
     no_birth = await check(client, "MRN400")
     assert no_birth.status_code == 422 and no_birth.json()["missing"] == "insured.birth_date"
     assert "MRN MRN400 has no birth date for the insured (IN2/IN1-18)" in no_birth.json()["detail"]
+    conflict = await check(client, "MRN500")
+    assert conflict.status_code == 422 and conflict.json()["title"] == "Inconsistent registration"
+    assert conflict.json()["coverage"] == 1 and "its primary coverage (relationship self)" in conflict.json()["detail"]
     bad = await check(client, "MRN100", coverage=0, service_types=["300"])
     assert bad.status_code == 422 and {e["field"] for e in bad.json()["errors"]} == {"coverage", "service_types"}
     assert (client.primary.calls, client.backup.calls) == (0, 0)
@@ -398,3 +411,41 @@ def test_what_a_270_needs_and_the_registration_lacks_is_named(
         inquiry_from_registration(registration, ask(coverage=coverage))
     assert said in str(raised.value) and "MRN1" in str(raised.value)
     assert "W" + "200" not in json.dumps(raised.value.extra)  # the problem's members name fields, not values
+
+
+def test_an_insured_of_unknown_relationship_is_the_subscriber_and_self_naming_another_is_refused() -> None:
+    # IN1-17 left empty with the father in IN1-16/18: claims registers the coverage as of unknown relationship
+    unknown = RegisteredCoverage(1, "ACME01", None, "W200", "GRP1", "21", PARENT)
+    inquiry = inquiry_from_registration(registered(unknown), ask())
+    assert (inquiry.subscriber.first_name, inquiry.subscriber.member_id, inquiry.subscriber.group_number) == (
+        "JOHN",
+        "W200",
+        "GRP1",
+    )
+    assert inquiry.dependent is not None and inquiry.dependent.first_name == "JIM"
+    # "self" while the insured named is someone else: asked about as the subscriber under W200, the child
+    # would be taken for the father
+    with pytest.raises(Invalid) as raised:
+        inquiry_from_registration(registered(replace(unknown, relationship="18")), ask())
+    assert "MRN1 says the patient is the insured of its primary coverage (relationship self)" in str(raised.value)
+    assert raised.value.title == "Inconsistent registration" and raised.value.extra == {"coverage": 1}
+    # "self" with the patient as the insured, spelled otherwise: the patient is asked about
+    himself = RegisteredPerson(" Doe ", "jim", birth_date=CHILD.birth_date)
+    inquiry = inquiry_from_registration(registered(replace(unknown, relationship="18", insured=himself)), ask())
+    assert inquiry.subscriber.first_name == "JIM" and inquiry.dependent is None
+
+
+def test_names_with_accents_are_asked_about_by_their_base_letters() -> None:
+    patient = RegisteredPerson("Muñoz", "José", birth_date=date(1990, 1, 2))
+    own = RegisteredCoverage(1, "ACME01", "Salud Médica", "W200", None, "18", None)
+    inquiry = inquiry_from_registration(registered(own, patient=patient), ask())
+    assert (inquiry.subscriber.last_name, inquiry.subscriber.first_name, inquiry.payer_name) == (
+        "Munoz",
+        "Jose",
+        "Salud Medica",
+    )
+    # a letter without an ASCII base letter, a control character: refused by field, as any text a 270 cannot carry
+    with pytest.raises(Invalid, match=r"subscriber\.last_name"):
+        inquiry_from_registration(registered(own, patient=replace(patient, last_name="Ørsted")), ask())
+    with pytest.raises(Invalid, match=r"subscriber\.group_number"):
+        inquiry_from_registration(registered(replace(own, group_number="G\x071")), ask())

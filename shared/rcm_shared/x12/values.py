@@ -2,11 +2,25 @@
 
 from __future__ import annotations
 
+import unicodedata
 from datetime import date
 from decimal import Decimal, InvalidOperation
 
 from rcm_shared.x12.errors import X12Error
 from rcm_shared.x12.reader import Segment, TransactionHeader
+
+# Free text (a name, a member id, a group number) an element carries as it is: the printable characters of the
+# 005010 extended character set (ASCII letters, digits, space and the special characters) but the delimiters
+# (* : ^ ~ as written here, | and \ as some receivers choose). A control character (a line feed ends a segment
+# for some readers) or a letter outside ASCII (which the receiver's code page may lack) is no X12 text.
+X12_TEXT = r"^[A-Za-z0-9 !\"#$%&'()+,\-./;<=>?@\[\]_`{}]*$"
+
+
+def x12_folded(text: str) -> str:
+    """Text as X12 can carry it where it comes from another system (an EHR's registration): letters with
+    accents as their base letter (MUÑOZ as MUNOZ), the rest as it is, to be checked against ``X12_TEXT``."""
+    decomposed = unicodedata.normalize("NFKD", text)
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
 
 
 def located(header: TransactionHeader, seg: Segment, element: int, message: str, code: str) -> X12Error:

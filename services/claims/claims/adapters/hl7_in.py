@@ -188,7 +188,7 @@ def registration(message: hl7.Message) -> h.Registration:
         elif name == "GT1" and guarantor is None:
             guarantor = _person(seg, (name, seq), 3, 8, 9, 5)
         elif name == "IN1":
-            coverages.append(_coverage(seg, seq, len(coverages) + 1))
+            coverages.append(_coverage(seg, seq, len(coverages) + 1, patient))
         elif name == "IN2" and coverages:
             extra = value(seg, 6) or value(seg, 8)  # Medicare, Medicaid number
             last = coverages[-1]
@@ -204,7 +204,17 @@ def registration(message: hl7.Message) -> h.Registration:
     return h.Registration(mrn, patient, guarantor, ordered or None)
 
 
-def _coverage(seg: hl7.Segment, seq: int, position: int) -> h.Coverage:
+def _unsaid_relationship(seg: hl7.Segment, where: tuple[str, int], patient: h.Person | None) -> str:
+    """IN1-17 for an IN1 that leaves it empty (it is optional): self when IN1-16 and IN1-18 are empty or name
+    the patient, else unknown. Read as self, an insured named there would be dropped, and the patient billed
+    and asked about as the subscriber under the insured's member id."""
+    if not (value(seg, 16) or value(seg, 18)):
+        return "SEL"
+    named = h.Person(value(seg, 16, 1), value(seg, 16, 2) or None, birth_date=_date(seg, where, 18))
+    return "SEL" if patient is not None and h.same_person(named, patient) else "UNK"
+
+
+def _coverage(seg: hl7.Segment, seq: int, position: int, patient: h.Person | None) -> h.Coverage:
     where = ("IN1", seq)
     set_text = value(seg, 1)
     if set_text and not set_text.isdecimal():
@@ -212,7 +222,7 @@ def _coverage(seg: hl7.Segment, seq: int, position: int) -> h.Coverage:
     payer_id = _key(value(seg, 3), where, 3)
     if not payer_id:
         raise _error(h.REQUIRED_FIELD_MISSING, "IN1-3 (insurance company id) is empty", *where, 3)
-    code = value(seg, 17).upper() or "SEL"
+    code = value(seg, 17).upper() or _unsaid_relationship(seg, where, patient)
     relationship = h.RELATIONSHIPS.get(code)
     if relationship is None:
         raise _error(h.TABLE_VALUE_NOT_FOUND, "IN1-17 is not a relationship of table 0063 taken here", *where, 17)

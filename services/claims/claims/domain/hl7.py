@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
+from rcm_shared.x12.values import x12_folded
+
 # HL7 table 0357, message error condition codes
 ACCEPTED = 0
 SEGMENT_SEQUENCE_ERROR = 100
@@ -145,6 +147,20 @@ class Person:
     birth_date: date | None = None
     sex: str | None = None  # F | M | U
     address: Address | None = None
+
+
+def _letters(text: str | None) -> str:
+    """A name as two spellings of it compare: its letters and digits, upper case, without accents."""
+    return "".join(c for c in x12_folded(text or "").upper() if c.isalnum())
+
+
+def same_person(one: Person, other: Person) -> bool:
+    """Whether two people of a message are one, as far as both say: the family names, the given names and the
+    birth dates compared where both give them (case, accents, spacing and punctuation aside)."""
+    for mine, theirs in ((one.last_name, other.last_name), (one.first_name, other.first_name)):
+        if _letters(mine) and _letters(theirs) and _letters(mine) != _letters(theirs):
+            return False
+    return one.birth_date is None or other.birth_date is None or one.birth_date == other.birth_date
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,8 +10,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from rcm_shared.x12.identifiers import npi_valid
-
-X12_SAFE = r"^[^*~^:|\\]*$"
+from rcm_shared.x12.values import X12_TEXT, x12_folded
 
 
 class Model(BaseModel):
@@ -30,8 +29,8 @@ class Provider:
 
 class ProviderIn(Model):
     npi: str = Field(pattern=r"^\d{10}$")
-    name: str = Field(min_length=1, max_length=60, pattern=X12_SAFE)
-    first_name: str | None = Field(default=None, max_length=35, pattern=X12_SAFE)
+    name: str = Field(min_length=1, max_length=60, pattern=X12_TEXT)
+    first_name: str | None = Field(default=None, max_length=35, pattern=X12_TEXT)
 
     @field_validator("npi")
     @classmethod
@@ -46,12 +45,13 @@ class ProviderIn(Model):
 
 
 def practice_provider(npi: str, name: str, first_name: str | None, *, is_person: bool) -> Provider:
-    """A practice's billing provider as its 270s name it, checked as a provider a caller sends would be. Names
-    longer than the 270 holds (NM103 60, NM104 35 characters) are cut there; an organization has no first name.
-    Raises ``ValueError`` naming each field that cannot go into a 270 (a bad NPI, a delimiter in a name)."""
-    first = (first_name.strip()[:35] or None) if first_name and is_person else None
+    """A practice's billing provider as its 270s name it, checked as a provider a caller sends would be. Letters
+    with accents are written as their base letter, names longer than the 270 holds (NM103 60, NM104 35
+    characters) are cut there; an organization has no first name. Raises ``ValueError`` naming each field that
+    cannot go into a 270 (a bad NPI, a delimiter or a control character in a name)."""
+    first = (x12_folded(first_name).strip()[:35] or None) if first_name and is_person else None
     try:
-        checked = ProviderIn(npi=npi, name=name.strip()[:60], first_name=first)
+        checked = ProviderIn(npi=npi, name=x12_folded(name).strip()[:60], first_name=first)
     except ValidationError as exc:
         problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
         raise ValueError(f"the billing provider cannot be named in a 270: {problems}") from None
@@ -59,8 +59,8 @@ def practice_provider(npi: str, name: str, first_name: str | None, *, is_person:
 
 
 class PersonIn(Model):
-    last_name: str = Field(min_length=1, max_length=60, pattern=X12_SAFE)
-    first_name: str = Field(min_length=1, max_length=35, pattern=X12_SAFE)
+    last_name: str = Field(min_length=1, max_length=60, pattern=X12_TEXT)
+    first_name: str = Field(min_length=1, max_length=35, pattern=X12_TEXT)
     birth_date: date
     sex: Literal["F", "M", "U"] | None = None
 
@@ -73,12 +73,12 @@ class PersonIn(Model):
 
 
 class SubscriberIn(PersonIn):
-    member_id: str = Field(min_length=2, max_length=80, pattern=X12_SAFE)
+    member_id: str = Field(min_length=2, max_length=80, pattern=X12_TEXT)
     group_number: str | None = Field(
         default=None,
         min_length=1,
         max_length=50,
-        pattern=X12_SAFE,
+        pattern=X12_TEXT,
         description="The plan's group number (the 270's REF*6P): some payers need it to find the member",
     )
 
@@ -99,8 +99,8 @@ class CheckCreate(Model):
         "on `service_date`. Send it when the answer depends on who asks (a specialist's network status, a "
         "referral). Left out while the organization has no practice profile: 422 'No provider for the 270'.",
     )
-    payer_id: str = Field(min_length=1, max_length=80, pattern=X12_SAFE)
-    payer_name: str = Field(min_length=1, max_length=60, pattern=X12_SAFE)
+    payer_id: str = Field(min_length=1, max_length=80, pattern=X12_TEXT)
+    payer_name: str = Field(min_length=1, max_length=60, pattern=X12_TEXT)
     subscriber: SubscriberIn
     dependent: PersonIn | None = None
     service_date: date

@@ -8,6 +8,7 @@ from datetime import date
 
 from pydantic import Field, ValidationError, field_validator, model_validator
 from rcm_shared.errors import Invalid
+from rcm_shared.x12.values import x12_folded
 
 from eligibility.domain.inquiry import CheckCreate, Model, ProviderIn, service_type_codes
 
@@ -79,8 +80,9 @@ def _named(position: int) -> str:
 
 
 def _person(person: RegisteredPerson, whom: str, mrn: str) -> dict[str, object]:
-    """A person as a 270 names them; the registration must give what the 270 needs. Names longer than the 270
-    holds are cut there (60 characters, a first name 35)."""
+    """A person as a 270 names them; the registration must give what the 270 needs. Letters with accents are
+    written as their base letter (an EHR keeps MUÑOZ, a 270 carries MUNOZ); names longer than the 270 holds are
+    cut there (60 characters, a first name 35)."""
     where = "PID-7" if whom == "patient" else "IN2/IN1-18"
     if person.birth_date is None:
         raise Invalid(
@@ -96,11 +98,25 @@ def _person(person: RegisteredPerson, whom: str, mrn: str) -> dict[str, object]:
             missing=f"{whom}.first_name",
         )
     return {
-        "last_name": person.last_name.strip()[:60],
-        "first_name": (person.first_name or "").strip()[:35],
+        "last_name": x12_folded(person.last_name).strip()[:60],
+        "first_name": x12_folded(person.first_name or "").strip()[:35],
         "birth_date": person.birth_date,
         "sex": person.sex if person.sex in SEXES else None,
     }
+
+
+def _letters(text: str | None) -> str:
+    """A name as two spellings of it compare: its letters and digits, upper case, without accents."""
+    return "".join(c for c in x12_folded(text or "").upper() if c.isalnum())
+
+
+def _same_person(one: RegisteredPerson, other: RegisteredPerson) -> bool:
+    """Whether two people of a registration are one, as far as both say: the family names, the given names
+    and the birth dates compared where both give them (case, accents, spacing and punctuation aside)."""
+    for mine, theirs in ((one.last_name, other.last_name), (one.first_name, other.first_name)):
+        if _letters(mine) and _letters(theirs) and _letters(mine) != _letters(theirs):
+            return False
+    return one.birth_date is None or other.birth_date is None or one.birth_date == other.birth_date
 
 
 def coverage_at(registration: Registration, position: int) -> RegisteredCoverage:
@@ -125,16 +141,26 @@ def inquiry_from_registration(registration: Registration, ask: RegistrationCheck
     """The inquiry about one of a registered patient's coverages. The subscriber is the coverage's insured
     person when the registration names one other than the patient (the patient then the dependent), else
     the patient; the member id and group number are the coverage's, the payer its payer (named by its id when
-    the registration has no name). Raises ``Invalid`` naming what the registration lacks for a 270."""
+    the registration has no name). Raises ``Invalid`` naming what the registration lacks for a 270, or a
+    coverage that says the patient is the insured and names someone else as the insured: asked about as the
+    subscriber under that person's member id, the patient would be taken for them."""
     coverage = coverage_at(registration, ask.coverage)
     mrn = registration.mrn
+    if coverage.relationship == SELF and coverage.insured and not _same_person(coverage.insured, registration.patient):
+        raise Invalid(
+            f"the registration of MRN {mrn} says the patient is the insured of its {_named(ask.coverage)} coverage "
+            "(relationship self) but names another person as the insured (IN1-16, IN1-18): the EHR has to send "
+            "the insured's relationship to the patient (IN1-17)",
+            title="Inconsistent registration",
+            coverage=ask.coverage,
+        )
     someone_else = coverage.relationship != SELF and coverage.insured is not None
     subscriber = _person(coverage.insured, "insured", mrn) if coverage.insured and someone_else else None
     patient = _person(registration.patient, "patient", mrn)
     values = {
         "provider": ask.provider,
         "payer_id": coverage.payer_id,
-        "payer_name": ((coverage.payer_name or "").strip() or coverage.payer_id)[:60],
+        "payer_name": (x12_folded(coverage.payer_name or "").strip() or coverage.payer_id)[:60],
         "subscriber": {
             **(subscriber or patient),
             "member_id": coverage.member_id,

@@ -63,18 +63,9 @@ def build_270(inquiries: list[Inquiry], *, reference: str, created: date) -> Tra
         if q.dependent is None:
             _member_segments(ts, "IL", q.subscriber, q, with_id=True)
         else:
-            ts.add(
-                "NM1",
-                "IL",
-                "1",
-                q.subscriber.last,
-                q.subscriber.first,
-                q.subscriber.middle,
-                None,
-                None,
-                "MI",
-                q.subscriber.member_id,
-            )
+            # 2100C names the subscriber whoever the patient is: the group number (REF*6P) and address find the
+            # member at payers that key by them, so they are written ahead of the dependent's 2000D too
+            _member_name(ts, "IL", q.subscriber, with_id=True)
             if q.subscriber.birth_date:
                 ts.add("DMG", "D8", d8(q.subscriber.birth_date), q.subscriber.sex)
             levels.add(sub, "23", "0")

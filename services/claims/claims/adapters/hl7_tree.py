@@ -47,7 +47,9 @@ def parse(text: str) -> hl7.Message:
         raise Unreadable("the frame does not start with an MSH segment")
     fs, end = text[3], text.find(text[3], 4)
     encoding = text[4:end]
-    if fs.isalnum() or fs.isspace() or not 1 <= len(encoding) <= 5 or len(set(fs + encoding)) != len(encoding) + 1:
+    # MSH-2 holds the component, repetition, escape and subcomponent characters (and from v2.7 truncation): an
+    # ACK is written in the message's own separators, which fewer than four cannot name apart.
+    if fs.isalnum() or fs.isspace() or not 4 <= len(encoding) <= 5 or len(set(fs + encoding)) != len(encoding) + 1:
         raise Unreadable("MSH-1 and MSH-2 are not separators")
     if any(c.isalnum() or c.isspace() for c in encoding):
         raise Unreadable("MSH-2 holds a letter, digit or space")

@@ -58,3 +58,16 @@ def test_no_module_of_the_services_or_shared_outgrows_a_sitting() -> None:
         if (n := len(path.read_text(encoding="utf-8").splitlines())) > MAX_LINES
     }
     assert too_long == {}, f"split these by capability (at most {MAX_LINES} lines each)"
+
+
+def test_test_modules_and_their_helpers_have_names_of_their_own() -> None:
+    """The test folders are no packages: pytest imports each module by its file name, so two files of one name in
+    two services stop the whole run at collection (and two step modules of one name shadow each other)."""
+    from collections import Counter
+
+    folders = [ROOT / "tests", ROOT / "shared" / "tests", ROOT / "cli" / "tests", ROOT / "sandbox" / "tests"]
+    folders += sorted((ROOT / "services").glob("*/tests"))
+    names = Counter(
+        p.name for folder in folders for p in folder.rglob("*.py") if p.name not in ("__init__.py", "conftest.py")
+    )
+    assert not [name for name, n in names.items() if n > 1]

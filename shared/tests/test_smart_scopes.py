@@ -218,6 +218,20 @@ def test_the_discovery_document_names_the_token_endpoint_and_what_it_accepts() -
         "http://0.0.0.0:8010/oauth/token",
         "/oauth/token",
         "",
+        # loopback and unspecified in the other spellings the resolver takes, and the other localhost names
+        "https://127.1/oauth/token",
+        "https://0/oauth/token",
+        "https://0x7f.0.0.1/oauth/token",
+        "https://2130706433/oauth/token",
+        "https://[::ffff:127.0.0.1]/oauth/token",
+        "https://[::ffff:0.0.0.0]/oauth/token",
+        "https://[::]/oauth/token",
+        "https://localhost.localdomain/oauth/token",
+        "https://ip6-localhost/oauth/token",
+        "https://IP6-LOOPBACK./oauth/token",
+        # clients send their credentials there: never in clear text
+        "http://login.example.org/oauth2/token",
+        "ftp://login.example.org/oauth2/token",
     ],
 )
 def test_a_token_url_on_this_machine_is_refused_outside_development(url: str, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -230,8 +244,13 @@ def test_a_token_url_on_this_machine_is_refused_outside_development(url: str, mo
             BaseServiceSettings(environment=environment, database_url=database)
     for environment in ("development", "test"):
         assert BaseServiceSettings(environment=environment, database_url=database).auth.token_url == url
-    monkeypatch.setenv("AUTH_TOKEN_URL", "https://login.example.org/oauth2/token")
-    assert BaseServiceSettings(environment="production", database_url=database).environment == "production"
+    for elsewhere in (
+        "https://login.example.org/oauth2/token",
+        "https://10.0.0.7:8443/token",
+        "https://[2001:db8::1]/t",
+    ):
+        monkeypatch.setenv("AUTH_TOKEN_URL", elsewhere)
+        assert BaseServiceSettings(environment="production", database_url=database).environment == "production"
 
 
 def test_a_token_with_smart_scopes_holds_the_scopes_they_stand_for(tmp_path: Path) -> None:

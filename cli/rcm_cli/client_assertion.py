@@ -12,28 +12,26 @@ from __future__ import annotations
 
 import json
 import logging
-import ssl
 import threading
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import partial
 from typing import Any
 from urllib.parse import urlsplit
 
-import httpcore
 import jwt
 from cryptography.hazmat.primitives.asymmetric.ec import EllipticCurvePublicKey
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
 from rcm_shared.auth import ASSERTION_ALGORITHMS
 
+from rcm_cli.jwks_fetch import FETCH_ERRORS, REMOTE_TIMEOUT_S, FetchFailed, fetch_jwks
+
 ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 MAX_LIFETIME_S = 300  # SMART: exp no more than five minutes in the future
 REMOTE_TTL_S = 300.0  # a fetched JWKS is used this long
 REMOTE_RETRY_S = 30.0  # an unknown kid, or a failed fetch, fetches again at most this often
-REMOTE_TIMEOUT_S = 5.0  # the whole fetch: connecting, the request, every byte of the answer
-REMOTE_MAX_BYTES = 64 * 1024  # a JWKS of a few keys is a few KB
 # RFC 7518 section 6: the members that carry private or symmetric key material
 _PRIVATE_MEMBERS = ("d", "p", "q", "dp", "dq", "qi", "oth", "k")
 _CURVE_ALGORITHMS = {"secp256r1": "ES256", "secp384r1": "ES384"}
@@ -138,33 +136,16 @@ class _Fetched:
     failed: bool = False
 
 
-class FetchFailed(Exception):
-    """A JWKS URL's answer cannot be used; ``cause`` says why in a few words fit for a log line (no URL)."""
-
-    def __init__(self, cause: str) -> None:
-        super().__init__(cause)
-        self.cause = cause
-
-
-# What fetching a URL may raise besides FetchFailed: the network, TLS, HTTP, and a body that is not a JWKS
-_FETCH_ERRORS = (
-    OSError,
-    ValueError,
-    RecursionError,
-    httpcore.TimeoutException,
-    httpcore.NetworkError,
-    httpcore.ProtocolError,
-    httpcore.UnsupportedProtocol,
-    httpcore.ProxyError,
-    httpcore.ConnectionNotAvailable,
-)
+_CANNOT_USE = "the client's registered JWKS URL cannot be used now; try again later"
 
 
 class RemoteJwks:
     """Clients' keys served at their JWKS URLs: fetched within ``REMOTE_TIMEOUT_S`` (the whole fetch) and up to
     ``REMOTE_MAX_BYTES``, used for ``REMOTE_TTL_S``, and fetched again early for a kid not seen yet (the client
     rotated its keys), at most every ``REMOTE_RETRY_S``, so a stream of made-up kids or an unreachable URL costs
-    one fetch per interval. A fetch holds its URL's lock only: a slow URL delays no other client. Why a fetch
+    one fetch per interval. A failed fetch keeps the keys fetched before until their TTL ends: a made-up kid
+    while the URL is down locks no client out. A fetch holds its URL's lock only: a slow URL delays no other
+    client, and a request waits for another's fetch of its URL no longer than a fetch may take. Why a fetch
     failed goes to the log, never to the caller, who is not authenticated yet."""
 
     def __init__(self, clock: Callable[[], float] = time.monotonic, timeout_s: float = REMOTE_TIMEOUT_S) -> None:
@@ -177,17 +158,24 @@ class RemoteJwks:
     def key(self, url: str, kid: str) -> ClientKey:
         held = self._current(url, kid)
         if held is None:
-            with self._url_lock(url):
+            lock = self._url_lock(url)
+            if not lock.acquire(timeout=self.timeout_s):
+                raise InvalidClient(_CANNOT_USE)
+            try:
                 held = self._current(url, kid)  # fetched by another request while this one waited
                 if held is None:
-                    held = self._fetch(url)
+                    with self._lock:
+                        before = self._fetched.get(url)
+                    held = self._fetch(url, before)
                     with self._lock:
                         self._fetched[url] = held
+            finally:
+                lock.release()
+        if kid in held.keys:
+            return held.keys[kid]
         if held.failed:
-            raise InvalidClient("the client's registered JWKS URL cannot be used now; try again later")
-        if kid not in held.keys:
-            raise InvalidClient(f"the client's JWKS has no key with kid {kid!r}")
-        return held.keys[kid]
+            raise InvalidClient(_CANNOT_USE)
+        raise InvalidClient(f"the client's JWKS has no key with kid {kid!r}")
 
     def _current(self, url: str, kid: str) -> _Fetched | None:
         """What was fetched from ``url``, unless it is time to fetch it again."""
@@ -202,92 +190,32 @@ class RemoteJwks:
         with self._lock:
             return self._url_locks.setdefault(url, threading.Lock())
 
-    def _fetch(self, url: str) -> _Fetched:
+    def _fetch(self, url: str, before: _Fetched | None) -> _Fetched:
         try:
-            keys = keys_by_kid(public_jwks(json.loads(fetch_jwks(url, self.timeout_s))))
+            keys = read_jwks(fetch_jwks(url, self.timeout_s))
         except FetchFailed as exc:
             log.warning("a client's JWKS URL cannot be used", extra={"cause": exc.cause})
-        except _FETCH_ERRORS as exc:  # the URL's answer, not a fault of ours: refused like the others
+        except FETCH_ERRORS as exc:  # the URL's answer, not a fault of ours: refused like the others
             log.warning("a client's JWKS URL cannot be used", extra={"cause": "fetch or content", "error": exc})
         else:
             now = self.clock()
             return _Fetched(keys, now + REMOTE_TTL_S, now + REMOTE_RETRY_S)
         now = self.clock()
+        if before is not None and now < before.fresh_until:
+            return _Fetched(before.keys, before.fresh_until, now + REMOTE_RETRY_S, failed=True)
         return _Fetched({}, now + REMOTE_RETRY_S, now + REMOTE_RETRY_S, failed=True)
 
 
-def fetch_jwks(url: str, timeout_s: float = REMOTE_TIMEOUT_S, max_bytes: int = REMOTE_MAX_BYTES) -> bytes:
-    """The body at ``url`` (GET, no redirects) within ``timeout_s`` in all and at most ``max_bytes``;
-    FetchFailed, or the network's and HTTP's errors, otherwise."""
-    deadline = time.monotonic() + timeout_s
-    with (
-        httpcore.ConnectionPool(network_backend=_DeadlineBackend(deadline), max_connections=1) as pool,
-        pool.stream("GET", url, headers=[(b"Accept", b"application/json")]) as response,
-    ):
-        if response.status != 200:
-            raise FetchFailed(f"HTTP {response.status}")
-        body = bytearray()
-        for chunk in response.iter_stream():
-            body += chunk
-            if len(body) > max_bytes:
-                raise FetchFailed(f"larger than {max_bytes} bytes")
-        return bytes(body)
-
-
-class _DeadlineBackend(httpcore.NetworkBackend):
-    """Sockets whose each operation (connect, TLS handshake, read, write) waits at most what is left until
-    ``deadline``, and none starts after it: a per-read timeout alone lets a server that sends a byte now and
-    then hold a fetch (and its URL's lock) for as long as it likes."""
-
-    def __init__(self, deadline: float) -> None:
-        self.deadline = deadline
-        self._sync = httpcore.SyncBackend()
-
-    def left(self, timeout: float | None) -> float:
-        remaining = self.deadline - time.monotonic()
-        if remaining <= 0:
-            raise FetchFailed("too slow")
-        return remaining if timeout is None else min(timeout, remaining)
-
-    def connect_tcp(
-        self,
-        host: str,
-        port: int,
-        timeout: float | None = None,
-        local_address: str | None = None,
-        socket_options: Iterable[Any] | None = None,
-    ) -> httpcore.NetworkStream:
-        return _DeadlineStream(
-            self._sync.connect_tcp(host, port, self.left(timeout), local_address, socket_options), self
-        )
-
-    def connect_unix_socket(
-        self, path: str, timeout: float | None = None, socket_options: Iterable[Any] | None = None
-    ) -> httpcore.NetworkStream:
-        raise FetchFailed("not a TCP URL")
-
-
-class _DeadlineStream(httpcore.NetworkStream):
-    def __init__(self, stream: httpcore.NetworkStream, backend: _DeadlineBackend) -> None:
-        self._stream, self._backend = stream, backend
-
-    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
-        return self._stream.read(max_bytes, self._backend.left(timeout))
-
-    def write(self, buffer: bytes, timeout: float | None = None) -> None:
-        self._stream.write(buffer, self._backend.left(timeout))
-
-    def close(self) -> None:
-        self._stream.close()
-
-    def start_tls(
-        self, ssl_context: ssl.SSLContext, server_hostname: str | None = None, timeout: float | None = None
-    ) -> httpcore.NetworkStream:
-        tls = self._stream.start_tls(ssl_context, server_hostname, self._backend.left(timeout))
-        return _DeadlineStream(tls, self._backend)
-
-    def get_extra_info(self, info: str) -> Any:
-        return self._stream.get_extra_info(info)
+def read_jwks(body: bytes) -> dict[str, ClientKey]:
+    """A fetched JWKS's keys by kid; ValueError for any body the JSON and JWK parsers cannot read. Their errors
+    are not all ValueErrors (PyJWK raises KeyError for an oct key without k, json RecursionError for deep
+    nesting), and each is the URL's fault, to be throttled like a failed fetch, never a 500."""
+    try:
+        return keys_by_kid(public_jwks(json.loads(body)))
+    except ValueError:
+        raise
+    except Exception as exc:
+        raise ValueError(f"not a usable JWKS ({type(exc).__name__})") from exc
 
 
 def assertion_issuer(assertion: str) -> str:

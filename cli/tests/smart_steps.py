@@ -13,7 +13,8 @@ from typing import Any, ClassVar
 
 import httpx
 import jwt
-from rcm_cli.client_assertion import ASSERTION_TYPE, REMOTE_MAX_BYTES
+from rcm_cli.client_assertion import ASSERTION_TYPE
+from rcm_cli.jwks_fetch import REMOTE_MAX_BYTES
 
 TOKEN_URL = "https://auth.example/oauth/token"  # AUTH_TOKEN_URL: what the issuer is known as
 HERE = "http://issuer.test/oauth/token"  # the URL the test's requests come to: not an audience

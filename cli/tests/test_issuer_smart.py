@@ -164,7 +164,7 @@ async def test_a_write_permission_on_a_read_only_type_is_an_invalid_scope(
     http: httpx.AsyncClient, issuer: Issuer, es384: Key
 ) -> None:
     # remittance:post posts 835s and claims:write voids claims: no FHIR write on an EOB or a Patient reaches them
-    for scopes in (["system/ExplanationOfBenefit.c"], ["system/Patient.write"], ["system/ClaimResponse.*"]):
+    for scopes in (["system/ExplanationOfBenefit.c"], ["system/Patient.write"], ["system/ClaimResponse.cud"]):
         with pytest.raises(ValueError, match="is read-only here"):
             issuer.create_client("org-7", scopes, jwks={"keys": [es384.jwk]})
     client_id, _ = issuer.create_client("org-7", ["system/*.*"], jwks={"keys": [es384.jwk]})
@@ -172,10 +172,30 @@ async def test_a_write_permission_on_a_read_only_type_is_an_invalid_scope(
         refused(await ask(http, es384.sign(client_id), scope), 400, "invalid_scope", "is read-only here")
     r = await ask(http, es384.sign(client_id), "system/*.write")
     principal = Verifier(issuer.settings).verify(r.json()["access_token"])
-    assert principal.scopes & {"claims:write", "eligibility:check", "remittance:post"} == {
-        "claims:write",
-        "eligibility:check",
-    }
+    # a FHIR write is that write alone: not the service's write scope (voids, prices, raw 271s)
+    writes = {"claims:write", "claims:submit", "eligibility:check", "eligibility:request", "remittance:post"}
+    assert principal.scopes & writes == {"claims:submit", "eligibility:request"}
+
+
+async def test_v1_read_and_write_on_a_read_only_type_gets_a_token_for_its_read(
+    http: httpx.AsyncClient, issuer: Issuer, es384: Key
+) -> None:
+    # SMART v1 clients ask for system/<Type>.* ("read and write"): they register and get it, as written, and
+    # it stands for the read
+    granted = ["system/ExplanationOfBenefit.*", "system/Patient.cruds"]
+    client_id, _ = issuer.create_client("org-7", granted, jwks={"keys": [es384.jwk]})
+    verifier = Verifier(issuer.settings)
+    for requested, reads in [
+        (None, {"claims:read", "remittance:read"}),
+        ("system/ExplanationOfBenefit.*", {"remittance:read"}),
+        ("system/Patient.cruds system/ExplanationOfBenefit.rs", {"claims:read", "remittance:read"}),
+    ]:
+        r = await ask(http, es384.sign(client_id), requested or "")
+        assert r.status_code == 200, r.text
+        assert r.json()["scope"] == " ".join(sorted(requested.split() if requested else granted))
+        scopes = verifier.verify(r.json()["access_token"]).scopes
+        assert scopes - set(r.json()["scope"].split()) == reads
+    refused(await ask(http, es384.sign(client_id), "system/Patient.write"), 400, "invalid_scope", "read-only here")
 
 
 async def test_a_secret_client_may_hold_smart_scopes_and_both_methods(

@@ -8,12 +8,14 @@ cached) or ``AUTH_JWKS_FILE`` (default: ``<var>/auth/jwks.json``, the embedded l
 A token names its client (``sub``), its organization (``org``: the tenant every query is scoped by)
 and its scopes (``scope``, space separated). A route requires one scope: ``<service>:read`` for reads,
 the service's write scope for the rest (``claims:write``, ``eligibility:check``, ``remittance:post``,
-``denials:work``), unless the route names its own (``openapi_extra={"x-required-scope": ...}``).
+``denials:work``), unless the route names its own (``openapi_extra={"x-required-scope": ...}``): the FHIR
+writes require ``claims:submit`` (``Claim/$submit``) and ``eligibility:request`` (a
+CoverageEligibilityRequest), which the service's write scope implies (``IMPLIED_SCOPES``).
 
-SMART on FHIR system scopes (``system/Claim.read``, ``system/*.rs``, ...) stand for those scopes by the
-service that owns the resource type (``FHIR_TYPE_SERVICE``): a token carrying them holds the scopes they
-map to as well (``expand_smart_scopes``), and ``smart_configuration`` is the discovery document a FHIR
-client reads first. Write permissions exist only on the types a client can write (``FHIR_WRITABLE_TYPES``).
+SMART on FHIR system scopes (``system/Claim.read``, ``system/*.rs``, ...) stand for the read scope of the
+service that owns the resource type (``FHIR_TYPE_SERVICE``) and, on the types a client can write, that
+type's write scope (``FHIR_WRITE_SCOPES``): a token carrying them holds the scopes they map to as well
+(``expand_smart_scopes``), and ``smart_configuration`` is the discovery document a FHIR client reads first.
 """
 
 from __future__ import annotations
@@ -36,8 +38,10 @@ ALGORITHMS = ["EdDSA", "RS256", "ES256"]
 SCOPE_KEY = "x-required-scope"
 SCOPES = (
     "eligibility:check",
+    "eligibility:request",
     "eligibility:read",
     "claims:write",
+    "claims:submit",
     "claims:read",
     "remittance:post",
     "remittance:read",
@@ -192,13 +196,17 @@ def required_scope(service: str, write_scope: str, method: str, openapi_extra: d
     return f"{service}:read" if method.upper() in READ_METHODS else write_scope
 
 
+# A service's write scope may also do the FHIR write it owns: a client that may void claims and edit the
+# charge master may submit a claim, one that may ingest 271s may ask for a check. Never the other way round.
+IMPLIED_SCOPES: dict[str, str] = {"claims:write": "claims:submit", "eligibility:check": "eligibility:request"}
+
 # -- SMART on FHIR system scopes -----------------------------------------------------------------------
-# The one mapping from FHIR resource types to the services that own them, and each service's
-# (read, write) scopes. Denials and the audit trail own no FHIR resource type: no SMART scope reaches them.
-SERVICE_SCOPES: dict[str, tuple[str, str]] = {
-    "eligibility": ("eligibility:read", "eligibility:check"),
-    "claims": ("claims:read", "claims:write"),
-    "remittance": ("remittance:read", "remittance:post"),
+# The one mapping from FHIR resource types to the services that own them, and each service's read scope.
+# Denials and the audit trail own no FHIR resource type: no SMART scope reaches them.
+SERVICE_READ_SCOPES: dict[str, str] = {
+    "eligibility": "eligibility:read",
+    "claims": "claims:read",
+    "remittance": "remittance:read",
 }
 FHIR_TYPE_SERVICE: dict[str, str] = {
     "CoverageEligibilityRequest": "eligibility",
@@ -209,15 +217,17 @@ FHIR_TYPE_SERVICE: dict[str, str] = {
     "ExplanationOfBenefit": "remittance",
     "PaymentReconciliation": "remittance",
 }
-# The types a FHIR client can write, and so the only ones a write permission (c, u, d) is granted on: Claim
-# (Claim/$submit) and CoverageEligibilityRequest (create and $submit). The owning service's write scope does
-# far more than write these (remittance:post posts 835s, claims:write voids claims), so a write permission on a
-# read-only type stands for nothing. rcm_shared.fhir.surfaces declares the same (a test holds them equal; auth
-# cannot import it).
-FHIR_WRITABLE_TYPES = frozenset({"Claim", "CoverageEligibilityRequest"})
+# The types a FHIR client can write, each with the scope of exactly that write: Claim (Claim/$submit) and
+# CoverageEligibilityRequest (create and $submit). Only there does a write permission (c, u) grant anything,
+# and only this scope: the owning service's write scope does far more (claims:write voids claims and edits
+# prices, eligibility:check ingests raw 271s, remittance:post posts 835s). No type here can be deleted, so d
+# grants nothing. rcm_shared.fhir.surfaces declares the same types (a test holds them equal; auth cannot
+# import it).
+FHIR_WRITE_SCOPES: dict[str, str] = {"Claim": "claims:submit", "CoverageEligibilityRequest": "eligibility:request"}
+FHIR_WRITABLE_TYPES = frozenset(FHIR_WRITE_SCOPES)
 # SMART v1 permissions in v2 letters (App Launch 2.0, "Scopes for requesting FHIR resources")
 _V1_PERMISSIONS = {"read": "rs", "write": "cud", "*": "cruds"}
-_READ, _WRITE = frozenset("rs"), frozenset("cud")
+_READ, _WRITE = frozenset("rs"), frozenset("cu")  # d: no delete anywhere here
 _SYSTEM_SCOPE = re.compile(r"system/(?P<type>\*|[A-Z][A-Za-z]*)\.(?P<perm>[^?\s]+)(?P<query>\?.*)?")
 
 
@@ -229,16 +239,16 @@ class SmartScope:
     permissions: frozenset[str]
 
     def platform_scopes(self) -> frozenset[str]:
-        """Our scopes this stands for: the read scope of the services owning its type(s), and the write scope
-        of those owning a writable one (``*``: eligibility's and claims', never remittance's)."""
+        """Our scopes this stands for: the read scope of the services owning its type(s), and for c or u the
+        write scope of each writable one (``*``: ``claims:submit`` and ``eligibility:request``). Write letters
+        on a read-only type, and d anywhere, stand for nothing."""
         types = tuple(FHIR_TYPE_SERVICE) if self.resource == "*" else (self.resource,)
         out: set[str] = set()
         for kind in types:
-            read, write = SERVICE_SCOPES[FHIR_TYPE_SERVICE[kind]]
             if self.permissions & _READ:
-                out.add(read)
-            if self.permissions & _WRITE and kind in FHIR_WRITABLE_TYPES:
-                out.add(write)
+                out.add(SERVICE_READ_SCOPES[FHIR_TYPE_SERVICE[kind]])
+            if self.permissions & _WRITE and kind in FHIR_WRITE_SCOPES:
+                out.add(FHIR_WRITE_SCOPES[kind])
         return frozenset(out)
 
 
@@ -260,19 +270,24 @@ def parse_smart_scope(scope: str) -> SmartScope | None:
     # v2 permissions are letters of "cruds", each at most once, in that order
     if not letters or "".join(c for c in "cruds" if c in letters) != letters:
         raise ValueError(f"{scope!r}: the permission must be read, write, * or letters of cruds in that order")
-    if resource != "*" and resource not in FHIR_WRITABLE_TYPES and _WRITE & set(letters):
+    # A permission that grants nothing is refused, saying why. One that grants part of what it names is not:
+    # SMART v1 clients ask for system/Patient.* (read and write) and get its read, and cud's d adds nothing.
+    if resource != "*" and resource not in FHIR_WRITABLE_TYPES and not _READ & set(letters):
         writable = ", ".join(sorted(FHIR_WRITABLE_TYPES))
         raise ValueError(
             f"{scope!r}: {resource} is read-only here, so only read permissions (read, r, s, rs) apply to it "
-            f"(c, u, d, write and * only on {writable}, or *)"
+            f"(c, u, write only on {writable}, or *)"
         )
+    if not (_READ | _WRITE) & set(letters):
+        raise ValueError(f"{scope!r}: no resource here can be deleted, so d alone grants nothing")
     return SmartScope(resource, frozenset(letters))
 
 
 def expand_smart_scopes(scopes: Iterable[str]) -> frozenset[str]:
-    """The scopes as given, plus the platform scopes their SMART system scopes stand for. A system scope
-    that cannot be mapped (an unknown resource type, say, or a write permission on a read-only type, from
-    another identity provider) adds nothing."""
+    """The scopes as given, plus the platform scopes their SMART system scopes stand for and the scopes any
+    of them implies (``IMPLIED_SCOPES``): what a token carrying ``scopes`` may do. A system scope that cannot
+    be mapped (an unknown resource type, say, or a write permission on a read-only type, from another
+    identity provider) adds nothing."""
     given = frozenset(scopes)
     out = set(given)
     for scope in given:
@@ -282,6 +297,7 @@ def expand_smart_scopes(scopes: Iterable[str]) -> frozenset[str]:
             continue
         if smart is not None:
             out |= smart.platform_scopes()
+    out |= {IMPLIED_SCOPES[scope] for scope in out & IMPLIED_SCOPES.keys()}
     return frozenset(out)
 
 

@@ -9,6 +9,7 @@ looks like a placeholder secret is refused outside development.
 from __future__ import annotations
 
 import ipaddress
+import socket
 from datetime import timedelta
 from enum import StrEnum
 from pathlib import Path
@@ -21,6 +22,27 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from rcm_shared.auth import AuthSettings
 
 PLACEHOLDER_SECRETS = frozenset({"", "changeme", "change-me", "secret", "password", "dev", "development"})
+# Names resolvers answer with this machine's loopback (RFC 6761 .localhost, and Debian's /etc/hosts entries)
+LOCAL_HOST_NAMES = frozenset({"localhost", "localhost.localdomain", "ip6-localhost", "ip6-loopback"})
+
+
+def is_local_host(host: str) -> bool:
+    """Whether a URL's host is this machine: a loopback or unspecified address in any spelling the resolver
+    takes (``127.1``, ``0``, ``0x7f.1``, ``::ffff:127.0.0.1``) or a name that means localhost."""
+    host = host.rstrip(".").lower()
+    if host in LOCAL_HOST_NAMES or host.endswith(".localhost"):
+        return True
+    address: ipaddress.IPv4Address | ipaddress.IPv6Address
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        try:  # the short and numeric forms getaddrinfo also takes as IPv4 addresses
+            address = ipaddress.IPv4Address(socket.inet_aton(host))
+        except (OSError, UnicodeEncodeError, ValueError):
+            return False  # a name
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped  # Python 3.11 calls ::ffff:127.0.0.1 neither loopback nor unspecified
+    return address.is_loopback or address.is_unspecified
 
 
 class Environment(StrEnum):
@@ -149,18 +171,14 @@ class BaseServiceSettings(BaseSettings):
 
     def _refuse_local_token_url(self) -> None:
         """Outside development, SMART discovery and the CapabilityStatement advertise ``AUTH_TOKEN_URL`` to
-        clients elsewhere: the embedded issuer's loopback default would send them to their own machine."""
+        clients elsewhere, who send their credentials there: it is HTTPS, and not the embedded issuer's loopback
+        default, which would send them to their own machine."""
         url = self.auth.token_url
         parts = urlsplit(url)
-        host = (parts.hostname or "").rstrip(".")
-        if not host or parts.scheme not in ("http", "https"):
-            raise ValueError(f"AUTH_TOKEN_URL {url!r} is not an http(s) URL; set the identity provider's token URL")
-        try:
-            address = ipaddress.ip_address(host)
-            local = address.is_loopback or address.is_unspecified
-        except ValueError:  # a name, not an address
-            local = host == "localhost" or host.endswith(".localhost")
-        if local:
+        host = parts.hostname or ""
+        if not host or parts.scheme != "https":
+            raise ValueError(f"AUTH_TOKEN_URL {url!r} is not an https URL; set the identity provider's token URL")
+        if is_local_host(host):
             raise ValueError(
                 f"AUTH_TOKEN_URL {url!r} is on this machine (the embedded issuer's default); set the identity "
                 f"provider's token endpoint for environment {self.environment.value}: clients are sent there"

@@ -193,6 +193,49 @@ async def test_bad_search_values_are_400_naming_the_parameter(client: Any, query
     assert outcome_issues(r.json())[0][2] == [expression]
 
 
+@pytest.mark.parametrize(
+    "query",
+    [
+        "identifier=" + ",".join(f"urn:x|{n}" for n in range(101)),
+        "identifier=" + ",".join(f"urn:x|{n}" for n in range(60)) + "&identifier=" + ",".join(["y"] * 41),
+        "&".join(["identifier=y"] * 101),
+        "identifier=" + "," * 100,
+    ],
+    ids=["comma-separated", "both", "repeated", "empty"],
+)
+async def test_more_than_a_hundred_values_of_one_parameter_is_a_400_naming_it(client: Any, query: str) -> None:
+    # each value is a term of the query: thousands are more than SQLite parses
+    r = await client.get(f"/fhir/R4/Patient?{query}")
+    assert r.status_code == 400, r.text
+    assert outcome_issues(r.json())[0][2] == ["identifier"]
+    assert "at most 100 values" in r.json()["issue"][0]["diagnostics"]
+    many = ",".join(f"urn:x|{n}" for n in range(50))
+    assert (await client.get(f"/fhir/R4/Patient?identifier={many}&identifier={many}")).status_code == 200
+
+
+@pytest.mark.parametrize(
+    "key",
+    [
+        "0001-01-01T00:00:00+01:00",  # before year 1 in UTC
+        "9999-12-31T23:00:00-05:00",  # after year 9999 in UTC
+        "2026-02-30T00:00:00Z",
+        "then",
+    ],
+)
+def test_a_cursor_whose_instant_is_not_one_in_utc_is_a_400_naming_it(key: str) -> None:
+    with pytest.raises(FhirError) as raised:
+        Search({}, cursor=Cursor(key, "p01")).after()
+    assert raised.value.status == 400
+    assert raised.value.issues[0].expression == "_cursor"
+
+
+def test_a_cursor_reads_as_a_utc_instant() -> None:
+    assert Search({}, cursor=Cursor("2026-03-01T13:00:00+01:00", "p01")).after() == (T0, "p01")
+    assert Search({}, cursor=Cursor("2026-03-01T12:00:00Z", "p01")).after() == (T0, "p01")
+    assert Search({}, cursor=Cursor("0001-01-01T00:00:00Z", "p01")).after() == (datetime.min.replace(tzinfo=UTC), "p01")
+    assert Search({}).after() is None
+
+
 async def test_a_count_of_zero_answers_a_bundle_without_entries_or_next_page(client: Any) -> None:
     bundle = assert_fhir((await client.get("/fhir/R4/Patient?_count=0")).json())
     assert "entry" not in bundle and [link["relation"] for link in bundle["link"]] == ["self"]

@@ -26,7 +26,7 @@ from rcm_shared.auth import (
 from rcm_shared.config import BaseServiceSettings
 
 ALL_READ = {"eligibility:read", "claims:read", "remittance:read"}
-ALL_WRITE = {"eligibility:check", "claims:write"}  # what Claim and CoverageEligibilityRequest writes need
+ALL_WRITE = {"eligibility:request", "claims:submit"}  # what Claim and CoverageEligibilityRequest writes need
 
 
 @pytest.mark.parametrize(
@@ -42,6 +42,10 @@ ALL_WRITE = {"eligibility:check", "claims:write"}  # what Claim and CoverageElig
         ("system/ExplanationOfBenefit.rs", "ExplanationOfBenefit", "rs"),
         ("system/Patient.s", "Patient", "s"),
         ("system/CoverageEligibilityRequest.cu", "CoverageEligibilityRequest", "cu"),
+        # SMART v1 "read and write" on a read-only type: accepted as written, it stands for the read alone
+        ("system/Patient.*", "Patient", "cruds"),
+        ("system/CoverageEligibilityResponse.cruds", "CoverageEligibilityResponse", "cruds"),
+        ("system/Claim.ud", "Claim", "ud"),
     ],
 )
 def test_v1_and_v2_system_scopes_read_as_resource_and_permission_letters(
@@ -66,8 +70,10 @@ def test_v1_and_v2_system_scopes_read_as_resource_and_permission_letters(
         ("system/PaymentReconciliation.u", "PaymentReconciliation is read-only here"),
         ("system/ClaimResponse.d", "ClaimResponse is read-only here"),
         ("system/Patient.write", "Patient is read-only here"),
-        ("system/CoverageEligibilityResponse.*", "CoverageEligibilityResponse is read-only here"),
-        ("system/Patient.cruds", "only read permissions"),
+        ("system/CoverageEligibilityResponse.cud", "only read permissions"),
+        # nothing here can be deleted
+        ("system/Claim.d", "d alone grants nothing"),
+        ("system/*.d", "d alone grants nothing"),
     ],
 )
 def test_system_scopes_this_platform_cannot_grant_are_refused_with_the_reason(scope: str, why: str) -> None:
@@ -92,18 +98,29 @@ def test_other_scopes_are_not_smart_system_scopes() -> None:
     ("scopes", "adds"),
     [
         (["system/CoverageEligibilityRequest.read"], {"eligibility:read"}),
-        (["system/CoverageEligibilityRequest.c"], {"eligibility:check"}),
+        # a FHIR write permission stands for that write alone, never the service's write scope
+        (["system/CoverageEligibilityRequest.c"], {"eligibility:request"}),
+        (["system/CoverageEligibilityRequest.write"], {"eligibility:request"}),
         (["system/CoverageEligibilityResponse.read"], {"eligibility:read"}),
         (["system/Claim.read"], {"claims:read"}),
-        (["system/Claim.*"], {"claims:read", "claims:write"}),
+        (["system/Claim.c"], {"claims:submit"}),
+        (["system/Claim.u"], {"claims:submit"}),
+        (["system/Claim.write"], {"claims:submit"}),
+        (["system/Claim.*"], {"claims:read", "claims:submit"}),
+        (["system/Claim.d"], set()),  # no delete here
         (["system/ClaimResponse.rs"], {"claims:read"}),
         (["system/Patient.s"], {"claims:read"}),
         (["system/ExplanationOfBenefit.rs"], {"remittance:read"}),
-        # a write permission on a read-only type (another identity provider's token) stands for nothing
+        # a write permission on a read-only type stands for nothing; beside a read it stands for the read
         (["system/Patient.c"], set()),
-        (["system/ClaimResponse.*"], set()),
         (["system/PaymentReconciliation.ud"], set()),
-        (["system/ExplanationOfBenefit.cruds"], set()),
+        (["system/ClaimResponse.*"], {"claims:read"}),
+        (["system/Patient.*"], {"claims:read"}),
+        (["system/ExplanationOfBenefit.cruds"], {"remittance:read"}),
+        # a service's write scope implies its FHIR write
+        (["claims:write"], {"claims:submit"}),
+        (["eligibility:check"], {"eligibility:request"}),
+        (["claims:submit", "eligibility:request"], set()),
         (["system/*.read"], ALL_READ),
         (["system/*.rs"], ALL_READ),
         (["system/*.write"], ALL_WRITE),
@@ -141,9 +158,25 @@ def test_each_resource_type_stands_for_its_services_scopes(scopes: list[str], ad
         ("remittance:post", ["system/ExplanationOfBenefit.c"], False),  # EOBs are read-only
         ("remittance:post", ["system/*.*"], False),  # no FHIR write posts an 835
         ("claims:write", ["system/Patient.write"], False),
-        ("claims:write", ["system/*.cud"], True),
-        ("eligibility:check", ["system/*.write"], True),
+        # a FHIR write permission grants that write, not the service's other writes
+        ("claims:write", ["system/*.cud"], False),
+        ("claims:write", ["system/Claim.*"], False),
+        ("claims:submit", ["system/*.cud"], True),
+        ("claims:submit", ["system/Claim.c"], True),
+        ("eligibility:check", ["system/*.write"], False),
+        ("eligibility:check", ["system/CoverageEligibilityRequest.c"], False),
+        ("eligibility:request", ["system/*.write"], True),
         ("system/Claim.c", ["system/*.write"], True),
+        # the service's write scope implies its FHIR write, and not the other way round
+        ("claims:submit", ["claims:write"], True),
+        ("eligibility:request", ["eligibility:check"], True),
+        ("claims:write", ["claims:submit"], False),
+        ("eligibility:check", ["eligibility:request"], False),
+        # v1 read-and-write on a read-only type: granted as written by itself or a wider grant
+        ("system/Patient.*", ["system/Patient.*"], True),
+        ("system/Patient.*", ["system/*.*"], True),
+        ("system/ExplanationOfBenefit.cruds", ["system/*.cruds"], True),
+        ("system/Patient.*", ["system/Patient.rs"], False),
         ("claims:write", ["system/*.read"], False),
         ("denials:read", ["system/*.*"], False),
         ("audit:read", ["system/*.*"], False),
@@ -185,6 +218,20 @@ def test_the_discovery_document_names_the_token_endpoint_and_what_it_accepts() -
         "http://0.0.0.0:8010/oauth/token",
         "/oauth/token",
         "",
+        # loopback and unspecified in the other spellings the resolver takes, and the other localhost names
+        "https://127.1/oauth/token",
+        "https://0/oauth/token",
+        "https://0x7f.0.0.1/oauth/token",
+        "https://2130706433/oauth/token",
+        "https://[::ffff:127.0.0.1]/oauth/token",
+        "https://[::ffff:0.0.0.0]/oauth/token",
+        "https://[::]/oauth/token",
+        "https://localhost.localdomain/oauth/token",
+        "https://ip6-localhost/oauth/token",
+        "https://IP6-LOOPBACK./oauth/token",
+        # clients send their credentials there: never in clear text
+        "http://login.example.org/oauth2/token",
+        "ftp://login.example.org/oauth2/token",
     ],
 )
 def test_a_token_url_on_this_machine_is_refused_outside_development(url: str, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -197,8 +244,13 @@ def test_a_token_url_on_this_machine_is_refused_outside_development(url: str, mo
             BaseServiceSettings(environment=environment, database_url=database)
     for environment in ("development", "test"):
         assert BaseServiceSettings(environment=environment, database_url=database).auth.token_url == url
-    monkeypatch.setenv("AUTH_TOKEN_URL", "https://login.example.org/oauth2/token")
-    assert BaseServiceSettings(environment="production", database_url=database).environment == "production"
+    for elsewhere in (
+        "https://login.example.org/oauth2/token",
+        "https://10.0.0.7:8443/token",
+        "https://[2001:db8::1]/t",
+    ):
+        monkeypatch.setenv("AUTH_TOKEN_URL", elsewhere)
+        assert BaseServiceSettings(environment="production", database_url=database).environment == "production"
 
 
 def test_a_token_with_smart_scopes_holds_the_scopes_they_stand_for(tmp_path: Path) -> None:

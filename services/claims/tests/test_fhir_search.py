@@ -197,6 +197,18 @@ async def test_a_comma_is_an_or_and_a_repeated_parameter_an_and(client: Any) -> 
     assert r.status_code == 400 and outcome_issues(r.json())[0][2] == ["outcome"]
 
 
+async def test_a_hundred_identifier_tokens_are_searched_and_more_are_a_400(client: Any) -> None:
+    # one term per token: SQLite refuses an expression of thousands ("Expression tree is too large")
+    a, _b, _c = await _three_claims(client)
+    jane = a["patient"]["reference"].split("/")[1]
+    others = [f"{EHR}|V-X{n}" for n in range(99)]
+    assert ids(await read(client, "Claim?identifier=" + ",".join([*others, f"{EHR}|V-1001"]))) == [a["id"]]
+    assert ids(await read(client, "Patient?identifier=" + ",".join([*others, f"{MRN}|MRN-1001"]))) == [jane]
+    for kind in ("Claim", "Patient"):
+        r = await client.get(f"/fhir/R4/{kind}?identifier=" + ",".join(f"urn:x|{n}" for n in range(1200)), headers=T)
+        assert r.status_code == 400 and outcome_issues(r.json())[0][2] == ["identifier"], r.text
+
+
 async def test_a_claim_entered_while_a_client_pages_patients_moves_no_patient(client: Any) -> None:
     await enter_clinic(client)
     poe = {

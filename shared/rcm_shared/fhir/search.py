@@ -26,6 +26,9 @@ from rcm_shared.fhir.outcome import FhirError, Issue, operation_outcome
 T = TypeVar("T")
 DEFAULT_COUNT = 20
 MAX_COUNT = 100
+# Values one search parameter may carry, comma-separated and repeated together: a query ORs one term per value,
+# and SQLite refuses an expression deeper than 1000 terms (an identifier token is two).
+MAX_VALUES = 100
 CURSOR = "_cursor"
 COMMON = frozenset({"_count", "_lastUpdated", CURSOR, "_format", "_total"})
 
@@ -177,10 +180,14 @@ class Search:
         """Where this page starts: after the (instant, id) the cursor names; None on the first page."""
         if self.cursor is None:
             return None
+        # In UTC here, as the cursors handed out are: an instant east of UTC on 0001-01-01 (or west of it on
+        # 9999-12-31) leaves datetime's range there, and would fail (OverflowError) when the query binds it.
         try:
-            return datetime.fromisoformat(self.cursor.key.replace("Z", "+00:00")), self.cursor.id
-        except ValueError:
+            moment = datetime.fromisoformat(self.cursor.key.replace("Z", "+00:00"))
+            moment = (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).astimezone(UTC)
+        except (ValueError, OverflowError):
             raise FhirError.of(400, f"{CURSOR} is not a cursor this server handed out", expression=CURSOR) from None
+        return moment, self.cursor.id
 
 
 Keyset = tuple[datetime, str]
@@ -199,7 +206,7 @@ def paged(rows: Sequence[T], search: Search, key: Callable[[T], Keyset]) -> tupl
 
 def parse_search(request: Request, supported: Sequence[str]) -> Search:
     """The request's query as a Search over the `supported` parameters (comma-separated values are ORs,
-    left to the caller; a parameter repeated is an AND)."""
+    left to the caller; a parameter repeated is an AND); more than ``MAX_VALUES`` values of one is a 400."""
     strict = "handling=strict" in request.headers.get("prefer", "").replace(" ", "")
     params: dict[str, list[str]] = {}
     ignored: list[str] = []
@@ -215,6 +222,13 @@ def parse_search(request: Request, supported: Sequence[str]) -> Search:
             raise FhirError.of(400, f"the search parameter {name!r} is not supported here", expression=name)
         else:
             ignored.append(name)
+    for name, values in params.items():
+        if sum(len(value.split(",")) for value in values) > MAX_VALUES:
+            raise FhirError.of(
+                400,
+                f"the search parameter {name!r} takes at most {MAX_VALUES} values (comma-separated and repeated)",
+                expression=name,
+            )
     search = Search(params, ignored=sorted(set(ignored)))
     count = search.one("_count")
     if count is not None:

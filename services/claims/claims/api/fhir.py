@@ -80,7 +80,10 @@ def _answer(
 
 
 @router.post(
-    "/Claim/$submit", response_class=FhirResponse, summary="Submit a claim: charge entry, answered by its ClaimResponse"
+    "/Claim/$submit",
+    response_class=FhirResponse,
+    summary="Submit a claim: charge entry, answered by its ClaimResponse",
+    openapi_extra={"x-required-scope": "claims:submit"},
 )
 async def submit_claim(
     request: Request, units: UnitsDep, tenant: TenantDep, actor: ActorDep, scrub: ScrubDep

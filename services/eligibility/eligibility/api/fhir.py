@@ -102,6 +102,7 @@ def _preferred_return(request: Request) -> str:
     "`Prefer: return=minimal` for no body, `return=OperationOutcome` for an outcome); its answer is the "
     "CoverageEligibilityResponse of the same id (`$submit` answers with it). A recent answer to the same "
     "question is reused: 200 and the earlier check's request.",
+    openapi_extra={"x-required-scope": "eligibility:request"},
 )
 async def create_request(request: Request, units: UnitsDep, tenant: TenantDep, actor: ActorDep) -> Any:
     body = await read_resource(request, REQUEST, "Bundle")
@@ -125,6 +126,7 @@ async def create_request(request: Request, units: UnitsDep, tenant: TenantDep, a
     response_class=FhirResponse,
     summary="Check coverage ($submit): the request, a Bundle of it, or Parameters with `resource`; the "
     "CoverageEligibilityResponse out",
+    openapi_extra={"x-required-scope": "eligibility:request"},
 )
 async def submit_request(request: Request, units: UnitsDep, tenant: TenantDep, actor: ActorDep) -> Any:
     body = await read_resource(request, REQUEST, "Bundle", "Parameters")

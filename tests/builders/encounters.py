@@ -3,9 +3,10 @@ rule at a time, and the dates around it."""
 
 from __future__ import annotations
 
-import copy
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
+
+from builders import changed
 
 TODAY = datetime.now(UTC).date()
 DOS = (TODAY - timedelta(days=10)).isoformat()
@@ -53,20 +54,7 @@ CLEAN: dict[str, Any] = {
 
 def encounter(**changes: Any) -> dict[str, Any]:
     """CLEAN with changes; a key like 'lines.0.units' reaches into nested values."""
-    doc = copy.deepcopy(CLEAN)
-    for path, value in changes.items():
-        target: Any = doc
-        keys = path.split(".")
-        for key in keys[:-1]:
-            target = target[int(key)] if isinstance(target, list) else target[key]
-        last = keys[-1]
-        if isinstance(target, list):
-            target[int(last)] = value
-        elif value is ...:
-            target.pop(last, None)
-        else:
-            target[last] = value
-    return doc
+    return changed(CLEAN, changes)
 
 
 def days_ago(n: int) -> str:

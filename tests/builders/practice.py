@@ -6,10 +6,10 @@ The NPIs pass the Luhn check of the NPI standard; 1234567890 does not (``BAD_NPI
 
 from __future__ import annotations
 
-import copy
 from datetime import date
 from typing import Any
 
+from builders import changed
 from builders.encounters import TODAY
 
 BAD_NPI = "1234567890"
@@ -70,25 +70,8 @@ ENROLLMENT: dict[str, Any] = {
 }
 
 
-def _changed(base: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
-    doc = copy.deepcopy(base)
-    for path, value in changes.items():
-        target: Any = doc
-        keys = path.split(".")
-        for key in keys[:-1]:
-            target = target[int(key)] if isinstance(target, list) else target[key]
-        last = keys[-1]
-        if isinstance(target, list):
-            target[int(last)] = value
-        elif value is ...:
-            target.pop(last, None)
-        else:
-            target[last] = value
-    return doc
-
-
 def _dated(base: dict[str, Any], since: date | None, changes: dict[str, Any]) -> dict[str, Any]:
-    return _changed({**base, "effective_from": (since or TODAY).isoformat()}, changes)
+    return changed({**base, "effective_from": (since or TODAY).isoformat()}, changes)
 
 
 def profile_body(since: date | None = None, /, **changes: Any) -> dict[str, Any]:

@@ -8,7 +8,7 @@ import copy
 import json
 from typing import Any
 
-from builders import T
+from builders import T, changed
 from builders.encounters import DOS, encounter
 from builders.fhir import assert_fhir
 from builders.practice import ORG_NPI, PERSON_NPI
@@ -124,20 +124,7 @@ REST_BODY = encounter(
 
 def fhir_claim(**changes: Any) -> dict[str, Any]:
     """CLAIM with changes: a key like 'item.0.quantity.value' reaches into nested values; ... removes a key."""
-    doc = copy.deepcopy(CLAIM)
-    for path, value in changes.items():
-        target: Any = doc
-        keys = path.split(".")
-        for key in keys[:-1]:
-            target = target[int(key)] if isinstance(target, list) else target[key]
-        last = keys[-1]
-        if isinstance(target, list):
-            target[int(last)] = value
-        elif value is ...:
-            target.pop(last, None)
-        else:
-            target[last] = value
-    return doc
+    return changed(CLAIM, changes)
 
 
 def as_bundle(claim: dict[str, Any]) -> dict[str, Any]:

@@ -195,7 +195,7 @@ class HeldDecision(BaseModel):
 
 class DepositCreate(BaseModel):
     trace_number: str = Field(min_length=1, max_length=80)
-    amount_cents: int = Field(ge=0)
+    amount_cents: int = Field(ge=0, le=10**15)  # more than any deposit, inside a BIGINT (a larger one is a 422)
     deposit_date: date
 
 
